@@ -1,0 +1,28 @@
+"""Where Carry keeps things on this device: the record, and the per-user config directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+__all__ = ["config_dir", "default_record_path", "record_path"]
+
+_APP = "carry"
+
+
+def default_record_path() -> Path:
+    return Path(platformdirs.user_data_dir(_APP, appauthor=False)) / "record.carry"
+
+
+def record_path(explicit: str | None = None) -> Path:
+    """--record PATH, else $CARRY_RECORD, else the platform's user data directory."""
+    chosen = explicit or os.environ.get("CARRY_RECORD")
+    return Path(chosen).expanduser() if chosen else default_record_path()
+
+
+def config_dir() -> Path:
+    """Per-user configuration (client registrations per vendor, server settings): $CARRY_CONFIG_DIR or the platform's."""
+    chosen = os.environ.get("CARRY_CONFIG_DIR")
+    return Path(chosen).expanduser() if chosen else Path(platformdirs.user_config_dir(_APP, appauthor=False))

@@ -1,0 +1,746 @@
+"""The encrypted record: one SQLCipher 4 file that only the patient's passphrase opens.
+
+This is the only module of Carry that imports sqlcipher3. SQLCipher 4 defaults are used as they are (AES-256,
+HMAC-SHA512 per page, PBKDF2-HMAC-SHA512 with 256,000 iterations); no compatibility settings are applied. The
+journal is a WAL whose frames are encrypted pages; temporary tables and indices stay in memory; deleted content
+is overwritten (secure_delete).
+
+One connection, guarded by a lock: SQLite allows one writer at a time, and the UI calls in from worker threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+import sqlcipher3
+from sqlcipher3 import dbapi2
+
+from sync.fhir import FHIRFormatError, ParsedResource, parse_document
+
+from .errors import (
+    ImportRefused,
+    NotARecord,
+    PassphraseRefused,
+    RecordBusy,
+    RecordError,
+    RecordExists,
+    RecordNotFound,
+    WrongPassphrase,
+)
+from .extract import extract, search_text
+from .schema import MIGRATIONS, latest_version
+
+__all__ = [
+    "FILE_SOURCE",
+    "ImportReport",
+    "MIN_PASSPHRASE",
+    "Record",
+    "RecordInfo",
+    "ResourceRow",
+    "Source",
+    "StoredResource",
+    "UpsertCounts",
+]
+
+MIN_PASSPHRASE = 8
+FILE_SOURCE = "Imported files"
+_PLAIN_SQLITE = b"SQLite format 3\x00"
+_WORD = re.compile(r"\w+", re.UNICODE)
+_ROW_COLUMNS = (
+    "r.rowid, r.source_id, s.name, r.type, r.id, r.effective, r.category, r.code_system, r.code, r.code_display, "
+    "r.status, r.display, r.subject, r.value_num, r.value_unit, r.valid, r.invalid_reason, r.first_seen, r.last_seen"
+)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Source:
+    id: int
+    kind: str
+    name: str
+    base_url: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class ResourceRow:
+    """A resource as the lists show it: the extracted columns, not the JSON."""
+
+    rowid: int
+    source_id: int
+    source: str
+    resource_type: str
+    id: str
+    date: str | None
+    category: str | None
+    code_system: str | None
+    code: str | None
+    code_display: str | None
+    status: str | None
+    display: str
+    subject: str | None
+    value: float | None
+    unit: str | None
+    valid: bool
+    invalid_reason: str | None
+    first_seen: str
+    last_seen: str
+
+    def as_json(self) -> dict[str, Any]:
+        """The stable `--json` shape (documented in README.md)."""
+        return {
+            "source": self.source,
+            "resourceType": self.resource_type,
+            "id": self.id,
+            "date": self.date,
+            "category": self.category,
+            "code": {"system": self.code_system, "code": self.code, "display": self.code_display},
+            "status": self.status,
+            "display": self.display,
+            "valid": self.valid,
+            "invalid_reason": self.invalid_reason,
+            "first_seen": self.first_seen,
+            "last_seen": self.last_seen,
+        }
+
+
+@dataclass(frozen=True)
+class StoredResource:
+    row: ResourceRow
+    raw: str  # the JSON as received (after urn:uuid / conditional references were resolved)
+    hash: str
+    run_origin: str | None  # the file or portal it last came from
+
+    def json(self) -> Any:
+        from sync.fhir import loads
+
+        return loads(self.raw)
+
+
+@dataclass
+class UpsertCounts:
+    imported: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    invalid: int = 0
+    per_type: dict[str, dict[str, int]] = field(default_factory=dict)
+    invalid_items: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def count(self, rtype: str, outcome: str) -> None:
+        setattr(self, outcome, getattr(self, outcome) + 1)
+        bucket = self.per_type.setdefault(rtype, {"imported": 0, "updated": 0, "unchanged": 0, "invalid": 0})
+        bucket[outcome] += 1
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    origin: str
+    source: str
+    counts: UpsertCounts
+
+    def as_json(self) -> dict[str, Any]:
+        c = self.counts
+        return {
+            "file": self.origin,
+            "source": self.source,
+            "imported": c.imported,
+            "updated": c.updated,
+            "unchanged": c.unchanged,
+            "invalid": c.invalid,
+            "per_type": c.per_type,
+            "invalid_resources": [
+                {"resourceType": t, "id": i, "reason": reason} for t, i, reason in c.invalid_items
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class RecordInfo:
+    path: str
+    schema_version: int
+    size_bytes: int
+    total: int
+    invalid: int
+    counts: dict[str, int]
+    sources: list[dict[str, Any]]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "schema_version": self.schema_version,
+            "size_bytes": self.size_bytes,
+            "resources": self.total,
+            "invalid": self.invalid,
+            "counts": self.counts,
+            "sources": self.sources,
+        }
+
+
+def _quote(passphrase: str) -> str:
+    if not isinstance(passphrase, str) or not passphrase:
+        raise PassphraseRefused("The passphrase is empty.")
+    if "\x00" in passphrase:
+        raise PassphraseRefused("The passphrase cannot contain a NUL character.")
+    return "'" + passphrase.replace("'", "''") + "'"
+
+
+def _check_new_passphrase(passphrase: str) -> None:
+    if len(passphrase) < MIN_PASSPHRASE:
+        raise PassphraseRefused(f"Choose a passphrase of at least {MIN_PASSPHRASE} characters.")
+
+
+class Record:
+    """An open, unlocked record. Create one with Record.create or Record.open; close it with close()."""
+
+    def __init__(self, path: Path, connection: Any) -> None:
+        self.path = path
+        self._db = connection
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:  # never show more than where it is
+        return f"<Record {str(self.path)!r} {'open' if self._db is not None else 'locked'}>"
+
+    # --- opening and closing --------------------------------------------------------------------------------
+
+    @classmethod
+    def create(cls, path: str | os.PathLike[str], passphrase: str) -> Record:
+        target = Path(path).expanduser()
+        _check_new_passphrase(passphrase)
+        if target.exists():
+            raise RecordExists(f"There is already a file at {target}; Carry will not overwrite it.")
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        old_umask = os.umask(0o077)  # the record, its WAL and shared-memory files: owner only
+        try:
+            db = cls._connect(target, passphrase)
+            record = cls(target, db)
+            record._migrate()
+            record.audit("create", schema_version=latest_version())
+        except BaseException:
+            with contextlib.suppress(Exception):
+                db.close()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    Path(str(target) + suffix).unlink()
+            raise
+        finally:
+            os.umask(old_umask)
+        return record
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], passphrase: str, *, migrate: bool = True) -> Record:
+        target = Path(path).expanduser()
+        if not target.exists():
+            raise RecordNotFound(f"There is no record at {target}. Create one with `carry init`.")
+        if target.is_dir():
+            raise NotARecord(f"{target} is a directory, not a Carry record.")
+        try:
+            with target.open("rb") as handle:
+                header = handle.read(16)
+        except OSError as exc:
+            raise NotARecord(f"The record at {target} cannot be read ({exc.strerror}).") from exc
+        if header == _PLAIN_SQLITE:
+            raise NotARecord(f"{target} is an unencrypted SQLite file, not a Carry record.")
+        old_umask = os.umask(0o077)
+        try:
+            db = cls._connect(target, passphrase)
+        finally:
+            os.umask(old_umask)
+        record = cls(target, db)
+        try:
+            version = record.schema_version
+            if version > latest_version():
+                raise NotARecord(
+                    f"The record at {target} was written by a newer Carry (schema {version}); update Carry to open it."
+                )
+            if migrate:
+                record._migrate()
+            record.audit("unlock")
+        except BaseException:
+            record.close()
+            raise
+        return record
+
+    @staticmethod
+    def _connect(path: Path, passphrase: str) -> Any:
+        quoted = _quote(passphrase)
+        db = sqlcipher3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA cipher_log_level = NONE")
+            db.execute(f"PRAGMA key = {quoted}")
+            try:
+                db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except dbapi2.DatabaseError as exc:
+                if "not a database" in str(exc):
+                    raise WrongPassphrase(
+                        f"Wrong passphrase for the record at {path} (or the file is not a Carry record)."
+                    ) from None
+                raise RecordError(f"The record at {path} cannot be opened ({exc}).") from None
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = FULL")
+            db.execute("PRAGMA temp_store = MEMORY")
+            db.execute("PRAGMA secure_delete = ON")
+            db.execute("PRAGMA foreign_keys = ON")
+            db.execute("PRAGMA busy_timeout = 10000")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def close(self) -> None:
+        """Lock the record: checkpoint the WAL into the encrypted file and drop the key from memory."""
+        with self._lock:
+            if self._db is None:
+                return
+            with contextlib.suppress(dbapi2.Error):
+                self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.close()
+            self._db = None
+
+    lock = close
+
+    @property
+    def is_open(self) -> bool:
+        return self._db is not None
+
+    def __enter__(self) -> Record:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def change_passphrase(self, new_passphrase: str) -> None:
+        """Re-encrypt every page under a new passphrase (PRAGMA rekey); the data stays byte for byte."""
+        _check_new_passphrase(new_passphrase)
+        quoted = _quote(new_passphrase)
+        with self._lock:
+            db = self._conn()
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            db.execute(f"PRAGMA rekey = {quoted}")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.audit("passphrase-change")
+
+    # --- schema ---------------------------------------------------------------------------------------------
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._conn().execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self, target: int | None = None) -> None:
+        goal = latest_version() if target is None else target
+        with self._lock:
+            current = self.schema_version
+            for migration in MIGRATIONS:
+                if migration.version <= current or migration.version > goal:
+                    continue
+                with self._transaction() as cur:
+                    if migration.sql:
+                        cur.executescript_in_tx(migration.sql)
+                    if migration.step is not None:
+                        migration.step(cur.raw)
+                    cur.execute(f"PRAGMA user_version = {int(migration.version)}")
+
+    # --- connection plumbing --------------------------------------------------------------------------------
+
+    def _conn(self) -> Any:
+        if self._db is None:
+            raise RecordError("The record is locked. Unlock it with your passphrase.")
+        return self._db
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[_Tx]:
+        with self._lock:
+            db = self._conn()
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except dbapi2.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise RecordBusy("The record is busy in another Carry window; try again in a moment.") from None
+                raise
+            try:
+                yield _Tx(db.cursor())
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            else:
+                db.execute("COMMIT")
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        with self._lock:
+            return list(self._conn().execute(sql, tuple(params)).fetchall())
+
+    # --- audit log ------------------------------------------------------------------------------------------
+
+    def audit(self, action: str, **detail: Any) -> None:
+        """Append to the audit log (it cannot be changed or deleted: triggers refuse it)."""
+        with self._lock:
+            self._conn().execute(
+                "INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)",
+                (_now(), action, json.dumps(detail, sort_keys=True)),
+            )
+
+    def audit_log(self, limit: int = 200, action: str | None = None) -> list[dict[str, Any]]:
+        where, params = ("WHERE action = ?", [action]) if action else ("", [])
+        rows = self._query(f"SELECT id, at, action, detail FROM audit {where} ORDER BY id DESC LIMIT ?", [*params, limit])
+        return [{"id": i, "at": at, "action": a, "detail": json.loads(d)} for i, at, a, d in rows]
+
+    # --- settings -------------------------------------------------------------------------------------------
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None:
+        rows = self._query("SELECT value FROM setting WHERE key = ?", [key])
+        return rows[0][0] if rows else default
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
+
+    # --- sources --------------------------------------------------------------------------------------------
+
+    def source(self, name: str, *, kind: str = "file", base_url: str | None = None, create: bool = True) -> Source:
+        rows = self._query(
+            "SELECT id, kind, name, base_url, created_at FROM source WHERE kind = ? AND name = ?", [kind, name]
+        )
+        if rows:
+            return Source(*rows[0])
+        if not create:
+            raise RecordError(f"There is no source called {name!r}.")
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT INTO source (kind, name, base_url, created_at) VALUES (?, ?, ?, ?)",
+                (kind, name, base_url, _now()),
+            )
+            sid = cur.lastrowid
+        return Source(sid, kind, name, base_url, self._query("SELECT created_at FROM source WHERE id=?", [sid])[0][0])
+
+    def sources(self) -> list[Source]:
+        return [Source(*r) for r in self._query("SELECT id, kind, name, base_url, created_at FROM source ORDER BY id")]
+
+    # --- writing resources ----------------------------------------------------------------------------------
+
+    def import_bytes(self, data: bytes, *, origin: str, source: str = FILE_SOURCE) -> ImportReport:
+        """Import one FHIR document (Bundle, resource or NDJSON) all-or-nothing.
+
+        A document that cannot be taken apart raises ImportRefused and leaves the record exactly as it was.
+        """
+        try:
+            document = parse_document(data, resolver=self.resolve_identifier)
+        except FHIRFormatError as exc:
+            raise ImportRefused(f"{origin}: not imported: {exc}.") from None
+        src = self.source(source, kind="file")
+        counts = UpsertCounts()
+        with self._transaction() as cur:
+            now = _now()
+            cur.execute(
+                "INSERT INTO run (source_id, kind, origin, started_at) VALUES (?, 'import', ?, ?)", (src.id, origin, now)
+            )
+            run_id = cur.lastrowid
+            self._upsert(cur, src.id, run_id, document.resources, now, counts)
+            self._finish_run(cur, run_id, counts)
+            self._audit_in(cur, "import", file=origin, source=source, **_summary(counts))
+        return ImportReport(origin, source, counts)
+
+    def import_file(self, path: str | os.PathLike[str], *, source: str = FILE_SOURCE) -> ImportReport:
+        target = Path(path)
+        name = target.name
+        if target.is_dir():
+            raise ImportRefused(f"{name}: not imported: it is a directory, not a file.")
+        try:
+            data = target.read_bytes()
+        except FileNotFoundError:
+            raise ImportRefused(f"{name}: not imported: there is no such file.") from None
+        except OSError as exc:
+            raise ImportRefused(f"{name}: not imported: it cannot be read ({exc.strerror}).") from None
+        return self.import_bytes(data, origin=name, source=source)
+
+    def store_resources(
+        self, source_id: int, run_id: int, resources: Iterable[ParsedResource], counts: UpsertCounts
+    ) -> None:
+        """Upsert a batch of parsed resources in one transaction (what a sync does per page)."""
+        with self._transaction() as cur:
+            self._upsert(cur, source_id, run_id, resources, _now(), counts)
+
+    def start_run(self, source_id: int, kind: str, origin: str) -> int:
+        with self._transaction() as cur:
+            cur.execute(
+                "INSERT INTO run (source_id, kind, origin, started_at) VALUES (?, ?, ?, ?)",
+                (source_id, kind, origin, _now()),
+            )
+            return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, counts: UpsertCounts) -> None:
+        with self._transaction() as cur:
+            self._finish_run(cur, run_id, counts)
+
+    def resolve_identifier(self, rtype: str, system: str, value: str) -> str | None:
+        """The id of a stored resource of `rtype` with this identifier (for conditional references)."""
+        rows = self._query(
+            "SELECT r.id FROM identifier i JOIN resource r ON r.rowid = i.resource "
+            "WHERE i.value = ? AND i.system = ? AND r.type = ? LIMIT 1",
+            [value, system, rtype],
+        )
+        return rows[0][0] if rows else None
+
+    def _upsert(
+        self,
+        cur: _Tx,
+        source_id: int,
+        run_id: int,
+        resources: Iterable[ParsedResource],
+        now: str,
+        counts: UpsertCounts,
+    ) -> None:
+        for res in resources:
+            existing = cur.execute(
+                "SELECT rowid, hash FROM resource WHERE source_id = ? AND type = ? AND id = ?",
+                (source_id, res.resource_type, res.id),
+            ).fetchone()
+            if existing is not None and existing[1] == res.hash:
+                cur.execute("UPDATE resource SET last_seen = ?, last_run = ? WHERE rowid = ?", (now, run_id, existing[0]))
+                counts.count(res.resource_type, "unchanged")
+                continue
+            ex = extract(res.data)
+            columns = (
+                res.raw.decode("utf-8"),
+                res.hash,
+                now,
+                run_id,
+                0 if res.error else 1,
+                res.error,
+                ex.effective,
+                ex.category,
+                ex.code_system,
+                ex.code,
+                ex.code_display,
+                ex.status,
+                ex.display,
+                ex.subject,
+                ex.value_num,
+                ex.value_unit,
+            )
+            if existing is None:
+                cur.execute(
+                    "INSERT INTO resource (raw, hash, last_seen, last_run, valid, invalid_reason, effective, category, "
+                    "code_system, code, code_display, status, display, subject, value_num, value_unit, "
+                    "source_id, type, id, first_seen, changed_at, first_run) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*columns, source_id, res.resource_type, res.id, now, now, run_id),
+                )
+                rowid = cur.lastrowid
+                counts.count(res.resource_type, "imported")
+            else:
+                rowid = existing[0]
+                cur.execute(
+                    "UPDATE resource SET raw = ?, hash = ?, last_seen = ?, last_run = ?, valid = ?, invalid_reason = ?, "
+                    "effective = ?, category = ?, code_system = ?, code = ?, code_display = ?, status = ?, display = ?, "
+                    "subject = ?, value_num = ?, value_unit = ?, changed_at = ? WHERE rowid = ?",
+                    (*columns, now, rowid),
+                )
+                cur.execute("DELETE FROM resource_fts WHERE rowid = ?", (rowid,))
+                cur.execute("DELETE FROM identifier WHERE resource = ?", (rowid,))
+                counts.count(res.resource_type, "updated")
+            if res.error:
+                counts.invalid += 1
+                counts.per_type[res.resource_type]["invalid"] += 1
+                counts.invalid_items.append((res.resource_type, res.id, res.error))
+            display, codes, notes = search_text(res.data)
+            cur.execute(
+                "INSERT INTO resource_fts (rowid, display, codes, notes) VALUES (?, ?, ?, ?)",
+                (rowid, display, codes, notes),
+            )
+            if ex.identifiers:
+                cur.executemany(
+                    "INSERT INTO identifier (resource, system, value) VALUES (?, ?, ?)",
+                    [(rowid, system, value) for system, value in ex.identifiers],
+                )
+
+    @staticmethod
+    def _finish_run(cur: _Tx, run_id: int, counts: UpsertCounts) -> None:
+        cur.execute(
+            "UPDATE run SET finished_at = ?, imported = ?, updated = ?, unchanged = ?, invalid = ? WHERE id = ?",
+            (_now(), counts.imported, counts.updated, counts.unchanged, counts.invalid, run_id),
+        )
+
+    @staticmethod
+    def _audit_in(cur: _Tx, action: str, **detail: Any) -> None:
+        cur.execute(
+            "INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)", (_now(), action, json.dumps(detail, sort_keys=True))
+        )
+
+    # --- reading --------------------------------------------------------------------------------------------
+
+    def count(self, resource_type: str | None = None) -> int:
+        if resource_type:
+            return int(self._query("SELECT count(*) FROM resource WHERE type = ?", [resource_type])[0][0])
+        return int(self._query("SELECT count(*) FROM resource")[0][0])
+
+    def rows(
+        self,
+        resource_type: str | None = None,
+        *,
+        source_id: int | None = None,
+        where: str = "",
+        params: Iterable[Any] = (),
+        order: str = "r.effective IS NULL, r.effective DESC, r.rowid DESC",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[ResourceRow]:
+        """Resources as list rows, newest first. `where` is trusted SQL from our own views, never user text."""
+        clauses, args = [], []
+        if resource_type:
+            clauses.append("r.type = ?")
+            args.append(resource_type)
+        if source_id is not None:
+            clauses.append("r.source_id = ?")
+            args.append(source_id)
+        if where:
+            clauses.append(f"({where})")
+            args.extend(params)
+        sql = f"SELECT {_ROW_COLUMNS} FROM resource r JOIN source s ON s.id = r.source_id"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        sql += f" ORDER BY {order}"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            args.extend([limit, offset])
+        return [_row(r) for r in self._query(sql, args)]
+
+    def get(self, resource_type: str, resource_id: str, source_id: int | None = None) -> StoredResource | None:
+        clause = "r.type = ? AND r.id = ?" + (" AND r.source_id = ?" if source_id is not None else "")
+        args: list[Any] = [resource_type, resource_id] + ([source_id] if source_id is not None else [])
+        rows = self._query(
+            f"SELECT {_ROW_COLUMNS}, r.raw, r.hash, run.origin FROM resource r JOIN source s ON s.id = r.source_id "
+            f"LEFT JOIN run ON run.id = r.last_run WHERE {clause} ORDER BY r.source_id LIMIT 1",
+            args,
+        )
+        if not rows:
+            return None
+        *cols, raw, digest, origin = rows[0]
+        return StoredResource(_row(cols), raw, digest, origin)
+
+    def search(self, text: str, *, limit: int = 50) -> list[ResourceRow]:
+        """Full-text search over display text, codes and notes; every word must match (the last as a prefix)."""
+        words = _WORD.findall(text)
+        if not words:
+            return []
+        query = " AND ".join(f'"{w}"' for w in words[:-1])
+        last = f'"{words[-1]}"*'
+        query = f"{query} AND {last}" if query else last
+        sql = (
+            f"SELECT {_ROW_COLUMNS} FROM resource_fts f JOIN resource r ON r.rowid = f.rowid "
+            "JOIN source s ON s.id = r.source_id WHERE resource_fts MATCH ? ORDER BY bm25(resource_fts, 10.0, 5.0, 1.0) "
+            "LIMIT ?"
+        )
+        return [_row(r) for r in self._query(sql, [query, limit])]
+
+    def info(self) -> RecordInfo:
+        counts = dict(self._query("SELECT type, count(*) FROM resource GROUP BY type ORDER BY count(*) DESC, type"))
+        invalid = int(self._query("SELECT count(*) FROM resource WHERE valid = 0")[0][0])
+        sources = [
+            {
+                "id": sid,
+                "kind": kind,
+                "name": name,
+                "base_url": base_url,
+                "resources": n,
+                "last_run": last,
+            }
+            for sid, kind, name, base_url, n, last in self._query(
+                "SELECT s.id, s.kind, s.name, s.base_url, "
+                "(SELECT count(*) FROM resource r WHERE r.source_id = s.id), "
+                "(SELECT max(finished_at) FROM run WHERE run.source_id = s.id) FROM source s ORDER BY s.id"
+            )
+        ]
+        size = sum(
+            Path(str(self.path) + suffix).stat().st_size
+            for suffix in ("", "-wal", "-shm")
+            if Path(str(self.path) + suffix).exists()
+        )
+        return RecordInfo(str(self.path), self.schema_version, size, sum(counts.values()), invalid, counts, sources)
+
+    def export(self, out: IO[bytes], *, resource_type: str | None = None) -> int:
+        """Write every resource as a FHIR Bundle (type collection), each resource's JSON exactly as stored."""
+        clause, args = ("WHERE r.type = ?", [resource_type]) if resource_type else ("", [])
+        out.write(
+            b'{"resourceType":"Bundle","type":"collection","timestamp":"' + _now().encode() + b'","entry":['
+        )
+        written = 0
+        with self._lock:
+            cursor = self._conn().execute(
+                f"SELECT r.raw, r.type, r.id, s.base_url FROM resource r JOIN source s ON s.id = r.source_id {clause} "
+                "ORDER BY r.source_id, r.type, r.id",
+                args,
+            )
+            for raw, rtype, rid, base_url in cursor:
+                if written:
+                    out.write(b",")
+                if base_url:
+                    full_url = json.dumps(f"{base_url.rstrip('/')}/{rtype}/{rid}")
+                    out.write(b'{"fullUrl":' + full_url.encode() + b',"resource":' + raw.encode("utf-8") + b"}")
+                else:
+                    out.write(b'{"resource":' + raw.encode("utf-8") + b"}")
+                written += 1
+        out.write(b"]}")
+        self.audit("export", resources=written, type=resource_type)
+        return written
+
+
+class _Tx:
+    """A cursor inside an open transaction, with executescript that does not commit."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.raw = cursor
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        return self.raw.execute(sql, tuple(params))
+
+    def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> Any:
+        return self.raw.executemany(sql, rows)
+
+    @property
+    def lastrowid(self) -> int:
+        return int(self.raw.lastrowid)
+
+    def executescript_in_tx(self, script: str) -> None:
+        # sqlite3's executescript() commits first; run the statements one by one to stay in the transaction.
+        buffer = ""
+        for line in script.splitlines(keepends=True):
+            buffer += line
+            if sqlcipher3.complete_statement(buffer):
+                self.raw.execute(buffer)
+                buffer = ""
+        if buffer.strip():
+            raise RecordError("incomplete SQL statement in a migration")
+
+
+def _row(cols: Any) -> ResourceRow:
+    (rowid, source_id, source, rtype, rid, date, category, system, code, code_display, status, display, subject,
+     value, unit, valid, reason, first_seen, last_seen) = cols  # fmt: skip
+    return ResourceRow(
+        rowid, source_id, source, rtype, rid, date, category, system, code, code_display, status, display or rtype,
+        subject, value, unit, bool(valid), reason, first_seen, last_seen,
+    )  # fmt: skip
+
+
+def _summary(counts: UpsertCounts) -> dict[str, int]:
+    return {
+        "imported": counts.imported,
+        "updated": counts.updated,
+        "unchanged": counts.unchanged,
+        "invalid": counts.invalid,
+    }
+

@@ -1,0 +1,19 @@
+"""Errors raised by the FHIR layer. Messages are plain sentences safe to show a patient: no PHI, no tokens."""
+
+from __future__ import annotations
+
+from ..errors import CarryError
+
+__all__ = ["FHIRError", "FHIRFormatError"]
+
+
+class FHIRError(CarryError):
+    """Base of every error in sync.fhir."""
+
+
+class FHIRFormatError(FHIRError):
+    """The input is not FHIR JSON that Carry can take apart (broken JSON, no resourceType, unknown type, ...).
+
+    A whole document is refused for this; a resource that is well-formed but fails validation is not an error
+    (it is kept and flagged, see ParsedResource.error).
+    """

@@ -1,0 +1,377 @@
+"""Take FHIR JSON apart: Bundles of any type, single resources and NDJSON, validated against the R4B models.
+
+This is the only module of Carry that imports fhir.resources (and msgspec, our JSON codec). Decimals are read as
+`decimal.Decimal` and written back as numbers, so `"value": 1.50` keeps its precision through a round trip.
+
+Two kinds of trouble are kept apart:
+- a document Carry cannot take apart (broken JSON, no resourceType, a type FHIR R4 does not have, an entry with
+  no resource) raises FHIRFormatError, and nothing of it should be stored;
+- a resource that is well-formed but fails validation is returned with `error` set, to be kept and flagged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import msgspec
+import pydantic
+from fhir.resources.R4B import get_fhir_model_class
+
+from .errors import FHIRFormatError
+from .r4types import R4_RESOURCE_TYPES
+
+__all__ = [
+    "ConditionalResolver",
+    "ParsedDocument",
+    "ParsedResource",
+    "canonical",
+    "content_hash",
+    "dumps",
+    "loads",
+    "parse_document",
+    "parse_resource",
+    "validation_error",
+]
+
+_decoder = msgspec.json.Decoder(float_hook=Decimal)
+_encoder = msgspec.json.Encoder(decimal_format="number")
+_canonical_encoder = msgspec.json.Encoder(decimal_format="number", order="sorted")
+
+# Ids we make up for resources that arrive without one are stable: the same content gets the same id.
+_ID_NAMESPACE = uuid.UUID("5d1e0c6e-6a43-4f59-9d0b-0c2a6f0f5a77")
+_CONDITIONAL = re.compile(r"^([A-Z][A-Za-z]+)\?(.+)$")
+_NEEDS_RESOLVING = re.compile(rb'urn:(?:uuid|oid):|"reference"\s*:\s*"[A-Z][A-Za-z]+\?')
+
+ConditionalResolver = Callable[[str, str, str], "str | None"]
+"""(resource type, identifier system, identifier value) -> the id of a stored resource, or None."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedResource:
+    resource_type: str
+    id: str
+    data: dict[str, Any]
+    raw: bytes  # compact JSON of `data`, in the key order received
+    hash: str  # sha256 of the canonical (sorted-key) JSON
+    error: str | None  # None when valid; else why validation failed
+
+    @property
+    def valid(self) -> bool:
+        return self.error is None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDocument:
+    kind: str  # "bundle", "resource" or "ndjson"
+    resources: list[ParsedResource]
+    bundle_type: str | None = None
+    links: dict[str, str] = field(default_factory=dict)  # Bundle.link relation -> url
+    outcomes: list[dict[str, Any]] = field(default_factory=list)  # searchset entries with search.mode "outcome"
+    total: int | None = None
+
+
+def loads(data: bytes | str) -> Any:
+    """Decode JSON, decimals as Decimal. Raises FHIRFormatError with a plain reason."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if not data.strip():
+        raise FHIRFormatError("the file is empty")
+    try:
+        return _decoder.decode(data)
+    except UnicodeDecodeError as exc:
+        raise FHIRFormatError("the file is not UTF-8 text") from exc
+    except RecursionError as exc:
+        raise FHIRFormatError("the JSON is nested too deeply to be FHIR") from exc
+    except msgspec.DecodeError as exc:
+        reason = str(exc)
+        if "invalid character" in reason or "invalid utf-8" in reason.lower():
+            if not _is_utf8(data):
+                raise FHIRFormatError("the file is not UTF-8 text") from exc
+        raise FHIRFormatError(f"the file is not valid JSON ({_short(reason)})") from exc
+
+
+def dumps(obj: Any) -> bytes:
+    """Compact JSON, keys in the order given, decimals written exactly."""
+    return _encoder.encode(obj)
+
+
+def canonical(obj: Any) -> bytes:
+    """Compact JSON with sorted keys: the form content hashes are taken of."""
+    return _canonical_encoder.encode(obj)
+
+
+def content_hash(obj: Any) -> str:
+    return hashlib.sha256(canonical(obj)).hexdigest()
+
+
+def validation_error(resource: dict[str, Any]) -> str | None:
+    """Validate one resource against its R4B model; None when valid, else a one-line reason."""
+    model = _model(resource["resourceType"])
+    if model is None:  # an R4 type that R4B dropped: nothing to check it against
+        return None
+    try:
+        model.model_validate(resource)
+    except pydantic.ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        first = errors[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "resource"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        return f"{where}: {first.get('msg', 'invalid')}{more}"
+    except RecursionError:
+        return "nested too deeply to validate"
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        return _short(f"{type(exc).__name__}: {exc}")
+    return None
+
+
+def parse_document(
+    data: bytes | str,
+    *,
+    resolver: ConditionalResolver | None = None,
+    validate: bool = True,
+) -> ParsedDocument:
+    """Parse a FHIR JSON document: a Bundle of any type, one resource, or NDJSON (one resource per line).
+
+    urn:uuid / urn:oid references to entries of the same Bundle become `Type/id`; conditional references
+    (`Practitioner?identifier=system|value`) are resolved against the Bundle's own entries, then `resolver`.
+    References that cannot be resolved are kept as they are.
+    """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    try:
+        top = loads(data)
+    except FHIRFormatError as exc:
+        if "trailing characters" in str(exc) or _looks_like_ndjson(data):
+            return _parse_ndjson(data, validate=validate)
+        raise
+    if isinstance(top, list):
+        raise FHIRFormatError("expected a FHIR resource or Bundle, found a JSON array")
+    if not isinstance(top, dict):
+        raise FHIRFormatError("expected a FHIR resource or Bundle, found a bare JSON value")
+    rtype = _resource_type(top, "the document")
+    if rtype != "Bundle":
+        return ParsedDocument("resource", [_make(top, None, validate)])
+    return _parse_bundle(top, data, resolver=resolver, validate=validate)
+
+
+def parse_resource(data: bytes | str, *, validate: bool = True) -> ParsedResource:
+    """Parse exactly one resource (for example a FHIR read response)."""
+    top = loads(data)
+    if not isinstance(top, dict):
+        raise FHIRFormatError("expected a FHIR resource")
+    _resource_type(top, "the document")
+    return _make(top, None, validate)
+
+
+# --- internals ---------------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def _model(resource_type: str) -> Any:
+    try:
+        return get_fhir_model_class(resource_type)
+    except (KeyError, ValueError, ImportError, AttributeError):
+        return None
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _looks_like_ndjson(data: bytes) -> bool:
+    lines = [line for line in data.splitlines() if line.strip()]
+    return len(lines) > 1 and lines[0].lstrip().startswith(b"{") and lines[0].rstrip().endswith(b"}")
+
+
+def _resource_type(obj: dict[str, Any], where: str) -> str:
+    rtype = obj.get("resourceType")
+    if rtype is None:
+        raise FHIRFormatError(f"{where} is not a FHIR resource: it has no resourceType")
+    if not isinstance(rtype, str):
+        raise FHIRFormatError(f"{where} has a resourceType that is not a string")
+    if rtype not in R4_RESOURCE_TYPES:
+        raise FHIRFormatError(f"{where} has resourceType {_short(rtype, 40)!r}, which FHIR R4 does not have")
+    return rtype
+
+
+def _make(obj: dict[str, Any], full_url: str | None, validate: bool) -> ParsedResource:
+    rtype = obj["resourceType"]
+    rid = obj.get("id")
+    if not isinstance(rid, str) or not rid:
+        rid = _id_from_full_url(full_url, rtype) or str(uuid.uuid5(_ID_NAMESPACE, content_hash(obj)))
+    error = validation_error(obj) if validate else None
+    return ParsedResource(rtype, rid, obj, dumps(obj), content_hash(obj), error)
+
+
+def _id_from_full_url(full_url: str | None, rtype: str) -> str | None:
+    if not full_url:
+        return None
+    if full_url.startswith("urn:uuid:"):
+        return full_url[len("urn:uuid:") :] or None
+    if full_url.startswith("urn:oid:"):
+        return full_url[len("urn:oid:") :] or None
+    parts = full_url.rstrip("/").split("/")
+    if len(parts) >= 2 and parts[-2] == rtype and parts[-1]:
+        return parts[-1]
+    return None
+
+
+def _parse_ndjson(data: bytes, *, validate: bool) -> ParsedDocument:
+    resources: list[ParsedResource] = []
+    for number, line in enumerate(data.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = loads(line)
+        except FHIRFormatError as exc:
+            raise FHIRFormatError(f"line {number}: {exc}") from exc
+        if not isinstance(obj, dict):
+            raise FHIRFormatError(f"line {number} is not a JSON object")
+        _resource_type(obj, f"line {number}")
+        resources.append(_make(obj, None, validate))
+    return ParsedDocument("ndjson", resources)
+
+
+def _parse_bundle(
+    bundle: dict[str, Any], data: bytes, *, resolver: ConditionalResolver | None, validate: bool
+) -> ParsedDocument:
+    entries = bundle.get("entry", [])
+    if not isinstance(entries, list):
+        raise FHIRFormatError("the Bundle's entry is not a list")
+    links = {
+        link["relation"]: link["url"]
+        for link in bundle.get("link", []) or []
+        if isinstance(link, dict) and isinstance(link.get("relation"), str) and isinstance(link.get("url"), str)
+    }
+    checked: list[tuple[dict[str, Any], str | None]] = []
+    outcomes: list[dict[str, Any]] = []
+    for number, entry in enumerate(entries, start=1):
+        where = f"Bundle entry {number}"
+        if not isinstance(entry, dict):
+            raise FHIRFormatError(f"{where} is not a JSON object")
+        resource = entry.get("resource")
+        if resource is None:
+            raise FHIRFormatError(f"{where} has no resource")
+        if not isinstance(resource, dict):
+            raise FHIRFormatError(f"{where}: its resource is not a JSON object")
+        rtype = _resource_type(resource, where)
+        search = entry.get("search")
+        if rtype == "OperationOutcome" and isinstance(search, dict) and search.get("mode") == "outcome":
+            outcomes.append(resource)
+            continue
+        full_url = entry.get("fullUrl")
+        checked.append((resource, full_url if isinstance(full_url, str) else None))
+
+    if _NEEDS_RESOLVING.search(data):
+        _resolve_references(checked, resolver)
+    resources = [_make(resource, full_url, validate) for resource, full_url in checked]
+    total = bundle.get("total")
+    return ParsedDocument(
+        "bundle",
+        resources,
+        bundle_type=bundle.get("type") if isinstance(bundle.get("type"), str) else None,
+        links=links,
+        outcomes=outcomes,
+        total=total if isinstance(total, int) else None,
+    )
+
+
+def _resolve_references(
+    checked: list[tuple[dict[str, Any], str | None]], resolver: ConditionalResolver | None
+) -> None:
+    local: dict[str, str] = {}
+    for resource, full_url in checked:
+        rtype = resource["resourceType"]
+        if full_url and full_url.startswith(("urn:uuid:", "urn:oid:")):
+            rid = resource.get("id") if isinstance(resource.get("id"), str) and resource.get("id") else None
+            if rid is None:
+                rid = _id_from_full_url(full_url, rtype)
+                resource_id_missing = True
+            else:
+                resource_id_missing = False
+            local[full_url] = f"{rtype}/{rid}"
+            if resource_id_missing:
+                # Give the resource the id its references now point at, as a server would on create.
+                resource["id"] = rid
+    by_identifier: dict[tuple[str, str, str], str] | None = None
+    cache: dict[str, str | None] = {}
+
+    def resolve(reference: str) -> str | None:
+        nonlocal by_identifier
+        if reference in local:
+            return local[reference]
+        match = _CONDITIONAL.match(reference)
+        if match is None:
+            return None
+        if reference in cache:
+            return cache[reference]
+        rtype, query = match.groups()
+        found: str | None = None
+        key, _, value = query.partition("=")
+        if key == "identifier" and "&" not in value:
+            system, bar, code = value.partition("|")
+            if not bar:
+                system, code = "", value
+            if by_identifier is None:
+                by_identifier = _identifier_index(checked)
+            found = by_identifier.get((rtype, system, code))
+            if found is None and resolver is not None:
+                stored = resolver(rtype, system, code)
+                found = f"{rtype}/{stored}" if stored else None
+        cache[reference] = found
+        return found
+
+    for resource, _ in checked:
+        _rewrite(resource, resolve)
+
+
+def _identifier_index(checked: list[tuple[dict[str, Any], str | None]]) -> dict[tuple[str, str, str], str]:
+    index: dict[tuple[str, str, str], str] = {}
+    for resource, full_url in checked:
+        rtype = resource["resourceType"]
+        rid = resource.get("id") or _id_from_full_url(full_url, rtype)
+        for ident in resource.get("identifier", []) or []:
+            if isinstance(ident, dict) and isinstance(ident.get("value"), str):
+                system = ident.get("system") if isinstance(ident.get("system"), str) else ""
+                index.setdefault((rtype, system, ident["value"]), f"{rtype}/{rid}")
+    return index
+
+
+def _rewrite(node: Any, resolve: Callable[[str], str | None]) -> None:
+    for child in _children(node):
+        if isinstance(child, dict):
+            ref = child.get("reference")
+            if isinstance(ref, str):
+                target = resolve(ref)
+                if target is not None:
+                    child["reference"] = target
+        _rewrite(child, resolve)
+
+
+def _children(node: Any) -> Iterator[Any]:
+    if isinstance(node, dict):
+        for value in node.values():
+            if isinstance(value, (dict, list)):
+                yield value
+    elif isinstance(node, list):
+        for value in node:
+            if isinstance(value, (dict, list)):
+                yield value
