@@ -1,0 +1,1 @@
+"""Helpers shared by the tests (a scripted browser for the sandbox portal, fixtures' building blocks)."""
