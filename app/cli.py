@@ -33,9 +33,9 @@ class _Parser(argparse.ArgumentParser):
 # --- passphrases -------------------------------------------------------------------------------------------------
 
 
-def _prompt(label: str) -> str:
+def _prompt(label: str, env_name: str = "CARRY_PASSPHRASE") -> str:
     if not sys.stdin.isatty():
-        raise UsageError(f"{label} needed: set CARRY_PASSPHRASE or run carry in a terminal.")
+        raise PassphraseRefused(f"{label} needed: set {env_name} or run carry in a terminal.")
     return getpass.getpass(f"{label}: ")
 
 
@@ -53,10 +53,10 @@ def _new_passphrase(env_name: str) -> str:
         "remember.\nIf you lose it, nobody can open your record, not even Carry.",
         file=sys.stderr,
     )
-    first = _prompt("New passphrase")
+    first = _prompt("New passphrase", env_name)
     if len(first) < MIN_PASSPHRASE:
         raise PassphraseRefused(f"Choose a passphrase of at least {MIN_PASSPHRASE} characters.")
-    if _prompt("Repeat it") != first:
+    if _prompt("Repeat it", env_name) != first:
         raise PassphraseRefused("The two passphrases were not the same; nothing was changed.")
     return first
 
@@ -166,7 +166,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     with _open(args) as record:
-        rows = record.search(args.text, limit=args.limit)
+        rows = record.search(" ".join(args.text), limit=args.limit)
     if args.json:
         _print_json([r.as_json() for r in rows])
     else:
@@ -214,7 +214,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Carry: your health record, encrypted on your own device.",
         parents=[common],
     )
-    parser.set_defaults(record=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
@@ -240,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--invalid", action="store_true", help="only resources that failed validation")
 
     p = add("search", cmd_search, "full-text search")
-    p.add_argument("text", metavar="TEXT")
+    p.add_argument("text", nargs="+", metavar="TEXT", help="words to find (all must match; the last may be a prefix)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, default=50, metavar="N")
 
@@ -254,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not hasattr(args, "record"):  # --record may come before or after the command, or not at all
+        args.record = None
     handler: Handler | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

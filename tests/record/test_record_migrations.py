@@ -1,0 +1,130 @@
+"""Forward-only numbered migrations: from an empty record, and from every earlier version with data in it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.records import KARENA, PASSPHRASE
+
+from app.record import NotARecord, Record, latest_version
+from app.record.schema import MIGRATIONS
+
+CONDITION = {
+    "resourceType": "Condition",
+    "id": "old-1",
+    "clinicalStatus": {"coding": [{"code": "active"}]},
+    "code": {"text": "Seasonal allergic rhinitis"},
+    "subject": {"reference": "Patient/p1"},
+}
+
+
+def _seed_v1(record: Record) -> None:
+    # What Carry at schema 1 wrote: a source, a run, a resource with its columns, an identifier, an audit entry.
+    now = "2025-01-01T00:00:00Z"
+    with record._transaction() as cur:
+        cur.execute("INSERT INTO source (kind, name, created_at) VALUES ('file', 'Imported files', ?)", (now,))
+        cur.execute(
+            "INSERT INTO run (source_id, kind, origin, started_at, finished_at, imported) "
+            "VALUES (1, 'import', 'old.json', ?, ?, 1)",
+            (now, now),
+        )
+        cur.execute(
+            "INSERT INTO resource (source_id, type, id, raw, hash, first_seen, last_seen, changed_at, first_run, "
+            "last_run, valid, display, status) VALUES (1, 'Condition', 'old-1', ?, 'h', ?, ?, ?, 1, 1, 1, ?, 'active')",
+            (json.dumps(CONDITION), now, now, now, "Seasonal allergic rhinitis"),
+        )
+        cur.execute("INSERT INTO identifier (resource, system, value) VALUES (1, 'urn:test', 'id-1')")
+        cur.execute("INSERT INTO audit (at, action, detail) VALUES (?, 'import', '{}')", (now,))
+
+
+def _seed_v2(record: Record) -> None:
+    _seed_v1(record)
+    with record._transaction() as cur:
+        cur.execute(
+            "INSERT INTO resource_fts (rowid, display, codes, notes) VALUES (1, 'Seasonal allergic rhinitis', '', '')"
+        )
+
+
+# One seed per schema version a record can be left at. A new migration adds the seed of the version before it.
+SEEDS: dict[int, Callable[[Record], None]] = {1: _seed_v1, 2: _seed_v2}
+
+
+def _record_at(path: Path, version: int) -> Record:
+    record = Record(path, Record._connect(path, PASSPHRASE))
+    record._migrate(target=version)
+    assert record.schema_version == version
+    return record
+
+
+def test_versions_are_numbered_one_by_one_from_one() -> None:
+    assert [m.version for m in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+    assert latest_version() == len(MIGRATIONS)
+    assert all(m.description for m in MIGRATIONS)
+
+
+def test_a_new_record_is_at_the_latest_version(tmp_path: Path, demo_dir: Path) -> None:
+    with Record.create(tmp_path / "new.carry", PASSPHRASE) as record:
+        assert record.schema_version == latest_version()
+        record.import_file(demo_dir / KARENA)
+        assert record.search("Pfeffer")
+
+
+def test_every_version_but_the_last_has_a_seed() -> None:
+    assert set(range(1, latest_version())) <= set(SEEDS)
+
+
+@pytest.mark.parametrize("version", range(1, latest_version()))
+def test_migrating_from_an_earlier_version_keeps_the_data(tmp_path: Path, version: int, demo_dir: Path) -> None:
+    path = tmp_path / f"v{version}.carry"
+    old = _record_at(path, version)
+    SEEDS[version](old)
+    old.close()
+
+    with Record.open(path, PASSPHRASE) as record:
+        assert record.schema_version == latest_version()
+        stored = record.get("Condition", "old-1")
+        assert stored is not None and json.loads(stored.raw) == CONDITION
+        assert record.resolve_identifier("Condition", "urn:test", "id-1") == "old-1"
+        assert [row.id for row in record.search("rhinitis")] == ["old-1"]
+        assert len(record.audit_log(action="import")) == 1
+        # The migrated record takes new data like a new one does.
+        assert record.import_file(demo_dir / KARENA).counts.imported > 0
+
+
+def test_a_record_from_a_newer_carry_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "future.carry"
+    record = Record.create(path, PASSPHRASE)
+    record._query(f"PRAGMA user_version = {latest_version() + 1}")
+    record.close()
+    before = path.read_bytes()
+    with pytest.raises(NotARecord, match="newer Carry"):
+        Record.open(path, PASSPHRASE)
+    assert path.read_bytes() == before
+
+
+def test_a_failing_migration_leaves_the_record_at_its_version(tmp_path: Path, monkeypatch: Any) -> None:
+    from app.record import schema
+
+    path = tmp_path / "half.carry"
+    record = _record_at(path, 1)
+    _seed_v1(record)
+    record.close()
+
+    def boom(cur: Any) -> None:
+        raise RuntimeError("disk fell off")
+
+    broken = schema.Migration(2, MIGRATIONS[1].description, MIGRATIONS[1].sql, boom)
+    monkeypatch.setattr("app.record.store.MIGRATIONS", (MIGRATIONS[0], broken, *MIGRATIONS[2:]))
+    with pytest.raises(RuntimeError):
+        Record.open(path, PASSPHRASE)
+    monkeypatch.undo()
+    record = Record(path, Record._connect(path, PASSPHRASE))
+    try:
+        assert record.schema_version == 1
+        assert record._query("SELECT name FROM sqlite_master WHERE name = 'resource_fts'") == []
+    finally:
+        record.close()

@@ -1,0 +1,23 @@
+"""Building blocks for tests that use a real record."""
+
+from __future__ import annotations
+
+from app.record import Record
+
+PASSPHRASE = "correct horse battery"
+ELVINA = "Elvina_Lemke_f2a4f241-ad65-4a1b-8b54-b5717a2338b6.json"
+KARENA = "Karena_Pfeffer_1f99a0cb-594b-476a-b9cb-502594c1ee6b.json"
+
+
+def snapshot(record: Record) -> dict[str, object]:
+    """Everything a patient could lose: resources, sources, runs, identifiers, the index, the import log."""
+    return {
+        "resources": record._query(
+            "SELECT source_id, type, id, raw, hash, first_seen, last_seen, valid FROM resource ORDER BY rowid"
+        ),
+        "sources": record._query("SELECT * FROM source ORDER BY id"),
+        "runs": record._query("SELECT * FROM run ORDER BY id"),
+        "identifiers": record._query("SELECT * FROM identifier ORDER BY rowid"),
+        "fts": record._query("SELECT rowid FROM resource_fts ORDER BY rowid"),
+        "imports": record._query("SELECT count(*) FROM audit WHERE action = 'import'"),
+    }
