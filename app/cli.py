@@ -201,11 +201,284 @@ def cmd_passphrase(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_providers(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from sync.directory import STATES, Directory, RefreshFailed, refresh, sandbox_provider, state_code
+
+    text = " ".join(args.text)
+    if args.limit < 1:
+        raise UsageError("--limit must be 1 or more.")
+    if args.state and state_code(args.state) not in STATES:
+        raise UsageError(f"{args.state!r} is not a US state; give its two-letter code, such as MA.")
+    status = 0
+    if args.refresh:
+        try:
+            report = asyncio.run(refresh())
+        except RefreshFailed as exc:
+            print(f"carry: {exc}", file=sys.stderr)
+            status = 1
+        else:
+            print(report.summary(), file=sys.stderr)
+            status = 1 if report.failed else 0
+        if not (text or args.state or args.vendor):
+            return status
+    directory = Directory.load().with_extra([sandbox_provider(note="start it with `carry sandbox`")])
+    for warning in directory.warnings:
+        print(f"carry: {warning}", file=sys.stderr)
+    found = directory.search(text, state=args.state, vendor=args.vendor, limit=args.limit)
+    if args.json:
+        _print_json([p.as_json() for p in found])
+        return status
+    if not (text or args.state or args.vendor):
+        downloaded = sum(not info.shipped for info in directory.lists)
+        hint = "" if downloaded else " `carry providers --refresh` downloads the vendors' lists (Epic, Oracle Health, ...)."
+        print(f"{len(directory)} providers in the directory; search with `carry providers NAME`.{hint}", file=sys.stderr)
+    if not found:
+        print("No provider matches that; try fewer or shorter words.")
+    for p in found:
+        where = p.place.label()
+        print(" — ".join(part for part in (p.name, where, p.vendor) if part))
+        print(f"    {p.fhir_base}" + (f"  ({p.note})" if p.note else ""))
+    return status
+
+
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from sync.sandbox import ClientRegistration, SandboxServer, load_clients
+
+    clients = load_clients(args.clients) if args.clients else []
+    clients += [ClientRegistration(client_id, (uri,)) for client_id, uri in args.client or []]
+    if args.token_lifetime < 1:
+        raise UsageError("--token-lifetime must be at least 1 second.")
+    server = SandboxServer(
+        args.data or None, host=args.host, port=args.port, access_token_lifetime=args.token_lifetime, clients=clients
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    server.start()
+    try:
+        print(f"base_url {server.base_url}")
+        print(f"client_id {server.demo_client_id}")
+        for login in server.logins:
+            print(f"patient {login.full_name}: username {login.username} password {login.password}")
+        sys.stdout.flush()
+        print("Carry sandbox portal running (synthetic patients only). Press Ctrl+C to stop.", file=sys.stderr)
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+# --- portals: connect, sync, sources, disconnect -----------------------------------------------------------------
+
+
+def _source_status(conn: Any) -> str:
+    status = {"connected": "connected", "needs-reconnect": "NEEDS RECONNECT", "disconnected": "disconnected"}[conn.status]
+    last = f"last sync {conn.last_sync} ({conn.last_outcome})" if conn.last_sync else "never synced"
+    pending = ", an interrupted sync will resume" if conn.sync_pending else ""
+    return f"{status}; {last}{pending}; {conn.resources} resources"
+
+
+def cmd_connect(args: argparse.Namespace) -> int:
+    import asyncio
+    import webbrowser
+
+    from .portals import Portals
+
+    if args.timeout <= 0:
+        raise UsageError("--timeout must be more than 0 seconds.")
+    scopes = args.scopes.split() if args.scopes else None
+
+    def show(url: str) -> None:
+        print(f"Open this address in your browser and log in to your portal:\n{url}", flush=True)
+        if not (args.no_browser or os.environ.get("CARRY_NO_BROWSER")):
+            webbrowser.open(url)
+        print(f"Waiting up to {args.timeout:g} seconds for the portal to send you back to Carry...", file=sys.stderr)
+
+    with _open(args) as record:
+        portals = Portals(record)
+        conn = asyncio.run(
+            portals.connect_loopback(
+                args.base_url,
+                on_authorize_url=show,
+                client_id=args.client_id,
+                name=args.name,
+                client_secret=os.environ.get("CARRY_CLIENT_SECRET") or None,
+                scopes=scopes,
+                timeout=args.timeout,
+            )
+        )
+    print(f"Connected {conn.name} (patient {conn.patient_id}) as source {conn.id}.")
+    print(f"Access granted: {conn.granted_scope}")
+    print(f"Run `carry sync {conn.id}` to pull your records.")
+    return 0
+
+
+class _ProgressLine:
+    """One line per finished search on stderr (a live line when stderr is a terminal)."""
+
+    def __init__(self) -> None:
+        self.live = sys.stderr.isatty()
+        self.per_type: dict[str, list[int]] = {}
+
+    def __call__(self, event: Any) -> None:
+        if event.phase != "search" or event.resource_type is None:
+            if event.phase in ("references", "attachments"):
+                self._line(f"  resolving {event.phase}...")
+            return
+        if event.page:
+            counts = self.per_type.setdefault(event.resource_type, [0, 0, 0, 0])
+            counts[0] += 1
+            counts[1] += event.imported
+            counts[2] += event.updated
+            counts[3] += event.unchanged
+        counts = self.per_type.get(event.resource_type, [0, 0, 0, 0])
+        total = f"/{event.total}" if event.total else ""
+        text = (
+            f"  [{event.tasks_done}/{event.tasks_total}] {event.resource_type}: page {counts[0]}, "
+            f"{counts[1]} new, {counts[2]} updated, {counts[3]} unchanged{total}"
+        )
+        if self.live or (event.done and not event.page):
+            self._line(text)
+
+    def _line(self, text: str) -> None:
+        if self.live:
+            sys.stderr.write("\r\033[K" + text)
+        else:
+            sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.live:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def _print_report(name: str, report: Any) -> None:
+    t = report.totals
+    print(
+        f"{name}: {report.outcome} ({report.mode}{', resumed' if report.resumed else ''}) in {report.duration:.1f} s, "
+        f"{report.requests} requests, {report.bytes / 1_000_000:.1f} MB: {t.imported} new, {t.updated} updated, "
+        f"{t.unchanged} unchanged" + (f", {t.invalid} failed validation (kept and flagged)" if t.invalid else "")
+    )
+    for rtype, r in sorted(report.types.items()):
+        line = f"  {rtype.ljust(24)} {r.imported:6} new {r.updated:6} updated {r.unchanged:6} unchanged"
+        print(line + (f" {r.invalid:6} invalid" if r.invalid else ""))
+        for reason in r.refused:
+            print(f"  {''.ljust(24)} refused: {reason}")
+    for warning in report.warnings:
+        print(f"  server note: {warning}")
+    if report.message:
+        print(f"  {report.message}")
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from sync.errors import CarryError
+
+    from .portals import Portals
+
+    if args.concurrency < 1:
+        raise UsageError("--concurrency must be 1 or more.")
+    status = 0
+    reports = {}
+    with _open(args) as record:
+        portals = Portals(record, concurrency=args.concurrency)
+        targets = [portals.source(args.source)] if args.source else [c for c in portals.sources() if c.status != "disconnected"]
+        if not targets:
+            raise UsageError("No portal is connected yet; connect one with `carry connect FHIR_BASE_URL`.")
+        for conn in targets:
+            progress = None if args.json else _ProgressLine()
+            try:
+                report = asyncio.run(portals.sync(conn.id, full=args.full, progress=progress))
+            except CarryError as exc:
+                if progress:
+                    progress.close()
+                print(f"carry: {conn.name}: {exc}", file=sys.stderr)
+                status = 1
+                continue
+            if progress:
+                progress.close()
+            reports[conn.name] = report.as_json()
+            if report.outcome != "complete":
+                status = 1
+            if not args.json:
+                _print_report(conn.name, report)
+    if args.json:
+        _print_json(reports)
+    return status
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from .portals import Portals
+
+    with _open(args) as record:
+        connections = Portals(record).sources()
+    if args.json:
+        _print_json([c.as_json() for c in connections])
+        return 0
+    if not connections:
+        print("No portal is connected yet; connect one with `carry connect FHIR_BASE_URL`.")
+    for conn in connections:
+        print(f"{conn.id}  {conn.name}  {conn.base_url}")
+        print(f"    {_source_status(conn)}")
+        if conn.status == "needs-reconnect":
+            print(f"    {conn.status_reason or ''} Run `carry connect {conn.base_url}` again; your data is kept.")
+    return 0
+
+
+def cmd_disconnect(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .portals import Portals
+
+    with _open(args) as record:
+        portals = Portals(record)
+        conn = portals.source(args.source)
+        revoked = asyncio.run(portals.disconnect(conn.id, forget=args.forget))
+    done = "revoked Carry's access at the portal and deleted" if revoked else "deleted"
+    print(f"Disconnected {conn.name}: {done} the tokens.")
+    print("Its records were deleted from your record." if args.forget else "Its records stay in your record (--forget deletes them).")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server import save_login, serve
+
+    if getattr(args, "set_login", False):
+        username = os.environ.get("CARRY_SERVER_USER") or input("User name for the login page: ").strip()
+        password = os.environ.get("CARRY_SERVER_PASSWORD") or _prompt("Password for the login page (10+ characters)")
+        path = save_login(username, password, tuple(getattr(args, "allow_host", None) or ()))
+        print(f"Saved the login in {path}. Start Carry with `carry serve --host 0.0.0.0` to share it on your network.")
+        return 0
+    serve(
+        getattr(args, "host", "127.0.0.1"),
+        getattr(args, "port", 8550),
+        open_browser=not getattr(args, "no_browser", False),
+        record=args.record,
+    )
+    return 0
+
+
+def cmd_desktop(args: argparse.Namespace) -> int:
+    from .server import run_desktop
+
+    run_desktop(args.record)
+    return 0
+
+
 # --- wiring ------------------------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument(
         "--record", metavar="PATH", default=argparse.SUPPRESS, help="the record file (default: $CARRY_RECORD or your user data directory)"
     )
@@ -247,6 +520,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     add("passphrase", cmd_passphrase, "change the passphrase")
+
+    p = add("providers", cmd_providers, "find your hospital or clinic's FHIR server in the provider directory")
+    p.add_argument("text", nargs="*", metavar="SEARCH", help="words of the name, city, state, ZIP code or vendor")
+    p.add_argument("--state", metavar="XX", help="only providers in this state (two-letter code)")
+    p.add_argument("--vendor", metavar="NAME", help="only this EHR vendor, e.g. epic, oracle-health, meditech")
+    p.add_argument("--limit", type=int, default=20, metavar="N", help="at most N results (default: %(default)s)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--refresh", action="store_true", help="download the vendors' current lists first")
+
+    p = add("sandbox", cmd_sandbox, "run the demo hospital: a local SMART on FHIR portal with synthetic patients")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8551, metavar="N", help="port (default: %(default)s; 0 picks a free one)")
+    p.add_argument("--data", nargs="+", action="extend", metavar="FILE_OR_DIR", help="FHIR Bundles to serve (default: the demo patients)")
+    p.add_argument("--clients", metavar="FILE", help="JSON file of client registrations (public or confidential)")
+    p.add_argument("--client", nargs=2, action="append", metavar=("CLIENT_ID", "REDIRECT_URI"), help="register a public client")
+    p.add_argument("--token-lifetime", type=int, default=3600, metavar="SECONDS", help="access token lifetime (default: %(default)s)")
+    p = add("connect", cmd_connect, "connect a patient portal (SMART on FHIR) by its FHIR base URL")
+    p.add_argument("base_url", metavar="BASE_URL", help="the portal's FHIR base URL (see `carry providers`)")
+    p.add_argument("--client-id", metavar="ID", help="the client id registered at the portal (default: clients.toml)")
+    p.add_argument("--name", metavar="NAME", help="what to call this source (default: the portal's own name)")
+    p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="how long to wait for the login (default: %(default)s)")
+    p.add_argument("--no-browser", action="store_true", help="only print the address to open ($CARRY_NO_BROWSER too)")
+    p.add_argument("--scopes", metavar="SCOPES", help="ask for exactly these scopes (space-separated) instead of Carry's choice")
+
+    p = add("sync", cmd_sync, "pull new and changed records from connected portals")
+    p.add_argument("source", nargs="?", metavar="SOURCE", help="one source (number, name or FHIR base); default: all")
+    p.add_argument("--full", action="store_true", help="re-pull everything, not only what changed")
+    p.add_argument("--concurrency", type=int, default=4, metavar="N", help="requests at a time (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print the sync reports as JSON")
+
+    p = add("sources", cmd_sources, "connected portals: status, last sync, needs reconnect")
+    p.add_argument("--json", action="store_true")
+
+    p = add("disconnect", cmd_disconnect, "revoke a portal's access and delete its tokens (records stay)")
+    p.add_argument("source", metavar="SOURCE", help="the source's number, name or FHIR base")
+    p.add_argument("--forget", action="store_true", help="also delete every record that came from it")
+
+    p = add("serve", cmd_serve, "start the app (the default): the web UI on http://127.0.0.1:8550")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s; others need a login)")
+    p.add_argument("--port", type=int, default=8550, help="port (default: %(default)s)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser window")
+    p.add_argument("--set-login", action="store_true", help="set the login required when serving beyond this computer")
+    p.add_argument("--allow-host", action="append", metavar="NAME", help="with --set-login: a host name the server answers to")
+
+    add("desktop", cmd_desktop, "start the app in a desktop window")
     return parser
 
 
@@ -256,9 +574,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "record"):  # --record may come before or after the command, or not at all
         args.record = None
     handler: Handler | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return 0
+    if handler is None:  # plain `carry` starts the app
+        handler = cmd_serve
     try:
         return handler(args)
     except UsageError as exc:

@@ -14,6 +14,7 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     # No test may touch the developer's real record or config.
     monkeypatch.setenv("CARRY_RECORD", str(tmp_path / "default-record.carry"))
     monkeypatch.setenv("CARRY_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("CARRY_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("CARRY_PASSPHRASE", raising=False)
     monkeypatch.delenv("CARRY_NEW_PASSPHRASE", raising=False)
 

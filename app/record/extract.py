@@ -327,11 +327,11 @@ def _display(resource: dict[str, Any], rtype: str) -> str:
 
 
 def _identifiers(resource: dict[str, Any]) -> tuple[tuple[str, str], ...]:
-    found = []
+    found: list[tuple[str, str]] = []
     for ident in resource.get("identifier", []) or []:
         if isinstance(ident, dict) and isinstance(ident.get("value"), str):
-            system = ident.get("system") if isinstance(ident.get("system"), str) else ""
-            found.append((system, ident["value"]))
+            system = ident["system"] if isinstance(ident.get("system"), str) else ""
+            found.append((str(system), str(ident["value"])))
     return tuple(found)
 
 

@@ -70,6 +70,8 @@ CREATE TABLE resource (
     UNIQUE (source_id, type, id)
 );
 CREATE INDEX resource_type_effective ON resource (type, effective);
+CREATE INDEX resource_type_category_effective ON resource (type, category, effective);
+CREATE INDEX resource_type_status_effective ON resource (type, status, effective);
 CREATE INDEX resource_effective ON resource (effective);
 CREATE INDEX resource_type_code ON resource (type, code_system, code);
 CREATE TABLE identifier (
@@ -99,8 +101,7 @@ _V2 = """
 CREATE VIRTUAL TABLE resource_fts USING fts5 (
     display, codes, notes,
     content = '', contentless_delete = 1,
-    tokenize = 'unicode61 remove_diacritics 2',
-    prefix = '2 3'
+    tokenize = 'unicode61 remove_diacritics 2'
 );
 """
 
@@ -120,9 +121,77 @@ def _backfill_fts(cur: Any) -> None:
         )
 
 
+_V3 = """
+CREATE TABLE portal (
+    source_id      INTEGER PRIMARY KEY REFERENCES source(id) ON DELETE CASCADE,
+    base_url       TEXT NOT NULL,
+    patient_id     TEXT NOT NULL,
+    vendor         TEXT NOT NULL,
+    client_id      TEXT NOT NULL,
+    auth_method    TEXT NOT NULL,
+    status         TEXT NOT NULL CHECK (status IN ('connected', 'needs-reconnect', 'disconnected')),
+    status_reason  TEXT,
+    granted_scope  TEXT NOT NULL,
+    smart_config   TEXT NOT NULL,
+    fhir_user      TEXT,
+    connected_at   TEXT NOT NULL,
+    last_sync      TEXT,
+    last_outcome   TEXT,
+    server_time    TEXT,
+    UNIQUE (base_url, patient_id)
+);
+CREATE TABLE portal_token (
+    source_id      INTEGER PRIMARY KEY REFERENCES portal(source_id) ON DELETE CASCADE,
+    access_token   TEXT NOT NULL,
+    token_type     TEXT NOT NULL,
+    expires_at     REAL,
+    scope          TEXT NOT NULL,
+    patient        TEXT,
+    refresh_token  TEXT,
+    id_token       TEXT,
+    updated_at     TEXT NOT NULL
+);
+CREATE TABLE client_secret (
+    token_endpoint TEXT NOT NULL,
+    client_id      TEXT NOT NULL,
+    auth_method    TEXT NOT NULL,
+    alg            TEXT,
+    secret         TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    PRIMARY KEY (token_endpoint, client_id)
+);
+CREATE TABLE sync_session (
+    source_id      INTEGER PRIMARY KEY REFERENCES portal(source_id) ON DELETE CASCADE,
+    run_id         INTEGER NOT NULL REFERENCES run(id),
+    full           INTEGER NOT NULL,
+    since          TEXT,
+    started_at     TEXT NOT NULL
+);
+CREATE TABLE sync_checkpoint (
+    source_id      INTEGER NOT NULL REFERENCES portal(source_id) ON DELETE CASCADE,
+    task           TEXT NOT NULL,
+    next_url       TEXT,
+    pages          INTEGER NOT NULL DEFAULT 0,
+    done           INTEGER NOT NULL DEFAULT 0,
+    refused        TEXT,
+    counts         TEXT NOT NULL DEFAULT '{}',
+    updated_at     TEXT NOT NULL,
+    PRIMARY KEY (source_id, task)
+);
+CREATE TABLE sync_report (
+    run_id         INTEGER PRIMARY KEY REFERENCES run(id) ON DELETE CASCADE,
+    source_id      INTEGER NOT NULL REFERENCES source(id) ON DELETE CASCADE,
+    outcome        TEXT NOT NULL,
+    report         TEXT NOT NULL
+);
+CREATE INDEX resource_last_run ON resource (source_id, last_run);
+"""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sources, resources, identifiers, runs, audit log, settings", _V1),
     Migration(2, "full-text index over display text, codes and notes", _V2, _backfill_fts),
+    Migration(3, "portal connections: tokens, client secrets and keys, sync checkpoints and reports", _V3),
 )
 
 

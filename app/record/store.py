@@ -293,6 +293,8 @@ class Record:
             db.execute("PRAGMA secure_delete = ON")
             db.execute("PRAGMA foreign_keys = ON")
             db.execute("PRAGMA busy_timeout = 10000")
+            # A large page cache keeps index pages decrypted in memory during big imports (64 MiB at most).
+            db.execute("PRAGMA cache_size = -65536")
         except BaseException:
             db.close()
             raise
@@ -595,12 +597,13 @@ class Record:
         source_id: int | None = None,
         where: str = "",
         params: Iterable[Any] = (),
-        order: str = "r.effective IS NULL, r.effective DESC, r.rowid DESC",
+        order: str = "r.effective DESC, r.rowid DESC",  # NULLs sort last in DESC, so undated items come last
         limit: int | None = None,
         offset: int = 0,
     ) -> list[ResourceRow]:
         """Resources as list rows, newest first. `where` is trusted SQL from our own views, never user text."""
-        clauses, args = [], []
+        clauses: list[str] = []
+        args: list[Any] = []
         if resource_type:
             clauses.append("r.type = ?")
             args.append(resource_type)

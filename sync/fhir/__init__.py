@@ -1,7 +1,9 @@
-"""FHIR for Carry: parsing and validation (parse), and later the REST client used by sync."""
+"""FHIR for Carry: parsing and validation (parse), the REST client (client) and the sync pull (pull)."""
 
 from __future__ import annotations
 
+from .capabilities import ServerCapabilities
+from .client import AccessTokens, FHIRClient, RequestRefused, Unauthorized
 from .errors import FHIRError, FHIRFormatError
 from .parse import (
     ConditionalResolver,
@@ -15,9 +17,40 @@ from .parse import (
     parse_resource,
     validation_error,
 )
+from .pull import (
+    Checkpoint,
+    PullOptions,
+    PullSession,
+    PullStore,
+    SearchTask,
+    SyncProgress,
+    SyncReport,
+    TypeReport,
+    plan_tasks,
+    pull,
+)
+from .quirks import VendorQuirks, detect_vendor, load_quirks
 
 __all__ = [
+    "AccessTokens",
+    "Checkpoint",
     "ConditionalResolver",
+    "FHIRClient",
+    "PullOptions",
+    "PullSession",
+    "PullStore",
+    "RequestRefused",
+    "SearchTask",
+    "ServerCapabilities",
+    "SyncProgress",
+    "SyncReport",
+    "TypeReport",
+    "Unauthorized",
+    "VendorQuirks",
+    "detect_vendor",
+    "load_quirks",
+    "plan_tasks",
+    "pull",
     "FHIRError",
     "FHIRFormatError",
     "ParsedDocument",

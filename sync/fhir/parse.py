@@ -350,8 +350,8 @@ def _identifier_index(checked: list[tuple[dict[str, Any], str | None]]) -> dict[
         rid = resource.get("id") or _id_from_full_url(full_url, rtype)
         for ident in resource.get("identifier", []) or []:
             if isinstance(ident, dict) and isinstance(ident.get("value"), str):
-                system = ident.get("system") if isinstance(ident.get("system"), str) else ""
-                index.setdefault((rtype, system, ident["value"]), f"{rtype}/{rid}")
+                system = ident["system"] if isinstance(ident.get("system"), str) else ""
+                index.setdefault((str(rtype), str(system), str(ident["value"])), f"{rtype}/{rid}")
     return index
 
 

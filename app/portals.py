@@ -1,0 +1,358 @@
+"""Patient portals: connect (SMART standalone launch), sync, list and disconnect. The service layer that the CLI and
+the UI both call.
+
+Connecting is two steps so that both the CLI's loopback listener and the web app's own callback route can drive it:
+
+    pending = await portals.begin_connect(base_url, redirect_uri)        # show pending.authorize_url to the patient
+    connection = await portals.complete_connect(pending.state, query)     # the callback's query parameters
+
+`connect_loopback()` runs both around a loopback listener (CLI and desktop). The PKCE verifier and the `state` stay
+in this object's memory only; the tokens go straight into the encrypted record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sync.fhir import (
+    FHIRClient,
+    FHIRError,
+    PullOptions,
+    ServerCapabilities,
+    SyncProgress,
+    SyncReport,
+    VendorQuirks,
+    detect_vendor,
+    load_quirks,
+    pull,
+)
+from sync.http import HttpClient, NetworkError
+from sync.smart import (
+    REGISTRATIONS_FILE,
+    ClientCredentials,
+    ClientSettings,
+    GrantedScope,
+    LoopbackListener,
+    NeedsReconnect,
+    PendingAuthorization,
+    SmartConfiguration,
+    SmartError,
+    StateMismatch,
+    TokenSession,
+    TokenSet,
+    begin_authorization,
+    choose_scopes,
+    complete_authorization,
+    discover,
+    load_registrations,
+    missing_client,
+    new_private_key,
+    normalise_base,
+    public_jwks,
+    refresh,
+    revoke,
+)
+
+from .errors import CarryError
+from .locations import config_dir
+from .record import Record
+from .record.portal_state import Connection, PortalState
+
+__all__ = [
+    "Connection",
+    "PendingConnect",
+    "PortalError",
+    "Portals",
+    "SyncProgress",
+    "SyncReport",
+    "registrations_path",
+]
+
+REGISTERED_REDIRECT = "http://127.0.0.1/oauth/callback"  # what to register at a portal: any loopback port matches
+
+
+class PortalError(CarryError):
+    """A portal operation that cannot go ahead as asked (not connected, needs reconnect, ...)."""
+
+
+@dataclass(frozen=True)
+class PendingConnect:
+    """What the UI needs to send the patient to the portal's login page. No secrets in here."""
+
+    authorize_url: str
+    state_id: str  # an opaque handle; not the OAuth state
+    redirect_uri: str
+    base_url: str
+    vendor: str | None
+    expires_at: float
+    jwks: str | None = None  # private_key_jwt: the public keys to register at the portal, when Carry just made them
+
+
+def registrations_path() -> Path:
+    return config_dir() / REGISTRATIONS_FILE
+
+
+class Portals:
+    """One per open record. Not thread-safe across event loops: use it from one loop (the CLI's or the UI's)."""
+
+    def __init__(self, record: Record, *, concurrency: int = 4, timeout: float = 60.0, parse_workers: int = 0) -> None:
+        self.record = record
+        self.parse_workers = parse_workers
+        self.state = PortalState(record)
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self._pending: dict[str, tuple[PendingAuthorization, str | None, VendorQuirks, ServerCapabilities]] = {}
+
+    def __repr__(self) -> str:
+        return f"<Portals record={self.record!r} pending={len(self._pending)}>"
+
+    def _http(self) -> HttpClient:
+        return HttpClient(concurrency=self.concurrency, timeout=self.timeout)
+
+    # --- connect ---------------------------------------------------------------------------------------------
+
+    async def begin_connect(
+        self,
+        base_url: str,
+        redirect_uri: str,
+        *,
+        client_id: str | None = None,
+        name: str | None = None,
+        client_secret: str | None = None,
+        scopes: Sequence[str] | None = None,
+    ) -> PendingConnect:
+        base = normalise_base(base_url)
+        async with self._http() as http:
+            config = await discover(http, base)
+            capabilities = await _capabilities(http, base)
+        quirks = detect_vendor(base, capabilities)
+        client, jwks = await asyncio.to_thread(self._credentials, config, quirks, client_id, client_secret)
+        if scopes is None:
+            per_type = (
+                [*quirks.types, "Patient", "Binary", "Provenance", *quirks.reference_types]
+                if quirks.scope_style == "per-type"
+                else []
+            )
+            scopes = choose_scopes(config.capabilities, per_type=per_type, extra=quirks.extra_scopes)
+        pending = begin_authorization(config, client, redirect_uri, list(scopes))
+        handle = pending.state
+        label = name or _default_name(capabilities, base)
+        self._pending[handle] = (pending, label, quirks, capabilities)
+        return PendingConnect(pending.authorize_url, handle, redirect_uri, base, quirks.name, pending.expires_at, jwks)
+
+    async def complete_connect(self, pending: str | PendingConnect, params: Mapping[str, str]) -> Connection:
+        """Finish a login from its callback's query parameters. Single use: the pending login is gone afterwards."""
+        handle = pending.state_id if isinstance(pending, PendingConnect) else pending
+        entry = self._pending.pop(handle, None)
+        if entry is None:
+            raise StateMismatch(
+                "The portal's answer does not belong to a login Carry started (or it was already used); nothing was "
+                "connected.",
+                code="state_mismatch",
+            )
+        authorization, label, quirks, _caps = entry
+        async with self._http() as http:
+            result = await complete_authorization(http, authorization, params)
+        client = authorization.client
+        config = authorization.config
+
+        def save() -> Connection:
+            if client.auth_method == "client_secret_basic" and client.client_secret:
+                self.state.save_client_secret(config.token_endpoint, client.client_id, client.auth_method, client.client_secret, None)
+            return self.state.save_connection(
+                name=label or config.base_url,
+                base_url=config.base_url,
+                patient_id=result.patient_id,
+                vendor=quirks.key,
+                client_id=client.client_id,
+                auth_method=client.auth_method,
+                granted_scope=result.granted.text,
+                smart_config=config.to_json(),
+                fhir_user=result.fhir_user,
+                tokens=result.tokens,
+            )
+
+        return await asyncio.to_thread(save)
+
+    def cancel_connect(self, pending: str | PendingConnect) -> None:
+        self._pending.pop(pending.state_id if isinstance(pending, PendingConnect) else pending, None)
+
+    async def connect_loopback(
+        self,
+        base_url: str,
+        *,
+        on_authorize_url: Callable[[str], None],
+        client_id: str | None = None,
+        name: str | None = None,
+        client_secret: str | None = None,
+        scopes: Sequence[str] | None = None,
+        timeout: float = 300.0,
+    ) -> Connection:
+        """The CLI and desktop flow: a listener on 127.0.0.1 (a free port) receives the callback."""
+        async with LoopbackListener() as listener:
+            pending = await self.begin_connect(
+                base_url, listener.redirect_uri, client_id=client_id, name=name, client_secret=client_secret, scopes=scopes
+            )
+            try:
+                on_authorize_url(pending.authorize_url)
+                params = await listener.wait(timeout)
+            except BaseException:
+                self.cancel_connect(pending)
+                raise
+        return await self.complete_connect(pending, params)
+
+    def _credentials(
+        self, config: SmartConfiguration, quirks: VendorQuirks, client_id: str | None, client_secret: str | None
+    ) -> tuple[ClientCredentials, str | None]:
+        path = registrations_path()
+        registered = load_registrations(path).lookup(config.base_url, quirks.key)
+        if client_id:
+            settings = registered if registered and registered.client_id == client_id else ClientSettings(client_id)
+            if client_secret and settings.auth_method == "none":
+                settings = ClientSettings(client_id, "client_secret_basic")
+        elif registered:
+            settings = registered
+        elif quirks.default_client_id:
+            settings = ClientSettings(quirks.default_client_id)
+        else:
+            raise missing_client(quirks.name, quirks.developer_site, REGISTERED_REDIRECT, path)
+        stored = self.state.client_secret(config.token_endpoint, settings.client_id)
+        if settings.auth_method == "client_secret_basic":
+            secret = client_secret or (stored[1] if stored and stored[0] == "client_secret_basic" else None)
+            if not secret:
+                raise PortalError(
+                    f"The client {settings.client_id} authenticates with a client secret; give it once (carry connect "
+                    "reads $CARRY_CLIENT_SECRET or asks) and Carry keeps it in your encrypted record."
+                )
+            return ClientCredentials(settings.client_id, settings.auth_method, settings.alg, client_secret=secret), None
+        if settings.auth_method == "private_key_jwt":
+            jwks = None
+            if stored and stored[0] == "private_key_jwt" and stored[2] == settings.alg:
+                key = json.loads(stored[1])
+            else:
+                key = new_private_key(settings.alg)
+                self.state.save_client_secret(
+                    config.token_endpoint, settings.client_id, "private_key_jwt", json.dumps(key), settings.alg
+                )
+                jwks = json.dumps(public_jwks(key))
+            return ClientCredentials(settings.client_id, settings.auth_method, settings.alg, private_jwk=key), jwks
+        return ClientCredentials(settings.client_id), None
+
+    def client_jwks(self, token_endpoint: str, client_id: str) -> str | None:
+        """The public JWKS of a private_key_jwt client (to register at the portal), if Carry has made its key."""
+        stored = self.state.client_secret(token_endpoint, client_id)
+        if not stored or stored[0] != "private_key_jwt":
+            return None
+        return json.dumps(public_jwks(json.loads(stored[1])))
+
+    # --- sources ----------------------------------------------------------------------------------------------
+
+    def sources(self) -> list[Connection]:
+        return self.state.connections()
+
+    def source(self, which: str | int) -> Connection:
+        return self.state.connection(which)
+
+    def last_report(self, which: str | int) -> SyncReport | None:
+        reports = self.state.reports(self.state.connection(which).id, limit=1)
+        return reports[0] if reports else None
+
+    # --- sync -------------------------------------------------------------------------------------------------
+
+    async def sync(
+        self,
+        which: str | int,
+        *,
+        full: bool = False,
+        progress: Callable[[SyncProgress], None] | None = None,
+    ) -> SyncReport:
+        """Pull everything new from one portal into the record (resuming an interrupted sync first).
+
+        Raises NeedsReconnect (a SmartError) when the portal no longer accepts Carry's tokens; the data stays.
+        """
+        conn = await asyncio.to_thread(self.state.connection, which)
+        if conn.status == "disconnected":
+            raise PortalError(f"{conn.name} is disconnected; connect it again with `carry connect {conn.base_url}`.")
+        if conn.status == "needs-reconnect":
+            raise NeedsReconnect(
+                f"{conn.name} needs to be connected again ({conn.status_reason or 'the portal refused the saved access'}); "
+                f"run `carry connect {conn.base_url}`. Your data from it is kept."
+            )
+        tokens = await asyncio.to_thread(self.state.tokens, conn.id)
+        if tokens is None:
+            raise NeedsReconnect(f"Carry holds no access for {conn.name}; run `carry connect {conn.base_url}`.")
+        config = SmartConfiguration.from_json(conn.smart_config)
+        quirks = load_quirks(conn.vendor)
+        client, _jwks = await asyncio.to_thread(self._stored_credentials, config, conn)
+
+        async def refresher(refresh_token: str) -> TokenSet:
+            return await refresh(config, client, refresh_token)
+
+        session = TokenSession(tokens, self.state.token_store(conn.id), refresher)
+        async with self._http() as http:
+            fhir = FHIRClient(http, conn.base_url, session, accept=quirks.accept)
+            try:
+                statement = await fhir.read_json("metadata")
+            except (FHIRError, NetworkError) as exc:
+                raise PortalError(f"{conn.name} cannot be reached right now ({exc}); try again later.") from None
+            capabilities = ServerCapabilities.from_statement(statement)
+            granted = GrantedScope(session.tokens.scope or conn.granted_scope)
+            return await pull(
+                fhir,
+                self.state.pull_store(conn.id),
+                patient_id=conn.patient_id,
+                capabilities=capabilities,
+                quirks=quirks,
+                allows=granted.allows,
+                options=PullOptions(full=full, parse_workers=self.parse_workers),
+                progress=progress,
+            )
+
+    def _stored_credentials(self, config: SmartConfiguration, conn: Connection) -> tuple[ClientCredentials, None]:
+        if conn.auth_method == "none":
+            return ClientCredentials(conn.client_id), None
+        stored = self.state.client_secret(config.token_endpoint, conn.client_id)
+        if stored is None:
+            raise NeedsReconnect(f"The client credentials for {conn.name} are missing; connect it again.")
+        if conn.auth_method == "private_key_jwt":
+            return ClientCredentials(conn.client_id, conn.auth_method, stored[2] or "ES384", private_jwk=json.loads(stored[1])), None
+        return ClientCredentials(conn.client_id, conn.auth_method, client_secret=stored[1]), None
+
+    # --- disconnect ----------------------------------------------------------------------------------------
+
+    async def disconnect(self, which: str | int, *, forget: bool = False) -> bool:
+        """Revoke Carry's access at the portal where it offers revocation, and delete the tokens. With `forget`,
+        also delete the source and every resource from it. Returns True when the portal confirmed the revocation."""
+        conn = await asyncio.to_thread(self.state.connection, which)
+        tokens = await asyncio.to_thread(self.state.tokens, conn.id)
+        revoked = False
+        if tokens is not None:
+            config = SmartConfiguration.from_json(conn.smart_config)
+            try:
+                client, _ = await asyncio.to_thread(self._stored_credentials, config, conn)
+            except SmartError:
+                client = ClientCredentials(conn.client_id)
+            if tokens.refresh_token:
+                revoked = await revoke(config, client, tokens.refresh_token, "refresh_token")
+            access_revoked = await revoke(config, client, tokens.access_token, "access_token")
+            revoked = revoked or access_revoked
+        await asyncio.to_thread(self.state.disconnect, conn.id, forget=forget)
+        return revoked
+
+
+async def _capabilities(http: HttpClient, base: str) -> ServerCapabilities:
+    try:
+        response = await http.get(f"{base}/metadata", headers={"Accept": "application/fhir+json"})
+        return ServerCapabilities.from_statement(json.loads(response.content)) if response.ok else ServerCapabilities()
+    except (NetworkError, ValueError):
+        return ServerCapabilities()
+
+
+def _default_name(capabilities: ServerCapabilities, base: str) -> str:
+    from urllib.parse import urlsplit
+
+    return capabilities.name or capabilities.software or urlsplit(base).hostname or base

@@ -1,0 +1,423 @@
+"""Portal connections inside the encrypted record: tokens, client secrets and keys, sync checkpoints, sync reports
+and source status (schema version 3). This implements the persistence Protocols that sync states:
+sync.smart.TokenStore and sync.fhir.PullStore.
+
+Secrets (access and refresh tokens, id_tokens, client secrets, private keys) exist only in these tables, which
+live inside the SQLCipher file like everything else; nothing here puts them in a repr, log or message.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sync.fhir import Checkpoint, ParsedResource, PullSession, SyncReport
+from sync.smart import TokenSet
+
+from .errors import RecordError
+from .store import Record, Source, UpsertCounts
+
+__all__ = ["Connection", "PortalState", "PortalPullStore", "PortalTokenStore"]
+
+_OUTCOMES = ("imported", "updated", "unchanged", "invalid")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A connected portal (a source of kind 'portal'), as `carry sources` and the UI show it."""
+
+    source: Source
+    base_url: str
+    patient_id: str
+    vendor: str
+    client_id: str
+    auth_method: str
+    status: str  # "connected", "needs-reconnect", "disconnected"
+    status_reason: str | None
+    granted_scope: str
+    smart_config: str = field(repr=False)
+    fhir_user: str | None
+    connected_at: str
+    last_sync: str | None
+    last_outcome: str | None
+    server_time: str | None
+    resources: int = 0
+    sync_pending: bool = False  # an interrupted sync waits to be resumed
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+    @property
+    def id(self) -> int:
+        return self.source.id
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "base_url": self.base_url,
+            "patient_id": self.patient_id,
+            "vendor": self.vendor,
+            "client_id": self.client_id,
+            "status": self.status,
+            "status_reason": self.status_reason,
+            "granted_scope": self.granted_scope,
+            "connected_at": self.connected_at,
+            "last_sync": self.last_sync,
+            "last_outcome": self.last_outcome,
+            "resources": self.resources,
+            "sync_pending": self.sync_pending,
+        }
+
+
+_CONNECTION_SQL = (
+    "SELECT s.id, s.kind, s.name, s.base_url, s.created_at, p.base_url, p.patient_id, p.vendor, p.client_id, "
+    "p.auth_method, p.status, p.status_reason, p.granted_scope, p.smart_config, p.fhir_user, p.connected_at, "
+    "p.last_sync, p.last_outcome, p.server_time, "
+    "(SELECT count(*) FROM resource r WHERE r.source_id = s.id), "
+    "EXISTS (SELECT 1 FROM sync_session x WHERE x.source_id = s.id) "
+    "FROM portal p JOIN source s ON s.id = p.source_id"
+)
+
+
+def _connection(row: Sequence[Any]) -> Connection:
+    source = Source(*row[:5])
+    fields = (*row[5:19], int(row[19]), bool(row[20]))
+    return Connection(source, *fields)
+
+
+class PortalState:
+    """Portal connections of one open record."""
+
+    def __init__(self, record: Record) -> None:
+        self.record = record
+
+    # --- connections ---------------------------------------------------------------------------------------
+
+    def connections(self) -> list[Connection]:
+        return [_connection(r) for r in self.record._query(_CONNECTION_SQL + " ORDER BY s.id")]
+
+    def connection(self, which: str | int) -> Connection:
+        """A connection by source id, source name, or FHIR base URL (when only one patient is connected there)."""
+        rows = self.record._query(
+            _CONNECTION_SQL + " WHERE s.id = ? OR s.name = ? OR p.base_url = ? ORDER BY s.id",
+            [which if isinstance(which, int) or str(which).isdigit() else -1, str(which), str(which).rstrip("/")],
+        )
+        if not rows:
+            raise RecordError(f"There is no connected portal called {which!r}; `carry sources` lists them.")
+        if len(rows) > 1:
+            raise RecordError(f"{which!r} matches more than one connected portal; use its name or number instead.")
+        return _connection(rows[0])
+
+    def find(self, base_url: str, patient_id: str) -> Connection | None:
+        rows = self.record._query(_CONNECTION_SQL + " WHERE p.base_url = ? AND p.patient_id = ?", [base_url, patient_id])
+        return _connection(rows[0]) if rows else None
+
+    def _free_name(self, wanted: str) -> str:
+        taken = {name for (name,) in self.record._query("SELECT name FROM source WHERE kind = 'portal'")}
+        name, n = wanted, 1
+        while name in taken:
+            n += 1
+            name = f"{wanted} ({n})"
+        return name
+
+    def save_connection(
+        self,
+        *,
+        name: str,
+        base_url: str,
+        patient_id: str,
+        vendor: str,
+        client_id: str,
+        auth_method: str,
+        granted_scope: str,
+        smart_config: str,
+        fhir_user: str | None,
+        tokens: TokenSet,
+    ) -> Connection:
+        """Create the connection (or renew it: same FHIR base and patient) and store its tokens, in one transaction."""
+        existing = self.find(base_url, patient_id)
+        now = _now()
+        with self.record._transaction() as cur:
+            if existing is None:
+                cur.execute(
+                    "INSERT INTO source (kind, name, base_url, created_at) VALUES ('portal', ?, ?, ?)",
+                    (self._free_name(name), base_url, now),
+                )
+                source_id = cur.lastrowid
+                cur.execute(
+                    "INSERT INTO portal (source_id, base_url, patient_id, vendor, client_id, auth_method, status, "
+                    "granted_scope, smart_config, fhir_user, connected_at) VALUES (?, ?, ?, ?, ?, ?, 'connected', ?, ?, ?, ?)",
+                    (source_id, base_url, patient_id, vendor, client_id, auth_method, granted_scope, smart_config, fhir_user, now),
+                )
+            else:
+                source_id = existing.id
+                cur.execute(
+                    "UPDATE portal SET vendor = ?, client_id = ?, auth_method = ?, status = 'connected', status_reason = NULL, "
+                    "granted_scope = ?, smart_config = ?, fhir_user = ?, connected_at = ? WHERE source_id = ?",
+                    (vendor, client_id, auth_method, granted_scope, smart_config, fhir_user, now, source_id),
+                )
+            _write_tokens(cur, source_id, tokens)
+            cur.execute(
+                "INSERT INTO audit (at, action, detail) VALUES (?, 'connect', ?)",
+                (now, json.dumps({"source": source_id, "base_url": base_url, "scope": granted_scope}, sort_keys=True)),
+            )
+        return self.connection(source_id)
+
+    def set_status(self, source_id: int, status: str, reason: str | None = None) -> None:
+        with self.record._transaction() as cur:
+            cur.execute("UPDATE portal SET status = ?, status_reason = ? WHERE source_id = ?", (status, reason, source_id))
+
+    # --- tokens --------------------------------------------------------------------------------------------
+
+    def tokens(self, source_id: int) -> TokenSet | None:
+        rows = self.record._query(
+            "SELECT access_token, token_type, expires_at, scope, patient, refresh_token, id_token FROM portal_token "
+            "WHERE source_id = ?",
+            [source_id],
+        )
+        return TokenSet(*rows[0]) if rows else None
+
+    def token_store(self, source_id: int) -> PortalTokenStore:
+        return PortalTokenStore(self.record, source_id)
+
+    def disconnect(self, source_id: int, *, forget: bool) -> None:
+        """Delete the tokens (and with `forget`, the source and every resource that came from it)."""
+        with self.record._transaction() as cur:
+            cur.execute("DELETE FROM portal_token WHERE source_id = ?", (source_id,))
+            cur.execute("DELETE FROM sync_checkpoint WHERE source_id = ?", (source_id,))
+            cur.execute("DELETE FROM sync_session WHERE source_id = ?", (source_id,))
+            if forget:
+                # The full-text index is contentless: its rows go by rowid before the resources do.
+                cur.execute("DELETE FROM resource_fts WHERE rowid IN (SELECT rowid FROM resource WHERE source_id = ?)", (source_id,))
+                cur.execute("DELETE FROM resource WHERE source_id = ?", (source_id,))
+                cur.execute("DELETE FROM source WHERE id = ?", (source_id,))
+            else:
+                cur.execute(
+                    "UPDATE portal SET status = 'disconnected', status_reason = 'Disconnected by you.' WHERE source_id = ?",
+                    (source_id,),
+                )
+            cur.execute(
+                "INSERT INTO audit (at, action, detail) VALUES (?, 'disconnect', ?)",
+                (_now(), json.dumps({"source": source_id, "forget": forget}, sort_keys=True)),
+            )
+
+    # --- client secrets and keys ----------------------------------------------------------------------------
+
+    def client_secret(self, token_endpoint: str, client_id: str) -> tuple[str, str, str | None] | None:
+        """(auth method, secret or private JWK as JSON, alg) kept for this client at this token endpoint."""
+        rows = self.record._query(
+            "SELECT auth_method, secret, alg FROM client_secret WHERE token_endpoint = ? AND client_id = ?",
+            [token_endpoint, client_id],
+        )
+        return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
+
+    def save_client_secret(self, token_endpoint: str, client_id: str, auth_method: str, secret: str, alg: str | None) -> None:
+        with self.record._transaction() as cur:
+            cur.execute(
+                "INSERT INTO client_secret (token_endpoint, client_id, auth_method, alg, secret, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (token_endpoint, client_id) DO UPDATE SET "
+                "auth_method = excluded.auth_method, alg = excluded.alg, secret = excluded.secret",
+                (token_endpoint, client_id, auth_method, alg, secret, _now()),
+            )
+
+    # --- sync --------------------------------------------------------------------------------------------
+
+    def pull_store(self, source_id: int) -> PortalPullStore:
+        return PortalPullStore(self.record, source_id)
+
+    def reports(self, source_id: int, limit: int = 10) -> list[SyncReport]:
+        rows = self.record._query(
+            "SELECT report FROM sync_report WHERE source_id = ? ORDER BY run_id DESC LIMIT ?", [source_id, limit]
+        )
+        return [SyncReport.from_json(json.loads(text)) for (text,) in rows]
+
+
+def _write_tokens(cur: Any, source_id: int, tokens: TokenSet) -> None:
+    cur.execute(
+        "INSERT INTO portal_token (source_id, access_token, token_type, expires_at, scope, patient, refresh_token, "
+        "id_token, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_id) DO UPDATE SET "
+        "access_token = excluded.access_token, token_type = excluded.token_type, expires_at = excluded.expires_at, "
+        "scope = excluded.scope, patient = excluded.patient, refresh_token = excluded.refresh_token, "
+        "id_token = excluded.id_token, updated_at = excluded.updated_at",
+        (
+            source_id, tokens.access_token, tokens.token_type, tokens.expires_at, tokens.scope, tokens.patient,
+            tokens.refresh_token, tokens.id_token, _now(),
+        ),  # fmt: skip
+    )
+
+
+class PortalTokenStore:
+    """sync.smart.TokenStore for one source."""
+
+    def __init__(self, record: Record, source_id: int) -> None:
+        self.record = record
+        self.source_id = source_id
+
+    def __repr__(self) -> str:
+        return f"<PortalTokenStore source={self.source_id}>"
+
+    def save_tokens(self, tokens: TokenSet) -> None:
+        with self.record._transaction() as cur:
+            _write_tokens(cur, self.source_id, tokens)
+
+    def mark_needs_reconnect(self, reason: str) -> None:
+        with self.record._transaction() as cur:
+            cur.execute(
+                "UPDATE portal SET status = 'needs-reconnect', status_reason = ? WHERE source_id = ?",
+                (reason, self.source_id),
+            )
+            cur.execute(
+                "INSERT INTO audit (at, action, detail) VALUES (?, 'needs-reconnect', ?)",
+                (_now(), json.dumps({"source": self.source_id}, sort_keys=True)),
+            )
+
+
+class PortalPullStore:
+    """sync.fhir.PullStore for one source: each page and its checkpoint are written in one transaction."""
+
+    def __init__(self, record: Record, source_id: int) -> None:
+        self.record = record
+        self.source_id = source_id
+
+    def open_session(self, *, full: bool) -> PullSession:
+        sid = self.source_id
+        with self.record._transaction() as cur:
+            row = cur.execute("SELECT run_id, full, since FROM sync_session WHERE source_id = ?", (sid,)).fetchone()
+            if row is not None and (not full or row[1]):
+                run_id, was_full, since = row
+                checkpoints = {
+                    task: Checkpoint(task, next_url, pages, bool(done), refused, json.loads(counts))
+                    for task, next_url, pages, done, refused, counts in cur.execute(
+                        "SELECT task, next_url, pages, done, refused, counts FROM sync_checkpoint WHERE source_id = ?",
+                        (sid,),
+                    ).fetchall()
+                }
+                return PullSession(int(run_id), True, bool(was_full), since, checkpoints)
+            if row is not None:  # an interrupted incremental sync, superseded by --full
+                cur.execute("UPDATE run SET finished_at = ? WHERE id = ? AND finished_at IS NULL", (_now(), row[0]))
+            server_time = cur.execute("SELECT server_time, base_url FROM portal WHERE source_id = ?", (sid,)).fetchone()
+            if server_time is None:
+                raise RecordError("This portal is not connected.")
+            since = None if full else server_time[0]
+            now = _now()
+            cur.execute(
+                "INSERT INTO run (source_id, kind, origin, started_at) VALUES (?, 'sync', ?, ?)", (sid, server_time[1], now)
+            )
+            run_id = cur.lastrowid
+            cur.execute("DELETE FROM sync_checkpoint WHERE source_id = ?", (sid,))
+            cur.execute(
+                "INSERT INTO sync_session (source_id, run_id, full, since, started_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (source_id) DO UPDATE SET run_id = excluded.run_id, full = excluded.full, "
+                "since = excluded.since, started_at = excluded.started_at",
+                (sid, run_id, 1 if since is None else 0, since, now),
+            )
+        return PullSession(int(run_id), False, since is None, since, {})
+
+    def save_page(
+        self,
+        run_id: int,
+        task: str,
+        resources: Sequence[ParsedResource],
+        *,
+        next_url: str | None,
+        done: bool,
+        refused: str | None = None,
+        restart: bool = False,
+    ) -> dict[str, dict[str, int]]:
+        counts = UpsertCounts()
+        now = _now()
+        with self.record._transaction() as cur:
+            if resources:
+                self.record._upsert(cur, self.source_id, run_id, resources, now, counts)
+            row = cur.execute(
+                "SELECT pages, counts FROM sync_checkpoint WHERE source_id = ? AND task = ?", (self.source_id, task)
+            ).fetchone()
+            pages, merged = (0, {}) if row is None or restart else (int(row[0]), json.loads(row[1]))
+            for rtype, bucket in counts.per_type.items():
+                mine = merged.setdefault(rtype, dict.fromkeys(_OUTCOMES, 0))
+                for key in _OUTCOMES:
+                    mine[key] += bucket.get(key, 0)
+            cur.execute(
+                "INSERT INTO sync_checkpoint (source_id, task, next_url, pages, done, refused, counts, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, task) DO UPDATE SET next_url = excluded.next_url, "
+                "pages = excluded.pages, done = excluded.done, refused = excluded.refused, counts = excluded.counts, "
+                "updated_at = excluded.updated_at",
+                (self.source_id, task, next_url, pages + 1, 1 if done else 0, refused, json.dumps(merged), now),
+            )
+        return {rtype: dict(bucket) for rtype, bucket in counts.per_type.items()}
+
+    def run_resources(self, run_id: int, types: Collection[str]) -> list[tuple[str, str, bytes]]:
+        sql = "SELECT type, id, raw FROM resource WHERE source_id = ? AND last_run = ?"
+        params: list[Any] = [self.source_id, run_id]
+        if types:
+            sql += f" AND type IN ({', '.join('?' for _ in types)})"
+            params += list(types)
+        return [(t, i, raw.encode("utf-8")) for t, i, raw in self.record._query(sql, params)]
+
+    def missing(self, refs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+        wanted = set(refs)
+        if not wanted:
+            return set()
+        types = sorted({t for t, _ in wanted})
+        have = {
+            (t, i)
+            for t, i in self.record._query(
+                f"SELECT type, id FROM resource WHERE source_id = ? AND type IN ({', '.join('?' for _ in types)})",
+                [self.source_id, *types],
+            )
+        }
+        return wanted - have
+
+    def stored_counts(self) -> dict[str, int]:
+        return dict(self.record._query("SELECT type, count(*) FROM resource WHERE source_id = ? GROUP BY type", [self.source_id]))
+
+    def resolve_identifier(self, resource_type: str, system: str, value: str) -> str | None:
+        return self.record.resolve_identifier(resource_type, system, value)
+
+    def finish_session(self, run_id: int, report: SyncReport, *, complete: bool, server_time: str | None) -> None:
+        totals = report.totals
+        now = _now()
+        with self.record._transaction() as cur:
+            cur.execute(
+                "UPDATE run SET finished_at = ?, imported = ?, updated = ?, unchanged = ?, invalid = ? WHERE id = ?",
+                (now, totals.imported, totals.updated, totals.unchanged, totals.invalid, run_id),
+            )
+            cur.execute(
+                "INSERT INTO sync_report (run_id, source_id, outcome, report) VALUES (?, ?, ?, ?) ON CONFLICT (run_id) "
+                "DO UPDATE SET outcome = excluded.outcome, report = excluded.report",
+                (run_id, self.source_id, report.outcome, json.dumps(report.as_json())),
+            )
+            cur.execute(
+                "UPDATE portal SET last_sync = ?, last_outcome = ? WHERE source_id = ?", (now, report.outcome, self.source_id)
+            )
+            if complete:
+                # Only a finished sync moves the _lastUpdated mark and drops the checkpoints. A resumed sync counts
+                # from when it first started (changes made while it was interrupted must not fall in between).
+                started = cur.execute(
+                    "SELECT started_at FROM sync_session WHERE source_id = ?", (self.source_id,)
+                ).fetchone()
+                mark = min(t for t in (server_time, started[0] if started else None) if t) if (server_time or started) else None
+                if mark:
+                    cur.execute("UPDATE portal SET server_time = ? WHERE source_id = ?", (mark, self.source_id))
+                cur.execute("DELETE FROM sync_checkpoint WHERE source_id = ?", (self.source_id,))
+                cur.execute("DELETE FROM sync_session WHERE source_id = ?", (self.source_id,))
+            cur.execute(
+                "INSERT INTO audit (at, action, detail) VALUES (?, 'sync', ?)",
+                (
+                    now,
+                    json.dumps(
+                        {"source": self.source_id, "outcome": report.outcome, "imported": totals.imported,
+                         "updated": totals.updated, "unchanged": totals.unchanged, "invalid": totals.invalid},
+                        sort_keys=True,
+                    ),  # fmt: skip
+                ),
+            )

@@ -1,0 +1,477 @@
+"""The local app server: the Flet web UI (offline, no CDN), the OAuth callback, and the guards around them.
+
+    carry / carry serve [--host 127.0.0.1] [--port 8550]
+
+Routes (all on one origin):
+    GET  /oauth/callback      a portal's sign-in returns here; the query goes to the UI session that began it
+    GET  /attachment/{token}  a decrypted PDF the patient asked to open (in memory, five minutes, unguessable)
+    GET  /login, POST /login  the login page, only when serving beyond this machine (see LoginConfig)
+    /share/...                reserved for the SMART Health Link routes (sync/share/host.py): see SHARE_MOUNT
+    /ws                       the Flet WebSocket
+    /                         the Flet web client (index.html, CanvasKit/skwasm served locally)
+
+Guards, in front of everything:
+    - Host: on loopback only 127.0.0.1 / localhost / [::1] with our port are answered (DNS rebinding).
+    - Origin: the WebSocket and every state-changing request must come from this origin (cross-site pages
+      cannot drive the UI; Flet itself does not check).
+    - Login: serving on a non-loopback address needs a login configured in server.json; without one the
+      server refuses to start. A signed, HttpOnly, SameSite=Strict cookie then gates every route but /login.
+
+This is the one module that imports starlette, uvicorn and flet_web.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import html
+import ipaddress
+import json
+import os
+import secrets
+import socket
+import sys
+import threading
+import time
+import webbrowser
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from sync.errors import CarryError
+
+from .locations import config_dir, record_path
+from .ui.context import AppContext
+
+__all__ = [
+    "LoginConfig",
+    "SHARE_MOUNT",
+    "ServerError",
+    "build_app",
+    "build_callback_app",
+    "load_login",
+    "run_desktop",
+    "save_login",
+    "serve",
+]
+
+SHARE_MOUNT = "/share"  # sync/share/host.py's ASGI app goes here: build_app(..., share_app=...)
+SERVER_CONFIG = "server.json"
+_COOKIE = "carry_login"
+_COOKIE_DAYS = 7
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class ServerError(CarryError):
+    """The app server cannot start as asked."""
+
+
+# --- login configuration ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoginConfig:
+    """A login for serving beyond this machine, kept in <config dir>/server.json (the password only as scrypt)."""
+
+    username: str
+    password_hash: str  # "scrypt$n$r$p$salt_b64$hash_b64"
+    secret: str  # signs the login cookie
+    allowed_hosts: tuple[str, ...] = ()
+
+    def __repr__(self) -> str:
+        return f"LoginConfig(username={self.username!r})"
+
+    def check(self, username: str, password: str) -> bool:
+        try:
+            _, n, r, p, salt, digest = self.password_hash.split("$")
+            derived = hashlib.scrypt(
+                password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32
+            )
+        except (ValueError, TypeError):
+            return False
+        same_user = hmac.compare_digest(username.encode(), self.username.encode())
+        return hmac.compare_digest(derived, base64.b64decode(digest)) and same_user
+
+
+def _hash_password(password: str) -> str:
+    salt = secrets.token_bytes(16)
+    n, r, p = 2**14, 8, 1
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
+    return f"scrypt${n}${r}${p}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def _config_file() -> Path:
+    return config_dir() / SERVER_CONFIG
+
+
+def load_login() -> LoginConfig | None:
+    path = _config_file()
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        login = data["login"]
+        return LoginConfig(
+            str(login["username"]),
+            str(login["password_hash"]),
+            str(data["secret"]),
+            tuple(str(h) for h in data.get("allowed_hosts", [])),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ServerError(f"{path} cannot be read as Carry's server settings ({exc}); fix or delete it.") from None
+
+
+def save_login(username: str, password: str, allowed_hosts: tuple[str, ...] = ()) -> Path:
+    if not username.strip() or len(password) < 10:
+        raise ServerError("Choose a user name and a password of at least 10 characters for the login.")
+    path = _config_file()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data = {
+        "login": {"username": username.strip(), "password_hash": _hash_password(password)},
+        "secret": secrets.token_urlsafe(32),
+        "allowed_hosts": list(allowed_hosts),
+    }
+    partial = path.with_name(path.name + ".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(data, out, indent=2)
+    partial.replace(path)
+    return path
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+# --- the guards ------------------------------------------------------------------------------------------------
+
+
+def _with_port(host: str, port: int) -> str:
+    """'carry.home' -> 'carry.home:8550'; 'carry.home:443' and '[fd00::1]:8550' stay as they are."""
+    tail = host.rsplit("]", 1)[-1]
+    return host if ":" in tail else f"{host}:{port}"
+
+
+def _headers(scope: Scope) -> dict[str, str]:
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+
+
+async def _refuse(scope: Scope, send: Send, status: int, text: str) -> None:
+    if scope["type"] == "websocket":
+        # Refusing before accept() makes the server answer the handshake with 403.
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    body = text.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class Guard:
+    """Host, Origin and login checks in front of the whole app (pure ASGI, so it covers the WebSocket too)."""
+
+    def __init__(self, app: ASGIApp, *, port: int, loopback: bool, login: LoginConfig | None) -> None:
+        self.app = app
+        self.port = port
+        self.loopback = loopback
+        self.login = login
+        hosts = {f"{name}:{port}" for name in _LOOPBACK_NAMES}
+        if login is not None:
+            hosts.update(_with_port(extra, port) for extra in login.allowed_hosts)
+        self.hosts = hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = _headers(scope)
+        host = headers.get("host", "")
+        if self.loopback and host not in self.hosts:
+            await _refuse(scope, send, 421, "Carry answers only at 127.0.0.1 or localhost.")
+            return
+        if self.login is not None and self.login.allowed_hosts and host not in self.hosts:
+            await _refuse(scope, send, 421, "Carry is not configured to answer at this address.")
+            return
+        path = scope.get("path", "")
+        method = scope.get("method", "GET")
+        needs_origin = scope["type"] == "websocket" or method not in ("GET", "HEAD", "OPTIONS")
+        if needs_origin and not self._same_origin(headers.get("origin"), host):
+            await _refuse(scope, send, 403, "Refused: this request did not come from Carry's own page.")
+            return
+        if self.login is not None and path not in ("/login", "/favicon.png") and not path.startswith(SHARE_MOUNT):
+            if not self._logged_in(headers.get("cookie", "")):
+                if scope["type"] == "http" and method in ("GET", "HEAD"):
+                    await _redirect(send, "/login")
+                else:
+                    await _refuse(scope, send, 401, "Log in first.")
+                return
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    def _same_origin(origin: str | None, host: str) -> bool:
+        if not origin or not host:
+            return False
+        parts = urlsplit(origin)
+        return parts.scheme in ("http", "https") and parts.netloc == host
+
+    def _logged_in(self, cookie_header: str) -> bool:
+        assert self.login is not None
+        for part in cookie_header.split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == _COOKIE:
+                return _verify_cookie(self.login, value)
+        return False
+
+
+def _sign(login: LoginConfig, payload: str) -> str:
+    return hmac.new(login.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def _make_cookie(login: LoginConfig) -> str:
+    expires = int(time.time()) + _COOKIE_DAYS * 86400
+    payload = f"{expires}"
+    return f"{payload}.{_sign(login, payload + login.username)}"
+
+
+def _verify_cookie(login: LoginConfig, value: str) -> bool:
+    payload, _, signature = value.partition(".")
+    if not payload.isdigit() or int(payload) < time.time():
+        return False
+    return hmac.compare_digest(signature, _sign(login, payload + login.username))
+
+
+async def _redirect(send: Send, location: str, cookie: str | None = None) -> None:
+    headers = [(b"location", location.encode()), (b"content-length", b"0")]
+    if cookie:
+        headers.append((b"set-cookie", cookie.encode()))
+    await send({"type": "http.response.start", "status": 303, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
+# --- pages -----------------------------------------------------------------------------------------------------
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+body {{ font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; background: #f5f7f6; color: #1f2a2e;
+       margin: 0; display: flex; min-height: 100vh; align-items: center; justify-content: center; }}
+main {{ background: #fff; border-radius: 16px; padding: 32px; max-width: 420px; width: calc(100% - 48px);
+        box-shadow: 0 1px 3px rgba(0,0,0,.08); }}
+h1 {{ font-size: 1.4rem; margin: 0 0 12px; }} p {{ line-height: 1.5; }}
+label {{ display: block; margin: 12px 0 4px; }} input {{ width: 100%; padding: 10px; font-size: 1rem;
+        box-sizing: border-box; border: 1px solid #b8c4c2; border-radius: 8px; }}
+button, a.button {{ margin-top: 20px; background: #2b6f6b; color: #fff; border: 0; border-radius: 20px;
+        padding: 10px 22px; font-size: 1rem; text-decoration: none; display: inline-block; cursor: pointer; }}
+.error {{ color: #a4262c; }}
+</style></head><body><main>{body}</main></body></html>"""
+
+
+def _page(title: str, body: str, status: int = 200) -> Any:
+    from starlette.responses import HTMLResponse
+
+    return HTMLResponse(_PAGE.format(title=html.escape(title), body=body), status_code=status)
+
+
+def _callback_page(ok: bool, message: str) -> Any:
+    heading = "You can close this tab" if ok else "Sign-in not completed"
+    body = (
+        f"<h1>{heading}</h1><p{' class=error' if not ok else ''}>{html.escape(message)}</p>"
+        '<p><a class="button" href="/">Back to Carry</a></p>'
+        # Tabs a script opened may close themselves; others simply stay, with the message above.
+        + ("<script>setTimeout(function(){ window.close(); }, 1500);</script>" if ok else "")
+    )
+    return _page("Carry: " + heading, body, 200 if ok else 400)
+
+
+def _routes(context: AppContext, login: LoginConfig | None) -> list[Any]:
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def oauth_callback(request: Request) -> Any:
+        params = {k: v for k, v in request.query_params.items()}
+        if "state" not in params:
+            return _callback_page(False, "This address is for a portal's sign-in to return to Carry; it needs a state.")
+        try:
+            handled, message = await context.callbacks.deliver(params)
+        except CarryError as exc:
+            return _callback_page(False, str(exc))
+        return _callback_page(handled, message)
+
+    async def attachment(request: Request) -> Any:
+        found = context.links.take(request.path_params["token"])
+        if found is None:
+            return _page("Carry", "<h1>This link has expired</h1><p>Open the document again from Carry.</p>", 404)
+        data, content_type = found
+        return Response(
+            data,
+            media_type=content_type,
+            headers={"Cache-Control": "no-store", "Content-Disposition": "inline", "X-Content-Type-Options": "nosniff"},
+        )
+
+    async def login_page(request: Request) -> Any:
+        if login is None:
+            return _page("Carry", "<h1>No login needed</h1><p>This Carry serves only this computer.</p>", 404)
+        error = ""
+        if request.method == "POST":
+            form = parse_qs((await request.body()).decode("utf-8", "replace"))
+            user = (form.get("username") or [""])[0]
+            password = (form.get("password") or [""])[0]
+            if login.check(user, password):
+                cookie = f"{_COOKIE}={_make_cookie(login)}; Path=/; HttpOnly; SameSite=Strict; Max-Age={_COOKIE_DAYS * 86400}"
+                if request.url.scheme == "https":
+                    cookie += "; Secure"
+                return Response(status_code=303, headers={"location": "/", "set-cookie": cookie})
+            await asyncio.sleep(0.5)  # slows guessing; this server has one user
+            error = '<p class="error" role="alert">That user name and password do not match.</p>'
+        body = (
+            "<h1>Log in to Carry</h1><p>This Carry is shared on your network. Log in to reach the unlock screen.</p>"
+            f'{error}<form method="post" action="/login"><label for="u">User name</label>'
+            '<input id="u" name="username" autocomplete="username" required>'
+            '<label for="p">Password</label><input id="p" name="password" type="password" '
+            'autocomplete="current-password" required><button type="submit">Log in</button></form>'
+        )
+        return _page("Log in to Carry", body, 401 if error else 200)
+
+    return [
+        Route("/oauth/callback", oauth_callback, methods=["GET"]),
+        Route("/attachment/{token}", attachment, methods=["GET"]),
+        Route("/login", login_page, methods=["GET", "POST"]),
+    ]
+
+
+# --- the app ---------------------------------------------------------------------------------------------------
+
+
+def build_app(
+    context: AppContext,
+    *,
+    port: int,
+    loopback: bool = True,
+    login: LoginConfig | None = None,
+    share_app: ASGIApp | None = None,
+) -> ASGIApp:
+    """The whole ASGI app: guards, Carry's routes, the share mount point, then the Flet web client."""
+    import flet_web.fastapi as flet_fastapi
+
+    from .ui import make_main
+
+    if not loopback and login is None:
+        raise ServerError("Serving beyond this computer needs a login first: run `carry serve --set-login`.")
+    flet_app = flet_fastapi.app(
+        make_main(context),
+        no_cdn=True,
+        app_name="Carry",
+        app_short_name="Carry",
+        app_description="Your health record, encrypted on your own device.",
+        session_timeout_seconds=60,
+    )
+    outer = flet_fastapi.FastAPI(docs_url=None, redoc_url=None, openapi_url=None, on_shutdown=[context.shutdown])
+    for route in _routes(context, login):
+        outer.router.routes.append(route)
+    if share_app is not None:
+        outer.mount(SHARE_MOUNT, share_app)
+    outer.mount("/", flet_app)
+    return Guard(outer, port=port, loopback=loopback, login=login)
+
+
+def build_callback_app(context: AppContext, port: int) -> ASGIApp:
+    """Only the OAuth callback, for the desktop window's loopback listener (RFC 8252)."""
+    from starlette.applications import Starlette
+
+    return Guard(Starlette(routes=_routes(context, None)[:1]), port=port, loopback=True, login=None)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno in (98, 48, 10048):
+            raise ServerError(
+                f"Port {port} on {host} is already in use (is Carry already running?). Try --port {port + 1}."
+            ) from None
+        raise ServerError(f"Cannot listen on {host}:{port} ({exc.strerror}).") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _can_open_browser() -> bool:
+    if os.environ.get("CARRY_NO_BROWSER"):
+        return False
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+def serve(host: str = "127.0.0.1", port: int = 8550, *, open_browser: bool = True, record: str | None = None) -> None:
+    """Run the app server in the foreground until interrupted."""
+    import uvicorn
+
+    loopback = _is_loopback(host)
+    login = None if loopback else load_login()
+    if not loopback and login is None:
+        raise ServerError(
+            f"Serving on {host} lets other computers reach Carry, so it needs a login first: "
+            "run `carry serve --set-login`, then start it again."
+        )
+    sock = _bind(host, port)
+    actual_port = sock.getsockname()[1]
+    shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = f"http://{shown_host if ':' not in shown_host else f'[{shown_host}]'}:{actual_port}"
+    context = AppContext(record_path=record_path(record), public_url=url)
+    app = build_app(context, port=actual_port, loopback=loopback, login=login)
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", ws_ping_interval=20, ws_ping_timeout=20)
+    server = uvicorn.Server(config)
+    print(f"Carry is running at {url}  (press Ctrl+C to stop)", flush=True)
+    if not loopback:
+        print("Other computers on your network can reach it; they will see the login page first.", flush=True)
+    if open_browser and _can_open_browser():
+        threading.Timer(0.8, lambda: webbrowser.open(url)).start()
+    server.run(sockets=[sock])
+
+
+def run_desktop(record: str | None = None) -> None:
+    """`carry desktop`: the same UI in a native Flet window. Portal sign-ins return to a loopback listener
+    (RFC 8252) on 127.0.0.1 that serves only /oauth/callback."""
+    import flet as ft
+    import uvicorn
+
+    from .ui import make_main
+
+    sock = _bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    context = AppContext(record_path=record_path(record), public_url=f"http://127.0.0.1:{port}", web=False)
+    server = uvicorn.Server(uvicorn.Config(build_callback_app(context, port), log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="carry-callback", daemon=True)
+    thread.start()
+    try:
+        ft.run(make_main(context), view=ft.AppView.FLET_APP)
+    finally:
+        server.should_exit = True
+        context.shutdown()
+        thread.join(timeout=5)

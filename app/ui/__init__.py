@@ -1,0 +1,28 @@
+"""The Carry app (Flet): one code path for the web UI and the desktop window (both started by app.server).
+
+    make_main(context)   the Flet entry point for one session (one browser tab or one window)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+import flet as ft
+
+from .context import AppContext, AttachmentLinks, ConnectCallbacks, DemoHospital
+
+__all__ = ["AppContext", "AttachmentLinks", "ConnectCallbacks", "DemoHospital", "make_main"]
+
+
+def make_main(context: AppContext) -> Callable[[ft.Page], Awaitable[None]]:
+    from .app import CarryApp
+
+    async def main(page: ft.Page) -> None:
+        try:
+            await CarryApp(page, context).start()
+        except Exception:
+            logging.getLogger("carry.ui").exception("the app could not start")
+            raise
+
+    return main

@@ -1,0 +1,105 @@
+"""Trend charts (flet-charts): one line per series, the reference range as a shaded band, and a sentence for
+screen readers that says what the chart shows. flet_charts is imported here only."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import flet as ft
+import flet_charts as fc
+
+from app.views import Series
+
+from .theme import MUTED, OUTLINE, PRIMARY
+
+__all__ = ["trend_chart"]
+
+_LINE_COLOURS = (PRIMARY, "#8A4FBF", "#B35C00")
+_RANGE_FILL = "#E6F2EF"
+
+
+def _day(effective: str) -> float:
+    try:
+        return float(date.fromisoformat(effective[:10]).toordinal())
+    except ValueError:
+        return 0.0
+
+
+def trend_chart(series: Series, *, height: int = 260) -> ft.Control:
+    points = [p for line in series.lines for p in line.points]
+    if not points:
+        return ft.Text("No values to chart.", color=MUTED, italic=True)
+    xs = [_day(p.effective) for p in points]
+    ys = [p.value for p in points]
+    ranges = [line.range for line in series.lines if line.range is not None]
+    bounds = [b for r in ranges for b in (r.low, r.high) if b is not None]
+    low_y, high_y = min(ys + bounds), max(ys + bounds)
+    pad = (high_y - low_y) * 0.12 or max(abs(high_y) * 0.1, 1.0)
+    min_x, max_x = min(xs), max(xs)
+    if max_x == min_x:
+        min_x, max_x = min_x - 30, max_x + 30
+    data: list[fc.LineChartData] = []
+    for n, line in enumerate(series.lines):
+        colour = _LINE_COLOURS[n % len(_LINE_COLOURS)]
+        if line.range is not None and line.range.low is not None and line.range.high is not None:
+            # The band: a line at the upper bound filled down to the lower bound's line.
+            data.append(
+                fc.LineChartData(
+                    points=[fc.LineChartDataPoint(min_x, line.range.high), fc.LineChartDataPoint(max_x, line.range.high)],
+                    color=OUTLINE,
+                    stroke_width=1,
+                    dash_pattern=[4, 4],
+                    below_line_bgcolor=_RANGE_FILL,
+                    below_line_cutoff_y=line.range.low,
+                    point=False,
+                )
+            )
+        data.append(
+            fc.LineChartData(
+                points=[
+                    fc.LineChartDataPoint(_day(p.effective), p.value,
+                                          tooltip=f"{p.date}: {p.value:.4g}" + (f" ({p.flag.word})" if p.flag else ""))
+                    for p in line.points
+                ],  # fmt: skip
+                color=colour,
+                stroke_width=2.5,
+                curved=False,
+                point=fc.ChartCirclePoint(radius=3.5, color=colour, stroke_color="#FFFFFF", stroke_width=1.5),
+            )
+        )
+    first_year, last_year = date.fromordinal(int(min_x)).year, date.fromordinal(int(max_x)).year
+    step = max(1, (last_year - first_year + 1) // 6)
+    year_labels = [
+        fc.ChartAxisLabel(value=float(date(y, 1, 1).toordinal()), label=ft.Text(str(y), size=11, color=MUTED))
+        for y in range(first_year, last_year + 2, step)
+        if min_x <= date(y, 1, 1).toordinal() <= max_x
+    ]
+    chart = fc.LineChart(
+        data_series=data,
+        min_x=min_x,
+        max_x=max_x,
+        min_y=low_y - pad,
+        max_y=high_y + pad,
+        left_axis=fc.ChartAxis(label_size=44),
+        bottom_axis=fc.ChartAxis(labels=year_labels, label_size=28) if year_labels else fc.ChartAxis(show_labels=False),
+        horizontal_grid_lines=fc.ChartGridLines(color="#EEF2F1", width=1),
+        border=ft.Border.all(1, OUTLINE),
+        interactive=True,
+        height=height,
+        expand=True,
+    )
+    legend = ft.Row(
+        [ft.Row([ft.Container(width=14, height=4, bgcolor=_LINE_COLOURS[n % 3], border_radius=2),
+                 ft.Text(line.name, size=12, color=MUTED)], spacing=6, tight=True)
+         for n, line in enumerate(series.lines)]
+        + ([ft.Row([ft.Container(width=14, height=10, bgcolor=_RANGE_FILL), ft.Text("reference range", size=12,
+                    color=MUTED)], spacing=6, tight=True)] if ranges else []),
+        wrap=True,
+        spacing=16,
+    )  # fmt: skip
+    return ft.Semantics(
+        identifier="lab-chart",
+        label=series.describe(),
+        container=True,
+        content=ft.Column([ft.Container(content=chart, height=height), legend], spacing=8),
+    )

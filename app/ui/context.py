@@ -1,0 +1,158 @@
+"""What every UI session shares with the process that serves it, and nothing else.
+
+The server (web mode) or the desktop launcher builds one AppContext; each session gets it. It holds no record
+and no passphrase: only where the record lives, the OAuth states this process is waiting for (each bound to
+the session that began the sign-in), short-lived links for attachments, and the demo hospital once started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["AppContext", "AttachmentLinks", "ConnectCallbacks", "DemoHospital", "DemoLogin"]
+
+CallbackHandler = Callable[[dict[str, str]], Awaitable[str]]
+_STATE_TTL = 15 * 60
+_LINK_TTL = 5 * 60
+
+
+class ConnectCallbacks:
+    """OAuth `state` values this process is waiting for, each with the session handler that completes it."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, tuple[float, CallbackHandler]] = {}
+        self._lock = threading.Lock()
+
+    def expect(self, state: str, handler: CallbackHandler) -> None:
+        with self._lock:
+            now = time.monotonic()
+            self._waiting = {s: v for s, v in self._waiting.items() if now - v[0] < _STATE_TTL}
+            self._waiting[state] = (now, handler)
+
+    def cancel(self, state: str) -> None:
+        with self._lock:
+            self._waiting.pop(state, None)
+
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._waiting)
+
+    async def deliver(self, params: dict[str, str]) -> tuple[bool, str]:
+        """Hand the callback's query to the session waiting for its state: (handled, sentence for the tab)."""
+        state = params.get("state", "")
+        with self._lock:
+            entry = self._waiting.pop(state, None)
+        if entry is None or time.monotonic() - entry[0] >= _STATE_TTL:
+            return False, (
+                "This sign-in is not one Carry is waiting for: it may have expired or been used already. "
+                "Go back to Carry and start connecting again."
+            )
+        return True, await entry[1](params)
+
+
+@dataclass(frozen=True)
+class _Link:
+    data: bytes
+    content_type: str
+    created: float
+
+
+class AttachmentLinks:
+    """Unguessable, short-lived URLs that serve one decrypted attachment (a PDF) to the browser that asked.
+
+    The bytes stay in memory only, for five minutes at most; nothing is written to disk.
+    """
+
+    def __init__(self) -> None:
+        self._links: dict[str, _Link] = {}
+        self._lock = threading.Lock()
+
+    def offer(self, data: bytes, content_type: str) -> str:
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            now = time.monotonic()
+            self._links = {t: v for t, v in self._links.items() if now - v.created < _LINK_TTL}
+            self._links[token] = _Link(data, content_type, now)
+        return f"/attachment/{token}"
+
+    def take(self, token: str) -> tuple[bytes, str] | None:
+        with self._lock:
+            link = self._links.get(token)
+            if link is None or time.monotonic() - link.created >= _LINK_TTL:
+                self._links.pop(token, None)
+                return None
+        return link.data, link.content_type
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._links.clear()
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    full_name: str
+    username: str
+    password: str
+
+
+class DemoHospital:
+    """The built-in sandbox portal, started in this process the first time a patient asks for it."""
+
+    def __init__(self) -> None:
+        self._server: Any = None
+        self._lock = threading.Lock()
+
+    def start(self) -> Any:
+        """Start it (once) and return the SandboxServer; blocking, call from a worker thread."""
+        with self._lock:
+            if self._server is None:
+                from sync.sandbox import SandboxServer
+
+                server = SandboxServer(port=0)
+                server.start()
+                self._server = server
+            return self._server
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def logins(self) -> list[DemoLogin]:
+        server = self.start()
+        return [DemoLogin(login.full_name, login.username, login.password) for login in server.logins]
+
+    def stop(self) -> None:
+        with self._lock:
+            server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+
+@dataclass
+class AppContext:
+    record_path: Path
+    public_url: str  # where this app is reached, e.g. http://127.0.0.1:8550 (no trailing slash)
+    callbacks: ConnectCallbacks = field(default_factory=ConnectCallbacks)
+    links: AttachmentLinks = field(default_factory=AttachmentLinks)
+    demo: DemoHospital = field(default_factory=DemoHospital)
+    web: bool = True  # False for the desktop window
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.public_url}/oauth/callback"
+
+    def shutdown(self) -> None:
+        self.links.forget_all()
+        self.demo.stop()
+
+
+def run_blocking(func: Callable[..., Any], *args: Any) -> Awaitable[Any]:
+    """Run a blocking record or network call off the UI loop."""
+    return asyncio.to_thread(func, *args)

@@ -1,0 +1,122 @@
+"""Summary: active problems, current medications, allergies, immunizations, recent results, recent visits."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import flet as ft
+
+from app.views import Dashboard, Item, build_dashboard, format_date
+
+from ..widgets import card, flag_chip, heading, muted, primary_button, row_tile, secondary_button, section
+from .common import open_item, page_body, person_picker
+
+if TYPE_CHECKING:
+    from ..app import CarryApp
+
+__all__ = ["DashboardView"]
+
+
+class DashboardView:
+    def __init__(self, app: CarryApp) -> None:
+        self.app = app
+        self.first_run = False
+        self.control: ft.Control | None = None
+
+    async def load(self) -> ft.Control:
+        record = self.app.session.require()
+        data: Dashboard = await self.app.run(build_dashboard, record, self.app.scope, self.app.people)
+        if not data.has_data:
+            return self._empty()
+        return self._render(data)
+
+    def _open(self, item: Item) -> Any:
+        return self.app.act(lambda: open_item(self.app, item.resource_type, item.id, item.source_id))
+
+    def _rows(self, items: tuple[Item, ...], ident: str, *, show_detail: bool = True) -> list[ft.Control]:
+        return [
+            row_tile(
+                item.title,
+                item.detail if show_detail else "",
+                date=item.date,
+                trailing=flag_chip(item.flag),
+                on_click=self._open(item),
+                identifier=f"{ident}-{n}",
+            )
+            for n, item in enumerate(items)
+        ]
+
+    def _render(self, data: Dashboard) -> ft.Control:
+        who: list[ft.Control] = []
+        person = data.person or (data.people[0] if len(data.people) == 1 else None)
+        if person is not None:
+            facts = [f for f in (f"Born {format_date(person.birth_date)}" if person.birth_date else "",
+                                 (person.gender or "").capitalize()) if f]  # fmt: skip
+            who.append(ft.Column([heading(person.name, 1, identifier="patient-name"), muted(" · ".join(facts))],
+                                 spacing=2))  # fmt: skip
+        picker = person_picker(self.app)
+        top = ft.Column([*who, *([picker] if picker else [])], spacing=10)
+        half = {"xs": 12, "md": 6}
+        results_rows = [
+            row_tile(
+                item.title,
+                " · ".join(p for p in (item.detail, item.range_text and f"range {item.range_text}") if p),
+                date=item.date,
+                trailing=flag_chip(item.flag),
+                on_click=self._open(item),
+                identifier=f"result-{n}",
+            )
+            for n, item in enumerate(data.results)
+        ]
+        grid = ft.ResponsiveRow(
+            [
+                section("Active problems", self._rows(data.problems, "problem"), "No active problems recorded",
+                        identifier="problems", icon=ft.Icons.MEDICAL_INFORMATION_OUTLINED, col=half),
+                section("Current medications", self._rows(data.medications, "medication"),
+                        "No current medications recorded", identifier="medications", icon=ft.Icons.MEDICATION_OUTLINED,
+                        col=half),
+                section("Allergies", self._rows(data.allergies, "allergy"), "No allergies recorded",
+                        identifier="allergies", icon=ft.Icons.WARNING_AMBER_OUTLINED, col=half),
+                section("Recent results", results_rows, "No lab results yet", identifier="results",
+                        icon=ft.Icons.SCIENCE_OUTLINED, col=half),
+                section("Immunizations", self._rows(data.immunizations, "immunization"), "No immunizations recorded",
+                        identifier="immunizations", icon=ft.Icons.VACCINES_OUTLINED, col=half),
+                section("Recent visits", self._rows(data.encounters, "visit"), "No visits recorded",
+                        identifier="visits", icon=ft.Icons.EVENT_NOTE_OUTLINED, col=half),
+            ],  # fmt: skip
+            spacing=14,
+            run_spacing=14,
+        )
+        return page_body(top, grid)
+
+    def _empty(self) -> ft.Control:
+        from .connect import ConnectView
+
+        async def demo() -> None:
+            if self.app.shell is not None:
+                await self.app.shell.push(ConnectView(self.app, demo=True), "Demo hospital")
+
+        async def connect() -> None:
+            if self.app.shell is not None:
+                await self.app.shell.push(ConnectView(self.app), "Connect your provider")
+
+        title = "Your record is ready" if self.first_run else "Your record is empty"
+        return page_body(
+            card(
+                ft.Column(
+                    [
+                        heading(title, 1),
+                        ft.Text("Bring in your first records. Where would you like to start?", size=15),
+                        primary_button("Try the demo hospital", self.app.act(demo), "try-demo",
+                                       icon=ft.Icons.LOCAL_HOSPITAL_OUTLINED),  # fmt: skip
+                        muted("A pretend hospital with made-up patients: see how connecting and syncing work, "
+                              "no account needed.", size=13),  # fmt: skip
+                        secondary_button("Connect your provider", self.app.act(connect), "connect-provider",
+                                         icon=ft.Icons.LINK),  # fmt: skip
+                        muted("Find your hospital or clinic, or paste its FHIR address, and sign in with your "
+                              "portal login.", size=13),  # fmt: skip
+                    ],
+                    spacing=12,
+                )
+            )
+        )

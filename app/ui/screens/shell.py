@@ -1,0 +1,197 @@
+"""The frame around the record: navigation (a rail on desktop, a bottom bar on a phone), the person shown,
+and the lock button. Sections load their data off the UI loop and swap into the content area."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import flet as ft
+
+from ..theme import INK, OUTLINE, PRIMARY, SURFACE
+from ..widgets import icon_button, labelled
+
+if TYPE_CHECKING:
+    from ..app import CarryApp
+
+__all__ = ["SECTIONS", "Shell"]
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    label: str
+    icon: Any
+    selected_icon: Any
+    on_phone_bar: bool
+
+
+SECTIONS = (
+    Section("summary", "Summary", ft.Icons.DASHBOARD_OUTLINED, ft.Icons.DASHBOARD, True),
+    Section("timeline", "Timeline", ft.Icons.TIMELINE_OUTLINED, ft.Icons.TIMELINE, True),
+    Section("results", "Results", ft.Icons.SHOW_CHART_OUTLINED, ft.Icons.SHOW_CHART, True),
+    Section("documents", "Documents", ft.Icons.DESCRIPTION_OUTLINED, ft.Icons.DESCRIPTION, True),
+    Section("search", "Search", ft.Icons.SEARCH_OUTLINED, ft.Icons.SEARCH, True),
+    Section("sources", "Sources", ft.Icons.SYNC_OUTLINED, ft.Icons.SYNC, False),
+    Section("settings", "Settings", ft.Icons.SETTINGS_OUTLINED, ft.Icons.SETTINGS, False),
+)
+
+
+class Shell:
+    def __init__(self, app: CarryApp) -> None:
+        self.app = app
+        self.current = "summary"
+        self.content = ft.Container(expand=True, padding=0)
+        self.title = ft.Text("", size=20, weight=ft.FontWeight.W_600, color=INK)
+        self.back_stack: list[tuple[str, Any]] = []
+        self._view: Any = None  # the section object on screen
+
+    # --- frame ----------------------------------------------------------------------------------------------
+
+    def _nav_sections(self) -> list[Section]:
+        return [s for s in SECTIONS if s.on_phone_bar] if self.app.phone else list(SECTIONS)
+
+    def build(self) -> ft.Control:
+        sections = self._nav_sections()
+        keys = [s.key for s in sections]
+        index = keys.index(self.current) if self.current in keys else None
+        top = self._top_bar()
+        if self.app.phone:
+            self.app.page.navigation_bar = ft.NavigationBar(
+                destinations=[ft.NavigationBarDestination(icon=s.icon, selected_icon=s.selected_icon, label=s.label)
+                              for s in sections],  # fmt: skip
+                selected_index=index,
+                on_change=self.app.act(self._nav_changed),
+                bgcolor=SURFACE,
+            )
+            return ft.Column([top, self.content], spacing=0, expand=True)
+        self.app.page.navigation_bar = None
+        rail = ft.NavigationRail(
+            destinations=[ft.NavigationRailDestination(icon=s.icon, selected_icon=s.selected_icon, label=s.label)
+                          for s in sections],  # fmt: skip
+            selected_index=index,
+            label_type=ft.NavigationRailLabelType.ALL,
+            on_change=self.app.act(self._nav_changed),
+            bgcolor=SURFACE,
+            min_width=88,
+            leading=ft.Container(ft.Icon(ft.Icons.FAVORITE_BORDER, color=PRIMARY, size=28), padding=ft.Padding.only(top=12)),
+        )
+        return ft.Row(
+            [rail, ft.VerticalDivider(width=1, color=OUTLINE), ft.Column([top, self.content], spacing=0, expand=True)],
+            spacing=0,
+            expand=True,
+        )
+
+    def _top_bar(self) -> ft.Control:
+        actions: list[ft.Control] = []
+        if self.app.phone:
+            actions += [
+                icon_button(ft.Icons.SYNC, "Sources", self.app.act(lambda: self.open("sources")), "nav-sources"),
+                icon_button(ft.Icons.SETTINGS_OUTLINED, "Settings", self.app.act(lambda: self.open("settings")),
+                            "nav-settings"),  # fmt: skip
+                icon_button(ft.Icons.LOCK_OUTLINE, "Lock", self.app.act(self._lock), "lock"),
+            ]
+        else:
+            actions.append(
+                labelled(ft.OutlinedButton(content="Lock", icon=ft.Icons.LOCK_OUTLINE, on_click=self.app.act(self._lock)),
+                         "lock")  # fmt: skip
+            )
+        return ft.Container(
+            content=ft.Row([ft.Semantics(content=self.title, header=True, heading_level=1), ft.Container(expand=True),
+                            *actions], spacing=4),  # fmt: skip
+            padding=ft.Padding.only(left=20, right=12, top=10, bottom=6),
+            bgcolor=SURFACE,
+            border=ft.Border.only(bottom=ft.BorderSide(1, OUTLINE)),
+        )
+
+    async def _lock(self) -> None:
+        await self.app.lock()
+
+    async def _nav_changed(self, e: Any) -> None:
+        sections = self._nav_sections()
+        index = int(e.control.selected_index or 0)
+        await self.open(sections[index].key)
+
+    def _select_nav(self) -> None:
+        keys = [s.key for s in self._nav_sections()]
+        index = keys.index(self.current) if self.current in keys else None
+        page = self.app.page
+        if self.app.phone and page.navigation_bar is not None:
+            page.navigation_bar.selected_index = index  # type: ignore[union-attr]
+        elif not self.app.phone:
+            row = self.app.root.content
+            rail = row.controls[0] if isinstance(row, ft.Row) else None
+            if isinstance(rail, ft.NavigationRail):
+                rail.selected_index = index
+
+    # --- sections -------------------------------------------------------------------------------------------
+
+    def _make(self, key: str) -> Any:
+        from .dashboard import DashboardView
+        from .documents import DocumentsView
+        from .results import ResultsView
+        from .search import SearchView
+        from .settings import SettingsView
+        from .sources import SourcesView
+        from .timeline import TimelineView
+
+        views = {
+            "summary": DashboardView,
+            "welcome": DashboardView,
+            "timeline": TimelineView,
+            "results": ResultsView,
+            "documents": DocumentsView,
+            "search": SearchView,
+            "sources": SourcesView,
+            "settings": SettingsView,
+        }
+        view = views[key](self.app)
+        if key == "welcome":
+            view.first_run = True
+        return view
+
+    async def open(self, key: str) -> None:
+        """Show a section from the navigation (clears the back stack)."""
+        self.back_stack.clear()
+        self.current = "summary" if key == "welcome" else key
+        label = next((s.label for s in SECTIONS if s.key == self.current), "")
+        await self._show(self._make(key), label)
+
+    async def push(self, view: Any, title: str) -> None:
+        """Open something on top of the current section (an item's detail, a chart); Back returns."""
+        self.back_stack.append((self.title.value, self._view))
+        await self._show(view, title)
+
+    async def back(self) -> None:
+        if not self.back_stack:
+            await self.open(self.current)
+            return
+        title, view = self.back_stack.pop()
+        self._view = view
+        self.title.value = title
+        self.content.content = view.control
+        self.app.page.update()
+
+    async def refresh(self) -> None:
+        if self._view is not None:
+            await self._show(self._view, self.title.value or "", rebuild=True)
+
+    async def _show(self, view: Any, title: str, rebuild: bool = True) -> None:
+        self._view = view
+        self.title.value = title
+        self._select_nav()
+        self.content.content = ft.Container(
+            content=ft.ProgressRing(width=32, height=32, semantics_label="Loading"), alignment=ft.Alignment.CENTER,
+            expand=True,
+        )  # fmt: skip
+        self.app.page.update()
+        control = await view.load()
+        view.control = control
+        if self._view is view:
+            self.content.content = control
+            self.app.page.update()
+
+    def back_button(self) -> ft.Control:
+        return labelled(
+            ft.TextButton(content="Back", icon=ft.Icons.ARROW_BACK, on_click=self.app.act(self.back)), "back"
+        )

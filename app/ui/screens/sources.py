@@ -1,0 +1,124 @@
+"""Sources: each connected portal with its status, last sync, sync now and disconnect; imported files too."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import flet as ft
+
+from app.views import SourceStatus, format_timestamp, source_statuses
+
+from ..theme import INK
+from ..widgets import banner, card, empty, heading, labelled, muted, primary_button, secondary_button
+from .common import page_body
+from .connect import ConnectView, start_sync
+
+if TYPE_CHECKING:
+    from ..app import CarryApp
+
+__all__ = ["SourcesView"]
+
+_STATUS_WORDS = {
+    "connected": ("Connected", "ok"),
+    "needs-reconnect": ("Needs reconnecting", "warn"),
+    "disconnected": ("Disconnected", "info"),
+}
+
+
+class SourcesView:
+    def __init__(self, app: CarryApp) -> None:
+        self.app = app
+        self.control: ft.Control | None = None
+
+    async def load(self) -> ft.Control:
+        record = self.app.session.require()
+        statuses: list[SourceStatus] = await self.app.run(source_statuses, record)
+        portals = self.app.portals
+        connections = await self.app.run(portals.sources) if portals is not None else []
+        by_id = {c.id: c for c in connections}
+        blocks: list[ft.Control] = [
+            ft.Row(
+                [primary_button("Connect a provider", self.app.act(self._connect), "connect-provider", icon=ft.Icons.ADD_LINK),
+                 secondary_button("Try the demo hospital", self.app.act(self._demo), "try-demo",
+                                  icon=ft.Icons.LOCAL_HOSPITAL_OUTLINED)],
+                wrap=True, spacing=10, run_spacing=10,
+            )
+        ]  # fmt: skip
+        for run in self.app.syncs.values():
+            if not run.finished:
+                blocks.append(run.panel)
+        if not statuses:
+            blocks.append(card(empty("No sources yet. Connect a portal, or try the demo hospital.")))
+        for n, status in enumerate(statuses):
+            blocks.append(self._source_card(n, status, by_id.get(status.id)))
+        return page_body(*blocks)
+
+    def _source_card(self, n: int, status: SourceStatus, conn: Any) -> ft.Control:
+        lines: list[ft.Control] = [heading(status.name, 2)]
+        if conn is not None:
+            word, tone = _STATUS_WORDS.get(conn.status, (conn.status, "info"))
+            lines.append(banner(word + (f": {conn.status_reason}" if conn.status_reason else ""), tone,
+                                identifier=f"source-status-{n}"))  # fmt: skip
+            lines.append(muted(conn.base_url, size=13, selectable=True))
+            last = format_timestamp(conn.last_sync) if conn.last_sync else "never"
+            lines.append(ft.Text(f"Last sync: {last}" + (f" ({conn.last_outcome})" if conn.last_outcome else ""),
+                                 size=14, color=INK))  # fmt: skip
+            if conn.sync_pending:
+                lines.append(muted("The last sync was interrupted; the next one picks up where it stopped."))
+        else:
+            lines.append(muted(status.kind_text + (f" · {status.base_url}" if status.base_url else "")))
+            lines.append(ft.Text(f"Last import: {status.last_run}", size=14, color=INK))
+        lines.append(ft.Text(f"{status.resources:,} items in your record", size=14, color=INK))
+        if status.last_result:
+            lines.append(muted(f"Last time: {status.last_result}", size=13))
+        if conn is not None:
+            actions: list[ft.Control] = []
+            if conn.status == "connected":
+                actions.append(primary_button("Sync now", self.app.act(lambda: self._sync(conn)), f"sync-now-{n}",
+                                              icon=ft.Icons.SYNC))  # fmt: skip
+            else:
+                actions.append(primary_button("Reconnect", self.app.act(self._connect), f"reconnect-{n}",
+                                              icon=ft.Icons.LINK))  # fmt: skip
+            if conn.status != "disconnected":
+                actions.append(secondary_button("Disconnect", self.app.act(lambda: self._confirm_disconnect(conn)),
+                                                f"disconnect-{n}", icon=ft.Icons.LINK_OFF))  # fmt: skip
+            lines.append(ft.Row(actions, wrap=True, spacing=10))
+        return labelled(card(ft.Column(lines, spacing=8)), f"source-{n}")
+
+    async def _connect(self) -> None:
+        if self.app.shell is not None:
+            await self.app.shell.push(ConnectView(self.app), "Connect your provider")
+
+    async def _demo(self) -> None:
+        if self.app.shell is not None:
+            await self.app.shell.push(ConnectView(self.app, demo=True), "Demo hospital")
+
+    async def _sync(self, conn: Any) -> None:
+        start_sync(self.app, conn.id, conn.name)
+        if self.app.shell is not None:
+            await self.app.shell.refresh()
+
+    def _confirm_disconnect(self, conn: Any) -> None:
+        async def go() -> None:
+            self.app.page.pop_dialog()
+            portals = self.app.require_portals()
+            revoked = await portals.disconnect(conn.id)
+            self.app.notify(
+                f"Disconnected {conn.name}. " + ("The portal confirmed Carry's access is revoked. " if revoked else "")
+                + "The records it sent stay in your record.",
+                "ok",
+            )
+            if self.app.shell is not None:
+                await self.app.shell.refresh()
+
+        dialog = ft.AlertDialog(
+            modal=True,
+            title=ft.Text(f"Disconnect {conn.name}?"),
+            content=ft.Text("Carry will stop syncing from it and delete its access tokens. The records already in "
+                            "your record stay."),  # fmt: skip
+            actions=[
+                ft.TextButton(content="Cancel", on_click=lambda e: self.app.page.pop_dialog()),
+                ft.FilledButton(content="Disconnect", on_click=self.app.act(go)),
+            ],
+        )
+        self.app.page.show_dialog(dialog)

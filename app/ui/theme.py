@@ -1,0 +1,27 @@
+"""Carry's look: calm, high-contrast text on soft surfaces; colour never carries meaning alone."""
+
+from __future__ import annotations
+
+import flet as ft
+
+__all__ = ["INK", "MUTED", "PRIMARY", "SURFACE", "BACKGROUND", "TONES", "PHONE_MAX", "app_theme"]
+
+PRIMARY = "#2B6F6B"  # deep teal
+PRIMARY_SOFT = "#DCEDEA"
+INK = "#1F2A2E"
+MUTED = "#55656A"
+BACKGROUND = "#F5F7F6"
+SURFACE = "#FFFFFF"
+OUTLINE = "#D5DEDC"
+# (text colour, background) per tone; every flag also has a word and an icon.
+TONES = {
+    "alert": ("#9B1C22", "#FDE7E9"),
+    "warn": ("#7A4B00", "#FFF0D4"),
+    "ok": ("#1E5E3A", "#E2F3E8"),
+    "info": ("#234B6E", "#E3EEF8"),
+}
+PHONE_MAX = 720  # narrower than this: phone layout (bottom navigation, one column)
+
+
+def app_theme() -> ft.Theme:
+    return ft.Theme(color_scheme_seed=PRIMARY, use_material3=True, scaffold_bgcolor=BACKGROUND)

@@ -1,0 +1,68 @@
+"""What the screens show, as plain Python over the record: no Flet here, so all of it is testable without a browser.
+
+Every function takes an open Record and a Scope (whose record is shown) and returns frozen dataclasses that the
+UI components render as they are.
+"""
+
+from __future__ import annotations
+
+from .dashboard import Dashboard, Item, build_dashboard
+from .detail import Detail, detail
+from .documents import Attachment, DocumentSummary, attachments, documents, html_to_text
+from .format import format_date, format_month, format_number, format_timestamp, format_value, kind_name
+from .labs import LabTest, Line, Point, Series, lab_series, lab_tests
+from .passphrase import Strength, new_passphrase_problem, strength
+from .people import Person, Scope, people
+from .ranges import Flag, RefRange, flag_for, range_for
+from .search import Hit, search
+from .session import DEFAULT_AUTOLOCK_MINUTES, RecordSession
+from .sources import SourceStatus, source_statuses
+from .timeline import DEFAULT_GROUPS, GROUPS, TimelineEntry, TimelineFilter, TimelinePage, month_counts, timeline_page
+
+__all__ = [
+    "DEFAULT_AUTOLOCK_MINUTES",
+    "DEFAULT_GROUPS",
+    "GROUPS",
+    "Attachment",
+    "Dashboard",
+    "Detail",
+    "DocumentSummary",
+    "Flag",
+    "Hit",
+    "Item",
+    "LabTest",
+    "Line",
+    "Person",
+    "Point",
+    "RecordSession",
+    "RefRange",
+    "Scope",
+    "Series",
+    "SourceStatus",
+    "Strength",
+    "TimelineEntry",
+    "TimelineFilter",
+    "TimelinePage",
+    "attachments",
+    "build_dashboard",
+    "detail",
+    "documents",
+    "flag_for",
+    "format_date",
+    "format_month",
+    "format_number",
+    "format_timestamp",
+    "format_value",
+    "html_to_text",
+    "kind_name",
+    "lab_series",
+    "lab_tests",
+    "month_counts",
+    "new_passphrase_problem",
+    "people",
+    "range_for",
+    "search",
+    "source_statuses",
+    "strength",
+    "timeline_page",
+]

@@ -1,0 +1,189 @@
+"""Clinical notes (DocumentReference) and their attachments, made readable without a browser plug-in.
+
+Text is shown as text. HTML is turned into plain text here (never rendered: a note is data, not a page).
+PDFs and images are handed to the UI as bytes to open or draw. An attachment that points at a Binary stored
+in the record is read from the record; one that points elsewhere is named, not fetched.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Any
+
+from app.record import Record, StoredResource
+
+from .format import format_date, tidy_name
+from .people import Scope
+
+__all__ = ["Attachment", "DocumentSummary", "attachments", "documents", "html_to_text"]
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    resource_type: str
+    id: str
+    source_id: int
+    title: str
+    date: str
+    author: str
+    formats: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str  # "text", "html", "pdf", "image", "other"
+    content_type: str
+    title: str
+    text: str | None = None  # for text and html (already converted)
+    data: bytes | None = None  # for pdf and image
+    url: str | None = None  # when the content is elsewhere and not in the record
+
+    @property
+    def size_text(self) -> str:
+        if self.data is None:
+            return ""
+        size = len(self.data)
+        return f"{size / 1_000_000:.1f} MB" if size >= 1_000_000 else f"{max(1, size // 1000)} kB"
+
+
+def _format_name(content_type: str) -> str:
+    ctype = content_type.split(";")[0].strip().lower()
+    if ctype.startswith("text/html") or ctype == "application/xhtml+xml":
+        return "HTML"
+    if ctype.startswith("text/"):
+        return "Text"
+    if ctype == "application/pdf":
+        return "PDF"
+    if ctype.startswith("image/"):
+        return "Image"
+    return ctype or "File"
+
+
+def documents(record: Record, scope: Scope, *, limit: int = 200, offset: int = 0) -> list[DocumentSummary]:
+    clause, params = scope.where()
+    rows = record.rows("DocumentReference", where=clause, params=params, limit=limit, offset=offset)
+    extra = {}
+    if rows:
+        marks = ", ".join("?" for _ in rows)
+        for rowid, author, custodian, types in record._query(
+            "SELECT rowid, json_extract(raw, '$.author[0].display'), json_extract(raw, '$.custodian.display'), "
+            "(SELECT group_concat(json_extract(c.value, '$.attachment.contentType'), '|') "
+            "FROM json_each(resource.raw, '$.content') c) "
+            f"FROM resource WHERE rowid IN ({marks})",
+            [r.rowid for r in rows],
+        ):
+            extra[rowid] = (author, custodian, types)
+    out = []
+    for row in rows:
+        author, custodian, types = extra.get(row.rowid, (None, None, None))
+        formats = sorted({_format_name(t) for t in (types or "").split("|") if t})
+        by = " · ".join(p for p in (author, custodian) if p)
+        out.append(
+            DocumentSummary(
+                row.resource_type, row.id, row.source_id, tidy_name(row.display), format_date(row.date), by,
+                ", ".join(formats),
+            )  # fmt: skip
+        )
+    return out
+
+
+class _TextOfHTML(HTMLParser):
+    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section", "ul", "ol"}
+    _SKIP = {"script", "style", "head", "title"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+        if tag == "li":
+            self.parts.append("• ")
+        if tag in ("td", "th"):
+            self.parts.append("  ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP and self._skipping:
+            self._skipping -= 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(re.sub(r"\s+", " ", data))
+
+
+def html_to_text(markup: str) -> str:
+    parser = _TextOfHTML()
+    try:
+        parser.feed(markup)
+        parser.close()
+    except Exception:  # noqa: BLE001 - malformed markup: fall back to stripping tags
+        return html.unescape(re.sub(r"<[^>]+>", " ", markup)).strip()
+    text = "".join(parser.parts)
+    lines = [line.strip() for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _decode(data: str) -> bytes | None:
+    try:
+        return base64.b64decode(data, validate=False)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _binary(record: Record, url: str, source_id: int) -> tuple[bytes, str] | None:
+    parts = url.rstrip("/").split("/")
+    if len(parts) < 2 or parts[-2] != "Binary":
+        return None
+    stored = record.get("Binary", parts[-1], source_id) or record.get("Binary", parts[-1])
+    if stored is None:
+        return None
+    resource = stored.json()
+    data = _decode(resource.get("data", "")) if isinstance(resource.get("data"), str) else None
+    if data is None:
+        return None
+    return data, str(resource.get("contentType", "application/octet-stream"))
+
+
+def attachments(record: Record, stored: StoredResource) -> list[Attachment]:
+    """The readable content of a DocumentReference (or any resource with content[].attachment / presentedForm)."""
+    resource = stored.json()
+    found: list[dict[str, Any]] = []
+    for content in resource.get("content", []) or []:
+        if isinstance(content, dict) and isinstance(content.get("attachment"), dict):
+            found.append(content["attachment"])
+    for form in resource.get("presentedForm", []) or []:
+        if isinstance(form, dict):
+            found.append(form)
+    out = []
+    for number, att in enumerate(found, 1):
+        ctype = str(att.get("contentType") or "application/octet-stream")
+        title = str(att.get("title") or f"Part {number}")
+        data = _decode(att["data"]) if isinstance(att.get("data"), str) else None
+        url = att.get("url") if isinstance(att.get("url"), str) else None
+        if data is None and url:
+            binary = _binary(record, url, stored.row.source_id)
+            if binary is not None:
+                data, ctype = binary[0], att.get("contentType") or binary[1]
+        kind = _format_name(ctype).lower()
+        if data is None:
+            out.append(Attachment("other", ctype, title, url=url))
+        elif kind == "html":
+            out.append(Attachment("html", ctype, title, text=html_to_text(data.decode("utf-8", "replace"))))
+        elif kind == "text":
+            out.append(Attachment("text", ctype, title, text=data.decode("utf-8", "replace").strip()))
+        elif kind in ("pdf", "image"):
+            out.append(Attachment(kind, ctype, title, data=data))
+        else:
+            out.append(Attachment("other", ctype, title, data=data))
+    return out

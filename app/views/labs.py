@@ -1,0 +1,174 @@
+"""Lab results and vital signs as series over time, for the trend charts and their tables."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from app.record import Record
+
+from .format import format_date, format_number, format_unit, format_value, tidy_name
+from .people import Scope
+from .ranges import Flag, RefRange, flag_for, range_for, range_from_resource
+
+__all__ = ["BLOOD_PRESSURE", "LabTest", "Line", "Point", "Series", "lab_series", "lab_tests"]
+
+# Blood pressure panels keep their two numbers in components; they are charted as two lines.
+BLOOD_PRESSURE = ("55284-4", "85354-9")
+_SYSTOLIC, _DIASTOLIC = "8480-6", "8462-4"
+_MAX_POINTS = 500
+
+
+@dataclass(frozen=True)
+class LabTest:
+    code_system: str | None
+    code: str
+    name: str
+    unit: str | None
+    count: int
+    latest_date: str
+    latest_value: str
+    flag: Flag | None
+
+
+@dataclass(frozen=True)
+class Point:
+    effective: str
+    value: float
+    resource_type: str
+    id: str
+    source_id: int
+    flag: Flag | None
+
+    @property
+    def date(self) -> str:
+        return format_date(self.effective)
+
+
+@dataclass(frozen=True)
+class Line:
+    name: str
+    points: tuple[Point, ...]
+    range: RefRange | None
+
+
+@dataclass(frozen=True)
+class Series:
+    code: str
+    name: str
+    unit: str | None
+    lines: tuple[Line, ...]
+
+    @property
+    def count(self) -> int:
+        return max((len(line.points) for line in self.lines), default=0)
+
+    def describe(self) -> str:
+        """One sentence for screen readers, in place of the chart."""
+        if not self.count:
+            return f"{self.name}: no values recorded."
+        parts = []
+        for line in self.lines:
+            first, last = line.points[0], line.points[-1]
+            parts.append(
+                f"{line.name}: {len(line.points)} values from {first.date} to {last.date}, "
+                f"latest {format_value(last.value, self.unit)}" + (f" ({last.flag.word})" if last.flag else "")
+            )
+        return f"Chart of {self.name}. " + "; ".join(parts) + "."
+
+
+def lab_tests(record: Record, scope: Scope, category: str = "laboratory") -> list[LabTest]:
+    """Each test that has numeric values (or is a blood pressure), alphabetically, with its latest value."""
+    clause, params = scope.where(
+        "r.type = 'Observation' AND r.category = ? AND r.code IS NOT NULL "
+        f"AND (r.value_num IS NOT NULL OR r.code IN ({', '.join('?' for _ in BLOOD_PRESSURE)}))",
+        (category, *BLOOD_PRESSURE),
+    )
+    # SQLite returns the other bare columns from the row that holds max(effective): the latest value.
+    rows = record._query(
+        "SELECT r.code_system, r.code, r.code_display, count(*), max(r.effective), r.value_num, r.value_unit, "
+        f"r.display FROM resource r WHERE {clause} GROUP BY r.code_system, r.code",
+        params,
+    )
+    tests = []
+    for system, code, display, count, latest, value, unit, _ in rows:
+        if code in BLOOD_PRESSURE:
+            latest_bp = lab_series(record, scope, code, system)
+            ends = [line.points[-1] for line in latest_bp.lines if line.points]
+            shown = (
+                f"{'/'.join(format_number(round(p.value)) for p in ends)} {format_unit(latest_bp.unit)}".strip()
+                if len(ends) == 2
+                else ""
+            )
+            flag = next((p.flag for p in ends if p.flag), None)
+        else:
+            ref = range_for(code, unit)
+            flag = flag_for(value, ref)
+            shown = format_value(value, unit)
+        tests.append(
+            LabTest(system, code, tidy_name(display or code), unit, int(count), format_date(latest), shown, flag)
+        )
+    tests.sort(key=lambda t: t.name.lower())
+    return tests
+
+
+def lab_series(record: Record, scope: Scope, code: str, code_system: str | None = None) -> Series:
+    """Every value of one test, oldest first, with the reference range and a flag per value."""
+    where = "r.type = 'Observation' AND r.code = ?"
+    params: tuple[Any, ...] = (code,)
+    if code_system:
+        where += " AND r.code_system = ?"
+        params = (*params, code_system)
+    clause, args = scope.where(where, params)
+    rows = record._query(
+        "SELECT r.type, r.id, r.source_id, r.effective, r.value_num, r.value_unit, r.code_display, "
+        "json_extract(r.raw, '$.referenceRange'), json_extract(r.raw, '$.interpretation'), "
+        "CASE WHEN r.value_num IS NULL THEN json_extract(r.raw, '$.component') END "
+        f"FROM resource r WHERE {clause} AND r.effective IS NOT NULL ORDER BY r.effective DESC LIMIT {_MAX_POINTS}",
+        args,
+    )
+    rows.reverse()
+    name = tidy_name(next((r[6] for r in rows if r[6]), code))
+    unit = next((r[5] for r in rows if r[5]), None)
+    if code in BLOOD_PRESSURE:
+        return _blood_pressure(code, name, rows)
+    points = []
+    lab_range: RefRange | None = None
+    for rtype, rid, source_id, effective, value, value_unit, _, ref_json, interp_json, _ in rows:
+        if value is None:
+            continue
+        resource: dict[str, Any] = {}
+        if ref_json:
+            resource["referenceRange"] = json.loads(ref_json)
+        if interp_json:
+            resource["interpretation"] = json.loads(interp_json)
+        own = range_from_resource(resource)
+        lab_range = own or lab_range
+        ref = own or range_for(code, value_unit)
+        points.append(Point(effective, float(value), rtype, rid, source_id, flag_for(value, ref, resource)))
+    return Series(code, name, unit, (Line(name, tuple(points), lab_range or range_for(code, unit)),))
+
+
+def _blood_pressure(code: str, name: str, rows: list[Any]) -> Series:
+    lines: dict[str, list[Point]] = {_SYSTOLIC: [], _DIASTOLIC: []}
+    unit = None
+    for rtype, rid, source_id, effective, _, _, _, _, _, components in rows:
+        for component in json.loads(components or "[]"):
+            codes = [c.get("code") for c in component.get("code", {}).get("coding", []) if isinstance(c, dict)]
+            quantity = component.get("valueQuantity") or {}
+            value = quantity.get("value")
+            for wanted in lines:
+                if wanted in codes and isinstance(value, (int, float)):
+                    unit = unit or quantity.get("unit")
+                    ref = range_for(wanted, quantity.get("unit"))
+                    lines[wanted].append(Point(effective, float(value), rtype, rid, source_id, flag_for(value, ref)))
+    return Series(
+        code,
+        name,
+        unit,
+        (
+            Line("Systolic", tuple(lines[_SYSTOLIC]), range_for(_SYSTOLIC, unit)),
+            Line("Diastolic", tuple(lines[_DIASTOLIC]), range_for(_DIASTOLIC, unit)),
+        ),
+    )

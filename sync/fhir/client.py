@@ -1,0 +1,109 @@
+"""The FHIR REST client of one connected source: reads and searches under its base, with the access token.
+
+A 401 triggers one token refresh and one retry; the bearer token is only ever sent under the FHIR base (sync.http
+enforces it); relative URLs (`Binary/123`) are resolved against the base.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+from urllib.parse import urlencode
+
+from ..http import Bearer, HttpClient, Response
+from .errors import FHIRError
+
+__all__ = ["AccessTokens", "FHIRClient", "RequestRefused", "Unauthorized", "outcome_text"]
+
+
+class AccessTokens(Protocol):
+    async def access_token(self) -> str: ...
+
+    async def refresh(self, *, stale: str) -> str: ...
+
+
+class RequestRefused(FHIRError):
+    """The server answered a request with an error status (the message holds its reason, when it gave one)."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class Unauthorized(RequestRefused):
+    """Still 401 after a fresh token: the portal no longer accepts this connection."""
+
+
+def outcome_text(content: bytes, limit: int = 300) -> str | None:
+    """The human part of an OperationOutcome body (diagnostics or details.text of its issues)."""
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or data.get("resourceType") != "OperationOutcome":
+        return None
+    texts = []
+    for issue in data.get("issue") or []:
+        if not isinstance(issue, dict):
+            continue
+        details: dict[str, Any] = issue["details"] if isinstance(issue.get("details"), dict) else {}
+        text = issue.get("diagnostics") or details.get("text") or issue.get("code")
+        if isinstance(text, str):
+            texts.append(text)
+    joined = " ".join(" ".join(texts).split())
+    return (joined[: limit - 1] + "…" if len(joined) > limit else joined) or None
+
+
+class FHIRClient:
+    def __init__(
+        self, http: HttpClient, base_url: str, tokens: AccessTokens | None, *, accept: str = "application/fhir+json"
+    ) -> None:
+        self.http = http
+        self.base_url = base_url.rstrip("/")
+        self._tokens = tokens
+        self.accept = accept
+
+    def url(self, path_or_url: str, params: Sequence[tuple[str, str]] | Mapping[str, str] = ()) -> str:
+        if path_or_url.startswith(("http://", "https://")):
+            url = path_or_url
+        else:
+            url = f"{self.base_url}/{path_or_url.lstrip('/')}"
+        query = urlencode(list(params.items()) if isinstance(params, Mapping) else list(params))
+        return f"{url}{'&' if '?' in url else '?'}{query}" if query else url
+
+    async def get(self, path_or_url: str, *, params: Sequence[tuple[str, str]] = (), accept: str | None = None) -> Response:
+        """GET with the token; raises RequestRefused for an error status, Unauthorized for a lasting 401."""
+        url = self.url(path_or_url, params)
+        headers = {"Accept": accept or self.accept}
+        token = await self._tokens.access_token() if self._tokens else None
+        response = await self.http.get(url, headers=headers, bearer=Bearer(self.base_url, token) if token else None)
+        if response.status == 401 and self._tokens is not None and token is not None:
+            token = await self._tokens.refresh(stale=token)
+            response = await self.http.get(url, headers=headers, bearer=Bearer(self.base_url, token))
+            if response.status == 401:
+                raise Unauthorized(
+                    "The portal refused Carry's access even with a fresh token; connect again.", status=401
+                )
+        if not response.ok:
+            reason = outcome_text(response.content) or _status_text(response.status)
+            raise RequestRefused(f"HTTP {response.status}: {reason}", status=response.status)
+        return response
+
+    async def read_json(self, path_or_url: str) -> Any:
+        response = await self.get(path_or_url)
+        try:
+            return json.loads(response.content)
+        except ValueError:
+            raise FHIRError(f"The portal's answer to {path_or_url.split('?')[0]} is not JSON.") from None
+
+
+def _status_text(status: int) -> str:
+    return {
+        400: "the server did not accept the search",
+        403: "not allowed (insufficient scope)",
+        404: "not found",
+        410: "gone",
+        422: "the server could not process the search",
+        429: "too many requests, even after waiting",
+    }.get(status, "server error" if status >= 500 else "refused")

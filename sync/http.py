@@ -1,0 +1,271 @@
+"""The one module that configures HTTP clients for Carry: timeouts, connection limits, retries, and the rule that a
+bearer token is only ever sent to URLs under the FHIR base it was issued for.
+
+Everything that crosses the network from `sync` goes through `HttpClient` (authlib's OAuth client, which is an
+httpx client itself, is built with `oauth_client_options()` so it gets the same timeouts). httpx errors are
+translated into `NetworkError` here, so no other module needs to know httpx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from .errors import CarryError
+
+__all__ = [
+    "Bearer",
+    "ClientFailure",
+    "ForeignURLRefused",
+    "HttpClient",
+    "HttpStats",
+    "NetworkError",
+    "Response",
+    "RetryPolicy",
+    "is_loopback",
+    "failure_status",
+    "is_under",
+    "oauth_client_options",
+]
+
+USER_AGENT = "Carry/0.1 (personal health record; +https://github.com/carry-phr)"
+_RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+_TRANSIENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.ReadError,
+    httpx.ReadTimeout,
+    httpx.WriteError,
+    httpx.WriteTimeout,
+    httpx.RemoteProtocolError,
+    httpx.PoolTimeout,
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+# What an httpx-based client built with oauth_client_options() raises (for authlib's callers to catch).
+ClientFailure = httpx.HTTPError
+
+
+def failure_status(exc: BaseException) -> int | None:
+    """The HTTP status behind a ClientFailure, when it was a status error."""
+    return exc.response.status_code if isinstance(exc, httpx.HTTPStatusError) else None
+
+
+class NetworkError(CarryError):
+    """A server could not be reached, or kept failing after the retries allowed."""
+
+
+class ForeignURLRefused(CarryError):
+    """A URL outside the FHIR base was about to receive the access token; Carry refused to send it."""
+
+
+def _timeout(total: float) -> httpx.Timeout:
+    return httpx.Timeout(total, connect=min(total, 15.0))
+
+
+def oauth_client_options(timeout: float = 30.0) -> dict[str, Any]:
+    """Keyword arguments for an httpx-based client built elsewhere (authlib's AsyncOAuth2Client)."""
+    return {"timeout": _timeout(timeout), "headers": {"User-Agent": USER_AGENT}, "follow_redirects": False}
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def is_under(url: str, base: str) -> bool:
+    """True when `url` is the FHIR base itself or a path below it (same scheme, host and port; no userinfo)."""
+    target, root = urlsplit(url), urlsplit(base)
+    if target.username is not None or target.password is not None:
+        return False
+    if _origin(url) != _origin(base) or not target.hostname:
+        return False
+    base_path = root.path.rstrip("/")
+    return target.path == base_path or target.path.startswith(base_path + "/")
+
+
+def is_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+@dataclass(frozen=True)
+class Bearer:
+    """An access token and the FHIR base it may be sent to."""
+
+    base_url: str
+    token: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 6  # tries in all, the first included
+    backoff: float = 0.5  # first wait; doubles each time, with full jitter
+    max_backoff: float = 20.0
+    retry_after_cap: float = 120.0  # never wait longer than this for one Retry-After
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    headers: Mapping[str, str]  # lower-case names
+    content: bytes
+    url: str
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+@dataclass
+class HttpStats:
+    requests: int = 0
+    bytes: int = 0
+    retries: int = 0
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class HttpClient:
+    """An async HTTP client with bounded concurrency and retries. Use as `async with HttpClient() as http:`."""
+
+    def __init__(
+        self,
+        *,
+        concurrency: int = 4,
+        timeout: float = 60.0,
+        retry: RetryPolicy | None = None,
+        transport: Any = None,
+    ) -> None:
+        self.retry = retry or RetryPolicy()
+        self.stats = HttpStats()
+        self._gate = asyncio.Semaphore(max(1, concurrency))
+        self._client = httpx.AsyncClient(
+            timeout=_timeout(timeout),
+            limits=httpx.Limits(max_connections=max(1, concurrency) * 2, max_keepalive_connections=max(1, concurrency)),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    async def __aenter__(self) -> HttpClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def get(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        bearer: Bearer | None = None,
+        retry: bool = True,
+    ) -> Response:
+        return await self.request("GET", url, headers=headers, bearer=bearer, retry=retry)
+
+    async def post_form(
+        self, url: str, data: Mapping[str, str], *, headers: Mapping[str, str] | None = None, retry: bool = False
+    ) -> Response:
+        return await self.request("POST", url, headers=headers, data=data, retry=retry)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        bearer: Bearer | None = None,
+        data: Mapping[str, str] | None = None,
+        retry: bool = True,
+    ) -> Response:
+        """One request, retried on 429, 5xx and dropped connections (GETs only, unless asked otherwise).
+
+        Raises NetworkError when the server cannot be reached after the retries allowed; an HTTP error status is
+        returned as a Response, for the caller to judge.
+        """
+        send_headers = dict(headers or {})
+        if bearer is not None:
+            if not is_under(url, bearer.base_url):
+                raise ForeignURLRefused(
+                    f"The server pointed Carry to {_where(url)}, outside {bearer.base_url}; Carry did not send your "
+                    "access token there."
+                )
+            send_headers["Authorization"] = f"Bearer {bearer.token}"
+        attempts = self.retry.attempts if retry else 1
+        for attempt in range(1, attempts + 1):
+            wait: float | None = None
+            try:
+                async with self._gate:
+                    self.stats.requests += 1
+                    raw = await self._client.request(method, url, headers=send_headers, data=data)
+            except _TRANSIENT as exc:
+                if attempt >= attempts:
+                    raise NetworkError(
+                        f"Carry could not reach {_where(url)} ({_describe(exc)}), even after {attempts} tries."
+                    ) from None
+            except httpx.HTTPError as exc:
+                raise NetworkError(f"Carry could not talk to {_where(url)} ({_describe(exc)}).") from None
+            else:
+                self.stats.bytes += len(raw.content)
+                response = Response(
+                    raw.status_code, {k.lower(): v for k, v in raw.headers.items()}, raw.content, str(raw.url)
+                )
+                if response.status not in _RETRY_STATUS or attempt >= attempts:
+                    return response
+                wait = _retry_after(response.headers.get("retry-after"))
+                if wait is not None:
+                    wait = min(wait, self.retry.retry_after_cap)
+            if wait is None:
+                ceiling = min(self.retry.max_backoff, self.retry.backoff * (2 ** (attempt - 1)))
+                wait = random.uniform(ceiling / 2, ceiling)
+            self.stats.retries += 1
+            await asyncio.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
+
+
+def _where(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc else "an invalid address"
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return "it did not answer in time"
+    if isinstance(exc, httpx.ConnectError):
+        return "the connection was refused or the name is unknown"
+    if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
+        return "the connection dropped"
+    return type(exc).__name__

@@ -1,0 +1,104 @@
+"""Sharing a patient-picked summary: the IPS document, SMART Health Links (payload, encryption, hosting,
+receiving), the QR code and the PDF.
+
+The patient's side builds with `build_ips`, publishes with `publish` into a `ShareHostStore`, which `share_app`
+serves; a doctor's Carry (or any SHL viewer) opens the link; `open_link` is Carry's own receiver.
+"""
+
+from __future__ import annotations
+
+from .describe import Row, concept_text, describe, patient_name
+from .errors import (
+    DecryptionFailed,
+    IPSError,
+    LinkError,
+    LinkInactive,
+    PasscodeRefused,
+    ShareError,
+    ShareHostError,
+)
+from .host import DEFAULT_ATTEMPTS, LOCATION_LIFETIME, PublishedLink, publish, share_app, update_files
+from .host_store import (
+    AccessRecord,
+    HostedFile,
+    HostedLink,
+    ShareHostStore,
+    SQLiteShareHostStore,
+    open_access,
+    seal_access,
+)
+from .ips import EMPTY_REASONS, SECTIONS, Section, build_ips, check_ips, section_rows
+from .jose import new_access_keypair
+from .pdf import summary_pdf
+from .qr import qr_matrix, qr_png, qr_svg
+from .receive import ReceivedFile, ReceivedShare, open_link
+from .selection import DEFAULT_SECTIONS, default_selection
+from .shc import health_card_bundles
+from .shl import (
+    SHLinkPayload,
+    check_manifest_url,
+    decode_link,
+    decrypt,
+    encode_link,
+    encrypt,
+    manifest,
+    manifest_file,
+    new_key,
+    new_link_id,
+    new_payload,
+)
+
+__all__ = [
+    "DEFAULT_ATTEMPTS",
+    "DEFAULT_SECTIONS",
+    "EMPTY_REASONS",
+    "LOCATION_LIFETIME",
+    "SECTIONS",
+    "AccessRecord",
+    "DecryptionFailed",
+    "HostedFile",
+    "HostedLink",
+    "IPSError",
+    "LinkError",
+    "LinkInactive",
+    "PasscodeRefused",
+    "PublishedLink",
+    "ReceivedFile",
+    "ReceivedShare",
+    "Row",
+    "SHLinkPayload",
+    "SQLiteShareHostStore",
+    "Section",
+    "ShareError",
+    "ShareHostError",
+    "ShareHostStore",
+    "build_ips",
+    "check_ips",
+    "check_manifest_url",
+    "concept_text",
+    "decode_link",
+    "decrypt",
+    "default_selection",
+    "describe",
+    "encode_link",
+    "encrypt",
+    "health_card_bundles",
+    "manifest",
+    "manifest_file",
+    "new_access_keypair",
+    "new_key",
+    "new_link_id",
+    "new_payload",
+    "open_access",
+    "open_link",
+    "patient_name",
+    "publish",
+    "qr_matrix",
+    "qr_png",
+    "qr_svg",
+    "section_rows",
+    "seal_access",
+    "share_app",
+    "summary_pdf",
+    "update_files",
+]

@@ -1,0 +1,85 @@
+"""SMART App Launch 2.2 standalone launch for a patient app: discovery, authorization (PKCE S256, state, aud),
+token exchange, refresh, revocation, id_token verification, the loopback listener and client registrations.
+
+This package is the only user of authlib. It persists nothing itself: tokens go to a TokenStore the app provides.
+"""
+
+from __future__ import annotations
+
+from .discovery import SmartConfiguration, discover, normalise_base
+from .errors import (
+    AuthorizationDenied,
+    AuthorizationError,
+    AuthorizationTimeout,
+    ClientNotConfigured,
+    DiscoveryError,
+    IdTokenInvalid,
+    NeedsReconnect,
+    SmartError,
+    StateMismatch,
+    TokenError,
+)
+from .launch import Authorization, complete_authorization
+from .loopback import CALLBACK_PATH, LoopbackListener
+from .oauth import (
+    PendingAuthorization,
+    begin_authorization,
+    callback_code,
+    exchange_code,
+    new_private_key,
+    public_jwks,
+    refresh,
+    revoke,
+)
+from .registrations import (
+    AUTH_METHODS,
+    FILE_NAME as REGISTRATIONS_FILE,
+    ClientCredentials,
+    ClientSettings,
+    Registrations,
+    load_registrations,
+    missing_client,
+)
+from .scopes import IDENTITY_SCOPES, GrantedScope, choose_scopes
+from .tokens import TokenSession, TokenSet, TokenStore
+
+__all__ = [
+    "AUTH_METHODS",
+    "AuthorizationDenied",
+    "Authorization",
+    "AuthorizationError",
+    "AuthorizationTimeout",
+    "CALLBACK_PATH",
+    "ClientCredentials",
+    "ClientNotConfigured",
+    "ClientSettings",
+    "DiscoveryError",
+    "GrantedScope",
+    "IDENTITY_SCOPES",
+    "IdTokenInvalid",
+    "LoopbackListener",
+    "NeedsReconnect",
+    "PendingAuthorization",
+    "REGISTRATIONS_FILE",
+    "Registrations",
+    "SmartConfiguration",
+    "SmartError",
+    "StateMismatch",
+    "TokenError",
+    "TokenSession",
+    "TokenSet",
+    "TokenStore",
+    "begin_authorization",
+    "callback_code",
+    "choose_scopes",
+    "complete_authorization",
+    "discover",
+    "exchange_code",
+    "load_registrations",
+    "missing_client",
+    "new_private_key",
+    "normalise_base",
+    "public_jwks",
+    "refresh",
+    "revoke",
+]

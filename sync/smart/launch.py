@@ -1,0 +1,55 @@
+"""A standalone launch from start to end, minus persistence: the parts app.portals strings together."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..http import HttpClient
+from .errors import AuthorizationError
+from .idtoken import verify_id_token
+from .oauth import PendingAuthorization, callback_code, exchange_code
+from .scopes import GrantedScope
+from .tokens import TokenSet
+
+__all__ = ["Authorization", "complete_authorization"]
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """What a finished login gives: tokens, the patient they are for, and the id_token's claims when verified."""
+
+    tokens: TokenSet = field(repr=False)
+    patient_id: str
+    granted: GrantedScope
+    claims: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def fhir_user(self) -> str | None:
+        value = self.claims.get("fhirUser") or self.claims.get("profile")
+        return value if isinstance(value, str) else None
+
+
+async def complete_authorization(
+    http: HttpClient, pending: PendingAuthorization, params: Mapping[str, str]
+) -> Authorization:
+    """Check the callback, exchange the code, and check what was granted. Raises a SmartError subclass."""
+    code = callback_code(pending, params)
+    tokens = await exchange_code(pending, code)
+    granted = GrantedScope(tokens.scope or " ".join(pending.scopes))
+    if not tokens.patient:
+        raise AuthorizationError(
+            "The portal did not say which patient record the access is for (no patient in the token response).",
+            code="no_patient",
+        )
+    if not granted.any_data:
+        raise AuthorizationError(
+            "The portal granted Carry no access to any health data (only: "
+            f"{' '.join(granted.scopes) or 'nothing'}); connect again and allow access.",
+            code="no_data_scope",
+        )
+    claims: dict[str, Any] = {}
+    if tokens.id_token:
+        claims = await verify_id_token(http, pending.config, tokens.id_token, pending.client.client_id)
+    return Authorization(tokens, str(tokens.patient), granted, claims)

@@ -1,0 +1,187 @@
+"""Sync benchmark: Carry's full pull of the largest demo patient and of a synthetic 20,000-resource patient from the
+sandbox on 127.0.0.1, against two baselines measured in the same run:
+
+(a) a bare concurrent httpx fetch of the same pages (4 at a time, the same searches, next links and reads) with JSON
+    parsing only: the floor for any client (target: Carry <= 1.5x);
+(b) the `fhirclient` package (SMART's Python client) pulling the same searches and reads with its models
+    (target: Carry <= 0.33x).
+
+Peak memory is the maximum RSS of `carry sync` run as its own process. Run with
+`python -m pytest tests/benchmarks/test_sync_benchmark.py -s -p no:cacheprovider`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import pytest
+
+from app.portals import Portals
+from app.record import Record
+from support.portal import log_in_async
+from sync.assets import DEMO_PATIENTS
+from sync.fhir import ServerCapabilities, load_quirks, plan_tasks
+from sync.sandbox import SandboxServer
+
+PASSPHRASE = "benchmark passphrase"
+CATEGORIES = ["laboratory", "vital-signs", "survey", "social-history", "exam"]
+
+
+def synthetic_patient(path: Path, observations: int = 20_000) -> Path:
+    patient_id = "synthetic-bench-0001"
+    entries = [
+        {"resource": {"resourceType": "Patient", "id": patient_id, "name": [{"given": ["Synthia"], "family": "Bench"}],
+                      "gender": "female", "birthDate": "1970-01-01"}}
+    ]  # fmt: skip
+    for n in range(observations):
+        category = CATEGORIES[n % len(CATEGORIES)]
+        entries.append(
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "id": f"bench-obs-{n:05d}",
+                    "status": "final",
+                    "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": category}]}],
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}], "text": "Heart rate"},
+                    "subject": {"reference": f"Patient/{patient_id}"},
+                    "effectiveDateTime": f"20{10 + n % 15:02d}-{1 + n % 12:02d}-{1 + n % 28:02d}T08:00:00Z",
+                    "valueQuantity": {"value": 60 + n % 40, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"},
+                }
+            }
+        )  # fmt: skip
+    path.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries}))
+    return path
+
+
+async def _connected(sandbox: SandboxServer, record_path: Path, username: str) -> tuple[int, str, str]:
+    login = next(lg for lg in sandbox.logins if lg.username == username)
+    with Record.create(record_path, PASSPHRASE) as record:
+        portals = Portals(record)
+        pending = await portals.begin_connect(sandbox.base_url, "http://127.0.0.1:8123/oauth/callback")
+        location = await log_in_async(pending.authorize_url, login.username, login.password)
+        conn = await portals.complete_connect(pending, dict(parse_qsl(urlsplit(location).query)))
+        token = portals.state.tokens(conn.id)
+        assert token is not None
+        return conn.id, login.patient_id, token.access_token
+
+
+async def _carry_sync(record_path: Path, source: int, workers: int) -> tuple[float, int, list[str]]:
+    with Record.open(record_path, PASSPHRASE) as record:
+        portals = Portals(record, parse_workers=workers)
+        started = time.perf_counter()
+        report = await portals.sync(source)
+        elapsed = time.perf_counter() - started
+        assert report.outcome == "complete"
+        reads = [f"{t}/{i}" for t, i in record._query(
+            "SELECT type, id FROM resource WHERE source_id = ? AND type IN "
+            "('Practitioner', 'Organization', 'Location', 'PractitionerRole', 'Medication', 'Binary')", [source])]  # fmt: skip
+        return elapsed, record.count(), reads
+
+
+def _search_urls(sandbox: SandboxServer, patient_id: str) -> list[str]:
+    statement = httpx.get(f"{sandbox.base_url}/metadata").json()
+    tasks = plan_tasks(patient_id, ServerCapabilities.from_statement(statement), load_quirks("carry-sandbox"), lambda _t: True)
+    return [str(httpx.URL(f"{sandbox.base_url}/{t.path}", params=list(t.params))) for t in tasks]
+
+
+async def _bare_httpx(urls: list[str], token: str) -> tuple[float, int]:
+    gate = asyncio.Semaphore(4)
+    resources = 0
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/fhir+json"}
+
+    async def follow(client: httpx.AsyncClient, url: str | None) -> None:
+        nonlocal resources
+        while url:
+            async with gate:
+                response = await client.get(url, headers=headers)
+            data = json.loads(response.content)
+            resources += len(data.get("entry") or []) if data.get("resourceType") == "Bundle" else 1
+            url = next((link["url"] for link in data.get("link") or [] if link.get("relation") == "next"), None)
+
+    started = time.perf_counter()
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=8)) as client:
+        await asyncio.gather(*(follow(client, url) for url in urls))
+    return time.perf_counter() - started, resources
+
+
+def _fhirclient(base_url: str, urls: list[str], token: str) -> float:
+    from fhirclient import server as fhir_server
+    from fhirclient.models.bundle import Bundle
+
+    server = fhir_server.FHIRServer(None, base_uri=base_url)
+    server.session.headers["Authorization"] = f"Bearer {token}"
+    started = time.perf_counter()
+    for url in urls:
+        path = url[len(base_url) + 1:]
+        if "?" not in path:  # a read: the model class of the type
+            rtype, rid = path.split("/", 1)
+            model = getattr(importlib.import_module(f"fhirclient.models.{rtype.lower()}"), rtype)
+            model.read(rid, server)
+            continue
+        bundle = Bundle.read_from(path, server)
+        while bundle is not None:
+            nxt = next((link.url for link in bundle.link or [] if link.relation == "next"), None)
+            bundle = Bundle.read_from(nxt[len(base_url) + 1:], server) if nxt else None
+    return time.perf_counter() - started
+
+
+def _peak_rss_of_carry_sync(record_path: Path) -> tuple[float, float]:
+    env = {**os.environ, "CARRY_PASSPHRASE": PASSPHRASE}
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "sync", "--full", "--record", str(record_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )  # fmt: skip
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return time.perf_counter() - started, usage.ru_maxrss / 1024  # MB (Linux reports KiB)
+
+
+def _run(sandbox: SandboxServer, tmp_path: Path, username: str, label: str) -> dict[str, float]:
+    record_path = tmp_path / f"{username}.carry"
+    source, patient_id, token = asyncio.run(_connected(sandbox, record_path, username))
+    carry_s, count, reads = asyncio.run(_carry_sync(record_path, source, int(os.environ.get("CARRY_BENCH_WORKERS", "0"))))
+    urls = _search_urls(sandbox, patient_id) + [f"{sandbox.base_url}/{path}" for path in reads]
+    bare_s, bare_count = asyncio.run(_bare_httpx(urls, token))
+    fhirclient_s = _fhirclient(sandbox.base_url, urls, token)
+    process_s, peak_mb = _peak_rss_of_carry_sync(record_path)
+    figures = {
+        "resources": count,
+        "carry_s": carry_s,
+        "bare_httpx_s": bare_s,
+        "fhirclient_s": fhirclient_s,
+        "ratio_vs_bare": carry_s / bare_s,
+        "ratio_vs_fhirclient": carry_s / fhirclient_s,
+        "carry_sync_process_s": process_s,
+        "peak_rss_mb": peak_mb,
+    }
+    print(
+        f"\n{label}: {count} resources (bare fetch saw {bare_count} entries)\n"
+        f"  Carry sync (parse, validate, store encrypted): {carry_s:.2f} s\n"
+        f"  (a) bare concurrent httpx + JSON parse:        {bare_s:.2f} s  -> Carry is {carry_s / bare_s:.2f}x (target <= 1.5x)\n"
+        f"  (b) fhirclient, same searches and reads:       {fhirclient_s:.2f} s  -> Carry is {carry_s / fhirclient_s:.2f}x (target <= 0.33x)\n"
+        f"  `carry sync --full` as a process: {process_s:.2f} s, peak RSS {peak_mb:.0f} MB"
+    )
+    return figures
+
+
+def test_sync_benchmark_largest_demo_patient(tmp_path: Path) -> None:
+    with SandboxServer() as sandbox:
+        figures = _run(sandbox, tmp_path, "carolyne", "Largest demo patient (Carolyne)")
+    assert figures["resources"] > 1000
+
+
+def test_sync_benchmark_synthetic_20000(tmp_path: Path) -> None:
+    data = [DEMO_PATIENTS / "hospitalInformation1633536936158.json", synthetic_patient(tmp_path / "synthetic.json")]
+    with SandboxServer(data) as sandbox:
+        figures = _run(sandbox, tmp_path, "synthia", "Synthetic patient (20,000 Observations)")
+    assert figures["resources"] >= 20_000

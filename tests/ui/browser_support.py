@@ -1,0 +1,134 @@
+"""Browser test support: the real app server in a subprocess, Debian's Chromium driven by Playwright.
+
+Without /usr/bin/chromium the browser tests skip with a loud reason, except in CI (CI=true), where they fail.
+The Playwright objects are module-scoped: its sync API keeps an event loop running on the main thread, which
+must be gone before any pytest-asyncio test in a later module runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.record import Record
+from support.records import PASSPHRASE
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+
+
+def require_chromium() -> str:
+    if os.path.exists(CHROMIUM):
+        return CHROMIUM
+    reason = f"BROWSER TESTS NOT RUN: {CHROMIUM} is missing (apt-get install chromium)."
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(reason + " CI=true, so this is a failure, not a skip.")
+    pytest.skip(reason)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            raise RuntimeError(f"carry serve exited early ({proc.returncode}):\n{out}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"carry serve did not listen on {port} within {timeout} s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    # uvicorn sometimes waits forever for connections to close on TERM; INT forces the exit (see flet.md).
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGKILL):
+        if proc.poll() is not None:
+            break
+        proc.send_signal(sig)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            continue
+
+
+class AppServer:
+    def __init__(self, record: Path, config: Path) -> None:
+        self.record = record
+        self.config = config
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "CARRY_RECORD": str(record), "CARRY_CONFIG_DIR": str(config), "CARRY_NO_BROWSER": "1"}
+        env.pop("DISPLAY", None)
+        env.pop("CARRY_PASSPHRASE", None)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port), "--no-browser"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+        _wait_port(self.port, self.proc)
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+
+def build_record(path: Path, files: list[str]) -> Path:
+    from sync.assets import DEMO_PATIENTS
+
+    record = Record.create(path, PASSPHRASE)
+    try:
+        for name in files:
+            for found in sorted(DEMO_PATIENTS.glob(name)):
+                record.import_file(found)
+    finally:
+        record.close()
+    return path
+
+
+def open_app(context: object, url: str) -> object:
+    """A new tab on the app: wait for Flutter's first frame, then switch its semantics tree on."""
+    page = context.new_page()  # type: ignore[attr-defined]
+    page.goto(url)
+    page.wait_for_selector("#loading", state="detached", timeout=30000)
+    page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
+    page.wait_for_selector("flt-semantics", state="attached", timeout=10000)
+    return page
+
+
+def shot(page: object, name: str) -> Path:
+    """Save a screenshot (after the paint lag of skwasm) under test-artifacts/screenshots/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    time.sleep(0.4)
+    target = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(target))  # type: ignore[attr-defined]
+    return target

@@ -1,0 +1,46 @@
+"""Browser fixtures (see ui/browser_support.py): app servers and Debian's Chromium, module-scoped."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ui.browser_support import CHROMIUM_ARGS, AppServer, build_record, require_chromium
+
+
+@pytest.fixture(scope="module")
+def make_server() -> Iterator[object]:
+    servers: list[AppServer] = []
+    root = Path(tempfile.mkdtemp(prefix="carry-ui-"))
+
+    def make(files: list[str] | None = None, *, create: bool = True) -> AppServer:
+        folder = root / f"s{len(servers)}"
+        folder.mkdir()
+        record = folder / "record.carry"
+        if create:
+            build_record(record, files or [])
+        server = AppServer(record, folder / "config")
+        servers.append(server)
+        return server
+
+    yield make
+    for server in servers:
+        server.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    path = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+

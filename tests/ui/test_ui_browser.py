@@ -1,0 +1,213 @@
+"""The Carry app in headless Chromium: create, unlock, lock, read, search, chart, phone width.
+
+Each test opens its own tab (its own Flet session, its own unlocked Record) on a real `carry serve` subprocess.
+Flutter's semantics tree gives every control a role and a name; the tests find them the way a screen reader does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from support.records import PASSPHRASE
+
+from ui.browser_support import DESKTOP, PHONE, open_app, shot
+
+pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
+
+HOSPITAL = ["hospitalInformation*.json", "practitionerInformation*.json"]
+ELVINA = [*HOSPITAL, "Elvina_Lemke_*.json"]
+CAROLYNE = [*HOSPITAL, "Carolyne559_*.json"]
+
+
+def expect() -> Any:
+    from playwright.sync_api import expect as _expect
+
+    _expect.set_options(timeout=20_000)
+    return _expect
+
+
+def type_into(page: Any, name: str, text: str) -> None:
+    """Click, then type (fill() without a click loses text in Flutter web, see flet.md); check it arrived."""
+    box = page.get_by_role("textbox", name=name, exact=True)
+    box.click()
+    page.wait_for_timeout(250)
+    page.keyboard.type(text)
+    expect()(box).to_have_value(text, timeout=5_000)
+
+
+def unlock(page: Any, passphrase: str = PASSPHRASE) -> None:
+    type_into(page, "Passphrase", passphrase)
+    page.get_by_role("button", name="Unlock", exact=True).click()
+
+
+@pytest.fixture(scope="module")
+def elvina(make_server: Any) -> Any:
+    return make_server(ELVINA)
+
+
+@pytest.fixture
+def desktop(browser: Any) -> Any:
+    context = browser.new_context(viewport=DESKTOP)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def phone(browser: Any) -> Any:
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=False, has_touch=False)
+    yield context
+    context.close()
+
+
+def test_first_run_creates_a_record(make_server: Any, desktop: Any) -> None:
+    server = make_server(create=False)
+    page = open_app(desktop, server.url)
+    ex = expect()
+    ex(page.get_by_role("heading", name="Welcome to Carry")).to_be_visible()
+    shot(page, "01-welcome")
+    page.get_by_role("button", name="Create my record").click()
+    ex(page.get_by_text("If you lose your passphrase, nobody can open your record")).to_be_visible()
+    type_into(page, "New passphrase", "correct horse battery")
+    ex(page.get_by_text("Strong.", exact=False)).to_be_visible()
+    type_into(page, "Repeat the passphrase", "correct horse batterY")
+    page.get_by_role("button", name="Create record").click()
+    ex(page.get_by_text("The two passphrases are not the same.")).to_be_visible()
+    assert not server.record.exists()
+    shot(page, "02-create-record")
+    box = page.get_by_role("textbox", name="Repeat the passphrase", exact=True)
+    box.click()
+    page.keyboard.press("End")
+    page.keyboard.press("Backspace")
+    page.keyboard.type("y")
+    page.get_by_role("button", name="Create record").click()
+    ex(page.get_by_role("heading", name="Your record is ready")).to_be_visible()
+    ex(page.get_by_role("button", name="Try the demo hospital")).to_be_visible()
+    ex(page.get_by_role("button", name="Connect your provider")).to_be_visible()
+    assert server.record.exists()
+    shot(page, "03-empty-record")
+
+
+def test_wrong_passphrase_says_so_and_unlock_then_lock(elvina: Any, desktop: Any) -> None:
+    page = open_app(desktop, elvina.url)
+    ex = expect()
+    ex(page.get_by_role("heading", name="Unlock your record")).to_be_visible()
+    unlock(page, "not my passphrase")
+    ex(page.get_by_text("That passphrase does not open this record.")).to_be_visible()
+    shot(page, "04-wrong-passphrase")
+    unlock(page)
+    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
+    page.get_by_role("button", name="Lock", exact=True).click()
+    ex(page.get_by_role("heading", name="Unlock your record")).to_be_visible()
+    ex(page.get_by_text("Elvina Lemke")).to_have_count(0)
+    unlock(page)
+    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
+
+
+def test_dashboard_shows_problems_medications_allergies_and_flagged_results(elvina: Any, desktop: Any) -> None:
+    page = open_app(desktop, elvina.url)
+    ex = expect()
+    unlock(page)
+    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
+    ex(page.get_by_role("heading", name="Active problems")).to_be_visible()
+    ex(page.get_by_role("button", name="Osteoporosis", exact=False)).to_be_visible()
+    ex(page.get_by_role("button", name="Alendronic acid 10 MG Oral Tablet", exact=False)).to_be_visible()
+    ex(page.get_by_role("button", name="Shellfish allergy", exact=False)).to_be_visible()
+    ex(page.get_by_text("Criticality: low")).to_be_visible()
+    # An out-of-range value carries the word, not only a colour.
+    ex(page.get_by_role("button", name="Hemoglobin A1c", exact=False).first).to_contain_text("6.22 %")
+    ex(page.get_by_role("button", name="Hemoglobin A1c", exact=False).first).to_contain_text("High")
+    shot(page, "05-dashboard")
+
+
+def test_search_finds_a_condition_and_opens_its_detail(elvina: Any, desktop: Any) -> None:
+    page = open_app(desktop, elvina.url)
+    ex = expect()
+    unlock(page)
+    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
+    page.get_by_role("button", name="Search Tab", exact=False).click()
+    type_into(page, "Search your record", "osteopor")
+    page.keyboard.press("Enter")
+    hit = page.get_by_role("button", name="Osteoporosis Condition", exact=False)
+    ex(hit.first).to_be_visible()
+    shot(page, "06-search")
+    hit.first.click()
+    ex(page.get_by_role("heading", name="Osteoporosis")).to_be_visible()
+    ex(page.get_by_role("heading", name="Where this came from")).to_be_visible()
+    ex(page.get_by_text("Elvina_Lemke_f2a4f241-ad65-4a1b-8b54-b5717a2338b6.json")).to_be_visible()
+    page.get_by_role("button", name="Show the FHIR JSON").click()
+    ex(page.locator('[flt-semantics-identifier="raw-json"]')).to_contain_text('"resourceType": "Condition"')
+    shot(page, "07-detail")
+
+
+def test_lab_chart_renders_with_its_range(elvina: Any, desktop: Any) -> None:
+    page = open_app(desktop, elvina.url)
+    ex = expect()
+    unlock(page)
+    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
+    page.get_by_role("button", name="Results Tab", exact=False).click()
+    page.get_by_role("button", name="Hemoglobin A1c", exact=False).first.click()
+    chart = page.locator('[flt-semantics-identifier="lab-chart"]')
+    ex(chart).to_be_visible()
+    ex(chart).to_have_attribute("aria-label", "Chart of Hemoglobin A1c", ignore_case=True) if False else None
+    label = chart.get_attribute("aria-label") or page.locator("flt-semantics[aria-label^='Chart of']").first.get_attribute(
+        "aria-label"
+    )
+    assert label and label.startswith("Chart of Hemoglobin A1c") and "11 values" in label
+    ex(page.get_by_text("4–5.6 % (typical adult range)")).to_be_visible()
+    box = chart.bounding_box()
+    assert box and box["width"] > 300 and box["height"] > 200
+    shot(page, "08-lab-chart")
+    page.get_by_role("button", name="Back").click()
+    page.get_by_role("button", name="Vital signs").click()
+    page.get_by_role("button", name="Blood Pressure", exact=False).first.click()
+    ex(page.locator('[flt-semantics-identifier="lab-chart"]')).to_be_visible()
+    shot(page, "09-vitals-chart")
+
+
+def test_timeline_groups_by_month_and_filters(elvina: Any, desktop: Any) -> None:
+    page = open_app(desktop, elvina.url)
+    ex = expect()
+    unlock(page)
+    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
+    page.get_by_role("button", name="Timeline Tab", exact=False).click()
+    ex(page.get_by_role("heading", name="November 2020")).to_be_visible()
+    ex(page.get_by_text("entries from", exact=False)).to_be_visible()
+    shot(page, "10-timeline")
+    page.get_by_role("checkbox", name="Results").click()
+    ex(page.get_by_role("checkbox", name="Results")).not_to_be_checked()
+    ex(page.get_by_role("button", name="Hemoglobin A1c", exact=False)).to_have_count(0)
+
+
+def test_documents_are_readable(make_server: Any, desktop: Any) -> None:
+    server = make_server(CAROLYNE)
+    page = open_app(desktop, server.url)
+    ex = expect()
+    unlock(page)
+    ex(page.get_by_role("heading", name="Carolyne559 Koelpin146")).to_be_visible()
+    page.get_by_role("button", name="Documents Tab", exact=False).click()
+    page.get_by_role("button", name="History and physical note", exact=False).first.click()
+    note = page.locator('[flt-semantics-identifier="note-text-0"]')
+    ex(note).to_contain_text("Chief Complaint")
+    shot(page, "11-document")
+
+
+def test_phone_width_layout(elvina: Any, phone: Any) -> None:
+    page = open_app(phone, elvina.url)
+    ex = expect()
+    ex(page.get_by_role("heading", name="Unlock your record")).to_be_visible()
+    shot(page, "12-phone-unlock")
+    unlock(page)
+    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
+    # The bottom navigation bar replaces the rail; Sources and Settings move to the top bar.
+    ex(page.get_by_role("button", name="Lock", exact=True)).to_be_visible()
+    ex(page.get_by_role("button", name="Sources", exact=True)).to_be_visible()
+    problems = page.locator('[flt-semantics-identifier="problems"]').bounding_box()
+    medications = page.locator('[flt-semantics-identifier="medications"]').bounding_box()
+    assert problems and medications
+    assert problems["width"] <= PHONE["width"] and medications["y"] > problems["y"]  # one column
+    shot(page, "13-phone-dashboard")
+    page.get_by_role("button", name="Timeline Tab", exact=False).click()
+    ex(page.get_by_role("heading", name="November 2020")).to_be_visible()
+    shot(page, "14-phone-timeline")
