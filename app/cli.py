@@ -154,6 +154,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    if getattr(args, "merged", False):
+        return _list_merged(args)
     with _open(args) as record:
         where = "r.valid = 0" if args.invalid else ""
         rows = record.rows(args.type, where=where, limit=args.limit)
@@ -161,6 +163,101 @@ def cmd_list(args: argparse.Namespace) -> int:
         _print_json([r.as_json() for r in rows])
     else:
         _print_rows(rows)
+    return 0
+
+
+# --- one record across providers: merged facts, the patient's corrections, the medication list ------------------
+
+
+def _list_merged(args: argparse.Namespace) -> int:
+    from .record import facts
+
+    if args.invalid:
+        raise UsageError("--invalid lists original resources; use it without --merged.")
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be 1 or more.")
+    with _open(args) as record:
+        found = facts(record, [args.type] if args.type else None)
+    found = found[: args.limit] if args.limit else found
+    if args.json:
+        _print_json([f.as_json() for f in found])
+        return 0
+    if not found:
+        print("Nothing found.")
+        return 0
+    width = max(len(f.resource_type) for f in found)
+    for fact in found:
+        _print_fact_line(fact, width)
+    return 0
+
+
+def _print_fact_line(fact: Any, width: int) -> None:
+    date = (fact.date or "")[:10].ljust(10)
+    status = f" ({fact.status})" if fact.status and fact.resource_type not in ("Observation", "Encounter") else ""
+    print(f"{date}  {fact.resource_type.ljust(width)}  {fact.display}{status}  [{fact.fact_id}]")
+    if len(fact.members) > 1:
+        sources = ", ".join(f"{m.source}{' (newest)' if m.newest else ''}" for m in fact.members)
+        print(f"{'':10}  {'':{width}}  from {len(fact.members)} records: {sources}")
+    for match in fact.possible_matches:
+        print(f"{'':10}  {'':{width}}  possibly the same as [{match.fact_id}] {match.display} ({match.reason})")
+
+
+def cmd_facts(args: argparse.Namespace) -> int:
+    from .record import confirm, facts, find_fact, reset, split
+
+    with _open(args) as record:
+        if args.action == "show":
+            if args.more:
+                raise UsageError("`carry facts show` takes one fact id.")
+            fact = find_fact(record, args.fact)
+            if args.json:
+                _print_json(fact.as_json())
+                return 0
+            _print_fact_line(fact, len(fact.resource_type))
+            print(f"Grouped by: {', '.join(fact.reasons) or 'one record only'} ({fact.confidence})")
+            for number, m in enumerate(fact.members, 1):
+                newest = "  newest" if m.newest else ""
+                print(f"  {number}. {m.source}: {m.resource_type}/{m.id}  {(m.date or '')[:10]}  {m.status or ''}{newest}")
+            return 0
+        if args.action == "confirm":
+            pool = facts(record)
+            merged = confirm(record, *[find_fact(record, f, within=pool) for f in [args.fact, *args.more]])
+            print(f"Confirmed: {merged.display} is one fact [{merged.fact_id}] from {len(merged.members)} records.")
+            return 0
+        if args.action == "split":
+            parts = split(record, args.fact, args.more or None)
+            print(f"Split into {len(parts)} facts:")
+            for part in parts:
+                print(f"  [{part.fact_id}] {part.display}: {', '.join(m.source for m in part.members)}")
+            return 0
+        result = reset(record, args.fact)
+        print("Your decisions about it are forgotten; Carry groups it on its own again.")
+        if result is not None:
+            print(f"  [{result.fact_id}] {result.display}: {len(result.members)} records")
+    return 0
+
+
+def cmd_meds(args: argparse.Namespace) -> int:
+    from .record import reconcile_medications
+
+    with _open(args) as record:
+        meds = reconcile_medications(record)
+    if args.json:
+        _print_json(meds.as_json())
+        return 0
+    for flag in meds.allergy_flags:
+        print(f"ALLERGY: {flag.message}")
+    for conflict in meds.conflicts:
+        print(f"CHECK: {conflict.message}")
+    for title, entries in (("Current medications", meds.current), ("Stopped", meds.stopped)):
+        print(f"{title} ({len(entries)}):")
+        if not entries:
+            print("  none recorded")
+        for e in entries:
+            when = f"last ordered {e.last_ordered[:10]}" if e.last_ordered else "no date"
+            who = f" by {e.last_prescriber}" if e.last_prescriber else ""
+            fill = f", last filled {e.last_fill[:10]}" if e.last_fill else ""
+            print(f"  {e.display} ({e.status or 'no status'}; {when}{who}{fill}) from {', '.join(e.sources)}")
     return 0
 
 
@@ -510,6 +607,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, metavar="N")
     p.add_argument("--invalid", action="store_true", help="only resources that failed validation")
+    p.add_argument("--merged", action="store_true", help="one line per fact: copies from every source shown once")
+
+    p = add("facts", cmd_facts, "show a merged fact, or confirm or split what Carry grouped")
+    p.add_argument("action", choices=("show", "confirm", "split", "reset"), help="what to do")
+    p.add_argument("fact", metavar="FACT_ID", help="a fact id from `carry list --merged`")
+    p.add_argument(
+        "more", nargs="*", metavar="MORE",
+        help="confirm: more fact ids to merge with it; split: the records to take out (number, TYPE/ID or SOURCE:TYPE/ID)",
+    )  # fmt: skip
+    p.add_argument("--json", action="store_true", help="show: print the fact as JSON")
+
+    p = add("meds", cmd_meds, "your medications across every source: current, stopped, conflicts, allergy flags")
+    p.add_argument("--json", action="store_true")
 
     p = add("search", cmd_search, "full-text search")
     p.add_argument("text", nargs="+", metavar="TEXT", help="words to find (all must match; the last may be a prefix)")

@@ -28,8 +28,8 @@ from sync.fhir import (
     VendorQuirks,
     detect_vendor,
     load_quirks,
-    pull,
 )
+from sync.fhir.pull import pull
 from sync.http import HttpClient, NetworkError
 from sync.smart import (
     REGISTRATIONS_FILE,

@@ -213,11 +213,14 @@ class Guard:
             return
         path = scope.get("path", "")
         method = scope.get("method", "GET")
-        needs_origin = scope["type"] == "websocket" or method not in ("GET", "HEAD", "OPTIONS")
+        # The share routes are called cross-origin by design (a doctor's SMART Health Link viewer); they carry
+        # their own checks (sync/share/host.py). Everything else must come from Carry's own page.
+        shared = path == SHARE_MOUNT or path.startswith(SHARE_MOUNT + "/")
+        needs_origin = not shared and (scope["type"] == "websocket" or method not in ("GET", "HEAD", "OPTIONS"))
         if needs_origin and not self._same_origin(headers.get("origin"), host):
             await _refuse(scope, send, 403, "Refused: this request did not come from Carry's own page.")
             return
-        if self.login is not None and path not in ("/login", "/favicon.png") and not path.startswith(SHARE_MOUNT):
+        if self.login is not None and path not in ("/login", "/favicon.png") and not shared:
             if not self._logged_in(headers.get("cookie", "")):
                 if scope["type"] == "http" and method in ("GET", "HEAD"):
                     await _redirect(send, "/login")

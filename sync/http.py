@@ -201,6 +201,13 @@ class HttpClient:
     ) -> Response:
         return await self.request("POST", url, headers=headers, data=data, retry=retry)
 
+    async def post_json(
+        self, url: str, body: bytes, *, headers: Mapping[str, str] | None = None, retry: bool = False
+    ) -> Response:
+        """POST a JSON body; not retried unless asked (a repeated POST may spend something, e.g. a passcode try)."""
+        send = {"Content-Type": "application/json", "Accept": "application/json", **(headers or {})}
+        return await self.request("POST", url, headers=send, content=body, retry=retry)
+
     async def request(
         self,
         method: str,
@@ -209,6 +216,7 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         bearer: Bearer | None = None,
         data: Mapping[str, str] | None = None,
+        content: bytes | None = None,
         retry: bool = True,
     ) -> Response:
         """One request, retried on 429, 5xx and dropped connections (GETs only, unless asked otherwise).
@@ -230,7 +238,7 @@ class HttpClient:
             try:
                 async with self._gate:
                     self.stats.requests += 1
-                    raw = await self._client.request(method, url, headers=send_headers, data=data)
+                    raw = await self._client.request(method, url, headers=send_headers, data=data, content=content)
             except _TRANSIENT as exc:
                 if attempt >= attempts:
                     raise NetworkError(

@@ -13,6 +13,21 @@ from .errors import (
     WrongPassphrase,
 )
 from .extract import human_name
+from .facts import (
+    Decision,
+    Fact,
+    FactMember,
+    FactNotFound,
+    PossibleMatch,
+    confirm,
+    decisions,
+    fact_for,
+    facts,
+    find_fact,
+    reset,
+    split,
+)
+from .medications import AllergyFlag, MedicationConflict, MedicationEntry, MedicationList, reconcile_medications
 from .schema import latest_version
 from .store import (
     FILE_SOURCE,
@@ -27,7 +42,24 @@ from .store import (
 )
 
 __all__ = [
+    "AllergyFlag",
+    "Decision",
     "FILE_SOURCE",
+    "Fact",
+    "FactMember",
+    "FactNotFound",
+    "MedicationConflict",
+    "MedicationEntry",
+    "MedicationList",
+    "PossibleMatch",
+    "confirm",
+    "decisions",
+    "fact_for",
+    "facts",
+    "find_fact",
+    "reconcile_medications",
+    "reset",
+    "split",
     "MIN_PASSPHRASE",
     "ImportRefused",
     "ImportReport",

@@ -187,11 +187,36 @@ CREATE TABLE sync_report (
 CREATE INDEX resource_last_run ON resource (source_id, last_run);
 """
 
+# The patient's own word on which resources describe the same thing. Keyed by (source key, type, id) on both sides,
+# never by rowid: a source that is forgotten and synced again gets new rowids but the same keys, so the decision
+# still applies. One row per pair; the latest decision about a pair replaces the earlier one.
+_V4 = """
+CREATE TABLE fact_decision (
+    id          INTEGER PRIMARY KEY,
+    decision    TEXT NOT NULL CHECK (decision IN ('same', 'different')),
+    a_source    TEXT NOT NULL,
+    a_type      TEXT NOT NULL,
+    a_id        TEXT NOT NULL,
+    b_source    TEXT NOT NULL,
+    b_type      TEXT NOT NULL,
+    b_id        TEXT NOT NULL,
+    decided_at  TEXT NOT NULL,
+    CHECK ((a_source, a_type, a_id) < (b_source, b_type, b_id)),
+    UNIQUE (a_source, a_type, a_id, b_source, b_type, b_id)
+);
+-- Grouping reads these columns of every resource; a covering index spares it decrypting every row's JSON.
+CREATE INDEX resource_facts ON resource (
+    type, source_id, id, effective, category, code_system, code, code_display, status, display, subject,
+    value_num, value_unit, valid, invalid_reason, first_seen, last_seen, changed_at, last_run
+);
+"""
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sources, resources, identifiers, runs, audit log, settings", _V1),
     Migration(2, "full-text index over display text, codes and notes", _V2, _backfill_fts),
     Migration(3, "portal connections: tokens, client secrets and keys, sync checkpoints and reports", _V3),
+    Migration(4, "the patient's decisions on which records describe the same thing; an index for grouping", _V4),
 )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import flet as ft
@@ -27,6 +27,14 @@ __all__ = ["CarryApp"]
 
 log = logging.getLogger("carry.ui")
 _IDLE_CHECK_SECONDS = 15.0
+
+
+def _wants_event(handler: Callable[..., Any]) -> bool:
+    """Whether a handler takes the event (lambdas that bind loop variables as defaults do not)."""
+    required = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return any(
+        p.kind in required and p.default is inspect.Parameter.empty for p in inspect.signature(handler).parameters.values()
+    )
 
 
 class CarryApp:
@@ -151,7 +159,7 @@ class CarryApp:
             raise RecordError("The record is locked. Unlock it with your passphrase.")
         return self.portals
 
-    def expect_callback(self, state: str, handler: Callable[[dict[str, str]], Awaitable[str]]) -> None:
+    def expect_callback(self, state: str, handler: Callable[[dict[str, str]], Coroutine[Any, Any, str]]) -> None:
         """Route the portal's return (GET /oauth/callback?state=…) to this session."""
 
         loop = asyncio.get_running_loop()
@@ -197,7 +205,7 @@ class CarryApp:
         async def wrapped(e: Any = None) -> None:
             self.session.touch()
             try:
-                result = handler(e) if len(inspect.signature(handler).parameters) else handler()
+                result = handler(e) if _wants_event(handler) else handler()
                 if inspect.isawaitable(result):
                     await result
             except Exception as exc:  # noqa: BLE001 - the UI's one place errors become messages

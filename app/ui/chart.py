@@ -19,10 +19,14 @@ _RANGE_FILL = "#E6F2EF"
 
 
 def _day(effective: str) -> float:
+    """A date as a fractional year (2019.5 is early July 2019): small numbers the chart's axis can label."""
     try:
-        return float(date.fromisoformat(effective[:10]).toordinal())
+        day = date.fromisoformat(effective[:10])
     except ValueError:
         return 0.0
+    start = date(day.year, 1, 1).toordinal()
+    length = date(day.year + 1, 1, 1).toordinal() - start
+    return day.year + (day.toordinal() - start) / length
 
 
 def trend_chart(series: Series, *, height: int = 260) -> ft.Control:
@@ -36,8 +40,8 @@ def trend_chart(series: Series, *, height: int = 260) -> ft.Control:
     low_y, high_y = min(ys + bounds), max(ys + bounds)
     pad = (high_y - low_y) * 0.12 or max(abs(high_y) * 0.1, 1.0)
     min_x, max_x = min(xs), max(xs)
-    if max_x == min_x:
-        min_x, max_x = min_x - 30, max_x + 30
+    if max_x - min_x < 0.25:
+        min_x, max_x = min_x - 0.125, max_x + 0.125
     data: list[fc.LineChartData] = []
     for n, line in enumerate(series.lines):
         colour = _LINE_COLOURS[n % len(_LINE_COLOURS)]
@@ -67,12 +71,12 @@ def trend_chart(series: Series, *, height: int = 260) -> ft.Control:
                 point=fc.ChartCirclePoint(radius=3.5, color=colour, stroke_color="#FFFFFF", stroke_width=1.5),
             )
         )
-    first_year, last_year = date.fromordinal(int(min_x)).year, date.fromordinal(int(max_x)).year
-    step = max(1, (last_year - first_year + 1) // 6)
+    first_year, last_year = int(min_x), int(max_x) + 1
+    step = max(1, (last_year - first_year) // 6)
     year_labels = [
-        fc.ChartAxisLabel(value=float(date(y, 1, 1).toordinal()), label=ft.Text(str(y), size=11, color=MUTED))
-        for y in range(first_year, last_year + 2, step)
-        if min_x <= date(y, 1, 1).toordinal() <= max_x
+        fc.ChartAxisLabel(value=float(y), label=ft.Text(str(y), size=11, color=MUTED))
+        for y in range(first_year, last_year + 1, step)
+        if min_x <= y <= max_x
     ]
     chart = fc.LineChart(
         data_series=data,
@@ -80,23 +84,25 @@ def trend_chart(series: Series, *, height: int = 260) -> ft.Control:
         max_x=max_x,
         min_y=low_y - pad,
         max_y=high_y + pad,
-        left_axis=fc.ChartAxis(label_size=44),
-        bottom_axis=fc.ChartAxis(labels=year_labels, label_size=28) if year_labels else fc.ChartAxis(show_labels=False),
+        left_axis=fc.ChartAxis(label_size=44, show_min=False, show_max=False),
+        bottom_axis=fc.ChartAxis(labels=year_labels, label_size=28, show_min=False, show_max=False) if year_labels else fc.ChartAxis(show_labels=False),
         horizontal_grid_lines=fc.ChartGridLines(color="#EEF2F1", width=1),
         border=ft.Border.all(1, OUTLINE),
         interactive=True,
         height=height,
         expand=True,
     )
-    legend = ft.Row(
-        [ft.Row([ft.Container(width=14, height=4, bgcolor=_LINE_COLOURS[n % 3], border_radius=2),
-                 ft.Text(line.name, size=12, color=MUTED)], spacing=6, tight=True)
-         for n, line in enumerate(series.lines)]
-        + ([ft.Row([ft.Container(width=14, height=10, bgcolor=_RANGE_FILL), ft.Text("reference range", size=12,
-                    color=MUTED)], spacing=6, tight=True)] if ranges else []),
-        wrap=True,
-        spacing=16,
-    )  # fmt: skip
+    legend_items: list[ft.Control] = [
+        ft.Row([ft.Container(width=14, height=4, bgcolor=_LINE_COLOURS[n % 3], border_radius=2),
+                ft.Text(line.name, size=12, color=MUTED)], spacing=6, tight=True)
+        for n, line in enumerate(series.lines)
+    ]  # fmt: skip
+    if ranges:
+        legend_items.append(
+            ft.Row([ft.Container(width=14, height=10, bgcolor=_RANGE_FILL),
+                    ft.Text("reference range", size=12, color=MUTED)], spacing=6, tight=True)  # fmt: skip
+        )
+    legend = ft.Row(legend_items, wrap=True, spacing=16)
     return ft.Semantics(
         identifier="lab-chart",
         label=series.describe(),

@@ -7,7 +7,6 @@ the session that began the sign-in), short-lived links for attachments, and the 
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import threading
 import time
@@ -152,7 +151,3 @@ class AppContext:
         self.links.forget_all()
         self.demo.stop()
 
-
-def run_blocking(func: Callable[..., Any], *args: Any) -> Awaitable[Any]:
-    """Run a blocking record or network call off the UI loop."""
-    return asyncio.to_thread(func, *args)

@@ -26,9 +26,20 @@ _REPAINT_SECONDS = 0.15
 
 @dataclass
 class _TypeProgress:
-    done: int = 0
-    total: int | None = None
+    """One resource type: the sum over its search tasks (Observation has one per category)."""
+
+    counts: dict[str, int]
+    totals: dict[str, int]
+    finished_tasks: set[str]
     finished: bool = False
+
+    @property
+    def done(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def total(self) -> int | None:
+        return sum(self.totals.values()) if self.totals and len(self.totals) == len(self.counts) else None
 
 
 class SyncRun:
@@ -91,13 +102,18 @@ class SyncRun:
         self.phase = getattr(event, "phase", self.phase)
         rtype = getattr(event, "resource_type", None)
         if rtype:
-            entry = self.types.setdefault(rtype, _TypeProgress())
-            entry.done = int(getattr(event, "imported", 0)) + int(getattr(event, "updated", 0)) + int(
-                getattr(event, "unchanged", 0)
-            )
-            total = getattr(event, "total", None)
-            entry.total = int(total) if isinstance(total, int) else entry.total
-            entry.finished = entry.finished or bool(getattr(event, "done", False))
+            entry = self.types.setdefault(rtype, _TypeProgress({}, {}, set()))
+            task = str(getattr(event, "task", None) or rtype)
+            if getattr(event, "done", False):
+                entry.finished_tasks.add(task)
+                entry.counts.setdefault(task, 0)
+                entry.finished = entry.finished_tasks >= set(entry.counts)
+            else:
+                entry.counts[task] = sum(int(getattr(event, k, 0) or 0) for k in ("imported", "updated", "unchanged"))
+                total = getattr(event, "total", None)
+                if isinstance(total, int):
+                    entry.totals[task] = total
+                entry.finished = False
         done, total = getattr(event, "tasks_done", 0), getattr(event, "tasks_total", 0)
         if total:
             self.overall.value = min(1.0, done / total)
@@ -140,6 +156,11 @@ class SyncRun:
 
     def _paint_final(self) -> None:
         self.overall.value = 1.0 if self.error is None else 0.0
+        for rtype, counted in (getattr(self.report, "types", None) or {}).items():
+            # The report's per-type figures are the final word (progress events are per search task).
+            entry = self.types.setdefault(rtype, _TypeProgress({}, {}, set()))
+            entry.counts = {"report": counted.imported + counted.updated + counted.unchanged}
+            entry.totals = {}
         for entry in self.types.values():
             entry.finished = True
         self.rows.controls = [self._type_row(t, e) for t, e in sorted(self.types.items())]

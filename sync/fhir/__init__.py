@@ -1,9 +1,16 @@
-"""FHIR for Carry: parsing and validation (parse), the REST client (client) and the sync pull (pull)."""
+"""FHIR for Carry: parsing and validation (parse), the REST client (client) and the sync pull (pull).
+
+The pull itself is `sync.fhir.pull.pull` (not re-exported: the name would clash with its module).
+
+Parsing is what nearly everything needs; the client and the pull bring in httpx, authlib and joserfc, so they are
+imported on first use (PEP 562) and `import sync.fhir` stays cheap for the record and the CLI.
+"""
 
 from __future__ import annotations
 
-from .capabilities import ServerCapabilities
-from .client import AccessTokens, FHIRClient, RequestRefused, Unauthorized
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import FHIRError, FHIRFormatError
 from .parse import (
     ConditionalResolver,
@@ -17,19 +24,54 @@ from .parse import (
     parse_resource,
     validation_error,
 )
-from .pull import (
-    Checkpoint,
-    PullOptions,
-    PullSession,
-    PullStore,
-    SearchTask,
-    SyncProgress,
-    SyncReport,
-    TypeReport,
-    plan_tasks,
-    pull,
-)
-from .quirks import VendorQuirks, detect_vendor, load_quirks
+
+if TYPE_CHECKING:
+    from .capabilities import ServerCapabilities
+    from .client import AccessTokens, FHIRClient, RequestRefused, Unauthorized
+    from .pull import (
+        Checkpoint,
+        PullOptions,
+        PullSession,
+        PullStore,
+        SearchTask,
+        SyncProgress,
+        SyncReport,
+        TypeReport,
+        plan_tasks,
+    )
+    from .quirks import VendorQuirks, detect_vendor, load_quirks
+
+_LAZY = {
+    "ServerCapabilities": "capabilities",
+    "AccessTokens": "client",
+    "FHIRClient": "client",
+    "RequestRefused": "client",
+    "Unauthorized": "client",
+    "Checkpoint": "pull",
+    "PullOptions": "pull",
+    "PullSession": "pull",
+    "PullStore": "pull",
+    "SearchTask": "pull",
+    "SyncProgress": "pull",
+    "SyncReport": "pull",
+    "TypeReport": "pull",
+    "plan_tasks": "pull",
+    "VendorQuirks": "quirks",
+    "detect_vendor": "quirks",
+    "load_quirks": "quirks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module = importlib.import_module(f".{module_name}", __name__)
+    # Bind every name of that module here, so `pull` is the function, not the submodule the import just bound.
+    for lazy, owner in _LAZY.items():
+        if owner == module_name:
+            globals()[lazy] = getattr(module, lazy)
+    return globals()[name]
 
 __all__ = [
     "AccessTokens",
@@ -50,7 +92,6 @@ __all__ = [
     "detect_vendor",
     "load_quirks",
     "plan_tasks",
-    "pull",
     "FHIRError",
     "FHIRFormatError",
     "ParsedDocument",

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from ..fhir import FHIRFormatError, ParsedDocument, dumps, loads, parse_document
-from ..http import ClientFailure, HttpClient, NetworkError, Response
+from ..http import HttpClient, Response
 from .errors import LinkError, LinkInactive, PasscodeRefused, ShareError
 from .jose import MAX_FILE_BYTES, decrypt
 from .shc import health_card_bundles
@@ -151,16 +151,8 @@ async def _fetch(http: HttpClient, method: str, url: str, json_body: bytes | Non
 
 
 async def _post_json(http: HttpClient, url: str, body: bytes) -> Response:
-    # sync.http's HttpClient posts forms only; until it takes a raw body, use its own httpx client (same timeouts,
-    # User-Agent and no redirects). Never retried: a repeated wrong passcode would spend a second attempt.
-    client = http._client  # noqa: SLF001 - see above
-    try:
-        raw = await client.post(url, content=body, headers={"Content-Type": "application/json",
-                                                             "Accept": "application/json"})
-    except ClientFailure as exc:
-        host = urlsplit(url).hostname or "the link's server"
-        raise NetworkError(f"Carry could not reach {host} to open the link.") from exc
-    return Response(raw.status_code, {k.lower(): v for k, v in raw.headers.items()}, raw.content, str(raw.url))
+    # Never retried: a repeated wrong passcode would spend a second attempt.
+    return await http.post_json(url, body)
 
 
 def _raise_for_status(response: Response, *, file: bool = False) -> None:

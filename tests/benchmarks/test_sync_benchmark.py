@@ -30,7 +30,6 @@ from app.record import Record
 from support.portal import log_in_async
 from sync.assets import DEMO_PATIENTS
 from sync.fhir import ServerCapabilities, load_quirks, plan_tasks
-from sync.sandbox import SandboxServer
 
 PASSPHRASE = "benchmark passphrase"
 CATEGORIES = ["laboratory", "vital-signs", "survey", "social-history", "exam"]
@@ -62,16 +61,44 @@ def synthetic_patient(path: Path, observations: int = 20_000) -> Path:
     return path
 
 
-async def _connected(sandbox: SandboxServer, record_path: Path, username: str) -> tuple[int, str, str]:
-    login = next(lg for lg in sandbox.logins if lg.username == username)
+class Sandbox:
+    """The sandbox in its own process (`carry sandbox`), so that serving does not compete with the client for one
+    interpreter. It prints its base URL and one line per patient login."""
+
+    def __init__(self, data: list[Path] | None = None, *, expected: int) -> None:
+        args = [sys.executable, "-m", "app.cli", "sandbox", "--port", "0"] + (["--data", *map(str, data)] if data else [])
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.base_url = ""
+        self.passwords: dict[str, str] = {}
+        assert self.proc.stdout is not None
+        while len(self.passwords) < expected:
+            line = self.proc.stdout.readline()
+            if not line:
+                self.proc.kill()
+                raise RuntimeError("the sandbox stopped before it printed its logins")
+            if line.startswith("base_url "):
+                self.base_url = line.split()[1]
+            elif line.startswith("patient "):
+                words = line.split()  # patient <full name>: username <u> password <p>
+                self.passwords[words[-3]] = words[-1]
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+async def _connected(sandbox: Sandbox, record_path: Path, username: str) -> tuple[int, str, str]:
     with Record.create(record_path, PASSPHRASE) as record:
         portals = Portals(record)
         pending = await portals.begin_connect(sandbox.base_url, "http://127.0.0.1:8123/oauth/callback")
-        location = await log_in_async(pending.authorize_url, login.username, login.password)
+        location = await log_in_async(pending.authorize_url, username, sandbox.passwords[username])
         conn = await portals.complete_connect(pending, dict(parse_qsl(urlsplit(location).query)))
         token = portals.state.tokens(conn.id)
         assert token is not None
-        return conn.id, login.patient_id, token.access_token
+        return conn.id, conn.patient_id, token.access_token
 
 
 async def _carry_sync(record_path: Path, source: int, workers: int) -> tuple[float, int, list[str]]:
@@ -87,9 +114,9 @@ async def _carry_sync(record_path: Path, source: int, workers: int) -> tuple[flo
         return elapsed, record.count(), reads
 
 
-def _search_urls(sandbox: SandboxServer, patient_id: str) -> list[str]:
+def _search_urls(sandbox: Sandbox, patient_id: str) -> list[str]:
     statement = httpx.get(f"{sandbox.base_url}/metadata").json()
-    tasks = plan_tasks(patient_id, ServerCapabilities.from_statement(statement), load_quirks("carry-sandbox"), lambda _t: True)
+    tasks = plan_tasks(patient_id, ServerCapabilities.from_statement(statement), load_quirks("sandbox"), lambda _t: True)
     return [str(httpx.URL(f"{sandbox.base_url}/{t.path}", params=list(t.params))) for t in tasks]
 
 
@@ -146,7 +173,7 @@ def _peak_rss_of_carry_sync(record_path: Path) -> tuple[float, float]:
     return time.perf_counter() - started, usage.ru_maxrss / 1024  # MB (Linux reports KiB)
 
 
-def _run(sandbox: SandboxServer, tmp_path: Path, username: str, label: str) -> dict[str, float]:
+def _run(sandbox: Sandbox, tmp_path: Path, username: str, label: str) -> dict[str, float]:
     record_path = tmp_path / f"{username}.carry"
     source, patient_id, token = asyncio.run(_connected(sandbox, record_path, username))
     carry_s, count, reads = asyncio.run(_carry_sync(record_path, source, int(os.environ.get("CARRY_BENCH_WORKERS", "0"))))
@@ -175,13 +202,13 @@ def _run(sandbox: SandboxServer, tmp_path: Path, username: str, label: str) -> d
 
 
 def test_sync_benchmark_largest_demo_patient(tmp_path: Path) -> None:
-    with SandboxServer() as sandbox:
+    with Sandbox(expected=5) as sandbox:
         figures = _run(sandbox, tmp_path, "carolyne", "Largest demo patient (Carolyne)")
     assert figures["resources"] > 1000
 
 
 def test_sync_benchmark_synthetic_20000(tmp_path: Path) -> None:
     data = [DEMO_PATIENTS / "hospitalInformation1633536936158.json", synthetic_patient(tmp_path / "synthetic.json")]
-    with SandboxServer(data) as sandbox:
+    with Sandbox(data, expected=1) as sandbox:
         figures = _run(sandbox, tmp_path, "synthia", "Synthetic patient (20,000 Observations)")
     assert figures["resources"] >= 20_000

@@ -49,8 +49,30 @@ def _seed_v2(record: Record) -> None:
         )
 
 
+def _seed_v3(record: Record) -> None:
+    # Version 3 added portal connections: a connected portal with a (made-up, non-secret) token beside the old data.
+    _seed_v2(record)
+    now = "2025-02-01T00:00:00Z"
+    with record._transaction() as cur:
+        cur.execute(
+            "INSERT INTO source (kind, name, base_url, created_at) VALUES ('portal', 'Demo portal', ?, ?)",
+            ("https://portal.example/fhir", now),
+        )
+        cur.execute(
+            "INSERT INTO portal (source_id, base_url, patient_id, vendor, client_id, auth_method, status, "
+            "granted_scope, smart_config, connected_at) VALUES (2, ?, 'p1', 'generic', 'carry', 'none', 'connected', "
+            "'patient/*.rs', '{}', ?)",
+            ("https://portal.example/fhir", now),
+        )
+        cur.execute(
+            "INSERT INTO portal_token (source_id, access_token, token_type, scope, updated_at) "
+            "VALUES (2, 'not-a-real-token', 'Bearer', 'patient/*.rs', ?)",
+            (now,),
+        )
+
+
 # One seed per schema version a record can be left at. A new migration adds the seed of the version before it.
-SEEDS: dict[int, Callable[[Record], None]] = {1: _seed_v1, 2: _seed_v2}
+SEEDS: dict[int, Callable[[Record], None]] = {1: _seed_v1, 2: _seed_v2, 3: _seed_v3}
 
 
 def _record_at(path: Path, version: int) -> Record:

@@ -9,7 +9,7 @@ from conftest import connect, login_for, snapshot
 
 from app.portals import Portals
 from app.record import Record
-from sync.fhir import content_hash
+from sync.fhir import SyncProgress, content_hash
 from sync.sandbox import SandboxServer
 from sync.smart import NeedsReconnect
 
@@ -37,7 +37,7 @@ async def test_each_demo_patient_is_pulled_completely(sandbox: SandboxServer, re
     login = login_for(sandbox, username)
     portals = Portals(record)
     conn = await connect(portals, sandbox, login)
-    events = []
+    events: list[SyncProgress] = []
     report = await portals.sync(conn.id, progress=events.append)
 
     assert report.outcome == "complete" and report.mode == "full"
@@ -100,7 +100,8 @@ async def test_changes_at_the_portal_arrive_with_the_next_sync(sandbox: SandboxS
         assert report.mode == "incremental"
         assert report.types["Condition"].updated == 1
         assert report.types["Observation"].imported == 1
-        assert record.get("Condition", changed["id"]).json()["clinicalStatus"]["text"] == "changed for the test"
+        stored = record.get("Condition", changed["id"])
+        assert stored is not None and stored.json()["clinicalStatus"]["text"] == "changed for the test"
         assert record.get("Observation", added["id"]) is not None
         assert patient_part(snapshot(record, conn.id)) == expected(sandbox, login.patient_id)
     finally:
@@ -170,7 +171,6 @@ async def test_a_refused_refresh_token_leaves_the_data_and_asks_to_reconnect(san
     before = snapshot(record, conn.id)
 
     # The access token dies at once and the portal refuses the refresh token.
-    record._transaction  # noqa: B018 - the record stays open throughout
     with record._transaction() as cur:
         cur.execute("UPDATE portal_token SET expires_at = 0 WHERE source_id = ?", (conn.id,))
     sandbox.faults.set("revoke_refresh")

@@ -18,7 +18,13 @@ __all__ = ["open_item", "page_body", "person_picker"]
 
 def page_body(*controls: ft.Control, scroll: bool = True) -> ft.Control:
     return ft.Container(
-        content=ft.Column(list(controls), spacing=14, scroll=ft.ScrollMode.AUTO if scroll else None, expand=True),
+        content=ft.Column(
+            list(controls),
+            spacing=14,
+            scroll=ft.ScrollMode.AUTO if scroll else None,
+            expand=True,
+            horizontal_alignment=ft.CrossAxisAlignment.STRETCH,
+        ),
         padding=ft.Padding.symmetric(horizontal=16, vertical=14),
         expand=True,
     )

@@ -140,7 +140,7 @@ class ConnectView:
                                            ft.TextSpan(user, ft.TextStyle(weight=ft.FontWeight.W_600, color=INK)),
                                            ft.TextSpan(", password ", ft.TextStyle(color=MUTED)),
                                            ft.TextSpan(password, ft.TextStyle(weight=ft.FontWeight.W_600, color=INK))],
-                                    selectable=True, size=14),
+                                    size=14),
                             f"demo-login-{n}",
                             f"{name}: user name {user}, password {password}",
                         )
@@ -171,7 +171,7 @@ class ConnectView:
             on_click=self.app.act(self._opened),
         )
         self.waiting = muted("After you sign in and allow access, come back to this tab.")
-        steps = [
+        steps: list[ft.Control] = [
             card(
                 ft.Column(
                     [

@@ -19,10 +19,10 @@ __all__ = ["DetailView", "attachment_controls"]
 
 
 def _table(rows: tuple[tuple[str, str], ...] | list[tuple[str, str]], narrow: bool) -> ft.Control:
-    lines = []
+    lines: list[ft.Control] = []
     for label, value in rows:
         name = ft.Text(label, size=13, color=MUTED, weight=ft.FontWeight.W_500, width=None if narrow else 170)
-        text = ft.Text(value, size=14, color=INK, selectable=True, expand=not narrow)
+        text = ft.Text(value, size=14, color=INK, expand=not narrow)
         lines.append(ft.Column([name, text], spacing=0) if narrow else ft.Row([name, text],
                      vertical_alignment=ft.CrossAxisAlignment.START))  # fmt: skip
     return ft.Column(lines, spacing=8)
@@ -35,7 +35,7 @@ def attachment_controls(app: CarryApp, parts: list[Attachment]) -> list[ft.Contr
             out.append(
                 ft.Semantics(
                     identifier=f"note-text-{n}",
-                    content=ft.Text(part.text or "(empty)", size=15, selectable=True, color=INK),
+                    content=ft.Text(part.text or "(empty)", size=15, color=INK),
                 )
             )
         elif part.kind == "image" and part.data:
@@ -104,7 +104,7 @@ class DetailView:
         if showing and self.raw.content is None:
             self.raw.content = ft.Semantics(
                 identifier="raw-json",
-                content=ft.Text(self.raw_text, font_family="monospace", size=12, selectable=True, color=INK),
+                content=ft.Text(self.raw_text, font_family="monospace", size=12, color=INK),
             )
         self.raw.visible = showing
         button: Any = self.toggle.content  # type: ignore[attr-defined]

@@ -60,7 +60,7 @@ class Shell:
             self.app.page.navigation_bar = ft.NavigationBar(
                 destinations=[ft.NavigationBarDestination(icon=s.icon, selected_icon=s.selected_icon, label=s.label)
                               for s in sections],  # fmt: skip
-                selected_index=index,
+                selected_index=index or 0,
                 on_change=self.app.act(self._nav_changed),
                 bgcolor=SURFACE,
             )
@@ -117,7 +117,7 @@ class Shell:
         index = keys.index(self.current) if self.current in keys else None
         page = self.app.page
         if self.app.phone and page.navigation_bar is not None:
-            page.navigation_bar.selected_index = index  # type: ignore[union-attr]
+            page.navigation_bar.selected_index = index or 0
         elif not self.app.phone:
             row = self.app.root.content
             rail = row.controls[0] if isinstance(row, ft.Row) else None
@@ -135,7 +135,7 @@ class Shell:
         from .sources import SourcesView
         from .timeline import TimelineView
 
-        views = {
+        views: dict[str, Any] = {
             "summary": DashboardView,
             "welcome": DashboardView,
             "timeline": TimelineView,
@@ -192,6 +192,5 @@ class Shell:
             self.app.page.update()
 
     def back_button(self) -> ft.Control:
-        return labelled(
-            ft.TextButton(content="Back", icon=ft.Icons.ARROW_BACK, on_click=self.app.act(self.back)), "back"
-        )
+        button = ft.TextButton(content="Back", icon=ft.Icons.ARROW_BACK, on_click=self.app.act(self.back))
+        return ft.Row([labelled(button, "back")])

@@ -59,7 +59,7 @@ class SourcesView:
             word, tone = _STATUS_WORDS.get(conn.status, (conn.status, "info"))
             lines.append(banner(word + (f": {conn.status_reason}" if conn.status_reason else ""), tone,
                                 identifier=f"source-status-{n}"))  # fmt: skip
-            lines.append(muted(conn.base_url, size=13, selectable=True))
+            lines.append(muted(conn.base_url, size=13))
             last = format_timestamp(conn.last_sync) if conn.last_sync else "never"
             lines.append(ft.Text(f"Last sync: {last}" + (f" ({conn.last_outcome})" if conn.last_outcome else ""),
                                  size=14, color=INK))  # fmt: skip

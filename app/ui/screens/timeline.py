@@ -60,7 +60,7 @@ class TimelineView:
         self.more.visible = False
         self.summary = muted("", size=13)
         self.jump = ft.Dropdown(label="Jump to", dense=True, width=220, on_select=self.app.act(self._jumped))
-        chips = [
+        chips: list[ft.Control] = [
             ft.Chip(
                 label=ft.Text(name),
                 selected=name in self.filter.groups,

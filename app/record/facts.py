@@ -1,0 +1,827 @@
+"""One record across providers: resources from every source that describe the same thing, grouped into facts.
+
+Nothing here changes a stored resource. A fact is a view: its members are the original resources, each with its
+source; the newest member speaks for the fact. Resources are grouped
+
+* by a shared identifier (system + value) of the same type, unless that identifier is not unique to one resource;
+* by type-specific keys (see `_keys`): Condition code + onset within 30 days, AllergyIntolerance substance code,
+  medication code + start within 2 days (or an overlapping period), Immunization code + day, Observation code +
+  time + value, Procedure code + day, DiagnosticReport code + time, Encounter start + class + organisation,
+  DocumentReference attachment hash or URL.
+
+Codes match only when system and code are equal. Codes from different systems match only through an explicit
+mapping: the source's own CodeableConcept listing both (a Condition coded in SNOMED CT *and* ICD-10 links a
+SNOMED-only copy to an ICD-10-only copy). Nothing is translated by guesswork. Matches that rest on text alone
+(a name, a drug name read as ingredient + strength + form) are offered as possible matches and never merged.
+
+The patient's decisions ("these are the same", "this one is different") are stored in `fact_decision`, keyed by
+(source key, type, id) so they survive every later sync, and override the automatic grouping.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import gc
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from .drugs import normalise_text, parse_drug
+from .errors import RecordError
+from .grouping import Edge, Groups, Windowed, group, window_edges
+from .store import Record, ResourceRow
+
+__all__ = [
+    "Decision",
+    "Fact",
+    "FactMember",
+    "FactNotFound",
+    "PossibleMatch",
+    "confirm",
+    "decisions",
+    "fact_for",
+    "facts",
+    "find_fact",
+    "reset",
+    "source_key",
+    "split",
+]
+
+CONDITION_WINDOW_DAYS = 30
+MEDICATION_WINDOW_DAYS = 2
+_MEDICATION_TYPES = ("MedicationRequest", "MedicationStatement")
+# Where each coded type keeps the codings that say what it is.
+_CODING_PATH = {
+    "Condition": "$.code.coding",
+    "AllergyIntolerance": "$.code.coding",
+    "Procedure": "$.code.coding",
+    "Immunization": "$.vaccineCode.coding",
+    "MedicationRequest": "$.medicationCodeableConcept.coding",
+    "MedicationStatement": "$.medicationCodeableConcept.coding",
+}
+# Every column here is in the covering index `resource_facts` (schema version 4): the scan never reads the JSON.
+_COLUMNS = (
+    "r.rowid, r.source_id, r.type, r.id, r.effective, r.category, r.code_system, r.code, r.code_display, r.status, "
+    "r.display, r.subject, r.value_num, r.value_unit, r.valid, r.invalid_reason, r.first_seen, r.last_seen, "
+    "r.changed_at, r.last_run"
+)
+(_ROWID, _SID, _TYPE, _ID, _EFFECTIVE, _CATEGORY, _SYSTEM, _CODE, _CODE_DISPLAY, _STATUS, _DISPLAY, _SUBJECT, _VALUE,
+ _UNIT, _VALID, _REASON, _FIRST_SEEN, _LAST_SEEN, _CHANGED_AT, _LAST_RUN) = range(20)  # fmt: skip
+
+
+class FactNotFound(RecordError):
+    """No fact has that id (the record changed since it was listed, or the id is mistyped)."""
+
+
+# --- what callers get -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FactMember:
+    """One original resource of a fact, as its source sent it."""
+
+    source: str  # the source's name, for people
+    source_key: str  # what decisions are keyed by: the FHIR base of a portal, "kind:name" of other sources
+    source_id: int
+    resource_type: str
+    id: str
+    rowid: int
+    last_seen: str
+    changed_at: str  # when Carry last received a different version of it
+    newest: bool
+    _cols: tuple[Any, ...] = field(repr=False, compare=False)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.source_key, self.resource_type, self.id)
+
+    @property
+    def row(self) -> ResourceRow:
+        """The resource as the lists show it (built when asked for: most members are never shown one by one)."""
+        return _row(self._cols, self.source)
+
+    @property
+    def date(self) -> str | None:
+        return self._cols[_EFFECTIVE]
+
+    @property
+    def status(self) -> str | None:
+        return self._cols[_STATUS]
+
+    @property
+    def display(self) -> str:
+        return str(self._cols[_DISPLAY] or self.resource_type)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "resourceType": self.resource_type,
+            "id": self.id,
+            "date": self.date,
+            "status": self.status,
+            "display": self.display,
+            "last_seen": self.last_seen,
+            "changed_at": self.changed_at,
+            "newest": self.newest,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class PossibleMatch:
+    """Another fact that may be the same thing, on evidence too weak to merge (text only, or far-apart dates)."""
+
+    fact_id: str
+    display: str
+    date: str | None
+    reason: str  # "same name", "same drug name", "same code, both active", "same time and class"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"fact_id": self.fact_id, "display": self.display, "date": self.date, "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One clinical fact, with every resource (from every source) that states it.
+
+    `confidence` is "single" (one resource), "same" (grouped on identifiers or codes) or "confirmed" (the patient
+    said so). `reasons` say what the grouping rests on: identifier, code, code+date, code+time+value, attachment,
+    encounter, confirmed.
+    """
+
+    fact_id: str
+    resource_type: str
+    display: str
+    date: str | None
+    status: str | None
+    person: str  # who it is about: patient name + birth date, or "" for resources about no patient
+    members: tuple[FactMember, ...]
+    confidence: str
+    reasons: tuple[str, ...]
+    possible_matches: tuple[PossibleMatch, ...] = field(default=())
+
+    @property
+    def newest(self) -> FactMember:
+        return next(m for m in self.members if m.newest)
+
+    @property
+    def row(self) -> ResourceRow:
+        """The newest member's row: what a list shows for the fact."""
+        return self.newest.row
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.source for m in self.members))
+
+    def as_json(self) -> dict[str, Any]:
+        """The stable `carry list --merged --json` shape (documented in README.md)."""
+        return {
+            "fact_id": self.fact_id,
+            "resourceType": self.resource_type,
+            "display": self.display,
+            "date": self.date,
+            "status": self.status,
+            "confidence": self.confidence,
+            "reasons": list(self.reasons),
+            "sources": [m.as_json() for m in self.members],
+            "possible_matches": [p.as_json() for p in self.possible_matches],
+        }
+
+
+@dataclass(frozen=True)
+class Decision:
+    decision: str  # "same" | "different"
+    a: tuple[str, str, str]  # (source key, type, id)
+    b: tuple[str, str, str]
+    decided_at: str
+
+
+# --- reading -----------------------------------------------------------------------------------------------------
+
+
+def source_key(kind: str, name: str, base_url: str | None) -> str:
+    """How decisions name a source: a portal by its FHIR base (names may change), other sources by kind and name."""
+    if kind == "portal" and base_url:
+        return base_url.rstrip("/")
+    return f"{kind}:{name}"
+
+
+def facts(
+    record: Record, types: Iterable[str] | str | None = None, *, subjects: Iterable[str] | None = None
+) -> list[Fact]:
+    """Every fact of these resource types (all types when None), newest first (undated last).
+
+    `subjects` narrows to resources about these references ("Patient/123"), as the views' person scope does.
+    Types are grouped independently, so asking for fewer types is faster and gives the same facts for them.
+    """
+    wanted = [types] if isinstance(types, str) else (sorted(set(types)) if types is not None else None)
+    builder = _Builder(record, wanted, None if subjects is None else tuple(subjects))
+    # Grouping allocates hundreds of thousands of small, acyclic objects; the cycle collector would walk them
+    # again and again while they are made, for nothing.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return builder.build()
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def fact_for(record: Record, resource_type: str, resource_id: str, source_id: int | None = None) -> Fact | None:
+    """The fact a stored resource belongs to (for a detail view: "also from ...")."""
+    for fact in facts(record, [resource_type]):
+        for member in fact.members:
+            if member.id == resource_id and (source_id is None or member.source_id == source_id):
+                return fact
+    return None
+
+
+def find_fact(record: Record, fact_id: str, *, within: Sequence[Fact] | None = None) -> Fact:
+    pool = within if within is not None else facts(record)
+    for fact in pool:
+        if fact.fact_id == fact_id:
+            return fact
+    raise FactNotFound(f"There is no fact {fact_id!r} in the record; list them with `carry list --merged`.")
+
+
+def decisions(record: Record) -> list[Decision]:
+    rows = record._query(
+        "SELECT decision, a_source, a_type, a_id, b_source, b_type, b_id, decided_at FROM fact_decision ORDER BY id"
+    )
+    return [Decision(d, (a1, a2, a3), (b1, b2, b3), at) for d, a1, a2, a3, b1, b2, b3, at in rows]
+
+
+# --- the patient's decisions ---------------------------------------------------------------------------------------
+
+
+def confirm(record: Record, *targets: Fact | str) -> Fact:
+    """The patient says these facts (one: its members; several: all their members) are one and the same thing.
+
+    The decision is kept in the record and holds over every later sync. Returns the resulting fact.
+    """
+    chosen = _resolve(record, targets)
+    keys = sorted({m.key for fact in chosen for m in fact.members})
+    if len(keys) < 2:
+        raise RecordError("A fact with one resource has nothing to confirm; give two or more facts to merge them.")
+    anchor = keys[0]
+    now = _now()
+    with record._transaction() as cur:
+        for i, a in enumerate(keys):  # an old "different" between any two of them would keep them apart
+            for b in keys[i + 1 :]:
+                cur.execute(_DELETE_PAIR, (*a, *b))
+        for other in keys[1:]:
+            cur.execute(_UPSERT, ("same", *anchor, *other, now))
+        cur.execute(
+            "INSERT INTO audit (at, action, detail) VALUES (?, 'fact-confirm', ?)",
+            (now, _detail(facts=[f.fact_id for f in chosen], resources=len(keys))),
+        )
+    types = sorted({k[1] for k in keys})
+    result = _containing(facts(record, types), anchor)
+    assert result is not None
+    return result
+
+
+def split(record: Record, target: Fact | str, members: Sequence[FactMember | str] | None = None) -> list[Fact]:
+    """The patient says these members are not the same thing as the rest of the fact (no members: none of them are).
+
+    `members` are FactMember objects or strings: a 1-based position in the fact, "Type/id", or "Source:Type/id".
+    Kept in the record; a later sync never puts them back together. Returns the facts the members now belong to.
+    """
+    fact = _resolve(record, [target])[0]
+    if len(fact.members) < 2:
+        raise RecordError("This fact has only one resource; there is nothing to split.")
+    picked = list(fact.members) if not members else _pick(fact, members)
+    rest = [m for m in fact.members if m not in picked]
+    if members and not rest:
+        raise RecordError("Leave at least one resource in the fact: name only the ones that are different.")
+    pairs = (
+        [(a.key, b.key) for i, a in enumerate(picked) for b in picked[i + 1 :]]
+        if not members
+        else [(a.key, b.key) for a in picked for b in rest]
+    )
+    now = _now()
+    with record._transaction() as cur:
+        for a, b in pairs:
+            first, second = sorted((a, b))
+            cur.execute(_UPSERT, ("different", *first, *second, now))
+        if len(rest) >= 2 and fact.confidence == "confirmed":  # the rest stay confirmed among themselves
+            keys = sorted(m.key for m in rest)
+            for other in keys[1:]:
+                cur.execute(_UPSERT, ("same", *keys[0], *other, now))
+        cur.execute(
+            "INSERT INTO audit (at, action, detail) VALUES (?, 'fact-split', ?)",
+            (now, _detail(fact=fact.fact_id, resources=len(picked))),
+        )
+    after = facts(record, sorted({m.resource_type for m in fact.members}))
+    found: dict[str, Fact] = {}
+    for member in fact.members:
+        result = _containing(after, member.key)
+        if result is not None:
+            found.setdefault(result.fact_id, result)
+    return list(found.values())
+
+
+def reset(record: Record, target: Fact | str) -> Fact | None:
+    """Forget every decision the patient made about this fact's members; the automatic grouping applies again."""
+    fact = _resolve(record, [target])[0]
+    keys = sorted(m.key for m in fact.members)
+    with record._transaction() as cur:
+        for key in keys:
+            cur.execute(
+                "DELETE FROM fact_decision WHERE (a_source = ? AND a_type = ? AND a_id = ?) "
+                "OR (b_source = ? AND b_type = ? AND b_id = ?)",
+                (*key, *key),
+            )
+        cur.execute(
+            "INSERT INTO audit (at, action, detail) VALUES (?, 'fact-reset', ?)",
+            (_now(), _detail(fact=fact.fact_id, resources=len(keys))),
+        )
+    return _containing(facts(record, sorted({k[1] for k in keys})), keys[0])
+
+
+_UPSERT = (
+    "INSERT INTO fact_decision (decision, a_source, a_type, a_id, b_source, b_type, b_id, decided_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (a_source, a_type, a_id, b_source, b_type, b_id) "
+    "DO UPDATE SET decision = excluded.decision, decided_at = excluded.decided_at"
+)
+_DELETE_PAIR = (
+    "DELETE FROM fact_decision WHERE a_source = ? AND a_type = ? AND a_id = ? AND b_source = ? AND b_type = ? "
+    "AND b_id = ?"
+)
+
+
+def _resolve(record: Record, targets: Sequence[Fact | str]) -> list[Fact]:
+    if not targets:
+        raise RecordError("Name at least one fact.")
+    pool: list[Fact] | None = None
+    chosen: list[Fact] = []
+    for target in targets:
+        if isinstance(target, Fact):
+            chosen.append(target)
+            continue
+        if pool is None:
+            pool = facts(record)
+        chosen.append(find_fact(record, target, within=pool))
+    return list({f.fact_id: f for f in chosen}.values())
+
+
+def _pick(fact: Fact, refs: Sequence[FactMember | str]) -> list[FactMember]:
+    picked: list[FactMember] = []
+    for ref in refs:
+        if isinstance(ref, FactMember):
+            if ref not in fact.members:
+                raise RecordError(f"{ref.resource_type}/{ref.id} from {ref.source} is not part of fact {fact.fact_id}.")
+            found = [ref]
+        elif ref.isdigit():
+            position = int(ref)
+            if not 1 <= position <= len(fact.members):
+                raise RecordError(f"Fact {fact.fact_id} has {len(fact.members)} resources; there is no number {ref}.")
+            found = [fact.members[position - 1]]
+        else:
+            source, _, local = ref.rpartition(":") if "/" in ref.rpartition(":")[2] else ("", "", ref)
+            found = [
+                m
+                for m in fact.members
+                if f"{m.resource_type}/{m.id}" == local and (not source or source in (m.source, m.source_key))
+            ]
+            if not found:
+                raise RecordError(f"{ref} is not part of fact {fact.fact_id}; see `carry facts show {fact.fact_id}`.")
+            if len(found) > 1:
+                raise RecordError(f"{ref} is in the fact from more than one source; write it as SOURCE:{local}.")
+        picked.extend(m for m in found if m not in picked)
+    return picked
+
+
+def _containing(pool: Sequence[Fact], key: tuple[str, str, str]) -> Fact | None:
+    for fact in pool:
+        if any(m.key == key for m in fact.members):
+            return fact
+    return None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _detail(**values: Any) -> str:
+    import json
+
+    return json.dumps(values, sort_keys=True)
+
+
+# --- grouping --------------------------------------------------------------------------------------------------------
+
+
+class _Builder:
+    """Reads the extracted columns (and a few JSON fields, in SQL), computes match keys, groups, builds facts.
+
+    Members are kept in parallel lists indexed by position; 100,000 of them must group in well under two seconds.
+    """
+
+    def __init__(self, record: Record, types: list[str] | None, subjects: tuple[str, ...] | None) -> None:
+        self.record = record
+        self.types = types
+        self.subjects = subjects
+        self.cols: list[tuple[Any, ...]] = []
+        self.keys: list[tuple[str, str, str]] = []
+        self.persons: list[str] = []
+        self.names: dict[int, str] = {}
+        self.by_rowid: dict[int, int] = {}
+
+    # reading
+
+    def _where(self) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+        if self.types is not None:
+            clauses.append(f"r.type IN ({', '.join('?' for _ in self.types)})")
+            args.extend(self.types)
+        if self.subjects is not None:
+            clauses.append(f"r.subject IN ({', '.join('?' for _ in self.subjects)})")
+            args.extend(self.subjects)
+        return (" AND ".join(clauses), args)
+
+    def _load(self) -> None:
+        query = self.record._query
+        skeys: dict[int, str] = {}
+        for sid, kind, name, base_url in query("SELECT id, kind, name, base_url FROM source"):
+            skeys[sid] = source_key(kind, name, base_url)
+            self.names[sid] = name
+        people: dict[tuple[int, str], str] = {}
+        for sid, rid, display, birth in query(
+            "SELECT source_id, id, display, json_extract(raw, '$.birthDate') FROM resource WHERE type = 'Patient'"
+        ):
+            people[(sid, f"Patient/{rid}")] = f"{normalise_text(display)}|{birth or ''}"
+        where, args = self._where()
+        rows = query(f"SELECT {_COLUMNS} FROM resource r INDEXED BY resource_facts" + (f" WHERE {where}" if where else ""), args)
+        keys, persons, by_rowid = self.keys, self.persons, self.by_rowid
+        for index, cols in enumerate(rows):
+            skey = skeys[cols[_SID]]
+            keys.append((skey, cols[_TYPE], cols[_ID]))
+            subject = cols[_SUBJECT]
+            persons.append(people.get((cols[_SID], subject), f"{skey}|{subject}") if subject else "")
+            by_rowid[cols[_ROWID]] = index
+        self.cols = rows
+
+    def _json_rows(self, sql: str, types: Sequence[str]) -> list[Any]:
+        wanted = [t for t in types if self.types is None or t in self.types]
+        if not wanted:
+            return []
+        where, args = self._where()
+        clause = f"r.type IN ({', '.join('?' for _ in wanted)})" + (f" AND {where}" if where else "")
+        return self.record._query(sql.format(where=clause), [*wanted, *args])
+
+    # keys
+
+    def build(self) -> list[Fact]:
+        self._load()
+        rows, keys, persons = self.cols, self.keys, self.persons
+        exact: dict[tuple[Any, ...], list[int]] = {}
+        windowed: dict[tuple[Any, ...], list[Windowed]] = {}
+        possible: dict[tuple[Any, ...], list[int]] = {}
+        possible_windowed: dict[tuple[Any, ...], list[Windowed]] = {}
+        identifiers: dict[tuple[Any, ...], list[int]] = {}
+        for rowid, system, value in self._identifier_rows():
+            index = self.by_rowid.get(rowid)
+            if index is not None and system:
+                identifiers.setdefault((persons[index], keys[index][1], system, value), []).append(index)
+        codings = self._codings()
+        extras = self._extras()
+        text = normalise_text
+
+        for index, c in enumerate(rows):
+            rtype, effective, system, code = c[_TYPE], c[_EFFECTIVE], c[_SYSTEM], c[_CODE]
+            person = persons[index]
+            if rtype == "Observation":
+                if code:
+                    value = f"{c[_VALUE]:.6g}|{(c[_UNIT] or '').lower()}" if c[_VALUE] is not None else text(c[_DISPLAY])
+                    exact.setdefault(
+                        (person, rtype, "code+time+value", system, code, effective and effective[:16], value), []
+                    ).append(index)
+            elif rtype in _CODING_PATH:
+                rowid = c[_ROWID]
+                extra = extras.get(rowid, _NONE)
+                codes = codings.get(rowid) or extra.get("codes") or ({(system, code)} if system and code else ())
+                day = effective and effective[:10]
+                if rtype == "AllergyIntolerance":
+                    for sc in codes:
+                        exact.setdefault((person, rtype, "code", *sc), []).append(index)
+                    name = text(c[_DISPLAY])
+                    if name:
+                        possible.setdefault((person, rtype, "same name", name), []).append(index)
+                elif rtype == "Condition" or rtype in _MEDICATION_TYPES:
+                    medication = rtype != "Condition"
+                    window = MEDICATION_WINDOW_DAYS if medication else CONDITION_WINDOW_DAYS
+                    start, end = _day(effective), _day(extra.get("end"))
+                    order = "\x1f".join(keys[index])
+                    for sc in codes:
+                        exact.setdefault((person, rtype, "code+date", *sc, day), []).append(index)
+                        if start is not None:
+                            windowed.setdefault((person, rtype, "code+date", window, *sc), []).append(
+                                Windowed(start, end, order, index, keys[index][0])
+                            )
+                    if medication:
+                        drug = parse_drug(extra.get("name") or c[_DISPLAY])
+                        name = drug.key if drug else text(c[_DISPLAY])
+                        reason = "same drug name"
+                    else:
+                        name, reason = text(c[_DISPLAY]), "same name"
+                        if c[_STATUS] in _ACTIVE_CONDITION:
+                            for sc in codes:
+                                possible.setdefault((person, rtype, "same code, both active", *sc), []).append(index)
+                    if start is not None and name:
+                        possible_windowed.setdefault((person, rtype, reason, window, name), []).append(
+                            Windowed(start, end, order, index, keys[index][0])
+                        )
+                else:  # Immunization, Procedure: the same code on the same day
+                    for sc in codes:
+                        exact.setdefault((person, rtype, "code+date", *sc, day), []).append(index)
+                    name = text(c[_DISPLAY])
+                    if name:
+                        possible.setdefault((person, rtype, "same name", name, day), []).append(index)
+            elif rtype == "DiagnosticReport":
+                if code and effective:
+                    exact.setdefault((person, rtype, "code+time", system, code, effective[:16]), []).append(index)
+            elif rtype == "Encounter":
+                if effective:
+                    organisation = extras.get(c[_ROWID], _NONE).get("organisation")
+                    if organisation:
+                        exact.setdefault(
+                            (person, rtype, "encounter", effective[:16], c[_CATEGORY], organisation), []
+                        ).append(index)
+                    possible.setdefault((person, rtype, "same time and class", effective[:16], c[_CATEGORY]), []).append(
+                        index
+                    )
+            elif rtype == "DocumentReference":
+                for attachment in extras.get(c[_ROWID], _NONE).get("attachments", ()):
+                    exact.setdefault((person, rtype, "attachment", attachment), []).append(index)
+            elif rtype == "Patient":
+                # The views' rule for one person (same name and birth date) is the rule for one Patient fact.
+                exact.setdefault((person, rtype, "name+birth date"), []).append(index)
+            elif rtype in ("Organization", "Practitioner", "Location"):
+                name = text(c[_DISPLAY])
+                if name:
+                    possible.setdefault((person, rtype, "same name", name), []).append(index)
+            elif effective:
+                # Types without a rule of their own (claims, care plans, ...) merge on identifiers only; the same
+                # code, time and text is offered as a possible match.
+                possible.setdefault(
+                    (person, rtype, "same code and time", system, code, effective[:16], text(c[_DISPLAY])), []
+                ).append(index)
+
+        edges: list[Edge] = []
+        for members in identifiers.values():
+            if len(members) > 1 and self._identifier_is_unique(members):
+                first = members[0]
+                edges.extend((first, m, "identifier") for m in members[1:])
+        for key, members in exact.items():
+            if len(members) > 1:
+                first, reason = members[0], key[2]
+                edges.extend((first, m, reason) for m in members[1:])
+        for key, entries in windowed.items():
+            if len(entries) > 1:
+                edges.extend(window_edges(entries, key[3], key[2]))
+        candidates: list[Edge] = []
+        for key, members in possible.items():
+            if len(members) > 1:
+                first, reason = members[0], key[2]
+                candidates.extend((first, m, reason) for m in members[1:])
+        for key, entries in possible_windowed.items():
+            if len(entries) > 1:
+                candidates.extend(window_edges(entries, key[3], key[2]))
+
+        same, different = self._decisions()
+        if different:
+            # A split is replayed edge by edge; order the edges by content so the outcome never depends on rowids.
+            edges.sort(key=lambda e: (keys[e[0]], keys[e[1]]))
+        return self._facts(group(len(rows), edges, same, different), candidates, different)
+
+    def _identifier_is_unique(self, members: list[int]) -> bool:
+        # An identifier that joins resources coded differently in one system (an order number on every result of a
+        # panel) says nothing about sameness; nor does one that several resources of one source carried in the same
+        # run (a claim-group number). One source with one identifier in two runs is a re-issued id: the same thing.
+        codes: dict[str, str] = {}
+        runs: set[tuple[str, Any]] = set()
+        for m in members:
+            c = self.cols[m]
+            if c[_SYSTEM] and c[_CODE] and codes.setdefault(c[_SYSTEM], c[_CODE]) != c[_CODE]:
+                return False
+            run = (self.keys[m][0], c[_LAST_RUN])
+            if run in runs:
+                return False
+            runs.add(run)
+        return True
+
+    def _identifier_rows(self) -> list[Any]:
+        where, args = self._where()
+        sql = "SELECT i.resource, i.system, i.value FROM identifier i"
+        if where:
+            sql += f" JOIN resource r ON r.rowid = i.resource WHERE {where}"
+        return self.record._query(sql, args)
+
+    def _codings(self) -> dict[int, set[tuple[str, str]]]:
+        found: dict[int, set[tuple[str, str]]] = {}
+        cases = " ".join(f"WHEN '{t}' THEN '{p}'" for t, p in _CODING_PATH.items())
+        rows = self._json_rows(
+            "SELECT r.rowid, json_extract(j.value, '$.system'), json_extract(j.value, '$.code') FROM resource r, "
+            f"json_each(r.raw, CASE r.type {cases} END) j WHERE {{where}} AND json_type(j.value) = 'object'",
+            list(_CODING_PATH),
+        )
+        for rowid, system, code in rows:
+            if isinstance(system, str) and isinstance(code, str) and system and code:
+                found.setdefault(rowid, set()).add((system, code))
+        return found
+
+    def _extras(self) -> dict[int, dict[str, Any]]:
+        extras: dict[int, dict[str, Any]] = {}
+        query = self.record._query
+        # Medications: the end of a stated period; a referenced Medication's code and name.
+        rows = self._json_rows(
+            "SELECT r.rowid, r.source_id, COALESCE(json_extract(r.raw, '$.dispenseRequest.validityPeriod.end'), "
+            "json_extract(r.raw, '$.effectivePeriod.end')), json_extract(r.raw, '$.medicationReference.reference') "
+            "FROM resource r WHERE {where}",
+            _MEDICATION_TYPES,
+        )
+        medications: dict[tuple[int, str], tuple[str | None, str | None, str | None]] = {}
+        if any(isinstance(ref, str) for *_, ref in rows):
+            for sid, rid, system, code, display in query(
+                "SELECT source_id, id, code_system, code, display FROM resource WHERE type = 'Medication'"
+            ):
+                medications[(sid, rid)] = (system, code, display)
+        for rowid, sid, end, ref in rows:
+            extra: dict[str, Any] = {}
+            if isinstance(end, str):
+                extra["end"] = end
+            if isinstance(ref, str):
+                med = medications.get((sid, ref.rsplit("/", 1)[-1]))
+                if med:
+                    extra["codes"] = {(med[0], med[1])} if med[0] and med[1] else set()
+                    extra["name"] = med[2]
+            if extra:
+                extras[rowid] = extra
+        # Encounters: the organisation by name, since each source has its own id for it.
+        rows = self._json_rows(
+            "SELECT r.rowid, r.source_id, json_extract(r.raw, '$.serviceProvider.reference'), "
+            "json_extract(r.raw, '$.serviceProvider.display') FROM resource r WHERE {where}",
+            ["Encounter"],
+        )
+        if rows:
+            names = {
+                (sid, rid): display
+                for sid, rid, display in query("SELECT source_id, id, display FROM resource WHERE type = 'Organization'")
+            }
+            for rowid, sid, ref, display in rows:
+                name = names.get((sid, ref.rsplit("/", 1)[-1])) if isinstance(ref, str) else None
+                name = normalise_text(name or (display if isinstance(display, str) else None))
+                if name:
+                    extras[rowid] = {"organisation": name}
+        # Documents: the attachment's SHA-1 (as Attachment.hash states it), or its URL made absolute.
+        rows = self._json_rows(
+            "SELECT r.rowid, json_extract(c.value, '$.attachment.hash'), json_extract(c.value, '$.attachment.url'), "
+            "json_extract(c.value, '$.attachment.data') FROM resource r, json_each(r.raw, '$.content') c "
+            "WHERE {where} AND json_type(c.value) = 'object'",
+            ["DocumentReference"],
+        )
+        for rowid, digest, url, data in rows:
+            index = self.by_rowid.get(rowid)
+            if index is None:
+                continue
+            found = extras.setdefault(rowid, {}).setdefault("attachments", [])
+            if isinstance(digest, str) and digest:
+                found.append(f"sha1:{digest}")
+            elif isinstance(data, str) and data:
+                found.append(f"sha1:{_sha1(data)}")
+            if isinstance(url, str) and url:
+                absolute = url if ":" in url.split("/", 1)[0] else f"{self.keys[index][0]}/{url.lstrip('/')}"
+                found.append(f"url:{absolute}")
+        return extras
+
+    def _decisions(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+        found = decisions(self.record)
+        if not found:
+            return [], []
+        index = {key: i for i, key in enumerate(self.keys)}
+        same: list[tuple[int, int]] = []
+        different: list[tuple[int, int]] = []
+        for d in found:
+            a, b = index.get(d.a), index.get(d.b)
+            if a is not None and b is not None:
+                (same if d.decision == "same" else different).append((a, b))
+        return same, different
+
+    # facts
+
+    def _facts(self, groups: Groups, candidates: list[Edge], different: list[tuple[int, int]]) -> list[Fact]:
+        root = groups.root
+        members_of: dict[int, list[int]] = {}
+        for i, r in enumerate(root):
+            members_of.setdefault(r, []).append(i)
+        links: dict[int, dict[int, str]] = {}
+        if candidates:
+            apart = {frozenset((root[a], root[b])) for a, b in different}
+            for a, b, reason in candidates:
+                ra, rb = root[a], root[b]
+                if ra == rb or (apart and frozenset((ra, rb)) in apart):
+                    continue
+                links.setdefault(ra, {}).setdefault(rb, reason)
+                links.setdefault(rb, {}).setdefault(ra, reason)
+        anchors = {r: (min(ix, key=self.keys.__getitem__) if len(ix) > 1 else ix[0]) for r, ix in members_of.items()}
+        ids = {r: _fact_id(self.keys[a]) for r, a in anchors.items()}
+        rows = self.cols
+        result = []
+        for r, indexes in members_of.items():
+            matches: tuple[PossibleMatch, ...] = ()
+            if r in links:
+                found = []
+                for other, why in links[r].items():
+                    c = rows[other]  # the other fact's root member stands for it in the hint
+                    found.append(PossibleMatch(ids[other], c[_DISPLAY] or c[_TYPE], c[_EFFECTIVE], why))
+                found.sort(key=lambda p: p.fact_id)
+                matches = tuple(found[:_MAX_POSSIBLE])
+            result.append(self._fact(indexes, groups, r, ids[r], matches))
+        result.sort(key=lambda f: (f.date or "", f.fact_id), reverse=True)
+        # Undated facts last, as Record.rows lists them.
+        undated = sum(1 for f in result if not f.date)
+        return result[: len(result) - undated] + result[len(result) - undated :][::-1] if undated else result
+
+    def _fact(
+        self, indexes: list[int], groups: Groups, r: int, fact_id: str, matches: tuple[PossibleMatch, ...]
+    ) -> Fact:
+        rows, keys, names = self.cols, self.keys, self.names
+        if len(indexes) == 1:
+            i = indexes[0]
+            c = rows[i]
+            member = FactMember(
+                names[c[_SID]], keys[i][0], c[_SID], c[_TYPE], c[_ID], c[_ROWID], c[_LAST_SEEN], c[_CHANGED_AT], True, c
+            )
+            return Fact(
+                fact_id, c[_TYPE], c[_DISPLAY] or c[_TYPE], c[_EFFECTIVE], c[_STATUS], self.persons[i], (member,),
+                "single", (), matches,
+            )  # fmt: skip
+        indexes = sorted(indexes, key=keys.__getitem__)  # members are listed the same way every time
+        newest = max(indexes, key=lambda i: (rows[i][_CHANGED_AT], rows[i][_LAST_SEEN], rows[i][_ROWID]))
+        members = []
+        for i in indexes:
+            c = rows[i]
+            members.append(
+                FactMember(
+                    names[c[_SID]], keys[i][0], c[_SID], c[_TYPE], c[_ID], c[_ROWID], c[_LAST_SEEN], c[_CHANGED_AT],
+                    i == newest, c,
+                )  # fmt: skip
+            )
+        top = rows[newest]
+        date = top[_EFFECTIVE] or min((rows[i][_EFFECTIVE] for i in indexes if rows[i][_EFFECTIVE]), default=None)
+        return Fact(
+            fact_id=fact_id,
+            resource_type=top[_TYPE],
+            display=top[_DISPLAY] or top[_TYPE],
+            date=date,
+            status=top[_STATUS],
+            person=self.persons[newest],
+            members=tuple(members),
+            confidence="confirmed" if r in groups.confirmed else "same",
+            reasons=tuple(sorted(groups.reasons.get(r, ()))),
+            possible_matches=matches,
+        )
+
+
+_NONE: dict[str, Any] = {}
+_MAX_POSSIBLE = 20
+_ACTIVE_CONDITION = ("active", "recurrence", "relapse")
+
+
+def _fact_id(anchor: tuple[str, str, str]) -> str:
+    # The smallest member key names the fact: stable across runs, and across syncs that add copies to it.
+    return "f" + hashlib.sha256("\x1f".join(anchor).encode("utf-8")).hexdigest()[:15]
+
+
+def _row(cols: Sequence[Any], source: str) -> ResourceRow:
+    return ResourceRow(
+        cols[_ROWID], cols[_SID], source, cols[_TYPE], cols[_ID], cols[_EFFECTIVE], cols[_CATEGORY], cols[_SYSTEM],
+        cols[_CODE], cols[_CODE_DISPLAY], cols[_STATUS], cols[_DISPLAY] or cols[_TYPE], cols[_SUBJECT], cols[_VALUE],
+        cols[_UNIT], bool(cols[_VALID]), cols[_REASON], cols[_FIRST_SEEN], cols[_LAST_SEEN],
+    )  # fmt: skip
+
+
+def _day(value: str | None) -> int | None:
+    if not value or len(value) < 4 or not value[:4].isdigit():
+        return None
+    text = value[:10]
+    if len(text) == 4:
+        text += "-01-01"
+    elif len(text) == 7:
+        text += "-01"
+    try:
+        return date.fromisoformat(text).toordinal()
+    except ValueError:
+        return None
+
+
+def _sha1(data: str) -> str:
+    try:
+        raw = base64.b64decode(data, validate=False)
+    except (binascii.Error, ValueError):
+        raw = data.encode("utf-8")
+    return base64.b64encode(hashlib.sha1(raw, usedforsecurity=False).digest()).decode("ascii")

@@ -1,0 +1,318 @@
+"""The reconciled medication list: every medication across all sources once, current apart from stopped.
+
+Built on facts (copies of one order from several sources are one fact); the orders of one medication -- the same
+code, or for uncoded ones the same name -- make one entry, whose status is that of its latest order. Two checks
+use only data the record already holds:
+
+* conflicts: current entries with the same ingredients at different strengths, stated by two or more sources;
+* allergy flags: a current or stopped medication whose ingredient matches a recorded, not refuted allergy
+  substance -- by equal code ("code"), or by the substance's name appearing in the ingredient's ("name", which is
+  a prompt to check, not a finding).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .drugs import Drug, normalise_text, parse_drug
+from .facts import Fact, facts
+from .store import Record
+
+__all__ = ["AllergyFlag", "MedicationConflict", "MedicationEntry", "MedicationList", "reconcile_medications"]
+
+_CURRENT = ("active", "on-hold", "intended")
+_IGNORED = ("entered-in-error",)
+_NOT_AN_ALLERGY = ("inactive", "resolved")
+_REFUTED = ("refuted", "entered-in-error")
+# Words around an allergy's substance in its name ("Allergy to penicillin", "Latex allergy").
+_ALLERGY_WORDS = frozenset({"allergy", "allergic", "to", "intolerance", "of", "reaction", "hypersensitivity"})
+_MIN_SUBSTANCE = 4  # shorter names match too much by accident
+
+
+@dataclass(frozen=True)
+class MedicationEntry:
+    display: str
+    system: str | None
+    code: str | None
+    drug: Drug | None  # ingredients, strengths and form read from the name (None when it does not follow RxNorm's)
+    status: str | None  # of the latest order
+    current: bool
+    last_ordered: str | None
+    last_prescriber: str | None
+    last_fill: str | None  # the latest MedicationDispense of the same code, where the record has one
+    sources: tuple[str, ...]
+    fact_ids: tuple[str, ...]  # newest first
+    person: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "display": self.display,
+            "code": {"system": self.system, "code": self.code},
+            "ingredients": [
+                {"name": n, "strength": s} for n, s in zip(self.drug.ingredients, self.drug.strengths, strict=True)
+            ]
+            if self.drug
+            else [],
+            "form": self.drug.form if self.drug else None,
+            "status": self.status,
+            "current": self.current,
+            "last_ordered": self.last_ordered,
+            "last_prescriber": self.last_prescriber,
+            "last_fill": self.last_fill,
+            "sources": list(self.sources),
+            "fact_ids": list(self.fact_ids),
+        }
+
+
+@dataclass(frozen=True)
+class MedicationConflict:
+    ingredients: tuple[str, ...]
+    entries: tuple[MedicationEntry, ...]
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "ingredients": list(self.ingredients),
+            "message": self.message,
+            "medications": [{"display": e.display, "sources": list(e.sources), "fact_ids": list(e.fact_ids)} for e in self.entries],
+        }
+
+
+@dataclass(frozen=True)
+class AllergyFlag:
+    medication: MedicationEntry
+    allergy: str  # the allergy as recorded
+    allergy_fact_id: str
+    substance: str
+    basis: str  # "code" | "name"
+    message: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "medication": self.medication.display,
+            "medication_fact_ids": list(self.medication.fact_ids),
+            "current": self.medication.current,
+            "allergy": self.allergy,
+            "allergy_fact_id": self.allergy_fact_id,
+            "substance": self.substance,
+            "basis": self.basis,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class MedicationList:
+    current: tuple[MedicationEntry, ...]
+    stopped: tuple[MedicationEntry, ...]
+    conflicts: tuple[MedicationConflict, ...]
+    allergy_flags: tuple[AllergyFlag, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        """The stable `carry meds --json` shape (documented in README.md)."""
+        return {
+            "current": [e.as_json() for e in self.current],
+            "stopped": [e.as_json() for e in self.stopped],
+            "conflicts": [c.as_json() for c in self.conflicts],
+            "allergy_flags": [f.as_json() for f in self.allergy_flags],
+        }
+
+
+def reconcile_medications(record: Record, *, subjects: Iterable[str] | None = None) -> MedicationList:
+    """Current and stopped medications of everyone in the record (or of `subjects`), with conflicts and flags."""
+    scope = None if subjects is None else tuple(subjects)
+    orders = [
+        f
+        for f in facts(record, ["MedicationRequest", "MedicationStatement"], subjects=scope)
+        if f.status not in _IGNORED
+    ]
+    details = _order_details(record, orders)
+    grouped: dict[tuple[str, str], list[Fact]] = {}
+    for fact in orders:  # newest first
+        row = fact.row
+        if row.code_system and row.code:
+            key = f"code|{row.code_system}|{row.code}"
+        else:
+            drug = parse_drug(fact.display)
+            key = f"name|{drug.key if drug else normalise_text(fact.display)}"
+        grouped.setdefault((fact.person, key), []).append(fact)
+    fills = _fills(record, scope)
+    entries = [_entry(person, group, details, fills) for (person, _), group in grouped.items()]
+    entries.sort(key=lambda e: (e.person, e.display.lower(), e.fact_ids[0]))
+    current = tuple(e for e in entries if e.current)
+    stopped = tuple(e for e in entries if not e.current)
+    return MedicationList(current, stopped, _conflicts(current), _allergy_flags(record, entries, scope))
+
+
+def _entry(person: str, orders: list[Fact], details: dict[int, dict[str, Any]], fills: dict[Any, str]) -> MedicationEntry:
+    latest = orders[0]
+    row = latest.row
+    prescriber = None
+    for fact in orders:
+        for member in sorted(fact.members, key=lambda m: not m.newest):
+            prescriber = details.get(member.rowid, {}).get("prescriber")
+            if prescriber:
+                break
+        if prescriber:
+            break
+    sources = tuple(dict.fromkeys(m.source for f in orders for m in f.members))
+    fill = fills.get((row.code_system, row.code)) if row.code else fills.get(normalise_text(latest.display))
+    return MedicationEntry(
+        display=latest.display,
+        system=row.code_system,
+        code=row.code,
+        drug=parse_drug(latest.display),
+        status=latest.status,
+        current=latest.status in _CURRENT,
+        last_ordered=latest.date,
+        last_prescriber=prescriber,
+        last_fill=fill,
+        sources=sources,
+        fact_ids=tuple(f.fact_id for f in orders),
+        person=person,
+    )
+
+
+def _order_details(record: Record, orders: list[Fact]) -> dict[int, dict[str, Any]]:
+    """Who prescribed each order: the requester's display, else the named Practitioner of the same source."""
+    rowids = [m.rowid for f in orders for m in f.members]
+    if not rowids:
+        return {}
+    found: dict[int, dict[str, Any]] = {}
+    refs: dict[tuple[int, str], list[int]] = {}
+    for chunk in range(0, len(rowids), 500):
+        part = rowids[chunk : chunk + 500]
+        for rowid, sid, ref, display in record._query(
+            "SELECT rowid, source_id, COALESCE(json_extract(raw, '$.requester.reference'), "
+            "json_extract(raw, '$.informationSource.reference')), COALESCE(json_extract(raw, '$.requester.display'), "
+            f"json_extract(raw, '$.informationSource.display')) FROM resource WHERE rowid IN ({', '.join('?' * len(part))})",
+            part,
+        ):
+            if isinstance(display, str) and display.strip():
+                found[rowid] = {"prescriber": display.strip()}
+            elif isinstance(ref, str) and "/" in ref:
+                rtype, _, rid = ref.rstrip("/").rpartition("/")
+                refs.setdefault((sid, f"{rtype.rsplit('/', 1)[-1]}/{rid}"), []).append(rowid)
+    if refs:
+        for sid, rtype, rid, display in record._query(
+            "SELECT source_id, type, id, display FROM resource WHERE type IN ('Practitioner', 'Organization', "
+            "'PractitionerRole', 'Patient', 'RelatedPerson')"
+        ):
+            for rowid in refs.get((sid, f"{rtype}/{rid}"), ()):
+                if display and display != rtype:
+                    found[rowid] = {"prescriber": display}
+    return found
+
+
+def _fills(record: Record, subjects: tuple[str, ...] | None) -> dict[Any, str]:
+    """The latest dispense date per medication code (and per name for uncoded ones)."""
+    latest: dict[Any, str] = {}
+    for fact in facts(record, ["MedicationDispense"], subjects=subjects):
+        if not fact.date or fact.status in _IGNORED:
+            continue
+        row = fact.row
+        for key in ((row.code_system, row.code) if row.code else None, normalise_text(fact.display)):
+            if key and fact.date > latest.get(key, ""):
+                latest[key] = fact.date
+    return latest
+
+
+def _conflicts(current: tuple[MedicationEntry, ...]) -> tuple[MedicationConflict, ...]:
+    by_ingredients: dict[tuple[str, frozenset[str]], list[MedicationEntry]] = {}
+    for entry in current:
+        if entry.drug is not None:
+            by_ingredients.setdefault((entry.person, entry.drug.ingredient_set), []).append(entry)
+    found = []
+    for (_, ingredients), entries in by_ingredients.items():
+        strengths = {_strengths(e.drug) for e in entries if e.drug is not None}
+        sources = {s for e in entries for s in e.sources}
+        if len(strengths) > 1 and len(sources) > 1:
+            names = tuple(sorted(ingredients))
+            doses = "; ".join(f"{e.display} ({', '.join(e.sources)})" for e in entries)
+            found.append(
+                MedicationConflict(
+                    names, tuple(entries), f"{' / '.join(names)} is current at different strengths: {doses}."
+                )
+            )
+    return tuple(sorted(found, key=lambda c: c.ingredients))
+
+
+def _strengths(drug: Drug) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(zip(drug.ingredients, drug.strengths, strict=True)))
+
+
+def _allergy_flags(
+    record: Record, entries: list[MedicationEntry], subjects: tuple[str, ...] | None
+) -> tuple[AllergyFlag, ...]:
+    allergies = [f for f in facts(record, ["AllergyIntolerance"], subjects=subjects) if f.status not in _NOT_AN_ALLERGY]
+    if not allergies or not entries:
+        return ()
+    rowids = [a.newest.rowid for a in allergies]
+    raw = {
+        rowid: json.loads(text)
+        for rowid, text in record._query(
+            f"SELECT rowid, raw FROM resource WHERE rowid IN ({', '.join('?' * len(rowids))})", rowids
+        )
+    }
+    flags = []
+    for allergy in allergies:
+        resource = raw.get(allergy.newest.rowid, {})
+        verification = _codes(resource.get("verificationStatus"))
+        if any(code in _REFUTED for _, code in verification):
+            continue
+        concepts = [resource.get("code")] + [
+            r.get("substance") for r in resource.get("reaction", []) or [] if isinstance(r, dict)
+        ]
+        codes = {c for concept in concepts for c in _codes(concept)}
+        names = {_substance(n) for concept in concepts for n in _names(concept)} - {""}
+        for entry in entries:
+            if entry.person != allergy.person:
+                continue
+            if entry.system and entry.code and (entry.system, entry.code) in codes:
+                flags.append(_flag(entry, allergy, entry.display, "code"))
+                continue
+            ingredients = entry.drug.ingredients if entry.drug else (normalise_text(entry.display),)
+            hit = next((n for n in sorted(names) for i in ingredients if _contains(i, n) or _contains(n, i)), None)
+            if hit:
+                flags.append(_flag(entry, allergy, hit, "name"))
+    return tuple(sorted(flags, key=lambda f: (not f.medication.current, f.medication.display, f.allergy)))
+
+
+def _flag(entry: MedicationEntry, allergy: Fact, substance: str, basis: str) -> AllergyFlag:
+    how = "has the same code as" if basis == "code" else "names the same substance as"
+    state = "a current medication" if entry.current else "a past medication"
+    message = f"{entry.display} ({state}) {how} your recorded allergy \"{allergy.display}\"; ask your doctor or pharmacist."
+    return AllergyFlag(entry, allergy.display, allergy.fact_id, substance, basis, message)
+
+
+def _codes(concept: Any) -> set[tuple[str, str]]:
+    if not isinstance(concept, dict):
+        return set()
+    return {
+        (str(c.get("system") or ""), str(c["code"]))
+        for c in concept.get("coding", []) or []
+        if isinstance(c, dict) and isinstance(c.get("code"), str)
+    }
+
+
+def _names(concept: Any) -> list[str]:
+    if not isinstance(concept, dict):
+        return []
+    found = [concept["text"]] if isinstance(concept.get("text"), str) else []
+    found += [c["display"] for c in concept.get("coding", []) or [] if isinstance(c, dict) and isinstance(c.get("display"), str)]
+    return found
+
+
+def _substance(name: str) -> str:
+    words = [w for w in normalise_text(name).split() if w not in _ALLERGY_WORDS]
+    text = " ".join(words)
+    return text if len(text) >= _MIN_SUBSTANCE else ""
+
+
+def _contains(text: str, words: str) -> bool:
+    """Whether `words` occurs in `text` as whole words ("penicillin" in "penicillin v potassium")."""
+    if len(words) < _MIN_SUBSTANCE:
+        return False
+    return f" {words} " in f" {normalise_text(text)} "

@@ -1,0 +1,83 @@
+"""Facts benchmark: grouping a 100,000-resource record into facts (issue 7 target: < 2 s).
+
+Run on demand (not part of the test run; figures vary with the machine's load):  python -m pytest tests/benchmarks/test_facts_benchmark.py -s -p no:cacheprovider
+The baseline is Record.rows() over the same record (every resource as a list row), measured in the same run. The
+synthetic patient clones the demo patients with fresh ids, so most facts have many copies: a hard case for grouping.
+A second figure is what the covering index `resource_facts` (schema 4) costs an import of the demo patients.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.records import PASSPHRASE
+from test_record_benchmark import PATIENT_FILES, SUPPORT_FILES, synthetic_patient
+
+from app.record import Record, facts, reconcile_medications
+
+SIZE = 100_000
+TARGET_SECONDS = 2.0
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Record]:
+    folder = tmp_path_factory.mktemp("facts-bench")
+    source = folder / "synthetic.ndjson"
+    source.write_bytes(synthetic_patient(SIZE))
+    record = Record.create(folder / "big.carry", PASSPHRASE)
+    assert record.import_file(source).counts.imported == SIZE
+    record.close()
+    record = Record.open(folder / "big.carry", PASSPHRASE)
+    yield record
+    record.close()
+
+
+def _median(fn: object, runs: int = 3) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()  # type: ignore[operator]
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def test_grouping_100k_resources(big: Record) -> None:
+    baseline = _median(lambda: big.rows())
+    found = facts(big)
+    assert sum(len(f.members) for f in found) == SIZE
+    grouping = _median(lambda: facts(big))
+    conditions = _median(lambda: facts(big, "Condition"))
+    meds = _median(lambda: reconcile_medications(big))
+    print(f"\nGrouping {SIZE} resources into {len(found)} facts:")
+    print(f"  Record.rows() of everything (baseline)      {baseline:8.3f} s")
+    print(f"  facts(record)                               {grouping:8.3f} s  ratio {grouping / baseline:.2f}x  (target < {TARGET_SECONDS} s)")
+    print(f"  facts(record, 'Condition')                  {conditions:8.3f} s")
+    print(f"  reconcile_medications(record)               {meds:8.3f} s")
+    # The absolute target depends on the machine and its load; relative to listing every row it does not.
+    assert grouping < 2 * baseline
+
+
+def test_what_the_covering_index_costs_an_import(tmp_path: Path) -> None:
+    files = SUPPORT_FILES + PATIENT_FILES
+
+    def import_all(path: Path, drop_index: bool) -> float:
+        with Record.create(path, PASSPHRASE) as record:
+            if drop_index:
+                record._query("DROP INDEX resource_facts")
+            start = time.process_time()  # CPU time: wall time swings with other work on the machine
+            for file in files:
+                record.import_file(file)
+            return time.process_time() - start
+
+    without: list[float] = []
+    with_index: list[float] = []
+    for i in range(3):  # interleaved, so a change in the machine's load hits both alike
+        without.append(import_all(tmp_path / f"without{i}.carry", True))
+        with_index.append(import_all(tmp_path / f"with{i}.carry", False))
+    print(f"\nImport of the {len(files)} demo files (CPU seconds, best of 3):")
+    print(f"  without resource_facts (baseline)           {min(without):8.3f} s")
+    print(f"  with resource_facts                         {min(with_index):8.3f} s  ratio {min(with_index) / min(without):.2f}x")

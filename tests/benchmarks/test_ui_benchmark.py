@@ -1,0 +1,165 @@
+"""UI benchmarks: server-side time to build the dashboard and the timeline of a 100,000-resource record, and time
+to first frame (and to the unlocked dashboard) in Chromium.
+
+Run on demand:  python -m pytest tests/benchmarks/test_ui_benchmark.py -s -p no:cacheprovider
+Targets (issue 5): dashboard < 300 ms and timeline < 300 ms on 100,000 resources. Each figure is printed with its
+ratio to the same measurement on one demo patient (a few hundred resources), taken in the same run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support.records import PASSPHRASE
+
+from app import views as v
+from app.record import Record
+from sync.assets import DEMO_PATIENTS
+from sync.fhir import dumps, loads
+
+SIZE = 100_000
+TARGET = 0.300
+
+
+def _synthetic(size: int) -> bytes:
+    """One made-up patient of `size` resources, cloned from the demo patients with fresh ids, as NDJSON."""
+    templates = []
+    for path in sorted(DEMO_PATIENTS.glob("*.json")):
+        if "Information" in path.name:
+            continue
+        for entry in loads(path.read_bytes())["entry"]:
+            if entry["resource"]["resourceType"] != "Patient":
+                templates.append(entry["resource"])
+    patient = {**loads(next(DEMO_PATIENTS.glob("Elvina_*.json")).read_bytes())["entry"][0]["resource"], "id": "bench"}
+    lines = [dumps(patient)]
+    copy = 0
+    while len(lines) < size:
+        for template in templates[: size - len(lines)]:
+            clone = {**template, "id": f"{template['id']}-{copy}-{len(lines)}"}
+            for key in ("subject", "patient"):
+                if isinstance(clone.get(key), dict):
+                    clone[key] = {"reference": "Patient/bench"}
+            lines.append(dumps(clone))
+        copy += 1
+    return b"\n".join(lines) + b"\n"
+
+
+def _timed(fn: Callable[[], Any], runs: int = 7) -> float:
+    fn()  # warm the page cache once, as a patient's second look would
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def _report(name: str, value: float, baseline: float | None, target: str = "") -> None:
+    ratio = f"  ({value / baseline:.1f}x the one-patient record)" if baseline else ""
+    print(f"  {name:<48} {value * 1000:8.1f} ms{ratio}  {target}")
+
+
+@pytest.fixture(scope="module")
+def records(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Record, Record]]:
+    folder = tmp_path_factory.mktemp("ui-bench")
+    big_file = folder / "big.ndjson"
+    big_file.write_bytes(_synthetic(SIZE))
+    big = Record.create(folder / "big.carry", PASSPHRASE)
+    start = time.perf_counter()
+    report = big.import_file(big_file)
+    print(f"\n(built the {report.counts.imported:,}-resource record in {time.perf_counter() - start:.0f} s)")
+    small = Record.create(folder / "small.carry", PASSPHRASE)
+    small.import_file(next(DEMO_PATIENTS.glob("Elvina_*.json")))
+    yield big, small
+    big.close()
+    small.close()
+
+
+def _measure(record: Record) -> dict[str, float]:
+    scope = v.Scope(v.people(record)[0]) if len(v.people(record)) > 1 else v.Scope()
+    filt = v.TimelineFilter()
+    first = v.timeline_page(record, scope, filt, limit=150)
+    middle: list[Any] = [first.cursor]
+
+    def deep() -> None:  # the 20th page, reached by keyset paging from a cursor, as scrolling does
+        page = v.timeline_page(record, scope, filt, after=middle[0], limit=150)
+        assert page.entries
+
+    for _ in range(19):
+        if middle[0] is None:
+            break
+        middle[0] = v.timeline_page(record, scope, filt, after=middle[0], limit=150).cursor or middle[0]
+    return {
+        "people (who is in the record)": _timed(lambda: v.people(record)),
+        "dashboard": _timed(lambda: v.build_dashboard(record, scope)),
+        "timeline: first page (150) + month list": _timed(
+            lambda: (v.timeline_page(record, scope, filt, limit=150), v.month_counts(record, scope, filt))
+        ),
+        "timeline: a page 3,000 entries down": _timed(deep),
+        "timeline: jump to a month": _timed(lambda: v.timeline_page(record, scope, filt, before_month="2015-06")),
+        "lab tests list": _timed(lambda: v.lab_tests(record, scope), runs=3),
+        "search 'diabetes'": _timed(lambda: v.search(record, scope, "diabetes")),
+    }
+
+
+def test_dashboard_and_timeline_on_100k_resources(records: tuple[Record, Record]) -> None:
+    big, small = records
+    assert big.count() >= SIZE
+    base = _measure(small)
+    got = _measure(big)
+    print(f"\nServer-side view building, median of 7, {big.count():,} resources vs {small.count():,}:")
+    for name, value in got.items():
+        target = f"target < {TARGET * 1000:.0f} ms" if name.startswith(("dashboard", "timeline")) else ""
+        _report(name, value, base[name], target)
+    assert got["dashboard"] < TARGET
+    assert got["timeline: first page (150) + month list"] < TARGET
+    assert got["timeline: a page 3,000 entries down"] < TARGET
+    assert got["timeline: jump to a month"] < TARGET
+
+
+def test_time_to_first_frame_in_chromium(records: tuple[Record, Record], tmp_path: Path) -> None:
+    from ui.browser_support import CHROMIUM_ARGS, DESKTOP, AppServer, require_chromium
+
+    path = require_chromium()
+    from playwright.sync_api import expect, sync_playwright
+
+    big, small = records
+    results: dict[str, dict[str, float]] = {}
+    for label, record in (("one patient", small), ("100,000 resources", big)):
+        server = AppServer(record.path, tmp_path / f"config-{len(results)}")
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+                timings: dict[str, float] = {}
+                for attempt in ("cold", "warm"):
+                    context = browser.new_context(viewport=DESKTOP) if attempt == "cold" or not timings else context
+                    page = context.new_page()
+                    start = time.perf_counter()
+                    page.goto(server.url)
+                    page.wait_for_selector("#loading", state="detached", timeout=60_000)
+                    timings[f"goto -> first frame ({attempt} cache)"] = time.perf_counter() - start
+                    if attempt == "cold":
+                        page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
+                        box = page.get_by_role("textbox", name="Passphrase", exact=True)
+                        box.click()
+                        page.wait_for_timeout(300)
+                        page.keyboard.type(PASSPHRASE)
+                        start = time.perf_counter()
+                        page.get_by_role("button", name="Unlock", exact=True).click()
+                        expect(page.get_by_role("heading", name="Active problems")).to_be_visible(timeout=60_000)
+                        timings["unlock click -> dashboard shown"] = time.perf_counter() - start
+                    page.close()
+                browser.close()
+            results[label] = timings
+        finally:
+            server.stop()
+    print("\nChromium (headless, skwasm, no CDN):")
+    small_t, big_t = results["one patient"], results["100,000 resources"]
+    for name in big_t:
+        _report(f"{name} [100k]", big_t[name], small_t[name])
+    assert big_t["goto -> first frame (cold cache)"] < 10
