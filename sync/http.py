@@ -94,6 +94,9 @@ def is_under(url: str, base: str) -> bool:
         return False
     if _origin(url) != _origin(base) or not target.hostname:
         return False
+    segments = target.path.replace("%2e", ".").replace("%2E", ".").split("/")
+    if ".." in segments or "." in segments:  # /fhir/../admin is not under /fhir
+        return False
     base_path = root.path.rstrip("/")
     return target.path == base_path or target.path.startswith(base_path + "/")
 

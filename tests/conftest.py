@@ -15,6 +15,10 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> No
     monkeypatch.setenv("CARRY_RECORD", str(tmp_path / "default-record.carry"))
     monkeypatch.setenv("CARRY_CONFIG_DIR", str(tmp_path / "config"))
     monkeypatch.setenv("CARRY_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CARRY_DATA_DIR", str(tmp_path / "data"))  # the share host's store
+    monkeypatch.delenv("CARRY_SHARE_PUBLIC_URL", raising=False)
+    monkeypatch.delenv("CARRY_SHARE_VIEWER_URL", raising=False)
+    monkeypatch.delenv("CARRY_SHARE_PASSCODE", raising=False)
     monkeypatch.delenv("CARRY_PASSPHRASE", raising=False)
     monkeypatch.delenv("CARRY_NEW_PASSPHRASE", raising=False)
 

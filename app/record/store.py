@@ -288,7 +288,10 @@ class Record:
                     ) from None
                 raise RecordError(f"The record at {path} cannot be opened ({exc}).") from None
             db.execute("PRAGMA journal_mode = WAL")
-            db.execute("PRAGMA synchronous = FULL")
+            # In WAL mode NORMAL keeps every commit atomic and safe against a killed process; only a power cut can
+            # undo the last commits, and then whole transactions (a file, or a page with its sync checkpoint) go
+            # together, so nothing is half-written and an interrupted sync resumes from its checkpoint.
+            db.execute("PRAGMA synchronous = NORMAL")
             db.execute("PRAGMA temp_store = MEMORY")
             db.execute("PRAGMA secure_delete = ON")
             db.execute("PRAGMA foreign_keys = ON")

@@ -11,6 +11,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import SandboxError
@@ -31,16 +32,18 @@ _LOOPBACK_HOSTS = ("127.0.0.1", "[::1]")
 
 @dataclass(frozen=True, slots=True)
 class ClientRegistration:
-    """One registered app. Without a secret it is a public client; with one, confidential (client_secret_basic)."""
+    """One registered app: public (no secret, no keys), confidential with a secret (client_secret_basic), or
+    confidential with registered public keys (private_key_jwt, SMART's asymmetric client authentication)."""
 
     client_id: str
     redirect_uris: tuple[str, ...]
     client_secret: str | None = field(default=None, repr=False)
     name: str = ""
+    jwks: dict[str, Any] | None = None
 
     @property
     def public(self) -> bool:
-        return self.client_secret is None
+        return self.client_secret is None and self.jwks is None
 
     @property
     def display_name(self) -> str:
@@ -78,7 +81,7 @@ def redirect_matches(registered: Sequence[str], requested: str) -> bool:
 
 def load_clients(path: Path | str) -> list[ClientRegistration]:
     """Read client registrations from a JSON file: `{"clients": [{"client_id", "redirect_uris", "client_secret"?,
-    "name"?}]}` or the bare list."""
+    "jwks"?, "name"?}]}` or the bare list."""
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -103,5 +106,12 @@ def load_clients(path: Path | str) -> list[ClientRegistration]:
             raise SandboxError(f"Client {client_id!r} in {path} needs a non-empty list of redirect_uris.")
         if secret is not None and (not isinstance(secret, str) or not secret):
             raise SandboxError(f"Client {client_id!r} in {path} has a client_secret that is not a string.")
-        clients.append(ClientRegistration(client_id, tuple(uris), secret, name if isinstance(name, str) else ""))
+        jwks = item.get("jwks")
+        if jwks is not None and not (isinstance(jwks, dict) and isinstance(jwks.get("keys"), list) and jwks["keys"]):
+            raise SandboxError(f"Client {client_id!r} in {path} has a jwks that is not a JWK Set with keys.")
+        if jwks is not None and secret is not None:
+            raise SandboxError(f"Client {client_id!r} in {path} has both a client_secret and a jwks; choose one.")
+        clients.append(
+            ClientRegistration(client_id, tuple(uris), secret, name if isinstance(name, str) else "", jwks)
+        )
     return clients

@@ -10,9 +10,32 @@ import threading
 from typing import Any
 
 from joserfc import jwt
-from joserfc.jwk import RSAKey
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet, RSAKey
 
-__all__ = ["SigningKey"]
+__all__ = ["ASSERTION_ALGORITHMS", "AssertionRefused", "SigningKey", "read_client_assertion"]
+
+# SMART's asymmetric client authentication: clients SHALL support both, servers at least one.
+ASSERTION_ALGORITHMS = ["RS384", "ES384"]
+
+
+class AssertionRefused(Exception):
+    """A client assertion that does not verify against the client's registered keys."""
+
+
+def read_client_assertion(assertion: str, jwks: dict[str, Any]) -> dict[str, Any]:
+    """Verify a private_key_jwt assertion's signature with the registered JWKS and return its claims.
+
+    The claims themselves (iss, sub, aud, exp, jti) are checked by the caller, which knows the token endpoint.
+    """
+    try:
+        keys = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+        token = jwt.decode(assertion, keys, algorithms=ASSERTION_ALGORITHMS)
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        raise AssertionRefused(type(exc).__name__) from None
+    if token.header.get("typ") not in (None, "JWT"):
+        raise AssertionRefused("typ")
+    return dict(token.claims)
 
 
 class SigningKey:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import secrets
 import time
@@ -26,9 +27,10 @@ from starlette.routing import Route
 
 from .clients import ClientRegistration, redirect_matches
 from .grants import MAX_LOGIN_FAILURES, AccessToken, Grant, PendingAuthorization, s256
+from .keys import AssertionRefused, read_client_assertion
 from .pages import consent_page, error_page, login_page, manage_login_page, manage_page, message_page
 from .scopes import Access, describe_scope
-from .state import PortalState, fhir_base
+from .state import PortalState, fhir_base, origin_url
 
 __all__ = ["SESSION_COOKIE", "OAuthError", "oauth_routes"]
 
@@ -43,6 +45,7 @@ _PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
 }
 _TOKEN_HEADERS = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _MANAGE_LIFETIME = 600.0
 
 
@@ -63,6 +66,21 @@ def _redirect_with(uri: str, params: dict[str, str]) -> RedirectResponse:
     query = (parts.query + "&" if parts.query else "") + urlencode(params)
     target = urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
     return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
+def _unverified_claims(assertion: str) -> dict[str, Any]:
+    """The claims of a JWT before its signature is checked: only to learn which client's keys to check it with."""
+    parts = assertion.split(".")
+    if len(parts) != 3:
+        raise ValueError("not a compact JWT")
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4))
+        claims = json.loads(payload)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValueError("unreadable JWT payload") from None
+    if not isinstance(claims, dict):
+        raise ValueError("JWT payload is not an object")
+    return claims
 
 
 def _token_error(exc: OAuthError, *, basic: bool = False) -> JSONResponse:
@@ -260,7 +278,7 @@ def oauth_routes(state: PortalState) -> list[Route]:
 
     def authenticate(request: Request, form: FormData) -> _Authenticated:
         if _single(form, "client_assertion") or _single(form, "client_assertion_type"):
-            raise OAuthError("invalid_client", "private_key_jwt is not supported here; use client_secret_basic.", 401)
+            return authenticate_assertion(request, form)
         if form.get("client_secret") is not None:
             raise OAuthError("invalid_client", "Send the client secret with HTTP Basic (client_secret_basic).", 401)
         header = request.headers.get("authorization", "")
@@ -288,7 +306,49 @@ def oauth_routes(state: PortalState) -> list[Route]:
         if client is None:
             raise OAuthError("invalid_client", "Unknown client.", 401)
         if not client.public:
-            raise OAuthError("invalid_client", "This client must authenticate (client_secret_basic).", 401)
+            raise OAuthError("invalid_client", "This client must authenticate (client_secret_basic or private_key_jwt).", 401)
+        return _Authenticated(client, False)
+
+    def authenticate_assertion(request: Request, form: FormData) -> _Authenticated:
+        # SMART App Launch 2.2, client-confidential-asymmetric: a JWT signed with a registered key (RS384/ES384),
+        # iss = sub = client_id, aud = the token endpoint, exp at most five minutes ahead, a jti never seen before.
+        if request.headers.get("authorization"):
+            raise OAuthError("invalid_request", "Use one way of client authentication, not two.")
+        if _single(form, "client_assertion_type") != _ASSERTION_TYPE or not _single(form, "client_assertion"):
+            raise OAuthError("invalid_client", "The client assertion or its type is missing or wrong.", 401)
+        assertion = str(_single(form, "client_assertion"))
+        try:
+            unverified = _unverified_claims(assertion)
+        except ValueError:
+            raise OAuthError("invalid_client", "The client assertion cannot be read.", 401) from None
+        client = state.clients.get(str(unverified.get("iss", "")))
+        if client is None or client.jwks is None:
+            raise OAuthError("invalid_client", "Client authentication failed.", 401)
+        try:
+            claims = read_client_assertion(assertion, client.jwks)
+        except AssertionRefused:
+            raise OAuthError("invalid_client", "Client authentication failed.", 401) from None
+        now = time.time()
+        token_endpoint = origin_url(request, "/auth/token")
+        audience = claims.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        exp = claims.get("exp")
+        jti = claims.get("jti")
+        if claims.get("sub") != client.client_id or token_endpoint not in audiences:
+            raise OAuthError("invalid_client", "The client assertion's sub or aud is wrong.", 401)
+        if not isinstance(exp, (int, float)) or exp <= now or exp > now + 300 + 5:
+            raise OAuthError("invalid_client", "The client assertion has expired or lives longer than 5 minutes.", 401)
+        if not isinstance(jti, str) or not jti:
+            raise OAuthError("invalid_client", "The client assertion has no jti.", 401)
+        for seen, until in list(state.used_assertions.items()):
+            if until < now:
+                del state.used_assertions[seen]
+        if jti in state.used_assertions:
+            raise OAuthError("invalid_client", "This client assertion was already used.", 401)
+        state.used_assertions[jti] = float(exp)
+        form_client = _single(form, "client_id")
+        if form_client is not None and form_client != client.client_id:
+            raise OAuthError("invalid_request", "client_id does not match the authenticated client.")
         return _Authenticated(client, False)
 
     def token_response(request: Request, grant: Grant, access: Access, *, nonce: str | None, refresh: bool) -> JSONResponse:

@@ -97,6 +97,10 @@ class SandboxServer:
     def clients(self) -> list[ClientRegistration]:
         return list(self._state.clients.values())
 
+    def register(self, client: ClientRegistration) -> None:
+        """Register (or replace) a client while the portal runs, as a vendor's developer site would."""
+        self._state.clients[client.client_id] = client
+
     @property
     def origin(self) -> str:
         if self._socket is None and self.port == 0:

@@ -30,6 +30,8 @@ class PortalState:
     code_lifetime: float = 60.0
     grants: Grants = field(default_factory=Grants)
     key: SigningKey = field(default_factory=SigningKey)
+    # jti of every client assertion accepted, with its expiry: a replayed assertion is refused.
+    used_assertions: dict[str, float] = field(default_factory=dict)
 
     def login(self, username: str, password: str) -> Login | None:
         found = None

@@ -38,6 +38,8 @@ BASE = "https://fhir.example.org/r4/tenant-1"
         ("https://fhir.example.org.evil.test/r4/tenant-1/Patient/1", False),
         ("https://user@fhir.example.org/r4/tenant-1/Patient/1", False),
         ("https://127.0.0.2/r4/tenant-1/Patient/1", False),
+        ("https://fhir.example.org/r4/tenant-1/../tenant-2/Patient/1", False),
+        ("https://fhir.example.org/r4/tenant-1/%2e%2e/tenant-2/Patient/1", False),
     ],
 )
 def test_the_token_only_goes_under_its_base(url: str, allowed: bool) -> None:
