@@ -65,9 +65,25 @@ def _new_passphrase(env_name: str) -> str:
 def _open(args: argparse.Namespace) -> Iterator[Record]:
     record = Record.open(record_path(args.record), _passphrase())
     try:
+        _merge_share_access(record)
         yield record
     finally:
         record.close()
+
+
+def _merge_share_access(record: Record) -> None:
+    """On every unlock: who opened the patient's shared links since last time, into the record's audit log."""
+    from sync.errors import CarryError
+
+    from .shares import ShareHost, merge_access
+
+    try:
+        added = merge_access(record, ShareHost.existing())
+    except CarryError as exc:
+        print(f"carry: could not read who opened your shared links ({exc})", file=sys.stderr)
+        return
+    for entry in added:
+        print(f"carry: your shared link {entry.link_id[:8]} was {entry.sentence()}", file=sys.stderr)
 
 
 # --- output ------------------------------------------------------------------------------------------------------
@@ -546,6 +562,184 @@ def cmd_disconnect(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- sharing: a summary as a SMART Health Link, PDF and FHIR file; opening links others made -------------------
+
+
+def _share_passcode(label: str, *, twice: bool) -> str:
+    env = os.environ.get("CARRY_SHARE_PASSCODE")
+    if env:
+        return env
+    first = _prompt(label, "CARRY_SHARE_PASSCODE")
+    if twice and _prompt("Repeat it", "CARRY_SHARE_PASSCODE") != first:
+        raise UsageError("The two passcodes were not the same; nothing was shared.")
+    return first
+
+
+def _write_output(path: str, data: bytes) -> None:
+    target = Path(path)
+    if target.is_dir():
+        raise UsageError(f"{target} is a directory; give a file name.")
+    partial = target.with_name(target.name + ".partial")
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # health data: the owner only
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        partial.replace(target)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise UsageError(f"Cannot write {target}: {exc.strerror}.") from None
+
+
+def _person_subjects(record: Record, name: str | None) -> list[str] | None:
+    if not name:
+        return None
+    from .views import people
+
+    wanted = " ".join(name.lower().split())
+    found = [p for p in people(record) if wanted in p.name.lower()]
+    if len(found) != 1:
+        raise UsageError(f"{name!r} matches {len(found)} people in your record; give more of the name.")
+    return list(found[0].subjects)
+
+
+def cmd_share(args: argparse.Namespace) -> int:
+    from .shares import ShareHost, ShareSettings, candidates, create_share, parse_expiry, revoke
+
+    words = list(args.words)
+    if words[:1] == ["settings"] and len(words) == 1:
+        current = ShareSettings.load()
+        if args.public_url is not None or args.viewer_url is not None:
+            current = ShareSettings(
+                (args.public_url or None) if args.public_url is not None else current.public_url,
+                (args.viewer_url or None) if args.viewer_url is not None else current.viewer_url,
+            )
+            print(f"Saved in {current.save()}.")
+        print(f"Links point at: {current.public_base()}")
+        print(f"Viewer: {current.viewer_url or 'none (links are plain shlink:/ links)'}")
+        return 0
+    if words[:1] == ["revoke"]:
+        if len(words) != 2:
+            raise UsageError("Say which link to revoke: `carry share revoke ID` (`carry shares` lists them).")
+        with _open(args) as record:
+            link = revoke(record, ShareHost.existing(), words[1])
+        print(f"Revoked link {link.short_id}{f' ({link.label})' if link.label else ''}: it no longer opens.")
+        return 0
+    if words and args.passcode:
+        raise UsageError("--passcode takes no value (other users of this computer can read a command line): Carry "
+                         "asks for it, or reads $CARRY_SHARE_PASSCODE.")  # fmt: skip
+    if words:
+        raise UsageError(f"`carry share {words[0]}` is not a command; use `carry share`, `carry share revoke ID` "
+                         "or `carry share settings`.")  # fmt: skip
+    expires = parse_expiry(args.expires)
+    with _open(args) as record:
+        selection = candidates(record, _person_subjects(record, args.person))
+        sections = [s for part in args.sections for s in part.split(",")] if args.sections else None
+        selection = selection.pick(sections=sections, leave_out=args.leave_out or (), add=args.add or ())
+        if args.dry_run:
+            if args.json_out == "-":
+                _print_json([dict(c.as_json(), picked=c.key in selection.picked) for c in selection.items])
+                return 0
+            for name in selection.section_names():
+                print(f"{name}:")
+                for c in selection.in_section(name):
+                    mark = "x" if c.key in selection.picked else " "
+                    print(f"  [{mark}] {c.key}  {(c.date or '')[:10]:10}  {c.display}")
+            return 0
+        passcode = _share_passcode("Passcode for the link", twice=True) if args.passcode else None
+        made = create_share(record, ShareHost.open(), selection, label=args.label, passcode=passcode,
+                            expires=expires)  # fmt: skip
+    if args.pdf:
+        _write_output(args.pdf, made.pdf)
+    if args.json_out:
+        _write_output(args.json_out, made.fhir_json)
+    if args.qr:
+        base = Path(args.qr)
+        png, svg = (base, base.with_suffix(".svg")) if base.suffix.lower() != ".svg" else (base.with_suffix(".png"), base)
+        _write_output(str(png), made.qr_png)
+        _write_output(str(svg), made.qr_svg.encode("utf-8"))
+    print(made.uri)
+    counts = ", ".join(f"{n} {name}" for name, n in made.sections.items())
+    when = _datetime_text(made.expires) if made.expires else "never"
+    print(f"Shared link {made.short_id}: {counts}; expires {when}"
+          + ("; needs the passcode" if "P" in made.flag else "") + ".", file=sys.stderr)  # fmt: skip
+    for what, path in (("PDF", args.pdf), ("FHIR JSON", args.json_out), ("QR code", args.qr)):
+        if path:
+            print(f"{what}: {path}", file=sys.stderr)
+    if args.pdf or args.json_out:
+        print("These files are not encrypted: keep them where only you can read them.", file=sys.stderr)
+    return 0
+
+
+def _datetime_text(epoch: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def cmd_shares(args: argparse.Namespace) -> int:
+    from .shares import ShareHost, host_status, share_links
+
+    host = ShareHost.existing()
+    with _open(args) as record:
+        links = share_links(record)
+        statuses = {link.link_id: host_status(host, link) for link in links}
+    if args.json:
+        _print_json([
+            {"id": link.link_id[:8], "link_id": link.link_id, "label": link.label, "created": link.created_at,
+             "expires": link.exp, "passcode": "P" in link.flag, "status": statuses[link.link_id],
+             "revoked_at": link.revoked_at, "sections": link.sections, "sources": list(link.sources),
+             "accesses": [a.as_json() for a in link.accesses]}
+            for link in links
+        ])  # fmt: skip
+        return 0
+    if not links:
+        print("You have not shared anything yet; `carry share` makes a link.")
+    for link in links:
+        expiry = _datetime_text(link.exp) if link.exp else "never"
+        print(f"{link.short_id}  {link.label or '(no label)'}  {statuses[link.link_id]}  made {link.created_at}, "
+              f"expires {expiry}{', passcode' if 'P' in link.flag else ''}")  # fmt: skip
+        print(f"    {', '.join(f'{n} {s}' for s, n in link.sections.items())}")
+        if not link.accesses:
+            print("    not opened yet")
+        for access in link.accesses:
+            print(f"    {access.sentence()}")
+    return 0
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .shares import keep_received, open_shared, received_sections
+
+    shlink = args.shlink if args.shlink != "-" else sys.stdin.readline().strip()
+    passcode = _share_passcode("Passcode of the link", twice=False) if args.passcode else None
+    received = asyncio.run(open_shared(shlink, recipient=args.recipient, passcode=passcode))
+    sections = received_sections(received)
+    if args.json:
+        _print_json({
+            "label": received.label, "flag": received.flag, "expires": received.expires,
+            "sections": [{"title": t, "item": i, "rows": [{"item": r.item, "details": r.details, "status": r.status,
+                                                            "date": r.date} for r in rows], "empty": e}
+                         for t, i, rows, e in sections],
+            "unverified_cards": received.unverified_cards,
+        })  # fmt: skip
+    else:
+        print(f"Shared summary{f': {received.label}' if received.label else ''}")
+        for title, _item, rows, empty in sections:
+            print(f"{title}:")
+            if not rows:
+                print(f"  {empty}")
+            for row in rows:
+                parts = [p for p in (row.details, row.status, row.date) if p]
+                print(f"  {row.item}" + (f" ({'; '.join(parts)})" if parts else ""))
+    if args.keep:
+        with _open(args) as record:
+            name, counts = keep_received(record, received, name=args.name)
+        print(f"Kept in your record as the read-only source {name!r}: {counts.imported} new, {counts.updated} "
+              f"updated, {counts.unchanged} unchanged.", file=sys.stderr)  # fmt: skip
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .server import save_login, serve
 
@@ -666,6 +860,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("disconnect", cmd_disconnect, "revoke a portal's access and delete its tokens (records stay)")
     p.add_argument("source", metavar="SOURCE", help="the source's number, name or FHIR base")
     p.add_argument("--forget", action="store_true", help="also delete every record that came from it")
+
+    p = add("share", cmd_share, "share a summary as a link, QR code, PDF and FHIR file; `share revoke ID`; `share settings`")
+    p.add_argument("words", nargs="*", metavar="revoke ID | settings", help="revoke a link, or show/change where links point")
+    p.add_argument("--sections", action="append", metavar="S,S", help="only these sections (problems, allergies, "
+                   "medications, immunizations, results, procedures, vital-signs, past-problems)")
+    p.add_argument("--leave-out", action="append", metavar="ID", help="leave out one item (its id from --dry-run)")
+    p.add_argument("--add", action="append", metavar="ID", help="add one item not in the default summary")
+    p.add_argument("--person", metavar="NAME", help="whose summary, when the record holds more than one person")
+    p.add_argument("--passcode", action="store_true", help="protect the link with a passcode (asked twice, or "
+                   "$CARRY_SHARE_PASSCODE)")
+    p.add_argument("--expires", default="7d", metavar="WHEN", help="1d, 7d, 30d, 12h or never (default: %(default)s)")
+    p.add_argument("--label", metavar="TEXT", help="a short label the recipient sees (at most 80 characters)")
+    p.add_argument("--pdf", metavar="FILE", help="also write the summary as a PDF")
+    p.add_argument("--json", dest="json_out", metavar="FILE", help="also write the IPS document (FHIR JSON)")
+    p.add_argument("--qr", metavar="FILE", help="also write the QR code as FILE (PNG) and beside it as SVG")
+    p.add_argument("--dry-run", action="store_true", help="list what would be shared (with --json -: as JSON)")
+    p.add_argument("--public-url", metavar="URL", help="settings: the https address your share routes are reached at")
+    p.add_argument("--viewer-url", metavar="URL", help="settings: an SHL viewer the links open in ('' for none)")
+
+    p = add("shares", cmd_shares, "your shared links, with who opened them")
+    p.add_argument("--json", action="store_true")
+
+    p = add("open", cmd_open, "open a SMART Health Link someone shared with you")
+    p.add_argument("shlink", metavar="SHLINK", help="the link (shlink:/… or a viewer address holding one; - reads stdin)")
+    p.add_argument("--recipient", default="Carry user", metavar="NAME", help="who you are; the sharer sees it (default: %(default)s)")
+    p.add_argument("--passcode", action="store_true", help="the link needs a passcode (asked, or $CARRY_SHARE_PASSCODE)")
+    p.add_argument("--keep", action="store_true", help="keep it in your record as a read-only source")
+    p.add_argument("--name", metavar="NAME", help="with --keep: what to call the source (default: the link's label)")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     p = add("serve", cmd_serve, "start the app (the default): the web UI on http://127.0.0.1:8550")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s; others need a login)")

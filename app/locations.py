@@ -7,7 +7,7 @@ from pathlib import Path
 
 import platformdirs
 
-__all__ = ["config_dir", "default_record_path", "record_path"]
+__all__ = ["config_dir", "data_dir", "default_record_path", "record_path"]
 
 _APP = "carry"
 
@@ -26,3 +26,9 @@ def config_dir() -> Path:
     """Per-user configuration (client registrations per vendor, server settings): $CARRY_CONFIG_DIR or the platform's."""
     chosen = os.environ.get("CARRY_CONFIG_DIR")
     return Path(chosen).expanduser() if chosen else Path(platformdirs.user_config_dir(_APP, appauthor=False))
+
+
+def data_dir() -> Path:
+    """Per-user data (the share host's ciphertext store): $CARRY_DATA_DIR or the platform's user data directory."""
+    chosen = os.environ.get("CARRY_DATA_DIR")
+    return Path(chosen).expanduser() if chosen else Path(platformdirs.user_data_dir(_APP, appauthor=False))

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -311,6 +312,53 @@ class Portals:
                 options=PullOptions(full=full, parse_workers=self.parse_workers),
                 progress=progress,
             )
+
+    # --- write-back (sharing with a portal that accepts it) ----------------------------------------------------
+
+    @asynccontextmanager
+    async def _fhir(self, which: str | int) -> AsyncIterator[tuple[Connection, FHIRClient, TokenSession]]:
+        """An authorised FHIR client for one connected portal (tokens refreshed and stored as sync does)."""
+        conn = await asyncio.to_thread(self.state.connection, which)
+        if conn.status != "connected":
+            raise PortalError(f"{conn.name} is not connected; connect it again with `carry connect {conn.base_url}`.")
+        tokens = await asyncio.to_thread(self.state.tokens, conn.id)
+        if tokens is None:
+            raise NeedsReconnect(f"Carry holds no access for {conn.name}; run `carry connect {conn.base_url}`.")
+        config = SmartConfiguration.from_json(conn.smart_config)
+        client, _jwks = await asyncio.to_thread(self._stored_credentials, config, conn)
+
+        async def refresher(refresh_token: str) -> TokenSet:
+            return await refresh(config, client, refresh_token)
+
+        session = TokenSession(tokens, self.state.token_store(conn.id), refresher)
+        async with self._http() as http:
+            yield conn, FHIRClient(http, conn.base_url, session, accept=load_quirks(conn.vendor).accept), session
+
+    async def write_support(self, which: str | int, types: Sequence[str]) -> dict[str, tuple[bool, str]]:
+        """Per resource type: (the portal accepts a create from Carry, why not). Reads its CapabilityStatement."""
+        from sync.share import accepts
+
+        async with self._fhir(which) as (conn, fhir, session):
+            try:
+                statement = await fhir.read_json("metadata")
+            except (FHIRError, NetworkError) as exc:
+                raise PortalError(f"{conn.name} cannot be reached right now ({exc}); try again later.") from None
+            capabilities = ServerCapabilities.from_statement(statement)
+            scope = session.tokens.scope or conn.granted_scope
+            return {rtype: accepts(capabilities, scope, rtype) for rtype in types}
+
+    async def create_resource(self, which: str | int, resource: Mapping[str, object]) -> str:
+        """POST a resource the patient chose to send; returns where the portal filed it (its Location, if given)."""
+        from sync.fhir import dumps
+
+        async with self._fhir(which) as (conn, fhir, _session):
+            try:
+                response = await fhir.create(str(resource["resourceType"]), dumps(resource))
+            except (FHIRError, NetworkError) as exc:
+                raise PortalError(f"{conn.name} did not accept it: {exc}") from None
+        await asyncio.to_thread(self.record.audit, "writeback", source=conn.id, type=str(resource["resourceType"]),
+                                location=response.headers.get("location"))  # fmt: skip
+        return response.headers.get("location") or response.headers.get("content-location") or ""
 
     def _stored_credentials(self, config: SmartConfiguration, conn: Connection) -> tuple[ClientCredentials, None]:
         if conn.auth_method == "none":

@@ -6,7 +6,8 @@ Routes (all on one origin):
     GET  /oauth/callback      a portal's sign-in returns here; the query goes to the UI session that began it
     GET  /attachment/{token}  a decrypted PDF the patient asked to open (in memory, five minutes, unguessable)
     GET  /login, POST /login  the login page, only when serving beyond this machine (see LoginConfig)
-    /share/...                reserved for the SMART Health Link routes (sync/share/host.py): see SHARE_MOUNT
+    /shl/...                  the SMART Health Link host (sync/share/host.py): no login, no Origin check, since a
+                              doctor's viewer calls it cross-site; the only routes a self-hoster exposes
     /ws                       the Flet WebSocket
     /                         the Flet web client (index.html, CanvasKit/skwasm served locally)
 
@@ -59,7 +60,8 @@ __all__ = [
     "serve",
 ]
 
-SHARE_MOUNT = "/share"  # sync/share/host.py's ASGI app goes here: build_app(..., share_app=...)
+SHARE_MOUNT = "/shl"  # sync/share/host.py's ASGI app goes here: build_app(..., share_app=...)
+_PURGE_SECONDS = 3600
 SERVER_CONFIG = "server.json"
 _COOKIE = "carry_login"
 _COOKIE_DAYS = 7
@@ -389,13 +391,39 @@ def build_app(
         app_description="Your health record, encrypted on your own device.",
         session_timeout_seconds=60,
     )
-    outer = flet_fastapi.FastAPI(docs_url=None, redoc_url=None, openapi_url=None, on_shutdown=[context.shutdown])
+    startup: list[Callable[[], Awaitable[None]]] = []
+    if share_app is None and context.share is not None:
+        share_app = context.share.asgi()
+        startup.append(_purging(context.share))
+    outer = flet_fastapi.FastAPI(
+        docs_url=None, redoc_url=None, openapi_url=None, on_startup=startup, on_shutdown=[context.shutdown]
+    )
     for route in _routes(context, login):
         outer.router.routes.append(route)
     if share_app is not None:
         outer.mount(SHARE_MOUNT, share_app)
     outer.mount("/", flet_app)
     return Guard(outer, port=port, loopback=loopback, login=login)
+
+
+def _purging(host: Any) -> Callable[[], Awaitable[None]]:
+    """Drop used file addresses and the ciphertext of dead links now, then every hour while the server runs."""
+
+    async def start() -> None:
+        async def loop() -> None:
+            while True:
+                try:
+                    await asyncio.to_thread(host.purge)
+                except CarryError:
+                    pass  # the store may be busy; the next round catches up
+                await asyncio.sleep(_PURGE_SECONDS)
+
+        _background.add(asyncio.get_running_loop().create_task(loop()))
+
+    return start
+
+
+_background: set[asyncio.Task[None]] = set()
 
 
 def build_callback_app(context: AppContext, port: int) -> ASGIApp:
@@ -446,11 +474,14 @@ def serve(host: str = "127.0.0.1", port: int = 8550, *, open_browser: bool = Tru
     actual_port = sock.getsockname()[1]
     shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{shown_host if ':' not in shown_host else f'[{shown_host}]'}:{actual_port}"
-    context = AppContext(record_path=record_path(record), public_url=url)
+    from .shares import ShareHost
+
+    context = AppContext(record_path=record_path(record), public_url=url, share=ShareHost.open(url))
     app = build_app(context, port=actual_port, loopback=loopback, login=login)
     config = uvicorn.Config(app, log_level="warning", lifespan="on", ws_ping_interval=20, ws_ping_timeout=20)
     server = uvicorn.Server(config)
     print(f"Carry is running at {url}  (press Ctrl+C to stop)", flush=True)
+    print(f"Shared links point at {context.share.public_base}", flush=True)
     if not loopback:
         print("Other computers on your network can reach it; they will see the login page first.", flush=True)
     if open_browser and _can_open_browser():

@@ -211,12 +211,46 @@ CREATE INDEX resource_facts ON resource (
 );
 """
 
+# Sharing (issue 6): the record's access keypair (host access entries are sealed to its public half), every link
+# the patient made (its URI holds the link's key, so it lives only here), and the accesses merged from the host.
+_V5 = """
+CREATE TABLE share_key (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    private_jwk  TEXT NOT NULL,
+    public_jwk   TEXT NOT NULL,
+    created_at   TEXT NOT NULL
+);
+CREATE TABLE share_link (
+    link_id      TEXT PRIMARY KEY,
+    payload      TEXT NOT NULL,
+    uri          TEXT NOT NULL,
+    label        TEXT,
+    flag         TEXT NOT NULL,
+    exp          INTEGER,
+    sections     TEXT NOT NULL,
+    ips          TEXT NOT NULL,
+    sources      TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    revoked_at   TEXT
+);
+CREATE TABLE share_access (
+    id           INTEGER PRIMARY KEY,
+    link_id      TEXT NOT NULL REFERENCES share_link(link_id) ON DELETE CASCADE,
+    recipient    TEXT NOT NULL,
+    at           TEXT NOT NULL,
+    event        TEXT NOT NULL,
+    host_cursor  INTEGER NOT NULL,
+    UNIQUE (link_id, host_cursor)
+);
+CREATE INDEX share_access_link ON share_access (link_id, at);
+"""
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sources, resources, identifiers, runs, audit log, settings", _V1),
     Migration(2, "full-text index over display text, codes and notes", _V2, _backfill_fts),
     Migration(3, "portal connections: tokens, client secrets and keys, sync checkpoints and reports", _V3),
     Migration(4, "the patient's decisions on which records describe the same thing; an index for grouping", _V4),
+    Migration(5, "sharing: the access keypair, the links the patient made, and who opened them", _V5),
 )
 
 

@@ -91,6 +91,16 @@ class CarryApp:
         self.shell = Shell(self)
         self.set_root(self.shell.build())
         await self.shell.open("welcome" if first_run else "summary")
+        await self._merge_share_access(record)
+
+    async def _merge_share_access(self, record: Any) -> None:
+        """Who opened the patient's shared links since the last unlock: into the record's audit log, and said."""
+        from app.shares import merge_access_quietly
+
+        opened = await self.run(merge_access_quietly, record, self.context.share)
+        if opened:
+            self.notify("Your shared links: " + "; ".join(e.sentence() for e in opened[-3:])
+                        + (f" (and {len(opened) - 3} more)" if len(opened) > 3 else "") + ".")  # fmt: skip
 
     async def lock(self, reason: str | None = None) -> None:
         for run in self.syncs.values():

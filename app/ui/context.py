@@ -142,6 +142,7 @@ class AppContext:
     links: AttachmentLinks = field(default_factory=AttachmentLinks)
     demo: DemoHospital = field(default_factory=DemoHospital)
     web: bool = True  # False for the desktop window
+    share: Any = None  # app.shares.ShareHost when this process serves the /shl routes (web mode)
 
     @property
     def redirect_uri(self) -> str:

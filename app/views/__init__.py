@@ -6,8 +6,8 @@ UI components render as they are.
 
 from __future__ import annotations
 
-from .dashboard import Dashboard, Item, build_dashboard
-from .detail import Detail, detail
+from .dashboard import Dashboard, Item, Note, build_dashboard
+from .detail import Copy, Detail, FactInfo, Suggestion, detail, forget_choices, not_the_same, same_thing
 from .documents import Attachment, DocumentSummary, attachments, documents, html_to_text
 from .format import format_date, format_month, format_number, format_timestamp, format_value, kind_name
 from .labs import LabTest, Line, Point, Series, lab_series, lab_tests
@@ -17,21 +17,24 @@ from .ranges import Flag, RefRange, flag_for, range_for
 from .search import Hit, search
 from .session import DEFAULT_AUTOLOCK_MINUTES, RecordSession
 from .sources import SourceStatus, source_statuses
-from .timeline import DEFAULT_GROUPS, GROUPS, TimelineEntry, TimelineFilter, TimelinePage, month_counts, timeline_page
+from .timeline import DEFAULT_GROUPS, GROUPS, TimelineEntry, TimelineFilter, TimelinePage, month_counts, timeline_page, warm_timeline
 
 __all__ = [
     "DEFAULT_AUTOLOCK_MINUTES",
     "DEFAULT_GROUPS",
     "GROUPS",
     "Attachment",
+    "Copy",
     "Dashboard",
     "Detail",
     "DocumentSummary",
+    "FactInfo",
     "Flag",
     "Hit",
     "Item",
     "LabTest",
     "Line",
+    "Note",
     "Person",
     "Point",
     "RecordSession",
@@ -39,6 +42,7 @@ __all__ = [
     "Scope",
     "Series",
     "SourceStatus",
+    "Suggestion",
     "Strength",
     "TimelineEntry",
     "TimelineFilter",
@@ -48,6 +52,7 @@ __all__ = [
     "detail",
     "documents",
     "flag_for",
+    "forget_choices",
     "format_date",
     "format_month",
     "format_number",
@@ -59,10 +64,13 @@ __all__ = [
     "lab_tests",
     "month_counts",
     "new_passphrase_problem",
+    "not_the_same",
     "people",
     "range_for",
+    "same_thing",
     "search",
     "source_statuses",
     "strength",
     "timeline_page",
+    "warm_timeline",
 ]

@@ -1,21 +1,34 @@
-"""The summary a patient sees first: what is going on now, in a handful of short lists."""
+"""The summary a patient sees first: what is going on now, in a handful of short lists.
+
+Every list is built from facts (app.record.facts): a problem that two portals both sent is one line, "from 2
+sources". Medications come from the reconciled list (app.record.reconcile_medications): current ones with their
+status, last prescriber and last fill, stopped ones apart, conflicting doses and allergy matches said in words.
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Iterable
+from collections import Counter
+from dataclasses import dataclass, replace
 from typing import Any
 
-from app.record import Record, ResourceRow
+from app.record import Fact, MedicationEntry, Record, ResourceRow
 
 from .format import format_date, format_value, kind_name, tidy_name
+from .merged import Slot, cached_facts, cached_medications, type_slots
 from .people import Person, Scope
 from .ranges import Flag, flag_for, range_for
 
-__all__ = ["Dashboard", "Item", "build_dashboard", "result_item"]
+__all__ = ["Dashboard", "Item", "Note", "build_dashboard", "result_item", "sources_text"]
 
 _ACTIVE_CONDITION = ("active", "recurrence", "relapse")
-_ACTIVE_MEDICATION = ("active", "on-hold", "intended")
+_ORDERS = ("MedicationRequest", "MedicationStatement")
+
+
+def sources_text(sources: tuple[str, ...]) -> str:
+    """"from 2 sources" for a fact more than one source states; nothing for one."""
+    return f"from {len(sources)} sources" if len(sources) > 1 else ""
 
 
 @dataclass(frozen=True)
@@ -30,10 +43,29 @@ class Item:
     detail: str = ""
     flag: Flag | None = None
     range_text: str = ""
+    sources: tuple[str, ...] = ()  # every source that states it (one fact, many copies)
+    fact_id: str = ""
+    notes: tuple[str, ...] = ()  # warnings in full sentences (conflicting doses, a matching allergy)
+    name_source: bool = False  # the same title is on the list twice (copies kept apart): say whose each is
 
     @property
     def kind(self) -> str:
         return kind_name(self.resource_type)
+
+    @property
+    def sources_text(self) -> str:
+        if self.name_source and len(self.sources) == 1:
+            return f"from {self.sources[0]}"
+        return sources_text(self.sources)
+
+
+@dataclass(frozen=True)
+class Note:
+    """A medication warning for the whole list: what kind, and the sentence to show."""
+
+    kind: str  # "conflict" | "allergy"
+    title: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -41,12 +73,14 @@ class Dashboard:
     person: Person | None
     people: tuple[Person, ...]
     problems: tuple[Item, ...]
-    medications: tuple[Item, ...]
+    medications: tuple[Item, ...]  # current
     allergies: tuple[Item, ...]
     immunizations: tuple[Item, ...]
     results: tuple[Item, ...]
     encounters: tuple[Item, ...]
     has_data: bool
+    stopped_medications: tuple[Item, ...] = ()
+    medication_notes: tuple[Note, ...] = ()
 
 
 def _item(row: ResourceRow, detail: str = "", flag: Flag | None = None, range_text: str = "") -> Item:
@@ -54,6 +88,11 @@ def _item(row: ResourceRow, detail: str = "", flag: Flag | None = None, range_te
         row.code_display or row.display.split(":")[0]
     )
     return Item(row.resource_type, row.id, row.source_id, title, format_date(row.date), detail, flag, range_text)
+
+
+def _with_fact(item: Item, fact: Fact) -> Item:
+    return Item(item.resource_type, item.id, item.source_id, item.title, format_date(fact.date), item.detail,
+                item.flag, item.range_text, fact.sources, fact.fact_id, item.notes)  # fmt: skip
 
 
 def _json_fields(record: Record, rowids: list[int], paths: dict[str, str]) -> dict[int, dict[str, Any]]:
@@ -68,15 +107,18 @@ def _json_fields(record: Record, rowids: list[int], paths: dict[str, str]) -> di
     return out
 
 
-def _dedupe(rows: list[ResourceRow], limit: int) -> list[ResourceRow]:
-    seen: set[str] = set()
+def _dedupe(found: Iterable[Fact], limit: int) -> list[Fact]:
+    """The newest fact per code (or name) and sources: an illness one portal recorded again years later is one line,
+    while copies the patient said are not the same stay two."""
+    seen: set[tuple[str, tuple[str, ...]]] = set()
     kept = []
-    for row in rows:
-        key = row.code or row.display
+    for fact in found:
+        row = fact.row
+        key = (f"{row.code_system}|{row.code}" if row.code else fact.display, fact.sources)
         if key in seen:
             continue
         seen.add(key)
-        kept.append(row)
+        kept.append(fact)
         if len(kept) == limit:
             break
     return kept
@@ -98,59 +140,142 @@ def result_item(row: ResourceRow, extra: dict[str, Any] | None) -> Item:
     return _item(row, value, flag, ref.text() if ref else "")
 
 
+def _with_slot(item: Item, slot: Slot, names: dict[int, str]) -> Item:
+    sources = tuple(names[sid] for sid in slot.source_ids if sid in names)
+    return Item(item.resource_type, item.id, item.source_id, item.title, format_date(slot.date), item.detail,
+                item.flag, item.range_text, sources, slot.fact_id, item.notes)  # fmt: skip
+
+
+def _newest_rows(record: Record, found: list[Slot], limit: int, where: str = "") -> list[tuple[Slot, ResourceRow]]:
+    """The newest `limit` facts whose shown row matches `where`, read a few dozen rows at a time."""
+    out: list[tuple[Slot, ResourceRow]] = []
+    start, batch = 0, max(limit * 4, 20)
+    while start < len(found):
+        chunk = found[start : start + batch]
+        start, batch = start + batch, min(batch * 2, 900)  # few matches (no labs lately): widen the net
+        marks = ", ".join("?" for _ in chunk)
+        clause = f"r.rowid IN ({marks})" + (f" AND {where}" if where else "")
+        rows = {row.rowid: row for row in record.rows(where=clause, params=[s.rowid for s in chunk])}
+        for slot in chunk:
+            row = rows.get(slot.rowid)
+            if row is not None:
+                out.append((slot, row))
+                if len(out) == limit:
+                    return out
+    return out
+
+
+def _named(items: Iterable[Item]) -> tuple[Item, ...]:
+    """Items whose title is on the list more than once say which source each is from."""
+    found = tuple(items)
+    twice = {t for t, n in Counter(i.title for i in found).items() if n > 1}
+    return tuple(replace(i, name_source=True) if i.title in twice else i for i in found)
+
+
+def _medication_item(entry: MedicationEntry, orders: dict[str, Fact], notes: dict[str, list[Note]]) -> Item:
+    fact = next((orders[f] for f in entry.fact_ids if f in orders), None)
+    member = fact.newest if fact is not None else None
+    status = (entry.status or "status not recorded").replace("-", " ")
+    parts = [status[:1].upper() + status[1:]]
+    if entry.last_prescriber:
+        parts.append(f"last prescribed by {tidy_name(entry.last_prescriber)}")
+    if entry.last_fill:
+        parts.append(f"last filled {format_date(entry.last_fill)}")
+    mine = [n for f in entry.fact_ids for n in notes.get(f, ())]
+    flag = None
+    if any(n.kind == "allergy" for n in mine):
+        flag = Flag("Allergy match", "alert")
+    elif mine:
+        flag = Flag("Different doses", "warn")
+    return Item(
+        resource_type=member.resource_type if member else "MedicationRequest",
+        id=member.id if member else "",
+        source_id=member.source_id if member else 0,
+        title=tidy_name(entry.display),
+        date=format_date(entry.last_ordered),
+        detail=" · ".join(parts),
+        flag=flag,
+        sources=entry.sources,
+        fact_id=entry.fact_ids[0] if entry.fact_ids else "",
+        notes=tuple(dict.fromkeys(n.message for n in mine)),
+    )
+
+
+def _medications(
+    record: Record, subjects: tuple[str, ...] | None
+) -> tuple[tuple[Item, ...], tuple[Item, ...], tuple[Note, ...]]:
+    meds = cached_medications(record, subjects)
+    orders = {f.fact_id: f for t in _ORDERS for f in cached_facts(record, t, subjects)}
+    found: list[Note] = []
+    by_fact: dict[str, list[Note]] = {}
+    for conflict in meds.conflicts:
+        note = Note("conflict", "Different doses from two providers", conflict.message)
+        found.append(note)
+        for entry in conflict.entries:
+            for fid in entry.fact_ids:
+                by_fact.setdefault(fid, []).append(note)
+    for flag in meds.allergy_flags:
+        note = Note("allergy", "May match a recorded allergy", flag.message)
+        found.append(note)
+        for fid in flag.medication.fact_ids:
+            by_fact.setdefault(fid, []).append(note)
+    current = tuple(_medication_item(e, orders, by_fact) for e in meds.current)
+    stopped = tuple(_medication_item(e, orders, by_fact) for e in meds.stopped)
+    return current, stopped, tuple(found)
+
+
 def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] = ()) -> Dashboard:
-    def rows(rtype: str, where: str = "", params: tuple[Any, ...] = (), limit: int = 20) -> list[ResourceRow]:
-        clause, args = scope.where(where, params)
-        return record.rows(rtype, where=clause, params=args, limit=limit)
+    subjects = scope.person.subjects if scope.person is not None else None
 
-    marks = ", ".join("?" for _ in _ACTIVE_CONDITION)
-    problems = _dedupe(rows("Condition", f"r.status IN ({marks})", _ACTIVE_CONDITION, 100), 12)
+    def of(rtype: str) -> list[Fact]:
+        return cached_facts(record, rtype, subjects)
 
-    meds = []
-    for rtype in ("MedicationRequest", "MedicationStatement"):
-        marks = ", ".join("?" for _ in _ACTIVE_MEDICATION)
-        meds.extend(rows(rtype, f"r.status IN ({marks})", _ACTIVE_MEDICATION, 100))
-    meds.sort(key=lambda r: r.date or "", reverse=True)
-    medications = _dedupe(meds, 12)
+    problems = _dedupe((f for f in of("Condition") if f.status in _ACTIVE_CONDITION), 12)
+    current, stopped, notes = _medications(record, subjects)
 
-    allergy_rows = _dedupe(rows("AllergyIntolerance", "r.status IS NULL OR r.status = 'active'", (), 100), 20)
+    allergy_facts = _dedupe((f for f in of("AllergyIntolerance") if f.status is None or f.status == "active"), 20)
     allergy_extra = _json_fields(
         record,
-        [r.rowid for r in allergy_rows],
+        [f.newest.rowid for f in allergy_facts],
         {"criticality": "$.criticality", "reaction": "$.reaction[0].manifestation[0].coding[0].display"},
     )
     allergies = []
-    for row in allergy_rows:
-        extra = allergy_extra.get(row.rowid, {})
+    for fact in allergy_facts:
+        extra = allergy_extra.get(fact.newest.rowid, {})
         criticality = extra.get("criticality")
         flag = Flag("High risk", "alert") if criticality == "high" else None
         parts = [f"Criticality: {criticality}" if criticality else "Criticality not recorded"]
         if extra.get("reaction"):
             parts.append(f"Reaction: {tidy_name(extra['reaction'])}")
-        allergies.append(_item(row, " · ".join(parts), flag))
+        allergies.append(_with_fact(_item(fact.row, " · ".join(parts), flag), fact))
 
-    immunizations = _dedupe(rows("Immunization", limit=200), 8)
+    immunizations = _dedupe(of("Immunization"), 8)
 
-    lab_rows = rows("Observation", "r.category = 'laboratory'", (), 10)
+    names = {source.id: source.name for source in record.sources()}
+    lab = _newest_rows(record, type_slots(record, "Observation", subjects), 10, "r.category = 'laboratory'")
     lab_extra = _json_fields(
-        record, [r.rowid for r in lab_rows], {"interpretation": "$.interpretation", "referenceRange": "$.referenceRange"}
+        record, [row.rowid for _, row in lab], {"interpretation": "$.interpretation", "referenceRange": "$.referenceRange"}
     )
-    results = [result_item(row, lab_extra.get(row.rowid)) for row in lab_rows]
+    results = [_with_slot(result_item(row, lab_extra.get(row.rowid)), slot, names) for slot, row in lab]
 
-    encounter_rows = rows("Encounter", limit=5)
-    where_at = _json_fields(record, [r.rowid for r in encounter_rows], {"provider": "$.serviceProvider.display"})
-    encounters = [_item(r, where_at.get(r.rowid, {}).get("provider") or "") for r in encounter_rows]
+    visits = _newest_rows(record, type_slots(record, "Encounter", subjects), 5)
+    where_at = _json_fields(record, [row.rowid for _, row in visits], {"provider": "$.serviceProvider.display"})
+    encounters = [
+        _with_slot(_item(row, where_at.get(row.rowid, {}).get("provider") or ""), slot, names) for slot, row in visits
+    ]
 
     clause, args = scope.clause()
     has_data = bool(record._query(f"SELECT 1 FROM resource r {'WHERE ' + clause if clause else ''} LIMIT 1", args))
     return Dashboard(
         person=scope.person,
         people=everyone,
-        problems=tuple(_item(r) for r in problems),
-        medications=tuple(_item(r) for r in medications),
-        allergies=tuple(allergies),
-        immunizations=tuple(_item(r) for r in immunizations),
+        problems=_named(_with_fact(_item(f.row), f) for f in problems),
+        medications=current,
+        allergies=_named(allergies),
+        immunizations=_named(_with_fact(_item(f.row), f) for f in immunizations),
         results=tuple(results),
         encounters=tuple(encounters),
         has_data=has_data,
+        stopped_medications=stopped,
+        medication_notes=notes,
     )

@@ -1,4 +1,9 @@
-"""One item in full: a readable version, the FHIR JSON exactly as stored, and where it came from."""
+"""One item in full: a readable version, the FHIR JSON exactly as stored, and where it came from.
+
+An item is one resource of one source; the fact it belongs to (app.record.facts) lists every source that states
+the same thing ("Also from"), which copy is newest, and facts that may be the same thing. The patient's answers
+("Same thing", "Not the same", "Undo my choices") go through the facts API, which keeps them in the record.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from app.record import Record
+from app.record import Fact, FactNotFound, Record, confirm, decisions, reset, split
+
+from .merged import cached_facts
 
 from .format import format_date, format_timestamp, format_value, kind_name, tidy_name
 
-__all__ = ["Detail", "detail", "readable_fields"]
+__all__ = [
+    "Copy", "Detail", "FactInfo", "Suggestion", "detail", "fact_info", "forget_choices", "not_the_same", "readable_fields",
+    "same_thing",
+]  # fmt: skip
 
 _SKIP = {"resourceType", "id", "meta", "text", "contained", "extension", "modifierExtension", "identifier",
          "implicitRules", "language"}  # fmt: skip
@@ -33,6 +43,47 @@ _FIRST = {
 
 
 @dataclass(frozen=True)
+class Copy:
+    """One source's copy of the fact."""
+
+    source: str
+    resource_type: str
+    id: str
+    source_id: int
+    last_seen: str  # formatted
+    newest: bool  # the copy Carry received most recently in a changed form: it speaks for the fact
+    shown: bool  # the copy this page shows
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Another fact that may be the same thing, and why Carry thinks so."""
+
+    fact_id: str
+    title: str
+    date: str
+    reason: str
+    resource_type: str
+    id: str
+    source_id: int
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FactInfo:
+    fact_id: str
+    confidence: str  # "single" | "same" | "confirmed"
+    reasons: tuple[str, ...]
+    copies: tuple[Copy, ...]
+    suggestions: tuple[Suggestion, ...]
+    decided: bool  # the patient confirmed or split something here: "Undo my choices" applies
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.source for c in self.copies))
+
+
+@dataclass(frozen=True)
 class Detail:
     resource_type: str
     id: str
@@ -45,6 +96,7 @@ class Detail:
     provenance: tuple[tuple[str, str], ...]
     valid: bool
     invalid_reason: str | None
+    fact: FactInfo | None = None
 
 
 def _label(key: str) -> str:
@@ -174,4 +226,75 @@ def detail(record: Record, resource_type: str, resource_id: str, source_id: int 
         provenance=tuple(provenance),
         valid=row.valid,
         invalid_reason=row.invalid_reason,
+        fact=fact_info(record, resource_type, resource_id, row.source_id),
     )
+
+
+# --- one record across providers ------------------------------------------------------------------------------------
+
+
+def _fact_of(record: Record, resource_type: str, resource_id: str, source_id: int) -> tuple[Fact | None, list[Fact]]:
+    pool = cached_facts(record, resource_type)
+    for fact in pool:
+        for member in fact.members:
+            if member.id == resource_id and member.source_id == source_id:
+                return fact, pool
+    return None, pool
+
+
+def fact_info(record: Record, resource_type: str, resource_id: str, source_id: int) -> FactInfo | None:
+    """The fact this resource belongs to: every copy, the newest, and what may be the same thing."""
+    fact, pool = _fact_of(record, resource_type, resource_id, source_id)
+    if fact is None:
+        return None
+    copies = tuple(
+        Copy(m.source, m.resource_type, m.id, m.source_id, format_timestamp(m.last_seen), m.newest,
+             m.id == resource_id and m.source_id == source_id)  # fmt: skip
+        for m in sorted(fact.members, key=lambda m: not m.newest)
+    )
+    suggestions = []
+    if fact.possible_matches:
+        by_id = {f.fact_id: f for f in pool}
+        for match in fact.possible_matches:
+            other = by_id.get(match.fact_id)
+            if other is None:
+                continue
+            shown = other.newest
+            suggestions.append(
+                Suggestion(match.fact_id, tidy_name(match.display), format_date(match.date), match.reason,
+                           shown.resource_type, shown.id, shown.source_id, other.sources)  # fmt: skip
+            )
+    keys = {m.key for m in fact.members}
+    decided = any(d.a in keys or d.b in keys for d in decisions(record))
+    return FactInfo(fact.fact_id, fact.confidence, fact.reasons, copies, tuple(suggestions), decided)
+
+
+def _require(record: Record, resource_type: str, fact_id: str) -> Fact:
+    for fact in cached_facts(record, resource_type):
+        if fact.fact_id == fact_id:
+            return fact
+    raise FactNotFound("This item changed since the page was shown; Carry has reloaded it, please try again.")
+
+
+def same_thing(record: Record, resource_type: str, fact_id: str, other_fact_id: str) -> FactInfo | None:
+    """The patient says the suggested fact is the same thing as this one: merge them, for good."""
+    merged = confirm(record, _require(record, resource_type, fact_id), _require(record, resource_type, other_fact_id))
+    shown = merged.newest
+    return fact_info(record, resource_type, shown.id, shown.source_id)
+
+
+def not_the_same(record: Record, resource_type: str, fact_id: str, copy: Copy | None = None) -> None:
+    """The patient says these copies are different things: all of them (`copy` None) or this one from the rest."""
+    fact = _require(record, resource_type, fact_id)
+    if copy is None:
+        split(record, fact)
+        return
+    member = next((m for m in fact.members if m.id == copy.id and m.source_id == copy.source_id), None)
+    if member is None:
+        raise FactNotFound("That copy is no longer part of this item; Carry has reloaded it.")
+    split(record, fact, [member])
+
+
+def forget_choices(record: Record, resource_type: str, fact_id: str) -> None:
+    """Forget what the patient decided about this fact's copies: Carry groups them on its own again."""
+    reset(record, _require(record, resource_type, fact_id))

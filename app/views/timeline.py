@@ -1,7 +1,9 @@
 """The timeline: everything with a date, newest first, by year and month, filtered by kind and source.
 
-Pages are fetched with a keyset cursor (effective, rowid), so the hundredth page costs what the first does and
-a 100,000-resource record scrolls as smoothly as a small one.
+One entry per fact (app.record.facts), not per copy: a visit two portals both sent is one entry "from 2 sources".
+The facts of each type are grouped once per change of the record and kept as small sorted slots (app.views.merged);
+a page is a binary search for its cursor plus one query for its 100-odd rows, so the hundredth page costs what the
+first does and a 100,000-resource record scrolls as smoothly as a small one.
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ from typing import Any
 
 from app.record import Record, ResourceRow
 
-from .format import format_date, kind_name, tidy_name
+from .format import format_date, format_value, kind_name, tidy_name
+from .merged import Slot, slots, warm
 from .people import Scope
 
-__all__ = ["GROUPS", "DEFAULT_GROUPS", "TimelineEntry", "TimelineFilter", "TimelinePage", "month_counts", "timeline_page"]
+__all__ = [
+    "GROUPS", "DEFAULT_GROUPS", "TimelineEntry", "TimelineFilter", "TimelinePage", "month_counts", "timeline_page",
+    "warm_timeline",
+]  # fmt: skip
 
 # What the filter chips offer, and the resource types behind each.
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -43,18 +49,6 @@ class TimelineFilter:
     def types(self) -> tuple[str, ...]:
         return tuple(t for g in GROUPS if g in self.groups for t in GROUPS[g])
 
-    def where(self, scope: Scope, *, paging: bool = False) -> tuple[str, tuple[Any, ...]]:
-        types = self.types() or ("",)
-        # When results are included the filter admits most rows: walking the date index in order and skipping
-        # the few others beats collecting and sorting every match (the unary + keeps SQLite off the type index).
-        column = "+r.type" if paging and "Results" in self.groups else "r.type"
-        clause = f"{column} IN ({', '.join('?' for _ in types)}) AND r.effective IS NOT NULL"
-        params: tuple[Any, ...] = types
-        if self.source_id is not None:
-            clause += " AND r.source_id = ?"
-            params = (*params, self.source_id)
-        return scope.where(clause, params)
-
 
 @dataclass(frozen=True)
 class TimelineEntry:
@@ -62,10 +56,12 @@ class TimelineEntry:
     resource_type: str
     id: str
     source_id: int
-    source: str
+    source: str  # the newest source's name: its copy is the one shown
     effective: str
     title: str
     detail: str
+    sources: int = 1  # how many sources state this fact
+    fact_id: str = ""
 
     @property
     def month(self) -> str:
@@ -79,6 +75,10 @@ class TimelineEntry:
     def kind(self) -> str:
         return kind_name(self.resource_type)
 
+    @property
+    def sources_text(self) -> str:
+        return f"{self.sources} sources" if self.sources > 1 else self.source
+
 
 @dataclass(frozen=True)
 class TimelinePage:
@@ -87,17 +87,20 @@ class TimelinePage:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _entry(row: ResourceRow) -> TimelineEntry:
+def _entry(row: ResourceRow, slot: Slot) -> TimelineEntry:
     title, detail = row.display, ""
     if row.resource_type == "Observation" and ":" in row.display:
         title, detail = (part.strip() for part in row.display.split(":", 1))
         if row.value is not None:
-            from .format import format_value
-
             detail = format_value(row.value, row.unit)
     return TimelineEntry(
-        row.rowid, row.resource_type, row.id, row.source_id, row.source, row.date or "", tidy_name(title), detail
-    )
+        row.rowid, row.resource_type, row.id, row.source_id, row.source, slot.date, tidy_name(title), detail,
+        len(slot.source_ids), slot.fact_id,
+    )  # fmt: skip
+
+
+def _subjects(scope: Scope) -> tuple[str, ...] | None:
+    return scope.person.subjects if scope.person is not None else None
 
 
 def timeline_page(
@@ -110,26 +113,30 @@ def timeline_page(
     limit: int = 100,
 ) -> TimelinePage:
     """One page, newest first. `after` continues from a cursor; `before_month` ('2019-06') starts at that month."""
-    clause, params = filt.where(scope, paging=True)
+    found = slots(record, filt.types(), _subjects(scope), filt.source_id)
     if after is not None:
-        clause += " AND (r.effective, r.rowid) < (?, ?)"
-        params = (*params, after[0], after[1])
+        key: tuple[str, int] | tuple[str] = (after[0], after[1])
     elif before_month is not None:
-        clause += " AND r.effective < ?"
-        params = (*params, before_month + "-99")  # sorts after every day of that month
-    rows = record.rows(where=clause, params=params, order="r.effective DESC, r.rowid DESC", limit=limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    entries = tuple(_entry(r) for r in rows)
-    cursor = (entries[-1].effective, entries[-1].rowid) if more and entries else None
+        key = (before_month + "-99",)  # sorts after every day of that month
+    else:
+        key = ("\uffff",)
+    page = found.before(key, limit + 1)
+    more = len(page) > limit
+    page = page[:limit]
+    rows: dict[int, ResourceRow] = {}
+    if page:
+        marks = ", ".join("?" for _ in page)
+        rows = {r.rowid: r for r in record.rows(where=f"r.rowid IN ({marks})", params=[s.rowid for s in page])}
+    entries = tuple(_entry(rows[s.rowid], s) for s in page if s.rowid in rows)
+    cursor = (page[-1].date, page[-1].rowid) if more and page else None
     return TimelinePage(entries, cursor)
 
 
 def month_counts(record: Record, scope: Scope, filt: TimelineFilter) -> list[tuple[str, int]]:
     """(YYYY-MM, entries) for every month that has any, newest first: the timeline's jump list."""
-    clause, params = filt.where(scope)
-    rows = record._query(
-        f"SELECT substr(r.effective, 1, 7) AS m, count(*) FROM resource r WHERE {clause} GROUP BY m ORDER BY m DESC",
-        params,
-    )
-    return [(m, int(n)) for m, n in rows]
+    return list(slots(record, filt.types(), _subjects(scope), filt.source_id).months)
+
+
+def warm_timeline(record: Record, scope: Scope, filt: TimelineFilter | None = None) -> None:
+    """Group the timeline's facts ahead of time (the summary calls this in the background after it shows)."""
+    warm(record, (filt or TimelineFilter()).types(), _subjects(scope))

@@ -90,6 +90,23 @@ class FHIRClient:
             raise RequestRefused(f"HTTP {response.status}: {reason}", status=response.status)
         return response
 
+    async def create(self, resource_type: str, body: bytes) -> Response:
+        """POST a new resource (JSON bytes) with the token; never retried (a repeat would file it twice).
+        Raises RequestRefused with the server's reason for an error status."""
+        url = self.url(resource_type)
+        headers = {"Accept": self.accept, "Content-Type": "application/fhir+json"}
+        token = await self._tokens.access_token() if self._tokens else None
+        bearer = Bearer(self.base_url, token) if token else None
+        response = await self.http.request("POST", url, headers=headers, bearer=bearer, content=body, retry=False)
+        if response.status == 401 and self._tokens is not None and token is not None:
+            token = await self._tokens.refresh(stale=token)
+            response = await self.http.request("POST", url, headers=headers, bearer=Bearer(self.base_url, token),
+                                               content=body, retry=False)  # fmt: skip
+        if not response.ok:
+            reason = outcome_text(response.content) or _status_text(response.status)
+            raise RequestRefused(f"HTTP {response.status}: {reason}", status=response.status)
+        return response
+
     async def read_json(self, path_or_url: str) -> Any:
         response = await self.get(path_or_url)
         try:

@@ -34,6 +34,7 @@ from .qr import qr_matrix, qr_png, qr_svg
 from .receive import ReceivedFile, ReceivedShare, open_link
 from .selection import DEFAULT_SECTIONS, default_selection
 from .shc import health_card_bundles
+from .writeback import VITAL_SIGNS, VitalSign, accepts, scope_allows_create, summary_document, vital_sign
 from .shl import (
     SHLinkPayload,
     check_manifest_url,
@@ -101,4 +102,10 @@ __all__ = [
     "share_app",
     "summary_pdf",
     "update_files",
+    "VITAL_SIGNS",
+    "VitalSign",
+    "accepts",
+    "scope_allows_create",
+    "summary_document",
+    "vital_sign",
 ]

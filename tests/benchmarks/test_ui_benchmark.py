@@ -19,6 +19,7 @@ from support.records import PASSPHRASE
 
 from app import views as v
 from app.record import Record
+from app.views.merged import forget
 from sync.assets import DEMO_PATIENTS
 from sync.fhir import dumps, loads
 
@@ -94,9 +95,17 @@ def _measure(record: Record) -> dict[str, float]:
         if middle[0] is None:
             break
         middle[0] = v.timeline_page(record, scope, filt, after=middle[0], limit=150).cursor or middle[0]
+    def uncached(fn: Callable[[], Any]) -> Callable[[], Any]:
+        # The first look after a sync, an import or a merge/split: the facts are grouped again.
+        return lambda: (forget(record), fn())
+
     return {
         "people (who is in the record)": _timed(lambda: v.people(record)),
         "dashboard": _timed(lambda: v.build_dashboard(record, scope)),
+        "dashboard, first after a change (groups facts)": _timed(uncached(lambda: v.build_dashboard(record, scope)), runs=3),
+        "timeline page, first after a change (groups facts)": _timed(
+            uncached(lambda: v.timeline_page(record, scope, filt, limit=150)), runs=3
+        ),
         "timeline: first page (150) + month list": _timed(
             lambda: (v.timeline_page(record, scope, filt, limit=150), v.month_counts(record, scope, filt))
         ),
@@ -114,7 +123,7 @@ def test_dashboard_and_timeline_on_100k_resources(records: tuple[Record, Record]
     got = _measure(big)
     print(f"\nServer-side view building, median of 7, {big.count():,} resources vs {small.count():,}:")
     for name, value in got.items():
-        target = f"target < {TARGET * 1000:.0f} ms" if name.startswith(("dashboard", "timeline")) else ""
+        target = f"target < {TARGET * 1000:.0f} ms" if name.startswith(("dashboard", "timeline")) and "change" not in name else ""
         _report(name, value, base[name], target)
     assert got["dashboard"] < TARGET
     assert got["timeline: first page (150) + month list"] < TARGET

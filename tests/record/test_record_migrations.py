@@ -71,8 +71,19 @@ def _seed_v3(record: Record) -> None:
         )
 
 
+def _seed_v4(record: Record) -> None:
+    # Version 4 added the patient's grouping decisions.
+    _seed_v3(record)
+    with record._transaction() as cur:
+        cur.execute(
+            "INSERT INTO fact_decision (decision, a_source, a_type, a_id, b_source, b_type, b_id, decided_at) "
+            "VALUES ('same', 'file:Imported files', 'Condition', 'old-1', 'https://portal.example/fhir', 'Condition', "
+            "'x-1', '2025-03-01T00:00:00Z')"
+        )
+
+
 # One seed per schema version a record can be left at. A new migration adds the seed of the version before it.
-SEEDS: dict[int, Callable[[Record], None]] = {1: _seed_v1, 2: _seed_v2, 3: _seed_v3}
+SEEDS: dict[int, Callable[[Record], None]] = {1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4}
 
 
 def _record_at(path: Path, version: int) -> Record:

@@ -7,7 +7,7 @@ import re
 
 import httpx
 import pytest
-from conftest import CONFIDENTIAL, LOOPBACK, App, pkce, query_of
+from sandbox_support import CONFIDENTIAL, LOOPBACK, App, pkce, query_of
 
 from support.portal import LoginFailed, log_in, log_in_async
 from sync.sandbox import SandboxServer

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from conftest import App, Connection
+from sandbox_support import App, Connection
 
 from sync.sandbox import Faults, SandboxServer
 

@@ -13,7 +13,7 @@ from joserfc.jwk import ECKey, RSAKey
 
 from sync.sandbox import ClientRegistration, SandboxServer
 
-from conftest import App  # noqa: I001 - the sandbox tests' scripted app
+from sandbox_support import App  # noqa: I001 - the sandbox tests' scripted app
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import App, Connection
+from sandbox_support import App, Connection
 
 from sync.sandbox import SandboxServer
 

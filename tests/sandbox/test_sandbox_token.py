@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import CONFIDENTIAL, EXTRA_PUBLIC, App, pkce, query_of
+from sandbox_support import CONFIDENTIAL, EXTRA_PUBLIC, App, pkce, query_of
 from jwcrypto import jwk, jwt
 
 from support.portal import log_in

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 import pytest
-from conftest import PASSPHRASE, connect, login_for, snapshot
+from sync_support import PASSPHRASE, connect, login_for, snapshot
 
 from app.portals import Portals
 from app.record import Record

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import connect, login_for, snapshot
+from sync_support import connect, login_for, snapshot
 
 from app.portals import Portals
 from app.record import Record

@@ -86,7 +86,8 @@ class AppServer:
         self.config = config
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "CARRY_RECORD": str(record), "CARRY_CONFIG_DIR": str(config), "CARRY_NO_BROWSER": "1"}
+        env = {**os.environ, "CARRY_RECORD": str(record), "CARRY_CONFIG_DIR": str(config), "CARRY_NO_BROWSER": "1",
+               "CARRY_DATA_DIR": str(config.parent / "data")}  # the share host's store stays in the test's folder
         env.pop("DISPLAY", None)
         env.pop("CARRY_PASSPHRASE", None)
         self.proc = subprocess.Popen(

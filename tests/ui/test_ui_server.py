@@ -180,7 +180,7 @@ def test_share_mount_point_takes_cross_origin_requests(context: AppContext) -> N
     server = Running(build_app(context, port=port, share_app=share_app), port)
     try:
         base = f"http://127.0.0.1:{port}"
-        got = httpx.post(base + "/share/manifest/abc", headers={"Origin": "https://viewer.example"})
+        got = httpx.post(base + "/shl/manifest/abc", headers={"Origin": "https://viewer.example"})
         assert got.status_code == 200 and got.text.endswith("/manifest/abc")
         assert httpx.post(base + "/login", headers={"Origin": "https://viewer.example"}).status_code == 403
     finally:

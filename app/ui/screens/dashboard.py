@@ -1,14 +1,19 @@
-"""Summary: active problems, current medications, allergies, immunizations, recent results, recent visits."""
+"""Summary: active problems, current medications, allergies, immunizations, recent results, recent visits.
+
+Each line is one fact: what two portals both sent shows once, "from 2 sources"."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
-from app.views import Dashboard, Item, build_dashboard, format_date
+from app.views import Dashboard, Item, Note, build_dashboard, format_date, warm_timeline
 
-from ..widgets import card, flag_chip, heading, muted, primary_button, row_tile, secondary_button, section
+from ..theme import TONES
+from ..widgets import card, flag_chip, heading, labelled, muted, primary_button, row_tile, secondary_button, section
 from .common import open_item, page_body, person_picker
 
 if TYPE_CHECKING:
@@ -22,22 +27,35 @@ class DashboardView:
         self.app = app
         self.first_run = False
         self.control: ft.Control | None = None
+        self._warming: asyncio.Task[None] | None = None
+        self.stale = False
 
     async def load(self) -> ft.Control:
         record = self.app.session.require()
         data: Dashboard = await self.app.run(build_dashboard, record, self.app.scope, self.app.people)
         if not data.has_data:
             return self._empty()
+        # Group the timeline's facts while the patient reads the summary, so the timeline opens at once.
+        self._warming = asyncio.create_task(self._warm(record))
         return self._render(data)
+
+    async def _warm(self, record: Any) -> None:
+        # Only a head start: if it fails (the record was locked meanwhile), the timeline finds out and says so.
+        with contextlib.suppress(Exception):
+            await self.app.run(warm_timeline, record, self.app.scope)
 
     def _open(self, item: Item) -> Any:
         return self.app.act(lambda: open_item(self.app, item.resource_type, item.id, item.source_id))
+
+    @staticmethod
+    def _second_line(item: Item, *parts: str) -> str:
+        return " · ".join(p for p in (*parts, item.sources_text) if p)
 
     def _rows(self, items: tuple[Item, ...], ident: str, *, show_detail: bool = True) -> list[ft.Control]:
         return [
             row_tile(
                 item.title,
-                item.detail if show_detail else "",
+                self._second_line(item, item.detail if show_detail else ""),
                 date=item.date,
                 trailing=flag_chip(item.flag),
                 on_click=self._open(item),
@@ -45,6 +63,39 @@ class DashboardView:
             )
             for n, item in enumerate(items)
         ]
+
+    @staticmethod
+    def _note(note: Note, n: int) -> ft.Control:
+        """A warning in words with an icon (colour is never the only signal)."""
+        tone = "alert" if note.kind == "allergy" else "warn"
+        fg, bg = TONES[tone]
+        icon = ft.Icons.ERROR_OUTLINE if note.kind == "allergy" else ft.Icons.WARNING_AMBER
+        body = ft.Row(
+            [
+                ft.Icon(icon, color=fg, size=20),
+                ft.Column([ft.Text(note.title, color=fg, size=14, weight=ft.FontWeight.W_600),
+                           ft.Text(note.message, color=fg, size=13)], spacing=2, expand=True),  # fmt: skip
+            ],
+            vertical_alignment=ft.CrossAxisAlignment.START,
+        )
+        box = ft.Container(content=body, bgcolor=bg, border_radius=10, padding=10, margin=ft.Margin.only(bottom=4))
+        return ft.Semantics(content=box, identifier=f"medication-note-{n}", container=True)
+
+    def _medication_rows(self, data: Dashboard) -> list[ft.Control]:
+        rows: list[ft.Control] = [self._note(note, n) for n, note in enumerate(data.medication_notes)]
+        rows += self._rows(data.medications, "medication")
+        if data.stopped_medications:
+            stopped = ft.Column(self._rows(data.stopped_medications, "stopped"), spacing=2, visible=False)
+            count = len(data.stopped_medications)
+            label = f"{count} stopped medication{'s' if count != 1 else ''}"
+
+            def toggle(e: Any) -> None:
+                stopped.visible = not stopped.visible
+                e.control.content = f"Hide {label}" if stopped.visible else f"Show {label}"
+
+            button = ft.TextButton(content=f"Show {label}", icon=ft.Icons.HISTORY, on_click=self.app.act(toggle))
+            rows += [labelled(button, "show-stopped"), stopped]
+        return rows
 
     def _render(self, data: Dashboard) -> ft.Control:
         who: list[ft.Control] = []
@@ -60,7 +111,7 @@ class DashboardView:
         results_rows = [
             row_tile(
                 item.title,
-                " · ".join(p for p in (item.detail, item.range_text and f"range {item.range_text}") if p),
+                self._second_line(item, item.detail, item.range_text and f"range {item.range_text}"),
                 date=item.date,
                 trailing=flag_chip(item.flag),
                 on_click=self._open(item),
@@ -72,9 +123,8 @@ class DashboardView:
             [
                 section("Active problems", self._rows(data.problems, "problem"), "No active problems recorded",
                         identifier="problems", icon=ft.Icons.MEDICAL_INFORMATION_OUTLINED, col=half),
-                section("Current medications", self._rows(data.medications, "medication"),
-                        "No current medications recorded", identifier="medications", icon=ft.Icons.MEDICATION_OUTLINED,
-                        col=half),
+                section("Current medications", self._medication_rows(data), "No current medications recorded",
+                        identifier="medications", icon=ft.Icons.MEDICATION_OUTLINED, col=half),
                 section("Allergies", self._rows(data.allergies, "allergy"), "No allergies recorded",
                         identifier="allergies", icon=ft.Icons.WARNING_AMBER_OUTLINED, col=half),
                 section("Recent results", results_rows, "No lab results yet", identifier="results",

@@ -1,4 +1,5 @@
-"""Any item in full: the readable view, its source and provenance, and the FHIR JSON exactly as stored."""
+"""Any item in full: the readable view, every source that states it, its provenance, and the FHIR JSON exactly as
+stored; the patient can say a suggested item is the same thing, or that merged copies are not."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
-from app.views import Attachment, Detail, attachments, detail
+from app.views import Attachment, Copy, Detail, FactInfo, attachments, detail, forget_choices, not_the_same, same_thing
 
 from ..theme import INK, MUTED
-from ..widgets import banner, card, heading, labelled, muted, secondary_button
+from ..widgets import banner, card, heading, labelled, muted, row_tile, secondary_button
 from .common import page_body
 
 if TYPE_CHECKING:
@@ -89,6 +90,8 @@ class DetailView:
         if parts:
             blocks.append(card(ft.Column([heading("Note", 2), *attachment_controls(self.app, parts)], spacing=10)))
         blocks.append(card(ft.Column([heading("Details", 2), _table(info.fields, narrow)], spacing=10)))
+        if info.fact is not None and (len(info.fact.copies) > 1 or info.fact.suggestions or info.fact.decided):
+            blocks.append(self._sources_card(info.fact))
         blocks.append(card(ft.Column([heading("Where this came from", 2), _table(info.provenance, narrow)],
                                      spacing=10)))  # fmt: skip
         self.raw = ft.Container(visible=False)
@@ -98,6 +101,90 @@ class DetailView:
         blocks.append(card(ft.Column([heading("FHIR JSON", 2), muted("Exactly as received from the source."),
                                       self.toggle, self.raw], spacing=10)))  # fmt: skip
         return page_body(*blocks)
+
+    # --- one record across providers -------------------------------------------------------------------------
+
+    def _sources_card(self, fact: FactInfo) -> ft.Control:
+        rtype = self.key[0]
+        rows: list[ft.Control] = []
+        many = len(fact.copies) > 1
+        if many:
+            how = "you said they are the same" if fact.confidence == "confirmed" else "Carry matched them"
+            rows.append(muted(f"{len(fact.sources)} sources state this ({how}). The newest copy speaks for it.",
+                              size=13))  # fmt: skip
+        for n, copy in enumerate(fact.copies):
+            marks = [m for m in ("newest" if copy.newest else "", "shown here" if copy.shown else "") if m]
+            title = copy.source + (f" ({', '.join(marks)})" if marks else "")
+            trailing = None
+            if len(fact.copies) > 2:
+                trailing = labelled(
+                    ft.TextButton(content="Not the same", on_click=self.app.act(lambda c=copy: self._split(fact, c))),
+                    f"split-copy-{n}", f"Not the same: {copy.source}",
+                )  # fmt: skip
+            rows.append(
+                row_tile(title, f"Last checked {copy.last_seen}", trailing=trailing, identifier=f"copy-{n}",
+                         on_click=None if copy.shown else self.app.act(lambda c=copy: self._open_copy(c)))  # fmt: skip
+            )
+        actions: list[ft.Control] = []
+        if many:
+            actions.append(secondary_button("Not the same", self.app.act(lambda: self._split(fact, None)), "split-fact",
+                                            icon=ft.Icons.CALL_SPLIT))  # fmt: skip
+        if fact.decided:
+            actions.append(secondary_button("Undo my choices", self.app.act(lambda: self._reset(fact)), "reset-fact",
+                                            icon=ft.Icons.UNDO))  # fmt: skip
+        if actions:
+            rows.append(ft.Row(actions, wrap=True, spacing=8))
+        if many:
+            rows.append(muted("\"Not the same\" keeps these copies apart from now on, through every later sync.", size=12))
+        for n, hint in enumerate(fact.suggestions):
+            second = " · ".join(p for p in (hint.date, f"from {', '.join(hint.sources)}", f"why: {hint.reason}") if p)
+            same = labelled(
+                ft.FilledTonalButton(content="Same thing", icon=ft.Icons.MERGE,
+                                     on_click=self.app.act(lambda h=hint: self._confirm(fact, h.fact_id))),
+                f"confirm-{n}",
+            )  # fmt: skip
+            if n == 0:
+                rows.append(heading("Possibly the same as", 3))
+            rows.append(
+                row_tile(hint.title, second, trailing=same, identifier=f"suggestion-{n}",
+                         on_click=self.app.act(lambda h=hint: self._open_other(h.resource_type, h.id, h.source_id)))  # fmt: skip
+            )
+        title = "Also from" if many else "Sources"
+        return ft.Semantics(
+            container=True, identifier="fact-sources",
+            content=card(ft.Column([heading(title, 2), *rows], spacing=6)),
+        )  # fmt: skip
+
+    async def _decided(self, message: str) -> None:
+        if self.app.shell is not None:
+            for _, view in self.app.shell.back_stack:  # what is behind this page shows the old grouping
+                view.stale = True
+            await self.app.shell.refresh()
+        self.app.notify(message, "ok")
+
+    async def _split(self, fact: FactInfo, copy: Copy | None) -> None:
+        record = self.app.session.require()
+        await self.app.run(not_the_same, record, self.key[0], fact.fact_id, copy)
+        who = f"The copy from {copy.source} is" if copy else "These copies are"
+        await self._decided(f"{who} kept apart from now on, also after later syncs.")
+
+    async def _confirm(self, fact: FactInfo, other: str) -> None:
+        record = self.app.session.require()
+        await self.app.run(same_thing, record, self.key[0], fact.fact_id, other)
+        await self._decided("Merged: these now show as one item, also after later syncs.")
+
+    async def _reset(self, fact: FactInfo) -> None:
+        record = self.app.session.require()
+        await self.app.run(forget_choices, record, self.key[0], fact.fact_id)
+        await self._decided("Your choices are forgotten; Carry groups this item on its own again.")
+
+    async def _open_copy(self, copy: Copy) -> None:
+        await self._open_other(copy.resource_type, copy.id, copy.source_id)
+
+    async def _open_other(self, resource_type: str, resource_id: str, source_id: int) -> None:
+        from .common import open_item
+
+        await open_item(self.app, resource_type, resource_id, source_id)
 
     def _toggle_raw(self) -> None:
         showing = not self.raw.visible

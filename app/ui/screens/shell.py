@@ -32,6 +32,7 @@ SECTIONS = (
     Section("results", "Results", ft.Icons.SHOW_CHART_OUTLINED, ft.Icons.SHOW_CHART, True),
     Section("documents", "Documents", ft.Icons.DESCRIPTION_OUTLINED, ft.Icons.DESCRIPTION, True),
     Section("search", "Search", ft.Icons.SEARCH_OUTLINED, ft.Icons.SEARCH, True),
+    Section("share", "Share", ft.Icons.SHARE_OUTLINED, ft.Icons.SHARE, False),
     Section("sources", "Sources", ft.Icons.SYNC_OUTLINED, ft.Icons.SYNC, False),
     Section("settings", "Settings", ft.Icons.SETTINGS_OUTLINED, ft.Icons.SETTINGS, False),
 )
@@ -86,6 +87,7 @@ class Shell:
         actions: list[ft.Control] = []
         if self.app.phone:
             actions += [
+                icon_button(ft.Icons.SHARE_OUTLINED, "Share", self.app.act(lambda: self.open("share")), "nav-share"),
                 icon_button(ft.Icons.SYNC, "Sources", self.app.act(lambda: self.open("sources")), "nav-sources"),
                 icon_button(ft.Icons.SETTINGS_OUTLINED, "Settings", self.app.act(lambda: self.open("settings")),
                             "nav-settings"),  # fmt: skip
@@ -132,6 +134,7 @@ class Shell:
         from .results import ResultsView
         from .search import SearchView
         from .settings import SettingsView
+        from .share import ShareView
         from .sources import SourcesView
         from .timeline import TimelineView
 
@@ -143,6 +146,7 @@ class Shell:
             "documents": DocumentsView,
             "search": SearchView,
             "sources": SourcesView,
+            "share": ShareView,
             "settings": SettingsView,
         }
         view = views[key](self.app)
@@ -167,6 +171,10 @@ class Shell:
             await self.open(self.current)
             return
         title, view = self.back_stack.pop()
+        if getattr(view, "stale", False):  # the record changed under it (a merge or split): load it afresh
+            view.stale = False
+            await self._show(view, title)
+            return
         self._view = view
         self.title.value = title
         self.content.content = view.control

@@ -1,5 +1,6 @@
 """Timeline: every dated item, newest first, under month headings; filter by kind and source, jump to a month.
 
+One row per fact: copies of the same thing from several sources are one row, "2 sources".
 The list is virtualised twice over: Flutter builds only the rows on screen (fixed item extent), and rows are
 fetched from the record a page at a time as the patient scrolls (keyset paging), so 10,000+ entries stay smooth.
 """
@@ -160,7 +161,7 @@ class TimelineView:
         )
 
     def _entry_row(self, entry: TimelineEntry, n: int) -> ft.Control:
-        second = " · ".join(p for p in (entry.kind, entry.detail, entry.source) if p)
+        second = " · ".join(p for p in (entry.kind, entry.detail, entry.sources_text) if p)
         body = ft.Row(
             [
                 ft.Icon(_ICONS.get(entry.resource_type, ft.Icons.CIRCLE_OUTLINED), color=PRIMARY, size=20),

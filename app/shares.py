@@ -1,0 +1,736 @@
+"""Sharing a summary (issue 6): the service the CLI and the UI both call.
+
+    selection = candidates(record, person)                 # what could go in, each item marked default or not
+    picked = selection.pick(sections=..., leave_out=..., add=...)
+    made = create_share(record, host, picked, label=..., passcode=..., expires_in=...)   # link, QR, PDF, FHIR
+    share_links(record, host)      revoke(record, host, link_id)      merge_access(record, host)
+    received = await open_shared(shlink, recipient=..., passcode=...)    keep_received(record, received)
+
+The summary is built over facts (app.record.facts): each fact's newest resource goes in once, so a patient with
+three portals sends each problem once; medications come from the reconciled list's current entries. The link is
+published to the share host that Carry's own server serves under /shl (its store lives in the user data
+directory); only ciphertext goes there. Who opened a link comes back sealed to the record's access key, and is
+merged into the record (and its audit log) whenever the record is unlocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from sync.errors import CarryError
+from sync.fhir import dumps
+from sync.share import (
+    SECTIONS,
+    LinkError,
+    ReceivedShare,
+    ShareError,
+    ShareHostError,
+    SQLiteShareHostStore,
+    build_ips,
+    check_ips,
+    default_selection,
+    open_access,
+    open_link,
+    publish,
+    qr_png,
+    qr_svg,
+    section_rows,
+    summary_pdf,
+)
+
+from .locations import config_dir, data_dir
+from .record import Fact, Record, UpsertCounts, facts, reconcile_medications
+from .record.share_state import AccessEntry, ShareLinkRow, ShareState
+
+__all__ = [
+    "DEFAULT_EXPIRY",
+    "HOST_FILE",
+    "Candidate",
+    "MadeShare",
+    "Selection",
+    "ShareHost",
+    "ShareSettings",
+    "candidates",
+    "create_share",
+    "keep_received",
+    "merge_access",
+    "merge_access_quietly",
+    "open_shared",
+    "parse_expiry",
+    "revoke",
+    "send_summary",
+    "send_vital_sign",
+    "share_links",
+    "writeback_targets",
+    "WritebackTarget",
+]
+
+HOST_FILE = "share-host.sqlite"
+SETTINGS_FILE = "share.json"
+DEFAULT_EXPIRY = "7d"
+DEFAULT_PORT = 8550
+# The sections a patient may fill, in document order, with the resource types each holds.
+_SECTION_TYPES: dict[str, tuple[str, ...]] = {
+    "problems": ("Condition",),
+    "allergies": ("AllergyIntolerance",),
+    "medications": ("MedicationRequest", "MedicationStatement"),
+    "immunizations": ("Immunization",),
+    "results": ("Observation", "DiagnosticReport"),
+    "procedures": ("Procedure",),
+    "vital-signs": ("Observation",),
+    "past-problems": ("Condition",),
+}
+_FACT_TYPES = ("Condition", "AllergyIntolerance", "Immunization", "Observation", "DiagnosticReport", "Procedure")
+_REFERENCE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,256})(?:/_history/[^/]+)?$")
+_SUPPORTING_TYPES = frozenset({"Medication", "Practitioner", "PractitionerRole", "Organization", "Observation",
+                               "Location", "Specimen", "Device"})  # fmt: skip
+
+
+# --- where links point -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShareSettings:
+    """Where the links Carry makes point: `public_url` (the address the share routes are reached at from outside,
+    without /shl), and an optional SHL viewer that the links open in (`https://viewer.example/#shlink:/…`).
+
+    Kept in <config dir>/share.json; $CARRY_SHARE_PUBLIC_URL and $CARRY_SHARE_VIEWER_URL win over it."""
+
+    public_url: str | None = None
+    viewer_url: str | None = None
+
+    @classmethod
+    def load(cls) -> ShareSettings:
+        path = config_dir() / SETTINGS_FILE
+        data: dict[str, Any] = {}
+        if path.exists():
+            try:
+                loaded = json.loads(path.read_text("utf-8"))
+                data = loaded if isinstance(loaded, dict) else {}
+            except (OSError, ValueError) as exc:
+                raise ShareError(f"{path} cannot be read as Carry's share settings; fix or delete it.") from exc
+        public = os.environ.get("CARRY_SHARE_PUBLIC_URL") or data.get("public_url") or None
+        viewer = os.environ.get("CARRY_SHARE_VIEWER_URL") or data.get("viewer_url") or None
+        return cls(public if isinstance(public, str) else None, viewer if isinstance(viewer, str) else None)
+
+    def save(self) -> Path:
+        _check_public_url(self.public_url)
+        _check_viewer(self.viewer_url)
+        path = config_dir() / SETTINGS_FILE
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps({"public_url": self.public_url, "viewer_url": self.viewer_url}, indent=2))
+        partial.replace(path)
+        return path
+
+    def public_base(self, own_url: str | None = None) -> str:
+        """The base the links' manifest URLs are built on: `<public url>/shl`."""
+        root = self.public_url or own_url or f"http://127.0.0.1:{DEFAULT_PORT}"
+        return root.rstrip("/") + "/shl"
+
+
+def _check_public_url(url: str | None) -> None:
+    if url is None:
+        return
+    if not (url.startswith("https://") or url.startswith(("http://127.", "http://localhost"))):
+        raise ShareError("The public address for shared links must start with https:// (or be this computer).")
+    if url.rstrip("/").endswith("/shl"):
+        raise ShareError("Give the public address without /shl; Carry adds it.")
+
+
+def _check_viewer(url: str | None) -> None:
+    if url is not None and (not url.startswith("https://") or "#" in url.rstrip("#")):
+        raise ShareError("The viewer address must be an https:// URL without a fragment.")
+
+
+class ShareHost:
+    """The share host's store (ciphertext only) and the address its routes are reached at."""
+
+    def __init__(self, store: SQLiteShareHostStore, public_base: str, viewer_url: str | None = None) -> None:
+        self.store = store
+        self.public_base = public_base.rstrip("/")
+        self.viewer_url = viewer_url
+
+    def __repr__(self) -> str:
+        return f"<ShareHost {self.public_base!r}>"
+
+    @staticmethod
+    def store_path() -> Path:
+        return data_dir() / HOST_FILE
+
+    @classmethod
+    def open(cls, own_url: str | None = None, settings: ShareSettings | None = None) -> ShareHost:
+        chosen = settings or ShareSettings.load()
+        return cls(SQLiteShareHostStore(cls.store_path()), chosen.public_base(own_url), chosen.viewer_url)
+
+    @classmethod
+    def existing(cls) -> ShareHost | None:
+        """The host when its store exists (nothing was ever shared from this machine otherwise)."""
+        return cls.open() if cls.store_path().exists() else None
+
+    def asgi(self) -> Any:
+        from sync.share import share_app
+
+        return share_app(self.store, public_base=self.public_base)
+
+    def purge(self) -> int:
+        return self.store.purge(time.time())
+
+
+# --- what can go in ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One item the patient may put in the summary: a fact, shown by its newest resource."""
+
+    key: str  # the fact id (stable across syncs; `carry list --merged` shows it)
+    section: str
+    resource_type: str
+    display: str
+    date: str | None
+    default: bool
+    sources: tuple[str, ...]
+    resource: Mapping[str, Any] = field(repr=False, compare=False)
+    source_id: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.key, "section": self.section, "resourceType": self.resource_type,
+                "display": self.display, "date": self.date, "default": self.default,
+                "sources": list(self.sources)}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The patient's resource, and the items per section (in SECTIONS order) with the ones picked."""
+
+    patient: Mapping[str, Any] = field(repr=False)
+    patient_source_id: int
+    items: tuple[Candidate, ...]
+    picked: frozenset[str]  # candidate keys
+
+    def section_names(self) -> list[str]:
+        return [name for name in SECTIONS if any(c.section == name for c in self.items)]
+
+    def in_section(self, name: str) -> list[Candidate]:
+        return [c for c in self.items if c.section == name]
+
+    def chosen(self) -> list[Candidate]:
+        return [c for c in self.items if c.key in self.picked]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for c in self.chosen():
+            out[c.section] = out.get(c.section, 0) + 1
+        return out
+
+    def pick(
+        self,
+        *,
+        sections: Iterable[str] | None = None,
+        leave_out: Iterable[str] = (),
+        add: Iterable[str] = (),
+    ) -> Selection:
+        """Whole sections (`sections`: only these, each with its default items, or all of its items when the
+        section has no default ones), then single items left out or added by id (a fact id, its first 8+
+        characters, or TYPE/ID of one of its resources)."""
+        picked = set(self.picked)
+        if sections is not None:
+            wanted = [s.strip() for s in sections if s.strip()]
+            unknown = [s for s in wanted if s not in _SECTION_TYPES]
+            if unknown:
+                raise ShareError(
+                    f"{unknown[0]!r} is not a summary section; choose from {', '.join(_SECTION_TYPES)}."
+                )
+            picked = {c.key for c in self.items if c.section in wanted and c.default}
+            for name in wanted:
+                if not any(c.section == name and c.key in picked for c in self.items):
+                    picked |= {c.key for c in self.in_section(name)}
+        for ref in leave_out:
+            picked.discard(self._find(ref).key)
+        for ref in add:
+            picked.add(self._find(ref).key)
+        return replace(self, picked=frozenset(picked))
+
+    def with_items(self, keys: Iterable[str]) -> Selection:
+        known = {c.key for c in self.items}
+        return replace(self, picked=frozenset(k for k in keys if k in known))
+
+    def _find(self, ref: str) -> Candidate:
+        ref = ref.strip()
+        exact = [c for c in self.items if c.key == ref or f"{c.resource_type}/{c.resource.get('id')}" == ref]
+        if not exact and len(ref) >= 6:
+            exact = [c for c in self.items if c.key.startswith(ref)]
+        if not exact:
+            raise ShareError(
+                f"{ref!r} is not an item Carry can put in the summary; `carry share --dry-run` lists them."
+            )
+        if len({c.key for c in exact}) > 1:
+            raise ShareError(f"{ref!r} matches more than one item; give more of its id.")
+        return exact[0]
+
+
+def _load_json(record: Record, rowids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    from sync.fhir import loads
+
+    out: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(rowids), 500):
+        chunk = list(rowids[start : start + 500])
+        marks = ", ".join("?" for _ in chunk)
+        for rowid, raw in record._query(f"SELECT rowid, raw FROM resource WHERE rowid IN ({marks})", chunk):
+            value = loads(raw.encode("utf-8"))
+            if isinstance(value, dict):
+                out[int(rowid)] = value
+    return out
+
+
+def _patient(record: Record, subjects: Sequence[str] | None) -> tuple[dict[str, Any], int]:
+    rows = record._query("SELECT rowid, id, source_id FROM resource WHERE type = 'Patient' ORDER BY changed_at DESC")
+    for rowid, rid, source_id in rows:
+        if subjects is None or f"Patient/{rid}" in subjects:
+            return _load_json(record, [rowid])[rowid], int(source_id)
+    raise ShareError("The record holds no Patient resource to name in the summary; sync or import your records first.")
+
+
+def _people_count(record: Record) -> int:
+    rows = record._query(
+        "SELECT count(DISTINCT display || '|' || coalesce(json_extract(raw, '$.birthDate'), '')) FROM resource "
+        "WHERE type = 'Patient'"
+    )
+    return int(rows[0][0])
+
+
+def candidates(record: Record, subjects: Sequence[str] | None = None, *, now: datetime | None = None) -> Selection:
+    """Every item that may go into a summary of this person (all of the record when `subjects` is None and it
+    holds one person), with the default items of issue 6 picked: active problems, current medications,
+    allergies, immunizations, the last 12 months of results, procedures. Resolved problems and vital signs are
+    offered too, unpicked."""
+    if subjects is None and _people_count(record) > 1:
+        raise ShareError("Your record holds more than one person; say whose summary to share (--person NAME).")
+    moment = now or datetime.now(timezone.utc)
+    patient, patient_source = _patient(record, subjects)
+    scope = tuple(subjects) if subjects is not None else None
+    found = facts(record, list(_FACT_TYPES), subjects=scope)
+    horizon = (moment - timedelta(days=400)).strftime("%Y-%m-%d")
+    wanted: list[Fact] = []
+    for fact in found:
+        if fact.status == "entered-in-error":
+            continue
+        if fact.resource_type in ("Observation", "DiagnosticReport") and (fact.date or "") < horizon:
+            continue  # old results are not offered (there may be tens of thousands)
+        wanted.append(fact)
+    meds = reconcile_medications(record, subjects=scope)
+    med_facts = {f.fact_id: f for f in facts(record, ["MedicationRequest", "MedicationStatement"], subjects=scope)}
+    current_meds = [med_facts[e.fact_ids[0]] for e in meds.current if e.fact_ids and e.fact_ids[0] in med_facts]
+    newest = {f.fact_id: f.newest for f in [*wanted, *current_meds]}
+    resources = _load_json(record, [m.rowid for m in newest.values()])
+
+    by_id: dict[int, Fact] = {}
+    for fact in [*wanted, *current_meds]:
+        resource = resources.get(newest[fact.fact_id].rowid)
+        if resource is not None:
+            by_id[id(resource)] = fact
+    defaults = default_selection(list(resources.values()), now=moment)
+    default_keys: dict[str, str] = {}
+    for name, chosen in defaults.items():
+        for picked_resource in chosen:
+            owner = by_id.get(id(picked_resource))
+            if owner is not None:
+                default_keys[owner.fact_id] = name
+    items: list[Candidate] = []
+    for fact in current_meds:
+        resource = resources.get(newest[fact.fact_id].rowid)
+        if resource is not None:
+            items.append(_candidate(fact, "medications", True, resource))
+    for fact in wanted:
+        resource = resources.get(newest[fact.fact_id].rowid)
+        if resource is None:
+            continue
+        section = default_keys.get(fact.fact_id) or _other_section(resource)
+        if section is None or section == "medications":
+            continue
+        items.append(_candidate(fact, section, fact.fact_id in default_keys, resource))
+    order = {name: n for n, name in enumerate(SECTIONS)}
+    items.sort(key=lambda c: (order.get(c.section, 99), not c.default, _neg(c.date)))
+    picked = frozenset(c.key for c in items if c.default)
+    return Selection(patient, patient_source, tuple(items), picked)
+
+
+def _neg(date: str | None) -> str:
+    # Newest first within a section: invert the characters of the ISO date.
+    return "".join(chr(0x10FFFF - ord(ch)) for ch in (date or ""))
+
+
+def _candidate(fact: Fact, section: str, default: bool, resource: Mapping[str, Any]) -> Candidate:
+    return Candidate(fact.fact_id, section, fact.resource_type, fact.display, fact.date, default, fact.sources,
+                     resource, fact.newest.source_id)  # fmt: skip
+
+
+def _codes(concept: Any) -> set[str]:
+    out = set()
+    if isinstance(concept, Mapping):
+        for coding in concept.get("coding") or []:
+            if isinstance(coding, Mapping) and isinstance(coding.get("code"), str):
+                out.add(coding["code"])
+    return out
+
+
+def _other_section(resource: Mapping[str, Any]) -> str | None:
+    """Where an item that is not in the default summary would go, when the patient adds it."""
+    rtype = resource.get("resourceType")
+    if rtype == "Condition":
+        return "past-problems"
+    if rtype in ("AllergyIntolerance", "Immunization", "Procedure"):
+        return {"AllergyIntolerance": "allergies", "Immunization": "immunizations", "Procedure": "procedures"}[rtype]
+    if rtype in ("Observation", "DiagnosticReport"):
+        categories = set().union(*(_codes(c) for c in resource.get("category") or [])) if resource.get("category") else set()
+        if "vital-signs" in categories:
+            return "vital-signs"
+        if "laboratory" in categories or "LAB" in categories:
+            return "results"
+    return None
+
+
+# --- making a link -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MadeShare:
+    link_id: str
+    uri: str = field(repr=False)  # what the QR code holds (viewer-prefixed when a viewer is configured)
+    shlink: str = field(repr=False)  # the bare shlink:/…
+    label: str | None = field(repr=False)
+    expires: int | None
+    flag: str
+    sections: dict[str, int]
+    bundle: dict[str, Any] = field(repr=False)
+    fhir_json: bytes = field(repr=False)
+    qr_png: bytes = field(repr=False)
+    qr_svg: str = field(repr=False)
+    pdf: bytes = field(repr=False)
+
+    @property
+    def short_id(self) -> str:
+        return self.link_id[:8]
+
+
+def parse_expiry(text: str | None, *, now: float | None = None) -> int | None:
+    """'7d', '12h', '30d', '90m' or 'never' -> the expiry as epoch seconds (None for never)."""
+    value = (text or DEFAULT_EXPIRY).strip().lower()
+    if value in ("never", "none", "0"):
+        return None
+    match = re.fullmatch(r"(\d{1,4})\s*([mhdw])", value)
+    if not match:
+        raise ShareError(f"{text!r} is not an expiry Carry understands; use e.g. 1d, 7d, 30d, 12h or never.")
+    amount, unit = int(match.group(1)), match.group(2)
+    seconds = amount * {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}[unit]
+    if seconds < 60 or seconds > 366 * 86400:
+        raise ShareError("A link may last from one minute to one year.")
+    return int((now if now is not None else time.time()) + seconds)
+
+
+def _referenced(node: Any) -> Iterable[tuple[str, str]]:
+    if isinstance(node, Mapping):
+        ref = node.get("reference")
+        if isinstance(ref, str):
+            match = _REFERENCE.search(ref)
+            if match:
+                yield match.group(1), match.group(2)
+        for value in node.values():
+            yield from _referenced(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _referenced(value)
+
+
+def _supporting(record: Record, chosen: Sequence[Candidate]) -> list[dict[str, Any]]:
+    """The resources the picked items refer to (medications, practitioners, organisations, member results), two
+    levels deep, from the same source as the item."""
+    from sync.fhir import loads
+
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    frontier: list[tuple[Mapping[str, Any], int]] = [(c.resource, c.source_id) for c in chosen]
+    for _depth in range(2):
+        following: list[tuple[Mapping[str, Any], int]] = []
+        for resource, source_id in frontier:
+            for rtype, rid in set(_referenced(resource)):
+                if rtype not in _SUPPORTING_TYPES or (rtype, rid) in found:
+                    continue
+                rows = record._query(
+                    "SELECT raw, source_id FROM resource WHERE type = ? AND id = ? ORDER BY source_id = ? DESC LIMIT 1",
+                    [rtype, rid, source_id],
+                )
+                if rows:
+                    value = loads(rows[0][0].encode("utf-8"))
+                    if isinstance(value, dict):
+                        found[(rtype, rid)] = value
+                        following.append((value, int(rows[0][1])))
+        frontier = following
+    return list(found.values())
+
+
+def build_summary(record: Record, selection: Selection, *, now: datetime | None = None) -> dict[str, Any]:
+    """The IPS document of the picked items; refused (ShareError) when it breaks a rule of the IPS."""
+    chosen = selection.chosen()
+    sections: dict[str, list[Mapping[str, Any]]] = {}
+    for c in chosen:
+        sections.setdefault(c.section, []).append(c.resource)
+    bundle = build_ips(selection.patient, sections, supporting=_supporting(record, chosen), now=now)
+    problems = check_ips(bundle)
+    if problems:
+        raise ShareError("Carry will not share this summary: it breaks a rule of the IPS (" + "; ".join(problems[:3]) + ").")
+    return bundle
+
+
+def create_share(
+    record: Record,
+    host: ShareHost,
+    selection: Selection,
+    *,
+    label: str | None = None,
+    passcode: str | None = None,
+    expires: int | None = None,
+    now: datetime | None = None,
+) -> MadeShare:
+    """Build the IPS of the picked items, encrypt it, publish it on the host, and keep the link in the record."""
+    if not selection.picked:
+        raise ShareError("Nothing is picked; choose at least one item to share.")
+    if label is not None and len(label) > 80:
+        raise ShareError("The label may be at most 80 characters long.")
+    if passcode is not None and len(passcode) < 4:
+        raise ShareError("Choose a passcode of at least 4 characters.")
+    if expires is not None and expires <= time.time():
+        raise ShareError("The expiry must be in the future.")
+    moment = now or datetime.now(timezone.utc)
+    bundle = build_summary(record, selection, now=moment)
+    fhir_json = dumps(bundle)
+    state = ShareState(record)
+    _private, public = state.access_keys()
+    published = publish(
+        host.store,
+        host.public_base,
+        [("application/fhir+json", fhir_json)],
+        access_key=public,
+        passcode=passcode or None,
+        label=label or None,
+        exp=expires,
+        viewer=host.viewer_url,
+    )
+    shlink = published.uri.split("#", 1)[1] if "#" in published.uri else published.uri
+    sources = sorted({s for c in selection.chosen() for s in c.sources})
+    counts = selection.counts()
+    try:
+        state.add_link(link_id=published.link_id, payload=published.payload.to_json(), uri=published.uri,
+                       label=label or None, flag=published.payload.flag, exp=published.payload.exp,
+                       sections=counts, sources=sources, ips_text=fhir_json.decode("utf-8"))  # fmt: skip
+    except BaseException:
+        host.store.revoke(published.link_id)  # a link the record does not know could never be revoked
+        raise
+    png = qr_png(published.uri)
+    pdf = summary_pdf(bundle, link=published.uri, qr_png=png, sources=sources, generated=moment)
+    return MadeShare(published.link_id, published.uri, shlink, label or None, published.payload.exp,
+                     published.payload.flag, counts, bundle, fhir_json, png, qr_svg(published.uri), pdf)  # fmt: skip
+
+
+def files_for(link: ShareLinkRow, *, now: datetime | None = None) -> tuple[bytes, bytes]:
+    """(PDF, FHIR JSON) of a link made earlier, from what the record kept."""
+    bundle = link.ips()
+    png = qr_png(link.uri)
+    pdf = summary_pdf(bundle, link=link.uri, qr_png=png, sources=list(link.sources),
+                      generated=now or datetime.now(timezone.utc))  # fmt: skip
+    return pdf, link.ips_text.encode("utf-8")
+
+
+# --- the links, their accesses, revoking ------------------------------------------------------------------------
+
+
+def merge_access(record: Record, host: ShareHost | None) -> list[AccessEntry]:
+    """Read the sealed access entries the host collected, open those of this record's links, write them to the
+    record and its audit log ("opened by … at …"), and let the host forget what is merged."""
+    if host is None:
+        return []
+    state = ShareState(record)
+    private = state.private_key()
+    mine = state.link_ids()
+    if private is None or not mine:
+        return []
+    cursor = state.cursor()
+    added: list[AccessEntry] = []
+    while True:
+        batch = host.store.access_since(cursor, 500)
+        if not batch:
+            break
+        opened: list[tuple[int, AccessEntry]] = []
+        for entry in batch:
+            if entry.link_id not in mine:
+                continue  # another record's link on the same machine: not ours to open or forget
+            try:
+                data = open_access(private, entry.sealed)
+            except ShareError:
+                continue
+            opened.append((entry.cursor, AccessEntry(entry.link_id, str(data.get("recipient") or "someone"),
+                                                     str(data.get("at") or ""), str(data.get("event") or "manifest"))))
+        cursor = batch[-1].cursor
+        added += state.add_accesses(opened, cursor)
+        if len(batch) < 500:
+            break
+    _forget_merged(host, mine, cursor)
+    host.purge()
+    return added
+
+
+def merge_access_quietly(record: Record, host: ShareHost | None = None) -> list[AccessEntry]:
+    """merge_access on unlock: the host of this process, else the one in the data directory; a failure to read
+    the host never stops an unlock (the entries wait on the host for the next one)."""
+    from sync.errors import CarryError
+
+    try:
+        return merge_access(record, host if host is not None else ShareHost.existing())
+    except CarryError:
+        return []
+
+
+def _forget_merged(host: ShareHost, mine: set[str], cursor: int) -> None:
+    """Let the host drop the entries this record has merged. forget_access drops everything up to a cursor, so it
+    stops before the first entry of another record on the same host: that one waits for its own record."""
+    upto = 0
+    for entry in host.store.access_since(0, 1000):
+        if entry.link_id not in mine or entry.cursor > cursor:
+            break
+        upto = entry.cursor
+    if upto:
+        host.store.forget_access(upto)
+
+
+def share_links(record: Record) -> list[ShareLinkRow]:
+    return ShareState(record).links()
+
+
+def host_status(host: ShareHost | None, link: ShareLinkRow, now: float | None = None) -> str:
+    """active / expired / revoked / disabled (no passcode attempts left) / not on this host."""
+    moment = time.time() if now is None else now
+    local = link.status(moment)
+    if local != "active" or host is None:
+        return local
+    hosted = host.store.link(link.link_id)
+    if hosted is None:
+        return "not on this computer's share host"
+    if hosted.revoked:
+        return "revoked"
+    if hosted.attempts_left is not None and hosted.attempts_left <= 0:
+        return "disabled after wrong passcodes"
+    return "active"
+
+
+def revoke(record: Record, host: ShareHost | None, which: str) -> ShareLinkRow:
+    """Revoke a link at once: the host drops its ciphertext and answers 404 from now on."""
+    state = ShareState(record)
+    link = state.link(which)
+    if host is not None:
+        try:
+            host.store.revoke(link.link_id)
+        except ShareHostError as exc:
+            raise ShareError(f"Carry could not revoke the link on the share host ({exc}); nothing was changed.") from exc
+    state.mark_revoked(link.link_id)
+    return state.link(link.link_id)
+
+
+# --- receiving ---------------------------------------------------------------------------------------------------
+
+
+async def open_shared(
+    shlink: str, *, recipient: str, passcode: str | None = None, http: Any = None
+) -> ReceivedShare:
+    if not shlink.strip():
+        raise LinkError("Paste the shared link (it starts with shlink:/ or holds #shlink:/).")
+    return await open_link(shlink, recipient=recipient, passcode=passcode or None, http=http)
+
+
+def received_sections(received: ReceivedShare) -> list[tuple[str, str, list[Any], str | None]]:
+    """What a received summary shows: the sections of every IPS document in it (section_rows)."""
+    out: list[tuple[str, str, list[Any], str | None]] = []
+    for bundle in received.bundles:
+        out += section_rows(bundle)
+    return out
+
+
+def keep_received(record: Record, received: ReceivedShare, *, name: str | None = None) -> tuple[str, UpsertCounts]:
+    """Keep what a link held as a read-only source of kind 'shared' ("Shared: <label>")."""
+    if not received.documents:
+        raise ShareError("The link held nothing Carry can keep.")
+    title = (name or received.label or "summary").strip()[:80]
+    source = record.source(f"Shared: {title}", kind="shared")
+    run_id = record.start_run(source.id, "shared", "SMART Health Link")
+    counts = UpsertCounts()
+    for document in received.documents:
+        record.store_resources(source.id, run_id, document.resources, counts)
+    record.finish_run(run_id, counts)
+    record.audit("share-keep", source=source.name, imported=counts.imported, updated=counts.updated)
+    return source.name, counts
+
+
+# --- write-back: sending to a connected portal that accepts it ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WritebackTarget:
+    """A connected portal, and whether it takes the summary (a DocumentReference) and vital signs (Observation)."""
+
+    source_id: int
+    name: str
+    summary: bool
+    summary_reason: str
+    vitals: bool
+    vitals_reason: str
+
+
+async def writeback_targets(portals: Any) -> list[WritebackTarget]:
+    """Every connected portal with what it accepts (one CapabilityStatement read each)."""
+    out = []
+    for conn in await asyncio.to_thread(portals.sources):
+        if conn.status != "connected":
+            continue
+        try:
+            support = await portals.write_support(conn.id, ("DocumentReference", "Observation"))
+        except CarryError as exc:
+            out.append(WritebackTarget(conn.id, conn.name, False, str(exc), False, str(exc)))
+            continue
+        (doc_ok, doc_why), (obs_ok, obs_why) = support["DocumentReference"], support["Observation"]
+        out.append(WritebackTarget(conn.id, conn.name, doc_ok, doc_why, obs_ok, obs_why))
+    return out
+
+
+async def _accepting(portals: Any, which: str | int, rtype: str) -> Any:
+    conn = await asyncio.to_thread(portals.source, which)
+    ok, why = (await portals.write_support(conn.id, (rtype,)))[rtype]
+    if not ok:
+        raise ShareError(f"{conn.name}: {why}")
+    return conn
+
+
+async def send_summary(portals: Any, which: str | int, ips_bundle: Mapping[str, Any]) -> str:
+    """Send the summary to a portal that accepts DocumentReference creates; returns where it was filed."""
+    from sync.share import summary_document
+
+    conn = await _accepting(portals, which, "DocumentReference")
+    location: str = await portals.create_resource(conn.id, summary_document(ips_bundle, conn.patient_id))
+    return location
+
+
+async def send_vital_sign(portals: Any, which: str | int, kind: str, value: str) -> str:
+    """Send one patient-measured vital sign to a portal that accepts Observation creates."""
+    from sync.share import vital_sign
+
+    conn = await _accepting(portals, which, "Observation")
+    resource = vital_sign(kind, value, conn.patient_id)
+    location: str = await portals.create_resource(conn.id, resource)
+    return location

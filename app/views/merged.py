@@ -1,0 +1,188 @@
+"""Facts for the screens, kept between calls until the record changes.
+
+`app.record.facts` regroups a type on every call (tens of milliseconds for most types of a 100,000-resource
+record, half a second for its observations). The screens ask for the same facts again and again -- each timeline
+page, each return to the summary -- so they are kept here per open Record and dropped as soon as the record
+changes: an import, a sync page, a decision (confirm/split/reset), from this window or another. The test for
+"changed" is SQLite's own (`total_changes()` counts this connection's writes, `PRAGMA data_version` moves when
+another connection commits), so it costs two tiny queries and cannot miss a write.
+
+The timeline keeps, per type, one small tuple per fact instead of the facts themselves: 100,000 facts as tuples
+take a few megabytes, as `Fact` objects (with every member's columns) a hundred.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import weakref
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.record import Fact, MedicationList, Record, facts, reconcile_medications
+
+__all__ = ["Slot", "SlotList", "cached_facts", "cached_medications", "forget", "slots", "type_slots", "warm"]
+
+# Fact lists kept per record, counted in members: beyond this the least recently used type is dropped
+# (and rebuilt when asked for again). Around 1 kB a member.
+_MEMBER_BUDGET = 60_000
+_FILTERED_KEPT = 6
+
+Subjects = tuple[str, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """One dated fact on the timeline: enough to sort, filter and count it; the rest is read per page."""
+
+    date: str
+    rowid: int  # the newest member's row: what the timeline shows for the fact
+    fact_id: str
+    resource_type: str
+    source_ids: tuple[int, ...]  # every source that states it
+    newest_source_id: int
+
+
+@dataclass
+class SlotList:
+    """Slots of a filter, oldest first (so `bisect` finds a cursor), and their month counts."""
+
+    slots: list[Slot]
+    keys: list[tuple[str, int]]
+    months: list[tuple[str, int]]
+
+    def before(self, key: tuple[str, int] | tuple[str], limit: int) -> list[Slot]:
+        """Up to `limit` slots that sort before `key`, newest first."""
+        end = bisect.bisect_left(self.keys, key)
+        return self.slots[max(0, end - limit) : end][::-1]
+
+
+@dataclass
+class _Cache:
+    generation: tuple[Any, ...]
+    facts: OrderedDict[tuple[str, Subjects], list[Fact]] = field(default_factory=OrderedDict)
+    members: int = 0
+    slots: dict[tuple[str, Subjects], list[Slot]] = field(default_factory=dict)
+    filtered: OrderedDict[tuple[Any, ...], SlotList] = field(default_factory=OrderedDict)
+    medications: dict[Subjects, MedicationList] = field(default_factory=dict)
+
+
+_caches: weakref.WeakKeyDictionary[Record, _Cache] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def _generation(record: Record) -> tuple[Any, ...]:
+    (changes,) = record._query("SELECT total_changes()")[0]
+    (version,) = record._query("PRAGMA data_version")[0]
+    return (changes, version)
+
+
+def _cache(record: Record) -> _Cache:
+    generation = _generation(record)
+    with _lock:
+        cache = _caches.get(record)
+        if cache is None or cache.generation != generation:
+            cache = _Cache(generation)
+            _caches[record] = cache
+        return cache
+
+
+def forget(record: Record) -> None:
+    """Drop what is kept for this record (tests use it to measure the first, uncached call)."""
+    with _lock:
+        _caches.pop(record, None)
+
+
+def _subjects(subjects: Iterable[str] | None) -> Subjects:
+    return None if subjects is None else tuple(sorted(subjects))
+
+
+def cached_facts(record: Record, resource_type: str, subjects: Iterable[str] | None = None) -> list[Fact]:
+    """`facts(record, resource_type, subjects=…)`, kept until the record changes. Do not modify the list."""
+    key = (resource_type, _subjects(subjects))
+    cache = _cache(record)
+    with _lock:
+        found = cache.facts.get(key)
+        if found is not None:
+            cache.facts.move_to_end(key)
+            return found
+    found = facts(record, resource_type, subjects=key[1])
+    size = sum(len(f.members) for f in found)
+    with _lock:
+        if key not in cache.facts:
+            cache.facts[key] = found
+            cache.members += size
+            while cache.members > _MEMBER_BUDGET and len(cache.facts) > 1:
+                _, dropped = cache.facts.popitem(last=False)
+                cache.members -= sum(len(f.members) for f in dropped)
+    return found
+
+
+def cached_medications(record: Record, subjects: Iterable[str] | None = None) -> MedicationList:
+    key = _subjects(subjects)
+    cache = _cache(record)
+    with _lock:
+        found = cache.medications.get(key)
+    if found is None:
+        found = reconcile_medications(record, subjects=key)
+        with _lock:
+            cache.medications[key] = found
+    return found
+
+
+def type_slots(record: Record, resource_type: str, subjects: Iterable[str] | None = None) -> list[Slot]:
+    """The dated facts of one type, newest first, as slots (what the summary's "recent" lists need)."""
+    return _type_slots(record, _cache(record), resource_type, _subjects(subjects))
+
+
+def _type_slots(record: Record, cache: _Cache, resource_type: str, subjects: Subjects) -> list[Slot]:
+    key = (resource_type, subjects)
+    with _lock:
+        found = cache.slots.get(key)
+        kept = cache.facts.get(key)
+    if found is not None:
+        return found
+    pool = kept if kept is not None else facts(record, resource_type, subjects=subjects)
+    made = []
+    shared: dict[tuple[int, ...], tuple[int, ...]] = {}  # most facts share one of a few source tuples
+    for fact in pool:
+        if not fact.date:
+            continue
+        newest = fact.newest
+        sids = tuple(sorted({m.source_id for m in fact.members}))
+        made.append(Slot(fact.date, newest.rowid, fact.fact_id, fact.resource_type, shared.setdefault(sids, sids),
+                         newest.source_id))  # fmt: skip
+    with _lock:
+        cache.slots[key] = made
+    return made
+
+
+def slots(record: Record, types: Sequence[str], subjects: Iterable[str] | None, source_id: int | None) -> SlotList:
+    """The dated facts of these types (about these subjects; stated by this source, when given), oldest first."""
+    subj = _subjects(subjects)
+    key = (tuple(sorted(types)), subj, source_id)
+    cache = _cache(record)
+    with _lock:
+        found = cache.filtered.get(key)
+        if found is not None:
+            cache.filtered.move_to_end(key)
+            return found
+    chosen: list[Slot] = []
+    for rtype in key[0]:
+        per_type = _type_slots(record, cache, rtype, subj)
+        chosen.extend(per_type if source_id is None else (s for s in per_type if source_id in s.source_ids))
+    chosen.sort(key=lambda s: (s.date, s.rowid))
+    months = sorted(Counter(s.date[:7] for s in chosen).items(), reverse=True)
+    found = SlotList(chosen, [(s.date, s.rowid) for s in chosen], months)
+    with _lock:
+        cache.filtered[key] = found
+        while len(cache.filtered) > _FILTERED_KEPT:
+            cache.filtered.popitem(last=False)
+    return found
+
+
+def warm(record: Record, types: Sequence[str], subjects: Iterable[str] | None) -> None:
+    """Group these types now (off the UI loop), so the screen that needs them next opens at once."""
+    slots(record, types, subjects, None)

@@ -1,0 +1,123 @@
+"""What the share screens show: the items a summary may hold (per section, with what is picked), the links made
+before with who opened them, and a received summary. Plain Python over app.shares; no Flet here."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from app.record import Record
+from app.shares import ShareHost, candidates, host_status, share_links
+from sync.share import SECTIONS, ReceivedShare, ShareError
+
+from .format import format_date, format_timestamp
+from .people import Scope
+
+__all__ = [
+    "EXPIRY_CHOICES",
+    "LinkSummary",
+    "ReceivedSection",
+    "SectionChoice",
+    "ShareChoices",
+    "link_summaries",
+    "received_summary",
+    "share_choices",
+]
+
+EXPIRY_CHOICES = (("1d", "1 day"), ("7d", "7 days"), ("30d", "30 days"))
+
+
+@dataclass(frozen=True)
+class ItemChoice:
+    key: str
+    text: str  # display and date
+    default: bool
+
+
+@dataclass(frozen=True)
+class SectionChoice:
+    name: str
+    title: str
+    items: tuple[ItemChoice, ...]
+
+
+@dataclass(frozen=True)
+class ShareChoices:
+    selection: Any  # app.shares.Selection, None when there is nothing to share
+    sections: tuple[SectionChoice, ...]
+    problem: str | None = None  # why there is nothing to share
+
+    def default_keys(self) -> set[str]:
+        return set(self.selection.picked) if self.selection is not None else set()
+
+
+def share_choices(record: Record, scope: Scope) -> ShareChoices:
+    subjects = list(scope.person.subjects) if scope.person is not None else None
+    try:
+        selection = candidates(record, subjects)
+    except ShareError as exc:  # an empty record can still open links others shared
+        return ShareChoices(None, (), str(exc))
+    sections = []
+    for name in selection.section_names():
+        items = tuple(
+            ItemChoice(c.key, c.display + (f" · {format_date(c.date)}" if c.date else ""), c.default)
+            for c in selection.in_section(name)
+        )
+        sections.append(SectionChoice(name, SECTIONS[name].title, items))
+    return ShareChoices(selection, tuple(sections))
+
+
+@dataclass(frozen=True)
+class LinkSummary:
+    link_id: str
+    short_id: str
+    title: str
+    status: str
+    made: str
+    expires: str
+    contents: str
+    accesses: tuple[str, ...]
+    active: bool
+
+
+def link_summaries(record: Record, host: ShareHost | None, *, now: float | None = None) -> list[LinkSummary]:
+    moment = time.time() if now is None else now
+    out = []
+    for link in share_links(record):
+        status = host_status(host, link, moment)
+        expires = format_timestamp(_iso(link.exp)) if link.exp else "never"
+        contents = ", ".join(f"{n} {SECTIONS[s].title.lower() if s in SECTIONS else s}" for s, n in link.sections.items())
+        out.append(LinkSummary(
+            link.link_id, link.short_id, link.label or f"Link {link.short_id}", status,
+            format_timestamp(link.created_at), expires, contents + (" · passcode" if "P" in link.flag else ""),
+            tuple(a.sentence() for a in link.accesses), status == "active",
+        ))  # fmt: skip
+    return out
+
+
+def _iso(epoch: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+@dataclass(frozen=True)
+class ReceivedSection:
+    title: str
+    rows: tuple[tuple[str, str], ...]  # (item, details · status · date)
+    empty: str | None
+
+
+def received_summary(received: ReceivedShare) -> tuple[str, list[ReceivedSection]]:
+    from app.shares import received_sections
+
+    sections: list[ReceivedSection] = []
+    for title, _item, rows, empty in received_sections(received):
+        lines = tuple((r.item, " · ".join(p for p in (r.details, r.status, r.date) if p)) for r in rows)
+        sections.append(ReceivedSection(title, lines, empty))
+    return received.label or "Shared summary", sections
+
+
+def picked_counts(choices: ShareChoices, picked: Sequence[str] | set[str]) -> dict[str, int]:
+    chosen = set(picked)
+    return {s.name: sum(1 for i in s.items if i.key in chosen) for s in choices.sections}

@@ -1,0 +1,138 @@
+"""Write-back where a portal allows it: the resources a patient may send, and whether a portal takes them.
+
+A portal takes a resource type when its CapabilityStatement declares `create` for it AND the granted scopes let
+Carry create it (SMART v2 `patient/X.c`, `.cud`, `.cruds`, or v1 `patient/X.write` / `.*`). Facts: SMART App
+Launch 2.2 (scopes), US Core "Writing Vital Signs" (one vital sign per create, subject and performer the patient,
+meta.tag us-core-tags#patient-supplied), US Core DocumentReference (category, type, content.attachment).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from ..fhir import ServerCapabilities, dumps
+from .errors import ShareError
+
+__all__ = ["VITAL_SIGNS", "VitalSign", "accepts", "scope_allows_create", "summary_document", "vital_sign"]
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+PATIENT_SUPPLIED = {"system": "http://hl7.org/fhir/us/core/CodeSystem/us-core-tags", "code": "patient-supplied",
+                    "display": "Patient supplied"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class VitalSign:
+    key: str
+    code: str  # LOINC
+    display: str
+    unit: str  # UCUM
+    low: float  # plausible range, to catch typing mistakes
+    high: float
+
+
+VITAL_SIGNS: Mapping[str, VitalSign] = {
+    v.key: v
+    for v in (
+        VitalSign("weight", "29463-7", "Body weight", "kg", 0.5, 400),
+        VitalSign("height", "8302-2", "Body height", "cm", 20, 260),
+        VitalSign("heart-rate", "8867-4", "Heart rate", "/min", 20, 250),
+        VitalSign("temperature", "8310-5", "Body temperature", "Cel", 30, 45),
+        VitalSign("respiratory-rate", "9279-1", "Respiratory rate", "/min", 4, 80),
+        VitalSign("oxygen-saturation", "59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry", "%", 50, 100),
+    )
+}
+
+
+def scope_allows_create(scope: str, resource_type: str) -> bool:
+    for item in scope.split():
+        context, _, rest = item.partition("/")
+        if context not in ("patient", "user") or not rest:
+            continue
+        rtype, _, perms = rest.partition(".")
+        perms = perms.split("?", 1)[0]
+        if rtype not in ("*", resource_type):
+            continue
+        if perms in ("write", "*") or (perms and set(perms) <= set("cruds") and "c" in perms):
+            return True
+    return False
+
+
+def accepts(capabilities: ServerCapabilities, scope: str, resource_type: str) -> tuple[bool, str]:
+    """(whether the portal takes a created `resource_type`, a plain sentence why not)."""
+    caps = capabilities.types.get(resource_type)
+    if caps is None or "create" not in caps.interactions:
+        return False, f"The portal does not accept new {resource_type} resources from patients' apps."
+    if not scope_allows_create(scope, resource_type):
+        return False, (f"The portal could accept it, but Carry was not granted permission to send a {resource_type}; "
+                       "connect again and allow it.")  # fmt: skip
+    return True, ""
+
+
+def _stamp(now: datetime | None) -> str:
+    moment = now or datetime.now(timezone.utc)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.isoformat(timespec="seconds")
+
+
+def summary_document(
+    ips_bundle: Mapping[str, Any], patient_id: str, *, now: datetime | None = None, title: str = "Patient summary"
+) -> dict[str, Any]:
+    """A DocumentReference carrying the IPS document as an application/fhir+json attachment."""
+    data = dumps(ips_bundle)
+    stamp = _stamp(now)
+    return {
+        "resourceType": "DocumentReference",
+        "meta": {"tag": [PATIENT_SUPPLIED]},
+        "status": "current",
+        "type": {"coding": [{"system": LOINC, "code": "60591-5", "display": "Patient summary Document"}]},
+        "category": [{"coding": [{"system": "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category",
+                                  "code": "clinical-note", "display": "Clinical Note"}]}],  # fmt: skip
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "author": [{"reference": f"Patient/{patient_id}"}],
+        "date": stamp,
+        "description": "International Patient Summary sent by the patient with Carry",
+        "content": [{
+            "attachment": {
+                "contentType": "application/fhir+json",
+                "data": base64.b64encode(data).decode("ascii"),
+                "size": len(data),
+                "hash": base64.b64encode(hashlib.sha1(data).digest()).decode("ascii"),  # noqa: S324 - FHIR's choice
+                "title": title,
+                "creation": stamp,
+            },
+        }],
+    }  # fmt: skip
+
+
+def vital_sign(kind: str, value: float | Decimal | str, patient_id: str, *, when: datetime | None = None) -> dict[str, Any]:
+    """One US Core vital-sign Observation the patient measured, tagged patient-supplied."""
+    sign = VITAL_SIGNS.get(kind)
+    if sign is None:
+        raise ShareError(f"{kind!r} is not a vital sign Carry can send; choose from {', '.join(VITAL_SIGNS)}.")
+    try:
+        number = Decimal(str(value).strip().replace(",", "."))
+    except ArithmeticError as exc:
+        raise ShareError(f"{value!r} is not a number.") from exc
+    if not number.is_finite() or not sign.low <= float(number) <= sign.high:
+        raise ShareError(f"A {sign.display.lower()} of {value} {sign.unit} is not plausible; check it.")
+    patient = {"reference": f"Patient/{patient_id}"}
+    return {
+        "resourceType": "Observation",
+        "meta": {"tag": [PATIENT_SUPPLIED]},
+        "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                  "code": "vital-signs", "display": "Vital Signs"}]}],  # fmt: skip
+        "code": {"coding": [{"system": LOINC, "code": sign.code, "display": sign.display}], "text": sign.display},
+        "subject": patient,
+        "performer": [patient],
+        "effectiveDateTime": _stamp(when),
+        "valueQuantity": {"value": number, "unit": sign.unit, "system": UCUM, "code": sign.unit},
+    }

@@ -1,0 +1,128 @@
+"""The Share screen in headless Chromium: pick items, make a link (QR code, link, PDF), see who opened it, revoke
+it; and open a shared link and keep it. The link is opened over HTTP by Carry's receiver, as a doctor's Carry
+would, against the same `carry serve` that shows the UI."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pypdf
+import pytest
+
+from app.shares import open_shared, received_sections
+from sync.share import LinkInactive, decode_link
+
+from ui.browser_support import DESKTOP, open_app, shot
+from ui.test_ui_browser import ELVINA, expect, nav, type_into, unlock
+
+pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
+
+
+@pytest.fixture
+def desktop(browser: Any) -> Any:
+    context = browser.new_context(viewport=DESKTOP)
+    yield context
+    context.close()
+
+
+def _open_link(link: str, recipient: str) -> Any:
+    """open_shared on a thread of its own: Playwright's sync API keeps an event loop running on this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, open_shared(link, recipient=recipient)).result()
+
+
+def _link_text(page: Any) -> str:
+    box = page.get_by_role("textbox", name="The link")
+    box.click()  # Flutter web fills the field's DOM value once it has focus
+    expect()(box).to_have_value(re.compile(r"^shlink:/"))
+    return str(box.input_value())
+
+
+def test_pick_share_see_who_opened_revoke(make_server: Any, desktop: Any) -> None:
+    server = make_server(ELVINA)
+    page = open_app(desktop, server.url)
+    ex = expect()
+    unlock(page)
+    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
+    nav(page, "Share")
+    ex(page.get_by_role("heading", name="What to share")).to_be_visible()
+    ex(page.get_by_role("checkbox", name="Active problems (5 of 5)")).to_be_checked()
+    ex(page.get_by_role("checkbox", name="Immunizations (12 of 12)")).to_be_checked()
+    type_into(page, "Label (the doctor sees it)", "For Dr Rivera")
+    # Single items: leave one problem out; the section says so.
+    page.get_by_role("checkbox", name="Prediabetes", exact=False).click()
+    ex(page.get_by_role("checkbox", name="Active problems (4 of 5)")).not_to_be_checked()
+    # Whole sections: no procedures at all.
+    page.get_by_role("checkbox", name="Procedures", exact=False).first.click()
+    ex(page.get_by_role("checkbox", name="Procedures (0 of", exact=False)).to_be_visible()
+    ex(page.get_by_role("checkbox", name="Immunizations (12 of 12)")).to_be_checked()
+    shot(page, "share-01-pick")
+    page.get_by_role("button", name="Create link").click()
+    ex(page.get_by_role("heading", name="Your link is ready")).to_be_visible()
+    ex(page.get_by_role("img", name="QR code of the link")).to_be_visible()
+    link = _link_text(page)
+    payload = decode_link(link)
+    assert payload.url.startswith(f"{server.url}/shl/") and payload.label == "For Dr Rivera"
+    shot(page, "share-02-link-ready")
+
+    # The PDF opens from memory in a new tab.
+    with desktop.expect_page() as opened:
+        page.get_by_role("button", name="Download the PDF").click()
+    pdf_url = opened.value.url
+    opened.value.close()
+    pdf = httpx.get(pdf_url).content
+    text = "".join(p.extract_text() or "" for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "Osteoporosis" in text and "Prediabetes" not in text
+
+    # A doctor opens it; the patient sees who, when the share screen shows again.
+    received = _open_link(link, "Dr Rivera")
+    problems = [row.item for row in received_sections(received)[0][2]]
+    assert "Osteoporosis (disorder)" in problems and "Prediabetes" not in problems
+    assert "Procedures" not in [title for title, *_ in received_sections(received)]
+    nav(page, "Search")
+    nav(page, "Share")
+    ex(page.get_by_text("opened by Dr Rivera at", exact=False).first).to_be_visible()
+    ex(page.get_by_role("group", name="4 active problems, 1 allergies and intolerances, 2 medications, "
+                        "12 immunizations opened by Dr Rivera", exact=False)).to_be_visible()  # fmt: skip
+    shot(page, "share-03-opened-by")
+
+    page.get_by_role("button", name="Revoke").first.click()
+    ex(page.get_by_text("For Dr Rivera · revoked", exact=False).first).to_be_visible()
+    with pytest.raises(LinkInactive):
+        _open_link(link, "Dr Rivera")
+
+
+def test_open_a_shared_link_and_keep_it(make_server: Any, desktop: Any) -> None:
+    sharer = make_server(ELVINA)
+    receiver = make_server([])
+    page = open_app(desktop, sharer.url)
+    ex = expect()
+    unlock(page)
+    nav(page, "Share")
+    type_into(page, "Label (the doctor sees it)", "Elvina")
+    page.get_by_role("button", name="Create link").click()
+    link = _link_text(page)
+    page.close()
+
+    page = open_app(desktop, receiver.url)
+    unlock(page)
+    nav(page, "Share")
+    page.get_by_role("button", name="Open a shared link").click()
+    ex(page.get_by_role("heading", name="Open a shared link")).to_be_visible()
+    box = page.get_by_role("textbox", name="Shared link", exact=True)
+    box.click()
+    page.wait_for_timeout(300)
+    page.keyboard.insert_text(link)
+    ex(box).to_have_value(link, timeout=5_000)
+    page.get_by_role("button", name="Open", exact=True).click()
+    ex(page.get_by_role("heading", name="Elvina")).to_be_visible()
+    ex(page.get_by_role("heading", name="Active problems")).to_be_visible()
+    ex(page.get_by_role("group", name="Osteoporosis (disorder) active", exact=False)).to_be_visible()
+    shot(page, "share-04-received")
+    page.get_by_role("button", name="Keep in my record").click()
+    ex(page.get_by_text("Kept as the read-only source “Shared: Elvina”", exact=False).first).to_be_visible()
