@@ -209,15 +209,21 @@ def source_key(kind: str, name: str, base_url: str | None) -> str:
 
 
 def facts(
-    record: Record, types: Iterable[str] | str | None = None, *, subjects: Iterable[str] | None = None
+    record: Record,
+    types: Iterable[str] | str | None = None,
+    *,
+    subjects: Iterable[str] | None = None,
+    since: str | None = None,
 ) -> list[Fact]:
     """Every fact of these resource types (all types when None), newest first (undated last).
 
     `subjects` narrows to resources about these references ("Patient/123"), as the views' person scope does.
     Types are grouped independently, so asking for fewer types is faster and gives the same facts for them.
+    `since` (a date or dateTime) groups only resources dated on or after it: what "recent" lists need, at a
+    fraction of the cost; undated resources are left out then.
     """
     wanted = [types] if isinstance(types, str) else (sorted(set(types)) if types is not None else None)
-    builder = _Builder(record, wanted, None if subjects is None else tuple(subjects))
+    builder = _Builder(record, wanted, None if subjects is None else tuple(subjects), since)
     # Grouping allocates hundreds of thousands of small, acyclic objects; the cycle collector would walk them
     # again and again while they are made, for nothing.
     collecting = gc.isenabled()
@@ -420,10 +426,13 @@ class _Builder:
     Members are kept in parallel lists indexed by position; 100,000 of them must group in well under two seconds.
     """
 
-    def __init__(self, record: Record, types: list[str] | None, subjects: tuple[str, ...] | None) -> None:
+    def __init__(
+        self, record: Record, types: list[str] | None, subjects: tuple[str, ...] | None, since: str | None = None
+    ) -> None:
         self.record = record
         self.types = types
         self.subjects = subjects
+        self.since = since
         self.cols: list[tuple[Any, ...]] = []
         self.keys: list[tuple[str, str, str]] = []
         self.persons: list[str] = []
@@ -441,6 +450,9 @@ class _Builder:
         if self.subjects is not None:
             clauses.append(f"r.subject IN ({', '.join('?' for _ in self.subjects)})")
             args.extend(self.subjects)
+        if self.since is not None:
+            clauses.append("r.effective >= ?")
+            args.append(self.since)
         return (" AND ".join(clauses), args)
 
     def _load(self) -> None:

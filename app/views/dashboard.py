@@ -16,7 +16,7 @@ from typing import Any
 from app.record import Fact, MedicationEntry, Record, ResourceRow
 
 from .format import format_date, format_value, kind_name, tidy_name
-from .merged import Slot, cached_facts, cached_medications, type_slots
+from .merged import Slot, cached_facts, cached_medications, recent_slots
 from .people import Person, Scope
 from .ranges import Flag, flag_for, range_for
 
@@ -252,13 +252,14 @@ def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] =
     immunizations = _dedupe(of("Immunization"), 8)
 
     names = {source.id: source.name for source in record.sources()}
-    lab = _newest_rows(record, type_slots(record, "Observation", subjects), 10, "r.category = 'laboratory'")
+    labs = "r.category = 'laboratory'"
+    lab = _newest_rows(record, recent_slots(record, "Observation", subjects, where=labs), 10, labs)
     lab_extra = _json_fields(
         record, [row.rowid for _, row in lab], {"interpretation": "$.interpretation", "referenceRange": "$.referenceRange"}
     )
     results = [_with_slot(result_item(row, lab_extra.get(row.rowid)), slot, names) for slot, row in lab]
 
-    visits = _newest_rows(record, type_slots(record, "Encounter", subjects), 5)
+    visits = _newest_rows(record, recent_slots(record, "Encounter", subjects), 5)
     where_at = _json_fields(record, [row.rowid for _, row in visits], {"provider": "$.serviceProvider.display"})
     encounters = [
         _with_slot(_item(row, where_at.get(row.rowid, {}).get("provider") or ""), slot, names) for slot, row in visits

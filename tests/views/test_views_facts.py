@@ -188,3 +188,25 @@ def test_summary_flags_conflicting_doses_and_a_matching_allergy_in_words(tmp_pat
         assert "Clinic A" in dash.medication_notes[0].message and "Clinic B" in dash.medication_notes[0].message
         assert [i.title for i in dash.allergies] == ["Allergy to penicillin"]
         assert dash.allergies[0].flag is not None and dash.allergies[0].flag.word == "High risk"
+
+
+def test_a_recent_window_groups_like_the_whole_record(tmp_path: Path, demo_dir: Path) -> None:
+    from app.record import facts
+    from app.views.merged import recent_slots, type_slots
+
+    record, _ = _two(tmp_path / "two.carry", demo_dir)
+    with record:
+        since = "2019-01-01"
+        whole = {f.fact_id: f for f in facts(record, "Observation") if f.date and f.date >= since}
+        window = facts(record, "Observation", since=since)
+        assert window and {f.fact_id for f in window} == set(whole)
+        for fact in window:  # the same members, newest first, as when everything is grouped
+            assert [m.key for m in fact.members] == [m.key for m in whole[fact.fact_id].members]
+            assert len(fact.sources) == 2
+        # The summary's "recent" list agrees with the full grouping at its newest end.
+        v.merged.forget(record)
+        recent = recent_slots(record, "Observation", where="r.category = 'laboratory'")
+        full = type_slots(record, "Observation")
+        newest_full = [s.fact_id for s in sorted(full, key=lambda s: (s.date, s.rowid), reverse=True)[:20]]
+        newest_recent = [s.fact_id for s in sorted(recent, key=lambda s: (s.date, s.rowid), reverse=True)[:20]]
+        assert newest_recent == newest_full
