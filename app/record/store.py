@@ -25,6 +25,7 @@ import sqlcipher3
 from sqlcipher3 import dbapi2
 
 from sync.fhir import FHIRFormatError, ParsedResource, parse_document
+from sync.fhir.parse import PARALLEL_THRESHOLD, validated
 
 from .errors import (
     ImportRefused,
@@ -208,6 +209,7 @@ class Record:
         self.path = path
         self._db = connection
         self._lock = threading.RLock()
+        self.parallel_from = PARALLEL_THRESHOLD  # imports of this many resources validate in worker processes
 
     def __repr__(self) -> str:  # never show more than where it is
         return f"<Record {str(self.path)!r} {'open' if self._db is not None else 'locked'}>"
@@ -443,7 +445,7 @@ class Record:
         A document that cannot be taken apart raises ImportRefused and leaves the record exactly as it was.
         """
         try:
-            document = parse_document(data, resolver=self.resolve_identifier)
+            document = parse_document(data, resolver=self.resolve_identifier, validate=False)
         except FHIRFormatError as exc:
             raise ImportRefused(f"{origin}: not imported: {exc}.") from None
         src = self.source(source, kind="file")
@@ -454,7 +456,9 @@ class Record:
                 "INSERT INTO run (source_id, kind, origin, started_at) VALUES (?, 'import', ?, ?)", (src.id, origin, now)
             )
             run_id = cur.lastrowid
-            self._upsert(cur, src.id, run_id, document.resources, now, counts)
+            # Validation of a big file runs in worker processes while the chunks before are stored.
+            for chunk in validated(document.resources, parallel_from=self.parallel_from):
+                self._upsert(cur, src.id, run_id, chunk, now, counts)
             self._finish_run(cur, run_id, counts)
             self._audit_in(cur, "import", file=origin, source=source, **_summary(counts))
         return ImportReport(origin, source, counts)

@@ -12,10 +12,13 @@ Two kinds of trouble are kept apart:
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
 import re
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -28,6 +31,7 @@ from .errors import FHIRFormatError
 from .r4types import R4_RESOURCE_TYPES
 
 __all__ = [
+    "PARALLEL_THRESHOLD",
     "ConditionalResolver",
     "ParsedDocument",
     "ParsedResource",
@@ -37,8 +41,14 @@ __all__ = [
     "loads",
     "parse_document",
     "parse_resource",
+    "validated",
     "validation_error",
 ]
+
+# From this many resources on, validation runs in worker processes beside the storing (below it, starting the
+# workers costs more than it saves).
+PARALLEL_THRESHOLD = 4000
+_CHUNK = 1000
 
 _decoder = msgspec.json.Decoder(float_hook=Decimal)
 _encoder = msgspec.json.Encoder(decimal_format="number")
@@ -131,6 +141,37 @@ def validation_error(resource: dict[str, Any]) -> str | None:
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         return _short(f"{type(exc).__name__}: {exc}")
     return None
+
+
+def validated(
+    resources: Sequence[ParsedResource], *, parallel_from: int = PARALLEL_THRESHOLD, workers: int | None = None
+) -> Iterator[list[ParsedResource]]:
+    """Validate resources parsed with validate=False, yielding them in order, a chunk at a time, `error` set.
+
+    Large documents are validated in worker processes, so the caller can store one chunk while the next ones
+    are being checked; the result is the same as validating each resource in turn.
+    """
+    if len(resources) < parallel_from:
+        for start in range(0, len(resources), _CHUNK):
+            chunk = resources[start : start + _CHUNK]
+            yield [replace(res, error=validation_error(res.data)) for res in chunk]
+        return
+    count = workers or max(1, min(4, os.cpu_count() or 1))
+    # spawn, not fork: the app server has threads, and a forked copy of a locked lock never unlocks.
+    with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures: list[Future[list[str | None]]] = [
+            pool.submit(_validate_raw, [res.raw for res in resources[start : start + _CHUNK]])
+            for start in range(0, len(resources), _CHUNK)
+        ]
+        for index, future in enumerate(futures):
+            chunk = resources[index * _CHUNK : (index + 1) * _CHUNK]
+            errors = future.result()
+            yield [replace(res, error=error) for res, error in zip(chunk, errors, strict=True)]
+
+
+def _validate_raw(raws: list[bytes]) -> list[str | None]:
+    # Runs in a worker process: the resources travel as their compact JSON, which is cheaper to send than dicts.
+    return [validation_error(_decoder.decode(raw)) for raw in raws]
 
 
 def parse_document(

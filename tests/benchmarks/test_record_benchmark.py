@@ -173,12 +173,12 @@ def test_dashboard_queries_and_search(big_record: tuple[Path, float, float]) -> 
             timings.append(time.perf_counter() - start)
         for word in words[:10]:
             start = time.perf_counter()
-            record._query("SELECT rowid FROM resource WHERE display LIKE ? LIMIT 50", [f"%{word}%"])
+            record._query("SELECT count(*) FROM resource WHERE display LIKE ?", [f"%{word}%"])
             like_timings.append(time.perf_counter() - start)
         timings.sort()
         p95 = timings[int(len(timings) * 0.95) - 1] * 1000
         print(f"Full-text search, {len(timings)} queries:")
-        _report("LIKE scan of display text, median (baseline)", statistics.median(like_timings) * 1000, "ms")
+        _report("LIKE scan of every display text, median (baseline)", statistics.median(like_timings) * 1000, "ms")
         _report("FTS search p95", p95, "ms", statistics.median(like_timings) * 1000, "(target < 50 ms)")
         _report("FTS search median", statistics.median(timings) * 1000, "ms")
     finally:

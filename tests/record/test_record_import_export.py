@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.record import FILE_SOURCE, Record, RecordError
-from sync.fhir import loads, parse_document
+from sync.fhir import dumps, loads, parse_document
 
 from support.records import ELVINA, KARENA, snapshot
 
@@ -146,3 +146,18 @@ def test_info_counts_types_and_sources(record: Record, demo_dir: Path) -> None:
     assert info.total == sum(info.counts.values())
     assert info.sources[0]["name"] == FILE_SOURCE and info.sources[0]["resources"] == info.total
     assert info.schema_version >= 2 and info.size_bytes > 0
+
+
+def test_big_files_validate_in_worker_processes_with_the_same_result(tmp_path: Path, demo_dir: Path) -> None:
+    bundle = loads((demo_dir / ELVINA).read_bytes())
+    bundle["entry"][5]["resource"]["status"] = 17  # one resource that fails validation
+    data = dumps(bundle)
+    results = []
+    for name, parallel_from in (("serial", 10**9), ("parallel", 50)):
+        with Record.create(tmp_path / f"{name}.carry", "correct horse battery") as record:
+            record.parallel_from = parallel_from
+            report = record.import_bytes(data, origin="elvina.json")
+            rows = record._query("SELECT type, id, hash, valid, invalid_reason, display FROM resource ORDER BY type, id")
+            results.append((report.counts.imported, report.counts.invalid, rows))
+    assert results[0] == results[1]
+    assert results[1][1] == 1
