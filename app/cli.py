@@ -547,6 +547,22 @@ def cmd_sources(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_send_vital(args: argparse.Namespace) -> int:
+    """Send one vital sign the patient measured to a portal that accepts it (US Core "Writing Vital Signs")."""
+    import asyncio
+
+    from .portals import Portals
+    from .shares import send_vital_sign
+
+    with _open(args) as record:
+        portals = Portals(record)
+        conn = portals.source(args.source)
+        location = asyncio.run(send_vital_sign(portals, conn.id, args.kind, args.value))
+    print(f"Sent to {conn.name}; the portal filed it as {location or 'a new Observation'}.")
+    print("It is marked as patient-supplied; your care team may review it before it shows in your chart.")
+    return 0
+
+
 def cmd_disconnect(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -856,6 +872,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("sources", cmd_sources, "connected portals: status, last sync, needs reconnect")
     p.add_argument("--json", action="store_true")
+
+    p = add("send-vital", cmd_send_vital, "send a vital sign you measured to a portal that accepts it")
+    p.add_argument("source", metavar="SOURCE", help="the source's number, name or FHIR base")
+    p.add_argument("kind", metavar="KIND", help="what you measured, e.g. weight (kg) or heart-rate (/min)")
+    p.add_argument("value", metavar="VALUE", help="the number, in the kind's unit")
 
     p = add("disconnect", cmd_disconnect, "revoke a portal's access and delete its tokens (records stay)")
     p.add_argument("source", metavar="SOURCE", help="the source's number, name or FHIR base")

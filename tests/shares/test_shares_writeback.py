@@ -111,3 +111,33 @@ async def test_a_portal_without_the_write_scope_says_so(sandbox: SandboxServer, 
         with pytest.raises(ShareError, match="not granted"):
             await send_summary(portals, conn.id, made.bundle)
         assert record.audit_log(action="writeback") == []
+
+
+@pytest.mark.asyncio
+async def test_carry_send_vital_from_the_command_line(sandbox: SandboxServer, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "cli.carry"
+    with Record.create(path, PASSPHRASE) as record:
+        writable = await _connect(Portals(record), sandbox, WRITE)
+    env = {**os.environ, "CARRY_PASSPHRASE": PASSPHRASE, "CARRY_RECORD": str(path)}
+    before = len(sandbox.store.for_patient(writable.patient_id, "Observation"))
+
+    def send(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "app.cli", "send-vital", *args], env=env, capture_output=True,
+                              text=True, timeout=120)  # fmt: skip
+
+    done = send(str(writable.id), "weight", "71.5")
+    assert done.returncode == 0, done.stderr
+    assert "patient-supplied" in done.stdout
+    after = sandbox.store.for_patient(writable.patient_id, "Observation")
+    assert len(after) == before + 1
+    new = [o for o in after if o.get("meta", {}).get("tag") and o["code"]["coding"][0]["code"] == "29463-7"]
+    assert new and str(new[-1]["valueQuantity"]["value"]) == "71.5"
+
+    for args, message in ((("weight", "7150"), "not plausible"), (("mood", "3"), "not a vital sign")):
+        refused = send(str(writable.id), *args)
+        assert refused.returncode == 1 and message in refused.stderr and "Traceback" not in refused.stderr
+    assert len(sandbox.store.for_patient(writable.patient_id, "Observation")) == before + 1
