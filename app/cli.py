@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from .errors import UsageError, user_message
-from .locations import record_path
+from .locations import record_path, share_host_path
 from .record import MIN_PASSPHRASE, ImportRefused, PassphraseRefused, Record, RecordError, ResourceRow
 
 __all__ = ["main"]
@@ -73,6 +73,8 @@ def _open(args: argparse.Namespace) -> Iterator[Record]:
 
 def _merge_share_access(record: Record) -> None:
     """On every unlock: who opened the patient's shared links since last time, into the record's audit log."""
+    if not share_host_path().exists():  # nothing ever shared here: spare every command the sharing imports
+        return
     from sync.errors import CarryError
 
     from .shares import ShareHost, merge_access

@@ -32,3 +32,8 @@ def data_dir() -> Path:
     """Per-user data (the share host's ciphertext store): $CARRY_DATA_DIR or the platform's user data directory."""
     chosen = os.environ.get("CARRY_DATA_DIR")
     return Path(chosen).expanduser() if chosen else Path(platformdirs.user_data_dir(_APP, appauthor=False))
+
+
+def share_host_path() -> Path:
+    """The share host's store (ciphertext only); it exists once something has been shared from this machine."""
+    return data_dir() / "share-host.sqlite"

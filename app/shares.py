@@ -47,13 +47,12 @@ from sync.share import (
     summary_pdf,
 )
 
-from .locations import config_dir, data_dir
+from .locations import config_dir, share_host_path
 from .record import Fact, Record, UpsertCounts, facts, reconcile_medications
 from .record.share_state import AccessEntry, ShareLinkRow, ShareState
 
 __all__ = [
     "DEFAULT_EXPIRY",
-    "HOST_FILE",
     "Candidate",
     "MadeShare",
     "Selection",
@@ -74,7 +73,6 @@ __all__ = [
     "WritebackTarget",
 ]
 
-HOST_FILE = "share-host.sqlite"
 SETTINGS_FILE = "share.json"
 DEFAULT_EXPIRY = "7d"
 DEFAULT_PORT = 8550
@@ -165,7 +163,7 @@ class ShareHost:
 
     @staticmethod
     def store_path() -> Path:
-        return data_dir() / HOST_FILE
+        return share_host_path()
 
     @classmethod
     def open(cls, own_url: str | None = None, settings: ShareSettings | None = None) -> ShareHost:

@@ -68,6 +68,11 @@ def _redirect_with(uri: str, params: dict[str, str]) -> RedirectResponse:
     return RedirectResponse(target, status_code=303, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
 
+def _uses_basic(request: Request) -> bool:
+    """Whether the client tried HTTP Basic: its errors then answer with a Basic challenge (RFC 6749 §5.2)."""
+    return request.headers.get("authorization", "")[:6].lower() == "basic "
+
+
 def _unverified_claims(assertion: str) -> dict[str, Any]:
     """The claims of a JWT before its signature is checked: only to learn which client's keys to check it with."""
     parts = assertion.split(".")
@@ -393,7 +398,7 @@ def oauth_routes(state: PortalState) -> list[Route]:
         return state.key.sign(claims)
 
     async def token(request: Request) -> Response:
-        basic = request.headers.get("authorization", "")[:6].lower() == "basic "
+        basic = _uses_basic(request)
         try:
             form = await _form(request)
             who = authenticate(request, form)
@@ -470,7 +475,7 @@ def oauth_routes(state: PortalState) -> list[Route]:
     # --- revocation and introspection -------------------------------------------------------------------------
 
     async def revoke(request: Request) -> Response:
-        basic = request.headers.get("authorization", "")[:6].lower() == "basic "
+        basic = _uses_basic(request)
         try:
             form = await _form(request)
             who = authenticate(request, form)
@@ -493,7 +498,7 @@ def oauth_routes(state: PortalState) -> list[Route]:
         return Response(status_code=200, headers=_TOKEN_HEADERS)
 
     async def introspect(request: Request) -> Response:
-        basic = request.headers.get("authorization", "")[:6].lower() == "basic "
+        basic = _uses_basic(request)
         try:
             form = await _form(request)
             who = authenticate(request, form)
