@@ -462,6 +462,11 @@ class _ProgressLine:
         if self.live or (event.done and not event.page):
             self._line(text)
 
+    def checking(self, done: int, total: int) -> None:
+        """Progress of the validation that follows the syncs."""
+        if self.live or done == total:
+            self._line(f"  checked {done:,} of {total:,} new or changed resources against FHIR R4")
+
     def _line(self, text: str) -> None:
         if self.live:
             sys.stderr.write("\r\033[K" + text)
@@ -499,11 +504,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from sync.errors import CarryError
 
     from .portals import Portals
+    from .record.checking import check_pending
 
     if args.concurrency < 1:
         raise UsageError("--concurrency must be 1 or more.")
     status = 0
-    reports = {}
+    synced = []
     with _open(args) as record:
         portals = Portals(record, concurrency=args.concurrency)
         targets = [portals.source(args.source)] if args.source else [c for c in portals.sources() if c.status != "disconnected"]
@@ -521,13 +527,20 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 continue
             if progress:
                 progress.close()
-            reports[conn.name] = report.as_json()
+            synced.append(conn)
             if report.outcome != "complete":
                 status = 1
-            if not args.json:
-                _print_report(conn.name, report)
+        # Syncs store first; validating what they stored comes after, and adds the invalid counts to their reports.
+        checking = None if args.json else _ProgressLine()
+        check_pending(record, progress=checking.checking if checking else None)
+        if checking:
+            checking.close()
+        reports = {conn.name: portals.state.reports(conn.id, 1)[0] for conn in synced}
     if args.json:
-        _print_json(reports)
+        _print_json({name: report.as_json() for name, report in reports.items()})
+    else:
+        for name, report in reports.items():
+            _print_report(name, report)
     return status
 
 

@@ -100,9 +100,8 @@ def registrations_path() -> Path:
 class Portals:
     """One per open record. Not thread-safe across event loops: use it from one loop (the CLI's or the UI's)."""
 
-    def __init__(self, record: Record, *, concurrency: int = 4, timeout: float = 60.0, parse_workers: int = 0) -> None:
+    def __init__(self, record: Record, *, concurrency: int = 4, timeout: float = 60.0) -> None:
         self.record = record
-        self.parse_workers = parse_workers
         self.state = PortalState(record)
         self.concurrency = concurrency
         self.timeout = timeout
@@ -309,7 +308,7 @@ class Portals:
                 capabilities=capabilities,
                 quirks=quirks,
                 allows=granted.allows,
-                options=PullOptions(full=full, parse_workers=self.parse_workers),
+                options=PullOptions(full=full),
                 progress=progress,
             )
 

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["Extracted", "extract", "human_name", "normalise_date", "search_text"]
@@ -40,6 +41,7 @@ _DATE_FIELDS = (
     "startDate",
     "billablePeriod.start",
 )
+_DATE_PATHS = tuple((d.partition(".")[0], d.partition(".")[2] or None) for d in _DATE_FIELDS)
 # Where each type keeps the coded "what" of the resource.
 _CODE_FIELDS = {
     "Immunization": "vaccineCode",
@@ -121,10 +123,11 @@ def search_text(resource: dict[str, Any]) -> tuple[str, str, str]:
     return _display(resource, rtype), " ".join(codes), text[:_NOTE_LIMIT]
 
 
+@lru_cache(maxsize=8192)  # a patient's resources share their timestamps (an encounter's results, a panel)
 def normalise_date(value: str) -> str:
     """FHIR date/dateTime/instant -> a sortable string: UTC `YYYY-MM-DDTHH:MM:SSZ` when there is a time."""
-    if "T" not in value:
-        return value
+    if "T" not in value or (len(value) == 20 and value[19] == "Z"):
+        return value  # a date, or already in the form this returns (or not a time at all: kept as it is)
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -157,18 +160,13 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _path(resource: dict[str, Any], dotted: str) -> Any:
-    node: Any = resource
-    for part in dotted.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
-
-
 def _effective(resource: dict[str, Any]) -> str | None:
-    for dotted in _DATE_FIELDS:
-        value = _path(resource, dotted)
+    for first, rest in _DATE_PATHS:
+        value = resource.get(first)
+        if value is None:
+            continue
+        if rest is not None:
+            value = value.get(rest) if isinstance(value, dict) else None
         if isinstance(value, str) and value[:4].isdigit():
             return normalise_date(value)
     return None

@@ -9,12 +9,12 @@ live inside the SQLCipher file like everything else; nothing here puts them in a
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sync.fhir import Checkpoint, ParsedResource, PullSession, SyncReport
+from sync.fhir import Checkpoint, PageWrite, PullSession, SyncReport
 from sync.smart import TokenSet
 
 from .errors import RecordError
@@ -322,38 +322,38 @@ class PortalPullStore:
             )
         return PullSession(int(run_id), False, since is None, since, {})
 
-    def save_page(
-        self,
-        run_id: int,
-        task: str,
-        resources: Sequence[ParsedResource],
-        *,
-        next_url: str | None,
-        done: bool,
-        refused: str | None = None,
-        restart: bool = False,
-    ) -> dict[str, dict[str, int]]:
-        counts = UpsertCounts()
+    def save_pages(self, run_id: int, pages: Sequence[PageWrite]) -> list[dict[str, dict[str, int]]]:
         now = _now()
+        results: list[dict[str, dict[str, int]]] = []
         with self.record._transaction() as cur:
-            if resources:
-                self.record._upsert(cur, self.source_id, run_id, resources, now, counts)
-            row = cur.execute(
-                "SELECT pages, counts FROM sync_checkpoint WHERE source_id = ? AND task = ?", (self.source_id, task)
-            ).fetchone()
-            pages, merged = (0, {}) if row is None or restart else (int(row[0]), json.loads(row[1]))
-            for rtype, bucket in counts.per_type.items():
-                mine = merged.setdefault(rtype, dict.fromkeys(_OUTCOMES, 0))
-                for key in _OUTCOMES:
-                    mine[key] += bucket.get(key, 0)
-            cur.execute(
-                "INSERT INTO sync_checkpoint (source_id, task, next_url, pages, done, refused, counts, updated_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, task) DO UPDATE SET next_url = excluded.next_url, "
-                "pages = excluded.pages, done = excluded.done, refused = excluded.refused, counts = excluded.counts, "
-                "updated_at = excluded.updated_at",
-                (self.source_id, task, next_url, pages + 1, 1 if done else 0, refused, json.dumps(merged), now),
-            )
-        return {rtype: dict(bucket) for rtype, bucket in counts.per_type.items()}
+            checkpoints: dict[str, tuple[int, dict[str, dict[str, int]]]] = {}
+            for page in pages:
+                counts = UpsertCounts()
+                if page.resources:
+                    self.record._upsert(cur, self.source_id, run_id, page.resources, now, counts)
+                if page.task in checkpoints and not page.restart:
+                    pages_before, merged = checkpoints[page.task]
+                else:
+                    row = cur.execute(
+                        "SELECT pages, counts FROM sync_checkpoint WHERE source_id = ? AND task = ?",
+                        (self.source_id, page.task),
+                    ).fetchone()
+                    pages_before, merged = (0, {}) if row is None or page.restart else (int(row[0]), json.loads(row[1]))
+                for rtype, bucket in counts.per_type.items():
+                    mine = merged.setdefault(rtype, dict.fromkeys(_OUTCOMES, 0))
+                    for key in _OUTCOMES:
+                        mine[key] += bucket.get(key, 0)
+                checkpoints[page.task] = (pages_before + 1, merged)
+                cur.execute(
+                    "INSERT INTO sync_checkpoint (source_id, task, next_url, pages, done, refused, counts, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, task) DO UPDATE SET "
+                    "next_url = excluded.next_url, pages = excluded.pages, done = excluded.done, "
+                    "refused = excluded.refused, counts = excluded.counts, updated_at = excluded.updated_at",
+                    (self.source_id, page.task, page.next_url, pages_before + 1, 1 if page.done else 0, page.refused,
+                     json.dumps(merged), now),
+                )  # fmt: skip
+                results.append({rtype: dict(bucket) for rtype, bucket in counts.per_type.items()})
+        return results
 
     def run_resources(self, run_id: int, types: Collection[str]) -> list[tuple[str, str, bytes]]:
         sql = "SELECT type, id, raw FROM resource WHERE source_id = ? AND last_run = ?"
@@ -363,19 +363,16 @@ class PortalPullStore:
             params += list(types)
         return [(t, i, raw.encode("utf-8")) for t, i, raw in self.record._query(sql, params)]
 
-    def missing(self, refs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
-        wanted = set(refs)
-        if not wanted:
+    def stored_keys(self, types: Collection[str]) -> set[tuple[str, str]]:
+        if not types:
             return set()
-        types = sorted({t for t, _ in wanted})
-        have = {
+        return {
             (t, i)
             for t, i in self.record._query(
                 f"SELECT type, id FROM resource WHERE source_id = ? AND type IN ({', '.join('?' for _ in types)})",
                 [self.source_id, *types],
             )
         }
-        return wanted - have
 
     def stored_counts(self) -> dict[str, int]:
         return dict(self.record._query("SELECT type, count(*) FROM resource WHERE source_id = ? GROUP BY type", [self.source_id]))

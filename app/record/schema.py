@@ -245,12 +245,19 @@ CREATE TABLE share_access (
 CREATE INDEX share_access_link ON share_access (link_id, at);
 """
 
+# A sync stores what it fetched first and validates it afterwards (app.record.checking): resources it stored are
+# marked valid = -1, "not checked yet", until then. This partial index finds them without reading the table.
+_V6 = """
+CREATE INDEX resource_unchecked ON resource (rowid) WHERE valid = -1;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sources, resources, identifiers, runs, audit log, settings", _V1),
     Migration(2, "full-text index over display text, codes and notes", _V2, _backfill_fts),
     Migration(3, "portal connections: tokens, client secrets and keys, sync checkpoints and reports", _V3),
     Migration(4, "the patient's decisions on which records describe the same thing; an index for grouping", _V4),
     Migration(5, "sharing: the access keypair, the links the patient made, and who opened them", _V5),
+    Migration(6, "resources a sync stored and has not validated yet", _V6),
 )
 
 

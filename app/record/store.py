@@ -56,6 +56,9 @@ MIN_PASSPHRASE = 8
 FILE_SOURCE = "Imported files"
 _PLAIN_SQLITE = b"SQLite format 3\x00"
 _WORD = re.compile(r"\w+", re.UNICODE)
+# resource.valid: validated against R4B and valid, invalid (invalid_reason says why), or not checked yet (a sync
+# stores first and validates afterwards, see app.record.checking).
+VALID_YES, VALID_NO, VALID_UNCHECKED = 1, 0, -1
 _ROW_COLUMNS = (
     "r.rowid, r.source_id, s.name, r.type, r.id, r.effective, r.category, r.code_system, r.code, r.code_display, "
     "r.status, r.display, r.subject, r.value_num, r.value_unit, r.valid, r.invalid_reason, r.first_seen, r.last_seen"
@@ -98,6 +101,7 @@ class ResourceRow:
     invalid_reason: str | None
     first_seen: str
     last_seen: str
+    checked: bool = True  # False until a synced resource has been validated (valid is presumed until then)
 
     def as_json(self) -> dict[str, Any]:
         """The stable `--json` shape (documented in README.md)."""
@@ -112,6 +116,7 @@ class ResourceRow:
             "display": self.display,
             "valid": self.valid,
             "invalid_reason": self.invalid_reason,
+            "checked": self.checked,
             "first_seen": self.first_seen,
             "last_seen": self.last_seen,
         }
@@ -513,13 +518,29 @@ class Record:
         now: str,
         counts: UpsertCounts,
     ) -> None:
+        """Insert new resources, update changed ones, mark unchanged ones seen. A batch is looked up with one
+        query per type and written with one statement per table (rowids are given out here, inside the
+        transaction), which is what keeps a sync's storing close to the speed of fetching."""
+        firsts: dict[tuple[str, str], ParsedResource] = {}
+        repeats: list[ParsedResource] = []  # the same (type, id) again in this batch: stored after the first
         for res in resources:
-            existing = cur.execute(
-                "SELECT rowid, hash FROM resource WHERE source_id = ? AND type = ? AND id = ?",
-                (source_id, res.resource_type, res.id),
-            ).fetchone()
-            if existing is not None and existing[1] == res.hash:
-                cur.execute("UPDATE resource SET last_seen = ?, last_run = ? WHERE rowid = ?", (now, run_id, existing[0]))
+            key = (res.resource_type, res.id)
+            if key in firsts:
+                repeats.append(res)
+            else:
+                firsts[key] = res
+        if not firsts:
+            return
+        existing = self._existing(cur, source_id, firsts)
+        seen: list[tuple[str, int, int]] = []
+        inserts: list[tuple[Any, ...]] = []
+        fts: list[tuple[int, str, str, str]] = []
+        identifiers: list[tuple[int, str, str]] = []
+        next_rowid: int | None = None
+        for key, res in firsts.items():
+            found = existing.get(key)
+            if found is not None and found[1] == res.hash:
+                seen.append((now, run_id, found[0]))
                 counts.count(res.resource_type, "unchanged")
                 continue
             ex = extract(res.data)
@@ -528,7 +549,7 @@ class Record:
                 res.hash,
                 now,
                 run_id,
-                0 if res.error else 1,
+                VALID_UNCHECKED if not res.checked else VALID_NO if res.error else VALID_YES,
                 res.error,
                 ex.effective,
                 ex.category,
@@ -541,18 +562,14 @@ class Record:
                 ex.value_num,
                 ex.value_unit,
             )
-            if existing is None:
-                cur.execute(
-                    "INSERT INTO resource (raw, hash, last_seen, last_run, valid, invalid_reason, effective, category, "
-                    "code_system, code, code_display, status, display, subject, value_num, value_unit, "
-                    "source_id, type, id, first_seen, changed_at, first_run) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (*columns, source_id, res.resource_type, res.id, now, now, run_id),
-                )
-                rowid = cur.lastrowid
+            if found is None:
+                if next_rowid is None:
+                    next_rowid = int(cur.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM resource").fetchone()[0])
+                rowid, next_rowid = next_rowid, next_rowid + 1
+                inserts.append((rowid, *columns, source_id, res.resource_type, res.id, now, now, run_id))
                 counts.count(res.resource_type, "imported")
             else:
-                rowid = existing[0]
+                rowid = found[0]
                 cur.execute(
                     "UPDATE resource SET raw = ?, hash = ?, last_seen = ?, last_run = ?, valid = ?, invalid_reason = ?, "
                     "effective = ?, category = ?, code_system = ?, code = ?, code_display = ?, status = ?, display = ?, "
@@ -566,16 +583,43 @@ class Record:
                 counts.invalid += 1
                 counts.per_type[res.resource_type]["invalid"] += 1
                 counts.invalid_items.append((res.resource_type, res.id, res.error))
-            display, codes, notes = search_text(res.data)
-            cur.execute(
-                "INSERT INTO resource_fts (rowid, display, codes, notes) VALUES (?, ?, ?, ?)",
-                (rowid, display, codes, notes),
+            fts.append((rowid, *search_text(res.data)))
+            identifiers.extend((rowid, system, value) for system, value in ex.identifiers)
+        if seen:
+            cur.executemany("UPDATE resource SET last_seen = ?, last_run = ? WHERE rowid = ?", seen)
+        if inserts:
+            cur.executemany(
+                "INSERT INTO resource (rowid, raw, hash, last_seen, last_run, valid, invalid_reason, effective, category, "
+                "code_system, code, code_display, status, display, subject, value_num, value_unit, "
+                "source_id, type, id, first_seen, changed_at, first_run) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                inserts,
             )
-            if ex.identifiers:
-                cur.executemany(
-                    "INSERT INTO identifier (resource, system, value) VALUES (?, ?, ?)",
-                    [(rowid, system, value) for system, value in ex.identifiers],
-                )
+        if fts:
+            cur.executemany("INSERT INTO resource_fts (rowid, display, codes, notes) VALUES (?, ?, ?, ?)", fts)
+        if identifiers:
+            cur.executemany("INSERT INTO identifier (resource, system, value) VALUES (?, ?, ?)", identifiers)
+        for res in repeats:
+            self._upsert(cur, source_id, run_id, [res], now, counts)
+
+    @staticmethod
+    def _existing(cur: _Tx, source_id: int, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
+        """(type, id) -> (rowid, hash) of the ones this source already has."""
+        by_type: dict[str, list[str]] = {}
+        for rtype, rid in keys:
+            by_type.setdefault(rtype, []).append(rid)
+        found: dict[tuple[str, str], tuple[int, str]] = {}
+        for rtype, ids in by_type.items():
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                rows = cur.execute(
+                    f"SELECT id, rowid, hash FROM resource WHERE source_id = ? AND type = ? "
+                    f"AND id IN ({', '.join('?' for _ in chunk)})",
+                    (source_id, rtype, *chunk),
+                ).fetchall()
+                for rid, rowid, digest in rows:
+                    found[(rtype, rid)] = (rowid, digest)
+        return found
 
     @staticmethod
     def _finish_run(cur: _Tx, run_id: int, counts: UpsertCounts) -> None:
@@ -742,7 +786,7 @@ def _row(cols: Any) -> ResourceRow:
      value, unit, valid, reason, first_seen, last_seen) = cols  # fmt: skip
     return ResourceRow(
         rowid, source_id, source, rtype, rid, date, category, system, code, code_display, status, display or rtype,
-        subject, value, unit, bool(valid), reason, first_seen, last_seen,
+        subject, value, unit, valid != VALID_NO, reason, first_seen, last_seen, valid != VALID_UNCHECKED,
     )  # fmt: skip
 
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from .client import AccessTokens, FHIRClient, RequestRefused, Unauthorized
     from .pull import (
         Checkpoint,
+        PageWrite,
         PullOptions,
         PullSession,
         PullStore,
@@ -48,6 +49,7 @@ _LAZY = {
     "RequestRefused": "client",
     "Unauthorized": "client",
     "Checkpoint": "pull",
+    "PageWrite": "pull",
     "PullOptions": "pull",
     "PullSession": "pull",
     "PullStore": "pull",
@@ -78,6 +80,7 @@ __all__ = [
     "Checkpoint",
     "ConditionalResolver",
     "FHIRClient",
+    "PageWrite",
     "PullOptions",
     "PullSession",
     "PullStore",

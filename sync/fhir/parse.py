@@ -16,7 +16,8 @@ import multiprocessing
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -41,6 +42,8 @@ __all__ = [
     "loads",
     "parse_document",
     "parse_resource",
+    "validate_chunks",
+    "validate_raw",
     "validated",
     "validation_error",
 ]
@@ -70,7 +73,8 @@ class ParsedResource:
     data: dict[str, Any]
     raw: bytes  # compact JSON of `data`, in the key order received
     hash: str  # sha256 of the canonical (sorted-key) JSON
-    error: str | None  # None when valid; else why validation failed
+    error: str | None  # None when valid (or not checked yet); else why validation failed
+    checked: bool = True  # False when parsed with validate=False and not validated since
 
     @property
     def valid(self) -> bool:
@@ -151,22 +155,44 @@ def validated(
     Large documents are validated in worker processes, so the caller can store one chunk while the next ones
     are being checked; the result is the same as validating each resource in turn.
     """
-    if len(resources) < parallel_from:
-        for start in range(0, len(resources), _CHUNK):
-            chunk = resources[start : start + _CHUNK]
-            yield [replace(res, error=validation_error(res.data)) for res in chunk]
+    start = 0
+    for errors in validate_raw([res.raw for res in resources], parallel_from=parallel_from, workers=workers):
+        chunk = resources[start : start + len(errors)]
+        start += len(errors)
+        yield [replace(res, error=error, checked=True) for res, error in zip(chunk, errors, strict=True)]
+
+
+def validate_raw(
+    raws: Sequence[bytes], *, parallel_from: int = PARALLEL_THRESHOLD, workers: int | None = None
+) -> Iterator[list[str | None]]:
+    """Validate resources given as their JSON, yielding the reasons (None for valid) in order, a chunk at a time.
+
+    From `parallel_from` resources on, the chunks are checked in worker processes while the caller handles the
+    earlier ones.
+    """
+    chunks = (list(raws[start : start + _CHUNK]) for start in range(0, len(raws), _CHUNK))
+    return validate_chunks(chunks, parallel=len(raws) >= parallel_from, workers=workers)
+
+
+def validate_chunks(
+    chunks: Iterable[list[bytes]], *, parallel: bool, workers: int | None = None
+) -> Iterator[list[str | None]]:
+    """`validate_raw` over chunks that are produced as they are needed (for example read from the record page by
+    page): with `parallel`, a few chunks ahead are checked in worker processes, so memory stays bounded."""
+    if not parallel:
+        for chunk in chunks:
+            yield _validate_raw(chunk)
         return
     count = workers or max(1, min(4, os.cpu_count() or 1))
+    ahead: deque[Future[list[str | None]]] = deque()
     # spawn, not fork: the app server has threads, and a forked copy of a locked lock never unlocks.
     with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures: list[Future[list[str | None]]] = [
-            pool.submit(_validate_raw, [res.raw for res in resources[start : start + _CHUNK]])
-            for start in range(0, len(resources), _CHUNK)
-        ]
-        for index, future in enumerate(futures):
-            chunk = resources[index * _CHUNK : (index + 1) * _CHUNK]
-            errors = future.result()
-            yield [replace(res, error=error) for res, error in zip(chunk, errors, strict=True)]
+        for chunk in chunks:
+            ahead.append(pool.submit(_validate_raw, chunk))
+            if len(ahead) > 2 * count:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
 
 
 def _validate_raw(raws: list[bytes]) -> list[str | None]:
@@ -259,7 +285,7 @@ def _make(obj: dict[str, Any], full_url: str | None, validate: bool) -> ParsedRe
     if not isinstance(rid, str) or not rid:
         rid = _id_from_full_url(full_url, rtype) or str(uuid.uuid5(_ID_NAMESPACE, content_hash(obj)))
     error = validation_error(obj) if validate else None
-    return ParsedResource(rtype, rid, obj, dumps(obj), content_hash(obj), error)
+    return ParsedResource(rtype, rid, obj, dumps(obj), content_hash(obj), error, validate)
 
 
 def _id_from_full_url(full_url: str | None, rtype: str) -> str | None:

@@ -1,8 +1,11 @@
 """Pull everything a patient may see from one FHIR server: per-type searches, paging, referenced resources,
 attachments, Provenance; resumable from per-task checkpoints; a report per type; progress events.
 
-Each page is parsed and stored off the event loop (one transaction per page, checkpoint included), while the
-next page is already being fetched. The store is a Protocol (`PullStore`) that app.record implements.
+Searches run side by side (HttpClient bounds the requests in flight). Each page is taken apart as it arrives and
+handed to one writer, which stores whatever pages are waiting in one transaction, each with its checkpoint, while
+the next pages are fetched. Referenced resources and attachments are read as soon as a page mentions them.
+Validation is not done here: resources are stored "not checked yet" and validated after the sync
+(app.record.checking). The store is a Protocol (`PullStore`) that app.record implements.
 """
 
 from __future__ import annotations
@@ -10,10 +13,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import email.utils
-import multiprocessing
 import re
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -30,6 +31,7 @@ from .quirks import VendorQuirks
 
 __all__ = [
     "Checkpoint",
+    "PageWrite",
     "PullOptions",
     "PullSession",
     "PullStore",
@@ -47,7 +49,9 @@ _REFERENCE = re.compile(rb'"reference"\s*:\s*"([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1
 _ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")
 _NEVER_SEARCHED = frozenset({"Patient", "Binary", "Provenance", "Bundle", "OperationOutcome"})
 _STALE_PAGE = frozenset({400, 404, 410, 422})
-_CONDITIONAL_REF = re.compile(rb'"reference"\s*:\s*"[A-Z][A-Za-z]+\?')  # needs the store's resolver: parse here
+_CONDITIONAL_REF = re.compile(rb'"reference"\s*:\s*"[A-Z][A-Za-z]+\?')  # needs the store's resolver
+_QUEUE_PAGES = 64  # pages fetched but not stored yet, at most (then fetching waits for the writer)
+_BATCH_PAGES = 32  # pages stored in one transaction, at most
 
 
 # --- what the store keeps ---------------------------------------------------------------------------------------
@@ -72,30 +76,35 @@ class PullSession:
     checkpoints: Mapping[str, Checkpoint] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PageWrite:
+    """One page of a search (or referenced resources, or attachments) and where its task stands after it."""
+
+    task: str
+    resources: Sequence[ParsedResource]
+    next_url: str | None
+    done: bool
+    refused: str | None = None
+    restart: bool = False  # the search started over: the task's earlier pages and counts are void
+
+
 class PullStore(Protocol):
     """Persistence of a sync for one source (implemented by app.record.portal_state)."""
 
     def open_session(self, *, full: bool) -> PullSession: ...
 
-    def save_page(
-        self,
-        run_id: int,
-        task: str,
-        resources: Sequence[ParsedResource],
-        *,
-        next_url: str | None,
-        done: bool,
-        refused: str | None = None,
-        restart: bool = False,
-    ) -> Counts:
-        """Store the resources and the task's checkpoint in one transaction; return what happened per type."""
+    def save_pages(self, run_id: int, pages: Sequence[PageWrite]) -> list[Counts]:
+        """Store the pages' resources and their tasks' checkpoints, in order, in one transaction; return what
+        happened per type for each page."""
         ...
 
     def run_resources(self, run_id: int, types: Collection[str]) -> list[tuple[str, str, bytes]]:
         """(type, id, raw JSON) of every resource of these types that this run stored or saw."""
         ...
 
-    def missing(self, refs: Iterable[tuple[str, str]]) -> set[tuple[str, str]]: ...
+    def stored_keys(self, types: Collection[str]) -> set[tuple[str, str]]:
+        """(type, id) of every resource of these types this source has in the record."""
+        ...
 
     def stored_counts(self) -> dict[str, int]:
         """How many resources of each type this source has in the record."""
@@ -126,9 +135,6 @@ class PullOptions:
     overlap: float = 300.0  # seconds subtracted from the last sync's server time for _lastUpdated
     resolve_references: bool = True
     attachments: bool = True
-    # Validating resources is most of a sync's CPU time: with N > 0, pages are parsed in N worker processes while
-    # this one stores. Worth it from a few thousand resources on (a worker takes about a second to start).
-    parse_workers: int = 0
 
 
 def plan_tasks(
@@ -274,6 +280,16 @@ def _add(into: Counts, more: Mapping[str, Mapping[str, int]]) -> None:
             mine[key] += bucket.get(key, 0)
 
 
+@dataclass(frozen=True)
+class _Item:
+    """What the writer takes in order: a page to store (with its checkpoint), or a task that has finished."""
+
+    task: SearchTask | None  # None for referenced resources and attachments
+    write: PageWrite | None = None
+    page: int = 0
+    total: int | None = None
+
+
 class _Puller:
     def __init__(
         self,
@@ -281,20 +297,29 @@ class _Puller:
         store: PullStore,
         session: PullSession,
         progress: Callable[[SyncProgress], None] | None,
+        options: PullOptions,
+        reference_types: Collection[str],
     ) -> None:
         self.client = client
         self.store = store
         self.session = session
+        self.options = options
         self.progress = progress or (lambda _event: None)
+        self.reference_types = frozenset(reference_types) if options.resolve_references else frozenset()
         self.counts: Counts = {}
         self.refused: dict[str, list[str]] = {}
         self.warnings: list[str] = []
         self.failed = False
         self.seen: dict[tuple[str, str], str] = {}  # (type, id) -> hash, this run: repeats across pages are dropped
+        # Referenced resources and attachments that are stored (incremental syncs), being read, or read: each
+        # is asked for once.
+        self.known: set[tuple[str, str]] = set()
+        self.side: set[asyncio.Task[None]] = set()  # reads of referenced resources and attachments in flight
         self.server_time: str | None = None
         self.tasks_total = 0
         self.tasks_done = 0
-        self.pool: Executor | None = None
+        self.queue: asyncio.Queue[_Item | None] = asyncio.Queue(maxsize=_QUEUE_PAGES)
+        self.writer: asyncio.Task[None] | None = None
         for checkpoint in session.checkpoints.values():
             _add(self.counts, checkpoint.counts)
             if checkpoint.refused:
@@ -309,7 +334,86 @@ class _Puller:
     def note_refused(self, rtype: str, reason: str) -> None:
         self.refused.setdefault(rtype, []).append(reason)
 
-    # --- pages ---------------------------------------------------------------------------------------------------
+    # --- the writer: one transaction for whatever pages are waiting -------------------------------------------
+
+    async def start(self) -> None:
+        wanted = set(self.reference_types) | ({"Binary"} if self.options.attachments else set())
+        if wanted and not self.session.full:
+            self.known = await asyncio.to_thread(self.store.stored_keys, sorted(wanted))
+        self.writer = asyncio.create_task(self._write_loop())
+
+    async def _enqueue(self, item: _Item) -> None:
+        assert self.writer is not None
+        if self.writer.done():
+            self.writer.result()  # the record refused a write: raise that here
+            raise RuntimeError("the sync's writer has stopped")
+        if not self.queue.full():
+            self.queue.put_nowait(item)
+            return
+        put = asyncio.ensure_future(self.queue.put(item))
+        finished, _ = await asyncio.wait({put, self.writer}, return_when=asyncio.FIRST_COMPLETED)
+        if put not in finished:
+            put.cancel()
+            self.writer.result()
+            raise RuntimeError("the sync's writer has stopped")
+
+    async def _write_loop(self) -> None:
+        """Store pages as they arrive. While one transaction is being written, the next pages queue up and go
+        into the following one together (a group commit), so a fast portal is not slowed down by one commit per
+        page, and a slow one still has every page stored as soon as it arrives."""
+        while True:
+            batch = [await self.queue.get()]
+            while len(batch) < _BATCH_PAGES and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            items = [item for item in batch if item is not None]
+            writes = [item.write for item in items if item.write is not None]
+            results = iter(await asyncio.to_thread(self.store.save_pages, self.session.run_id, writes) if writes else [])
+            for item in items:
+                if item.write is None:
+                    self._task_finished(item.task)
+                    continue
+                counts = next(results)
+                _add(self.counts, counts)
+                if item.task is not None and item.page:
+                    mine = counts.get(item.task.resource_type, {})
+                    self.emit(
+                        SyncProgress(
+                            "search", item.task.resource_type, item.task.key, item.page, mine.get("imported", 0),
+                            mine.get("updated", 0), mine.get("unchanged", 0), item.total, False, self.tasks_done,
+                            self.tasks_total,
+                        )  # fmt: skip
+                    )
+            if len(items) < len(batch):  # the end: everything queued before it is stored
+                return
+
+    async def close(self) -> None:
+        """Store everything still queued and stop the writer (raises what the record refused, if anything)."""
+        if self.writer is None:
+            return
+        if not self.writer.done():
+            await self._enqueue_end()
+        await self.writer
+
+    async def _enqueue_end(self) -> None:
+        assert self.writer is not None
+        put = asyncio.ensure_future(self.queue.put(None))
+        await asyncio.wait({put, self.writer}, return_when=asyncio.FIRST_COMPLETED)
+        if not put.done():
+            put.cancel()
+
+    def abandon(self) -> None:
+        for task in self.side:
+            task.cancel()
+        if self.writer is not None and not self.writer.done():
+            self.writer.cancel()
+
+    def _task_finished(self, task: SearchTask | None) -> None:
+        if task is None:
+            return
+        self.tasks_done += 1
+        self.emit(SyncProgress("search", task.resource_type, task.key, done=True, tasks_done=self.tasks_done, tasks_total=self.tasks_total))
+
+    # --- searches ------------------------------------------------------------------------------------------------
 
     def _fresh(self, resources: list[ParsedResource]) -> list[ParsedResource]:
         kept = []
@@ -321,38 +425,15 @@ class _Puller:
             kept.append(res)
         return kept
 
-    async def _store_page(
-        self, task: SearchTask, content: bytes, next_url: str | None, restart: bool
-    ) -> tuple[Counts, int | None]:
-        """Parse (in a worker process when there is a pool, else a thread) and store one page."""
-        if self.pool is not None and not task.read and not _CONDITIONAL_REF.search(content):
-            loop = asyncio.get_running_loop()
-            resources, total, outcomes = await loop.run_in_executor(self.pool, _parse_page, content, False, None)
-        else:
-            resources, total, outcomes = await asyncio.to_thread(
-                _parse_page, content, task.read, self.store.resolve_identifier
-            )
-        for outcome in outcomes:
-            text = _issue_text(outcome)
-            if text:
-                self.warnings.append(f"{task.resource_type}: {text}")
-        counts = await asyncio.to_thread(
-            self.store.save_page,
-            self.session.run_id, task.key, self._fresh(resources), next_url=next_url, done=next_url is None, restart=restart,
-        )  # fmt: skip
-        return counts, total
-
     async def run_task(self, task: SearchTask) -> None:
         checkpoint = self.session.checkpoints.get(task.key)
         if checkpoint is not None and checkpoint.done:
-            self._task_finished(task)
+            await self._enqueue(_Item(task))
             return
         if task.skip:
-            await asyncio.to_thread(
-                self.store.save_page, self.session.run_id, task.key, [], next_url=None, done=True, refused=task.skip
-            )
+            await self._enqueue(_Item(task, PageWrite(task.key, [], None, True, refused=task.skip)))
             self.note_refused(task.resource_type, task.skip)
-            self._task_finished(task)
+            await self._enqueue(_Item(task))
             return
         resume_url = checkpoint.next_url if checkpoint is not None else None
         page = checkpoint.pages if checkpoint is not None else 0
@@ -362,7 +443,7 @@ class _Puller:
             raise
         except (Unauthorized, ForeignURLRefused, NetworkError, RequestRefused, FHIRError) as exc:
             await self._task_failed(task, exc)
-        self._task_finished(task)
+        await self._enqueue(_Item(task))
 
     async def _pages(self, task: SearchTask, resume_url: str | None, page: int) -> None:
         params = task.params
@@ -371,49 +452,42 @@ class _Puller:
         if url is None:
             url = self.client.url(task.path, params)
             page = 0
-        pending: asyncio.Task[tuple[Counts, int | None]] | None = None
         first = True
-        try:
-            while url is not None:
-                try:
-                    response = await self.client.get(url)
-                except RequestRefused as exc:
-                    if isinstance(exc, Unauthorized):
-                        raise
-                    if first and resume_url is not None and exc.status in _STALE_PAGE:
-                        # The server forgot the paging position since the interruption: start the search over.
-                        url, resume_url, page, restart = self.client.url(task.path, params), None, 0, True
-                        continue
-                    if first and page == 0 and task.fallback is not None and params != task.fallback and exc.status in (400, 403, 422):
-                        params = task.fallback
-                        url = self.client.url(task.path, params)
-                        continue
+        while url is not None:
+            try:
+                response = await self.client.get(url)
+            except RequestRefused as exc:
+                if isinstance(exc, Unauthorized):
                     raise
-                self._note_server_time(response.headers.get("date"))
-                next_url = None if task.read else _next_link(response.content)
-                if pending is not None:
-                    self._page_done(task, page, *(await pending))
-                    pending = None
-                page += 1
-                pending = asyncio.create_task(self._store_page(task, response.content, next_url, restart))
-                restart = False
-                first = False
-                url = next_url
-        finally:
-            # The page already fetched is stored (with its checkpoint) even when a later request fails.
-            if pending is not None:
-                self._page_done(task, page, *(await pending), done=url is None)
+                if first and resume_url is not None and exc.status in _STALE_PAGE:
+                    # The server forgot the paging position since the interruption: start the search over.
+                    url, resume_url, page, restart = self.client.url(task.path, params), None, 0, True
+                    continue
+                if first and page == 0 and task.fallback is not None and params != task.fallback and exc.status in (400, 403, 422):
+                    params = task.fallback
+                    url = self.client.url(task.path, params)
+                    continue
+                raise
+            self._note_server_time(response.headers.get("date"))
+            resources, total, outcomes, next_url = await self._parse(task, response.content)
+            for outcome in outcomes:
+                text = _issue_text(outcome)
+                if text:
+                    self.warnings.append(f"{task.resource_type}: {text}")
+            page += 1
+            fresh = self._fresh(resources)
+            self._discover(fresh, depth=0)
+            # Stored (with this checkpoint) by the writer while the next page is being fetched.
+            await self._enqueue(_Item(task, PageWrite(task.key, fresh, next_url, next_url is None, restart=restart), page, total))
+            restart = False
+            first = False
+            url = next_url
 
-    def _page_done(self, task: SearchTask, page: int, counts: Counts, total: int | None, done: bool = False) -> None:
-        _add(self.counts, counts)
-        mine = counts.get(task.resource_type, {})
-        self.emit(
-            SyncProgress(
-                "search", task.resource_type, task.key, page,
-                mine.get("imported", 0), mine.get("updated", 0), mine.get("unchanged", 0), total, done,
-                self.tasks_done, self.tasks_total,
-            )  # fmt: skip
-        )
+    async def _parse(self, task: SearchTask, content: bytes) -> tuple[list[ParsedResource], int | None, list[dict[str, Any]], str | None]:
+        if _CONDITIONAL_REF.search(content):
+            # Conditional references are resolved against the record: that is a query, so not on the event loop.
+            return await asyncio.to_thread(_parse_page, content, task.read, self.store.resolve_identifier)
+        return _parse_page(content, task.read, None)
 
     async def _task_failed(self, task: SearchTask, exc: Exception) -> None:
         reason = str(exc)
@@ -426,14 +500,8 @@ class _Puller:
             self.failed = True
             self.note_refused(task.resource_type, f"not finished: {reason}")
             return
-        await asyncio.to_thread(
-            self.store.save_page, self.session.run_id, task.key, [], next_url=None, done=True, refused=reason
-        )
+        await self._enqueue(_Item(task, PageWrite(task.key, [], None, True, refused=reason)))
         self.note_refused(task.resource_type, reason)
-
-    def _task_finished(self, task: SearchTask) -> None:
-        self.tasks_done += 1
-        self.emit(SyncProgress("search", task.resource_type, task.key, done=True, tasks_done=self.tasks_done, tasks_total=self.tasks_total))
 
     def _note_server_time(self, date_header: str | None) -> None:
         if self.server_time is not None or not date_header:
@@ -444,95 +512,90 @@ class _Puller:
             return
         self.server_time = when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    # --- after the searches: references and attachments ---------------------------------------------------------
+    # --- referenced resources and attachments, read as soon as a page mentions them ---------------------------
 
-    async def resolve_references(self, reference_types: Sequence[str]) -> None:
-        """Read the referenced resources not yet stored (all of them in a full sync: --full re-pulls everything)."""
+    def _discover(self, resources: Iterable[ParsedResource], depth: int) -> None:
+        for res in resources:
+            self._discover_raw(res.resource_type, res.raw, res.data, depth)
+
+    def _discover_raw(self, rtype: str, raw: bytes, data: Any, depth: int) -> None:
+        if self.options.attachments and rtype in _ATTACHMENT_TYPES:
+            for url, content_type in _attachment_urls(loads(raw) if data is None else data):
+                self._want_attachment(url, content_type)
+        # Referenced resources can refer on (PractitionerRole -> Organization): two steps away is plenty.
+        if self.reference_types and depth < 2:
+            for match in _REFERENCE.finditer(raw):
+                key = (match.group(1).decode(), match.group(2).decode())
+                if key[0] in self.reference_types and key not in self.known:
+                    self.known.add(key)
+                    self._spawn(self._read_reference(key, depth + 1))
+
+    def _want_attachment(self, url: str, content_type: str) -> None:
+        absolute = self.client.url(url)
+        if not is_under(absolute, self.client.base_url):
+            self.note_refused("Binary", "an attachment outside the FHIR base was not fetched (no token is sent there)")
+            return
+        key = ("Binary", absolute.rstrip("/").rsplit("/", 1)[-1].split("?")[0])
+        if key not in self.known:
+            self.known.add(key)
+            self._spawn(self._attachment(key[1], absolute, content_type))
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self.side.add(task)
+
+    async def finish_side_reads(self) -> None:
+        """Wait for every read of a referenced resource or attachment (they can start more reads)."""
+        if self.session.resumed:
+            # Pages stored before the interruption were not looked at in this process: look now.
+            rows = await asyncio.to_thread(self.store.run_resources, self.session.run_id, ())
+            for rtype, _rid, raw in rows:
+                self._discover_raw(rtype, raw, None, 0)
         self.emit(SyncProgress("references"))
-        rows = await asyncio.to_thread(self.store.run_resources, self.session.run_id, ())
-        wanted = set(reference_types)
-        refs = {
-            (m.group(1).decode(), m.group(2).decode())
-            for _rtype, _rid, raw in rows
-            for m in _REFERENCE.finditer(raw)
-            if m.group(1).decode() in wanted
-        }
-        missing = refs if self.session.full else await asyncio.to_thread(self.store.missing, refs)
-        # Referenced resources can refer on (PractitionerRole -> Organization): two rounds are plenty.
-        for _round in range(2):
-            if not missing:
-                break
-            fetched = await asyncio.gather(*(self._read(rtype, rid) for rtype, rid in sorted(missing)))
-            found = [res for res in fetched if res is not None]
-            if found:
-                counts = await asyncio.to_thread(
-                    self.store.save_page, self.session.run_id, "references", self._fresh(found), next_url=None, done=True
-                )
-                _add(self.counts, counts)
-            more = {
-                (m.group(1).decode(), m.group(2).decode())
-                for res in found
-                for m in _REFERENCE.finditer(res.raw)
-                if m.group(1).decode() in wanted
-            }
-            missing = await asyncio.to_thread(self.store.missing, more)
+        while self.side:
+            batch = list(self.side)
+            self.side.difference_update(batch)
+            await _all(batch)
+        self.emit(SyncProgress("attachments"))
 
-    async def _read(self, rtype: str, rid: str) -> ParsedResource | None:
+    async def _read_reference(self, key: tuple[str, str], depth: int) -> None:
+        rtype, rid = key
         try:
             response = await self.client.get(f"{rtype}/{rid}")
-            return await asyncio.to_thread(parse_resource, response.content)
+            res = parse_resource(response.content, validate=False)
         except Unauthorized:
             raise
         except (RequestRefused, NetworkError, FHIRError) as exc:
             self.note_refused(rtype, f"{rtype}/{rid}: {exc}")
-            return None
+            return
+        fresh = self._fresh([res])
+        self._discover(fresh, depth)
+        await self._enqueue(_Item(None, PageWrite("references", fresh, None, True)))
 
-    async def fetch_attachments(self) -> None:
-        self.emit(SyncProgress("attachments"))
-        rows = await asyncio.to_thread(self.store.run_resources, self.session.run_id, _ATTACHMENT_TYPES)
-        urls: dict[str, str] = {}  # url -> contentType
-        for _rtype, _rid, raw in rows:
-            for url, content_type in _attachment_urls(loads(raw)):
-                urls.setdefault(url, content_type)
-        targets: dict[tuple[str, str], tuple[str, str]] = {}
-        for url, content_type in urls.items():
-            absolute = self.client.url(url)
-            if not is_under(absolute, self.client.base_url):
-                self.note_refused("Binary", "an attachment outside the FHIR base was not fetched (no token is sent there)")
-                continue
-            binary_id = absolute.rstrip("/").rsplit("/", 1)[-1].split("?")[0]
-            targets[("Binary", binary_id)] = (absolute, content_type)
-        missing = set(targets) if self.session.full else await asyncio.to_thread(self.store.missing, targets)
-        results = await asyncio.gather(*(self._attachment(key[1], *targets[key]) for key in sorted(missing)))
-        found = [res for res in results if res is not None]
-        if found:
-            counts = await asyncio.to_thread(
-                self.store.save_page, self.session.run_id, "attachments", self._fresh(found), next_url=None, done=True
-            )
-            _add(self.counts, counts)
-
-    async def _attachment(self, binary_id: str, url: str, content_type: str) -> ParsedResource | None:
+    async def _attachment(self, binary_id: str, url: str, content_type: str) -> None:
         try:
             response = await self.client.get(url, accept=f"{self.client.accept}, {content_type};q=0.9")
         except Unauthorized:
             raise
         except (RequestRefused, NetworkError, ForeignURLRefused) as exc:
             self.note_refused("Binary", f"attachment {binary_id}: {exc}")
-            return None
+            return
         if response.content_type in ("application/fhir+json", "application/json", "application/json+fhir"):
             try:
-                return await asyncio.to_thread(parse_resource, response.content)
+                res = parse_resource(response.content, validate=False)
             except FHIRError as exc:
                 self.note_refused("Binary", f"attachment {binary_id}: {exc}")
-                return None
-        # Raw bytes: keep them as the Binary resource a FHIR server would have given.
-        wrapped = {
-            "resourceType": "Binary",
-            "id": binary_id,
-            "contentType": response.content_type or content_type,
-            "data": base64.b64encode(response.content).decode("ascii"),
-        }
-        return await asyncio.to_thread(parse_resource, dumps(wrapped))
+                return
+        else:
+            # Raw bytes: keep them as the Binary resource a FHIR server would have given.
+            wrapped = {
+                "resourceType": "Binary",
+                "id": binary_id,
+                "contentType": response.content_type or content_type,
+                "data": base64.b64encode(response.content).decode("ascii"),
+            }
+            res = parse_resource(dumps(wrapped), validate=False)
+        await self._enqueue(_Item(None, PageWrite("attachments", self._fresh([res]), None, True)))
 
     # --- the report --------------------------------------------------------------------------------------------
 
@@ -582,7 +645,10 @@ async def pull(
     progress: Callable[[SyncProgress], None] | None = None,
 ) -> SyncReport:
     """Run (or resume) one sync. Raises nothing for a refused type; `Unauthorized` and token errors propagate
-    after the report of what was stored so far is saved (outcome "needs-reconnect")."""
+    after the report of what was stored so far is saved (outcome "needs-reconnect").
+
+    Resources are stored as received and marked "not checked yet"; app.record.checking validates them after the
+    sync, so validation never holds up fetching and storing."""
     started, started_at = time.monotonic(), _now()
     session = await asyncio.to_thread(store.open_session, full=options.full)
     since = None
@@ -591,27 +657,28 @@ async def pull(
         since = (moment - timedelta(seconds=options.overlap)).strftime("%Y-%m-%dT%H:%M:%SZ")
     tasks = plan_tasks(patient_id, capabilities, quirks, allows, since=since)
     incremental = any(k == "_lastUpdated" for task in tasks for k, _ in task.params)
-    puller = _Puller(client, store, session, progress)
+    puller = _Puller(client, store, session, progress, options, quirks.reference_types)
     puller.tasks_total = len(tasks)
     outcome, message, error = "complete", None, None
-    if options.parse_workers > 0:
-        puller.pool = ProcessPoolExecutor(options.parse_workers, mp_context=multiprocessing.get_context("spawn"))
     try:
-        # Tasks run side by side; HttpClient bounds how many requests are in flight.
-        await _all(puller.run_task(task) for task in tasks)
-        if options.resolve_references:
-            await puller.resolve_references(quirks.reference_types)
-        if options.attachments:
-            await puller.fetch_attachments()
-        if puller.failed:
-            outcome, message = "incomplete", "Some searches did not finish; the next sync continues where this one stopped."
-    except (Unauthorized, NeedsReconnect) as exc:
-        outcome, message, error = "needs-reconnect", str(exc), exc
-    except SmartError as exc:  # the token endpoint failed for another reason (unreachable, 5xx)
-        outcome, message = "incomplete", str(exc)
-    finally:
-        if puller.pool is not None:
-            puller.pool.shutdown(wait=False, cancel_futures=True)
+        await puller.start()
+        try:
+            # Tasks run side by side; HttpClient bounds how many requests are in flight.
+            await _all(puller.run_task(task) for task in tasks)
+            await puller.finish_side_reads()
+            if puller.failed:
+                outcome, message = "incomplete", "Some searches did not finish; the next sync continues where this one stopped."
+        except (Unauthorized, NeedsReconnect) as exc:
+            outcome, message, error = "needs-reconnect", str(exc), exc
+        except SmartError as exc:  # the token endpoint failed for another reason (unreachable, 5xx)
+            outcome, message = "incomplete", str(exc)
+        for task in puller.side:
+            task.cancel()
+        # Whatever was fetched is stored, with its checkpoints, before the report is written.
+        await puller.close()
+    except BaseException:
+        puller.abandon()
+        raise
     report = await puller.report(outcome, started, started_at, incremental and outcome == "complete", message)
     await asyncio.to_thread(
         store.finish_session, session.run_id, report, complete=outcome == "complete", server_time=puller.server_time
@@ -636,28 +703,17 @@ async def _all(coroutines: Iterable[Any]) -> None:
 
 def _parse_page(
     content: bytes, read: bool, resolver: Callable[[str, str, str], str | None] | None
-) -> tuple[list[ParsedResource], int | None, list[dict[str, Any]]]:
-    """Take one response apart (module level, so that a worker process can run it)."""
+) -> tuple[list[ParsedResource], int | None, list[dict[str, Any]], str | None]:
+    """Take one response apart: its resources (not validated yet), Bundle.total, outcomes and next link."""
     if read:
-        return [parse_resource(content)], None, []
-    document = parse_document(content, resolver=resolver)
-    return document.resources, document.total, document.outcomes
+        return [parse_resource(content, validate=False)], None, [], None
+    document = parse_document(content, resolver=resolver, validate=False)
+    if document.kind != "bundle":
+        return document.resources, document.total, document.outcomes, None
+    return document.resources, document.total, document.outcomes, document.links.get("next")
 
 
 # --- small readers ------------------------------------------------------------------------------------------------
-
-
-def _next_link(content: bytes) -> str | None:
-    try:
-        data = loads(content)
-    except FHIRFormatError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    for link in data.get("link") or []:
-        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
-            return str(link["url"])
-    return None
 
 
 def _issue_text(outcome: Mapping[str, Any]) -> str | None:

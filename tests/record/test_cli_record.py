@@ -16,7 +16,7 @@ from app.record import Record
 
 ROW_KEYS = {
     "source", "resourceType", "id", "date", "category", "code", "status", "display", "valid", "invalid_reason",
-    "first_seen", "last_seen",
+    "checked", "first_seen", "last_seen",
 }  # fmt: skip
 
 

@@ -82,8 +82,22 @@ def _seed_v4(record: Record) -> None:
         )
 
 
+def _seed_v5(record: Record) -> None:
+    # Version 5 added sharing: a link the patient made, and one access to it.
+    _seed_v4(record)
+    with record._transaction() as cur:
+        cur.execute(
+            "INSERT INTO share_link (link_id, payload, uri, label, flag, sections, ips, sources, created_at) "
+            "VALUES ('link-1', '{}', 'shlink:/e30', 'For Dr. Old', '', '[]', '{}', '[]', '2025-04-01T00:00:00Z')"
+        )
+        cur.execute(
+            "INSERT INTO share_access (link_id, recipient, at, event, host_cursor) "
+            "VALUES ('link-1', 'Dr. Old', '2025-04-02T00:00:00Z', 'manifest', 1)"
+        )
+
+
 # One seed per schema version a record can be left at. A new migration adds the seed of the version before it.
-SEEDS: dict[int, Callable[[Record], None]] = {1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4}
+SEEDS: dict[int, Callable[[Record], None]] = {1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4, 5: _seed_v5}
 
 
 def _record_at(path: Path, version: int) -> Record:
