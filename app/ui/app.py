@@ -52,6 +52,7 @@ class CarryApp:
         self.syncs: dict[int, SyncRun] = {}
         self._states: set[str] = set()  # OAuth states this session waits for
         self._directory: Any = None
+        self._check: asyncio.Task[None] | None = None  # validating what syncs stored, in the background
 
     # --- life cycle -----------------------------------------------------------------------------------------
 
@@ -92,6 +93,24 @@ class CarryApp:
         self.set_root(self.shell.build())
         await self.shell.open("welcome" if first_run else "summary")
         await self._merge_share_access(record)
+        self.check_new_records()  # a check the last session did not finish
+
+    def check_new_records(self) -> None:
+        """Validate what syncs stored, in the background (worker processes when there is much): the data shows at
+        once, and what fails validation gets its flag when the check is done. One check at a time."""
+        if self._check is not None and not self._check.done():
+            return
+        self._check = asyncio.get_running_loop().create_task(self._check_new_records())
+
+    async def _check_new_records(self) -> None:
+        from app.record.checking import check_pending
+
+        try:
+            result = await self.run(check_pending, self.session.require())
+        except Exception:  # noqa: BLE001 - locked meanwhile, or the record is busy: the next sync or unlock goes on
+            return
+        if result.invalid_total:
+            await self.record_changed()
 
     async def _merge_share_access(self, record: Any) -> None:
         """Who opened the patient's shared links since the last unlock: into the record's audit log, and said."""

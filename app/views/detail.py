@@ -208,7 +208,8 @@ def detail(record: Record, resource_type: str, resource_id: str, source_id: int 
         ("Came in with", stored.run_origin or "unknown"),
         ("First seen", format_timestamp(row.first_seen)),
         ("Last checked", format_timestamp(row.last_seen)),
-        ("Validation", "Passed FHIR R4 validation" if row.valid else f"Did not pass validation: {row.invalid_reason}"),
+        ("Validation", "Not checked yet (it is checked in the background after a sync)" if not row.checked
+         else "Passed FHIR R4 validation" if row.valid else f"Did not pass validation: {row.invalid_reason}"),
     ]
     provenance += _provenance(record, resource_type, resource_id, row.source_id)
     title = tidy_name(row.code_display or row.display) if resource_type != "Observation" else tidy_name(

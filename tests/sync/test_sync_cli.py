@@ -20,6 +20,7 @@ from sync_support import PASSPHRASE, connect, login_for, snapshot
 
 from app.portals import Portals
 from app.record import Record
+from app.record.checking import pending_count
 from support.portal import log_in
 from sync.sandbox import DEMO_REDIRECT_URI, ClientRegistration, SandboxServer
 
@@ -80,6 +81,10 @@ def test_connect_sync_sources_disconnect(sandbox: SandboxServer, tmp_path: Path)
     assert done.returncode == 0, done.stderr
     assert "complete (full)" in done.stdout and "Observation" in done.stdout
     assert "Observation" in done.stderr  # the progress lines
+    # What the sync stored was validated before the command ended: nothing is left unchecked.
+    assert "against FHIR R4" in done.stderr
+    with Record.open(path, PASSPHRASE) as record:
+        assert pending_count(record) == 0 and record.count() > 100
     again = carry("sync", "1", "--record", str(path), "--json")
     report = json.loads(again.stdout)["Carry Demo Hospital (synthetic patients)"]
     assert report["mode"] == "incremental" and all(t["imported"] == t["updated"] == 0 for t in report["types"].values())

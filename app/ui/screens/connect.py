@@ -40,6 +40,7 @@ def start_sync(app: CarryApp, source_id: int, name: str) -> SyncRun:
 
     async def finished(done: SyncRun) -> None:
         await app.record_changed()
+        app.check_new_records()
 
     run.on_finish.append(finished)
     run.start(lambda progress: portals.sync(source_id, progress=progress))

@@ -1,0 +1,127 @@
+"""A sync stores first and validates afterwards (app.record.checking): what it stored is marked "not checked yet",
+the check pass flags what fails R4B validation, keeps it, and adds it to the sync's report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sync_support import connect, login_for
+
+from app.portals import Portals
+from app.record import Record
+from app.record.checking import _store_results, check_pending, pending_count
+from sync.fhir.parse import PARALLEL_THRESHOLD
+from sync.sandbox import SandboxServer
+
+LAB = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}
+
+
+def _broken_observation(patient_id: str) -> dict[str, Any]:
+    # status must be a code; 42 is not one, so R4B validation fails, but the resource is well-formed FHIR JSON.
+    return {
+        "resourceType": "Observation",
+        "status": 42,
+        "category": [LAB],
+        "code": {"text": "Hemoglobin"},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "valueQuantity": {"value": 13.1, "unit": "g/dL"},
+    }
+
+
+def _validity(record: Record, rtype: str, rid: str) -> tuple[int, str | None]:
+    rows = record._query("SELECT valid, invalid_reason FROM resource WHERE type = ? AND id = ?", [rtype, rid])
+    return rows[0][0], rows[0][1]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("parallel_from", [PARALLEL_THRESHOLD, 1], ids=["in-process", "worker-processes"])
+async def test_a_sync_stores_unchecked_and_the_check_flags_what_fails(
+    sandbox: SandboxServer, record: Record, parallel_from: int
+) -> None:
+    login = login_for(sandbox, "reyna")
+    broken = sandbox.store.put(_broken_observation(login.patient_id))
+    try:
+        portals = Portals(record)
+        conn = await connect(portals, sandbox, login)
+        report = await portals.sync(conn.id)
+        assert report.outcome == "complete"
+
+        stored = record.count()
+        assert pending_count(record) == stored > 100
+        row = next(r for r in record.rows(resource_type="Observation") if r.id == broken["id"])
+        assert row.checked is False and row.valid is True  # presumed valid until checked
+        assert report.totals.invalid == 0
+
+        seen: list[tuple[int, int]] = []
+        result = check_pending(record, progress=lambda done, total: seen.append((done, total)), parallel_from=parallel_from)
+
+        assert result.checked == stored and pending_count(record) == 0
+        assert result.invalid == {"Observation": 1}
+        assert [item[:2] for item in result.invalid_items] == [("Observation", broken["id"])]
+        valid, reason = _validity(record, "Observation", broken["id"])
+        assert valid == 0 and reason and "status" in reason
+        row = next(r for r in record.rows(resource_type="Observation") if r.id == broken["id"])
+        assert row.checked is True and row.valid is False
+        # Everything else passed, and the broken one is kept, not dropped.
+        assert record._query("SELECT count(*) FROM resource WHERE valid = 1")[0][0] == stored - 1
+        assert seen and seen[-1] == (stored, stored)
+        # The sync's stored report and its run now tell the same story as an inline validation would have.
+        amended = portals.state.reports(conn.id, 1)[0]
+        assert amended.types["Observation"].invalid == 1 and amended.totals.invalid == 1
+        assert record._query("SELECT invalid FROM run WHERE source_id = ? ORDER BY id DESC LIMIT 1", [conn.id])[0][0] == 1
+        # Nothing left: a second pass checks nothing and changes nothing.
+        assert check_pending(record).checked == 0
+    finally:
+        sandbox.store.delete("Observation", broken["id"])
+
+
+@pytest.mark.asyncio
+async def test_an_interrupted_check_leaves_the_rest_for_the_next_one(sandbox: SandboxServer, record: Record) -> None:
+    portals = Portals(record)
+    conn = await connect(portals, sandbox, login_for(sandbox, "carolyne"))
+    await portals.sync(conn.id)
+    total = pending_count(record)
+    assert total > 1000  # more than one chunk
+
+    class Stop(Exception):
+        pass
+
+    def stop_after_first(done: int, _total: int) -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        check_pending(record, progress=stop_after_first)
+    # The first chunk was stored before the interruption, the rest is still waiting, nothing is half-done.
+    assert 0 < pending_count(record) < total
+    assert record._query("SELECT count(*) FROM resource WHERE valid = 1")[0][0] == total - pending_count(record)
+    left = pending_count(record)
+    assert check_pending(record).checked == left
+    assert pending_count(record) == 0
+
+
+@pytest.mark.asyncio
+async def test_a_resource_that_changed_meanwhile_stays_unchecked(sandbox: SandboxServer, record: Record) -> None:
+    login = login_for(sandbox, "karena")
+    portals = Portals(record)
+    conn = await connect(portals, sandbox, login)
+    await portals.sync(conn.id)
+    condition = sandbox.store.for_patient(login.patient_id, "Condition")[0]
+    rows = [
+        (rowid, rtype, rid, digest, run)
+        for rowid, rtype, rid, digest, run in record._query(
+            "SELECT rowid, type, id, hash, last_run FROM resource WHERE type = 'Condition' AND id = ?", [condition["id"]]
+        )
+    ]
+    # The portal changes the condition and a sync stores the new version while the old one is being validated.
+    sandbox.store.put({**condition, "clinicalStatus": {"text": "changed meanwhile"}})
+    try:
+        report = await portals.sync(conn.id)
+        assert report.types["Condition"].updated == 1
+        assert _store_results(record, rows, ["made-up reason for the old version"]) == []
+        valid, reason = _validity(record, "Condition", condition["id"])
+        assert valid == -1 and reason is None  # the new version waits for its own check
+        check_pending(record)
+        assert _validity(record, "Condition", condition["id"]) == (1, None)
+    finally:
+        sandbox.store.put(condition)
