@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import functools
 import random
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import certifi
 import httpx
 
 from .errors import CarryError
@@ -72,9 +75,21 @@ def _timeout(total: float) -> httpx.Timeout:
     return httpx.Timeout(total, connect=min(total, 15.0))
 
 
+@functools.lru_cache(maxsize=1)
+def tls_context() -> ssl.SSLContext:
+    """The TLS settings every client uses: the same trust store httpx uses by default (certifi), loaded once per
+    process rather than once per client (loading it is most of what making a client costs)."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def oauth_client_options(timeout: float = 30.0) -> dict[str, Any]:
     """Keyword arguments for an httpx-based client built elsewhere (authlib's AsyncOAuth2Client)."""
-    return {"timeout": _timeout(timeout), "headers": {"User-Agent": USER_AGENT}, "follow_redirects": False}
+    return {
+        "timeout": _timeout(timeout),
+        "headers": {"User-Agent": USER_AGENT},
+        "follow_redirects": False,
+        "verify": tls_context(),
+    }
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:
@@ -171,12 +186,14 @@ class HttpClient:
     ) -> None:
         self.retry = retry or RetryPolicy()
         self.stats = HttpStats()
-        self._gate = asyncio.Semaphore(max(1, concurrency))
+        self.concurrency = max(1, concurrency)
+        self._gate = asyncio.Semaphore(self.concurrency)
         self._client = httpx.AsyncClient(
             timeout=_timeout(timeout),
             limits=httpx.Limits(max_connections=max(1, concurrency) * 2, max_keepalive_connections=max(1, concurrency)),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=False,
+            verify=tls_context(),
             transport=transport,
         )
 

@@ -60,7 +60,9 @@ _canonical_encoder = msgspec.json.Encoder(decimal_format="number", order="sorted
 # Ids we make up for resources that arrive without one are stable: the same content gets the same id.
 _ID_NAMESPACE = uuid.UUID("5d1e0c6e-6a43-4f59-9d0b-0c2a6f0f5a77")
 _CONDITIONAL = re.compile(r"^([A-Z][A-Za-z]+)\?(.+)$")
-_NEEDS_RESOLVING = re.compile(rb'urn:(?:uuid|oid):|"reference"\s*:\s*"[A-Z][A-Za-z]+\?')
+# Entries known by a urn:uuid / urn:oid fullUrl, references to them, and conditional references: what
+# _resolve_references deals with. (Not any "urn:oid:", which identifier systems are full of.)
+_NEEDS_RESOLVING = re.compile(rb'"(?:reference|fullUrl)"\s*:\s*"(?:urn:(?:uuid|oid):|[A-Z][A-Za-z]+\?)')
 
 ConditionalResolver = Callable[[str, str, str], "str | None"]
 """(resource type, identifier system, identifier value) -> the id of a stored resource, or None."""

@@ -45,7 +45,6 @@ __all__ = [
 
 Counts = dict[str, dict[str, int]]  # resource type -> {"imported", "updated", "unchanged", "invalid"}
 _OUTCOMES = ("imported", "updated", "unchanged", "invalid")
-_REFERENCE = re.compile(rb'"reference"\s*:\s*"([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,200})"')
 _ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")
 _NEVER_SEARCHED = frozenset({"Patient", "Binary", "Provenance", "Bundle", "OperationOutcome"})
 _STALE_PAGE = frozenset({400, 404, 410, 422})
@@ -306,6 +305,9 @@ class _Puller:
         self.options = options
         self.progress = progress or (lambda _event: None)
         self.reference_types = frozenset(reference_types) if options.resolve_references else frozenset()
+        # Literal references to those types only ("Practitioner/123"), so a page's other references cost nothing.
+        names = b"|".join(re.escape(t.encode()) for t in sorted(self.reference_types)) or b"(?!)"
+        self.references = re.compile(rb'"reference"\s*:\s*"(' + names + rb')/([A-Za-z0-9\-.]{1,200})"')
         self.counts: Counts = {}
         self.refused: dict[str, list[str]] = {}
         self.warnings: list[str] = []
@@ -320,6 +322,10 @@ class _Puller:
         self.tasks_done = 0
         self.queue: asyncio.Queue[_Item | None] = asyncio.Queue(maxsize=_QUEUE_PAGES)
         self.writer: asyncio.Task[None] | None = None
+        # As many searches page at once as requests may be in flight: a search that has begun goes on to its next
+        # page before another search begins, so data flows (and is stored) from the start instead of every
+        # search's first page queueing up ahead of all the next pages.
+        self.searching = asyncio.Semaphore(client.http.concurrency)
         for checkpoint in session.checkpoints.values():
             _add(self.counts, checkpoint.counts)
             if checkpoint.refused:
@@ -438,7 +444,8 @@ class _Puller:
         resume_url = checkpoint.next_url if checkpoint is not None else None
         page = checkpoint.pages if checkpoint is not None else 0
         try:
-            await self._pages(task, resume_url, page)
+            async with self.searching:
+                await self._pages(task, resume_url, page)
         except asyncio.CancelledError:
             raise
         except (Unauthorized, ForeignURLRefused, NetworkError, RequestRefused, FHIRError) as exc:
@@ -477,8 +484,9 @@ class _Puller:
             page += 1
             fresh = self._fresh(resources)
             self._discover(fresh, depth=0)
+            write = PageWrite(task.key, fresh, next_url, next_url is None, restart=restart)
             # Stored (with this checkpoint) by the writer while the next page is being fetched.
-            await self._enqueue(_Item(task, PageWrite(task.key, fresh, next_url, next_url is None, restart=restart), page, total))
+            await self._enqueue(_Item(task, write, page, total))
             restart = False
             first = False
             url = next_url
@@ -524,9 +532,9 @@ class _Puller:
                 self._want_attachment(url, content_type)
         # Referenced resources can refer on (PractitionerRole -> Organization): two steps away is plenty.
         if self.reference_types and depth < 2:
-            for match in _REFERENCE.finditer(raw):
+            for match in self.references.finditer(raw):
                 key = (match.group(1).decode(), match.group(2).decode())
-                if key[0] in self.reference_types and key not in self.known:
+                if key not in self.known:
                     self.known.add(key)
                     self._spawn(self._read_reference(key, depth + 1))
 
