@@ -190,7 +190,7 @@ class HttpClient:
         self._gate = asyncio.Semaphore(self.concurrency)
         self._client = httpx.AsyncClient(
             timeout=_timeout(timeout),
-            limits=httpx.Limits(max_connections=max(1, concurrency) * 2, max_keepalive_connections=max(1, concurrency)),
+            limits=httpx.Limits(max_connections=self.concurrency * 2, max_keepalive_connections=self.concurrency),
             headers={"User-Agent": USER_AGENT},
             follow_redirects=False,
             verify=tls_context(),

@@ -13,9 +13,9 @@ with the reason, as a file import does. The sync's stored report (and its run) g
 from __future__ import annotations
 
 import json
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sync.fhir.parse import PARALLEL_THRESHOLD, validate_chunks
@@ -30,12 +30,16 @@ _CHUNK = 1000
 @dataclass(frozen=True)
 class CheckResult:
     checked: int = 0
-    invalid: dict[str, int] = field(default_factory=dict)  # resource type -> how many failed
     invalid_items: tuple[tuple[str, str, str], ...] = ()  # (type, id, reason)
 
     @property
+    def invalid(self) -> dict[str, int]:
+        """Resource type -> how many failed."""
+        return dict(Counter(rtype for rtype, _id, _reason in self.invalid_items))
+
+    @property
     def invalid_total(self) -> int:
-        return sum(self.invalid.values())
+        return len(self.invalid_items)
 
 
 def pending_count(record: Record) -> int:
@@ -74,18 +78,14 @@ def check_pending(
             yield [r[5].encode("utf-8") for r in rows]
 
     done = 0
-    invalid: dict[str, int] = {}
     items: list[tuple[str, str, str]] = []
     for errors in validate_chunks(chunks(), parallel=total >= parallel_from):
         rows = rows_ahead.popleft()
-        failed = _store_results(record, rows, errors)
-        for rtype, rid, reason in failed:
-            invalid[rtype] = invalid.get(rtype, 0) + 1
-            items.append((rtype, rid, reason))
+        items += _store_results(record, rows, errors)
         done += len(rows)
         if progress is not None:
             progress(min(done, total), total)
-    return CheckResult(done, invalid, tuple(items))
+    return CheckResult(done, tuple(items))
 
 
 def _store_results(

@@ -326,24 +326,19 @@ class PortalPullStore:
         now = _now()
         results: list[dict[str, dict[str, int]]] = []
         with self.record._transaction() as cur:
-            checkpoints: dict[str, tuple[int, dict[str, dict[str, int]]]] = {}
             for page in pages:
                 counts = UpsertCounts()
                 if page.resources:
                     self.record._upsert(cur, self.source_id, run_id, page.resources, now, counts)
-                if page.task in checkpoints and not page.restart:
-                    pages_before, merged = checkpoints[page.task]
-                else:
-                    row = cur.execute(
-                        "SELECT pages, counts FROM sync_checkpoint WHERE source_id = ? AND task = ?",
-                        (self.source_id, page.task),
-                    ).fetchone()
-                    pages_before, merged = (0, {}) if row is None or page.restart else (int(row[0]), json.loads(row[1]))
+                # The transaction sees its own writes: an earlier page of the same task in this batch is in here.
+                row = cur.execute(
+                    "SELECT pages, counts FROM sync_checkpoint WHERE source_id = ? AND task = ?", (self.source_id, page.task)
+                ).fetchone()
+                pages_before, merged = (0, {}) if row is None or page.restart else (int(row[0]), json.loads(row[1]))
                 for rtype, bucket in counts.per_type.items():
                     mine = merged.setdefault(rtype, dict.fromkeys(_OUTCOMES, 0))
                     for key in _OUTCOMES:
                         mine[key] += bucket.get(key, 0)
-                checkpoints[page.task] = (pages_before + 1, merged)
                 cur.execute(
                     "INSERT INTO sync_checkpoint (source_id, task, next_url, pages, done, refused, counts, updated_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, task) DO UPDATE SET "

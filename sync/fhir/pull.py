@@ -348,20 +348,21 @@ class _Puller:
             self.known = await asyncio.to_thread(self.store.stored_keys, sorted(wanted))
         self.writer = asyncio.create_task(self._write_loop())
 
-    async def _enqueue(self, item: _Item) -> None:
+    async def _enqueue(self, item: _Item | None) -> None:
+        """Hand an item (None: the end) to the writer, waiting while its queue is full; if the writer has stopped,
+        raise what stopped it (the record refused a write)."""
         assert self.writer is not None
-        if self.writer.done():
-            self.writer.result()  # the record refused a write: raise that here
-            raise RuntimeError("the sync's writer has stopped")
-        if not self.queue.full():
+        if not self.writer.done() and not self.queue.full():
             self.queue.put_nowait(item)
             return
-        put = asyncio.ensure_future(self.queue.put(item))
-        finished, _ = await asyncio.wait({put, self.writer}, return_when=asyncio.FIRST_COMPLETED)
-        if put not in finished:
+        if not self.writer.done():
+            put = asyncio.ensure_future(self.queue.put(item))
+            await asyncio.wait({put, self.writer}, return_when=asyncio.FIRST_COMPLETED)
+            if put.done():
+                return
             put.cancel()
-            self.writer.result()
-            raise RuntimeError("the sync's writer has stopped")
+        self.writer.result()
+        raise RuntimeError("the sync's writer has stopped")
 
     async def _write_loop(self) -> None:
         """Store pages as they arrive. While one transaction is being written, the next pages queue up and go
@@ -397,15 +398,8 @@ class _Puller:
         if self.writer is None:
             return
         if not self.writer.done():
-            await self._enqueue_end()
+            await self._enqueue(None)
         await self.writer
-
-    async def _enqueue_end(self) -> None:
-        assert self.writer is not None
-        put = asyncio.ensure_future(self.queue.put(None))
-        await asyncio.wait({put, self.writer}, return_when=asyncio.FIRST_COMPLETED)
-        if not put.done():
-            put.cancel()
 
     def abandon(self) -> None:
         for task in self.side:
@@ -716,8 +710,6 @@ def _parse_page(
     if read:
         return [parse_resource(content, validate=False)], None, [], None
     document = parse_document(content, resolver=resolver, validate=False)
-    if document.kind != "bundle":
-        return document.resources, document.total, document.outcomes, None
     return document.resources, document.total, document.outcomes, document.links.get("next")
 
 

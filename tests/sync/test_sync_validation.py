@@ -108,8 +108,8 @@ async def test_a_resource_that_changed_meanwhile_stays_unchecked(sandbox: Sandbo
     await portals.sync(conn.id)
     condition = sandbox.store.for_patient(login.patient_id, "Condition")[0]
     rows = [
-        (rowid, rtype, rid, digest, run)
-        for rowid, rtype, rid, digest, run in record._query(
+        tuple(row)
+        for row in record._query(
             "SELECT rowid, type, id, hash, last_run FROM resource WHERE type = 'Condition' AND id = ?", [condition["id"]]
         )
     ]
