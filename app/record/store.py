@@ -15,8 +15,9 @@ import json
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
@@ -532,73 +533,64 @@ class Record:
         if not firsts:
             return
         existing = self._existing(cur, source_id, firsts)
-        seen: list[tuple[str, int, int]] = []
-        inserts: list[tuple[Any, ...]] = []
-        fts: list[tuple[int, str, str, str]] = []
-        identifiers: list[tuple[int, str, str]] = []
+        seen: list[int] = []
+        writes: list[tuple[Any, ...]] = []  # new and changed resources alike: one upsert statement takes both
+        changed: list[int] = []
+        fts: list[tuple[Any, ...]] = []
+        identifiers: list[tuple[Any, ...]] = []
         next_rowid: int | None = None
         for key, res in firsts.items():
             found = existing.get(key)
             if found is not None and found[1] == res.hash:
-                seen.append((now, run_id, found[0]))
+                seen.append(found[0])
                 counts.count(res.resource_type, "unchanged")
                 continue
-            ex = extract(res.data)
-            columns = (
-                res.raw.decode("utf-8"),
-                res.hash,
-                now,
-                run_id,
-                VALID_UNCHECKED if not res.checked else VALID_NO if res.error else VALID_YES,
-                res.error,
-                ex.effective,
-                ex.category,
-                ex.code_system,
-                ex.code,
-                ex.code_display,
-                ex.status,
-                ex.display,
-                ex.subject,
-                ex.value_num,
-                ex.value_unit,
-            )
             if found is None:
                 if next_rowid is None:
                     next_rowid = int(cur.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM resource").fetchone()[0])
                 rowid, next_rowid = next_rowid, next_rowid + 1
-                inserts.append((rowid, *columns, source_id, res.resource_type, res.id, now, now, run_id))
                 counts.count(res.resource_type, "imported")
             else:
                 rowid = found[0]
-                cur.execute(
-                    "UPDATE resource SET raw = ?, hash = ?, last_seen = ?, last_run = ?, valid = ?, invalid_reason = ?, "
-                    "effective = ?, category = ?, code_system = ?, code = ?, code_display = ?, status = ?, display = ?, "
-                    "subject = ?, value_num = ?, value_unit = ?, changed_at = ? WHERE rowid = ?",
-                    (*columns, now, rowid),
-                )
-                cur.execute("DELETE FROM resource_fts WHERE rowid = ?", (rowid,))
-                cur.execute("DELETE FROM identifier WHERE resource = ?", (rowid,))
+                changed.append(rowid)
                 counts.count(res.resource_type, "updated")
+            ex = extract(res.data)
+            writes.append((
+                rowid, res.raw.decode("utf-8"), res.hash, now, run_id,
+                VALID_UNCHECKED if not res.checked else VALID_NO if res.error else VALID_YES, res.error,
+                ex.effective, ex.category, ex.code_system, ex.code, ex.code_display, ex.status, ex.display, ex.subject,
+                ex.value_num, ex.value_unit, source_id, res.resource_type, res.id, now, now, run_id,
+            ))  # fmt: skip
             if res.error:
                 counts.invalid += 1
                 counts.per_type[res.resource_type]["invalid"] += 1
                 counts.invalid_items.append((res.resource_type, res.id, res.error))
             fts.append((rowid, *search_text(res.data)))
             identifiers.extend((rowid, system, value) for system, value in ex.identifiers)
+        # Many rows to a statement, not executemany: sqlite steps once per statement with the GIL released, where
+        # executemany takes the GIL back after every row and queues behind the event loop each time.
         if seen:
-            cur.executemany("UPDATE resource SET last_seen = ?, last_run = ? WHERE rowid = ?", seen)
-        if inserts:
-            cur.executemany(
+            cur.execute_rows("UPDATE resource SET last_seen = ?, last_run = ? WHERE rowid IN ({rows})", seen, (now, run_id))
+        if changed:
+            cur.execute_rows("DELETE FROM resource_fts WHERE rowid IN ({rows})", changed)
+            cur.execute_rows("DELETE FROM identifier WHERE resource IN ({rows})", changed)
+        if writes:
+            cur.execute_rows(
                 "INSERT INTO resource (rowid, raw, hash, last_seen, last_run, valid, invalid_reason, effective, category, "
                 "code_system, code, code_display, status, display, subject, value_num, value_unit, "
-                "source_id, type, id, first_seen, changed_at, first_run) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                inserts,
+                "source_id, type, id, first_seen, changed_at, first_run) VALUES {rows} "
+                "ON CONFLICT (rowid) DO UPDATE SET raw = excluded.raw, hash = excluded.hash, "
+                "last_seen = excluded.last_seen, last_run = excluded.last_run, valid = excluded.valid, "
+                "invalid_reason = excluded.invalid_reason, effective = excluded.effective, category = excluded.category, "
+                "code_system = excluded.code_system, code = excluded.code, code_display = excluded.code_display, "
+                "status = excluded.status, display = excluded.display, subject = excluded.subject, "
+                "value_num = excluded.value_num, value_unit = excluded.value_unit, changed_at = excluded.changed_at",
+                writes,
             )
         if fts:
-            cur.executemany("INSERT INTO resource_fts (rowid, display, codes, notes) VALUES (?, ?, ?, ?)", fts)
+            cur.execute_rows("INSERT INTO resource_fts (rowid, display, codes, notes) VALUES {rows}", fts)
         if identifiers:
-            cur.executemany("INSERT INTO identifier (resource, system, value) VALUES (?, ?, ?)", identifiers)
+            cur.execute_rows("INSERT INTO identifier (resource, system, value) VALUES {rows}", identifiers)
         for res in repeats:
             self._upsert(cur, source_id, run_id, [res], now, counts)
 
@@ -753,6 +745,15 @@ class Record:
         return written
 
 
+_ROW_GROUP = 64  # rows per statement in _Tx.execute_rows (64 x 23 columns stays far below SQLite's 32766 parameters)
+
+
+@lru_cache(maxsize=256)
+def _grouped(sql: str, rows: int, width: int) -> str:
+    one = "(" + ", ".join("?" * width) + ")" if width else "?"
+    return sql.replace("{rows}", ", ".join([one] * rows))
+
+
 class _Tx:
     """A cursor inside an open transaction, with executescript that does not commit."""
 
@@ -764,6 +765,23 @@ class _Tx:
 
     def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> Any:
         return self.raw.executemany(sql, rows)
+
+    def execute_rows(self, sql: str, rows: Sequence[Any], params: tuple[Any, ...] = ()) -> None:
+        """Run `sql` once per group of rows, `{rows}` standing for the group: `(?, ?), (?, ?)` for tuples (after
+        VALUES) or `?, ?` for single values (in an IN list); `params` go before the rows' values. Groups come in a
+        few fixed sizes so that the prepared statements are reused."""
+        start = 0
+        while start < len(rows):
+            size = _ROW_GROUP
+            while size > len(rows) - start:
+                size //= 2
+            group = rows[start : start + size]
+            start += size
+            if isinstance(group[0], tuple):
+                values: list[Any] = [value for row in group for value in row]
+                self.raw.execute(_grouped(sql, size, len(group[0])), (*params, *values))
+            else:
+                self.raw.execute(_grouped(sql, size, 0), (*params, *group))
 
     @property
     def lastrowid(self) -> int:

@@ -78,6 +78,23 @@ def test_changed_content_is_updated_and_reported(record: Record) -> None:
     assert stored.row.first_seen <= stored.row.last_seen
 
 
+def test_an_update_replaces_the_search_text_and_identifiers_and_keeps_first_seen(record: Record) -> None:
+    first = {"resourceType": "Condition", "id": "c1", "identifier": [{"system": "urn:x", "value": "old-id"}],
+             "code": {"text": "Asthma"}, "subject": {"reference": "Patient/p1"}}  # fmt: skip
+    record.import_bytes(json.dumps(first).encode(), origin="a.json")
+    before = record.get("Condition", "c1")
+    assert before is not None
+    changed = {**first, "identifier": [{"system": "urn:x", "value": "new-id"}], "code": {"text": "Bronchitis"}}
+    record.import_bytes(json.dumps(changed).encode(), origin="b.json")
+    after = record.get("Condition", "c1")
+    assert after is not None
+    assert (after.row.rowid, after.row.first_seen) == (before.row.rowid, before.row.first_seen)
+    assert [row.id for row in record.search("bronchitis")] == ["c1"] and record.search("asthma") == []
+    assert record.resolve_identifier("Condition", "urn:x", "new-id") == "c1"
+    assert record.resolve_identifier("Condition", "urn:x", "old-id") is None
+    assert record.count() == 1
+
+
 def test_sources_keep_the_same_id_apart(record: Record) -> None:
     resource = {"resourceType": "Patient", "id": "same", "name": [{"family": "Quill"}]}
     record.import_bytes(json.dumps(resource).encode(), origin="a.json", source="Clinic A")
