@@ -79,12 +79,15 @@ class Extracted:
     value_num: float | None
     value_unit: str | None
     identifiers: tuple[tuple[str, str], ...]
+    codes: str  # codes, their displays and concept texts, for the full-text index
+    notes: str  # notes, descriptions and inline text documents, for the full-text index
 
 
 def extract(resource: dict[str, Any]) -> Extracted:
     rtype = resource.get("resourceType", "")
     coding = _main_coding(resource, rtype)
     value_num, value_unit = _quantity(resource.get("valueQuantity"))
+    codes, notes = _codes_and_notes(resource, rtype)
     return Extracted(
         effective=_effective(resource),
         category=_category(resource, rtype),
@@ -97,12 +100,18 @@ def extract(resource: dict[str, Any]) -> Extracted:
         value_num=value_num,
         value_unit=value_unit,
         identifiers=_identifiers(resource),
+        codes=codes,
+        notes=notes,
     )
 
 
 def search_text(resource: dict[str, Any]) -> tuple[str, str, str]:
-    """(display, codes, notes) for the full-text index."""
+    """(display, codes, notes) for the full-text index (what `extract` gives too)."""
     rtype = resource.get("resourceType", "")
+    return (_display(resource, rtype), *_codes_and_notes(resource, rtype))
+
+
+def _codes_and_notes(resource: dict[str, Any], rtype: str) -> tuple[str, str]:
     codes: list[str] = []
     for concept in _concepts(resource, rtype):
         for coding in concept.get("coding", []) or []:
@@ -119,8 +128,7 @@ def search_text(resource: dict[str, Any]) -> tuple[str, str, str]:
             notes.append(resource[key])
     if rtype == "DocumentReference":
         notes.extend(_inline_text(resource))
-    text = " ".join(notes)
-    return _display(resource, rtype), " ".join(codes), text[:_NOTE_LIMIT]
+    return " ".join(codes), " ".join(notes)[:_NOTE_LIMIT]
 
 
 @lru_cache(maxsize=8192)  # a patient's resources share their timestamps (an encounter's results, a panel)

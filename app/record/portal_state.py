@@ -323,32 +323,42 @@ class PortalPullStore:
         return PullSession(int(run_id), False, since is None, since, {})
 
     def save_pages(self, run_id: int, pages: Sequence[PageWrite]) -> list[dict[str, dict[str, int]]]:
+        """Store the pages and their tasks' checkpoints in one transaction, with a handful of statements however
+        many pages there are (each statement hands the GIL to the event loop and back)."""
         now = _now()
-        results: list[dict[str, dict[str, int]]] = []
+        tallies = [UpsertCounts() for _ in pages]
+        resources = [res for page in pages for res in page.resources]
+        owners = [tally for tally, page in zip(tallies, pages, strict=True) for _ in page.resources]
+        tasks = list(dict.fromkeys(page.task for page in pages))
         with self.record._transaction() as cur:
-            for page in pages:
-                counts = UpsertCounts()
-                if page.resources:
-                    self.record._upsert(cur, self.source_id, run_id, page.resources, now, counts)
-                # The transaction sees its own writes: an earlier page of the same task in this batch is in here.
-                row = cur.execute(
-                    "SELECT pages, counts FROM sync_checkpoint WHERE source_id = ? AND task = ?", (self.source_id, page.task)
-                ).fetchone()
-                pages_before, merged = (0, {}) if row is None or page.restart else (int(row[0]), json.loads(row[1]))
-                for rtype, bucket in counts.per_type.items():
+            if resources:
+                self.record._upsert(cur, self.source_id, run_id, resources, now, owners)
+            # Read back inside the transaction: where each task stood before these pages.
+            size = 1 << (len(tasks) - 1).bit_length()  # padded to a few statement shapes
+            stored = cur.execute(
+                "SELECT json_group_object(task, json_array(pages, counts)) FROM sync_checkpoint "
+                f"WHERE source_id = ? AND task IN ({', '.join('?' * size)})",
+                (self.source_id, *tasks, *tasks[-1:] * (size - len(tasks))),
+            ).fetchone()[0]
+            state = {task: (int(n), json.loads(counts)) for task, (n, counts) in json.loads(stored).items()}
+            latest: dict[str, PageWrite] = {}
+            for page, tally in zip(pages, tallies, strict=True):
+                pages_before, merged = (0, {}) if page.restart else state.get(page.task, (0, {}))
+                for rtype, bucket in tally.per_type.items():
                     mine = merged.setdefault(rtype, dict.fromkeys(_OUTCOMES, 0))
                     for key in _OUTCOMES:
                         mine[key] += bucket.get(key, 0)
-                cur.execute(
-                    "INSERT INTO sync_checkpoint (source_id, task, next_url, pages, done, refused, counts, updated_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, task) DO UPDATE SET "
-                    "next_url = excluded.next_url, pages = excluded.pages, done = excluded.done, "
-                    "refused = excluded.refused, counts = excluded.counts, updated_at = excluded.updated_at",
-                    (self.source_id, page.task, page.next_url, pages_before + 1, 1 if page.done else 0, page.refused,
-                     json.dumps(merged), now),
-                )  # fmt: skip
-                results.append({rtype: dict(bucket) for rtype, bucket in counts.per_type.items()})
-        return results
+                state[page.task] = (pages_before + 1, merged)
+                latest[page.task] = page
+            cur.execute_rows(
+                "INSERT INTO sync_checkpoint (source_id, task, next_url, pages, done, refused, counts, updated_at) "
+                "VALUES {rows} ON CONFLICT (source_id, task) DO UPDATE SET "
+                "next_url = excluded.next_url, pages = excluded.pages, done = excluded.done, "
+                "refused = excluded.refused, counts = excluded.counts, updated_at = excluded.updated_at",
+                [(self.source_id, task, page.next_url, state[task][0], 1 if page.done else 0, page.refused,
+                  json.dumps(state[task][1]), now) for task, page in latest.items()],
+            )  # fmt: skip
+        return [{rtype: dict(bucket) for rtype, bucket in tally.per_type.items()} for tally in tallies]
 
     def run_resources(self, run_id: int, types: Collection[str]) -> list[tuple[str, str, bytes]]:
         sql = "SELECT type, id, raw FROM resource WHERE source_id = ? AND last_run = ?"

@@ -38,7 +38,7 @@ from .errors import (
     RecordNotFound,
     WrongPassphrase,
 )
-from .extract import extract, search_text
+from .extract import extract
 from .schema import MIGRATIONS, latest_version
 
 __all__ = [
@@ -487,7 +487,7 @@ class Record:
     ) -> None:
         """Upsert a batch of parsed resources in one transaction (what a sync does per page)."""
         with self._transaction() as cur:
-            self._upsert(cur, source_id, run_id, resources, _now(), counts)
+            self._upsert(cur, source_id, run_id, list(resources), _now(), counts)
 
     def start_run(self, source_id: int, kind: str, origin: str) -> int:
         with self._transaction() as cur:
@@ -515,21 +515,24 @@ class Record:
         cur: _Tx,
         source_id: int,
         run_id: int,
-        resources: Iterable[ParsedResource],
+        resources: Sequence[ParsedResource],
         now: str,
-        counts: UpsertCounts,
+        counts: UpsertCounts | Sequence[UpsertCounts],
     ) -> None:
-        """Insert new resources, update changed ones, mark unchanged ones seen. A batch is looked up with one
-        query per type and written with one statement per table (rowids are given out here, inside the
-        transaction), which is what keeps a sync's storing close to the speed of fetching."""
-        firsts: dict[tuple[str, str], ParsedResource] = {}
-        repeats: list[ParsedResource] = []  # the same (type, id) again in this batch: stored after the first
-        for res in resources:
+        """Insert new resources, update changed ones, mark unchanged ones seen. `counts` is one tally for all, or
+        one per resource (a sync's batch counts each page apart). A batch is looked up with one query per type and
+        written with a few statements per table (rowids are given out here, inside the transaction): few
+        statements, because each one hands the GIL back and forth, and that is what keeps a sync's storing close
+        to the speed of fetching."""
+        tally = (lambda _n: counts) if isinstance(counts, UpsertCounts) else counts.__getitem__
+        firsts: dict[tuple[str, str], tuple[ParsedResource, UpsertCounts]] = {}
+        repeats: list[tuple[ParsedResource, UpsertCounts]] = []  # the same (type, id) again: stored after the first
+        for n, res in enumerate(resources):
             key = (res.resource_type, res.id)
             if key in firsts:
-                repeats.append(res)
+                repeats.append((res, tally(n)))
             else:
-                firsts[key] = res
+                firsts[key] = (res, tally(n))
         if not firsts:
             return
         existing = self._existing(cur, source_id, firsts)
@@ -539,21 +542,21 @@ class Record:
         fts: list[tuple[Any, ...]] = []
         identifiers: list[tuple[Any, ...]] = []
         next_rowid: int | None = None
-        for key, res in firsts.items():
+        for key, (res, counted) in firsts.items():
             found = existing.get(key)
             if found is not None and found[1] == res.hash:
                 seen.append(found[0])
-                counts.count(res.resource_type, "unchanged")
+                counted.count(res.resource_type, "unchanged")
                 continue
             if found is None:
                 if next_rowid is None:
                     next_rowid = int(cur.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM resource").fetchone()[0])
                 rowid, next_rowid = next_rowid, next_rowid + 1
-                counts.count(res.resource_type, "imported")
+                counted.count(res.resource_type, "imported")
             else:
                 rowid = found[0]
                 changed.append(rowid)
-                counts.count(res.resource_type, "updated")
+                counted.count(res.resource_type, "updated")
             ex = extract(res.data)
             writes.append((
                 rowid, res.raw.decode("utf-8"), res.hash, now, run_id,
@@ -562,10 +565,10 @@ class Record:
                 ex.value_num, ex.value_unit, source_id, res.resource_type, res.id, now, now, run_id,
             ))  # fmt: skip
             if res.error:
-                counts.invalid += 1
-                counts.per_type[res.resource_type]["invalid"] += 1
-                counts.invalid_items.append((res.resource_type, res.id, res.error))
-            fts.append((rowid, *search_text(res.data)))
+                counted.invalid += 1
+                counted.per_type[res.resource_type]["invalid"] += 1
+                counted.invalid_items.append((res.resource_type, res.id, res.error))
+            fts.append((rowid, ex.display, ex.codes, ex.notes))
             identifiers.extend((rowid, system, value) for system, value in ex.identifiers)
         # Many rows to a statement, not executemany: sqlite steps once per statement with the GIL released, where
         # executemany takes the GIL back after every row and queues behind the event loop each time.
@@ -591,8 +594,8 @@ class Record:
             cur.execute_rows("INSERT INTO resource_fts (rowid, display, codes, notes) VALUES {rows}", fts)
         if identifiers:
             cur.execute_rows("INSERT INTO identifier (resource, system, value) VALUES {rows}", identifiers)
-        for res in repeats:
-            self._upsert(cur, source_id, run_id, [res], now, counts)
+        for res, counted in repeats:
+            self._upsert(cur, source_id, run_id, [res], now, counted)
 
     @staticmethod
     def _existing(cur: _Tx, source_id: int, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
@@ -602,14 +605,17 @@ class Record:
             by_type.setdefault(rtype, []).append(rid)
         found: dict[tuple[str, str], tuple[int, str]] = {}
         for rtype, ids in by_type.items():
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
+            for start in range(0, len(ids), 512):
+                chunk = ids[start : start + 512]
+                size = 1 << (len(chunk) - 1).bit_length()  # a few statement shapes; a repeated id matches nothing new
+                chunk += chunk[-1:] * (size - len(chunk))
+                # One row that holds them all: a row at a time would hand the GIL back and forth for each.
                 rows = cur.execute(
-                    f"SELECT id, rowid, hash FROM resource WHERE source_id = ? AND type = ? "
-                    f"AND id IN ({', '.join('?' for _ in chunk)})",
+                    "SELECT json_group_array(json_array(id, rowid, hash)) FROM resource WHERE source_id = ? "
+                    f"AND type = ? AND id IN ({_grouped('{rows}', size, 0)})",
                     (source_id, rtype, *chunk),
-                ).fetchall()
-                for rid, rowid, digest in rows:
+                ).fetchone()[0]
+                for rid, rowid, digest in json.loads(rows):
                     found[(rtype, rid)] = (rowid, digest)
         return found
 
@@ -745,7 +751,7 @@ class Record:
         return written
 
 
-_ROW_GROUP = 64  # rows per statement in _Tx.execute_rows (64 x 23 columns stays far below SQLite's 32766 parameters)
+_ROW_GROUP = 256  # rows per statement in _Tx.execute_rows (256 x 23 columns stays far below SQLite's 32766 parameters)
 
 
 @lru_cache(maxsize=256)

@@ -49,8 +49,8 @@ _ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")
 _NEVER_SEARCHED = frozenset({"Patient", "Binary", "Provenance", "Bundle", "OperationOutcome"})
 _STALE_PAGE = frozenset({400, 404, 410, 422})
 _CONDITIONAL_REF = re.compile(rb'"reference"\s*:\s*"[A-Z][A-Za-z]+\?')  # needs the store's resolver
-_QUEUE_PAGES = 64  # pages fetched but not stored yet, at most (then fetching waits for the writer)
-_BATCH_PAGES = 32  # pages stored in one transaction, at most
+_QUEUE_PAGES = 128  # pages fetched but not stored yet, at most (then fetching waits for the writer)
+_BATCH_PAGES = 64  # pages stored in one transaction, at most
 
 
 # --- what the store keeps ---------------------------------------------------------------------------------------

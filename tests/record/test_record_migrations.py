@@ -96,8 +96,17 @@ def _seed_v5(record: Record) -> None:
         )
 
 
+def _seed_v6(record: Record) -> None:
+    # Version 6 let a sync store resources before validating them (valid = -1).
+    _seed_v5(record)
+    with record._transaction() as cur:
+        cur.execute("UPDATE resource SET valid = -1 WHERE id = 'old-1'")
+
+
 # One seed per schema version a record can be left at. A new migration adds the seed of the version before it.
-SEEDS: dict[int, Callable[[Record], None]] = {1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4, 5: _seed_v5}
+SEEDS: dict[int, Callable[[Record], None]] = {
+    1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4, 5: _seed_v5, 6: _seed_v6,
+}  # fmt: skip
 
 
 def _record_at(path: Path, version: int) -> Record:
@@ -138,8 +147,11 @@ def test_migrating_from_an_earlier_version_keeps_the_data(tmp_path: Path, versio
         assert record.resolve_identifier("Condition", "urn:test", "id-1") == "old-1"
         assert [row.id for row in record.search("rhinitis")] == ["old-1"]
         assert len(record.audit_log(action="import")) == 1
-        # The migrated record takes new data like a new one does.
+        # The migrated record takes new data like a new one does, with the indexes a new one has.
         assert record.import_file(demo_dir / KARENA).counts.imported > 0
+        indexes = "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        with Record.create(tmp_path / "fresh.carry", PASSPHRASE) as fresh:
+            assert record._query(indexes) == fresh._query(indexes)
 
 
 def test_a_record_from_a_newer_carry_is_refused_untouched(tmp_path: Path) -> None:
