@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import email.utils
+import gc
 import re
+import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
@@ -651,6 +654,48 @@ async def pull(
 
     Resources are stored as received and marked "not checked yet"; app.record.checking validates them after the
     sync, so validation never holds up fetching and storing."""
+    with heap_set_aside():
+        return await _pull(
+            client, store, patient_id=patient_id, capabilities=capabilities, quirks=quirks, allows=allows,
+            options=options, progress=progress,
+        )  # fmt: skip
+
+
+_set_aside = 0
+_set_aside_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def heap_set_aside() -> Iterator[None]:
+    """Keep the objects that exist when a sync starts (the app, its modules, the FHIR models: hundreds of
+    thousands of them) out of garbage collection until it ends. A full collection walks every one of them with the
+    GIL held, tens of milliseconds each time, and a big sync makes several; objects made during the sync are
+    collected as usual. At the end (of the last sync, when several overlap) they go back to the collector."""
+    global _set_aside
+    with _set_aside_lock:
+        if _set_aside == 0:
+            gc.freeze()
+        _set_aside += 1
+    try:
+        yield
+    finally:
+        with _set_aside_lock:
+            _set_aside -= 1
+            if _set_aside == 0:
+                gc.unfreeze()
+
+
+async def _pull(
+    client: FHIRClient,
+    store: PullStore,
+    *,
+    patient_id: str,
+    capabilities: ServerCapabilities,
+    quirks: VendorQuirks,
+    allows: Callable[[str], bool],
+    options: PullOptions = PullOptions(),
+    progress: Callable[[SyncProgress], None] | None = None,
+) -> SyncReport:
     started, started_at = time.monotonic(), _now()
     session = await asyncio.to_thread(store.open_session, full=options.full)
     since = None
