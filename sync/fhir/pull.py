@@ -638,29 +638,6 @@ class _Puller:
         )
 
 
-async def pull(
-    client: FHIRClient,
-    store: PullStore,
-    *,
-    patient_id: str,
-    capabilities: ServerCapabilities,
-    quirks: VendorQuirks,
-    allows: Callable[[str], bool],
-    options: PullOptions = PullOptions(),
-    progress: Callable[[SyncProgress], None] | None = None,
-) -> SyncReport:
-    """Run (or resume) one sync. Raises nothing for a refused type; `Unauthorized` and token errors propagate
-    after the report of what was stored so far is saved (outcome "needs-reconnect").
-
-    Resources are stored as received and marked "not checked yet"; app.record.checking validates them after the
-    sync, so validation never holds up fetching and storing."""
-    with heap_set_aside():
-        return await _pull(
-            client, store, patient_id=patient_id, capabilities=capabilities, quirks=quirks, allows=allows,
-            options=options, progress=progress,
-        )  # fmt: skip
-
-
 _set_aside = 0
 _set_aside_lock = threading.Lock()
 
@@ -685,7 +662,7 @@ def heap_set_aside() -> Iterator[None]:
                 gc.unfreeze()
 
 
-async def _pull(
+async def pull(
     client: FHIRClient,
     store: PullStore,
     *,
@@ -696,44 +673,50 @@ async def _pull(
     options: PullOptions = PullOptions(),
     progress: Callable[[SyncProgress], None] | None = None,
 ) -> SyncReport:
-    started, started_at = time.monotonic(), _now()
-    session = await asyncio.to_thread(store.open_session, full=options.full)
-    since = None
-    if session.since and not session.full:
-        moment = datetime.strptime(session.since, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-        since = (moment - timedelta(seconds=options.overlap)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    tasks = plan_tasks(patient_id, capabilities, quirks, allows, since=since)
-    incremental = any(k == "_lastUpdated" for task in tasks for k, _ in task.params)
-    puller = _Puller(client, store, session, progress, options, quirks.reference_types)
-    puller.tasks_total = len(tasks)
-    outcome, message, error = "complete", None, None
-    try:
-        await puller.start()
+    """Run (or resume) one sync. Raises nothing for a refused type; `Unauthorized` and token errors propagate
+    after the report of what was stored so far is saved (outcome "needs-reconnect").
+
+    Resources are stored as received and marked "not checked yet"; app.record.checking validates them after the
+    sync, so validation never holds up fetching and storing."""
+    with heap_set_aside():
+        started, started_at = time.monotonic(), _now()
+        session = await asyncio.to_thread(store.open_session, full=options.full)
+        since = None
+        if session.since and not session.full:
+            moment = datetime.strptime(session.since, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+            since = (moment - timedelta(seconds=options.overlap)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        tasks = plan_tasks(patient_id, capabilities, quirks, allows, since=since)
+        incremental = any(k == "_lastUpdated" for task in tasks for k, _ in task.params)
+        puller = _Puller(client, store, session, progress, options, quirks.reference_types)
+        puller.tasks_total = len(tasks)
+        outcome, message, error = "complete", None, None
         try:
-            # Tasks run side by side; HttpClient bounds how many requests are in flight.
-            await _all(puller.run_task(task) for task in tasks)
-            await puller.finish_side_reads()
-            if puller.failed:
-                outcome, message = "incomplete", "Some searches did not finish; the next sync continues where this one stopped."
-        except (Unauthorized, NeedsReconnect) as exc:
-            outcome, message, error = "needs-reconnect", str(exc), exc
-        except SmartError as exc:  # the token endpoint failed for another reason (unreachable, 5xx)
-            outcome, message = "incomplete", str(exc)
-        for task in puller.side:
-            task.cancel()
-        # Whatever was fetched is stored, with its checkpoints, before the report is written.
-        await puller.close()
-    except BaseException:
-        puller.abandon()
-        raise
-    report = await puller.report(outcome, started, started_at, incremental and outcome == "complete", message)
-    await asyncio.to_thread(
-        store.finish_session, session.run_id, report, complete=outcome == "complete", server_time=puller.server_time
-    )
-    puller.emit(SyncProgress("done", done=True, tasks_done=puller.tasks_done, tasks_total=puller.tasks_total))
-    if error is not None:
-        raise error
-    return report
+            await puller.start()
+            try:
+                # Tasks run side by side; HttpClient bounds how many requests are in flight.
+                await _all(puller.run_task(task) for task in tasks)
+                await puller.finish_side_reads()
+                if puller.failed:
+                    outcome, message = "incomplete", "Some searches did not finish; the next sync continues where this one stopped."
+            except (Unauthorized, NeedsReconnect) as exc:
+                outcome, message, error = "needs-reconnect", str(exc), exc
+            except SmartError as exc:  # the token endpoint failed for another reason (unreachable, 5xx)
+                outcome, message = "incomplete", str(exc)
+            for task in puller.side:
+                task.cancel()
+            # Whatever was fetched is stored, with its checkpoints, before the report is written.
+            await puller.close()
+        except BaseException:
+            puller.abandon()
+            raise
+        report = await puller.report(outcome, started, started_at, incremental and outcome == "complete", message)
+        await asyncio.to_thread(
+            store.finish_session, session.run_id, report, complete=outcome == "complete", server_time=puller.server_time
+        )
+        puller.emit(SyncProgress("done", done=True, tasks_done=puller.tasks_done, tasks_total=puller.tasks_total))
+        if error is not None:
+            raise error
+        return report
 
 
 async def _all(coroutines: Iterable[Any]) -> None:
