@@ -17,8 +17,8 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -768,9 +768,6 @@ class _Tx:
 
     def execute(self, sql: str, params: Iterable[Any] = ()) -> Any:
         return self.raw.execute(sql, tuple(params))
-
-    def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> Any:
-        return self.raw.executemany(sql, rows)
 
     def execute_rows(self, sql: str, rows: Sequence[Any], params: tuple[Any, ...] = ()) -> None:
         """Run `sql` once per group of rows, `{rows}` standing for the group: `(?, ?), (?, ?)` for tuples (after
