@@ -368,9 +368,12 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     clients += [ClientRegistration(client_id, (uri,)) for client_id, uri in args.client or []]
     if args.token_lifetime < 1:
         raise UsageError("--token-lifetime must be at least 1 second.")
+    if not 0 <= args.latency <= 60:
+        raise UsageError("--latency must be between 0 and 60 seconds.")
     server = SandboxServer(
-        args.data or None, host=args.host, port=args.port, access_token_lifetime=args.token_lifetime, clients=clients
-    )
+        args.data or None, host=args.host, port=args.port, access_token_lifetime=args.token_lifetime, clients=clients,
+        latency=args.latency,
+    )  # fmt: skip
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     server.start()
@@ -871,6 +874,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clients", metavar="FILE", help="JSON file of client registrations (public or confidential)")
     p.add_argument("--client", nargs=2, action="append", metavar=("CLIENT_ID", "REDIRECT_URI"), help="register a public client")
     p.add_argument("--token-lifetime", type=int, default=3600, metavar="SECONDS", help="access token lifetime (default: %(default)s)")
+    p.add_argument("--latency", type=float, default=0.0, metavar="SECONDS", help="answer every FHIR data request after this delay, as a portal across the internet does (default: 0)")
     p = add("connect", cmd_connect, "connect a patient portal (SMART on FHIR) by its FHIR base URL")
     p.add_argument("base_url", metavar="BASE_URL", help="the portal's FHIR base URL (see `carry providers`)")
     p.add_argument("--client-id", metavar="ID", help="the client id registered at the portal (default: clients.toml)")

@@ -9,12 +9,15 @@ translated into `NetworkError` here, so no other module needs to know httpx.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import functools
+import heapq
+import itertools
 import random
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -173,6 +176,45 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+class _Gate:
+    """At most `slots` requests at a time. When one ends, its slot goes to the waiting request with the lowest
+    priority number (first come, first served among equals)."""
+
+    def __init__(self, slots: int) -> None:
+        self._free = slots
+        self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrival = itertools.count()
+
+    @contextlib.asynccontextmanager
+    async def slot(self, priority: int) -> AsyncIterator[None]:
+        await self._acquire(priority)
+        try:
+            yield
+        finally:
+            self._release()
+
+    async def _acquire(self, priority: int) -> None:
+        if self._free > 0 and not self._waiting:
+            self._free -= 1
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (priority, next(self._arrival), turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self._release()  # the slot was handed over just as this request was cancelled: pass it on
+            raise
+
+    def _release(self) -> None:
+        while self._waiting:
+            turn = heapq.heappop(self._waiting)[2]
+            if not turn.done():  # (a cancelled waiter is skipped)
+                turn.set_result(None)
+                return
+        self._free += 1
+
+
 class HttpClient:
     """An async HTTP client with bounded concurrency and retries. Use as `async with HttpClient() as http:`."""
 
@@ -187,7 +229,7 @@ class HttpClient:
         self.retry = retry or RetryPolicy()
         self.stats = HttpStats()
         self.concurrency = max(1, concurrency)
-        self._gate = asyncio.Semaphore(self.concurrency)
+        self._gate = _Gate(self.concurrency)
         self._client = httpx.AsyncClient(
             timeout=_timeout(timeout),
             limits=httpx.Limits(max_connections=self.concurrency * 2, max_keepalive_connections=self.concurrency),
@@ -213,8 +255,9 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         bearer: Bearer | None = None,
         retry: bool = True,
+        priority: int = 0,
     ) -> Response:
-        return await self.request("GET", url, headers=headers, bearer=bearer, retry=retry)
+        return await self.request("GET", url, headers=headers, bearer=bearer, retry=retry, priority=priority)
 
     async def post_form(
         self, url: str, data: Mapping[str, str], *, headers: Mapping[str, str] | None = None, retry: bool = False
@@ -238,8 +281,10 @@ class HttpClient:
         data: Mapping[str, str] | None = None,
         content: bytes | None = None,
         retry: bool = True,
+        priority: int = 0,
     ) -> Response:
-        """One request, retried on 429, 5xx and dropped connections (GETs only, unless asked otherwise).
+        """One request, retried on 429, 5xx and dropped connections (GETs only, unless asked otherwise). When
+        requests wait for one of the `concurrency` slots, those with a lower `priority` number go first.
 
         Raises NetworkError when the server cannot be reached after the retries allowed; an HTTP error status is
         returned as a Response, for the caller to judge.
@@ -256,7 +301,7 @@ class HttpClient:
         for attempt in range(1, attempts + 1):
             wait: float | None = None
             try:
-                async with self._gate:
+                async with self._gate.slot(priority):
                     self.stats.requests += 1
                     raw = await self._client.request(method, url, headers=send_headers, data=data, content=content)
             except _TRANSIENT as exc:

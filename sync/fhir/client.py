@@ -72,15 +72,19 @@ class FHIRClient:
         query = urlencode(list(params.items()) if isinstance(params, Mapping) else list(params))
         return f"{url}{'&' if '?' in url else '?'}{query}" if query else url
 
-    async def get(self, path_or_url: str, *, params: Sequence[tuple[str, str]] = (), accept: str | None = None) -> Response:
-        """GET with the token; raises RequestRefused for an error status, Unauthorized for a lasting 401."""
+    async def get(
+        self, path_or_url: str, *, params: Sequence[tuple[str, str]] = (), accept: str | None = None, priority: int = 0
+    ) -> Response:
+        """GET with the token; raises RequestRefused for an error status, Unauthorized for a lasting 401. Among
+        requests waiting for a slot, a lower `priority` number goes first."""
         url = self.url(path_or_url, params)
         headers = {"Accept": accept or self.accept}
         token = await self._tokens.access_token() if self._tokens else None
-        response = await self.http.get(url, headers=headers, bearer=Bearer(self.base_url, token) if token else None)
+        bearer = Bearer(self.base_url, token) if token else None
+        response = await self.http.get(url, headers=headers, bearer=bearer, priority=priority)
         if response.status == 401 and self._tokens is not None and token is not None:
             token = await self._tokens.refresh(stale=token)
-            response = await self.http.get(url, headers=headers, bearer=Bearer(self.base_url, token))
+            response = await self.http.get(url, headers=headers, bearer=Bearer(self.base_url, token), priority=priority)
             if response.status == 401:
                 raise Unauthorized(
                     "The portal refused Carry's access even with a fresh token; connect again.", status=401

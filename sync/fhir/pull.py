@@ -52,6 +52,12 @@ _ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")
 _NEVER_SEARCHED = frozenset({"Patient", "Binary", "Provenance", "Bundle", "OperationOutcome"})
 _STALE_PAGE = frozenset({400, 404, 410, 422})
 _CONDITIONAL_REF = re.compile(rb'"reference"\s*:\s*"[A-Z][A-Za-z]+\?')  # needs the store's resolver
+# Every search starts at once, and HttpClient keeps `concurrency` requests in flight. When a slot frees up, a search
+# that is under way gets it for its next page before a search starts or a reference is read: on a busy portal the
+# pages keep coming (and are stored) from the start instead of queueing behind every search's first page, and on a
+# slow network every search still has a request out.
+_GOING_ON = 0
+_STARTING = 1
 _QUEUE_PAGES = 128  # pages fetched but not stored yet, at most (then fetching waits for the writer)
 _BATCH_PAGES = 64  # pages stored in one transaction, at most
 
@@ -325,10 +331,6 @@ class _Puller:
         self.tasks_done = 0
         self.queue: asyncio.Queue[_Item | None] = asyncio.Queue(maxsize=_QUEUE_PAGES)
         self.writer: asyncio.Task[None] | None = None
-        # As many searches page at once as requests may be in flight: a search that has begun goes on to its next
-        # page before another search begins, so data flows (and is stored) from the start instead of every
-        # search's first page queueing up ahead of all the next pages.
-        self.searching = asyncio.Semaphore(client.http.concurrency)
         for checkpoint in session.checkpoints.values():
             _add(self.counts, checkpoint.counts)
             if checkpoint.refused:
@@ -441,8 +443,7 @@ class _Puller:
         resume_url = checkpoint.next_url if checkpoint is not None else None
         page = checkpoint.pages if checkpoint is not None else 0
         try:
-            async with self.searching:
-                await self._pages(task, resume_url, page)
+            await self._pages(task, resume_url, page)
         except asyncio.CancelledError:
             raise
         except (Unauthorized, ForeignURLRefused, NetworkError, RequestRefused, FHIRError) as exc:
@@ -459,7 +460,7 @@ class _Puller:
         first = True
         while url is not None:
             try:
-                response = await self.client.get(url)
+                response = await self.client.get(url, priority=_STARTING if page == 0 else _GOING_ON)
             except RequestRefused as exc:
                 if isinstance(exc, Unauthorized):
                     raise
@@ -566,7 +567,7 @@ class _Puller:
     async def _read_reference(self, key: tuple[str, str], depth: int) -> None:
         rtype, rid = key
         try:
-            response = await self.client.get(f"{rtype}/{rid}")
+            response = await self.client.get(f"{rtype}/{rid}", priority=_STARTING)
             res = parse_resource(response.content, validate=False)
         except Unauthorized:
             raise
@@ -579,7 +580,7 @@ class _Puller:
 
     async def _attachment(self, binary_id: str, url: str, content_type: str) -> None:
         try:
-            response = await self.client.get(url, accept=f"{self.client.accept}, {content_type};q=0.9")
+            response = await self.client.get(url, accept=f"{self.client.accept}, {content_type};q=0.9", priority=_STARTING)
         except Unauthorized:
             raise
         except (RequestRefused, NetworkError, ForeignURLRefused) as exc:

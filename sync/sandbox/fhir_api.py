@@ -176,6 +176,8 @@ def fhir_routes(state: PortalState) -> list[Route]:
         return any(satisfies(resource, constraint_criteria(rtype, query), owner) for query in constraints)
 
     async def guarded(request: Request, resource_type: str | None, handler: Any) -> Response:
+        if state.latency:  # a portal across the internet: every answer takes this long to come back
+            await asyncio.sleep(state.latency)
         drop = faults.take("drop_connection", resource_type)
         failed = await transport_faults(resource_type)
         try:

@@ -61,6 +61,7 @@ class SandboxServer:
         clients: Sequence[ClientRegistration] = (),
         show_logins: bool = True,
         code_lifetime: float = 60.0,
+        latency: float = 0.0,
     ) -> None:
         self.store = SandboxStore()
         self.store.load([Path(p) for p in data] if data else [DEMO_PATIENTS])
@@ -77,6 +78,7 @@ class SandboxServer:
             access_token_lifetime=access_token_lifetime,
             show_logins=show_logins,
             code_lifetime=code_lifetime,
+            latency=latency,
         )
         self.app: ASGIApp = build_app(self._state)
         self.host = host

@@ -87,3 +87,9 @@ def test_bad_client_file_is_a_plain_error(tmp_path: Path, capsys: pytest.Capture
     clients.write_text('{"clients": [{"client_id": "x"}]}')
     assert main(["sandbox", "--port", "0", "--clients", str(clients)]) == 1
     assert "redirect_uris" in capsys.readouterr().err
+
+
+def test_a_latency_out_of_range_is_a_plain_error(capsys: pytest.CaptureFixture[str]) -> None:
+    for value in ("-1", "61", "nan"):
+        assert main(["sandbox", "--port", "0", f"--latency={value}"]) == 2  # a usage error
+        assert "--latency must be between 0 and 60 seconds" in capsys.readouterr().err

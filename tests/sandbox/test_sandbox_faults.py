@@ -188,3 +188,16 @@ def test_fault_switches_are_checked(faults: Faults) -> None:
     assert [f.kind for f in faults.active()] == ["server_error"]
     faults.clear()
     assert faults.active() == []
+
+
+def test_latency_delays_every_data_request_and_nothing_else() -> None:
+    # `carry sandbox --latency`: a portal across the internet, for trying (and benchmarking) Carry under real delays.
+    with SandboxServer(latency=0.3) as slow:
+        who = App(slow).connect("jesus")
+        started = time.monotonic()
+        assert httpx.get(f"{slow.base_url}/metadata", timeout=10).status_code == 200
+        metadata_s = time.monotonic() - started
+        started = time.monotonic()
+        assert _labs(slow, who).status_code == 200
+        search_s = time.monotonic() - started
+    assert search_s >= 0.3 > metadata_s
