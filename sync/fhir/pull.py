@@ -58,7 +58,7 @@ _CONDITIONAL_REF = re.compile(rb'"reference"\s*:\s*"[A-Z][A-Za-z]+\?')  # needs 
 # slow network every search still has a request out.
 _GOING_ON = 0
 _STARTING = 1
-_QUEUE_PAGES = 128  # pages fetched but not stored yet, at most (then fetching waits for the writer)
+_QUEUE_PAGES = 64  # pages fetched but not stored yet, at most (then fetching waits for the writer)
 _BATCH_PAGES = 64  # pages stored in one transaction, at most
 
 
