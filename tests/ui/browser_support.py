@@ -15,8 +15,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -133,3 +134,24 @@ def shot(page: object, name: str) -> Path:
     target = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(target))  # type: ignore[attr-defined]
     return target
+
+
+_EDITING = (
+    "() => { const e = document.activeElement; "
+    "return e && e.classList.contains('flt-text-editing') ? e.value : null; }"
+)
+
+
+def field_value(page: Any, box: Any, wanted: str | Callable[[str], bool], timeout: float = 5.0) -> str:
+    """The text of a field once it is what is `wanted` (that text, or a test of it). Flutter web keeps the text
+    in its focused editing element (<input class="flt-text-editing">); the field's semantics node shows the same
+    value some time later, on a busy machine sometimes not before the next rebuild. Either one will do."""
+    matches = wanted if callable(wanted) else (lambda value: value == wanted)
+    deadline = time.monotonic() + timeout
+    while True:
+        for value in (page.evaluate(_EDITING), box.input_value()):
+            if isinstance(value, str) and matches(value):
+                return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the field holds {box.input_value()!r}, not what was wanted")
+        page.wait_for_timeout(100)

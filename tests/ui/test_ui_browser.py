@@ -12,7 +12,7 @@ import pytest
 
 from support.records import PASSPHRASE
 
-from ui.browser_support import DESKTOP, PHONE, open_app, shot
+from ui.browser_support import DESKTOP, PHONE, field_value, open_app, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 
@@ -36,7 +36,7 @@ def type_into(page: Any, name: str, text: str, *, secret: bool = False) -> None:
     page.wait_for_timeout(300)
     page.keyboard.type(text)
     if not secret:
-        expect()(box).to_have_value(text, timeout=5_000)
+        field_value(page, box, text)
 
 
 def nav(page: Any, name: str) -> None:
