@@ -573,7 +573,9 @@ class Record:
         # Many rows to a statement, not executemany: sqlite steps once per statement with the GIL released, where
         # executemany takes the GIL back after every row and queues behind the event loop each time.
         if seen:
-            cur.execute_rows("UPDATE resource SET last_seen = ?, last_run = ? WHERE rowid IN ({rows})", seen, (now, run_id))
+            cur.execute_rows(
+                "UPDATE resource SET last_seen = ?, last_run = ? WHERE rowid IN ({rows})", seen, (now, run_id)
+            )
         if changed:
             cur.execute_rows("DELETE FROM resource_fts WHERE rowid IN ({rows})", changed)
             cur.execute_rows("DELETE FROM identifier WHERE resource IN ({rows})", changed)

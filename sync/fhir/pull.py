@@ -580,7 +580,8 @@ class _Puller:
 
     async def _attachment(self, binary_id: str, url: str, content_type: str) -> None:
         try:
-            response = await self.client.get(url, accept=f"{self.client.accept}, {content_type};q=0.9", priority=_STARTING)
+            accept = f"{self.client.accept}, {content_type};q=0.9"
+            response = await self.client.get(url, accept=accept, priority=_STARTING)
         except Unauthorized:
             raise
         except (RequestRefused, NetworkError, ForeignURLRefused) as exc:
