@@ -6,14 +6,14 @@ copy with small changes: one condition resolved, one onset three days later, one
 
 from __future__ import annotations
 
-import hashlib
 import json
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from support.copies import rewrite_ids
+from support.medications import PENICILLIN_ALLERGY, import_conflicting_doses
 from support.records import ELVINA, PASSPHRASE
 
 from app.record import Record, confirm, decisions, fact_for, facts, find_fact, reconcile_medications, reset, split
@@ -28,16 +28,6 @@ PREDIABETES = "024e4a57-498d-44f5-a1d3-2efad384a57d"  # resolved at Clinic C
 ANAEMIA = "f5b423a4-5929-4706-ae92-2244ccccf4ea"  # onset three days later at Clinic C
 DROPPED = "f10603ff-95ce-4f30-8f28-ec45f558b94d"  # an influenza vaccination Clinic C does not have
 NAPROXEN = "fda7cbd7-d37d-44e4-afcb-41220694b05a"
-
-
-def rewrite_ids(bundle: dict[str, Any], salt: str) -> tuple[dict[str, Any], dict[str, str]]:
-    """The same Bundle with every resource id (and each reference to it, wherever it is) replaced, deterministically."""
-    ids = {entry["resource"]["id"] for entry in bundle["entry"]}
-    mapping = {old: str(uuid.UUID(hashlib.sha256(f"{salt}:{old}".encode()).hexdigest()[:32])) for old in ids}
-    text = json.dumps(bundle)
-    for old in sorted(ids, key=len, reverse=True):
-        text = text.replace(old, mapping[old])
-    return json.loads(text), mapping
 
 
 def _entry(bundle: dict[str, Any], rid: str) -> dict[str, Any]:
@@ -255,28 +245,9 @@ def test_confirm_merges_a_possible_match(tmp_path: Path) -> None:
 
 
 def test_conflicting_doses_and_allergies_are_flagged(tmp_path: Path) -> None:
-    rx = "http://www.nlm.nih.gov/research/umls/rxnorm"
-
-    def med(rid: str, code: str, text: str, patient: str, when: str, status: str = "active") -> dict[str, Any]:
-        return {
-            "resourceType": "MedicationRequest", "id": rid, "status": status, "intent": "order",
-            "medicationCodeableConcept": {"coding": [{"system": rx, "code": code, "display": text}]},
-            "subject": {"reference": f"Patient/{patient}"}, "authoredOn": when,
-            "requester": {"display": f"Dr. {rid.upper()}"},
-        }  # fmt: skip
-
-    patient = {"resourceType": "Patient", "id": "p", "name": [{"given": ["Ada"], "family": "Park"}], "birthDate": "1970-01-01"}
-    allergy = {
-        "resourceType": "AllergyIntolerance", "id": "al", "patient": {"reference": "Patient/p"},
-        "clinicalStatus": {"coding": [{"code": "active"}]},
-        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91936005", "display": "Allergy to penicillin"}]},
-    }  # fmt: skip
-    a = [patient, allergy, med("a1", "316049", "Hydrochlorothiazide 25 MG", "p", "2024-01-01"),
-         med("a2", "834061", "Penicillin V Potassium 250 MG Oral Tablet", "p", "2023-01-01", "stopped")]  # fmt: skip
-    b = [{**patient, "id": "q"}, med("b1", "316052", "Hydrochlorothiazide 12.5 MG", "q", "2024-02-01")]
+    allergy = PENICILLIN_ALLERGY
     with Record.create(tmp_path / "meds.carry", PASSPHRASE) as record:
-        record.import_bytes(b"\n".join(json.dumps(x).encode() for x in a), origin="a.ndjson", source="Clinic A")
-        record.import_bytes(b"\n".join(json.dumps(x).encode() for x in b), origin="b.ndjson", source="Clinic B")
+        import_conflicting_doses(record, allergy)
         meds = reconcile_medications(record)
         assert [e.display for e in meds.current] == ["Hydrochlorothiazide 12.5 MG", "Hydrochlorothiazide 25 MG"]
         assert [e.last_prescriber for e in meds.current] == ["Dr. B1", "Dr. A1"]

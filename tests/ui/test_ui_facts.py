@@ -4,11 +4,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 from support.copies import import_copies
+from support.medications import import_conflicting_doses
 from support.records import ELVINA, PASSPHRASE
 
 from app.record import Record
@@ -87,26 +87,9 @@ def test_a_condition_from_two_clinics_shows_once_and_not_the_same_splits_it(two_
 
 
 def test_medications_say_conflicting_doses_and_a_matching_allergy_in_words(make_server: Any, desktop: Any) -> None:
-    rx = "http://www.nlm.nih.gov/research/umls/rxnorm"
-
-    def med(rid: str, code: str, text: str, patient: str, when: str, status: str = "active") -> dict[str, Any]:
-        return {"resourceType": "MedicationRequest", "id": rid, "status": status, "intent": "order",
-                "medicationCodeableConcept": {"coding": [{"system": rx, "code": code, "display": text}]},
-                "subject": {"reference": f"Patient/{patient}"}, "authoredOn": when,
-                "requester": {"display": f"Dr. {rid.upper()}"}}  # fmt: skip
-
-    patient = {"resourceType": "Patient", "id": "p", "name": [{"given": ["Ada"], "family": "Park"}], "birthDate": "1970-01-01"}
-    allergy = {"resourceType": "AllergyIntolerance", "id": "al", "patient": {"reference": "Patient/p"},
-               "clinicalStatus": {"coding": [{"code": "active"}]},
-               "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91936005",
-                                    "display": "Allergy to penicillin"}]}}  # fmt: skip
-    a = [patient, allergy, med("a1", "316049", "Hydrochlorothiazide 25 MG", "p", "2024-01-01"),
-         med("a2", "834061", "Penicillin V Potassium 250 MG Oral Tablet", "p", "2023-01-01", "stopped")]  # fmt: skip
-    b = [{**patient, "id": "q"}, med("b1", "316052", "Hydrochlorothiazide 12.5 MG", "q", "2024-02-01")]
     server = make_server(create=False)
     with Record.create(server.record, PASSPHRASE) as record:
-        record.import_bytes(b"\n".join(json.dumps(x).encode() for x in a), origin="a.ndjson", source="Clinic A")
-        record.import_bytes(b"\n".join(json.dumps(x).encode() for x in b), origin="b.ndjson", source="Clinic B")
+        import_conflicting_doses(record)
     page: Any = open_app(desktop, server.url)
     ex = expect()
     unlock(page)

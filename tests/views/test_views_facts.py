@@ -7,10 +7,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import pytest
 from support.copies import import_copies, rewrite_ids
+from support.medications import PENICILLIN_ALLERGY, import_conflicting_doses
 from support.records import ELVINA, PASSPHRASE
 
 from app import views as v
@@ -150,28 +150,9 @@ def test_a_decision_in_another_window_shows_here_at_once(tmp_path: Path, demo_di
         assert sorted(split) == [("Clinic A",), ("Clinic B",)]
 
 
-def _med(rid: str, code: str, text: str, patient: str, when: str, status: str = "active") -> dict[str, Any]:
-    return {
-        "resourceType": "MedicationRequest", "id": rid, "status": status, "intent": "order",
-        "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
-                                                  "code": code, "display": text}]},
-        "subject": {"reference": f"Patient/{patient}"}, "authoredOn": when, "requester": {"display": f"Dr. {rid.upper()}"},
-    }  # fmt: skip
-
-
 def test_summary_flags_conflicting_doses_and_a_matching_allergy_in_words(tmp_path: Path) -> None:
-    patient = {"resourceType": "Patient", "id": "p", "name": [{"given": ["Ada"], "family": "Park"}], "birthDate": "1970-01-01"}
-    allergy = {
-        "resourceType": "AllergyIntolerance", "id": "al", "patient": {"reference": "Patient/p"},
-        "clinicalStatus": {"coding": [{"code": "active"}]}, "criticality": "high",
-        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91936005", "display": "Allergy to penicillin"}]},
-    }  # fmt: skip
-    a = [patient, allergy, _med("a1", "316049", "Hydrochlorothiazide 25 MG", "p", "2024-01-01"),
-         _med("a2", "834061", "Penicillin V Potassium 250 MG Oral Tablet", "p", "2023-01-01", "stopped")]  # fmt: skip
-    b = [{**patient, "id": "q"}, _med("b1", "316052", "Hydrochlorothiazide 12.5 MG", "q", "2024-02-01")]
     with Record.create(tmp_path / "meds.carry", PASSPHRASE) as record:
-        record.import_bytes(b"\n".join(json.dumps(x).encode() for x in a), origin="a.ndjson", source="Clinic A")
-        record.import_bytes(b"\n".join(json.dumps(x).encode() for x in b), origin="b.ndjson", source="Clinic B")
+        import_conflicting_doses(record, {**PENICILLIN_ALLERGY, "criticality": "high"})
         dash = v.build_dashboard(record, v.Scope())
         assert [i.title for i in dash.medications] == ["Hydrochlorothiazide 12.5 MG", "Hydrochlorothiazide 25 MG"]
         assert [i.detail for i in dash.medications] == ["Active · last prescribed by Dr. B1",
