@@ -31,7 +31,7 @@ from typing import Any
 
 from .drugs import normalise_text, parse_drug
 from .errors import RecordError
-from .grouping import Edge, Groups, Windowed, group, window_edges
+from .grouping import Edge, Groups, Windowed, group, grouped_edges
 from .store import Record, ResourceRow
 
 __all__ = [
@@ -588,21 +588,8 @@ class _Builder:
             if len(members) > 1 and self._identifier_is_unique(members):
                 first = members[0]
                 edges.extend((first, m, "identifier") for m in members[1:])
-        for key, members in exact.items():
-            if len(members) > 1:
-                first, reason = members[0], key[2]
-                edges.extend((first, m, reason) for m in members[1:])
-        for key, entries in windowed.items():
-            if len(entries) > 1:
-                edges.extend(window_edges(entries, key[3], key[2]))
-        candidates: list[Edge] = []
-        for key, members in possible.items():
-            if len(members) > 1:
-                first, reason = members[0], key[2]
-                candidates.extend((first, m, reason) for m in members[1:])
-        for key, entries in possible_windowed.items():
-            if len(entries) > 1:
-                candidates.extend(window_edges(entries, key[3], key[2]))
+        edges.extend(grouped_edges(exact, windowed))
+        candidates = grouped_edges(possible, possible_windowed)
 
         same, different = self._decisions()
         if different:

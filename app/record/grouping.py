@@ -6,10 +6,11 @@ order, so the same input always gives the same groups.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["Edge", "Groups", "Windowed", "group", "window_edges"]
+__all__ = ["Edge", "Groups", "Windowed", "group", "grouped_edges", "window_edges"]
 
 
 # (a, b, reason): plain tuples, since a large record has hundreds of thousands of them.
@@ -68,6 +69,22 @@ class _Cluster:
 
     def reaches(self, day: int, window_days: int) -> bool:
         return day - self.last_start <= window_days or (self.max_end is not None and day <= self.max_end)
+
+
+def grouped_edges(
+    exact: Mapping[tuple[Any, ...], list[int]], windowed: Mapping[tuple[Any, ...], list[Windowed]]
+) -> list[Edge]:
+    """The edges of buckets: every member of an exact bucket linked to its first (the reason is the key's third
+    part), and the members of a windowed bucket as `window_edges` links them (the window in days is its fourth)."""
+    edges: list[Edge] = []
+    for key, members in exact.items():
+        if len(members) > 1:
+            first, reason = members[0], key[2]
+            edges.extend((first, m, reason) for m in members[1:])
+    for key, entries in windowed.items():
+        if len(entries) > 1:
+            edges.extend(window_edges(entries, key[3], key[2]))
+    return edges
 
 
 def window_edges(entries: list[Windowed], window_days: int, reason: str) -> list[Edge]:
