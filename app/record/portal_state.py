@@ -334,12 +334,12 @@ class PortalPullStore:
             if resources:
                 self.record._upsert(cur, self.source_id, run_id, resources, now, owners)
             # Read back inside the transaction: where each task stood before these pages.
-            size = 1 << (len(tasks) - 1).bit_length()  # padded to a few statement shapes
-            stored = cur.execute(
+            stored = cur.value_in(
                 "SELECT json_group_object(task, json_array(pages, counts)) FROM sync_checkpoint "
-                f"WHERE source_id = ? AND task IN ({', '.join('?' * size)})",
-                (self.source_id, *tasks, *tasks[-1:] * (size - len(tasks))),
-            ).fetchone()[0]
+                "WHERE source_id = ? AND task IN ({rows})",
+                tasks,
+                (self.source_id,),
+            )
             state = {task: (int(n), json.loads(counts)) for task, (n, counts) in json.loads(stored).items()}
             latest: dict[str, PageWrite] = {}
             for page, tally in zip(pages, tallies, strict=True):

@@ -609,14 +609,13 @@ class Record:
         for rtype, ids in by_type.items():
             for start in range(0, len(ids), 512):
                 chunk = ids[start : start + 512]
-                size = 1 << (len(chunk) - 1).bit_length()  # a few statement shapes; a repeated id matches nothing new
-                chunk += chunk[-1:] * (size - len(chunk))
                 # One row that holds them all: a row at a time would hand the GIL back and forth for each.
-                rows = cur.execute(
+                rows = cur.value_in(
                     "SELECT json_group_array(json_array(id, rowid, hash)) FROM resource WHERE source_id = ? "
-                    f"AND type = ? AND id IN ({_grouped('{rows}', size, 0)})",
-                    (source_id, rtype, *chunk),
-                ).fetchone()[0]
+                    "AND type = ? AND id IN ({rows})",
+                    chunk,
+                    (source_id, rtype),
+                )
                 for rid, rowid, digest in json.loads(rows):
                     found[(rtype, rid)] = (rowid, digest)
         return found
@@ -787,6 +786,14 @@ class _Tx:
                 self.raw.execute(_grouped(sql, size, len(group[0])), (*params, *values))
             else:
                 self.raw.execute(_grouped(sql, size, 0), (*params, *group))
+
+    def value_in(self, sql: str, values: Sequence[Any], params: tuple[Any, ...] = ()) -> Any:
+        """The one value of the one row `sql` gives, `{rows}` standing for an IN list of `values` (after `params`).
+        The list is padded with its last value to a power-of-two length, so a few statement shapes serve every
+        count (a repeated value matches nothing new)."""
+        size = 1 << (len(values) - 1).bit_length()
+        padded = [*values, *[values[-1]] * (size - len(values))]
+        return self.raw.execute(_grouped(sql, size, 0), (*params, *padded)).fetchone()[0]
 
     @property
     def lastrowid(self) -> int:
