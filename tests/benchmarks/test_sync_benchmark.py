@@ -9,7 +9,7 @@ sandbox on 127.0.0.1, against two baselines measured in the same run:
 Each patient is measured twice: on the loopback with no delay (the sandbox then competes with the client for the
 same cores, the hardest case for the ratios), and with every FHIR request answered after 50 ms (`carry sandbox
 --latency`), as a fast portal across the internet would. Each figure is the best of three rounds in which Carry, the
-bare fetch and fhirclient take turns.
+bare fetch and fhirclient take turns (CARRY_BENCH_ROUNDS=1 for a quick look).
 
 Peak memory is the maximum RSS of `carry sync` run as its own process. Run with
 `python -m pytest tests/benchmarks/test_sync_benchmark.py -s -p no:cacheprovider`.
@@ -38,7 +38,7 @@ from sync.assets import DEMO_PATIENTS
 from sync.fhir import ServerCapabilities, load_quirks, plan_tasks
 
 PASSPHRASE = "benchmark passphrase"
-ROUNDS = int(os.environ.get("ROUNDS", "3"))
+ROUNDS = int(os.environ.get("CARRY_BENCH_ROUNDS", "3"))
 # A fast portal seen from home: tens of milliseconds per request (round trip and server time). On the loopback with
 # no delay, the sandbox and both clients share this machine's cores, which no real portal does.
 LATENCY = 0.05
