@@ -8,6 +8,7 @@ must be gone before any pytest-asyncio test in a later module runs.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -136,16 +137,46 @@ def shot(page: object, name: str) -> Path:
     return target
 
 
+# Flutter web edits text in one of two ways. Mostly the field's own semantics node, an <input> named after the
+# field, takes the focus and the keys. But when a field took the focus before the semantics tree was switched on
+# (an autofocused passphrase field, say), Flutter edits in an <input class="flt-text-editing"> of its own, and
+# the field's semantics node shows the text some time later.
+_FOCUSED = (
+    "name => { const e = document.activeElement; if (!e) return false; "
+    "if (e.classList.contains('flt-text-editing')) return true; "
+    "return e.dataset.semanticsRole === 'text-field' && (e.getAttribute('aria-label') || '').split('\\n')[0] === name; }"
+)
 _EDITING = (
     "() => { const e = document.activeElement; "
     "return e && e.classList.contains('flt-text-editing') ? e.value : null; }"
 )
 
 
+def focus_field(page: Any, name: str, timeout: float = 10.0) -> Any:
+    """Click the text field called `name` until it has the page's focus (a click can land while Flutter is
+    replacing the node), then give Flutter time to open its text input connection: it writes its own value and
+    selection into the <input> when the connection opens, and nothing in the page shows when that is. Keys
+    pressed before it are lost (on a busy machine a Backspace right after the click went nowhere while the next
+    letter arrived). An empty focused field adds its hint to its name, so the name is matched up to that.
+    Returns the field's locator."""
+    box = page.get_by_role("textbox", name=re.compile("^" + re.escape(name) + r"(\s|$)"))
+    deadline = time.monotonic() + timeout
+    while True:
+        box.click()
+        clicked = time.monotonic()
+        while time.monotonic() - clicked < 1.0:
+            if page.evaluate(_FOCUSED, name):
+                page.wait_for_timeout(300)
+                return box
+            page.wait_for_timeout(50)
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the field {name!r} did not take the keyboard focus")
+
+
 def field_value(page: Any, box: Any, wanted: str | Callable[[str], bool], timeout: float = 5.0) -> str:
-    """The text of a field once it is what is `wanted` (that text, or a test of it). Flutter web keeps the text
-    in its focused editing element (<input class="flt-text-editing">); the field's semantics node shows the same
-    value some time later, on a busy machine sometimes not before the next rebuild. Either one will do."""
+    """The text of a field once it is what is `wanted` (that text, or a test of it), read from Flutter's own
+    editing element if it has the focus, else from the field (see _FOCUSED); Flutter web updates either after
+    the keys, on a busy machine sometimes not before the next rebuild."""
     matches = wanted if callable(wanted) else (lambda value: value == wanted)
     deadline = time.monotonic() + timeout
     while True:
@@ -155,3 +186,20 @@ def field_value(page: Any, box: Any, wanted: str | Callable[[str], bool], timeou
         if time.monotonic() > deadline:
             raise AssertionError(f"the field holds {box.input_value()!r}, not what was wanted")
         page.wait_for_timeout(100)
+
+
+def enter_text(page: Any, name: str, text: str, attempts: int = 3) -> None:
+    """Replace what a field holds with `text`, as a person would (select all, type), and check that the field
+    then holds exactly that. A passphrase field too: its <input> holds the value although the page shows dots.
+    Should Flutter's late text input connection eat the first keys (see focus_field), the edit is made again;
+    what the app then does with the text is what the tests check."""
+    for attempt in range(attempts):
+        box = focus_field(page, name)
+        page.keyboard.press("Control+a")
+        page.keyboard.type(text)
+        try:
+            field_value(page, box, text, timeout=3.0)
+            return
+        except AssertionError:
+            if attempt == attempts - 1:
+                raise

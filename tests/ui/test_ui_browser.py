@@ -12,7 +12,7 @@ import pytest
 
 from support.records import PASSPHRASE
 
-from ui.browser_support import DESKTOP, PHONE, field_value, open_app, shot
+from ui.browser_support import DESKTOP, PHONE, enter_text, open_app, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 
@@ -28,15 +28,8 @@ def expect() -> Any:
     return _expect
 
 
-def type_into(page: Any, name: str, text: str, *, secret: bool = False) -> None:
-    """Click, then type (fill() without a click loses text in Flutter web, see flet.md); check it arrived
-    (a hidden passphrase field does not expose its value, so only the wait protects those)."""
-    box = page.get_by_role("textbox", name=name, exact=True)
-    box.click()
-    page.wait_for_timeout(300)
-    page.keyboard.type(text)
-    if not secret:
-        field_value(page, box, text)
+def type_into(page: Any, name: str, text: str) -> None:
+    enter_text(page, name, text)
 
 
 def nav(page: Any, name: str) -> None:
@@ -47,7 +40,7 @@ def nav(page: Any, name: str) -> None:
 
 
 def unlock(page: Any, passphrase: str = PASSPHRASE) -> None:
-    type_into(page, "Passphrase", passphrase, secret=True)
+    type_into(page, "Passphrase", passphrase)
     page.get_by_role("button", name="Unlock", exact=True).click()
 
 
@@ -78,18 +71,14 @@ def test_first_run_creates_a_record(make_server: Any, desktop: Any) -> None:
     shot(page, "01-welcome")
     page.get_by_role("button", name="Create my record").click()
     ex(page.get_by_text("If you lose your passphrase, nobody can open your record").first).to_be_visible()
-    type_into(page, "New passphrase", "correct horse battery", secret=True)
+    type_into(page, "New passphrase", "correct horse battery")
     ex(page.get_by_text("Strong.", exact=False).first).to_be_visible()
-    type_into(page, "Repeat the passphrase", "correct horse batterY", secret=True)
+    type_into(page, "Repeat the passphrase", "correct horse batterY")
     page.get_by_role("button", name="Create record").click()
     ex(page.get_by_text("The two passphrases are not the same.").first).to_be_visible()
     assert not server.record.exists()
     shot(page, "02-create-record")
-    box = page.get_by_role("textbox", name="Repeat the passphrase", exact=True)
-    box.click()
-    page.keyboard.press("End")
-    page.keyboard.press("Backspace")
-    page.keyboard.type("y")
+    type_into(page, "Repeat the passphrase", "correct horse battery")
     page.get_by_role("button", name="Create record").click()
     ex(page.get_by_role("heading", name="Your record is ready")).to_be_visible()
     ex(page.get_by_role("button", name="Try the demo hospital")).to_be_visible()

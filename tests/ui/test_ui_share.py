@@ -16,7 +16,7 @@ import pytest
 from app.shares import open_shared, received_sections
 from sync.share import LinkInactive, decode_link
 
-from ui.browser_support import DESKTOP, field_value, open_app, shot
+from ui.browser_support import DESKTOP, field_value, focus_field, open_app, shot
 from ui.test_ui_browser import ELVINA, expect, nav, type_into, unlock
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
@@ -112,9 +112,7 @@ def test_open_a_shared_link_and_keep_it(make_server: Any, desktop: Any) -> None:
     nav(page, "Share")
     page.get_by_role("button", name="Open a shared link").click()
     ex(page.get_by_role("heading", name="Open a shared link")).to_be_visible()
-    box = page.get_by_role("textbox", name="Shared link", exact=True)
-    box.click()
-    page.wait_for_timeout(300)
+    box = focus_field(page, "Shared link")
     page.keyboard.insert_text(link)
     field_value(page, box, link)
     page.get_by_role("button", name="Open", exact=True).click()
