@@ -1,4 +1,5 @@
-"""House rule 3: Carry is typed throughout, and mypy checks it as part of the test run."""
+"""House rule 3: Carry is typed throughout, and mypy checks it as part of the test run: app, sync and the tests
+(pyproject.toml [tool.mypy])."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_mypy_finds_no_errors_in_app_and_sync() -> None:
+def test_mypy_finds_no_errors_in_app_sync_and_tests() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "mypy", "--no-incremental", "--cache-dir", "/dev/null"],
         cwd=ROOT,

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -47,7 +48,7 @@ CATEGORIES = ["laboratory", "vital-signs", "survey", "social-history", "exam"]
 
 def synthetic_patient(path: Path, observations: int = 20_000) -> Path:
     patient_id = "synthetic-bench-0001"
-    entries = [
+    entries: list[dict[str, Any]] = [
         {"resource": {"resourceType": "Patient", "id": patient_id, "name": [{"given": ["Synthia"], "family": "Bench"}],
                       "gender": "female", "birthDate": "1970-01-01"}}
     ]  # fmt: skip

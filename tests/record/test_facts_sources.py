@@ -206,7 +206,7 @@ def test_split_and_confirm_are_kept_and_undone(tmp_path: Path, demo_dir: Path) -
 
 def test_confirm_merges_a_possible_match(tmp_path: Path) -> None:
     # Two sources name the same medicine, one by RxNorm code and one only in words: a possible match, not merged.
-    lines = [
+    lines: list[dict[str, Any]] = [
         {"resourceType": "Patient", "id": "p", "name": [{"given": ["Ada"], "family": "Park"}], "birthDate": "1970-01-01"},
         {
             "resourceType": "MedicationRequest", "id": "m1", "status": "active", "intent": "order",

@@ -17,7 +17,7 @@ def jesus(sandbox: SandboxServer) -> Connection:
     return App(sandbox).connect("jesus")
 
 
-def _labs(sandbox: SandboxServer, who: Connection, **params: object) -> httpx.Response:
+def _labs(sandbox: SandboxServer, who: Connection, **params: str | int) -> httpx.Response:
     query = {"patient": who.patient, "category": "laboratory", "_count": 10, **params}
     return httpx.get(f"{sandbox.base_url}/Observation", params=query, headers=who.headers, timeout=10)
 

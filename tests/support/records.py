@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.record import Record
 
 PASSPHRASE = "correct horse battery"
@@ -9,7 +11,7 @@ ELVINA = "Elvina_Lemke_f2a4f241-ad65-4a1b-8b54-b5717a2338b6.json"
 KARENA = "Karena_Pfeffer_1f99a0cb-594b-476a-b9cb-502594c1ee6b.json"
 
 
-def snapshot(record: Record) -> dict[str, object]:
+def snapshot(record: Record) -> dict[str, list[tuple[Any, ...]]]:
     """Everything a patient could lose: resources, sources, runs, identifiers, the index, the import log."""
     return {
         "resources": record._query(

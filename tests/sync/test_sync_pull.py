@@ -228,7 +228,10 @@ async def test_a_sync_keeps_the_existing_heap_out_of_garbage_collection_and_give
     assert gc.get_freeze_count() == 0
 
     # A sync stopped halfway (the patient closed the app) hands it back too.
-    running = asyncio.create_task(portals.sync(conn.id, full=True, progress=lambda _event: running.cancel()))
+    def stop(_event: object) -> None:
+        running.cancel()
+
+    running = asyncio.create_task(portals.sync(conn.id, full=True, progress=stop))
     with pytest.raises(asyncio.CancelledError):
         await running
     assert gc.get_freeze_count() == 0

@@ -38,8 +38,8 @@ CHROMIUM_ARGS = [
 ]
 REPO = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
-DESKTOP = {"width": 1280, "height": 860}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: Any = {"width": 1280, "height": 860}  # Playwright's ViewportSize
+PHONE: Any = {"width": 390, "height": 844}
 
 
 def require_chromium() -> str:
@@ -118,9 +118,9 @@ def build_record(path: Path, files: list[str]) -> Path:
     return path
 
 
-def open_app(context: object, url: str) -> object:
+def open_app(context: Any, url: str) -> Any:
     """A new tab on the app: wait for Flutter's first frame, then switch its semantics tree on."""
-    page = context.new_page()  # type: ignore[attr-defined]
+    page = context.new_page()
     page.goto(url)
     page.wait_for_selector("#loading", state="detached", timeout=30000)
     page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
@@ -128,12 +128,12 @@ def open_app(context: object, url: str) -> object:
     return page
 
 
-def shot(page: object, name: str) -> Path:
+def shot(page: Any, name: str) -> Path:
     """Save a screenshot (after the paint lag of skwasm) under test-artifacts/screenshots/."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     time.sleep(0.4)
     target = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(target))  # type: ignore[attr-defined]
+    page.screenshot(path=str(target))
     return target
 
 

@@ -28,10 +28,6 @@ def expect() -> Any:
     return _expect
 
 
-def type_into(page: Any, name: str, text: str) -> None:
-    enter_text(page, name, text)
-
-
 def nav(page: Any, name: str) -> None:
     """Go to a section: the desktop rail's destinations are buttons, the phone bar's are tabs."""
     rail = page.get_by_role("button", name=f"{name} Tab", exact=False)
@@ -40,7 +36,7 @@ def nav(page: Any, name: str) -> None:
 
 
 def unlock(page: Any, passphrase: str = PASSPHRASE) -> None:
-    type_into(page, "Passphrase", passphrase)
+    enter_text(page, "Passphrase", passphrase)
     page.get_by_role("button", name="Unlock", exact=True).click()
 
 
@@ -71,14 +67,14 @@ def test_first_run_creates_a_record(make_server: Any, desktop: Any) -> None:
     shot(page, "01-welcome")
     page.get_by_role("button", name="Create my record").click()
     ex(page.get_by_text("If you lose your passphrase, nobody can open your record").first).to_be_visible()
-    type_into(page, "New passphrase", "correct horse battery")
+    enter_text(page, "New passphrase", "correct horse battery")
     ex(page.get_by_text("Strong.", exact=False).first).to_be_visible()
-    type_into(page, "Repeat the passphrase", "correct horse batterY")
+    enter_text(page, "Repeat the passphrase", "correct horse batterY")
     page.get_by_role("button", name="Create record").click()
     ex(page.get_by_text("The two passphrases are not the same.").first).to_be_visible()
     assert not server.record.exists()
     shot(page, "02-create-record")
-    type_into(page, "Repeat the passphrase", "correct horse battery")
+    enter_text(page, "Repeat the passphrase", "correct horse battery")
     page.get_by_role("button", name="Create record").click()
     ex(page.get_by_role("heading", name="Your record is ready")).to_be_visible()
     ex(page.get_by_role("button", name="Try the demo hospital")).to_be_visible()
@@ -125,7 +121,7 @@ def test_search_finds_a_condition_and_opens_its_detail(elvina: Any, desktop: Any
     unlock(page)
     ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
     nav(page, "Search")
-    type_into(page, "Search your record", "osteopor")
+    enter_text(page, "Search your record", "osteopor")
     page.keyboard.press("Enter")
     hit = page.get_by_role("button", name="Osteoporosis Condition", exact=False)
     ex(hit.first).to_be_visible()

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.server import ServerError, build_app, load_login, save_login, serve
+from app.server import Receive, Scope, Send, ServerError, build_app, load_login, save_login, serve
 from app.ui import AppContext
 
 
@@ -172,9 +172,9 @@ def test_callback_registry_expires_and_cancels() -> None:
 
 
 def test_share_mount_point_takes_cross_origin_requests(context: AppContext) -> None:
-    async def share_app(scope: dict, receive: object, send: object) -> None:  # stands in for sync/share/host.py
-        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})  # type: ignore[operator]
-        await send({"type": "http.response.body", "body": scope["path"].encode()})  # type: ignore[operator]
+    async def share_app(scope: Scope, receive: Receive, send: Send) -> None:  # stands in for sync/share/host.py
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": scope["path"].encode()})
 
     port = _free_port()
     server = Running(build_app(context, port=port, share_app=share_app), port)

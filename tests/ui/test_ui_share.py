@@ -16,8 +16,8 @@ import pytest
 from app.shares import open_shared, received_sections
 from sync.share import LinkInactive, decode_link
 
-from ui.browser_support import DESKTOP, field_value, focus_field, open_app, shot
-from ui.test_ui_browser import ELVINA, expect, nav, type_into, unlock
+from ui.browser_support import DESKTOP, enter_text, field_value, focus_field, open_app, shot
+from ui.test_ui_browser import ELVINA, expect, nav, unlock
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 
@@ -51,7 +51,7 @@ def test_pick_share_see_who_opened_revoke(make_server: Any, desktop: Any) -> Non
     ex(page.get_by_role("heading", name="What to share")).to_be_visible()
     ex(page.get_by_role("checkbox", name="Active problems (5 of 5)")).to_be_checked()
     ex(page.get_by_role("checkbox", name="Immunizations (12 of 12)")).to_be_checked()
-    type_into(page, "Label (the doctor sees it)", "For Dr Rivera")
+    enter_text(page, "Label (the doctor sees it)", "For Dr Rivera")
     # Single items: leave one problem out; the section says so.
     page.get_by_role("checkbox", name="Prediabetes", exact=False).click()
     ex(page.get_by_role("checkbox", name="Active problems (4 of 5)")).not_to_be_checked()
@@ -102,7 +102,7 @@ def test_open_a_shared_link_and_keep_it(make_server: Any, desktop: Any) -> None:
     ex = expect()
     unlock(page)
     nav(page, "Share")
-    type_into(page, "Label (the doctor sees it)", "Elvina")
+    enter_text(page, "Label (the doctor sees it)", "Elvina")
     page.get_by_role("button", name="Create link").click()
     link = _link_text(page)
     page.close()
