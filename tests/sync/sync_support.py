@@ -47,6 +47,15 @@ async def connect(portals: Portals, sandbox: SandboxServer, login: Login, **kwar
     return await portals.complete_connect(pending, dict(parse_qsl(urlsplit(location).query)))
 
 
+async def synced_once(sandbox: SandboxServer, record: Record, username: str) -> tuple[Login, Portals, Connection]:
+    """The record connected to the sandbox as `username` and synced once: where most sync tests start."""
+    login = login_for(sandbox, username)
+    portals = Portals(record)
+    conn = await connect(portals, sandbox, login)
+    await portals.sync(conn.id)
+    return login, portals, conn
+
+
 def snapshot(record: Record, source_id: int) -> dict[tuple[str, str], str]:
     """(type, id) -> content hash of everything the record holds from one source."""
     rows = record._query("SELECT type, id, hash FROM resource WHERE source_id = ?", [source_id])

@@ -7,7 +7,7 @@ import gc
 import re
 
 import pytest
-from sync_support import connect, login_for, snapshot
+from sync_support import connect, login_for, snapshot, synced_once
 
 from app.portals import Portals
 from app.record import Record
@@ -64,9 +64,7 @@ async def test_each_demo_patient_is_pulled_completely(sandbox: SandboxServer, re
 
 @pytest.mark.asyncio
 async def test_a_second_sync_with_no_changes_writes_nothing(sandbox: SandboxServer, record: Record) -> None:
-    portals = Portals(record)
-    conn = await connect(portals, sandbox, login_for(sandbox, "reyna"))
-    await portals.sync(conn.id)
+    _login, portals, conn = await synced_once(sandbox, record, "reyna")
     before = record._query("SELECT type, id, hash, raw, changed_at FROM resource ORDER BY type, id")
 
     for full in (False, True):
@@ -80,10 +78,7 @@ async def test_a_second_sync_with_no_changes_writes_nothing(sandbox: SandboxServ
 
 @pytest.mark.asyncio
 async def test_changes_at_the_portal_arrive_with_the_next_sync(sandbox: SandboxServer, record: Record) -> None:
-    login = login_for(sandbox, "karena")
-    portals = Portals(record)
-    conn = await connect(portals, sandbox, login)
-    await portals.sync(conn.id)
+    login, portals, conn = await synced_once(sandbox, record, "karena")
 
     condition = sandbox.store.for_patient(login.patient_id, "Condition")[0]
     changed = sandbox.store.put({**condition, "clinicalStatus": {"text": "changed for the test"}})
@@ -166,10 +161,7 @@ async def test_a_next_link_to_another_host_gets_no_token(sandbox: SandboxServer,
 
 @pytest.mark.asyncio
 async def test_a_refused_refresh_token_leaves_the_data_and_asks_to_reconnect(sandbox: SandboxServer, record: Record) -> None:
-    login = login_for(sandbox, "jesus")
-    portals = Portals(record)
-    conn = await connect(portals, sandbox, login)
-    await portals.sync(conn.id)
+    login, portals, conn = await synced_once(sandbox, record, "jesus")
     before = snapshot(record, conn.id)
 
     # The access token dies at once and the portal refuses the refresh token.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sync_support import connect, login_for
+from sync_support import connect, login_for, synced_once
 
 from app.portals import Portals
 from app.record import Record
@@ -78,9 +78,7 @@ async def test_a_sync_stores_unchecked_and_the_check_flags_what_fails(
 
 @pytest.mark.asyncio
 async def test_an_interrupted_check_leaves_the_rest_for_the_next_one(sandbox: SandboxServer, record: Record) -> None:
-    portals = Portals(record)
-    conn = await connect(portals, sandbox, login_for(sandbox, "carolyne"))
-    await portals.sync(conn.id)
+    _login, _portals, conn = await synced_once(sandbox, record, "carolyne")
     total = pending_count(record)
     assert total > 1000  # more than one chunk
 
@@ -102,10 +100,7 @@ async def test_an_interrupted_check_leaves_the_rest_for_the_next_one(sandbox: Sa
 
 @pytest.mark.asyncio
 async def test_a_resource_that_changed_meanwhile_stays_unchecked(sandbox: SandboxServer, record: Record) -> None:
-    login = login_for(sandbox, "karena")
-    portals = Portals(record)
-    conn = await connect(portals, sandbox, login)
-    await portals.sync(conn.id)
+    login, portals, conn = await synced_once(sandbox, record, "karena")
     condition = sandbox.store.for_patient(login.patient_id, "Condition")[0]
     rows = [
         tuple(row)
