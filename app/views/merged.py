@@ -17,7 +17,7 @@ import bisect
 import threading
 import weakref
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -109,6 +109,17 @@ def forget(record: Record) -> None:
         _caches.pop(record, None)
 
 
+def _kept(table: dict[Any, Any], key: Any, make: Callable[[], Any]) -> Any:
+    """What `table` keeps under `key`, made (outside the lock, so other screens are not held up) and kept if absent."""
+    with _lock:
+        found = table.get(key)
+    if found is None:
+        found = make()
+        with _lock:
+            table[key] = found
+    return found
+
+
 def _subjects(subjects: Iterable[str] | None) -> Subjects:
     return None if subjects is None else tuple(sorted(subjects))
 
@@ -136,13 +147,7 @@ def cached_facts(record: Record, resource_type: str, subjects: Iterable[str] | N
 
 def cached_medications(record: Record, subjects: Iterable[str] | None = None) -> MedicationList:
     key = _subjects(subjects)
-    cache = _cache(record)
-    with _lock:
-        found = cache.medications.get(key)
-    if found is None:
-        found = reconcile_medications(record, subjects=key)
-        with _lock:
-            cache.medications[key] = found
+    found: MedicationList = _kept(_cache(record).medications, key, lambda: reconcile_medications(record, subjects=key))
     return found
 
 
@@ -153,16 +158,14 @@ def type_slots(record: Record, resource_type: str, subjects: Iterable[str] | Non
 
 def _type_slots(record: Record, cache: _Cache, resource_type: str, subjects: Subjects) -> list[Slot]:
     key = (resource_type, subjects)
-    with _lock:
-        found = cache.slots.get(key)
-        kept = cache.facts.get(key)
-    if found is not None:
-        return found
-    pool = kept if kept is not None else facts(record, resource_type, subjects=subjects)
-    made = _as_slots(pool)
-    with _lock:
-        cache.slots[key] = made
-    return made
+
+    def make() -> list[Slot]:
+        with _lock:
+            kept = cache.facts.get(key)  # the timeline's facts, when it grouped this type already
+        return _as_slots(kept if kept is not None else facts(record, resource_type, subjects=subjects))
+
+    found: list[Slot] = _kept(cache.slots, key, make)
+    return found
 
 
 def _as_slots(pool: Iterable[Fact]) -> list[Slot]:
@@ -206,14 +209,10 @@ def recent_slots(
         since = (date.fromisoformat(str(newest)[:10]) - timedelta(days=RECENT_DAYS)).isoformat()
     except ValueError:
         return _type_slots(record, cache, resource_type, subj)
-    key = ("recent", resource_type, subj, since)
-    with _lock:
-        found = cache.slots.get(key)
-    if found is not None:
-        return found
-    made = _as_slots(facts(record, resource_type, subjects=subj, since=since))
-    with _lock:
-        cache.slots[key] = made
+    made: list[Slot] = _kept(
+        cache.slots, ("recent", resource_type, subj, since),
+        lambda: _as_slots(facts(record, resource_type, subjects=subj, since=since)),
+    )  # fmt: skip
     return made
 
 
