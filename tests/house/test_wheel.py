@@ -1,10 +1,10 @@
 """The wheel: built from this checkout, installed into a virtual environment outside it, and the demo journey run
 from there (`carry init`, `carry sandbox`, connect, sync, `carry providers`, `carry share`).
 
-It builds without build isolation and installs with --no-deps into a venv that sees this interpreter's packages,
-so it downloads nothing. Seeing those packages also means seeing an editable install of Carry, if there is one, so
-the test checks that what runs is the copy in the venv: every module and data file the journey reads resolves
-under the venv, and the commands run with the working directory outside the checkout.
+It builds without build isolation and installs with --no-deps into a venv that sees this interpreter's packages
+(a .pth file lists their folders after the venv's own), so it downloads nothing, and works whether the tests run in
+a venv or not. The test checks that what runs is the copy in the venv: every module and data file the journey reads
+resolves under the venv, and the commands run with the working directory outside the checkout.
 """
 
 from __future__ import annotations
@@ -73,6 +73,11 @@ def _run(*args: str | Path, cwd: Path) -> None:
     assert done.returncode == 0, f"{args}: {done.stdout[-2000:]}\n{done.stderr[-2000:]}"
 
 
+def _package_folders() -> list[str]:
+    """The folders this interpreter imports installed packages from (never the checkout itself)."""
+    return [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir()]
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     work = tmp_path_factory.mktemp("wheel")
@@ -86,7 +91,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
          source, cwd=work)  # fmt: skip
     (wheel,) = (work / "dist").glob("carry-*.whl")
     venv = work / "venv"
-    _run(sys.executable, "-m", "venv", "--system-site-packages", venv, cwd=work)
+    _run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=work)
+    # Carry's dependencies (and pip) from this interpreter's folders, listed after the venv's own, so Carry itself
+    # comes from the venv. (--system-site-packages would reach the base interpreter's, not a venv's we run in.)
+    (inside,) = (venv / "lib").glob("python3*/site-packages")
+    (inside / "dependencies.pth").write_text("".join(f"{p}\n" for p in _package_folders()), encoding="utf-8")
     _run(venv / "bin" / "python", "-m", "pip", "install", "--no-deps", "--no-index", wheel, cwd=work)
     home = work / "home"
     home.mkdir()
