@@ -1,4 +1,4 @@
-"""Where Carry's shipped data lives: the `assets` package (demo patients, vendor registry, directory seed data).
+"""Where Carry's shipped data lives: the `assets` package (demo patients, vendor registry, directory seed, fonts).
 
 The data are found through importlib.resources, so the same code reads them from a checkout, an editable install
 and an installed wheel (pyproject.toml lists them as package data). Wheels install unpacked, so the package is a
@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["ASSETS", "DEMO_PATIENTS"]
+__all__ = ["ASSETS", "DEMO_PATIENTS", "FONTS"]
 
 
 def _root() -> Path:
@@ -22,3 +22,4 @@ def _root() -> Path:
 
 ASSETS = _root()
 DEMO_PATIENTS = ASSETS / "demo-patients"
+FONTS = ASSETS / "fonts"
