@@ -21,6 +21,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pypdf
@@ -192,5 +193,6 @@ def test_the_demo_journey_runs_from_the_installed_wheel(installed: Installed, sa
     assert shared.returncode == 0, shared.stderr
     assert shared.stdout.startswith("shlink:/") or "#shlink:/" in shared.stdout
     assert pdf.read_bytes().startswith(b"%PDF") and pdf.stat().st_mode & 0o077 == 0
-    fonts = {str(f["/BaseFont"]) for f in pypdf.PdfReader(pdf).pages[0]["/Resources"]["/Font"].values()}
+    page: Any = pypdf.PdfReader(pdf).pages[0]  # pypdf's objects are dictionaries typed as PdfObject
+    fonts = {str(f["/BaseFont"]) for f in page["/Resources"]["/Font"].values()}
     assert any("DejaVuSans" in f for f in fonts), fonts  # the font shipped in the wheel
