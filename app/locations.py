@@ -13,11 +13,12 @@ _APP = "carry"
 
 
 def default_record_path() -> Path:
-    return Path(platformdirs.user_data_dir(_APP, appauthor=False)) / "record.carry"
+    """record.carry in the data directory, so $CARRY_DATA_DIR moves the record with the rest of Carry's data."""
+    return data_dir() / "record.carry"
 
 
 def record_path(explicit: str | None = None) -> Path:
-    """--record PATH, else $CARRY_RECORD, else the platform's user data directory."""
+    """--record PATH, else $CARRY_RECORD, else record.carry in the data directory."""
     chosen = explicit or os.environ.get("CARRY_RECORD")
     return Path(chosen).expanduser() if chosen else default_record_path()
 
@@ -29,7 +30,8 @@ def config_dir() -> Path:
 
 
 def data_dir() -> Path:
-    """Per-user data (the share host's ciphertext store): $CARRY_DATA_DIR or the platform's user data directory."""
+    """Per-user data (the record, the share host's ciphertext store): $CARRY_DATA_DIR or the platform's user data
+    directory."""
     chosen = os.environ.get("CARRY_DATA_DIR")
     return Path(chosen).expanduser() if chosen else Path(platformdirs.user_data_dir(_APP, appauthor=False))
 

@@ -219,7 +219,7 @@ class Portals:
         elif quirks.default_client_id:
             settings = ClientSettings(quirks.default_client_id)
         else:
-            raise missing_client(quirks.name, quirks.developer_site, REGISTERED_REDIRECT, path)
+            raise missing_client(quirks.name, quirks.developer_site, REGISTERED_REDIRECT, path, vendor_key=quirks.key)
         stored = self.state.client_secret(config.token_endpoint, settings.client_id)
         if settings.auth_method == "client_secret_basic":
             secret = client_secret or (stored[1] if stored and stored[0] == "client_secret_basic" else None)

@@ -1,23 +1,18 @@
-"""The vendor quirk table (assets/vendor-quirks.json): how each vendor's portal wants to be searched."""
+"""The vendor quirks: how each vendor's portal wants to be searched, from the vendor registry (sync/vendors.py)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from ..assets import ASSETS
-from ..http import is_loopback
+from ..vendors import OTHER, REGISTRY_FILE, identify, read_registry
 from .capabilities import ServerCapabilities
-from .errors import FHIRError
 
 __all__ = ["QUIRKS_FILE", "SearchSpec", "VendorQuirks", "detect_vendor", "load_quirks"]
 
-QUIRKS_FILE = ASSETS / "vendor-quirks.json"
+QUIRKS_FILE = REGISTRY_FILE
 
 
 @dataclass(frozen=True)
@@ -28,7 +23,7 @@ class SearchSpec:
 
 @dataclass(frozen=True)
 class VendorQuirks:
-    key: str  # "default" when no vendor matched
+    key: str  # a registry key; "other" when no vendor matched
     name: str | None
     developer_site: str | None
     accept: str
@@ -77,34 +72,15 @@ def _build(key: str, default: dict[str, Any], vendor: dict[str, Any]) -> VendorQ
     )
 
 
-@lru_cache(maxsize=4)
-def _table(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise FHIRError(f"The vendor quirk table {path.name} cannot be read ({exc}).") from None
-    return data
-
-
 def load_quirks(key: str | None = None, path: Path = QUIRKS_FILE) -> VendorQuirks:
-    table = _table(path)
+    """The quirks of a registry key; the defaults (key "other") for an unknown key or none."""
+    table = read_registry(path)
     vendors = table.get("vendors", {})
     if key and key in vendors:
         return _build(key, table["default"], vendors[key])
-    return _build("default", table["default"], {})
+    return _build(OTHER, table["default"], {})
 
 
 def detect_vendor(base_url: str, capabilities: ServerCapabilities | None = None, path: Path = QUIRKS_FILE) -> VendorQuirks:
     """The quirks of the vendor whose host or software this server shows; the defaults when none matches."""
-    table = _table(path)
-    host = (urlsplit(base_url).hostname or "").lower()
-    label = capabilities.label.lower() if capabilities else ""
-    for key, vendor in table.get("vendors", {}).items():
-        match = vendor.get("match", {})
-        if any(host == h or host.endswith("." + h) for h in match.get("hosts", [])):
-            return _build(key, table["default"], vendor)
-        if label and any(s in label for s in match.get("software", [])):
-            return _build(key, table["default"], vendor)
-        if match.get("loopback") and is_loopback(base_url):
-            return _build(key, table["default"], vendor)
-    return _build("default", table["default"], {})
+    return load_quirks(identify(base_url, capabilities.label if capabilities else "", path), path)

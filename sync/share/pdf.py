@@ -1,9 +1,10 @@
 """The printable summary: a PDF of an IPS document (fpdf2; the only module importing it).
 
 A doctor reads it on paper: the patient at the top, each section as a table, the QR code and link that open the
-same summary digitally, where the data came from, and when it was made. DejaVu Sans (Debian's fonts-dejavu-core)
-is embedded when the machine has it, so names in any Latin, Greek or Cyrillic script print as written; without it
-the PDF falls back to a built-in font and text is reduced to Latin-1 rather than failing.
+same summary digitally, where the data came from, and when it was made. DejaVu Sans, shipped with Carry
+(assets/fonts), is embedded, so names in any Latin, Greek or Cyrillic script print as written on every
+installation; should the font be missing the PDF falls back to a built-in font and text is reduced to Latin-1
+rather than failing.
 """
 
 from __future__ import annotations
@@ -19,23 +20,20 @@ from fpdf import FPDF
 from fpdf.enums import WrapMode, XPos, YPos
 from fpdf.errors import FPDFException
 
+from ..assets import FONTS
 from .describe import patient_name, short_date
 from .errors import ShareError
 from .ips import section_rows
 
-__all__ = ["summary_pdf"]
+__all__ = ["UNICODE_FONTS", "summary_pdf"]
 
-_FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
+UNICODE_FONTS = (FONTS / "DejaVuSans.ttf", FONTS / "DejaVuSans-Bold.ttf")  # regular, bold
 _PUNCTUATION = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"',
                               "\u201d": '"', "\u2026": "...", "\u2022": "*", "\u00a0": " "})
 
 
 def _unicode_fonts() -> tuple[Path, Path] | None:
-    for folder in _FONT_DIRS:
-        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-        if regular.is_file() and bold.is_file():
-            return regular, bold
-    return None
+    return UNICODE_FONTS if all(font.is_file() for font in UNICODE_FONTS) else None
 
 
 def _latin1(ch: str) -> str:

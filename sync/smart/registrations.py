@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..vendors import vendors as registry
 from .errors import ClientNotConfigured, SmartError
 
 __all__ = ["AUTH_METHODS", "ClientCredentials", "ClientSettings", "Registrations", "load_registrations"]
@@ -87,16 +88,23 @@ def load_registrations(path: Path) -> Registrations:
     except tomllib.TOMLDecodeError as exc:
         raise SmartError(f"{path} is not valid TOML ({exc}).") from None
     vendors = {name: _settings(f"[vendor.{name}]", t) for name, t in (data.get("vendor") or {}).items()}
+    unknown = sorted(set(vendors) - set(registry()))
+    if unknown:  # a misspelt key would otherwise never match a portal, silently
+        raise SmartError(f"[vendor.{unknown[0]}] in {path} names no vendor Carry knows; use one of: "
+                         f"{', '.join(registry())}.")  # fmt: skip
     servers = {
         base.rstrip("/"): _settings(f'[server."{base}"]', t) for base, t in (data.get("server") or {}).items()
     }
     return Registrations(path, vendors, servers)
 
 
-def missing_client(vendor_name: str | None, developer_site: str | None, redirect_uri: str, path: Path) -> ClientNotConfigured:
+def missing_client(
+    vendor_name: str | None, developer_site: str | None, redirect_uri: str, path: Path, *, vendor_key: str | None = None
+) -> ClientNotConfigured:
     who = vendor_name or "this portal's vendor"
     where = f" at {developer_site}" if developer_site else ""
-    table = f"[vendor.{vendor_name.lower()}]" if vendor_name else '[server."<FHIR base URL>"]'
+    # The table is keyed by the registry's vendor key ("oracle-health"), which the display name is not.
+    table = f"[vendor.{vendor_key}]" if vendor_name and vendor_key else '[server."<FHIR base URL>"]'
     return ClientNotConfigured(
         f"Carry has no client id for {who}. Register Carry as a patient app{where} with the redirect URI "
         f"{redirect_uri}, then put the client id in {path} under {table} as client_id = \"...\" "

@@ -169,8 +169,11 @@ def test_record_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setenv("CARRY_PASSPHRASE", PASSPHRASE)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("CARRY_RECORD")
+    monkeypatch.delenv("CARRY_DATA_DIR")
     assert main(["init"]) == 0
     assert (tmp_path / "xdg" / "carry" / "record.carry").exists()
+    monkeypatch.setenv("CARRY_DATA_DIR", str(tmp_path / "data-dir"))  # moves the record with the rest of the data
+    assert main(["init"]) == 0 and (tmp_path / "data-dir" / "record.carry").exists()
     monkeypatch.setenv("CARRY_RECORD", str(tmp_path / "env.carry"))
     assert main(["init"]) == 0 and (tmp_path / "env.carry").exists()
     assert main(["--record", str(tmp_path / "flag.carry"), "init"]) == 0

@@ -73,7 +73,7 @@ def test_tokens_never_show_in_a_repr() -> None:
 def test_the_quirk_table_shapes_the_searches() -> None:
     assert detect_vendor("https://fhir.epic.com/interconnect-fhir-oauth/api/FHIR/R4").key == "epic"
     assert detect_vendor("https://fhir-myrecord.cerner.com/r4/abc").scope_style == "per-type"
-    assert detect_vendor("https://unknown.example.org/fhir").key == "default"
+    assert detect_vendor("https://unknown.example.org/fhir").key == "other"
     caps = ServerCapabilities.from_statement(
         {
             "resourceType": "CapabilityStatement",
