@@ -37,7 +37,9 @@ def person_picker(app: CarryApp) -> ft.Control | None:
 
     async def changed(e: Any) -> None:
         chosen = next((p for p in app.people if p.key == e.control.value), None)
-        app.scope = Scope(chosen) if chosen else Scope()
+        if chosen is None:
+            return
+        app.scope = Scope(chosen)
         if app.shell is not None:
             await app.shell.open(app.shell.current)
 
