@@ -7,12 +7,14 @@ other clinic's practitioner (or anything else by a bare id) would show it.
 from __future__ import annotations
 
 import json
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ALICE", "BRAM", "NOW", "alice_bundle", "bram_bundle", "child_bundle", "write_bundle"]
+__all__ = ["ALICE", "ALICE_WORDS", "BRAM", "BRAM_WORDS", "RECENT", "alice_bundle", "bram_bundle", "child_bundle", "write_bundle"]
 
-NOW = "2025-06-01T12:00:00+00:00"
+# Results a month old: recent enough for a summary's default picks on whatever day the tests run.
+RECENT = (date.today() - timedelta(days=30)).isoformat()
 ALICE = {"name": "Alice Quarrington", "family": "Quarrington", "given": "Alice", "birth": "1987-02-03", "mrn": "A-1001"}
 BRAM = {"name": "Bram Okafor", "family": "Okafor", "given": "Bram", "birth": "1960-07-15", "mrn": "B-2002"}
 SNOMED = "http://snomed.info/sct"
@@ -20,8 +22,9 @@ RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 LOINC = "http://loinc.org"
 
 # What each person has: words that must appear in their own views and in nobody else's.
-ALICE_WORDS = ("Asthma", "Albuterol", "Peanut", "Spirometry clinic visit")
-BRAM_WORDS = ("Gout", "Diabetes", "Allopurinol", "Shellfish", "Podiatry clinic visit")
+BRAM_WORDS = ("Okafor", "Gout", "Diabetes", "Allopurinol", "Shellfish", "Hemoglobin A1c", "Podiatry", "Bellweather",
+              "B-2002")
+ALICE_WORDS = ("Quarrington", "Asthma", "Albuterol", "Peanut", "Glucose", "Spirometry", "Ashworth", "A-1001")
 
 
 def _patient(who: dict[str, str], rid: str = "1", *, family: str | None = None, given: str | None = None) -> dict[str, Any]:
@@ -113,8 +116,8 @@ def alice_bundle(*, family: str | None = None, given: str | None = None) -> dict
         _condition("c1", "195967001", "Asthma", "2019-04-02"),
         _medication("m1", "745679", "Albuterol 0.09 MG/ACTUAT Metered Dose Inhaler", "2025-03-01"),
         _allergy("a1", "91935009", "Peanut allergy"),
-        _lab("o1", "2339-0", "Glucose", 88.0, "mg/dL", "2025-05-02T09:00:00Z"),
-        _encounter("e1", "Spirometry clinic visit", "2025-05-02T09:00:00Z"),
+        _lab("o1", "2339-0", "Glucose", 88.0, "mg/dL", f"{RECENT}T09:00:00Z"),
+        _encounter("e1", "Spirometry clinic visit", f"{RECENT}T09:00:00Z"),
     )
 
 
@@ -126,10 +129,10 @@ def bram_bundle() -> dict[str, Any]:
         _condition("c2", "44054006", "Diabetes mellitus type 2", "2016-01-20"),
         _medication("m1", "197319", "Allopurinol 100 MG Oral Tablet", "2025-04-01"),
         _allergy("a1", "300913006", "Shellfish allergy"),
-        _lab("o1", "4548-4", "Hemoglobin A1c", 7.9, "%", "2025-05-03T09:00:00Z"),
-        _encounter("e1", "Podiatry clinic visit", "2025-05-03T09:00:00Z"),
+        _lab("o1", "4548-4", "Hemoglobin A1c", 7.9, "%", f"{RECENT}T10:00:00Z"),
+        _encounter("e1", "Podiatry clinic visit", f"{RECENT}T10:00:00Z"),
         # Nobody at clinic B is Patient/99: Carry keeps this and lists it as unassigned, never as Bram's.
-        _lab("o2", "2093-3", "Cholesterol stray", 190.0, "mg/dL", "2025-05-04T09:00:00Z", subject="Patient/99"),
+        _lab("o2", "2093-3", "Cholesterol stray", 190.0, "mg/dL", f"{RECENT}T11:00:00Z", subject="Patient/99"),
     )
 
 
