@@ -326,14 +326,27 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_people(args: argparse.Namespace) -> int:
-    from .record import choose_person, merge_people, people, proposals, rename_person, split_person, unassigned
+    from .record import (
+        choose_person,
+        keep_apart,
+        merge_people,
+        people,
+        proposals,
+        rename_person,
+        split_person,
+        unassigned,
+    )
 
     with _open(args) as record:
-        if args.action == "merge":
+        if args.action in ("merge", "apart"):
             if len(args.args) != 2:
-                raise UsageError("Name the two persons to merge: `carry people merge 1 2`.")
+                raise UsageError(f"Name the two persons: `carry people {args.action} 1 2`.")
             keep, other = (choose_person(record, ref) for ref in args.args)
             assert keep is not None and other is not None  # a named person is found or refused
+            if args.action == "apart":
+                keep_apart(record, keep, other)
+                print(f"{keep.name} ({keep.id}) and {other.name} ({other.id}) stay two persons.")
+                return 0
             merged = merge_people(record, keep, other)
             print(f"{merged.name} is now one person, from {', '.join(merged.sources)}.")
             return 0
@@ -371,7 +384,7 @@ def cmd_people(args: argparse.Namespace) -> int:
             print(f"   {number}. {m.source}: {m.patient} ({m.name or 'no name'}{born})")
     for pair in maybe:
         print(f"Perhaps one person: {pair.a.id} and {pair.b.id} have the same name and birth date; "
-              f"`carry people merge {pair.a.id} {pair.b.id}` makes them one.")  # fmt: skip
+              f"`carry people merge {pair.a.id} {pair.b.id}` makes them one, `apart` keeps them two.")  # fmt: skip
     if loose:
         print(f"Unassigned: {len(loose)} resources name a patient Carry cannot place (`carry list --unassigned`).")
     return 0
@@ -949,10 +962,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unassigned", action="store_true", help="only resources about a patient Carry cannot place")
 
     p = add("people", cmd_people, "whose records this is: list the persons, or merge, split or rename them")
-    p.add_argument("action", nargs="?", choices=("list", "merge", "split", "rename"), default="list", help="what to do "
+    p.add_argument("action", nargs="?", choices=("list", "merge", "apart", "split", "rename"), default="list", help="what to do "
                    "(default: list)")  # fmt: skip
     p.add_argument("args", nargs="*", metavar="ARG", help="merge: two persons; split: a person and the records to "
-                   "take out (numbers or SOURCE:Patient/ID); rename: a person and the new name")  # fmt: skip
+                   "take out (numbers or SOURCE:Patient/ID); apart: two proposed persons who are not one; rename: a person "
+                   "and the new name")  # fmt: skip
     p.add_argument("--json", action="store_true")
 
     p = add("info", cmd_info, "record path, counts per type, sources, size, schema version")

@@ -35,6 +35,7 @@ __all__ = [
     "Proposal",
     "Subjects",
     "choose_person",
+    "keep_apart",
     "merge_people",
     "owners",
     "people",
@@ -369,6 +370,24 @@ def merge_people(record: Record, keep: Person, other: Person) -> Person:
     return _by_id(record, keep.id)
 
 
+def _keep_apart(raw: Any, these: Sequence[Member], those: Sequence[Member], now: str) -> None:
+    for x in these:
+        for y in those:
+            raw.execute("INSERT OR REPLACE INTO person_apart (a_source, a_patient, b_source, b_patient, decided_at) "
+                        "VALUES (?, ?, ?, ?, ?)", (*_apart_pair((x.source_key, x.patient), (y.source_key, y.patient)), now))  # fmt: skip
+
+
+def keep_apart(record: Record, a: Person, b: Person) -> None:
+    """The patient says two proposed persons are not one: they are never proposed as one again."""
+    if a.id == b.id:
+        raise PersonError(f"{a.name} is one person; split them instead.")
+    with record._transaction() as cur:
+        now = _now()
+        _keep_apart(cur.raw, a.members, b.members, now)
+        cur.raw.execute("UPDATE person_member SET decided_at = ? WHERE person_id IN (?, ?)", (now, a.id, b.id))
+        _audit(cur.raw, "person-apart", person=a.id, other=b.id)
+
+
 def split_person(record: Record, person: Person, which: Sequence[str] = ()) -> tuple[Person, Person]:
     """The patient says some of this person's records are somebody else: those (by number in `carry people`, or
     as SOURCE:Patient/ID; the last one when none is named) become a new person, kept apart from the rest."""
@@ -387,9 +406,7 @@ def split_person(record: Record, person: Person, which: Sequence[str] = ()) -> t
         for m in moving:
             raw.execute("UPDATE person_member SET person_id = ?, decided_at = ? WHERE source_key = ? AND patient = ?",
                         (new_id, now, m.source_key, m.patient))  # fmt: skip
-            for s in staying:
-                raw.execute("INSERT OR REPLACE INTO person_apart (a_source, a_patient, b_source, b_patient, decided_at) "
-                            "VALUES (?, ?, ?, ?, ?)", (*_apart_pair((m.source_key, m.patient), (s.source_key, s.patient)), now))  # fmt: skip
+        _keep_apart(raw, moving, staying, now)
         raw.execute("UPDATE person_member SET decided_at = ? WHERE person_id = ?", (now, person.id))
         _audit(raw, "person-split", person=person.id, new_person=new_id, records=len(moving))
     return _by_id(record, person.id), _by_id(record, new_id)

@@ -9,9 +9,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.record import Person, Subjects, people, subject_clause
+from app.record import Person, Proposal, Record, Subjects, keep_apart, people, proposals, subject_clause, unassigned
 
-__all__ = ["Person", "Scope", "people"]
+__all__ = ["PeopleChoices", "Person", "Scope", "keep_apart", "people", "people_choices"]
+
+
+@dataclass(frozen=True)
+class PeopleChoices:
+    """What "Whose record" shows: everyone, the pairs that may be one person, how many items are nobody's."""
+
+    people: tuple[Person, ...]
+    proposals: tuple[Proposal, ...]
+    unassigned: int
+
+
+def people_choices(record: Record) -> PeopleChoices:
+    everyone = people(record)
+    return PeopleChoices(tuple(everyone), tuple(proposals(record, everyone)), len(unassigned(record, everyone)))
 
 
 @dataclass(frozen=True)

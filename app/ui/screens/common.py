@@ -41,6 +41,7 @@ def person_picker(app: CarryApp) -> ft.Control | None:
             return
         app.scope = Scope(chosen)
         if app.shell is not None:
+            app.shell.refresh_person()
             await app.shell.open(app.shell.current)
 
     current = app.scope.person.key if app.scope.person else None

@@ -85,6 +85,9 @@ class ShareView:
             blocks.append(self._links_card(links))
         # The link's options and its button come before the (long) list of items, so they never scroll away.
         if self.choices.selection is not None:
+            who = self.choices.selection.person  # named before the link is made: a summary is one person's
+            if who is not None:
+                blocks.append(heading(f"Summary of {who.name}", 2, identifier="share-person"))
             blocks.append(self._options_card(host))
         blocks.append(self._picker_card())
         return page_body(*blocks)
