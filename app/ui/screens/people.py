@@ -57,8 +57,7 @@ class PeopleView:
         born = f"Born {format_date(person.birth_date)}" if person.birth_date else "Birth date not recorded"
         lines: list[ft.Control] = [
             heading(person.name, 2, identifier=f"person-name-{n}"),
-            muted(born),
-            muted("From " + ", ".join(person.sources)),
+            labelled(muted(f"{born} · From {', '.join(person.sources)}"), f"person-about-{n}"),
         ]
         if shown:
             lines.append(banner("On screen now", "ok", identifier=f"person-shown-{n}"))

@@ -111,9 +111,15 @@ class Shell:
                          "lock")  # fmt: skip
             )
         whose = ft.Semantics(content=self.person, identifier="whose-record", label="Whose record")
+        title = ft.Semantics(content=self.title, header=True, heading_level=1)
+        # On a phone the name gets a line of its own: beside the title and four buttons it would not fit.
+        bar: ft.Control = (
+            ft.Column([ft.Row([title, ft.Container(expand=True), *actions], spacing=4), whose], spacing=0)
+            if self.app.phone
+            else ft.Row([title, ft.Container(expand=True), whose, *actions], spacing=4)
+        )
         return ft.Container(
-            content=ft.Row([ft.Semantics(content=self.title, header=True, heading_level=1), ft.Container(expand=True),
-                            whose, *actions], spacing=4),  # fmt: skip
+            content=bar,
             padding=ft.Padding.only(left=20, right=12, top=10, bottom=6),
             bgcolor=SURFACE,
             border=ft.Border.only(bottom=ft.BorderSide(1, OUTLINE)),
