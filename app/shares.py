@@ -743,11 +743,17 @@ async def _accepting(portals: Any, which: str | int, rtype: str) -> Any:
     return conn
 
 
-async def send_summary(portals: Any, which: str | int, ips_bundle: Mapping[str, Any]) -> str:
-    """Send the summary to a portal that accepts DocumentReference creates; returns where it was filed."""
+async def send_summary(
+    portals: Any, which: str | int, ips_bundle: Mapping[str, Any], *, person: Person | None = None
+) -> str:
+    """Send the summary to a portal that accepts DocumentReference creates; returns where it was filed. With
+    `person` (whose summary it is), only to a portal of that person: never into another person's chart."""
     from sync.share import summary_document
 
     conn = await _accepting(portals, which, "DocumentReference")
+    if person is not None and not person.admits(conn.id, f"Patient/{conn.patient_id}"):
+        raise ShareError(f"{conn.name} holds another person's record; a summary of {person.name} goes only to their "
+                         "own portals.")  # fmt: skip
     location: str = await portals.create_resource(conn.id, summary_document(ips_bundle, conn.patient_id))
     return location
 

@@ -213,7 +213,8 @@ class ShareView:
     async def _send(self, target: WritebackTarget) -> None:
         if self.made is None:
             return
-        await send_summary(self.app.require_portals(), target.source_id, self.made.bundle)
+        whose = self.choices.selection.person if self.choices is not None and self.choices.selection else None
+        await send_summary(self.app.require_portals(), target.source_id, self.made.bundle, person=whose)
         self.app.notify(f"Sent the summary to {target.name}.", "ok")
 
     # --- links made before ---------------------------------------------------------------------------------------
