@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 from support.people import ALICE_WORDS, BRAM_WORDS, alice_bundle, bram_bundle
@@ -73,7 +72,3 @@ def test_the_shell_scope_keeps_each_person_to_their_own_source(clinics: Record) 
     scope = v.Scope(alice)
     assert scope.admits(1, "Patient/1") and not scope.admits(2, "Patient/1") and not scope.admits(2, "Patient/99")
 
-
-def test_the_dashboard_names_whose_record_it_is(clinics: Record, tmp_path: Path) -> None:
-    alice, bram = v.people(clinics)
-    assert v.build_dashboard(clinics, v.Scope(bram), (alice, bram)).person == bram
