@@ -15,8 +15,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.records import PASSPHRASE
 
-from app.record import Record, facts, merge_people, people, reconcile_medications, subject_clause, unassigned
+from app.record import (
+    Record,
+    facts,
+    merge_people,
+    people,
+    person_clause,
+    reconcile_medications,
+    subject_clause,
+    unassigned,
+)
 from app.shares import candidates
+from app.views import Scope, TimelineFilter, search, timeline_page
 from sync.share import ShareError
 
 SOURCES = ("Clinic A", "Clinic B", "Clinic C")
@@ -102,6 +112,12 @@ def test_every_resource_has_one_owner_and_no_person_sees_anothers(
             for fact in facts(record, subjects=person.subjects):
                 assert {m.rowid for m in fact.members} <= mine
             assert all(r.rowid in mine for r in record.search("Thing", where=clause, params=params, limit=500))
+            found = {(h.source_id, h.id) for h in search(record, Scope(person), "Thing", limit=500)}
+            assert found <= {(r.source_id, r.id) for r in record.rows(where=clause, params=params)}
+            page = timeline_page(record, Scope(person), TimelineFilter(), limit=500)
+            assert {e.rowid for e in page.entries} <= mine
+            exported, context = person_clause(record, person)
+            assert {r.rowid for r in record.rows(where=f"({exported}) AND r.subject IS NOT NULL", params=context)} <= mine
             meds = reconcile_medications(record, subjects=person.subjects)
             assert {f for e in [*meds.current, *meds.stopped] for f in e.fact_ids} <= {
                 f.fact_id for f in facts(record, subjects=person.subjects)
