@@ -155,3 +155,32 @@ def test_a_child_imported_into_a_parents_record(tmp_path: Path, monkeypatch: pyt
     assert code == 0 and "Otitis media" in out and "Asthma" not in out
     code, _, err = _run(capsys, "list", "Condition", "--person", "quarrington")
     assert code == 1 and "fits 2 persons" in err
+
+
+def test_a_proposal_is_merged_or_kept_apart_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CARRY_RECORD", str(tmp_path / "same.carry"))
+    monkeypatch.setenv("CARRY_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("CARRY_NEW_PASSPHRASE", PASSPHRASE)
+    assert _run(capsys, "init")[0] == 0
+    shouting = write_bundle(tmp_path / "a.json", alice_bundle(family="QUARRINGTON", given="ALICE"))
+    plain = write_bundle(tmp_path / "b.json", alice_bundle())
+    assert _run(capsys, "import", "--source", "Clinic A", str(shouting))[0] == 0
+    assert _run(capsys, "import", "--source", "Clinic B", str(plain))[0] == 0
+    code, out, _ = _run(capsys, "people")
+    assert code == 0 and "Perhaps one person: 1 and 2 have the same name and birth date" in out
+    code, _, err = _run(capsys, "meds")
+    assert code == 1 and "1 and 2 may be one person (`carry people merge 1 2`)" in err
+    assert _run(capsys, "people", "apart", "1", "2")[0] == 0
+    code, out, _ = _run(capsys, "people", "--json")
+    assert json.loads(out)["proposals"] == [] and len(json.loads(out)["people"]) == 2
+    # Imported again (a re-sync): still two, and not proposed again.
+    assert _run(capsys, "import", "--source", "Clinic B", str(plain))[0] == 0
+    code, out, _ = _run(capsys, "people")
+    assert "Perhaps one person" not in out and "2. Alice Quarrington" in out
+    assert _run(capsys, "people", "merge", "1", "2")[0] == 0  # she changes her mind: one person after all
+    code, out, err = _run(capsys, "meds", "--json")
+    assert code == 0, err
+    (albuterol,) = json.loads(out)["current"]
+    assert albuterol["sources"] == ["Clinic A", "Clinic B"]
