@@ -137,13 +137,16 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def folded(name: str | None) -> str:
+    """A name with case, accents, punctuation and spacing ignored ("ÉLVINA  Lemke" -> "elvina lemke")."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", (name or "").casefold()) if not unicodedata.combining(c))
+    return " ".join("".join(c if c.isalnum() else " " for c in plain).split())
+
+
 def match_key(name: str | None, birth_date: str | None) -> str | None:
     """Name and birth date with case, accents and spacing ignored; None when either is missing."""
-    if not name or not birth_date:
-        return None
-    folded = "".join(c for c in unicodedata.normalize("NFKD", name.casefold()) if not unicodedata.combining(c))
-    words = "".join(c if c.isalnum() else " " for c in folded).split()
-    return " ".join(words) + "|" + birth_date[:10] if words else None
+    words = folded(name)
+    return f"{words}|{birth_date[:10]}" if words and birth_date else None
 
 
 # --- placing new Patients ------------------------------------------------------------------------------------------
@@ -326,10 +329,10 @@ def choose_person(record: Record, text: str | None, everyone: Sequence[Person] |
     if wanted.isdigit():
         found = [p for p in pool if p.id == int(wanted)]
     else:
-        folded = match_key(wanted, "x") or ""
-        found = [p for p in pool if (match_key(p.name, "x") or "") == folded]
-        if not found:
-            found = [p for p in pool if folded[:-2] and folded[:-2] in (match_key(p.name, "x") or "")]
+        name = folded(wanted)
+        found = [p for p in pool if folded(p.name) == name]
+        if not found:  # part of the name: "alice", "quarrington"
+            found = [p for p in pool if name and name in folded(p.name)]
     if not found:
         raise PersonError(f"No person in your record is called {plain_text(wanted, limit=80)!r}; `carry people` lists them.")
     if len(found) > 1:
