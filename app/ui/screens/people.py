@@ -1,5 +1,6 @@
 """Whose record: every person the record holds (name, birth date, the sources that hold them), which one is on
-screen, and the patient's decisions about them: show, rename, merge a proposed pair, split one apart."""
+screen, and the patient's decisions about them: show, rename, merge two (a proposed pair, or any two the patient
+names), split one apart."""
 
 from __future__ import annotations
 
@@ -67,6 +68,9 @@ class PeopleView:
                                           f"show-person-{n}", icon=ft.Icons.VISIBILITY_OUTLINED))  # fmt: skip
         actions.append(secondary_button("Rename", self.app.act(lambda: self._open_rename(person)), f"rename-person-{n}",
                                         icon=ft.Icons.EDIT_OUTLINED))  # fmt: skip
+        if len(choices.people) > 1:
+            actions.append(secondary_button("Merge…", self.app.act(lambda: self._ask_merge(person, choices)),
+                                            f"merge-person-{n}", icon=ft.Icons.MERGE))  # fmt: skip
         if len(person.members) > 1:
             actions.append(secondary_button("Split", self.app.act(lambda: self._split(person)), f"split-person-{n}",
                                             icon=ft.Icons.CALL_SPLIT))  # fmt: skip
@@ -111,6 +115,27 @@ class PeopleView:
 
         merged = await self.app.run(merge_people, self.app.session.require(), a, b)
         await self._after_change(f"{merged.name} is now one person, from {', '.join(merged.sources)}.")
+
+    def _ask_merge(self, person: Person, choices: PeopleChoices) -> None:
+        """Which other person is the same as this one: the patient's word, asked in a dialog, never guessed."""
+
+        async def merge(other: Person) -> None:
+            self.app.page.pop_dialog()
+            await self._merge(person, other)
+
+        others = [p for p in choices.people if p.id != person.id]
+        dialog = ft.AlertDialog(
+            modal=True,
+            title=ft.Text(f"Who else is {person.name}?"),
+            content=ft.Column([
+                muted("Their records become one person's: one summary, one timeline. Split undoes it."),
+                *(labelled(ft.FilledButton(content=f"Merge with {o.name} ({', '.join(o.sources)})",
+                                           on_click=self.app.act(lambda o=o: merge(o))), f"merge-with-{n}")
+                  for n, o in enumerate(others)),
+            ], tight=True, spacing=10),
+            actions=[ft.TextButton(content="Cancel", on_click=lambda e: self.app.page.pop_dialog())],
+        )  # fmt: skip
+        self.app.page.show_dialog(dialog)
 
     async def _keep_apart(self, a: Person, b: Person) -> None:
         from app.views.people import keep_apart
