@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 from .errors import UsageError, user_message
 from .locations import record_path, share_host_path
-from .record import MIN_PASSPHRASE, ImportRefused, PassphraseRefused, Record, RecordError, ResourceRow
+from .record import MIN_PASSPHRASE, ImportRefused, PassphraseRefused, Person, Record, RecordError, ResourceRow
 
 __all__ = ["main"]
 
@@ -146,16 +146,49 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _person(record: Record, args: argparse.Namespace) -> Person | None:
+    """The person --person names; the only one when none is named (a record of several: which persons exist is
+    said instead of guessing); None for a record that holds nobody yet."""
+    from .record import choose_person
+
+    return choose_person(record, getattr(args, "person", None))
+
+
+def _scoped(record: Record, args: argparse.Namespace, extra: str = "") -> tuple[str, tuple[Any, ...]]:
+    """A where-clause over `r` for what `list`, `search` and `export` show (and `extra`): with --person, that
+    person's resources and the practitioners, organisations, … they refer to; --unassigned, the resources about a
+    patient Carry cannot place; neither, the whole record when it holds one person (or nobody), and a record of
+    several persons says who they are instead of guessing."""
+    from .record import people, person_clause, unassigned
+
+    clause: str = ""
+    params: tuple[Any, ...] = ()
+    if getattr(args, "unassigned", False):
+        if getattr(args, "person", None):
+            raise UsageError("--unassigned lists what belongs to nobody; use it without --person.")
+        rows = unassigned(record)
+        clause = "r.rowid IN (" + ", ".join("?" for _ in rows) + ")" if rows else "0"
+        params = tuple(r.rowid for r in rows)
+    elif getattr(args, "person", None) or len(people(record)) > 1:
+        person = _person(record, args)
+        if person is not None:
+            clause, params = person_clause(record, person)
+            print(f"The record of {person.name}.", file=sys.stderr)
+    parts = [p for p in (extra, clause) if p]
+    return " AND ".join(f"({p})" for p in parts), params
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     with _open(args) as record:
+        where, params = _scoped(record, args)
         if args.out:
             target = Path(args.out)
             if target.is_dir():
                 raise UsageError(f"{target} is a directory; give a file name for the export.")
             partial = target.with_name(target.name + ".partial")
             try:
-                with partial.open("wb") as out:
-                    count = record.export(out, resource_type=args.type)
+                with _private_file(partial) as out:
+                    count = record.export(out, resource_type=args.type, where=where, params=params)
                 partial.replace(target)
             except OSError as exc:
                 partial.unlink(missing_ok=True)
@@ -166,7 +199,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         else:
-            record.export(sys.stdout.buffer, resource_type=args.type)
+            record.export(sys.stdout.buffer, resource_type=args.type, where=where, params=params)
             sys.stdout.buffer.write(b"\n")
     return 0
 
@@ -175,8 +208,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     if getattr(args, "merged", False):
         return _list_merged(args)
     with _open(args) as record:
-        where = "r.valid = 0" if args.invalid else ""
-        rows = record.rows(args.type, where=where, limit=args.limit)
+        where, params = _scoped(record, args, "r.valid = 0" if args.invalid else "")
+        rows = record.rows(args.type, where=where, params=params, limit=args.limit)
     if args.json:
         _print_json([r.as_json() for r in rows])
     else:
@@ -195,7 +228,8 @@ def _list_merged(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise UsageError("--limit must be 1 or more.")
     with _open(args) as record:
-        found = facts(record, [args.type] if args.type else None)
+        person = _person(record, args)
+        found = facts(record, [args.type] if args.type else None, subjects=person.subjects if person else None)
     found = found[: args.limit] if args.limit else found
     if args.json:
         _print_json([f.as_json() for f in found])
@@ -259,7 +293,8 @@ def cmd_meds(args: argparse.Namespace) -> int:
     from .record import reconcile_medications
 
     with _open(args) as record:
-        meds = reconcile_medications(record)
+        person = _person(record, args)
+        meds = reconcile_medications(record, subjects=person.subjects if person else None)
     if args.json:
         _print_json(meds.as_json())
         return 0
@@ -281,11 +316,77 @@ def cmd_meds(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     with _open(args) as record:
-        rows = record.search(" ".join(args.text), limit=args.limit)
+        where, params = _scoped(record, args)
+        rows = record.search(" ".join(args.text), limit=args.limit, where=where, params=params)
     if args.json:
         _print_json([r.as_json() for r in rows])
     else:
         _print_rows(rows)
+    return 0
+
+
+def cmd_people(args: argparse.Namespace) -> int:
+    from .record import (
+        choose_person,
+        keep_apart,
+        merge_people,
+        people,
+        proposals,
+        rename_person,
+        split_person,
+        unassigned,
+    )
+
+    with _open(args) as record:
+        if args.action in ("merge", "apart"):
+            if len(args.args) != 2:
+                raise UsageError(f"Name the two persons: `carry people {args.action} 1 2`.")
+            keep, other = (choose_person(record, ref) for ref in args.args)
+            assert keep is not None and other is not None  # a named person is found or refused
+            if args.action == "apart":
+                keep_apart(record, keep, other)
+                print(f"{keep.name} ({keep.id}) and {other.name} ({other.id}) stay two persons.")
+                return 0
+            merged = merge_people(record, keep, other)
+            print(f"{merged.name} is now one person, from {', '.join(merged.sources)}.")
+            return 0
+        if args.action == "split":
+            if not args.args:
+                raise UsageError("Name the person to split: `carry people split 1 [RECORD...]`.")
+            person = choose_person(record, args.args[0])
+            assert person is not None
+            kept, new = split_person(record, person, args.args[1:])
+            print(f"Split: {kept.describe()}; {new.describe()}.")
+            return 0
+        if args.action == "rename":
+            if len(args.args) != 2:
+                raise UsageError("Name the person and the new name: `carry people rename 1 \"Sam Quarrington\"`.")
+            person = choose_person(record, args.args[0])
+            assert person is not None
+            renamed = rename_person(record, person, args.args[1])
+            print(f"Person {renamed.id} is now called {renamed.name}.")
+            return 0
+        if args.args:
+            raise UsageError("`carry people` takes no arguments; `carry people merge|split|rename ...` change them.")
+        everyone = people(record)
+        maybe = proposals(record, everyone)
+        loose = unassigned(record, everyone)
+    if args.json:
+        _print_json({"people": [p.as_json() for p in everyone], "proposals": [m.as_json() for m in maybe],
+                     "unassigned": len(loose)})  # fmt: skip
+        return 0
+    if not everyone:
+        print("Nobody yet: import a file or connect a portal first.")
+    for person in everyone:
+        print(person.describe())
+        for number, m in enumerate(person.members, 1):
+            born = f", born {m.birth_date}" if m.birth_date else ""
+            print(f"   {number}. {m.source}: {m.patient} ({m.name or 'no name'}{born})")
+    for pair in maybe:
+        print(f"Perhaps one person: {pair.a.id} and {pair.b.id} have the same name and birth date; "
+              f"`carry people merge {pair.a.id} {pair.b.id}` makes them one, `apart` keeps them two.")  # fmt: skip
+    if loose:
+        print(f"Unassigned: {len(loose)} resources name a patient Carry cannot place (`carry list --unassigned`).")
     return 0
 
 
@@ -609,31 +710,24 @@ def _share_passcode(label: str, *, twice: bool) -> str:
     return first
 
 
+def _private_file(path: Path) -> Any:
+    """A new file for writing that only the owner can read (health data), whatever the umask says."""
+    path.unlink(missing_ok=True)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+
+
 def _write_output(path: str, data: bytes) -> None:
     target = Path(path)
     if target.is_dir():
         raise UsageError(f"{target} is a directory; give a file name.")
     partial = target.with_name(target.name + ".partial")
     try:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # health data: the owner only
-        with os.fdopen(fd, "wb") as out:
+        with _private_file(partial) as out:
             out.write(data)
         partial.replace(target)
     except OSError as exc:
         partial.unlink(missing_ok=True)
         raise UsageError(f"Cannot write {target}: {exc.strerror}.") from None
-
-
-def _person_subjects(record: Record, name: str | None) -> list[str] | None:
-    if not name:
-        return None
-    from .views import people
-
-    wanted = " ".join(name.lower().split())
-    found = [p for p in people(record) if wanted in p.name.lower()]
-    if len(found) != 1:
-        raise UsageError(f"{name!r} matches {len(found)} people in your record; give more of the name.")
-    return list(found[0].subjects)
 
 
 def cmd_share(args: argparse.Namespace) -> int:
@@ -666,7 +760,11 @@ def cmd_share(args: argparse.Namespace) -> int:
                          "or `carry share settings`.")  # fmt: skip
     expires = parse_expiry(args.expires)
     with _open(args) as record:
-        selection = candidates(record, _person_subjects(record, args.person))
+        selection = candidates(record, _person(record, args))
+        who = selection.person
+        if who is not None:  # the person is named before anything is shared
+            born = f" (born {who.birth_date})" if who.birth_date else ""
+            print(f"Summary of {who.name}{born}, from {', '.join(who.sources)}.", file=sys.stderr)
         sections = [s for part in args.sections for s in part.split(",")] if args.sections else None
         selection = selection.pick(sections=sections, leave_out=args.leave_out or (), add=args.add or ())
         if args.dry_run:
@@ -802,6 +900,9 @@ def cmd_desktop(args: argparse.Namespace) -> int:
 # --- wiring ------------------------------------------------------------------------------------------------------
 
 
+_PERSON_HELP = "whose record: a name (or part of it) or number from `carry people`; needed when it holds several"
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument(
@@ -829,6 +930,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("export", cmd_export, "every resource as a FHIR Bundle (type collection), JSON as stored")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
     p.add_argument("--type", metavar="TYPE", help="only resources of this type")
+    p.add_argument("--person", metavar="NAME_OR_NUMBER", help=_PERSON_HELP)
 
     p = add("list", cmd_list, "resources, newest first")
     p.add_argument("type", nargs="?", metavar="TYPE", help="only this resource type, e.g. Condition")
@@ -836,6 +938,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, metavar="N")
     p.add_argument("--invalid", action="store_true", help="only resources that failed validation")
     p.add_argument("--merged", action="store_true", help="one line per fact: copies from every source shown once")
+    p.add_argument("--person", metavar="NAME_OR_NUMBER", help=_PERSON_HELP)
+    p.add_argument("--unassigned", action="store_true", help="only resources about a patient Carry cannot place")
 
     p = add("facts", cmd_facts, "show a merged fact, or confirm or split what Carry grouped")
     p.add_argument("action", choices=("show", "confirm", "split", "reset"), help="what to do")
@@ -848,11 +952,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("meds", cmd_meds, "your medications across every source: current, stopped, conflicts, allergy flags")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--person", metavar="NAME_OR_NUMBER", help=_PERSON_HELP)
 
     p = add("search", cmd_search, "full-text search")
     p.add_argument("text", nargs="+", metavar="TEXT", help="words to find (all must match; the last may be a prefix)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, default=50, metavar="N")
+    p.add_argument("--person", metavar="NAME_OR_NUMBER", help=_PERSON_HELP)
+    p.add_argument("--unassigned", action="store_true", help="only resources about a patient Carry cannot place")
+
+    p = add("people", cmd_people, "whose records this is: list the persons, or merge, split or rename them")
+    p.add_argument("action", nargs="?", choices=("list", "merge", "apart", "split", "rename"), default="list", help="what to do "
+                   "(default: list)")  # fmt: skip
+    p.add_argument("args", nargs="*", metavar="ARG", help="merge: two persons; split: a person and the records to "
+                   "take out (numbers or SOURCE:Patient/ID); apart: two proposed persons who are not one; rename: a person "
+                   "and the new name")  # fmt: skip
+    p.add_argument("--json", action="store_true")
 
     p = add("info", cmd_info, "record path, counts per type, sources, size, schema version")
     p.add_argument("--json", action="store_true")
@@ -907,7 +1022,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "medications, immunizations, results, procedures, vital-signs, past-problems)")
     p.add_argument("--leave-out", action="append", metavar="ID", help="leave out one item (its id from --dry-run)")
     p.add_argument("--add", action="append", metavar="ID", help="add one item not in the default summary")
-    p.add_argument("--person", metavar="NAME", help="whose summary, when the record holds more than one person")
+    p.add_argument("--person", metavar="NAME_OR_NUMBER", help=_PERSON_HELP)
     p.add_argument("--passcode", action="store_true", help="protect the link with a passcode (asked twice, or "
                    "$CARRY_SHARE_PASSCODE)")
     p.add_argument("--expires", default="7d", metavar="WHEN", help="1d, 7d, 30d, 12h or never (default: %(default)s)")

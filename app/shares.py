@@ -1,6 +1,6 @@
 """Sharing a summary (issue 6): the service the CLI and the UI both call.
 
-    selection = candidates(record, person)                 # what could go in, each item marked default or not
+    selection = candidates(record, person)                 # one person's items, each marked default or not
     picked = selection.pick(sections=..., leave_out=..., add=...)
     made = create_share(record, host, picked, label=..., passcode=..., expires_in=...)   # link, QR, PDF, FHIR
     share_links(record, host)      revoke(record, host, link_id)      merge_access(record, host)
@@ -48,7 +48,7 @@ from sync.share import (
 )
 
 from .locations import config_dir, share_host_path
-from .record import Fact, Record, UpsertCounts, facts, reconcile_medications
+from .record import Fact, Person, Record, UpsertCounts, choose_person, facts, reconcile_medications
 from .record.share_state import AccessEntry, ShareLinkRow, ShareState
 
 __all__ = [
@@ -215,6 +215,7 @@ class Selection:
     patient_source_id: int
     items: tuple[Candidate, ...]
     picked: frozenset[str]  # candidate keys
+    person: Person | None = field(default=None, repr=False)  # whose summary it is: every item must be theirs
 
     def section_names(self) -> list[str]:
         return [name for name in SECTIONS if any(c.section == name for c in self.items)]
@@ -291,32 +292,41 @@ def _load_json(record: Record, rowids: Sequence[int]) -> dict[int, dict[str, Any
     return out
 
 
-def _patient(record: Record, subjects: Sequence[str] | None) -> tuple[dict[str, Any], int]:
-    rows = record._query("SELECT rowid, id, source_id FROM resource WHERE type = 'Patient' ORDER BY changed_at DESC")
-    for rowid, rid, source_id in rows:
-        if subjects is None or f"Patient/{rid}" in subjects:
-            return _load_json(record, [rowid])[rowid], int(source_id)
-    raise ShareError("The record holds no Patient resource to name in the summary; sync or import your records first.")
-
-
-def _people_count(record: Record) -> int:
+def _patient(record: Record, person: Person) -> tuple[dict[str, Any], int]:
+    """The person's own Patient resource (the newest of theirs), carrying the identifiers of every one of the
+    person's Patients: the summary names one patient, with all that patient's identifiers and no one else's."""
+    mine = [m for m in person.members if m.rowid is not None]
+    if not mine:
+        raise ShareError("The record holds no Patient resource to name in the summary; sync or import your records first.")
+    loaded = _load_json(record, [m.rowid for m in mine if m.rowid is not None])
     rows = record._query(
-        "SELECT count(DISTINCT display || '|' || coalesce(json_extract(raw, '$.birthDate'), '')) FROM resource "
-        "WHERE type = 'Patient'"
+        f"SELECT rowid, source_id FROM resource WHERE rowid IN ({', '.join('?' for _ in loaded)}) "
+        "ORDER BY changed_at DESC, rowid DESC",
+        list(loaded),
     )
-    return int(rows[0][0])
+    newest, source_id = int(rows[0][0]), int(rows[0][1])
+    patient = dict(loaded[newest])
+    identifiers: list[Any] = []
+    for rowid in [newest, *(r for r, _ in rows if r != newest)]:
+        for identifier in loaded[int(rowid)].get("identifier") or []:
+            if identifier not in identifiers:
+                identifiers.append(identifier)
+    if identifiers:
+        patient["identifier"] = identifiers
+    return patient, source_id
 
 
-def candidates(record: Record, subjects: Sequence[str] | None = None, *, now: datetime | None = None) -> Selection:
-    """Every item that may go into a summary of this person (all of the record when `subjects` is None and it
-    holds one person), with the default items of issue 6 picked: active problems, current medications,
+def candidates(record: Record, person: Person | None = None, *, now: datetime | None = None) -> Selection:
+    """Every item that may go into a summary of this person (the only person when None; a record of several
+    persons raises PersonNeeded), with the default items of issue 6 picked: active problems, current medications,
     allergies, immunizations, the last 12 months of results, procedures. Resolved problems and vital signs are
     offered too, unpicked."""
-    if subjects is None and _people_count(record) > 1:
-        raise ShareError("Your record holds more than one person; say whose summary to share (--person NAME).")
+    chosen_person = person if person is not None else choose_person(record, None)
+    if chosen_person is None:
+        raise ShareError("The record holds no Patient resource to name in the summary; sync or import your records first.")
     moment = now or datetime.now(timezone.utc)
-    patient, patient_source = _patient(record, subjects)
-    scope = tuple(subjects) if subjects is not None else None
+    patient, patient_source = _patient(record, chosen_person)
+    scope = chosen_person.subjects
     found = facts(record, list(_FACT_TYPES), subjects=scope)
     horizon = (moment - timedelta(days=400)).strftime("%Y-%m-%d")
     wanted: list[Fact] = []
@@ -360,7 +370,7 @@ def candidates(record: Record, subjects: Sequence[str] | None = None, *, now: da
     order = {name: n for n, name in enumerate(SECTIONS)}
     items.sort(key=lambda c: (order.get(c.section, 99), not c.default, _neg(c.date)))
     picked = frozenset(c.key for c in items if c.default)
-    return Selection(patient, patient_source, tuple(items), picked)
+    return Selection(patient, patient_source, tuple(items), picked, chosen_person)
 
 
 def _neg(date: str | None) -> str:
@@ -450,12 +460,13 @@ def _referenced(node: Any) -> Iterable[tuple[str, str]]:
             yield from _referenced(value)
 
 
-def _supporting(record: Record, chosen: Sequence[Candidate]) -> list[dict[str, Any]]:
+def _supporting(record: Record, chosen: Sequence[Candidate]) -> list[tuple[dict[str, Any], int]]:
     """The resources the picked items refer to (medications, practitioners, organisations, member results), two
-    levels deep, from the same source as the item."""
+    levels deep, from the same source as the item only: the same id in another source is another thing (or
+    another person's result)."""
     from sync.fhir import loads
 
-    found: dict[tuple[str, str], dict[str, Any]] = {}
+    found: dict[tuple[str, str], tuple[dict[str, Any], int]] = {}
     frontier: list[tuple[Mapping[str, Any], int]] = [(c.resource, c.source_id) for c in chosen]
     for _depth in range(2):
         following: list[tuple[Mapping[str, Any], int]] = []
@@ -464,13 +475,13 @@ def _supporting(record: Record, chosen: Sequence[Candidate]) -> list[dict[str, A
                 if rtype not in _SUPPORTING_TYPES or (rtype, rid) in found:
                     continue
                 rows = record._query(
-                    "SELECT raw, source_id FROM resource WHERE type = ? AND id = ? ORDER BY source_id = ? DESC LIMIT 1",
+                    "SELECT raw, source_id FROM resource WHERE type = ? AND id = ? AND source_id = ? LIMIT 1",
                     [rtype, rid, source_id],
                 )
                 if rows:
                     value = loads(rows[0][0].encode("utf-8"))
                     if isinstance(value, dict):
-                        found[(rtype, rid)] = value
+                        found[(rtype, rid)] = (value, int(rows[0][1]))
                         following.append((value, int(rows[0][1])))
         frontier = following
     return list(found.values())
@@ -482,11 +493,28 @@ def build_summary(record: Record, selection: Selection, *, now: datetime | None 
     sections: dict[str, list[Mapping[str, Any]]] = {}
     for c in chosen:
         sections.setdefault(c.section, []).append(c.resource)
-    bundle = build_ips(selection.patient, sections, supporting=_supporting(record, chosen), now=now)
+    supporting = _supporting(record, chosen)
+    _one_patient(selection, chosen, supporting)
+    bundle = build_ips(selection.patient, sections, supporting=[r for r, _ in supporting], now=now)
     problems = check_ips(bundle)
     if problems:
         raise ShareError("Carry will not share this summary: it breaks a rule of the IPS (" + "; ".join(problems[:3]) + ").")
     return bundle
+
+
+def _one_patient(
+    selection: Selection, chosen: Sequence[Candidate], supporting: Sequence[tuple[Mapping[str, Any], int]]
+) -> None:
+    """Refuse a summary that would reference two Patients: every Patient that an item, or anything it brings
+    along, refers to must be one of the selection's person's Patients in that item's own source."""
+    person = selection.person
+    if person is None:
+        raise ShareError("Carry will not build a summary without knowing whose it is; choose the person first.")
+    for resource, source_id in [*((c.resource, c.source_id) for c in chosen), *supporting]:
+        for rtype, rid in _referenced(resource):
+            if rtype == "Patient" and not person.admits(source_id, f"Patient/{rid}"):
+                raise ShareError(f"Carry will not build this summary: an item is not about {person.name}, and a "
+                                 "summary holds exactly one person.")  # fmt: skip
 
 
 def create_share(
@@ -715,11 +743,17 @@ async def _accepting(portals: Any, which: str | int, rtype: str) -> Any:
     return conn
 
 
-async def send_summary(portals: Any, which: str | int, ips_bundle: Mapping[str, Any]) -> str:
-    """Send the summary to a portal that accepts DocumentReference creates; returns where it was filed."""
+async def send_summary(
+    portals: Any, which: str | int, ips_bundle: Mapping[str, Any], *, person: Person | None = None
+) -> str:
+    """Send the summary to a portal that accepts DocumentReference creates; returns where it was filed. With
+    `person` (whose summary it is), only to a portal of that person: never into another person's chart."""
     from sync.share import summary_document
 
     conn = await _accepting(portals, which, "DocumentReference")
+    if person is not None and not person.admits(conn.id, f"Patient/{conn.patient_id}"):
+        raise ShareError(f"{conn.name} holds another person's record; a summary of {person.name} goes only to their "
+                         "own portals.")  # fmt: skip
     location: str = await portals.create_resource(conn.id, summary_document(ips_bundle, conn.patient_id))
     return location
 

@@ -27,6 +27,24 @@ from .facts import (
     reset,
     split,
 )
+from .people import (
+    Member,
+    Person,
+    PersonError,
+    PersonNeeded,
+    Proposal,
+    Subjects,
+    choose_person,
+    keep_apart,
+    merge_people,
+    people,
+    person_clause,
+    proposals,
+    rename_person,
+    split_person,
+    subject_clause,
+    unassigned,
+)
 from .medications import AllergyFlag, MedicationConflict, MedicationEntry, MedicationList, reconcile_medications
 from .schema import latest_version
 from .store import (
@@ -42,6 +60,22 @@ from .store import (
 )
 
 __all__ = [
+    "Member",
+    "Person",
+    "PersonError",
+    "PersonNeeded",
+    "Proposal",
+    "Subjects",
+    "choose_person",
+    "keep_apart",
+    "merge_people",
+    "people",
+    "person_clause",
+    "proposals",
+    "rename_person",
+    "split_person",
+    "subject_clause",
+    "unassigned",
     "AllergyFlag",
     "Decision",
     "FILE_SOURCE",

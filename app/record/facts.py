@@ -32,6 +32,7 @@ from typing import Any
 from .drugs import normalise_text, parse_drug
 from .errors import RecordError
 from .grouping import Edge, Groups, Windowed, group, grouped_edges
+from .people import Subjects, owners, people, source_key, subject_clause
 from .store import Record, ResourceRow
 
 __all__ = [
@@ -156,7 +157,7 @@ class Fact:
     display: str
     date: str | None
     status: str | None
-    person: str  # who it is about: patient name + birth date, or "" for resources about no patient
+    person: str  # who it is about: the person's number (app.record.people), or "" for resources about no patient
     members: tuple[FactMember, ...]
     confidence: str
     reasons: tuple[str, ...]
@@ -201,23 +202,17 @@ class Decision:
 # --- reading -----------------------------------------------------------------------------------------------------
 
 
-def source_key(kind: str, name: str, base_url: str | None) -> str:
-    """How decisions name a source: a portal by its FHIR base (names may change), other sources by kind and name."""
-    if kind == "portal" and base_url:
-        return base_url.rstrip("/")
-    return f"{kind}:{name}"
-
-
 def facts(
     record: Record,
     types: Iterable[str] | str | None = None,
     *,
-    subjects: Iterable[str] | None = None,
+    subjects: Subjects | None = None,
     since: str | None = None,
 ) -> list[Fact]:
     """Every fact of these resource types (all types when None), newest first (undated last).
 
-    `subjects` narrows to resources about these references ("Patient/123"), as the views' person scope does.
+    `subjects` narrows to resources about these (source id, reference) pairs: one person's (Person.subjects).
+    Resources of two persons never join one fact, whatever their codes say.
     Types are grouped independently, so asking for fewer types is faster and gives the same facts for them.
     `since` (a date or dateTime) groups only resources dated on or after it: what "recent" lists need, at a
     fraction of the cost; undated resources are left out then.
@@ -427,7 +422,7 @@ class _Builder:
     """
 
     def __init__(
-        self, record: Record, types: list[str] | None, subjects: tuple[str, ...] | None, since: str | None = None
+        self, record: Record, types: list[str] | None, subjects: Subjects | None, since: str | None = None
     ) -> None:
         self.record = record
         self.types = types
@@ -448,8 +443,9 @@ class _Builder:
             clauses.append(f"r.type IN ({', '.join('?' for _ in self.types)})")
             args.extend(self.types)
         if self.subjects is not None:
-            clauses.append(f"r.subject IN ({', '.join('?' for _ in self.subjects)})")
-            args.extend(self.subjects)
+            clause, params = subject_clause(self.subjects)
+            clauses.append(clause)
+            args.extend(params)
         if self.since is not None:
             clauses.append("r.effective >= ?")
             args.append(self.since)
@@ -461,11 +457,9 @@ class _Builder:
         for sid, kind, name, base_url in query("SELECT id, kind, name, base_url FROM source"):
             skeys[sid] = source_key(kind, name, base_url)
             self.names[sid] = name
-        people: dict[tuple[int, str], str] = {}
-        for sid, rid, display, birth in query(
-            "SELECT source_id, id, display, json_extract(raw, '$.birthDate') FROM resource WHERE type = 'Patient'"
-        ):
-            people[(sid, f"Patient/{rid}")] = f"{normalise_text(display)}|{birth or ''}"
+        # Who each resource is about, from the one home of people: a person's number, or the source and subject
+        # when no person holds it (unassigned), so resources of two persons (or of nobody known) never group.
+        owner = {subject: str(pid) for subject, pid in owners(people(self.record)).items()}
         where, args = self._where()
         rows = query(f"SELECT {_COLUMNS} FROM resource r INDEXED BY resource_facts" + (f" WHERE {where}" if where else ""), args)
         keys, persons, by_rowid = self.keys, self.persons, self.by_rowid
@@ -473,7 +467,7 @@ class _Builder:
             skey = skeys[cols[_SID]]
             keys.append((skey, cols[_TYPE], cols[_ID]))
             subject = cols[_SUBJECT]
-            persons.append(people.get((cols[_SID], subject), f"{skey}|{subject}") if subject else "")
+            persons.append(owner.get((cols[_SID], subject), f"{skey}|{subject}") if subject else "")
             by_rowid[cols[_ROWID]] = index
         self.cols = rows
 
@@ -570,7 +564,7 @@ class _Builder:
                 for attachment in extras.get(c[_ROWID], _NONE).get("attachments", ()):
                     exact.setdefault((person, rtype, "attachment", attachment), []).append(index)
             elif rtype == "Patient":
-                # The views' rule for one person (same name and birth date) is the rule for one Patient fact.
+                # One person's Patients (the patient merged them) are one Patient fact.
                 exact.setdefault((person, rtype, "name+birth date"), []).append(index)
             elif rtype in ("Organization", "Practitioner", "Location"):
                 name = text(c[_DISPLAY])

@@ -19,6 +19,7 @@ from typing import Any
 
 from .drugs import Drug, normalise_text, parse_drug
 from .facts import Fact, facts
+from .people import Subjects
 from .store import Record
 
 __all__ = ["AllergyFlag", "MedicationConflict", "MedicationEntry", "MedicationList", "reconcile_medications"]
@@ -120,8 +121,9 @@ class MedicationList:
         }
 
 
-def reconcile_medications(record: Record, *, subjects: Iterable[str] | None = None) -> MedicationList:
-    """Current and stopped medications of everyone in the record (or of `subjects`), with conflicts and flags."""
+def reconcile_medications(record: Record, *, subjects: Subjects | None = None) -> MedicationList:
+    """Current and stopped medications of everyone in the record (or of one person's `subjects`: Person.subjects),
+    with conflicts and flags; an allergy flags only the same person's medications."""
     scope = None if subjects is None else tuple(subjects)
     orders = [
         f
@@ -206,7 +208,7 @@ def _order_details(record: Record, orders: list[Fact]) -> dict[int, dict[str, An
     return found
 
 
-def _fills(record: Record, subjects: tuple[str, ...] | None) -> dict[Any, str]:
+def _fills(record: Record, subjects: Subjects | None) -> dict[Any, str]:
     """The latest dispense date per medication code (and per name for uncoded ones)."""
     latest: dict[Any, str] = {}
     for fact in facts(record, ["MedicationDispense"], subjects=subjects):
@@ -244,7 +246,7 @@ def _strengths(drug: Drug) -> tuple[tuple[str, str], ...]:
 
 
 def _allergy_flags(
-    record: Record, entries: list[MedicationEntry], subjects: tuple[str, ...] | None
+    record: Record, entries: list[MedicationEntry], subjects: Subjects | None
 ) -> tuple[AllergyFlag, ...]:
     allergies = [f for f in facts(record, ["AllergyIntolerance"], subjects=subjects) if f.status not in _NOT_AN_ALLERGY]
     if not allergies or not entries:

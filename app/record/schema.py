@@ -257,6 +257,45 @@ _V7 = """
 DROP INDEX IF EXISTS resource_type_status_effective;
 """
 
+# People (issue 12): a person is a set of (source, Patient reference) pairs. Keyed by the source key (the FHIR base
+# of a portal, "kind:name" of other sources) and the reference, never by rowid or source id, so a person and the
+# patient's merge and split decisions survive forgetting a source and syncing it again. `name` is the patient's own
+# name for the person (a rename); NULL shows the Patient resource's name. `person_apart` holds the pairs the patient
+# said are different people, so they are never proposed as one again.
+_V8 = """
+CREATE TABLE person (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT,
+    created_at  TEXT NOT NULL
+);
+CREATE TABLE person_member (
+    source_key  TEXT NOT NULL,
+    patient     TEXT NOT NULL,
+    person_id   INTEGER NOT NULL REFERENCES person(id),
+    placed_at   TEXT NOT NULL,
+    decided_at  TEXT,
+    PRIMARY KEY (source_key, patient)
+);
+CREATE INDEX person_member_person ON person_member (person_id);
+CREATE TABLE person_apart (
+    a_source    TEXT NOT NULL,
+    a_patient   TEXT NOT NULL,
+    b_source    TEXT NOT NULL,
+    b_patient   TEXT NOT NULL,
+    decided_at  TEXT NOT NULL,
+    CHECK ((a_source, a_patient) < (b_source, b_patient)),
+    PRIMARY KEY (a_source, a_patient, b_source, b_patient)
+);
+"""
+
+
+def _place_people(cur: Any) -> None:
+    # Records made before version 8 get one person per (source, Patient) they hold; same-name proposals follow.
+    from .people import place_patients
+
+    place_patients(cur)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sources, resources, identifiers, runs, audit log, settings", _V1),
     Migration(2, "full-text index over display text, codes and notes", _V2, _backfill_fts),
@@ -265,6 +304,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "sharing: the access keypair, the links the patient made, and who opened them", _V5),
     Migration(6, "resources a sync stored and has not validated yet", _V6),
     Migration(7, "drop an index no view uses", _V7),
+    Migration(8, "people: every (source, Patient) placed in a person; merge and split decisions", _V8, _place_people),
 )
 
 

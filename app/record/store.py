@@ -685,8 +685,9 @@ class Record:
         *cols, raw, digest, origin = rows[0]
         return StoredResource(_row(cols), raw, digest, origin)
 
-    def search(self, text: str, *, limit: int = 50) -> list[ResourceRow]:
-        """Full-text search over display text, codes and notes; every word must match (the last as a prefix)."""
+    def search(self, text: str, *, limit: int = 50, where: str = "", params: Iterable[Any] = ()) -> list[ResourceRow]:
+        """Full-text search over display text, codes and notes; every word must match (the last as a prefix).
+        `where` (trusted SQL over `r`, from our own code) narrows it, to one person's resources for instance."""
         words = _WORD.findall(text)
         if not words:
             return []
@@ -695,10 +696,11 @@ class Record:
         query = f"{query} AND {last}" if query else last
         sql = (
             f"SELECT {_ROW_COLUMNS} FROM resource_fts f JOIN resource r ON r.rowid = f.rowid "
-            "JOIN source s ON s.id = r.source_id WHERE resource_fts MATCH ? ORDER BY bm25(resource_fts, 10.0, 5.0, 1.0) "
-            "LIMIT ?"
+            "JOIN source s ON s.id = r.source_id WHERE resource_fts MATCH ?"
+            + (f" AND ({where})" if where else "")
+            + " ORDER BY bm25(resource_fts, 10.0, 5.0, 1.0) LIMIT ?"
         )
-        return [_row(r) for r in self._query(sql, [query, limit])]
+        return [_row(r) for r in self._query(sql, [query, *params, limit])]
 
     def info(self) -> RecordInfo:
         counts = dict(self._query("SELECT type, count(*) FROM resource GROUP BY type ORDER BY count(*) DESC, type"))
@@ -725,9 +727,14 @@ class Record:
         )
         return RecordInfo(str(self.path), self.schema_version, size, sum(counts.values()), invalid, counts, sources)
 
-    def export(self, out: IO[bytes], *, resource_type: str | None = None) -> int:
-        """Write every resource as a FHIR Bundle (type collection), each resource's JSON exactly as stored."""
-        clause, args = ("WHERE r.type = ?", [resource_type]) if resource_type else ("", [])
+    def export(
+        self, out: IO[bytes], *, resource_type: str | None = None, where: str = "", params: Iterable[Any] = ()
+    ) -> int:
+        """Write every resource (of this type; that `where`, trusted SQL over `r`, keeps) as a FHIR Bundle (type
+        collection), each resource's JSON exactly as stored."""
+        parts = [p for p in ("r.type = ?" if resource_type else "", f"({where})" if where else "") if p]
+        clause = ("WHERE " + " AND ".join(parts)) if parts else ""
+        args = [*([resource_type] if resource_type else []), *params]
         out.write(
             b'{"resourceType":"Bundle","type":"collection","timestamp":"' + _now().encode() + b'","entry":['
         )

@@ -88,7 +88,8 @@ class CarryApp:
 
         self.portals = Portals(record)
         self.people = tuple(await self.run(people, record))
-        self.scope = Scope(self.people[0]) if len(self.people) > 1 else Scope()
+        # Always one person on screen when the record holds anyone: the first is the one the record was made for.
+        self.scope = Scope(self.people[0]) if self.people else Scope()
         self.shell = Shell(self)
         self.set_root(self.shell.build())
         await self.shell.open("welcome" if first_run else "summary")
@@ -212,13 +213,18 @@ class CarryApp:
             self._directory = Directory.load()
         return list(self._directory.search(text, limit=12))
 
+    def rescope(self) -> None:
+        """Keep the person on screen (by number: their name or records may have changed), or the first person."""
+        shown = self.scope.person.id if self.scope.person is not None else None
+        again = next((p for p in self.people if p.id == shown), None)
+        self.scope = Scope(again or (self.people[0] if self.people else None))
+
     async def record_changed(self) -> None:
         """New data arrived (a sync finished): refresh who is in the record and the screen on show."""
         if not self.session.unlocked:
             return
         self.people = tuple(await self.run(people, self.session.require()))
-        if self.scope.person is None and len(self.people) > 1:
-            self.scope = Scope(self.people[0])
+        self.rescope()
         if self.shell is not None and not self.shell.back_stack and self.shell.current != "sources":
             await self.shell.refresh()
 

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app.record import Fact, MedicationEntry, Record, ResourceRow
+from app.record import Fact, MedicationEntry, Record, ResourceRow, Subjects
 
 from .format import format_date, format_value, kind_name, tidy_name
 from .merged import Slot, cached_facts, cached_medications, recent_slots
@@ -202,7 +202,7 @@ def _medication_item(entry: MedicationEntry, orders: dict[str, Fact], notes: dic
 
 
 def _medications(
-    record: Record, subjects: tuple[str, ...] | None
+    record: Record, subjects: Subjects | None
 ) -> tuple[tuple[Item, ...], tuple[Item, ...], tuple[Note, ...]]:
     meds = cached_medications(record, subjects)
     orders = {f.fact_id: f for t in _ORDERS for f in cached_facts(record, t, subjects)}

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from app.record import Fact, MedicationList, Record, facts, reconcile_medications
+from app.record import Fact, MedicationList, Record, facts, reconcile_medications, subject_clause
 
 __all__ = [
     "Slot",
@@ -44,7 +44,7 @@ RECENT_DAYS = 400
 _MEMBER_BUDGET = 60_000
 _FILTERED_KEPT = 6
 
-Subjects = tuple[str, ...] | None
+Subjects = tuple[tuple[int, str], ...] | None  # one person's (source id, subject) pairs, or the whole record
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +120,11 @@ def _kept(table: dict[Any, Any], key: Any, make: Callable[[], Any]) -> Any:
     return found
 
 
-def _subjects(subjects: Iterable[str] | None) -> Subjects:
+def _subjects(subjects: Iterable[tuple[int, str]] | None) -> Subjects:
     return None if subjects is None else tuple(sorted(subjects))
 
 
-def cached_facts(record: Record, resource_type: str, subjects: Iterable[str] | None = None) -> list[Fact]:
+def cached_facts(record: Record, resource_type: str, subjects: Iterable[tuple[int, str]] | None = None) -> list[Fact]:
     """`facts(record, resource_type, subjects=…)`, kept until the record changes. Do not modify the list."""
     key = (resource_type, _subjects(subjects))
     cache = _cache(record)
@@ -145,13 +145,13 @@ def cached_facts(record: Record, resource_type: str, subjects: Iterable[str] | N
     return found
 
 
-def cached_medications(record: Record, subjects: Iterable[str] | None = None) -> MedicationList:
+def cached_medications(record: Record, subjects: Iterable[tuple[int, str]] | None = None) -> MedicationList:
     key = _subjects(subjects)
     found: MedicationList = _kept(_cache(record).medications, key, lambda: reconcile_medications(record, subjects=key))
     return found
 
 
-def type_slots(record: Record, resource_type: str, subjects: Iterable[str] | None = None) -> list[Slot]:
+def type_slots(record: Record, resource_type: str, subjects: Iterable[tuple[int, str]] | None = None) -> list[Slot]:
     """The dated facts of one type, newest first, as slots (what the summary's "recent" lists need)."""
     return _type_slots(record, _cache(record), resource_type, _subjects(subjects))
 
@@ -182,7 +182,7 @@ def _as_slots(pool: Iterable[Fact]) -> list[Slot]:
 
 
 def recent_slots(
-    record: Record, resource_type: str, subjects: Iterable[str] | None = None, *, where: str = ""
+    record: Record, resource_type: str, subjects: Iterable[tuple[int, str]] | None = None, *, where: str = ""
 ) -> list[Slot]:
     """The newest facts of one type, newest first, grouped over the last RECENT_DAYS before its newest date.
 
@@ -198,8 +198,9 @@ def recent_slots(
         return full
     clause, args = "r.type = ?", [resource_type]
     if subj is not None:
-        clause += f" AND r.subject IN ({', '.join('?' for _ in subj)})"
-        args.extend(subj)
+        mine, params = subject_clause(subj)
+        clause += f" AND {mine}"
+        args.extend(params)
     if where:
         clause += f" AND {where}"
     newest = record._query(f"SELECT max(r.effective) FROM resource r WHERE {clause}", args)[0][0]
@@ -216,7 +217,7 @@ def recent_slots(
     return made
 
 
-def slots(record: Record, types: Sequence[str], subjects: Iterable[str] | None, source_id: int | None) -> SlotList:
+def slots(record: Record, types: Sequence[str], subjects: Iterable[tuple[int, str]] | None, source_id: int | None) -> SlotList:
     """The dated facts of these types (about these subjects; stated by this source, when given), oldest first."""
     subj = _subjects(subjects)
     key = (tuple(sorted(types)), subj, source_id)
@@ -240,6 +241,6 @@ def slots(record: Record, types: Sequence[str], subjects: Iterable[str] | None, 
     return found
 
 
-def warm(record: Record, types: Sequence[str], subjects: Iterable[str] | None) -> None:
+def warm(record: Record, types: Sequence[str], subjects: Iterable[tuple[int, str]] | None) -> None:
     """Group these types now (off the UI loop), so the screen that needs them next opens at once."""
     slots(record, types, subjects, None)

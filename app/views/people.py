@@ -1,7 +1,7 @@
 """Whose record is shown: a record can hold more than one person (a parent keeping a child's records too).
 
-A person is every Patient resource with the same name and birth date, whichever portal it came from; the views
-narrow their queries to that person's `subject` references.
+Who a person is is decided in one place, app.record.people; a view narrows its queries to the person's
+(source, subject) pairs, so a resource of another person (or of nobody Carry could place) never shows.
 """
 
 from __future__ import annotations
@@ -9,36 +9,40 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.record import Record
+from app.record import Person, Proposal, Record, Subjects, keep_apart, people, proposals, subject_clause, unassigned
 
-from .format import tidy_name
-
-__all__ = ["Person", "Scope", "people"]
+__all__ = ["PeopleChoices", "Person", "Scope", "keep_apart", "people", "people_choices"]
 
 
 @dataclass(frozen=True)
-class Person:
-    name: str
-    birth_date: str | None
-    gender: str | None
-    subjects: tuple[str, ...]
+class PeopleChoices:
+    """What "Whose record" shows: everyone, the pairs that may be one person, how many items are nobody's."""
 
-    @property
-    def key(self) -> str:
-        return f"{self.name}|{self.birth_date or ''}"
+    people: tuple[Person, ...]
+    proposals: tuple[Proposal, ...]
+    unassigned: int
+
+
+def people_choices(record: Record) -> PeopleChoices:
+    everyone = people(record)
+    return PeopleChoices(tuple(everyone), tuple(proposals(record, everyone)), len(unassigned(record, everyone)))
 
 
 @dataclass(frozen=True)
 class Scope:
-    """The slice of the record a view shows: one person, or everything when `person` is None."""
+    """The slice of the record a view shows: one person, or everything when `person` is None (only for a record
+    that holds nobody yet: the app always shows one person when there is one)."""
 
     person: Person | None = None
+
+    @property
+    def subjects(self) -> Subjects | None:
+        return self.person.subjects if self.person is not None else None
 
     def clause(self) -> tuple[str, tuple[Any, ...]]:
         if self.person is None:
             return "", ()
-        marks = ", ".join("?" for _ in self.person.subjects)
-        return f"r.subject IN ({marks})", self.person.subjects
+        return subject_clause(self.person.subjects)
 
     def where(self, extra: str = "", params: tuple[Any, ...] = ()) -> tuple[str, tuple[Any, ...]]:
         """`extra` AND this scope, as a where-clause for Record.rows."""
@@ -46,21 +50,5 @@ class Scope:
         parts = [p for p in (extra, mine) if p]
         return " AND ".join(f"({p})" for p in parts), (*params, *mine_params)
 
-    def admits(self, subject: str | None) -> bool:
-        return self.person is None or subject in self.person.subjects
-
-
-def people(record: Record) -> list[Person]:
-    """Everyone the record holds, in the order they first arrived."""
-    rows = record._query(
-        "SELECT id, display, json_extract(raw, '$.birthDate'), json_extract(raw, '$.gender') "
-        "FROM resource WHERE type = 'Patient' ORDER BY rowid"
-    )
-    grouped: dict[tuple[str, str | None], list[Any]] = {}
-    for rid, display, birth, gender in rows:
-        name = tidy_name(display or "Unnamed patient")
-        entry = grouped.setdefault((name, birth), [gender, []])
-        entry[1].append(f"Patient/{rid}")
-    return [
-        Person(name, birth, gender, tuple(subjects)) for (name, birth), (gender, subjects) in grouped.items()
-    ]
+    def admits(self, source_id: int, subject: str | None) -> bool:
+        return self.person is None or self.person.admits(source_id, subject)

@@ -32,8 +32,9 @@ def search(record: Record, scope: Scope, text: str, *, limit: int = 50) -> list[
     if not text.strip():
         return []
     hits = []
-    for row in record.search(text, limit=limit * 4):
-        if row.resource_type in _DIRECTORY_TYPES or not scope.admits(row.subject):
+    where, params = scope.where()
+    for row in record.search(text, limit=limit * 4, where=where, params=params):
+        if row.resource_type in _DIRECTORY_TYPES or not scope.admits(row.source_id, row.subject):
             continue
         hits.append(Hit(row.resource_type, row.id, row.source_id, tidy_name(row.display), format_date(row.date)))
         if len(hits) == limit:

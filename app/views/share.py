@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.record import Record
+from app.record import PersonError, Record
 from app.shares import ShareHost, candidates, host_status, share_links
 from sync.share import SECTIONS, ReceivedShare, ShareError
 
@@ -54,10 +54,9 @@ class ShareChoices:
 
 
 def share_choices(record: Record, scope: Scope) -> ShareChoices:
-    subjects = list(scope.person.subjects) if scope.person is not None else None
     try:
-        selection = candidates(record, subjects)
-    except ShareError as exc:  # an empty record can still open links others shared
+        selection = candidates(record, scope.person)
+    except (ShareError, PersonError) as exc:  # an empty record can still open links others shared
         return ShareChoices(None, (), str(exc))
     sections = []
     for name in selection.section_names():

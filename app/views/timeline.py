@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.record import Record, ResourceRow
+from app.record import Record, ResourceRow, Subjects
 
 from .format import format_date, format_value, kind_name, tidy_name
 from .merged import Slot, slots, warm
@@ -99,7 +99,7 @@ def _entry(row: ResourceRow, slot: Slot) -> TimelineEntry:
     )  # fmt: skip
 
 
-def _subjects(scope: Scope) -> tuple[str, ...] | None:
+def _subjects(scope: Scope) -> Subjects | None:
     return scope.person.subjects if scope.person is not None else None
 
 

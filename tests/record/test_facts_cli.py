@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from support.copies import confirm_one_person
 from support.records import ELVINA, PASSPHRASE
 from test_facts_sources import NAPROXEN, rewrite_ids
 
@@ -23,6 +24,7 @@ def two_sources(tmp_path: Path, demo_dir: Path, monkeypatch: pytest.MonkeyPatch)
     with Record.create(path, PASSPHRASE) as record:
         record.import_bytes(json.dumps(original).encode(), origin="a.json", source="Clinic A")
         record.import_bytes(json.dumps(copy_b).encode(), origin="b.json", source="Clinic B")
+        confirm_one_person(record)
     monkeypatch.setenv("CARRY_RECORD", str(path))
     monkeypatch.setenv("CARRY_PASSPHRASE", PASSPHRASE)
     return path

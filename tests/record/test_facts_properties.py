@@ -13,6 +13,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.copies import confirm_one_person
 from support.records import PASSPHRASE
 
 from app.record import Record, facts, split
@@ -87,6 +88,7 @@ def _import(record: Record, data: dict[str, list[dict[str, Any]]], order: list[s
         if shuffle is not None:
             random.Random(shuffle).shuffle(resources)
         record.import_bytes(_ndjson(resources), origin=f"{name}.ndjson", source=name)
+    confirm_one_person(record)  # Ada Park at every clinic: she confirms it once (issue 12)
 
 
 def _partition(record: Record) -> list[tuple[str, tuple[tuple[str, str, str], ...]]]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.copies import rewrite_ids
+from support.copies import confirm_one_person, rewrite_ids
 from support.medications import PENICILLIN_ALLERGY, import_conflicting_doses
 from support.records import ELVINA, PASSPHRASE
 
@@ -65,6 +65,7 @@ def three(tmp_path_factory: pytest.TempPathFactory, demo_dir: Path) -> Iterator[
     record.import_bytes(json.dumps(original).encode(), origin="a.json", source="Clinic A")
     record.import_bytes(json.dumps(copy_b).encode(), origin="b.json", source="Clinic B")
     record.import_bytes(json.dumps(copy_c).encode(), origin="c.json", source="Clinic C")
+    confirm_one_person(record)  # one patient from three clinics: she says so once
     yield record, {"original": original, "B": map_b, "C": map_c}
     record.close()
 
@@ -181,6 +182,7 @@ def test_split_and_confirm_are_kept_and_undone(tmp_path: Path, demo_dir: Path) -
     with Record.create(tmp_path / "split.carry", PASSPHRASE) as record:
         record.import_bytes(json.dumps(original).encode(), origin="a.json", source="Clinic A")
         record.import_bytes(json.dumps(copy_b).encode(), origin="b.json", source="Clinic B")
+        confirm_one_person(record)
         fact = fact_for(record, "MedicationRequest", NAPROXEN)
         assert fact is not None and len(fact.members) == 2
         parts = split(record, fact, ["Clinic B:MedicationRequest/" + map_b[NAPROXEN]])
@@ -231,6 +233,7 @@ def test_confirm_merges_a_possible_match(tmp_path: Path) -> None:
     with Record.create(tmp_path / "possible.carry", PASSPHRASE) as record:
         record.import_bytes(b"\n".join(json.dumps(x).encode() for x in lines), origin="a.ndjson", source="Clinic A")
         record.import_bytes(b"\n".join(json.dumps(x).encode() for x in other), origin="b.ndjson", source="Clinic B")
+        confirm_one_person(record)
         coded = fact_for(record, "MedicationRequest", "m1")
         assert coded is not None and len(coded.members) == 1
         assert [(p.reason, p.fact_id) for p in coded.possible_matches] == [
@@ -273,6 +276,7 @@ def test_documents_and_encounters_of_carolyne_from_two_sources(tmp_path: Path, d
             record.import_file(path, source="Clinic A")
         record.import_bytes(json.dumps(original).encode(), origin="a.json", source="Clinic A")
         record.import_bytes(json.dumps(copy_b).encode(), origin="b.json", source="Clinic B")
+        confirm_one_person(record)
         documents = facts(record, "DocumentReference")
         assert len(documents) == 80
         assert all(len(f.members) == 2 and "attachment" in f.reasons for f in documents)

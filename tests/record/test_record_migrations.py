@@ -103,9 +103,24 @@ def _seed_v6(record: Record) -> None:
         cur.execute("UPDATE resource SET valid = -1 WHERE id = 'old-1'")
 
 
+def _seed_v7(record: Record) -> None:
+    # Version 7 dropped an index; its records hold Patients that version 8 places in persons: two sources that both
+    # call their patient p1 (two people, whatever the ids say).
+    _seed_v6(record)
+    now = "2025-05-01T00:00:00Z"
+    with record._transaction() as cur:
+        for source_id, name in ((1, "Ada Park"), (2, "Bo Park")):
+            raw = json.dumps({"resourceType": "Patient", "id": "p1", "name": [{"text": name}]})
+            cur.execute(
+                "INSERT INTO resource (source_id, type, id, raw, hash, first_seen, last_seen, changed_at, valid, "
+                "display, subject) VALUES (?, 'Patient', 'p1', ?, ?, ?, ?, ?, 1, ?, 'Patient/p1')",
+                (source_id, raw, f"h{source_id}", now, now, now, name),
+            )
+
+
 # One seed per schema version a record can be left at. A new migration adds the seed of the version before it.
 SEEDS: dict[int, Callable[[Record], None]] = {
-    1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4, 5: _seed_v5, 6: _seed_v6,
+    1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4, 5: _seed_v5, 6: _seed_v6, 7: _seed_v7,
 }  # fmt: skip
 
 
@@ -152,6 +167,19 @@ def test_migrating_from_an_earlier_version_keeps_the_data(tmp_path: Path, versio
         indexes = "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name"
         with Record.create(tmp_path / "fresh.carry", PASSPHRASE) as fresh:
             assert record._query(indexes) == fresh._query(indexes)
+
+
+def test_version_8_places_each_source_s_patient_in_a_person_of_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "v7.carry"
+    old = _record_at(path, 7)
+    _seed_v7(old)
+    old.close()
+    with Record.open(path, PASSPHRASE) as record:
+        rows = record._query("SELECT source_key, patient, person_id FROM person_member ORDER BY source_key")
+        # The portal's own patient (p1 at the demo portal) and each source's Patient/p1: one person each.
+        assert [(k, p) for k, p, _ in rows] == [("file:Imported files", "Patient/p1"), ("https://portal.example/fhir", "Patient/p1")]
+        assert len({person for _, _, person in rows}) == 2
+        assert [a["detail"] for a in record.audit_log(action="person-add")] == [{"placed": 2}]
 
 
 def test_a_record_from_a_newer_carry_is_refused_untouched(tmp_path: Path) -> None:

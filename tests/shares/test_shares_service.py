@@ -37,6 +37,7 @@ from app.shares import (
     revoke,
     share_links,
 )
+from support.copies import confirm_one_person
 from support.records import PASSPHRASE
 from sync.share import LinkInactive, PasscodeRefused, ShareError, check_ips, decode_link, qr_matrix
 
@@ -85,6 +86,7 @@ def test_a_summary_from_three_portals_lists_each_problem_once(tmp_path: Path) ->
     for source in ("Portal A", "Portal B", "Portal C"):
         make_record(path, [*HOSPITAL, "Elvina_Lemke_*.json"], source=source)
     with Record.open(path, PASSPHRASE) as record:
+        confirm_one_person(record)  # the same patient at three portals: she says so once (issue 12)
         selection = candidates(record, now=NOW)
         problems = [c for c in selection.chosen() if c.section == "problems"]
         assert len(problems) == len({c.display for c in problems}) == 5

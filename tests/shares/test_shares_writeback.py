@@ -12,8 +12,9 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from app.portals import Connection, Portals
-from app.record import Record
+from app.record import Record, people
 from app.shares import ShareHost, ShareSettings, candidates, create_share, send_summary, send_vital_sign, writeback_targets
+from support.people import child_bundle
 from support.portal import log_in_async
 from support.records import PASSPHRASE
 from sync.fhir import ServerCapabilities
@@ -84,7 +85,14 @@ async def test_sending_the_summary_and_a_vital_sign_to_the_sandbox(
         assert "patient/DocumentReference.c" in conn.granted_scope
         (target,) = await writeback_targets(portals)
         assert target.summary and target.vitals and target.name == conn.name
-        location = await send_summary(portals, conn.id, made.bundle)
+        # A child's file in the same record: the summary never goes into the child's portal chart, nor the
+        # child's summary into this one (issue 12).
+        record.import_bytes(json.dumps(child_bundle()).encode(), origin="theo.json", source="Children's Hospital")
+        theo = next(p for p in people(record) if p.name == "Theo Quarrington")
+        mine = next(p for p in people(record) if p != theo)
+        with pytest.raises(ShareError, match="another person's record"):
+            await send_summary(portals, conn.id, made.bundle, person=theo)
+        location = await send_summary(portals, conn.id, made.bundle, person=mine)
         assert "/DocumentReference/" in location
         assert "/Observation/" in await send_vital_sign(portals, conn.id, "heart-rate", "64")
         assert {e["detail"]["type"] for e in record.audit_log(action="writeback")} == {"DocumentReference",

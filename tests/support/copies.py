@@ -12,9 +12,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from app.record import Record
+from app.record import Record, merge_people, people, proposals
 
-__all__ = ["import_copies", "rewrite_ids"]
+__all__ = ["confirm_one_person", "import_copies", "rewrite_ids"]
 
 
 def rewrite_ids(bundle: dict[str, Any], salt: str) -> tuple[dict[str, Any], dict[str, str]]:
@@ -27,8 +27,19 @@ def rewrite_ids(bundle: dict[str, Any], salt: str) -> tuple[dict[str, Any], dict
     return json.loads(text), mapping
 
 
-def import_copies(record: Record, bundle_path: Path, sources: tuple[str, ...] = ("Clinic A", "Clinic B")) -> dict[str, dict[str, str]]:
-    """Import the Bundle as the first source, and a rewritten copy as each further one; returns each copy's id map."""
+def confirm_one_person(record: Record) -> None:
+    """What the patient does once when the same person arrives from several sources: confirm every proposal
+    (same name and birth date) that they are one person (issue 12: until then they are kept apart)."""
+    while found := proposals(record):
+        merge_people(record, found[0].a, found[0].b)
+    assert len(people(record)) == 1
+
+
+def import_copies(
+    record: Record, bundle_path: Path, sources: tuple[str, ...] = ("Clinic A", "Clinic B"), *, confirm: bool = True
+) -> dict[str, dict[str, str]]:
+    """Import the Bundle as the first source, and a rewritten copy as each further one, and confirm they are one
+    person (unless `confirm` is False); returns each copy's id map."""
     original = json.loads(bundle_path.read_bytes())
     maps: dict[str, dict[str, str]] = {sources[0]: {rid: rid for rid in (e["resource"]["id"] for e in original["entry"])}}
     record.import_bytes(json.dumps(original).encode(), origin=f"{sources[0]}.json", source=sources[0])
@@ -36,4 +47,6 @@ def import_copies(record: Record, bundle_path: Path, sources: tuple[str, ...] = 
         copy, mapping = rewrite_ids(original, name)
         record.import_bytes(json.dumps(copy).encode(), origin=f"{name}.json", source=name)
         maps[name] = mapping
+    if confirm:
+        confirm_one_person(record)
     return maps

@@ -8,6 +8,8 @@ from typing import Any
 
 from app.record import Record
 
+from .copies import confirm_one_person
+
 __all__ = ["PENICILLIN_ALLERGY", "import_conflicting_doses", "medication_request"]
 
 _RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -36,3 +38,4 @@ def import_conflicting_doses(record: Record, allergy: dict[str, Any] = PENICILLI
     b = [{**patient, "id": "q"}, medication_request("b1", "316052", "Hydrochlorothiazide 12.5 MG", "q", "2024-02-01")]
     record.import_bytes(b"\n".join(json.dumps(x).encode() for x in a), origin="a.ndjson", source="Clinic A")
     record.import_bytes(b"\n".join(json.dumps(x).encode() for x in b), origin="b.ndjson", source="Clinic B")
+    confirm_one_person(record)  # Ada Park at both clinics: she confirms it once

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from support.copies import import_copies, rewrite_ids
+from support.copies import confirm_one_person, import_copies, rewrite_ids
 from support.medications import PENICILLIN_ALLERGY, import_conflicting_doses
 from support.records import ELVINA, PASSPHRASE
 
@@ -120,6 +120,7 @@ def test_a_suggested_match_becomes_one_fact_when_the_patient_says_so(tmp_path: P
     with Record.create(tmp_path / "hint.carry", PASSPHRASE) as record:
         record.import_bytes(json.dumps(original).encode(), origin="a.json", source="Clinic A")
         record.import_bytes(json.dumps(copy).encode(), origin="b.json", source="Clinic B")
+        confirm_one_person(record)
         knees = [i for i in v.build_dashboard(record, v.Scope()).problems if i.title == "Osteoarthritis of knee"]
         assert sorted(i.sources for i in knees) == [("Clinic A",), ("Clinic B",)]
         info = v.detail(record, "Condition", OSTEOARTHRITIS)

@@ -37,8 +37,11 @@ def person_picker(app: CarryApp) -> ft.Control | None:
 
     async def changed(e: Any) -> None:
         chosen = next((p for p in app.people if p.key == e.control.value), None)
-        app.scope = Scope(chosen) if chosen else Scope()
+        if chosen is None:
+            return
+        app.scope = Scope(chosen)
         if app.shell is not None:
+            app.shell.refresh_person()
             await app.shell.open(app.shell.current)
 
     current = app.scope.person.key if app.scope.person else None

@@ -85,6 +85,9 @@ class ShareView:
             blocks.append(self._links_card(links))
         # The link's options and its button come before the (long) list of items, so they never scroll away.
         if self.choices.selection is not None:
+            who = self.choices.selection.person  # named before the link is made: a summary is one person's
+            if who is not None:
+                blocks.append(heading(f"Summary of {who.name}", 2, identifier="share-person"))
             blocks.append(self._options_card(host))
         blocks.append(self._picker_card())
         return page_body(*blocks)
@@ -210,7 +213,8 @@ class ShareView:
     async def _send(self, target: WritebackTarget) -> None:
         if self.made is None:
             return
-        await send_summary(self.app.require_portals(), target.source_id, self.made.bundle)
+        whose = self.choices.selection.person if self.choices is not None and self.choices.selection else None
+        await send_summary(self.app.require_portals(), target.source_id, self.made.bundle, person=whose)
         self.app.notify(f"Sent the summary to {target.name}.", "ok")
 
     # --- links made before ---------------------------------------------------------------------------------------

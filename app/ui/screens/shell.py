@@ -1,5 +1,5 @@
-"""The frame around the record: navigation (a rail on desktop, a bottom bar on a phone), the person shown,
-and the lock button. Sections load their data off the UI loop and swap into the content area."""
+"""The frame around the record: navigation (a rail on desktop, a bottom bar on a phone), whose record is on
+screen (always, in the top bar), and the lock button. Sections load their data off the UI loop and swap into the content area."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ SECTIONS = (
     Section("documents", "Documents", ft.Icons.DESCRIPTION_OUTLINED, ft.Icons.DESCRIPTION, True),
     Section("search", "Search", ft.Icons.SEARCH_OUTLINED, ft.Icons.SEARCH, True),
     Section("share", "Share", ft.Icons.SHARE_OUTLINED, ft.Icons.SHARE, False),
+    Section("people", "Whose record", ft.Icons.PEOPLE_OUTLINE, ft.Icons.PEOPLE, False),
     Section("sources", "Sources", ft.Icons.SYNC_OUTLINED, ft.Icons.SYNC, False),
     Section("settings", "Settings", ft.Icons.SETTINGS_OUTLINED, ft.Icons.SETTINGS, False),
 )
@@ -46,6 +47,17 @@ class Shell:
         self.title = ft.Text("", size=20, weight=ft.FontWeight.W_600, color=INK)
         self.back_stack: list[tuple[str, Any]] = []
         self._view: Any = None  # the section object on screen
+        # Whose record is on screen, always in the top bar; it opens "Whose record".
+        self.person = ft.TextButton(content=self._person_text(), icon=ft.Icons.PERSON_OUTLINE,
+                                    on_click=self.app.act(lambda: self.open("people")))  # fmt: skip
+
+    def _person_text(self) -> str:
+        shown = self.app.scope.person
+        return shown.name if shown is not None else "Whose record"
+
+    def refresh_person(self) -> None:
+        """Show the person now on screen in the top bar (after a switch, a rename, a merge)."""
+        self.person.content = self._person_text()
 
     # --- frame ----------------------------------------------------------------------------------------------
 
@@ -98,9 +110,16 @@ class Shell:
                 labelled(ft.OutlinedButton(content="Lock", icon=ft.Icons.LOCK_OUTLINE, on_click=self.app.act(self._lock)),
                          "lock")  # fmt: skip
             )
+        whose = ft.Semantics(content=self.person, identifier="whose-record", label="Whose record")
+        title = ft.Semantics(content=self.title, header=True, heading_level=1)
+        # On a phone the name gets a line of its own: beside the title and four buttons it would not fit.
+        bar: ft.Control = (
+            ft.Column([ft.Row([title, ft.Container(expand=True), *actions], spacing=4), whose], spacing=0)
+            if self.app.phone
+            else ft.Row([title, ft.Container(expand=True), whose, *actions], spacing=4)
+        )
         return ft.Container(
-            content=ft.Row([ft.Semantics(content=self.title, header=True, heading_level=1), ft.Container(expand=True),
-                            *actions], spacing=4),  # fmt: skip
+            content=bar,
             padding=ft.Padding.only(left=20, right=12, top=10, bottom=6),
             bgcolor=SURFACE,
             border=ft.Border.only(bottom=ft.BorderSide(1, OUTLINE)),
@@ -131,6 +150,7 @@ class Shell:
     def _make(self, key: str) -> Any:
         from .dashboard import DashboardView
         from .documents import DocumentsView
+        from .people import PeopleView
         from .results import ResultsView
         from .search import SearchView
         from .settings import SettingsView
@@ -147,6 +167,7 @@ class Shell:
             "search": SearchView,
             "sources": SourcesView,
             "share": ShareView,
+            "people": PeopleView,
             "settings": SettingsView,
         }
         view = views[key](self.app)
@@ -187,6 +208,7 @@ class Shell:
     async def _show(self, view: Any, title: str, rebuild: bool = True) -> None:
         self._view = view
         self.title.value = title
+        self.refresh_person()
         self._select_nav()
         self.content.content = ft.Container(
             content=ft.ProgressRing(width=32, height=32, semantics_label="Loading"), alignment=ft.Alignment.CENTER,

@@ -1,0 +1,150 @@
+"""Whose record: every person the record holds (name, birth date, the sources that hold them), which one is on
+screen, and the patient's decisions about them: show, rename, merge two (a proposed pair, or any two the patient
+names), split one apart."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import flet as ft
+
+from app.views import format_date
+from app.views.people import PeopleChoices, Scope, people_choices
+
+from ..widgets import banner, card, heading, labelled, muted, primary_button, secondary_button
+from .common import page_body
+
+if TYPE_CHECKING:
+    from app.record import Person
+
+    from ..app import CarryApp
+
+__all__ = ["PeopleView"]
+
+
+class PeopleView:
+    def __init__(self, app: CarryApp) -> None:
+        self.app = app
+        self.control: ft.Control | None = None
+        self.renaming: int | None = None  # the person whose name field is open
+
+    async def load(self) -> ft.Control:
+        choices: PeopleChoices = await self.app.run(people_choices, self.app.session.require())
+        blocks: list[ft.Control] = [
+            muted("A record can hold more than one person: a child's records beside your own. Add a person by "
+                  "connecting their portal or importing a file for them (Sources)."),  # fmt: skip
+        ]
+        if not choices.people:
+            blocks.append(card(muted("Nobody yet: connect a portal or import a file first.", italic=True)))
+        for n, pair in enumerate(choices.proposals):
+            text = (f"{pair.a.name} ({', '.join(pair.a.sources)}) and {pair.b.name} ({', '.join(pair.b.sources)}) have "
+                    "the same name and birth date. Are they one person?")  # fmt: skip
+            blocks.append(labelled(card(ft.Column([
+                banner(text, "warn", identifier=f"proposal-{n}"),
+                ft.Row([primary_button("Same person", self.app.act(lambda p=pair: self._merge(p.a, p.b)),
+                                       f"same-person-{n}", icon=ft.Icons.MERGE),
+                        secondary_button("Keep apart", self.app.act(lambda p=pair: self._keep_apart(p.a, p.b)),
+                                         f"keep-apart-{n}")], wrap=True, spacing=10),
+            ], spacing=8)), f"proposal-card-{n}"))  # fmt: skip
+        for n, person in enumerate(choices.people):
+            blocks.append(self._person_card(n, person, choices))
+        if choices.unassigned:
+            blocks.append(card(muted(f"{choices.unassigned} items name a patient Carry cannot place; they stay in your "
+                                     "record and are shown as nobody's.")))  # fmt: skip
+        return page_body(*blocks)
+
+    def _person_card(self, n: int, person: Person, choices: PeopleChoices) -> ft.Control:
+        shown = self.app.scope.person is not None and self.app.scope.person.id == person.id
+        born = f"Born {format_date(person.birth_date)}" if person.birth_date else "Birth date not recorded"
+        lines: list[ft.Control] = [
+            heading(person.name, 2, identifier=f"person-name-{n}"),
+            labelled(muted(f"{born} · From {', '.join(person.sources)}"), f"person-about-{n}"),
+        ]
+        if shown:
+            lines.append(banner("On screen now", "ok", identifier=f"person-shown-{n}"))
+        actions: list[ft.Control] = []
+        if not shown:
+            actions.append(primary_button("Show their record", self.app.act(lambda: self._show(person)),
+                                          f"show-person-{n}", icon=ft.Icons.VISIBILITY_OUTLINED))  # fmt: skip
+        actions.append(secondary_button("Rename", self.app.act(lambda: self._open_rename(person)), f"rename-person-{n}",
+                                        icon=ft.Icons.EDIT_OUTLINED))  # fmt: skip
+        if len(choices.people) > 1:
+            actions.append(secondary_button("Merge…", self.app.act(lambda: self._ask_merge(person, choices)),
+                                            f"merge-person-{n}", icon=ft.Icons.MERGE))  # fmt: skip
+        if len(person.members) > 1:
+            actions.append(secondary_button("Split", self.app.act(lambda: self._split(person)), f"split-person-{n}",
+                                            icon=ft.Icons.CALL_SPLIT))  # fmt: skip
+        lines.append(ft.Row(actions, wrap=True, spacing=10, run_spacing=10))
+        if self.renaming == person.id:
+            field = ft.TextField(label="Name", value=person.name, max_length=80, dense=True, width=320)
+            lines.append(ft.Row([
+                labelled(field, f"rename-field-{n}"),
+                primary_button("Save", self.app.act(lambda: self._rename(person, str(field.value or ""))),
+                               f"rename-save-{n}"),
+            ], wrap=True, spacing=10))  # fmt: skip
+        return labelled(card(ft.Column(lines, spacing=6)), f"person-{n}")
+
+    async def _after_change(self, note: str) -> None:
+        await self.app.record_changed()
+        self.app.notify(note, "ok")
+        if self.app.shell is not None:
+            await self.app.shell.open("people")
+            self.app.shell.refresh_person()
+
+    async def _show(self, person: Person) -> None:
+        self.app.scope = Scope(person)
+        if self.app.shell is not None:
+            self.app.shell.refresh_person()
+            await self.app.shell.open("summary")
+
+    def _open_rename(self, person: Person) -> Any:
+        self.renaming = person.id
+        if self.app.shell is not None:
+            return self.app.shell.refresh()
+        return None
+
+    async def _rename(self, person: Person, name: str) -> None:
+        from app.record import rename_person
+
+        renamed = await self.app.run(rename_person, self.app.session.require(), person, name)
+        self.renaming = None
+        await self._after_change(f"Renamed to {renamed.name}.")
+
+    async def _merge(self, a: Person, b: Person) -> None:
+        from app.record import merge_people
+
+        merged = await self.app.run(merge_people, self.app.session.require(), a, b)
+        await self._after_change(f"{merged.name} is now one person, from {', '.join(merged.sources)}.")
+
+    def _ask_merge(self, person: Person, choices: PeopleChoices) -> None:
+        """Which other person is the same as this one: the patient's word, asked in a dialog, never guessed."""
+
+        async def merge(other: Person) -> None:
+            self.app.page.pop_dialog()
+            await self._merge(person, other)
+
+        others = [p for p in choices.people if p.id != person.id]
+        dialog = ft.AlertDialog(
+            modal=True,
+            title=ft.Text(f"Who else is {person.name}?"),
+            content=ft.Column([
+                muted("Their records become one person's: one summary, one timeline. Split undoes it."),
+                *(labelled(ft.FilledButton(content=f"Merge with {o.name} ({', '.join(o.sources)})",
+                                           on_click=self.app.act(lambda o=o: merge(o))), f"merge-with-{n}")
+                  for n, o in enumerate(others)),
+            ], tight=True, spacing=10),
+            actions=[ft.TextButton(content="Cancel", on_click=lambda e: self.app.page.pop_dialog())],
+        )  # fmt: skip
+        self.app.page.show_dialog(dialog)
+
+    async def _keep_apart(self, a: Person, b: Person) -> None:
+        from app.views.people import keep_apart
+
+        await self.app.run(keep_apart, self.app.session.require(), a, b)
+        await self._after_change(f"{a.name} and {b.name} stay two persons.")
+
+    async def _split(self, person: Person) -> None:
+        from app.record import split_person
+
+        _, new = await self.app.run(split_person, self.app.session.require(), person)
+        await self._after_change(f"{', '.join(new.sources)} is now a person of its own.")
