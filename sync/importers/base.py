@@ -1,0 +1,72 @@
+"""The importers seam: what every importer of a non-FHIR file (health cards, device exports, clinical documents)
+offers, and what it is given.
+
+An importer recognises a file by its content (the first bytes; for a container, its table of contents), never by
+its name, and turns it into FHIR resources, yielded one at a time so that a large file is never held whole. The
+caller stores them all in one transaction: a file is imported whole or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from ..fhir.parse import ParsedResource, content_hash, dumps
+
+__all__ = ["HEAD_BYTES", "ImportContext", "Importer", "KeyCache", "parsed", "stable_id"]
+
+# How much of a file is read to recognise it: enough for an XML prolog with a long DOCTYPE.
+HEAD_BYTES = 64 * 1024
+
+_ID_NAMESPACE = uuid.UUID("0b7f3c1e-2f7a-4c55-9a55-7f2b8c3d1e90")
+
+
+class KeyCache(Protocol):
+    """Where what an importer learns for next time is kept (the record's settings: encrypted, never a plain file)."""
+
+    def get_setting(self, key: str, default: str | None = None) -> str | None: ...
+
+    def set_setting(self, key: str, value: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class ImportContext:
+    cache: KeyCache
+    # Whether the importer may go online (e.g. for a health card issuer's keys); False keeps it to the cache.
+    online: bool = True
+    # The HTTP GET used when online: url -> body. None means the importer's own default.
+    fetch: Callable[[str], bytes] | None = None
+
+
+class Importer(Protocol):
+    """One kind of file Carry can bring in besides FHIR JSON."""
+
+    @property
+    def kind(self) -> str:
+        """What the file is, for messages and the import log ("SMART Health Card")."""
+        ...
+
+    def recognises(self, head: bytes, path: Path) -> bool:
+        """Whether the file is of this kind, judged from `head` (its first HEAD_BYTES) and, for a container, the
+        container's own table of contents. Never from the file's name; never raises."""
+        ...
+
+    def resources(self, path: Path, context: ImportContext) -> Iterator[ParsedResource]:
+        """The file's content as FHIR resources, streamed. Raises ImportFailed (a sentence, no content) when the
+        file cannot be read; the caller then stores nothing of it."""
+        ...
+
+
+def stable_id(*parts: str) -> str:
+    """An id made from content: the same content always gets the same id, so importing it again adds nothing."""
+    return str(uuid.uuid5(_ID_NAMESPACE, "\x1f".join(parts)))
+
+
+def parsed(resource: dict[str, Any]) -> ParsedResource:
+    """A resource an importer made, ready to store; not validated yet (the record checks it afterwards)."""
+    return ParsedResource(
+        resource["resourceType"], resource["id"], resource, dumps(resource), content_hash(resource), None, checked=False
+    )
