@@ -37,7 +37,7 @@ _CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 _CATEGORY_DISPLAY = {"vital-signs": "Vital Signs", "activity": "Activity", "laboratory": "Laboratory"}
 # "2024-03-01 07:15:00 -0800", the one date format export.xml uses.
 _DATE = re.compile(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) ([+-]\d\d)(\d\d)$")
-_DEVICE_FIELD = re.compile(r"(name|model|hardware):([^,>]+)")
+_DEVICE_FIELD = re.compile(r"(name|model|hardware):(.*?)(?=, \w+:|>$)")
 
 
 class AppleHealthImporter:
@@ -167,7 +167,7 @@ def _base(element: Element, code: str, display: str, category: str, *identity: s
 
 def _device(text: str | None) -> str | None:
     """'<<HKDevice: 0x…>, name:Apple Watch, manufacturer:Apple Inc., model:Watch, hardware:Watch6,2, …>' ->
-    'Apple Watch (Watch, Watch6)': what the device is, not its serial-like address."""
+    'Apple Watch (Watch, Watch6,2)': what the device is, not its serial-like address."""
     if not text:
         return None
     fields = dict(_DEVICE_FIELD.findall(text))
