@@ -16,6 +16,7 @@ import zipfile
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Any
 from xml.etree.ElementTree import Element, ParseError
@@ -146,7 +147,9 @@ def _number(element: Element) -> Decimal:
 
 def _base(element: Element, code: str, display: str, category: str, *identity: str) -> dict[str, Any]:
     source = element.get("sourceName") or "Apple Health"
-    start, end = _when(element.get("startDate")), _when(element.get("endDate"))
+    start_text, end_text = element.get("startDate"), element.get("endDate")
+    start = _when(start_text)
+    end = start if end_text == start_text else _when(end_text)
     resource: dict[str, Any] = {
         "resourceType": "Observation",
         "id": stable_id("apple-health", code, source, start, end, *identity),
@@ -165,6 +168,7 @@ def _base(element: Element, code: str, display: str, category: str, *identity: s
     return resource
 
 
+@lru_cache(maxsize=256)  # an export names a handful of devices, millions of times
 def _device(text: str | None) -> str | None:
     """'<<HKDevice: 0x…>, name:Apple Watch, manufacturer:Apple Inc., model:Watch, hardware:Watch6,2, …>' ->
     'Apple Watch (Watch, Watch6,2)': what the device is, not its serial-like address."""
