@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..fhir.parse import ParsedResource, content_hash, dumps
+from .errors import ImportFailed
 
-__all__ = ["HEAD_BYTES", "ImportContext", "Importer", "KeyCache", "parsed", "stable_id"]
+__all__ = ["HEAD_BYTES", "ImportContext", "Importer", "KeyCache", "parsed", "read_whole", "stable_id"]
 
 # How much of a file is read to recognise it: enough for an XML prolog with a long DOCTYPE.
 HEAD_BYTES = 64 * 1024
@@ -70,3 +71,13 @@ def parsed(resource: dict[str, Any]) -> ParsedResource:
     return ParsedResource(
         resource["resourceType"], resource["id"], resource, dumps(resource), content_hash(resource), None, checked=False
     )
+
+
+def read_whole(path: Path, limit: int, too_large: str) -> bytes:
+    """All of a file that must be read whole (a document, a card), refused with `too_large` past `limit` bytes."""
+    try:
+        if path.stat().st_size > limit:
+            raise ImportFailed(too_large)
+        return path.read_bytes()
+    except OSError as exc:
+        raise ImportFailed(f"It cannot be read ({exc.strerror}).") from None

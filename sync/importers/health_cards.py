@@ -15,7 +15,7 @@ from typing import Any
 from ..fhir.parse import ParsedResource, content_hash
 from ..share.errors import LinkError
 from ..share.shc import HealthCard, card_tokens, qr_token, read_card
-from .base import ImportContext, parsed, stable_id
+from .base import ImportContext, parsed, read_whole, stable_id
 from .errors import ImportFailed
 from .issuer_keys import Verification, verify
 
@@ -44,12 +44,7 @@ class HealthCardImporter:
 
 
 def _tokens(path: Path) -> list[str]:
-    try:
-        if path.stat().st_size > _MAX_FILE:
-            raise ImportFailed("It is far larger than a SMART Health Card file can be.")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ImportFailed(f"It cannot be read ({exc.strerror}).") from None
+    data = read_whole(path, _MAX_FILE, "It is far larger than a SMART Health Card file can be.")
     try:
         text = data.decode("utf-8-sig").strip()
         if not text.startswith("shc:/"):

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from .apple_health import AppleHealthImporter
 from .base import HEAD_BYTES, Importer
+from .ccda import CCDAImporter
 from .health_cards import HealthCardImporter
 
 __all__ = ["IMPORTERS", "recognise"]
 
-IMPORTERS: tuple[Importer, ...] = (HealthCardImporter(), AppleHealthImporter())
+IMPORTERS: tuple[Importer, ...] = (HealthCardImporter(), AppleHealthImporter(), CCDAImporter())
 
 
 def recognise(path: Path) -> Importer | None:

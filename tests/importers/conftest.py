@@ -8,10 +8,11 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from support.records import PASSPHRASE
+from support.records import PASSPHRASE, snapshot
 from support.servers import serving
 
-from app.record import Record
+from app.record import ImportRefused, Record
+from app.record.imports import import_path
 
 
 @pytest.fixture
@@ -19,6 +20,15 @@ def record(tmp_path: Path) -> Iterator[Record]:
     opened = Record.create(tmp_path / "record.carry", PASSPHRASE)
     yield opened
     opened.close()
+
+
+def refusal(record: Record, path: Path) -> str:
+    """The message `carry import` refuses `path` with; fails the test if anything in the record changed."""
+    before = snapshot(record)
+    with pytest.raises(ImportRefused) as refused:
+        import_path(record, path, online=False)
+    assert snapshot(record) == before
+    return str(refused.value)
 
 
 @dataclass
