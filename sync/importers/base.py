@@ -9,7 +9,7 @@ caller stores them all in one transaction: a file is imported whole or not at al
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,8 +38,6 @@ class ImportContext:
     cache: KeyCache
     # Whether the importer may go online (e.g. for a health card issuer's keys); False keeps it to the cache.
     online: bool = True
-    # The HTTP GET used when online: url -> body. None means the importer's own default.
-    fetch: Callable[[str], bytes] | None = None
 
 
 class Importer(Protocol):

@@ -51,7 +51,7 @@ def verify(card: HealthCard, context: ImportContext) -> Verification:
     known = cached_keys(context.cache, card.issuer)
     if known is not None and verify_card(card, known):
         return Verification(True, "")
-    fetched = _fetch(card.issuer, context) if context.online else None
+    fetched = _fetch(card.issuer) if context.online else None
     if fetched is not None:
         keep_keys(context.cache, card.issuer, fetched)
         if verify_card(card, fetched):
@@ -69,12 +69,12 @@ def _jwks_url(issuer: str) -> str | None:
     return None
 
 
-def _fetch(issuer: str, context: ImportContext) -> dict[str, Any] | None:
+def _fetch(issuer: str) -> dict[str, Any] | None:
     url = _jwks_url(issuer)
     if url is None:
         return None
     try:
-        body = (context.fetch or _get)(url)
+        body = _get(url)
         key_set = json.loads(body) if len(body) <= _MAX_JWKS else None
     except (CarryError, ValueError):
         return None
