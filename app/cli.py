@@ -143,6 +143,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                 )
                 for rtype, rid, reason in c.invalid_items:
                     print(f"  invalid {rtype}/{rid}: {reason}")
+                for note in getattr(report, "notes", ()):
+                    print(f"  {note}")
     if args.json:
         _print_json([r.as_json() for r in reports])
     return 1 if failed else 0

@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from itertools import islice
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sync.fhir.parse import ParsedResource
 from sync.importers import ImportContext, ImportFailed, Importer, recognise
@@ -20,9 +22,19 @@ from .checking import check_pending
 from .errors import ImportRefused
 from .store import FILE_SOURCE, ImportReport, Record, UpsertCounts, _now, _summary
 
-__all__ = ["import_path", "import_with"]
+__all__ = ["FileImportReport", "import_path", "import_with"]
 
 _BATCH = 1000
+
+
+@dataclass(frozen=True)
+class FileImportReport(ImportReport):
+    """An import's report with what the importer had to say besides the counts (a card not verified)."""
+
+    notes: tuple[str, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        return {**super().as_json(), "notes": list(self.notes)}
 
 
 def import_path(
@@ -43,7 +55,7 @@ def import_path(
 
 def import_with(
     record: Record, importer: Importer, path: Path, *, source: str = FILE_SOURCE, online: bool = True
-) -> ImportReport:
+) -> FileImportReport:
     """Store what `importer` makes of `path`, all or nothing, not validated yet."""
     origin = path.name
     settings = _Settings(record)
@@ -69,7 +81,7 @@ def import_with(
             record._audit_in(cur, "import", file=origin, source=source, kind=importer.kind, **_summary(counts))
     except ImportFailed as exc:
         raise ImportRefused(f"{origin}: not imported: {_sentence(exc)}") from None
-    return ImportReport(origin, source, counts)
+    return FileImportReport(origin, source, counts, tuple(context.notes))
 
 
 class _Settings:

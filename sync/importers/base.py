@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,6 +38,9 @@ class ImportContext:
     cache: KeyCache
     # Whether the importer may go online (e.g. for a health card issuer's keys); False keeps it to the cache.
     online: bool = True
+    # What the patient should be told about the import besides the counts, one sentence each ("A health card ...
+    # is not verified: ..."); the importer appends, the caller shows them.
+    notes: list[str] = field(default_factory=list)
 
 
 class Importer(Protocol):

@@ -40,7 +40,14 @@ class HealthCardImporter:
                 card = read_card(token)
             except LinkError as exc:
                 raise ImportFailed(str(exc)) from None
-            yield from card_resources(card, verify(card, context))
+            verification = verify(card, context)
+            if not verification.verified:
+                context.notes.append(f"A health card from {card.issuer} is not verified: {_lower(verification.reason)}")
+            yield from card_resources(card, verification)
+
+
+def _lower(sentence: str) -> str:
+    return sentence[:1].lower() + sentence[1:]
 
 
 def _tokens(path: Path) -> list[str]:

@@ -19,7 +19,7 @@ from jwcrypto import jwk, jws
 from support.records import PASSPHRASE
 
 from app.record import Record
-from app.record.imports import import_path
+from app.record.imports import FileImportReport, import_path
 from sync.importers.health_cards import NOT_VERIFIED, VERIFICATION_SYSTEM, VERIFIED
 from sync.importers.issuer_keys import cached_keys, keep_keys
 
@@ -84,6 +84,7 @@ def test_hl7_example_card_is_verified_with_its_issuers_keys(record: Record) -> N
     keep_keys(record, EXAMPLE_ISSUER, EXAMPLE_KEYS)
     report = import_path(record, DATA / "example-00-e-file.smart-health-card", online=False)
     assert report.counts.imported == 4 and report.counts.invalid == 0
+    assert isinstance(report, FileImportReport) and report.notes == ()
     stored = _stored(record)
     assert {_verification(r) for r in stored} == {VERIFIED}
     assert {r["meta"]["source"] for r in stored} == {EXAMPLE_ISSUER}
@@ -98,6 +99,10 @@ def test_card_of_an_unknown_issuer_is_kept_as_not_verified(record: Record) -> No
     report = import_path(record, DATA / "example-00-e-file.smart-health-card", online=False)
     assert report.counts.imported == 4
     assert {_verification(r) for r in _stored(record)} == {NOT_VERIFIED}
+    assert isinstance(report, FileImportReport) and report.notes == (
+        f"A health card from {EXAMPLE_ISSUER} is not verified: its issuer's keys are not known to Carry, so its "
+        "signature could not be checked.",
+    )
 
 
 def test_tampered_card_is_kept_but_never_shown_as_verified(record: Record, tmp_path: Path) -> None:
@@ -106,10 +111,14 @@ def test_tampered_card_is_kept_but_never_shown_as_verified(record: Record, tmp_p
     claims = json.loads(zlib.decompress(_unb64(payload), -zlib.MAX_WBITS))
     claims["vc"]["credentialSubject"]["fhirBundle"]["entry"][0]["resource"]["birthDate"] = "1971-01-20"
     forged = ".".join([header, _b64(_deflate(json.dumps(claims).encode())), signature])
-    import_path(record, _card_file(tmp_path / "forged.smart-health-card", forged), online=False)
+    report = import_path(record, _card_file(tmp_path / "forged.smart-health-card", forged), online=False)
     stored = _stored(record)
     assert [r["birthDate"] for r in stored if r["resourceType"] == "Patient"] == ["1971-01-20"]
     assert {_verification(r) for r in stored} == {NOT_VERIFIED}
+    assert isinstance(report, FileImportReport) and report.notes == (
+        f"A health card from {EXAMPLE_ISSUER} is not verified: its signature does not match the keys kept for its "
+        "issuer.",
+    )
 
 
 def test_qr_numbers_give_the_same_card_as_its_file(record: Record, tmp_path: Path) -> None:
@@ -192,4 +201,8 @@ def test_carry_import_reads_a_health_card(tmp_path: Path) -> None:
         env=env, capture_output=True, text=True,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "example-00-e-file.smart-health-card: 4 new, 0 updated, 0 unchanged"
+    assert done.stdout.splitlines() == [
+        "example-00-e-file.smart-health-card: 4 new, 0 updated, 0 unchanged",
+        f"  A health card from {EXAMPLE_ISSUER} is not verified: its issuer's keys are not known to Carry, so its "
+        "signature could not be checked.",
+    ]
