@@ -63,13 +63,16 @@ def import_with(
     src = record.source(source, kind="file")
     counts = UpsertCounts()
     try:
+        # Called before the transaction: an importer that must go online (for a card issuer's keys) does it here,
+        # not while holding the record; a streaming importer only starts reading when iterated.
+        stream = importer.resources(path, context)
         with record._transaction() as cur:
             now = _now()
             cur.execute(
                 "INSERT INTO run (source_id, kind, origin, started_at) VALUES (?, 'import', ?, ?)", (src.id, origin, now)
             )
             run_id = cur.lastrowid
-            for batch in _batches(importer.resources(path, context)):
+            for batch in _batches(stream):
                 record._upsert(cur, src.id, run_id, batch, now, counts)
             for key, value in settings.pending.items():
                 cur.execute(

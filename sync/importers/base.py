@@ -58,7 +58,9 @@ class Importer(Protocol):
 
     def resources(self, path: Path, context: ImportContext) -> Iterator[ParsedResource]:
         """The file's content as FHIR resources, streamed. Raises ImportFailed (a sentence, no content) when the
-        file cannot be read; the caller then stores nothing of it."""
+        file cannot be read; the caller then stores nothing of it. It is called before the record is opened for
+        writing and iterated inside that transaction: slow work done at call time (the network) keeps the record
+        free, work done while iterating (streaming a large file) keeps memory flat."""
         ...
 
 

@@ -47,9 +47,9 @@ class CCDAImporter:
         return text.startswith(b"<") and b"<ClinicalDocument" in head and b"urn:hl7-org:v3" in head
 
     def resources(self, path: Path, context: ImportContext) -> Iterator[ParsedResource]:
+        # Converted when called, before the record is opened for writing (a large document takes a second or two).
         data = read_whole(path, _MAX_BYTES, "It is larger than any C-CDA document Carry accepts (64 MB).")
-        for resource in convert(data):
-            yield parsed(resource)
+        return iter([parsed(resource) for resource in convert(data)])
 
 
 def convert(data: bytes) -> list[dict[str, Any]]:

@@ -35,6 +35,9 @@ class HealthCardImporter:
         return text.startswith(b"shc:/") or (text.startswith(b"{") and b'"verifiableCredential"' in head)
 
     def resources(self, path: Path, context: ImportContext) -> Iterator[ParsedResource]:
+        # Not a generator: every card is read and verified (online if need be) when this is called, before the
+        # caller opens the record for writing.
+        made: list[ParsedResource] = []
         for token in _tokens(path):
             try:
                 card = read_card(token)
@@ -43,7 +46,8 @@ class HealthCardImporter:
             verification = verify(card, context)
             if not verification.verified:
                 context.notes.append(f"A health card from {card.issuer} is not verified: {_lower(verification.reason)}")
-            yield from card_resources(card, verification)
+            made.extend(card_resources(card, verification))
+        return iter(made)
 
 
 def _lower(sentence: str) -> str:
