@@ -55,7 +55,7 @@ class AppleHealthImporter:
                 with zipfile.ZipFile(path) as archive:
                     member = _export_member(path)
                     if member is None:
-                        raise ImportFailed("It is a ZIP archive without an Apple Health export.xml in it.")
+                        raise ImportFailed("It is a ZIP archive without an Apple Health export in it.")
                     with archive.open(member) as stream:
                         yield from samples(stream)
             except (zipfile.BadZipFile, EOFError):
@@ -75,11 +75,12 @@ def _is_export_xml(head: bytes) -> bool:
 
 
 def _export_member(path: Path) -> str | None:
-    """The export.xml inside an Apple Health export.zip (`apple_health_export/export.xml`), if it is one."""
+    """The export inside an Apple Health export.zip, found by content: `apple_health_export/export.xml` in English,
+    named otherwise in other languages (beside it, export_cda.xml is a C-CDA document, not samples)."""
     try:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
-                if info.filename.rsplit("/", 1)[-1] == "export.xml":
+                if info.filename.lower().endswith(".xml"):
                     with archive.open(info) as member:
                         if _is_export_xml(member.read(4096)):
                             return info.filename

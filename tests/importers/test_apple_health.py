@@ -70,6 +70,12 @@ def test_a_newer_export_adds_only_what_is_new(record: Record, tmp_path: Path) ->
     assert record.count("Observation") == 420
 
 
+def test_an_export_in_another_language_is_found_in_its_zip(record: Record, tmp_path: Path) -> None:
+    # The Health app may name the file in the user's language: only its content says what it is.
+    export = write_export(tmp_path / "Export.zip", [s for s, _ in EVERY_KIND], as_zip=True, member="Exportieren.xml")
+    assert import_path(record, export).counts.imported == len(EVERY_KIND)
+
+
 def test_recognised_by_content_not_by_name(record: Record, tmp_path: Path) -> None:
     export = write_export(tmp_path / "x.xml", [s for s, _ in EVERY_KIND[:3]])
     named_oddly = tmp_path / "health-data.bin"

@@ -130,11 +130,13 @@ def _write(out: IO[str], samples: Iterable[Sample]) -> None:
         out.write(line)
 
 
-def write_export(path: Path, samples: Iterable[Sample], *, as_zip: bool = False) -> Path:
-    """Write an export.xml (or an export.zip with it at apple_health_export/export.xml) to `path`."""
+def write_export(path: Path, samples: Iterable[Sample], *, as_zip: bool = False, member: str = "export.xml") -> Path:
+    """Write an export.xml (or an export.zip with it at apple_health_export/`member`, beside an export_cda.xml as
+    the Health app writes) to `path`."""
     if as_zip:
         with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-            with archive.open("apple_health_export/export.xml", "w", force_zip64=True) as raw:
+            archive.writestr("apple_health_export/export_cda.xml", '<?xml version="1.0"?>\n<ClinicalDocument/>\n')
+            with archive.open(f"apple_health_export/{member}", "w", force_zip64=True) as raw:
                 with _text(raw) as out:
                     _write(out, samples)
     else:
