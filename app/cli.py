@@ -122,12 +122,14 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from .record.imports import import_path
+
     failed = 0
     reports = []
     with _open(args) as record:
         for name in args.files:
             try:
-                report = record.import_file(name, source=args.source)
+                report = import_path(record, name, source=args.source, online=not args.offline)
             except ImportRefused as exc:
                 failed += 1
                 print(f"carry: {exc}", file=sys.stderr)
@@ -141,6 +143,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                 )
                 for rtype, rid, reason in c.invalid_items:
                     print(f"  invalid {rtype}/{rid}: {reason}")
+                for note in getattr(report, "notes", ()):
+                    print(f"  {note}")
     if args.json:
         _print_json([r.as_json() for r in reports])
     return 1 if failed else 0
@@ -922,8 +926,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("init", cmd_init, "create a new encrypted record")
 
-    p = add("import", cmd_import, "import FHIR JSON, NDJSON or Bundle files")
+    p = add("import", cmd_import, "import FHIR JSON, NDJSON or Bundle files, SMART Health Cards, Apple Health exports")
     p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--offline", action="store_true", help="do not fetch health card issuers' keys")
     p.add_argument("--source", default="Imported files", help="the source to file them under (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print a report per file as JSON")
 

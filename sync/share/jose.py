@@ -1,9 +1,11 @@
 """All of Carry's JOSE, in one module (the only one importing joserfc).
 
-Two uses:
+Three uses:
 - SMART Health Link files: compact JWE, `alg: dir`, `enc: A256GCM`, `cty` naming the content, optional `zip: DEF`
   (raw DEFLATE, RFC 1951). The link's 32-byte key is used for every file version, so each encryption takes a fresh
   random 96-bit IV (joserfc draws one per call; tests check it).
+- SMART Health Cards: compact JWS, ES256 over P-256, the payload raw-DEFLATEd (`zip: DEF` in the JWS header, which
+  JWS itself does not define, so it is registered here), checked against the issuer's published key set.
 - Access entries sealed for the patient: the share host writes who opened a link, encrypted to the public key of
   the patient's record (ECDH-ES+A256KW over X25519, A256GCM), so the host never holds anything it can read.
 """
@@ -14,9 +16,10 @@ import json
 import zlib
 from typing import Any
 
-from joserfc import jwe
+from joserfc import jwe, jws
 from joserfc.errors import JoseError
-from joserfc.jwk import OctKey, OKPKey
+from joserfc.jwk import KeySet, OctKey, OKPKey
+from joserfc.registry import HeaderParameter
 
 from .errors import DecryptionFailed, LinkError
 
@@ -27,6 +30,7 @@ __all__ = [
     "new_access_keypair",
     "open_sealed",
     "seal",
+    "verify_signed",
 ]
 
 # A patient summary with years of results is a few MB at most; anything far larger is refused before decrypting.
@@ -72,6 +76,8 @@ class _FileRegistry(jwe.JWERegistry):
         return _RawDeflate()
 
 
+# Health cards are signed with ES256 only (SMART Health Cards spec); any other algorithm is refused before verifying.
+_cards = jws.JWSRegistry(header_registry={"zip": HeaderParameter("Compression", "str")}, algorithms=["ES256"])
 _files = _FileRegistry(algorithms=_FILE_ALGORITHMS, strict_check_header=False)
 _seals = jwe.JWERegistry(algorithms=_SEAL_ALGORITHMS)
 
@@ -140,3 +146,14 @@ def open_sealed(private_jwk: dict[str, Any], sealed: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise DecryptionFailed("An access entry did not hold what Carry writes.")
     return value
+
+
+def verify_signed(token: str, key_set: dict[str, Any]) -> bytes:
+    """The payload of a compact ES256 JWS whose signature one key of `key_set` (a JWKS) verifies, as sent (still
+    compressed when the header says `zip: DEF`). Raises DecryptionFailed when no key verifies it."""
+    try:
+        keys = KeySet.import_key_set(key_set)  # type: ignore[arg-type]
+        result = jws.deserialize_compact(token, keys, algorithms=["ES256"], registry=_cards)
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        raise DecryptionFailed("The health card's signature does not match its issuer's keys.") from exc
+    return result.payload or b""

@@ -1,0 +1,241 @@
+"""Apple Health exports (`export.zip`, or the `export.xml` inside it) as FHIR Observations.
+
+The XML is read as a stream (iterparse), and each sample's element is dropped as soon as it has been turned into
+a resource, so memory stays flat however many millions of samples the export holds. Each sample's id is made
+from its content (type, source, times, value, unit): importing a newer export again adds only the new samples.
+
+What is taken: see apple_types.py. Blood pressure comes from the export's correlations (systolic and diastolic in
+one Observation); the separate systolic and diastolic records Apple also writes are the same readings again and
+are skipped. Each Observation names the app that recorded it (a tag) and the device (Observation.device).
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import IO, Any
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import iterparse
+
+from ..fhir.parse import ParsedResource
+from .apple_types import BLOOD_PRESSURE, DIASTOLIC, SAMPLE_TYPES, SLEEP, SLEEP_STAGES, SYSTOLIC, SampleType
+from .base import ImportContext, parsed, stable_id
+from .errors import ImportFailed
+
+__all__ = ["SOURCE_APP_SYSTEM", "AppleHealthImporter", "samples"]
+
+SOURCE_APP_SYSTEM = "urn:carry:source-app"
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+_CATEGORY_DISPLAY = {"vital-signs": "Vital Signs", "activity": "Activity", "laboratory": "Laboratory"}
+# "2024-03-01 07:15:00 -0800", the one date format export.xml uses.
+_DATE = re.compile(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) ([+-]\d\d)(\d\d)$")
+_DEVICE_FIELD = re.compile(r"(name|model|hardware):(.*?)(?=, \w+:|>$)")
+
+
+class AppleHealthImporter:
+    kind = "Apple Health export"
+
+    def recognises(self, head: bytes, path: Path) -> bool:
+        if head.startswith(b"PK\x03\x04"):
+            return _export_member(path) is not None
+        return _is_export_xml(head)
+
+    def resources(self, path: Path, context: ImportContext) -> Iterator[ParsedResource]:
+        if _is_zip(path):
+            try:
+                with zipfile.ZipFile(path) as archive:
+                    member = _export_member(path)
+                    if member is None:
+                        raise ImportFailed("It is a ZIP archive without an Apple Health export in it.")
+                    with archive.open(member) as stream:
+                        yield from samples(stream)
+            except (zipfile.BadZipFile, EOFError):
+                raise ImportFailed("The ZIP archive is damaged.") from None
+        else:
+            with path.open("rb") as stream:
+                yield from samples(stream)
+
+
+def _is_zip(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(4) == b"PK\x03\x04"
+
+
+def _is_export_xml(head: bytes) -> bool:
+    return head.lstrip().startswith(b"<?xml") and (b"<!DOCTYPE HealthData" in head or b"<HealthData" in head)
+
+
+def _export_member(path: Path) -> str | None:
+    """The export inside an Apple Health export.zip, found by content: `apple_health_export/export.xml` in English,
+    named otherwise in other languages (beside it, export_cda.xml is a C-CDA document, not samples)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.filename.lower().endswith(".xml"):
+                    with archive.open(info) as member:
+                        if _is_export_xml(member.read(4096)):
+                            return info.filename
+    except (OSError, zipfile.BadZipFile, EOFError, RuntimeError):
+        return None
+    return None
+
+
+def samples(stream: IO[bytes]) -> Iterator[ParsedResource]:
+    """The samples of an export.xml stream as Observations, one at a time."""
+    events = iterparse(stream, events=("start", "end"), forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    root: Element | None = None
+    depth = 0
+    try:
+        for event, element in events:
+            if event == "start":
+                if root is None:
+                    if element.tag != "HealthData":
+                        raise ImportFailed("It is XML, but not an Apple Health export.")
+                    root = element
+                depth += 1
+                continue
+            depth -= 1
+            if depth != 1:  # records inside a correlation are read with it
+                continue
+            tag = element.tag
+            if tag == "Record":
+                kind = element.get("type", "")
+                sample_type = SAMPLE_TYPES.get(kind)
+                if sample_type is not None:
+                    yield parsed(_quantity(element, kind, sample_type))
+                elif kind == SLEEP:
+                    sleep = _sleep(element)
+                    if sleep is not None:
+                        yield parsed(sleep)
+            elif tag == "Correlation" and element.get("type") == BLOOD_PRESSURE:
+                pressure = _blood_pressure(element)
+                if pressure is not None:
+                    yield parsed(pressure)
+            assert root is not None
+            root.clear()  # drop what has been read: memory stays flat
+    except (ParseError, DefusedXmlException):
+        raise ImportFailed("The export's XML is damaged or incomplete.") from None
+    if root is None:
+        raise ImportFailed("The file is empty.")
+
+
+def _when(value: str | None) -> str:
+    match = _DATE.match(value or "")
+    if match is None:
+        raise ImportFailed("A sample in the export has a date Carry cannot read.")
+    day, time, hours, minutes = match.groups()
+    return f"{day}T{time}{hours}:{minutes}"
+
+
+def _number(element: Element) -> Decimal:
+    try:
+        value = Decimal(element.get("value", ""))
+    except InvalidOperation:
+        raise ImportFailed("A sample in the export has a value that is not a number.") from None
+    if not value.is_finite():
+        raise ImportFailed("A sample in the export has a value that is not a number.")
+    return value
+
+
+def _base(element: Element, code: str, display: str, category: str, *identity: str) -> dict[str, Any]:
+    source = element.get("sourceName") or "Apple Health"
+    start_text, end_text = element.get("startDate"), element.get("endDate")
+    start = _when(start_text)
+    end = start if end_text == start_text else _when(end_text)
+    resource: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": stable_id("apple-health", code, source, start, end, *identity),
+        "meta": {"tag": [{"system": SOURCE_APP_SYSTEM, "code": source, "display": source}]},
+        "status": "final",
+        "category": [{"coding": [{"system": _CATEGORY, "code": category, "display": _CATEGORY_DISPLAY[category]}]}],
+        "code": {"coding": [{"system": LOINC, "code": code, "display": display}], "text": display},
+    }
+    if start == end:
+        resource["effectiveDateTime"] = start
+    else:
+        resource["effectivePeriod"] = {"start": start, "end": end}
+    device = _device(element.get("device"))
+    if device:
+        resource["device"] = {"display": device}
+    return resource
+
+
+@lru_cache(maxsize=256)  # an export names a handful of devices, millions of times
+def _device(text: str | None) -> str | None:
+    """'<<HKDevice: 0x…>, name:Apple Watch, manufacturer:Apple Inc., model:Watch, hardware:Watch6,2, …>' ->
+    'Apple Watch (Watch, Watch6,2)': what the device is, not its serial-like address."""
+    if not text:
+        return None
+    fields = dict(_DEVICE_FIELD.findall(text))
+    name = fields.get("name", "").strip()
+    detail = ", ".join(v.strip() for k, v in fields.items() if k != "name" and v.strip())
+    return (f"{name} ({detail})" if detail else name) or None
+
+
+def _quantity(element: Element, kind: str, sample_type: SampleType) -> dict[str, Any]:
+    apple_unit = element.get("unit", "")
+    unit = sample_type.units.get(apple_unit)
+    if unit is None:
+        raise ImportFailed(f"A {sample_type.display.lower()} sample is in a unit Carry does not know ({apple_unit[:20]}).")
+    raw = _number(element)
+    value = _plain(raw * unit.factor) if unit.factor != 1 else raw
+    code, display = (sample_type.code_by_unit or {}).get(unit.code, (sample_type.code, sample_type.display))
+    resource = _base(element, code, display, sample_type.category, str(raw), apple_unit)
+    resource["valueQuantity"] = {"value": value, "unit": unit.unit,
+                                 "system": UCUM, "code": unit.code}  # fmt: skip
+    return resource
+
+
+def _sleep(element: Element) -> dict[str, Any] | None:
+    stage = SLEEP_STAGES.get(element.get("value", ""))
+    if stage is None:  # in bed, awake
+        return None
+    resource = _base(element, "93832-4", "Sleep duration", "activity", stage)
+    start, end = resource.get("effectivePeriod", {}).get("start"), resource.get("effectivePeriod", {}).get("end")
+    minutes = _minutes(start, end) if start and end else Decimal(0)
+    resource["valueQuantity"] = {"value": minutes, "unit": "min", "system": UCUM, "code": "min"}
+    resource["component"] = [{"code": {"text": "Sleep stage"}, "valueString": stage}]
+    return resource
+
+
+def _minutes(start: str, end: str) -> Decimal:
+    seconds = (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    return _plain(Decimal(int(seconds)) / 60 if seconds > 0 else Decimal(0))
+
+
+def _plain(value: Decimal) -> Decimal:
+    """Without trailing zeros or exponent (97.00 -> 97, 7.3333… -> 7.33)."""
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.quantize(Decimal("0.01")).normalize()
+
+
+def _blood_pressure(element: Element) -> dict[str, Any] | None:
+    parts = {record.get("type"): record for record in element.iter("Record")}
+    systolic, diastolic = parts.get(SYSTOLIC), parts.get(DIASTOLIC)
+    if systolic is None or diastolic is None:
+        return None
+    values = []
+    for record in (systolic, diastolic):
+        if record.get("unit") != "mmHg":
+            raise ImportFailed("A blood pressure sample is in a unit Carry does not know.")
+        values.append(_number(record))
+    resource = _base(element, "85354-9", "Blood pressure panel with all children optional", "vital-signs",
+                     str(values[0]), str(values[1]))  # fmt: skip
+    resource["component"] = [
+        {"code": {"coding": [{"system": LOINC, "code": code, "display": display}], "text": display},
+         "valueQuantity": {"value": value, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"}}
+        for (code, display), value in zip(
+            (("8480-6", "Systolic blood pressure"), ("8462-4", "Diastolic blood pressure")), values, strict=True
+        )
+    ]  # fmt: skip
+    return resource

@@ -1,0 +1,140 @@
+"""Apple Health exports through `carry import`: every kind of sample Carry takes, in metric and US units, from
+export.xml and export.zip alike; re-importing a newer export adds only what is new; recognised by content, not
+by name; damaged exports refused with the record unchanged."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from importers.conftest import refusal
+from support.apple_health import EVERY_KIND, IGNORED, Sample, heart_rates, write_export
+
+from app.record import Record
+from app.record.imports import import_path
+from sync.importers.apple_health import SOURCE_APP_SYSTEM
+
+UCUM = "http://unitsofmeasure.org"
+
+
+def _observations(record: Record) -> list[dict[str, Any]]:
+    rows = record._query("SELECT raw FROM resource WHERE type = 'Observation' ORDER BY rowid")
+    return [json.loads(raw) for (raw,) in rows]
+
+
+def _value(obs: dict[str, Any]) -> tuple[str, str, str]:
+    code = obs["code"]["coding"][0]["code"]
+    if "component" in obs and code == "85354-9":
+        units = {c["valueQuantity"]["code"] for c in obs["component"]}
+        [unit] = units
+        return code, unit, "/".join(str(c["valueQuantity"]["value"]) for c in obs["component"])
+    quantity = obs["valueQuantity"]
+    assert quantity["system"] == UCUM
+    return code, quantity["code"], str(Decimal(str(quantity["value"])))
+
+
+@pytest.mark.parametrize("as_zip", [False, True], ids=["export.xml", "export.zip"])
+def test_every_kind_of_sample_becomes_an_observation_in_ucum(record: Record, tmp_path: Path, as_zip: bool) -> None:
+    export = write_export(tmp_path / ("export.zip" if as_zip else "export.xml"),
+                          [s for s, _ in EVERY_KIND] + IGNORED, as_zip=as_zip)  # fmt: skip
+    report = import_path(record, export)
+    assert report.counts.imported == len(EVERY_KIND) and report.counts.invalid == 0
+    observations = _observations(record)
+    assert sorted(_value(o) for o in observations) == sorted(expected for _, expected in EVERY_KIND)
+    assert record._query("SELECT DISTINCT valid FROM resource") == [(1,)]
+    by_code = {o["code"]["coding"][0]["code"]: o for o in observations}
+    heart = by_code["8867-4"]
+    assert heart["effectiveDateTime"] == "2024-03-01T07:15:00-08:00"
+    assert heart["device"] == {"display": "Apple Watch (Watch, Watch6,2)"}
+    assert heart["category"][0]["coding"][0]["code"] == "vital-signs"
+    assert {t["code"] for t in heart["meta"]["tag"] if t["system"] == SOURCE_APP_SYSTEM} == {"Apple Watch"}
+    assert by_code["55423-8"]["effectivePeriod"] == {"start": "2024-03-01T07:15:00-08:00",
+                                                     "end": "2024-03-01T08:15:00-08:00"}  # fmt: skip
+    assert [t["code"] for t in by_code["85354-9"]["meta"]["tag"]] == ["Omron"]
+    assert [c["code"]["coding"][0]["code"] for c in by_code["85354-9"]["component"]] == ["8480-6", "8462-4"]
+
+
+def test_a_newer_export_adds_only_what_is_new(record: Record, tmp_path: Path) -> None:
+    old = list(heart_rates(300))
+    first = import_path(record, write_export(tmp_path / "old.xml", old))
+    newer = old + list(heart_rates(120, start=old[-1].start + timedelta(minutes=5)))
+    second = import_path(record, write_export(tmp_path / "new.zip", newer, as_zip=True))
+    assert first.counts.imported == 300
+    assert (second.counts.imported, second.counts.updated, second.counts.unchanged) == (120, 0, 300)
+    assert record.count("Observation") == 420
+
+
+def test_an_export_in_another_language_is_found_in_its_zip(record: Record, tmp_path: Path) -> None:
+    # The Health app may name the file in the user's language: only its content says what it is.
+    export = write_export(tmp_path / "Export.zip", [s for s, _ in EVERY_KIND], as_zip=True, member="Exportieren.xml")
+    assert import_path(record, export).counts.imported == len(EVERY_KIND)
+
+
+def test_recognised_by_content_not_by_name(record: Record, tmp_path: Path) -> None:
+    export = write_export(tmp_path / "x.xml", [s for s, _ in EVERY_KIND[:3]])
+    named_oddly = tmp_path / "health-data.bin"
+    shutil.copy(export, named_oddly)
+    assert import_path(record, named_oddly).counts.imported == 3
+    # A FHIR file called export.xml is still read as FHIR.
+    fhir = tmp_path / "export.xml"
+    fhir.write_text(json.dumps({"resourceType": "Patient", "id": "p1", "name": [{"family": "Lind"}]}))
+    assert import_path(record, fhir).counts.imported == 1
+    assert record.count("Patient") == 1
+
+
+def _truncated(tmp_path: Path) -> Path:
+    text = write_export(tmp_path / "full.xml", [s for s, _ in EVERY_KIND]).read_text()
+    path = tmp_path / "export.xml"
+    path.write_text(text[: len(text) * 2 // 3])
+    return path
+
+
+def _unknown_unit(tmp_path: Path) -> Path:
+    start = EVERY_KIND[0][0].start
+    return write_export(tmp_path / "export.xml", [Sample("HKQuantityTypeIdentifierBodyMass", start, "11", "furlong")])
+
+
+def _bad_date(tmp_path: Path) -> Path:
+    text = write_export(tmp_path / "full.xml", [s for s, _ in EVERY_KIND]).read_text()
+    path = tmp_path / "export.xml"
+    path.write_text(text.replace('startDate="2024-03-01 07:15:00 -0800"', 'startDate="March 1st"', 1))
+    return path
+
+
+def _zip_without_export(tmp_path: Path) -> Path:
+    path = tmp_path / "export.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("apple_health_export/export_cda.xml", "<ClinicalDocument/>")
+    return path
+
+
+def _entity_bomb(tmp_path: Path) -> Path:
+    path = tmp_path / "export.xml"
+    path.write_text('<?xml version="1.0"?>\n<!DOCTYPE HealthData [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>\n'
+                    '<HealthData><Record type="HKQuantityTypeIdentifierHeartRate" value="&b;"/></HealthData>\n')  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (_truncated, "the export's XML is damaged or incomplete."),
+        (_unknown_unit, "a body weight sample is in a unit Carry does not know (furlong)."),
+        (_bad_date, "a sample in the export has a date Carry cannot read."),
+        (_entity_bomb, "the export's XML is damaged or incomplete."),
+    ],
+)
+def test_bad_exports_are_refused_and_change_nothing(record: Record, tmp_path: Path, make: Any, reason: str) -> None:
+    import_path(record, write_export(tmp_path / "good.xml", list(heart_rates(20))))
+    bad = make(tmp_path)
+    assert refusal(record, bad) == f"{bad.name}: not imported: {reason}"
+
+
+def test_a_zip_that_is_not_an_apple_export_is_refused(record: Record, tmp_path: Path) -> None:
+    assert refusal(record, _zip_without_export(tmp_path)).startswith("export.zip: not imported: ")
