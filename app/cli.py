@@ -637,6 +637,8 @@ def _person_subjects(record: Record, name: str | None) -> list[str] | None:
 
 
 def cmd_share(args: argparse.Namespace) -> int:
+    from sync.share import reach_warning
+
     from .shares import ShareHost, ShareSettings, candidates, create_share, parse_expiry, revoke
 
     words = list(args.words)
@@ -648,8 +650,16 @@ def cmd_share(args: argparse.Namespace) -> int:
                 (args.viewer_url or None) if args.viewer_url is not None else current.viewer_url,
             )
             print(f"Saved in {current.save()}.")
-        print(f"Links point at: {current.public_base()}")
-        print(f"Viewer: {current.viewer_url or 'none (links are plain shlink:/ links)'}")
+        links_base = current.public_base()
+        viewer = current.viewer(links_base)
+        print(f"Links point at: {links_base}")
+        if viewer is None:
+            print("Viewer: none (links are plain shlink:/ links)")
+        else:
+            print(f"Viewer: {viewer}{' (Carry’s own)' if not current.viewer_url else ''}; links look like {viewer}#shlink:/…")
+        warning = reach_warning(links_base)
+        if warning:
+            print(warning)
         return 0
     if words[:1] == ["revoke"]:
         if len(words) != 2:
@@ -691,6 +701,8 @@ def cmd_share(args: argparse.Namespace) -> int:
         png, svg = (base, base.with_suffix(".svg")) if base.suffix.lower() != ".svg" else (base.with_suffix(".png"), base)
         _write_output(str(png), made.qr_png)
         _write_output(str(svg), made.qr_svg.encode("utf-8"))
+    if made.reach_warning:
+        print(made.reach_warning, file=sys.stderr)
     print(made.uri)
     counts = ", ".join(f"{n} {name}" for name, n in made.sections.items())
     when = _datetime_text(made.expires) if made.expires else "never"
@@ -917,7 +929,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--qr", metavar="FILE", help="also write the QR code as FILE (PNG) and beside it as SVG")
     p.add_argument("--dry-run", action="store_true", help="list what would be shared (with --json -: as JSON)")
     p.add_argument("--public-url", metavar="URL", help="settings: the https address your share routes are reached at")
-    p.add_argument("--viewer-url", metavar="URL", help="settings: an SHL viewer the links open in ('' for none)")
+    p.add_argument("--viewer-url", metavar="URL", help="settings: the SHL viewer links open in "
+                   "(default: Carry's own at <public url>/shl/view; 'none' for plain shlink:/ links; '' for the default)")
 
     p = add("shares", cmd_shares, "your shared links, with who opened them")
     p.add_argument("--json", action="store_true")

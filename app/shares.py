@@ -43,6 +43,7 @@ from sync.share import (
     publish,
     qr_png,
     qr_svg,
+    reach_warning,
     section_rows,
     summary_pdf,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "DEFAULT_EXPIRY",
     "Candidate",
     "MadeShare",
+    "NO_VIEWER",
     "Selection",
     "ShareHost",
     "ShareSettings",
@@ -74,6 +76,7 @@ __all__ = [
 ]
 
 SETTINGS_FILE = "share.json"
+NO_VIEWER = "none"  # the viewer setting for plain shlink:/ links
 DEFAULT_EXPIRY = "7d"
 DEFAULT_PORT = 8550
 # The sections a patient may fill, in document order, with the resource types each holds.
@@ -99,7 +102,9 @@ _SUPPORTING_TYPES = frozenset({"Medication", "Practitioner", "PractitionerRole",
 @dataclass(frozen=True)
 class ShareSettings:
     """Where the links Carry makes point: `public_url` (the address the share routes are reached at from outside,
-    without /shl), and an optional SHL viewer that the links open in (`https://viewer.example/#shlink:/…`).
+    without /shl), and the SHL viewer the links open in (`<viewer>#shlink:/…`, so a phone camera opens it): by
+    default Carry's own viewer on the share host (`<public url>/shl/view`), another viewer's https address, or
+    NO_VIEWER for plain `shlink:/…` links.
 
     Kept in <config dir>/share.json; $CARRY_SHARE_PUBLIC_URL and $CARRY_SHARE_VIEWER_URL win over it."""
 
@@ -135,6 +140,13 @@ class ShareSettings:
         root = self.public_url or own_url or f"http://127.0.0.1:{DEFAULT_PORT}"
         return root.rstrip("/") + "/shl"
 
+    def viewer(self, public_base: str) -> str | None:
+        """The address links are prefixed with: the configured viewer, Carry's own (`<public base>/view`), or None
+        for plain links."""
+        if self.viewer_url == NO_VIEWER:
+            return None
+        return self.viewer_url or public_base.rstrip("/") + "/view"
+
 
 def _check_public_url(url: str | None) -> None:
     if url is None:
@@ -146,7 +158,7 @@ def _check_public_url(url: str | None) -> None:
 
 
 def _check_viewer(url: str | None) -> None:
-    if url is not None and (not url.startswith("https://") or "#" in url.rstrip("#")):
+    if url is not None and url != NO_VIEWER and (not url.startswith("https://") or "#" in url.rstrip("#")):
         raise ShareError("The viewer address must be an https:// URL without a fragment.")
 
 
@@ -161,6 +173,10 @@ class ShareHost:
     def __repr__(self) -> str:
         return f"<ShareHost {self.public_base!r}>"
 
+    def reach_warning(self) -> str | None:
+        """The plain warning when links on this host cannot be opened from outside this computer's network."""
+        return reach_warning(self.public_base)
+
     @staticmethod
     def store_path() -> Path:
         return share_host_path()
@@ -168,7 +184,8 @@ class ShareHost:
     @classmethod
     def open(cls, own_url: str | None = None, settings: ShareSettings | None = None) -> ShareHost:
         chosen = settings or ShareSettings.load()
-        return cls(SQLiteShareHostStore(cls.store_path()), chosen.public_base(own_url), chosen.viewer_url)
+        base = chosen.public_base(own_url)
+        return cls(SQLiteShareHostStore(cls.store_path()), base, chosen.viewer(base))
 
     @classmethod
     def existing(cls) -> ShareHost | None:
@@ -415,6 +432,7 @@ class MadeShare:
     qr_png: bytes = field(repr=False)
     qr_svg: str = field(repr=False)
     pdf: bytes = field(repr=False)
+    reach_warning: str | None = None  # set when the link cannot be opened from outside this network
 
     @property
     def short_id(self) -> str:
@@ -536,7 +554,8 @@ def create_share(
     png = qr_png(published.uri)
     pdf = summary_pdf(bundle, link=published.uri, qr_png=png, sources=sources, generated=moment)
     return MadeShare(published.link_id, published.uri, shlink, label or None, published.payload.exp,
-                     published.payload.flag, counts, bundle, fhir_json, png, qr_svg(published.uri), pdf)  # fmt: skip
+                     published.payload.flag, counts, bundle, fhir_json, png, qr_svg(published.uri), pdf,
+                     host.reach_warning())  # fmt: skip
 
 
 def files_for(link: ShareLinkRow, *, now: datetime | None = None) -> tuple[bytes, bytes]:

@@ -31,6 +31,7 @@ from .ips import EMPTY_REASONS, SECTIONS, Section, build_ips, check_ips, section
 from .jose import new_access_keypair
 from .pdf import summary_pdf
 from .qr import qr_matrix, qr_png, qr_svg
+from .reach import LOCAL_ONLY, reach_warning
 from .receive import ReceivedFile, ReceivedShare, open_link
 from .selection import DEFAULT_SECTIONS, default_selection
 from .shc import health_card_bundles
@@ -53,6 +54,7 @@ __all__ = [
     "DEFAULT_ATTEMPTS",
     "DEFAULT_SECTIONS",
     "EMPTY_REASONS",
+    "LOCAL_ONLY",
     "LOCATION_LIFETIME",
     "SECTIONS",
     "AccessRecord",
@@ -95,6 +97,7 @@ __all__ = [
     "patient_name",
     "publish",
     "qr_matrix",
+    "reach_warning",
     "qr_png",
     "qr_svg",
     "section_rows",

@@ -46,7 +46,9 @@ def test_share_serve_open_shares_revoke(
                           "--json", str(fhir), "--qr", str(qr))  # fmt: skip
     assert code == 0, err
     link = out.strip()
-    assert link.startswith("shlink:/") and decode_link(link).url.startswith(f"{carry_server.url}/shl/")
+    assert link.startswith(f"{carry_server.url}/shl/view#shlink:/")  # a camera opens Carry's own viewer
+    assert decode_link(link).url.startswith(f"{carry_server.url}/shl/")
+    assert "Only devices that can reach this computer can open this link" in err
     assert "5 problems" in err and "not encrypted" in err
     bundle = json.loads(fhir.read_bytes())
     assert check_ips(bundle) == []
