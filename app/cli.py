@@ -639,7 +639,17 @@ def _person_subjects(record: Record, name: str | None) -> list[str] | None:
 def cmd_share(args: argparse.Namespace) -> int:
     from sync.share import reach_warning
 
-    from .shares import ShareHost, ShareSettings, candidates, create_share, parse_expiry, revoke
+    from .shares import (
+        CHECK_IN,
+        CHECK_IN_SCREEN_EXPIRY,
+        IPS,
+        ShareHost,
+        ShareSettings,
+        candidates,
+        create_share,
+        parse_expiry,
+        revoke,
+    )
 
     words = list(args.words)
     if words[:1] == ["settings"] and len(words) == 1:
@@ -674,7 +684,9 @@ def cmd_share(args: argparse.Namespace) -> int:
     if words:
         raise UsageError(f"`carry share {words[0]}` is not a command; use `carry share`, `carry share revoke ID` "
                          "or `carry share settings`.")  # fmt: skip
-    expires = parse_expiry(args.expires)
+    if args.ktc and args.passcode:
+        raise UsageError("A link for a clinic's check-in scanner (--ktc) cannot have a passcode; nothing was shared.")
+    expires = parse_expiry(args.expires or (CHECK_IN_SCREEN_EXPIRY if args.ktc else None))
     with _open(args) as record:
         selection = candidates(record, _person_subjects(record, args.person))
         sections = [s for part in args.sections for s in part.split(",")] if args.sections else None
@@ -691,7 +703,7 @@ def cmd_share(args: argparse.Namespace) -> int:
             return 0
         passcode = _share_passcode("Passcode for the link", twice=True) if args.passcode else None
         made = create_share(record, ShareHost.open(), selection, label=args.label, passcode=passcode,
-                            expires=expires)  # fmt: skip
+                            expires=expires, kind=CHECK_IN if args.ktc else IPS)  # fmt: skip
     if args.pdf:
         _write_output(args.pdf, made.pdf)
     if args.json_out:
@@ -755,7 +767,7 @@ def cmd_shares(args: argparse.Namespace) -> int:
 def cmd_open(args: argparse.Namespace) -> int:
     import asyncio
 
-    from .shares import keep_received, open_shared, received_sections
+    from .shares import keep_received, open_shared, received_person, received_sections
 
     shlink = args.shlink if args.shlink != "-" else sys.stdin.readline().strip()
     passcode = _share_passcode("Passcode of the link", twice=False) if args.passcode else None
@@ -764,6 +776,7 @@ def cmd_open(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({
             "label": received.label, "flag": received.flag, "expires": received.expires,
+            "person": received_person(received),
             "sections": [{"title": t, "item": i, "rows": [{"item": r.item, "details": r.details, "status": r.status,
                                                             "date": r.date} for r in rows], "empty": e}
                          for t, i, rows, e in sections],
@@ -771,6 +784,7 @@ def cmd_open(args: argparse.Namespace) -> int:
         })  # fmt: skip
     else:
         print(f"Shared summary{f': {received.label}' if received.label else ''}")
+        print(received_person(received))
         for title, _item, rows, empty in sections:
             print(f"{title}:")
             if not rows:
@@ -922,7 +936,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--person", metavar="NAME", help="whose summary, when the record holds more than one person")
     p.add_argument("--passcode", action="store_true", help="protect the link with a passcode (asked twice, or "
                    "$CARRY_SHARE_PASSCODE)")
-    p.add_argument("--expires", default="7d", metavar="WHEN", help="1d, 7d, 30d, 12h or never (default: %(default)s)")
+    p.add_argument("--expires", metavar="WHEN", help="1d, 7d, 30d, 12h, 15m or never (default: 7d; 15m with --ktc, "
+                   "which never takes never)")
+    p.add_argument("--ktc", action="store_true", help="a link for a clinic's check-in scanner (CMS Kill the "
+                   "Clipboard: no passcode, always expires, records and a PDF of them in one file)")
     p.add_argument("--label", metavar="TEXT", help="a short label the recipient sees (at most 80 characters)")
     p.add_argument("--pdf", metavar="FILE", help="also write the summary as a PDF")
     p.add_argument("--json", dest="json_out", metavar="FILE", help="also write the IPS document (FHIR JSON)")

@@ -36,16 +36,20 @@ from sync.share import (
     ShareHostError,
     SQLiteShareHostStore,
     build_ips,
+    build_ktc,
     check_ips,
+    check_ktc,
     default_selection,
     open_access,
     open_link,
+    patient_name,
     publish,
     qr_png,
     qr_svg,
     reach_warning,
-    section_rows,
+    rendered_pdf,
     summary_pdf,
+    summary_rows,
 )
 
 from .locations import config_dir, share_host_path
@@ -53,7 +57,11 @@ from .record import Fact, Record, UpsertCounts, facts, reconcile_medications
 from .record.share_state import AccessEntry, ShareLinkRow, ShareState
 
 __all__ = [
+    "CHECK_IN",
+    "CHECK_IN_PRINT_EXPIRY",
+    "CHECK_IN_SCREEN_EXPIRY",
     "DEFAULT_EXPIRY",
+    "IPS",
     "Candidate",
     "MadeShare",
     "NO_VIEWER",
@@ -67,6 +75,7 @@ __all__ = [
     "merge_access_quietly",
     "open_shared",
     "parse_expiry",
+    "received_person",
     "revoke",
     "send_summary",
     "send_vital_sign",
@@ -76,6 +85,11 @@ __all__ = [
 ]
 
 SETTINGS_FILE = "share.json"
+# The two kinds of link: the IPS summary for a doctor (passcode allowed), and the CMS "Kill the Clipboard" link for
+# a clinic's check-in scanner (flag U, a collection Bundle with a rendered PDF, always expiring).
+IPS, CHECK_IN = "ips", "ktc"
+CHECK_IN_SCREEN_EXPIRY = "15m"  # a QR code shown on a phone screen (the profile: 5-15 minutes)
+CHECK_IN_PRINT_EXPIRY = "48h"  # a printed QR code (the profile: 24-48 hours)
 NO_VIEWER = "none"  # the viewer setting for plain shlink:/ links
 DEFAULT_EXPIRY = "7d"
 DEFAULT_PORT = 8550
@@ -433,6 +447,7 @@ class MadeShare:
     qr_svg: str = field(repr=False)
     pdf: bytes = field(repr=False)
     reach_warning: str | None = None  # set when the link cannot be opened from outside this network
+    kind: str = IPS
 
     @property
     def short_id(self) -> str:
@@ -507,6 +522,18 @@ def build_summary(record: Record, selection: Selection, *, now: datetime | None 
     return bundle
 
 
+def build_check_in(record: Record, selection: Selection, *, now: datetime | None = None) -> dict[str, Any]:
+    """The Kill the Clipboard PatientSharedBundle of the picked items; refused when it breaks a rule of the profile."""
+    chosen = selection.chosen()
+    bundle = build_ktc(selection.patient, [c.resource for c in chosen], supporting=_supporting(record, chosen),
+                       now=now)  # fmt: skip
+    problems = check_ktc(bundle)
+    if problems:
+        raise ShareError("Carry will not share these records: they break a rule of the check-in profile ("
+                         + "; ".join(problems[:3]) + ").")  # fmt: skip
+    return bundle
+
+
 def create_share(
     record: Record,
     host: ShareHost,
@@ -516,8 +543,16 @@ def create_share(
     passcode: str | None = None,
     expires: int | None = None,
     now: datetime | None = None,
+    kind: str = IPS,
 ) -> MadeShare:
-    """Build the IPS of the picked items, encrypt it, publish it on the host, and keep the link in the record."""
+    """Build the IPS of the picked items (or, for CHECK_IN, the Kill the Clipboard Bundle), encrypt it, publish it
+    on the host, and keep the link in the record."""
+    if kind not in (IPS, CHECK_IN):
+        raise ShareError(f"{kind!r} is not a kind of share; use {IPS} or {CHECK_IN}.")
+    if kind == CHECK_IN and passcode:
+        raise ShareError("A link for a clinic's check-in scanner cannot have a passcode; the scanner cannot type one.")
+    if kind == CHECK_IN and expires is None:
+        raise ShareError("A link for a clinic's check-in scanner must expire (15 minutes on screen, 48 hours printed).")
     if not selection.picked:
         raise ShareError("Nothing is picked; choose at least one item to share.")
     if label is not None and len(label) > 80:
@@ -527,7 +562,7 @@ def create_share(
     if expires is not None and expires <= time.time():
         raise ShareError("The expiry must be in the future.")
     moment = now or datetime.now(timezone.utc)
-    bundle = build_summary(record, selection, now=moment)
+    bundle = build_check_in(record, selection, now=moment) if kind == CHECK_IN else build_summary(record, selection, now=moment)
     fhir_json = dumps(bundle)
     state = ShareState(record)
     _private, public = state.access_keys()
@@ -540,6 +575,7 @@ def create_share(
         label=label or None,
         exp=expires,
         viewer=host.viewer_url,
+        direct=kind == CHECK_IN,
     )
     shlink = published.uri.split("#", 1)[1] if "#" in published.uri else published.uri
     sources = sorted({s for c in selection.chosen() for s in c.sources})
@@ -552,18 +588,23 @@ def create_share(
         host.store.revoke(published.link_id)  # a link the record does not know could never be revoked
         raise
     png = qr_png(published.uri)
-    pdf = summary_pdf(bundle, link=published.uri, qr_png=png, sources=sources, generated=moment)
+    pdf = _pdf(bundle, published.uri, png, sources, moment)
     return MadeShare(published.link_id, published.uri, shlink, label or None, published.payload.exp,
                      published.payload.flag, counts, bundle, fhir_json, png, qr_svg(published.uri), pdf,
-                     host.reach_warning())  # fmt: skip
+                     host.reach_warning(), kind)  # fmt: skip
+
+
+def _pdf(bundle: Mapping[str, Any], uri: str, png: bytes, sources: Sequence[str], moment: datetime) -> bytes:
+    """The printable copy with the link's QR code: the IPS summary, or the check-in records' rendering."""
+    if bundle.get("type") == "collection":
+        return rendered_pdf(bundle, generated=moment, link=uri, qr_png=png)
+    return summary_pdf(bundle, link=uri, qr_png=png, sources=sources, generated=moment)
 
 
 def files_for(link: ShareLinkRow, *, now: datetime | None = None) -> tuple[bytes, bytes]:
     """(PDF, FHIR JSON) of a link made earlier, from what the record kept."""
     bundle = link.ips()
-    png = qr_png(link.uri)
-    pdf = summary_pdf(bundle, link=link.uri, qr_png=png, sources=list(link.sources),
-                      generated=now or datetime.now(timezone.utc))  # fmt: skip
+    pdf = _pdf(bundle, link.uri, qr_png(link.uri), list(link.sources), now or datetime.now(timezone.utc))
     return pdf, link.ips_text.encode("utf-8")
 
 
@@ -673,11 +714,26 @@ async def open_shared(
 
 
 def received_sections(received: ReceivedShare) -> list[tuple[str, str, list[Any], str | None]]:
-    """What a received summary shows: the sections of every IPS document in it (section_rows)."""
+    """What a received summary shows: the sections of every IPS document or check-in collection in it."""
     out: list[tuple[str, str, list[Any], str | None]] = []
     for bundle in received.bundles:
-        out += section_rows(bundle)
+        out += summary_rows(bundle)
     return out
+
+
+def received_person(received: ReceivedShare) -> str:
+    """Whose summary it is, first wherever a received summary is shown: "Name, born 1953-06-02, female"."""
+    for bundle in received.bundles:
+        for entry in bundle.get("entry") or []:
+            resource = entry.get("resource") if isinstance(entry, Mapping) else None
+            if isinstance(resource, Mapping) and resource.get("resourceType") == "Patient":
+                parts = [patient_name(resource)]
+                if isinstance(resource.get("birthDate"), str):
+                    parts.append(f"born {resource['birthDate']}")
+                if isinstance(resource.get("gender"), str):
+                    parts.append(str(resource["gender"]))
+                return ", ".join(parts)
+    return "The link does not say whose records these are."
 
 
 def keep_received(record: Record, received: ReceivedShare, *, name: str | None = None) -> tuple[str, UpsertCounts]:
