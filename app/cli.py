@@ -646,6 +646,7 @@ def cmd_share(args: argparse.Namespace) -> int:
         ShareHost,
         ShareSettings,
         candidates,
+        counted,
         create_share,
         parse_expiry,
         revoke,
@@ -716,7 +717,7 @@ def cmd_share(args: argparse.Namespace) -> int:
     if made.reach_warning:
         print(made.reach_warning, file=sys.stderr)
     print(made.uri)
-    counts = ", ".join(f"{n} {name}" for name, n in made.sections.items())
+    counts = ", ".join(counted(name, n) for name, n in made.sections.items())
     when = _datetime_text(made.expires) if made.expires else "never"
     print(f"Shared link {made.short_id}: {counts}; expires {when}"
           + ("; needs the passcode" if "P" in made.flag else "") + ".", file=sys.stderr)  # fmt: skip

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import time
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -69,6 +70,7 @@ __all__ = [
     "ShareHost",
     "ShareSettings",
     "candidates",
+    "counted",
     "create_share",
     "keep_received",
     "merge_access",
@@ -452,6 +454,30 @@ class MadeShare:
     @property
     def short_id(self) -> str:
         return self.link_id[:8]
+
+    def file_name(self, extension: str) -> str:
+        """A download name the patient recognises: `health-summary-elvina-lemke.pdf` (ASCII, safe in a header)."""
+        patient: dict[str, Any] = next((e["resource"] for e in self.bundle.get("entry") or []
+                                        if (e.get("resource") or {}).get("resourceType") == "Patient"), {})  # fmt: skip
+        name = unicodedata.normalize("NFKD", patient_name(patient) if patient else "")
+        slug = re.sub(r"[^a-z0-9]+", "-", name.encode("ascii", "ignore").decode().lower()).strip("-")[:40]
+        kind = "check-in-records" if self.kind == CHECK_IN else "health-summary"
+        return f"{kind}-{slug or 'patient'}.{extension}"
+
+
+_COUNTED = {"problems": ("active problem", "active problems"),
+            "allergies": ("allergy or intolerance", "allergies and intolerances"),
+            "medications": ("medication", "medications"), "immunizations": ("immunization", "immunizations"),
+            "results": ("result", "results"), "procedures": ("procedure", "procedures"),
+            "devices": ("medical device", "medical devices"), "vital-signs": ("vital sign", "vital signs"),
+            "past-problems": ("past problem", "past problems"),
+            "social-history": ("social history item", "social history items")}  # fmt: skip
+
+
+def counted(section: str, n: int) -> str:
+    """"1 allergy or intolerance", "5 active problems": a section's count in words."""
+    one, many = _COUNTED.get(section, (section, section))
+    return f"{n} {one if n == 1 else many}"
 
 
 def parse_expiry(text: str | None, *, now: float | None = None) -> int | None:

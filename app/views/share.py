@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.record import Record
-from app.shares import ShareHost, candidates, host_status, share_links
+from app.shares import ShareHost, candidates, counted, host_status, share_links
 from sync.share import SECTIONS, ReceivedShare, ShareError
 
 from .format import format_date, format_timestamp
@@ -88,7 +88,7 @@ def link_summaries(record: Record, host: ShareHost | None, *, now: float | None 
     for link in share_links(record):
         status = host_status(host, link, moment)
         expires = format_timestamp(_iso(link.exp)) if link.exp else "never"
-        contents = ", ".join(f"{n} {SECTIONS[s].title.lower() if s in SECTIONS else s}" for s, n in link.sections.items())
+        contents = ", ".join(counted(s, n) for s, n in link.sections.items())
         out.append(LinkSummary(
             link.link_id, link.short_id, link.label or f"Link {link.short_id}", status,
             format_timestamp(link.created_at), expires, contents + (" · passcode" if "P" in link.flag else ""),

@@ -49,7 +49,7 @@ def test_share_serve_open_shares_revoke(
     assert link.startswith(f"{carry_server.url}/shl/view#shlink:/")  # a camera opens Carry's own viewer
     assert decode_link(link).url.startswith(f"{carry_server.url}/shl/")
     assert "Only devices that can reach this computer can open this link" in err
-    assert "5 problems" in err and "not encrypted" in err
+    assert "5 active problems, 1 allergy or intolerance" in err and "not encrypted" in err
     bundle = json.loads(fhir.read_bytes())
     assert check_ips(bundle) == []
     text = _pdf_text(pdf)
