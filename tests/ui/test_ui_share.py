@@ -115,7 +115,8 @@ def test_open_a_shared_link_and_keep_it(make_server: Any, desktop: Any) -> None:
     page.keyboard.insert_text(link)
     field_value(page, box, link)
     page.get_by_role("button", name="Open", exact=True).click()
-    ex(page.get_by_role("heading", name="Elvina")).to_be_visible()
+    # Whose summary it is comes first.
+    ex(page.get_by_role("heading", name="Elvina Lemke, born 1953-06-02, female")).to_be_visible()
     ex(page.get_by_role("heading", name="Active problems")).to_be_visible()
     ex(page.get_by_role("group", name="Osteoporosis (disorder) active", exact=False)).to_be_visible()
     shot(page, "share-04-received")
