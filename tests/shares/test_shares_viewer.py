@@ -159,3 +159,34 @@ def test_revoked_and_expired_links_say_so(
         assert tab.hosts() == {urlsplit(carry_server.url).netloc}, tab.requests
     finally:
         tab.close()
+
+
+def test_the_viewer_reads_a_check_in_link(
+    browser: Any, patient: Path, carry_server: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+) -> None:  # fmt: skip
+    """A Kill the Clipboard link (flag U: no passcode, a plain GET with ?recipient=) opens in the same viewer: the
+    collection Bundle grouped into sections, its PDF offered, and the GET in the patient's access log."""
+    url, printed = _qr_link(tmp_path, capsys, "--ktc")
+    assert url == printed
+    tab = _Tab(browser, PHONE)
+    try:
+        tab.page.goto(url)
+        assert tab.page.locator("#passcode-field").is_hidden()
+        tab.page.get_by_label("Your name").fill("Riverside Clinic")
+        tab.page.get_by_label("Your name").press("Enter")
+        tab.page.get_by_role("heading", level=1, name="Elvina Lemke").wait_for(timeout=20000)
+        text = tab.page.inner_text("#summary")
+        assert "Patient-shared records (clinic check-in)" in text
+        for title in ("Problems", "Allergies and intolerances", "Medications", "Documents"):
+            assert tab.page.get_by_role("heading", level=2, name=title).count() == 1, title
+        assert "Osteoporosis" in text and "Written by the patient" in text  # the PDF is the patient's own
+        with tab.page.expect_download() as saved:
+            tab.page.get_by_role("button", name="Save the PDF").first.click()
+        assert saved.value.suggested_filename.endswith(".pdf")
+        assert Path(saved.value.path()).read_bytes().startswith(b"%PDF")
+        shot(tab.page, "viewer-check-in-390")
+        assert tab.hosts() == {urlsplit(carry_server.url).netloc}, tab.requests
+    finally:
+        tab.close()
+    assert main(["shares", "--json"]) == 0
+    assert "Riverside Clinic" in capsys.readouterr()[0]

@@ -441,7 +441,7 @@ function renderTable(section, index, patientRefs) {
       for (const content of r.content || []) {
         const att = content.attachment || {};
         if (att.contentType === "application/pdf" && typeof att.data === "string") {
-          const button = el("button", `Save ${row.item} (PDF)`, { type: "button", class: "secondary" });
+          const button = el("button", "Save the PDF", { type: "button", class: "secondary", "aria-label": `Save the PDF: ${row.item}` });
           button.addEventListener("click", () => save(`${fileStem(row.item)}.pdf`, "application/pdf", b64urlBytes(att.data.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""))));
           details.append(document.createElement("br"), button);
         }
