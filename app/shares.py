@@ -233,6 +233,7 @@ class Candidate:
     sources: tuple[str, ...]
     resource: Mapping[str, Any] = field(repr=False, compare=False)
     source_id: int = 0
+    older: bool = False  # a result or vital sign from before the last 12 months or so: offered, never a default
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.key, "section": self.section, "resourceType": self.resource_type,
@@ -285,7 +286,7 @@ class Selection:
             picked = {c.key for c in self.items if c.section in wanted and c.default}
             for name in wanted:
                 if not any(c.section == name and c.key in picked for c in self.items):
-                    picked |= {c.key for c in self.in_section(name)}
+                    picked |= {c.key for c in self.in_section(name) if not c.older}
         for ref in leave_out:
             picked.discard(self._find(ref).key)
         for ref in add:
@@ -343,8 +344,8 @@ def _people_count(record: Record) -> int:
 def candidates(record: Record, subjects: Sequence[str] | None = None, *, now: datetime | None = None) -> Selection:
     """Every item that may go into a summary of this person (all of the record when `subjects` is None and it
     holds one person), with the default items of issue 6 picked: active problems, current medications,
-    allergies, immunizations, the last 12 months of results, procedures. Resolved problems and vital signs are
-    offered too, unpicked."""
+    allergies, immunizations, the last 12 months of results, procedures. Resolved problems, vital signs and older
+    results are offered too, unpicked (older ones marked `older`, so a screen can group them by year)."""
     if subjects is None and _people_count(record) > 1:
         raise ShareError("Your record holds more than one person; say whose summary to share (--person NAME).")
     moment = now or datetime.now(timezone.utc)
@@ -353,11 +354,12 @@ def candidates(record: Record, subjects: Sequence[str] | None = None, *, now: da
     found = facts(record, list(_FACT_TYPES), subjects=scope)
     horizon = (moment - timedelta(days=400)).strftime("%Y-%m-%d")
     wanted: list[Fact] = []
+    older: set[str] = set()
     for fact in found:
         if fact.status == "entered-in-error":
             continue
         if fact.resource_type in ("Observation", "DiagnosticReport") and (fact.date or "") < horizon:
-            continue  # old results are not offered (there may be tens of thousands)
+            older.add(fact.fact_id)  # a patient whose last labs are two years old can still share them
         wanted.append(fact)
     meds = reconcile_medications(record, subjects=scope)
     med_facts = {f.fact_id: f for f in facts(record, ["MedicationRequest", "MedicationStatement"], subjects=scope)}
@@ -389,7 +391,8 @@ def candidates(record: Record, subjects: Sequence[str] | None = None, *, now: da
         section = default_keys.get(fact.fact_id) or _other_section(resource)
         if section is None or section == "medications":
             continue
-        items.append(_candidate(fact, section, fact.fact_id in default_keys, resource))
+        items.append(replace(_candidate(fact, section, fact.fact_id in default_keys, resource),
+                             older=fact.fact_id in older))  # fmt: skip
     order = {name: n for n, name in enumerate(SECTIONS)}
     items.sort(key=lambda c: (order.get(c.section, 99), not c.default, _neg(c.date)))
     picked = frozenset(c.key for c in items if c.default)

@@ -51,6 +51,9 @@ def test_pick_share_see_who_opened_revoke(make_server: Any, desktop: Any) -> Non
     ex(page.get_by_role("heading", name="What to share")).to_be_visible()
     ex(page.get_by_role("checkbox", name="Active problems (5 of 5)")).to_be_checked()
     ex(page.get_by_role("checkbox", name="Immunizations (12 of 12)")).to_be_checked()
+    # Older results are offered too, a year at a time, none ticked.
+    ex(page.get_by_role("checkbox", name="Results from 2019 (0 of", exact=False)).not_to_be_checked()
+    ex(page.get_by_role("checkbox", name="Vital signs from 2019 (0 of", exact=False)).not_to_be_checked()
     enter_text(page, "Label (the doctor sees it)", "For Dr Rivera")
     # Single items: leave one problem out; the section says so.
     page.get_by_role("checkbox", name="Prediabetes", exact=False).click()

@@ -108,7 +108,8 @@ class ShareView:
         rows: list[ft.Control] = [heading("What to share", 2),
                                   muted("Carry starts with your active problems, current medications, allergies, "
                                         "immunizations, the last 12 months of results and procedures. Untick what "
-                                        "you would rather not share; tick more if you like.")]  # fmt: skip
+                                        "you would rather not share; tick more if you like. Older results and "
+                                        "vital signs are grouped by year.")]  # fmt: skip
         counts = picked_counts(self.choices, self.picked)
         for section in self.choices.sections:
             box = ft.Checkbox(label=self._section_label(section.title, counts[section.name], len(section.items)),
@@ -121,8 +122,12 @@ class ShareView:
                                        on_change=self.app.act(lambda e, k=item.key, s=section: self._toggle_item(k, s, e)))  # fmt: skip
                 self.item_boxes[item.key] = item_box
                 items.append(item_box)
+            listed: ft.Control = ft.Column(items, spacing=0)
+            if section.older:  # folded: a patient with years of labs sees one line per year
+                listed = ft.ExpansionTile(title=ft.Text(f"Show the {_items(len(items))}", size=14), controls=items,
+                                          maintain_state=False, dense=True)  # fmt: skip
             rows.append(ft.Column([ft.Semantics(content=box, identifier=f"section-{section.name}"),
-                                   ft.Container(ft.Column(items, spacing=0), padding=ft.Padding.only(left=28))],
+                                   ft.Container(listed, padding=ft.Padding.only(left=28))],
                                   spacing=0))  # fmt: skip
         if not self.choices.sections:
             rows.append(empty(self.choices.problem or "Your record has nothing to share yet."))
@@ -271,6 +276,10 @@ class ShareView:
     async def _open_received(self) -> None:
         if self.app.shell is not None:
             await self.app.shell.push(ReceivedView(self.app), "Open a shared link")
+
+
+def _items(n: int) -> str:
+    return f"{n} item" if n == 1 else f"{n} items"
 
 
 def passcode_field(label: str, on_submit: Any) -> ft.TextField:
