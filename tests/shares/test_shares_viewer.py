@@ -6,6 +6,7 @@ share host. Wrong passcode, expired and revoked links each get their own sentenc
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ from app.cli import main
 from app.locations import share_host_path
 from support.records import PASSPHRASE
 from sync.fhir import dumps
-from sync.share import SQLiteShareHostStore, build_ips, new_access_keypair, publish
+from sync.share import SQLiteShareHostStore, build_ips, encode_link, new_access_keypair, new_payload, publish
 
 from ui.browser_support import DESKTOP, PHONE, chromium, shot
 
@@ -156,7 +157,20 @@ def test_revoked_and_expired_links_say_so(
         assert tab.problem() == "This link has expired. Ask the patient for a new one."
         tab.page.goto(f"{carry_server.url}/shl/view")
         assert "holds no link" in tab.problem()
-        assert tab.hosts() == {urlsplit(carry_server.url).netloc}, tab.requests
+        # A link the host never made, and a host nobody answers at.
+        unknown = new_payload(f"{carry_server.url}/shl")
+        tab.open(f"{carry_server.url}/shl/view#" + encode_link(unknown), "Dr. Rivera", None)
+        assert tab.problem() == ("This link is not known to its share host: it may have been revoked or have "
+                                 "expired. Ask the patient for a new one.")  # fmt: skip
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            port = closed.getsockname()[1]
+        nowhere = new_payload(f"http://127.0.0.1:{port}/shl")
+        tab.page.goto("about:blank")
+        tab.open(f"{carry_server.url}/shl/view#" + encode_link(nowhere), "Dr. Rivera", None)
+        assert tab.problem() == (f"The share host at 127.0.0.1:{port} could not be reached. Check the network "
+                                 "connection and try again.")  # fmt: skip
+        assert tab.hosts() == {urlsplit(carry_server.url).netloc, f"127.0.0.1:{port}"}, tab.requests
     finally:
         tab.close()
 

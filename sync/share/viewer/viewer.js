@@ -564,3 +564,5 @@ function start() {
 }
 
 document.addEventListener("DOMContentLoaded", start);
+// Another link opened in the same tab changes only the fragment: start again from a clean page.
+window.addEventListener("hashchange", () => window.location.reload());
