@@ -5,6 +5,7 @@ would, against the same `carry serve` that shows the UI."""
 from __future__ import annotations
 
 import asyncio
+import time
 import io
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -158,3 +159,24 @@ def test_share_at_phone_width(make_server: Any, browser: Any) -> None:
         assert saved.value.suggested_filename == "health-summary-elvina-lemke.json"
     finally:
         context.close()
+
+
+def test_a_link_for_a_clinics_check_in_scanner(make_server: Any, desktop: Any) -> None:
+    """"For a clinic's check-in scanner" makes a Kill the Clipboard link: flag U, no passcode, 15 minutes."""
+    server = make_server(ELVINA)
+    page = open_app(desktop, server.url)
+    ex = expect()
+    unlock(page)
+    nav(page, "Share")
+    page.get_by_role("button", name="Who opens it").click()
+    page.get_by_text("For a clinic's check-in scanner, on screen (15 minutes)").last.click()
+    ex(page.get_by_role("button", name="Who opens it")).to_be_visible()
+    made_at = time.time()
+    page.get_by_role("button", name="Create link").click()
+    ex(page.get_by_role("heading", name="Your link is ready")).to_be_visible()
+    payload = decode_link(_link_text(page))
+    assert payload.flag == "U" and payload.exp is not None and 14 * 60 <= payload.exp - made_at <= 15 * 60 + 5
+    with page.expect_download() as saved:
+        page.get_by_role("button", name="Download the PDF").click()
+    assert saved.value.suggested_filename == "check-in-records-elvina-lemke.pdf"
+    shot(page, "share-06-check-in")
