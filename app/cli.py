@@ -736,7 +736,7 @@ def _datetime_text(epoch: float) -> str:
 
 
 def cmd_shares(args: argparse.Namespace) -> int:
-    from .shares import ShareHost, host_status, share_links
+    from .shares import ShareHost, counted, host_status, share_links
 
     host = ShareHost.existing()
     with _open(args) as record:
@@ -746,6 +746,7 @@ def cmd_shares(args: argparse.Namespace) -> int:
         _print_json([
             {"id": link.link_id[:8], "link_id": link.link_id, "label": link.label, "created": link.created_at,
              "expires": link.exp, "passcode": "P" in link.flag, "status": statuses[link.link_id],
+             "kind": "check-in" if "U" in link.flag else "summary",
              "revoked_at": link.revoked_at, "sections": link.sections, "sources": list(link.sources),
              "accesses": [a.as_json() for a in link.accesses]}
             for link in links
@@ -756,8 +757,9 @@ def cmd_shares(args: argparse.Namespace) -> int:
     for link in links:
         expiry = _datetime_text(link.exp) if link.exp else "never"
         print(f"{link.short_id}  {link.label or '(no label)'}  {statuses[link.link_id]}  made {link.created_at}, "
-              f"expires {expiry}{', passcode' if 'P' in link.flag else ''}")  # fmt: skip
-        print(f"    {', '.join(f'{n} {s}' for s, n in link.sections.items())}")
+              f"expires {expiry}{', passcode' if 'P' in link.flag else ''}"
+              f"{', for a check-in scanner' if 'U' in link.flag else ''}")  # fmt: skip
+        print(f"    {', '.join(counted(s, n) for s, n in link.sections.items())}")
         if not link.accesses:
             print("    not opened yet")
         for access in link.accesses:

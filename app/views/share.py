@@ -103,7 +103,8 @@ def link_summaries(record: Record, host: ShareHost | None, *, now: float | None 
         contents = ", ".join(counted(s, n) for s, n in link.sections.items())
         out.append(LinkSummary(
             link.link_id, link.short_id, link.label or f"Link {link.short_id}", status,
-            format_timestamp(link.created_at), expires, contents + (" · passcode" if "P" in link.flag else ""),
+            format_timestamp(link.created_at), expires, contents + (" · passcode" if "P" in link.flag else "")
+            + (" · for a check-in scanner" if "U" in link.flag else ""),
             tuple(a.sentence() for a in link.accesses), status == "active",
         ))  # fmt: skip
     return out

@@ -102,6 +102,7 @@ def test_both_kinds_open_in_kill_the_clipboard_and_validate(
     ktc_id = decode_link(ktc_link).url.rsplit("/", 1)[1]
     check_in = next(link for link in listed if link["link_id"] == ktc_id)
     assert [a["recipient"] for a in check_in["accesses"]] == ["Riverside Clinic front desk"]
+    assert check_in["kind"] == "check-in"
 
     # And Carry's own receiver reads the check-in kind too, whose records first.
     monkeypatch.delenv("CARRY_PASSPHRASE")
