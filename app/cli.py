@@ -735,7 +735,20 @@ def _write_output(path: str, data: bytes) -> None:
 
 
 def cmd_share(args: argparse.Namespace) -> int:
-    from .shares import ShareHost, ShareSettings, candidates, create_share, parse_expiry, revoke
+    from sync.share import reach_warning
+
+    from .shares import (
+        CHECK_IN,
+        CHECK_IN_SCREEN_EXPIRY,
+        IPS,
+        ShareHost,
+        ShareSettings,
+        candidates,
+        counted,
+        create_share,
+        parse_expiry,
+        revoke,
+    )
 
     words = list(args.words)
     if words[:1] == ["settings"] and len(words) == 1:
@@ -746,8 +759,16 @@ def cmd_share(args: argparse.Namespace) -> int:
                 (args.viewer_url or None) if args.viewer_url is not None else current.viewer_url,
             )
             print(f"Saved in {current.save()}.")
-        print(f"Links point at: {current.public_base()}")
-        print(f"Viewer: {current.viewer_url or 'none (links are plain shlink:/ links)'}")
+        links_base = current.public_base()
+        viewer = current.viewer(links_base)
+        print(f"Links point at: {links_base}")
+        if viewer is None:
+            print("Viewer: none (links are plain shlink:/ links)")
+        else:
+            print(f"Viewer: {viewer}{' (Carry’s own)' if not current.viewer_url else ''}; links look like {viewer}#shlink:/…")
+        warning = reach_warning(links_base)
+        if warning:
+            print(warning)
         return 0
     if words[:1] == ["revoke"]:
         if len(words) != 2:
@@ -762,7 +783,9 @@ def cmd_share(args: argparse.Namespace) -> int:
     if words:
         raise UsageError(f"`carry share {words[0]}` is not a command; use `carry share`, `carry share revoke ID` "
                          "or `carry share settings`.")  # fmt: skip
-    expires = parse_expiry(args.expires)
+    if args.ktc and args.passcode:
+        raise UsageError("A link for a clinic's check-in scanner (--ktc) cannot have a passcode; nothing was shared.")
+    expires = parse_expiry(args.expires or (CHECK_IN_SCREEN_EXPIRY if args.ktc else None))
     with _open(args) as record:
         selection = candidates(record, _person(record, args))
         who = selection.person
@@ -783,7 +806,7 @@ def cmd_share(args: argparse.Namespace) -> int:
             return 0
         passcode = _share_passcode("Passcode for the link", twice=True) if args.passcode else None
         made = create_share(record, ShareHost.open(), selection, label=args.label, passcode=passcode,
-                            expires=expires)  # fmt: skip
+                            expires=expires, kind=CHECK_IN if args.ktc else IPS)  # fmt: skip
     if args.pdf:
         _write_output(args.pdf, made.pdf)
     if args.json_out:
@@ -793,8 +816,10 @@ def cmd_share(args: argparse.Namespace) -> int:
         png, svg = (base, base.with_suffix(".svg")) if base.suffix.lower() != ".svg" else (base.with_suffix(".png"), base)
         _write_output(str(png), made.qr_png)
         _write_output(str(svg), made.qr_svg.encode("utf-8"))
+    if made.reach_warning:
+        print(made.reach_warning, file=sys.stderr)
     print(made.uri)
-    counts = ", ".join(f"{n} {name}" for name, n in made.sections.items())
+    counts = ", ".join(counted(name, n) for name, n in made.sections.items())
     when = _datetime_text(made.expires) if made.expires else "never"
     print(f"Shared link {made.short_id}: {counts}; expires {when}"
           + ("; needs the passcode" if "P" in made.flag else "") + ".", file=sys.stderr)  # fmt: skip
@@ -813,7 +838,7 @@ def _datetime_text(epoch: float) -> str:
 
 
 def cmd_shares(args: argparse.Namespace) -> int:
-    from .shares import ShareHost, host_status, share_links
+    from .shares import ShareHost, counted, host_status, share_links
 
     host = ShareHost.existing()
     with _open(args) as record:
@@ -823,6 +848,7 @@ def cmd_shares(args: argparse.Namespace) -> int:
         _print_json([
             {"id": link.link_id[:8], "link_id": link.link_id, "label": link.label, "created": link.created_at,
              "expires": link.exp, "passcode": "P" in link.flag, "status": statuses[link.link_id],
+             "kind": "check-in" if "U" in link.flag else "summary",
              "revoked_at": link.revoked_at, "sections": link.sections, "sources": list(link.sources),
              "accesses": [a.as_json() for a in link.accesses]}
             for link in links
@@ -833,8 +859,9 @@ def cmd_shares(args: argparse.Namespace) -> int:
     for link in links:
         expiry = _datetime_text(link.exp) if link.exp else "never"
         print(f"{link.short_id}  {link.label or '(no label)'}  {statuses[link.link_id]}  made {link.created_at}, "
-              f"expires {expiry}{', passcode' if 'P' in link.flag else ''}")  # fmt: skip
-        print(f"    {', '.join(f'{n} {s}' for s, n in link.sections.items())}")
+              f"expires {expiry}{', passcode' if 'P' in link.flag else ''}"
+              f"{', for a check-in scanner' if 'U' in link.flag else ''}")  # fmt: skip
+        print(f"    {', '.join(counted(s, n) for s, n in link.sections.items())}")
         if not link.accesses:
             print("    not opened yet")
         for access in link.accesses:
@@ -845,7 +872,7 @@ def cmd_shares(args: argparse.Namespace) -> int:
 def cmd_open(args: argparse.Namespace) -> int:
     import asyncio
 
-    from .shares import keep_received, open_shared, received_sections
+    from .shares import keep_received, open_shared, received_person, received_sections
 
     shlink = args.shlink if args.shlink != "-" else sys.stdin.readline().strip()
     passcode = _share_passcode("Passcode of the link", twice=False) if args.passcode else None
@@ -854,6 +881,7 @@ def cmd_open(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({
             "label": received.label, "flag": received.flag, "expires": received.expires,
+            "person": received_person(received),
             "sections": [{"title": t, "item": i, "rows": [{"item": r.item, "details": r.details, "status": r.status,
                                                             "date": r.date} for r in rows], "empty": e}
                          for t, i, rows, e in sections],
@@ -861,6 +889,7 @@ def cmd_open(args: argparse.Namespace) -> int:
         })  # fmt: skip
     else:
         print(f"Shared summary{f': {received.label}' if received.label else ''}")
+        print(received_person(received))
         for title, _item, rows, empty in sections:
             print(f"{title}:")
             if not rows:
@@ -1030,14 +1059,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--person", metavar="NAME_OR_NUMBER", help=_PERSON_HELP)
     p.add_argument("--passcode", action="store_true", help="protect the link with a passcode (asked twice, or "
                    "$CARRY_SHARE_PASSCODE)")
-    p.add_argument("--expires", default="7d", metavar="WHEN", help="1d, 7d, 30d, 12h or never (default: %(default)s)")
+    p.add_argument("--expires", metavar="WHEN", help="1d, 7d, 30d, 12h, 15m or never (default: 7d; 15m with --ktc, "
+                   "which never takes never)")
+    p.add_argument("--ktc", action="store_true", help="a link for a clinic's check-in scanner (CMS Kill the "
+                   "Clipboard: no passcode, always expires, records and a PDF of them in one file)")
     p.add_argument("--label", metavar="TEXT", help="a short label the recipient sees (at most 80 characters)")
     p.add_argument("--pdf", metavar="FILE", help="also write the summary as a PDF")
     p.add_argument("--json", dest="json_out", metavar="FILE", help="also write the IPS document (FHIR JSON)")
     p.add_argument("--qr", metavar="FILE", help="also write the QR code as FILE (PNG) and beside it as SVG")
     p.add_argument("--dry-run", action="store_true", help="list what would be shared (with --json -: as JSON)")
     p.add_argument("--public-url", metavar="URL", help="settings: the https address your share routes are reached at")
-    p.add_argument("--viewer-url", metavar="URL", help="settings: an SHL viewer the links open in ('' for none)")
+    p.add_argument("--viewer-url", metavar="URL", help="settings: the SHL viewer links open in "
+                   "(default: Carry's own at <public url>/shl/view; 'none' for plain shlink:/ links; '' for the default)")
 
     p = add("shares", cmd_shares, "your shared links, with who opened them")
     p.add_argument("--json", action="store_true")

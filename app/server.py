@@ -324,14 +324,16 @@ def _routes(context: AppContext, login: LoginConfig | None) -> list[Any]:
         return _callback_page(handled, message)
 
     async def attachment(request: Request) -> Any:
-        found = context.links.take(request.path_params["token"])
+        found = context.links.take_file(request.path_params["token"])
         if found is None:
             return _page("Carry", "<h1>This link has expired</h1><p>Open the document again from Carry.</p>", 404)
-        data, content_type = found
+        data, content_type, filename = found
+        # A download the patient asked for keeps a name they recognise (not the random token of its address).
+        disposition = f'attachment; filename="{filename}"' if filename else "inline"
         return Response(
             data,
             media_type=content_type,
-            headers={"Cache-Control": "no-store", "Content-Disposition": "inline", "X-Content-Type-Options": "nosniff"},
+            headers={"Cache-Control": "no-store", "Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"},
         )
 
     async def login_page(request: Request) -> Any:

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import time
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -36,15 +37,20 @@ from sync.share import (
     ShareHostError,
     SQLiteShareHostStore,
     build_ips,
+    build_ktc,
     check_ips,
+    check_ktc,
     default_selection,
     open_access,
     open_link,
+    patient_name,
     publish,
     qr_png,
     qr_svg,
-    section_rows,
+    reach_warning,
+    rendered_pdf,
     summary_pdf,
+    summary_rows,
 )
 
 from .locations import config_dir, share_host_path
@@ -52,19 +58,26 @@ from .record import Fact, Person, Record, UpsertCounts, choose_person, facts, re
 from .record.share_state import AccessEntry, ShareLinkRow, ShareState
 
 __all__ = [
+    "CHECK_IN",
+    "CHECK_IN_PRINT_EXPIRY",
+    "CHECK_IN_SCREEN_EXPIRY",
     "DEFAULT_EXPIRY",
+    "IPS",
     "Candidate",
     "MadeShare",
+    "NO_VIEWER",
     "Selection",
     "ShareHost",
     "ShareSettings",
     "candidates",
+    "counted",
     "create_share",
     "keep_received",
     "merge_access",
     "merge_access_quietly",
     "open_shared",
     "parse_expiry",
+    "received_person",
     "revoke",
     "send_summary",
     "send_vital_sign",
@@ -74,6 +87,12 @@ __all__ = [
 ]
 
 SETTINGS_FILE = "share.json"
+# The two kinds of link: the IPS summary for a doctor (passcode allowed), and the CMS "Kill the Clipboard" link for
+# a clinic's check-in scanner (flag U, a collection Bundle with a rendered PDF, always expiring).
+IPS, CHECK_IN = "ips", "ktc"
+CHECK_IN_SCREEN_EXPIRY = "15m"  # a QR code shown on a phone screen (the profile: 5-15 minutes)
+CHECK_IN_PRINT_EXPIRY = "48h"  # a printed QR code (the profile: 24-48 hours)
+NO_VIEWER = "none"  # the viewer setting for plain shlink:/ links
 DEFAULT_EXPIRY = "7d"
 DEFAULT_PORT = 8550
 # The sections a patient may fill, in document order, with the resource types each holds.
@@ -99,7 +118,9 @@ _SUPPORTING_TYPES = frozenset({"Medication", "Practitioner", "PractitionerRole",
 @dataclass(frozen=True)
 class ShareSettings:
     """Where the links Carry makes point: `public_url` (the address the share routes are reached at from outside,
-    without /shl), and an optional SHL viewer that the links open in (`https://viewer.example/#shlink:/…`).
+    without /shl), and the SHL viewer the links open in (`<viewer>#shlink:/…`, so a phone camera opens it): by
+    default Carry's own viewer on the share host (`<public url>/shl/view`), another viewer's https address, or
+    NO_VIEWER for plain `shlink:/…` links.
 
     Kept in <config dir>/share.json; $CARRY_SHARE_PUBLIC_URL and $CARRY_SHARE_VIEWER_URL win over it."""
 
@@ -135,6 +156,13 @@ class ShareSettings:
         root = self.public_url or own_url or f"http://127.0.0.1:{DEFAULT_PORT}"
         return root.rstrip("/") + "/shl"
 
+    def viewer(self, public_base: str) -> str | None:
+        """The address links are prefixed with: the configured viewer, Carry's own (`<public base>/view`), or None
+        for plain links."""
+        if self.viewer_url == NO_VIEWER:
+            return None
+        return self.viewer_url or public_base.rstrip("/") + "/view"
+
 
 def _check_public_url(url: str | None) -> None:
     if url is None:
@@ -146,7 +174,7 @@ def _check_public_url(url: str | None) -> None:
 
 
 def _check_viewer(url: str | None) -> None:
-    if url is not None and (not url.startswith("https://") or "#" in url.rstrip("#")):
+    if url is not None and url != NO_VIEWER and (not url.startswith("https://") or "#" in url.rstrip("#")):
         raise ShareError("The viewer address must be an https:// URL without a fragment.")
 
 
@@ -161,6 +189,10 @@ class ShareHost:
     def __repr__(self) -> str:
         return f"<ShareHost {self.public_base!r}>"
 
+    def reach_warning(self) -> str | None:
+        """The plain warning when links on this host cannot be opened from outside this computer's network."""
+        return reach_warning(self.public_base)
+
     @staticmethod
     def store_path() -> Path:
         return share_host_path()
@@ -168,7 +200,8 @@ class ShareHost:
     @classmethod
     def open(cls, own_url: str | None = None, settings: ShareSettings | None = None) -> ShareHost:
         chosen = settings or ShareSettings.load()
-        return cls(SQLiteShareHostStore(cls.store_path()), chosen.public_base(own_url), chosen.viewer_url)
+        base = chosen.public_base(own_url)
+        return cls(SQLiteShareHostStore(cls.store_path()), base, chosen.viewer(base))
 
     @classmethod
     def existing(cls) -> ShareHost | None:
@@ -200,6 +233,7 @@ class Candidate:
     sources: tuple[str, ...]
     resource: Mapping[str, Any] = field(repr=False, compare=False)
     source_id: int = 0
+    older: bool = False  # a result or vital sign from before the last 12 months or so: offered, never a default
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.key, "section": self.section, "resourceType": self.resource_type,
@@ -253,7 +287,7 @@ class Selection:
             picked = {c.key for c in self.items if c.section in wanted and c.default}
             for name in wanted:
                 if not any(c.section == name and c.key in picked for c in self.items):
-                    picked |= {c.key for c in self.in_section(name)}
+                    picked |= {c.key for c in self.in_section(name) if not c.older}
         for ref in leave_out:
             picked.discard(self._find(ref).key)
         for ref in add:
@@ -319,8 +353,8 @@ def _patient(record: Record, person: Person) -> tuple[dict[str, Any], int]:
 def candidates(record: Record, person: Person | None = None, *, now: datetime | None = None) -> Selection:
     """Every item that may go into a summary of this person (the only person when None; a record of several
     persons raises PersonNeeded), with the default items of issue 6 picked: active problems, current medications,
-    allergies, immunizations, the last 12 months of results, procedures. Resolved problems and vital signs are
-    offered too, unpicked."""
+    allergies, immunizations, the last 12 months of results, procedures. Resolved problems, vital signs and older
+    results are offered too, unpicked (older ones marked `older`, so a screen can group them by year)."""
     chosen_person = person if person is not None else choose_person(record, None)
     if chosen_person is None:
         raise ShareError("The record holds no Patient resource to name in the summary; sync or import your records first.")
@@ -330,11 +364,12 @@ def candidates(record: Record, person: Person | None = None, *, now: datetime | 
     found = facts(record, list(_FACT_TYPES), subjects=scope)
     horizon = (moment - timedelta(days=400)).strftime("%Y-%m-%d")
     wanted: list[Fact] = []
+    older: set[str] = set()
     for fact in found:
         if fact.status == "entered-in-error":
             continue
         if fact.resource_type in ("Observation", "DiagnosticReport") and (fact.date or "") < horizon:
-            continue  # old results are not offered (there may be tens of thousands)
+            older.add(fact.fact_id)  # a patient whose last labs are two years old can still share them
         wanted.append(fact)
     meds = reconcile_medications(record, subjects=scope)
     med_facts = {f.fact_id: f for f in facts(record, ["MedicationRequest", "MedicationStatement"], subjects=scope)}
@@ -366,7 +401,8 @@ def candidates(record: Record, person: Person | None = None, *, now: datetime | 
         section = default_keys.get(fact.fact_id) or _other_section(resource)
         if section is None or section == "medications":
             continue
-        items.append(_candidate(fact, section, fact.fact_id in default_keys, resource))
+        items.append(replace(_candidate(fact, section, fact.fact_id in default_keys, resource),
+                             older=fact.fact_id in older))  # fmt: skip
     order = {name: n for n, name in enumerate(SECTIONS)}
     items.sort(key=lambda c: (order.get(c.section, 99), not c.default, _neg(c.date)))
     picked = frozenset(c.key for c in items if c.default)
@@ -425,10 +461,36 @@ class MadeShare:
     qr_png: bytes = field(repr=False)
     qr_svg: str = field(repr=False)
     pdf: bytes = field(repr=False)
+    reach_warning: str | None = None  # set when the link cannot be opened from outside this network
+    kind: str = IPS
 
     @property
     def short_id(self) -> str:
         return self.link_id[:8]
+
+    def file_name(self, extension: str) -> str:
+        """A download name the patient recognises: `health-summary-elvina-lemke.pdf` (ASCII, safe in a header)."""
+        patient: dict[str, Any] = next((e["resource"] for e in self.bundle.get("entry") or []
+                                        if (e.get("resource") or {}).get("resourceType") == "Patient"), {})  # fmt: skip
+        name = unicodedata.normalize("NFKD", patient_name(patient) if patient else "")
+        slug = re.sub(r"[^a-z0-9]+", "-", name.encode("ascii", "ignore").decode().lower()).strip("-")[:40]
+        kind = "check-in-records" if self.kind == CHECK_IN else "health-summary"
+        return f"{kind}-{slug or 'patient'}.{extension}"
+
+
+_COUNTED = {"problems": ("active problem", "active problems"),
+            "allergies": ("allergy or intolerance", "allergies and intolerances"),
+            "medications": ("medication", "medications"), "immunizations": ("immunization", "immunizations"),
+            "results": ("result", "results"), "procedures": ("procedure", "procedures"),
+            "devices": ("medical device", "medical devices"), "vital-signs": ("vital sign", "vital signs"),
+            "past-problems": ("past problem", "past problems"),
+            "social-history": ("social history item", "social history items")}  # fmt: skip
+
+
+def counted(section: str, n: int) -> str:
+    """"1 allergy or intolerance", "5 active problems": a section's count in words."""
+    one, many = _COUNTED.get(section, (section, section))
+    return f"{n} {one if n == 1 else many}"
 
 
 def parse_expiry(text: str | None, *, now: float | None = None) -> int | None:
@@ -517,6 +579,20 @@ def _one_patient(
                                  "summary holds exactly one person.")  # fmt: skip
 
 
+def build_check_in(record: Record, selection: Selection, *, now: datetime | None = None) -> dict[str, Any]:
+    """The Kill the Clipboard PatientSharedBundle of the picked items; refused when it breaks a rule of the profile."""
+    chosen = selection.chosen()
+    supporting = _supporting(record, chosen)
+    _one_patient(selection, chosen, supporting)
+    bundle = build_ktc(selection.patient, [c.resource for c in chosen], supporting=[r for r, _ in supporting],
+                       now=now)  # fmt: skip
+    problems = check_ktc(bundle)
+    if problems:
+        raise ShareError("Carry will not share these records: they break a rule of the check-in profile ("
+                         + "; ".join(problems[:3]) + ").")  # fmt: skip
+    return bundle
+
+
 def create_share(
     record: Record,
     host: ShareHost,
@@ -526,8 +602,16 @@ def create_share(
     passcode: str | None = None,
     expires: int | None = None,
     now: datetime | None = None,
+    kind: str = IPS,
 ) -> MadeShare:
-    """Build the IPS of the picked items, encrypt it, publish it on the host, and keep the link in the record."""
+    """Build the IPS of the picked items (or, for CHECK_IN, the Kill the Clipboard Bundle), encrypt it, publish it
+    on the host, and keep the link in the record."""
+    if kind not in (IPS, CHECK_IN):
+        raise ShareError(f"{kind!r} is not a kind of share; use {IPS} or {CHECK_IN}.")
+    if kind == CHECK_IN and passcode:
+        raise ShareError("A link for a clinic's check-in scanner cannot have a passcode; the scanner cannot type one.")
+    if kind == CHECK_IN and expires is None:
+        raise ShareError("A link for a clinic's check-in scanner must expire (15 minutes on screen, 48 hours printed).")
     if not selection.picked:
         raise ShareError("Nothing is picked; choose at least one item to share.")
     if label is not None and len(label) > 80:
@@ -537,7 +621,7 @@ def create_share(
     if expires is not None and expires <= time.time():
         raise ShareError("The expiry must be in the future.")
     moment = now or datetime.now(timezone.utc)
-    bundle = build_summary(record, selection, now=moment)
+    bundle = build_check_in(record, selection, now=moment) if kind == CHECK_IN else build_summary(record, selection, now=moment)
     fhir_json = dumps(bundle)
     state = ShareState(record)
     _private, public = state.access_keys()
@@ -550,6 +634,7 @@ def create_share(
         label=label or None,
         exp=expires,
         viewer=host.viewer_url,
+        direct=kind == CHECK_IN,
     )
     shlink = published.uri.split("#", 1)[1] if "#" in published.uri else published.uri
     sources = sorted({s for c in selection.chosen() for s in c.sources})
@@ -562,17 +647,23 @@ def create_share(
         host.store.revoke(published.link_id)  # a link the record does not know could never be revoked
         raise
     png = qr_png(published.uri)
-    pdf = summary_pdf(bundle, link=published.uri, qr_png=png, sources=sources, generated=moment)
+    pdf = _pdf(bundle, published.uri, png, sources, moment)
     return MadeShare(published.link_id, published.uri, shlink, label or None, published.payload.exp,
-                     published.payload.flag, counts, bundle, fhir_json, png, qr_svg(published.uri), pdf)  # fmt: skip
+                     published.payload.flag, counts, bundle, fhir_json, png, qr_svg(published.uri), pdf,
+                     host.reach_warning(), kind)  # fmt: skip
+
+
+def _pdf(bundle: Mapping[str, Any], uri: str, png: bytes, sources: Sequence[str], moment: datetime) -> bytes:
+    """The printable copy with the link's QR code: the IPS summary, or the check-in records' rendering."""
+    if bundle.get("type") == "collection":
+        return rendered_pdf(bundle, generated=moment, link=uri, qr_png=png)
+    return summary_pdf(bundle, link=uri, qr_png=png, sources=sources, generated=moment)
 
 
 def files_for(link: ShareLinkRow, *, now: datetime | None = None) -> tuple[bytes, bytes]:
     """(PDF, FHIR JSON) of a link made earlier, from what the record kept."""
     bundle = link.ips()
-    png = qr_png(link.uri)
-    pdf = summary_pdf(bundle, link=link.uri, qr_png=png, sources=list(link.sources),
-                      generated=now or datetime.now(timezone.utc))  # fmt: skip
+    pdf = _pdf(bundle, link.uri, qr_png(link.uri), list(link.sources), now or datetime.now(timezone.utc))
     return pdf, link.ips_text.encode("utf-8")
 
 
@@ -682,11 +773,26 @@ async def open_shared(
 
 
 def received_sections(received: ReceivedShare) -> list[tuple[str, str, list[Any], str | None]]:
-    """What a received summary shows: the sections of every IPS document in it (section_rows)."""
+    """What a received summary shows: the sections of every IPS document or check-in collection in it."""
     out: list[tuple[str, str, list[Any], str | None]] = []
     for bundle in received.bundles:
-        out += section_rows(bundle)
+        out += summary_rows(bundle)
     return out
+
+
+def received_person(received: ReceivedShare) -> str:
+    """Whose summary it is, first wherever a received summary is shown: "Name, born 1953-06-02, female"."""
+    for bundle in received.bundles:
+        for entry in bundle.get("entry") or []:
+            resource = entry.get("resource") if isinstance(entry, Mapping) else None
+            if isinstance(resource, Mapping) and resource.get("resourceType") == "Patient":
+                parts = [patient_name(resource)]
+                if isinstance(resource.get("birthDate"), str):
+                    parts.append(f"born {resource['birthDate']}")
+                if isinstance(resource.get("gender"), str):
+                    parts.append(str(resource["gender"]))
+                return ", ".join(parts)
+    return "The link does not say whose records these are."
 
 
 def keep_received(record: Record, received: ReceivedShare, *, name: str | None = None) -> tuple[str, UpsertCounts]:

@@ -61,6 +61,7 @@ class _Link:
     data: bytes
     content_type: str
     created: float
+    filename: str | None = None  # a download (Content-Disposition: attachment) under this name; else shown inline
 
 
 class AttachmentLinks:
@@ -73,21 +74,26 @@ class AttachmentLinks:
         self._links: dict[str, _Link] = {}
         self._lock = threading.Lock()
 
-    def offer(self, data: bytes, content_type: str) -> str:
+    def offer(self, data: bytes, content_type: str, filename: str | None = None) -> str:
         token = secrets.token_urlsafe(24)
         with self._lock:
             now = time.monotonic()
             self._links = {t: v for t, v in self._links.items() if now - v.created < _LINK_TTL}
-            self._links[token] = _Link(data, content_type, now)
+            self._links[token] = _Link(data, content_type, now, filename)
         return f"/attachment/{token}"
 
     def take(self, token: str) -> tuple[bytes, str] | None:
+        found = self.take_file(token)
+        return (found[0], found[1]) if found is not None else None
+
+    def take_file(self, token: str) -> tuple[bytes, str, str | None] | None:
+        """(data, content type, file name for a download or None) while the offer lasts."""
         with self._lock:
             link = self._links.get(token)
             if link is None or time.monotonic() - link.created >= _LINK_TTL:
                 self._links.pop(token, None)
                 return None
-        return link.data, link.content_type
+        return link.data, link.content_type, link.filename
 
     def forget_all(self) -> None:
         with self._lock:

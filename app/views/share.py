@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.record import PersonError, Record
-from app.shares import ShareHost, candidates, host_status, share_links
+from app.shares import ShareHost, candidates, counted, host_status, share_links
 from sync.share import SECTIONS, ReceivedShare, ShareError
 
 from .format import format_date, format_timestamp
@@ -38,9 +38,10 @@ class ItemChoice:
 
 @dataclass(frozen=True)
 class SectionChoice:
-    name: str
+    name: str  # a section of SECTIONS, or `results@2019` for a year of older items
     title: str
     items: tuple[ItemChoice, ...]
+    older: bool = False  # a year of older results or vital signs, shown folded
 
 
 @dataclass(frozen=True)
@@ -60,12 +61,23 @@ def share_choices(record: Record, scope: Scope) -> ShareChoices:
         return ShareChoices(None, (), str(exc))
     sections = []
     for name in selection.section_names():
-        items = tuple(
-            ItemChoice(c.key, c.display + (f" · {format_date(c.date)}" if c.date else ""), c.default)
-            for c in selection.in_section(name)
-        )
-        sections.append(SectionChoice(name, SECTIONS[name].title, items))
+        found = selection.in_section(name)
+        recent = [c for c in found if not c.older]
+        if recent:
+            sections.append(SectionChoice(name, SECTIONS[name].title, tuple(_item(c) for c in recent)))
+        # Older results and vital signs: one group per year, newest year first, nothing ticked.
+        years: dict[str, list[Any]] = {}
+        for c in found:
+            if c.older:
+                years.setdefault((c.date or "")[:4] or "undated", []).append(c)
+        for year in sorted(years, reverse=True):
+            title = f"{SECTIONS[name].title} from {year}" if year != "undated" else f"{SECTIONS[name].title}, undated"
+            sections.append(SectionChoice(f"{name}@{year}", title, tuple(_item(c) for c in years[year]), older=True))
     return ShareChoices(selection, tuple(sections))
+
+
+def _item(c: Any) -> ItemChoice:
+    return ItemChoice(c.key, c.display + (f" · {format_date(c.date)}" if c.date else ""), c.default)
 
 
 @dataclass(frozen=True)
@@ -87,10 +99,11 @@ def link_summaries(record: Record, host: ShareHost | None, *, now: float | None 
     for link in share_links(record):
         status = host_status(host, link, moment)
         expires = format_timestamp(_iso(link.exp)) if link.exp else "never"
-        contents = ", ".join(f"{n} {SECTIONS[s].title.lower() if s in SECTIONS else s}" for s, n in link.sections.items())
+        contents = ", ".join(counted(s, n) for s, n in link.sections.items())
         out.append(LinkSummary(
             link.link_id, link.short_id, link.label or f"Link {link.short_id}", status,
-            format_timestamp(link.created_at), expires, contents + (" · passcode" if "P" in link.flag else ""),
+            format_timestamp(link.created_at), expires, contents + (" · passcode" if "P" in link.flag else "")
+            + (" · for a check-in scanner" if "U" in link.flag else ""),
             tuple(a.sentence() for a in link.accesses), status == "active",
         ))  # fmt: skip
     return out

@@ -27,10 +27,13 @@ from .host_store import (
     open_access,
     seal_access,
 )
+from .collection import collection_rows, summary_rows
 from .ips import EMPTY_REASONS, SECTIONS, Section, build_ips, check_ips, section_rows
 from .jose import new_access_keypair
-from .pdf import summary_pdf
+from .ktc import FHIR_RENDERED_PDF, build_ktc, check_ktc
+from .pdf import rendered_pdf, summary_pdf
 from .qr import qr_matrix, qr_png, qr_svg
+from .reach import LOCAL_ONLY, reach_warning
 from .receive import ReceivedFile, ReceivedShare, open_link
 from .selection import DEFAULT_SECTIONS, default_selection
 from .shc import health_card_bundles
@@ -53,6 +56,8 @@ __all__ = [
     "DEFAULT_ATTEMPTS",
     "DEFAULT_SECTIONS",
     "EMPTY_REASONS",
+    "FHIR_RENDERED_PDF",
+    "LOCAL_ONLY",
     "LOCATION_LIFETIME",
     "SECTIONS",
     "AccessRecord",
@@ -74,7 +79,10 @@ __all__ = [
     "ShareHostError",
     "ShareHostStore",
     "build_ips",
+    "build_ktc",
     "check_ips",
+    "check_ktc",
+    "collection_rows",
     "check_manifest_url",
     "concept_text",
     "decode_link",
@@ -95,12 +103,15 @@ __all__ = [
     "patient_name",
     "publish",
     "qr_matrix",
+    "reach_warning",
     "qr_png",
     "qr_svg",
+    "rendered_pdf",
     "section_rows",
     "seal_access",
     "share_app",
     "summary_pdf",
+    "summary_rows",
     "update_files",
     "VITAL_SIGNS",
     "VitalSign",

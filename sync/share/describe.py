@@ -304,6 +304,23 @@ def _device(r: Mapping[str, Any], lookup: Lookup) -> Row:
                "")
 
 
+def _involved(r: Mapping[str, Any], lookup: Lookup) -> Row:  # Practitioner, PractitionerRole, Organization, Location
+    if isinstance(r.get("name"), str):
+        name = _text(r.get("name"))
+    elif r.get("name"):
+        name = patient_name(r)
+    else:
+        name = _text((r.get("practitioner") or {}).get("display")) or concept_text((r.get("code") or [None])[0])
+    kind = {"Practitioner": "practitioner", "PractitionerRole": "practitioner role", "Organization": "organization",
+            "Location": "location"}.get(str(r.get("resourceType")), "")
+    return Row(name or kind.capitalize() or "Unnamed", kind, "active" if r.get("active") is True else "", "")
+
+
+def _medication_product(r: Mapping[str, Any], lookup: Lookup) -> Row:
+    form = concept_text(r.get("form"))
+    return Row(concept_text(r.get("code")) or "Medication", form, _text(r.get("status")), "")
+
+
 def _generic(r: Mapping[str, Any], lookup: Lookup) -> Row:
     label = concept_text(r.get("code")) or concept_text(r.get("type")) or str(r.get("resourceType") or "Resource")
     return Row(label, "", _text(r.get("status")), _when(r, "effective", "occurrence", "performed", "date"))
@@ -322,4 +339,9 @@ _HANDLERS: dict[str, Callable[[Mapping[str, Any], Lookup], Row]] = {
     "Procedure": _procedure,
     "DeviceUseStatement": _device_use,
     "Device": _device,
+    "Practitioner": _involved,
+    "PractitionerRole": _involved,
+    "Organization": _involved,
+    "Location": _involved,
+    "Medication": _medication_product,
 }

@@ -7,6 +7,10 @@ Routes, relative to the mount point:
   exhausted link; 400 when the request is malformed.
 - `GET /{link_id}?recipient=…`: the single file of a `U` link (application/jose).
 - `GET /file/{token}`: a file location from a manifest, usable once and for at most an hour.
+- `GET /view` (and `/view/viewer.js`, `/view/viewer.css`): the doctor-facing viewer, opened as
+  `…/view#shlink:/…`; it decrypts in the reader's browser (sync/share/viewer_assets.py).
+
+A 404 says why in `reason` (`unknown`, `expired`, `revoked` or `locked`), so a viewer can tell the reader plainly.
 
 The host only ever holds ciphertext (see host_store); who opened what is sealed to the patient's public key.
 """
@@ -34,6 +38,7 @@ from .host_store import HostedFile, HostedLink, ShareHostStore, seal_access
 from .jose import encrypt
 from .passcode import check_passcode, hash_passcode
 from .shl import CONTENT_TYPES, SHLinkPayload, encode_link, manifest, manifest_file, new_payload
+from .viewer_assets import VIEWER_FILES, VIEWER_HEADERS, viewer_file
 
 __all__ = ["DEFAULT_ATTEMPTS", "LOCATION_LIFETIME", "PublishedLink", "publish", "share_app", "update_files"]
 
@@ -128,6 +133,8 @@ def share_app(
     host = _Host(store, public_base.rstrip("/"), clock, location_lifetime)
     return Starlette(
         routes=[
+            Route("/view", _viewer, methods=["GET"]),
+            Route("/view/{name}", _viewer, methods=["GET"]),
             Route("/file/{token}", host.location, methods=["GET"]),
             Route("/{link_id}", host.manifest, methods=["POST"]),
             Route("/{link_id}", host.direct, methods=["GET"]),
@@ -149,6 +156,26 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 _NOT_FOUND = "This link does not exist, has expired or was revoked."
+
+
+def _gone(link: HostedLink | None, now: float) -> JSONResponse:
+    """404 for a link that cannot be opened, with the reason a viewer turns into a plain sentence."""
+    if link is None:
+        reason = "unknown"
+    elif link.revoked:
+        reason = "revoked"
+    elif link.exp is not None and now >= link.exp:
+        reason = "expired"
+    else:
+        reason = "locked"
+    return JSONResponse({"error": _NOT_FOUND, "reason": reason}, status_code=404, headers=_NO_STORE)
+
+
+async def _viewer(request: Request) -> Response:
+    name = request.path_params.get("name", "index.html")
+    if name not in VIEWER_FILES or name == "index.html" and "name" in request.path_params:
+        return _error(404, "There is no such file.")
+    return Response(viewer_file(name), media_type=VIEWER_FILES[name], headers=VIEWER_HEADERS)
 
 
 class _Host:
@@ -197,7 +224,7 @@ class _Host:
         link: HostedLink | None = await self._call(self.store.link, link_id)
         now = self.clock()
         if link is None or not link.active(now):
-            return _error(404, _NOT_FOUND)
+            return _gone(link, now)
         if link.passcode_hash is not None:
             ok = passcode is not None and await run_in_threadpool(check_passcode, passcode, link.passcode_hash)
             if not ok:
@@ -226,8 +253,9 @@ class _Host:
         link_id = request.path_params["link_id"]
         recipient = request.query_params.get("recipient", "").strip()
         link: HostedLink | None = await self._call(self.store.link, link_id)
-        if link is None or "U" not in link.flag or not link.active(self.clock()):
-            return _error(404, _NOT_FOUND)
+        now = self.clock()
+        if link is None or "U" not in link.flag or not link.active(now):
+            return _gone(link if link is not None and "U" in link.flag else None, now)
         if not recipient:
             return _error(400, "The request must name its recipient (?recipient=…).")
         files: list[HostedFile] = await self._call(self.store.files, link.id)

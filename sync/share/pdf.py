@@ -23,9 +23,10 @@ from fpdf.errors import FPDFException
 from ..assets import FONTS
 from .describe import patient_name, short_date
 from .errors import ShareError
+from .collection import collection_rows
 from .ips import section_rows
 
-__all__ = ["UNICODE_FONTS", "summary_pdf"]
+__all__ = ["UNICODE_FONTS", "rendered_pdf", "summary_pdf"]
 
 UNICODE_FONTS = (FONTS / "DejaVuSans.ttf", FONTS / "DejaVuSans-Bold.ttf")  # regular, bold
 _PUNCTUATION = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"',
@@ -95,7 +96,7 @@ def summary_pdf(
     patient = _patient(ips_bundle)
     try:
         pdf.add_page()
-        _header(pdf, patient, stamp)
+        _header(pdf, patient, stamp, "PATIENT SUMMARY (International Patient Summary)")
         if link or qr_png:
             _share_box(pdf, link, qr_png)
         for title, item, rows, empty in section_rows(ips_bundle):
@@ -106,6 +107,35 @@ def summary_pdf(
         raise ShareError("Carry could not make the PDF of this summary.") from exc
 
 
+def rendered_pdf(
+    bundle: Mapping[str, Any],
+    *,
+    generated: datetime,
+    link: str | None = None,
+    qr_png: bytes | None = None,
+    unicode_font: bool = True,
+) -> bytes:
+    """The "FHIR-rendered PDF" of a collection Bundle (CMS Kill the Clipboard, LOINC 60591-5): the Patient on top,
+    then every other resource but DocumentReferences as rows of tables, so a clinic that cannot file FHIR still has
+    all of it on paper."""
+    stamp = generated.strftime("%Y-%m-%d %H:%M %Z").strip()
+    pdf = _Summary(unicode_font=unicode_font, footer_text=f"Records shared by the patient {stamp} with Carry")
+    try:
+        pdf.add_page()
+        _header(pdf, _patient(bundle), stamp, "RECORDS SHARED BY THE PATIENT (for check-in)")
+        if link or qr_png:
+            _share_box(pdf, link, qr_png)
+        for title, item, rows, empty in collection_rows(bundle):
+            _section(pdf, title, item, rows, empty)
+        pdf.use(9)
+        pdf.multi_cell(0, 5, pdf.clean("The patient chose what these records contain. They are a copy of their "
+                                       "records, not a complete medical history."), new_x=XPos.LMARGIN,
+                       new_y=YPos.NEXT)  # fmt: skip
+        return bytes(pdf.output())
+    except (FPDFException, OSError, ValueError) as exc:
+        raise ShareError("Carry could not make the PDF of these records.") from exc
+
+
 def _patient(bundle: Mapping[str, Any]) -> Mapping[str, Any]:
     for entry in bundle.get("entry") or []:
         resource = entry.get("resource") if isinstance(entry, Mapping) else None
@@ -114,10 +144,10 @@ def _patient(bundle: Mapping[str, Any]) -> Mapping[str, Any]:
     return {}
 
 
-def _header(pdf: _Summary, patient: Mapping[str, Any], stamp: str) -> None:
+def _header(pdf: _Summary, patient: Mapping[str, Any], stamp: str, kind: str) -> None:
     pdf.use(10)
     pdf.set_text_color(90, 90, 90)
-    pdf.cell(0, 5, pdf.clean("PATIENT SUMMARY (International Patient Summary)"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(0, 5, pdf.clean(kind), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(0, 0, 0)
     pdf.use(20, bold=True)
     pdf.multi_cell(0, 10, pdf.clean(patient_name(patient) if patient else "Unknown patient"),

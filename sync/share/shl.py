@@ -143,8 +143,8 @@ def encode_link(payload: SHLinkPayload, *, viewer: str | None = None) -> str:
     body = json.dumps(payload.to_json(), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
     link = SCHEME + _b64encode(body)
     if viewer:
-        if not viewer.startswith("https://") or "#" in viewer.rstrip("#"):
-            raise LinkError("The viewer address must be an https:// URL without a fragment.")
+        if not viewer.startswith(("https://", "http://127.", "http://localhost")) or "#" in viewer.rstrip("#"):
+            raise LinkError("The viewer address must be an https:// URL (or this computer's) without a fragment.")
         return viewer.rstrip("#") + "#" + link
     return link
 

@@ -246,3 +246,44 @@ def test_purge_drops_dead_ciphertext(host: Host, ips: dict[str, Any]) -> None:
     host.store.purge(host.clock.now + 11)
     assert host.store.files(alive.link_id) and not host.store.files(expired.link_id)
     assert host.store.link(expired.link_id) is not None  # still answers 404, id never reused
+
+
+@pytest.mark.asyncio
+async def test_a_refused_link_says_why(host: Host, ips: dict[str, Any]) -> None:
+    """404s carry a reason a viewer can put in a plain sentence: unknown, expired, revoked or locked."""
+    revoked = _publish(host, ips)
+    host.store.revoke(revoked.link_id)
+    expired = _publish(host, ips, exp=host.clock.now + 60)
+    locked = _publish(host, ips, passcode="1234", max_attempts=1)
+    direct = _publish(host, ips, direct=True)
+    host.store.revoke(direct.link_id)
+    async with httpx.AsyncClient(timeout=10) as client:
+        assert (await _manifest(client, locked, {"recipient": "x", "passcode": "0000"})).status_code == 401
+        host.clock.advance(120)
+        body = {"recipient": "Dr. Rivera"}
+        for link, reason in ((revoked, "revoked"), (expired, "expired"), (locked, "locked")):
+            response = await _manifest(client, link, body)
+            assert response.status_code == 404 and response.json()["reason"] == reason
+        unknown = await client.post(host.base + "/" + "A" * 43, json=body)
+        assert unknown.status_code == 404 and unknown.json()["reason"] == "unknown"
+        got = await client.get(direct.payload.url, params={"recipient": "Front desk"})
+        assert got.status_code == 404 and got.json()["reason"] == "revoked"
+
+
+@pytest.mark.asyncio
+async def test_the_viewer_is_served_from_the_package(host: Host) -> None:
+    """GET /view is the doctor's page; its script and style come from the same host, under a policy that loads
+    nothing from elsewhere and keeps the address (with the key in its fragment) out of referrers."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        page = await client.get(host.base + "/view")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert '<script src="view/viewer.js"' in page.text and "<label for=\"recipient\">" in page.text
+        policy = page.headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "default-src 'none'" in policy
+        assert page.headers["referrer-policy"] == "no-referrer"
+        script = await client.get(host.base + "/view/viewer.js")
+        assert script.status_code == 200 and "crypto.subtle.decrypt" in script.text
+        assert "DecompressionStream" in script.text
+        assert (await client.get(host.base + "/view/viewer.css")).status_code == 200
+        assert (await client.get(host.base + "/view/index.html")).status_code == 404
+        assert (await client.get(host.base + "/view/..%2Fhost.py")).status_code == 404

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +47,10 @@ def test_share_serve_open_shares_revoke(
                           "--json", str(fhir), "--qr", str(qr))  # fmt: skip
     assert code == 0, err
     link = out.strip()
-    assert link.startswith("shlink:/") and decode_link(link).url.startswith(f"{carry_server.url}/shl/")
-    assert "5 problems" in err and "not encrypted" in err
+    assert link.startswith(f"{carry_server.url}/shl/view#shlink:/")  # a camera opens Carry's own viewer
+    assert decode_link(link).url.startswith(f"{carry_server.url}/shl/")
+    assert "Only devices that can reach this computer can open this link" in err
+    assert "5 active problems, 1 allergy or intolerance" in err and "not encrypted" in err
     bundle = json.loads(fhir.read_bytes())
     assert check_ips(bundle) == []
     text = _pdf_text(pdf)
@@ -179,6 +182,7 @@ def test_share_settings_change_where_links_point(
 ) -> None:
     code, out, _ = _run(capsys, "share", "settings")
     assert code == 0 and "http://127.0.0.1:8550/shl" in out
+    assert "Viewer: http://127.0.0.1:8550/shl/view" in out and "a clinic's scanner will refuse it" in out
     code, out, err = _run(capsys, "share", "settings", "--public-url", "http://carry.home")
     assert code == 1 and "https" in err
     code, out, _ = _run(capsys, "share", "settings", "--public-url", "https://share.example.org",
@@ -187,3 +191,30 @@ def test_share_settings_change_where_links_point(
     code, out, err = _run(capsys, "share", "--sections", "allergies")
     assert code == 0 and out.startswith("https://viewer.example/#shlink:/")
     assert decode_link(out.strip()).url.startswith("https://share.example.org/shl/")
+    assert "Only devices that can reach this computer" not in err  # a public https address: no warning
+    # 'none' makes plain links; '' returns to Carry's own viewer on the share host.
+    code, out, _ = _run(capsys, "share", "settings", "--viewer-url", "none")
+    assert code == 0 and "Viewer: none" in out
+    code, out, _ = _run(capsys, "share", "--sections", "allergies")
+    assert code == 0 and out.startswith("shlink:/")
+    code, out, _ = _run(capsys, "share", "settings", "--viewer-url", "")
+    assert code == 0 and "Viewer: https://share.example.org/shl/view (Carry’s own)" in out
+    code, out, _ = _run(capsys, "share", "--sections", "allergies")
+    assert code == 0 and out.startswith("https://share.example.org/shl/view#shlink:/")
+
+
+def test_a_check_in_link_refuses_a_passcode_and_never_expiring(
+    patient: Path, carry_server: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    carry_server.use(monkeypatch)
+    monkeypatch.setenv("CARRY_SHARE_PASSCODE", "4711")
+    code, _, err = _run(capsys, "share", "--ktc", "--passcode")
+    assert code != 0 and "cannot have a passcode" in err
+    code, _, err = _run(capsys, "share", "--ktc", "--expires", "never")
+    assert code != 0 and "must expire" in err
+    code, out, _ = _run(capsys, "shares", "--json")
+    assert code == 0 and json.loads(out) == []  # nothing was shared
+    code, out, err = _run(capsys, "share", "--ktc")
+    assert code == 0 and decode_link(out.strip()).flag == "U"
+    expires = decode_link(out.strip()).exp
+    assert expires is not None and 14 * 60 <= expires - time.time() <= 15 * 60

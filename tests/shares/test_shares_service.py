@@ -81,6 +81,29 @@ def test_default_selection_is_active_problems_current_meds_allergies_immunizatio
     assert not any(c.section == "vital-signs" and c.key in selection.picked for c in selection.items)
 
 
+def test_older_results_and_vital_signs_are_offered_unticked_by_year(elvina: Record) -> None:
+    """Results older than the last 12 months or so were never offered; now they are, unpicked, and the share
+    screen groups them by year, newest year first."""
+    from app.views.people import Scope
+    from app.views.share import share_choices
+
+    later = datetime(2023, 6, 1, tzinfo=timezone.utc)  # the demo's last labs are three years old by then
+    selection = candidates(elvina, now=later)
+    older = [c for c in selection.items if c.older]
+    assert {c.section for c in older} == {"results", "vital-signs"}
+    assert len([c for c in older if c.section == "results"]) >= 20
+    assert not any(c.key in selection.picked for c in older)
+    assert all((c.date or "") < "2022-04-27" for c in older)
+    assert selection.pick(add=[older[0].key]).counts()[older[0].section] == 1
+    scope = Scope()  # one person in the record: no person picked
+    choices = share_choices(elvina, scope)
+    grouped = [s for s in choices.sections if s.older]
+    assert grouped and grouped[0].title.startswith(("Results from 20", "Vital signs from 20"))
+    years = [s.name.split("@")[1] for s in grouped if s.name.startswith("results@")]
+    assert years == sorted(years, reverse=True) and "2019" in years
+    assert not any(i.default for s in grouped for i in s.items)
+
+
 def test_a_summary_from_three_portals_lists_each_problem_once(tmp_path: Path) -> None:
     path = tmp_path / "three.carry"
     for source in ("Portal A", "Portal B", "Portal C"):

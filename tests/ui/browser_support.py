@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,18 @@ def require_chromium() -> str:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(reason + " CI=true, so this is a failure, not a skip.")
     pytest.skip(reason)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, launched by Playwright (skips, or fails in CI, when it is missing)."""
+    path = require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
 
 
 def _free_port() -> int:

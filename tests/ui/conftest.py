@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ui.browser_support import CHROMIUM_ARGS, AppServer, build_record, require_chromium
+from ui.browser_support import AppServer, build_record, chromium
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +35,7 @@ def make_server() -> Iterator[object]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    path = require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 

@@ -5,18 +5,19 @@ would, against the same `carry serve` that shows the UI."""
 from __future__ import annotations
 
 import asyncio
+import time
 import io
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
-import httpx
 import pypdf
 import pytest
 
 from app.shares import open_shared, received_sections
 from sync.share import LinkInactive, decode_link
 
-from ui.browser_support import DESKTOP, enter_text, field_value, focus_field, open_app, shot
+from ui.browser_support import DESKTOP, PHONE, enter_text, field_value, focus_field, open_app, shot
 from ui.test_ui_browser import ELVINA, expect, nav, unlock
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
@@ -38,7 +39,7 @@ def _open_link(link: str, recipient: str) -> Any:
 def _link_text(page: Any) -> str:
     box = page.get_by_role("textbox", name="The link")
     box.click()  # Flutter web fills the field's DOM value once it has focus
-    return field_value(page, box, lambda value: value.startswith("shlink:/"))
+    return field_value(page, box, lambda value: "#shlink:/" in value)
 
 
 def test_pick_share_see_who_opened_revoke(make_server: Any, desktop: Any) -> None:
@@ -51,6 +52,9 @@ def test_pick_share_see_who_opened_revoke(make_server: Any, desktop: Any) -> Non
     ex(page.get_by_role("heading", name="What to share")).to_be_visible()
     ex(page.get_by_role("checkbox", name="Active problems (5 of 5)")).to_be_checked()
     ex(page.get_by_role("checkbox", name="Immunizations (12 of 12)")).to_be_checked()
+    # Older results are offered too, a year at a time, none ticked.
+    ex(page.get_by_role("checkbox", name="Results from 2019 (0 of", exact=False)).not_to_be_checked()
+    ex(page.get_by_role("checkbox", name="Vital signs from 2019 (0 of", exact=False)).not_to_be_checked()
     enter_text(page, "Label (the doctor sees it)", "For Dr Rivera")
     # Single items: leave one problem out; the section says so.
     page.get_by_role("checkbox", name="Prediabetes", exact=False).click()
@@ -68,12 +72,11 @@ def test_pick_share_see_who_opened_revoke(make_server: Any, desktop: Any) -> Non
     assert payload.url.startswith(f"{server.url}/shl/") and payload.label == "For Dr Rivera"
     shot(page, "share-02-link-ready")
 
-    # The PDF opens from memory in a new tab.
-    with desktop.expect_page() as opened:
+    # The PDF downloads from memory, under a name the patient recognises.
+    with page.expect_download() as saved:
         page.get_by_role("button", name="Download the PDF").click()
-    pdf_url = opened.value.url
-    opened.value.close()
-    pdf = httpx.get(pdf_url).content
+    assert saved.value.suggested_filename == "health-summary-elvina-lemke.pdf"
+    pdf = Path(saved.value.path()).read_bytes()
     text = "".join(p.extract_text() or "" for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
     assert "Osteoporosis" in text and "Prediabetes" not in text
 
@@ -85,7 +88,7 @@ def test_pick_share_see_who_opened_revoke(make_server: Any, desktop: Any) -> Non
     nav(page, "Search")
     nav(page, "Share")
     ex(page.get_by_text("opened by Dr Rivera at", exact=False).first).to_be_visible()
-    ex(page.get_by_role("group", name="4 active problems, 1 allergies and intolerances, 2 medications, "
+    ex(page.get_by_role("group", name="4 active problems, 1 allergy or intolerance, 2 medications, "
                         "12 immunizations opened by Dr Rivera", exact=False)).to_be_visible()  # fmt: skip
     shot(page, "share-03-opened-by")
 
@@ -116,9 +119,64 @@ def test_open_a_shared_link_and_keep_it(make_server: Any, desktop: Any) -> None:
     page.keyboard.insert_text(link)
     field_value(page, box, link)
     page.get_by_role("button", name="Open", exact=True).click()
-    ex(page.get_by_role("heading", name="Elvina")).to_be_visible()
+    # Whose summary it is comes first.
+    ex(page.get_by_role("heading", name="Elvina Lemke, born 1953-06-02, female")).to_be_visible()
     ex(page.get_by_role("heading", name="Active problems")).to_be_visible()
     ex(page.get_by_role("group", name="Osteoporosis (disorder) active", exact=False)).to_be_visible()
     shot(page, "share-04-received")
     page.get_by_role("button", name="Keep in my record").click()
     ex(page.get_by_text("Kept as the read-only source “Shared: Elvina”", exact=False).first).to_be_visible()
+
+
+def test_share_at_phone_width(make_server: Any, browser: Any) -> None:
+    """At 390 px "Create link" shows the QR code, the link and both downloads (it used to show Flutter's grey error
+    box); a link on this computer's address says who can open it instead of promising the QR code to a doctor; the
+    passcode's show button has a name; Enter in the passcode field creates the link."""
+    server = make_server(ELVINA)
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = open_app(context, server.url)
+        ex = expect()
+        unlock(page)
+        page.locator('[flt-semantics-identifier="nav-share"]').click()  # on a phone, Share is in the top bar
+        ex(page.get_by_role("heading", name="Make a link")).to_be_visible()
+        ex(page.get_by_text("Only devices that can reach this computer can open this link", exact=False).first
+           ).to_be_visible()  # fmt: skip
+        page.get_by_role("button", name="Show the passcode").click()
+        ex(page.get_by_role("button", name="Hide the passcode")).to_be_visible()
+        enter_text(page, "Passcode (optional)", "4711-x")
+        page.keyboard.press("Enter")
+        ex(page.get_by_role("heading", name="Your link is ready")).to_be_visible()
+        ex(page.get_by_role("img", name="QR code of the link")).to_be_visible()
+        assert "#shlink:/" in _link_text(page)
+        ex(page.get_by_role("button", name="Download the PDF")).to_be_visible()
+        ex(page.get_by_role("button", name="Download the FHIR file")).to_be_visible()
+        assert page.get_by_text("Show the QR code to the doctor", exact=False).count() == 0
+        assert decode_link(_link_text(page)).flag == "P"
+        shot(page, "share-05-phone-link-ready")
+        with page.expect_download() as saved:
+            page.get_by_role("button", name="Download the FHIR file").click()
+        assert saved.value.suggested_filename == "health-summary-elvina-lemke.json"
+    finally:
+        context.close()
+
+
+def test_a_link_for_a_clinics_check_in_scanner(make_server: Any, desktop: Any) -> None:
+    """"For a clinic's check-in scanner" makes a Kill the Clipboard link: flag U, no passcode, 15 minutes."""
+    server = make_server(ELVINA)
+    page = open_app(desktop, server.url)
+    ex = expect()
+    unlock(page)
+    nav(page, "Share")
+    page.get_by_role("button", name="Who opens it").click()
+    page.get_by_text("For a clinic's check-in scanner, on screen (15 minutes)").last.click()
+    ex(page.get_by_role("button", name="Who opens it")).to_be_visible()
+    made_at = time.time()
+    page.get_by_role("button", name="Create link").click()
+    ex(page.get_by_role("heading", name="Your link is ready")).to_be_visible()
+    payload = decode_link(_link_text(page))
+    assert payload.flag == "U" and payload.exp is not None and 14 * 60 <= payload.exp - made_at <= 15 * 60 + 5
+    with page.expect_download() as saved:
+        page.get_by_role("button", name="Download the PDF").click()
+    assert saved.value.suggested_filename == "check-in-records-elvina-lemke.pdf"
+    shot(page, "share-06-check-in")

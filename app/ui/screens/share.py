@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from app.shares import (
+    CHECK_IN,
+    CHECK_IN_PRINT_EXPIRY,
+    CHECK_IN_SCREEN_EXPIRY,
+    IPS,
     MadeShare,
     ShareHost,
     create_share,
@@ -15,6 +19,7 @@ from app.shares import (
     merge_access_quietly,
     open_shared,
     parse_expiry,
+    received_person,
     WritebackTarget,
     revoke,
     send_summary,
@@ -55,9 +60,14 @@ class ShareView:
         self.section_boxes: dict[str, ft.Checkbox] = {}
         self.item_boxes: dict[str, ft.Checkbox] = {}
         self.label = ft.TextField(label="Label (the doctor sees it)", max_length=80, width=360)
-        self.passcode = ft.TextField(label="Passcode (optional)", password=True, can_reveal_password=True, width=240)
+        self.passcode = passcode_field("Passcode (optional)", self.app.act(self._create))
         self.expiry = ft.Dropdown(label="Link works for", value="7d", width=200,
                                   options=[ft.DropdownOption(key=k, text=t) for k, t in EXPIRY_CHOICES])  # fmt: skip
+        self.kind = ft.Dropdown(label="Who opens it", value=IPS, width=320 if app.phone else 480, options=[
+            ft.DropdownOption(key=IPS, text="For a doctor"),
+            ft.DropdownOption(key=CHECK_IN_SCREEN_EXPIRY, text="For a clinic's check-in scanner, on screen (15 minutes)"),
+            ft.DropdownOption(key=CHECK_IN_PRINT_EXPIRY, text="For a clinic's check-in scanner, printed (48 hours)"),
+        ])  # fmt: skip
 
     async def load(self) -> ft.Control:
         record = self.app.session.require()
@@ -101,7 +111,8 @@ class ShareView:
         rows: list[ft.Control] = [heading("What to share", 2),
                                   muted("Carry starts with your active problems, current medications, allergies, "
                                         "immunizations, the last 12 months of results and procedures. Untick what "
-                                        "you would rather not share; tick more if you like.")]  # fmt: skip
+                                        "you would rather not share; tick more if you like. Older results and "
+                                        "vital signs are grouped by year.")]  # fmt: skip
         counts = picked_counts(self.choices, self.picked)
         for section in self.choices.sections:
             box = ft.Checkbox(label=self._section_label(section.title, counts[section.name], len(section.items)),
@@ -114,8 +125,12 @@ class ShareView:
                                        on_change=self.app.act(lambda e, k=item.key, s=section: self._toggle_item(k, s, e)))  # fmt: skip
                 self.item_boxes[item.key] = item_box
                 items.append(item_box)
+            listed: ft.Control = ft.Column(items, spacing=0)
+            if section.older:  # folded: a patient with years of labs sees one line per year
+                listed = ft.ExpansionTile(title=ft.Text(f"Show the {_items(len(items))}", size=14), controls=items,
+                                          maintain_state=False, dense=True)  # fmt: skip
             rows.append(ft.Column([ft.Semantics(content=box, identifier=f"section-{section.name}"),
-                                   ft.Container(ft.Column(items, spacing=0), padding=ft.Padding.only(left=28))],
+                                   ft.Container(listed, padding=ft.Padding.only(left=28))],
                                   spacing=0))  # fmt: skip
         if not self.choices.sections:
             rows.append(empty(self.choices.problem or "Your record has nothing to share yet."))
@@ -147,8 +162,13 @@ class ShareView:
     def _options_card(self, host: ShareHost) -> ft.Control:
         where = muted(f"The link points at {host.public_base}. The summary is encrypted on this device; the server "
                       "keeps only ciphertext it cannot read.", size=13)  # fmt: skip
+        warning = host.reach_warning()
         return card(ft.Column([
             heading("Make a link", 2),
+            *([banner(warning, "warn", identifier="share-reach")] if warning else []),
+            labelled(self.kind, "share-kind", "Who opens it"),
+            muted("The check-in kind is the CMS \"Kill the Clipboard\" link: no passcode, your records and a PDF "
+                  "of them in one file, for the clinic's chart.", size=13),
             ft.Row([labelled(self.label, "share-label", "Label (the doctor sees it)"),
                     labelled(self.expiry, "share-expiry", "Link works for"),
                     labelled(self.passcode, "share-passcode", "Passcode (optional)")], wrap=True, spacing=12),
@@ -161,40 +181,54 @@ class ShareView:
         assert self.choices is not None and self.choices.selection is not None
         record = self.app.session.require()
         selection = self.choices.selection.with_items(self.picked)
-        expires = parse_expiry(self.expiry.value or "7d")
+        check_in = (self.kind.value or IPS) != IPS
+        expires = parse_expiry(self.kind.value if check_in else self.expiry.value or "7d")
         passcode = (self.passcode.value or "") or None
+        if check_in and passcode:
+            self.app.notify("A link for a clinic's check-in scanner cannot have a passcode; clear it, or make a "
+                            "link for a doctor.", "alert")  # fmt: skip
+            return
         label = (self.label.value or "").strip() or None
         self.made = await self.app.run(create_share, record, _host(self.app), selection, label=label,
-                                       passcode=passcode, expires=expires)  # fmt: skip
+                                       passcode=passcode, expires=expires, kind=CHECK_IN if check_in else IPS)  # fmt: skip
         self.passcode.value = ""
-        self.app.notify("Your link is ready: show the QR code, or send the link.", "ok")
+        self.app.notify("Your link is ready." if self.made.reach_warning else
+                        "Your link is ready: show the QR code, or send the link.", "ok")  # fmt: skip
         if self.app.shell is not None:
             await self.app.shell.refresh()
 
     def _made_card(self, made: MadeShare) -> ft.Control:
         links = self.app.context.links
-        pdf_url = links.offer(made.pdf, "application/pdf")
-        json_url = links.offer(made.fhir_json, "application/fhir+json")
+        pdf_url = links.offer(made.pdf, "application/pdf", made.file_name("pdf"))
+        json_url = links.offer(made.fhir_json, "application/fhir+json", made.file_name("json"))
+        # Both are attachments (Content-Disposition), so opening them in this tab saves them and Carry stays open.
         qr = ft.Image(src=made.qr_png, width=220, height=220, semantics_label="QR code of the link")
         text = ft.TextField(value=made.uri, label="The link", read_only=True, multiline=True, max_lines=4,
                             text_size=12)  # select it to copy
+        who = "the clinic's check-in scanner" if made.kind == CHECK_IN else "the doctor"
+        if made.reach_warning:  # never promise a QR code that cannot work
+            how = banner(made.reach_warning, "warn", identifier="made-reach")
+        else:
+            how = muted(f"Show the QR code to {who}, or send the link. " + (
+                "They need the passcode you chose too." if "P" in made.flag else "Anyone with the link can open it "
+                "until it expires or you revoke it."))  # fmt: skip
         details = [
             heading("Your link is ready", 2, identifier="made-heading"),
-            muted("Show the QR code to the doctor, or send the link. " + (
-                "They need the passcode you chose too." if "P" in made.flag else "Anyone with the link can open it "
-                "until it expires or you revoke it.")),  # fmt: skip
+            how,
             labelled(text, "share-link"),
             ft.Row([
                 labelled(ft.OutlinedButton(content="Download the PDF", icon=ft.Icons.PICTURE_AS_PDF_OUTLINED,
-                                           action=ft.OpenUrl(pdf_url, target=ft.UrlTarget.BLANK)), "download-pdf"),
+                                           action=ft.OpenUrl(pdf_url, target=ft.UrlTarget.SELF)), "download-pdf"),
                 labelled(ft.OutlinedButton(content="Download the FHIR file", icon=ft.Icons.DATA_OBJECT,
-                                           action=ft.OpenUrl(json_url, target=ft.UrlTarget.BLANK)), "download-fhir"),
+                                           action=ft.OpenUrl(json_url, target=ft.UrlTarget.SELF)), "download-fhir"),
             ], wrap=True, spacing=10),
             muted("The downloads work for five minutes, from this computer only; they are not encrypted.", size=12),
         ]  # fmt: skip
-        return card(ft.Row([labelled(qr, "share-qr", "QR code of the link"),
-                            ft.Column(details, spacing=8, expand=True)],
-                           vertical_alignment=ft.CrossAxisAlignment.START, wrap=self.app.phone))  # fmt: skip
+        qr_block = labelled(qr, "share-qr", "QR code of the link")
+        if self.app.phone:  # one column: an expanding column inside a wrapping row has no width to expand into
+            return card(ft.Column([qr_block, *details], spacing=8))
+        return card(ft.Row([qr_block, ft.Column(details, spacing=8, expand=True)],
+                           vertical_alignment=ft.CrossAxisAlignment.START))  # fmt: skip
 
     def _writeback_card(self, targets: list[WritebackTarget]) -> ft.Control:
         rows: list[ft.Control] = [heading("Send it to a portal", 2)]
@@ -248,15 +282,45 @@ class ShareView:
             await self.app.shell.push(ReceivedView(self.app), "Open a shared link")
 
 
+def _items(n: int) -> str:
+    return f"{n} item" if n == 1 else f"{n} items"
+
+
+def passcode_field(label: str, on_submit: Any) -> ft.TextField:
+    """A passcode box: hidden as typed, Enter submits, and a show/hide button with a name a screen reader says.
+    Every keystroke is sent at once (on_change), so a passcode typed just before a click is never behind it."""
+    field = ft.TextField(label=label, password=True, width=260, on_submit=on_submit)
+
+    def toggle(_: Any) -> None:
+        field.password = not field.password
+        name = "Show the passcode" if field.password else "Hide the passcode"
+        button.icon = ft.Icons.VISIBILITY if field.password else ft.Icons.VISIBILITY_OFF
+        button.tooltip = reveal.label = name
+        field.update()
+
+    def keep(_: Any) -> None:  # the handler makes the client report each change as it happens
+        pass
+
+    button = ft.IconButton(icon=ft.Icons.VISIBILITY, tooltip="Show the passcode", on_click=toggle)
+    # A tooltip alone gives an icon button no accessible name in Flutter web; the Semantics label does.
+    reveal = ft.Semantics(content=button, label="Show the passcode", button=True, exclude_semantics=True)
+    field.suffix_icon = reveal  # always shown (a `suffix` shows only while the field has the focus)
+    field.on_change = keep
+    return field
+
+
 class ReceivedView:
     """Paste a link someone shared, say who you are, give the passcode if it has one: see the summary, keep it."""
 
     def __init__(self, app: CarryApp) -> None:
         self.app = app
         self.control: ft.Control | None = None
-        self.link = ft.TextField(label="Shared link", hint_text="shlink:/… or a viewer address", multiline=False)
-        self.recipient = ft.TextField(label="Your name (the sharer sees it)", value="Carry user", width=320)
-        self.passcode = ft.TextField(label="Passcode, if it has one", password=True, width=240)
+        submit = self.app.act(self._open)
+        self.link = ft.TextField(label="Shared link", hint_text="shlink:/… or a viewer address", multiline=False,
+                                 on_submit=submit)  # fmt: skip
+        self.recipient = ft.TextField(label="Your name (the sharer sees it)", value="Carry user", width=320,
+                                      on_submit=submit)  # fmt: skip
+        self.passcode = passcode_field("Passcode, if it has one", submit)
         self.result = ft.Column(spacing=10)
         self.received: Any = None
 
@@ -280,7 +344,8 @@ class ReceivedView:
         self.received = await open_shared(self.link.value or "", recipient=self.recipient.value or "",
                                           passcode=self.passcode.value or None)  # fmt: skip
         title, sections = received_summary(self.received)
-        blocks: list[ft.Control] = [heading(title, 2, identifier="received-title")]
+        blocks: list[ft.Control] = [heading(received_person(self.received), 2, identifier="received-person"),
+                                    muted(title, size=14)]  # fmt: skip
         for n, section in enumerate(sections):
             lines: list[ft.Control] = [heading(section.title, 3)]
             for item, details in section.rows:
