@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from .errors import UsageError, user_message
 from .locations import record_path, share_host_path
@@ -108,6 +108,17 @@ def _print_rows(rows: Sequence[ResourceRow]) -> None:
         print(f"{date}  {row.resource_type.ljust(width)}  {row.display}{status}{flag}")
 
 
+def _private_file(path: Path) -> BinaryIO:
+    """A new file only its owner can read, for health data the patient asked to have outside the record."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # the mode given to open() counts only when the file is new
+    except OSError:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "wb")
+
+
 # --- commands ----------------------------------------------------------------------------------------------------
 
 
@@ -154,7 +165,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 raise UsageError(f"{target} is a directory; give a file name for the export.")
             partial = target.with_name(target.name + ".partial")
             try:
-                with partial.open("wb") as out:
+                with _private_file(partial) as out:
                     count = record.export(out, resource_type=args.type)
                 partial.replace(target)
             except OSError as exc:
@@ -615,8 +626,7 @@ def _write_output(path: str, data: bytes) -> None:
         raise UsageError(f"{target} is a directory; give a file name.")
     partial = target.with_name(target.name + ".partial")
     try:
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # health data: the owner only
-        with os.fdopen(fd, "wb") as out:
+        with _private_file(partial) as out:
             out.write(data)
         partial.replace(target)
     except OSError as exc:

@@ -39,6 +39,7 @@ from .errors import (
     WrongPassphrase,
 )
 from .extract import extract
+from .files import read_import_file
 from .schema import MIGRATIONS, latest_version
 
 __all__ = [
@@ -470,17 +471,7 @@ class Record:
         return ImportReport(origin, source, counts)
 
     def import_file(self, path: str | os.PathLike[str], *, source: str = FILE_SOURCE) -> ImportReport:
-        target = Path(path)
-        name = target.name
-        if target.is_dir():
-            raise ImportRefused(f"{name}: not imported: it is a directory, not a file.")
-        try:
-            data = target.read_bytes()
-        except FileNotFoundError:
-            raise ImportRefused(f"{name}: not imported: there is no such file.") from None
-        except OSError as exc:
-            raise ImportRefused(f"{name}: not imported: it cannot be read ({exc.strerror}).") from None
-        return self.import_bytes(data, origin=name, source=source)
+        return self.import_bytes(read_import_file(path), origin=Path(path).name, source=source)
 
     def store_resources(
         self, source_id: int, run_id: int, resources: Iterable[ParsedResource], counts: UpsertCounts
