@@ -65,7 +65,8 @@ def _new_passphrase(env_name: str) -> str:
 def _open(args: argparse.Namespace) -> Iterator[Record]:
     record = Record.open(record_path(args.record), _passphrase())
     try:
-        _merge_share_access(record)
+        if not record.read_only:  # a read-only record can be read, not added to
+            _merge_share_access(record)
         yield record
     finally:
         record.close()
