@@ -32,6 +32,31 @@ class _Parser(argparse.ArgumentParser):
 
 # --- passphrases -------------------------------------------------------------------------------------------------
 
+# Secrets a script may give in the environment. While a command runs they are held here, not in os.environ, so no
+# process it starts (validation workers, a browser, a helper) inherits them.
+_SECRET_NAMES = (
+    "CARRY_PASSPHRASE", "CARRY_NEW_PASSPHRASE", "CARRY_SHARE_PASSCODE", "CARRY_CLIENT_SECRET", "CARRY_SERVER_PASSWORD",
+)  # fmt: skip
+_held_secrets: dict[str, str] = {}
+
+
+def _secret(name: str) -> str | None:
+    return _held_secrets.get(name) or os.environ.get(name)
+
+
+@contextmanager
+def _secrets_held() -> Iterator[None]:
+    """Take the secrets out of the environment for the command's run (put back after, for callers in-process)."""
+    taken = {name: os.environ.pop(name) for name in _SECRET_NAMES if name in os.environ}
+    _held_secrets.update(taken)
+    try:
+        yield
+    finally:
+        for name in taken:
+            _held_secrets.pop(name, None)
+        os.environ.update(taken)
+
+
 
 def _prompt(label: str, env_name: str = "CARRY_PASSPHRASE") -> str:
     if not sys.stdin.isatty():
@@ -40,12 +65,12 @@ def _prompt(label: str, env_name: str = "CARRY_PASSPHRASE") -> str:
 
 
 def _passphrase() -> str:
-    env = os.environ.get("CARRY_PASSPHRASE")
+    env = _secret("CARRY_PASSPHRASE")
     return env if env else _prompt("Passphrase")
 
 
 def _new_passphrase(env_name: str) -> str:
-    env = os.environ.get(env_name)
+    env = _secret(env_name)
     if env:
         return env
     print(
@@ -439,7 +464,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
                 on_authorize_url=show,
                 client_id=args.client_id,
                 name=args.name,
-                client_secret=os.environ.get("CARRY_CLIENT_SECRET") or None,
+                client_secret=_secret("CARRY_CLIENT_SECRET") or None,
                 scopes=scopes,
                 timeout=args.timeout,
             )
@@ -612,7 +637,7 @@ def cmd_disconnect(args: argparse.Namespace) -> int:
 
 
 def _share_passcode(label: str, *, twice: bool) -> str:
-    env = os.environ.get("CARRY_SHARE_PASSCODE")
+    env = _secret("CARRY_SHARE_PASSCODE")
     if env:
         return env
     first = _prompt(label, "CARRY_SHARE_PASSCODE")
@@ -790,7 +815,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if getattr(args, "set_login", False):
         username = os.environ.get("CARRY_SERVER_USER") or input("User name for the login page: ").strip()
-        password = os.environ.get("CARRY_SERVER_PASSWORD") or _prompt("Password for the login page (10+ characters)")
+        password = _secret("CARRY_SERVER_PASSWORD") or _prompt("Password for the login page (10+ characters)")
         path = save_login(username, password, tuple(getattr(args, "allow_host", None) or ()))
         print(f"Saved the login in {path}. Start Carry with `carry serve --host 0.0.0.0` to share it on your network.")
         return 0
@@ -961,7 +986,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:  # plain `carry` starts the app
         handler = cmd_serve
     try:
-        return handler(args)
+        with _secrets_held():
+            return handler(args)
     except UsageError as exc:
         print(f"carry: {exc}", file=sys.stderr)
         return 2

@@ -16,6 +16,8 @@ import json
 import multiprocessing
 import os
 import re
+import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -243,13 +245,30 @@ def validate_chunks(
     count = workers or max(1, min(4, os.cpu_count() or 1))
     ahead: deque[Future[list[str | None]]] = deque()
     # spawn, not fork: the app server has threads, and a forked copy of a locked lock never unlocks.
-    with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        max_workers=count,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         for chunk in chunks:
             ahead.append(pool.submit(_validate_raw, chunk))
             if len(ahead) > 2 * count:
                 yield ahead.popleft().result()
         while ahead:
             yield ahead.popleft().result()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Runs first in each worker: end the worker as soon as the process that started it is gone. A parent killed
+    with SIGKILL cannot stop its pool, and a worker waiting for work would otherwise wait for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.25)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="carry-parent-watch", daemon=True).start()
 
 
 def _validate_raw(raws: list[bytes]) -> list[str | None]:
