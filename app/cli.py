@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
+from sync.untrusted import plain_text
+
 from .errors import UsageError, user_message
 from .locations import record_path, share_host_path
 from .record import MIN_PASSPHRASE, ImportRefused, PassphraseRefused, Record, RecordError, ResourceRow
@@ -23,6 +25,7 @@ from .record import MIN_PASSPHRASE, ImportRefused, PassphraseRefused, Record, Re
 __all__ = ["main"]
 
 Handler = Callable[[argparse.Namespace], int]
+_SHOWN_LIMIT = 1000  # our own sentences are far shorter; a portal's 3,000-line error_description is cut here
 
 
 class _Parser(argparse.ArgumentParser):
@@ -108,13 +111,20 @@ def _merge_share_access(record: Record) -> None:
     try:
         added = merge_access(record, ShareHost.existing())
     except CarryError as exc:
-        print(f"carry: could not read who opened your shared links ({exc})", file=sys.stderr)
+        print(f"carry: could not read who opened your shared links ({_shown(exc)})", file=sys.stderr)
         return
     for entry in added:
-        print(f"carry: your shared link {entry.link_id[:8]} was {entry.sentence()}", file=sys.stderr)
+        print(f"carry: your shared link {entry.link_id[:8]} was {_shown(entry.sentence())}", file=sys.stderr)
 
 
 # --- output ------------------------------------------------------------------------------------------------------
+
+
+def _shown(text: object) -> str:
+    """Text that may have come from outside (a portal's error, a file's content or name, a share recipient), as one
+    printable line: no escape sequences, no line floods, nothing an encoder chokes on."""
+    return plain_text(text, limit=_SHOWN_LIMIT)
+
 
 
 def _print_json(value: Any, out: TextIO | None = None) -> None:
@@ -128,10 +138,11 @@ def _print_rows(rows: Sequence[ResourceRow]) -> None:
         return
     width = max(len(r.resource_type) for r in rows)
     for row in rows:
-        date = (row.date or "")[:10].ljust(10)
-        flag = f"  [INVALID: {row.invalid_reason}]" if not row.valid else ""
-        status = f" ({row.status})" if row.status and row.resource_type in ("Condition", "AllergyIntolerance") else ""
-        print(f"{date}  {row.resource_type.ljust(width)}  {row.display}{status}{flag}")
+        date = _shown((row.date or "")[:10]).ljust(10)
+        flag = f"  [INVALID: {_shown(row.invalid_reason)}]" if not row.valid else ""
+        shows_status = row.status and row.resource_type in ("Condition", "AllergyIntolerance")
+        status = f" ({_shown(row.status)})" if shows_status else ""
+        print(f"{date}  {row.resource_type.ljust(width)}  {_shown(row.display)}{status}{flag}")
 
 
 def _private_file(path: Path) -> BinaryIO:
@@ -167,17 +178,17 @@ def cmd_import(args: argparse.Namespace) -> int:
                 report = record.import_file(name, source=args.source)
             except ImportRefused as exc:
                 failed += 1
-                print(f"carry: {exc}", file=sys.stderr)
+                print(f"carry: {_shown(exc)}", file=sys.stderr)
                 continue
             reports.append(report)
             if not args.json:
                 c = report.counts
                 print(
-                    f"{report.origin}: {c.imported} new, {c.updated} updated, {c.unchanged} unchanged"
+                    f"{_shown(report.origin)}: {c.imported} new, {c.updated} updated, {c.unchanged} unchanged"
                     + (f", {c.invalid} failed validation (kept and flagged)" if c.invalid else "")
                 )
                 for rtype, rid, reason in c.invalid_items:
-                    print(f"  invalid {rtype}/{rid}: {reason}")
+                    print(f"  invalid {rtype}/{_shown(rid)}: {_shown(reason)}")
     if args.json:
         _print_json([r.as_json() for r in reports])
     return 1 if failed else 0
@@ -247,9 +258,9 @@ def _list_merged(args: argparse.Namespace) -> int:
 
 
 def _print_fact_line(fact: Any, width: int) -> None:
-    date = (fact.date or "")[:10].ljust(10)
-    status = f" ({fact.status})" if fact.status and fact.resource_type not in ("Observation", "Encounter") else ""
-    print(f"{date}  {fact.resource_type.ljust(width)}  {fact.display}{status}  [{fact.fact_id}]")
+    date = _shown((fact.date or "")[:10]).ljust(10)
+    status = f" ({_shown(fact.status)})" if fact.status and fact.resource_type not in ("Observation", "Encounter") else ""
+    print(f"{date}  {fact.resource_type.ljust(width)}  {_shown(fact.display)}{status}  [{fact.fact_id}]")
     if len(fact.members) > 1:
         sources = ", ".join(f"{m.source}{' (newest)' if m.newest else ''}" for m in fact.members)
         print(f"{'':10}  {'':{width}}  from {len(fact.members)} records: {sources}")
@@ -523,7 +534,7 @@ class _ProgressLine:
 def _print_report(name: str, report: Any) -> None:
     t = report.totals
     print(
-        f"{name}: {report.outcome} ({report.mode}{', resumed' if report.resumed else ''}) in {report.duration:.1f} s, "
+        f"{_shown(name)}: {report.outcome} ({report.mode}{', resumed' if report.resumed else ''}) in {report.duration:.1f} s, "
         f"{report.requests} requests, {report.bytes / 1_000_000:.1f} MB: {t.imported} new, {t.updated} updated, "
         f"{t.unchanged} unchanged" + (f", {t.invalid} failed validation (kept and flagged)" if t.invalid else "")
     )
@@ -531,11 +542,11 @@ def _print_report(name: str, report: Any) -> None:
         line = f"  {rtype.ljust(24)} {r.imported:6} new {r.updated:6} updated {r.unchanged:6} unchanged"
         print(line + (f" {r.invalid:6} invalid" if r.invalid else ""))
         for reason in r.refused:
-            print(f"  {''.ljust(24)} refused: {reason}")
+            print(f"  {''.ljust(24)} refused: {_shown(reason)}")
     for warning in report.warnings:
-        print(f"  server note: {warning}")
+        print(f"  server note: {_shown(warning)}")
     if report.message:
-        print(f"  {report.message}")
+        print(f"  {_shown(report.message)}")
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -562,7 +573,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             except CarryError as exc:
                 if progress:
                     progress.close()
-                print(f"carry: {conn.name}: {exc}", file=sys.stderr)
+                print(f"carry: {_shown(conn.name)}: {_shown(exc)}", file=sys.stderr)
                 status = 1
                 continue
             if progress:
@@ -595,10 +606,10 @@ def cmd_sources(args: argparse.Namespace) -> int:
     if not connections:
         print("No portal is connected yet; connect one with `carry connect FHIR_BASE_URL`.")
     for conn in connections:
-        print(f"{conn.id}  {conn.name}  {conn.base_url}")
+        print(f"{conn.id}  {_shown(conn.name)}  {_shown(conn.base_url)}")
         print(f"    {_source_status(conn)}")
         if conn.status == "needs-reconnect":
-            print(f"    {conn.status_reason or ''} Run `carry connect {conn.base_url}` again; your data is kept.")
+            print(f"    {_shown(conn.status_reason or '')} Run `carry connect {_shown(conn.base_url)}` again; your data is kept.")
     return 0
 
 
@@ -989,7 +1000,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _secrets_held():
             return handler(args)
     except UsageError as exc:
-        print(f"carry: {exc}", file=sys.stderr)
+        print(f"carry: {_shown(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("carry: interrupted; nothing was half-written.", file=sys.stderr)
@@ -1004,7 +1015,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if os.environ.get("CARRY_DEBUG"):
                 raise
             message = f"unexpected {type(exc).__name__}; run again with CARRY_DEBUG=1 to see the details"
-        print(f"carry: {message}", file=sys.stderr)
+        print(f"carry: {_shown(message)}", file=sys.stderr)
         return 1
 
 

@@ -29,6 +29,7 @@ from sqlcipher3 import dbapi2
 
 from sync.fhir import FHIRFormatError, ParsedResource, parse_document
 from sync.fhir.parse import PARALLEL_THRESHOLD, validated
+from sync.untrusted import plain_text
 
 from .errors import (
     ImportRefused,
@@ -65,6 +66,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # resource.valid: validated against R4B and valid, invalid (invalid_reason says why), or not checked yet (a sync
 # stores first and validates afterwards, see app.record.checking).
 VALID_YES, VALID_NO, VALID_UNCHECKED = 1, 0, -1
+_AUDIT_TEXT_LIMIT = 500  # per text in an audit entry's detail
 _ROW_COLUMNS = (
     "r.rowid, r.source_id, s.name, r.type, r.id, r.effective, r.category, r.code_system, r.code, r.code_display, "
     "r.status, r.display, r.subject, r.value_num, r.value_unit, r.valid, r.invalid_reason, r.first_seen, r.last_seen"
@@ -424,8 +426,7 @@ class Record:
             return
         with self._lock, _plain_errors(self.path):
             self._conn().execute(
-                "INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)",
-                (_now(), action, json.dumps(detail, sort_keys=True)),
+                "INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)", (_now(), action, _audit_detail(detail))
             )
 
     def audit_log(self, limit: int = 200, action: str | None = None) -> list[dict[str, Any]]:
@@ -644,7 +645,7 @@ class Record:
     @staticmethod
     def _audit_in(cur: _Tx, action: str, **detail: Any) -> None:
         cur.execute(
-            "INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)", (_now(), action, json.dumps(detail, sort_keys=True))
+            "INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)", (_now(), action, _audit_detail(detail))
         )
 
     # --- reading --------------------------------------------------------------------------------------------
@@ -764,6 +765,22 @@ class Record:
         out.write(b"]}")
         self.audit("export", resources=written, type=resource_type)
         return written
+
+
+def _audit_detail(detail: dict[str, Any]) -> str:
+    """An audit entry's detail as JSON, every text in it made one plain line: file names, recipients and reasons
+    come from outside, and the audit log is read in terminals and shown in the app."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, str):
+            return plain_text(value, limit=_AUDIT_TEXT_LIMIT)
+        if isinstance(value, dict):
+            return {plain(key): plain(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(item) for item in value]
+        return value
+
+    return json.dumps(plain(detail), sort_keys=True)
 
 
 def _writable(path: Path) -> bool:
