@@ -185,24 +185,25 @@ def content_hash(obj: Any) -> str:
 
 def validation_error(resource: dict[str, Any]) -> str | None:
     """Validate one resource against its R4B model; None when valid, else a one-line reason."""
-    broken = rule_error(resource)  # what the models let through, checked first: it is cheap and it is the worst
-    if broken is not None:
-        return broken
     model = _model(resource["resourceType"])
-    if model is None:  # an R4 type that R4B dropped: nothing to check it against
-        return None
     try:
+        broken = rule_error(resource)  # what the models let through, checked first: it is cheap and it is the worst
+        if broken is not None:
+            return broken
+        if model is None:  # an R4 type that R4B dropped: nothing more to check it against
+            return None
         model.model_validate(resource)
     except pydantic.ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         first = errors[0]
         where = ".".join(str(part) for part in first.get("loc", ())) or "resource"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        return f"{where}: {first.get('msg', 'invalid')}{more}"
+        # The location names keys from the document: outside text, stored and shown as the reason.
+        return plain_text(f"{where}: {first.get('msg', 'invalid')}{more}", limit=300)
     except RecursionError:
         return "nested too deeply to validate"
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        return _short(f"{type(exc).__name__}: {exc}")
+        return plain_text(f"{type(exc).__name__}: {exc}", limit=160)
     return None
 
 
@@ -360,7 +361,7 @@ def _resource_type(obj: dict[str, Any], where: str) -> str:
     if not isinstance(rtype, str):
         raise FHIRFormatError(f"{where} has a resourceType that is not a string")
     if rtype not in R4_RESOURCE_TYPES:
-        raise FHIRFormatError(f"{where} has resourceType {_short(rtype, 40)!r}, which FHIR R4 does not have")
+        raise FHIRFormatError(f"{where} has resourceType {plain_text(rtype, limit=40)!r}, which FHIR R4 does not have")
     return rtype
 
 
