@@ -48,6 +48,9 @@ def test_a_read_only_record_can_be_read_but_not_changed(tmp_path: Path, demo_dir
         listed = run_carry("list", "Condition", "--json", env=env)
         assert listed.returncode == 0, listed.stderr
         assert len(json.loads(listed.stdout)) == len([r for r in before["resources"] if r[1] == "Condition"])
+        for command in (("meds",), ("list", "--merged")):
+            done = run_carry(*command, env=env)
+            assert done.returncode == 0 and done.stdout, done.stderr
         found = run_carry("search", "Pfeffer", env=env)
         assert found.returncode == 0 and "Patient" in found.stdout, found.stderr
         info = run_carry("info", "--json", env=env)
