@@ -13,9 +13,11 @@ import os
 import stat
 from pathlib import Path
 
+from sync.untrusted import plain_text
+
 from .errors import ImportRefused
 
-__all__ = ["MAX_IMPORT_BYTES", "read_import_file"]
+__all__ = ["MAX_IMPORT_BYTES", "display_name", "read_import_file"]
 
 # Far above the largest real export seen (a decade of a chronic patient's portal data is some 100 MB of FHIR JSON),
 # far below what would exhaust a phone's or a small server's memory.
@@ -23,10 +25,17 @@ MAX_IMPORT_BYTES = 512 * 1024 * 1024
 _BLOCK = 1024 * 1024
 
 
+def display_name(path: str | os.PathLike[str]) -> str:
+    """A file's name as text to show and store: bytes that are not UTF-8 (a name is any bytes on Linux) become
+    U+FFFD, and control characters go, so the name can neither break an encoder nor drive a terminal."""
+    name = Path(path).name or str(path)
+    return plain_text(name.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+
+
 def read_import_file(path: str | os.PathLike[str], *, limit: int = MAX_IMPORT_BYTES) -> bytes:
     """The bytes of a regular file of at most `limit` bytes; anything else raises ImportRefused (one sentence)."""
     target = Path(path)
-    name = target.name or str(target)
+    name = display_name(target)
     try:
         # O_NONBLOCK: opening a FIFO for reading returns at once instead of waiting for a writer.
         fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))

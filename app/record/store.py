@@ -44,7 +44,7 @@ from .errors import (
     WrongPassphrase,
 )
 from .extract import extract
-from .files import read_import_file
+from .files import display_name, read_import_file
 from .schema import MIGRATIONS, latest_version
 
 __all__ = [
@@ -495,7 +495,7 @@ class Record:
         return ImportReport(origin, source, counts)
 
     def import_file(self, path: str | os.PathLike[str], *, source: str = FILE_SOURCE) -> ImportReport:
-        return self.import_bytes(read_import_file(path), origin=Path(path).name, source=source)
+        return self.import_bytes(read_import_file(path), origin=display_name(path), source=source)
 
     def store_resources(
         self, source_id: int, run_id: int, resources: Iterable[ParsedResource], counts: UpsertCounts

@@ -75,3 +75,17 @@ def test_export_out_is_readable_by_its_owner_only(tmp_path: Path, env: dict[str,
     fresh = tmp_path / "fresh.json"
     assert run_carry("export", "--out", str(fresh), env=env).returncode == 0
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o600
+
+
+def test_a_file_name_that_is_not_utf8_imports_and_is_shown_plainly(
+    tmp_path: Path, env: dict[str, str], demo_dir: Path
+) -> None:
+    # On Linux a file name is any bytes: this one has a CESU-8 surrogate, a stray 0xFF and an escape sequence.
+    name = tmp_path / os.fsdecode(b"labs\xed\xa0\x80\xff\x1b[2J.json")
+    name.write_bytes((demo_dir / ELVINA).read_bytes())
+    done = run_carry("import", str(name), env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("labs\ufffd\ufffd\ufffd\ufffd[2J.json: ")
+    with Record.open(env["CARRY_RECORD"], PASSPHRASE) as record:
+        (entry,) = record.audit_log(action="import")
+    assert entry["detail"]["file"] == "labs\ufffd\ufffd\ufffd\ufffd[2J.json"
