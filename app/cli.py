@@ -10,6 +10,7 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from .record import MIN_PASSPHRASE, ImportRefused, PassphraseRefused, Record, Re
 __all__ = ["main"]
 
 Handler = Callable[[argparse.Namespace], int]
+_UNSAFE_IN_JSON = re.compile("[\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
 _SHOWN_LIMIT = 1000  # our own sentences are far shorter; a portal's 3,000-line error_description is cut here
 
 
@@ -128,8 +130,10 @@ def _shown(text: object) -> str:
 
 
 def _print_json(value: Any, out: TextIO | None = None) -> None:
-    json.dump(value, out or sys.stdout, indent=2, ensure_ascii=False, default=str)
-    (out or sys.stdout).write("\n")
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    # JSON escapes only C0 controls; C1 controls (CSI), bidi overrides and lone surrogates from outside text would
+    # reach the terminal as they are. Escaped, they keep the same value for a JSON reader.
+    (out or sys.stdout).write(_UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 def _print_rows(rows: Sequence[ResourceRow]) -> None:

@@ -17,12 +17,12 @@ from sync_support import PASSPHRASE
 from app.record import Record
 from sync.sandbox import SandboxServer
 
-# A title change and a screen clear, a bidi override, and a 3,000-line flood
-HOSTILE = "\x1b]0;owned\x07\x1b[2J\x1b[31mYour record was deleted\u202e" + "\n!" * 3000
+# A title change and a screen clear (7-bit and 8-bit CSI), a bidi override, and a 3,000-line flood
+HOSTILE = "\x1b]0;owned\x07\x1b[2J\x1b[31m\x9b2JYour record was deleted\u202e" + "\n!" * 3000
 
 
 def _assert_plain(text: str) -> None:
-    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text
+    assert "\x1b" not in text and "\x07" not in text and "\u202e" not in text and "\x9b" not in text
     assert len(text.splitlines()) < 20, f"{len(text.splitlines())} lines"
 
 
@@ -70,6 +70,9 @@ def test_file_content_and_names_reach_the_terminal_and_audit_log_as_plain_lines(
         done = run_carry(*command, env=env)
         assert done.returncode == 0 and "Your record was deleted" in done.stdout, done.stderr
         _assert_plain(done.stdout + done.stderr)
+    as_json = run_carry("list", "--json", env=env)
+    assert as_json.returncode == 0 and "\x9b" not in as_json.stdout and "\u202e" not in as_json.stdout
+    assert json.loads(as_json.stdout)[0]["display"].startswith("\x1b]0;owned\x07\x1b[2J\x1b[31m\x9b2JYour record")
     broken = tmp_path / "broken\x1b[2J.json"
     broken.write_text('{"resourceType": "Patient", "\\u001b[2J": 1, "\\u001b[2J": 2}')
     refused = run_carry("import", str(broken), env=env)
