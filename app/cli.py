@@ -10,11 +10,14 @@ import argparse
 import getpass
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
+
+from sync.untrusted import plain_text
 
 from .errors import UsageError, user_message
 from .locations import record_path, share_host_path
@@ -23,6 +26,8 @@ from .record import MIN_PASSPHRASE, ImportRefused, PassphraseRefused, Person, Re
 __all__ = ["main"]
 
 Handler = Callable[[argparse.Namespace], int]
+_UNSAFE_IN_JSON = re.compile("[\u007f-\u009f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
+_SHOWN_LIMIT = 1000  # our own sentences are far shorter; a portal's 3,000-line error_description is cut here
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,6 +37,31 @@ class _Parser(argparse.ArgumentParser):
 
 # --- passphrases -------------------------------------------------------------------------------------------------
 
+# Secrets a script may give in the environment. While a command runs they are held here, not in os.environ, so no
+# process it starts (validation workers, a browser, a helper) inherits them.
+_SECRET_NAMES = (
+    "CARRY_PASSPHRASE", "CARRY_NEW_PASSPHRASE", "CARRY_SHARE_PASSCODE", "CARRY_CLIENT_SECRET", "CARRY_SERVER_PASSWORD",
+)  # fmt: skip
+_held_secrets: dict[str, str] = {}
+
+
+def _secret(name: str) -> str | None:
+    return _held_secrets.get(name) or os.environ.get(name)
+
+
+@contextmanager
+def _secrets_held() -> Iterator[None]:
+    """Take the secrets out of the environment for the command's run (put back after, for callers in-process)."""
+    taken = {name: os.environ.pop(name) for name in _SECRET_NAMES if name in os.environ}
+    _held_secrets.update(taken)
+    try:
+        yield
+    finally:
+        for name in taken:
+            _held_secrets.pop(name, None)
+        os.environ.update(taken)
+
+
 
 def _prompt(label: str, env_name: str = "CARRY_PASSPHRASE") -> str:
     if not sys.stdin.isatty():
@@ -40,12 +70,12 @@ def _prompt(label: str, env_name: str = "CARRY_PASSPHRASE") -> str:
 
 
 def _passphrase() -> str:
-    env = os.environ.get("CARRY_PASSPHRASE")
+    env = _secret("CARRY_PASSPHRASE")
     return env if env else _prompt("Passphrase")
 
 
 def _new_passphrase(env_name: str) -> str:
-    env = os.environ.get(env_name)
+    env = _secret(env_name)
     if env:
         return env
     print(
@@ -65,7 +95,8 @@ def _new_passphrase(env_name: str) -> str:
 def _open(args: argparse.Namespace) -> Iterator[Record]:
     record = Record.open(record_path(args.record), _passphrase())
     try:
-        _merge_share_access(record)
+        if not record.read_only:  # a read-only record can be read, not added to
+            _merge_share_access(record)
         yield record
     finally:
         record.close()
@@ -82,18 +113,27 @@ def _merge_share_access(record: Record) -> None:
     try:
         added = merge_access(record, ShareHost.existing())
     except CarryError as exc:
-        print(f"carry: could not read who opened your shared links ({exc})", file=sys.stderr)
+        print(f"carry: could not read who opened your shared links ({_shown(exc)})", file=sys.stderr)
         return
     for entry in added:
-        print(f"carry: your shared link {entry.link_id[:8]} was {entry.sentence()}", file=sys.stderr)
+        print(f"carry: your shared link {entry.link_id[:8]} was {_shown(entry.sentence())}", file=sys.stderr)
 
 
 # --- output ------------------------------------------------------------------------------------------------------
 
 
+def _shown(text: object) -> str:
+    """Text that may have come from outside (a portal's error, a file's content or name, a share recipient), as one
+    printable line: no escape sequences, no line floods, nothing an encoder chokes on."""
+    return plain_text(text, limit=_SHOWN_LIMIT)
+
+
+
 def _print_json(value: Any, out: TextIO | None = None) -> None:
-    json.dump(value, out or sys.stdout, indent=2, ensure_ascii=False, default=str)
-    (out or sys.stdout).write("\n")
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    # JSON escapes only C0 controls; C1 controls (CSI), bidi overrides and lone surrogates from outside text would
+    # reach the terminal as they are. Escaped, they keep the same value for a JSON reader.
+    (out or sys.stdout).write(_UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
 def _print_rows(rows: Sequence[ResourceRow]) -> None:
@@ -102,10 +142,11 @@ def _print_rows(rows: Sequence[ResourceRow]) -> None:
         return
     width = max(len(r.resource_type) for r in rows)
     for row in rows:
-        date = (row.date or "")[:10].ljust(10)
-        flag = f"  [INVALID: {row.invalid_reason}]" if not row.valid else ""
-        status = f" ({row.status})" if row.status and row.resource_type in ("Condition", "AllergyIntolerance") else ""
-        print(f"{date}  {row.resource_type.ljust(width)}  {row.display}{status}{flag}")
+        date = _shown((row.date or "")[:10]).ljust(10)
+        flag = f"  [INVALID: {_shown(row.invalid_reason)}]" if not row.valid else ""
+        shows_status = row.status and row.resource_type in ("Condition", "AllergyIntolerance")
+        status = f" ({_shown(row.status)})" if shows_status else ""
+        print(f"{date}  {row.resource_type.ljust(width)}  {_shown(row.display)}{status}{flag}")
 
 
 # --- commands ----------------------------------------------------------------------------------------------------
@@ -132,19 +173,19 @@ def cmd_import(args: argparse.Namespace) -> int:
                 report = import_path(record, name, source=args.source, online=not args.offline)
             except ImportRefused as exc:
                 failed += 1
-                print(f"carry: {exc}", file=sys.stderr)
+                print(f"carry: {_shown(exc)}", file=sys.stderr)
                 continue
             reports.append(report)
             if not args.json:
                 c = report.counts
                 print(
-                    f"{report.origin}: {c.imported} new, {c.updated} updated, {c.unchanged} unchanged"
+                    f"{_shown(report.origin)}: {c.imported} new, {c.updated} updated, {c.unchanged} unchanged"
                     + (f", {c.invalid} failed validation (kept and flagged)" if c.invalid else "")
                 )
                 for rtype, rid, reason in c.invalid_items:
-                    print(f"  invalid {rtype}/{rid}: {reason}")
+                    print(f"  invalid {rtype}/{_shown(rid)}: {_shown(reason)}")
                 for note in getattr(report, "notes", ()):
-                    print(f"  {note}")
+                    print(f"  {_shown(note)}")
     if args.json:
         _print_json([r.as_json() for r in reports])
     return 1 if failed else 0
@@ -248,9 +289,9 @@ def _list_merged(args: argparse.Namespace) -> int:
 
 
 def _print_fact_line(fact: Any, width: int) -> None:
-    date = (fact.date or "")[:10].ljust(10)
-    status = f" ({fact.status})" if fact.status and fact.resource_type not in ("Observation", "Encounter") else ""
-    print(f"{date}  {fact.resource_type.ljust(width)}  {fact.display}{status}  [{fact.fact_id}]")
+    date = _shown((fact.date or "")[:10]).ljust(10)
+    status = f" ({_shown(fact.status)})" if fact.status and fact.resource_type not in ("Observation", "Encounter") else ""
+    print(f"{date}  {fact.resource_type.ljust(width)}  {_shown(fact.display)}{status}  [{fact.fact_id}]")
     if len(fact.members) > 1:
         sources = ", ".join(f"{m.source}{' (newest)' if m.newest else ''}" for m in fact.members)
         print(f"{'':10}  {'':{width}}  from {len(fact.members)} records: {sources}")
@@ -532,7 +573,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
                 on_authorize_url=show,
                 client_id=args.client_id,
                 name=args.name,
-                client_secret=os.environ.get("CARRY_CLIENT_SECRET") or None,
+                client_secret=_secret("CARRY_CLIENT_SECRET") or None,
                 scopes=scopes,
                 timeout=args.timeout,
             )
@@ -591,7 +632,7 @@ class _ProgressLine:
 def _print_report(name: str, report: Any) -> None:
     t = report.totals
     print(
-        f"{name}: {report.outcome} ({report.mode}{', resumed' if report.resumed else ''}) in {report.duration:.1f} s, "
+        f"{_shown(name)}: {report.outcome} ({report.mode}{', resumed' if report.resumed else ''}) in {report.duration:.1f} s, "
         f"{report.requests} requests, {report.bytes / 1_000_000:.1f} MB: {t.imported} new, {t.updated} updated, "
         f"{t.unchanged} unchanged" + (f", {t.invalid} failed validation (kept and flagged)" if t.invalid else "")
     )
@@ -599,11 +640,11 @@ def _print_report(name: str, report: Any) -> None:
         line = f"  {rtype.ljust(24)} {r.imported:6} new {r.updated:6} updated {r.unchanged:6} unchanged"
         print(line + (f" {r.invalid:6} invalid" if r.invalid else ""))
         for reason in r.refused:
-            print(f"  {''.ljust(24)} refused: {reason}")
+            print(f"  {''.ljust(24)} refused: {_shown(reason)}")
     for warning in report.warnings:
-        print(f"  server note: {warning}")
+        print(f"  server note: {_shown(warning)}")
     if report.message:
-        print(f"  {report.message}")
+        print(f"  {_shown(report.message)}")
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -630,7 +671,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             except CarryError as exc:
                 if progress:
                     progress.close()
-                print(f"carry: {conn.name}: {exc}", file=sys.stderr)
+                print(f"carry: {_shown(conn.name)}: {_shown(exc)}", file=sys.stderr)
                 status = 1
                 continue
             if progress:
@@ -663,10 +704,10 @@ def cmd_sources(args: argparse.Namespace) -> int:
     if not connections:
         print("No portal is connected yet; connect one with `carry connect FHIR_BASE_URL`.")
     for conn in connections:
-        print(f"{conn.id}  {conn.name}  {conn.base_url}")
+        print(f"{conn.id}  {_shown(conn.name)}  {_shown(conn.base_url)}")
         print(f"    {_source_status(conn)}")
         if conn.status == "needs-reconnect":
-            print(f"    {conn.status_reason or ''} Run `carry connect {conn.base_url}` again; your data is kept.")
+            print(f"    {_shown(conn.status_reason or '')} Run `carry connect {_shown(conn.base_url)}` again; your data is kept.")
     return 0
 
 
@@ -705,7 +746,7 @@ def cmd_disconnect(args: argparse.Namespace) -> int:
 
 
 def _share_passcode(label: str, *, twice: bool) -> str:
-    env = os.environ.get("CARRY_SHARE_PASSCODE")
+    env = _secret("CARRY_SHARE_PASSCODE")
     if env:
         return env
     first = _prompt(label, "CARRY_SHARE_PASSCODE")
@@ -910,7 +951,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     if getattr(args, "set_login", False):
         username = os.environ.get("CARRY_SERVER_USER") or input("User name for the login page: ").strip()
-        password = os.environ.get("CARRY_SERVER_PASSWORD") or _prompt("Password for the login page (10+ characters)")
+        password = _secret("CARRY_SERVER_PASSWORD") or _prompt("Password for the login page (10+ characters)")
         path = save_login(username, password, tuple(getattr(args, "allow_host", None) or ()))
         print(f"Saved the login in {path}. Start Carry with `carry serve --host 0.0.0.0` to share it on your network.")
         return 0
@@ -1103,9 +1144,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:  # plain `carry` starts the app
         handler = cmd_serve
     try:
-        return handler(args)
+        with _secrets_held():
+            return handler(args)
     except UsageError as exc:
-        print(f"carry: {exc}", file=sys.stderr)
+        print(f"carry: {_shown(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("carry: interrupted; nothing was half-written.", file=sys.stderr)
@@ -1120,7 +1162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if os.environ.get("CARRY_DEBUG"):
                 raise
             message = f"unexpected {type(exc).__name__}; run again with CARRY_DEBUG=1 to see the details"
-        print(f"carry: {message}", file=sys.stderr)
+        print(f"carry: {_shown(message)}", file=sys.stderr)
         return 1
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from sync.errors import CarryError
 from sync.fhir import dumps
+from sync.http import is_https_or_loopback
 from sync.share import (
     SECTIONS,
     LinkError,
@@ -167,7 +168,7 @@ class ShareSettings:
 def _check_public_url(url: str | None) -> None:
     if url is None:
         return
-    if not (url.startswith("https://") or url.startswith(("http://127.", "http://localhost"))):
+    if not is_https_or_loopback(url):
         raise ShareError("The public address for shared links must start with https:// (or be this computer).")
     if url.rstrip("/").endswith("/shl"):
         raise ShareError("Give the public address without /shl; Carry adds it.")

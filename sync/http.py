@@ -13,6 +13,7 @@ import contextlib
 import email.utils
 import functools
 import heapq
+import ipaddress
 import itertools
 import random
 import ssl
@@ -36,6 +37,7 @@ __all__ = [
     "NetworkError",
     "Response",
     "RetryPolicy",
+    "is_https_or_loopback",
     "is_loopback",
     "failure_status",
     "is_under",
@@ -120,8 +122,29 @@ def is_under(url: str, base: str) -> bool:
 
 
 def is_loopback(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    return host in ("localhost", "::1") or host.startswith("127.")
+    """True when `url` names this machine: `localhost`, or an IP address in 127.0.0.0/8 or ::1.
+
+    Decided by parsing the host as an address, never by its first characters: `127.attacker.example` is a name
+    anyone can point anywhere, and `127.0.0.1@attacker.example` is userinfo before another host.
+    """
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:  # a malformed address (an unclosed [ for example) is not this machine
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def is_https_or_loopback(url: str) -> bool:
+    """The rule for addresses Carry talks to or hands out: https anywhere, plain http only to this machine."""
+    scheme = url.split(":", 1)[0].lower()
+    return (scheme == "https" and url[:8].lower() == "https://") or (
+        scheme == "http" and url[:7].lower() == "http://" and is_loopback(url)
+    )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,9 @@ from .errors import (
     RecordBusy,
     RecordError,
     RecordExists,
+    RecordFull,
     RecordNotFound,
+    RecordReadOnly,
     WrongPassphrase,
 )
 from .extract import human_name
@@ -103,8 +105,10 @@ __all__ = [
     "RecordBusy",
     "RecordError",
     "RecordExists",
+    "RecordFull",
     "RecordInfo",
     "RecordNotFound",
+    "RecordReadOnly",
     "ResourceRow",
     "Source",
     "StoredResource",

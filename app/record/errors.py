@@ -11,7 +11,9 @@ __all__ = [
     "RecordBusy",
     "RecordError",
     "RecordExists",
+    "RecordFull",
     "RecordNotFound",
+    "RecordReadOnly",
     "WrongPassphrase",
 ]
 
@@ -42,6 +44,14 @@ class PassphraseRefused(RecordError):
 
 class RecordBusy(RecordError):
     pass
+
+
+class RecordFull(RecordError):
+    """The disk that holds the record has no room left; the change was rolled back."""
+
+
+class RecordReadOnly(RecordError):
+    """The record file (or its disk) cannot be written; reading it still works."""
 
 
 class ImportRefused(RecordError):

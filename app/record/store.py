@@ -11,10 +11,12 @@ One connection, guarded by a lock: SQLite allows one writer at a time, and the U
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
 import threading
+import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,6 +29,7 @@ from sqlcipher3 import dbapi2
 
 from sync.fhir import FHIRFormatError, ParsedResource, parse_document
 from sync.fhir.parse import PARALLEL_THRESHOLD, validated
+from sync.untrusted import plain_text
 
 from .errors import (
     ImportRefused,
@@ -35,10 +38,13 @@ from .errors import (
     RecordBusy,
     RecordError,
     RecordExists,
+    RecordFull,
     RecordNotFound,
+    RecordReadOnly,
     WrongPassphrase,
 )
 from .extract import extract
+from .files import display_name, read_import_file
 from .schema import MIGRATIONS, latest_version
 
 __all__ = [
@@ -60,6 +66,7 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # resource.valid: validated against R4B and valid, invalid (invalid_reason says why), or not checked yet (a sync
 # stores first and validates afterwards, see app.record.checking).
 VALID_YES, VALID_NO, VALID_UNCHECKED = 1, 0, -1
+_AUDIT_TEXT_LIMIT = 500  # per text in an audit entry's detail
 _ROW_COLUMNS = (
     "r.rowid, r.source_id, s.name, r.type, r.id, r.effective, r.category, r.code_system, r.code, r.code_display, "
     "r.status, r.display, r.subject, r.value_num, r.value_unit, r.valid, r.invalid_reason, r.first_seen, r.last_seen"
@@ -211,8 +218,9 @@ def _check_new_passphrase(passphrase: str) -> None:
 class Record:
     """An open, unlocked record. Create one with Record.create or Record.open; close it with close()."""
 
-    def __init__(self, path: Path, connection: Any) -> None:
+    def __init__(self, path: Path, connection: Any, *, read_only: bool = False) -> None:
         self.path = path
+        self.read_only = read_only  # the file cannot be written: reading works, changes raise RecordReadOnly
         self._db = connection
         self._lock = threading.RLock()
         self.parallel_from = PARALLEL_THRESHOLD  # imports of this many resources validate in worker processes
@@ -260,17 +268,28 @@ class Record:
             raise NotARecord(f"The record at {target} cannot be read ({exc.strerror}).") from exc
         if header == _PLAIN_SQLITE:
             raise NotARecord(f"{target} is an unencrypted SQLite file, not a Carry record.")
+        read_only = not _writable(target)
+        if read_only and _has_unsaved_journal(target):
+            raise RecordReadOnly(
+                f"The record at {target} is read-only and its journal still holds changes; make it writable and "
+                "open it once, so they are saved into it."
+            )
         old_umask = os.umask(0o077)
         try:
-            db = cls._connect(target, passphrase)
+            db = cls._connect(target, passphrase, read_only=read_only)
         finally:
             os.umask(old_umask)
-        record = cls(target, db)
+        record = cls(target, db, read_only=read_only)
         try:
             version = record.schema_version
             if version > latest_version():
                 raise NotARecord(
                     f"The record at {target} was written by a newer Carry (schema {version}); update Carry to open it."
+                )
+            if read_only and version < latest_version():
+                raise RecordReadOnly(
+                    f"The record at {target} needs an update to this Carry's format, and it is read-only; make it "
+                    "writable and open it once."
                 )
             if migrate:
                 record._migrate()
@@ -281,9 +300,15 @@ class Record:
         return record
 
     @staticmethod
-    def _connect(path: Path, passphrase: str) -> Any:
+    def _connect(path: Path, passphrase: str, *, read_only: bool = False) -> Any:
         quoted = _quote(passphrase)
-        db = sqlcipher3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
+        if read_only:
+            # immutable: SQLite takes no locks and writes no journal or shared-memory file beside it, which a
+            # read-only file or disk would refuse; nothing else can be changing a file nobody may write.
+            where = "file:" + urllib.parse.quote(str(path.resolve())) + "?immutable=1"
+            db = sqlcipher3.connect(where, uri=True, timeout=10.0, isolation_level=None, check_same_thread=False)
+        else:
+            db = sqlcipher3.connect(str(path), timeout=10.0, isolation_level=None, check_same_thread=False)
         try:
             db.execute("PRAGMA cipher_log_level = NONE")
             db.execute(f"PRAGMA key = {quoted}")
@@ -294,8 +319,10 @@ class Record:
                     raise WrongPassphrase(
                         f"Wrong passphrase for the record at {path} (or the file is not a Carry record)."
                     ) from None
-                raise RecordError(f"The record at {path} cannot be opened ({exc}).") from None
-            db.execute("PRAGMA journal_mode = WAL")
+                raise _plain_error(exc, path) or RecordError(f"The record at {path} cannot be opened ({exc}).") from None
+            if not read_only:
+                with _plain_errors(path):
+                    db.execute("PRAGMA journal_mode = WAL")
             # In WAL mode NORMAL keeps every commit atomic and safe against a killed process; only a power cut can
             # undo the last commits, and then whole transactions (a file, or a page with its sync checkpoint) go
             # together, so nothing is half-written and an interrupted sync resumes from its checkpoint.
@@ -337,7 +364,7 @@ class Record:
         """Re-encrypt every page under a new passphrase (PRAGMA rekey); the data stays byte for byte."""
         _check_new_passphrase(new_passphrase)
         quoted = _quote(new_passphrase)
-        with self._lock:
+        with self._lock, _plain_errors(self.path):
             db = self._conn()
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             db.execute(f"PRAGMA rekey = {quoted}")
@@ -348,7 +375,7 @@ class Record:
 
     @property
     def schema_version(self) -> int:
-        with self._lock:
+        with self._lock, _plain_errors(self.path):
             return int(self._conn().execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self, target: int | None = None) -> None:
@@ -374,34 +401,32 @@ class Record:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[_Tx]:
-        with self._lock:
+        with self._lock, _plain_errors(self.path):
             db = self._conn()
-            try:
-                db.execute("BEGIN IMMEDIATE")
-            except dbapi2.OperationalError as exc:
-                if "locked" in str(exc) or "busy" in str(exc):
-                    raise RecordBusy("The record is busy in another Carry window; try again in a moment.") from None
-                raise
+            db.execute("BEGIN IMMEDIATE")
             try:
                 yield _Tx(db.cursor())
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            else:
                 db.execute("COMMIT")
+            except BaseException:
+                # SQLite may have rolled back already (a full disk does), so there may be nothing left to undo.
+                if db.in_transaction:
+                    with contextlib.suppress(dbapi2.Error):
+                        db.execute("ROLLBACK")
+                raise
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        with self._lock:
+        with self._lock, _plain_errors(self.path):
             return list(self._conn().execute(sql, tuple(params)).fetchall())
 
     # --- audit log ------------------------------------------------------------------------------------------
 
     def audit(self, action: str, **detail: Any) -> None:
         """Append to the audit log (it cannot be changed or deleted: triggers refuse it)."""
-        with self._lock:
+        if self.read_only:  # a read-only file cannot take the entry; reading (the only thing possible) goes on
+            return
+        with self._lock, _plain_errors(self.path):
             self._conn().execute(
-                "INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)",
-                (_now(), action, json.dumps(detail, sort_keys=True)),
+                "INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)", (_now(), action, _audit_detail(detail))
             )
 
     def audit_log(self, limit: int = 200, action: str | None = None) -> list[dict[str, Any]]:
@@ -470,17 +495,7 @@ class Record:
         return ImportReport(origin, source, counts)
 
     def import_file(self, path: str | os.PathLike[str], *, source: str = FILE_SOURCE) -> ImportReport:
-        target = Path(path)
-        name = target.name
-        if target.is_dir():
-            raise ImportRefused(f"{name}: not imported: it is a directory, not a file.")
-        try:
-            data = target.read_bytes()
-        except FileNotFoundError:
-            raise ImportRefused(f"{name}: not imported: there is no such file.") from None
-        except OSError as exc:
-            raise ImportRefused(f"{name}: not imported: it cannot be read ({exc.strerror}).") from None
-        return self.import_bytes(data, origin=name, source=source)
+        return self.import_bytes(read_import_file(path), origin=display_name(path), source=source)
 
     def store_resources(
         self, source_id: int, run_id: int, resources: Iterable[ParsedResource], counts: UpsertCounts
@@ -630,7 +645,7 @@ class Record:
     @staticmethod
     def _audit_in(cur: _Tx, action: str, **detail: Any) -> None:
         cur.execute(
-            "INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)", (_now(), action, json.dumps(detail, sort_keys=True))
+            "INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)", (_now(), action, _audit_detail(detail))
         )
 
     # --- reading --------------------------------------------------------------------------------------------
@@ -739,7 +754,7 @@ class Record:
             b'{"resourceType":"Bundle","type":"collection","timestamp":"' + _now().encode() + b'","entry":['
         )
         written = 0
-        with self._lock:
+        with self._lock, _plain_errors(self.path):
             cursor = self._conn().execute(
                 f"SELECT r.raw, r.type, r.id, s.base_url FROM resource r JOIN source s ON s.id = r.source_id {clause} "
                 "ORDER BY r.source_id, r.type, r.id",
@@ -757,6 +772,80 @@ class Record:
         out.write(b"]}")
         self.audit("export", resources=written, type=resource_type)
         return written
+
+
+def _audit_detail(detail: dict[str, Any]) -> str:
+    """An audit entry's detail as JSON, every text in it made one plain line: file names, recipients and reasons
+    come from outside, and the audit log is read in terminals and shown in the app."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, str):
+            return plain_text(value, limit=_AUDIT_TEXT_LIMIT)
+        if isinstance(value, dict):
+            return {plain(key): plain(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(item) for item in value]
+        return value
+
+    return json.dumps(plain(detail), sort_keys=True)
+
+
+def _writable(path: Path) -> bool:
+    """Whether the record file can be opened for writing (a read-only file or disk, or no permission: not)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError as exc:
+        if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return False
+        raise NotARecord(f"The record at {path} cannot be opened ({exc.strerror}).") from None
+    os.close(fd)
+    return True
+
+
+def _has_unsaved_journal(path: Path) -> bool:
+    wal = Path(str(path) + "-wal")
+    return wal.exists() and wal.stat().st_size > 0
+
+
+def _plain_error(exc: BaseException, path: Path) -> RecordError | None:
+    """The plain sentence for an SQLite error a patient can act on (full disk, read-only file, busy record)."""
+    text = str(exc).lower()
+    # A write that hits a full disk is SQLITE_FULL when SQLite notices, a plain I/O error when the WAL's write does.
+    if "disk is full" in text or "disk full" in text or ("disk i/o error" in text and _nearly_full(path)):
+        return RecordFull(
+            f"The disk that holds your record ({path.parent}) is full; free some space and try again. "
+            "Nothing was changed."
+        )
+    if "readonly" in text or "read-only" in text:
+        return RecordReadOnly(
+            f"The record at {path} is read-only: it can be read, but changing it needs write access to the file "
+            "and its folder."
+        )
+    if "locked" in text or "busy" in text:
+        return RecordBusy("The record is busy in another Carry window; try again in a moment.")
+    if "disk i/o error" in text:
+        return RecordError(f"The disk that holds your record ({path.parent}) failed to read or write; nothing was changed.")
+    return None
+
+
+def _nearly_full(path: Path) -> bool:
+    try:
+        stats = os.statvfs(path.parent)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < 1024 * 1024  # less than a MiB: less than a sync page or two needs
+
+
+@contextlib.contextmanager
+def _plain_errors(path: Path) -> Iterator[None]:
+    """Turn SQLite's full-disk, read-only and busy errors into RecordErrors with a plain sentence."""
+    try:
+        yield
+    except dbapi2.Error as exc:
+        plain = _plain_error(exc, path)
+        if plain is None:
+            raise
+        raise plain from None
 
 
 _ROW_GROUP = 256  # rows per statement in _Tx.execute_rows (256 x 23 columns stays far below SQLite's 32766 parameters)

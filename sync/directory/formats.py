@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..http import is_loopback
 from .errors import ListFormatError
 from .places import STATES, Place, split_state_prefix, state_code, zip5
 from .provider import Provider
@@ -98,7 +99,7 @@ def usable_base(url: object) -> str | None:
         parts.port  # noqa: B018 - raises ValueError on a broken port
     except ValueError:
         return None
-    loopback = host in ("localhost", "::1") or host.startswith("127.")
+    loopback = is_loopback(url)
     if parts.scheme.lower() != "https" and not (parts.scheme.lower() == "http" and loopback):
         return None
     if not host or parts.username or parts.password:

@@ -12,9 +12,12 @@ Two kinds of trouble are kept apart:
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 import re
+import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -28,8 +31,10 @@ import msgspec
 import pydantic
 from fhir.resources.R4B import get_fhir_model_class
 
+from ..untrusted import plain_text
 from .errors import FHIRFormatError
 from .r4types import R4_RESOURCE_TYPES
+from .rules import rule_error
 
 __all__ = [
     "PARALLEL_THRESHOLD",
@@ -63,6 +68,8 @@ _CONDITIONAL = re.compile(r"^([A-Z][A-Za-z]+)\?(.+)$")
 # Entries known by a urn:uuid / urn:oid fullUrl, references to them, and conditional references: what
 # _resolve_references deals with. (Not any "urn:oid:", which identifier systems are full of.)
 _NEEDS_RESOLVING = re.compile(rb'"(?:reference|fullUrl)"\s*:\s*"(?:urn:(?:uuid|oid):|[A-Z][A-Za-z]+\?)')
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 ConditionalResolver = Callable[[str, str, str], "str | None"]
 """(resource type, identifier system, identifier value) -> the id of a stored resource, or None."""
@@ -112,7 +119,54 @@ def loads(data: bytes | str) -> Any:
         if "invalid character" in reason or "invalid utf-8" in reason.lower():
             if not _is_utf8(data):
                 raise FHIRFormatError("the file is not UTF-8 text") from exc
+        if _SURROGATE_ESCAPE.search(data) and _stdlib_reads(data):
+            # Valid JSON syntax, but the escape is half a character: the stdlib reads it, msgspec does not.
+            raise FHIRFormatError("the file holds a \\u escape of half a character (a lone surrogate)") from exc
         raise FHIRFormatError(f"the file is not valid JSON ({_short(reason)})") from exc
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _refuse_duplicate_keys(data: bytes) -> None:
+    """Raise FHIRFormatError when an object of this (valid) JSON has a key twice.
+
+    JSON decoders keep the last of two equal keys, others the first: a document that says `"id": "a", "id": "b"`
+    means different things to different readers, so Carry takes it from no one. msgspec cannot tell, so the stdlib
+    scanner reads it once more, keeping nothing but the keys (about the cost of the decoding itself).
+    """
+
+    def keys(pairs: list[tuple[str, Any]]) -> None:
+        if len(pairs) > 1:
+            seen: set[str] = set()
+            for key, _ in pairs:
+                if key in seen:
+                    raise _DuplicateKey(key)
+                seen.add(key)
+
+    def nothing(_text: str) -> None:
+        return None
+
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        json.loads(data, object_pairs_hook=keys, parse_float=nothing, parse_int=nothing, parse_constant=nothing)
+    except _DuplicateKey as exc:
+        raise FHIRFormatError(
+            f"the key {plain_text(exc.key, limit=40)!r} appears twice in one JSON object, and Carry will not guess "
+            "which one is meant"
+        ) from None
+    except (ValueError, RecursionError):  # the syntax was judged by msgspec already
+        return
+
+
+def _loads_outside(data: bytes) -> Any:
+    """`loads` for a document from outside Carry: also refused when a key appears twice in one object."""
+    value = loads(data)
+    _refuse_duplicate_keys(data)
+    return value
 
 
 def dumps(obj: Any) -> bytes:
@@ -132,20 +186,24 @@ def content_hash(obj: Any) -> str:
 def validation_error(resource: dict[str, Any]) -> str | None:
     """Validate one resource against its R4B model; None when valid, else a one-line reason."""
     model = _model(resource["resourceType"])
-    if model is None:  # an R4 type that R4B dropped: nothing to check it against
-        return None
     try:
+        broken = rule_error(resource)  # what the models let through, checked first: it is cheap and it is the worst
+        if broken is not None:
+            return broken
+        if model is None:  # an R4 type that R4B dropped: nothing more to check it against
+            return None
         model.model_validate(resource)
     except pydantic.ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
         first = errors[0]
         where = ".".join(str(part) for part in first.get("loc", ())) or "resource"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        return f"{where}: {first.get('msg', 'invalid')}{more}"
+        # The location names keys from the document: outside text, stored and shown as the reason.
+        return plain_text(f"{where}: {first.get('msg', 'invalid')}{more}", limit=300)
     except RecursionError:
         return "nested too deeply to validate"
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        return _short(f"{type(exc).__name__}: {exc}")
+        return plain_text(f"{type(exc).__name__}: {exc}", limit=160)
     return None
 
 
@@ -188,13 +246,30 @@ def validate_chunks(
     count = workers or max(1, min(4, os.cpu_count() or 1))
     ahead: deque[Future[list[str | None]]] = deque()
     # spawn, not fork: the app server has threads, and a forked copy of a locked lock never unlocks.
-    with ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(
+        max_workers=count,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         for chunk in chunks:
             ahead.append(pool.submit(_validate_raw, chunk))
             if len(ahead) > 2 * count:
                 yield ahead.popleft().result()
         while ahead:
             yield ahead.popleft().result()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Runs first in each worker: end the worker as soon as the process that started it is gone. A parent killed
+    with SIGKILL cannot stop its pool, and a worker waiting for work would otherwise wait for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.25)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="carry-parent-watch", daemon=True).start()
 
 
 def _validate_raw(raws: list[bytes]) -> list[str | None]:
@@ -222,6 +297,7 @@ def parse_document(
         if "trailing characters" in str(exc) or _looks_like_ndjson(data):
             return _parse_ndjson(data, validate=validate)
         raise
+    _refuse_duplicate_keys(data)
     if isinstance(top, list):
         raise FHIRFormatError("expected a FHIR resource or Bundle, found a JSON array")
     if not isinstance(top, dict):
@@ -234,7 +310,7 @@ def parse_document(
 
 def parse_resource(data: bytes | str, *, validate: bool = True) -> ParsedResource:
     """Parse exactly one resource (for example a FHIR read response)."""
-    top = loads(data)
+    top = _loads_outside(data.encode("utf-8") if isinstance(data, str) else data)
     if not isinstance(top, dict):
         raise FHIRFormatError("expected a FHIR resource")
     _resource_type(top, "the document")
@@ -257,6 +333,14 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _stdlib_reads(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
 def _is_utf8(data: bytes) -> bool:
     try:
         data.decode("utf-8")
@@ -277,7 +361,7 @@ def _resource_type(obj: dict[str, Any], where: str) -> str:
     if not isinstance(rtype, str):
         raise FHIRFormatError(f"{where} has a resourceType that is not a string")
     if rtype not in R4_RESOURCE_TYPES:
-        raise FHIRFormatError(f"{where} has resourceType {_short(rtype, 40)!r}, which FHIR R4 does not have")
+        raise FHIRFormatError(f"{where} has resourceType {plain_text(rtype, limit=40)!r}, which FHIR R4 does not have")
     return rtype
 
 
@@ -309,7 +393,7 @@ def _parse_ndjson(data: bytes, *, validate: bool) -> ParsedDocument:
         if not line.strip():
             continue
         try:
-            obj = loads(line)
+            obj = _loads_outside(line)
         except FHIRFormatError as exc:
             raise FHIRFormatError(f"line {number}: {exc}") from exc
         if not isinstance(obj, dict):

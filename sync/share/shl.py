@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..http import is_https_or_loopback
 from .errors import LinkError
 from .jose import decrypt, encrypt
 
@@ -111,7 +112,7 @@ def check_manifest_url(url: str) -> None:
     segment of at least 43 base64url characters (256 bits of entropy)."""
     if len(url) > MAX_URL:
         raise LinkError(f"The link's address is {len(url)} characters long; at most {MAX_URL} are allowed.")
-    if not (url.startswith("https://") or url.startswith("http://127.") or url.startswith("http://localhost")):
+    if not is_https_or_loopback(url):
         raise LinkError("The link's address must start with https://.")
     if not any(_ID_SEGMENT.fullmatch(part) for part in url.split("?")[0].split("/")):
         raise LinkError("The link's address does not carry 256 bits of randomness.")

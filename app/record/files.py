@@ -1,0 +1,93 @@
+"""Reading a file the patient asked Carry to import, safely whatever the path turns out to be.
+
+A path can name a symlink to /dev/zero or /dev/urandom (endless), a FIFO (an open that waits for a writer for
+ever), a device or a file far larger than any health record. Only regular files are read, opening never blocks,
+and at most MAX_IMPORT_BYTES are read, so a hostile path ends in one plain sentence instead of a hang or an
+exhausted memory.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+from sync.untrusted import plain_text
+
+from .errors import ImportRefused
+
+__all__ = ["MAX_IMPORT_BYTES", "display_name", "read_import_file"]
+
+# Far above the largest real export seen (a decade of a chronic patient's portal data is some 100 MB of FHIR JSON),
+# far below what would exhaust a phone's or a small server's memory.
+MAX_IMPORT_BYTES = 512 * 1024 * 1024
+_BLOCK = 1024 * 1024
+
+
+def display_name(path: str | os.PathLike[str]) -> str:
+    """A file's name as text to show and store: bytes that are not UTF-8 (a name is any bytes on Linux) become
+    U+FFFD, and control characters go, so the name can neither break an encoder nor drive a terminal."""
+    name = Path(path).name or str(path)
+    return plain_text(name.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+
+
+def read_import_file(path: str | os.PathLike[str], *, limit: int = MAX_IMPORT_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; anything else raises ImportRefused (one sentence)."""
+    target = Path(path)
+    name = display_name(target)
+    try:
+        # O_NONBLOCK: opening a FIFO for reading returns at once instead of waiting for a writer.
+        fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise ImportRefused(f"{name}: not imported: {_open_reason(exc)}.") from None
+    try:
+        info = os.fstat(fd)  # of what was opened, not of the name, which may change in between
+        if stat.S_ISDIR(info.st_mode):
+            raise ImportRefused(f"{name}: not imported: it is a directory, not a file.")
+        if not stat.S_ISREG(info.st_mode):
+            raise ImportRefused(f"{name}: not imported: it is {_kind(info.st_mode)}, not a regular file.")
+        if info.st_size > limit:
+            raise _too_large(name, limit)
+        os.set_blocking(fd, True)
+        chunks: list[bytes] = []
+        read = 0
+        while True:  # a file that grows while being read is still cut off at the limit
+            chunk = os.read(fd, min(_BLOCK, limit + 1 - read))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            read += len(chunk)
+            if read > limit:
+                raise _too_large(name, limit)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise ImportRefused(f"{name}: not imported: it cannot be read ({exc.strerror}).") from None
+    finally:
+        os.close(fd)
+
+
+def _too_large(name: str, limit: int) -> ImportRefused:
+    return ImportRefused(f"{name}: not imported: it is larger than {_size(limit)}, the most Carry imports from one file.")
+
+
+def _open_reason(exc: OSError) -> str:
+    if exc.errno == errno.ENOENT:
+        return "there is no such file"
+    if exc.errno == errno.ELOOP:
+        return "its symbolic links go round in a loop"
+    return f"it cannot be read ({exc.strerror})"
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit} bytes"
