@@ -17,7 +17,7 @@ from .errors import (
     ShareError,
     ShareHostError,
 )
-from .host import DEFAULT_ATTEMPTS, LOCATION_LIFETIME, PublishedLink, publish, share_app, update_files
+from .host import DEFAULT_ATTEMPTS, LOCATION_LIFETIME, MAX_REQUEST_BODY, PublishedLink, publish, share_app, update_files
 from .host_store import (
     AccessRecord,
     HostedFile,
@@ -54,6 +54,7 @@ __all__ = [
     "DEFAULT_SECTIONS",
     "EMPTY_REASONS",
     "LOCATION_LIFETIME",
+    "MAX_REQUEST_BODY",
     "SECTIONS",
     "AccessRecord",
     "DecryptionFailed",
