@@ -4,16 +4,15 @@ processes (finding 2), bodies refused while they stream (finding 5), JSON nested
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from share_helpers import Host
+from support.floods import rss_kib, send_until_answered
 
 from sync.fhir import dumps
 from sync.share import MAX_REQUEST_BODY, PublishedLink, publish
@@ -28,19 +27,24 @@ def _publish(host: Host, ips: dict[str, Any], **kwargs: Any) -> PublishedLink:
 
 def test_parallel_guesses_from_four_processes_check_exactly_the_limit(host: Host, ips: dict[str, Any]) -> None:
     link = _publish(host, ips, passcode="correct horse", max_attempts=5)
-    start_at = time.time() + 3  # every guesser process is up and its 50 connections wait for this moment
     guessers = [
-        subprocess.Popen([sys.executable, str(GUESSER), link.payload.url, str(start_at), "50", f"p{n}"],
+        subprocess.Popen([sys.executable, str(GUESSER), link.payload.url, "50", f"p{n}"], stdin=subprocess.PIPE,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
         for n in range(4)
     ]
     try:
+        for guesser in guessers:  # every process has its 50 threads waiting
+            assert guesser.stdout is not None and guesser.stdout.readline().strip() == b"ready"
+        for guesser in guessers:
+            assert guesser.stdin is not None
+            guesser.stdin.write(b"go\n")
+            guesser.stdin.flush()
         # The right passcode, sent last while the 200 wrong ones are still being answered.
-        time.sleep(max(0.0, start_at - time.time()) + 0.3)
+        time.sleep(1.0)
         right = httpx.post(link.payload.url, json={"recipient": "Dr Rivera", "passcode": "correct horse"}, timeout=120)
         statuses: list[int] = []
         for guesser in guessers:
-            out, err = guesser.communicate(timeout=300)
+            out, err = guesser.communicate(timeout=300)  # stdout after "ready": the statuses
             assert guesser.returncode == 0, err.decode(errors="replace")
             statuses += json.loads(out)
     finally:
@@ -64,59 +68,16 @@ def test_the_right_passcode_gives_its_attempt_back(host: Host, ips: dict[str, An
     assert hosted is not None and hosted.attempts_left == 2
 
 
-def _rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
-def _send_until_answered(url: str, headers: str, total: int) -> tuple[bytes, int]:
-    """Send a POST of `total` bytes (chunked when `headers` says so) until the server answers; (answer, bytes sent)."""
-    parts = urlsplit(url)
-    chunk = b"[" * 65536
-    chunked = "chunked" in headers.lower()
-    sent = 0
-    deadline = time.monotonic() + 60
-    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
-        sock.sendall(f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n{headers}\r\n".encode())
-        sock.setblocking(False)
-        answer = b""
-        while sent < total and time.monotonic() < deadline:
-            try:
-                answer += sock.recv(65536)
-            except BlockingIOError:
-                pass
-            if answer:
-                break
-            piece = (b"%x\r\n" % len(chunk) + chunk + b"\r\n") if chunked else chunk
-            try:
-                sock.send(piece)
-            except BlockingIOError:
-                time.sleep(0.001)
-                continue
-            except (BrokenPipeError, ConnectionResetError):
-                break
-            sent += len(chunk)
-        sock.settimeout(10)
-        while b"\r\n\r\n" not in answer:
-            more = sock.recv(65536)
-            if not more:
-                break
-            answer += more
-    return answer, sent
-
-
 def test_a_300_mb_body_is_refused_at_16_kib(host: Host, ips: dict[str, Any]) -> None:
     link = _publish(host, ips)
     total = 300 * 1024 * 1024
-    before = _rss_kib()
+    before = rss_kib()
     for headers in (f"Content-Type: application/json\r\nContent-Length: {total}\r\n",
                     "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"):  # fmt: skip
-        answer, sent = _send_until_answered(link.payload.url, headers, total)
+        answer, sent = send_until_answered(link.payload.url, headers, total)
         assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
         assert sent < 16 * 1024 * 1024  # answered long before the body was through (socket buffers aside)
-    assert _rss_kib() - before < 64 * 1024  # the server held no more than a little of it
+    assert rss_kib() - before < 64 * 1024  # the server held no more than a little of it
     assert MAX_REQUEST_BODY == 16 * 1024
     # A body just under the limit is still read and answered.
     ok = httpx.post(link.payload.url, content=json.dumps({"recipient": "Dr R" + " " * (MAX_REQUEST_BODY - 40)}))
