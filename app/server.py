@@ -24,7 +24,7 @@ Guards, in front of everything:
       (app/login_throttle.py); the password hash runs on a worker thread, never on the event loop.
     - Bodies: /login reads at most 16 KiB, refused while streaming (sync/bounded_body.py).
     - Headers on every response: a Content-Security-Policy with frame-ancestors 'none' (and X-Frame-Options),
-      X-Content-Type-Options nosniff, Referrer-Policy no-referrer; Flet's `Access-Control-Allow-Origin: *` is
+      X-Content-Type-Options nosniff, Referrer-Policy same-origin; Flet's `Access-Control-Allow-Origin: *` is
       removed outside /shl; FastAPI's /docs and /openapi.json do not exist.
 
 This is the one module that imports starlette, uvicorn and flet_web.
@@ -93,7 +93,9 @@ SECURITY_HEADERS = (
     (b"content-security-policy", _CSP.encode()),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on form posts, which the
+    # Origin guard (rightly) refuses; other sites still learn nothing of Carry's addresses.
+    (b"referrer-policy", b"same-origin"),
 )
 
 Scope = MutableMapping[str, Any]
@@ -618,7 +620,8 @@ def serve(host: str = "127.0.0.1", port: int = 8550, *, open_browser: bool = Tru
     url = f"http://{shown_host if ':' not in shown_host else f'[{shown_host}]'}:{actual_port}"
     from .shares import ShareHost
 
-    context = AppContext(record_path=record_path(record), public_url=url, share=ShareHost.open(url))
+    context = AppContext(record_path=record_path(record), public_url=url, share=ShareHost.open(url),
+                         login=login is not None)
     app = build_app(context, port=actual_port, loopback=loopback, login=login, addresses=started_addresses(host))
     config = uvicorn.Config(app, log_level="warning", lifespan="on", ws_ping_interval=20, ws_ping_timeout=20)
     server = uvicorn.Server(config)

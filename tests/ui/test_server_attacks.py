@@ -158,7 +158,7 @@ def test_security_headers_everywhere_no_docs_no_blanket_cors(guarded: Running) -
         csp = response.headers.get("content-security-policy", "")
         assert "frame-ancestors 'none'" in csp, name
         assert response.headers.get("x-content-type-options") == "nosniff", name
-        assert response.headers.get("referrer-policy") == "no-referrer", name
+        assert response.headers.get("referrer-policy") == "same-origin", name
         assert response.headers.get("x-frame-options") == "DENY", name
     for name in ("/", "/flutter_bootstrap.js", "/login"):
         assert "access-control-allow-origin" not in answers[name].headers, name
