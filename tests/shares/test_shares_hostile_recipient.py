@@ -13,10 +13,11 @@ import pytest
 
 from app.cli import main
 from app.record import Record
-from app.record.share_state import AccessEntry
+from app.record.share_state import AccessEntry, ShareState
 from app.shares import ShareHost, candidates, create_share
 from support.records import PASSPHRASE
 from sync.share import decode_link
+from sync.share.jose import seal
 
 HOSTILE = [
     '"\\ud800"',  # a lone surrogate, as the JSON escape a caller sends
@@ -84,3 +85,33 @@ def test_an_access_entry_neutralises_whatever_a_host_stored() -> None:
             text.encode("utf-8")
             assert text.isprintable()
         assert entry.event in ("manifest", "direct", "passcode-refused")
+
+
+def test_no_stored_access_entry_can_stop_the_record_from_opening(
+    elvina_path: Path, carry_server: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    # What a share host other than Carry's own (or an older Carry) may have stored: entries sealed to the
+    # patient's key that were never neutralised.
+    carry_server.use(monkeypatch)
+    host = ShareHost.open()
+    record = Record.open(elvina_path, PASSPHRASE)
+    try:
+        made = create_share(record, host, candidates(record))
+        public = ShareState(record).access_keys()[1]
+    finally:
+        record.close()
+    for payload in ({"link": made.link_id, "recipient": "\ud800\x1b[2JDr Lone", "at": "\udfff", "event": "manifest"},
+                    {"link": made.link_id, "recipient": {"nested": ["x"] * 50}, "at": 12, "event": "\x1b[31m"},
+                    {"link": made.link_id, "recipient": 42}):  # fmt: skip
+        host.store.add_access(made.link_id, seal(public, payload))
+    monkeypatch.setenv("CARRY_RECORD", str(elvina_path))
+    monkeypatch.setenv("CARRY_PASSPHRASE", PASSPHRASE)
+    assert main(["shares"]) == 0
+    out, err = capsys.readouterr()
+    assert "\x1b" not in out + err and "Dr Lone" in err
+    record = Record.open(elvina_path, PASSPHRASE)
+    try:
+        recipients = [entry["detail"]["recipient"] for entry in record.audit_log(action="share-opened")]
+    finally:
+        record.close()
+    assert len(recipients) == 3 and all(_plain(r) and r for r in recipients)
