@@ -15,7 +15,7 @@ Routes (all on one origin):
 Guards, in front of everything:
     - Host: only the names it was started on are answered (DNS rebinding): on loopback 127.0.0.1 / localhost /
       [::1] with our port; beyond it also the address given to --host (for 0.0.0.0, this machine's names and
-      addresses) and the `allowed_hosts` of server.json.
+      addresses: started_addresses) and the `allowed_hosts` of server.json.
     - Origin: the WebSocket and every state-changing request must come from this origin (cross-site pages
       cannot drive the UI; Flet itself does not check).
     - Login: serving on a non-loopback address needs a login configured in server.json; without one the
@@ -326,8 +326,9 @@ class Guard:
         headers = _headers(scope)
         host = headers.get("host", "")
         if host not in self.hosts:
-            where = "127.0.0.1 or localhost" if self.loopback else "the addresses it was started on"
-            await _refuse(scope, send, 421, f"Carry answers only at {where}.")
+            await _refuse(scope, send, 421, "Carry answers only at 127.0.0.1 or localhost." if self.loopback else
+                          "Carry answers only at the addresses it was started on; to use another name, run "
+                          "`carry serve --set-login --allow-host NAME`.")  # fmt: skip
             return
         method = scope.get("method", "GET")
         needs_origin = not shared and (scope["type"] == "websocket" or method not in ("GET", "HEAD", "OPTIONS"))
@@ -366,6 +367,15 @@ def started_addresses(host: str) -> tuple[str, ...]:
     for name in list(names):
         try:
             names.update(str(info[4][0]) for info in socket.getaddrinfo(name, None))
+        except OSError:
+            continue
+    # The address of the interface other machines most likely reach: connecting a UDP socket only picks a route,
+    # it sends nothing.
+    for family, probe in ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1")):
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as udp:
+                udp.connect((probe, 9))
+                names.add(str(udp.getsockname()[0]))
         except OSError:
             continue
     return tuple(sorted(n for n in names if n))
