@@ -57,7 +57,13 @@ LOCATION_LIFETIME = 3600  # seconds; the spec's ceiling for `files.location`
 DEFAULT_ATTEMPTS = 5
 MAX_REQUEST_BODY = 16 * 1024  # a manifest request is a few hundred bytes; anything past this is refused unread
 _MAX_RECIPIENT = 200
-_NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
+# On every answer of the host, also when it runs alone (`carry host`): data only, never a page to frame or run.
+_NO_STORE = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 @dataclass(frozen=True, slots=True)

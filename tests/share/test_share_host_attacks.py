@@ -108,3 +108,22 @@ def test_deeply_nested_json_is_a_bad_request_not_a_crash(host: Host, ips: dict[s
         assert response.status_code == 400
         assert response.json() == {"error": "The request body must be JSON."}
     assert httpx.post(link.payload.url, json={"recipient": "Dr R"}).status_code == 200
+
+
+def test_every_answer_of_the_host_carries_the_security_headers(host: Host, ips: dict[str, Any]) -> None:
+    link = _publish(host, ips, passcode="1234")
+    with httpx.Client(timeout=30) as client:
+        manifest = client.post(link.payload.url, json={"recipient": "Dr R", "passcode": "1234"})
+        answers = [
+            manifest,
+            client.get(manifest.json()["files"][0]["location"]),
+            client.post(link.payload.url, json={"recipient": "Dr R", "passcode": "0000"}),  # 401
+            client.post(link.payload.url, content=b"[" * 20_000),  # 413
+            client.post(link.payload.url, content=b"{"),  # 400
+            client.post(host.base + "/no-such-link", json={"recipient": "Dr R"}),  # 404
+        ]
+    assert [a.status_code for a in answers] == [200, 200, 401, 413, 400, 404]
+    for answer in answers:
+        assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]
+        assert answer.headers["x-content-type-options"] == "nosniff"
+        assert answer.headers["referrer-policy"] == "no-referrer"
