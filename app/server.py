@@ -6,17 +6,26 @@ Routes (all on one origin):
     GET  /oauth/callback      a portal's sign-in returns here; the query goes to the UI session that began it
     GET  /attachment/{token}  a decrypted PDF the patient asked to open (in memory, five minutes, unguessable)
     GET  /login, POST /login  the login page, only when serving beyond this machine (see LoginConfig)
+    GET  /logout, POST /logout  end this browser's login (the cookie is refused from then on)
     /shl/...                  the SMART Health Link host (sync/share/host.py): no login, no Origin check, since a
                               doctor's viewer calls it cross-site; the only routes a self-hoster exposes
     /ws                       the Flet WebSocket
     /                         the Flet web client (index.html, CanvasKit/skwasm served locally)
 
 Guards, in front of everything:
-    - Host: on loopback only 127.0.0.1 / localhost / [::1] with our port are answered (DNS rebinding).
+    - Host: only the names it was started on are answered (DNS rebinding): on loopback 127.0.0.1 / localhost /
+      [::1] with our port; beyond it also the address given to --host (for 0.0.0.0, this machine's names and
+      addresses: started_addresses) and the `allowed_hosts` of server.json.
     - Origin: the WebSocket and every state-changing request must come from this origin (cross-site pages
       cannot drive the UI; Flet itself does not check).
     - Login: serving on a non-loopback address needs a login configured in server.json; without one the
-      server refuses to start. A signed, HttpOnly, SameSite=Strict cookie then gates every route but /login.
+      server refuses to start. A signed, HttpOnly, SameSite=Strict cookie (itsdangerous, with a random nonce, so
+      no two logins share one) then gates every route but /login. Tries are limited per client and in total
+      (app/login_throttle.py); the password hash runs on a worker thread, never on the event loop.
+    - Bodies: /login reads at most 16 KiB, refused while streaming (sync/bounded_body.py).
+    - Headers on every response: a Content-Security-Policy with frame-ancestors 'none' (and X-Frame-Options),
+      X-Content-Type-Options nosniff, Referrer-Policy same-origin; Flet's `Access-Control-Allow-Origin: *` is
+      removed outside /shl; FastAPI's /docs and /openapi.json do not exist.
 
 This is the one module that imports starlette, uvicorn and flet_web.
 """
@@ -37,19 +46,23 @@ import sys
 import threading
 import time
 import webbrowser
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from sync.bounded_body import BodyTooLarge, read_bounded
 from sync.errors import CarryError
 
 from .locations import config_dir, record_path
+from .login_throttle import LoginThrottle
 from .ui.context import AppContext
 
 __all__ = [
     "LoginConfig",
+    "LoginSessions",
+    "SECURITY_HEADERS",
     "SHARE_MOUNT",
     "ServerError",
     "build_app",
@@ -58,6 +71,7 @@ __all__ = [
     "run_desktop",
     "save_login",
     "serve",
+    "started_addresses",
 ]
 
 SHARE_MOUNT = "/shl"  # sync/share/host.py's ASGI app goes here: build_app(..., share_app=...)
@@ -66,6 +80,23 @@ SERVER_CONFIG = "server.json"
 _COOKIE = "carry_login"
 _COOKIE_DAYS = 7
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+_MAX_LOGIN_BODY = 16 * 1024
+_API_DOCS = frozenset({"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+# The Flet web client runs inline bootstrap scripts and compiles CanvasKit (WebAssembly), and its Flutter engine
+# sets inline styles; everything else comes from this origin. No page may frame Carry (clickjacking).
+_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = (
+    (b"content-security-policy", _CSP.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    # same-origin, not no-referrer: with no-referrer a browser sends `Origin: null` on form posts, which the
+    # Origin guard (rightly) refuses; other sites still learn nothing of Carry's addresses.
+    (b"referrer-policy", b"same-origin"),
+)
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -188,15 +219,96 @@ async def _refuse(scope: Scope, send: Send, status: int, text: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class Guard:
-    """Host, Origin and login checks in front of the whole app (pure ASGI, so it covers the WebSocket too)."""
+class LoginSessions:
+    """The login cookies of one server: signed with the secret of server.json (itsdangerous), each holding a random
+    nonce, so a cookie is never predictable from the user name and time; a logged-out cookie is refused from then
+    on, even though its signature is still good."""
 
-    def __init__(self, app: ASGIApp, *, port: int, loopback: bool, login: LoginConfig | None) -> None:
+    def __init__(self, login: LoginConfig) -> None:
+        from itsdangerous import URLSafeTimedSerializer
+
+        self.login = login
+        self._signer = URLSafeTimedSerializer(login.secret, salt="carry-login")
+        self._ended: dict[str, float] = {}  # nonce -> when its cookie would have expired anyway
+        self._lock = threading.Lock()
+
+    def make(self) -> str:
+        return str(self._signer.dumps({"u": self.login.username, "n": secrets.token_urlsafe(16)}))
+
+    def _nonce(self, value: str) -> str | None:
+        from itsdangerous import BadData
+
+        try:
+            data = self._signer.loads(value, max_age=_COOKIE_DAYS * 86400)
+        except BadData:
+            return None
+        if not isinstance(data, dict) or not isinstance(data.get("n"), str) or not isinstance(data.get("u"), str):
+            return None
+        if not hmac.compare_digest(data["u"].encode(), self.login.username.encode()):
+            return None
+        return data["n"]
+
+    def valid(self, value: str) -> bool:
+        nonce = self._nonce(value)
+        with self._lock:
+            return nonce is not None and nonce not in self._ended
+
+    def end(self, value: str) -> None:
+        nonce = self._nonce(value)
+        if nonce is None:
+            return
+        with self._lock:
+            now = time.time()
+            self._ended = {n: t for n, t in self._ended.items() if t > now}
+            self._ended[nonce] = now + _COOKIE_DAYS * 86400
+
+
+def _cookie(cookie_header: str) -> str | None:
+    for part in cookie_header.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == _COOKIE:
+            return value
+    return None
+
+
+def _securing(send: Send, shared: bool) -> Send:
+    """`send`, with the security headers added to a response that has none of its own, and Flet's blanket
+    `Access-Control-Allow-Origin: *` dropped outside the share routes (which are cross-origin by design)."""
+
+    async def secured(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            headers = [(k, v) for k, v in message.get("headers", [])
+                       if shared or k.lower() != b"access-control-allow-origin"]  # fmt: skip
+            present = {k.lower() for k, _ in headers}
+            headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    return secured
+
+
+class Guard:
+    """Host, Origin and login checks in front of the whole app (pure ASGI, so it covers the WebSocket too), and
+    the security headers on every response."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        port: int,
+        loopback: bool,
+        login: LoginConfig | None,
+        addresses: Sequence[str] = (),
+        sessions: LoginSessions | None = None,
+    ) -> None:
         self.app = app
         self.port = port
         self.loopback = loopback
         self.login = login
+        self.sessions = sessions if sessions is not None or login is None else LoginSessions(login)
         hosts = {f"{name}:{port}" for name in _LOOPBACK_NAMES}
+        if not loopback:
+            hosts.update(_with_port(_host_name(address), port) for address in addresses)
         if login is not None:
             hosts.update(_with_port(extra, port) for extra in login.allowed_hosts)
         self.hosts = hosts
@@ -205,25 +317,27 @@ class Guard:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        headers = _headers(scope)
-        host = headers.get("host", "")
-        if self.loopback and host not in self.hosts:
-            await _refuse(scope, send, 421, "Carry answers only at 127.0.0.1 or localhost.")
-            return
-        if self.login is not None and self.login.allowed_hosts and host not in self.hosts:
-            await _refuse(scope, send, 421, "Carry is not configured to answer at this address.")
-            return
         path = scope.get("path", "")
-        method = scope.get("method", "GET")
         # The share routes are called cross-origin by design (a doctor's SMART Health Link viewer); they carry
         # their own checks (sync/share/host.py). Everything else must come from Carry's own page.
         shared = path == SHARE_MOUNT or path.startswith(SHARE_MOUNT + "/")
+        if scope["type"] == "http":
+            send = _securing(send, shared)
+        headers = _headers(scope)
+        host = headers.get("host", "")
+        if host not in self.hosts:
+            await _refuse(scope, send, 421, "Carry answers only at 127.0.0.1 or localhost." if self.loopback else
+                          "Carry answers only at the addresses it was started on; to use another name, run "
+                          "`carry serve --set-login --allow-host NAME`.")  # fmt: skip
+            return
+        method = scope.get("method", "GET")
         needs_origin = not shared and (scope["type"] == "websocket" or method not in ("GET", "HEAD", "OPTIONS"))
         if needs_origin and not self._same_origin(headers.get("origin"), host):
             await _refuse(scope, send, 403, "Refused: this request did not come from Carry's own page.")
             return
-        if self.login is not None and path not in ("/login", "/favicon.png") and not shared:
-            if not self._logged_in(headers.get("cookie", "")):
+        if self.sessions is not None and path not in ("/login", "/favicon.png") and not shared:
+            value = _cookie(headers.get("cookie", ""))
+            if value is None or not self.sessions.valid(value):
                 if scope["type"] == "http" and method in ("GET", "HEAD"):
                     await _redirect(send, "/login")
                 else:
@@ -238,30 +352,33 @@ class Guard:
         parts = urlsplit(origin)
         return parts.scheme in ("http", "https") and parts.netloc == host
 
-    def _logged_in(self, cookie_header: str) -> bool:
-        assert self.login is not None
-        for part in cookie_header.split(";"):
-            name, _, value = part.strip().partition("=")
-            if name == _COOKIE:
-                return _verify_cookie(self.login, value)
-        return False
+
+def _host_name(address: str) -> str:
+    """An address as it appears in a Host header: IPv6 literals in brackets."""
+    return f"[{address}]" if ":" in address and not address.startswith("[") else address
 
 
-def _sign(login: LoginConfig, payload: str) -> str:
-    return hmac.new(login.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
-
-
-def _make_cookie(login: LoginConfig) -> str:
-    expires = int(time.time()) + _COOKIE_DAYS * 86400
-    payload = f"{expires}"
-    return f"{payload}.{_sign(login, payload + login.username)}"
-
-
-def _verify_cookie(login: LoginConfig, value: str) -> bool:
-    payload, _, signature = value.partition(".")
-    if not payload.isdigit() or int(payload) < time.time():
-        return False
-    return hmac.compare_digest(signature, _sign(login, payload + login.username))
+def started_addresses(host: str) -> tuple[str, ...]:
+    """The names a server bound to `host` may be reached at: `host` itself, or for a wildcard (0.0.0.0, ::) this
+    machine's name and the addresses it resolves to."""
+    if host not in ("0.0.0.0", "::", ""):
+        return (host,)
+    names = {socket.gethostname(), socket.getfqdn()}
+    for name in list(names):
+        try:
+            names.update(str(info[4][0]) for info in socket.getaddrinfo(name, None))
+        except OSError:
+            continue
+    # The address of the interface other machines most likely reach: connecting a UDP socket only picks a route,
+    # it sends nothing.
+    for family, probe in ((socket.AF_INET, "192.0.2.1"), (socket.AF_INET6, "2001:db8::1")):
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as udp:
+                udp.connect((probe, 9))
+                names.add(str(udp.getsockname()[0]))
+        except OSError:
+            continue
+    return tuple(sorted(n for n in names if n))
 
 
 async def _redirect(send: Send, location: str, cookie: str | None = None) -> None:
@@ -308,7 +425,7 @@ def _callback_page(ok: bool, message: str) -> Any:
     return _page("Carry: " + heading, body, 200 if ok else 400)
 
 
-def _routes(context: AppContext, login: LoginConfig | None) -> list[Any]:
+def _routes(context: AppContext, sessions: LoginSessions | None) -> list[Any]:
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import Route
@@ -336,34 +453,67 @@ def _routes(context: AppContext, login: LoginConfig | None) -> list[Any]:
             headers={"Cache-Control": "no-store", "Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"},
         )
 
+    throttle = LoginThrottle()
+    hashing = asyncio.Semaphore(2)  # at most two scrypt runs at once: a flood cannot take every worker thread
+
     async def login_page(request: Request) -> Any:
-        if login is None:
+        if sessions is None:
             return _page("Carry", "<h1>No login needed</h1><p>This Carry serves only this computer.</p>", 404)
         error = ""
+        status = 200
+        headers: dict[str, str] = {}
         if request.method == "POST":
-            form = parse_qs((await request.body()).decode("utf-8", "replace"))
+            try:
+                form = parse_qs((await read_bounded(request, _MAX_LOGIN_BODY)).decode("utf-8", "replace"))
+            except BodyTooLarge:
+                return _page("Carry", "<h1>Too large</h1><p>That login form was too large.</p>", 413)
             user = (form.get("username") or [""])[0]
             password = (form.get("password") or [""])[0]
-            if login.check(user, password):
-                cookie = f"{_COOKIE}={_make_cookie(login)}; Path=/; HttpOnly; SameSite=Strict; Max-Age={_COOKIE_DAYS * 86400}"
-                if request.url.scheme == "https":
-                    cookie += "; Secure"
-                return Response(status_code=303, headers={"location": "/", "set-cookie": cookie})
-            await asyncio.sleep(0.5)  # slows guessing; this server has one user
-            error = '<p class="error" role="alert">That user name and password do not match.</p>'
+            client = request.client.host if request.client else ""
+            wait = throttle.begin(client)
+            if wait:
+                error = f"Too many tries. Wait {int(wait)} seconds, then try again."
+                status, headers = 429, {"Retry-After": str(int(wait))}
+            else:
+                async with hashing:
+                    ok = await asyncio.to_thread(sessions.login.check, user, password)
+                if ok:
+                    throttle.succeeded(client)
+                    cookie = f"{_COOKIE}={sessions.make()}; Path=/; HttpOnly; SameSite=Strict; Max-Age={_COOKIE_DAYS * 86400}"
+                    if request.url.scheme == "https":
+                        cookie += "; Secure"
+                    return Response(status_code=303, headers={"location": "/", "set-cookie": cookie})
+                error, status = "That user name and password do not match.", 401
         body = (
             "<h1>Log in to Carry</h1><p>This Carry is shared on your network. Log in to reach the unlock screen.</p>"
-            f'{error}<form method="post" action="/login"><label for="u">User name</label>'
+            + (f'<p class="error" role="alert">{html.escape(error)}</p>' if error else "")
+            + '<form method="post" action="/login"><label for="u">User name</label>'
             '<input id="u" name="username" autocomplete="username" required>'
             '<label for="p">Password</label><input id="p" name="password" type="password" '
             'autocomplete="current-password" required><button type="submit">Log in</button></form>'
         )
-        return _page("Log in to Carry", body, 401 if error else 200)
+        page = _page("Log in to Carry", body, status)
+        page.headers.update(headers)
+        return page
+
+    async def logout(request: Request) -> Any:
+        if sessions is None:
+            return _page("Carry", "<h1>No login needed</h1><p>This Carry serves only this computer.</p>", 404)
+        if request.method == "GET":
+            body = ('<h1>Log out of Carry</h1><p>This browser will need the user name and password again.</p>'
+                    '<form method="post" action="/logout"><button type="submit">Log out</button></form>')
+            return _page("Log out of Carry", body)
+        value = _cookie(request.headers.get("cookie", ""))
+        if value is not None:
+            sessions.end(value)
+        gone = f"{_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"
+        return Response(status_code=303, headers={"location": "/login", "set-cookie": gone})
 
     return [
         Route("/oauth/callback", oauth_callback, methods=["GET"]),
         Route("/attachment/{token}", attachment, methods=["GET"]),
         Route("/login", login_page, methods=["GET", "POST"]),
+        Route("/logout", logout, methods=["GET", "POST"]),
     ]
 
 
@@ -377,6 +527,7 @@ def build_app(
     loopback: bool = True,
     login: LoginConfig | None = None,
     share_app: ASGIApp | None = None,
+    addresses: Sequence[str] = (),
 ) -> ASGIApp:
     """The whole ASGI app: guards, Carry's routes, the share mount point, then the Flet web client."""
     import flet_web.fastapi as flet_fastapi
@@ -393,6 +544,8 @@ def build_app(
         app_description="Your health record, encrypted on your own device.",
         session_timeout_seconds=60,
     )
+    # flet_web's own FastAPI app keeps FastAPI's API documentation routes; Carry publishes no API.
+    flet_app.router.routes = [r for r in flet_app.router.routes if getattr(r, "path", None) not in _API_DOCS]
     startup: list[Callable[[], Awaitable[None]]] = []
     if share_app is None and context.share is not None:
         share_app = context.share.asgi()
@@ -400,12 +553,13 @@ def build_app(
     outer = flet_fastapi.FastAPI(
         docs_url=None, redoc_url=None, openapi_url=None, on_startup=startup, on_shutdown=[context.shutdown]
     )
-    for route in _routes(context, login):
+    sessions = LoginSessions(login) if login is not None else None
+    for route in _routes(context, sessions):
         outer.router.routes.append(route)
     if share_app is not None:
         outer.mount(SHARE_MOUNT, share_app)
     outer.mount("/", flet_app)
-    return Guard(outer, port=port, loopback=loopback, login=login)
+    return Guard(outer, port=port, loopback=loopback, login=login, addresses=addresses, sessions=sessions)
 
 
 def _purging(host: Any) -> Callable[[], Awaitable[None]]:
@@ -478,8 +632,9 @@ def serve(host: str = "127.0.0.1", port: int = 8550, *, open_browser: bool = Tru
     url = f"http://{shown_host if ':' not in shown_host else f'[{shown_host}]'}:{actual_port}"
     from .shares import ShareHost
 
-    context = AppContext(record_path=record_path(record), public_url=url, share=ShareHost.open(url))
-    app = build_app(context, port=actual_port, loopback=loopback, login=login)
+    context = AppContext(record_path=record_path(record), public_url=url, share=ShareHost.open(url),
+                         login=login is not None)
+    app = build_app(context, port=actual_port, loopback=loopback, login=login, addresses=started_addresses(host))
     config = uvicorn.Config(app, log_level="warning", lifespan="on", ws_ping_interval=20, ws_ping_timeout=20)
     server = uvicorn.Server(config)
     print(f"Carry is running at {url}  (press Ctrl+C to stop)", flush=True)

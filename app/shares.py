@@ -693,10 +693,9 @@ def merge_access(record: Record, host: ShareHost | None) -> list[AccessEntry]:
                 continue  # another record's link on the same machine: not ours to open or forget
             try:
                 data = open_access(private, entry.sealed)
-            except ShareError:
+            except (ShareError, RecursionError):  # not sealed by this record's host, or JSON nested too deep
                 continue
-            opened.append((entry.cursor, AccessEntry(entry.link_id, str(data.get("recipient") or "someone"),
-                                                     str(data.get("at") or ""), str(data.get("event") or "manifest"))))
+            opened.append((entry.cursor, AccessEntry.opened(entry.link_id, data)))
         cursor = batch[-1].cursor
         added += state.add_accesses(opened, cursor)
         if len(batch) < 500:

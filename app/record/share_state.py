@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from sync.untrusted import plain_text
+
 from .errors import RecordError
 from .store import Record
 
@@ -26,12 +28,33 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_EVENTS = frozenset({"manifest", "direct", "passcode-refused"})
+
+
 @dataclass(frozen=True)
 class AccessEntry:
+    """Who opened a link, as the share host reported it. Everything but the link id came from the internet, so an
+    entry neutralises its own fields when made: whatever a host stored (a lone surrogate, escape sequences, a
+    flood of lines, a number where text belongs), an entry is plain, valid text that the record, its audit log
+    and a terminal take as it is; the merge on unlock cannot fail on it."""
+
     link_id: str
     recipient: str
     at: str  # ISO 8601, UTC
     event: str  # "manifest", "direct", "passcode-refused"
+
+    def __post_init__(self) -> None:
+        event = self.event if self.event in _EVENTS else "manifest"
+        for name, value in (("link_id", plain_text(self.link_id, limit=100)),
+                            ("recipient", plain_text(self.recipient) or "someone"),
+                            ("at", plain_text(self.at, limit=40)), ("event", event)):  # fmt: skip
+            object.__setattr__(self, name, value)
+
+    @classmethod
+    def opened(cls, link_id: str, data: object) -> AccessEntry:
+        """An entry from the opened content of a sealed one, whatever that content holds."""
+        fields: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+        return cls(link_id, fields.get("recipient") or "", fields.get("at") or "", fields.get("event") or "")
 
     def sentence(self) -> str:
         when = self.at.replace("T", " ").replace("+00:00", " UTC").replace("Z", " UTC")

@@ -66,6 +66,7 @@ class CarryApp:
         page.spacing = 0
         page.on_resize = self._on_resize
         page.on_close = self._on_close
+        page.on_disconnect = self._on_disconnect
         page.add(self.root)
         await self.show_entry()
         page.update()
@@ -142,6 +143,13 @@ class CarryApp:
 
     def set_root(self, control: ft.Control) -> None:
         self.root.content = control
+
+    async def _on_disconnect(self, e: Any = None) -> None:
+        # The tab was closed, reloaded or lost its connection. Flet keeps the session for a while and lets a tab
+        # that restores its session storage (reopen closed tab, duplicate tab) take it over: lock now, so whoever
+        # comes back finds the unlock screen and needs the passphrase.
+        if self.session.unlocked:
+            await self.lock("Carry locked your record when its tab was closed.")
 
     def _on_close(self, e: Any = None) -> None:
         # The tab is gone for good: drop the key with it.

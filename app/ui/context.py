@@ -149,6 +149,7 @@ class AppContext:
     demo: DemoHospital = field(default_factory=DemoHospital)
     web: bool = True  # False for the desktop window
     share: Any = None  # app.shares.ShareHost when this process serves the /shl routes (web mode)
+    login: bool = False  # the server asks for a login (serving beyond this computer): the UI offers to log out
 
     @property
     def redirect_uri(self) -> str:

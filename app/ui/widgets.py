@@ -34,9 +34,9 @@ def labelled(control: ft.Control, identifier: str, label: str | None = None) -> 
     return ft.Semantics(content=control, identifier=identifier, label=label)
 
 
-def icon_button(icon: Any, label: str, on_click: Handler | None, identifier: str) -> ft.Control:
+def icon_button(icon: Any, label: str, on_click: Handler | None, identifier: str, *, url: Any = None) -> ft.Control:
     """An icon-only button whose accessible name is `label` (a tooltip alone gives it none in Flutter web)."""
-    button = ft.IconButton(icon, tooltip=label, on_click=on_click)
+    button = ft.IconButton(icon, tooltip=label, on_click=on_click, url=url)
     return ft.Semantics(content=button, label=label, button=True, exclude_semantics=True, identifier=identifier)
 
 

@@ -17,7 +17,7 @@ from .errors import (
     ShareError,
     ShareHostError,
 )
-from .host import DEFAULT_ATTEMPTS, LOCATION_LIFETIME, PublishedLink, publish, share_app, update_files
+from .host import DEFAULT_ATTEMPTS, LOCATION_LIFETIME, MAX_REQUEST_BODY, PublishedLink, publish, share_app, update_files
 from .host_store import (
     AccessRecord,
     HostedFile,
@@ -59,6 +59,7 @@ __all__ = [
     "FHIR_RENDERED_PDF",
     "LOCAL_ONLY",
     "LOCATION_LIFETIME",
+    "MAX_REQUEST_BODY",
     "SECTIONS",
     "AccessRecord",
     "DecryptionFailed",

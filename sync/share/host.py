@@ -4,7 +4,7 @@ self-hoster may expose to the internet alone, behind a reverse proxy.
 Routes, relative to the mount point:
 - `POST /{link_id}` with `{recipient, passcode?, embeddedLengthMax?}`: the manifest (200), a wrong passcode
   (401 `{"remainingAttempts": n}`, counted against a lifetime limit), or 404 for an unknown, expired, revoked or
-  exhausted link; 400 when the request is malformed.
+  exhausted link; 400 when the request is malformed, 413 as soon as its body passes 16 KiB.
 - `GET /{link_id}?recipient=…`: the single file of a `U` link (application/jose).
 - `GET /file/{token}`: a file location from a manifest, usable once and for at most an hour.
 - `GET /view` (and `/view/viewer.js`, `/view/viewer.css`): the doctor-facing viewer, opened as
@@ -13,6 +13,12 @@ Routes, relative to the mount point:
 A 404 says why in `reason` (`unknown`, `expired`, `revoked` or `locked`), so a viewer can tell the reader plainly.
 
 The host only ever holds ciphertext (see host_store); who opened what is sealed to the patient's public key.
+The recipient a caller names is untrusted text: it is neutralised (sync.untrusted.plain_text) before it is sealed,
+so nothing a caller sends can reach the patient's terminal, audit log or record encoder as anything but plain text.
+
+A passcode attempt is taken from the link's budget in the store *before* the passcode is checked (and given back
+when it was right), so no number of parallel requests, processes or hosts sharing a store checks more guesses
+than the limit allows.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from ..bounded_body import BodyTooLarge, read_bounded
+from ..untrusted import plain_text
 from .errors import LinkError, ShareHostError
 from .host_store import HostedFile, HostedLink, ShareHostStore, seal_access
 from .jose import encrypt
@@ -40,13 +48,27 @@ from .passcode import check_passcode, hash_passcode
 from .shl import CONTENT_TYPES, SHLinkPayload, encode_link, manifest, manifest_file, new_payload
 from .viewer_assets import VIEWER_FILES, VIEWER_HEADERS, viewer_file
 
-__all__ = ["DEFAULT_ATTEMPTS", "LOCATION_LIFETIME", "PublishedLink", "publish", "share_app", "update_files"]
+__all__ = [
+    "DEFAULT_ATTEMPTS",
+    "LOCATION_LIFETIME",
+    "MAX_REQUEST_BODY",
+    "PublishedLink",
+    "publish",
+    "share_app",
+    "update_files",
+]
 
 LOCATION_LIFETIME = 3600  # seconds; the spec's ceiling for `files.location`
 DEFAULT_ATTEMPTS = 5
-_MAX_BODY = 16 * 1024
+MAX_REQUEST_BODY = 16 * 1024  # a manifest request is a few hundred bytes; anything past this is refused unread
 _MAX_RECIPIENT = 200
-_NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Content-Type-Options": "nosniff"}
+# On every answer of the host, also when it runs alone (`carry host`): data only, never a page to frame or run.
+_NO_STORE = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,13 +154,7 @@ def share_app(
         raise ValueError("file locations may live at most one hour")
     host = _Host(store, public_base.rstrip("/"), clock, location_lifetime)
     return Starlette(
-        routes=[
-            Route("/view", _viewer, methods=["GET"]),
-            Route("/view/{name}", _viewer, methods=["GET"]),
-            Route("/file/{token}", host.location, methods=["GET"]),
-            Route("/{link_id}", host.manifest, methods=["POST"]),
-            Route("/{link_id}", host.direct, methods=["GET"]),
-        ],
+        routes=host.routes(),
         middleware=[
             # Browser viewers (the receiving side of a QR code) fetch manifests across origins.
             Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"],
@@ -185,6 +201,16 @@ class _Host:
         self.clock = clock
         self.lifetime = lifetime
 
+    def routes(self) -> list[Route]:
+        """The host's routes; fixed paths (such as `/file/…`) go before the catch-all `/{link_id}`."""
+        return [
+            Route("/view", _viewer, methods=["GET"]),
+            Route("/view/{name}", _viewer, methods=["GET"]),
+            Route("/file/{token}", self.location, methods=["GET"]),
+            Route("/{link_id}", self.manifest, methods=["POST"]),
+            Route("/{link_id}", self.direct, methods=["GET"]),
+        ]
+
     async def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
         try:
             return await run_in_threadpool(fn, *args)
@@ -201,19 +227,20 @@ class _Host:
 
     async def manifest(self, request: Request) -> Response:
         link_id = request.path_params["link_id"]
-        body = await request.body()
-        if len(body) > _MAX_BODY:
+        try:
+            body = await read_bounded(request, MAX_REQUEST_BODY)
+        except BodyTooLarge:
             return _error(413, "The request is too large.")
         try:
             data = json.loads(body or b"null")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python's stack
             return _error(400, "The request body must be JSON.")
         if not isinstance(data, dict):
             return _error(400, "The request body must be a JSON object.")
-        recipient = data.get("recipient")
-        if not isinstance(recipient, str) or not recipient.strip():
+        raw_recipient = data.get("recipient")
+        recipient = plain_text(raw_recipient, limit=_MAX_RECIPIENT) if isinstance(raw_recipient, str) else ""
+        if not recipient:
             return _error(400, "The request must name its recipient.")
-        recipient = recipient.strip()[:_MAX_RECIPIENT]
         passcode = data.get("passcode")
         if passcode is not None and not isinstance(passcode, str):
             return _error(400, "The passcode must be a string.")
@@ -226,15 +253,19 @@ class _Host:
         if link is None or not link.active(now):
             return _gone(link, now)
         if link.passcode_hash is not None:
+            # Take the attempt first, in the store, then check: a guess that finds no attempt left is never checked.
+            remaining = await self._call(self.store.spend_attempt, link.id)
+            if remaining is None:  # other requests used the last attempts first
+                return _gone(link, now)
             ok = passcode is not None and await run_in_threadpool(check_passcode, passcode, link.passcode_hash)
             if not ok:
-                remaining = await self._call(self.store.spend_attempt, link.id)
-                if remaining is None:  # another request used the last attempt first
-                    return _error(404, _NOT_FOUND)
                 await self._log(link, recipient, "passcode-refused")
                 return JSONResponse({"remainingAttempts": remaining}, status_code=401, headers=_NO_STORE)
+            await self._call(self.store.return_attempt, link.id)  # the right passcode costs nothing
 
         files: list[HostedFile] = await self._call(self.store.files, link.id)
+        if not files:  # purged meanwhile (its last attempt was taken while this request was being checked)
+            return _error(404, _NOT_FOUND)
         listed = []
         expires = now + self.lifetime if link.exp is None else min(now + self.lifetime, link.exp)
         for index, hosted in enumerate(files):
@@ -251,7 +282,7 @@ class _Host:
 
     async def direct(self, request: Request) -> Response:
         link_id = request.path_params["link_id"]
-        recipient = request.query_params.get("recipient", "").strip()
+        recipient = plain_text(request.query_params.get("recipient", ""), limit=_MAX_RECIPIENT)
         link: HostedLink | None = await self._call(self.store.link, link_id)
         now = self.clock()
         if link is None or "U" not in link.flag or not link.active(now):
@@ -261,7 +292,7 @@ class _Host:
         files: list[HostedFile] = await self._call(self.store.files, link.id)
         if not files:
             return _error(404, _NOT_FOUND)
-        await self._log(link, recipient[:_MAX_RECIPIENT], "direct")
+        await self._log(link, recipient, "direct")
         return Response(files[0].jwe, media_type="application/jose", headers=_NO_STORE)
 
     async def location(self, request: Request) -> Response:

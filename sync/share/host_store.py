@@ -74,7 +74,15 @@ class ShareHostStore(Protocol):
     def replace_files(self, link_id: str, files: Sequence[HostedFile]) -> None: ...
 
     def spend_attempt(self, link_id: str) -> int | None:
-        """Atomically take one passcode attempt: the attempts left afterwards, or None when none were left."""
+        """Atomically take one passcode attempt, *before* the passcode is checked: the attempts left afterwards, or
+        None when none were left (then the guess must not be checked). One conditional decrement in the database
+        (`UPDATE … SET attempts_left = attempts_left - 1 WHERE attempts_left > 0 RETURNING …`), never a read
+        followed by a write, so parallel requests from any number of threads, processes or hosts sharing the
+        store take at most the budget between them."""
+        ...
+
+    def return_attempt(self, link_id: str) -> None:
+        """Give back an attempt taken by `spend_attempt` whose passcode turned out right."""
         ...
 
     def revoke(self, link_id: str) -> bool: ...
@@ -249,6 +257,13 @@ class SQLiteShareHostStore:
                 (link_id,),
             ).fetchone()
         return None if row is None else int(row[0])
+
+    def return_attempt(self, link_id: str) -> None:
+        with self._connect() as db:
+            db.execute(
+                "UPDATE link SET attempts_left = attempts_left + 1 WHERE id = ? AND attempts_left IS NOT NULL",
+                (link_id,),
+            )
 
     def revoke(self, link_id: str) -> bool:
         with self._write() as db:

@@ -7,8 +7,6 @@ import asyncio
 import base64
 import os
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,29 +15,8 @@ import pytest
 
 from app.server import Receive, Scope, Send, ServerError, build_app, load_login, save_login, serve
 from app.ui import AppContext
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Running:
-    def __init__(self, app: object, port: int) -> None:
-        import uvicorn
-
-        self.port = port
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))  # type: ignore[arg-type]
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
+from support.serving import Running
+from support.serving import free_port as _free_port
 
 
 @pytest.fixture

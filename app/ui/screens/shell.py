@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 __all__ = ["SECTIONS", "Shell"]
 
+# The server's log-out page (app/server.py). Leaving the page closes this tab's session, which locks the record.
+_LOGOUT = ft.Url("/logout", target=ft.UrlTarget.SELF)
+
 
 @dataclass(frozen=True)
 class Section:
@@ -105,11 +108,16 @@ class Shell:
                             "nav-settings"),  # fmt: skip
                 icon_button(ft.Icons.LOCK_OUTLINE, "Lock", self.app.act(self._lock), "lock"),
             ]
+            if self.app.context.login:
+                actions.append(icon_button(ft.Icons.LOGOUT, "Log out", None, "logout", url=_LOGOUT))
         else:
             actions.append(
                 labelled(ft.OutlinedButton(content="Lock", icon=ft.Icons.LOCK_OUTLINE, on_click=self.app.act(self._lock)),
                          "lock")  # fmt: skip
             )
+            if self.app.context.login:
+                actions.append(labelled(ft.OutlinedButton(content="Log out", icon=ft.Icons.LOGOUT, url=_LOGOUT),
+                                        "logout"))  # fmt: skip
         whose = ft.Semantics(content=self.person, identifier="whose-record", label="Whose record")
         title = ft.Semantics(content=self.title, header=True, heading_level=1)
         # On a phone the name gets a line of its own: beside the title and four buttons it would not fit.

@@ -1,0 +1,44 @@
+"""Request bodies read with a ceiling while they stream in, for the routes that take a body from outside
+(the share host's `POST /shl/{id}`, the server's `POST /login`).
+
+Reading a body whole and measuring it afterwards lets one caller park hundreds of megabytes in the server; here a
+declared Content-Length over the limit is refused before a byte is read, and a chunked body is refused at the
+first chunk that crosses it, so at most `limit` bytes (plus one chunk) are ever held.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Protocol
+
+from .errors import CarryError
+
+__all__ = ["BodyTooLarge", "read_bounded"]
+
+
+class BodyTooLarge(CarryError):
+    """The request body is larger than the route accepts."""
+
+
+class _Streaming(Protocol):
+    """What read_bounded needs of a request (a Starlette Request has it)."""
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    def stream(self) -> AsyncIterator[bytes]: ...
+
+
+async def read_bounded(request: _Streaming, limit: int) -> bytes:
+    """The body of `request`, or BodyTooLarge as soon as it is known to pass `limit` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.strip().isdigit() and int(declared) > limit:
+        raise BodyTooLarge("The request is too large.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge("The request is too large.")
+        chunks.append(chunk)
+    return b"".join(chunks)
