@@ -196,7 +196,9 @@ def _ensure_placed(record: Record) -> None:
         record._query("SELECT source_id, patient_id FROM portal"),
         keys,
     )
-    if any(key not in placed for key in wanted):
+    # Writes place every new Patient as they store it; this catches what an older Carry stored unplaced, and
+    # leaves a read-only record as it is (its unplaced Patients, if any, are shown once the file is writable).
+    if not record.read_only and any(key not in placed for key in wanted):
         with record._transaction() as cur:
             place_patients(cur.raw)
 

@@ -18,6 +18,7 @@ from sync.fhir import Checkpoint, PageWrite, PullSession, SyncReport
 from sync.smart import TokenSet
 
 from .errors import RecordError
+from .people import place_patients
 from .store import Record, Source, UpsertCounts
 
 __all__ = ["Connection", "PortalState", "PortalPullStore", "PortalTokenStore"]
@@ -166,6 +167,7 @@ class PortalState:
                     (vendor, client_id, auth_method, granted_scope, smart_config, fhir_user, now, source_id),
                 )
             _write_tokens(cur, source_id, tokens)
+            place_patients(cur.raw)  # the portal's own patient is someone from the moment of connecting
             cur.execute(
                 "INSERT INTO audit (at, action, detail) VALUES (?, 'connect', ?)",
                 (now, json.dumps({"source": source_id, "base_url": base_url, "scope": granted_scope}, sort_keys=True)),

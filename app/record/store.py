@@ -613,6 +613,12 @@ class Record:
             cur.execute_rows("INSERT INTO identifier (resource, system, value) VALUES {rows}", identifiers)
         for res, counted in repeats:
             self._upsert(cur, source_id, run_id, [res], now, counted)
+        if any(key[0] == "Patient" for key in firsts):
+            # A new (source, Patient) gets its person in the same transaction, so reading never has to write
+            # (a read-only record is read as it is).
+            from .people import place_patients
+
+            place_patients(cur.raw)
 
     @staticmethod
     def _existing(cur: _Tx, source_id: int, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
