@@ -12,7 +12,7 @@ import pytest
 
 from support.records import PASSPHRASE
 
-from ui.browser_support import DESKTOP, PHONE, enter_text, open_app, shot
+from ui.browser_support import DESKTOP, PHONE, enter_text, open_app, shot, sign_in_at_demo_portal
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 
@@ -215,13 +215,7 @@ def test_demo_hospital_connect_login_sync_then_dashboard(make_server: Any, deskt
     # The demo login is shown in Carry, before the patient goes to the portal.
     ex(page.get_by_text("user name elvina, password elvina-demo", exact=False).first).to_be_visible()
     shot(page, "15-demo-hospital")
-    with desktop.expect_page() as opened:
-        page.get_by_role("button", name="Open the sign-in page").click()
-    portal = opened.value
-    portal.wait_for_load_state()
-    portal.get_by_label("Username").fill("elvina")
-    portal.get_by_label("Password").fill("elvina-demo")
-    portal.get_by_role("button", name="Sign in").click()
+    portal = sign_in_at_demo_portal(desktop, page)
     shot(portal, "16-portal-consent")
     portal.get_by_role("button", name="Allow").click()
     # The portal returns to Carry's /oauth/callback, which completes the connection in the Carry tab's session.
