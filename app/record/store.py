@@ -695,8 +695,8 @@ class Record:
         query = f"{query} AND {last}" if query else last
         sql = (
             f"SELECT {_ROW_COLUMNS} FROM resource_fts f JOIN resource r ON r.rowid = f.rowid "
-            "JOIN source s ON s.id = r.source_id WHERE resource_fts MATCH ? ORDER BY bm25(resource_fts, 10.0, 5.0, 1.0) "
-            "LIMIT ?"
+            "JOIN source s ON s.id = r.source_id WHERE resource_fts MATCH ? "
+            "ORDER BY bm25(resource_fts, 10.0, 5.0, 1.0), r.effective DESC LIMIT ?"
         )
         return [_row(r) for r in self._query(sql, [query, limit])]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from app.record import Record, ResourceRow
 
-from .format import format_date, format_value, kind_name, tidy_name
+from .format import format_date, format_value, kind_name, readable_measurements, tidy_name
 from .merged import Slot, slots, warm
 from .people import Scope
 
@@ -35,10 +35,10 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "Care plans": ("CarePlan", "Goal", "CareTeam"),
     "Imaging": ("ImagingStudy",),
     "Devices": ("Device",),
-    "Billing": ("Claim", "ExplanationOfBenefit", "Coverage"),
+    "Insurance": ("Claim", "ExplanationOfBenefit", "Coverage"),
 }
-# Billing records outnumber the clinical ones in most exports and tell a patient little: off until asked for.
-DEFAULT_GROUPS: frozenset[str] = frozenset(GROUPS) - {"Billing"}
+# Insurance records outnumber the clinical ones in most exports and tell a patient little: off until asked for.
+DEFAULT_GROUPS: frozenset[str] = frozenset(GROUPS) - {"Insurance"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,7 @@ class TimelineEntry:
     detail: str
     sources: int = 1  # how many sources state this fact
     fact_id: str = ""
+    category: str | None = None  # an Observation's category: a vital sign is labelled as one
 
     @property
     def month(self) -> str:
@@ -73,7 +74,7 @@ class TimelineEntry:
 
     @property
     def kind(self) -> str:
-        return kind_name(self.resource_type)
+        return kind_name(self.resource_type, self.category)
 
     @property
     def sources_text(self) -> str:
@@ -91,11 +92,10 @@ def _entry(row: ResourceRow, slot: Slot) -> TimelineEntry:
     title, detail = row.display, ""
     if row.resource_type == "Observation" and ":" in row.display:
         title, detail = (part.strip() for part in row.display.split(":", 1))
-        if row.value is not None:
-            detail = format_value(row.value, row.unit)
+        detail = format_value(row.value, row.unit) if row.value is not None else readable_measurements(detail)
     return TimelineEntry(
         row.rowid, row.resource_type, row.id, row.source_id, row.source, slot.date, tidy_name(title), detail,
-        len(slot.source_ids), slot.fact_id,
+        len(slot.source_ids), slot.fact_id, row.category,
     )  # fmt: skip
 
 
