@@ -302,7 +302,8 @@ def _treatment(record: Record, scope: Scope, plans: list[Fact], goals: list[Fact
     for test in lab_tests(record, scope, OTHER):
         if not _TREATMENT_WORDS.search(test.name):
             continue
-        latest = values_of(record, scope, test)[:1]
+        latest = values_of(record, scope, test)[:1]  # opens the newest; the line says all of that day's answers
         for value in latest:
-            items.append(Item(value.resource_type, value.id, value.source_id, test.name, value.date, value.text))
+            items.append(Item(value.resource_type, value.id, value.source_id, test.name, value.date,
+                              test.latest_value))
     return _named(items)

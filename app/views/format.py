@@ -68,7 +68,7 @@ _LONG_MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
-_SNOMED_TAG = re.compile(r"\s*\((disorder|finding|procedure|situation|substance|qualifier value|morphologic abnormality|observable entity|regime/therapy)\)\s*$")  # noqa: E501
+_SNOMED_TAG = re.compile(r"\s*\((disorder|finding|procedure|situation|substance|qualifier value|morphologic abnormality|observable entity|regime/therapy|physical object|event|environment)\)\s*$")  # noqa: E501
 
 
 # Observations by category (FHIR's observation-category codes): a vital sign is not a lab result.

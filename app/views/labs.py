@@ -137,16 +137,21 @@ def _shown_value(value: float | None, unit: str | None, display: str) -> str:
 def _other_tests(record: Record, scope: Scope) -> list[LabTest]:
     clause, params = _other_where(scope)
     rows = record._query(
-        "SELECT r.code_system, coalesce(r.code, r.display), coalesce(r.code_display, r.display), count(*), "
-        f"max(r.effective), r.value_num, r.value_unit, r.display FROM resource r WHERE {clause} "
-        "GROUP BY r.code_system, coalesce(r.code, r.display)",
+        "SELECT r.code_system, coalesce(r.code, r.display), coalesce(r.code_display, r.display), r.effective, "
+        f"r.value_num, r.value_unit, r.display FROM resource r WHERE {clause} ORDER BY r.effective DESC, r.rowid DESC",
         params,
     )
-    tests = [
-        LabTest(system, code, tidy_name(name.split(":", 1)[0]), unit, int(count), format_date(latest),
-                _shown_value(value, unit, display), None)
-        for system, code, name, count, latest, value, unit, display in rows
-    ]  # fmt: skip
+    grouped: dict[tuple[str | None, str], list[Any]] = {}
+    for row in rows:
+        grouped.setdefault((row[0], row[1]), []).append(row)
+    tests = []
+    for (system, code), found in grouped.items():
+        latest = found[0][3]
+        # A regimen is several answers on one day (one drug each): the latest value is all of that day's.
+        answers = [_shown_value(r[4], r[5], r[6]) for r in found if r[3] == latest]
+        shown = ", ".join(dict.fromkeys(a for a in answers if a))
+        name = tidy_name(str(found[0][2]).split(":", 1)[0])
+        tests.append(LabTest(system, code, name, found[0][5], len(found), format_date(latest), shown, None))
     tests.sort(key=lambda t: t.name.lower())
     return tests
 

@@ -192,9 +192,9 @@ def test_phone_width_layout(elvina: Any, phone: Any) -> None:
     shot(page, "12-phone-unlock")
     unlock(page)
     ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
-    # The bottom navigation bar replaces the rail; Sources and Settings move to the top bar.
+    # The bottom navigation bar replaces the rail; Sources and Settings move to the top bar's menu.
     ex(page.get_by_role("button", name="Lock", exact=True)).to_be_visible()
-    ex(page.get_by_role("button", name="Sources", exact=True)).to_be_visible()
+    ex(page.get_by_role("button", name="More", exact=True)).to_be_visible()
     problems = page.locator('[flt-semantics-identifier="problems"]').bounding_box()
     medications = page.locator('[flt-semantics-identifier="medications"]').bounding_box()
     assert problems and medications

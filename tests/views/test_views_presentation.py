@@ -193,6 +193,9 @@ def test_other_results_and_the_treatment_on_the_summary(record: Record) -> None:
     values = v.values_of(record, carolyne, regimen)
     assert len(values) == regimen.count > 100 and values[0].effective >= values[-1].effective  # type: ignore[operator]
     assert all(value.text for value in values)
+    # The latest value of a regimen is every answer of its latest day (one drug each), not one picked at random.
+    newest_day = {value.text for value in values if value.effective == values[0].effective}
+    assert len(newest_day) > 1 and set(regimen.latest_value.split(", ")) == newest_day
     treatment = v.build_dashboard(record, carolyne).treatment
     titles = {i.title for i in treatment}
     assert "CURRENT ANTIRETROVIRAL DRUGS USED FOR TREATMENT" in titles and "TUBERCULOSIS TREATMENT PLAN" in titles

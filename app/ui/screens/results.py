@@ -39,8 +39,7 @@ class ResultsView:
             segments=[
                 ft.Segment(value="laboratory", label=ft.Text("Lab results"), icon=ft.Icon(ft.Icons.SCIENCE_OUTLINED)),
                 ft.Segment(value="vital-signs", label=ft.Text("Vital signs"), icon=ft.Icon(ft.Icons.MONITOR_HEART_OUTLINED)),
-                ft.Segment(value=OTHER, label=ft.Text("Other"), icon=ft.Icon(ft.Icons.ASSIGNMENT_OUTLINED),
-                           tooltip="Other results and assessments"),  # fmt: skip
+                ft.Segment(value=OTHER, label=ft.Text("Other"), icon=ft.Icon(ft.Icons.ASSIGNMENT_OUTLINED)),
             ],
             selected=[self.category],
             on_change=self.app.act(self._switch),

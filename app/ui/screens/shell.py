@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from ..theme import INK, OUTLINE, PRIMARY, SURFACE
-from ..widgets import icon_button, labelled
+from ..widgets import labelled
 
 if TYPE_CHECKING:
     from ..app import CarryApp
@@ -32,7 +32,7 @@ SECTIONS = (
     Section("results", "Results", ft.Icons.SHOW_CHART_OUTLINED, ft.Icons.SHOW_CHART, True),
     Section("documents", "Documents", ft.Icons.DESCRIPTION_OUTLINED, ft.Icons.DESCRIPTION, True),
     Section("search", "Search", ft.Icons.SEARCH_OUTLINED, ft.Icons.SEARCH, True),
-    Section("share", "Share", ft.Icons.SHARE_OUTLINED, ft.Icons.SHARE, False),
+    Section("share", "Share", ft.Icons.SHARE_OUTLINED, ft.Icons.SHARE, True),
     Section("sources", "Sources", ft.Icons.SYNC_OUTLINED, ft.Icons.SYNC, False),
     Section("settings", "Settings", ft.Icons.SETTINGS_OUTLINED, ft.Icons.SETTINGS, False),
 )
@@ -43,7 +43,9 @@ class Shell:
         self.app = app
         self.current = "summary"
         self.content = ft.Container(expand=True, padding=0)
-        self.title = ft.Text("", size=20, weight=ft.FontWeight.W_600, color=INK)
+        # One line, cut with an ellipsis: a long title (a lab test's name) never pushes Lock off the bar.
+        self.title = ft.Text("", size=20, weight=ft.FontWeight.W_600, color=INK, max_lines=1,
+                             overflow=ft.TextOverflow.ELLIPSIS)  # fmt: skip
         self.back_stack: list[tuple[str, Any]] = []
         self._view: Any = None  # the section object on screen
 
@@ -84,24 +86,27 @@ class Shell:
         )
 
     def _top_bar(self) -> ft.Control:
-        actions: list[ft.Control] = []
+        lock = labelled(ft.OutlinedButton(content="Lock", icon=ft.Icons.LOCK_OUTLINE, on_click=self.app.act(self._lock)),
+                        "lock")  # fmt: skip
+        actions: list[ft.Control] = [lock]
         if self.app.phone:
-            actions += [
-                icon_button(ft.Icons.SHARE_OUTLINED, "Share", self.app.act(lambda: self.open("share")), "nav-share"),
-                icon_button(ft.Icons.SYNC, "Sources", self.app.act(lambda: self.open("sources")), "nav-sources"),
-                icon_button(ft.Icons.SETTINGS_OUTLINED, "Settings", self.app.act(lambda: self.open("settings")),
-                            "nav-settings"),  # fmt: skip
-                icon_button(ft.Icons.LOCK_OUTLINE, "Lock", self.app.act(self._lock), "lock"),
-            ]
-        else:
-            actions.append(
-                labelled(ft.OutlinedButton(content="Lock", icon=ft.Icons.LOCK_OUTLINE, on_click=self.app.act(self._lock)),
-                         "lock")  # fmt: skip
+            # What the bottom bar has no room for goes in a menu, each entry with its icon and its name.
+            menu = ft.PopupMenuButton(
+                icon=ft.Icons.MORE_VERT,
+                tooltip="More",
+                items=[
+                    ft.PopupMenuItem(content="Sources", icon=ft.Icons.SYNC, on_click=self.app.act(lambda: self.open("sources"))),
+                    ft.PopupMenuItem(content="Settings", icon=ft.Icons.SETTINGS_OUTLINED,
+                                     on_click=self.app.act(lambda: self.open("settings"))),  # fmt: skip
+                ],
             )
+            # One name for the menu button (its tooltip would be read as a second "More").
+            actions = [ft.Semantics(content=menu, label="More", button=True, exclude_semantics=True,
+                                    identifier="nav-more"), lock]  # fmt: skip
+        title = ft.Container(ft.Semantics(content=self.title, header=True, heading_level=1), expand=True)
         return ft.Container(
-            content=ft.Row([ft.Semantics(content=self.title, header=True, heading_level=1), ft.Container(expand=True),
-                            *actions], spacing=4),  # fmt: skip
-            padding=ft.Padding.only(left=20, right=12, top=10, bottom=6),
+            content=ft.Row([title, *actions], spacing=4),
+            padding=ft.Padding.only(left=20 if not self.app.phone else 14, right=8, top=10, bottom=6),
             bgcolor=SURFACE,
             border=ft.Border.only(bottom=ft.BorderSide(1, OUTLINE)),
         )

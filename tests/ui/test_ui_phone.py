@@ -1,0 +1,87 @@
+"""Carry on a phone (390 × 844) and a desktop (1280 × 800) in headless Chromium: the top bar keeps Lock on screen
+under the longest title, the bottom bar reaches Share, the menu reaches Sources and Settings, and the other
+results and assessments (surveys) have their own list. Screenshots go to test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ui.browser_support import PHONE, open_app, shot
+from ui.test_ui_browser import CAROLYNE, expect, nav, unlock
+
+pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
+
+LAPTOP: Any = {"width": 1280, "height": 800}
+
+
+@pytest.fixture(scope="module")
+def carolyne(make_server: Any) -> Any:
+    return make_server(CAROLYNE)
+
+
+def _summary(context: Any, url: str) -> Any:
+    """A new tab on Carolyne's record, unlocked, on her summary."""
+    page = open_app(context, url)
+    unlock(page)
+    expect()(page.get_by_role("heading", name="Carolyne559 Koelpin146")).to_be_visible()
+    return page
+
+
+def _inside(box: dict[str, float] | None, width: float) -> bool:
+    return box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width and box["width"] > 0
+
+
+def test_phone_top_bar_keeps_lock_under_a_long_title_and_every_screen_is_reachable(carolyne: Any,
+                                                                                  browser: Any) -> None:
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2)
+    try:
+        page = _summary(context, carolyne.url)
+        ex = expect()
+        nav(page, "Results")
+        page.get_by_role("button", name="Other", exact=False).first.click()
+        ex(page.locator('[flt-semantics-identifier="other-results"]')).to_be_visible()
+        shot(page, "phone-other-results")
+        page.get_by_role("button", name="CURRENT ANTIRETROVIRAL DRUGS USED FOR TREATMENT", exact=False).first.click()
+        ex(page.locator('[flt-semantics-identifier="values-title"]')).to_be_visible()
+        # The longest title there is: the top bar cuts it, and Lock stays on screen and in the accessibility tree.
+        lock = page.get_by_role("button", name="Lock", exact=True)
+        ex(lock).to_be_visible()
+        assert _inside(lock.bounding_box(), PHONE["width"])
+        more = page.get_by_role("button", name="More", exact=True)
+        assert _inside(more.bounding_box(), PHONE["width"])
+        shot(page, "phone-long-title")
+        # Share is on the bottom bar, and the bar says where you are.
+        share = page.get_by_role("tab", name="Share", exact=False)
+        share.click()
+        ex(page.get_by_role("heading", name="Share").first).to_be_visible()
+        ex(share).to_have_attribute("aria-selected", "true")
+        # Sources and Settings are in the menu, by name and icon.
+        more.click()
+        page.get_by_role("menuitem", name="Sources").click()
+        ex(page.get_by_role("heading", name="Sources").first).to_be_visible()
+        more.click()
+        page.get_by_role("menuitem", name="Settings").click()
+        ex(page.get_by_role("heading", name="Settings").first).to_be_visible()
+        shot(page, "phone-settings")
+        lock.click()
+        ex(page.get_by_role("heading", name="Unlock your record")).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_desktop_summary_shows_treatment_and_other_results(carolyne: Any, browser: Any) -> None:
+    context = browser.new_context(viewport=LAPTOP)
+    try:
+        page = _summary(context, carolyne.url)
+        ex = expect()
+        treatment = page.locator('[flt-semantics-identifier="treatment"]')
+        ex(treatment).to_contain_text("CURRENT ANTIRETROVIRAL DRUGS USED FOR TREATMENT")
+        shot(page, "desktop-summary-treatment")
+        nav(page, "Results")
+        page.get_by_role("button", name="Other", exact=False).first.click()
+        ex(page.get_by_role("button", name="PATIENT REPORTED CURRENT TB TREATMENT", exact=False).first).to_be_visible()
+        shot(page, "desktop-other-results")
+    finally:
+        context.close()
