@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import flet as ft
 
-__all__ = ["INK", "MUTED", "PRIMARY", "SURFACE", "BACKGROUND", "TONES", "PHONE_MAX", "app_theme"]
+__all__ = ["INK", "MUTED", "MONOSPACE", "PRIMARY", "SURFACE", "BACKGROUND", "TONES", "PHONE_MAX", "app_theme"]
 
 PRIMARY = "#2B6F6B"  # deep teal
 PRIMARY_SOFT = "#DCEDEA"
@@ -20,6 +20,9 @@ TONES = {
     "ok": ("#1E5E3A", "#E2F3E8"),
     "info": ("#234B6E", "#E3EEF8"),
 }
+# Flutter web has no generic "monospace" family (it falls back to the proportional Roboto); Flet's web client
+# bundles KaTeX's typewriter face, a fixed-width font with the ASCII that FHIR JSON is made of.
+MONOSPACE = "packages/flutter_math_fork/KaTeX_Typewriter"
 PHONE_MAX = 720  # narrower than this: phone layout (bottom navigation, one column)
 
 

@@ -11,7 +11,7 @@ from .detail import Copy, Detail, FactInfo, Suggestion, detail, forget_choices, 
 from .documents import Attachment, DocumentSummary, attachments, documents, html_to_text
 from .format import (
     format_blood_pressure, format_date, format_month, format_number, format_timestamp, format_unit, format_value, kind_name,
-    readable_measurements,
+    readable_measurements, years_since,
 )  # fmt: skip
 from .labs import OTHER, LabTest, Line, Point, Series, Value, lab_series, lab_tests, values_of
 from .passphrase import Strength, new_passphrase_problem, strength
@@ -81,5 +81,6 @@ __all__ = [
     "strength",
     "timeline_page",
     "values_of",
+    "years_since",
     "warm_timeline",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 from app.record import Fact, MedicationEntry, Record, ResourceRow
 
 from .labs import OTHER, lab_tests, values_of
-from .format import format_date, format_value, kind_name, readable_measurements, tidy_name
+from .format import format_date, format_value, kind_name, readable_measurements, tidy_name, years_since
 from .merged import Slot, cached_facts, cached_medications, recent_slots
 from .people import Person, Scope
 from .ranges import Flag, flag_for, range_for
@@ -26,6 +26,7 @@ __all__ = ["Dashboard", "Item", "Note", "build_dashboard", "result_item", "sourc
 
 _ACTIVE_CONDITION = ("active", "recurrence", "relapse")
 _ORDERS = ("MedicationRequest", "MedicationStatement")
+_OLD_ORDER_YEARS = 2
 
 
 def sources_text(sources: tuple[str, ...]) -> str:
@@ -181,6 +182,10 @@ def _medication_item(entry: MedicationEntry, orders: dict[str, Fact], notes: dic
     member = fact.newest if fact is not None else None
     status = (entry.status or "status not recorded").replace("-", " ")
     parts = [status[:1].upper() + status[1:]]
+    # An order a portal still calls active although nobody wrote it for years: say how old it is.
+    age = years_since(entry.last_ordered)
+    if entry.current and age is not None and age >= _OLD_ORDER_YEARS:
+        parts.append(f"last ordered {age} year{'s' if age != 1 else ''} ago")
     if entry.last_prescriber:
         parts.append(f"last prescribed by {tidy_name(entry.last_prescriber)}")
     if entry.last_fill:

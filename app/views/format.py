@@ -223,6 +223,18 @@ def tidy_name(text: str) -> str:
     return _QUOTED.sub(r"\1", _SNOMED_TAG.sub("", text).strip()) or text
 
 
+def years_since(value: str | None, today: date | None = None) -> int | None:
+    """Whole years from an ISO date to today (None when there is no readable date)."""
+    if not value:
+        return None
+    try:
+        then = date.fromisoformat(value[:10]) if len(value) >= 10 else date(int(value[:4]), 1, 1)
+    except ValueError:
+        return None
+    now = today or date.today()
+    return now.year - then.year - ((now.month, now.day) < (then.month, then.day))
+
+
 def format_timestamp(value: str | None) -> str:
     """An ISO timestamp as '28 Mar 2021, 04:59' (UTC as stored)."""
     if not value:
@@ -234,4 +246,4 @@ def format_timestamp(value: str | None) -> str:
     return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}, {moment:%H:%M}"
 
 
-__all__ += ["format_blood_pressure", "format_timestamp", "format_unit", "readable_measurements"]
+__all__ += ["years_since", "format_blood_pressure", "format_timestamp", "format_unit", "readable_measurements"]

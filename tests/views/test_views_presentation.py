@@ -5,6 +5,7 @@ On a real SQLCipher record of the Synthea demo patients."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from collections.abc import Iterator
 
 import pytest
@@ -200,3 +201,21 @@ def test_other_results_and_the_treatment_on_the_summary(record: Record) -> None:
     titles = {i.title for i in treatment}
     assert "CURRENT ANTIRETROVIRAL DRUGS USED FOR TREATMENT" in titles and "TUBERCULOSIS TREATMENT PLAN" in titles
     assert all(i.detail for i in treatment)
+
+
+def test_an_old_order_still_called_active_says_how_old_it_is(record: Record) -> None:
+    elvina = next(s for s in _everyone(record) if s.person and "Elvina" in s.person.name)
+    meds = v.build_dashboard(record, elvina).medications
+    assert meds
+    for item in meds:
+        stored = record.get(item.resource_type, item.id, item.source_id)
+        assert stored is not None
+        age = v.years_since(stored.row.date)
+        assert age is not None
+        said = re.search(r"last ordered (\d+) years? ago", item.detail)
+        if age >= 2:
+            assert said and int(said.group(1)) == age, item.detail
+        else:
+            assert not said, item.detail
+    assert any("last ordered" in item.detail for item in meds)
+    assert v.years_since("2020-11-03", date(2026, 11, 2)) == 5 and v.years_since("2020-11-03", date(2026, 11, 3)) == 6
