@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from .dashboard import Dashboard, Item, Note, build_dashboard
 from .detail import Copy, Detail, FactInfo, Suggestion, detail, forget_choices, not_the_same, same_thing
-from .documents import Attachment, DocumentSummary, attachments, documents, html_to_text
+from .documents import Attachment, DocumentSummary, attachments, document_kinds, documents, html_to_text
 from .format import (
     format_blood_pressure, format_date, format_month, format_number, format_timestamp, format_unit, format_value, kind_name,
     readable_measurements, years_since,
@@ -55,6 +55,7 @@ __all__ = [
     "attachments",
     "build_dashboard",
     "detail",
+    "document_kinds",
     "documents",
     "flag_for",
     "forget_choices",

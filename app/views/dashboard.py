@@ -182,14 +182,14 @@ def _medication_item(entry: MedicationEntry, orders: dict[str, Fact], notes: dic
     member = fact.newest if fact is not None else None
     status = (entry.status or "status not recorded").replace("-", " ")
     parts = [status[:1].upper() + status[1:]]
-    # An order a portal still calls active although nobody wrote it for years: say how old it is.
-    age = years_since(entry.last_ordered)
-    if entry.current and age is not None and age >= _OLD_ORDER_YEARS:
-        parts.append(f"last ordered {age} year{'s' if age != 1 else ''} ago")
     if entry.last_prescriber:
         parts.append(f"last prescribed by {tidy_name(entry.last_prescriber)}")
     if entry.last_fill:
         parts.append(f"last filled {format_date(entry.last_fill)}")
+    # An order a portal still calls active although nobody wrote it for years: say how old it is.
+    age = years_since(entry.last_ordered)
+    if entry.current and age is not None and age >= _OLD_ORDER_YEARS:
+        parts.append(f"last ordered {age} year{'s' if age != 1 else ''} ago")
     mine = [n for f in entry.fact_ids for n in notes.get(f, ())]
     flag = None
     if any(n.kind == "allergy" for n in mine):

@@ -127,9 +127,26 @@ def timeline_page(
     if page:
         marks = ", ".join("?" for _ in page)
         rows = {r.rowid: r for r in record.rows(where=f"r.rowid IN ({marks})", params=[s.rowid for s in page])}
-    entries = tuple(_entry(rows[s.rowid], s) for s in page if s.rowid in rows)
+    twice = _notes_told_twice(record, list(rows.values())) if "DocumentReference" in filt.types() else set()
+    entries = tuple(_entry(rows[s.rowid], s) for s in page if s.rowid in rows and s.rowid not in twice)
     cursor = (page[-1].date, page[-1].rowid) if more and page else None
     return TimelinePage(entries, cursor)
+
+
+def _notes_told_twice(record: Record, rows: list[ResourceRow]) -> set[int]:
+    """Report rows that are a note the same source also sent as a document (Synthea, like many portals, sends
+    each clinical note twice: a DiagnosticReport with the text and a DocumentReference with the same text, code
+    and date). The document speaks for the note, so the timeline has one entry per note."""
+    reports = [r for r in rows if r.resource_type == "DiagnosticReport" and r.code and r.date]
+    if not reports:
+        return set()
+    where = " OR ".join("(r.code = ? AND r.effective = ? AND r.source_id = ?)" for _ in reports)
+    params = [value for r in reports for value in (r.code, r.date, r.source_id)]
+    found = set(record._query(
+        f"SELECT r.code, r.effective, r.source_id FROM resource r WHERE r.type = 'DocumentReference' AND ({where})",
+        params,
+    ))  # fmt: skip
+    return {r.rowid for r in reports if (r.code, r.date, r.source_id) in found}
 
 
 def month_counts(record: Record, scope: Scope, filt: TimelineFilter) -> list[tuple[str, int]]:

@@ -164,7 +164,11 @@ def _reachable(record: Record, scope: v.Scope) -> set[str]:
     for items in (dash.problems, dash.medications, dash.allergies, dash.immunizations, dash.results, dash.encounters,
                   dash.treatment, dash.devices):
         seen |= {i.id for i in items}
-    seen |= {d.id for d in v.documents(record, scope)}
+    documents = v.documents(record, scope)
+    seen |= {d.id for d in documents}
+    # A note sent twice (a report and a document with the same code and date) is reached through its document.
+    told = {(r.code, r.date) for r in record.rows("DocumentReference") if r.id in seen}
+    seen |= {r.id for r in record.rows("DiagnosticReport") if (r.code, r.date) in told}
     return seen
 
 
@@ -219,3 +223,34 @@ def test_an_old_order_still_called_active_says_how_old_it_is(record: Record) -> 
             assert not said, item.detail
     assert any("last ordered" in item.detail for item in meds)
     assert v.years_since("2020-11-03", date(2026, 11, 2)) == 5 and v.years_since("2020-11-03", date(2026, 11, 3)) == 6
+
+
+def test_documents_have_type_date_author_preview_a_filter_and_a_search(record: Record) -> None:
+    carolyne = next(s for s in _everyone(record) if s.person and "Carolyne" in s.person.name)
+    docs = v.documents(record, carolyne)
+    assert len(docs) == 80
+    for doc in docs:
+        assert doc.kind == "History and physical note" and doc.date and doc.author.startswith("Dr. ")
+        assert doc.preview and not doc.preview.startswith(("#", "19", "20")) and len(doc.preview) <= 161
+    assert v.document_kinds(record, carolyne) == ["History and physical note"]
+    assert v.documents(record, carolyne, kind="Discharge summary") == []
+    found = v.documents(record, carolyne, search="Tuberculosis")
+    assert 0 < len(found) < len(docs)
+    for doc in found:  # every hit holds the word, in its text if not in its title
+        stored = record.get(doc.resource_type, doc.id, doc.source_id)
+        assert stored is not None
+        text = " ".join(a.text or "" for a in v.attachments(record, stored))
+        assert "tuberculosis" in (doc.title + text).lower()
+
+
+def test_the_timeline_has_one_entry_per_note(record: Record) -> None:
+    carolyne = next(s for s in _everyone(record) if s.person and "Carolyne" in s.person.name)
+    entries = _timeline(record, carolyne)
+    notes = [e for e in entries if e.resource_type == "DocumentReference"]
+    reports = [e for e in entries if e.resource_type == "DiagnosticReport"]
+    assert len(notes) == 80
+    assert not [e for e in reports if (e.title, e.date) in {(n.title, n.date) for n in notes}]
+    # Without the documents in the filter, the reports are the notes' only entries, and they come back.
+    only_results = v.TimelineFilter(groups=frozenset({"Results"}))
+    page = v.timeline_page(record, carolyne, only_results, limit=2000)
+    assert sum(e.resource_type == "DiagnosticReport" for e in page.entries) == 80

@@ -191,7 +191,7 @@ class DetailView:
         if showing and self.raw.content is None:
             self.raw.content = ft.Semantics(
                 identifier="raw-json",
-                content=ft.Text(self.raw_text, font_family=MONOSPACE, size=13, color=INK, selectable=True),
+                content=ft.Text(self.raw_text, font_family=MONOSPACE, size=13, color=INK),
             )
         self.raw.visible = showing
         button: Any = self.toggle.content  # type: ignore[attr-defined]
