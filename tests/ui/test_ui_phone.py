@@ -85,3 +85,33 @@ def test_desktop_summary_shows_treatment_and_other_results(carolyne: Any, browse
         shot(page, "desktop-other-results")
     finally:
         context.close()
+
+
+def test_timeline_jump_lands_on_the_month_heading_and_documents_show_type_author_preview(carolyne: Any,
+                                                                                         browser: Any) -> None:
+    context = browser.new_context(viewport=LAPTOP)
+    try:
+        page = _summary(context, carolyne.url)
+        ex = expect()
+        nav(page, "Timeline")
+        listing = page.locator('[flt-semantics-identifier="timeline-list"]')
+        ex(listing).to_be_visible()
+        page.mouse.move(640, 500)
+        page.mouse.wheel(0, 1500)  # scrolled down first: the jump must not keep this offset
+        page.wait_for_timeout(800)
+        page.get_by_role("button", name="Jump to month").click()
+        page.get_by_role("button", name="August 1973 (61)").click()
+        month = page.get_by_role("heading", name="August 1973")
+        ex(month).to_be_visible()
+        page.wait_for_timeout(500)
+        top, heading_box = listing.bounding_box(), month.bounding_box()
+        assert top and heading_box and abs(heading_box["y"] - top["y"]) < 8, (top, heading_box)
+        shot(page, "desktop-timeline-jump")
+        nav(page, "Documents")
+        first = page.locator('[flt-semantics-identifier="document-0"]')
+        ex(first).to_contain_text("Dr. ")
+        ex(first).not_to_contain_text("#")  # the preview: the note's words, not its markdown
+        ex(page.get_by_text("80 documents, newest first")).to_be_visible()
+        shot(page, "desktop-documents")
+    finally:
+        context.close()
