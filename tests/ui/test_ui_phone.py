@@ -115,3 +115,49 @@ def test_timeline_jump_lands_on_the_month_heading_and_documents_show_type_author
         shot(page, "desktop-documents")
     finally:
         context.close()
+
+
+def _luminance(rgb: tuple[int, ...]) -> float:
+    lin = [c / 255 / 12.92 if c / 255 <= 0.04045 else ((c / 255 + 0.055) / 1.055) ** 2.4 for c in rgb[:3]]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(a: tuple[int, ...], b: tuple[int, ...]) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_keyboard_focus_shows_a_ring_of_at_least_three_to_one(carolyne: Any, browser: Any) -> None:
+    import io
+
+    from PIL import Image
+
+    from ui.browser_support import focus_field
+
+    context = browser.new_context(viewport=LAPTOP)
+    try:
+        page = open_app(context, carolyne.url)
+        focus_field(page, "Passphrase")
+        button = page.locator('[flt-semantics-identifier="unlock"]')
+        box = button.bounding_box()
+        assert box
+        clip = {"x": box["x"] - 6, "y": box["y"] - 6, "width": box["width"] + 12, "height": box["height"] + 12}
+        page.wait_for_timeout(400)
+        before = Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB")
+        on_unlock = "() => { const e = document.activeElement; return !!(e && e.closest('[flt-semantics-identifier=\"unlock\"]')); }"
+        for _ in range(4):  # from the passphrase (past its show/hide control) to Unlock
+            page.keyboard.press("Tab")
+            page.wait_for_timeout(400)
+            if page.evaluate(on_unlock):
+                break
+        assert page.evaluate(on_unlock), "Tab never reached the Unlock button"
+        after = Image.open(io.BytesIO(page.screenshot(clip=clip))).convert("RGB")
+        pairs = zip(before.tobytes(), after.tobytes())
+        pixels = list(zip(*[pairs] * 3))  # (r, g, b) of before and after, pixel by pixel
+        changed = sum(
+            _contrast(tuple(p[0] for p in px), tuple(p[1] for p in px)) >= 3.0 for px in pixels
+        )
+        # A ring all round the button, 2 px or more thick, each pixel at least 3:1 against the unfocused look.
+        assert changed >= 2 * 2 * (box["width"] + box["height"]), changed
+    finally:
+        context.close()
