@@ -533,12 +533,14 @@ def build_app(
     import flet_web.fastapi as flet_fastapi
 
     from .ui import make_main
+    from .web_client import client_dir
 
     if not loopback and login is None:
         raise ServerError("Serving beyond this computer needs a login first: run `carry serve --set-login`.")
     flet_app = flet_fastapi.app(
         make_main(context),
         no_cdn=True,
+        assets_dir=str(client_dir()),
         app_name="Carry",
         app_short_name="Carry",
         app_description="Your health record, encrypted on your own device.",

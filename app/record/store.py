@@ -719,7 +719,7 @@ class Record:
             f"SELECT {_ROW_COLUMNS} FROM resource_fts f JOIN resource r ON r.rowid = f.rowid "
             "JOIN source s ON s.id = r.source_id WHERE resource_fts MATCH ?"
             + (f" AND ({where})" if where else "")
-            + " ORDER BY bm25(resource_fts, 10.0, 5.0, 1.0) LIMIT ?"
+            + " ORDER BY bm25(resource_fts, 10.0, 5.0, 1.0), r.effective DESC LIMIT ?"
         )
         return [_row(r) for r in self._query(sql, [query, *params, limit])]
 

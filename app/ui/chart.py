@@ -8,14 +8,27 @@ from datetime import date
 import flet as ft
 import flet_charts as fc
 
-from app.views import Series
+from app.views import Point, Series, format_value
 
-from .theme import MUTED, OUTLINE, PRIMARY
+from .theme import INK, MUTED, OUTLINE, PRIMARY
 
-__all__ = ["trend_chart"]
+__all__ = ["TOOLTIP_BACKGROUND", "TOOLTIP_TEXT", "trend_chart"]
 
 _LINE_COLOURS = (PRIMARY, "#8A4FBF", "#B35C00")
 _RANGE_FILL = "#E6F2EF"
+# The value under the pointer: white on the app's ink (about 14:1), kept inside the chart so it is never clipped.
+TOOLTIP_BACKGROUND = INK
+TOOLTIP_TEXT = "#FFFFFF"
+
+
+def _tooltip(series: Series, name: str, point: Point) -> fc.LineChartDataPointTooltip:
+    """Value with its unit, then the date (and a flag in words): '6.22 % (High)\n3 Nov 2020'."""
+    label = f"{name} " if len(series.lines) > 1 else ""
+    flag = f" ({point.flag.word})" if point.flag else ""
+    return fc.LineChartDataPointTooltip(
+        text=f"{label}{format_value(point.value, series.unit)}{flag}\n{point.date}",
+        text_style=ft.TextStyle(color=TOOLTIP_TEXT, size=13, weight=ft.FontWeight.W_500),
+    )
 
 
 def _day(effective: str) -> float:
@@ -49,7 +62,7 @@ def trend_chart(series: Series, *, height: int = 260) -> ft.Control:
             # The band: a line at the upper bound filled down to the lower bound's line.
             data.append(
                 fc.LineChartData(
-                    points=[fc.LineChartDataPoint(min_x, line.range.high), fc.LineChartDataPoint(max_x, line.range.high)],
+                    points=[fc.LineChartDataPoint(x, line.range.high, show_tooltip=False) for x in (min_x, max_x)],
                     color=OUTLINE,
                     stroke_width=1,
                     dash_pattern=[4, 4],
@@ -61,8 +74,7 @@ def trend_chart(series: Series, *, height: int = 260) -> ft.Control:
         data.append(
             fc.LineChartData(
                 points=[
-                    fc.LineChartDataPoint(_day(p.effective), p.value,
-                                          tooltip=f"{p.date}: {p.value:.4g}" + (f" ({p.flag.word})" if p.flag else ""))
+                    fc.LineChartDataPoint(_day(p.effective), p.value, tooltip=_tooltip(series, line.name, p))
                     for p in line.points
                 ],  # fmt: skip
                 color=colour,
@@ -89,6 +101,8 @@ def trend_chart(series: Series, *, height: int = 260) -> ft.Control:
         horizontal_grid_lines=fc.ChartGridLines(color="#EEF2F1", width=1),
         border=ft.Border.all(1, OUTLINE),
         interactive=True,
+        tooltip=fc.LineChartTooltip(bgcolor=TOOLTIP_BACKGROUND, border_radius=8, max_width=220,
+                                    fit_inside_horizontally=True, fit_inside_vertically=True),  # fmt: skip
         height=height,
         expand=True,
     )

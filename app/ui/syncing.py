@@ -22,6 +22,17 @@ from .widgets import banner, heading, labelled
 __all__ = ["SyncRun"]
 
 _REPAINT_SECONDS = 0.15
+# Kinds a patient does not read one by one share a row: reference data the sync fetches to name people and
+# places, and insurance paperwork (shown only when the patient opens "Insurance").
+_ROW_NAMES = {
+    "Organization": "Clinicians and places",
+    "Location": "Clinicians and places",
+    "Practitioner": "Clinicians and places",
+    "PractitionerRole": "Clinicians and places",
+    "Claim": "Insurance",
+    "ExplanationOfBenefit": "Insurance",
+    "Coverage": "Insurance",
+}
 
 
 @dataclass
@@ -40,6 +51,16 @@ class _TypeProgress:
     @property
     def total(self) -> int | None:
         return sum(self.totals.values()) if self.totals and len(self.totals) == len(self.counts) else None
+
+    @staticmethod
+    def merged(entries: list[_TypeProgress]) -> _TypeProgress:
+        """Several types as one row: counts and totals side by side, finished when all are."""
+        counts: dict[str, int] = {}
+        totals: dict[str, int] = {}
+        for n, entry in enumerate(entries):
+            counts.update({f"{n}:{k}": v for k, v in entry.counts.items()})
+            totals.update({f"{n}:{k}": v for k, v in entry.totals.items()})
+        return _TypeProgress(counts, totals, set(), all(e.finished for e in entries))
 
 
 class SyncRun:
@@ -99,6 +120,8 @@ class SyncRun:
 
     def progress(self, event: Any) -> None:
         """The portals' progress callback (SyncProgress): called on the UI loop, so it only counts and repaints."""
+        if self.finished:
+            return  # a late event must not paint "Fetching…" over the outcome
         self.phase = getattr(event, "phase", self.phase)
         rtype = getattr(event, "resource_type", None)
         if rtype:
@@ -114,15 +137,33 @@ class SyncRun:
                 if isinstance(total, int):
                     entry.totals[task] = total
                 entry.finished = False
-        done, total = getattr(event, "tasks_done", 0), getattr(event, "tasks_total", 0)
-        if total:
-            self.overall.value = min(1.0, done / total)
+        self.overall.value = self.work_done(getattr(event, "tasks_done", 0), getattr(event, "tasks_total", 0))
         now = time.monotonic()
         if now - self._last_paint >= _REPAINT_SECONDS:
             self._last_paint = now
             self._paint()
 
-    def _type_row(self, rtype: str, entry: _TypeProgress) -> ft.Control:
+    def work_done(self, tasks_done: int, tasks_total: int) -> float | None:
+        """The share of the work done, never ahead of what is known: records fetched of those the portal said it
+        has, and searches finished of those planned (a search that brings 700 results is not one step in 20)."""
+        shares = []
+        if tasks_total:
+            shares.append(tasks_done / tasks_total)
+        open_types = [e for e in self.types.values() if not e.finished]
+        if open_types and all(e.total for e in open_types):
+            done = sum(e.done for e in self.types.values())
+            expected = sum(e.done if e.finished else max(e.total or 0, e.done) for e in self.types.values())
+            shares.append(done / expected if expected else 1.0)
+        return min(1.0, min(shares)) if shares else None
+
+    def _row_entries(self) -> list[tuple[str, _TypeProgress]]:
+        rows: dict[str, list[_TypeProgress]] = {}
+        for rtype, entry in sorted(self.types.items()):
+            rows.setdefault(_ROW_NAMES.get(rtype, kind_name(rtype)), []).append(entry)
+        return [(name, entries[0] if len(entries) == 1 else _TypeProgress.merged(entries))
+                for name, entries in sorted(rows.items(), key=lambda r: (r[0] in _ROW_NAMES.values(), r[0]))]
+
+    def _type_row(self, name: str, entry: _TypeProgress) -> ft.Control:
         if entry.finished:
             value: float | None = 1.0
         elif entry.total:
@@ -130,13 +171,13 @@ class SyncRun:
         else:
             value = None
         count = f"{entry.done:,}" + (f" of {entry.total:,}" if entry.total and not entry.finished else "")
-        label = kind_name(rtype) + (" (done)" if entry.finished else "")
+        label = name + (" (done)" if entry.finished else "")
         return ft.Row(
             [
                 ft.Text(label, size=13, color=INK, width=170),
                 ft.Container(
                     content=ft.ProgressBar(value=value, bar_height=5, border_radius=3, color=PRIMARY,
-                                           semantics_label=f"{kind_name(rtype)} progress"),  # fmt: skip
+                                           semantics_label=f"{name} progress"),  # fmt: skip
                     expand=True,
                 ),
                 ft.Text(count, size=12, color=MUTED, width=90, text_align=ft.TextAlign.RIGHT),
@@ -148,7 +189,7 @@ class SyncRun:
         phases = {"search": "Fetching your records", "references": "Fetching clinicians and places",
                   "attachments": "Fetching documents", "done": "Finishing"}  # fmt: skip
         self.status.value = f"{phases.get(self.phase, 'Syncing')}…"
-        self.rows.controls = [self._type_row(t, e) for t, e in sorted(self.types.items())]
+        self.rows.controls = [self._type_row(n, e) for n, e in self._row_entries()]
         try:
             self.page.update()
         except Exception:  # noqa: BLE001, S110 - the tab may be gone; the sync carries on regardless
@@ -163,7 +204,7 @@ class SyncRun:
             entry.totals = {}
         for entry in self.types.values():
             entry.finished = True
-        self.rows.controls = [self._type_row(t, e) for t, e in sorted(self.types.items())]
+        self.rows.controls = [self._type_row(n, e) for n, e in self._row_entries()]
         if self.error is not None:
             self.status.value = "The sync did not finish."
             self.outcome.content = banner(self.error, "alert", identifier="sync-error")

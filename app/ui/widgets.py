@@ -124,12 +124,16 @@ def row_tile(
     trailing: ft.Control | None = None,
     date: str = "",
     identifier: str | None = None,
+    note: str = "",
 ) -> ft.Control:
-    """One line of a list: title, a muted second line, a date and an optional flag; opens the item when tapped."""
+    """One line of a list: title, a muted second line, a date and an optional flag; opens the item when tapped.
+    `note` adds a quoted third line (a document's first words)."""
     texts: list[ft.Control] = [ft.Text(title, size=15, color=INK, weight=ft.FontWeight.W_500, max_lines=2,
                                        overflow=ft.TextOverflow.ELLIPSIS)]  # fmt: skip
     if subtitle:
         texts.append(muted(subtitle, size=13, max_lines=2, overflow=ft.TextOverflow.ELLIPSIS))
+    if note:
+        texts.append(ft.Text(note, size=13, color=INK, italic=True, max_lines=2, overflow=ft.TextOverflow.ELLIPSIS))
     right: list[ft.Control] = []
     if trailing is not None:
         right.append(trailing)

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from .dashboard import Dashboard, Item, Note, build_dashboard
 from .detail import Copy, Detail, FactInfo, Suggestion, detail, forget_choices, not_the_same, same_thing
-from .documents import Attachment, DocumentSummary, attachments, documents, html_to_text
-from .format import format_date, format_month, format_number, format_timestamp, format_value, kind_name
-from .labs import LabTest, Line, Point, Series, lab_series, lab_tests
+from .documents import Attachment, DocumentSummary, attachments, document_kinds, documents, html_to_text
+from .format import (
+    format_blood_pressure, format_date, format_month, format_number, format_timestamp, format_unit, format_value, kind_name,
+    readable_measurements, years_since,
+)  # fmt: skip
+from .labs import OTHER, LabTest, Line, Point, Series, Value, lab_series, lab_tests, values_of
 from .passphrase import Strength, new_passphrase_problem, strength
 from .people import Person, Scope, people
 from .ranges import Flag, RefRange, flag_for, range_for
@@ -23,6 +26,7 @@ __all__ = [
     "DEFAULT_AUTOLOCK_MINUTES",
     "DEFAULT_GROUPS",
     "GROUPS",
+    "OTHER",
     "Attachment",
     "Copy",
     "Dashboard",
@@ -47,16 +51,20 @@ __all__ = [
     "TimelineEntry",
     "TimelineFilter",
     "TimelinePage",
+    "Value",
     "attachments",
     "build_dashboard",
     "detail",
+    "document_kinds",
     "documents",
     "flag_for",
     "forget_choices",
+    "format_blood_pressure",
     "format_date",
     "format_month",
     "format_number",
     "format_timestamp",
+    "format_unit",
     "format_value",
     "html_to_text",
     "kind_name",
@@ -67,10 +75,13 @@ __all__ = [
     "not_the_same",
     "people",
     "range_for",
+    "readable_measurements",
     "same_thing",
     "search",
     "source_statuses",
     "strength",
     "timeline_page",
+    "values_of",
+    "years_since",
     "warm_timeline",
 ]

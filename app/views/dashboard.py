@@ -8,6 +8,7 @@ status, last prescriber and last fill, stopped ones apart, conflicting doses and
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -15,7 +16,8 @@ from typing import Any
 
 from app.record import Fact, MedicationEntry, Record, ResourceRow, Subjects
 
-from .format import format_date, format_value, kind_name, tidy_name
+from .labs import OTHER, lab_tests, values_of
+from .format import format_date, format_value, kind_name, readable_measurements, tidy_name, years_since
 from .merged import Slot, cached_facts, cached_medications, recent_slots
 from .people import Person, Scope
 from .ranges import Flag, flag_for, range_for
@@ -24,6 +26,7 @@ __all__ = ["Dashboard", "Item", "Note", "build_dashboard", "result_item", "sourc
 
 _ACTIVE_CONDITION = ("active", "recurrence", "relapse")
 _ORDERS = ("MedicationRequest", "MedicationStatement")
+_OLD_ORDER_YEARS = 2
 
 
 def sources_text(sources: tuple[str, ...]) -> str:
@@ -81,6 +84,8 @@ class Dashboard:
     has_data: bool
     stopped_medications: tuple[Item, ...] = ()
     medication_notes: tuple[Note, ...] = ()
+    treatment: tuple[Item, ...] = ()  # active care plans and the latest recorded regimens and plans
+    devices: tuple[Item, ...] = ()  # devices (often undated, so on no timeline): their home is the summary
 
 
 def _item(row: ResourceRow, detail: str = "", flag: Flag | None = None, range_text: str = "") -> Item:
@@ -136,7 +141,7 @@ def result_item(row: ResourceRow, extra: dict[str, Any] | None) -> Item:
     if row.value is not None:
         value = format_value(row.value, row.unit)
     else:
-        value = row.display.split(":", 1)[1].strip() if ":" in row.display else ""
+        value = readable_measurements(row.display.split(":", 1)[1].strip()) if ":" in row.display else ""
     return _item(row, value, flag, ref.text() if ref else "")
 
 
@@ -181,6 +186,10 @@ def _medication_item(entry: MedicationEntry, orders: dict[str, Fact], notes: dic
         parts.append(f"last prescribed by {tidy_name(entry.last_prescriber)}")
     if entry.last_fill:
         parts.append(f"last filled {format_date(entry.last_fill)}")
+    # An order a portal still calls active although nobody wrote it for years: say how old it is.
+    age = years_since(entry.last_ordered)
+    if entry.current and age is not None and age >= _OLD_ORDER_YEARS:
+        parts.append(f"last ordered {age} year{'s' if age != 1 else ''} ago")
     mine = [n for f in entry.fact_ids for n in notes.get(f, ())]
     flag = None
     if any(n.kind == "allergy" for n in mine):
@@ -265,6 +274,8 @@ def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] =
         _with_slot(_item(row, where_at.get(row.rowid, {}).get("provider") or ""), slot, names) for slot, row in visits
     ]
 
+    treatment = _treatment(record, scope, [f for f in of("CarePlan") if f.status == "active"], of("Goal"))
+
     clause, args = scope.clause()
     has_data = bool(record._query(f"SELECT 1 FROM resource r {'WHERE ' + clause if clause else ''} LIMIT 1", args))
     return Dashboard(
@@ -279,4 +290,25 @@ def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] =
         has_data=has_data,
         stopped_medications=stopped,
         medication_notes=notes,
+        treatment=treatment,
+        devices=_named(_with_fact(_item(f.row, f.row.status or ""), f) for f in _dedupe(of("Device"), 12)),
     )
+
+
+# Observations that record a treatment regimen or a plan, not a measurement (Synthea files HIV and TB regimens
+# as surveys): their latest answer belongs on the summary beside the care plans, not only under Results.
+_TREATMENT_WORDS = re.compile(r"\b(treatment|regimen|plan|antiretroviral|antiretrovirals|prophylaxis)\b", re.I)
+
+
+def _treatment(record: Record, scope: Scope, plans: list[Fact], goals: list[Fact]) -> tuple[Item, ...]:
+    items = [_with_fact(_item(f.row, "Care plan"), f) for f in _dedupe(plans, 12)]
+    # Goals usually carry no date, so the timeline cannot hold them; they are part of the plans.
+    items += [_with_fact(_item(f.row, f"Goal ({f.row.status})" if f.row.status else "Goal"), f) for f in goals]
+    for test in lab_tests(record, scope, OTHER):
+        if not _TREATMENT_WORDS.search(test.name):
+            continue
+        latest = values_of(record, scope, test)[:1]  # opens the newest; the line says all of that day's answers
+        for value in latest:
+            items.append(Item(value.resource_type, value.id, value.source_id, test.name, value.date,
+                              test.latest_value))
+    return _named(items)

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from app.record import Fact, FactNotFound, Record, confirm, decisions, reset, split
 
 from .merged import cached_facts
 
-from .format import format_date, format_timestamp, format_value, kind_name, tidy_name
+from .format import CODE_WORDS, format_date, format_number, format_timestamp, format_value, kind_name, tidy_name
 
 __all__ = [
     "Copy", "Detail", "FactInfo", "Suggestion", "detail", "fact_info", "forget_choices", "not_the_same", "readable_fields",
@@ -100,44 +102,125 @@ class Detail:
 
 
 def _label(key: str) -> str:
+    if key in _LABELS:
+        return _LABELS[key]
     words = re.sub(r"(?<!^)(?=[A-Z])", " ", key).lower()
-    for prefix in ("value ", "effective ", "onset ", "occurrence ", "performed ", "abatement "):
+    for prefix in ("value ", "effective ", "onset ", "occurrence ", "performed ", "abatement ", "medication ",
+                   "deceased ", "multiple birth "):  # fmt: skip
         if words.startswith(prefix) and words.split(" ", 1)[1] in ("date time", "period", "quantity", "string",
-                                                                  "codeable concept", "boolean", "integer"):
+                                                                  "codeable concept", "boolean", "integer",
+                                                                  "reference"):  # fmt: skip
             return prefix.strip().capitalize()
     return words[:1].upper() + words[1:]
 
 
-def _text(value: Any, depth: int = 0) -> str:
+# Names a patient uses for FHIR elements whose own names say nothing to them.
+_LABELS = {
+    "authoredOn": "Written",
+    "requester": "Ordered by",
+    "recorder": "Recorded by",
+    "asserter": "Stated by",
+    "performer": "By",
+    "serviceProvider": "Where",
+    "dosageInstruction": "How to take it",
+    "reasonCode": "Reason",
+    "reasonReference": "Reason",
+    "vaccineCode": "Vaccine",
+    "clinicalStatus": "Status",
+    "verificationStatus": "Confirmed",
+    "recordedDate": "Recorded",
+    "issued": "Reported",
+    "encounter": "Visit",
+    "context": "Visit",
+    "custodian": "Kept by",
+    "author": "Written by",
+    "code": "Name",
+    "class": "Kind of visit",
+    "participant": "With",
+    "content": "Document",
+}
+# Elements that are FHIR bookkeeping, not part of what happened: left out of the readable view (they stay in
+# "Exactly as received").
+_BOOKKEEPING = {"intent", "subject", "patient", "beneficiary", "insurer", "provider", "priority", "use",
+                "created", "insurance", "docStatus", "securityLabel", "masterIdentifier"}  # fmt: skip
+
+Names = Callable[[str], "str | None"]
+
+
+def _no_names(reference: str) -> str | None:
+    return None
+
+
+def _text(value: Any, names: Names, depth: int = 0) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "Yes" if value else "No"
-    if isinstance(value, (int, float)):
-        return format_value(float(value), None) if isinstance(value, float) else str(value)
+    if isinstance(value, (int, float, Decimal)):
+        return str(value) if isinstance(value, int) else format_number(float(value))
     if isinstance(value, str):
         return format_date(value) if _DATE.match(value) else value
     if isinstance(value, list):
-        shown = [t for t in (_text(v, depth) for v in value[:_MAX_LIST]) if t]
+        shown = list(dict.fromkeys(t for t in (_text(v, names, depth) for v in value[:_MAX_LIST]) if t))
         more = f" (and {len(value) - _MAX_LIST} more)" if len(value) > _MAX_LIST else ""
         return "; ".join(shown) + more
     if isinstance(value, dict):
-        return _dict_text(value, depth)
+        return _dict_text(value, names, depth)
     return str(value)
 
 
-def _dict_text(value: dict[str, Any], depth: int) -> str:
+def _coding_text(coding: dict[str, Any]) -> str:
+    display = coding.get("display")
+    text = display.strip() if isinstance(display, str) and display.strip() else str(coding.get("code") or "")
+    return CODE_WORDS.get(text, tidy_name(text) if text else "")
+
+
+def _reference_text(value: dict[str, Any], names: Names) -> str:
+    """A reference by the name of what it points to, never by its address ('Practitioner/9633…')."""
+    if isinstance(value.get("display"), str) and value["display"].strip():
+        return tidy_name(value["display"])
+    reference = value.get("reference")
+    if isinstance(reference, str):
+        named = names(reference)
+        if named:
+            return tidy_name(named)
+        target = value.get("type") or reference.split("/", 1)[0].split("?", 1)[0]
+        if re.fullmatch(r"[A-Z][A-Za-z]+", str(target)):
+            return kind_name(str(target))
+    return ""
+
+
+def _attachment_text(value: dict[str, Any]) -> str:
+    """An attachment described, never its bytes (base64 'data' means nothing to a reader)."""
+    kind = str(value.get("contentType") or "").split(";")[0]
+    words = {"text/plain": "a text", "text/html": "a web page", "application/pdf": "a PDF"}.get(
+        kind, "an image" if kind.startswith("image/") else "a file"
+    )
+    title = value.get("title")
+    shown = f"{title} ({words[2:] if words.startswith('a ') else words[3:]})" if isinstance(title, str) else \
+        f"Attached: {words}"
+    size = value.get("size")
+    return shown + (f", {int(size) // 1024 or 1} KB" if isinstance(size, int) and size > 0 else "")
+
+
+def _dict_text(value: dict[str, Any], names: Names, depth: int) -> str:
     if "coding" in value or ("text" in value and len(value) <= 2):  # CodeableConcept
         if isinstance(value.get("text"), str):
             return tidy_name(value["text"])
         codings = [c for c in value.get("coding", []) if isinstance(c, dict)]
-        return "; ".join(tidy_name(str(c.get("display") or c.get("code") or "")) for c in codings)
-    if "reference" in value or ("display" in value and len(value) <= 3):  # Reference / Coding
-        return tidy_name(str(value.get("display") or value.get("reference") or value.get("code") or ""))
-    if "value" in value and ("unit" in value or "code" in value or "system" in value):  # Quantity
-        number = value.get("value")
-        if isinstance(number, (int, float)) and not isinstance(number, bool):
-            return format_value(float(number), value.get("unit") or value.get("code"))
+        return "; ".join(dict.fromkeys(_coding_text(c) for c in codings))
+    if "reference" in value:  # Reference
+        return _reference_text(value, names)
+    if "contentType" in value or "data" in value:  # Attachment
+        return _attachment_text(value)
+    if ("display" in value or "code" in value) and "value" not in value and len(value) <= 4:  # Coding
+        return _coding_text(value)
+    if "value" in value and ("unit" in value or "code" in value or "system" in value or "currency" in value):
+        number = value.get("value")  # a Quantity, or Money
+        if isinstance(number, (int, float, Decimal)) and not isinstance(number, bool) and "currency" in value:
+            return f"{float(number):,.2f} {value['currency']}"
+        if isinstance(number, (int, float, Decimal)) and not isinstance(number, bool):
+            return format_value(float(number), value.get("unit") or value.get("code") or value.get("currency"))
     if set(value) <= {"start", "end"}:  # Period
         start, end = format_date(value.get("start")), format_date(value.get("end"))
         return start if start == end or not end else f"{start} – {end}" if start else f"until {end}"
@@ -149,28 +232,50 @@ def _dict_text(value: dict[str, Any], depth: int) -> str:
                                            value.get("postalCode"), value.get("country")) if p)  # fmt: skip
     if depth >= 2:
         return ""
+    if "attachment" in value and isinstance(value["attachment"], dict):  # a document's content: the attachment
+        return _attachment_text(value["attachment"])
     parts = []
     for key, inner in value.items():
-        if key in _SKIP or key in ("system", "use"):
+        if key in _SKIP or key in _BOOKKEEPING or key in ("system", "use", "format"):
             continue
-        shown = _text(inner, depth + 1)
+        shown = _text(inner, names, depth + 1)
         if shown:
             parts.append(f"{_label(key)}: {shown}")
     return ", ".join(parts)
 
 
-def readable_fields(resource: dict[str, Any]) -> list[tuple[str, str]]:
+def readable_fields(resource: dict[str, Any], names: Names = _no_names) -> list[tuple[str, str]]:
+    """The resource as label/text pairs a patient can read: references by name (`names` looks a reference up in
+    the record), no FHIR element names, no codes-only bookkeeping, no attachment bytes."""
     rtype = str(resource.get("resourceType", ""))
     first = [k for k in _FIRST.get(rtype, ()) if k in resource]
     keys = first + [k for k in resource if k not in first]
     out = []
     for key in keys:
-        if key in _SKIP or key in ("subject", "patient"):
+        if key in _SKIP or key in _BOOKKEEPING:
             continue
-        shown = _text(resource[key])
+        shown = _text(resource[key], names)
         if shown:
             out.append((_label(key), shown[:_MAX_TEXT] + ("…" if len(shown) > _MAX_TEXT else "")))
     return out
+
+
+def _names_in(record: Record, source_id: int) -> Names:
+    """Look a relative reference ('Practitioner/9633') up among the same source's resources, by its name."""
+
+    def name_of(reference: str) -> str | None:
+        parts = reference.split("/")
+        if len(parts) != 2 or not parts[0].isalpha():
+            return None
+        found = record.get(parts[0], parts[1], source_id)
+        if found is None:
+            return None
+        display = found.row.display
+        if parts[0] == "Encounter":
+            return f"Visit on {format_date(found.row.date)}" if found.row.date else "Visit"
+        return display or None
+
+    return name_of
 
 
 def _provenance(record: Record, rtype: str, rid: str, source_id: int) -> list[tuple[str, str]]:
@@ -182,10 +287,12 @@ def _provenance(record: Record, rtype: str, rid: str, source_id: int) -> list[tu
         [source_id, target],
     )
     out = []
+    names = _names_in(record, source_id)
     for (raw,) in rows:
         prov = json.loads(raw)
         agents = dict.fromkeys(
-            _text(agent.get("who")) + (f" for {_text(agent.get('onBehalfOf'))}" if agent.get("onBehalfOf") else "")
+            _text(agent.get("who"), names)
+            + (f" for {_text(agent.get('onBehalfOf'), names)}" if agent.get("onBehalfOf") else "")
             for agent in prov.get("agent", []) or []
             if isinstance(agent, dict)
         )
@@ -221,7 +328,7 @@ def detail(record: Record, resource_type: str, resource_id: str, source_id: int 
         kind=kind_name(resource_type),
         title=title,
         date=format_date(row.date),
-        fields=tuple(readable_fields(resource)),
+        fields=tuple(readable_fields(resource, _names_in(record, row.source_id))),
         raw_json=raw_pretty,
         source=row.source,
         provenance=tuple(provenance),

@@ -20,7 +20,7 @@ from app.record import Record, StoredResource
 from .format import format_date, tidy_name
 from .people import Scope
 
-__all__ = ["Attachment", "DocumentSummary", "attachments", "documents", "html_to_text"]
+__all__ = ["Attachment", "DocumentSummary", "attachments", "document_kinds", "documents", "html_to_text"]
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class DocumentSummary:
     date: str
     author: str
     formats: str
+    kind: str = ""  # the document's type ("History and physical note")
+    preview: str = ""  # the first lines of its text, where it has text in the record
 
 
 @dataclass(frozen=True)
@@ -64,32 +66,74 @@ def _format_name(content_type: str) -> str:
     return ctype or "File"
 
 
-def documents(record: Record, scope: Scope, *, limit: int = 200, offset: int = 0) -> list[DocumentSummary]:
+_PREVIEW_CHARS = 160
+_DATE_LINE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _preview(text: str) -> str:
+    """The first words of a note, as a line under its title: headings and a leading date left out."""
+    lines = [line.strip() for line in text.splitlines()]
+    words = " ".join(line for line in lines if line and not line.startswith("#") and not _DATE_LINE.match(line))
+    words = re.sub(r"\s+", " ", words).strip()
+    return words if len(words) <= _PREVIEW_CHARS else words[:_PREVIEW_CHARS].rsplit(" ", 1)[0] + "…"
+
+
+def _inline_text(data: str | None, content_type: str | None) -> str:
+    """The text of an attachment held inline (text or HTML), else nothing."""
+    kind = _format_name(content_type or "")
+    if not data or kind not in ("Text", "HTML"):
+        return ""
+    raw = _decode(data)
+    if raw is None:
+        return ""
+    text = raw.decode("utf-8", "replace")
+    return html_to_text(text) if kind == "HTML" else text
+
+
+def documents(
+    record: Record, scope: Scope, *, limit: int = 200, offset: int = 0, search: str = "", kind: str = ""
+) -> list[DocumentSummary]:
+    """Notes and documents, newest first, with type, date, author and a preview; `kind` keeps one type, `search`
+    those whose title, author or text holds every word."""
     clause, params = scope.where()
     rows = record.rows("DocumentReference", where=clause, params=params, limit=limit, offset=offset)
     extra = {}
     if rows:
         marks = ", ".join("?" for _ in rows)
-        for rowid, author, custodian, types in record._query(
+        for rowid, author, custodian, types, data, first_type in record._query(
             "SELECT rowid, json_extract(raw, '$.author[0].display'), json_extract(raw, '$.custodian.display'), "
             "(SELECT group_concat(json_extract(c.value, '$.attachment.contentType'), '|') "
-            "FROM json_each(resource.raw, '$.content') c) "
+            "FROM json_each(resource.raw, '$.content') c), json_extract(raw, '$.content[0].attachment.data'), "
+            "json_extract(raw, '$.content[0].attachment.contentType') "
             f"FROM resource WHERE rowid IN ({marks})",
             [r.rowid for r in rows],
         ):
-            extra[rowid] = (author, custodian, types)
+            extra[rowid] = (author, custodian, types, _inline_text(data, first_type))
+    words = [w.lower() for w in search.split()]
     out = []
     for row in rows:
-        author, custodian, types = extra.get(row.rowid, (None, None, None))
+        author, custodian, types, text = extra.get(row.rowid, (None, None, None, ""))
         formats = sorted({_format_name(t) for t in (types or "").split("|") if t})
         by = " · ".join(p for p in (author, custodian) if p)
+        type_name = tidy_name(row.code_display or "") or "Document"
+        if kind and type_name != kind:
+            continue
+        if words and not all(w in f"{row.display} {by} {text}".lower() for w in words):
+            continue
         out.append(
             DocumentSummary(
                 row.resource_type, row.id, row.source_id, tidy_name(row.display), format_date(row.date), by,
-                ", ".join(formats),
+                ", ".join(formats), type_name, _preview(text),
             )  # fmt: skip
         )
     return out
+
+
+def document_kinds(record: Record, scope: Scope) -> list[str]:
+    """The types of document the person has, for the filter."""
+    clause, params = scope.where("r.type = 'DocumentReference'")
+    rows = record._query(f"SELECT DISTINCT r.code_display FROM resource r WHERE {clause}", params)
+    return sorted({tidy_name(name or "") or "Document" for (name,) in rows})
 
 
 class _TextOfHTML(HTMLParser):

@@ -5,15 +5,16 @@ from __future__ import annotations
 import math
 import re
 from datetime import date, datetime
+from decimal import Decimal
 
-__all__ = ["KIND_NAMES", "format_date", "format_month", "format_number", "format_value", "kind_name", "tidy_name"]
+__all__ = ["CODE_WORDS", "KIND_NAMES", "OBSERVATION_KINDS", "format_date", "format_month", "format_number", "format_value", "kind_name", "tidy_name"]
 
 # What a patient calls each FHIR resource type.
 KIND_NAMES: dict[str, str] = {
     "AllergyIntolerance": "Allergy",
     "CarePlan": "Care plan",
     "CareTeam": "Care team",
-    "Claim": "Claim",
+    "Claim": "Insurance claim",
     "Condition": "Condition",
     "Device": "Device",
     "DiagnosticReport": "Report",
@@ -30,13 +31,36 @@ KIND_NAMES: dict[str, str] = {
     "MedicationRequest": "Medication",
     "MedicationStatement": "Medication",
     "Observation": "Result",
-    "Organization": "Organization",
+    "Organization": "Hospital or clinic",
     "Patient": "Patient",
     "Practitioner": "Clinician",
-    "PractitionerRole": "Clinician role",
+    "PractitionerRole": "Clinician's role",
     "Procedure": "Procedure",
-    "Provenance": "Provenance",
+    "Provenance": "Where it came from",
     "ServiceRequest": "Order",
+}
+
+# Codes portals send without a display, in words: Observation categories (FHIR's observation-category code
+# system), visit classes (HL7 v3 ActCode) and a few statuses.
+CODE_WORDS: dict[str, str] = {
+    "laboratory": "Laboratory",
+    "vital-signs": "Vital signs",
+    "survey": "Survey or assessment",
+    "social-history": "Social history",
+    "exam": "Examination",
+    "procedure": "Procedure",
+    "imaging": "Imaging",
+    "therapy": "Therapy",
+    "activity": "Activity",
+    "AMB": "Outpatient",
+    "IMP": "Inpatient",
+    "EMER": "Emergency",
+    "HH": "Home health",
+    "VR": "Virtual",
+    "OBSENC": "Observation stay",
+    "SS": "Day surgery",
+    "ACUTE": "Inpatient (acute)",
+    "PRENC": "Pre-admission",
 }
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -44,10 +68,27 @@ _LONG_MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
-_SNOMED_TAG = re.compile(r"\s*\((disorder|finding|procedure|situation|substance|qualifier value|morphologic abnormality|observable entity|regime/therapy)\)\s*$")  # noqa: E501
+_SNOMED_TAG = re.compile(r"\s*\((disorder|finding|procedure|situation|substance|qualifier value|morphologic abnormality|observable entity|regime/therapy|physical object|event|environment)\)\s*$")  # noqa: E501
 
 
-def kind_name(resource_type: str) -> str:
+# Observations by category (FHIR's observation-category codes): a vital sign is not a lab result.
+OBSERVATION_KINDS: dict[str, str] = {
+    "laboratory": "Lab result",
+    "vital-signs": "Vital sign",
+    "survey": "Assessment",
+    "social-history": "Social history",
+    "exam": "Examination",
+    "procedure": "Procedure result",
+    "imaging": "Imaging result",
+    "therapy": "Therapy",
+    "activity": "Activity",
+}
+
+
+def kind_name(resource_type: str, category: str | None = None) -> str:
+    """What a patient calls a kind of record ('Encounter' -> 'Visit'); an Observation by its category."""
+    if resource_type == "Observation" and category in OBSERVATION_KINDS:
+        return OBSERVATION_KINDS[category]
     return KIND_NAMES.get(resource_type, re.sub(r"(?<!^)(?=[A-Z])", " ", resource_type).capitalize())
 
 
@@ -77,30 +118,56 @@ def format_month(key: str) -> str:
 
 
 def format_number(value: float) -> str:
-    """At most three significant digits after the point, no trailing zeros: 6.377858 -> '6.38', 161.06 -> '161'."""
+    """A number at the precision its source implies: as written when that has at most four significant digits
+    (a lab's 5.4, 14.25, 1.005), else three significant digits (Synthea's 6.27697728752661 -> '6.28',
+    80.34522707875533 -> '80.3'), never dropping whole-number digits (133.52 -> '134', 80942 -> '80942')."""
     if math.isnan(value) or math.isinf(value):
         return str(value)
-    magnitude = abs(value)
-    if magnitude >= 100:
-        digits = 0
-    elif magnitude >= 10:
-        digits = 1
-    else:
-        digits = 2
-    text = f"{value:.{digits}f}"
+    written = Decimal(repr(float(value))).normalize()
+    if len(written.as_tuple().digits) > 4:
+        places = max(0, 2 - math.floor(math.log10(abs(value)))) if value else 0
+        written = Decimal(f"{value:.{places}f}").normalize()
+    text = format(written, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
 
-_UNIT_NAMES = {"mm[Hg]": "mmHg", "Cel": "°C", "[degF]": "°F", "{score}": "", "/min": "/min", "kg/m2": "kg/m²"}
+# UCUM codes (and the spellings portals put in `unit`) as a patient reads them.
+_UNIT_NAMES = {
+    "mm[Hg]": "mmHg",
+    "Cel": "°C",
+    "C": "°C",  # Synthea's body temperature unit
+    "[degF]": "°F",
+    "degF": "°F",
+    "[lb_av]": "lb",
+    "[in_i]": "in",
+    "[ft_i]": "ft",
+    "[oz_av]": "oz",
+    "beats/minute": "beats/min",
+    "{beats}/min": "beats/min",
+    "{breaths}/min": "breaths/min",
+    "/min": "/min",
+    "mL/min/{1.73_m2}": "mL/min/1.73 m²",
+}
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_POWER = re.compile(r"10\*(-?\d+)")  # 10*6/uL -> 10⁶/µL
+_SQUARE = re.compile(r"(?<=[a-z])([23])(?![0-9])")  # kg/m2 -> kg/m²
+_MICRO = re.compile(r"(?<![A-Za-z])u(?=(?:g|L|mol|IU|eq|m)(?![a-z]))")  # ug, uL, umol/L, uIU/mL -> µ
+_ANNOTATION = re.compile(r"\{[^}]*\}")  # {score}, {T-score}: UCUM's comments, not units
 
 
 def format_unit(unit: str | None) -> str:
+    """A unit as a patient reads it: 'mm[Hg]' -> 'mmHg', '10*6/uL' -> '10⁶/µL', 'kg/m2' -> 'kg/m²'."""
     if not unit:
         return ""
-    unit = _UNIT_NAMES.get(unit, unit)
-    return re.sub(r"\{[^}]*\}", "", unit).strip()
+    if unit in _UNIT_NAMES:
+        return _UNIT_NAMES[unit]
+    shown = _ANNOTATION.sub("", unit)
+    shown = _POWER.sub(lambda m: "10" + m.group(1).translate(_SUPERSCRIPTS), shown)
+    shown = _SQUARE.sub(lambda m: m.group(1).translate(str.maketrans("23", "²³")), shown)
+    shown = _MICRO.sub("µ", shown)
+    return shown.strip()
 
 
 def format_value(value: float | None, unit: str | None) -> str:
@@ -110,9 +177,62 @@ def format_value(value: float | None, unit: str | None) -> str:
     return f"{format_number(value)} {shown}".strip()
 
 
+def format_blood_pressure(systolic: float, diastolic: float, unit: str | None) -> str:
+    """Blood pressure the way it is said: '134/80 mmHg' (whole numbers, as a cuff shows them)."""
+    return f"{round(systolic)}/{round(diastolic)} {format_unit(unit)}".strip()
+
+
+# A stored summary of an observation's components ('Diastolic Blood Pressure 80.34 mm[Hg]; Systolic Blood
+# Pressure 133.52 mm[Hg]'): the two pressures, in either order.
+_PRESSURE = re.compile(
+    r"(?P<k1>Systolic|Diastolic) blood pressure (?P<v1>-?\d+(?:\.\d+)?) ?(?P<u1>[^;]*?)\s*;\s*"
+    r"(?P<k2>Systolic|Diastolic) blood pressure (?P<v2>-?\d+(?:\.\d+)?) ?(?P<u2>[^;]*?)\s*$",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
+
+
+def readable_measurements(text: str) -> str:
+    """A stored result summary with its numbers and units made readable: blood pressure as systolic/diastolic,
+    long decimals at three significant digits, UCUM units in their everyday form. Other words stay as they are."""
+    pressure = _PRESSURE.match(text.strip())
+    if pressure and pressure["k1"].lower() != pressure["k2"].lower():
+        values = {pressure["k1"].lower(): float(pressure["v1"]), pressure["k2"].lower(): float(pressure["v2"])}
+        return format_blood_pressure(values["systolic"], values["diastolic"], pressure["u1"] or pressure["u2"])
+    words = text.split(" ")
+    for i, word in enumerate(words):
+        core = word.rstrip(";,")
+        number = _NUMBER.match(core)
+        if not number:
+            continue
+        if number.group(1):  # a decimal; whole numbers are kept as written
+            words[i] = format_number(float(core)) + word[len(core):]
+        if i + 1 < len(words):
+            following = words[i + 1]
+            unit = following.rstrip(";,")
+            words[i + 1] = format_unit(unit) + following[len(unit):]
+    return " ".join(word for word in words if word)
+
+
+_QUOTED = re.compile(r"(?<!\w)'([^']+)'(?!\w)")
+
+
 def tidy_name(text: str) -> str:
-    """Drop SNOMED semantic tags ('Chronic sinusitis (disorder)' -> 'Chronic sinusitis')."""
-    return _SNOMED_TAG.sub("", text).strip() or text
+    """Drop SNOMED semantic tags ('Chronic sinusitis (disorder)' -> 'Chronic sinusitis') and the quotes SNOMED
+    puts around a word ("Encounter for 'check-up'" -> 'Encounter for check-up'); an apostrophe stays."""
+    return _QUOTED.sub(r"\1", _SNOMED_TAG.sub("", text).strip()) or text
+
+
+def years_since(value: str | None, today: date | None = None) -> int | None:
+    """Whole years from an ISO date to today (None when there is no readable date)."""
+    if not value:
+        return None
+    try:
+        then = date.fromisoformat(value[:10]) if len(value) >= 10 else date(int(value[:4]), 1, 1)
+    except ValueError:
+        return None
+    now = today or date.today()
+    return now.year - then.year - ((now.month, now.day) < (then.month, then.day))
 
 
 def format_timestamp(value: str | None) -> str:
@@ -126,4 +246,4 @@ def format_timestamp(value: str | None) -> str:
     return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}, {moment:%H:%M}"
 
 
-__all__ += ["format_timestamp", "format_unit"]
+__all__ += ["years_since", "format_blood_pressure", "format_timestamp", "format_unit", "readable_measurements"]

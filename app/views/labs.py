@@ -8,16 +8,23 @@ from typing import Any
 
 from app.record import Record
 
-from .format import format_date, format_number, format_unit, format_value, tidy_name
+from .format import format_blood_pressure, format_date, format_value, readable_measurements, tidy_name
 from .people import Scope
 from .ranges import Flag, RefRange, flag_for, range_for, range_from_resource
 
-__all__ = ["BLOOD_PRESSURE", "LabTest", "Line", "Point", "Series", "lab_series", "lab_tests"]
+__all__ = [
+    "BLOOD_PRESSURE", "OTHER", "LabTest", "Line", "Point", "Series", "Value", "lab_series", "lab_tests", "values_of",
+]  # fmt: skip
 
 # Blood pressure panels keep their two numbers in components; they are charted as two lines.
 BLOOD_PRESSURE = ("55284-4", "85354-9")
 _SYSTOLIC, _DIASTOLIC = "8480-6", "8462-4"
 _MAX_POINTS = 500
+# Results shows lab tests, vital signs, and OTHER: every Observation of any other category (or none), so that no
+# stored result is invisible: surveys and assessments (Synthea files HIV and TB treatment regimens as `survey`),
+# social history, examinations.
+OTHER = "other"
+_SHOWN_APART = ("laboratory", "vital-signs")
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,10 @@ class Series:
 
 
 def lab_tests(record: Record, scope: Scope, category: str = "laboratory") -> list[LabTest]:
-    """Each test that has numeric values (or is a blood pressure), alphabetically, with its latest value."""
+    """Each test that has numeric values (or is a blood pressure), alphabetically, with its latest value. For
+    OTHER, each kind of other result, whatever its value (a word, a date, a number, none)."""
+    if category == OTHER:
+        return _other_tests(record, scope)
     clause, params = scope.where(
         "r.type = 'Observation' AND r.category = ? AND r.code IS NOT NULL "
         f"AND (r.value_num IS NOT NULL OR r.code IN ({', '.join('?' for _ in BLOOD_PRESSURE)}))",
@@ -96,11 +106,7 @@ def lab_tests(record: Record, scope: Scope, category: str = "laboratory") -> lis
         if code in BLOOD_PRESSURE:
             latest_bp = lab_series(record, scope, code, system)
             ends = [line.points[-1] for line in latest_bp.lines if line.points]
-            shown = (
-                f"{'/'.join(format_number(round(p.value)) for p in ends)} {format_unit(latest_bp.unit)}".strip()
-                if len(ends) == 2
-                else ""
-            )
+            shown = format_blood_pressure(ends[0].value, ends[1].value, latest_bp.unit) if len(ends) == 2 else ""
             flag = next((p.flag for p in ends if p.flag), None)
         else:
             ref = range_for(code, unit)
@@ -111,6 +117,72 @@ def lab_tests(record: Record, scope: Scope, category: str = "laboratory") -> lis
         )
     tests.sort(key=lambda t: t.name.lower())
     return tests
+
+
+def _other_where(scope: Scope, extra: str = "", params: tuple[Any, ...] = ()) -> tuple[str, list[Any]]:
+    marks = ", ".join("?" for _ in _SHOWN_APART)
+    clause, args = scope.where(
+        f"r.type = 'Observation' AND (r.category IS NULL OR r.category NOT IN ({marks})){extra}",
+        (*_SHOWN_APART, *params),
+    )
+    return clause, list(args)
+
+
+def _shown_value(value: float | None, unit: str | None, display: str) -> str:
+    if value is not None:
+        return format_value(value, unit)
+    return readable_measurements(display.split(":", 1)[1].strip()) if ":" in display else ""
+
+
+def _other_tests(record: Record, scope: Scope) -> list[LabTest]:
+    clause, params = _other_where(scope)
+    rows = record._query(
+        "SELECT r.code_system, coalesce(r.code, r.display), coalesce(r.code_display, r.display), r.effective, "
+        f"r.value_num, r.value_unit, r.display FROM resource r WHERE {clause} ORDER BY r.effective DESC, r.rowid DESC",
+        params,
+    )
+    grouped: dict[tuple[str | None, str], list[Any]] = {}
+    for row in rows:
+        grouped.setdefault((row[0], row[1]), []).append(row)
+    tests = []
+    for (system, code), found in grouped.items():
+        latest = found[0][3]
+        # A regimen is several answers on one day (one drug each): the latest value is all of that day's.
+        answers = [_shown_value(r[4], r[5], r[6]) for r in found if r[3] == latest]
+        shown = ", ".join(dict.fromkeys(a for a in answers if a))
+        name = tidy_name(str(found[0][2]).split(":", 1)[0])
+        tests.append(LabTest(system, code, name, found[0][5], len(found), format_date(latest), shown, None))
+    tests.sort(key=lambda t: t.name.lower())
+    return tests
+
+
+@dataclass(frozen=True)
+class Value:
+    """One recorded value of a result, as a line of its list."""
+
+    effective: str | None
+    text: str
+    resource_type: str
+    id: str
+    source_id: int
+
+    @property
+    def date(self) -> str:
+        return format_date(self.effective) or "No date"
+
+
+def values_of(record: Record, scope: Scope, test: LabTest) -> list[Value]:
+    """Every value of one of the OTHER results, newest first (each opens to the item itself)."""
+    extra = " AND coalesce(r.code, r.display) = ?" + (" AND r.code_system = ?" if test.code_system else "")
+    params = (test.code, test.code_system) if test.code_system else (test.code,)
+    clause, args = _other_where(scope, extra, params)
+    rows = record._query(
+        "SELECT r.effective, r.value_num, r.value_unit, r.display, r.type, r.id, r.source_id FROM resource r "
+        f"WHERE {clause} ORDER BY r.effective DESC, r.rowid DESC",
+        args,
+    )
+    return [Value(effective, _shown_value(value, unit, display) or "Recorded", rtype, rid, int(source_id))
+            for effective, value, unit, display, rtype, rid, source_id in rows]  # fmt: skip
 
 
 def lab_series(record: Record, scope: Scope, code: str, code_system: str | None = None) -> Series:

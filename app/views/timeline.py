@@ -13,7 +13,7 @@ from typing import Any
 
 from app.record import Record, ResourceRow, Subjects
 
-from .format import format_date, format_value, kind_name, tidy_name
+from .format import format_date, format_value, kind_name, readable_measurements, tidy_name
 from .merged import Slot, slots, warm
 from .people import Scope
 
@@ -35,10 +35,10 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "Care plans": ("CarePlan", "Goal", "CareTeam"),
     "Imaging": ("ImagingStudy",),
     "Devices": ("Device",),
-    "Billing": ("Claim", "ExplanationOfBenefit", "Coverage"),
+    "Insurance": ("Claim", "ExplanationOfBenefit", "Coverage"),
 }
-# Billing records outnumber the clinical ones in most exports and tell a patient little: off until asked for.
-DEFAULT_GROUPS: frozenset[str] = frozenset(GROUPS) - {"Billing"}
+# Insurance records outnumber the clinical ones in most exports and tell a patient little: off until asked for.
+DEFAULT_GROUPS: frozenset[str] = frozenset(GROUPS) - {"Insurance"}
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,7 @@ class TimelineEntry:
     detail: str
     sources: int = 1  # how many sources state this fact
     fact_id: str = ""
+    category: str | None = None  # an Observation's category: a vital sign is labelled as one
 
     @property
     def month(self) -> str:
@@ -73,7 +74,7 @@ class TimelineEntry:
 
     @property
     def kind(self) -> str:
-        return kind_name(self.resource_type)
+        return kind_name(self.resource_type, self.category)
 
     @property
     def sources_text(self) -> str:
@@ -91,11 +92,10 @@ def _entry(row: ResourceRow, slot: Slot) -> TimelineEntry:
     title, detail = row.display, ""
     if row.resource_type == "Observation" and ":" in row.display:
         title, detail = (part.strip() for part in row.display.split(":", 1))
-        if row.value is not None:
-            detail = format_value(row.value, row.unit)
+        detail = format_value(row.value, row.unit) if row.value is not None else readable_measurements(detail)
     return TimelineEntry(
         row.rowid, row.resource_type, row.id, row.source_id, row.source, slot.date, tidy_name(title), detail,
-        len(slot.source_ids), slot.fact_id,
+        len(slot.source_ids), slot.fact_id, row.category,
     )  # fmt: skip
 
 
@@ -127,9 +127,26 @@ def timeline_page(
     if page:
         marks = ", ".join("?" for _ in page)
         rows = {r.rowid: r for r in record.rows(where=f"r.rowid IN ({marks})", params=[s.rowid for s in page])}
-    entries = tuple(_entry(rows[s.rowid], s) for s in page if s.rowid in rows)
+    twice = _notes_told_twice(record, list(rows.values())) if "DocumentReference" in filt.types() else set()
+    entries = tuple(_entry(rows[s.rowid], s) for s in page if s.rowid in rows and s.rowid not in twice)
     cursor = (page[-1].date, page[-1].rowid) if more and page else None
     return TimelinePage(entries, cursor)
+
+
+def _notes_told_twice(record: Record, rows: list[ResourceRow]) -> set[int]:
+    """Report rows that are a note the same source also sent as a document (Synthea, like many portals, sends
+    each clinical note twice: a DiagnosticReport with the text and a DocumentReference with the same text, code
+    and date). The document speaks for the note, so the timeline has one entry per note."""
+    reports = [r for r in rows if r.resource_type == "DiagnosticReport" and r.code and r.date]
+    if not reports:
+        return set()
+    where = " OR ".join("(r.code = ? AND r.effective = ? AND r.source_id = ?)" for _ in reports)
+    params = [value for r in reports for value in (r.code, r.date, r.source_id)]
+    found = set(record._query(
+        f"SELECT r.code, r.effective, r.source_id FROM resource r WHERE r.type = 'DocumentReference' AND ({where})",
+        params,
+    ))  # fmt: skip
+    return {r.rowid for r in reports if (r.code, r.date, r.source_id) in found}
 
 
 def month_counts(record: Record, scope: Scope, filt: TimelineFilter) -> list[tuple[str, int]]:

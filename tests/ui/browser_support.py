@@ -141,6 +141,19 @@ def open_app(context: Any, url: str) -> Any:
     return page
 
 
+def sign_in_at_demo_portal(context: Any, page: Any, user: str = "elvina") -> Any:
+    """From Carry's demo-hospital panel: open the portal's sign-in page (a new tab), sign in as a demo patient,
+    and stop at the consent page. Returns the portal's tab."""
+    with context.expect_page() as opened:
+        page.get_by_role("button", name="Open the sign-in page").click()
+    portal = opened.value
+    portal.wait_for_load_state()
+    portal.get_by_label("Username").fill(user)
+    portal.get_by_label("Password").fill(f"{user}-demo")
+    portal.get_by_role("button", name="Sign in").click()
+    return portal
+
+
 def shot(page: Any, name: str) -> Path:
     """Save a screenshot (after the paint lag of skwasm) under test-artifacts/screenshots/."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,7 @@ import pytest
 
 from support.records import PASSPHRASE
 
-from ui.browser_support import DESKTOP, PHONE, enter_text, open_app, shot
+from ui.browser_support import DESKTOP, PHONE, enter_text, open_app, shot, sign_in_at_demo_portal
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 
@@ -192,9 +192,9 @@ def test_phone_width_layout(elvina: Any, phone: Any) -> None:
     shot(page, "12-phone-unlock")
     unlock(page)
     ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
-    # The bottom navigation bar replaces the rail; Sources and Settings move to the top bar.
+    # The bottom navigation bar replaces the rail; Sources and Settings move to the top bar's menu.
     ex(page.get_by_role("button", name="Lock", exact=True)).to_be_visible()
-    ex(page.get_by_role("button", name="Sources", exact=True)).to_be_visible()
+    ex(page.get_by_role("button", name="More", exact=True)).to_be_visible()
     problems = page.locator('[flt-semantics-identifier="problems"]').bounding_box()
     medications = page.locator('[flt-semantics-identifier="medications"]').bounding_box()
     assert problems and medications
@@ -215,13 +215,7 @@ def test_demo_hospital_connect_login_sync_then_dashboard(make_server: Any, deskt
     # The demo login is shown in Carry, before the patient goes to the portal.
     ex(page.get_by_text("user name elvina, password elvina-demo", exact=False).first).to_be_visible()
     shot(page, "15-demo-hospital")
-    with desktop.expect_page() as opened:
-        page.get_by_role("button", name="Open the sign-in page").click()
-    portal = opened.value
-    portal.wait_for_load_state()
-    portal.get_by_label("Username").fill("elvina")
-    portal.get_by_label("Password").fill("elvina-demo")
-    portal.get_by_role("button", name="Sign in").click()
+    portal = sign_in_at_demo_portal(desktop, page)
     shot(portal, "16-portal-consent")
     portal.get_by_role("button", name="Allow").click()
     # The portal returns to Carry's /oauth/callback, which completes the connection in the Carry tab's session.

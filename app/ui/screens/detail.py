@@ -9,7 +9,7 @@ import flet as ft
 
 from app.views import Attachment, Copy, Detail, FactInfo, attachments, detail, forget_choices, not_the_same, same_thing
 
-from ..theme import INK, MUTED
+from ..theme import INK, MONOSPACE, MUTED
 from ..widgets import banner, card, heading, labelled, muted, row_tile, secondary_button
 from .common import page_body
 
@@ -98,7 +98,7 @@ class DetailView:
         self.raw_text = info.raw_json
         self.toggle = secondary_button("Show the FHIR JSON", self.app.act(self._toggle_raw), "toggle-json",
                                        icon=ft.Icons.DATA_OBJECT)  # fmt: skip
-        blocks.append(card(ft.Column([heading("FHIR JSON", 2), muted("Exactly as received from the source."),
+        blocks.append(card(ft.Column([heading("Exactly as received", 2), muted("The FHIR JSON the source sent."),
                                       self.toggle, self.raw], spacing=10)))  # fmt: skip
         return page_body(*blocks)
 
@@ -191,7 +191,7 @@ class DetailView:
         if showing and self.raw.content is None:
             self.raw.content = ft.Semantics(
                 identifier="raw-json",
-                content=ft.Text(self.raw_text, font_family="monospace", size=12, color=INK),
+                content=ft.Text(self.raw_text, font_family=MONOSPACE, size=13, color=INK),
             )
         self.raw.visible = showing
         button: Any = self.toggle.content  # type: ignore[attr-defined]

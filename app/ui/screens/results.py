@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
-from app.views import LabTest, Series, format_value, lab_series, lab_tests
+from app.views import OTHER, LabTest, Series, Value, format_value, lab_series, lab_tests, values_of
 
 from ..chart import trend_chart
 from ..theme import INK, MUTED
@@ -16,7 +16,14 @@ from .common import open_item, page_body, person_picker
 if TYPE_CHECKING:
     from ..app import CarryApp
 
-__all__ = ["ResultsView", "SeriesView"]
+__all__ = ["ResultsView", "SeriesView", "ValuesView"]
+
+# The three kinds of result, as the switch names them and as an empty list says it.
+_KINDS = {
+    "laboratory": ("Lab results", "lab results"),
+    "vital-signs": ("Vital signs", "vital signs"),
+    OTHER: ("Other", "other results or assessments"),
+}
 
 
 class ResultsView:
@@ -32,6 +39,7 @@ class ResultsView:
             segments=[
                 ft.Segment(value="laboratory", label=ft.Text("Lab results"), icon=ft.Icon(ft.Icons.SCIENCE_OUTLINED)),
                 ft.Segment(value="vital-signs", label=ft.Text("Vital signs"), icon=ft.Icon(ft.Icons.MONITOR_HEART_OUTLINED)),
+                ft.Segment(value=OTHER, label=ft.Text("Other"), icon=ft.Icon(ft.Icons.ASSIGNMENT_OUTLINED)),
             ],
             selected=[self.category],
             on_change=self.app.act(self._switch),
@@ -47,12 +55,15 @@ class ResultsView:
             )
             for n, test in enumerate(tests)
         ]
-        what = "lab results" if self.category == "laboratory" else "vital signs"
+        what = _KINDS.get(self.category, _KINDS["laboratory"])[1]
         picker = person_picker(self.app)
+        other = self.category == OTHER
         return page_body(
             *([picker] if picker else []),
             labelled(switch, "results-kind"),
-            muted("Tap a test to see its trend over time." if rows else ""),
+            *([heading("Other results and assessments", 2, identifier="other-results")] if other else []),
+            muted(("Surveys, assessments, social history and examinations. Tap one to see every answer."
+                   if other else "Tap a test to see its trend over time.") if rows else ""),  # fmt: skip
             card(ft.Column(rows or [empty(f"No {what} recorded yet.")], spacing=2)),
         )
 
@@ -64,19 +75,47 @@ class ResultsView:
 
     async def _open(self, test: LabTest) -> None:
         if self.app.shell is not None:
-            await self.app.shell.push(SeriesView(self.app, test), test.name)
+            view = ValuesView(self.app, test) if self.category == OTHER else SeriesView(self.app, test)
+            await self.app.shell.push(view, test.name)
 
 
-class SeriesView:
+class _OneTest:
+    """A page about one test, opened from the list: Back returns to the list."""
+
     def __init__(self, app: CarryApp, test: LabTest) -> None:
         self.app = app
         self.test = test
         self.control: ft.Control | None = None
 
+    def _back(self) -> ft.Control:
+        return self.app.shell.back_button() if self.app.shell else ft.Container()
+
+
+class ValuesView(_OneTest):
+    """Every value of one of the other results (an answer, a plan, a score), newest first; each opens the item."""
+
+    async def load(self) -> ft.Control:
+        record = self.app.session.require()
+        values: list[Value] = await self.app.run(values_of, record, self.app.scope, self.test)
+        back = self._back()
+        rows = [
+            row_tile(value.text, date=value.date, identifier=f"value-{n}",
+                     on_click=self.app.act(lambda v=value: open_item(self.app, v.resource_type, v.id, v.source_id)))
+            for n, value in enumerate(values)
+        ]  # fmt: skip
+        return page_body(
+            back,
+            heading(self.test.name, 1, identifier="values-title"),
+            muted(f"{len(values)} value{'s' if len(values) != 1 else ''}, newest first"),
+            card(ft.Column(rows or [empty("No values recorded.")], spacing=2)),
+        )
+
+
+class SeriesView(_OneTest):
     async def load(self) -> ft.Control:
         record = self.app.session.require()
         series: Series = await self.app.run(lab_series, record, self.app.scope, self.test.code, self.test.code_system)
-        back = self.app.shell.back_button() if self.app.shell else ft.Container()
+        back = self._back()
         ranges = [f"{line.name}: {line.range.text()}" if len(series.lines) > 1 else line.range.text()
                   for line in series.lines if line.range is not None]  # fmt: skip
         table: list[ft.Control] = []

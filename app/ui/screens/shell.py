@@ -35,7 +35,7 @@ SECTIONS = (
     Section("results", "Results", ft.Icons.SHOW_CHART_OUTLINED, ft.Icons.SHOW_CHART, True),
     Section("documents", "Documents", ft.Icons.DESCRIPTION_OUTLINED, ft.Icons.DESCRIPTION, True),
     Section("search", "Search", ft.Icons.SEARCH_OUTLINED, ft.Icons.SEARCH, True),
-    Section("share", "Share", ft.Icons.SHARE_OUTLINED, ft.Icons.SHARE, False),
+    Section("share", "Share", ft.Icons.SHARE_OUTLINED, ft.Icons.SHARE, True),
     Section("people", "Whose record", ft.Icons.PEOPLE_OUTLINE, ft.Icons.PEOPLE, False),
     Section("sources", "Sources", ft.Icons.SYNC_OUTLINED, ft.Icons.SYNC, False),
     Section("settings", "Settings", ft.Icons.SETTINGS_OUTLINED, ft.Icons.SETTINGS, False),
@@ -47,7 +47,9 @@ class Shell:
         self.app = app
         self.current = "summary"
         self.content = ft.Container(expand=True, padding=0)
-        self.title = ft.Text("", size=20, weight=ft.FontWeight.W_600, color=INK)
+        # One line, cut with an ellipsis: a long title (a lab test's name) never pushes Lock off the bar.
+        self.title = ft.Text("", size=20, weight=ft.FontWeight.W_600, color=INK, max_lines=1,
+                             overflow=ft.TextOverflow.ELLIPSIS)  # fmt: skip
         self.back_stack: list[tuple[str, Any]] = []
         self._view: Any = None  # the section object on screen
         # Whose record is on screen, always in the top bar; it opens "Whose record".
@@ -99,36 +101,35 @@ class Shell:
         )
 
     def _top_bar(self) -> ft.Control:
-        actions: list[ft.Control] = []
+        lock = labelled(ft.OutlinedButton(content="Lock", icon=ft.Icons.LOCK_OUTLINE, on_click=self.app.act(self._lock)),
+                        "lock")  # fmt: skip
+        actions: list[ft.Control] = [lock]
         if self.app.phone:
-            actions += [
-                icon_button(ft.Icons.SHARE_OUTLINED, "Share", self.app.act(lambda: self.open("share")), "nav-share"),
-                icon_button(ft.Icons.SYNC, "Sources", self.app.act(lambda: self.open("sources")), "nav-sources"),
-                icon_button(ft.Icons.SETTINGS_OUTLINED, "Settings", self.app.act(lambda: self.open("settings")),
-                            "nav-settings"),  # fmt: skip
-                icon_button(ft.Icons.LOCK_OUTLINE, "Lock", self.app.act(self._lock), "lock"),
+            # What the bottom bar has no room for goes in a menu, each entry with its icon and its name.
+            entries = [
+                ft.PopupMenuItem(content="Sources", icon=ft.Icons.SYNC, on_click=self.app.act(lambda: self.open("sources"))),
+                ft.PopupMenuItem(content="Settings", icon=ft.Icons.SETTINGS_OUTLINED,
+                                 on_click=self.app.act(lambda: self.open("settings"))),  # fmt: skip
             ]
-            if self.app.context.login:
-                actions.append(icon_button(ft.Icons.LOGOUT, "Log out", None, "logout", url=_LOGOUT))
-        else:
-            actions.append(
-                labelled(ft.OutlinedButton(content="Lock", icon=ft.Icons.LOCK_OUTLINE, on_click=self.app.act(self._lock)),
-                         "lock")  # fmt: skip
-            )
-            if self.app.context.login:
-                actions.append(labelled(ft.OutlinedButton(content="Log out", icon=ft.Icons.LOGOUT, url=_LOGOUT),
-                                        "logout"))  # fmt: skip
+            menu = ft.PopupMenuButton(icon=ft.Icons.MORE_VERT, tooltip="More", items=entries)
+            # One name for the menu button (its tooltip would be read as a second "More").
+            actions = [ft.Semantics(content=menu, label="More", button=True, exclude_semantics=True,
+                                    identifier="nav-more"), lock]  # fmt: skip
+            if self.app.context.login:  # a link, which a menu entry cannot be
+                actions.insert(1, icon_button(ft.Icons.LOGOUT, "Log out", None, "logout", url=_LOGOUT))
+        elif self.app.context.login:
+            actions.append(labelled(ft.OutlinedButton(content="Log out", icon=ft.Icons.LOGOUT, url=_LOGOUT), "logout"))
         whose = ft.Semantics(content=self.person, identifier="whose-record", label="Whose record")
-        title = ft.Semantics(content=self.title, header=True, heading_level=1)
-        # On a phone the name gets a line of its own: beside the title and four buttons it would not fit.
+        title = ft.Container(ft.Semantics(content=self.title, header=True, heading_level=1), expand=True)
+        # On a phone the name gets a line of its own: beside the title and the actions it would not fit.
         bar: ft.Control = (
-            ft.Column([ft.Row([title, ft.Container(expand=True), *actions], spacing=4), whose], spacing=0)
+            ft.Column([ft.Row([title, *actions], spacing=4), whose], spacing=0)
             if self.app.phone
-            else ft.Row([title, ft.Container(expand=True), whose, *actions], spacing=4)
+            else ft.Row([title, whose, *actions], spacing=4)
         )
         return ft.Container(
             content=bar,
-            padding=ft.Padding.only(left=20, right=12, top=10, bottom=6),
+            padding=ft.Padding.only(left=20 if not self.app.phone else 14, right=8, top=10, bottom=6),
             bgcolor=SURFACE,
             border=ft.Border.only(bottom=ft.BorderSide(1, OUTLINE)),
         )

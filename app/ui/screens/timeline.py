@@ -210,3 +210,7 @@ class TimelineView:
 
     async def _jumped(self, e: Any) -> None:
         await self._reload(before_month=e.control.value)
+        # The list now starts with the chosen month's heading; without this it kept the old scroll offset and
+        # the jump landed rows into the month.
+        self.list.update()
+        await self.list.scroll_to(offset=0, duration=0)
