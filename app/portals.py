@@ -197,6 +197,7 @@ class Portals:
             pending = await self.begin_connect(
                 base_url, listener.redirect_uri, client_id=client_id, name=name, client_secret=client_secret, scopes=scopes
             )
+            listener.expect(self._pending[pending.state_id][0].state)
             try:
                 on_authorize_url(pending.authorize_url)
                 params = await listener.wait(timeout)

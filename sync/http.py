@@ -40,6 +40,7 @@ __all__ = [
     "failure_status",
     "is_under",
     "oauth_client_options",
+    "where",
 ]
 
 USER_AGENT = "Carry/0.1 (personal health record; +https://github.com/carry-phr)"
@@ -332,6 +333,10 @@ class HttpClient:
 def _where(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc else "an invalid address"
+
+
+# scheme://host:port of a URL, for messages: never its path or query (they can hold ids or tokens).
+where = _where
 
 
 def _describe(exc: Exception) -> str:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-from ..http import Bearer, HttpClient, Response
+from ..http import Bearer, HttpClient, Response, where
 from .errors import FHIRError
 
 __all__ = ["AccessTokens", "FHIRClient", "RequestRefused", "Unauthorized", "outcome_text"]
@@ -89,6 +89,13 @@ class FHIRClient:
                 raise Unauthorized(
                     "The portal refused Carry's access even with a fresh token; connect again.", status=401
                 )
+        if 300 <= response.status < 400:
+            # Redirects are not followed: the token would go wherever the portal pointed.
+            raise RequestRefused(
+                f"HTTP {response.status}: the portal sent Carry on to {where(response.headers.get('location', ''))} "
+                "instead of answering; Carry did not follow it with your access token.",
+                status=response.status,
+            )
         if not response.ok:
             reason = outcome_text(response.content) or _status_text(response.status)
             raise RequestRefused(f"HTTP {response.status}: {reason}", status=response.status)

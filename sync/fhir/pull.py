@@ -442,18 +442,22 @@ class _Puller:
             return
         resume_url = checkpoint.next_url if checkpoint is not None else None
         page = checkpoint.pages if checkpoint is not None else 0
+        restart = resume_url is not None and not is_under(resume_url, self.client.base_url)
+        if restart:
+            # The last sync stopped at a next link Carry refused to follow (another host, port or scheme): that
+            # search starts over, so nothing behind the refused link is lost.
+            resume_url, page = None, 0
         try:
-            await self._pages(task, resume_url, page)
+            await self._pages(task, resume_url, page, restart)
         except asyncio.CancelledError:
             raise
         except (Unauthorized, ForeignURLRefused, NetworkError, RequestRefused, FHIRError) as exc:
             await self._task_failed(task, exc)
         await self._enqueue(_Item(task))
 
-    async def _pages(self, task: SearchTask, resume_url: str | None, page: int) -> None:
+    async def _pages(self, task: SearchTask, resume_url: str | None, page: int, restart: bool = False) -> None:
         params = task.params
         url: str | None = resume_url
-        restart = False
         if url is None:
             url = self.client.url(task.path, params)
             page = 0
@@ -499,10 +503,11 @@ class _Puller:
         reason = str(exc)
         if isinstance(exc, Unauthorized):
             raise exc
-        if isinstance(exc, (NetworkError, FHIRFormatError)) or (
-            isinstance(exc, RequestRefused) and (exc.status >= 500 or exc.status == 429)
+        if isinstance(exc, (NetworkError, FHIRFormatError, ForeignURLRefused)) or (
+            isinstance(exc, RequestRefused) and (exc.status >= 500 or exc.status == 429 or 300 <= exc.status < 400)
         ):
-            # Transient: keep the checkpoint as it is, so the next sync continues from here.
+            # Transient, or a next link or redirect Carry would not follow (the rest of that search was not read):
+            # keep the checkpoint, so the sync is incomplete and the next one continues (or starts that search over).
             self.failed = True
             self.note_refused(task.resource_type, f"not finished: {reason}")
             return

@@ -3,10 +3,11 @@
 `faults.set(kind, resource_type=None, times=None, **params)` switches one on, for the whole server or one resource
 type, for `times` requests (None: until `clear()`). Several can be on at once; the newest of a kind wins.
 
-Transport faults (rate_limit, server_error, unavailable, slow, drop_connection) hit FHIR data requests (read,
+Transport faults (rate_limit, server_error, unavailable, slow, drop_connection, redirect) hit FHIR data requests (read,
 search, next pages, Binary, create), not discovery, /metadata or the OAuth endpoints. Search faults (repeat_ids,
-outcome_entry, foreign_next) change searchset Bundles. Token faults (expire_token_early, revoke_refresh) act at
-the token endpoint.
+outcome_entry, foreign_next) change searchset Bundles. foreign_next and redirect point elsewhere: another `host`,
+`port` or `scheme` (http <-> https), each defaulting to the server's own. Token faults (expire_token_early, revoke_refresh, token_field) act at
+the token endpoint; token_field sets one field of the token response to any JSON `value` (a number, an object).
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ FAULT_KINDS: dict[str, dict[str, Any]] = {
     "drop_connection": {},
     "expire_token_early": {"seconds": 0},
     "revoke_refresh": {},
+    "token_field": {"name": "patient", "value": None},
     "repeat_ids": {"count": 2},
     "outcome_entry": {},
-    "foreign_next": {"host": "127.0.0.2"},
+    "foreign_next": {"host": "127.0.0.2", "port": None, "scheme": None},
+    "redirect": {"host": None, "port": None, "scheme": None},
 }
 
 

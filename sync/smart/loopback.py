@@ -1,11 +1,14 @@
 """The loopback redirect listener for the CLI and desktop (RFC 8252 §7.3): http://127.0.0.1:<free port>/oauth/callback.
 
-It answers exactly one callback to its path and hands the query parameters over; everything else gets a 404.
+It answers exactly one callback: to its own path, addressed to its own host and port (the Host header: a page in
+the browser cannot rebind another name to it) and carrying the `state` of the login in progress. Anything else, from
+anyone, gets a 404 and leaves the login waiting: a stray request must not end it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 from urllib.parse import parse_qsl, urlsplit
 
 from .errors import AuthorizationTimeout
@@ -27,6 +30,11 @@ class LoopbackListener:
         self._port = port
         self._server: asyncio.Server | None = None
         self._result: asyncio.Future[dict[str, str]] | None = None
+        self._state: str | None = None
+
+    def expect(self, state: str) -> None:
+        """The `state` of the login this listener waits for (until it is set, no callback is taken)."""
+        self._state = state
 
     @property
     def redirect_uri(self) -> str:
@@ -61,10 +69,17 @@ class LoopbackListener:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             method, target, _ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
             parts = urlsplit(target)
-            if method != "GET" or parts.path != CALLBACK_PATH or self._result is None or self._result.done():
+            params = dict(parse_qsl(parts.query, keep_blank_values=True))
+            if (
+                method != "GET"
+                or parts.path != CALLBACK_PATH
+                or _host(head) != self._authority
+                or not self._expected(params.get("state"))
+                or self._result is None
+                or self._result.done()
+            ):
                 await self._reply(writer, 404, "Not found", "This address only receives Carry's login callback.")
                 return
-            params = dict(parse_qsl(parts.query, keep_blank_values=True))
             ok = "code" in params and "error" not in params
             await self._reply(
                 writer,
@@ -78,6 +93,13 @@ class LoopbackListener:
         finally:
             writer.close()
 
+    @property
+    def _authority(self) -> str:
+        return self.redirect_uri.split("/")[2]
+
+    def _expected(self, state: str | None) -> bool:
+        return bool(self._state and state and secrets.compare_digest(state.encode(), self._state.encode()))
+
     @staticmethod
     async def _reply(writer: asyncio.StreamWriter, status: int, title: str, text: str) -> None:
         body = _PAGE.format(title=title, text=text).encode()
@@ -88,3 +110,13 @@ class LoopbackListener:
             + body
         )
         await writer.drain()
+
+
+def _host(head: bytes) -> str | None:
+    """The Host header of a request head (lower case), None when there is not exactly one."""
+    hosts = [
+        line.split(b":", 1)[1].strip().decode("latin-1").lower()
+        for line in head.split(b"\r\n")[1:]
+        if line.lower().startswith(b"host:")
+    ]
+    return hosts[0] if len(hosts) == 1 else None

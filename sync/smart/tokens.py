@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from .errors import NeedsReconnect
+from .errors import NeedsReconnect, TokenError
 
 __all__ = ["TokenSession", "TokenSet", "TokenStore"]
 
@@ -29,6 +29,14 @@ class TokenSet:
     @classmethod
     def from_response(cls, data: Mapping[str, Any], *, previous: TokenSet | None = None, now: float | None = None) -> TokenSet:
         now = time.time() if now is None else now
+        for name in ("access_token", "token_type", "scope", "patient", "refresh_token", "id_token"):
+            value = data.get(name)
+            if value is not None and not isinstance(value, str) or (name == "access_token" and not value):
+                raise TokenError(
+                    f"The portal's token response is not usable: its {name} is "
+                    f"{'missing' if value is None or value == '' else 'not text'}; nothing was changed.",
+                    code="format",
+                )
         expires_in = data.get("expires_in")
         expires_at: float | None = None
         if isinstance(expires_in, (int, float)) or (isinstance(expires_in, str) and expires_in.isdigit()):

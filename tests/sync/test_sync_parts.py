@@ -105,6 +105,7 @@ def test_the_quirk_table_shapes_the_searches() -> None:
 async def test_the_loopback_listener_takes_one_callback() -> None:
     async with LoopbackListener() as listener:
         assert listener.redirect_uri.startswith("http://127.0.0.1:") and listener.redirect_uri.endswith("/oauth/callback")
+        listener.expect("xyz")
         async with httpx.AsyncClient() as client:
             other = await client.get(listener.redirect_uri.replace("/oauth/callback", "/favicon.ico"))
             assert other.status_code == 404
@@ -116,6 +117,29 @@ async def test_the_loopback_listener_takes_one_callback() -> None:
     async with LoopbackListener() as listener:
         with pytest.raises(AuthorizationTimeout):
             await listener.wait(0.1)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "stray",
+    [
+        {"query": "?code=abc&state=not-this-login"},  # another login's (or anyone's) state
+        {"query": "?code=abc"},  # no state at all
+        {"query": "?error=access_denied&state=not-this-login"},  # an error that is not for this login
+        {"query": "?code=abc&state=THE-STATE", "host": "evil.example:80"},  # another name rebound to 127.0.0.1
+    ],
+)
+async def test_a_stray_request_does_not_end_the_loopback_login(stray: dict[str, str]) -> None:
+    async with LoopbackListener() as listener:
+        listener.expect("THE-STATE")
+        url = listener.redirect_uri + stray["query"]
+        async with httpx.AsyncClient() as client:
+            headers = {"Host": stray["host"]} if "host" in stray else {}
+            assert (await client.get(url, headers=headers)).status_code == 404
+            # The login goes on: the portal's own callback still arrives and is taken.
+            ok = await client.get(listener.redirect_uri + "?code=real&state=THE-STATE")
+            assert ok.status_code == 200
+        assert await listener.wait(1) == {"code": "real", "state": "THE-STATE"}
 
 
 def test_a_version_2_record_with_data_migrates_to_3(tmp_path: Path) -> None:
