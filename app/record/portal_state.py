@@ -29,6 +29,15 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _epoch(stamp: str | None) -> float | None:
+    if not stamp:
+        return None
+    try:
+        return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class Connection:
     """A connected portal (a source of kind 'portal'), as `carry sources` and the UI show it."""
@@ -180,11 +189,14 @@ class PortalState:
 
     def tokens(self, source_id: int) -> TokenSet | None:
         rows = self.record._query(
-            "SELECT access_token, token_type, expires_at, scope, patient, refresh_token, id_token FROM portal_token "
-            "WHERE source_id = ?",
+            "SELECT access_token, token_type, expires_at, scope, patient, refresh_token, id_token, updated_at "
+            "FROM portal_token WHERE source_id = ?",
             [source_id],
         )
-        return TokenSet(*rows[0]) if rows else None
+        if not rows:
+            return None
+        # Tokens are saved as they arrive: when they were saved is when they were issued (for their lifetime).
+        return TokenSet(*rows[0][:7], issued_at=_epoch(rows[0][7]))
 
     def token_store(self, source_id: int) -> PortalTokenStore:
         return PortalTokenStore(self.record, source_id)

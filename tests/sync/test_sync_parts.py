@@ -67,7 +67,15 @@ def test_tokens_never_show_in_a_repr() -> None:
     tokens = TokenSet.from_response(
         {"access_token": "AT-secret", "refresh_token": "RT-secret", "id_token": "ID-secret", "expires_in": 60, "patient": "p1"}
     )
-    assert "secret" not in repr(tokens) and tokens.patient == "p1" and tokens.expires_soon()
+    assert "secret" not in repr(tokens) and tokens.patient == "p1"
+
+
+@pytest.mark.parametrize(("lifetime", "leeway"), [(30, 3.0), (60, 6.0), (300, 30.0), (3600, 60.0)])
+def test_tokens_are_refreshed_when_a_tenth_of_their_life_or_a_minute_is_left(lifetime: int, leeway: float) -> None:
+    tokens = TokenSet.from_response({"access_token": "AT", "expires_in": lifetime}, now=1000.0)
+    assert tokens.leeway == leeway
+    assert not tokens.expires_soon(now=1000.0 + lifetime - leeway - 0.5)
+    assert tokens.expires_soon(now=1000.0 + lifetime - leeway)
 
 
 def test_the_quirk_table_shapes_the_searches() -> None:
