@@ -196,7 +196,8 @@ class PortalState:
         if not rows:
             return None
         # Tokens are saved as they arrive: when they were saved is when they were issued (for their lifetime).
-        return TokenSet(*rows[0][:7], issued_at=_epoch(rows[0][7]))
+        access, kind, expires_at, scope, patient, refresh_token, id_token, saved = rows[0]
+        return TokenSet(access, kind, expires_at, scope, patient, refresh_token, id_token, _epoch(saved))
 
     def token_store(self, source_id: int) -> PortalTokenStore:
         return PortalTokenStore(self.record, source_id)
