@@ -27,7 +27,7 @@ from urllib.parse import urlencode
 from ..http import ForeignURLRefused, NetworkError, is_under
 from ..smart.errors import NeedsReconnect, SmartError
 from .capabilities import ServerCapabilities
-from .client import FHIRClient, RequestRefused, Unauthorized
+from .client import FHIRClient, RequestRefused, Throttled, Unauthorized
 from .errors import FHIRError, FHIRFormatError
 from .parse import ParsedResource, dumps, loads, parse_document, parse_resource
 from .quirks import VendorQuirks
@@ -449,8 +449,8 @@ class _Puller:
             resume_url, page = None, 0
         try:
             await self._pages(task, resume_url, page, restart)
-        except asyncio.CancelledError:
-            raise
+        except (asyncio.CancelledError, Throttled):
+            raise  # (throttled: the whole sync stops, with one sentence, and the next one resumes)
         except (Unauthorized, ForeignURLRefused, NetworkError, RequestRefused, FHIRError) as exc:
             await self._task_failed(task, exc)
         await self._enqueue(_Item(task))
@@ -707,7 +707,7 @@ async def pull(
                     outcome, message = "incomplete", "Some searches did not finish; the next sync continues where this one stopped."
             except (Unauthorized, NeedsReconnect) as exc:
                 outcome, message, error = "needs-reconnect", str(exc), exc
-            except SmartError as exc:  # the token endpoint failed for another reason (unreachable, 5xx)
+            except (SmartError, Throttled) as exc:  # the token endpoint failed (unreachable, 5xx), or slow down
                 outcome, message = "incomplete", str(exc)
             for task in puller.side:
                 task.cancel()

@@ -130,8 +130,7 @@ def fhir_routes(state: PortalState) -> list[Route]:
     async def transport_faults(resource_type: str | None) -> Response | None:
         fault = faults.take("rate_limit", resource_type)
         if fault is not None:
-            seconds = str(fault.params.get("seconds", 1))
-            return _fhir(_outcome("throttled", "Too many requests; try again later."), 429, {"Retry-After": seconds})
+            return _fhir(_outcome("throttled", "Too many requests; try again later."), 429, _throttle_headers(fault.params))
         fault = faults.take("unavailable", resource_type)
         if fault is not None:
             headers = {"Retry-After": str(fault.params["seconds"])} if fault.params.get("seconds") is not None else {}
@@ -456,3 +455,16 @@ def _elsewhere(url: str, params: dict[str, Any]) -> str:
     host = params.get("host") or parts.hostname or ""
     port = params.get("port") or parts.port
     return urlunsplit((scheme, f"{host}:{port}" if port else host, parts.path, parts.query, ""))
+
+
+def _throttle_headers(params: dict[str, Any]) -> dict[str, str]:
+    """How long to wait, said the way the fault asks (real portals use any of these)."""
+    seconds = params.get("seconds", 1)
+    style = params.get("header", "retry-after")
+    if style == "ratelimit":
+        return {"RateLimit": f'"default";r=0;t={seconds}', "RateLimit-Policy": '"default";q=100;w=60'}
+    if style == "ratelimit-old":
+        return {"RateLimit": f"limit=100, remaining=0, reset={seconds}"}
+    if style == "x-ratelimit":
+        return {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time() + float(seconds)) + 1)}
+    return {"Retry-After": str(seconds)}
