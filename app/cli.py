@@ -411,7 +411,15 @@ def cmd_connect(args: argparse.Namespace) -> int:
 
     if args.timeout <= 0:
         raise UsageError("--timeout must be more than 0 seconds.")
+    if args.callback_port is not None and not 1 <= args.callback_port <= 65535:
+        raise UsageError("--callback-port must be a port number from 1 to 65535.")
     scopes = args.scopes.split() if args.scopes else None
+    if args.print_redirect:
+        # Needs no record and no network: what to register at the portal's developer site.
+        from .portals import loopback_redirect_uri
+
+        print(loopback_redirect_uri(args.base_url, args.callback_port))
+        return 0
 
     def show(url: str) -> None:
         print(f"Open this address in your browser and log in to your portal:\n{url}", flush=True)
@@ -430,6 +438,8 @@ def cmd_connect(args: argparse.Namespace) -> int:
                 client_secret=os.environ.get("CARRY_CLIENT_SECRET") or None,
                 scopes=scopes,
                 timeout=args.timeout,
+                callback_port=args.callback_port,
+                on_note=lambda text: print(text, file=sys.stderr, flush=True),
             )
         )
     print(f"Connected {conn.name} (patient {conn.patient_id}) as source {conn.id}.")
@@ -882,6 +892,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="how long to wait for the login (default: %(default)s)")
     p.add_argument("--no-browser", action="store_true", help="only print the address to open ($CARRY_NO_BROWSER too)")
     p.add_argument("--scopes", metavar="SCOPES", help="ask for exactly these scopes (space-separated) instead of Carry's choice")
+    p.add_argument("--callback-port", type=int, metavar="PORT",
+                   help="the loopback port of the redirect URI registered at the portal (default: clients.toml, else 47321)")
+    p.add_argument("--print-redirect", action="store_true", help="only print the exact redirect URI to register, then stop")
 
     p = add("sync", cmd_sync, "pull new and changed records from connected portals")
     p.add_argument("source", nargs="?", metavar="SOURCE", help="one source (number, name or FHIR base); default: all")

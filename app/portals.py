@@ -33,6 +33,8 @@ from sync.fhir import (
 from sync.fhir.pull import pull
 from sync.http import HttpClient, NetworkError
 from sync.smart import (
+    CALLBACK_PORT,
+    FALLBACK_PORTS,
     REGISTRATIONS_FILE,
     ClientCredentials,
     ClientSettings,
@@ -46,6 +48,7 @@ from sync.smart import (
     TokenSession,
     TokenSet,
     begin_authorization,
+    check_authorize_url,
     choose_scopes,
     complete_authorization,
     discover,
@@ -54,6 +57,7 @@ from sync.smart import (
     new_private_key,
     normalise_base,
     public_jwks,
+    redirect_uri_for,
     refresh,
     revoke,
 )
@@ -70,10 +74,12 @@ __all__ = [
     "Portals",
     "SyncProgress",
     "SyncReport",
+    "callback_port_for",
+    "loopback_redirect_uri",
     "registrations_path",
 ]
 
-REGISTERED_REDIRECT = "http://127.0.0.1/oauth/callback"  # what to register at a portal: any loopback port matches
+REGISTERED_REDIRECT = redirect_uri_for(CALLBACK_PORT)  # what to register at a portal (the CLI's and desktop's default)
 
 
 class PortalError(CarryError):
@@ -95,6 +101,20 @@ class PendingConnect:
 
 def registrations_path() -> Path:
     return config_dir() / REGISTRATIONS_FILE
+
+
+def callback_port_for(base_url: str, asked: int | None = None) -> int:
+    """The loopback port for a portal: the one asked for, else the one in clients.toml, else CALLBACK_PORT."""
+    if asked is not None:
+        return asked
+    base = normalise_base(base_url)
+    settings = load_registrations(registrations_path()).lookup(base, detect_vendor(base, ServerCapabilities()).key)
+    return settings.callback_port if settings and settings.callback_port else CALLBACK_PORT
+
+
+def loopback_redirect_uri(base_url: str, asked_port: int | None = None) -> str:
+    """The exact redirect URI to register at a portal for the CLI's and desktop's loopback login."""
+    return redirect_uri_for(callback_port_for(base_url, asked_port))
 
 
 class Portals:
@@ -191,14 +211,27 @@ class Portals:
         client_secret: str | None = None,
         scopes: Sequence[str] | None = None,
         timeout: float = 300.0,
+        callback_port: int | None = None,
+        on_note: Callable[[str], None] | None = None,
     ) -> Connection:
-        """The CLI and desktop flow: a listener on 127.0.0.1 (a free port) receives the callback."""
-        async with LoopbackListener() as listener:
+        """The CLI and desktop flow: a listener on 127.0.0.1 receives the callback, on a stable port (see
+        sync.smart.loopback); a port asked for (argument or clients.toml) gets no fallback."""
+        port = callback_port_for(base_url, callback_port)
+        fallback = FALLBACK_PORTS if port == CALLBACK_PORT and callback_port is None else ()
+        async with LoopbackListener(port=port, fallback=fallback) as listener:
+            if listener.fell_back and on_note is not None:
+                on_note(
+                    f"Port {port} is taken, so Carry listens at {listener.redirect_uri} instead; a portal that "
+                    "matches redirect URIs exactly will refuse it."
+                )
             pending = await self.begin_connect(
                 base_url, listener.redirect_uri, client_id=client_id, name=name, client_secret=client_secret, scopes=scopes
             )
-            listener.expect(self._pending[pending.state_id][0].state)
+            authorization = self._pending[pending.state_id][0]
+            listener.expect(authorization.state)
             try:
+                async with self._http() as http:
+                    await check_authorize_url(http, authorization)
                 on_authorize_url(pending.authorize_url)
                 params = await listener.wait(timeout)
             except BaseException:

@@ -19,8 +19,8 @@ from .errors import (
     StateMismatch,
     TokenError,
 )
-from .launch import Authorization, complete_authorization
-from .loopback import CALLBACK_PATH, LoopbackListener
+from .launch import Authorization, check_authorize_url, complete_authorization
+from .loopback import CALLBACK_PATH, CALLBACK_PORT, FALLBACK_PORTS, LoopbackListener, redirect_uri_for
 from .oauth import (
     PendingAuthorization,
     begin_authorization,
@@ -50,6 +50,8 @@ __all__ = [
     "AuthorizationError",
     "AuthorizationTimeout",
     "CALLBACK_PATH",
+    "CALLBACK_PORT",
+    "FALLBACK_PORTS",
     "ClientCredentials",
     "ClientNotConfigured",
     "ClientSettings",
@@ -71,6 +73,7 @@ __all__ = [
     "TokenStore",
     "begin_authorization",
     "callback_code",
+    "check_authorize_url",
     "choose_scopes",
     "complete_authorization",
     "discover",
@@ -80,6 +83,7 @@ __all__ = [
     "new_private_key",
     "normalise_base",
     "public_jwks",
+    "redirect_uri_for",
     "refresh",
     "revoke",
 ]

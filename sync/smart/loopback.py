@@ -1,4 +1,9 @@
-"""The loopback redirect listener for the CLI and desktop (RFC 8252 §7.3): http://127.0.0.1:<free port>/oauth/callback.
+"""The loopback redirect listener for the CLI and desktop (RFC 8252 §7.3): http://127.0.0.1:<port>/oauth/callback.
+
+RFC 8252 asks portals to accept any port on a loopback redirect URI, but many match the registered URI exactly,
+port included. So Carry listens on a fixed port by default (CALLBACK_PORT, the URI to register is
+`redirect_uri_for()`); when another program holds it, it falls back to the next two ports and then to any free
+port (and says so, since an exact-matching portal will refuse that). A port the user chose gets no fallback.
 
 It answers exactly one callback: to its own path, addressed to its own host and port (the Host header: a page in
 the browser cannot rebind another name to it) and carrying the `state` of the login in progress. Anything else, from
@@ -9,13 +14,21 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlsplit
 
-from .errors import AuthorizationTimeout
+from .errors import AuthorizationError, AuthorizationTimeout
 
-__all__ = ["CALLBACK_PATH", "LoopbackListener"]
+__all__ = ["CALLBACK_PATH", "CALLBACK_PORT", "FALLBACK_PORTS", "LoopbackListener", "redirect_uri_for"]
 
 CALLBACK_PATH = "/oauth/callback"
+CALLBACK_PORT = 47321  # the default; an unassigned port (IANA) in the registered range, stable across runs
+FALLBACK_PORTS = (CALLBACK_PORT + 1, CALLBACK_PORT + 2, 0)
+
+
+def redirect_uri_for(port: int = CALLBACK_PORT, host: str = "127.0.0.1") -> str:
+    """The exact redirect URI Carry's loopback listener uses on this port (what to register at a portal)."""
+    return f"http://{host}:{port}{CALLBACK_PATH}"
 _PAGE = (
     "<!doctype html><meta charset=utf-8><title>Carry</title>"
     "<body style='font-family:sans-serif;margin:3em'><h1>{title}</h1><p>{text}</p></body>"
@@ -25,9 +38,11 @@ _PAGE = (
 class LoopbackListener:
     """`async with LoopbackListener() as listener: ... params = await listener.wait(timeout)`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, fallback: Sequence[int] = ()) -> None:
         self._host = host
         self._port = port
+        self._fallback = tuple(fallback)
+        self.fell_back = False  # listening on another port than the one asked for
         self._server: asyncio.Server | None = None
         self._result: asyncio.Future[dict[str, str]] | None = None
         self._state: str | None = None
@@ -40,13 +55,22 @@ class LoopbackListener:
     def redirect_uri(self) -> str:
         if self._server is None:
             raise RuntimeError("the listener is not started")
-        port = self._server.sockets[0].getsockname()[1]
-        return f"http://{self._host}:{port}{CALLBACK_PATH}"
+        return redirect_uri_for(self._server.sockets[0].getsockname()[1], self._host)
 
     async def __aenter__(self) -> LoopbackListener:
         self._result = asyncio.get_running_loop().create_future()
-        self._server = await asyncio.start_server(self._handle, self._host, self._port)
-        return self
+        for port in (self._port, *self._fallback):
+            try:
+                self._server = await asyncio.start_server(self._handle, self._host, port)
+            except OSError:
+                continue
+            self.fell_back = port != self._port
+            return self
+        raise AuthorizationError(
+            f"Port {self._port} on this computer is taken by another program, so Carry cannot receive the portal's "
+            "answer there; close that program or use another registered port.",
+            code="port_taken",
+        )
 
     async def __aexit__(self, *exc: object) -> None:
         if self._server is not None:

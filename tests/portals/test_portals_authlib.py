@@ -4,11 +4,18 @@ between syncs (tests/portals/authlib_portal.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import math
+import os
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
+import httpx
 import pytest
 from authlib_portal import REFUSED_TYPES, AuthlibPortal
 from support.portal import log_in_async
@@ -16,6 +23,7 @@ from support.portal import log_in_async
 from app.portals import Connection, Portals
 from app.record import Record
 from sync.fhir import content_hash
+from sync.smart import CALLBACK_PORT, AuthorizationError
 
 REDIRECT = "http://127.0.0.1:8123/oauth/callback"
 
@@ -73,3 +81,69 @@ async def test_a_long_sync_refreshes_once_per_token_lifetime(record: Record) -> 
         assert _held(record, conn.id) == {k: content_hash(v) for k, v in portal.served().items()}
         lifetimes = report.duration / 4.5  # each token is used until a tenth of its life is left
         assert 1 <= report.refreshes == portal.counts["refresh"] <= math.ceil(lifetimes) + 1, (report.refreshes, report.duration)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.asyncio
+async def test_the_loopback_login_uses_the_port_registered_at_an_exact_matching_portal(record: Record) -> None:
+    port = _free_port()
+    with AuthlibPortal(f"http://127.0.0.1:{port}/oauth/callback") as portal:
+        portals = Portals(record)
+        browsing: list[asyncio.Task[None]] = []
+
+        async def browser(url: str) -> None:  # the patient logs in; the portal sends the browser back to Carry
+            location = await log_in_async(url, portal.username, portal.password)
+            async with httpx.AsyncClient() as client:
+                await client.get(location)
+
+        conn = await portals.connect_loopback(
+            portal.base_url, client_id=portal.client_id, callback_port=port, timeout=20,
+            on_authorize_url=lambda url: browsing.append(asyncio.create_task(browser(url))),
+        )  # fmt: skip
+        await asyncio.gather(*browsing)
+        assert conn.patient_id == "p-ana" and portal.counts["authorize_refused"] == 0
+        assert (await portals.sync(conn.id)).outcome == "complete"
+
+
+@pytest.mark.asyncio
+async def test_a_refused_redirect_uri_is_named_at_once_not_blamed_on_the_login_page(record: Record) -> None:
+    registered, other = _free_port(), _free_port()
+    with AuthlibPortal(f"http://127.0.0.1:{registered}/oauth/callback") as portal:
+        portals = Portals(record)
+        opened: list[str] = []
+        started = time.monotonic()
+        with pytest.raises(AuthorizationError) as caught:
+            await portals.connect_loopback(
+                portal.base_url, client_id=portal.client_id, callback_port=other, timeout=20, on_authorize_url=opened.append
+            )
+        assert time.monotonic() - started < 10 and not opened
+        assert caught.value.code == "redirect_uri"
+        assert f"http://127.0.0.1:{other}/oauth/callback" in str(caught.value) and portal.client_id in str(caught.value)
+        assert portal.counts["authorize_refused"] >= 1 and portals.sources() == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "toml", "port"),
+    [
+        ([], None, CALLBACK_PORT),
+        (["--callback-port", "8123"], None, 8123),
+        ([], '[server."https://fhir.example.org/r4"]\nclient_id = "abc"\ncallback_port = 9191\n', 9191),
+        (["--callback-port", "8124"], '[server."https://fhir.example.org/r4"]\nclient_id = "abc"\ncallback_port = 9191\n', 8124),
+    ],
+)
+def test_connect_prints_the_exact_redirect_uri_to_register(tmp_path: Path, argv: list[str], toml: str | None, port: int) -> None:
+    if toml is not None:
+        config = Path(os.environ["CARRY_CONFIG_DIR"])
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "clients.toml").write_text(toml, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "connect", "https://fhir.example.org/r4", "--print-redirect", *argv],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"http://127.0.0.1:{port}/oauth/callback"

@@ -167,3 +167,21 @@ def test_a_version_2_record_with_data_migrates_to_3(tmp_path: Path) -> None:
         assert {"portal", "portal_token", "client_secret", "sync_session", "sync_checkpoint", "sync_report"} <= tables
         assert record.count() == len(before) and record.search("Reyna")
 
+
+
+@pytest.mark.asyncio
+async def test_a_taken_callback_port_falls_back_only_when_allowed() -> None:
+    import socket
+
+    from sync.smart import AuthorizationError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        async with LoopbackListener(port=port, fallback=(0,)) as listener:
+            assert listener.fell_back and f":{port}/" not in listener.redirect_uri
+        with pytest.raises(AuthorizationError, match=f"Port {port} .* taken") as caught:
+            async with LoopbackListener(port=port):
+                pass
+        assert caught.value.code == "port_taken"
