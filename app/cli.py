@@ -505,6 +505,12 @@ def _print_report(name: str, report: Any) -> None:
         print(line + (f" {r.invalid:6} invalid" if r.invalid else ""))
         for reason in r.refused:
             print(f"  {''.ljust(24)} refused: {reason}")
+    if report.not_shared:
+        since = min(report.not_shared.values())
+        print(
+            f"  This portal does not share {', '.join(sorted(report.not_shared))} with apps (refused since {since}); "
+            "Carry asks again with --full or after a week."
+        )
     for warning in report.warnings:
         print(f"  server note: {warning}")
     if report.message:

@@ -9,7 +9,7 @@ live inside the SQLCipher file like everything else; nothing here puts them in a
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -208,6 +208,7 @@ class PortalState:
             cur.execute("DELETE FROM portal_token WHERE source_id = ?", (source_id,))
             cur.execute("DELETE FROM sync_checkpoint WHERE source_id = ?", (source_id,))
             cur.execute("DELETE FROM sync_session WHERE source_id = ?", (source_id,))
+            cur.execute("DELETE FROM portal_refusal WHERE source_id = ?", (source_id,))
             if forget:
                 # The full-text index is contentless: its rows go by rowid before the resources do.
                 cur.execute("DELETE FROM resource_fts WHERE rowid IN (SELECT rowid FROM resource WHERE source_id = ?)", (source_id,))
@@ -301,6 +302,33 @@ class PortalPullStore:
         self.record = record
         self.source_id = source_id
 
+    def _not_shared(self, cur: Any, full: bool) -> dict[str, tuple[str, str]]:
+        """Refusals younger than a week (none for a full sync: it asks again)."""
+        if full:
+            return {}
+        rows = cur.execute(
+            "SELECT task, resource_type, since FROM portal_refusal WHERE source_id = ? "
+            "AND since > strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-7 days')",
+            (self.source_id,),
+        ).fetchall()
+        return {task: (rtype, since[:10]) for task, rtype, since in rows}
+
+    def remember_refusals(self, refused: Mapping[str, tuple[str, str]], searched: Collection[str]) -> None:
+        if not refused and not searched:
+            return
+        now = _now()
+        with self.record._transaction() as cur:
+            if searched:
+                cur.execute_rows(
+                    "DELETE FROM portal_refusal WHERE source_id = ? AND task IN ({rows})", list(searched), (self.source_id,)
+                )
+            if refused:
+                cur.execute_rows(
+                    "INSERT INTO portal_refusal (source_id, task, resource_type, reason, since) VALUES {rows} "
+                    "ON CONFLICT (source_id, task) DO UPDATE SET reason = excluded.reason, since = excluded.since",
+                    [(self.source_id, task, rtype, reason, now) for task, (rtype, reason) in refused.items()],
+                )
+
     def open_session(self, *, full: bool) -> PullSession:
         sid = self.source_id
         with self.record._transaction() as cur:
@@ -314,7 +342,7 @@ class PortalPullStore:
                         (sid,),
                     ).fetchall()
                 }
-                return PullSession(int(run_id), True, bool(was_full), since, checkpoints)
+                return PullSession(int(run_id), True, bool(was_full), since, checkpoints, self._not_shared(cur, bool(was_full)))
             if row is not None:  # an interrupted incremental sync, superseded by --full
                 cur.execute("UPDATE run SET finished_at = ? WHERE id = ? AND finished_at IS NULL", (_now(), row[0]))
             server_time = cur.execute("SELECT server_time, base_url FROM portal WHERE source_id = ?", (sid,)).fetchone()
@@ -333,7 +361,7 @@ class PortalPullStore:
                 "since = excluded.since, started_at = excluded.started_at",
                 (sid, run_id, 1 if since is None else 0, since, now),
             )
-        return PullSession(int(run_id), False, since is None, since, {})
+        return PullSession(int(run_id), False, since is None, since, {}, self._not_shared(cur, full))
 
     def save_pages(self, run_id: int, pages: Sequence[PageWrite]) -> list[dict[str, dict[str, int]]]:
         """Store the pages and their tasks' checkpoints in one transaction, with a handful of statements however

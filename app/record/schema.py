@@ -257,6 +257,21 @@ _V7 = """
 DROP INDEX IF EXISTS resource_type_status_effective;
 """
 
+# What a portal refuses to share with apps (a search answered 403 or 404) is remembered per source and search, so
+# the next syncs do not ask again and again (they do on --full, or a week after `since`). A resource the portal no
+# longer serves is kept, marked removed at the source (`removed_at`), not deleted.
+_V8 = """
+CREATE TABLE portal_refusal (
+    source_id      INTEGER NOT NULL REFERENCES source(id) ON DELETE CASCADE,
+    task           TEXT NOT NULL,
+    resource_type  TEXT NOT NULL,
+    reason         TEXT NOT NULL,
+    since          TEXT NOT NULL,
+    PRIMARY KEY (source_id, task)
+);
+ALTER TABLE resource ADD COLUMN removed_at TEXT;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sources, resources, identifiers, runs, audit log, settings", _V1),
     Migration(2, "full-text index over display text, codes and notes", _V2, _backfill_fts),
@@ -265,6 +280,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "sharing: the access keypair, the links the patient made, and who opened them", _V5),
     Migration(6, "resources a sync stored and has not validated yet", _V6),
     Migration(7, "drop an index no view uses", _V7),
+    Migration(8, "what portals refuse to share, per source; resources removed at the source", _V8),
 )
 
 

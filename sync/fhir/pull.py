@@ -51,6 +51,7 @@ _OUTCOMES = ("imported", "updated", "unchanged", "invalid")
 _ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")
 _NEVER_SEARCHED = frozenset({"Patient", "Binary", "Provenance", "Bundle", "OperationOutcome"})
 _STALE_PAGE = frozenset({400, 404, 410, 422})
+_NOT_SHARED = frozenset({403, 404})  # a search answered so: the portal does not share that type with apps
 _CONDITIONAL_REF = re.compile(rb'"reference"\s*:\s*"[A-Z][A-Za-z]+\?')  # needs the store's resolver
 # Every search starts at once, and HttpClient keeps `concurrency` requests in flight. When a slot frees up, a search
 # that is under way gets it for its next page before a search starts or a reference is read: on a busy portal the
@@ -82,6 +83,8 @@ class PullSession:
     full: bool
     since: str | None  # server time of the last complete sync (for _lastUpdated), None for a full pull
     checkpoints: Mapping[str, Checkpoint] = field(default_factory=dict)
+    # Searches the portal refused to share (403/404) within the last week, not asked again: task -> (type, since)
+    not_shared: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,11 @@ class PullStore(Protocol):
         ...
 
     def resolve_identifier(self, resource_type: str, system: str, value: str) -> str | None: ...
+
+    def remember_refusals(self, refused: Mapping[str, tuple[str, str]], searched: Collection[str]) -> None:
+        """Keep the searches the portal refused to share (task -> (type, reason)), and forget earlier refusals of
+        the searches that were answered this time."""
+        ...
 
     def finish_session(self, run_id: int, report: SyncReport, *, complete: bool, server_time: str | None) -> None: ...
 
@@ -233,6 +241,7 @@ class SyncReport:
     types: Mapping[str, TypeReport]
     warnings: tuple[str, ...] = ()
     message: str | None = None
+    not_shared: Mapping[str, str] = field(default_factory=dict)  # type -> since when the portal refuses it to apps
 
     @property
     def totals(self) -> TypeReport:
@@ -259,6 +268,7 @@ class SyncReport:
             "types": {t: r.as_json() for t, r in sorted(self.types.items())},
             "warnings": list(self.warnings),
             "message": self.message,
+            "not_shared": dict(sorted(self.not_shared.items())),
         }
 
     @classmethod
@@ -270,7 +280,7 @@ class SyncReport:
         return cls(
             data["outcome"], data["mode"], data["resumed"], data["started_at"], data["finished_at"], data["duration"],
             data["requests"], data["bytes"], data["retries"], data["refreshes"], types, tuple(data["warnings"]),
-            data.get("message"),
+            data.get("message"), dict(data.get("not_shared") or {}),
         )  # fmt: skip
 
 
@@ -319,6 +329,9 @@ class _Puller:
         self.references = re.compile(rb'"reference"\s*:\s*"(' + names + rb')/([A-Za-z0-9\-.]{1,200})"')
         self.counts: Counts = {}
         self.refused: dict[str, list[str]] = {}
+        self.not_shared: dict[str, str] = {}  # type -> since (the report's one line)
+        self.newly_refused: dict[str, tuple[str, str]] = {}  # task -> (type, reason), to remember
+        self.answered: set[str] = set()  # tasks the portal answered this time
         self.warnings: list[str] = []
         self.failed = False
         self.seen: dict[tuple[str, str], str] = {}  # (type, id) -> hash, this run: repeats across pages are dropped
@@ -333,7 +346,7 @@ class _Puller:
         self.writer: asyncio.Task[None] | None = None
         for checkpoint in session.checkpoints.values():
             _add(self.counts, checkpoint.counts)
-            if checkpoint.refused:
+            if checkpoint.refused and checkpoint.task not in session.not_shared:
                 self.refused.setdefault(checkpoint.task.split("?")[0], []).append(checkpoint.refused)
 
     def emit(self, event: SyncProgress) -> None:
@@ -435,6 +448,11 @@ class _Puller:
         if checkpoint is not None and checkpoint.done:
             await self._enqueue(_Item(task))
             return
+        known = self.session.not_shared.get(task.key)
+        if known is not None:  # refused within the last week: not asked again (--full asks)
+            self.not_shared.setdefault(task.resource_type, known[1])
+            await self._enqueue(_Item(task))
+            return
         if task.skip:
             await self._enqueue(_Item(task, PageWrite(task.key, [], None, True, refused=task.skip)))
             self.note_refused(task.resource_type, task.skip)
@@ -449,6 +467,7 @@ class _Puller:
             resume_url, page = None, 0
         try:
             await self._pages(task, resume_url, page, restart)
+            self.answered.add(task.key)
         except (asyncio.CancelledError, Throttled):
             raise  # (throttled: the whole sync stops, with one sentence, and the next one resumes)
         except (Unauthorized, ForeignURLRefused, NetworkError, RequestRefused, FHIRError) as exc:
@@ -512,6 +531,11 @@ class _Puller:
             self.note_refused(task.resource_type, f"not finished: {reason}")
             return
         await self._enqueue(_Item(task, PageWrite(task.key, [], None, True, refused=reason)))
+        if isinstance(exc, RequestRefused) and exc.status in _NOT_SHARED and task.path == task.resource_type:
+            # The portal does not share this with apps: one line in the report, and not asked again for a week.
+            self.newly_refused[task.key] = (task.resource_type, reason)
+            self.not_shared.setdefault(task.resource_type, _now()[:10])
+            return
         self.note_refused(task.resource_type, reason)
 
     def _note_server_time(self, date_header: str | None) -> None:
@@ -642,6 +666,7 @@ class _Puller:
             types=types,
             warnings=tuple(dict.fromkeys(self.warnings)),
             message=message,
+            not_shared=dict(self.not_shared),
         )
 
 
@@ -716,6 +741,7 @@ async def pull(
         except BaseException:
             puller.abandon()
             raise
+        await asyncio.to_thread(store.remember_refusals, puller.newly_refused, sorted(puller.answered))
         report = await puller.report(outcome, started, started_at, incremental and outcome == "complete", message)
         await asyncio.to_thread(
             store.finish_session, session.run_id, report, complete=outcome == "complete", server_time=puller.server_time

@@ -284,6 +284,7 @@ class AuthlibPortal:
         self.oauth.register_grant(_CodeGrant, [CodeChallenge(required=True)])
         self.oauth.register_grant(_RefreshGrant)
         self.counts = {"authorize_refused": 0, "token": 0, "refresh": 0, "throttled": 0, "fhir": 0}
+        self.asked: dict[str, int] = {}  # FHIR requests answered (not throttled), per resource type
         self._window_start = 0.0
         self._window_used = 0
         self._lock = threading.Lock()
@@ -411,6 +412,8 @@ class AuthlibPortal:
             return JSONResponse({"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "login"}]},
                                 401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})  # fmt: skip
         rtype, rid = request.path_params["type"], request.path_params.get("id")
+        with self._lock:
+            self.asked[rtype] = self.asked.get(rtype, 0) + 1
         if rtype in REFUSED_TYPES:
             body = {"resourceType": "OperationOutcome",
                     "issue": [{"severity": "error", "code": "forbidden", "diagnostics": "Access denied by policy"}]}  # fmt: skip
