@@ -502,7 +502,8 @@ def _print_report(name: str, report: Any) -> None:
     )
     for rtype, r in sorted(report.types.items()):
         line = f"  {rtype.ljust(24)} {r.imported:6} new {r.updated:6} updated {r.unchanged:6} unchanged"
-        print(line + (f" {r.invalid:6} invalid" if r.invalid else ""))
+        line += f" {r.invalid:6} invalid" if r.invalid else ""
+        print(line + (f" {r.removed:6} removed at the source" if r.removed else ""))
         for reason in r.refused:
             print(f"  {''.ljust(24)} refused: {reason}")
     if report.not_shared:

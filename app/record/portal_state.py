@@ -313,6 +313,28 @@ class PortalPullStore:
         ).fetchall()
         return {task: (rtype, since[:10]) for task, rtype, since in rows}
 
+    def mark_removed(self, run_id: int, types: Collection[str]) -> dict[str, int]:
+        if not types:
+            return {}
+        marks = ", ".join("?" for _ in types)
+        with self.record._transaction() as cur:
+            counts = dict(cur.execute(
+                f"SELECT type, count(*) FROM resource WHERE source_id = ? AND type IN ({marks}) AND removed_at IS NULL "
+                "AND (last_run IS NULL OR last_run != ?) GROUP BY type",
+                (self.source_id, *types, run_id),
+            ).fetchall())  # fmt: skip
+            if counts:
+                cur.execute(
+                    f"UPDATE resource SET removed_at = ? WHERE source_id = ? AND type IN ({marks}) AND removed_at IS NULL "
+                    "AND (last_run IS NULL OR last_run != ?)",
+                    (_now(), self.source_id, *types, run_id),
+                )
+                cur.execute(
+                    "INSERT INTO audit (at, action, detail) VALUES (?, 'removed-at-source', ?)",
+                    (_now(), json.dumps({"source": self.source_id, "removed": counts}, sort_keys=True)),
+                )
+        return {str(t): int(n) for t, n in counts.items()}
+
     def remember_refusals(self, refused: Mapping[str, tuple[str, str]], searched: Collection[str]) -> None:
         if not refused and not searched:
             return

@@ -259,7 +259,7 @@ DROP INDEX IF EXISTS resource_type_status_effective;
 
 # What a portal refuses to share with apps (a search answered 403 or 404) is remembered per source and search, so
 # the next syncs do not ask again and again (they do on --full, or a week after `since`). A resource the portal no
-# longer serves is kept, marked removed at the source (`removed_at`), not deleted.
+# longer serves is kept, marked removed at the source (`removed_at`), not deleted; the grouping index covers it.
 _V8 = """
 CREATE TABLE portal_refusal (
     source_id      INTEGER NOT NULL REFERENCES source(id) ON DELETE CASCADE,
@@ -270,6 +270,11 @@ CREATE TABLE portal_refusal (
     PRIMARY KEY (source_id, task)
 );
 ALTER TABLE resource ADD COLUMN removed_at TEXT;
+DROP INDEX IF EXISTS resource_facts;
+CREATE INDEX resource_facts ON resource (
+    type, source_id, id, effective, category, code_system, code, code_display, status, display, subject,
+    value_num, value_unit, valid, invalid_reason, first_seen, last_seen, changed_at, last_run, removed_at
+);
 """
 
 MIGRATIONS: tuple[Migration, ...] = (

@@ -574,7 +574,7 @@ class Record:
         # executemany takes the GIL back after every row and queues behind the event loop each time.
         if seen:
             cur.execute_rows(
-                "UPDATE resource SET last_seen = ?, last_run = ? WHERE rowid IN ({rows})", seen, (now, run_id)
+                "UPDATE resource SET last_seen = ?, last_run = ?, removed_at = NULL WHERE rowid IN ({rows})", seen, (now, run_id)
             )
         if changed:
             cur.execute_rows("DELETE FROM resource_fts WHERE rowid IN ({rows})", changed)
@@ -589,7 +589,8 @@ class Record:
                 "invalid_reason = excluded.invalid_reason, effective = excluded.effective, category = excluded.category, "
                 "code_system = excluded.code_system, code = excluded.code, code_display = excluded.code_display, "
                 "status = excluded.status, display = excluded.display, subject = excluded.subject, "
-                "value_num = excluded.value_num, value_unit = excluded.value_unit, changed_at = excluded.changed_at",
+                "value_num = excluded.value_num, value_unit = excluded.value_unit, changed_at = excluded.changed_at, "
+                "removed_at = NULL",
                 writes,
             )
         if fts:
@@ -650,9 +651,11 @@ class Record:
         order: str = "r.effective DESC, r.rowid DESC",  # NULLs sort last in DESC, so undated items come last
         limit: int | None = None,
         offset: int = 0,
+        removed: bool = False,
     ) -> list[ResourceRow]:
-        """Resources as list rows, newest first. `where` is trusted SQL from our own views, never user text."""
-        clauses: list[str] = []
+        """Resources as list rows, newest first. `where` is trusted SQL from our own views, never user text.
+        Resources removed at the source are left out unless `removed` is True."""
+        clauses: list[str] = [] if removed else ["r.removed_at IS NULL"]
         args: list[Any] = []
         if resource_type:
             clauses.append("r.type = ?")
@@ -695,7 +698,7 @@ class Record:
         query = f"{query} AND {last}" if query else last
         sql = (
             f"SELECT {_ROW_COLUMNS} FROM resource_fts f JOIN resource r ON r.rowid = f.rowid "
-            "JOIN source s ON s.id = r.source_id WHERE resource_fts MATCH ? ORDER BY bm25(resource_fts, 10.0, 5.0, 1.0) "
+            "JOIN source s ON s.id = r.source_id WHERE resource_fts MATCH ? AND r.removed_at IS NULL ORDER BY bm25(resource_fts, 10.0, 5.0, 1.0) "
             "LIMIT ?"
         )
         return [_row(r) for r in self._query(sql, [query, limit])]

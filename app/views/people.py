@@ -35,10 +35,11 @@ class Scope:
     person: Person | None = None
 
     def clause(self) -> tuple[str, tuple[Any, ...]]:
+        current = "r.removed_at IS NULL"  # what a portal no longer serves is not shown as current
         if self.person is None:
-            return "", ()
+            return current, ()
         marks = ", ".join("?" for _ in self.person.subjects)
-        return f"r.subject IN ({marks})", self.person.subjects
+        return f"{current} AND r.subject IN ({marks})", self.person.subjects
 
     def where(self, extra: str = "", params: tuple[Any, ...] = ()) -> tuple[str, tuple[Any, ...]]:
         """`extra` AND this scope, as a where-clause for Record.rows."""

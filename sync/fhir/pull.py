@@ -123,6 +123,11 @@ class PullStore(Protocol):
 
     def resolve_identifier(self, resource_type: str, system: str, value: str) -> str | None: ...
 
+    def mark_removed(self, run_id: int, types: Collection[str]) -> dict[str, int]:
+        """Mark this source's resources of these types that this run did not see as removed at the source (kept,
+        dated); return how many per type."""
+        ...
+
     def remember_refusals(self, refused: Mapping[str, tuple[str, str]], searched: Collection[str]) -> None:
         """Keep the searches the portal refused to share (task -> (type, reason)), and forget earlier refusals of
         the searches that were answered this time."""
@@ -215,6 +220,7 @@ class TypeReport:
     unchanged: int = 0
     invalid: int = 0
     refused: tuple[str, ...] = ()
+    removed: int = 0  # marked "removed at the source" by this sync: the portal no longer serves them
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -223,6 +229,7 @@ class TypeReport:
             "unchanged": self.unchanged,
             "invalid": self.invalid,
             "refused": list(self.refused),
+            "removed": self.removed,
         }
 
 
@@ -274,7 +281,7 @@ class SyncReport:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SyncReport:
         types = {
-            t: TypeReport(r["imported"], r["updated"], r["unchanged"], r["invalid"], tuple(r["refused"]))
+            t: TypeReport(r["imported"], r["updated"], r["unchanged"], r["invalid"], tuple(r["refused"]), r.get("removed", 0))
             for t, r in data["types"].items()
         }
         return cls(
@@ -635,7 +642,23 @@ class _Puller:
 
     # --- the report --------------------------------------------------------------------------------------------
 
-    async def report(self, outcome: str, started: float, started_at: str, incremental: bool, message: str | None) -> SyncReport:
+    def searched_whole(self, tasks: Sequence[SearchTask]) -> list[str]:
+        """Types whose every search ran to its end this run without a _lastUpdated filter: what the portal serves
+        of them is all there is, so a stored resource it did not serve is gone from it."""
+        whole: dict[str, bool] = {}
+        for task in tasks:
+            if task.path != task.resource_type or task.resource_type in self.reference_types:
+                continue
+            checkpoint = self.session.checkpoints.get(task.key)
+            finished = task.key in self.answered or (checkpoint is not None and checkpoint.done and not checkpoint.refused)
+            filtered = any(name == "_lastUpdated" for name, _ in task.params)
+            whole[task.resource_type] = whole.get(task.resource_type, True) and finished and not filtered and not task.skip
+        return sorted(t for t, ok in whole.items() if ok)
+
+    async def report(
+        self, outcome: str, started: float, started_at: str, incremental: bool, message: str | None,
+        removed: Mapping[str, int] | None = None,
+    ) -> SyncReport:  # fmt: skip
         if incremental:
             # Under _lastUpdated unchanged resources are not sent again: count them from what is stored.
             for rtype, stored in (await asyncio.to_thread(self.store.stored_counts)).items():
@@ -644,10 +667,12 @@ class _Puller:
         types = {
             rtype: TypeReport(
                 bucket["imported"], bucket["updated"], bucket["unchanged"], bucket["invalid"],
-                tuple(dict.fromkeys(self.refused.get(rtype, ()))),
+                tuple(dict.fromkeys(self.refused.get(rtype, ()))), (removed or {}).get(rtype, 0),
             )  # fmt: skip
             for rtype, bucket in self.counts.items()
         }
+        for rtype, count in (removed or {}).items():
+            types.setdefault(rtype, TypeReport(removed=count))
         for rtype, reasons in self.refused.items():
             types.setdefault(rtype, TypeReport(refused=tuple(dict.fromkeys(reasons))))
         stats = self.client.http.stats
@@ -742,7 +767,10 @@ async def pull(
             puller.abandon()
             raise
         await asyncio.to_thread(store.remember_refusals, puller.newly_refused, sorted(puller.answered))
-        report = await puller.report(outcome, started, started_at, incremental and outcome == "complete", message)
+        removed: dict[str, int] = {}
+        if outcome == "complete":
+            removed = await asyncio.to_thread(store.mark_removed, session.run_id, puller.searched_whole(tasks))
+        report = await puller.report(outcome, started, started_at, incremental and outcome == "complete", message, removed)
         await asyncio.to_thread(
             store.finish_session, session.run_id, report, complete=outcome == "complete", server_time=puller.server_time
         )

@@ -5,6 +5,7 @@ between syncs (tests/portals/authlib_portal.py)."""
 from __future__ import annotations
 
 import asyncio
+import io
 import math
 import os
 import socket
@@ -21,7 +22,7 @@ from authlib_portal import REFUSED_TYPES, AuthlibPortal
 from support.portal import log_in_async
 
 from app.portals import Connection, Portals
-from app.record import Record
+from app.record import Record, facts
 from sync.fhir import content_hash
 from sync.smart import CALLBACK_PORT, AuthorizationError
 
@@ -182,3 +183,31 @@ async def test_types_the_portal_refuses_are_reported_in_one_line_and_asked_again
     assert done.returncode == 0, done.stderr
     lines = [line for line in done.stdout.splitlines() if any(t in line for t in REFUSED_TYPES)]
     assert len(lines) == 1 and "does not share" in lines[0] and "{" not in lines[0], done.stdout
+
+
+@pytest.mark.asyncio
+async def test_a_resource_deleted_at_the_portal_is_marked_removed_at_the_source_not_kept_current(
+    portal: AuthlibPortal, record: Record
+) -> None:
+    portals = Portals(record)
+    conn = await _connect(portals, portal)
+    await portals.sync(conn.id)
+    assert [r.id for r in record.search("Condition number 3")] == ["cond-3"]
+    portal.delete("Condition", "cond-3")
+    report = await portals.sync(conn.id)
+    assert report.outcome == "complete" and report.types["Condition"].removed == 1
+    assert report.as_json()["types"]["Condition"]["removed"] == 1
+    assert all(t.removed == 0 for rtype, t in report.types.items() if rtype != "Condition")
+    # Kept, dated, and no longer current: not in lists, search or the summary's facts; still exported.
+    (removed_at,) = record._query("SELECT removed_at FROM resource WHERE id = 'cond-3'")[0]
+    assert removed_at and removed_at[:4].isdigit()
+    assert "cond-3" not in {r.id for r in record.rows("Condition", source_id=conn.id)}
+    assert "cond-3" in {r.id for r in record.rows("Condition", source_id=conn.id, removed=True)}
+    assert record.search("Condition number 3") == []
+    members = {m.id for fact in facts(record, "Condition") for m in fact.members}
+    assert "cond-3" not in members and "cond-4" in members  # the summary's problems, the charts, the shares
+    out = io.BytesIO()
+    record.export(out)
+    assert b'"cond-3"' in out.getvalue()
+    # Counted once: the next sync finds nothing new to mark.
+    assert (await portals.sync(conn.id)).types["Condition"].removed == 0
