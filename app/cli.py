@@ -606,9 +606,8 @@ def cmd_disconnect(args: argparse.Namespace) -> int:
     with _open(args) as record:
         portals = Portals(record)
         conn = portals.source(args.source)
-        revoked = asyncio.run(portals.disconnect(conn.id, forget=args.forget))
-    done = "revoked Carry's access at the portal and deleted" if revoked else "deleted"
-    print(f"Disconnected {conn.name}: {done} the tokens.")
+        done = asyncio.run(portals.disconnect(conn.id, forget=args.forget))
+    print(done.sentence())
     print("Its records were deleted from your record." if args.forget else "Its records stay in your record (--forget deletes them).")
     return 0
 

@@ -69,6 +69,7 @@ from .record.portal_state import Connection, PortalState
 
 __all__ = [
     "Connection",
+    "Disconnected",
     "PendingConnect",
     "PortalError",
     "Portals",
@@ -80,6 +81,28 @@ __all__ = [
 ]
 
 REGISTERED_REDIRECT = redirect_uri_for(CALLBACK_PORT)  # what to register at a portal (the CLI's and desktop's default)
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    """What disconnecting did: Carry's tokens are always deleted; the portal may or may not have withdrawn access."""
+
+    name: str
+    revoked: bool  # the portal confirmed it withdrew Carry's access
+    revocable: bool  # the portal has a revocation endpoint at all
+
+    def sentence(self) -> str:
+        if self.revoked:
+            return f"Disconnected {self.name}: the portal withdrew Carry's access, and Carry deleted its tokens."
+        if not self.revocable:
+            return (
+                f"Disconnected {self.name}: Carry deleted its tokens, but this portal offers apps no way to withdraw "
+                "their access, so it still lists Carry as allowed until you remove Carry in the portal's own settings."
+            )
+        return (
+            f"Disconnected {self.name}: Carry deleted its tokens, but the portal did not confirm that it withdrew "
+            "Carry's access; check the list of apps in the portal's own settings."
+        )
 
 
 class PortalError(CarryError):
@@ -405,14 +428,15 @@ class Portals:
 
     # --- disconnect ----------------------------------------------------------------------------------------
 
-    async def disconnect(self, which: str | int, *, forget: bool = False) -> bool:
+    async def disconnect(self, which: str | int, *, forget: bool = False) -> Disconnected:
         """Revoke Carry's access at the portal where it offers revocation, and delete the tokens. With `forget`,
-        also delete the source and every resource from it. Returns True when the portal confirmed the revocation."""
+        also delete the source and every resource from it. Says whether the portal confirmed the revocation, and
+        whether it has a way to revoke at all."""
         conn = await asyncio.to_thread(self.state.connection, which)
         tokens = await asyncio.to_thread(self.state.tokens, conn.id)
         revoked = False
+        config = SmartConfiguration.from_json(conn.smart_config)
         if tokens is not None:
-            config = SmartConfiguration.from_json(conn.smart_config)
             try:
                 client, _ = await asyncio.to_thread(self._stored_credentials, config, conn)
             except SmartError:
@@ -422,7 +446,7 @@ class Portals:
             access_revoked = await revoke(config, client, tokens.access_token, "access_token")
             revoked = revoked or access_revoked
         await asyncio.to_thread(self.state.disconnect, conn.id, forget=forget)
-        return revoked
+        return Disconnected(conn.name, revoked, bool(config.revocation_endpoint))
 
 
 async def _capabilities(http: HttpClient, base: str) -> ServerCapabilities:

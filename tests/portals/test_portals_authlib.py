@@ -211,3 +211,20 @@ async def test_a_resource_deleted_at_the_portal_is_marked_removed_at_the_source_
     assert b'"cond-3"' in out.getvalue()
     # Counted once: the next sync finds nothing new to mark.
     assert (await portals.sync(conn.id)).types["Condition"].removed == 0
+
+
+@pytest.mark.asyncio
+async def test_disconnect_says_plainly_when_the_portal_cannot_withdraw_access(
+    portal: AuthlibPortal, record: Record, tmp_path: Path
+) -> None:
+    portals = Portals(record)
+    await _connect(portals, portal)
+    record.close()
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "disconnect", "1", "--record", str(tmp_path / "record.carry")],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "CARRY_PASSPHRASE": "correct horse battery staple"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "Carry deleted its tokens" in done.stdout and "still lists Carry" in done.stdout
+    assert "remove Carry in the portal's own settings" in done.stdout

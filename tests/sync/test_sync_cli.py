@@ -94,7 +94,7 @@ def test_connect_sync_sources_disconnect(sandbox: SandboxServer, tmp_path: Path)
     assert "access_token" not in json.dumps(listed)
 
     gone = carry("disconnect", "1", "--record", str(path))
-    assert gone.returncode == 0 and "revoked" in gone.stdout
+    assert gone.returncode == 0 and "the portal withdrew Carry's access" in gone.stdout
     listed = json.loads(carry("sources", "--record", str(path), "--json").stdout)
     assert listed[0]["status"] == "disconnected" and listed[0]["resources"] > 100
     with Record.open(path, PASSPHRASE) as record:

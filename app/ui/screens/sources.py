@@ -102,12 +102,8 @@ class SourcesView:
         async def go() -> None:
             self.app.page.pop_dialog()
             portals = self.app.require_portals()
-            revoked = await portals.disconnect(conn.id)
-            self.app.notify(
-                f"Disconnected {conn.name}. " + ("The portal confirmed Carry's access is revoked. " if revoked else "")
-                + "The records it sent stay in your record.",
-                "ok",
-            )
+            done = await portals.disconnect(conn.id)
+            self.app.notify(f"{done.sentence()} The records it sent stay in your record.", "ok" if done.revoked else "info")
             if self.app.shell is not None:
                 await self.app.shell.refresh()
 
