@@ -452,6 +452,11 @@ class PortalPullStore:
         totals = report.totals
         now = _now()
         with self.record._transaction() as cur:
+            # A resource removed at the source that the portal served again this run is current again.
+            cur.execute(
+                "UPDATE resource SET removed_at = NULL WHERE source_id = ? AND removed_at IS NOT NULL AND last_run = ?",
+                (self.source_id, run_id),
+            )
             cur.execute(
                 "UPDATE run SET finished_at = ?, imported = ?, updated = ?, unchanged = ?, invalid = ? WHERE id = ?",
                 (now, totals.imported, totals.updated, totals.unchanged, totals.invalid, run_id),

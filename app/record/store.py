@@ -574,7 +574,7 @@ class Record:
         # executemany takes the GIL back after every row and queues behind the event loop each time.
         if seen:
             cur.execute_rows(
-                "UPDATE resource SET last_seen = ?, last_run = ?, removed_at = NULL WHERE rowid IN ({rows})", seen, (now, run_id)
+                "UPDATE resource SET last_seen = ?, last_run = ? WHERE rowid IN ({rows})", seen, (now, run_id)
             )
         if changed:
             cur.execute_rows("DELETE FROM resource_fts WHERE rowid IN ({rows})", changed)
@@ -589,8 +589,7 @@ class Record:
                 "invalid_reason = excluded.invalid_reason, effective = excluded.effective, category = excluded.category, "
                 "code_system = excluded.code_system, code = excluded.code, code_display = excluded.code_display, "
                 "status = excluded.status, display = excluded.display, subject = excluded.subject, "
-                "value_num = excluded.value_num, value_unit = excluded.value_unit, changed_at = excluded.changed_at, "
-                "removed_at = NULL",
+                "value_num = excluded.value_num, value_unit = excluded.value_unit, changed_at = excluded.changed_at",
                 writes,
             )
         if fts:

@@ -190,6 +190,19 @@ def plan_tasks(
             key = rtype + ("?" + urlencode(spec.params) if spec.params else "")
             fallback = (("patient", patient_id), *spec.fallback, *extra) if spec.fallback is not None else None
             tasks.append(SearchTask(key, rtype, rtype, (("patient", patient_id), *spec.params, *extra), fallback))
+    revincluded = any(("_revinclude", "Provenance:target") in task.params for task in tasks)
+    if (
+        quirks.revinclude_provenance != "never"
+        and not revincluded
+        and capabilities.supports_type("Provenance")
+        and allows("Provenance")
+    ):
+        # Where the server does not declare _revinclude, the patient's Provenance is searched for itself (a
+        # failure of this search is a note in the report, never an incomplete sync).
+        extra = [("_count", str(quirks.page_size))]
+        if since and capabilities.declares_param("Provenance", "_lastUpdated"):
+            extra.append(("_lastUpdated", f"gt{since}"))
+        tasks.append(SearchTask("Provenance", "Provenance", "Provenance", (("patient", patient_id), *extra)))
     return tasks
 
 
@@ -529,6 +542,11 @@ class _Puller:
         reason = str(exc)
         if isinstance(exc, Unauthorized):
             raise exc
+        if task.resource_type == "Provenance" and not (isinstance(exc, RequestRefused) and exc.status in _NOT_SHARED):
+            # Provenance is extra: its search failing is worth a note, not an incomplete sync.
+            self.warnings.append(f"Provenance could not be read this time ({reason})")
+            await self._enqueue(_Item(task, PageWrite(task.key, [], None, True, refused=reason)))
+            return
         if isinstance(exc, (NetworkError, FHIRFormatError, ForeignURLRefused)) or (
             isinstance(exc, RequestRefused) and (exc.status >= 500 or exc.status == 429 or 300 <= exc.status < 400)
         ):

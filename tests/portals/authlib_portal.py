@@ -45,7 +45,7 @@ TOKEN_LIFETIME = 30
 PAGE_SIZE = 10
 PATIENT_ID = "p-ana"
 REFUSED_TYPES = ("Encounter", "Immunization", "DocumentReference")
-SERVED_TYPES = ("Condition", "Observation", "AllergyIntolerance", "MedicationRequest", "Procedure")
+SERVED_TYPES = ("Condition", "Observation", "AllergyIntolerance", "MedicationRequest", "Procedure", "Provenance")
 
 
 def _data() -> dict[tuple[str, str], dict[str, Any]]:
@@ -77,6 +77,12 @@ def _data() -> dict[tuple[str, str], dict[str, Any]]:
         resources.append({
             "resourceType": "MedicationRequest", "id": f"med-{n}", "status": "active", "intent": "order",
             "subject": subject, "medicationCodeableConcept": {"text": f"Medicine {n}"},
+        })  # fmt: skip
+    for n in range(5):  # who recorded the first conditions (searchable by patient; _revinclude is not declared)
+        resources.append({
+            "resourceType": "Provenance", "id": f"prov-{n}", "target": [{"reference": f"Condition/cond-{n}"}],
+            "patient": subject, "recorded": "2020-01-05T10:00:00Z",
+            "agent": [{"who": {"display": "Dr. Example"}}],
         })  # fmt: skip
     return {(r["resourceType"], r["id"]): r for r in resources}
 
@@ -284,6 +290,7 @@ class AuthlibPortal:
         self.oauth.register_grant(_CodeGrant, [CodeChallenge(required=True)])
         self.oauth.register_grant(_RefreshGrant)
         self.counts = {"authorize_refused": 0, "token": 0, "refresh": 0, "throttled": 0, "fhir": 0}
+        self.provenance_fails = False  # the Provenance search answers 400 (it must not fail a sync)
         self.asked: dict[str, int] = {}  # FHIR requests answered (not throttled), per resource type
         self._window_start = 0.0
         self._window_used = 0
@@ -414,6 +421,8 @@ class AuthlibPortal:
         rtype, rid = request.path_params["type"], request.path_params.get("id")
         with self._lock:
             self.asked[rtype] = self.asked.get(rtype, 0) + 1
+        if rtype == "Provenance" and self.provenance_fails:
+            return JSONResponse({"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-supported"}]}, 400)
         if rtype in REFUSED_TYPES:
             body = {"resourceType": "OperationOutcome",
                     "issue": [{"severity": "error", "code": "forbidden", "diagnostics": "Access denied by policy"}]}  # fmt: skip

@@ -228,3 +228,16 @@ async def test_disconnect_says_plainly_when_the_portal_cannot_withdraw_access(
     assert done.returncode == 0, done.stderr
     assert "Carry deleted its tokens" in done.stdout and "still lists Carry" in done.stdout
     assert "remove Carry in the portal's own settings" in done.stdout
+
+
+@pytest.mark.asyncio
+async def test_provenance_is_searched_where_revinclude_is_not_declared_and_never_fails_a_sync(
+    portal: AuthlibPortal, record: Record
+) -> None:
+    portals = Portals(record)
+    conn = await _connect(portals, portal)
+    report = await portals.sync(conn.id)
+    assert report.types["Provenance"].imported == 5 and portal.asked["Provenance"] >= 1
+    portal.provenance_fails = True
+    report = await portals.sync(conn.id, full=True)
+    assert report.outcome == "complete" and any("Provenance" in w for w in report.warnings), report.as_json()
