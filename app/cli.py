@@ -514,7 +514,12 @@ def _print_report(name: str, report: Any) -> None:
         )
     for warning in report.warnings:
         print(f"  server note: {warning}")
-    if report.message:
+    if report.diagnosis:
+        from sync.smart import Diagnosed
+
+        fields = {k: v for k, v in report.diagnosis.items() if k != "code"}
+        print(f"  {Diagnosed(report.diagnosis['code'], **fields).cli_text()}")
+    elif report.message:
         print(f"  {report.message}")
 
 
@@ -542,7 +547,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             except CarryError as exc:
                 if progress:
                     progress.close()
-                print(f"carry: {conn.name}: {exc}", file=sys.stderr)
+                cli_text = getattr(exc, "cli_text", None)
+                print(f"carry: {conn.name}: {cli_text() if callable(cli_text) else exc}", file=sys.stderr)
                 status = 1
                 continue
             if progress:
@@ -981,7 +987,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # noqa: BLE001 - the one place errors become messages
-        message = user_message(exc)
+        cli_text = getattr(exc, "cli_text", None)  # a diagnosed failure has a command-line wording of its own
+        message = cli_text() if callable(cli_text) else user_message(exc)
         if message is None:
             if os.environ.get("CARRY_DEBUG"):
                 raise

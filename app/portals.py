@@ -34,6 +34,8 @@ from sync.fhir.pull import pull
 from sync.http import HttpClient, NetworkError
 from sync.smart import (
     CALLBACK_PORT,
+    Diagnosed,
+    DiscoveryError,
     FALLBACK_PORTS,
     REGISTRATIONS_FILE,
     ClientCredentials,
@@ -45,6 +47,7 @@ from sync.smart import (
     SmartConfiguration,
     SmartError,
     StateMismatch,
+    TokenError,
     TokenSession,
     TokenSet,
     begin_authorization,
@@ -170,7 +173,13 @@ class Portals:
     ) -> PendingConnect:
         base = normalise_base(base_url)
         async with self._http() as http:
-            config = await discover(http, base)
+            try:
+                config = await discover(http, base)
+            except DiscoveryError:
+                quirks = detect_vendor(base, await _capabilities(http, base))
+                if quirks.key == "eclinicalworks":  # its practices each decide whether apps may connect
+                    raise Diagnosed("patient_access_off", vendor=quirks.name or "eClinicalWorks", base_url=base) from None
+                raise
             capabilities = await _capabilities(http, base)
         quirks = detect_vendor(base, capabilities)
         client, jwks = await asyncio.to_thread(self._credentials, config, quirks, client_id, client_secret)
@@ -199,7 +208,17 @@ class Portals:
             )
         authorization, label, quirks, _caps = entry
         async with self._http() as http:
-            result = await complete_authorization(http, authorization, params)
+            try:
+                result = await complete_authorization(http, authorization, params)
+            except TokenError as exc:
+                if exc.code != "invalid_client":
+                    raise
+                raise Diagnosed(
+                    "invalid_client",
+                    client_id=authorization.client.client_id,
+                    developer_site=quirks.developer_site or "the portal's developer site",
+                    redirect_uri=authorization.redirect_uri,
+                ) from None
         client = authorization.client
         config = authorization.config
 

@@ -16,6 +16,7 @@ import heapq
 import itertools
 import random
 import re
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -70,7 +71,12 @@ def failure_status(exc: BaseException) -> int | None:
 
 
 class NetworkError(CarryError):
-    """A server could not be reached, or kept failing after the retries allowed."""
+    """A server could not be reached, or kept failing after the retries allowed. `kind` says why, for diagnosis:
+    "tls" (certificate), "dns" (unknown name), or "other"."""
+
+    def __init__(self, message: str, *, kind: str = "other") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class ForeignURLRefused(CarryError):
@@ -348,12 +354,13 @@ class HttpClient:
                     self.stats.requests += 1
                     raw = await self._client.request(method, url, headers=send_headers, data=data, content=content)
             except _TRANSIENT as exc:
-                if attempt >= attempts:
+                if attempt >= attempts or _kind(exc) != "other":  # (a bad certificate or name will not get better)
                     raise NetworkError(
-                        f"Carry could not reach {_where(url)} ({_describe(exc)}), even after {attempts} tries."
+                        f"Carry could not reach {_where(url)} ({_describe(exc)}), even after {attempts} tries.",
+                        kind=_kind(exc),
                     ) from None
             except httpx.HTTPError as exc:
-                raise NetworkError(f"Carry could not talk to {_where(url)} ({_describe(exc)}).") from None
+                raise NetworkError(f"Carry could not talk to {_where(url)} ({_describe(exc)}).", kind=_kind(exc)) from None
             else:
                 self.stats.bytes += len(raw.content)
                 response = Response(
@@ -393,6 +400,18 @@ def _where(url: str) -> str:
 
 # scheme://host:port of a URL, for messages: never its path or query (they can hold ids or tokens).
 where = _where
+
+
+def _kind(exc: BaseException) -> str:
+    """Why a connection failed, from the exceptions under httpx's: a certificate, an unknown name, or other."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return "tls"
+        if isinstance(seen, socket.gaierror):
+            return "dns"
+        seen = seen.__cause__ or seen.__context__
+    return "other"
 
 
 def _describe(exc: Exception) -> str:

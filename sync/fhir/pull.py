@@ -19,12 +19,13 @@ import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from ..http import ForeignURLRefused, NetworkError, is_under
+from ..smart.diagnosis import Diagnosed
 from ..smart.errors import NeedsReconnect, SmartError
 from .capabilities import ServerCapabilities
 from .client import FHIRClient, RequestRefused, Throttled, Unauthorized
@@ -262,6 +263,7 @@ class SyncReport:
     warnings: tuple[str, ...] = ()
     message: str | None = None
     not_shared: Mapping[str, str] = field(default_factory=dict)  # type -> since when the portal refuses it to apps
+    diagnosis: Mapping[str, str] | None = None  # {"code": a row of sync.smart.DIAGNOSES, and its fields}
 
     @property
     def totals(self) -> TypeReport:
@@ -289,6 +291,7 @@ class SyncReport:
             "warnings": list(self.warnings),
             "message": self.message,
             "not_shared": dict(sorted(self.not_shared.items())),
+            "diagnosis": dict(self.diagnosis) if self.diagnosis else None,
         }
 
     @classmethod
@@ -300,7 +303,7 @@ class SyncReport:
         return cls(
             data["outcome"], data["mode"], data["resumed"], data["started_at"], data["finished_at"], data["duration"],
             data["requests"], data["bytes"], data["retries"], data["refreshes"], types, tuple(data["warnings"]),
-            data.get("message"), dict(data.get("not_shared") or {}),
+            data.get("message"), dict(data.get("not_shared") or {}), data.get("diagnosis"),
         )  # fmt: skip
 
 
@@ -788,7 +791,16 @@ async def pull(
         removed: dict[str, int] = {}
         if outcome == "complete":
             removed = await asyncio.to_thread(store.mark_removed, session.run_id, puller.searched_whole(tasks))
+        diagnosis = None
+        searches = [t.key for t in tasks if t.path == t.resource_type and not t.skip]
+        refused = {*puller.newly_refused, *session.not_shared, *(k for k, c in session.checkpoints.items() if c.refused)}
+        if outcome == "complete" and searches and all(key in refused for key in searches):
+            # Logged in, and every kind of record refused: say what that usually means, in one sentence.
+            found = Diagnosed("refused_everywhere", status="HTTP 403 or 404", base_url=client.base_url)
+            outcome, message, diagnosis = "incomplete", str(found), {"code": found.code, **found.fields}
         report = await puller.report(outcome, started, started_at, incremental and outcome == "complete", message, removed)
+        if diagnosis is not None:
+            report = replace(report, diagnosis=diagnosis)
         await asyncio.to_thread(
             store.finish_session, session.run_id, report, complete=outcome == "complete", server_time=puller.server_time
         )

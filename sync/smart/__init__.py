@@ -6,6 +6,7 @@ This package is the only user of authlib. It persists nothing itself: tokens go 
 
 from __future__ import annotations
 
+from .diagnosis import DIAGNOSES, Diagnosed
 from .discovery import SmartConfiguration, discover, normalise_base
 from .errors import (
     AuthorizationDenied,
@@ -55,6 +56,8 @@ __all__ = [
     "ClientCredentials",
     "ClientNotConfigured",
     "ClientSettings",
+    "DIAGNOSES",
+    "Diagnosed",
     "DiscoveryError",
     "GrantedScope",
     "IDENTITY_SCOPES",

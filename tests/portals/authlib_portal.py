@@ -291,6 +291,12 @@ class AuthlibPortal:
         self.oauth.register_grant(_RefreshGrant)
         self.counts = {"authorize_refused": 0, "token": 0, "refresh": 0, "throttled": 0, "fhir": 0}
         self.provenance_fails = False  # the Provenance search answers 400 (it must not fail a sync)
+        # Ways a portal fails that Carry must explain (tests/portals/test_portals_diagnosis.py):
+        self.unknown_tenant = False  # Oracle Health's answer for an organisation it does not know
+        self.software = "Exact Portal"  # the CapabilityStatement's software name (a vendor is recognised by it)
+        self.smart_off = False  # no SMART configuration and no oauth-uris: patient access not turned on
+        self.token_html = False  # the token endpoint answers with an HTML page
+        self.refuse_all = False  # every search answers 403
         self.asked: dict[str, int] = {}  # FHIR requests answered (not throttled), per resource type
         self._window_start = 0.0
         self._window_used = 0
@@ -355,13 +361,22 @@ class AuthlibPortal:
         )
 
     async def token(self, request: Request) -> Response:
+        if self.token_html:
+            return HTMLResponse("<!doctype html><title>Down for maintenance</title><h1>Back soon</h1>", 200)
         oauth_request = await self._oauth_request(request)
         with self._lock:
             self.counts["refresh" if oauth_request.form.get("grant_type") == "refresh_token" else "token"] += 1
         response: Response = self.oauth.create_token_response(oauth_request)
         return response
 
+    def _tenant_unknown(self) -> Response:
+        return JSONResponse({"errorId": "7f0c", "error": "unknown-tenant", "message": "Tenant not found"}, 404)
+
     async def smart_configuration(self, request: Request) -> Response:
+        if self.unknown_tenant:
+            return self._tenant_unknown()
+        if self.smart_off:
+            return JSONResponse({"error": "not found"}, 404)
         return JSONResponse({
             "authorization_endpoint": f"{self.origin}/authorize",
             "token_endpoint": f"{self.origin}/token",
@@ -402,13 +417,15 @@ class AuthlibPortal:
         return held is not None and not held.is_expired()
 
     async def metadata(self, request: Request) -> Response:
+        if self.unknown_tenant:
+            return self._tenant_unknown()
         types = [{"type": t, "interaction": [{"code": "read"}, {"code": "search-type"}],
                   "searchParam": [{"name": "patient", "type": "reference"}]
                   + ([{"name": "category", "type": "token"}] if t == "Observation" else [])}
                  for t in (*SERVED_TYPES, *REFUSED_TYPES)]  # fmt: skip
         types.append({"type": "Patient", "interaction": [{"code": "read"}]})
         return JSONResponse({"resourceType": "CapabilityStatement", "status": "active", "kind": "instance",
-                             "fhirVersion": "4.0.1", "format": ["json"], "software": {"name": "Exact Portal"},
+                             "fhirVersion": "4.0.1", "format": ["json"], "software": {"name": self.software},
                              "rest": [{"mode": "server", "resource": types}]}, media_type="application/fhir+json")  # fmt: skip
 
     async def fhir(self, request: Request) -> Response:
@@ -423,7 +440,7 @@ class AuthlibPortal:
             self.asked[rtype] = self.asked.get(rtype, 0) + 1
         if rtype == "Provenance" and self.provenance_fails:
             return JSONResponse({"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-supported"}]}, 400)
-        if rtype in REFUSED_TYPES:
+        if rtype in REFUSED_TYPES or (self.refuse_all and rtype != "Patient"):
             body = {"resourceType": "OperationOutcome",
                     "issue": [{"severity": "error", "code": "forbidden", "diagnostics": "Access denied by policy"}]}  # fmt: skip
             return JSONResponse(body, 403, headers=headers)

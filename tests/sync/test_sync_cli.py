@@ -167,7 +167,7 @@ def test_a_confidential_client_with_the_wrong_secret_is_invalid_client(tmp_path:
             f'[server."{sandbox.base_url}"]\nclient_id = "carry-conf"\nauth = "client_secret_basic"\n'
         )
         status, err = _connect_error(sandbox, tmp_path / "a", env=_env(CARRY_CLIENT_SECRET="a-wrong-secret"))
-        assert status == 1 and "does not accept Carry's client id (carry-conf)" in err
+        assert status == 1 and "does not accept Carry's client id carry-conf: register Carry" in err
         assert "a-wrong-secret" not in err
 
         # The right secret connects, is kept in the record, and serves the refresh and the sync later.
