@@ -8,7 +8,6 @@ import asyncio
 import io
 import math
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import httpx
 import pytest
 from authlib_portal import REFUSED_TYPES, AuthlibPortal
 from support.portal import log_in_async
+from support.ports import free_port
 
 from app.portals import Connection, Portals
 from app.record import Record, facts
@@ -86,15 +86,10 @@ async def test_a_long_sync_refreshes_once_per_token_lifetime(record: Record) -> 
         assert 1 <= report.refreshes == portal.counts["refresh"] <= math.ceil(lifetimes) + 1, (report.refreshes, report.duration)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 @pytest.mark.asyncio
 async def test_the_loopback_login_uses_the_port_registered_at_an_exact_matching_portal(record: Record) -> None:
-    port = _free_port()
+    port = free_port()
     with AuthlibPortal(f"http://127.0.0.1:{port}/oauth/callback") as portal:
         portals = Portals(record)
         browsing: list[asyncio.Task[None]] = []
@@ -115,7 +110,7 @@ async def test_the_loopback_login_uses_the_port_registered_at_an_exact_matching_
 
 @pytest.mark.asyncio
 async def test_a_refused_redirect_uri_is_named_at_once_not_blamed_on_the_login_page(record: Record) -> None:
-    registered, other = _free_port(), _free_port()
+    registered, other = free_port(), free_port()
     with AuthlibPortal(f"http://127.0.0.1:{registered}/oauth/callback") as portal:
         portals = Portals(record)
         opened: list[str] = []
