@@ -76,6 +76,7 @@ __all__ = [
     "PendingConnect",
     "PortalError",
     "Portals",
+    "REGISTERED_REDIRECT",
     "SyncProgress",
     "SyncReport",
     "callback_port_for",
