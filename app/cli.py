@@ -557,7 +557,15 @@ def cmd_connect(args: argparse.Namespace) -> int:
 
     if args.timeout <= 0:
         raise UsageError("--timeout must be more than 0 seconds.")
+    if args.callback_port is not None and not 1 <= args.callback_port <= 65535:
+        raise UsageError("--callback-port must be a port number from 1 to 65535.")
     scopes = args.scopes.split() if args.scopes else None
+    if args.print_redirect:
+        # Needs no record and no network: what to register at the portal's developer site.
+        from .portals import loopback_redirect_uri
+
+        print(loopback_redirect_uri(args.base_url, args.callback_port))
+        return 0
 
     def show(url: str) -> None:
         print(f"Open this address in your browser and log in to your portal:\n{url}", flush=True)
@@ -576,6 +584,8 @@ def cmd_connect(args: argparse.Namespace) -> int:
                 client_secret=_secret("CARRY_CLIENT_SECRET") or None,
                 scopes=scopes,
                 timeout=args.timeout,
+                callback_port=args.callback_port,
+                on_note=lambda text: print(text, file=sys.stderr, flush=True),
             )
         )
     print(f"Connected {conn.name} (patient {conn.patient_id}) as source {conn.id}.")
@@ -638,12 +648,24 @@ def _print_report(name: str, report: Any) -> None:
     )
     for rtype, r in sorted(report.types.items()):
         line = f"  {rtype.ljust(24)} {r.imported:6} new {r.updated:6} updated {r.unchanged:6} unchanged"
-        print(line + (f" {r.invalid:6} invalid" if r.invalid else ""))
+        line += f" {r.invalid:6} invalid" if r.invalid else ""
+        print(line + (f" {r.removed:6} removed at the source" if r.removed else ""))
         for reason in r.refused:
             print(f"  {''.ljust(24)} refused: {_shown(reason)}")
+    if report.not_shared:
+        since = min(report.not_shared.values())
+        print(
+            f"  This portal does not share {', '.join(sorted(report.not_shared))} with apps (refused since {since}); "
+            "Carry asks again with --full or after a week."
+        )
     for warning in report.warnings:
         print(f"  server note: {_shown(warning)}")
-    if report.message:
+    if report.diagnosis:
+        from sync.smart import Diagnosed
+
+        fields = {k: v for k, v in report.diagnosis.items() if k != "code"}
+        print(f"  {_shown(Diagnosed(report.diagnosis['code'], **fields).cli_text())}")
+    elif report.message:
         print(f"  {_shown(report.message)}")
 
 
@@ -671,7 +693,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             except CarryError as exc:
                 if progress:
                     progress.close()
-                print(f"carry: {_shown(conn.name)}: {_shown(exc)}", file=sys.stderr)
+                cli_text = getattr(exc, "cli_text", None)
+                print(f"carry: {_shown(conn.name)}: {_shown(cli_text() if callable(cli_text) else exc)}", file=sys.stderr)
                 status = 1
                 continue
             if progress:
@@ -735,9 +758,8 @@ def cmd_disconnect(args: argparse.Namespace) -> int:
     with _open(args) as record:
         portals = Portals(record)
         conn = portals.source(args.source)
-        revoked = asyncio.run(portals.disconnect(conn.id, forget=args.forget))
-    done = "revoked Carry's access at the portal and deleted" if revoked else "deleted"
-    print(f"Disconnected {conn.name}: {done} the tokens.")
+        done = asyncio.run(portals.disconnect(conn.id, forget=args.forget))
+    print(done.sentence())
     print("Its records were deleted from your record." if args.forget else "Its records stay in your record (--forget deletes them).")
     return 0
 
@@ -1072,6 +1094,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="how long to wait for the login (default: %(default)s)")
     p.add_argument("--no-browser", action="store_true", help="only print the address to open ($CARRY_NO_BROWSER too)")
     p.add_argument("--scopes", metavar="SCOPES", help="ask for exactly these scopes (space-separated) instead of Carry's choice")
+    p.add_argument("--callback-port", type=int, metavar="PORT",
+                   help="the loopback port of the redirect URI registered at the portal (default: clients.toml, else 47321)")
+    p.add_argument("--print-redirect", action="store_true", help="only print the exact redirect URI to register, then stop")
 
     p = add("sync", cmd_sync, "pull new and changed records from connected portals")
     p.add_argument("source", nargs="?", metavar="SOURCE", help="one source (number, name or FHIR base); default: all")
@@ -1157,7 +1182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # noqa: BLE001 - the one place errors become messages
-        message = user_message(exc)
+        cli_text = getattr(exc, "cli_text", None)  # a diagnosed failure has a command-line wording of its own
+        message = cli_text() if callable(cli_text) else user_message(exc)
         if message is None:
             if os.environ.get("CARRY_DEBUG"):
                 raise

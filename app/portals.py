@@ -33,6 +33,10 @@ from sync.fhir import (
 from sync.fhir.pull import pull
 from sync.http import HttpClient, NetworkError
 from sync.smart import (
+    CALLBACK_PORT,
+    Diagnosed,
+    DiscoveryError,
+    FALLBACK_PORTS,
     REGISTRATIONS_FILE,
     ClientCredentials,
     ClientSettings,
@@ -43,9 +47,11 @@ from sync.smart import (
     SmartConfiguration,
     SmartError,
     StateMismatch,
+    TokenError,
     TokenSession,
     TokenSet,
     begin_authorization,
+    check_authorize_url,
     choose_scopes,
     complete_authorization,
     discover,
@@ -54,6 +60,7 @@ from sync.smart import (
     new_private_key,
     normalise_base,
     public_jwks,
+    redirect_uri_for,
     refresh,
     revoke,
 )
@@ -65,15 +72,41 @@ from .record.portal_state import Connection, PortalState
 
 __all__ = [
     "Connection",
+    "Disconnected",
     "PendingConnect",
     "PortalError",
     "Portals",
+    "REGISTERED_REDIRECT",
     "SyncProgress",
     "SyncReport",
+    "callback_port_for",
+    "loopback_redirect_uri",
     "registrations_path",
 ]
 
-REGISTERED_REDIRECT = "http://127.0.0.1/oauth/callback"  # what to register at a portal: any loopback port matches
+REGISTERED_REDIRECT = redirect_uri_for(CALLBACK_PORT)  # what to register at a portal (the CLI's and desktop's default)
+
+
+@dataclass(frozen=True)
+class Disconnected:
+    """What disconnecting did: Carry's tokens are always deleted; the portal may or may not have withdrawn access."""
+
+    name: str
+    revoked: bool  # the portal confirmed it withdrew Carry's access
+    revocable: bool  # the portal has a revocation endpoint at all
+
+    def sentence(self) -> str:
+        if self.revoked:
+            return f"Disconnected {self.name}: the portal withdrew Carry's access, and Carry deleted its tokens."
+        if not self.revocable:
+            return (
+                f"Disconnected {self.name}: Carry deleted its tokens, but this portal offers apps no way to withdraw "
+                "their access, so it still lists Carry as allowed until you remove Carry in the portal's own settings."
+            )
+        return (
+            f"Disconnected {self.name}: Carry deleted its tokens, but the portal did not confirm that it withdrew "
+            "Carry's access; check the list of apps in the portal's own settings."
+        )
 
 
 class PortalError(CarryError):
@@ -95,6 +128,20 @@ class PendingConnect:
 
 def registrations_path() -> Path:
     return config_dir() / REGISTRATIONS_FILE
+
+
+def callback_port_for(base_url: str, asked: int | None = None) -> int:
+    """The loopback port for a portal: the one asked for, else the one in clients.toml, else CALLBACK_PORT."""
+    if asked is not None:
+        return asked
+    base = normalise_base(base_url)
+    settings = load_registrations(registrations_path()).lookup(base, detect_vendor(base, ServerCapabilities()).key)
+    return settings.callback_port if settings and settings.callback_port else CALLBACK_PORT
+
+
+def loopback_redirect_uri(base_url: str, asked_port: int | None = None) -> str:
+    """The exact redirect URI to register at a portal for the CLI's and desktop's loopback login."""
+    return redirect_uri_for(callback_port_for(base_url, asked_port))
 
 
 class Portals:
@@ -127,7 +174,13 @@ class Portals:
     ) -> PendingConnect:
         base = normalise_base(base_url)
         async with self._http() as http:
-            config = await discover(http, base)
+            try:
+                config = await discover(http, base)
+            except DiscoveryError:
+                quirks = detect_vendor(base, await _capabilities(http, base))
+                if quirks.key == "eclinicalworks":  # its practices each decide whether apps may connect
+                    raise Diagnosed("patient_access_off", vendor=quirks.name or "eClinicalWorks", base_url=base) from None
+                raise
             capabilities = await _capabilities(http, base)
         quirks = detect_vendor(base, capabilities)
         client, jwks = await asyncio.to_thread(self._credentials, config, quirks, client_id, client_secret)
@@ -156,7 +209,17 @@ class Portals:
             )
         authorization, label, quirks, _caps = entry
         async with self._http() as http:
-            result = await complete_authorization(http, authorization, params)
+            try:
+                result = await complete_authorization(http, authorization, params)
+            except TokenError as exc:
+                if exc.code != "invalid_client":
+                    raise
+                raise Diagnosed(
+                    "invalid_client",
+                    client_id=authorization.client.client_id,
+                    developer_site=quirks.developer_site or "the portal's developer site",
+                    redirect_uri=authorization.redirect_uri,
+                ) from None
         client = authorization.client
         config = authorization.config
 
@@ -191,13 +254,27 @@ class Portals:
         client_secret: str | None = None,
         scopes: Sequence[str] | None = None,
         timeout: float = 300.0,
+        callback_port: int | None = None,
+        on_note: Callable[[str], None] | None = None,
     ) -> Connection:
-        """The CLI and desktop flow: a listener on 127.0.0.1 (a free port) receives the callback."""
-        async with LoopbackListener() as listener:
+        """The CLI and desktop flow: a listener on 127.0.0.1 receives the callback, on a stable port (see
+        sync.smart.loopback); a port asked for (argument or clients.toml) gets no fallback."""
+        port = callback_port_for(base_url, callback_port)
+        fallback = FALLBACK_PORTS if port == CALLBACK_PORT and callback_port is None else ()
+        async with LoopbackListener(port=port, fallback=fallback) as listener:
+            if listener.fell_back and on_note is not None:
+                on_note(
+                    f"Port {port} is taken, so Carry listens at {listener.redirect_uri} instead; a portal that "
+                    "matches redirect URIs exactly will refuse it."
+                )
             pending = await self.begin_connect(
                 base_url, listener.redirect_uri, client_id=client_id, name=name, client_secret=client_secret, scopes=scopes
             )
+            authorization = self._pending[pending.state_id][0]
+            listener.expect(authorization.state)
             try:
+                async with self._http() as http:
+                    await check_authorize_url(http, authorization)
                 on_authorize_url(pending.authorize_url)
                 params = await listener.wait(timeout)
             except BaseException:
@@ -371,14 +448,15 @@ class Portals:
 
     # --- disconnect ----------------------------------------------------------------------------------------
 
-    async def disconnect(self, which: str | int, *, forget: bool = False) -> bool:
+    async def disconnect(self, which: str | int, *, forget: bool = False) -> Disconnected:
         """Revoke Carry's access at the portal where it offers revocation, and delete the tokens. With `forget`,
-        also delete the source and every resource from it. Returns True when the portal confirmed the revocation."""
+        also delete the source and every resource from it. Says whether the portal confirmed the revocation, and
+        whether it has a way to revoke at all."""
         conn = await asyncio.to_thread(self.state.connection, which)
         tokens = await asyncio.to_thread(self.state.tokens, conn.id)
         revoked = False
+        config = SmartConfiguration.from_json(conn.smart_config)
         if tokens is not None:
-            config = SmartConfiguration.from_json(conn.smart_config)
             try:
                 client, _ = await asyncio.to_thread(self._stored_credentials, config, conn)
             except SmartError:
@@ -388,7 +466,7 @@ class Portals:
             access_revoked = await revoke(config, client, tokens.access_token, "access_token")
             revoked = revoked or access_revoked
         await asyncio.to_thread(self.state.disconnect, conn.id, forget=forget)
-        return revoked
+        return Disconnected(conn.name, revoked, bool(config.revocation_endpoint))
 
 
 async def _capabilities(http: HttpClient, base: str) -> ServerCapabilities:

@@ -16,6 +16,8 @@ import heapq
 import ipaddress
 import itertools
 import random
+import re
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -42,6 +44,8 @@ __all__ = [
     "failure_status",
     "is_under",
     "oauth_client_options",
+    "throttle_wait",
+    "where",
 ]
 
 USER_AGENT = "Carry/0.1 (personal health record; +https://github.com/carry-phr)"
@@ -69,7 +73,12 @@ def failure_status(exc: BaseException) -> int | None:
 
 
 class NetworkError(CarryError):
-    """A server could not be reached, or kept failing after the retries allowed."""
+    """A server could not be reached, or kept failing after the retries allowed. `kind` says why, for diagnosis:
+    "tls" (certificate), "dns" (unknown name), or "other"."""
+
+    def __init__(self, message: str, *, kind: str = "other") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class ForeignURLRefused(CarryError):
@@ -199,6 +208,41 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+_RATELIMIT_RESET = re.compile(r"(?:^|[;,\s])(?:t|reset)\s*=\s*(\d+(?:\.\d+)?)", re.I)
+_RATELIMIT_LEFT = re.compile(r"(?:^|[;,\s])(?:r|remaining)\s*=\s*(\d+)", re.I)
+_RATELIMIT_WINDOW = re.compile(r"(?:^|[;,\s])w\s*=\s*(\d+(?:\.\d+)?)", re.I)
+_EPOCH = 1_000_000_000.0  # an X-RateLimit-Reset this large is a moment (epoch seconds), not a duration
+
+
+def throttle_wait(headers: Mapping[str, str], *, exhausted: bool) -> float | None:
+    """Seconds the server asked Carry to wait, from whichever header it used: Retry-After; the IETF draft's
+    RateLimit (`"default";r=0;t=10`, or the older `limit=100, remaining=0, reset=10` and RateLimit-Reset) with
+    RateLimit-Policy's window when no reset is given; X-RateLimit-Reset (seconds, or an epoch moment). On a
+    successful answer (`exhausted` False) only a quota used up (remaining 0) asks for a wait."""
+    wait = _retry_after(headers.get("retry-after")) if exhausted else None
+    if wait is not None:
+        return wait
+    limit = headers.get("ratelimit", "")
+    remaining = headers.get("ratelimit-remaining", "").strip()
+    left = _RATELIMIT_LEFT.search(limit) or (_RATELIMIT_LEFT.search(f"r={remaining}") if remaining else None)
+    left_x = headers.get("x-ratelimit-remaining", "").strip()
+    used_up = (left is not None and int(left.group(1)) == 0) or left_x == "0"
+    if not exhausted and not used_up:
+        return None
+    reset = _RATELIMIT_RESET.search(limit) or _RATELIMIT_RESET.search(f"t={headers.get('ratelimit-reset', '').strip()}")
+    if reset is not None:
+        return float(reset.group(1))
+    x_reset = headers.get("x-ratelimit-reset", "").strip()
+    try:
+        value = float(x_reset)
+    except ValueError:
+        value = None
+    if value is not None:
+        return max(0.0, value - time.time()) if value >= _EPOCH else value
+    window = _RATELIMIT_WINDOW.search(headers.get("ratelimit-policy", ""))
+    return float(window.group(1)) if window is not None else None
+
+
 class _Gate:
     """At most `slots` requests at a time. When one ends, its slot goes to the waiting request with the lowest
     priority number (first come, first served among equals)."""
@@ -253,6 +297,8 @@ class HttpClient:
         self.stats = HttpStats()
         self.concurrency = max(1, concurrency)
         self._gate = _Gate(self.concurrency)
+        # When a server says "slow down", every request to it waits, not only the one that was told.
+        self._paused_until: dict[tuple[str, str, int | None], float] = {}
         self._client = httpx.AsyncClient(
             timeout=_timeout(timeout),
             limits=httpx.Limits(max_connections=self.concurrency * 2, max_keepalive_connections=self.concurrency),
@@ -321,29 +367,37 @@ class HttpClient:
                 )
             send_headers["Authorization"] = f"Bearer {bearer.token}"
         attempts = self.retry.attempts if retry else 1
+        host = _origin(url)
         for attempt in range(1, attempts + 1):
             wait: float | None = None
+            await self._host_pause(host)  # (outside the slot, so requests to other servers go on meanwhile)
             try:
                 async with self._gate.slot(priority):
+                    await self._host_pause(host)
                     self.stats.requests += 1
                     raw = await self._client.request(method, url, headers=send_headers, data=data, content=content)
             except _TRANSIENT as exc:
-                if attempt >= attempts:
+                if attempt >= attempts or _kind(exc) != "other":  # (a bad certificate or name will not get better)
                     raise NetworkError(
-                        f"Carry could not reach {_where(url)} ({_describe(exc)}), even after {attempts} tries."
+                        f"Carry could not reach {_where(url)} ({_describe(exc)}), even after {attempts} tries.",
+                        kind=_kind(exc),
                     ) from None
             except httpx.HTTPError as exc:
-                raise NetworkError(f"Carry could not talk to {_where(url)} ({_describe(exc)}).") from None
+                raise NetworkError(f"Carry could not talk to {_where(url)} ({_describe(exc)}).", kind=_kind(exc)) from None
             else:
                 self.stats.bytes += len(raw.content)
                 response = Response(
                     raw.status_code, {k.lower(): v for k, v in raw.headers.items()}, raw.content, str(raw.url)
                 )
-                if response.status not in _RETRY_STATUS or attempt >= attempts:
-                    return response
-                wait = _retry_after(response.headers.get("retry-after"))
+                throttled = response.status in (429, 503)
+                wait = throttle_wait(response.headers, exhausted=throttled)
                 if wait is not None:
                     wait = min(wait, self.retry.retry_after_cap)
+                    self._pause(host, wait)
+                if response.status not in _RETRY_STATUS or attempt >= attempts:
+                    return response
+                if wait is not None:
+                    wait = 0.0  # the pause above holds this request back with every other one to the host
             if wait is None:
                 ceiling = min(self.retry.max_backoff, self.retry.backoff * (2 ** (attempt - 1)))
                 wait = random.uniform(ceiling / 2, ceiling)
@@ -352,9 +406,35 @@ class HttpClient:
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
 
 
+    def _pause(self, host: tuple[str, str, int | None], seconds: float) -> None:
+        until = time.monotonic() + seconds
+        if until > self._paused_until.get(host, 0.0):
+            self._paused_until[host] = until
+
+    async def _host_pause(self, host: tuple[str, str, int | None]) -> None:
+        while (left := self._paused_until.get(host, 0.0) - time.monotonic()) > 0:
+            await asyncio.sleep(left)
+
+
 def _where(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc else "an invalid address"
+
+
+# scheme://host:port of a URL, for messages: never its path or query (they can hold ids or tokens).
+where = _where
+
+
+def _kind(exc: BaseException) -> str:
+    """Why a connection failed, from the exceptions under httpx's: a certificate, an unknown name, or other."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return "tls"
+        if isinstance(seen, socket.gaierror):
+            return "dns"
+        seen = seen.__cause__ or seen.__context__
+    return "other"
 
 
 def _describe(exc: Exception) -> str:

@@ -437,7 +437,7 @@ class _Builder:
     # reading
 
     def _where(self) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
+        clauses: list[str] = ["r.removed_at IS NULL"]  # what a portal no longer serves is not shown as current
         args: list[Any] = []
         if self.types is not None:
             clauses.append(f"r.type IN ({', '.join('?' for _ in self.types)})")

@@ -9,7 +9,7 @@ live inside the SQLCipher file like everything else; nothing here puts them in a
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -28,6 +28,15 @@ _OUTCOMES = ("imported", "updated", "unchanged", "invalid")
 
 def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _epoch(stamp: str | None) -> float | None:
+    if not stamp:
+        return None
+    try:
+        return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -182,11 +191,15 @@ class PortalState:
 
     def tokens(self, source_id: int) -> TokenSet | None:
         rows = self.record._query(
-            "SELECT access_token, token_type, expires_at, scope, patient, refresh_token, id_token FROM portal_token "
-            "WHERE source_id = ?",
+            "SELECT access_token, token_type, expires_at, scope, patient, refresh_token, id_token, updated_at "
+            "FROM portal_token WHERE source_id = ?",
             [source_id],
         )
-        return TokenSet(*rows[0]) if rows else None
+        if not rows:
+            return None
+        # Tokens are saved as they arrive: when they were saved is when they were issued (for their lifetime).
+        access, kind, expires_at, scope, patient, refresh_token, id_token, saved = rows[0]
+        return TokenSet(access, kind, expires_at, scope, patient, refresh_token, id_token, _epoch(saved))
 
     def token_store(self, source_id: int) -> PortalTokenStore:
         return PortalTokenStore(self.record, source_id)
@@ -197,6 +210,7 @@ class PortalState:
             cur.execute("DELETE FROM portal_token WHERE source_id = ?", (source_id,))
             cur.execute("DELETE FROM sync_checkpoint WHERE source_id = ?", (source_id,))
             cur.execute("DELETE FROM sync_session WHERE source_id = ?", (source_id,))
+            cur.execute("DELETE FROM portal_refusal WHERE source_id = ?", (source_id,))
             if forget:
                 # The full-text index is contentless: its rows go by rowid before the resources do.
                 cur.execute("DELETE FROM resource_fts WHERE rowid IN (SELECT rowid FROM resource WHERE source_id = ?)", (source_id,))
@@ -290,6 +304,55 @@ class PortalPullStore:
         self.record = record
         self.source_id = source_id
 
+    def _not_shared(self, cur: Any, full: bool) -> dict[str, tuple[str, str]]:
+        """Refusals younger than a week (none for a full sync: it asks again)."""
+        if full:
+            return {}
+        rows = cur.execute(
+            "SELECT task, resource_type, since FROM portal_refusal WHERE source_id = ? "
+            "AND since > strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-7 days')",
+            (self.source_id,),
+        ).fetchall()
+        return {task: (rtype, since[:10]) for task, rtype, since in rows}
+
+    def mark_removed(self, run_id: int, types: Collection[str]) -> dict[str, int]:
+        if not types:
+            return {}
+        marks = ", ".join("?" for _ in types)
+        with self.record._transaction() as cur:
+            counts = dict(cur.execute(
+                f"SELECT type, count(*) FROM resource WHERE source_id = ? AND type IN ({marks}) AND removed_at IS NULL "
+                "AND (last_run IS NULL OR last_run != ?) GROUP BY type",
+                (self.source_id, *types, run_id),
+            ).fetchall())  # fmt: skip
+            if counts:
+                cur.execute(
+                    f"UPDATE resource SET removed_at = ? WHERE source_id = ? AND type IN ({marks}) AND removed_at IS NULL "
+                    "AND (last_run IS NULL OR last_run != ?)",
+                    (_now(), self.source_id, *types, run_id),
+                )
+                cur.execute(
+                    "INSERT INTO audit (at, action, detail) VALUES (?, 'removed-at-source', ?)",
+                    (_now(), json.dumps({"source": self.source_id, "removed": counts}, sort_keys=True)),
+                )
+        return {str(t): int(n) for t, n in counts.items()}
+
+    def remember_refusals(self, refused: Mapping[str, tuple[str, str]], searched: Collection[str]) -> None:
+        if not refused and not searched:
+            return
+        now = _now()
+        with self.record._transaction() as cur:
+            if searched:
+                cur.execute_rows(
+                    "DELETE FROM portal_refusal WHERE source_id = ? AND task IN ({rows})", list(searched), (self.source_id,)
+                )
+            if refused:
+                cur.execute_rows(
+                    "INSERT INTO portal_refusal (source_id, task, resource_type, reason, since) VALUES {rows} "
+                    "ON CONFLICT (source_id, task) DO UPDATE SET reason = excluded.reason, since = excluded.since",
+                    [(self.source_id, task, rtype, reason, now) for task, (rtype, reason) in refused.items()],
+                )
+
     def open_session(self, *, full: bool) -> PullSession:
         sid = self.source_id
         with self.record._transaction() as cur:
@@ -303,7 +366,7 @@ class PortalPullStore:
                         (sid,),
                     ).fetchall()
                 }
-                return PullSession(int(run_id), True, bool(was_full), since, checkpoints)
+                return PullSession(int(run_id), True, bool(was_full), since, checkpoints, self._not_shared(cur, bool(was_full)))
             if row is not None:  # an interrupted incremental sync, superseded by --full
                 cur.execute("UPDATE run SET finished_at = ? WHERE id = ? AND finished_at IS NULL", (_now(), row[0]))
             server_time = cur.execute("SELECT server_time, base_url FROM portal WHERE source_id = ?", (sid,)).fetchone()
@@ -322,7 +385,7 @@ class PortalPullStore:
                 "since = excluded.since, started_at = excluded.started_at",
                 (sid, run_id, 1 if since is None else 0, since, now),
             )
-        return PullSession(int(run_id), False, since is None, since, {})
+        return PullSession(int(run_id), False, since is None, since, {}, self._not_shared(cur, full))
 
     def save_pages(self, run_id: int, pages: Sequence[PageWrite]) -> list[dict[str, dict[str, int]]]:
         """Store the pages and their tasks' checkpoints in one transaction, with a handful of statements however
@@ -391,6 +454,11 @@ class PortalPullStore:
         totals = report.totals
         now = _now()
         with self.record._transaction() as cur:
+            # A resource removed at the source that the portal served again this run is current again.
+            cur.execute(
+                "UPDATE resource SET removed_at = NULL WHERE source_id = ? AND removed_at IS NOT NULL AND last_run = ?",
+                (self.source_id, run_id),
+            )
             cur.execute(
                 "UPDATE run SET finished_at = ?, imported = ?, updated = ?, unchanged = ?, invalid = ? WHERE id = ?",
                 (now, totals.imported, totals.updated, totals.unchanged, totals.invalid, run_id),

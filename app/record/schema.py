@@ -296,6 +296,26 @@ def _place_people(cur: Any) -> None:
     place_patients(cur)
 
 
+# What a portal refuses to share with apps (a search answered 403 or 404) is remembered per source and search, so
+# the next syncs do not ask again and again (they do on --full, or a week after `since`). A resource the portal no
+# longer serves is kept, marked removed at the source (`removed_at`), not deleted; the grouping index covers it.
+_V9 = """
+CREATE TABLE portal_refusal (
+    source_id      INTEGER NOT NULL REFERENCES source(id) ON DELETE CASCADE,
+    task           TEXT NOT NULL,
+    resource_type  TEXT NOT NULL,
+    reason         TEXT NOT NULL,
+    since          TEXT NOT NULL,
+    PRIMARY KEY (source_id, task)
+);
+ALTER TABLE resource ADD COLUMN removed_at TEXT;
+DROP INDEX IF EXISTS resource_facts;
+CREATE INDEX resource_facts ON resource (
+    type, source_id, id, effective, category, code_system, code, code_display, status, display, subject,
+    value_num, value_unit, valid, invalid_reason, first_seen, last_seen, changed_at, last_run, removed_at
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sources, resources, identifiers, runs, audit log, settings", _V1),
     Migration(2, "full-text index over display text, codes and notes", _V2, _backfill_fts),
@@ -305,6 +325,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "resources a sync stored and has not validated yet", _V6),
     Migration(7, "drop an index no view uses", _V7),
     Migration(8, "people: every (source, Patient) placed in a person; merge and split decisions", _V8, _place_people),
+    Migration(9, "what portals refuse to share, per source; resources removed at the source", _V9),
 )
 
 

@@ -671,9 +671,11 @@ class Record:
         order: str = "r.effective DESC, r.rowid DESC",  # NULLs sort last in DESC, so undated items come last
         limit: int | None = None,
         offset: int = 0,
+        removed: bool = False,
     ) -> list[ResourceRow]:
-        """Resources as list rows, newest first. `where` is trusted SQL from our own views, never user text."""
-        clauses: list[str] = []
+        """Resources as list rows, newest first. `where` is trusted SQL from our own views, never user text.
+        Resources removed at the source are left out unless `removed` is True."""
+        clauses: list[str] = [] if removed else ["r.removed_at IS NULL"]
         args: list[Any] = []
         if resource_type:
             clauses.append("r.type = ?")
@@ -717,7 +719,7 @@ class Record:
         query = f"{query} AND {last}" if query else last
         sql = (
             f"SELECT {_ROW_COLUMNS} FROM resource_fts f JOIN resource r ON r.rowid = f.rowid "
-            "JOIN source s ON s.id = r.source_id WHERE resource_fts MATCH ?"
+            "JOIN source s ON s.id = r.source_id WHERE resource_fts MATCH ? AND r.removed_at IS NULL"
             + (f" AND ({where})" if where else "")
             + " ORDER BY bm25(resource_fts, 10.0, 5.0, 1.0), r.effective DESC LIMIT ?"
         )

@@ -107,23 +107,57 @@ class DemoLogin:
     password: str
 
 
-class DemoHospital:
-    """The built-in sandbox portal, started in this process the first time a patient asks for it."""
+DEMO_PORT = 47330  # the demo hospital's address is saved as its source's: it must be the same after a restart
 
-    def __init__(self) -> None:
+
+class DemoHospital:
+    """The built-in sandbox portal, started in this process the first time a patient asks for it, on a stable
+    port (DEMO_PORT, or any free one when another program holds it), and started again on its source's port when
+    that source syncs after Carry restarted."""
+
+    def __init__(self, port: int = DEMO_PORT) -> None:
         self._server: Any = None
         self._lock = threading.Lock()
+        self._port = port
 
-    def start(self) -> Any:
-        """Start it (once) and return the SandboxServer; blocking, call from a worker thread."""
+    def start(self, port: int | None = None) -> Any:
+        """Start it (once) and return the SandboxServer; blocking, call from a worker thread. With `port`, there
+        and nowhere else (a saved source's address); without, DEMO_PORT or else any free port."""
         with self._lock:
             if self._server is None:
-                from sync.sandbox import SandboxServer
+                from sync.sandbox import SandboxError, SandboxServer
 
-                server = SandboxServer(port=0)
-                server.start()
-                self._server = server
+                candidates = (port,) if port else (self._port, 0)
+                for n, candidate in enumerate(candidates, 1):
+                    server = SandboxServer(port=candidate)
+                    try:
+                        server.start()
+                    except SandboxError:
+                        if n == len(candidates):
+                            raise
+                        continue
+                    self._server = server
+                    break
             return self._server
+
+    def serve(self, base_url: str) -> None:
+        """Before a demo source syncs: when its hospital is not running in this process (Carry restarted), start
+        it again at the saved address. Blocking; a port held by another program is left to the sync to report."""
+        from urllib.parse import urlsplit
+
+        from sync.http import is_loopback
+        from sync.sandbox import SandboxError
+
+        parts = urlsplit(base_url)
+        if not is_loopback(base_url) or not parts.port:
+            return
+        with self._lock:
+            if self._server is not None:
+                return
+        try:
+            self.start(parts.port)
+        except SandboxError:
+            pass
 
     @property
     def running(self) -> bool:

@@ -40,9 +40,11 @@ class Scope:
         return self.person.subjects if self.person is not None else None
 
     def clause(self) -> tuple[str, tuple[Any, ...]]:
+        current = "r.removed_at IS NULL"  # what a portal no longer serves is not shown as current
         if self.person is None:
-            return "", ()
-        return subject_clause(self.person.subjects)
+            return current, ()
+        mine, params = subject_clause(self.person.subjects)
+        return f"{current} AND {mine}", params
 
     def where(self, extra: str = "", params: tuple[Any, ...] = ()) -> tuple[str, tuple[Any, ...]]:
         """`extra` AND this scope, as a where-clause for Record.rows."""

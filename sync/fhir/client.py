@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
-from ..http import Bearer, HttpClient, Response
+from ..http import Bearer, HttpClient, Response, where
 from .errors import FHIRError
 
-__all__ = ["AccessTokens", "FHIRClient", "RequestRefused", "Unauthorized", "outcome_text"]
+__all__ = ["AccessTokens", "FHIRClient", "RequestRefused", "Throttled", "Unauthorized", "outcome_text"]
 
 
 class AccessTokens(Protocol):
@@ -33,6 +33,10 @@ class RequestRefused(FHIRError):
 
 class Unauthorized(RequestRefused):
     """Still 401 after a fresh token: the portal no longer accepts this connection."""
+
+
+class Throttled(RequestRefused):
+    """The portal kept asking Carry to slow down, even after waiting as long as it said."""
 
 
 def outcome_text(content: bytes, limit: int = 300) -> str | None:
@@ -89,6 +93,19 @@ class FHIRClient:
                 raise Unauthorized(
                     "The portal refused Carry's access even with a fresh token; connect again.", status=401
                 )
+        if response.status == 429:
+            raise Throttled(
+                "The portal asked Carry to slow down and was still asking after Carry waited; the next sync continues "
+                "where this one stopped.",
+                status=429,
+            )
+        if 300 <= response.status < 400:
+            # Redirects are not followed: the token would go wherever the portal pointed.
+            raise RequestRefused(
+                f"HTTP {response.status}: the portal sent Carry on to {where(response.headers.get('location', ''))} "
+                "instead of answering; Carry did not follow it with your access token.",
+                status=response.status,
+            )
         if not response.ok:
             reason = outcome_text(response.content) or _status_text(response.status)
             raise RequestRefused(f"HTTP {response.status}: {reason}", status=response.status)

@@ -19,15 +19,16 @@ import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
 from ..http import ForeignURLRefused, NetworkError, is_under
+from ..smart.diagnosis import Diagnosed
 from ..smart.errors import NeedsReconnect, SmartError
 from .capabilities import ServerCapabilities
-from .client import FHIRClient, RequestRefused, Unauthorized
+from .client import FHIRClient, RequestRefused, Throttled, Unauthorized
 from .errors import FHIRError, FHIRFormatError
 from .parse import ParsedResource, dumps, loads, parse_document, parse_resource
 from .quirks import VendorQuirks
@@ -51,6 +52,7 @@ _OUTCOMES = ("imported", "updated", "unchanged", "invalid")
 _ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")
 _NEVER_SEARCHED = frozenset({"Patient", "Binary", "Provenance", "Bundle", "OperationOutcome"})
 _STALE_PAGE = frozenset({400, 404, 410, 422})
+_NOT_SHARED = frozenset({403, 404})  # a search answered so: the portal does not share that type with apps
 _CONDITIONAL_REF = re.compile(rb'"reference"\s*:\s*"[A-Z][A-Za-z]+\?')  # needs the store's resolver
 # Every search starts at once, and HttpClient keeps `concurrency` requests in flight. When a slot frees up, a search
 # that is under way gets it for its next page before a search starts or a reference is read: on a busy portal the
@@ -82,6 +84,8 @@ class PullSession:
     full: bool
     since: str | None  # server time of the last complete sync (for _lastUpdated), None for a full pull
     checkpoints: Mapping[str, Checkpoint] = field(default_factory=dict)
+    # Searches the portal refused to share (403/404) within the last week, not asked again: task -> (type, since)
+    not_shared: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -119,6 +123,16 @@ class PullStore(Protocol):
         ...
 
     def resolve_identifier(self, resource_type: str, system: str, value: str) -> str | None: ...
+
+    def mark_removed(self, run_id: int, types: Collection[str]) -> dict[str, int]:
+        """Mark this source's resources of these types that this run did not see as removed at the source (kept,
+        dated); return how many per type."""
+        ...
+
+    def remember_refusals(self, refused: Mapping[str, tuple[str, str]], searched: Collection[str]) -> None:
+        """Keep the searches the portal refused to share (task -> (type, reason)), and forget earlier refusals of
+        the searches that were answered this time."""
+        ...
 
     def finish_session(self, run_id: int, report: SyncReport, *, complete: bool, server_time: str | None) -> None: ...
 
@@ -177,6 +191,19 @@ def plan_tasks(
             key = rtype + ("?" + urlencode(spec.params) if spec.params else "")
             fallback = (("patient", patient_id), *spec.fallback, *extra) if spec.fallback is not None else None
             tasks.append(SearchTask(key, rtype, rtype, (("patient", patient_id), *spec.params, *extra), fallback))
+    revincluded = any(("_revinclude", "Provenance:target") in task.params for task in tasks)
+    if (
+        quirks.revinclude_provenance != "never"
+        and not revincluded
+        and capabilities.supports_type("Provenance")
+        and allows("Provenance")
+    ):
+        # Where the server does not declare _revinclude, the patient's Provenance is searched for itself (a
+        # failure of this search is a note in the report, never an incomplete sync).
+        extra = [("_count", str(quirks.page_size))]
+        if since and capabilities.declares_param("Provenance", "_lastUpdated"):
+            extra.append(("_lastUpdated", f"gt{since}"))
+        tasks.append(SearchTask("Provenance", "Provenance", "Provenance", (("patient", patient_id), *extra)))
     return tasks
 
 
@@ -207,6 +234,7 @@ class TypeReport:
     unchanged: int = 0
     invalid: int = 0
     refused: tuple[str, ...] = ()
+    removed: int = 0  # marked "removed at the source" by this sync: the portal no longer serves them
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -215,6 +243,7 @@ class TypeReport:
             "unchanged": self.unchanged,
             "invalid": self.invalid,
             "refused": list(self.refused),
+            "removed": self.removed,
         }
 
 
@@ -233,6 +262,8 @@ class SyncReport:
     types: Mapping[str, TypeReport]
     warnings: tuple[str, ...] = ()
     message: str | None = None
+    not_shared: Mapping[str, str] = field(default_factory=dict)  # type -> since when the portal refuses it to apps
+    diagnosis: Mapping[str, str] | None = None  # {"code": a row of sync.smart.DIAGNOSES, and its fields}
 
     @property
     def totals(self) -> TypeReport:
@@ -259,18 +290,20 @@ class SyncReport:
             "types": {t: r.as_json() for t, r in sorted(self.types.items())},
             "warnings": list(self.warnings),
             "message": self.message,
+            "not_shared": dict(sorted(self.not_shared.items())),
+            "diagnosis": dict(self.diagnosis) if self.diagnosis else None,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> SyncReport:
         types = {
-            t: TypeReport(r["imported"], r["updated"], r["unchanged"], r["invalid"], tuple(r["refused"]))
+            t: TypeReport(r["imported"], r["updated"], r["unchanged"], r["invalid"], tuple(r["refused"]), r.get("removed", 0))
             for t, r in data["types"].items()
         }
         return cls(
             data["outcome"], data["mode"], data["resumed"], data["started_at"], data["finished_at"], data["duration"],
             data["requests"], data["bytes"], data["retries"], data["refreshes"], types, tuple(data["warnings"]),
-            data.get("message"),
+            data.get("message"), dict(data.get("not_shared") or {}), data.get("diagnosis"),
         )  # fmt: skip
 
 
@@ -319,6 +352,9 @@ class _Puller:
         self.references = re.compile(rb'"reference"\s*:\s*"(' + names + rb')/([A-Za-z0-9\-.]{1,200})"')
         self.counts: Counts = {}
         self.refused: dict[str, list[str]] = {}
+        self.not_shared: dict[str, str] = {}  # type -> since (the report's one line)
+        self.newly_refused: dict[str, tuple[str, str]] = {}  # task -> (type, reason), to remember
+        self.answered: set[str] = set()  # tasks the portal answered this time
         self.warnings: list[str] = []
         self.failed = False
         self.seen: dict[tuple[str, str], str] = {}  # (type, id) -> hash, this run: repeats across pages are dropped
@@ -333,7 +369,7 @@ class _Puller:
         self.writer: asyncio.Task[None] | None = None
         for checkpoint in session.checkpoints.values():
             _add(self.counts, checkpoint.counts)
-            if checkpoint.refused:
+            if checkpoint.refused and checkpoint.task not in session.not_shared:
                 self.refused.setdefault(checkpoint.task.split("?")[0], []).append(checkpoint.refused)
 
     def emit(self, event: SyncProgress) -> None:
@@ -435,6 +471,11 @@ class _Puller:
         if checkpoint is not None and checkpoint.done:
             await self._enqueue(_Item(task))
             return
+        known = self.session.not_shared.get(task.key)
+        if known is not None:  # refused within the last week: not asked again (--full asks)
+            self.not_shared.setdefault(task.resource_type, known[1])
+            await self._enqueue(_Item(task))
+            return
         if task.skip:
             await self._enqueue(_Item(task, PageWrite(task.key, [], None, True, refused=task.skip)))
             self.note_refused(task.resource_type, task.skip)
@@ -442,18 +483,23 @@ class _Puller:
             return
         resume_url = checkpoint.next_url if checkpoint is not None else None
         page = checkpoint.pages if checkpoint is not None else 0
+        restart = resume_url is not None and not is_under(resume_url, self.client.base_url)
+        if restart:
+            # The last sync stopped at a next link Carry refused to follow (another host, port or scheme): that
+            # search starts over, so nothing behind the refused link is lost.
+            resume_url, page = None, 0
         try:
-            await self._pages(task, resume_url, page)
-        except asyncio.CancelledError:
-            raise
+            await self._pages(task, resume_url, page, restart)
+            self.answered.add(task.key)
+        except (asyncio.CancelledError, Throttled):
+            raise  # (throttled: the whole sync stops, with one sentence, and the next one resumes)
         except (Unauthorized, ForeignURLRefused, NetworkError, RequestRefused, FHIRError) as exc:
             await self._task_failed(task, exc)
         await self._enqueue(_Item(task))
 
-    async def _pages(self, task: SearchTask, resume_url: str | None, page: int) -> None:
+    async def _pages(self, task: SearchTask, resume_url: str | None, page: int, restart: bool = False) -> None:
         params = task.params
         url: str | None = resume_url
-        restart = False
         if url is None:
             url = self.client.url(task.path, params)
             page = 0
@@ -499,14 +545,25 @@ class _Puller:
         reason = str(exc)
         if isinstance(exc, Unauthorized):
             raise exc
-        if isinstance(exc, (NetworkError, FHIRFormatError)) or (
-            isinstance(exc, RequestRefused) and (exc.status >= 500 or exc.status == 429)
+        if task.resource_type == "Provenance" and not (isinstance(exc, RequestRefused) and exc.status in _NOT_SHARED):
+            # Provenance is extra: its search failing is worth a note, not an incomplete sync.
+            self.warnings.append(f"Provenance could not be read this time ({reason})")
+            await self._enqueue(_Item(task, PageWrite(task.key, [], None, True, refused=reason)))
+            return
+        if isinstance(exc, (NetworkError, FHIRFormatError, ForeignURLRefused)) or (
+            isinstance(exc, RequestRefused) and (exc.status >= 500 or exc.status == 429 or 300 <= exc.status < 400)
         ):
-            # Transient: keep the checkpoint as it is, so the next sync continues from here.
+            # Transient, or a next link or redirect Carry would not follow (the rest of that search was not read):
+            # keep the checkpoint, so the sync is incomplete and the next one continues (or starts that search over).
             self.failed = True
             self.note_refused(task.resource_type, f"not finished: {reason}")
             return
         await self._enqueue(_Item(task, PageWrite(task.key, [], None, True, refused=reason)))
+        if isinstance(exc, RequestRefused) and exc.status in _NOT_SHARED and task.path == task.resource_type:
+            # The portal does not share this with apps: one line in the report, and not asked again for a week.
+            self.newly_refused[task.key] = (task.resource_type, reason)
+            self.not_shared.setdefault(task.resource_type, _now()[:10])
+            return
         self.note_refused(task.resource_type, reason)
 
     def _note_server_time(self, date_header: str | None) -> None:
@@ -606,7 +663,23 @@ class _Puller:
 
     # --- the report --------------------------------------------------------------------------------------------
 
-    async def report(self, outcome: str, started: float, started_at: str, incremental: bool, message: str | None) -> SyncReport:
+    def searched_whole(self, tasks: Sequence[SearchTask]) -> list[str]:
+        """Types whose every search ran to its end this run without a _lastUpdated filter: what the portal serves
+        of them is all there is, so a stored resource it did not serve is gone from it."""
+        whole: dict[str, bool] = {}
+        for task in tasks:
+            if task.path != task.resource_type or task.resource_type in self.reference_types:
+                continue
+            checkpoint = self.session.checkpoints.get(task.key)
+            finished = task.key in self.answered or (checkpoint is not None and checkpoint.done and not checkpoint.refused)
+            filtered = any(name == "_lastUpdated" for name, _ in task.params)
+            whole[task.resource_type] = whole.get(task.resource_type, True) and finished and not filtered and not task.skip
+        return sorted(t for t, ok in whole.items() if ok)
+
+    async def report(
+        self, outcome: str, started: float, started_at: str, incremental: bool, message: str | None,
+        removed: Mapping[str, int] | None = None,
+    ) -> SyncReport:  # fmt: skip
         if incremental:
             # Under _lastUpdated unchanged resources are not sent again: count them from what is stored.
             for rtype, stored in (await asyncio.to_thread(self.store.stored_counts)).items():
@@ -615,10 +688,12 @@ class _Puller:
         types = {
             rtype: TypeReport(
                 bucket["imported"], bucket["updated"], bucket["unchanged"], bucket["invalid"],
-                tuple(dict.fromkeys(self.refused.get(rtype, ()))),
+                tuple(dict.fromkeys(self.refused.get(rtype, ()))), (removed or {}).get(rtype, 0),
             )  # fmt: skip
             for rtype, bucket in self.counts.items()
         }
+        for rtype, count in (removed or {}).items():
+            types.setdefault(rtype, TypeReport(removed=count))
         for rtype, reasons in self.refused.items():
             types.setdefault(rtype, TypeReport(refused=tuple(dict.fromkeys(reasons))))
         stats = self.client.http.stats
@@ -637,6 +712,7 @@ class _Puller:
             types=types,
             warnings=tuple(dict.fromkeys(self.warnings)),
             message=message,
+            not_shared=dict(self.not_shared),
         )
 
 
@@ -702,7 +778,7 @@ async def pull(
                     outcome, message = "incomplete", "Some searches did not finish; the next sync continues where this one stopped."
             except (Unauthorized, NeedsReconnect) as exc:
                 outcome, message, error = "needs-reconnect", str(exc), exc
-            except SmartError as exc:  # the token endpoint failed for another reason (unreachable, 5xx)
+            except (SmartError, Throttled) as exc:  # the token endpoint failed (unreachable, 5xx), or slow down
                 outcome, message = "incomplete", str(exc)
             for task in puller.side:
                 task.cancel()
@@ -711,7 +787,20 @@ async def pull(
         except BaseException:
             puller.abandon()
             raise
-        report = await puller.report(outcome, started, started_at, incremental and outcome == "complete", message)
+        await asyncio.to_thread(store.remember_refusals, puller.newly_refused, sorted(puller.answered))
+        removed: dict[str, int] = {}
+        if outcome == "complete":
+            removed = await asyncio.to_thread(store.mark_removed, session.run_id, puller.searched_whole(tasks))
+        diagnosis = None
+        searches = [t.key for t in tasks if t.path == t.resource_type and not t.skip]
+        refused = {*puller.newly_refused, *session.not_shared, *(k for k, c in session.checkpoints.items() if c.refused)}
+        if outcome == "complete" and searches and all(key in refused for key in searches):
+            # Logged in, and every kind of record refused: say what that usually means, in one sentence.
+            found = Diagnosed("refused_everywhere", status="HTTP 403 or 404", base_url=client.base_url)
+            outcome, message, diagnosis = "incomplete", str(found), {"code": found.code, **found.fields}
+        report = await puller.report(outcome, started, started_at, incremental and outcome == "complete", message, removed)
+        if diagnosis is not None:
+            report = replace(report, diagnosis=diagnosis)
         await asyncio.to_thread(
             store.finish_session, session.run_id, report, complete=outcome == "complete", server_time=puller.server_time
         )

@@ -3,10 +3,13 @@
 `faults.set(kind, resource_type=None, times=None, **params)` switches one on, for the whole server or one resource
 type, for `times` requests (None: until `clear()`). Several can be on at once; the newest of a kind wins.
 
-Transport faults (rate_limit, server_error, unavailable, slow, drop_connection) hit FHIR data requests (read,
+Transport faults (rate_limit, server_error, unavailable, slow, drop_connection, redirect) hit FHIR data requests (read,
 search, next pages, Binary, create), not discovery, /metadata or the OAuth endpoints. Search faults (repeat_ids,
-outcome_entry, foreign_next) change searchset Bundles. Token faults (expire_token_early, revoke_refresh) act at
-the token endpoint.
+outcome_entry, foreign_next) change searchset Bundles. foreign_next and redirect point elsewhere: another `host`,
+`port` or `scheme` (http <-> https), each defaulting to the server's own. Token faults (expire_token_early, revoke_refresh, token_field) act at
+the token endpoint. rate_limit says how long to wait in one `header` style: "retry-after", "ratelimit" (the IETF
+draft's `RateLimit: "default";r=0;t=N`), "ratelimit-old" (its older `limit=, remaining=, reset=`) or "x-ratelimit"
+(X-RateLimit-Reset as an epoch moment). token_field sets one field of the token response to any JSON `value` (a number, an object).
 """
 
 from __future__ import annotations
@@ -19,16 +22,18 @@ __all__ = ["FAULT_KINDS", "Fault", "Faults"]
 
 # kind -> the parameters it takes, with their defaults
 FAULT_KINDS: dict[str, dict[str, Any]] = {
-    "rate_limit": {"seconds": 1},
+    "rate_limit": {"seconds": 1, "header": "retry-after"},
     "server_error": {},
     "unavailable": {"seconds": None},
     "slow": {"delay": 1.0},
     "drop_connection": {},
     "expire_token_early": {"seconds": 0},
     "revoke_refresh": {},
+    "token_field": {"name": "patient", "value": None},
     "repeat_ids": {"count": 2},
     "outcome_entry": {},
-    "foreign_next": {"host": "127.0.0.2"},
+    "foreign_next": {"host": "127.0.0.2", "port": None, "scheme": None},
+    "redirect": {"host": None, "port": None, "scheme": None},
 }
 
 

@@ -130,8 +130,7 @@ def fhir_routes(state: PortalState) -> list[Route]:
     async def transport_faults(resource_type: str | None) -> Response | None:
         fault = faults.take("rate_limit", resource_type)
         if fault is not None:
-            seconds = str(fault.params.get("seconds", 1))
-            return _fhir(_outcome("throttled", "Too many requests; try again later."), 429, {"Retry-After": seconds})
+            return _fhir(_outcome("throttled", "Too many requests; try again later."), 429, _throttle_headers(fault.params))
         fault = faults.take("unavailable", resource_type)
         if fault is not None:
             headers = {"Retry-After": str(fault.params["seconds"])} if fault.params.get("seconds") is not None else {}
@@ -143,6 +142,12 @@ def fhir_routes(state: PortalState) -> list[Route]:
         if fault is not None:
             await asyncio.sleep(float(fault.params.get("delay", 1.0)))
         return None
+
+    def redirect_fault(request: Request, resource_type: str | None) -> Response | None:
+        fault = faults.take("redirect", resource_type)
+        if fault is None:
+            return None
+        return Response(status_code=307, headers={"Location": _elsewhere(str(request.url), fault.params)})
 
     def authenticate(request: Request) -> AccessToken:
         header = request.headers.get("authorization", "")
@@ -179,7 +184,7 @@ def fhir_routes(state: PortalState) -> list[Route]:
         if state.latency:  # a portal across the internet: every answer takes this long to come back
             await asyncio.sleep(state.latency)
         drop = faults.take("drop_connection", resource_type)
-        failed = await transport_faults(resource_type)
+        failed = redirect_fault(request, resource_type) or await transport_faults(resource_type)
         try:
             response = failed if failed is not None else await handler()
         except _Refused as exc:
@@ -372,9 +377,7 @@ def fhir_routes(state: PortalState) -> list[Route]:
             url = f"{fhir_base(request)}/_page/{pages.add(following)}"
             foreign = faults.take("foreign_next", rtype)
             if foreign is not None:
-                parts = urlsplit(url)
-                port = f":{parts.port}" if parts.port else ""
-                url = urlunsplit((parts.scheme, f"{foreign.params['host']}{port}", parts.path, parts.query, ""))
+                url = _elsewhere(url, foreign.params)
             links.append({"relation": "next", "url": url})
         bundle: dict[str, Any] = {
             "resourceType": "Bundle",
@@ -443,3 +446,25 @@ def fhir_routes(state: PortalState) -> list[Route]:
         Route(f"{FHIR_PATH}/{{path:path}}", any_other_method, methods=["POST", "PUT", "PATCH", "DELETE"]),
         Route(FHIR_PATH, any_other_method, methods=["POST", "PUT", "PATCH", "DELETE"]),
     ]
+
+
+def _elsewhere(url: str, params: dict[str, Any]) -> str:
+    """The same URL on another host, port or scheme (what a fault asks for; unset parts stay as they are)."""
+    parts = urlsplit(url)
+    scheme = params.get("scheme") or parts.scheme
+    host = params.get("host") or parts.hostname or ""
+    port = params.get("port") or parts.port
+    return urlunsplit((scheme, f"{host}:{port}" if port else host, parts.path, parts.query, ""))
+
+
+def _throttle_headers(params: dict[str, Any]) -> dict[str, str]:
+    """How long to wait, said the way the fault asks (real portals use any of these)."""
+    seconds = params.get("seconds", 1)
+    style = params.get("header", "retry-after")
+    if style == "ratelimit":
+        return {"RateLimit": f'"default";r=0;t={seconds}', "RateLimit-Policy": '"default";q=100;w=60'}
+    if style == "ratelimit-old":
+        return {"RateLimit": f"limit=100, remaining=0, reset={seconds}"}
+    if style == "x-ratelimit":
+        return {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time() + float(seconds)) + 1)}
+    return {"Retry-After": str(seconds)}

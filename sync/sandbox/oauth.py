@@ -375,6 +375,9 @@ def oauth_routes(state: PortalState) -> list[Route]:
             body["refresh_token"] = grants.new_refresh_token(grant, grant.access).token
         if access.openid:
             body["id_token"] = id_token(grant, access, nonce)
+        odd = state.faults.take("token_field")
+        if odd is not None:
+            body[str(odd.params["name"])] = odd.params["value"]
         return JSONResponse(body, headers=_TOKEN_HEADERS)
 
     def id_token(grant: Grant, access: Access, nonce: str | None) -> str:

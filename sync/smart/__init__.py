@@ -6,6 +6,7 @@ This package is the only user of authlib. It persists nothing itself: tokens go 
 
 from __future__ import annotations
 
+from .diagnosis import DIAGNOSES, Diagnosed
 from .discovery import SmartConfiguration, discover, normalise_base
 from .errors import (
     AuthorizationDenied,
@@ -19,8 +20,8 @@ from .errors import (
     StateMismatch,
     TokenError,
 )
-from .launch import Authorization, complete_authorization
-from .loopback import CALLBACK_PATH, LoopbackListener
+from .launch import Authorization, check_authorize_url, complete_authorization
+from .loopback import CALLBACK_PATH, CALLBACK_PORT, FALLBACK_PORTS, LoopbackListener, redirect_uri_for
 from .oauth import (
     PendingAuthorization,
     begin_authorization,
@@ -50,9 +51,13 @@ __all__ = [
     "AuthorizationError",
     "AuthorizationTimeout",
     "CALLBACK_PATH",
+    "CALLBACK_PORT",
+    "FALLBACK_PORTS",
     "ClientCredentials",
     "ClientNotConfigured",
     "ClientSettings",
+    "DIAGNOSES",
+    "Diagnosed",
     "DiscoveryError",
     "GrantedScope",
     "IDENTITY_SCOPES",
@@ -71,6 +76,7 @@ __all__ = [
     "TokenStore",
     "begin_authorization",
     "callback_code",
+    "check_authorize_url",
     "choose_scopes",
     "complete_authorization",
     "discover",
@@ -80,6 +86,7 @@ __all__ = [
     "new_private_key",
     "normalise_base",
     "public_jwks",
+    "redirect_uri_for",
     "refresh",
     "revoke",
 ]

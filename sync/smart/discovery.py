@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from ..http import HttpClient, NetworkError, is_loopback
+from .diagnosis import Diagnosed
 from .errors import DiscoveryError
 
 __all__ = ["SmartConfiguration", "discover", "normalise_base"]
@@ -89,8 +90,12 @@ async def _get_json(http: HttpClient, url: str, accept: str = "application/json"
     try:
         response = await http.get(url, headers={"Accept": accept})
     except NetworkError as exc:
+        if exc.kind in ("tls", "dns"):
+            raise Diagnosed(exc.kind, host=urlsplit(url).hostname or url) from None
         raise DiscoveryError(str(exc)) from None
     if not response.ok:
+        if b"unknown-tenant" in response.content[:20_000].lower():  # Oracle Health's answer for an unknown tenant
+            raise Diagnosed("unknown_tenant", base_url=url.split("/.well-known/")[0].removesuffix("/metadata"))
         return None
     try:
         return json.loads(response.content)

@@ -1,18 +1,34 @@
-"""The loopback redirect listener for the CLI and desktop (RFC 8252 §7.3): http://127.0.0.1:<free port>/oauth/callback.
+"""The loopback redirect listener for the CLI and desktop (RFC 8252 §7.3): http://127.0.0.1:<port>/oauth/callback.
 
-It answers exactly one callback to its path and hands the query parameters over; everything else gets a 404.
+RFC 8252 asks portals to accept any port on a loopback redirect URI, but many match the registered URI exactly,
+port included. So Carry listens on a fixed port by default (CALLBACK_PORT, the URI to register is
+`redirect_uri_for()`); when another program holds it, it falls back to the next two ports and then to any free
+port (and says so, since an exact-matching portal will refuse that). A port the user chose gets no fallback.
+
+It answers exactly one callback: to its own path, addressed to its own host and port (the Host header: a page in
+the browser cannot rebind another name to it) and carrying the `state` of the login in progress. Anything else, from
+anyone, gets a 404 and leaves the login waiting: a stray request must not end it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import secrets
+from collections.abc import Sequence
 from urllib.parse import parse_qsl, urlsplit
 
-from .errors import AuthorizationTimeout
+from .errors import AuthorizationError, AuthorizationTimeout
 
-__all__ = ["CALLBACK_PATH", "LoopbackListener"]
+__all__ = ["CALLBACK_PATH", "CALLBACK_PORT", "FALLBACK_PORTS", "LoopbackListener", "redirect_uri_for"]
 
 CALLBACK_PATH = "/oauth/callback"
+CALLBACK_PORT = 47321  # the default; an unassigned port (IANA) in the registered range, stable across runs
+FALLBACK_PORTS = (CALLBACK_PORT + 1, CALLBACK_PORT + 2, 0)
+
+
+def redirect_uri_for(port: int = CALLBACK_PORT, host: str = "127.0.0.1") -> str:
+    """The exact redirect URI Carry's loopback listener uses on this port (what to register at a portal)."""
+    return f"http://{host}:{port}{CALLBACK_PATH}"
 _PAGE = (
     "<!doctype html><meta charset=utf-8><title>Carry</title>"
     "<body style='font-family:sans-serif;margin:3em'><h1>{title}</h1><p>{text}</p></body>"
@@ -22,23 +38,39 @@ _PAGE = (
 class LoopbackListener:
     """`async with LoopbackListener() as listener: ... params = await listener.wait(timeout)`."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, fallback: Sequence[int] = ()) -> None:
         self._host = host
         self._port = port
+        self._fallback = tuple(fallback)
+        self.fell_back = False  # listening on another port than the one asked for
         self._server: asyncio.Server | None = None
         self._result: asyncio.Future[dict[str, str]] | None = None
+        self._state: str | None = None
+
+    def expect(self, state: str) -> None:
+        """The `state` of the login this listener waits for (until it is set, no callback is taken)."""
+        self._state = state
 
     @property
     def redirect_uri(self) -> str:
         if self._server is None:
             raise RuntimeError("the listener is not started")
-        port = self._server.sockets[0].getsockname()[1]
-        return f"http://{self._host}:{port}{CALLBACK_PATH}"
+        return redirect_uri_for(self._server.sockets[0].getsockname()[1], self._host)
 
     async def __aenter__(self) -> LoopbackListener:
         self._result = asyncio.get_running_loop().create_future()
-        self._server = await asyncio.start_server(self._handle, self._host, self._port)
-        return self
+        for port in (self._port, *self._fallback):
+            try:
+                self._server = await asyncio.start_server(self._handle, self._host, port)
+            except OSError:
+                continue
+            self.fell_back = port != self._port
+            return self
+        raise AuthorizationError(
+            f"Port {self._port} on this computer is taken by another program, so Carry cannot receive the portal's "
+            "answer there; close that program or use another registered port.",
+            code="port_taken",
+        )
 
     async def __aexit__(self, *exc: object) -> None:
         if self._server is not None:
@@ -61,10 +93,17 @@ class LoopbackListener:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
             method, target, _ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
             parts = urlsplit(target)
-            if method != "GET" or parts.path != CALLBACK_PATH or self._result is None or self._result.done():
+            params = dict(parse_qsl(parts.query, keep_blank_values=True))
+            if (
+                method != "GET"
+                or parts.path != CALLBACK_PATH
+                or _host(head) != self._authority
+                or not self._expected(params.get("state"))
+                or self._result is None
+                or self._result.done()
+            ):
                 await self._reply(writer, 404, "Not found", "This address only receives Carry's login callback.")
                 return
-            params = dict(parse_qsl(parts.query, keep_blank_values=True))
             ok = "code" in params and "error" not in params
             await self._reply(
                 writer,
@@ -78,6 +117,13 @@ class LoopbackListener:
         finally:
             writer.close()
 
+    @property
+    def _authority(self) -> str:
+        return self.redirect_uri.split("/")[2]
+
+    def _expected(self, state: str | None) -> bool:
+        return bool(self._state and state and secrets.compare_digest(state.encode(), self._state.encode()))
+
     @staticmethod
     async def _reply(writer: asyncio.StreamWriter, status: int, title: str, text: str) -> None:
         body = _PAGE.format(title=title, text=text).encode()
@@ -88,3 +134,13 @@ class LoopbackListener:
             + body
         )
         await writer.drain()
+
+
+def _host(head: bytes) -> str | None:
+    """The Host header of a request head (lower case), None when there is not exactly one."""
+    hosts = [
+        line.split(b":", 1)[1].strip().decode("latin-1").lower()
+        for line in head.split(b"\r\n")[1:]
+        if line.lower().startswith(b"host:")
+    ]
+    return hosts[0] if len(hosts) == 1 else None

@@ -29,6 +29,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey, import_key
 
 from ..http import ClientFailure, failure_status, oauth_client_options
+from .diagnosis import Diagnosed
 from .discovery import SmartConfiguration
 from .errors import (
     AuthorizationDenied,
@@ -191,13 +192,20 @@ def _oauth_client(config: SmartConfiguration, client: ClientCredentials) -> Asyn
     method = client.auth_method
     if method == "client_secret_basic" and not client.client_secret:
         raise SmartError("This portal's client needs a client secret, and Carry has none stored for it.")
+    answered: dict[str, str] = {}
+
+    async def note(response: Any) -> None:  # what kind of answer came back, for the diagnosis of one that is no JSON
+        answered["type"] = response.headers.get("content-type", "")
+
     oauth = AsyncOAuth2Client(
         client_id=client.client_id,
         client_secret=client.client_secret,
         token_endpoint_auth_method=method,
         revocation_endpoint_auth_method=method,
+        event_hooks={"response": [note]},
         **oauth_client_options(),
     )
+    setattr(oauth, "answered", answered)  # (read by _token_failure's callers)
     if method == "private_key_jwt":
 
         def sign(auth: Any, http_method: str, uri: str, headers: Any, body: str) -> tuple[str, Any, str]:
@@ -213,7 +221,9 @@ def _oauth_client(config: SmartConfiguration, client: ClientCredentials) -> Asyn
     return oauth
 
 
-def _token_failure(exc: BaseException, *, during: str, client_id: str) -> SmartError:
+def _token_failure(exc: BaseException, *, during: str, client_id: str, answered: Mapping[str, str]) -> SmartError:
+    if isinstance(exc, ValueError) and "html" in answered.get("type", "").lower():
+        return Diagnosed("token_html")
     if isinstance(exc, OAuthError):
         code = str(exc.error or "error")
         if code == "invalid_client":
@@ -245,7 +255,7 @@ async def exchange_code(pending: PendingAuthorization, code: str) -> TokenSet:
                 code_verifier=pending.code_verifier,
             )
     except (OAuthError, ClientFailure, ValueError, KeyError) as exc:
-        raise _token_failure(exc, during="login", client_id=pending.client.client_id) from None
+        raise _token_failure(exc, during="login", client_id=pending.client.client_id, answered=getattr(oauth, "answered", {})) from None
     if not isinstance(data, Mapping) or not data.get("access_token"):
         raise TokenError("The portal's token endpoint returned no access token.", code="format")
     return TokenSet.from_response(data)
@@ -263,9 +273,9 @@ async def refresh(config: SmartConfiguration, client: ClientCredentials, refresh
             raise NeedsReconnect(
                 "The portal no longer accepts Carry's saved access (the refresh was refused); connect again."
             ) from None
-        raise _token_failure(exc, during="token refresh", client_id=client.client_id) from None
+        raise _token_failure(exc, during="token refresh", client_id=client.client_id, answered=getattr(oauth, "answered", {})) from None
     except (ClientFailure, ValueError, KeyError) as exc:
-        raise _token_failure(exc, during="token refresh", client_id=client.client_id) from None
+        raise _token_failure(exc, during="token refresh", client_id=client.client_id, answered=getattr(oauth, "answered", {})) from None
     return TokenSet.from_response(data)
 
 

@@ -8,6 +8,7 @@ kept there too. Format (documented in README.md):
     client_id = "0f7c..."
     auth = "private_key_jwt"            # "none" (public client, the default), "client_secret_basic", "private_key_jwt"
     alg = "ES384"                       # private_key_jwt only: "RS384" or "ES384"
+    callback_port = 8123                # the loopback port registered with this client (exact-matching portals)
 
     [server."https://fhir.example.org/r4"]   # one FHIR base; wins over the vendor table
     client_id = "carry-at-example"
@@ -35,6 +36,7 @@ class ClientSettings:
     client_id: str
     auth_method: str = "none"
     alg: str = "ES384"
+    callback_port: int | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,10 @@ def _settings(where: str, table: Any) -> ClientSettings:
     alg = table.get("alg", "ES384")
     if alg not in SIGNING_ALGS:
         raise SmartError(f"{where} in {FILE_NAME}: alg must be RS384 or ES384, not {alg!r}.")
-    return ClientSettings(table["client_id"].strip(), auth, alg)
+    port = table.get("callback_port")
+    if port is not None and (not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= 65535):
+        raise SmartError(f"{where} in {FILE_NAME}: callback_port must be a port number (1-65535), not {port!r}.")
+    return ClientSettings(table["client_id"].strip(), auth, alg, port)
 
 
 def load_registrations(path: Path) -> Registrations:

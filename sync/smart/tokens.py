@@ -9,11 +9,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from .errors import NeedsReconnect
+from .errors import NeedsReconnect, TokenError
 
 __all__ = ["TokenSession", "TokenSet", "TokenStore"]
 
-REFRESH_LEEWAY = 60.0  # refresh this many seconds before the access token expires
+REFRESH_LEEWAY = 60.0  # refresh at most this many seconds before the access token expires...
+REFRESH_SHARE = 0.1  # ...and at most this share of its lifetime before (a 60-second token lives 54 seconds)
 
 
 @dataclass(frozen=True)
@@ -25,10 +26,19 @@ class TokenSet:
     patient: str | None = None
     refresh_token: str | None = field(default=None, repr=False)
     id_token: str | None = field(default=None, repr=False)
+    issued_at: float | None = None  # epoch seconds; with expires_at, how long the token lives
 
     @classmethod
     def from_response(cls, data: Mapping[str, Any], *, previous: TokenSet | None = None, now: float | None = None) -> TokenSet:
         now = time.time() if now is None else now
+        for name in ("access_token", "token_type", "scope", "patient", "refresh_token", "id_token"):
+            value = data.get(name)
+            if value is not None and not isinstance(value, str) or (name == "access_token" and not value):
+                raise TokenError(
+                    f"The portal's token response is not usable: its {name} is "
+                    f"{'missing' if value is None or value == '' else 'not text'}; nothing was changed.",
+                    code="format",
+                )
         expires_in = data.get("expires_in")
         expires_at: float | None = None
         if isinstance(expires_in, (int, float)) or (isinstance(expires_in, str) and expires_in.isdigit()):
@@ -44,12 +54,21 @@ class TokenSet:
             patient=data.get("patient") or (previous.patient if previous else None),
             refresh_token=data.get("refresh_token") or (previous.refresh_token if previous else None),
             id_token=data.get("id_token") or (previous.id_token if previous else None),
+            issued_at=now,
         )
 
-    def expires_soon(self, leeway: float = REFRESH_LEEWAY, now: float | None = None) -> bool:
+    @property
+    def leeway(self) -> float:
+        """How long before expiry to refresh: min(60 s, 10 % of the lifetime), so short tokens are used, not
+        refreshed before every request."""
+        if self.expires_at is None or self.issued_at is None:
+            return REFRESH_LEEWAY
+        return max(0.0, min(REFRESH_LEEWAY, REFRESH_SHARE * (self.expires_at - self.issued_at)))
+
+    def expires_soon(self, leeway: float | None = None, now: float | None = None) -> bool:
         if self.expires_at is None:
             return False
-        return (time.time() if now is None else now) >= self.expires_at - leeway
+        return (time.time() if now is None else now) >= self.expires_at - (self.leeway if leeway is None else leeway)
 
 
 class TokenStore(Protocol):

@@ -118,9 +118,19 @@ def _seed_v7(record: Record) -> None:
             )
 
 
+def _seed_v8(record: Record) -> None:
+    # Version 8 placed the Patients in persons; a sync's report sits beside the old data.
+    _seed_v7(record)
+    with record._transaction() as cur:
+        cur.execute(
+            "INSERT INTO run (source_id, kind, origin, started_at) VALUES (2, 'sync', 'https://portal.example/fhir', "
+            "'2025-05-01T00:00:00Z')"
+        )
+
+
 # One seed per schema version a record can be left at. A new migration adds the seed of the version before it.
 SEEDS: dict[int, Callable[[Record], None]] = {
-    1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4, 5: _seed_v5, 6: _seed_v6, 7: _seed_v7,
+    1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4, 5: _seed_v5, 6: _seed_v6, 7: _seed_v7, 8: _seed_v8,
 }  # fmt: skip
 
 

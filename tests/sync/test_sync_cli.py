@@ -94,7 +94,7 @@ def test_connect_sync_sources_disconnect(sandbox: SandboxServer, tmp_path: Path)
     assert "access_token" not in json.dumps(listed)
 
     gone = carry("disconnect", "1", "--record", str(path))
-    assert gone.returncode == 0 and "revoked" in gone.stdout
+    assert gone.returncode == 0 and "the portal withdrew Carry's access" in gone.stdout
     listed = json.loads(carry("sources", "--record", str(path), "--json").stdout)
     assert listed[0]["status"] == "disconnected" and listed[0]["resources"] > 100
     with Record.open(path, PASSPHRASE) as record:
@@ -108,17 +108,13 @@ def test_connect_sync_sources_disconnect(sandbox: SandboxServer, tmp_path: Path)
         assert record.count() == 0 and not record.sources()
 
 
-def _connect_error(sandbox: SandboxServer, tmp_path: Path, *extra: str, approve: bool = True, env: dict[str, str] | None = None,
-                   tamper: bool = False) -> tuple[int, str]:  # fmt: skip
+def _connect_error(
+    sandbox: SandboxServer, tmp_path: Path, *extra: str, approve: bool = True, env: dict[str, str] | None = None
+) -> tuple[int, str]:
     path = _new_record(tmp_path)
     login = login_for(sandbox, "reyna")
     connecting = Connecting(sandbox.base_url, path, *extra, env=env)
     location = log_in(connecting.url, login.username, login.password, approve=approve)
-    if tamper:
-        parts = urlsplit(location)
-        query = dict(parse_qsl(parts.query))
-        query["state"] = "not-the-state-carry-sent"
-        location = parts._replace(query=urlencode(query)).geturl()
     httpx.get(location, timeout=10)
     status, _out, err = connecting.finish()
     with Record.open(path, PASSPHRASE) as record:
@@ -131,9 +127,18 @@ def test_connect_says_when_the_patient_declines(sandbox: SandboxServer, tmp_path
     assert status == 1 and "declined to give Carry access" in err
 
 
-def test_connect_refuses_a_callback_with_another_state(sandbox: SandboxServer, tmp_path: Path) -> None:
-    status, err = _connect_error(sandbox, tmp_path, tamper=True)
-    assert status == 1 and "state mismatch" in err
+def test_connect_ignores_a_callback_with_another_state_and_takes_the_real_one(sandbox: SandboxServer, tmp_path: Path) -> None:
+    # A stray request to the loopback address (anyone's, with another state) must not end the login.
+    path = _new_record(tmp_path)
+    login = login_for(sandbox, "reyna")
+    connecting = Connecting(sandbox.base_url, path)
+    location = log_in(connecting.url, login.username, login.password)
+    parts = urlsplit(location)
+    stray = parts._replace(query=urlencode({**dict(parse_qsl(parts.query)), "state": "not-the-state-carry-sent"}))
+    assert httpx.get(stray.geturl(), timeout=10).status_code == 404
+    assert httpx.get(location, timeout=10).status_code == 200
+    status, out, err = connecting.finish()
+    assert status == 0 and "Connected" in out, err
 
 
 def test_connect_explains_invalid_scope(sandbox: SandboxServer, tmp_path: Path) -> None:
@@ -162,7 +167,7 @@ def test_a_confidential_client_with_the_wrong_secret_is_invalid_client(tmp_path:
             f'[server."{sandbox.base_url}"]\nclient_id = "carry-conf"\nauth = "client_secret_basic"\n'
         )
         status, err = _connect_error(sandbox, tmp_path / "a", env=_env(CARRY_CLIENT_SECRET="a-wrong-secret"))
-        assert status == 1 and "does not accept Carry's client id (carry-conf)" in err
+        assert status == 1 and "does not accept Carry's client id carry-conf: register Carry" in err
         assert "a-wrong-secret" not in err
 
         # The right secret connects, is kept in the record, and serves the refresh and the sync later.

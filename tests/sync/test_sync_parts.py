@@ -67,7 +67,15 @@ def test_tokens_never_show_in_a_repr() -> None:
     tokens = TokenSet.from_response(
         {"access_token": "AT-secret", "refresh_token": "RT-secret", "id_token": "ID-secret", "expires_in": 60, "patient": "p1"}
     )
-    assert "secret" not in repr(tokens) and tokens.patient == "p1" and tokens.expires_soon()
+    assert "secret" not in repr(tokens) and tokens.patient == "p1"
+
+
+@pytest.mark.parametrize(("lifetime", "leeway"), [(30, 3.0), (60, 6.0), (300, 30.0), (3600, 60.0)])
+def test_tokens_are_refreshed_when_a_tenth_of_their_life_or_a_minute_is_left(lifetime: int, leeway: float) -> None:
+    tokens = TokenSet.from_response({"access_token": "AT", "expires_in": lifetime}, now=1000.0)
+    assert tokens.leeway == leeway
+    assert not tokens.expires_soon(now=1000.0 + lifetime - leeway - 0.5)
+    assert tokens.expires_soon(now=1000.0 + lifetime - leeway)
 
 
 def test_the_quirk_table_shapes_the_searches() -> None:
@@ -105,6 +113,7 @@ def test_the_quirk_table_shapes_the_searches() -> None:
 async def test_the_loopback_listener_takes_one_callback() -> None:
     async with LoopbackListener() as listener:
         assert listener.redirect_uri.startswith("http://127.0.0.1:") and listener.redirect_uri.endswith("/oauth/callback")
+        listener.expect("xyz")
         async with httpx.AsyncClient() as client:
             other = await client.get(listener.redirect_uri.replace("/oauth/callback", "/favicon.ico"))
             assert other.status_code == 404
@@ -116,6 +125,29 @@ async def test_the_loopback_listener_takes_one_callback() -> None:
     async with LoopbackListener() as listener:
         with pytest.raises(AuthorizationTimeout):
             await listener.wait(0.1)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    "stray",
+    [
+        {"query": "?code=abc&state=not-this-login"},  # another login's (or anyone's) state
+        {"query": "?code=abc"},  # no state at all
+        {"query": "?error=access_denied&state=not-this-login"},  # an error that is not for this login
+        {"query": "?code=abc&state=THE-STATE", "host": "evil.example:80"},  # another name rebound to 127.0.0.1
+    ],
+)
+async def test_a_stray_request_does_not_end_the_loopback_login(stray: dict[str, str]) -> None:
+    async with LoopbackListener() as listener:
+        listener.expect("THE-STATE")
+        url = listener.redirect_uri + stray["query"]
+        async with httpx.AsyncClient() as client:
+            headers = {"Host": stray["host"]} if "host" in stray else {}
+            assert (await client.get(url, headers=headers)).status_code == 404
+            # The login goes on: the portal's own callback still arrives and is taken.
+            ok = await client.get(listener.redirect_uri + "?code=real&state=THE-STATE")
+            assert ok.status_code == 200
+        assert await listener.wait(1) == {"code": "real", "state": "THE-STATE"}
 
 
 def test_a_version_2_record_with_data_migrates_to_3(tmp_path: Path) -> None:
@@ -135,3 +167,21 @@ def test_a_version_2_record_with_data_migrates_to_3(tmp_path: Path) -> None:
         assert {"portal", "portal_token", "client_secret", "sync_session", "sync_checkpoint", "sync_report"} <= tables
         assert record.count() == len(before) and record.search("Reyna")
 
+
+
+@pytest.mark.asyncio
+async def test_a_taken_callback_port_falls_back_only_when_allowed() -> None:
+    import socket
+
+    from sync.smart import AuthorizationError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        async with LoopbackListener(port=port, fallback=(0,)) as listener:
+            assert listener.fell_back and f":{port}/" not in listener.redirect_uri
+        with pytest.raises(AuthorizationError, match=f"Port {port} .* taken") as caught:
+            async with LoopbackListener(port=port):
+                pass
+        assert caught.value.code == "port_taken"

@@ -147,16 +147,35 @@ async def test_a_misbehaving_portal_loses_nothing(
 
 
 @pytest.mark.asyncio
-async def test_a_next_link_to_another_host_gets_no_token(sandbox: SandboxServer, record: Record) -> None:
+@pytest.mark.parametrize(
+    "kind, params, where",
+    [
+        ("foreign_next", {"host": "127.0.0.2"}, "127.0.0.2"),
+        ("foreign_next", {"host": "127.0.0.1", "scheme": "https"}, "https://127.0.0.1"),
+        ("foreign_next", {"host": "127.0.0.1", "port": 9}, "127.0.0.1:9"),
+        ("redirect", {"host": "127.0.0.2"}, "127.0.0.2"),
+        ("redirect", {"port": 9}, "127.0.0.1:9"),
+    ],
+)
+async def test_a_next_link_or_redirect_elsewhere_leaves_the_sync_incomplete_and_the_next_sync_completes_it(
+    sandbox: SandboxServer, record: Record, kind: str, params: dict[str, object], where: str
+) -> None:
+    login = login_for(sandbox, "carolyne")
     portals = Portals(record)
-    conn = await connect(portals, sandbox, login_for(sandbox, "carolyne"))
-    sandbox.faults.set("foreign_next", resource_type="Observation", times=1)
+    conn = await connect(portals, sandbox, login)
+    # The second page of the Observation search points elsewhere (or the portal redirects it there).
+    sandbox.faults.set(kind, resource_type="Observation", times=1, **params)
     report = await portals.sync(conn.id)
     refused = " ".join(report.types["Observation"].refused)
-    assert "127.0.0.2" in refused and "did not send your access token" in refused
-    # Everything else arrived; the next sync (no fault) completes the Observations.
-    report = await portals.sync(conn.id, full=True)
+    assert report.outcome == "incomplete", report.as_json()
+    assert where in refused and "access token" in refused
+    if kind == "foreign_next":  # what lay behind the refused link is missing until the next sync
+        assert patient_part(snapshot(record, conn.id)) != expected(sandbox, login.patient_id)
+    # The next sync (not --full) resumes and completes the Observations.
+    report = await portals.sync(conn.id)
+    assert report.outcome == "complete" and report.resumed, report.as_json()
     assert not report.types["Observation"].refused
+    assert patient_part(snapshot(record, conn.id)) == expected(sandbox, login.patient_id)
 
 
 @pytest.mark.asyncio

@@ -237,4 +237,6 @@ def test_demo_hospital_connect_login_sync_then_dashboard(make_server: Any, deskt
     ex(page.get_by_text("Connected").first).to_be_visible()
     ex(page.get_by_role("button", name="Sync now")).to_be_visible()
     ex(page.get_by_role("button", name="Disconnect")).to_be_visible()
+    # The exact redirect URI to register at a portal that matches it exactly.
+    ex(page.get_by_text(f"Its redirect URI is {server.url}/oauth/callback", exact=False)).to_be_visible()
     shot(page, "19-sources")

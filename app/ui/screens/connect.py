@@ -7,6 +7,8 @@ handler; that completes the connection with app.portals (in this session's recor
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -43,7 +45,14 @@ def start_sync(app: CarryApp, source_id: int, name: str) -> SyncRun:
         app.check_new_records()
 
     run.on_finish.append(finished)
-    run.start(lambda progress: portals.sync(source_id, progress=progress))
+
+    async def sync(progress: Callable[[Any], None]) -> Any:
+        conn = await asyncio.to_thread(portals.source, source_id)
+        if conn.vendor == "sandbox":  # the built-in demo hospital: running again after a restart, same address
+            await asyncio.to_thread(app.context.demo.serve, conn.base_url)
+        return await portals.sync(source_id, progress=progress)
+
+    run.start(sync)
     app.syncs[source_id] = run
     return run
 

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
+from app.portals import REGISTERED_REDIRECT
 from app.views import SourceStatus, format_timestamp, source_statuses
 
 from ..theme import INK
@@ -44,6 +45,10 @@ class SourcesView:
                 wrap=True, spacing=10, run_spacing=10,
             )
         ]  # fmt: skip
+        # What to register at a portal's developer site (many portals match it exactly): this app's own callback
+        # route in web mode, the stable loopback address on the desktop.
+        redirect = self.app.context.redirect_uri if self.app.context.web else REGISTERED_REDIRECT
+        blocks.append(muted(f"Registering Carry at a portal yourself? Its redirect URI is {redirect}", size=13))
         for run in self.app.syncs.values():
             if not run.finished:
                 blocks.append(run.panel)
@@ -102,12 +107,8 @@ class SourcesView:
         async def go() -> None:
             self.app.page.pop_dialog()
             portals = self.app.require_portals()
-            revoked = await portals.disconnect(conn.id)
-            self.app.notify(
-                f"Disconnected {conn.name}. " + ("The portal confirmed Carry's access is revoked. " if revoked else "")
-                + "The records it sent stay in your record.",
-                "ok",
-            )
+            done = await portals.disconnect(conn.id)
+            self.app.notify(f"{done.sentence()} The records it sent stay in your record.", "ok" if done.revoked else "info")
             if self.app.shell is not None:
                 await self.app.shell.refresh()
 
