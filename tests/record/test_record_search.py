@@ -74,3 +74,22 @@ def test_a_search_with_nothing_to_find_returns_nothing(record: Record) -> None:
     assert record.search("  ,, ") == []
     where, params = _clinic(record, "Clinic B")
     assert record.search("Ashworth", where=where, params=params) == []
+
+
+def test_only_the_best_ranked_matches_are_read_from_the_resource_table(record: Record) -> None:
+    """The statements SQLite runs (its own trace): the ranking reads only the FTS index, and the one that reads
+    resources is handed the `limit` best rowids, not all 603 matches (joining every match first grew with the
+    record: 189 ms p95 at 300,000 resources)."""
+    ran: list[str] = []
+    record._db.set_trace_callback(ran.append)
+    try:
+        found = record.search("migraine", limit=5)
+    finally:
+        record._db.set_trace_callback(None)
+    assert len(found) == 5
+    ranking = [sql for sql in ran if "MATCH" in sql]
+    reading = [sql for sql in ran if "FROM resource r" in sql]
+    assert ranking and all("resource r" not in sql for sql in ranking), ran
+    assert len(reading) == 1 and "json_each('[" in reading[0], ran
+    handed = json.loads(reading[0].split("json_each('", 1)[1].split("')", 1)[0])
+    assert handed == [row.rowid for row in found]
