@@ -9,6 +9,7 @@ from typing import Any
 from app.record import Record
 
 from .format import format_date, format_number, format_unit, format_value, tidy_name
+from .merged import cached_list
 from .people import Scope
 from .ranges import Flag, RefRange, flag_for, range_for, range_from_resource
 
@@ -79,7 +80,15 @@ class Series:
 
 
 def lab_tests(record: Record, scope: Scope, category: str = "laboratory") -> list[LabTest]:
-    """Each test that has numeric values (or is a blood pressure), alphabetically, with its latest value."""
+    """Each test that has numeric values (or is a blood pressure), alphabetically, with its latest value; kept
+    until the record changes (the list groups every result of the record)."""
+    found: list[LabTest] = cached_list(
+        record, ("lab tests", scope.subjects, category), lambda: _lab_tests(record, scope, category)
+    )
+    return list(found)  # a copy: the kept list is shared by every caller
+
+
+def _lab_tests(record: Record, scope: Scope, category: str) -> list[LabTest]:
     clause, params = scope.where(
         "r.type = 'Observation' AND r.category = ? AND r.code IS NOT NULL "
         f"AND (r.value_num IS NOT NULL OR r.code IN ({', '.join('?' for _ in BLOOD_PRESSURE)}))",
