@@ -15,13 +15,17 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sync.untrusted import plain_text
 
 from .errors import UsageError, user_message
 from .locations import record_path, share_host_path
-from .record import MIN_PASSPHRASE, ImportRefused, PassphraseRefused, Person, Record, RecordError, ResourceRow
+
+# Each command imports what it needs when it runs: the record stack loads the FHIR models (a fifth of a second),
+# and `carry --help` or a command that never opens the record should not wait for them.
+if TYPE_CHECKING:
+    from .record import Person, Record, ResourceRow
 
 __all__ = ["main"]
 
@@ -64,6 +68,8 @@ def _secrets_held() -> Iterator[None]:
 
 
 def _prompt(label: str, env_name: str = "CARRY_PASSPHRASE") -> str:
+    from .record import PassphraseRefused
+
     if not sys.stdin.isatty():
         raise PassphraseRefused(f"{label} needed: set {env_name} or run carry in a terminal.")
     return getpass.getpass(f"{label}: ")
@@ -75,6 +81,8 @@ def _passphrase() -> str:
 
 
 def _new_passphrase(env_name: str) -> str:
+    from .record import MIN_PASSPHRASE, PassphraseRefused
+
     env = _secret(env_name)
     if env:
         return env
@@ -93,6 +101,8 @@ def _new_passphrase(env_name: str) -> str:
 
 @contextmanager
 def _open(args: argparse.Namespace) -> Iterator[Record]:
+    from .record import Record
+
     record = Record.open(record_path(args.record), _passphrase())
     try:
         if not record.read_only:  # a read-only record can be read, not added to
@@ -153,6 +163,8 @@ def _print_rows(rows: Sequence[ResourceRow]) -> None:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from .record import Record, RecordError
+
     path = record_path(args.record)
     if path.exists():
         raise RecordError(f"There is already a record at {path}.")
@@ -163,6 +175,7 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from .record import ImportRefused
     from .record.imports import import_path
 
     failed = 0

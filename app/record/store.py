@@ -710,20 +710,43 @@ class Record:
 
     def search(self, text: str, *, limit: int = 50, where: str = "", params: Iterable[Any] = ()) -> list[ResourceRow]:
         """Full-text search over display text, codes and notes; every word must match (the last as a prefix).
-        `where` (trusted SQL over `r`, from our own code) narrows it, to one person's resources for instance."""
+        `where` (trusted SQL over `r`, from our own code) narrows it, to one person's resources for instance.
+
+        FTS ranks the matches on its own (rowid and score only) and only the best are joined to the resources: a
+        join of every match before ranking grew with the record. When `where` drops some of them, the next ranks
+        are fetched, more each round, until `limit` rows pass it or the matches run out, so a narrowed search
+        returns exactly the best `limit` of the rows it admits."""
         words = _WORD.findall(text)
-        if not words:
+        if not words or limit <= 0:
             return []
         query = " AND ".join(f'"{w}"' for w in words[:-1])
         last = f'"{words[-1]}"*'
         query = f"{query} AND {last}" if query else last
-        sql = (
-            f"SELECT {_ROW_COLUMNS} FROM resource_fts f JOIN resource r ON r.rowid = f.rowid "
-            "JOIN source s ON s.id = r.source_id WHERE resource_fts MATCH ? AND r.removed_at IS NULL"
+        args = tuple(params)
+        rows_sql = (
+            f"SELECT {_ROW_COLUMNS} FROM resource r JOIN source s ON s.id = r.source_id "
+            "WHERE r.rowid IN (SELECT value FROM json_each(?)) AND r.removed_at IS NULL"
             + (f" AND ({where})" if where else "")
-            + " ORDER BY bm25(resource_fts, 10.0, 5.0, 1.0), r.effective DESC LIMIT ?"
         )
-        return [_row(r) for r in self._query(sql, [query, *params, limit])]
+        found: list[ResourceRow] = []
+        batch, offset = limit, 0
+        with self._lock:  # one consistent ranking across the rounds: no write comes in between
+            while True:
+                ranked = [
+                    rowid
+                    for (rowid,) in self._query(
+                        "SELECT rowid FROM resource_fts WHERE resource_fts MATCH ? "
+                        "ORDER BY bm25(resource_fts, 10.0, 5.0, 1.0), rowid LIMIT ? OFFSET ?",
+                        [query, batch, offset],
+                    )
+                ]
+                if ranked:
+                    kept = {r[0]: r for r in self._query(rows_sql, [json.dumps(ranked), *args])}
+                    found.extend(_row(kept[rowid]) for rowid in ranked if rowid in kept)
+                if len(found) >= limit or len(ranked) < batch:
+                    return found[:limit]
+                offset += batch
+                batch = min(batch * 4, 65536)
 
     def info(self) -> RecordInfo:
         counts = dict(self._query("SELECT type, count(*) FROM resource GROUP BY type ORDER BY count(*) DESC, type"))

@@ -9,6 +9,7 @@ from typing import Any
 from app.record import Record
 
 from .format import format_blood_pressure, format_date, format_value, readable_measurements, tidy_name
+from .merged import cached_list
 from .people import Scope
 from .ranges import Flag, RefRange, flag_for, range_for, range_from_resource
 
@@ -87,7 +88,15 @@ class Series:
 
 def lab_tests(record: Record, scope: Scope, category: str = "laboratory") -> list[LabTest]:
     """Each test that has numeric values (or is a blood pressure), alphabetically, with its latest value. For
-    OTHER, each kind of other result, whatever its value (a word, a date, a number, none)."""
+    OTHER, each kind of other result, whatever its value (a word, a date, a number, none). Kept until the record
+    changes (the list groups every result of the record)."""
+    found: list[LabTest] = cached_list(
+        record, ("lab tests", scope.subjects, category), lambda: _lab_tests(record, scope, category)
+    )
+    return list(found)  # a copy: the kept list is shared by every caller
+
+
+def _lab_tests(record: Record, scope: Scope, category: str) -> list[LabTest]:
     if category == OTHER:
         return _other_tests(record, scope)
     clause, params = scope.where(

@@ -28,6 +28,7 @@ __all__ = [
     "Slot",
     "SlotList",
     "cached_facts",
+    "cached_list",
     "cached_medications",
     "forget",
     "recent_slots",
@@ -81,6 +82,7 @@ class _Cache:
     slots: dict[tuple[Any, ...], list[Slot]] = field(default_factory=dict)
     filtered: OrderedDict[tuple[Any, ...], SlotList] = field(default_factory=OrderedDict)
     medications: dict[Subjects, MedicationList] = field(default_factory=dict)
+    lists: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
 
 _caches: weakref.WeakKeyDictionary[Record, _Cache] = weakref.WeakKeyDictionary()
@@ -149,6 +151,13 @@ def cached_medications(record: Record, subjects: Iterable[tuple[int, str]] | Non
     key = _subjects(subjects)
     found: MedicationList = _kept(_cache(record).medications, key, lambda: reconcile_medications(record, subjects=key))
     return found
+
+
+def cached_list(record: Record, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    """What `make()` returns for this record, kept under `key` until the record changes: for lists a screen
+    reads on every visit that are neither facts nor slots (the lab tests, a few hundred milliseconds at 100,000
+    resources). `key` names the list and everything it depends on besides the record (scope, filters)."""
+    return _kept(_cache(record).lists, key, make)
 
 
 def type_slots(record: Record, resource_type: str, subjects: Iterable[tuple[int, str]] | None = None) -> list[Slot]:

@@ -3,7 +3,10 @@
 Run on demand (not part of the test run):  python -m pytest tests/benchmarks/test_record_benchmark.py -s -p no:cacheprovider
 Each figure is printed with its ratio to a baseline measured in the same run. Targets (issue 2):
 import <= 1.5x (JSON parse + fhir.resources validation of the same data, no storage); FTS p95 < 50 ms and each
-dashboard query < 100 ms on 100,000 resources; import memory does not grow with the number of files.
+dashboard query < 100 ms on 100,000 resources; import memory does not grow with the number of files. Issue 20:
+peak memory of one import < 500 MiB whatever the file's size (one file of 100,000 resources; of 1,000,000 too with
+CARRY_BENCH_MILLION=1). Every test prints the machine's load; a baseline is measured until two runs agree within
+10 % (tests/benchmarks/steady.py), and no ratio is reported against one that never settles.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from steady import Steady, clocked, print_load, ratio_text, steady
 from support.records import PASSPHRASE
 
 from app.record import Record
@@ -50,6 +54,17 @@ def _ndjson_floor(data: bytes) -> float:
 
 def synthetic_patient(size: int) -> bytes:
     """One made-up patient of `size` resources, cloned from the demo patients with fresh ids (NDJSON)."""
+    return b"\n".join(_synthetic_lines(size)) + b"\n"
+
+
+def write_synthetic_patient(path: Path, size: int) -> None:
+    """The same, written line by line (a million resources would not fit in this process's memory as one bytes)."""
+    with path.open("wb") as out:
+        for line in _synthetic_lines(size):
+            out.write(line + b"\n")
+
+
+def _synthetic_lines(size: int) -> Iterator[bytes]:
     unique: dict[tuple[str, str], dict] = {}
     for path in PATIENT_FILES:
         for entry in loads(path.read_bytes())["entry"]:
@@ -58,32 +73,37 @@ def synthetic_patient(size: int) -> bytes:
                 unique.setdefault((resource["resourceType"], resource["id"]), resource)
     templates = list(unique.values())
     patient = loads(PATIENT_FILES[0].read_bytes())["entry"][0]["resource"]
-    patient = {**patient, "id": "synthetic-1"}
-    lines = [dumps(patient)]
-    copy = 0
-    while len(lines) < size:
+    yield dumps({**patient, "id": "synthetic-1"})
+    written, copy = 1, 0
+    while written < size:
         for template in templates:
-            if len(lines) >= size:
+            if written >= size:
                 break
             text = dumps(template).decode()
-            text = text.replace(f'"id":"{template["id"]}"', f'"id":"{template["id"]}-{copy}"', 1)
-            lines.append(text.encode())
+            yield text.replace(f'"id":"{template["id"]}"', f'"id":"{template["id"]}-{copy}"', 1).encode()
+            written += 1
         copy += 1
-    return b"\n".join(lines) + b"\n"
 
 
-def _report(name: str, value: float, unit: str, baseline: float | None = None, target: str = "") -> None:
-    ratio = f"  ratio {value / baseline:.2f}x" if baseline else ""
+def _report(name: str, value: float, unit: str, baseline: Steady | None = None, target: str = "", scale: float = 1) -> None:
+    """One figure; with its ratio to `baseline` (whose runs are in seconds; `scale` turns them into `unit`)."""
+    ratio = f"  {ratio_text(value / scale, baseline)}" if baseline else ""
     print(f"  {name:<52} {value:10.3f} {unit}{ratio}  {target}")
 
 
+def _baseline(name: str, steady_figure: Steady, unit: str = "s", scale: float = 1) -> None:
+    runs = "/".join(f"{run * scale:.3g}" for run in steady_figure.runs)
+    shown = steady_figure.value * scale if steady_figure.value is not None else float("nan")
+    print(f"  {name:<52} {shown:10.3f} {unit}  (runs {runs})")
+
+
 @pytest.fixture(scope="module")
-def big_record(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, float, float]]:
+def big_record(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, float, Steady]]:
     folder = tmp_path_factory.mktemp("bench")
     data = synthetic_patient(SYNTHETIC_SIZE)
     source = folder / "synthetic.ndjson"
     source.write_bytes(data)
-    floor = _ndjson_floor(data)
+    floor = steady("parse + validate floor (100k)", lambda: _ndjson_floor(data), max_runs=4)
     path = folder / "big.carry"
     record = Record.create(path, PASSPHRASE)
     start = time.perf_counter()
@@ -96,7 +116,9 @@ def big_record(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path,
 
 def test_import_rate_of_the_demo_patients(tmp_path: Path) -> None:
     files = SUPPORT_FILES + PATIENT_FILES
-    floor = sum(_floor(p.read_bytes()) for p in files)
+    print_load("before")
+    # Measured until steady: the first run also loads the FHIR models, which would flatter the ratio.
+    floor = steady("parse + validate floor", lambda: sum(_floor(p.read_bytes()) for p in files))
     record = Record.create(tmp_path / "demo.carry", PASSPHRASE)
     start = time.perf_counter()
     total = 0
@@ -105,31 +127,32 @@ def test_import_rate_of_the_demo_patients(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - start
     record.close()
     print(f"\nImport of the {len(files)} demo files ({total} resources):")
-    _report("parse + validate floor", floor, "s")
+    _baseline("parse + validate floor", floor)
     _report("carry import", elapsed, "s", floor, "(target <= 1.5x)")
     _report("resources per second", total / elapsed, "/s")
+    print_load("after")
 
 
-def test_import_of_a_100k_patient(big_record: tuple[Path, float, float]) -> None:
+def test_import_of_a_100k_patient(big_record: tuple[Path, float, Steady]) -> None:
     _, elapsed, floor = big_record
     print(f"\nImport of a synthetic patient of {SYNTHETIC_SIZE} resources (one NDJSON file):")
-    _report("parse + validate floor", floor, "s")
+    print_load("now")
+    _baseline("parse + validate floor", floor)
     _report("carry import", elapsed, "s", floor, "(target <= 1.5x)")
     _report("resources per second", SYNTHETIC_SIZE / elapsed, "/s")
 
 
-def test_open_time(big_record: tuple[Path, float, float]) -> None:
+def test_open_time(big_record: tuple[Path, float, Steady]) -> None:
     path, _, _ = big_record
-    start = time.perf_counter()
-    hashlib.pbkdf2_hmac("sha512", PASSPHRASE.encode(), os.urandom(16), 256_000, 64)
-    kdf = time.perf_counter() - start
+    print_load("before")
+    kdf = steady("key derivation", clocked(lambda: hashlib.pbkdf2_hmac("sha512", PASSPHRASE.encode(), os.urandom(16), 256_000, 64)))
     times = []
     for _ in range(5):
         start = time.perf_counter()
         Record.open(path, PASSPHRASE).close()
         times.append(time.perf_counter() - start)
     print("\nOpen (unlock) a 100k record:")
-    _report("PBKDF2-HMAC-SHA512 x 256,000 (the key derivation)", kdf, "s")
+    _baseline("PBKDF2-HMAC-SHA512 x 256,000 (the key derivation)", kdf)
     _report("Record.open + close, median of 5", statistics.median(times), "s", kdf)
 
 
@@ -143,15 +166,14 @@ DASHBOARD = {
 }
 
 
-def test_dashboard_queries_and_search(big_record: tuple[Path, float, float]) -> None:
+def test_dashboard_queries_and_search(big_record: tuple[Path, float, Steady]) -> None:
     path, _, _ = big_record
     record = Record.open(path, PASSPHRASE)
     try:
-        start = time.perf_counter()
-        record._query("SELECT count(*) FROM resource WHERE display LIKE '%zz%'")
-        scan = time.perf_counter() - start
+        print_load("before")
+        scan = steady("full table scan", clocked(lambda: record._query("SELECT count(*) FROM resource WHERE display LIKE '%zz%'")))
         print(f"\nQueries on {record.count()} resources (baseline: one full scan of the resource table):")
-        _report("full table scan", scan * 1000, "ms")
+        _baseline("full table scan", scan, "ms", 1000)
         for name, (rtype, where, limit) in DASHBOARD.items():
             record.rows(rtype, where=where, limit=limit)  # warm
             runs = []
@@ -160,27 +182,31 @@ def test_dashboard_queries_and_search(big_record: tuple[Path, float, float]) -> 
                 rows = record.rows(rtype, where=where, limit=limit)
                 runs.append(time.perf_counter() - start)
             worst = max(runs) * 1000
-            _report(f"{name} ({len(rows)} rows), worst of 10", worst, "ms", scan * 1000, "(target < 100 ms)")
+            _report(f"{name} ({len(rows)} rows), worst of 10", worst, "ms", scan, "(target < 100 ms)", 1000)
             assert rows
 
         words = sorted({w.lower() for r in record.rows("Condition", limit=200) for w in r.display.split() if len(w) > 4})
         words += ["hemoglobin", "glucose", "bronchitis", "influenza", "pressure", "sinusitis", "smok", "vacc"]
         timings = []
-        like_timings = []
         for word in words:
             start = time.perf_counter()
             record.search(word)
             timings.append(time.perf_counter() - start)
-        for word in words[:10]:
-            start = time.perf_counter()
-            record._query("SELECT count(*) FROM resource WHERE display LIKE ?", [f"%{word}%"])
-            like_timings.append(time.perf_counter() - start)
+
+        def like_median() -> float:
+            return statistics.median(
+                clocked(lambda: record._query("SELECT count(*) FROM resource WHERE display LIKE ?", [f"%{word}%"]))()
+                for word in words[:10]
+            )
+
+        like = steady("LIKE scan", like_median)
         timings.sort()
         p95 = timings[int(len(timings) * 0.95) - 1] * 1000
         print(f"Full-text search, {len(timings)} queries:")
-        _report("LIKE scan of every display text, median (baseline)", statistics.median(like_timings) * 1000, "ms")
-        _report("FTS search p95", p95, "ms", statistics.median(like_timings) * 1000, "(target < 50 ms)")
+        _baseline("LIKE scan of every display text, median (baseline)", like, "ms", 1000)
+        _report("FTS search p95", p95, "ms", like, "(target < 50 ms)", 1000)
         _report("FTS search median", statistics.median(timings) * 1000, "ms")
+        print_load("after")
     finally:
         record.close()
 
@@ -198,8 +224,19 @@ with open("/proc/self/status") as status:
 """
 
 
+def _peak_kib(tmp_path: Path, names: list[str], label: str) -> int:
+    """VmHWM of a fresh process that opens a new record and imports `names` into it."""
+    path = tmp_path / f"{label}.carry"
+    Record.create(path, PASSPHRASE).close()
+    out = subprocess.run(
+        [sys.executable, "-c", _MEASURE, str(path), PASSPHRASE, *names], capture_output=True, text=True, check=True
+    )
+    return int(out.stdout.strip())
+
+
 def test_import_memory_does_not_grow_with_the_number_of_files(tmp_path: Path) -> None:
     # The page cache is bounded (64 MiB); once it is full, more files must not mean more memory.
+    print_load("before")
     data = synthetic_patient(2_000).splitlines()
     files = []
     for index in range(24):
@@ -208,17 +245,44 @@ def test_import_memory_does_not_grow_with_the_number_of_files(tmp_path: Path) ->
         part.write_text("\n".join(json.dumps({**res, "id": f"{res['id']}-f{index}"}) for res in lines) + "\n")
         files.append(str(part))
 
-    def peak(names: list[str]) -> int:
-        path = tmp_path / f"m{len(names)}.carry"
-        Record.create(path, PASSPHRASE).close()
-        out = subprocess.run(
-            [sys.executable, "-c", _MEASURE, str(path), PASSPHRASE, *names], capture_output=True, text=True, check=True
-        )
-        return int(out.stdout.strip())
-
-    peaks = {n: peak(files[:n]) for n in (1, 12, 24)}
+    peaks = {n: _peak_kib(tmp_path, files[:n], f"m{n}") for n in (1, 12, 24)}
     print("\nPeak memory (VmHWM) of one process importing files of 2,000 resources each:")
     for n, kib in peaks.items():
-        _report(f"{n} file(s)", kib / 1024, "MiB", peaks[12] / 1024 if n == 24 else None, "(24 vs 12: target about 1x)" if n == 24 else "")
+        growth = f"  {peaks[24] / peaks[12]:.2f}x 12 files (target about 1x)" if n == 24 else ""
+        print(f"  {f'{n} file(s)':<52} {kib / 1024:10.1f} MiB{growth}")
     assert peaks[24] < peaks[12] * 1.15
     assert peaks[24] - peaks[1] < 64 * 1024 * 1.25  # growth bounded by the page cache
+
+
+MiB = 1024  # VmHWM is in KiB
+PEAK_TARGET_MIB = 500
+
+
+def test_import_memory_does_not_grow_with_the_size_of_a_file(
+    big_record: tuple[Path, float, Steady], tmp_path: Path
+) -> None:
+    """Issue 20: one file of 100,000 resources (1,000,000 with CARRY_BENCH_MILLION=1) imports in bounded memory,
+    about what a file of a tenth of its size takes."""
+    path, _, _ = big_record
+    hundred_k = path.parent / "synthetic.ndjson"
+    sizes = {SYNTHETIC_SIZE: hundred_k}
+    small = tmp_path / "tenth.ndjson"
+    with hundred_k.open("rb") as whole, small.open("wb") as part:
+        for _ in range(SYNTHETIC_SIZE // 10):
+            part.write(whole.readline())
+    sizes[SYNTHETIC_SIZE // 10] = small
+    if os.environ.get("CARRY_BENCH_MILLION"):
+        million = tmp_path / "million.ndjson"
+        write_synthetic_patient(million, 1_000_000)
+        sizes[1_000_000] = million
+    print_load("before")
+    peaks = {size: _peak_kib(tmp_path, [str(file)], f"one-{size}") for size, file in sorted(sizes.items())}
+    print("\nPeak memory (VmHWM) of one process importing one NDJSON file:")
+    smallest = peaks[SYNTHETIC_SIZE // 10]
+    for size, kib in peaks.items():
+        print(f"  {f'{size:,} resources':<52} {kib / MiB:10.1f} MiB  {kib / smallest:.2f}x the 10,000-resource file"
+              f"  (target < {PEAK_TARGET_MIB} MiB, about 1x)")  # fmt: skip
+    print_load("after")
+    for size, kib in peaks.items():
+        assert kib < PEAK_TARGET_MIB * MiB, f"{size:,} resources: peak {kib / MiB:.0f} MiB"
+    assert max(peaks.values()) < smallest * 1.5

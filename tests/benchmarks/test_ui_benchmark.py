@@ -2,8 +2,10 @@
 to first frame (and to the unlocked dashboard) in Chromium.
 
 Run on demand:  python -m pytest tests/benchmarks/test_ui_benchmark.py -s -p no:cacheprovider
-Targets (issue 5): dashboard < 300 ms and timeline < 300 ms on 100,000 resources. Each figure is printed with its
-ratio to the same measurement on one demo patient (a few hundred resources), taken in the same run.
+Targets (issue 5): dashboard < 300 ms and timeline < 300 ms on 100,000 resources; issue 20: the same for their first
+build after a change (cold), and unlock -> summary in Chromium < 1.5 s. Each figure is printed with its ratio to the
+same measurement on one demo patient (a few hundred resources), taken in the same run and repeated until two runs
+agree within 10 % (no ratio otherwise), beside the machine's load.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from steady import Steady, print_load, ratio_text, steady
 from support.records import PASSPHRASE
 
 from app import views as v
@@ -25,6 +28,7 @@ from sync.fhir import dumps, loads
 
 SIZE = 100_000
 TARGET = 0.300
+UNLOCK_TARGET = 1.5  # seconds from the Unlock click to the summary shown (issue 20; its goal is for 1M resources)
 
 
 def _synthetic(size: int) -> bytes:
@@ -60,8 +64,8 @@ def _timed(fn: Callable[[], Any], runs: int = 7) -> float:
     return statistics.median(samples)
 
 
-def _report(name: str, value: float, baseline: float | None, target: str = "") -> None:
-    ratio = f"  ({value / baseline:.1f}x the one-patient record)" if baseline else ""
+def _report(name: str, value: float, baseline: Steady | None, target: str = "") -> None:
+    ratio = f"  ({ratio_text(value, baseline)} the one-patient record)" if baseline else ""
     print(f"  {name:<48} {value * 1000:8.1f} ms{ratio}  {target}")
 
 
@@ -81,7 +85,8 @@ def records(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Record, 
     small.close()
 
 
-def _measure(record: Record) -> dict[str, float]:
+def _measures(record: Record) -> dict[str, tuple[Callable[[], Any], int]]:
+    """What is measured: name -> (the work, how many runs a median takes)."""
     scope = v.Scope(v.people(record)[0]) if len(v.people(record)) > 1 else v.Scope()
     filt = v.TimelineFilter()
     first = v.timeline_page(record, scope, filt, limit=150)
@@ -104,31 +109,44 @@ def _measure(record: Record) -> dict[str, float]:
         return first_look
 
     return {
-        "people (who is in the record)": _timed(lambda: v.people(record)),
-        "dashboard": _timed(lambda: v.build_dashboard(record, scope)),
-        "dashboard, first after a change (groups facts)": _timed(uncached(lambda: v.build_dashboard(record, scope)), runs=3),
-        "timeline page, first after a change (groups facts)": _timed(
-            uncached(lambda: v.timeline_page(record, scope, filt, limit=150)), runs=3
+        "people (who is in the record)": (lambda: v.people(record), 7),
+        "dashboard": (lambda: v.build_dashboard(record, scope), 7),
+        COLD_DASHBOARD: (uncached(lambda: v.build_dashboard(record, scope)), 3),
+        COLD_TIMELINE: (uncached(lambda: v.timeline_page(record, scope, filt, limit=150)), 3),
+        "timeline: first page (150) + month list": (
+            lambda: (v.timeline_page(record, scope, filt, limit=150), v.month_counts(record, scope, filt)), 7
         ),
-        "timeline: first page (150) + month list": _timed(
-            lambda: (v.timeline_page(record, scope, filt, limit=150), v.month_counts(record, scope, filt))
-        ),
-        "timeline: a page 3,000 entries down": _timed(deep),
-        "timeline: jump to a month": _timed(lambda: v.timeline_page(record, scope, filt, before_month="2015-06")),
-        "lab tests list": _timed(lambda: v.lab_tests(record, scope), runs=3),
-        "search 'diabetes'": _timed(lambda: v.search(record, scope, "diabetes")),
+        "timeline: a page 3,000 entries down": (deep, 7),
+        "timeline: jump to a month": (lambda: v.timeline_page(record, scope, filt, before_month="2015-06"), 7),
+        "lab tests list": (lambda: v.lab_tests(record, scope), 7),
+        "lab tests list, first after a change": (uncached(lambda: v.lab_tests(record, scope)), 3),
+        "search 'diabetes'": (lambda: v.search(record, scope, "diabetes"), 7),
     }
+
+
+COLD_DASHBOARD = "dashboard, first after a change (groups facts)"
+COLD_TIMELINE = "timeline page, first after a change (groups facts)"
 
 
 def test_dashboard_and_timeline_on_100k_resources(records: tuple[Record, Record]) -> None:
     big, small = records
     assert big.count() >= SIZE
-    base = _measure(small)
-    got = _measure(big)
-    print(f"\nServer-side view building, median of 7, {big.count():,} resources vs {small.count():,}:")
+    print_load("before")
+    base = {
+        name: steady(name, lambda fn=fn, runs=runs: _timed(fn, runs))
+        for name, (fn, runs) in _measures(small).items()
+    }
+    got = {name: _timed(fn, runs) for name, (fn, runs) in _measures(big).items()}
+    print(f"\nServer-side view building, median of 7 (3 when cold), {big.count():,} resources vs {small.count():,}:")
     for name, value in got.items():
-        target = f"target < {TARGET * 1000:.0f} ms" if name.startswith(("dashboard", "timeline")) and "change" not in name else ""
+        target = f"target < {TARGET * 1000:.0f} ms" if name.startswith(("dashboard", "timeline")) else ""
         _report(name, value, base[name], target)
+    for name, baseline in base.items():
+        if baseline.disturbed:
+            print(f"  ({baseline.disturbed})")
+    print_load("after")
+    assert got[COLD_DASHBOARD] < TARGET
+    assert got[COLD_TIMELINE] < TARGET
     assert got["dashboard"] < TARGET
     assert got["timeline: first page (150) + month list"] < TARGET
     assert got["timeline: a page 3,000 entries down"] < TARGET
@@ -142,6 +160,7 @@ def test_time_to_first_frame_in_chromium(records: tuple[Record, Record], tmp_pat
     from playwright.sync_api import expect, sync_playwright
 
     big, small = records
+    print_load("before")
     results: dict[str, dict[str, float]] = {}
     for label, record in (("one patient", small), ("100,000 resources", big)):
         server = AppServer(record.path, tmp_path / f"config-{len(results)}")
@@ -168,8 +187,10 @@ def test_time_to_first_frame_in_chromium(records: tuple[Record, Record], tmp_pat
             results[label] = timings
         finally:
             server.stop()
-    print("\nChromium (headless, skwasm, no CDN):")
+    print("\nChromium (headless, skwasm, no CDN); one run each, so no ratio:")
     small_t, big_t = results["one patient"], results["100,000 resources"]
     for name in big_t:
-        _report(f"{name} [100k]", big_t[name], small_t[name])
+        print(f"  {name:<48} {big_t[name] * 1000:8.1f} ms at 100k, {small_t[name] * 1000:8.1f} ms for one patient")
+    print_load("after")
     assert big_t["goto -> first frame (cold cache)"] < 10
+    assert big_t["unlock click -> dashboard shown"] < UNLOCK_TARGET

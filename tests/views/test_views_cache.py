@@ -1,0 +1,67 @@
+"""Lists kept between visits until the record changes (issue 20: the lab-tests list was never kept, 0.3-0.4 s a
+visit at 100,000 resources).
+
+SQLite's own trace of the statements shows whether a list was read from the record again or kept.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support.records import ELVINA, PASSPHRASE
+
+from app import views as v
+from app.record import Record
+
+
+@pytest.fixture
+def record(tmp_path: Path, demo_dir: Path) -> Iterator[Record]:
+    opened = Record.create(tmp_path / "labs.carry", PASSPHRASE)
+    opened.import_file(demo_dir / ELVINA)
+    yield opened
+    opened.close()
+
+
+def _statements(record: Record, fn: object) -> tuple[object, list[str]]:
+    ran: list[str] = []
+    record._db.set_trace_callback(ran.append)
+    try:
+        result = fn()  # type: ignore[operator]
+    finally:
+        record._db.set_trace_callback(None)
+    return result, [sql for sql in ran if "GROUP BY r.code_system, r.code" in sql]
+
+
+def test_the_lab_tests_list_is_kept_until_the_record_changes(record: Record) -> None:
+    scope = v.Scope(v.people(record)[0])
+    first, read = _statements(record, lambda: v.lab_tests(record, scope))
+    assert read and first
+    again, read = _statements(record, lambda: v.lab_tests(record, scope))
+    assert again == first and read == []  # kept: the record was not asked again
+    vitals, read = _statements(record, lambda: v.lab_tests(record, scope, "vital-signs"))
+    assert read and vitals != first  # another category is another list
+
+    # A new result changes the record: the next visit reads it again and shows the new test.
+    patient = next(p for p in record.rows("Patient"))
+    new = {
+        "resourceType": "Observation", "id": "new-ferritin", "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                  "code": "laboratory"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2276-4", "display": "Ferritin"}]},
+        "subject": {"reference": f"Patient/{patient.id}"}, "effectiveDateTime": "2024-05-01",
+        "valueQuantity": {"value": 80, "unit": "ng/mL"},
+    }  # fmt: skip
+    record.import_bytes(json.dumps(new).encode(), origin="ferritin.json", source=patient.source)
+    after, read = _statements(record, lambda: v.lab_tests(record, v.Scope(v.people(record)[0])))
+    assert read and "2276-4" in {t.code for t in after} and "2276-4" not in {t.code for t in first}  # type: ignore[attr-defined]
+
+
+def test_a_caller_changing_its_list_does_not_change_the_kept_one(record: Record) -> None:
+    scope = v.Scope(v.people(record)[0])
+    mine = v.lab_tests(record, scope)
+    count = len(mine)
+    mine.clear()
+    assert len(v.lab_tests(record, scope)) == count > 0
