@@ -17,7 +17,7 @@ from sync.untrusted import plain_text
 
 from .errors import ImportRefused
 
-__all__ = ["MAX_IMPORT_BYTES", "display_name", "read_import_file"]
+__all__ = ["MAX_IMPORT_BYTES", "check_regular_file", "display_name", "read_import_file"]
 
 # Far above the largest real export seen (a decade of a chronic patient's portal data is some 100 MB of FHIR JSON),
 # far below what would exhaust a phone's or a small server's memory.
@@ -32,10 +32,8 @@ def display_name(path: str | os.PathLike[str]) -> str:
     return plain_text(name.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
 
 
-def read_import_file(path: str | os.PathLike[str], *, limit: int = MAX_IMPORT_BYTES) -> bytes:
-    """The bytes of a regular file of at most `limit` bytes; anything else raises ImportRefused (one sentence)."""
-    target = Path(path)
-    name = display_name(target)
+def _open_regular(target: Path, name: str) -> tuple[int, os.stat_result]:
+    """An open descriptor of a regular file and its stat; anything else raises ImportRefused (one sentence)."""
     try:
         # O_NONBLOCK: opening a FIFO for reading returns at once instead of waiting for a writer.
         fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
@@ -47,6 +45,26 @@ def read_import_file(path: str | os.PathLike[str], *, limit: int = MAX_IMPORT_BY
             raise ImportRefused(f"{name}: not imported: it is a directory, not a file.")
         if not stat.S_ISREG(info.st_mode):
             raise ImportRefused(f"{name}: not imported: it is {_kind(info.st_mode)}, not a regular file.")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
+
+
+def check_regular_file(path: str | os.PathLike[str]) -> None:
+    """Refuse (ImportRefused, one sentence) anything but a regular file, without blocking: an importer that streams
+    a file of any size (an Apple Health export) reads it only after this."""
+    target = Path(path)
+    fd, _ = _open_regular(target, display_name(target))
+    os.close(fd)
+
+
+def read_import_file(path: str | os.PathLike[str], *, limit: int = MAX_IMPORT_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; anything else raises ImportRefused (one sentence)."""
+    target = Path(path)
+    name = display_name(target)
+    fd, info = _open_regular(target, name)
+    try:
         if info.st_size > limit:
             raise _too_large(name, limit)
         os.set_blocking(fd, True)

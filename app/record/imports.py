@@ -20,6 +20,7 @@ from sync.importers import ImportContext, ImportFailed, Importer, recognise
 
 from .checking import check_pending
 from .errors import ImportRefused
+from .files import check_regular_file
 from .store import FILE_SOURCE, ImportReport, Record, UpsertCounts, _now, _summary
 
 __all__ = ["FileImportReport", "import_path", "import_with"]
@@ -43,7 +44,10 @@ def import_path(
     """Import one file of any kind Carry reads. Raises ImportRefused (one sentence) and stores nothing when the
     file cannot be read. `online=False` keeps importers off the network (health card keys come from the cache)."""
     target = Path(path)
-    importer = None if target.is_dir() else recognise(target)
+    if target.is_dir():
+        return record.import_file(target, source=source)
+    check_regular_file(target)  # a pipe, a device or a socket is refused before anything reads from it
+    importer = recognise(target)
     if importer is None:
         return record.import_file(target, source=source)
     report = import_with(record, importer, target, source=source, online=online)
