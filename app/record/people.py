@@ -162,6 +162,9 @@ def _patient_keys(rows: Iterable[Any], portals: Iterable[Any], keys: dict[int, s
     return list(found)
 
 
+PEOPLE_VERSION = 8  # the schema version that brought the person tables (app.record.schema)
+
+
 def place_patients(cur: Any) -> int:
     """Give every (source, Patient) the record holds and no person has yet a person of its own (inside the
     caller's transaction, on a raw cursor); returns how many were placed. The portal's own patient counts even

@@ -615,10 +615,12 @@ class Record:
             self._upsert(cur, source_id, run_id, [res], now, counted)
         if any(key[0] == "Patient" for key in firsts):
             # A new (source, Patient) gets its person in the same transaction, so reading never has to write
-            # (a read-only record is read as it is).
-            from .people import place_patients
+            # (a read-only record is read as it is). A record still below the people migration has no persons
+            # yet: that migration places everything it holds.
+            from .people import PEOPLE_VERSION, place_patients
 
-            place_patients(cur.raw)
+            if int(cur.execute("PRAGMA user_version").fetchone()[0]) >= PEOPLE_VERSION:
+                place_patients(cur.raw)
 
     @staticmethod
     def _existing(cur: _Tx, source_id: int, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:

@@ -14,7 +14,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SANDBOX = "sync.sandbox"
 # The demo feature: `carry sandbox` and the app's "Try the demo hospital".
-DEMO_FEATURE = {("app/cli.py", "cmd_sandbox"), ("app/ui/context.py", "DemoHospital.start")}
+DEMO_FEATURE = {
+    ("app/cli.py", "cmd_sandbox"), ("app/ui/context.py", "DemoHospital.start"), ("app/ui/context.py", "DemoHospital.serve"),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from app import views as v
-from app.record import Record
+from app.record import Record, subject_clause
 from app.views.detail import detail
 from support.records import PASSPHRASE
 from sync.assets import DEMO_PATIENTS
@@ -175,11 +175,10 @@ def _reachable(record: Record, scope: v.Scope) -> set[str]:
 def test_every_result_and_record_of_the_demo_patients_has_a_home(record: Record) -> None:
     for scope in _everyone(record):
         assert scope.person is not None
-        subjects = scope.person.subjects
-        marks = ", ".join("?" for _ in subjects)
+        mine, params = subject_clause(scope.person.subjects)
         stored = record._query(
-            f"SELECT type, coalesce(category, ''), id FROM resource WHERE subject IN ({marks}) AND type != 'Patient'",
-            list(subjects),
+            f"SELECT r.type, coalesce(r.category, ''), r.id FROM resource r WHERE {mine} AND r.type != 'Patient'",
+            params,
         )
         seen = _reachable(record, scope)
         hidden: dict[tuple[str, str], int] = {}
