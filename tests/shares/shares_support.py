@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -53,17 +54,8 @@ class CarryServer:
             [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port), "--no-browser"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                out = self.proc.stdout.read().decode(errors="replace") if self.proc.stdout else ""
-                raise RuntimeError(f"carry serve exited early:\n{out}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("carry serve did not start")
+        wait_listening(self.proc, self.port, "carry serve",
+                       lambda: self.proc.stdout.read().decode(errors="replace") if self.proc.stdout else "")  # fmt: skip
 
     def use(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Point this test's Carry (CLI or service) at the server: its share store and its address."""
@@ -71,11 +63,29 @@ class CarryServer:
         monkeypatch.setenv("CARRY_SHARE_PUBLIC_URL", self.url)
 
     def stop(self) -> None:
-        for sig in ("terminate", "kill"):
-            if self.proc.poll() is not None:
-                break
-            getattr(self.proc, sig)()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                continue
+        stop_process(self.proc)
+
+
+def wait_listening(proc: subprocess.Popen[bytes], port: int, name: str, output: Callable[[], str]) -> None:
+    """Wait until a server process started by a test listens on 127.0.0.1:port; stop it if it never does."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited early:\n{output()}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    stop_process(proc)
+    raise RuntimeError(f"{name} did not start")
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    for sig in ("terminate", "kill"):
+        if proc.poll() is not None:
+            break
+        getattr(proc, sig)()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            continue
