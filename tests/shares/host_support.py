@@ -22,6 +22,7 @@ class CarryHost:
         self.data = root / "host-data"
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        root.mkdir(parents=True, exist_ok=True)
         self.log = root / f"host-{self.port}.log"
         self.env = {**os.environ, "CARRY_DATA_DIR": str(self.data), "CARRY_CONFIG_DIR": str(root / "host-config")}
         for name in ("CARRY_RECORD", "CARRY_PASSPHRASE", "CARRY_HOST_CREDENTIAL", "CARRY_SHARE_PASSCODE"):

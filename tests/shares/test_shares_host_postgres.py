@@ -1,0 +1,85 @@
+"""`carry host --database postgresql://…`: two host processes (separate data directories) on one real PostgreSQL,
+as behind a load balancer. The passcode attempt limit and single-use file addresses hold across the processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from host_support import CarryHost
+
+from support.postgres import postgres_server
+from sync.fhir import dumps
+from sync.share import build_ips, new_access_keypair, publish
+from sync.share.hosting import RemoteHostStore
+
+LIMIT = 5
+SUMMARY = [("application/fhir+json", dumps(build_ips({"resourceType": "Patient", "id": "p"}, {})))]
+
+
+@pytest.fixture(scope="module")
+def database() -> Iterator[str]:
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def hosts(database: str, tmp_path: Path) -> Iterator[tuple[CarryHost, CarryHost]]:
+    first = CarryHost(tmp_path / "a", database=database)
+    try:
+        second = CarryHost(tmp_path / "b", database=database)
+    except BaseException:
+        first.stop()
+        raise
+    yield first, second
+    first.stop()
+    second.stop()
+
+
+def test_two_host_processes_on_postgresql_check_at_most_the_limit_of_200_parallel_guesses(
+    hosts: tuple[CarryHost, CarryHost],
+) -> None:
+    first, second = hosts
+    assert not (first.data / "host.sqlite").exists()  # the store is PostgreSQL, not a file of either process
+    store = RemoteHostStore(first.url, first.add_device("laptop"))
+    _private, public = new_access_keypair()
+    link = publish(store, f"{first.url}/shl", SUMMARY, access_key=public, passcode="right-one", max_attempts=LIMIT)
+    # Both processes serve the same link: the second knows it without having been told.
+    paths = [f"{h.url}/shl/{link.link_id}" for h in (first, second)]
+
+    def guess(n: int) -> int:
+        answer = httpx.post(paths[n % 2], json={"recipient": f"guesser {n}", "passcode": f"wrong-{n}"}, timeout=60)
+        return answer.status_code
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        statuses = list(pool.map(guess, range(200)))
+    assert statuses.count(401) == LIMIT, statuses  # checked (and refused): exactly the limit, no more
+    assert statuses.count(404) == 200 - LIMIT
+    # The budget is spent everywhere: even the right passcode is not checked any more, on either process.
+    for path in paths:
+        locked = httpx.post(path, json={"recipient": "Dr. Okafor", "passcode": "right-one"}, timeout=30)
+        assert locked.status_code == 404 and locked.json()["reason"] == "locked"
+    # Each checked guess left a sealed access entry for the patient, whichever process checked it.
+    assert len(store.access_since(0)) == LIMIT
+
+
+def test_a_file_address_is_used_once_across_host_processes(hosts: tuple[CarryHost, CarryHost]) -> None:
+    first, second = hosts
+    store = RemoteHostStore(second.url, second.add_device("phone"))
+    _private, public = new_access_keypair()
+    link = publish(store, f"{first.url}/shl", SUMMARY, access_key=public)
+    manifest = httpx.post(f"{first.url}/shl/{link.link_id}", json={"recipient": "Dr. Okafor"}, timeout=30).json()
+    location = manifest["files"][0]["location"]
+    assert location.startswith(f"{first.url}/shl/file/")
+    token = location.rsplit("/", 1)[1]
+    both = [f"{h.url}/shl/file/{token}" for h in (first, second)]
+
+    def fetch(n: int) -> int:
+        return httpx.get(both[n % 2], timeout=30).status_code
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(fetch, range(40)))
+    assert statuses.count(200) == 1 and statuses.count(404) == 39, statuses
