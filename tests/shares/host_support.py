@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from app.record import Record
+from support.records import PASSPHRASE
 from shares_support import REPO, _free_port, stop_process, wait_listening
 
-__all__ = ["CarryHost"]
+__all__ = ["CarryHost", "the_one_link_opened_by"]
 
 
 class CarryHost:
@@ -51,3 +56,18 @@ class CarryHost:
 
     def stop(self) -> None:
         stop_process(self.proc)
+
+
+def the_one_link_opened_by(record_path: Path, main: Callable[[list[str]], int], capsys: Any) -> dict[str, Any]:
+    """The record's one link as `carry shares --json` lists it (its accesses merged from the host on unlock),
+    checked to have been opened once, by Dr. Okafor, in the list and in the record's audit log."""
+    assert main(["shares", "--json"]) == 0
+    out, _ = capsys.readouterr()
+    (listed,) = json.loads(out)
+    assert [a["recipient"] for a in listed["accesses"]] == ["Dr. Okafor"]
+    record = Record.open(record_path, PASSPHRASE)
+    try:
+        assert record.audit_log(action="share-opened")[0]["detail"]["recipient"] == "Dr. Okafor"
+    finally:
+        record.close()
+    return dict(listed)

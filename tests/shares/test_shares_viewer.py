@@ -20,7 +20,6 @@ from PIL import Image
 
 from app.cli import main
 from app.locations import share_host_path
-from app.record import Record
 from support.records import PASSPHRASE
 from sync.fhir import dumps
 from sync.share import SQLiteShareHostStore, build_ips, encode_link, new_access_keypair, new_payload, publish
@@ -215,7 +214,7 @@ def test_a_link_on_a_carry_host_opens_in_the_hosts_viewer_at_phone_width(
     """Issue 16: the patient's Carry (this process, its own data directory) publishes to `carry host` (another
     process, another data directory); the doctor's phone opens the link from the host's viewer after the passcode,
     the access comes back into the patient's audit log, and after revoking an independent reader gets 404."""
-    from host_support import CarryHost
+    from host_support import CarryHost, the_one_link_opened_by
 
     host = CarryHost(tmp_path / "host")
     try:
@@ -239,15 +238,7 @@ def test_a_link_on_a_carry_host_opens_in_the_hosts_viewer_at_phone_width(
             assert tab.hosts() == {urlsplit(host.url).netloc}, tab.requests
         finally:
             tab.close()
-        assert main(["shares", "--json"]) == 0
-        out, _ = capsys.readouterr()
-        (listed,) = json.loads(out)
-        assert [a["recipient"] for a in listed["accesses"]] == ["Dr. Okafor"]
-        record = Record.open(elvina_path, PASSPHRASE)
-        try:
-            assert record.audit_log(action="share-opened")[0]["detail"]["recipient"] == "Dr. Okafor"
-        finally:
-            record.close()
+        listed = the_one_link_opened_by(elvina_path, main, capsys)
         assert main(["share", "revoke", listed["link_id"]]) == 0
         manifest_url = f"{host.url}/shl/{listed['link_id']}"
         gone = httpx.post(manifest_url, json={"recipient": "Someone", "passcode": CODE}, timeout=30)
