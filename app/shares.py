@@ -262,7 +262,8 @@ class ShareHost:
         hosts = [local] if local is not None else [h for h in [cls.existing()] if h is not None]
         settings = ShareSettings.load()
         if settings.host_url is not None and record.get_setting(CREDENTIAL_SETTING):
-            hosts.append(cls.remote_host(record, settings))
+            remote = cls.remote_host(record, settings)
+            hosts = [h for h in hosts if h.public_base != remote.public_base] + [remote]
         return hosts
 
     def holds(self, link: ShareLinkRow) -> bool:
@@ -298,7 +299,7 @@ def use_carry_host(record: Record, url: str, credential: str) -> dict[str, Any]:
     return device
 
 
-def use_this_computer(record: Record | None = None) -> None:
+def use_this_computer() -> None:
     """Make new links live on this computer's own host again (links made on a Carry host stay there)."""
     replace(ShareSettings.load(), host_url=None).save()
 
@@ -830,7 +831,10 @@ def host_status(host: ShareHost | None, link: ShareLinkRow, now: float | None = 
     local = link.status(moment)
     if local != "active" or host is None:
         return local
-    hosted = host.store.link(link.link_id)
+    try:
+        hosted = host.store.link(link.link_id)
+    except CarryError:  # a Carry host that cannot be reached just now
+        return "unknown: the Carry host could not be reached"
     if hosted is None:
         return "not on this computer's share host" if host.remote is None else f"not on the Carry host {host.remote}"
     if hosted.revoked:

@@ -7,12 +7,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from app.record import Record
+from support.processes import stop_process, wait_listening
 from support.records import PASSPHRASE
 from sync.assets import DEMO_PATIENTS
 
@@ -64,28 +64,3 @@ class CarryServer:
 
     def stop(self) -> None:
         stop_process(self.proc)
-
-
-def wait_listening(proc: subprocess.Popen[bytes], port: int, name: str, output: Callable[[], str]) -> None:
-    """Wait until a server process started by a test listens on 127.0.0.1:port; stop it if it never does."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{name} exited early:\n{output()}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    stop_process(proc)
-    raise RuntimeError(f"{name} did not start")
-
-
-def stop_process(proc: subprocess.Popen[bytes]) -> None:
-    for sig in ("terminate", "kill"):
-        if proc.poll() is not None:
-            break
-        getattr(proc, sig)()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            continue

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from host_support import CarryHost
+from support.carry_host import CarryHost
 
 from support.postgres import postgres_server
 from sync.fhir import dumps

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from host_support import CarryHost, the_one_link_opened_by
+from support.carry_host import CarryHost, the_one_link_opened_by
 
 from app.cli import main
 from support.records import PASSPHRASE

@@ -214,7 +214,7 @@ def test_a_link_on_a_carry_host_opens_in_the_hosts_viewer_at_phone_width(
     """Issue 16: the patient's Carry (this process, its own data directory) publishes to `carry host` (another
     process, another data directory); the doctor's phone opens the link from the host's viewer after the passcode,
     the access comes back into the patient's audit log, and after revoking an independent reader gets 404."""
-    from host_support import CarryHost, the_one_link_opened_by
+    from support.carry_host import CarryHost, the_one_link_opened_by
 
     host = CarryHost(tmp_path / "host")
     try:

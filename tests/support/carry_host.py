@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,9 +15,17 @@ import httpx
 
 from app.record import Record
 from support.records import PASSPHRASE
-from shares_support import REPO, _free_port, stop_process, wait_listening
+from support.processes import stop_process, wait_listening
 
 __all__ = ["CarryHost", "the_one_link_opened_by"]
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class CarryHost:
