@@ -1044,7 +1044,7 @@ def cmd_host(args: argparse.Namespace) -> int:
                   f"{d.bytes / 1024:.0f} KiB")  # fmt: skip
         return 0
     if words[:1] == ["remove-device"] and len(words) == 2:
-        if not _host_store(args).remove_device(words[1]):
+        if not _host_store(args).remove_device(words[1], datetime.now(timezone.utc).isoformat(timespec="seconds")):
             raise UsageError(f"There is no device called {words[1]!r}; `carry host devices` lists them.")
         print(f"Removed the device {words[1]!r}: its credential no longer works. Its links stay until they expire.")
         return 0
@@ -1058,6 +1058,11 @@ def cmd_host(args: argparse.Namespace) -> int:
         raise UsageError("--max-links, --max-mb, --rate-per-minute and --purge-every must be positive.")
     public = args.public_url or f"http://{args.host if ':' not in args.host else f'[{args.host}]'}:{args.port}"
     limits = PublishLimits(DeviceQuota(args.max_links, args.max_mb * 1024 * 1024), args.rate_per_minute)
+    from sync.share import reach_warning
+
+    warning = reach_warning(public.rstrip("/") + "/shl")
+    if warning:  # a host only this machine can reach: fine for a try, not for a doctor's phone
+        print(f"carry: {warning} Give --public-url https://… once it is behind TLS.", file=sys.stderr)
     run_host(_host_store(args), args.host, args.port, public, limits=limits, purge_every=args.purge_every)
     return 0
 

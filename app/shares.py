@@ -244,7 +244,7 @@ class ShareHost:
         return cls.remote_host(record, settings)
 
     @classmethod
-    def remote_host(cls, record: Record, settings: ShareSettings) -> ShareHost:
+    def remote_host(cls, record: Record, settings: ShareSettings, timeout: float = 30.0) -> ShareHost:
         from sync.share.hosting import RemoteHostStore
 
         url = settings.host_url
@@ -254,7 +254,7 @@ class ShareHost:
             raise ShareError(f"Your links live on the Carry host {url}, but this record holds no publish credential "
                              "for it; run `carry share settings --host URL` again.")  # fmt: skip
         base = settings.public_base()
-        return cls(RemoteHostStore(url, credential), base, settings.viewer(base), remote=url.rstrip("/"))
+        return cls(RemoteHostStore(url, credential, timeout=timeout), base, settings.viewer(base), remote=url.rstrip("/"))
 
     @classmethod
     def every(cls, record: Record, local: ShareHost | None = None) -> list[ShareHost]:
@@ -262,7 +262,7 @@ class ShareHost:
         hosts = [local] if local is not None else [h for h in [cls.existing()] if h is not None]
         settings = ShareSettings.load()
         if settings.host_url is not None and record.get_setting(CREDENTIAL_SETTING):
-            remote = cls.remote_host(record, settings)
+            remote = cls.remote_host(record, settings, timeout=8.0)  # read on every unlock: never hold one up long
             hosts = [h for h in hosts if h.public_base != remote.public_base] + [remote]
         return hosts
 

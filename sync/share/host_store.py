@@ -128,7 +128,7 @@ class PublishStore(ShareHostStore, Protocol):
 
     def add_device(self, name: str, credential_hash: str, created_at: str) -> None: ...
 
-    def remove_device(self, name: str) -> bool: ...
+    def remove_device(self, name: str, removed_at: str) -> bool: ...
 
     def device_for(self, credential_hash: str) -> str | None: ...
 
@@ -380,9 +380,15 @@ class SQLShareHostStore:
                 (name, credential_hash, created_at),
             )
 
-    def remove_device(self, name: str) -> bool:
-        with self._connect() as db:
-            return bool(db.execute("DELETE FROM device WHERE name = ?", (name,)).rowcount)
+    def remove_device(self, name: str, removed_at: str) -> bool:
+        """Remove a device: its credential stops working with the next request. Its links stay (a doctor may be
+        about to open one) until they expire, owned by a name no device can take ("laptop (removed …)"), so a new
+        device given the old name cannot revoke or read them."""
+        with self._write() as db:
+            if not db.execute("DELETE FROM device WHERE name = ?", (name,)).rowcount:
+                return False
+            db.execute("UPDATE link_owner SET device = ? WHERE device = ?", (f"{name} (removed {removed_at})", name))
+        return True
 
     def device_for(self, credential_hash: str) -> str | None:
         with self._connect() as db:

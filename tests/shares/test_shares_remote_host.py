@@ -142,6 +142,26 @@ def test_one_device_cannot_read_or_revoke_anothers_links_and_a_removed_device_st
     assert code == 1 and "refused this device's publish credential" in err
     assert host.api("GET", "/device", phone).status_code == 200
     assert host.run("remove-device", "laptop").returncode == 2
+    # A new device given the old name inherits nothing; the link itself stays up for the doctor until it expires.
+    again = host.add_device("laptop")
+    assert host.api("GET", f"/links/{link_id}", again).status_code == 404
+    assert host.api("DELETE", f"/links/{link_id}", again).status_code == 404
+    assert host.api("GET", "/access", again).json() == {"entries": []}
+    assert httpx.post(payload.url, json={"recipient": "Dr. Okafor"}, timeout=30).status_code == 200
+
+
+def test_a_check_in_link_on_a_carry_host(
+    host: CarryHost, app: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """The Kill the Clipboard kind (flag U, one file fetched with GET) works from the host as from this computer."""
+    _use_host(host, host.add_device("laptop"), monkeypatch, capsys)
+    payload = decode_link(_share(capsys, "--ktc"))
+    assert payload.flag == "U" and payload.url.startswith(f"{host.url}/shl/")
+    got = httpx.get(payload.url, params={"recipient": "Riverside Clinic"}, timeout=30)
+    assert got.status_code == 200 and got.headers["content-type"] == "application/jose"
+    assert main(["shares", "--json"]) == 0
+    out, _ = capsys.readouterr()
+    assert [(a["recipient"], a["event"]) for a in json.loads(out)[0]["accesses"]] == [("Riverside Clinic", "direct")]
 
 
 def test_settings_refuse_a_bad_host_or_credential_and_change_nothing(
