@@ -13,7 +13,7 @@ from support.carry_host import CarryHost
 
 from support.postgres import postgres_server
 from sync.fhir import dumps
-from sync.share import build_ips, new_access_keypair, publish
+from sync.share import ShareHostError, build_ips, new_access_keypair, publish
 from sync.share.hosting import RemoteHostStore
 
 LIMIT = 5
@@ -28,9 +28,9 @@ def database() -> Iterator[str]:
 
 @pytest.fixture
 def hosts(database: str, tmp_path: Path) -> Iterator[tuple[CarryHost, CarryHost]]:
-    first = CarryHost(tmp_path / "a", database=database)
+    first = CarryHost(tmp_path / "a", "--max-links", "3", database=database)
     try:
-        second = CarryHost(tmp_path / "b", database=database)
+        second = CarryHost(tmp_path / "b", "--max-links", "3", database=database)
     except BaseException:
         first.stop()
         raise
@@ -83,3 +83,23 @@ def test_a_file_address_is_used_once_across_host_processes(hosts: tuple[CarryHos
     with ThreadPoolExecutor(max_workers=20) as pool:
         statuses = list(pool.map(fetch, range(40)))
     assert statuses.count(200) == 1 and statuses.count(404) == 39, statuses
+
+
+def test_a_devices_link_quota_holds_across_host_processes(hosts: tuple[CarryHost, CarryHost]) -> None:
+    """20 publishes at once from one device, spread over both processes: exactly its quota of 3 is kept."""
+    first, second = hosts
+    credential = first.add_device("tablet")
+    stores = [RemoteHostStore(h.url, credential) for h in (first, second)]
+    _private, public = new_access_keypair()
+
+    def publish_one(n: int) -> str:
+        try:
+            publish(stores[n % 2], f"{first.url}/shl", SUMMARY, access_key=public)
+        except ShareHostError as exc:
+            return str(exc)
+        return "kept"
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        outcomes = list(pool.map(publish_one, range(20)))
+    assert outcomes.count("kept") == 3, outcomes
+    assert all("3 live links on the host, its limit" in o for o in outcomes if o != "kept")
