@@ -5,6 +5,7 @@ per row however many processes send them, so the limits hold across processes an
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -16,6 +17,9 @@ from ..errors import ShareHostError
 from ..host_store import POSTGRES_SCHEMA, SQLShareHostStore
 
 __all__ = ["PostgresShareHostStore"]
+
+# The pool logs each failed reconnection with the server's address; the host's own log says what matters.
+logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 
 class _Adapter:
@@ -38,6 +42,9 @@ class PostgresShareHostStore(SQLShareHostStore):
 
     def __init__(self, url: str, *, max_connections: int = 10) -> None:
         try:
+            # One plain connection first: a wrong address or a stopped server fails at once, in one sentence,
+            # rather than after the pool's retries (which also log the server's address on every try).
+            psycopg.connect(url, connect_timeout=10).close()
             self.pool = ConnectionPool(url, min_size=1, max_size=max_connections, kwargs={"autocommit": True},
                                        open=True, timeout=30, name="carry-host")  # fmt: skip
             with self._write() as db:
@@ -46,7 +53,7 @@ class PostgresShareHostStore(SQLShareHostStore):
                 for statement in POSTGRES_SCHEMA.split(";"):
                     if statement.strip():
                         db.execute(statement)
-        except (psycopg.Error, OSError) as exc:
+        except (psycopg.Error, OSError, ShareHostError):
             # The URL may hold a password: the message names neither it nor the URL.
             raise ShareHostError("Carry could not open the share host's PostgreSQL database; check --database "
                                  "and that the server is running.") from None  # fmt: skip
