@@ -3,6 +3,10 @@ as behind a load balancer. The passcode attempt limit and single-use file addres
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -103,3 +107,16 @@ def test_a_devices_link_quota_holds_across_host_processes(hosts: tuple[CarryHost
         outcomes = list(pool.map(publish_one, range(20)))
     assert outcomes.count("kept") == 3, outcomes
     assert all("3 live links on the host, its limit" in o for o in outcomes if o != "kept")
+
+
+def test_a_database_nobody_answers_at_is_one_sentence_without_the_password(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    env = {**os.environ, "CARRY_DATA_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "app.cli", "host", "devices", "--database",
+                           f"postgresql://carry:hunter2-secret@127.0.0.1:{port}/carry"],
+                          env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr == ("carry: Carry could not open the share host's PostgreSQL database; check --database and "
+                           "that the server is running.\n")  # fmt: skip
