@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.carry_host import CarryHost
+from support.carry_host import REPO, CarryHost
 
 from support.postgres import postgres_server
 from sync.fhir import dumps
@@ -116,7 +116,7 @@ def test_a_database_nobody_answers_at_is_one_sentence_without_the_password(tmp_p
     env = {**os.environ, "CARRY_DATA_DIR": str(tmp_path)}
     done = subprocess.run([sys.executable, "-m", "app.cli", "host", "devices", "--database",
                            f"postgresql://carry:hunter2-secret@127.0.0.1:{port}/carry"],
-                          env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
+                          env=env, cwd=REPO, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode == 1
     assert done.stderr == ("carry: Carry could not open the share host's PostgreSQL database; check --database and "
                            "that the server is running.\n")  # fmt: skip
