@@ -33,14 +33,20 @@ from ..host_store import DeviceQuota, HostedFile, HostedLink, PublishStore
 from ..shl import CONTENT_TYPES
 from .devices import credential_hash
 
-__all__ = ["PublishLimits", "publish_routes"]
+__all__ = ["HEADERS", "PublishLimits", "publish_routes"]
 
 _LINK_ID = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 random bytes, base64url (shl.new_payload)
 _PASSCODE_HASH = re.compile(r"scrypt\$(\d{1,7})\$(\d{1,2})\$(\d{1,2})\$[A-Za-z0-9_=-]{8,64}\$[A-Za-z0-9_=-]{40,64}")
 _JWE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _B64 = re.compile(r"[A-Za-z0-9_-]{20,100}")
 _MAX_FILES = 10
-_NO_STORE = {"Cache-Control": "no-store"}
+# On every answer of the API and the health endpoint: data only, never a page to frame, sniff or cache.
+HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +64,7 @@ class _Refused(Exception):
 
 
 def _answer(status: int, body: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(body, status_code=status, headers=_NO_STORE)
+    return JSONResponse(body, status_code=status, headers=HEADERS)
 
 
 class _RateLimit:

@@ -26,14 +26,13 @@ from starlette.routing import Mount, Route
 from ..errors import ShareHostError
 from ..host import share_app
 from ..host_store import PublishStore, SQLiteShareHostStore
-from .api import PublishLimits, publish_routes
+from .api import HEADERS, PublishLimits, publish_routes
 
 __all__ = ["DEFAULT_PURGE_EVERY", "host_app", "open_host_store", "run_host"]
 
 DEFAULT_PURGE_EVERY = 600.0  # seconds between purges of expired addresses and dead links' ciphertext
 _log = logging.getLogger("carry.host")
 _LONG_SEGMENT = re.compile(r"[^/]{9,}")
-_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 
 def logged_path(path: str) -> str:
@@ -93,8 +92,8 @@ def host_app(
         try:
             await run_in_threadpool(store.link, "health-check")
         except ShareHostError:
-            return JSONResponse({"status": "storage unavailable"}, status_code=503, headers=_HEADERS)
-        return JSONResponse({"status": "ok"}, headers=_HEADERS)
+            return JSONResponse({"status": "storage unavailable"}, status_code=503, headers=HEADERS)
+        return JSONResponse({"status": "ok"}, headers=HEADERS)
 
     async def purging() -> None:
         while True:
