@@ -45,6 +45,7 @@ class _Parser(argparse.ArgumentParser):
 # process it starts (validation workers, a browser, a helper) inherits them.
 _SECRET_NAMES = (
     "CARRY_PASSPHRASE", "CARRY_NEW_PASSPHRASE", "CARRY_SHARE_PASSCODE", "CARRY_CLIENT_SECRET", "CARRY_SERVER_PASSWORD",
+    "CARRY_HOST_CREDENTIAL",
 )  # fmt: skip
 _held_secrets: dict[str, str] = {}
 
@@ -114,19 +115,27 @@ def _open(args: argparse.Namespace) -> Iterator[Record]:
 
 def _merge_share_access(record: Record) -> None:
     """On every unlock: who opened the patient's shared links since last time, into the record's audit log."""
-    if not share_host_path().exists():  # nothing ever shared here: spare every command the sharing imports
-        return
+    from .locations import config_dir
+
+    if not share_host_path().exists() and not (config_dir() / "share.json").exists():
+        return  # nothing ever shared here: spare every command the sharing imports
     from sync.errors import CarryError
 
     from .shares import ShareHost, merge_access
 
     try:
-        added = merge_access(record, ShareHost.existing())
+        hosts = ShareHost.every(record)
     except CarryError as exc:
         print(f"carry: could not read who opened your shared links ({_shown(exc)})", file=sys.stderr)
         return
-    for entry in added:
-        print(f"carry: your shared link {entry.link_id[:8]} was {_shown(entry.sentence())}", file=sys.stderr)
+    for host in hosts:
+        try:
+            added = merge_access(record, host)
+        except CarryError as exc:
+            print(f"carry: could not read who opened your shared links ({_shown(exc)})", file=sys.stderr)
+            continue
+        for entry in added:
+            print(f"carry: your shared link {entry.link_id[:8]} was {_shown(entry.sentence())}", file=sys.stderr)
 
 
 # --- output ------------------------------------------------------------------------------------------------------
@@ -827,14 +836,23 @@ def cmd_share(args: argparse.Namespace) -> int:
     )
 
     words = list(args.words)
+    if words[:1] != ["settings"] and args.host is not None:
+        raise UsageError("--host goes with `carry share settings`.")
     if words[:1] == ["settings"] and len(words) == 1:
         current = ShareSettings.load()
         if args.public_url is not None or args.viewer_url is not None:
             current = ShareSettings(
                 (args.public_url or None) if args.public_url is not None else current.public_url,
                 (args.viewer_url or None) if args.viewer_url is not None else current.viewer_url,
+                current.host_url,
             )
             print(f"Saved in {current.save()}.")
+        if args.host is not None:
+            current = _choose_host(args, args.host.strip())
+        if current.host_url:
+            print(f"Links live on: the Carry host at {current.host_url}")
+        else:
+            print("Links live on: this computer")
         links_base = current.public_base()
         viewer = current.viewer(links_base)
         print(f"Links point at: {links_base}")
@@ -881,7 +899,7 @@ def cmd_share(args: argparse.Namespace) -> int:
                     print(f"  [{mark}] {c.key}  {(c.date or '')[:10]:10}  {c.display}")
             return 0
         passcode = _share_passcode("Passcode for the link", twice=True) if args.passcode else None
-        made = create_share(record, ShareHost.open(), selection, label=args.label, passcode=passcode,
+        made = create_share(record, ShareHost.chosen(record), selection, label=args.label, passcode=passcode,
                             expires=expires, kind=CHECK_IN if args.ktc else IPS)  # fmt: skip
     if args.pdf:
         _write_output(args.pdf, made.pdf)
@@ -907,6 +925,24 @@ def cmd_share(args: argparse.Namespace) -> int:
     return 0
 
 
+def _choose_host(args: argparse.Namespace, url: str) -> Any:
+    """`carry share settings --host URL` (a Carry host; its credential from $CARRY_HOST_CREDENTIAL or a prompt,
+    never an argument), or `--host ''` (this computer)."""
+    from .shares import ShareSettings, use_carry_host, use_this_computer
+
+    if not url:
+        use_this_computer()
+        print("New links live on this computer again; links made on the Carry host stay there.")
+        return ShareSettings.load()
+    credential = _secret("CARRY_HOST_CREDENTIAL") or _prompt("Publish credential (from `carry host add-device`)",
+                                                             "CARRY_HOST_CREDENTIAL")  # fmt: skip
+    with _open(args) as record:
+        device = use_carry_host(record, url, credential)
+    print(f"New links live on the Carry host at {url.rstrip('/')} (this device is {_shown(device.get('device'))!r} "
+          "there); its credential is kept in your encrypted record.")  # fmt: skip
+    return ShareSettings.load()
+
+
 def _datetime_text(epoch: float) -> str:
     from datetime import datetime, timezone
 
@@ -914,12 +950,12 @@ def _datetime_text(epoch: float) -> str:
 
 
 def cmd_shares(args: argparse.Namespace) -> int:
-    from .shares import ShareHost, counted, host_status, share_links
+    from .shares import ShareHost, counted, host_of, host_status, share_links
 
-    host = ShareHost.existing()
     with _open(args) as record:
         links = share_links(record)
-        statuses = {link.link_id: host_status(host, link) for link in links}
+        hosts = ShareHost.every(record)
+        statuses = {link.link_id: host_status(host_of(hosts, link), link) for link in links}
     if args.json:
         _print_json([
             {"id": link.link_id[:8], "link_id": link.link_id, "label": link.label, "created": link.created_at,
@@ -1003,6 +1039,66 @@ def cmd_desktop(args: argparse.Namespace) -> int:
     from .server import run_desktop
 
     run_desktop(args.record)
+    return 0
+
+
+# --- `carry host`: the share host alone, and the devices allowed to publish to it ---------------------------------
+
+
+def _host_store(args: argparse.Namespace) -> Any:
+    from sync.share.hosting import open_host_store
+
+    from .locations import data_dir
+
+    # $CARRY_HOST_DATABASE keeps a database password out of the command line (other users can read argv).
+    return open_host_store(args.database or os.environ.get("CARRY_HOST_DATABASE"), data_dir())
+
+
+def cmd_host(args: argparse.Namespace) -> int:
+    import time
+    from datetime import datetime, timezone
+
+    from sync.share.hosting import credential_hash, device_name, new_credential
+
+    words = list(args.words)
+    if words[:1] == ["add-device"] and len(words) == 2:
+        name = device_name(words[1])
+        credential = new_credential()
+        _host_store(args).add_device(name, credential_hash(credential),
+                                     datetime.now(timezone.utc).isoformat(timespec="seconds"))  # fmt: skip
+        print(f"Added the device {name!r}. Its publish credential is shown only now; on that device run "
+              "`carry share settings --host URL` and paste it when asked (or set $CARRY_HOST_CREDENTIAL):")  # fmt: skip
+        print(credential)
+        return 0
+    if words == ["devices"]:
+        devices = _host_store(args).devices(time.time())
+        if not devices:
+            print("No device may publish yet; `carry host add-device NAME` adds one.")
+        for d in devices:
+            print(f"{d.name}  added {d.created_at}  {d.links} live link{'s' if d.links != 1 else ''}, "
+                  f"{d.bytes / 1024:.0f} KiB")  # fmt: skip
+        return 0
+    if words[:1] == ["remove-device"] and len(words) == 2:
+        if not _host_store(args).remove_device(words[1], datetime.now(timezone.utc).isoformat(timespec="seconds")):
+            raise UsageError(f"There is no device called {words[1]!r}; `carry host devices` lists them.")
+        print(f"Removed the device {words[1]!r}: its credential no longer works. Its links stay until they expire.")
+        return 0
+    if words:
+        raise UsageError("Use `carry host`, `carry host add-device NAME`, `carry host devices` or "
+                         "`carry host remove-device NAME`.")  # fmt: skip
+    from sync.share import DeviceQuota
+    from sync.share.hosting import PublishLimits, run_host
+
+    if min(args.max_links, args.max_mb, args.rate_per_minute) < 1 or args.purge_every <= 0:
+        raise UsageError("--max-links, --max-mb, --rate-per-minute and --purge-every must be positive.")
+    public = args.public_url or f"http://{args.host if ':' not in args.host else f'[{args.host}]'}:{args.port}"
+    limits = PublishLimits(DeviceQuota(args.max_links, args.max_mb * 1024 * 1024), args.rate_per_minute)
+    from sync.share import reach_warning
+
+    warning = reach_warning(public.rstrip("/") + "/shl")
+    if warning:  # a host only this machine can reach: fine for a try, not for a doctor's phone
+        print(f"carry: {warning} Give --public-url https://… once it is behind TLS.", file=sys.stderr)
+    run_host(_host_store(args), args.host, args.port, public, limits=limits, purge_every=args.purge_every)
     return 0
 
 
@@ -1148,6 +1244,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--qr", metavar="FILE", help="also write the QR code as FILE (PNG) and beside it as SVG")
     p.add_argument("--dry-run", action="store_true", help="list what would be shared (with --json -: as JSON)")
     p.add_argument("--public-url", metavar="URL", help="settings: the https address your share routes are reached at")
+    p.add_argument("--host", metavar="URL", help="settings: put new links on the Carry host at URL (its publish "
+                   "credential is asked for, or read from $CARRY_HOST_CREDENTIAL); '' for this computer")
     p.add_argument("--viewer-url", metavar="URL", help="settings: the SHL viewer links open in "
                    "(default: Carry's own at <public url>/shl/view; 'none' for plain shlink:/ links; '' for the default)")
 
@@ -1168,6 +1266,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-browser", action="store_true", help="do not open a browser window")
     p.add_argument("--set-login", action="store_true", help="set the login required when serving beyond this computer")
     p.add_argument("--allow-host", action="append", metavar="NAME", help="with --set-login: a host name the server answers to")
+
+    p = add("host", cmd_host, "run a share host alone (links, viewer, publish API); `host add-device NAME`, "
+            "`host devices`, `host remove-device NAME`")
+    p.add_argument("words", nargs="*", metavar="add-device NAME | devices | remove-device NAME")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s; put it behind a "
+                   "TLS reverse proxy)")
+    p.add_argument("--port", type=int, default=8560, help="port (default: %(default)s)")
+    p.add_argument("--database", metavar="URL", help="postgresql://… or sqlite:///PATH (default: host.sqlite in the "
+                   "data directory; $CARRY_HOST_DATABASE)")
+    p.add_argument("--public-url", metavar="URL", help="the https address people reach the host at (default: "
+                   "http://HOST:PORT)")
+    p.add_argument("--max-links", type=int, default=500, help="live links per device (default: %(default)s)")
+    p.add_argument("--max-mb", type=int, default=100, help="MiB of ciphertext per device (default: %(default)s)")
+    p.add_argument("--rate-per-minute", type=int, default=120, help="publish API requests per device and minute, "
+                   "per process (default: %(default)s)")
+    p.add_argument("--purge-every", type=float, default=600.0, help="seconds between purges of expired content "
+                   "(default: %(default)s)")
 
     add("desktop", cmd_desktop, "start the app in a desktop window")
     return parser

@@ -36,6 +36,7 @@ from sync.share import (
     ReceivedShare,
     ShareError,
     ShareHostError,
+    ShareHostStore,
     SQLiteShareHostStore,
     build_ips,
     build_ktc,
@@ -73,6 +74,7 @@ __all__ = [
     "candidates",
     "counted",
     "create_share",
+    "host_of",
     "keep_received",
     "merge_access",
     "merge_access_quietly",
@@ -83,6 +85,8 @@ __all__ = [
     "send_summary",
     "send_vital_sign",
     "share_links",
+    "use_carry_host",
+    "use_this_computer",
     "writeback_targets",
     "WritebackTarget",
 ]
@@ -127,6 +131,7 @@ class ShareSettings:
 
     public_url: str | None = None
     viewer_url: str | None = None
+    host_url: str | None = None  # a Carry host (`carry host`) links live on; None: this computer
 
     @classmethod
     def load(cls) -> ShareSettings:
@@ -140,21 +145,25 @@ class ShareSettings:
                 raise ShareError(f"{path} cannot be read as Carry's share settings; fix or delete it.") from exc
         public = os.environ.get("CARRY_SHARE_PUBLIC_URL") or data.get("public_url") or None
         viewer = os.environ.get("CARRY_SHARE_VIEWER_URL") or data.get("viewer_url") or None
-        return cls(public if isinstance(public, str) else None, viewer if isinstance(viewer, str) else None)
+        host = data.get("host_url") or None
+        return cls(public if isinstance(public, str) else None, viewer if isinstance(viewer, str) else None,
+                   host if isinstance(host, str) else None)  # fmt: skip
 
     def save(self) -> Path:
         _check_public_url(self.public_url)
         _check_viewer(self.viewer_url)
+        _check_host_url(self.host_url)
         path = config_dir() / SETTINGS_FILE
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         partial = path.with_name(path.name + ".partial")
-        partial.write_text(json.dumps({"public_url": self.public_url, "viewer_url": self.viewer_url}, indent=2))
+        partial.write_text(json.dumps({"public_url": self.public_url, "viewer_url": self.viewer_url,
+                                       "host_url": self.host_url}, indent=2))  # fmt: skip
         partial.replace(path)
         return path
 
     def public_base(self, own_url: str | None = None) -> str:
-        """The base the links' manifest URLs are built on: `<public url>/shl`."""
-        root = self.public_url or own_url or f"http://127.0.0.1:{DEFAULT_PORT}"
+        """The base the links' manifest URLs are built on: `<public url>/shl`, or `<Carry host>/shl`."""
+        root = self.host_url or self.public_url or own_url or f"http://127.0.0.1:{DEFAULT_PORT}"
         return root.rstrip("/") + "/shl"
 
     def viewer(self, public_base: str) -> str | None:
@@ -174,18 +183,34 @@ def _check_public_url(url: str | None) -> None:
         raise ShareError("Give the public address without /shl; Carry adds it.")
 
 
+def _check_host_url(url: str | None) -> None:
+    if url is None:
+        return
+    if not is_https_or_loopback(url) or "#" in url or "?" in url:
+        raise ShareError("A Carry host's address must start with https:// (or be this computer), without ? or #.")
+    if url.rstrip("/").endswith("/shl"):
+        raise ShareError("Give the Carry host's address without /shl; Carry adds it.")
+
+
 def _check_viewer(url: str | None) -> None:
     if url is not None and url != NO_VIEWER and (not url.startswith("https://") or "#" in url.rstrip("#")):
         raise ShareError("The viewer address must be an https:// URL without a fragment.")
 
 
-class ShareHost:
-    """The share host's store (ciphertext only) and the address its routes are reached at."""
+CREDENTIAL_SETTING = "share.host_credential"  # the publish credential for a Carry host: inside the record only
 
-    def __init__(self, store: SQLiteShareHostStore, public_base: str, viewer_url: str | None = None) -> None:
+
+class ShareHost:
+    """The share host's store (ciphertext only) and the address its routes are reached at: this computer's own
+    (its store in the data directory, served by `carry serve`), or a Carry host elsewhere (`remote`)."""
+
+    def __init__(
+        self, store: ShareHostStore, public_base: str, viewer_url: str | None = None, *, remote: str | None = None
+    ) -> None:
         self.store = store
         self.public_base = public_base.rstrip("/")
         self.viewer_url = viewer_url
+        self.remote = remote  # the Carry host's address, when the links live there
 
     def __repr__(self) -> str:
         return f"<ShareHost {self.public_base!r}>"
@@ -200,7 +225,7 @@ class ShareHost:
 
     @classmethod
     def open(cls, own_url: str | None = None, settings: ShareSettings | None = None) -> ShareHost:
-        chosen = settings or ShareSettings.load()
+        chosen = replace(settings or ShareSettings.load(), host_url=None)  # this computer's own host
         base = chosen.public_base(own_url)
         return cls(SQLiteShareHostStore(cls.store_path()), base, chosen.viewer(base))
 
@@ -209,6 +234,42 @@ class ShareHost:
         """The host when its store exists (nothing was ever shared from this machine otherwise)."""
         return cls.open() if cls.store_path().exists() else None
 
+    @classmethod
+    def chosen(cls, record: Record, own_url: str | None = None, local: ShareHost | None = None) -> ShareHost:
+        """Where new links go: the Carry host the settings name (with the credential kept in the record), else this
+        computer's host (`local`, the one this process serves, when given)."""
+        settings = ShareSettings.load()
+        if settings.host_url is None:
+            return local if local is not None else cls.open(own_url, settings)
+        return cls.remote_host(record, settings)
+
+    @classmethod
+    def remote_host(cls, record: Record, settings: ShareSettings, timeout: float = 30.0) -> ShareHost:
+        from sync.share.hosting import RemoteHostStore
+
+        url = settings.host_url
+        assert url is not None
+        credential = record.get_setting(CREDENTIAL_SETTING)
+        if not credential:
+            raise ShareError(f"Your links live on the Carry host {url}, but this record holds no publish credential "
+                             "for it; run `carry share settings --host URL` again.")  # fmt: skip
+        base = settings.public_base()
+        return cls(RemoteHostStore(url, credential, timeout=timeout), base, settings.viewer(base), remote=url.rstrip("/"))
+
+    @classmethod
+    def every(cls, record: Record, local: ShareHost | None = None) -> list[ShareHost]:
+        """Every host this record's links may live on: this computer's (when it holds a store) and the Carry host."""
+        hosts = [local] if local is not None else [h for h in [cls.existing()] if h is not None]
+        settings = ShareSettings.load()
+        if settings.host_url is not None and record.get_setting(CREDENTIAL_SETTING):
+            remote = cls.remote_host(record, settings, timeout=8.0)  # read on every unlock: never hold one up long
+            hosts = [h for h in hosts if h.public_base != remote.public_base] + [remote]
+        return hosts
+
+    def holds(self, link: ShareLinkRow) -> bool:
+        """Whether a link of the record was made on this host (its manifest URL is under this host's base)."""
+        return str(link.payload.get("url", "")).startswith(self.public_base + "/")
+
     def asgi(self) -> Any:
         from sync.share import share_app
 
@@ -216,6 +277,31 @@ class ShareHost:
 
     def purge(self) -> int:
         return self.store.purge(time.time())
+
+
+def use_carry_host(record: Record, url: str, credential: str) -> dict[str, Any]:
+    """Make new links live on the Carry host at `url`: check the credential there first, then keep it in the
+    (encrypted) record and the address in share.json. Returns what the host says of this device."""
+    from sync.share.hosting import RemoteHostStore
+
+    url = url.strip().rstrip("/")
+    credential = credential.strip()
+    _check_host_url(url)
+    if not credential:
+        raise ShareError("The publish credential is empty; `carry host add-device NAME` on the host makes one.")
+    try:
+        device = RemoteHostStore(url, credential).whoami()
+    except ShareHostError as exc:
+        raise ShareError(f"{exc} Nothing was changed.") from exc
+    record.set_setting(CREDENTIAL_SETTING, credential)
+    replace(ShareSettings.load(), host_url=url).save()
+    record.audit("share-host", host=url, device=str(device.get("device", ""))[:64])
+    return device
+
+
+def use_this_computer() -> None:
+    """Make new links live on this computer's own host again (links made on a Carry host stay there)."""
+    replace(ShareSettings.load(), host_url=None).save()
 
 
 # --- what can go in ----------------------------------------------------------------------------------------------
@@ -681,7 +767,7 @@ def merge_access(record: Record, host: ShareHost | None) -> list[AccessEntry]:
     mine = state.link_ids()
     if private is None or not mine:
         return []
-    cursor = state.cursor()
+    cursor = state.cursor(host.remote)
     added: list[AccessEntry] = []
     while True:
         batch = host.store.access_since(cursor, 500)
@@ -697,7 +783,7 @@ def merge_access(record: Record, host: ShareHost | None) -> list[AccessEntry]:
                 continue
             opened.append((entry.cursor, AccessEntry.opened(entry.link_id, data)))
         cursor = batch[-1].cursor
-        added += state.add_accesses(opened, cursor)
+        added += state.add_accesses(opened, cursor, host.remote)
         if len(batch) < 500:
             break
     _forget_merged(host, mine, cursor)
@@ -710,10 +796,17 @@ def merge_access_quietly(record: Record, host: ShareHost | None = None) -> list[
     the host never stops an unlock (the entries wait on the host for the next one)."""
     from sync.errors import CarryError
 
+    added: list[AccessEntry] = []
     try:
-        return merge_access(record, host if host is not None else ShareHost.existing())
+        hosts = ShareHost.every(record, host)
     except CarryError:
         return []
+    for each in hosts:
+        try:
+            added += merge_access(record, each)
+        except CarryError:
+            continue
+    return added
 
 
 def _forget_merged(host: ShareHost, mine: set[str], cursor: int) -> None:
@@ -738,9 +831,12 @@ def host_status(host: ShareHost | None, link: ShareLinkRow, now: float | None = 
     local = link.status(moment)
     if local != "active" or host is None:
         return local
-    hosted = host.store.link(link.link_id)
+    try:
+        hosted = host.store.link(link.link_id)
+    except CarryError:  # a Carry host that cannot be reached just now
+        return "unknown: the Carry host could not be reached"
     if hosted is None:
-        return "not on this computer's share host"
+        return "not on this computer's share host" if host.remote is None else f"not on the Carry host {host.remote}"
     if hosted.revoked:
         return "revoked"
     if hosted.attempts_left is not None and hosted.attempts_left <= 0:
@@ -748,10 +844,17 @@ def host_status(host: ShareHost | None, link: ShareLinkRow, now: float | None = 
     return "active"
 
 
+def host_of(hosts: Sequence[ShareHost], link: ShareLinkRow) -> ShareHost | None:
+    """The host among `hosts` a link was made on (the first, when none says so)."""
+    return next((h for h in hosts if h.holds(link)), hosts[0] if hosts else None)
+
+
 def revoke(record: Record, host: ShareHost | None, which: str) -> ShareLinkRow:
     """Revoke a link at once: the host drops its ciphertext and answers 404 from now on."""
     state = ShareState(record)
     link = state.link(which)
+    if host is None or not host.holds(link):  # made before the patient moved their links to another host
+        host = next((h for h in ShareHost.every(record) if h.holds(link)), host)
     if host is not None:
         try:
             host.store.revoke(link.link_id)

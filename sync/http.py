@@ -44,6 +44,7 @@ __all__ = [
     "failure_status",
     "is_under",
     "oauth_client_options",
+    "request_blocking",
     "throttle_wait",
     "where",
 ]
@@ -445,3 +446,16 @@ def _describe(exc: Exception) -> str:
     if isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError)):
         return "the connection dropped"
     return type(exc).__name__
+
+
+def request_blocking(
+    method: str, url: str, *, headers: Mapping[str, str] | None = None, json: Any = None, timeout: float = 30.0
+) -> Response:
+    """One request from synchronous code (the app's side of a remote share host: publish, revoke, read access
+    entries), with the same timeouts, TLS settings and no redirects; no retries (publishing twice is not safe)."""
+    try:
+        with httpx.Client(**oauth_client_options(timeout)) as client:
+            raw = client.request(method, url, headers=dict(headers or {}), json=json)
+    except httpx.HTTPError as exc:
+        raise NetworkError(f"{_where(url)} could not be reached: {_describe(exc)}.") from None
+    return Response(raw.status_code, {k.lower(): v for k, v in raw.headers.items()}, raw.content, str(raw.url))

@@ -197,11 +197,18 @@ class ShareState:
             out.setdefault(link_id, []).append(AccessEntry(link_id, recipient, at, event))
         return {k: tuple(v) for k, v in out.items()}
 
-    def cursor(self) -> int:
-        value = self.record.get_setting(CURSOR_SETTING)
+    @staticmethod
+    def _cursor_key(host: str | None) -> str:
+        # Each host counts its access entries on its own: this computer's, and a Carry host's (by its address).
+        return CURSOR_SETTING if host is None else f"{CURSOR_SETTING}:{host}"
+
+    def cursor(self, host: str | None = None) -> int:
+        value = self.record.get_setting(self._cursor_key(host))
         return int(value) if value and value.isdigit() else 0
 
-    def add_accesses(self, entries: Iterable[tuple[int, AccessEntry]], cursor: int) -> list[AccessEntry]:
+    def add_accesses(
+        self, entries: Iterable[tuple[int, AccessEntry]], cursor: int, host: str | None = None
+    ) -> list[AccessEntry]:
         """Merge opened access entries and move the cursor past them, in one transaction (each entry once)."""
         added: list[AccessEntry] = []
         with self.record._transaction() as cur:
@@ -218,6 +225,6 @@ class ShareState:
                                      text=entry.sentence())  # fmt: skip
             cur.execute(
                 "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                (CURSOR_SETTING, str(cursor)),
+                (self._cursor_key(host), str(cursor)),
             )
         return added

@@ -14,6 +14,7 @@ __all__ = [
     "LinkError",
     "LinkInactive",
     "PasscodeRefused",
+    "QuotaExceeded",
     "ShareError",
     "ShareHostError",
 ]
@@ -49,3 +50,7 @@ class LinkInactive(ShareError):
 
 class ShareHostError(ShareError):
     """The share host's own storage failed or was given something it cannot keep."""
+
+
+class QuotaExceeded(ShareHostError):
+    """A publishing device asked a standalone share host to keep more than its quota allows."""

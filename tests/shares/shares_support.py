@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from app.record import Record
+from support.processes import stop_process, wait_listening
 from support.records import PASSPHRASE
 from sync.assets import DEMO_PATIENTS
 
@@ -53,17 +54,8 @@ class CarryServer:
             [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port), "--no-browser"],
             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=REPO,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                out = self.proc.stdout.read().decode(errors="replace") if self.proc.stdout else ""
-                raise RuntimeError(f"carry serve exited early:\n{out}")
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("carry serve did not start")
+        wait_listening(self.proc, self.port, "carry serve",
+                       lambda: self.proc.stdout.read().decode(errors="replace") if self.proc.stdout else "")  # fmt: skip
 
     def use(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """Point this test's Carry (CLI or service) at the server: its share store and its address."""
@@ -71,11 +63,4 @@ class CarryServer:
         monkeypatch.setenv("CARRY_SHARE_PUBLIC_URL", self.url)
 
     def stop(self) -> None:
-        for sig in ("terminate", "kill"):
-            if self.proc.poll() is not None:
-                break
-            getattr(self.proc, sig)()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                continue
+        stop_process(self.proc)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import zxingcpp
 from PIL import Image
@@ -204,3 +205,43 @@ def test_the_viewer_reads_a_check_in_link(
         tab.close()
     assert main(["shares", "--json"]) == 0
     assert "Riverside Clinic" in capsys.readouterr()[0]
+
+
+def test_a_link_on_a_carry_host_opens_in_the_hosts_viewer_at_phone_width(
+    browser: Any, elvina_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """Issue 16: the patient's Carry (this process, its own data directory) publishes to `carry host` (another
+    process, another data directory); the doctor's phone opens the link from the host's viewer after the passcode,
+    the access comes back into the patient's audit log, and after revoking an independent reader gets 404."""
+    from support.carry_host import CarryHost, the_one_link_opened_by
+
+    host = CarryHost(tmp_path / "host")
+    try:
+        for name, value in (("CARRY_RECORD", str(elvina_path)), ("CARRY_PASSPHRASE", PASSPHRASE),
+                            ("CARRY_SHARE_PASSCODE", CODE), ("CARRY_DATA_DIR", str(tmp_path / "app-data")),
+                            ("CARRY_CONFIG_DIR", str(tmp_path / "app-config")),
+                            ("CARRY_HOST_CREDENTIAL", host.add_device("laptop"))):  # fmt: skip
+            monkeypatch.setenv(name, value)
+        monkeypatch.delenv("CARRY_SHARE_PUBLIC_URL", raising=False)
+        assert main(["share", "settings", "--host", host.url]) == 0
+        capsys.readouterr()
+        url, printed = _qr_link(tmp_path, capsys, "--passcode")
+        assert url == printed and url.startswith(f"{host.url}/shl/view#shlink:/")
+        tab = _Tab(browser, PHONE)
+        try:
+            tab.open(url, "Dr. Okafor", CODE)
+            tab.page.get_by_role("heading", level=1, name="Elvina Lemke").wait_for(timeout=20000)
+            assert "Osteoporosis" in tab.page.inner_text("#summary")
+            assert tab.page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+            shot(tab.page, "viewer-carry-host-390")
+            assert tab.hosts() == {urlsplit(host.url).netloc}, tab.requests
+        finally:
+            tab.close()
+        listed = the_one_link_opened_by(elvina_path, main, capsys)
+        assert main(["share", "revoke", listed["link_id"]]) == 0
+        manifest_url = f"{host.url}/shl/{listed['link_id']}"
+        gone = httpx.post(manifest_url, json={"recipient": "Someone", "passcode": CODE}, timeout=30)
+        assert gone.status_code == 404 and gone.json()["reason"] == "revoked"
+    finally:
+        host.stop()

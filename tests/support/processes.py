@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -78,3 +80,28 @@ def kill_while_workers_run(proc: subprocess.Popen[bytes], secrets: dict[str, str
         for pid in started:  # only the processes this test's command started, by their id
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def wait_listening(proc: subprocess.Popen[bytes], port: int, name: str, output: Callable[[], str]) -> None:
+    """Wait until a server process started by a test listens on 127.0.0.1:port; stop it if it never does."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited early:\n{output()}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    stop_process(proc)
+    raise RuntimeError(f"{name} did not start")
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    for sig in ("terminate", "kill"):
+        if proc.poll() is not None:
+            break
+        getattr(proc, sig)()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            continue

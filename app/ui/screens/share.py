@@ -46,8 +46,8 @@ __all__ = ["ReceivedView", "ShareView"]
 
 
 def _host(app: CarryApp) -> ShareHost:
-    host = app.context.share
-    return host if host is not None else ShareHost.open()
+    """Where new links go: the Carry host App Settings name, else the share host of this server."""
+    return ShareHost.chosen(app.session.require(), local=app.context.share)
 
 
 class ShareView:

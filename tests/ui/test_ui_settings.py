@@ -1,0 +1,76 @@
+"""App Settings, "Where your links live" (issue 16), in headless Chromium at phone and desktop width: the patient
+moves their links to a Carry host (a real `carry host` in another process, with its own data directory) with the
+credential its owner made, and the next link made on the Share screen points at the host and opens from it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from support.carry_host import CarryHost
+from sync.share import decode_link
+
+from ui.browser_support import DESKTOP, PHONE, enter_text, open_app, shot
+from ui.test_ui_browser import ELVINA, expect, unlock
+from ui.test_ui_share import _link_text
+
+pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Iterator[CarryHost]:
+    started = CarryHost(tmp_path)
+    yield started
+    started.stop()
+
+
+def _go(page: Any, name: str) -> None:
+    """Settings and Share: buttons in a phone's top bar, rail destinations on a desktop."""
+    page.get_by_role("button", name=name, exact=True).or_(
+        page.get_by_role("button", name=f"{name} Tab", exact=False)).first.click()
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
+def test_links_move_to_a_carry_host_from_settings(make_server: Any, browser: Any, host: CarryHost,
+                                                  viewport: Any) -> None:  # fmt: skip
+    server = make_server(ELVINA)
+    context = browser.new_context(viewport=viewport)
+    try:
+        page = open_app(context, server.url)
+        ex = expect()
+        unlock(page)
+        ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
+        _go(page, "Settings")
+        ex(page.get_by_role("heading", name="Where your links live")).to_be_visible()
+        ex(page.get_by_text("Now: this computer.", exact=False)).to_be_visible()
+        page.get_by_role("radio", name="A Carry host", exact=True).click()
+        enter_text(page, "Carry host address", host.url)
+        # A wrong credential is refused in one sentence, and nothing changes.
+        enter_text(page, "Publish credential", "carryhost_wrong")
+        page.get_by_role("button", name="Save where links live").click()
+        ex(page.get_by_text("refused this device's publish credential", exact=False).last).to_be_visible()
+        assert not (server.config / "share.json").exists()
+        enter_text(page, "Publish credential", host.add_device("phone"))
+        page.get_by_role("button", name="Save where links live").click()
+        # (the notice of it comes and goes; the settings card says it for good)
+        ex(page.get_by_text(f"Now: the Carry host at {host.url}.", exact=True)).to_be_visible()
+        shot(page, f"settings-link-host-{viewport['width']}")
+        saved = json.loads((server.config / "share.json").read_text())
+        assert saved["host_url"] == host.url and "carryhost_" not in json.dumps(saved)
+
+        _go(page, "Share")
+        ex(page.get_by_role("heading", name="What to share")).to_be_visible()
+        page.get_by_role("button", name="Create link").click()
+        ex(page.get_by_role("heading", name="Your link is ready")).to_be_visible()
+        link = _link_text(page)
+        assert link.startswith(f"{host.url}/shl/view#shlink:/")
+        payload = decode_link(link)
+        opened = httpx.post(payload.url, json={"recipient": "Dr. Okafor"}, timeout=30)
+        assert opened.status_code == 200 and opened.json()["files"]
+    finally:
+        context.close()
