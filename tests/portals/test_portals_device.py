@@ -10,16 +10,19 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from authlib_portal import AuthlibPortal
 from joserfc.jwk import import_key
+from support.portal import log_in_async
 from test_portals_authlib import REDIRECT, _connect, _held
 
 from app.portals import Portals
 from app.record import Record
 from app.record.portal_state import PortalState
 from sync.fhir import content_hash
+from sync.sandbox import SandboxServer
 from sync.smart import DEVICE_AUTH, NeedsReconnect, SmartConfiguration
 
 PASSPHRASE = "correct horse battery staple"
@@ -76,3 +79,33 @@ async def test_a_device_registration_the_portal_withdrew_asks_for_a_new_connecti
         with pytest.raises(NeedsReconnect):
             await portals.sync(conn.id)
         assert portals.source(conn.id).status == "needs-reconnect" and portal.counts["jwt_bearer"] == 1
+
+
+@pytest.mark.asyncio
+async def test_the_sandbox_registers_a_device_client_and_renews_it_by_jwt_bearer(record: Record) -> None:
+    with SandboxServer(registration=True, access_token_lifetime=3) as sandbox:
+        portals = Portals(record)
+        login = sandbox.logins[0]
+        pending = await portals.begin_connect(sandbox.base_url, REDIRECT)
+        location = await log_in_async(pending.authorize_url, login.username, login.password)
+        conn = await portals.complete_connect(pending, dict(parse_qsl(urlsplit(location).query)))
+        devices = [c for c in sandbox.clients if c.grant_id is not None]
+        assert len(devices) == 1 and conn.client_id == devices[0].client_id and conn.auth_method == DEVICE_AUTH
+        assert devices[0].jwks is not None and all("d" not in key for key in devices[0].jwks["keys"])
+        client_id, private = _device_key(record, conn.id)
+        assert import_key(private).as_dict(private=False)["x"] == devices[0].jwks["keys"][0]["x"]
+        first = PortalState(record).tokens(conn.id)
+        assert first is not None and first.refresh_token is None
+
+        await asyncio.sleep(3.2)  # expired: only the device key can get Carry in again
+        report = await portals.sync(conn.id)
+        assert report.outcome == "complete" and report.refreshes >= 1 and report.totals.imported > 0
+        renewed = PortalState(record).tokens(conn.id)
+        assert renewed is not None and renewed.access_token != first.access_token and renewed.refresh_token is None
+
+        # The patient withdraws the app at the portal: the device client's grant goes with it.
+        sandbox._state.grants.revoke_grant(str(devices[0].grant_id))
+        await asyncio.sleep(3.2)
+        with pytest.raises(NeedsReconnect):
+            await portals.sync(conn.id)
+        assert portals.source(conn.id).status == "needs-reconnect"
