@@ -18,6 +18,7 @@ from ..syncing import SyncRun
 from ..theme import INK, MUTED
 from ..widgets import banner, card, heading, labelled, muted, primary_button, row_tile, secondary_button
 from .common import page_body
+from .provider_list import ProviderListPanel
 
 if TYPE_CHECKING:
     from ..app import CarryApp
@@ -71,6 +72,7 @@ class ConnectView:
             await self._demo()
         else:
             self._choose()
+            await self.providers.show_status()
         return page_body(back, self.notice, self.body)
 
     # --- choosing a portal ------------------------------------------------------------------------------------
@@ -80,11 +82,12 @@ class ConnectView:
                                   on_submit=self.app.act(self._search), on_change=self.app.act(self._search),
                                   border_radius=10)  # fmt: skip
         self.found = ft.Column(spacing=2)
+        self.providers = ProviderListPanel(self.app, self._search)
         self.url = ft.TextField(label="FHIR address (https://…)", on_submit=self.app.act(self._connect_url),
                                 border_radius=10, keyboard_type=ft.KeyboardType.URL)  # fmt: skip
         self.body.controls = [
-            card(ft.Column([heading("Find your provider", 2), labelled(self.query, "directory-search"), self.found],
-                           spacing=10)),  # fmt: skip
+            card(ft.Column([heading("Find your provider", 2), labelled(self.query, "directory-search"), self.found,
+                            self.providers.control], spacing=10)),  # fmt: skip
             card(
                 ft.Column(
                     [heading("Or use its FHIR address", 2),
