@@ -557,6 +557,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 def _source_status(conn: Any) -> str:
     status = {"connected": "connected", "needs-reconnect": "NEEDS RECONNECT", "disconnected": "disconnected"}[conn.status]
+    if conn.status == "connected" and not conn.reached:
+        status = f"NOT REACHED last time: {_shown(conn.status_reason or '')}"
     last = f"last sync {conn.last_sync} ({conn.last_outcome})" if conn.last_sync else "never synced"
     pending = ", an interrupted sync will resume" if conn.sync_pending else ""
     return f"{status}; {last}{pending}; {conn.resources} resources"

@@ -386,7 +386,11 @@ class Portals:
             try:
                 statement = await fhir.read_json("metadata")
             except (FHIRError, NetworkError) as exc:
-                raise PortalError(f"{conn.name} cannot be reached right now ({exc}); try again later.") from None
+                reason = f"{conn.name} could not be reached ({exc})."
+                await asyncio.to_thread(self.state.note_unreachable, conn.id, reason)
+                raise PortalError(f"{reason[:-1]}; try again later.") from None
+            if conn.status_reason:
+                await asyncio.to_thread(self.state.note_reached, conn.id)
             capabilities = ServerCapabilities.from_statement(statement)
             granted = GrantedScope(session.tokens.scope or conn.granted_scope)
             return await pull(

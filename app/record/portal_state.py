@@ -50,7 +50,7 @@ class Connection:
     client_id: str
     auth_method: str
     status: str  # "connected", "needs-reconnect", "disconnected"
-    status_reason: str | None
+    status_reason: str | None  # why it needs reconnecting; for a connected source, why it was not reached last time
     granted_scope: str
     smart_config: str = field(repr=False)
     fhir_user: str | None
@@ -64,6 +64,12 @@ class Connection:
     @property
     def name(self) -> str:
         return self.source.name
+
+    @property
+    def reached(self) -> bool:
+        """Connected, and its server answered the last time Carry tried (a source must not claim "Connected"
+        over a server it cannot reach)."""
+        return self.status == "connected" and not self.status_reason
 
     @property
     def id(self) -> int:
@@ -182,6 +188,19 @@ class PortalState:
                 (now, json.dumps({"source": source_id, "base_url": base_url, "scope": granted_scope}, sort_keys=True)),
             )
         return self.connection(source_id)
+
+    def note_unreachable(self, source_id: int, reason: str) -> None:
+        """The server of a connected source did not answer: kept until it answers again (note_reached)."""
+        with self.record._transaction() as cur:
+            cur.execute(
+                "UPDATE portal SET status_reason = ? WHERE source_id = ? AND status = 'connected'", (reason, source_id)
+            )
+
+    def note_reached(self, source_id: int) -> None:
+        with self.record._transaction() as cur:
+            cur.execute(
+                "UPDATE portal SET status_reason = NULL WHERE source_id = ? AND status = 'connected'", (source_id,)
+            )
 
     def set_status(self, source_id: int, status: str, reason: str | None = None) -> None:
         with self.record._transaction() as cur:

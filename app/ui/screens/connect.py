@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import flet as ft
 
+from app.portals import PortalError
+
 from ..syncing import SyncRun
 from ..theme import INK, MUTED
 from ..widgets import banner, card, heading, labelled, muted, primary_button, row_tile, secondary_button
@@ -49,8 +51,16 @@ def start_sync(app: CarryApp, source_id: int, name: str) -> SyncRun:
 
     async def sync(progress: Callable[[Any], None]) -> Any:
         conn = await asyncio.to_thread(portals.source, source_id)
-        if conn.vendor == "sandbox":  # the built-in demo hospital: running again after a restart, same address
+        if conn.vendor == "sandbox" and conn.status == "connected":
+            # The built-in demo hospital: running again after a restart, at the same address.
             await asyncio.to_thread(app.context.demo.serve, conn.base_url)
+            if not app.context.demo.running:
+                port = urlsplit(conn.base_url).port
+                reason = (f"The demo hospital could not start again at its address (another program is using port "
+                          f"{port}). Close that program and sync again, or try the demo hospital again to connect "
+                          "it anew.")  # fmt: skip
+                await asyncio.to_thread(portals.state.note_unreachable, source_id, reason)
+                raise PortalError(reason)
         return await portals.sync(source_id, progress=progress)
 
     run.start(sync)
