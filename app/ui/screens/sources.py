@@ -86,7 +86,9 @@ class SourcesView:
                 actions.append(primary_button("Sync now", self.app.act(lambda: self._sync(conn)), f"sync-now-{n}",
                                               icon=ft.Icons.SYNC))  # fmt: skip
             else:
-                actions.append(primary_button("Reconnect", self.app.act(self._connect), f"reconnect-{n}",
+                # The demo hospital reconnects through its own panel (its logins shown), as trying it again does.
+                again = self._demo if conn.vendor == "sandbox" else self._connect
+                actions.append(primary_button("Reconnect", self.app.act(again), f"reconnect-{n}",
                                               icon=ft.Icons.LINK))  # fmt: skip
             if conn.status != "disconnected":
                 actions.append(secondary_button("Disconnect", self.app.act(lambda: self._confirm_disconnect(conn)),
