@@ -237,6 +237,9 @@ class Portals:
                     tokens = replace(tokens, refresh_token=None)  # unused from now on: not kept
 
         def save() -> Connection:
+            before = self.state.find(config.base_url, result.patient_id)
+            if before is not None and before.auth_method == DEVICE_AUTH and before.client_id != client.client_id:
+                self.state.forget_client_secret(config.token_endpoint, before.client_id)  # the old device's key
             if client.auth_method == "client_secret_basic" and client.client_secret:
                 self.state.save_client_secret(config.token_endpoint, client.client_id, client.auth_method, client.client_secret, None)
             if client.auth_method == DEVICE_AUTH and client.private_jwk:
@@ -493,6 +496,8 @@ class Portals:
             access_revoked = await revoke(config, client, tokens.access_token, "access_token")
             revoked = revoked or access_revoked
         await asyncio.to_thread(self.state.disconnect, conn.id, forget=forget)
+        if conn.auth_method == DEVICE_AUTH:  # the device key would get new tokens: it goes with them
+            await asyncio.to_thread(self.state.forget_client_secret, config.token_endpoint, conn.client_id)
         return Disconnected(conn.name, revoked, bool(config.revocation_endpoint))
 
 

@@ -255,6 +255,11 @@ class PortalState:
         )
         return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
 
+    def forget_client_secret(self, token_endpoint: str, client_id: str) -> None:
+        """Delete a client's secret or key (a device client's key once its source is disconnected or renewed)."""
+        with self.record._transaction() as cur:
+            cur.execute("DELETE FROM client_secret WHERE token_endpoint = ? AND client_id = ?", (token_endpoint, client_id))
+
     def save_client_secret(self, token_endpoint: str, client_id: str, auth_method: str, secret: str, alg: str | None) -> None:
         with self.record._transaction() as cur:
             cur.execute(

@@ -18,7 +18,7 @@ from joserfc.jwk import import_key
 from support.portal import log_in_async
 from test_portals_authlib import REDIRECT, _connect, _held
 
-from app.portals import Portals
+from app.portals import PortalError, Portals
 from app.record import Record
 from app.record.portal_state import PortalState
 from sync.fhir import content_hash
@@ -79,6 +79,24 @@ async def test_a_device_registration_the_portal_withdrew_asks_for_a_new_connecti
         with pytest.raises(NeedsReconnect):
             await portals.sync(conn.id)
         assert portals.source(conn.id).status == "needs-reconnect" and portal.counts["jwt_bearer"] == 1
+
+
+def _device_keys(record: Record) -> list[str]:
+    return [client_id for (client_id,) in record._query("SELECT client_id FROM client_secret WHERE auth_method = ?", [DEVICE_AUTH])]
+
+
+@pytest.mark.asyncio
+async def test_a_device_key_lives_only_as_long_as_its_connection(record: Record) -> None:
+    with AuthlibPortal(REDIRECT, limit=1000, registration=True) as portal:
+        portals = Portals(record)
+        first = await _connect(portals, portal)
+        again = await _connect(portals, portal)  # connecting again registers a new device client...
+        assert again.id == first.id and again.client_id != first.client_id and len(portal.registered) == 2
+        assert _device_keys(record) == [again.client_id]  # ...and the old device's key is not kept
+        await portals.disconnect(again.id)
+        assert _device_keys(record) == []  # disconnected: no key left that could get new tokens
+        with pytest.raises(PortalError):
+            await portals.sync(again.id)
 
 
 @pytest.mark.asyncio
