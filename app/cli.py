@@ -540,7 +540,7 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         raise UsageError("--latency must be between 0 and 60 seconds.")
     server = SandboxServer(
         args.data or None, host=args.host, port=args.port, access_token_lifetime=args.token_lifetime, clients=clients,
-        latency=args.latency,
+        latency=args.latency, registration=args.registration,
     )  # fmt: skip
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -566,6 +566,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 def _source_status(conn: Any) -> str:
     status = {"connected": "connected", "needs-reconnect": "NEEDS RECONNECT", "disconnected": "disconnected"}[conn.status]
+    if conn.status == "connected" and not conn.reached:
+        status = f"NOT REACHED last time: {_shown(conn.status_reason or '')}"
     last = f"last sync {conn.last_sync} ({conn.last_outcome})" if conn.last_sync else "never synced"
     pending = ", an interrupted sync will resume" if conn.sync_pending else ""
     return f"{status}; {last}{pending}; {conn.resources} resources"
@@ -1196,6 +1198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--client", nargs=2, action="append", metavar=("CLIENT_ID", "REDIRECT_URI"), help="register a public client")
     p.add_argument("--token-lifetime", type=int, default=3600, metavar="SECONDS", help="access token lifetime (default: %(default)s)")
     p.add_argument("--latency", type=float, default=0.0, metavar="SECONDS", help="answer every FHIR data request after this delay, as a portal across the internet does (default: 0)")
+    p.add_argument("--registration", action="store_true", help="offer dynamic client registration and the JWT bearer grant, as Epic does for patient apps")
     p = add("connect", cmd_connect, "connect a patient portal (SMART on FHIR) by its FHIR base URL")
     p.add_argument("base_url", metavar="BASE_URL", help="the portal's FHIR base URL (see `carry providers`)")
     p.add_argument("--client-id", metavar="ID", help="the client id registered at the portal (default: clients.toml)")

@@ -16,7 +16,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sync.fhir import (
@@ -34,6 +34,7 @@ from sync.fhir.pull import pull
 from sync.http import HttpClient, NetworkError
 from sync.smart import (
     CALLBACK_PORT,
+    DEVICE_AUTH,
     Diagnosed,
     DiscoveryError,
     FALLBACK_PORTS,
@@ -62,6 +63,8 @@ from sync.smart import (
     public_jwks,
     redirect_uri_for,
     refresh,
+    register_device,
+    renew_with_assertion,
     revoke,
 )
 
@@ -208,6 +211,8 @@ class Portals:
                 code="state_mismatch",
             )
         authorization, label, quirks, _caps = entry
+        client = authorization.client
+        config = authorization.config
         async with self._http() as http:
             try:
                 result = await complete_authorization(http, authorization, params)
@@ -220,12 +225,27 @@ class Portals:
                     developer_site=quirks.developer_site or "the portal's developer site",
                     redirect_uri=authorization.redirect_uri,
                 ) from None
-        client = authorization.client
-        config = authorization.config
+            tokens = result.tokens
+            if config.registration_endpoint and client.auth_method == "none":
+                # Epic's pattern for patient apps: a client of this device's own, renewed with its key. Where the
+                # registration fails the connection stands as it is, renewed with refresh tokens.
+                try:
+                    client = await register_device(http, config, tokens.access_token, client.client_id)
+                except SmartError:
+                    pass
+                else:
+                    tokens = replace(tokens, refresh_token=None)  # unused from now on: not kept
 
         def save() -> Connection:
+            before = self.state.find(config.base_url, result.patient_id)
+            if before is not None and before.auth_method == DEVICE_AUTH and before.client_id != client.client_id:
+                self.state.forget_client_secret(config.token_endpoint, before.client_id)  # the old device's key
             if client.auth_method == "client_secret_basic" and client.client_secret:
                 self.state.save_client_secret(config.token_endpoint, client.client_id, client.auth_method, client.client_secret, None)
+            if client.auth_method == DEVICE_AUTH and client.private_jwk:
+                self.state.save_client_secret(
+                    config.token_endpoint, client.client_id, DEVICE_AUTH, json.dumps(client.private_jwk), client.alg
+                )
             return self.state.save_connection(
                 name=label or config.base_url,
                 base_url=config.base_url,
@@ -236,7 +256,7 @@ class Portals:
                 granted_scope=result.granted.text,
                 smart_config=config.to_json(),
                 fhir_user=result.fhir_user,
-                tokens=result.tokens,
+                tokens=tokens,
             )
 
         return await asyncio.to_thread(save)
@@ -362,20 +382,18 @@ class Portals:
         tokens = await asyncio.to_thread(self.state.tokens, conn.id)
         if tokens is None:
             raise NeedsReconnect(f"Carry holds no access for {conn.name}; run `carry connect {conn.base_url}`.")
-        config = SmartConfiguration.from_json(conn.smart_config)
         quirks = load_quirks(conn.vendor)
-        client, _jwks = await asyncio.to_thread(self._stored_credentials, config, conn)
-
-        async def refresher(refresh_token: str) -> TokenSet:
-            return await refresh(config, client, refresh_token)
-
-        session = TokenSession(tokens, self.state.token_store(conn.id), refresher)
+        session = await self._session(conn, tokens)
         async with self._http() as http:
             fhir = FHIRClient(http, conn.base_url, session, accept=quirks.accept)
             try:
                 statement = await fhir.read_json("metadata")
             except (FHIRError, NetworkError) as exc:
-                raise PortalError(f"{conn.name} cannot be reached right now ({exc}); try again later.") from None
+                reason = f"{conn.name} could not be reached ({exc})."
+                await asyncio.to_thread(self.state.note_unreachable, conn.id, reason)
+                raise PortalError(f"{reason[:-1]}; try again later.") from None
+            if conn.status_reason:
+                await asyncio.to_thread(self.state.note_reached, conn.id)
             capabilities = ServerCapabilities.from_statement(statement)
             granted = GrantedScope(session.tokens.scope or conn.granted_scope)
             return await pull(
@@ -400,13 +418,7 @@ class Portals:
         tokens = await asyncio.to_thread(self.state.tokens, conn.id)
         if tokens is None:
             raise NeedsReconnect(f"Carry holds no access for {conn.name}; run `carry connect {conn.base_url}`.")
-        config = SmartConfiguration.from_json(conn.smart_config)
-        client, _jwks = await asyncio.to_thread(self._stored_credentials, config, conn)
-
-        async def refresher(refresh_token: str) -> TokenSet:
-            return await refresh(config, client, refresh_token)
-
-        session = TokenSession(tokens, self.state.token_store(conn.id), refresher)
+        session = await self._session(conn, tokens)
         async with self._http() as http:
             yield conn, FHIRClient(http, conn.base_url, session, accept=load_quirks(conn.vendor).accept), session
 
@@ -436,13 +448,31 @@ class Portals:
                                 location=response.headers.get("location"))  # fmt: skip
         return response.headers.get("location") or response.headers.get("content-location") or ""
 
+    async def _session(self, conn: Connection, tokens: TokenSet) -> TokenSession:
+        """The token session of a connected source: renewed by refresh token, or by the device key's signed
+        assertion for a client Carry registered for this device."""
+        config = SmartConfiguration.from_json(conn.smart_config)
+        client, _jwks = await asyncio.to_thread(self._stored_credentials, config, conn)
+        store = self.state.token_store(conn.id)
+        if client.auth_method == DEVICE_AUTH:
+
+            async def renew() -> TokenSet:
+                return await renew_with_assertion(config, client)
+
+            return TokenSession(tokens, store, None, renew=renew)
+
+        async def refresher(refresh_token: str) -> TokenSet:
+            return await refresh(config, client, refresh_token)
+
+        return TokenSession(tokens, store, refresher)
+
     def _stored_credentials(self, config: SmartConfiguration, conn: Connection) -> tuple[ClientCredentials, None]:
         if conn.auth_method == "none":
             return ClientCredentials(conn.client_id), None
         stored = self.state.client_secret(config.token_endpoint, conn.client_id)
         if stored is None:
             raise NeedsReconnect(f"The client credentials for {conn.name} are missing; connect it again.")
-        if conn.auth_method == "private_key_jwt":
+        if conn.auth_method in ("private_key_jwt", DEVICE_AUTH):
             return ClientCredentials(conn.client_id, conn.auth_method, stored[2] or "ES384", private_jwk=json.loads(stored[1])), None
         return ClientCredentials(conn.client_id, conn.auth_method, client_secret=stored[1]), None
 
@@ -466,6 +496,8 @@ class Portals:
             access_revoked = await revoke(config, client, tokens.access_token, "access_token")
             revoked = revoked or access_revoked
         await asyncio.to_thread(self.state.disconnect, conn.id, forget=forget)
+        if conn.auth_method == DEVICE_AUTH:  # the device key would get new tokens: it goes with them
+            await asyncio.to_thread(self.state.forget_client_secret, config.token_endpoint, conn.client_id)
         return Disconnected(conn.name, revoked, bool(config.revocation_endpoint))
 
 

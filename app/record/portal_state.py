@@ -50,7 +50,7 @@ class Connection:
     client_id: str
     auth_method: str
     status: str  # "connected", "needs-reconnect", "disconnected"
-    status_reason: str | None
+    status_reason: str | None  # why it needs reconnecting; for a connected source, why it was not reached last time
     granted_scope: str
     smart_config: str = field(repr=False)
     fhir_user: str | None
@@ -64,6 +64,12 @@ class Connection:
     @property
     def name(self) -> str:
         return self.source.name
+
+    @property
+    def reached(self) -> bool:
+        """Connected, and its server answered the last time Carry tried (a source must not claim "Connected"
+        over a server it cannot reach)."""
+        return self.status == "connected" and not self.status_reason
 
     @property
     def id(self) -> int:
@@ -183,6 +189,19 @@ class PortalState:
             )
         return self.connection(source_id)
 
+    def note_unreachable(self, source_id: int, reason: str) -> None:
+        """The server of a connected source did not answer: kept until it answers again (note_reached)."""
+        with self.record._transaction() as cur:
+            cur.execute(
+                "UPDATE portal SET status_reason = ? WHERE source_id = ? AND status = 'connected'", (reason, source_id)
+            )
+
+    def note_reached(self, source_id: int) -> None:
+        with self.record._transaction() as cur:
+            cur.execute(
+                "UPDATE portal SET status_reason = NULL WHERE source_id = ? AND status = 'connected'", (source_id,)
+            )
+
     def set_status(self, source_id: int, status: str, reason: str | None = None) -> None:
         with self.record._transaction() as cur:
             cur.execute("UPDATE portal SET status = ?, status_reason = ? WHERE source_id = ?", (status, reason, source_id))
@@ -235,6 +254,11 @@ class PortalState:
             [token_endpoint, client_id],
         )
         return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
+
+    def forget_client_secret(self, token_endpoint: str, client_id: str) -> None:
+        """Delete a client's secret or key (a device client's key once its source is disconnected or renewed)."""
+        with self.record._transaction() as cur:
+            cur.execute("DELETE FROM client_secret WHERE token_endpoint = ? AND client_id = ?", (token_endpoint, client_id))
 
     def save_client_secret(self, token_endpoint: str, client_id: str, auth_method: str, secret: str, alg: str | None) -> None:
         with self.record._transaction() as cur:

@@ -213,13 +213,21 @@ class CarryApp:
         self._states.add(state)
         self.context.callbacks.expect(state, deliver)
 
-    def directory_search(self, text: str) -> list[Any]:
-        """Providers matching `text` (blocking: the directory loads from disk the first time)."""
+    def directory(self) -> Any:
+        """The provider directory (blocking: it loads from disk the first time)."""
         if self._directory is None:
             from sync.directory import Directory
 
             self._directory = Directory.load()
-        return list(self._directory.search(text, limit=12))
+        return self._directory
+
+    def forget_directory(self) -> None:
+        """The provider list was updated: load it again at the next search."""
+        self._directory = None
+
+    def directory_search(self, text: str) -> list[Any]:
+        """Providers matching `text` (blocking: the directory loads from disk the first time)."""
+        return list(self.directory().search(text, limit=12))
 
     def rescope(self) -> None:
         """Keep the person on screen (by number: their name or records may have changed), or the first person."""

@@ -8,7 +8,7 @@ A list that fails keeps its previous copy; the others are still updated.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -84,8 +84,10 @@ async def refresh(
     http: HttpClient | None = None,
     timeout: float = 120.0,
     max_shrink: float = 0.2,
+    on_result: Callable[[ListResult], None] | None = None,
 ) -> RefreshReport:
     """Download every list in `sources` (default: load_sources()) into the cache, then rebuild the index.
+    `on_result` hears of each list as it finishes (the app's progress), in this event loop.
 
     Raises RefreshFailed when every list failed (nothing changed); otherwise the report says which failed.
     """
@@ -96,7 +98,14 @@ async def refresh(
     own = http is None
     client = http or HttpClient(concurrency=4, timeout=timeout, retry=RetryPolicy(attempts=3, backoff=1.0))
     try:
-        results = await asyncio.gather(*(_refresh_one(client, cache, s, max_shrink) for s in chosen))
+
+        async def one(source: ListSource) -> ListResult:
+            result = await _refresh_one(client, cache, source, max_shrink)
+            if on_result is not None:
+                on_result(result)
+            return result
+
+        results = await asyncio.gather(*(one(s) for s in chosen))
     finally:
         if own:
             await client.aclose()

@@ -40,6 +40,9 @@ class ClientRegistration:
     client_secret: str | None = field(default=None, repr=False)
     name: str = ""
     jwks: dict[str, Any] | None = None
+    # A client an app registered for one device (RFC 7591, /auth/register): it exists for the grant whose access
+    # token registered it, and gets tokens only with the JWT bearer grant.
+    grant_id: str | None = None
 
     @property
     def public(self) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 from .search import REFERENCE_TYPES, params_for
 
 __all__ = [
+    "JWT_BEARER",
     "CAPABILITIES",
     "CREATABLE_TYPES",
     "SCOPES_SUPPORTED",
@@ -60,13 +61,19 @@ def _endpoints(origin: str) -> dict[str, str]:
     }
 
 
-def smart_configuration(base: str, origin: str) -> dict[str, Any]:
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+
+
+def smart_configuration(base: str, origin: str, *, registration: bool = False) -> dict[str, Any]:
+    # With registration, Epic's pattern for patient apps: a client per device (RFC 7591), renewed by JWT bearer.
+    offered = {"registration_endpoint": f"{origin}/auth/register"} if registration else {}
     return {
         "issuer": base,
         **_endpoints(origin),
+        **offered,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt", "none"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
-        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", *([JWT_BEARER] if registration else [])],
         "scopes_supported": SCOPES_SUPPORTED,
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],

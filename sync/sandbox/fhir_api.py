@@ -211,7 +211,9 @@ def fhir_routes(state: PortalState) -> list[Route]:
     # --- discovery ---------------------------------------------------------------------------------------------
 
     async def smart_config(request: Request) -> Response:
-        return JSONResponse(smart_configuration(fhir_base(request), origin_url(request, "")))
+        return JSONResponse(
+            smart_configuration(fhir_base(request), origin_url(request, ""), registration=state.registration)
+        )
 
     async def openid_config(request: Request) -> Response:
         return JSONResponse(openid_configuration(fhir_base(request), origin_url(request, "")))

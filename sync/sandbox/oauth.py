@@ -1,7 +1,8 @@
 """The authorization server: SMART App Launch 2.2 standalone patient launch, OAuth 2.0 with PKCE.
 
 Routes (under the origin, beside the FHIR base): /auth/authorize (GET or POST), /auth/login, /auth/consent,
-/auth/token, /auth/revoke (RFC 7009), /auth/introspect (RFC 7662), /auth/manage, /auth/jwks.
+/auth/token, /auth/revoke (RFC 7009), /auth/introspect (RFC 7662), /auth/manage, /auth/jwks, and with registration
+/auth/register (RFC 7591; device clients that renew with the RFC 7523 JWT bearer grant).
 
 Authorize errors follow RFC 6749 §4.1.2.1: when the client or its redirect_uri cannot be trusted the error is shown
 on the page and the browser goes nowhere; every other error goes back to the redirect_uri with `error`,
@@ -26,6 +27,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from .clients import ClientRegistration, redirect_matches
+from .conformance import JWT_BEARER
 from .grants import MAX_LOGIN_FAILURES, AccessToken, Grant, PendingAuthorization, s256
 from .keys import AssertionRefused, read_client_assertion
 from .pages import consent_page, error_page, login_page, manage_login_page, manage_page, message_page
@@ -315,24 +317,32 @@ def oauth_routes(state: PortalState) -> list[Route]:
         return _Authenticated(client, False)
 
     def authenticate_assertion(request: Request, form: FormData) -> _Authenticated:
-        # SMART App Launch 2.2, client-confidential-asymmetric: a JWT signed with a registered key (RS384/ES384),
-        # iss = sub = client_id, aud = the token endpoint, exp at most five minutes ahead, a jti never seen before.
+        # SMART App Launch 2.2, client-confidential-asymmetric: a JWT signed with a registered key (RS384/ES384).
         if request.headers.get("authorization"):
             raise OAuthError("invalid_request", "Use one way of client authentication, not two.")
         if _single(form, "client_assertion_type") != _ASSERTION_TYPE or not _single(form, "client_assertion"):
             raise OAuthError("invalid_client", "The client assertion or its type is missing or wrong.", 401)
-        assertion = str(_single(form, "client_assertion"))
+        client = verify_assertion(request, str(_single(form, "client_assertion")), "invalid_client", 401)
+        form_client = _single(form, "client_id")
+        if form_client is not None and form_client != client.client_id:
+            raise OAuthError("invalid_request", "client_id does not match the authenticated client.")
+        return _Authenticated(client, False)
+
+    def verify_assertion(request: Request, assertion: str, error: str, status: int) -> ClientRegistration:
+        """A JWT signed with a client's registered key: iss = sub = client_id, aud = the token endpoint, exp at most
+        five minutes ahead, a jti never seen before. Refused with `error` (invalid_client when it authenticates a
+        client, invalid_grant when it is the grant itself, RFC 7523)."""
         try:
             unverified = _unverified_claims(assertion)
         except ValueError:
-            raise OAuthError("invalid_client", "The client assertion cannot be read.", 401) from None
+            raise OAuthError(error, "The assertion cannot be read.", status) from None
         client = state.clients.get(str(unverified.get("iss", "")))
         if client is None or client.jwks is None:
-            raise OAuthError("invalid_client", "Client authentication failed.", 401)
+            raise OAuthError(error, "Client authentication failed.", status)
         try:
             claims = read_client_assertion(assertion, client.jwks)
         except AssertionRefused:
-            raise OAuthError("invalid_client", "Client authentication failed.", 401) from None
+            raise OAuthError(error, "Client authentication failed.", status) from None
         now = time.time()
         token_endpoint = origin_url(request, "/auth/token")
         audience = claims.get("aud")
@@ -340,21 +350,18 @@ def oauth_routes(state: PortalState) -> list[Route]:
         exp = claims.get("exp")
         jti = claims.get("jti")
         if claims.get("sub") != client.client_id or token_endpoint not in audiences:
-            raise OAuthError("invalid_client", "The client assertion's sub or aud is wrong.", 401)
+            raise OAuthError(error, "The assertion's sub or aud is wrong.", status)
         if not isinstance(exp, (int, float)) or exp <= now or exp > now + 300 + 5:
-            raise OAuthError("invalid_client", "The client assertion has expired or lives longer than 5 minutes.", 401)
+            raise OAuthError(error, "The assertion has expired or lives longer than 5 minutes.", status)
         if not isinstance(jti, str) or not jti:
-            raise OAuthError("invalid_client", "The client assertion has no jti.", 401)
+            raise OAuthError(error, "The assertion has no jti.", status)
         for seen, until in list(state.used_assertions.items()):
             if until < now:
                 del state.used_assertions[seen]
         if jti in state.used_assertions:
-            raise OAuthError("invalid_client", "This client assertion was already used.", 401)
+            raise OAuthError(error, "This assertion was already used.", status)
         state.used_assertions[jti] = float(exp)
-        form_client = _single(form, "client_id")
-        if form_client is not None and form_client != client.client_id:
-            raise OAuthError("invalid_request", "client_id does not match the authenticated client.")
-        return _Authenticated(client, False)
+        return client
 
     def token_response(request: Request, grant: Grant, access: Access, *, nonce: str | None, refresh: bool) -> JSONResponse:
         lifetime: float = state.access_token_lifetime
@@ -404,6 +411,8 @@ def oauth_routes(state: PortalState) -> list[Route]:
         basic = _uses_basic(request)
         try:
             form = await _form(request)
+            if state.registration and _single(form, "grant_type") == JWT_BEARER:
+                return bearer_grant(request, form)  # the assertion is the grant and the client's proof at once
             who = authenticate(request, form)
             grant_type = _single(form, "grant_type")
             if grant_type == "authorization_code":
@@ -474,6 +483,52 @@ def oauth_routes(state: PortalState) -> list[Route]:
                 access = stored.access.narrowed(wanted)
             stored.used = True
         return token_response(request, grant, access, nonce=None, refresh=True)
+
+    def bearer_grant(request: Request, form: FormData) -> Response:
+        # RFC 7523 §2.1 for a device client: new access for the grant that registered it, no refresh token.
+        assertion = _single(form, "assertion")
+        if not assertion:
+            raise OAuthError("invalid_request", "assertion is missing.")
+        client = verify_assertion(request, assertion, "invalid_grant", 400)
+        form_client = _single(form, "client_id")
+        if form_client is not None and form_client != client.client_id:
+            raise OAuthError("invalid_request", "client_id does not match the assertion.")
+        with grants.lock:
+            grant = grants.live_grant(client.grant_id) if client.grant_id else None
+        if grant is None:
+            raise OAuthError("invalid_grant", "This client's access has been withdrawn.")
+        return token_response(request, grant, grant.access, nonce=None, refresh=False)
+
+    async def register(request: Request) -> Response:
+        # RFC 7591, authorised as Epic does: by an access token the patient's login issued; the new client lives as
+        # long as that login's grant, and holds only the public keys it sent.
+        header = request.headers.get("authorization", "")
+        token = grants.check_access_token(header[7:].strip()) if header[:7].lower() == "bearer " else None
+        if token is None:
+            return JSONResponse({"error": "invalid_token", "error_description": "A valid access token is required."},
+                                401, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})  # fmt: skip
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            body = None
+        jwks = body.get("jwks") if isinstance(body, dict) else None
+        keys = jwks.get("keys") if isinstance(jwks, dict) else None
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, dict) and "d" not in k for k in keys):
+            return JSONResponse({"error": "invalid_client_metadata",
+                                 "error_description": "jwks must hold the client's public keys."}, 400)  # fmt: skip
+        grant_types = body.get("grant_types") if isinstance(body, dict) else None
+        if grant_types != [JWT_BEARER]:
+            return JSONResponse({"error": "invalid_client_metadata",
+                                 "error_description": f"grant_types must be [{JWT_BEARER!r}]."}, 400)  # fmt: skip
+        assert isinstance(body, dict)
+        name = body.get("client_name") if isinstance(body.get("client_name"), str) else ""
+        client_id = "device-" + secrets.token_urlsafe(16)
+        state.clients[client_id] = ClientRegistration(client_id, (), None, str(name), {"keys": keys}, token.grant_id)
+        return JSONResponse(
+            {"client_id": client_id, "client_id_issued_at": int(time.time()), "grant_types": [JWT_BEARER],
+             "token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": keys}, "client_name": name},
+            201, headers=_TOKEN_HEADERS,
+        )  # fmt: skip
 
     # --- revocation and introspection -------------------------------------------------------------------------
 
@@ -575,6 +630,7 @@ def oauth_routes(state: PortalState) -> list[Route]:
         Route("/auth/login", login, methods=["POST"]),
         Route("/auth/consent", consent, methods=["GET", "POST"]),
         Route("/auth/token", token, methods=["POST"]),
+        Route("/auth/register", register, methods=["POST"]),
         Route("/auth/revoke", revoke, methods=["POST"]),
         Route("/auth/introspect", introspect, methods=["POST"]),
         Route("/auth/manage", manage, methods=["GET", "POST"]),

@@ -62,6 +62,7 @@ class SandboxServer:
         show_logins: bool = True,
         code_lifetime: float = 60.0,
         latency: float = 0.0,
+        registration: bool = False,
     ) -> None:
         self.store = SandboxStore()
         self.store.load([Path(p) for p in data] if data else [DEMO_PATIENTS])
@@ -79,6 +80,7 @@ class SandboxServer:
             show_logins=show_logins,
             code_lifetime=code_lifetime,
             latency=latency,
+            registration=registration,
         )
         self.app: ASGIApp = build_app(self._state)
         self.host = host

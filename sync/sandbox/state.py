@@ -29,6 +29,7 @@ class PortalState:
     show_logins: bool
     code_lifetime: float = 60.0
     latency: float = 0.0  # seconds every FHIR data request waits before it is answered
+    registration: bool = False  # offer dynamic client registration and the JWT bearer grant
     grants: Grants = field(default_factory=Grants)
     key: SigningKey = field(default_factory=SigningKey)
     # jti of every client assertion accepted, with its expiry: a replayed assertion is refused.

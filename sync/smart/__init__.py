@@ -1,11 +1,12 @@
 """SMART App Launch 2.2 standalone launch for a patient app: discovery, authorization (PKCE S256, state, aud),
-token exchange, refresh, revocation, id_token verification, the loopback listener and client registrations.
+token exchange, refresh, dynamic registration of a device client, revocation, id_token verification, the loopback listener and client registrations.
 
 This package is the only user of authlib. It persists nothing itself: tokens go to a TokenStore the app provides.
 """
 
 from __future__ import annotations
 
+from .device import register_device
 from .diagnosis import DIAGNOSES, Diagnosed
 from .discovery import SmartConfiguration, discover, normalise_base
 from .errors import (
@@ -30,10 +31,12 @@ from .oauth import (
     new_private_key,
     public_jwks,
     refresh,
+    renew_with_assertion,
     revoke,
 )
 from .registrations import (
     AUTH_METHODS,
+    DEVICE_AUTH,
     FILE_NAME as REGISTRATIONS_FILE,
     ClientCredentials,
     ClientSettings,
@@ -56,6 +59,7 @@ __all__ = [
     "ClientCredentials",
     "ClientNotConfigured",
     "ClientSettings",
+    "DEVICE_AUTH",
     "DIAGNOSES",
     "Diagnosed",
     "DiscoveryError",
@@ -88,5 +92,7 @@ __all__ = [
     "public_jwks",
     "redirect_uri_for",
     "refresh",
+    "register_device",
+    "renew_with_assertion",
     "revoke",
 ]

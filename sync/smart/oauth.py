@@ -40,7 +40,7 @@ from .errors import (
     StateMismatch,
     TokenError,
 )
-from .registrations import ClientCredentials
+from .registrations import DEVICE_AUTH, ClientCredentials
 from .tokens import TokenSet
 
 __all__ = [
@@ -50,12 +50,15 @@ __all__ = [
     "exchange_code",
     "new_private_key",
     "public_jwks",
+    "JWT_BEARER",
     "refresh",
+    "renew_with_assertion",
     "revoke",
 ]
 
 STATE_TTL = 600.0  # seconds a login may take before its state expires
 _ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"  # RFC 7523 authorization grant
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,8 @@ def _assertion(client: ClientCredentials, audience: str) -> str:
 
 
 def _oauth_client(config: SmartConfiguration, client: ClientCredentials) -> AsyncOAuth2Client:
-    method = client.auth_method
+    # A device client authenticates by the assertion it sends as its grant; to the endpoints it is public.
+    method = "none" if client.auth_method == DEVICE_AUTH else client.auth_method
     if method == "client_secret_basic" and not client.client_secret:
         raise SmartError("This portal's client needs a client secret, and Carry has none stored for it.")
     answered: dict[str, str] = {}
@@ -276,6 +280,29 @@ async def refresh(config: SmartConfiguration, client: ClientCredentials, refresh
         raise _token_failure(exc, during="token refresh", client_id=client.client_id, answered=getattr(oauth, "answered", {})) from None
     except (ClientFailure, ValueError, KeyError) as exc:
         raise _token_failure(exc, during="token refresh", client_id=client.client_id, answered=getattr(oauth, "answered", {})) from None
+    return TokenSet.from_response(data)
+
+
+async def renew_with_assertion(config: SmartConfiguration, client: ClientCredentials) -> TokenSet:
+    """New tokens for a device client (sync.smart.device): the JWT bearer grant with an assertion signed by the
+    device key. A refused assertion raises NeedsReconnect."""
+    oauth = _oauth_client(config, client)
+    try:
+        async with oauth:
+            data = await oauth.fetch_token(
+                config.token_endpoint, grant_type=JWT_BEARER, assertion=_assertion(client, config.token_endpoint)
+            )
+    except OAuthError as exc:
+        if exc.error in ("invalid_grant", "invalid_client", "unauthorized_client"):
+            raise NeedsReconnect(
+                "The portal no longer accepts this device's registration (the signed token request was refused); "
+                "connect again."
+            ) from None
+        raise _token_failure(exc, during="token renewal", client_id=client.client_id, answered=getattr(oauth, "answered", {})) from None
+    except (ClientFailure, ValueError, KeyError) as exc:
+        raise _token_failure(exc, during="token renewal", client_id=client.client_id, answered=getattr(oauth, "answered", {})) from None
+    if not isinstance(data, Mapping) or not data.get("access_token"):
+        raise TokenError("The portal's token endpoint returned no access token.", code="format")
     return TokenSet.from_response(data)
 
 

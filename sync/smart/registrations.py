@@ -24,10 +24,13 @@ from typing import Any
 from ..vendors import vendors as registry
 from .errors import ClientNotConfigured, SmartError
 
-__all__ = ["AUTH_METHODS", "ClientCredentials", "ClientSettings", "Registrations", "load_registrations"]
+__all__ = ["AUTH_METHODS", "DEVICE_AUTH", "ClientCredentials", "ClientSettings", "Registrations", "load_registrations"]
 
 AUTH_METHODS = ("none", "client_secret_basic", "private_key_jwt")
 SIGNING_ALGS = ("ES384", "RS384")
+# A client Carry registered for this device itself (sync.smart.device): it gets tokens with a signed assertion.
+# Never written in clients.toml, so not one of AUTH_METHODS.
+DEVICE_AUTH = "jwt-bearer"
 FILE_NAME = "clients.toml"
 
 

@@ -80,19 +80,24 @@ class TokenStore(Protocol):
 
 
 Refresher = Callable[[str], Awaitable[TokenSet]]
+Renewer = Callable[[], Awaitable[TokenSet]]
 
 
 class TokenSession:
     """The current access token of one connected source.
 
     `refresher(refresh_token)` asks the portal for new tokens (sync.smart.oauth.refresh bound to the client); it
-    raises NeedsReconnect when the portal refuses the refresh token.
+    raises NeedsReconnect when the portal refuses the refresh token. A device client (sync.smart.device) passes
+    `renew` instead: it needs no refresh token, only its key.
     """
 
-    def __init__(self, tokens: TokenSet, store: TokenStore, refresher: Refresher | None) -> None:
+    def __init__(
+        self, tokens: TokenSet, store: TokenStore, refresher: Refresher | None, *, renew: Renewer | None = None
+    ) -> None:
         self._tokens = tokens
         self._store = store
         self._refresher = refresher
+        self._renew = renew
         self._lock = asyncio.Lock()
         self.refreshes = 0
 
@@ -114,12 +119,16 @@ class TokenSession:
             if self._tokens.access_token != stale:
                 return self._tokens.access_token
             current = self._tokens
-            if not current.refresh_token or self._refresher is None:
+            if self._renew is None and (not current.refresh_token or self._refresher is None):
                 reason = "The portal gave Carry no refresh token, so the connection ended when the access expired."
                 await asyncio.to_thread(self._store.mark_needs_reconnect, reason)
                 raise NeedsReconnect(reason + " Connect again to continue.")
             try:
-                fresh = await self._refresher(current.refresh_token)
+                if self._renew is not None:
+                    fresh = await self._renew()
+                else:
+                    assert self._refresher is not None and current.refresh_token
+                    fresh = await self._refresher(current.refresh_token)
             except NeedsReconnect as exc:
                 await asyncio.to_thread(self._store.mark_needs_reconnect, str(exc))
                 raise

@@ -1,8 +1,9 @@
 """A second SMART on FHIR portal for tests, unlike the sandbox in the ways real portals are unlike it.
 
 Its authorization server is assembled from authlib's server components (rfc6749.AuthorizationServer with the
-AuthorizationCodeGrant, the rfc7636 CodeChallenge and a rotating RefreshTokenGrant), not from the sandbox's OAuth
-code, and it behaves as production portals were seen to behave:
+AuthorizationCodeGrant, the rfc7636 CodeChallenge and a rotating RefreshTokenGrant; with `registration=True` also
+the rfc7591 ClientRegistrationEndpoint and the rfc7523 JWTBearerGrant, Epic's pattern for patient apps), not from
+the sandbox's OAuth code, and it behaves as production portals were seen to behave:
 
 - redirect URIs are matched exactly, port included (RFC 8252 asks otherwise; many servers do this anyway), and a
   mismatch is answered with an error page (HTTP 400), not a redirect;
@@ -26,14 +27,19 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode
 
 import uvicorn
-from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Error, OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749 import AuthorizationServer, InvalidGrantError, JsonPayload, JsonRequest, OAuth2Error, OAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant, RefreshTokenGrant
 from authlib.oauth2.rfc6750 import BearerTokenGenerator
+from authlib.oauth2.rfc7523 import JWTBearerGrant
+from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -94,6 +100,10 @@ def _data() -> dict[tuple[str, str], dict[str, Any]]:
 class _Client:
     client_id: str
     redirect_uris: tuple[str, ...]
+    grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")
+    jwks: dict[str, Any] | None = None  # a registered device client's public keys
+    user: str | None = None  # the patient who authorised its registration
+    scope: str = ""  # ...and what the patient allowed then (a JWT bearer request that names none gets this)
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -101,8 +111,8 @@ class _Client:
     def get_default_redirect_uri(self) -> str | None:
         return None  # the request must name it, and it must match exactly
 
-    def get_allowed_scope(self, scope: str) -> str:
-        return scope
+    def get_allowed_scope(self, scope: str | None) -> str:
+        return scope or self.scope
 
     def check_redirect_uri(self, redirect_uri: str) -> bool:
         return redirect_uri in self.redirect_uris  # exactly: scheme, host, port, path
@@ -117,7 +127,7 @@ class _Client:
         return response_type == "code"
 
     def check_grant_type(self, grant_type: str) -> bool:
-        return grant_type in ("authorization_code", "refresh_token")
+        return grant_type in self.grant_types
 
 
 @dataclass
@@ -191,6 +201,21 @@ class _Request(OAuth2Request):
         return self._form
 
 
+class _JsonPayload(JsonPayload):
+    def __init__(self, values: dict[str, Any]) -> None:
+        self._values = values
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self._values
+
+
+class _JsonRequest(JsonRequest):
+    def __init__(self, uri: str, headers: dict[str, str], body: dict[str, Any]) -> None:
+        super().__init__("POST", uri, headers)
+        self.payload = _JsonPayload(body)
+
+
 @dataclass
 class _Store:
     clients: dict[str, _Client] = field(default_factory=dict)
@@ -199,6 +224,7 @@ class _Store:
     refresh: dict[str, _Token] = field(default_factory=dict)  # by refresh token
     lock: threading.Lock = field(default_factory=threading.Lock)
     lifetime: int = TOKEN_LIFETIME
+    token_endpoint: str = ""  # the audience of JWT bearer assertions
 
 
 class _Server(AuthorizationServer):
@@ -227,7 +253,7 @@ class _Server(AuthorizationServer):
         return request  # already an OAuth2Request, made from the Starlette request by the route
 
     def create_json_request(self, request: Any) -> Any:
-        raise NotImplementedError("this portal has no JSON endpoints")
+        return request  # already a JsonRequest, made by the registration route
 
     def handle_response(self, status: int, body: Any, headers: Iterable[tuple[str, str]]) -> Response:
         content = json.dumps(body) if isinstance(body, dict) else (body or "")
@@ -274,11 +300,81 @@ class _RefreshGrant(RefreshTokenGrant):
         refresh_token.revoked = True
 
 
+class _Registration(ClientRegistrationEndpoint):
+    """RFC 7591, authorised as Epic does: by an access token the patient's login just issued."""
+
+    def __init__(self, server: _Server, grant_types: list[str]) -> None:
+        super().__init__(server)
+        self.grant_types = grant_types
+
+    def authenticate_token(self, request: Any) -> _Token | None:
+        header = request.headers.get("authorization", "")
+        store: _Store = self.server.store
+        held = store.tokens.get(header[7:]) if header.startswith("Bearer ") else None
+        return held if held is not None and not held.is_expired() else None
+
+    def resolve_public_key(self, request: Any) -> None:
+        return None  # no software statements
+
+    def get_server_metadata(self) -> dict[str, Any]:
+        return {"grant_types_supported": self.grant_types, "token_endpoint_auth_methods_supported": ["none", "private_key_jwt"]}
+
+    def save_client(self, client_info: dict[str, Any], client_metadata: dict[str, Any], request: Any) -> _Client:
+        client = _Client(client_info["client_id"], (), tuple(client_metadata.get("grant_types") or ()),
+                         client_metadata.get("jwks"), request.credential.user, request.credential.scope)  # fmt: skip
+        with self.server.store.lock:
+            self.server.store.clients[client.client_id] = client
+        return client
+
+
+class _BearerGrant(JWTBearerGrant):
+    """RFC 7523: a registered device client signs an assertion (iss = sub = its client id) for a new access token."""
+
+    def process_assertion_claims(self, assertion: str) -> Any:
+        # authlib's own steps, but decoding with SMART's signing algorithms: joserfc accepts only its "recommended"
+        # ones (ES256, RS256, ...) unless told, and SMART clients sign with ES384 or RS384.
+        _headers, claims = self.extract_assertion(assertion)
+        client = self.resolve_issuer_client(claims.get("iss")) if isinstance(claims.get("iss"), str) else None
+        if client is None:
+            raise InvalidGrantError(description="The client does not exist on this server.")
+        try:
+            token = jwt.decode(assertion, self.resolve_client_public_key(client), algorithms=["ES384", "RS384"])
+        except (JoseError, ValueError) as exc:
+            raise InvalidGrantError(description="Invalid JWT assertion.") from exc
+        self.verify_claims(token.claims)
+        return token.claims
+
+    def resolve_issuer_client(self, issuer: str) -> _Client | None:
+        client: _Client | None = self.server.store.clients.get(issuer)
+        return client if client is not None and client.jwks else None
+
+    def resolve_client_public_key(self, client: _Client) -> KeySet:
+        return KeySet.import_key_set(cast(Any, client.jwks or {"keys": []}))
+
+    def authenticate_user(self, subject: str) -> str | None:
+        client = self.resolve_issuer_client(subject)
+        return client.user if client is not None else None
+
+    def has_granted_permission(self, client: _Client, user: str) -> bool:
+        return client.user == user
+
+    def get_audiences(self) -> list[str]:
+        return [self.server.store.token_endpoint]
+
+
 # --- the portal ------------------------------------------------------------------------------------------------
 
 
 class AuthlibPortal:
-    def __init__(self, redirect_uri: str, *, limit: int = 25, window: float = 1.0, token_lifetime: int = TOKEN_LIFETIME) -> None:
+    def __init__(
+        self,
+        redirect_uri: str,
+        *,
+        limit: int = 25,
+        window: float = 1.0,
+        token_lifetime: int = TOKEN_LIFETIME,
+        registration: bool = False,
+    ) -> None:
         self.client_id = "carry-exact-redirect"
         self.username, self.password = "ana", "ana-portal-pass"
         self.redirect_uri = redirect_uri
@@ -289,7 +385,12 @@ class AuthlibPortal:
         self.oauth = _Server(self.store)
         self.oauth.register_grant(_CodeGrant, [CodeChallenge(required=True)])
         self.oauth.register_grant(_RefreshGrant)
-        self.counts = {"authorize_refused": 0, "token": 0, "refresh": 0, "throttled": 0, "fhir": 0}
+        self.registration = registration  # advertise a registration endpoint and accept the JWT bearer grant
+        if registration:
+            self.oauth.register_grant(_BearerGrant)
+            self.oauth.register_endpoint(_Registration(self.oauth, [_BearerGrant.GRANT_TYPE, "authorization_code"]))
+        self.registered: list[_Client] = []  # device clients registered, in order
+        self.counts = {"authorize_refused": 0, "token": 0, "refresh": 0, "jwt_bearer": 0, "throttled": 0, "fhir": 0}
         self.provenance_fails = False  # the Provenance search answers 400 (it must not fail a sync)
         # Ways a portal fails that Carry must explain (tests/portals/test_portals_diagnosis.py):
         self.unknown_tenant = False  # Oracle Health's answer for an organisation it does not know
@@ -364,9 +465,25 @@ class AuthlibPortal:
         if self.token_html:
             return HTMLResponse("<!doctype html><title>Down for maintenance</title><h1>Back soon</h1>", 200)
         oauth_request = await self._oauth_request(request)
+        grant = oauth_request.form.get("grant_type")
         with self._lock:
-            self.counts["refresh" if oauth_request.form.get("grant_type") == "refresh_token" else "token"] += 1
+            self.counts[{"refresh_token": "refresh", _BearerGrant.GRANT_TYPE: "jwt_bearer"}.get(grant or "", "token")] += 1
         response: Response = self.oauth.create_token_response(oauth_request)
+        return response
+
+    async def register(self, request: Request) -> Response:
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return JSONResponse({"error": "invalid_client_metadata"}, 400)
+        before = set(self.store.clients)
+        response: Response = self.oauth.create_endpoint_response(
+            "client_registration", _JsonRequest(str(request.url), dict(request.headers), body)
+        )
+        with self._lock:
+            self.registered += [self.store.clients[c] for c in set(self.store.clients) - before]
         return response
 
     def _tenant_unknown(self) -> Response:
@@ -377,10 +494,13 @@ class AuthlibPortal:
             return self._tenant_unknown()
         if self.smart_off:
             return JSONResponse({"error": "not found"}, 404)
+        registration = {"registration_endpoint": f"{self.origin}/register"} if self.registration else {}
         return JSONResponse({
+            **registration,
             "authorization_endpoint": f"{self.origin}/authorize",
             "token_endpoint": f"{self.origin}/token",
-            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "grant_types_supported": ["authorization_code", "refresh_token",
+                                      *([_BearerGrant.GRANT_TYPE] if self.registration else [])],
             "token_endpoint_auth_methods_supported": ["none"],
             "code_challenge_methods_supported": ["S256"],
             "response_types_supported": ["code"],
@@ -473,6 +593,7 @@ class AuthlibPortal:
         return Starlette(routes=[
             Route("/authorize", self.authorize, methods=["GET", "POST"]),
             Route("/token", self.token, methods=["POST"]),
+            Route("/register", self.register, methods=["POST"]),
             Route("/fhir/.well-known/smart-configuration", self.smart_configuration),
             Route("/fhir/metadata", self.metadata),
             Route("/fhir/{type}", self.fhir),
@@ -484,6 +605,7 @@ class AuthlibPortal:
         sock.bind(("127.0.0.1", 0))
         sock.listen(64)
         self.port = sock.getsockname()[1]
+        self.store.token_endpoint = f"{self.origin}/token"
         self._server = _Uvicorn(uvicorn.Config(self.app(), log_level="warning", access_log=False, lifespan="off"))
         self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]}, daemon=True)
         self._thread.start()

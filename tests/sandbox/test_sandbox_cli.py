@@ -27,7 +27,8 @@ def _lines(stream: object, into: queue.Queue[str]) -> None:
 def test_carry_sandbox_starts_fast_and_prints_what_a_newcomer_needs() -> None:
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "sandbox", "--port", "0", "--client", "my-app", "http://127.0.0.1/cb"],
+        [sys.executable, "-m", "app.cli", "sandbox", "--port", "0", "--client", "my-app", "http://127.0.0.1/cb",
+         "--registration"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -54,6 +55,9 @@ def test_carry_sandbox_starts_fast_and_prints_what_a_newcomer_needs() -> None:
 
         url = base.group(1)
         assert httpx.get(f"{url}/metadata", timeout=5).json()["resourceType"] == "CapabilityStatement"
+        # --registration: dynamic client registration is offered, as Epic does
+        config = httpx.get(f"{url}/.well-known/smart-configuration", timeout=5).json()
+        assert config["registration_endpoint"] == url.rsplit("/fhir", 1)[0] + "/auth/register"
         # the client registered by flag is known to the portal
         authorize = url.rsplit("/fhir", 1)[0] + "/auth/authorize?" + urlencode(
             {"response_type": "code", "client_id": "my-app", "redirect_uri": "http://127.0.0.1:4000/cb", "state": "s",

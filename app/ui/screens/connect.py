@@ -14,10 +14,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import flet as ft
 
+from app.portals import PortalError
+
 from ..syncing import SyncRun
 from ..theme import INK, MUTED
 from ..widgets import banner, card, heading, labelled, muted, primary_button, row_tile, secondary_button
 from .common import page_body
+from .provider_list import ProviderListPanel
 
 if TYPE_CHECKING:
     from ..app import CarryApp
@@ -48,8 +51,16 @@ def start_sync(app: CarryApp, source_id: int, name: str) -> SyncRun:
 
     async def sync(progress: Callable[[Any], None]) -> Any:
         conn = await asyncio.to_thread(portals.source, source_id)
-        if conn.vendor == "sandbox":  # the built-in demo hospital: running again after a restart, same address
+        if conn.vendor == "sandbox" and conn.status == "connected":
+            # The built-in demo hospital: running again after a restart, at the same address.
             await asyncio.to_thread(app.context.demo.serve, conn.base_url)
+            if not app.context.demo.running:
+                port = urlsplit(conn.base_url).port
+                reason = (f"The demo hospital could not start again at its address (another program is using port "
+                          f"{port}). Close that program and sync again, or try the demo hospital again to connect "
+                          "it anew.")  # fmt: skip
+                await asyncio.to_thread(portals.state.note_unreachable, source_id, reason)
+                raise PortalError(reason)
         return await portals.sync(source_id, progress=progress)
 
     run.start(sync)
@@ -71,6 +82,7 @@ class ConnectView:
             await self._demo()
         else:
             self._choose()
+            await self.providers.show_status()
         return page_body(back, self.notice, self.body)
 
     # --- choosing a portal ------------------------------------------------------------------------------------
@@ -80,11 +92,12 @@ class ConnectView:
                                   on_submit=self.app.act(self._search), on_change=self.app.act(self._search),
                                   border_radius=10)  # fmt: skip
         self.found = ft.Column(spacing=2)
+        self.providers = ProviderListPanel(self.app, self._search)
         self.url = ft.TextField(label="FHIR address (https://…)", on_submit=self.app.act(self._connect_url),
                                 border_radius=10, keyboard_type=ft.KeyboardType.URL)  # fmt: skip
         self.body.controls = [
-            card(ft.Column([heading("Find your provider", 2), labelled(self.query, "directory-search"), self.found],
-                           spacing=10)),  # fmt: skip
+            card(ft.Column([heading("Find your provider", 2), labelled(self.query, "directory-search"), self.found,
+                            self.providers.control], spacing=10)),  # fmt: skip
             card(
                 ft.Column(
                     [heading("Or use its FHIR address", 2),

@@ -62,12 +62,16 @@ class SourcesView:
         lines: list[ft.Control] = [heading(status.name, 2)]
         if conn is not None:
             word, tone = _STATUS_WORDS.get(conn.status, (conn.status, "info"))
+            if conn.status == "connected" and not conn.reached:  # never "Connected" over a server that did not answer
+                word, tone = "Not reached last time", "warn"
             lines.append(banner(word + (f": {conn.status_reason}" if conn.status_reason else ""), tone,
                                 identifier=f"source-status-{n}"))  # fmt: skip
             lines.append(muted(conn.base_url, size=13))
             last = format_timestamp(conn.last_sync) if conn.last_sync else "never"
             lines.append(ft.Text(f"Last sync: {last}" + (f" ({conn.last_outcome})" if conn.last_outcome else ""),
                                  size=14, color=INK))  # fmt: skip
+            if not conn.reached:
+                lines.append(labelled(ft.Text(f"Last reached: {last}", size=14, color=INK), f"source-reached-{n}"))
             if conn.sync_pending:
                 lines.append(muted("The last sync was interrupted; the next one picks up where it stopped."))
         else:
@@ -82,7 +86,9 @@ class SourcesView:
                 actions.append(primary_button("Sync now", self.app.act(lambda: self._sync(conn)), f"sync-now-{n}",
                                               icon=ft.Icons.SYNC))  # fmt: skip
             else:
-                actions.append(primary_button("Reconnect", self.app.act(self._connect), f"reconnect-{n}",
+                # The demo hospital reconnects through its own panel (its logins shown), as trying it again does.
+                again = self._demo if conn.vendor == "sandbox" else self._connect
+                actions.append(primary_button("Reconnect", self.app.act(again), f"reconnect-{n}",
                                               icon=ft.Icons.LINK))  # fmt: skip
             if conn.status != "disconnected":
                 actions.append(secondary_button("Disconnect", self.app.act(lambda: self._confirm_disconnect(conn)),
