@@ -54,6 +54,22 @@ def _qr_link(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) ->
     return found[0].text, out.strip()
 
 
+def _print(page: Any) -> None:
+    """Print calls the browser's print (replaced here by a counter: headless Chromium has no print dialog), and
+    the printed page is the summary without the page's controls."""
+    page.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1; }; }")
+    page.get_by_role("button", name="Print").click()
+    assert page.evaluate("window.printed") == 1
+    page.emulate_media(media="print")
+    try:
+        for control in ("button", ".bar", "#intro"):
+            assert not any(page.locator(control).evaluate_all("all => all.map(e => e.offsetParent !== null)")), control
+        assert page.get_by_role("heading", level=1, name="Elvina Lemke").is_visible()
+        assert page.get_by_role("heading", level=2, name="Medications").is_visible()
+    finally:
+        page.emulate_media(media="screen")
+
+
 class _Tab:
     """A page of its own context at one width, with every request it makes written down."""
 
@@ -116,10 +132,14 @@ def test_qr_opens_the_viewer_and_shows_the_summary(
         assert tab.page.get_by_role("button", name="Print").is_visible()
         # Nothing sideways at phone width: the page is no wider than the screen.
         assert tab.page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        # Each row says where it came from: the source the record got it from, carried as Provenance.
+        sources = tab.page.eval_on_selector_all('td[data-label="Source"]', "cells => cells.map(c => c.textContent)")
+        assert sources and set(sources) == {"Imported files"}, sources
         with tab.page.expect_download() as saved:
             tab.page.get_by_role("button", name="Save FHIR JSON").click()
         assert saved.value.suggested_filename == "elvina-lemke-health-summary.json"
         shot(tab.page, f"viewer-summary-{viewport['width']}")
+        _print(tab.page)
         assert tab.hosts() == {urlsplit(carry_server.url).netloc}, tab.requests
     finally:
         tab.close()
@@ -204,3 +224,19 @@ def test_the_viewer_reads_a_check_in_link(
         tab.close()
     assert main(["shares", "--json"]) == 0
     assert "Riverside Clinic" in capsys.readouterr()[0]
+
+
+def test_a_passcode_typed_just_before_open_is_not_lost(
+    browser: Any, patient: Path, carry_server: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Type fast and click at once: the name and passcode keys arrive just before the click, with no wait between."""
+    url, _ = _qr_link(tmp_path, capsys, "--passcode")
+    tab = _Tab(browser, PHONE)
+    try:
+        tab.page.goto(url)
+        tab.page.get_by_label("Your name").press_sequentially("Dr. Rivera")
+        tab.page.get_by_label("Passcode").press_sequentially(CODE)
+        tab.page.get_by_role("button", name="Open the summary").click()
+        tab.page.get_by_role("heading", level=1, name="Elvina Lemke").wait_for(timeout=20000)
+    finally:
+        tab.close()

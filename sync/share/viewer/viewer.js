@@ -344,7 +344,7 @@ const GROUPS = [
   ["Procedures", (r) => r.resourceType === "Procedure"],
   ["Documents", (r) => r.resourceType === "DocumentReference"],
 ];
-const SUPPORTING = new Set(["Patient", "Composition", "Practitioner", "PractitionerRole", "Organization", "Medication", "Location", "Device", "Specimen"]);
+const SUPPORTING = new Set(["Patient", "Composition", "Provenance", "Practitioner", "PractitionerRole", "Organization", "Medication", "Location", "Device", "Specimen"]);
 
 function categories(r) {
   const out = new Set();
@@ -382,7 +382,20 @@ function indexBundle(bundle) {
     if (entry.fullUrl) byRef.set(entry.fullUrl, r);
     if (r.id) byRef.set(`${r.resourceType}/${r.id}`, r);
   }
-  return { lookup: (ref) => (typeof ref === "string" ? byRef.get(ref) || byRef.get(ref.split("/").slice(-2).join("/")) || null : null) };
+  // Where each entry came from: a Provenance naming a source (its agent) for the entries it targets.
+  const origins = new Map();
+  for (const entry of bundle.entry || []) {
+    const r = entry.resource;
+    if (!r || r.resourceType !== "Provenance") continue;
+    const name = (r.agent || []).map((a) => a && a.who && a.who.display).find((d) => typeof d === "string" && d.trim());
+    if (!name) continue;
+    for (const t of r.target || []) {
+      const target = t && typeof t.reference === "string" ? byRef.get(t.reference) : null;
+      if (target && !origins.has(target)) origins.set(target, name.trim());
+    }
+  }
+  return { lookup: (ref) => (typeof ref === "string" ? byRef.get(ref) || byRef.get(ref.split("/").slice(-2).join("/")) || null : null),
+           origin: (r) => origins.get(r) || "" };
 }
 
 // --- rendering -------------------------------------------------------------------------------------------------
@@ -435,7 +448,7 @@ function renderTable(section, index, patientRefs) {
     tr.append(details);
     tr.append(el("td", results ? row.range || "" : row.status, { "data-label": heads[2] }));
     tr.append(el("td", row.date, { "data-label": "Date" }));
-    tr.append(el("td", sourceOf(r, index.lookup), { "data-label": "Source" }));
+    tr.append(el("td", index.origin(r) || sourceOf(r, index.lookup), { "data-label": "Source" }));
     body.append(tr);
     if (r.resourceType === "DocumentReference") {
       for (const content of r.content || []) {
