@@ -68,6 +68,7 @@ def test_share_serve_open_shares_revoke(
     assert code == 0, err
     assert "Shared summary: Elvina for Dr Rivera" in out and "Osteoporosis (disorder)" in out
     assert "Shellfish allergy" in out and "Alendronic acid 10 MG Oral Tablet" in out
+    assert "Osteoporosis (disorder) (" in out and "from Imported files)" in out  # where each item came from
 
     # The patient's next command merges the access; `carry shares` shows it.
     monkeypatch.setenv("CARRY_PASSPHRASE", PASSPHRASE)
@@ -117,6 +118,7 @@ def test_passcode_comes_from_the_environment_never_argv(
     assert code == 0
     sections = json.loads(out)["sections"]
     assert [s["title"] for s in sections][:3] == ["Active problems", "Allergies and intolerances", "Medications"]
+    assert {row["source"] for s in sections for row in s["rows"]} == {"Imported files"}
     code, out, err = _run(capsys, "shares")
     assert "wrong passcode from Mallory at" in out and "opened by Dr Rivera at" in out
 

@@ -5,6 +5,7 @@ would, against the same `carry serve` that shows the UI."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import io
 from concurrent.futures import ThreadPoolExecutor
@@ -123,9 +124,39 @@ def test_open_a_shared_link_and_keep_it(make_server: Any, desktop: Any) -> None:
     ex(page.get_by_role("heading", name="Elvina Lemke, born 1953-06-02, female")).to_be_visible()
     ex(page.get_by_role("heading", name="Active problems")).to_be_visible()
     ex(page.get_by_role("group", name="Osteoporosis (disorder) active", exact=False)).to_be_visible()
+    where = page.get_by_role("group", name=re.compile(r"Osteoporosis \(disorder\) active.* from \w"))
+    ex(where.first).to_be_visible()  # and where it came from
     shot(page, "share-04-received")
     page.get_by_role("button", name="Keep in my record").click()
     ex(page.get_by_text("Kept as the read-only source “Shared: Elvina”", exact=False).first).to_be_visible()
+
+
+def test_a_passcode_typed_just_before_open_is_not_lost(make_server: Any, desktop: Any) -> None:
+    """On "Open a shared link", the passcode's last keys and the click on Open come with no pause between them:
+    the link still opens (the field reports each key as it is typed, so Open never reads an older value)."""
+    sharer = make_server(ELVINA)
+    receiver = make_server([])
+    page = open_app(desktop, sharer.url)
+    ex = expect()
+    unlock(page)
+    nav(page, "Share")
+    enter_text(page, "Passcode (optional)", "4711-fast")
+    page.get_by_role("button", name="Create link").click()
+    link = _link_text(page)
+    assert decode_link(link).flag == "P"
+    page.close()
+
+    page = open_app(desktop, receiver.url)
+    unlock(page)
+    nav(page, "Share")
+    page.get_by_role("button", name="Open a shared link").click()
+    box = focus_field(page, "Shared link")
+    page.keyboard.insert_text(link)
+    field_value(page, box, link)
+    focus_field(page, "Passcode, if it has one")
+    page.keyboard.type("4711-fast")
+    page.get_by_role("button", name="Open", exact=True).click()
+    ex(page.get_by_role("heading", name="Elvina Lemke, born 1953-06-02, female")).to_be_visible()
 
 
 def test_share_at_phone_width(make_server: Any, browser: Any) -> None:
