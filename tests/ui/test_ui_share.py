@@ -99,14 +99,15 @@ def test_pick_share_see_who_opened_revoke(make_server: Any, desktop: Any) -> Non
         _open_link(link, "Dr Rivera")
 
 
-def test_open_a_shared_link_and_keep_it(make_server: Any, desktop: Any) -> None:
+def _shared_then_pasted(make_server: Any, desktop: Any, field: str, value: str) -> tuple[Any, str]:
+    """Elvina's Carry makes a link (with `value` typed in the share screen's `field`); a second, empty Carry opens
+    "Open a shared link" and pastes it. Returns that page, ready for Open, and the link."""
     sharer = make_server(ELVINA)
     receiver = make_server([])
     page = open_app(desktop, sharer.url)
-    ex = expect()
     unlock(page)
     nav(page, "Share")
-    enter_text(page, "Label (the doctor sees it)", "Elvina")
+    enter_text(page, field, value)
     page.get_by_role("button", name="Create link").click()
     link = _link_text(page)
     page.close()
@@ -115,10 +116,16 @@ def test_open_a_shared_link_and_keep_it(make_server: Any, desktop: Any) -> None:
     unlock(page)
     nav(page, "Share")
     page.get_by_role("button", name="Open a shared link").click()
-    ex(page.get_by_role("heading", name="Open a shared link")).to_be_visible()
+    expect()(page.get_by_role("heading", name="Open a shared link")).to_be_visible()
     box = focus_field(page, "Shared link")
     page.keyboard.insert_text(link)
     field_value(page, box, link)
+    return page, link
+
+
+def test_open_a_shared_link_and_keep_it(make_server: Any, desktop: Any) -> None:
+    page, _ = _shared_then_pasted(make_server, desktop, "Label (the doctor sees it)", "Elvina")
+    ex = expect()
     page.get_by_role("button", name="Open", exact=True).click()
     # Whose summary it is comes first.
     ex(page.get_by_role("heading", name="Elvina Lemke, born 1953-06-02, female")).to_be_visible()
@@ -133,30 +140,13 @@ def test_open_a_shared_link_and_keep_it(make_server: Any, desktop: Any) -> None:
 
 def test_a_passcode_typed_just_before_open_is_not_lost(make_server: Any, desktop: Any) -> None:
     """On "Open a shared link", the passcode's last keys and the click on Open come with no pause between them:
-    the link still opens (the field reports each key as it is typed, so Open never reads an older value)."""
-    sharer = make_server(ELVINA)
-    receiver = make_server([])
-    page = open_app(desktop, sharer.url)
-    ex = expect()
-    unlock(page)
-    nav(page, "Share")
-    enter_text(page, "Passcode (optional)", "4711-fast")
-    page.get_by_role("button", name="Create link").click()
-    link = _link_text(page)
+    the link still opens with that passcode."""
+    page, link = _shared_then_pasted(make_server, desktop, "Passcode (optional)", "4711-fast")
     assert decode_link(link).flag == "P"
-    page.close()
-
-    page = open_app(desktop, receiver.url)
-    unlock(page)
-    nav(page, "Share")
-    page.get_by_role("button", name="Open a shared link").click()
-    box = focus_field(page, "Shared link")
-    page.keyboard.insert_text(link)
-    field_value(page, box, link)
     focus_field(page, "Passcode, if it has one")
     page.keyboard.type("4711-fast")
     page.get_by_role("button", name="Open", exact=True).click()
-    ex(page.get_by_role("heading", name="Elvina Lemke, born 1953-06-02, female")).to_be_visible()
+    expect()(page.get_by_role("heading", name="Elvina Lemke, born 1953-06-02, female")).to_be_visible()
 
 
 def test_share_at_phone_width(make_server: Any, browser: Any) -> None:
