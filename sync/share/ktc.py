@@ -96,7 +96,7 @@ def build_ktc(
         "subject": {"reference": patient_url, "display": patient_name(patient)},
         "author": [{"reference": patient_url, "display": patient_name(patient)}],
         "date": stamp,
-        "description": "Every record in this bundle, rendered as a PDF",
+        "description": "All of these records as a PDF",
         "content": [{"attachment": {"contentType": "application/pdf", "data": base64.b64encode(pdf).decode("ascii"),
                                     "title": "Shared records.pdf", "creation": stamp}}],
     }})  # fmt: skip

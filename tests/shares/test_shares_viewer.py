@@ -213,7 +213,9 @@ def test_the_viewer_reads_a_check_in_link(
         assert "Patient-shared records (clinic check-in)" in text
         for title in ("Problems", "Allergies and intolerances", "Medications", "Documents"):
             assert tab.page.get_by_role("heading", level=2, name=title).count() == 1, title
-        assert "Osteoporosis" in text and "Written by the patient" in text  # the PDF is the patient's own
+        assert "Osteoporosis" in text and "All of these records as a PDF" in text
+        # The rendering shows the portals' records: not marked as the patient's own words.
+        assert "Written by the patient" not in text
         with tab.page.expect_download() as saved:
             tab.page.get_by_role("button", name="Save the PDF").first.click()
         assert saved.value.suggested_filename.endswith(".pdf")

@@ -8,6 +8,7 @@
 const SCHEME = "shlink:/";
 const PATAST = "PATAST";
 const PATIENT_STORY = "51855-5";
+const FHIR_RENDERED_PDF = "60591-5";
 
 const $ = (id) => document.getElementById(id);
 
@@ -325,6 +326,9 @@ function describe(r, lookup) {
 }
 
 function patientWritten(r, patientRefs) {
+  // A FHIR-rendered PDF (LOINC 60591-5) is the patient's by authorship (PATAST) but shows the portals' records:
+  // calling it written by the patient would make a doctor doubt records that are not.
+  if (r.resourceType === "DocumentReference" && (r.type?.coding || []).some((c) => c.code === FHIR_RENDERED_PDF)) return false;
   const security = (r.meta && r.meta.security) || [];
   if (security.some((c) => c && c.code === PATAST)) return true;
   if (r.resourceType === "DocumentReference" && (r.type?.coding || []).some((c) => c.code === PATIENT_STORY)) return true;
