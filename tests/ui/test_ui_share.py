@@ -159,7 +159,7 @@ def test_share_at_phone_width(make_server: Any, browser: Any) -> None:
         page = open_app(context, server.url)
         ex = expect()
         unlock(page)
-        page.locator('[flt-semantics-identifier="nav-share"]').click()  # on a phone, Share is in the top bar
+        nav(page, "Share")  # on a phone, a tab of the bottom bar
         ex(page.get_by_role("heading", name="Make a link")).to_be_visible()
         ex(page.get_by_text("Only devices that can reach this computer can open this link", exact=False).first
            ).to_be_visible()  # fmt: skip
