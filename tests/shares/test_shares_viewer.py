@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from datetime import datetime, timezone
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -123,7 +124,9 @@ def test_qr_opens_the_viewer_and_shows_the_summary(
         text = tab.page.inner_text("#summary")
         assert text.index("Elvina Lemke") < text.index("Osteoporosis")  # whose summary, first
         facts = tab.page.inner_text("#patient-facts")
-        assert "Born 19" in facts and "Sex: female" in facts
+        today = datetime.now(timezone.utc).date()
+        age = today.year - 1953 - ((today.month, today.day) < (6, 2))
+        assert f"Born 1953-06-02 (aged {age})" in facts and "Sex: female" in facts
         for shown in ("Osteoporosis", "Prediabetes", "Allerg", "criticality"):
             assert shown in text, shown
         assert tab.page.get_by_role("heading", level=2, name="Medications").count() == 1

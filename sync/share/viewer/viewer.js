@@ -404,6 +404,16 @@ function indexBundle(bundle) {
 
 // --- rendering -------------------------------------------------------------------------------------------------
 
+// Whole years from a FHIR date (YYYY-MM-DD) to `today`, as a doctor reads age off a chart; null for a partial date.
+function ageOn(birthDate, today) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(birthDate);
+  if (!m) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  let years = today.getUTCFullYear() - y;
+  if (today.getUTCMonth() + 1 < mo || (today.getUTCMonth() + 1 === mo && today.getUTCDate() < d)) years -= 1;
+  return years >= 0 && years < 150 ? years : null;
+}
+
 function patientOf(bundle) {
   return (bundle.entry || []).map((e) => e.resource).find((r) => r && r.resourceType === "Patient") || null;
 }
@@ -479,7 +489,10 @@ function render(bundles, link) {
   const banner = el("header", null, { class: "banner" });
   banner.append(el("h1", name, { id: "patient-name" }));
   const facts = [];
-  if (patient && patient.birthDate) facts.push(`Born ${patient.birthDate}`);
+  if (patient && patient.birthDate) {
+    const years = ageOn(patient.birthDate, new Date());
+    facts.push(`Born ${patient.birthDate}` + (years === null ? "" : ` (aged ${years})`));
+  }
   if (patient && patient.gender) facts.push(`Sex: ${patient.gender}`);
   banner.append(el("p", facts.join(" · ") || "Birth date and sex not given", { id: "patient-facts" }));
   const made = first.timestamp ? `Summary made ${when(Date.parse(first.timestamp) / 1000)}` : "";
