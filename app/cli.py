@@ -997,7 +997,8 @@ def cmd_open(args: argparse.Namespace) -> int:
             "label": received.label, "flag": received.flag, "expires": received.expires,
             "person": received_person(received),
             "sections": [{"title": t, "item": i, "rows": [{"item": r.item, "details": r.details, "status": r.status,
-                                                            "date": r.date} for r in rows], "empty": e}
+                                                            "date": r.date, "source": r.source} for r in rows],
+                          "empty": e}
                          for t, i, rows, e in sections],
             "unverified_cards": received.unverified_cards,
         })  # fmt: skip
@@ -1009,7 +1010,7 @@ def cmd_open(args: argparse.Namespace) -> int:
             if not rows:
                 print(f"  {empty}")
             for row in rows:
-                parts = [p for p in (row.details, row.status, row.date) if p]
+                parts = [p for p in (row.details, row.status, row.date, row.source and f"from {row.source}") if p]
                 print(f"  {row.item}" + (f" ({'; '.join(parts)})" if parts else ""))
     if args.keep:
         with _open(args) as record:

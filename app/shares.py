@@ -636,6 +636,20 @@ def _supporting(record: Record, chosen: Sequence[Candidate]) -> list[tuple[dict[
     return list(found.values())
 
 
+def _origins(
+    record: Record, chosen: Sequence[Candidate], supporting: Sequence[tuple[Mapping[str, Any], int]]
+) -> dict[tuple[str, str], str]:
+    """(resourceType, id) of each resource going into a share -> the name of the source it came from, so the
+    Bundle can say where each item came from (as Provenance; sync/share/provenance.py)."""
+    names = {int(sid): str(name) for sid, name in record._query("SELECT id, name FROM source")}
+    out: dict[tuple[str, str], str] = {}
+    for resource, source_id in [*((c.resource, c.source_id) for c in chosen), *supporting]:
+        rtype, rid, name = resource.get("resourceType"), resource.get("id"), names.get(source_id)
+        if isinstance(rtype, str) and isinstance(rid, str) and name:
+            out.setdefault((rtype, rid), name)
+    return out
+
+
 def build_summary(record: Record, selection: Selection, *, now: datetime | None = None) -> dict[str, Any]:
     """The IPS document of the picked items; refused (ShareError) when it breaks a rule of the IPS."""
     chosen = selection.chosen()
@@ -644,7 +658,8 @@ def build_summary(record: Record, selection: Selection, *, now: datetime | None 
         sections.setdefault(c.section, []).append(c.resource)
     supporting = _supporting(record, chosen)
     _one_patient(selection, chosen, supporting)
-    bundle = build_ips(selection.patient, sections, supporting=[r for r, _ in supporting], now=now)
+    bundle = build_ips(selection.patient, sections, supporting=[r for r, _ in supporting], now=now,
+                       sources=_origins(record, chosen, supporting))  # fmt: skip
     problems = check_ips(bundle)
     if problems:
         raise ShareError("Carry will not share this summary: it breaks a rule of the IPS (" + "; ".join(problems[:3]) + ").")
@@ -672,7 +687,7 @@ def build_check_in(record: Record, selection: Selection, *, now: datetime | None
     supporting = _supporting(record, chosen)
     _one_patient(selection, chosen, supporting)
     bundle = build_ktc(selection.patient, [c.resource for c in chosen], supporting=[r for r, _ in supporting],
-                       now=now)  # fmt: skip
+                       now=now, sources=_origins(record, chosen, supporting))  # fmt: skip
     problems = check_ktc(bundle)
     if problems:
         raise ShareError("Carry will not share these records: they break a rule of the check-in profile ("

@@ -125,7 +125,8 @@ def received_summary(received: ReceivedShare) -> tuple[str, list[ReceivedSection
 
     sections: list[ReceivedSection] = []
     for title, _item, rows, empty in received_sections(received):
-        lines = tuple((r.item, " · ".join(p for p in (r.details, r.status, r.date) if p)) for r in rows)
+        lines = tuple((r.item, " · ".join(p for p in (r.details, r.status, r.date, r.source and f"from {r.source}") if p))
+                      for r in rows)  # fmt: skip
         sections.append(ReceivedSection(title, lines, empty))
     return received.label or "Shared summary", sections
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from dataclasses import replace
+
 from .describe import Row, describe
+from .provenance import sources_by_target
 
 __all__ = ["collection_rows", "summary_rows"]
 
@@ -37,17 +40,9 @@ _GROUPS: tuple[tuple[str, str, Callable[[Mapping[str, Any]], bool]], ...] = (
     ("Procedures", "Procedure", lambda r: r.get("resourceType") == "Procedure"),
     ("Medicines referred to", "Medication", lambda r: r.get("resourceType") == "Medication"),
     ("Care team and organisations", "Name", lambda r: r.get("resourceType") in _INVOLVED),
+    ("Sources", "Source", lambda r: r.get("resourceType") == "Provenance"),
     ("Other records", "Item", lambda r: r.get("resourceType") not in ("Patient", "DocumentReference")),
 )  # fmt: skip
-
-
-def _resources(bundle: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    out = []
-    for entry in bundle.get("entry") or []:
-        resource = entry.get("resource") if isinstance(entry, Mapping) else None
-        if isinstance(resource, Mapping):
-            out.append(resource)
-    return out
 
 
 def collection_rows(bundle: Mapping[str, Any]) -> list[Section]:
@@ -65,13 +60,15 @@ def collection_rows(bundle: Mapping[str, Any]) -> list[Section]:
 
     taken: set[int] = set()
     out: list[Section] = []
-    everything = _resources(bundle)
+    everything = [(entry.get("fullUrl"), entry["resource"]) for entry in bundle.get("entry") or []
+                  if isinstance(entry, Mapping) and isinstance(entry.get("resource"), Mapping)]  # fmt: skip
+    origins = sources_by_target(bundle)
     for title, item, fits in _GROUPS:
         rows = []
-        for resource in everything:
+        for url, resource in everything:
             if id(resource) not in taken and fits(resource):
                 taken.add(id(resource))
-                rows.append(describe(resource, lookup))
+                rows.append(replace(describe(resource, lookup), source=origins.get(str(url), "")))
         if rows:
             out.append((title, item, rows, None))
     return out

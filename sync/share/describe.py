@@ -24,6 +24,7 @@ class Row:
     details: str
     status: str
     date: str
+    source: str = ""  # where the item came from, when the Bundle says so (a Provenance naming it)
 
 
 def _none(_: str) -> dict[str, Any] | None:
@@ -321,6 +322,14 @@ def _medication_product(r: Mapping[str, Any], lookup: Lookup) -> Row:
     return Row(concept_text(r.get("code")) or "Medication", form, _text(r.get("status")), "")
 
 
+def _provenance(r: Mapping[str, Any], lookup: Lookup) -> Row:
+    names = [str(a["who"]["display"]) for a in r.get("agent") or []
+             if isinstance(a, Mapping) and isinstance(a.get("who"), Mapping) and a["who"].get("display")]  # fmt: skip
+    count = len(r.get("target") or [])
+    return Row(", ".join(names) or "Source", f"source of {count} {'record' if count == 1 else 'records'} here",
+               "", short_date(r.get("recorded")))  # fmt: skip
+
+
 def _generic(r: Mapping[str, Any], lookup: Lookup) -> Row:
     label = concept_text(r.get("code")) or concept_text(r.get("type")) or str(r.get("resourceType") or "Resource")
     return Row(label, "", _text(r.get("status")), _when(r, "effective", "occurrence", "performed", "date"))
@@ -344,4 +353,5 @@ _HANDLERS: dict[str, Callable[[Mapping[str, Any], Lookup], Row]] = {
     "Organization": _involved,
     "Location": _involved,
     "Medication": _medication_product,
+    "Provenance": _provenance,
 }

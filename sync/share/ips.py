@@ -12,13 +12,14 @@ import re
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from copy import deepcopy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
 from ..fhir import validation_error
 from .describe import Row, describe, patient_name
 from .errors import IPSError
+from .provenance import provenances, sources_by_target
 
 __all__ = [
     "EMPTY_REASONS",
@@ -108,6 +109,7 @@ def build_ips(
     empty_reasons: Mapping[str, str] | None = None,
     title: str = "International Patient Summary",
     now: datetime | None = None,
+    sources: Mapping[tuple[str, str], str] | None = None,
 ) -> dict[str, Any]:
     """Assemble an IPS document Bundle from the resources the patient picked, per section.
 
@@ -119,7 +121,9 @@ def build_ips(
     else are reduced to their display text, so every reference in the Bundle resolves inside it.
 
     `author` (Practitioner, Organization, Device, ... resource) defaults to a Device standing for Carry, which is
-    how IPS marks a software-assembled summary; `organization` becomes the custodian.
+    how IPS marks a software-assembled summary; `organization` becomes the custodian. `sources` maps
+    (resourceType, id) of a picked or supporting resource to the name of the source it came from: each source
+    becomes a Provenance entry naming it (see provenance.py).
     """
     moment = _aware(now)
     stamp = moment.isoformat(timespec="seconds")
@@ -156,6 +160,7 @@ def build_ips(
 
     entries.add_referenced(supporting)
     entries.rewrite_references(patient_url)
+    entries.add_provenance(sources or {}, stamp)
     lookup = entries.lookup
 
     composition: dict[str, Any] = {
@@ -211,6 +216,7 @@ def section_rows(bundle: Mapping[str, Any]) -> list[tuple[str, str, list[Row], s
     if composition is None:
         return []
     out: list[tuple[str, str, list[Row], str | None]] = []
+    origins = sources_by_target(bundle)
     for block in composition.get("section") or []:
         if not isinstance(block, Mapping):
             continue
@@ -221,7 +227,8 @@ def section_rows(bundle: Mapping[str, Any]) -> list[tuple[str, str, list[Row], s
         for entry in block.get("entry") or []:
             target = index.resolve(entry.get("reference"), None) if isinstance(entry, Mapping) else None
             if target is not None:
-                rows.append(describe(target, lambda ref: index.resolve(ref, None)))
+                row = describe(target, lambda ref: index.resolve(ref, None))
+                rows.append(replace(row, source=origins.get(str(entry.get("reference")), "")))
         empty = None
         if not rows:
             reason = block.get("emptyReason")
@@ -294,6 +301,17 @@ class _Entries:
 
         for url, resource in self._by_url.items():
             self._by_url[url] = _rewrite(resource, target, None)
+
+    def add_provenance(self, sources: Mapping[tuple[str, str], str], recorded: str) -> None:
+        """A Provenance per source naming where the entries came from; `sources` maps (resourceType, id) as
+        received to the source's name."""
+        targets: dict[str, list[str]] = {}
+        for key, name in sources.items():
+            url = self._by_key.get(key)
+            if url is not None:
+                targets.setdefault(name, []).append(url)
+        for provenance in provenances(targets, recorded):
+            self.add(provenance)
 
     def resource(self, url: str) -> dict[str, Any]:
         return self._by_url[url]

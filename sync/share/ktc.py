@@ -52,9 +52,11 @@ def build_ktc(
     *,
     supporting: Sequence[Mapping[str, Any]] = (),
     now: datetime | None = None,
+    sources: Mapping[tuple[str, str], str] | None = None,
 ) -> dict[str, Any]:
     """The PatientSharedBundle of `resources` about `patient` (plus the `supporting` resources they refer to:
-    medications, practitioners, organisations), with its FHIR-rendered PDF."""
+    medications, practitioners, organisations), with its FHIR-rendered PDF. `sources` ((resourceType, id) -> the
+    source's name) become Provenance entries, leaving the resources themselves as received."""
     if patient.get("resourceType") != "Patient":
         raise IPSError("The check-in records need the patient's own Patient resource.")
     missing = [what for what, key in (("name", "name"), ("birth date", "birthDate"), ("sex", "gender"))
@@ -73,6 +75,7 @@ def build_ktc(
         entries.add(_without_profile(resource))
     entries.add_referenced([_without_profile(r) for r in supporting if r.get("resourceType") != "DocumentReference"])
     entries.rewrite_references(patient_url)
+    entries.add_provenance(sources or {}, stamp)
     bundle: dict[str, Any] = {
         "resourceType": "Bundle",
         "id": str(uuid.uuid4()),
@@ -93,7 +96,7 @@ def build_ktc(
         "subject": {"reference": patient_url, "display": patient_name(patient)},
         "author": [{"reference": patient_url, "display": patient_name(patient)}],
         "date": stamp,
-        "description": "Every record in this bundle, rendered as a PDF",
+        "description": "All of these records as a PDF",
         "content": [{"attachment": {"contentType": "application/pdf", "data": base64.b64encode(pdf).decode("ascii"),
                                     "title": "Shared records.pdf", "creation": stamp}}],
     }})  # fmt: skip

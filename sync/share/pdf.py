@@ -197,14 +197,15 @@ def _section(pdf: _Summary, title: str, item: str, rows: Sequence[Any], empty: s
                        new_y=YPos.NEXT)
         pdf.ln(3)
         return
-    with pdf.table(col_widths=(62, 70, 22, 26), line_height=5, text_align="LEFT",
-                   first_row_as_headings=True) as table:
+    sourced = any(row.source for row in rows)  # a Source column only when the Bundle says where items came from
+    widths = (52, 58, 20, 22, 28) if sourced else (62, 70, 22, 26)
+    with pdf.table(col_widths=widths, line_height=5, text_align="LEFT", first_row_as_headings=True) as table:
         header = table.row()
-        for heading in (item, "Details", "Status", "Date"):
+        for heading in (item, "Details", "Status", "Date", "Source")[: len(widths)]:
             header.cell(pdf.clean(heading))
         for row in rows:
             cells = table.row()
-            for value in (row.item, row.details, row.status, row.date):
+            for value in (row.item, row.details, row.status, row.date, row.source)[: len(widths)]:
                 cells.cell(pdf.clean(value))
     pdf.ln(4)
 

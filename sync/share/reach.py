@@ -9,10 +9,11 @@ from urllib.parse import urlsplit
 
 __all__ = ["LOCAL_ONLY", "reach_warning"]
 
+# One sentence for the app, the CLI and `carry serve`: no Markdown, since the app shows it as it is.
 LOCAL_ONLY = (
     "Only devices that can reach this computer can open this link; a clinic's scanner will refuse it (HTTPS and a "
-    "public address are required). To reach a doctor elsewhere, give Carry a share host they can reach "
-    "(`carry share settings --public-url https://…`), or hand over the PDF instead."
+    "public address are required). To reach a doctor elsewhere, give Carry a share host they can reach (in a "
+    "terminal: carry share settings --public-url https://…), or hand over the PDF instead."
 )
 _INTERNAL_SUFFIXES = (".local", ".localhost", ".internal", ".lan", ".home", ".home.arpa", ".localdomain")
 

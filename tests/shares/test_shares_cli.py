@@ -11,8 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pypdf
 import pytest
+
+from shares_support import CarryServer
 
 from app.cli import main
 from app.record import Record
@@ -65,6 +68,7 @@ def test_share_serve_open_shares_revoke(
     assert code == 0, err
     assert "Shared summary: Elvina for Dr Rivera" in out and "Osteoporosis (disorder)" in out
     assert "Shellfish allergy" in out and "Alendronic acid 10 MG Oral Tablet" in out
+    assert "Osteoporosis (disorder) (" in out and "from Imported files)" in out  # where each item came from
 
     # The patient's next command merges the access; `carry shares` shows it.
     monkeypatch.setenv("CARRY_PASSPHRASE", PASSPHRASE)
@@ -114,6 +118,7 @@ def test_passcode_comes_from_the_environment_never_argv(
     assert code == 0
     sections = json.loads(out)["sections"]
     assert [s["title"] for s in sections][:3] == ["Active problems", "Allergies and intolerances", "Medications"]
+    assert {row["source"] for s in sections for row in s["rows"]} == {"Imported files"}
     code, out, err = _run(capsys, "shares")
     assert "wrong passcode from Mallory at" in out and "opened by Dr Rivera at" in out
 
@@ -218,3 +223,28 @@ def test_a_check_in_link_refuses_a_passcode_and_never_expiring(
     assert code == 0 and decode_link(out.strip()).flag == "U"
     expires = decode_link(out.strip()).exp
     assert expires is not None and 14 * 60 <= expires - time.time() <= 15 * 60
+
+
+@pytest.mark.parametrize(("public_url", "warned"), [(None, True), ("https://share.example.org", False)],
+                         ids=["this-computer", "public"])  # fmt: skip
+def test_serve_says_who_can_open_the_links_it_points_at(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, public_url: str | None, warned: bool
+) -> None:
+    """`carry serve` names where shared links point and, for an address only this computer's network reaches,
+    says at once that a clinic's scanner will refuse them (as `carry share` does)."""
+    if public_url is None:
+        monkeypatch.delenv("CARRY_SHARE_PUBLIC_URL", raising=False)
+    else:
+        monkeypatch.setenv("CARRY_SHARE_PUBLIC_URL", public_url)
+    server = CarryServer(tmp_path)
+    try:
+        # The port listens before the lines are printed; an answered request means the server runs after them.
+        assert httpx.get(f"{server.url}/shl/view", timeout=20).status_code == 200
+    finally:
+        server.stop()
+    assert server.proc.stdout is not None
+    lines = server.proc.stdout.read().decode().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Shared links point at"))
+    assert lines[at] == f"Shared links point at {public_url or server.url}/shl"
+    following = lines[at + 1] if at + 1 < len(lines) else ""
+    assert following.startswith("Only devices that can reach this computer can open") is warned, lines

@@ -23,6 +23,7 @@ from shares_support import HOSPITAL, make_record
 from app.record import Record
 from app.record.share_state import ShareState
 from app.shares import (
+    CHECK_IN,
     ShareHost,
     ShareSettings,
     candidates,
@@ -39,7 +40,7 @@ from app.shares import (
 )
 from support.copies import confirm_one_person
 from support.records import PASSPHRASE
-from sync.share import LinkInactive, PasscodeRefused, ShareError, check_ips, decode_link, qr_matrix
+from sync.share import LinkInactive, PasscodeRefused, ShareError, check_ips, check_ktc, decode_link, qr_matrix, summary_rows
 
 NOW = datetime(2021, 6, 1, tzinfo=timezone.utc)  # the demo patients' last year of results ends in 2020/2021
 
@@ -320,3 +321,34 @@ def test_access_keys_are_made_once_and_stay_in_the_record(elvina: Record) -> Non
     private, public = state.access_keys()
     assert state.access_keys() == (private, public)
     assert "d" in private and "d" not in public
+
+
+def test_each_item_says_which_source_it_came_from(tmp_path: Path) -> None:
+    """Every shared item is named by a Provenance as coming from its own source (two portals here), the
+    resources themselves go out as received (no meta.source added), and both PDFs show a Source column."""
+    path = tmp_path / "two.carry"
+    make_record(path, [*HOSPITAL, "Elvina_Lemke_*.json"], source="Riverside Hospital")
+    with Record.open(path, PASSPHRASE) as record:
+        selection = candidates(record, now=NOW)
+        host = _host(tmp_path)
+        made = create_share(record, host, selection, now=NOW)
+        check_in = create_share(record, host, selection, now=NOW, expires=parse_expiry("15m"), kind=CHECK_IN)
+    picked = selection.chosen()
+    assert picked and all(c.sources == ("Riverside Hospital",) for c in picked)
+    for share in (made, check_in):
+        bundle = share.bundle
+        (provenance,) = _resources(bundle, "Provenance")
+        assert provenance["agent"][0]["who"] == {"display": "Riverside Hospital"}
+        targets = {t["reference"] for t in provenance["target"]}
+        by_key = {(e["resource"]["resourceType"], e["resource"].get("id")): e for e in bundle["entry"]}
+        for c in picked:
+            entry = by_key[(c.resource_type, c.resource["id"])]
+            assert entry["fullUrl"] in targets, c.display
+            assert entry["resource"].get("meta", {}).get("source") == c.resource.get("meta", {}).get("source")
+        text = " ".join(_pdf_text(share.pdf).split())
+        assert "Source" in text and "Riverside Hospital" in text
+    assert check_ips(made.bundle) == []
+    assert check_ktc(check_in.bundle) == []
+    # Carry's own receiver reads the source back for each row.
+    rows = [row for _title, _item, rows, _empty in summary_rows(made.bundle) for row in rows]
+    assert rows and all(row.source == "Riverside Hospital" for row in rows)

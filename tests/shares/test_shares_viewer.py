@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from datetime import datetime, timezone
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,22 @@ def _qr_link(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) ->
     found = zxingcpp.read_barcodes(Image.open(qr))
     assert len(found) == 1
     return found[0].text, out.strip()
+
+
+def _print(page: Any) -> None:
+    """Print calls the browser's print (replaced here by a counter: headless Chromium has no print dialog), and
+    the printed page is the summary without the page's controls."""
+    page.evaluate("() => { window.printed = 0; window.print = () => { window.printed += 1; }; }")
+    page.get_by_role("button", name="Print").click()
+    assert page.evaluate("window.printed") == 1
+    page.emulate_media(media="print")
+    try:
+        for control in ("button", ".bar", "#intro"):
+            assert not any(page.locator(control).evaluate_all("all => all.map(e => e.offsetParent !== null)")), control
+        assert page.get_by_role("heading", level=1, name="Elvina Lemke").is_visible()
+        assert page.get_by_role("heading", level=2, name="Medications").is_visible()
+    finally:
+        page.emulate_media(media="screen")
 
 
 class _Tab:
@@ -108,7 +125,9 @@ def test_qr_opens_the_viewer_and_shows_the_summary(
         text = tab.page.inner_text("#summary")
         assert text.index("Elvina Lemke") < text.index("Osteoporosis")  # whose summary, first
         facts = tab.page.inner_text("#patient-facts")
-        assert "Born 19" in facts and "Sex: female" in facts
+        today = datetime.now(timezone.utc).date()
+        age = today.year - 1953 - ((today.month, today.day) < (6, 2))
+        assert f"Born 1953-06-02 (aged {age})" in facts and "Sex: female" in facts
         for shown in ("Osteoporosis", "Prediabetes", "Allerg", "criticality"):
             assert shown in text, shown
         assert tab.page.get_by_role("heading", level=2, name="Medications").count() == 1
@@ -117,10 +136,14 @@ def test_qr_opens_the_viewer_and_shows_the_summary(
         assert tab.page.get_by_role("button", name="Print").is_visible()
         # Nothing sideways at phone width: the page is no wider than the screen.
         assert tab.page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+        # Each row says where it came from: the source the record got it from, carried as Provenance.
+        sources = tab.page.eval_on_selector_all('td[data-label="Source"]', "cells => cells.map(c => c.textContent)")
+        assert sources and set(sources) == {"Imported files"}, sources
         with tab.page.expect_download() as saved:
             tab.page.get_by_role("button", name="Save FHIR JSON").click()
         assert saved.value.suggested_filename == "elvina-lemke-health-summary.json"
         shot(tab.page, f"viewer-summary-{viewport['width']}")
+        _print(tab.page)
         assert tab.hosts() == {urlsplit(carry_server.url).netloc}, tab.requests
     finally:
         tab.close()
@@ -194,12 +217,15 @@ def test_the_viewer_reads_a_check_in_link(
         assert "Patient-shared records (clinic check-in)" in text
         for title in ("Problems", "Allergies and intolerances", "Medications", "Documents"):
             assert tab.page.get_by_role("heading", level=2, name=title).count() == 1, title
-        assert "Osteoporosis" in text and "Written by the patient" in text  # the PDF is the patient's own
+        assert "Osteoporosis" in text and "All of these records as a PDF" in text
+        # The rendering shows the portals' records: not marked as the patient's own words.
+        assert "Written by the patient" not in text
         with tab.page.expect_download() as saved:
             tab.page.get_by_role("button", name="Save the PDF").first.click()
         assert saved.value.suggested_filename.endswith(".pdf")
         assert Path(saved.value.path()).read_bytes().startswith(b"%PDF")
         shot(tab.page, "viewer-check-in-390")
+        _print(tab.page)  # the PDF's Save button in the table is a control too: not on paper
         assert tab.hosts() == {urlsplit(carry_server.url).netloc}, tab.requests
     finally:
         tab.close()
@@ -245,3 +271,19 @@ def test_a_link_on_a_carry_host_opens_in_the_hosts_viewer_at_phone_width(
         assert gone.status_code == 404 and gone.json()["reason"] == "revoked"
     finally:
         host.stop()
+
+
+def test_a_passcode_typed_just_before_open_is_not_lost(
+    browser: Any, patient: Path, carry_server: Any, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Type fast and click at once: the name and passcode keys arrive just before the click, with no wait between."""
+    url, _ = _qr_link(tmp_path, capsys, "--passcode")
+    tab = _Tab(browser, PHONE)
+    try:
+        tab.page.goto(url)
+        tab.page.get_by_label("Your name").press_sequentially("Dr. Rivera")
+        tab.page.get_by_label("Passcode").press_sequentially(CODE)
+        tab.page.get_by_role("button", name="Open the summary").click()
+        tab.page.get_by_role("heading", level=1, name="Elvina Lemke").wait_for(timeout=20000)
+    finally:
+        tab.close()

@@ -5,6 +5,7 @@ would, against the same `carry serve` that shows the UI."""
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import io
 from concurrent.futures import ThreadPoolExecutor
@@ -98,14 +99,15 @@ def test_pick_share_see_who_opened_revoke(make_server: Any, desktop: Any) -> Non
         _open_link(link, "Dr Rivera")
 
 
-def test_open_a_shared_link_and_keep_it(make_server: Any, desktop: Any) -> None:
+def _shared_then_pasted(make_server: Any, desktop: Any, field: str, value: str) -> tuple[Any, str]:
+    """Elvina's Carry makes a link (with `value` typed in the share screen's `field`); a second, empty Carry opens
+    "Open a shared link" and pastes it. Returns that page, ready for Open, and the link."""
     sharer = make_server(ELVINA)
     receiver = make_server([])
     page = open_app(desktop, sharer.url)
-    ex = expect()
     unlock(page)
     nav(page, "Share")
-    enter_text(page, "Label (the doctor sees it)", "Elvina")
+    enter_text(page, field, value)
     page.get_by_role("button", name="Create link").click()
     link = _link_text(page)
     page.close()
@@ -114,18 +116,37 @@ def test_open_a_shared_link_and_keep_it(make_server: Any, desktop: Any) -> None:
     unlock(page)
     nav(page, "Share")
     page.get_by_role("button", name="Open a shared link").click()
-    ex(page.get_by_role("heading", name="Open a shared link")).to_be_visible()
+    expect()(page.get_by_role("heading", name="Open a shared link")).to_be_visible()
     box = focus_field(page, "Shared link")
     page.keyboard.insert_text(link)
     field_value(page, box, link)
+    return page, link
+
+
+def test_open_a_shared_link_and_keep_it(make_server: Any, desktop: Any) -> None:
+    page, _ = _shared_then_pasted(make_server, desktop, "Label (the doctor sees it)", "Elvina")
+    ex = expect()
     page.get_by_role("button", name="Open", exact=True).click()
     # Whose summary it is comes first.
     ex(page.get_by_role("heading", name="Elvina Lemke, born 1953-06-02, female")).to_be_visible()
     ex(page.get_by_role("heading", name="Active problems")).to_be_visible()
     ex(page.get_by_role("group", name="Osteoporosis (disorder) active", exact=False)).to_be_visible()
+    where = page.get_by_role("group", name=re.compile(r"Osteoporosis \(disorder\) active.* from \w"))
+    ex(where.first).to_be_visible()  # and where it came from
     shot(page, "share-04-received")
     page.get_by_role("button", name="Keep in my record").click()
     ex(page.get_by_text("Kept as the read-only source “Shared: Elvina”", exact=False).first).to_be_visible()
+
+
+def test_a_passcode_typed_just_before_open_is_not_lost(make_server: Any, desktop: Any) -> None:
+    """On "Open a shared link", the passcode's last keys and the click on Open come with no pause between them:
+    the link still opens with that passcode."""
+    page, link = _shared_then_pasted(make_server, desktop, "Passcode (optional)", "4711-fast")
+    assert decode_link(link).flag == "P"
+    focus_field(page, "Passcode, if it has one")
+    page.keyboard.type("4711-fast")
+    page.get_by_role("button", name="Open", exact=True).click()
+    expect()(page.get_by_role("heading", name="Elvina Lemke, born 1953-06-02, female")).to_be_visible()
 
 
 def test_share_at_phone_width(make_server: Any, browser: Any) -> None:
@@ -138,9 +159,12 @@ def test_share_at_phone_width(make_server: Any, browser: Any) -> None:
         page = open_app(context, server.url)
         ex = expect()
         unlock(page)
-        page.get_by_role("tab", name="Share", exact=False).click()  # on a phone, Share is on the bottom bar
+        nav(page, "Share")  # on a phone, a tab of the bottom bar
         ex(page.get_by_role("heading", name="Make a link")).to_be_visible()
         ex(page.get_by_text("Only devices that can reach this computer can open this link", exact=False).first
+           ).to_be_visible()  # fmt: skip
+        # The way out reads as a sentence in the app (it once showed Markdown backticks around the command).
+        ex(page.get_by_text("(in a terminal: carry share settings --public-url https://…)", exact=False).first
            ).to_be_visible()  # fmt: skip
         page.get_by_role("button", name="Show the passcode").click()
         ex(page.get_by_role("button", name="Hide the passcode")).to_be_visible()

@@ -8,6 +8,7 @@
 const SCHEME = "shlink:/";
 const PATAST = "PATAST";
 const PATIENT_STORY = "51855-5";
+const FHIR_RENDERED_PDF = "60591-5";
 
 const $ = (id) => document.getElementById(id);
 
@@ -325,6 +326,9 @@ function describe(r, lookup) {
 }
 
 function patientWritten(r, patientRefs) {
+  // A FHIR-rendered PDF (LOINC 60591-5) is the patient's by authorship (PATAST) but shows the portals' records:
+  // calling it written by the patient would make a doctor doubt records that are not.
+  if (r.resourceType === "DocumentReference" && (r.type?.coding || []).some((c) => c.code === FHIR_RENDERED_PDF)) return false;
   const security = (r.meta && r.meta.security) || [];
   if (security.some((c) => c && c.code === PATAST)) return true;
   if (r.resourceType === "DocumentReference" && (r.type?.coding || []).some((c) => c.code === PATIENT_STORY)) return true;
@@ -344,7 +348,7 @@ const GROUPS = [
   ["Procedures", (r) => r.resourceType === "Procedure"],
   ["Documents", (r) => r.resourceType === "DocumentReference"],
 ];
-const SUPPORTING = new Set(["Patient", "Composition", "Practitioner", "PractitionerRole", "Organization", "Medication", "Location", "Device", "Specimen"]);
+const SUPPORTING = new Set(["Patient", "Composition", "Provenance", "Practitioner", "PractitionerRole", "Organization", "Medication", "Location", "Device", "Specimen"]);
 
 function categories(r) {
   const out = new Set();
@@ -382,10 +386,33 @@ function indexBundle(bundle) {
     if (entry.fullUrl) byRef.set(entry.fullUrl, r);
     if (r.id) byRef.set(`${r.resourceType}/${r.id}`, r);
   }
-  return { lookup: (ref) => (typeof ref === "string" ? byRef.get(ref) || byRef.get(ref.split("/").slice(-2).join("/")) || null : null) };
+  // Where each entry came from: a Provenance naming a source (its agent) for the entries it targets.
+  const origins = new Map();
+  for (const entry of bundle.entry || []) {
+    const r = entry.resource;
+    if (!r || r.resourceType !== "Provenance") continue;
+    const name = (r.agent || []).map((a) => a && a.who && a.who.display).find((d) => typeof d === "string" && d.trim());
+    if (!name) continue;
+    for (const t of r.target || []) {
+      const target = t && typeof t.reference === "string" ? byRef.get(t.reference) : null;
+      if (target && !origins.has(target)) origins.set(target, name.trim());
+    }
+  }
+  return { lookup: (ref) => (typeof ref === "string" ? byRef.get(ref) || byRef.get(ref.split("/").slice(-2).join("/")) || null : null),
+           origin: (r) => origins.get(r) || "" };
 }
 
 // --- rendering -------------------------------------------------------------------------------------------------
+
+// Whole years from a FHIR date (YYYY-MM-DD) to `today`, as a doctor reads age off a chart; null for a partial date.
+function ageOn(birthDate, today) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(birthDate);
+  if (!m) return null;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  let years = today.getUTCFullYear() - y;
+  if (today.getUTCMonth() + 1 < mo || (today.getUTCMonth() + 1 === mo && today.getUTCDate() < d)) years -= 1;
+  return years >= 0 && years < 150 ? years : null;
+}
 
 function patientOf(bundle) {
   return (bundle.entry || []).map((e) => e.resource).find((r) => r && r.resourceType === "Patient") || null;
@@ -435,7 +462,7 @@ function renderTable(section, index, patientRefs) {
     tr.append(details);
     tr.append(el("td", results ? row.range || "" : row.status, { "data-label": heads[2] }));
     tr.append(el("td", row.date, { "data-label": "Date" }));
-    tr.append(el("td", sourceOf(r, index.lookup), { "data-label": "Source" }));
+    tr.append(el("td", index.origin(r) || sourceOf(r, index.lookup), { "data-label": "Source" }));
     body.append(tr);
     if (r.resourceType === "DocumentReference") {
       for (const content of r.content || []) {
@@ -462,7 +489,10 @@ function render(bundles, link) {
   const banner = el("header", null, { class: "banner" });
   banner.append(el("h1", name, { id: "patient-name" }));
   const facts = [];
-  if (patient && patient.birthDate) facts.push(`Born ${patient.birthDate}`);
+  if (patient && patient.birthDate) {
+    const years = ageOn(patient.birthDate, new Date());
+    facts.push(`Born ${patient.birthDate}` + (years === null ? "" : ` (aged ${years})`));
+  }
   if (patient && patient.gender) facts.push(`Sex: ${patient.gender}`);
   banner.append(el("p", facts.join(" · ") || "Birth date and sex not given", { id: "patient-facts" }));
   const made = first.timestamp ? `Summary made ${when(Date.parse(first.timestamp) / 1000)}` : "";
