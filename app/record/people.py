@@ -460,9 +460,7 @@ def stand_in(cur: Any, source: Source, person: Person | None, name: str = "") ->
                 (skey, f"Patient/{rid}", person_id, now, now))  # fmt: skip
     _audit(cur, "person-stand-in", person=person_id, new=person is None)
     patient: dict[str, Any] = {"resourceType": "Patient", "id": rid, "meta": {"tag": [STAND_IN_TAG]}}
-    shown = (person.name if person is not None and person.name != UNNAMED else plain_text(name, limit=NAME_LIMIT))
-    if shown:
-        patient["name"] = [{"text": shown}]
+    patient["name"] = [{"text": (person.name if person is not None else plain_text(name, limit=NAME_LIMIT)) or UNNAMED}]
     if person is not None and person.birth_date:
         patient["birthDate"] = person.birth_date[:10]
     if person is not None and person.gender:
