@@ -21,12 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sync.fhir import FHIRFormatError, parse_document
 from sync.fhir.parse import ParsedResource
 from sync.importers import ImportContext, ImportFailed, Importer, parsed, recognise
 
 from .checking import check_pending
 from .errors import ImportRefused
-from .files import check_regular_file
+from .files import check_regular_file, display_name, read_import_file
 from .people import Person, PersonError, choose_person, people, stand_in
 from .store import FILE_SOURCE, ImportReport, Record, Source, UpsertCounts, _now, _summary
 
@@ -80,7 +81,11 @@ def import_path(
     check_regular_file(target)  # a pipe, a device or a socket is refused before anything reads from it
     importer = recognise(target)
     if importer is None:
-        return record.import_file(target, source=source)
+        data = read_import_file(target)
+        unnamed = _naming_nobody(data, record, whose)
+        if unnamed is None:
+            return record.import_bytes(data, origin=display_name(target), source=source)
+        importer = unnamed
     report = import_with(record, importer, target, source=source, online=online, whose=whose)
     checked = check_pending(record)
     report.counts.invalid += checked.invalid_total
@@ -136,6 +141,44 @@ def import_with(
     return FileImportReport(origin, source, counts, tuple(context.notes) + owner.notes())
 
 
+class _Parsed:
+    """A FHIR file already taken apart, as an importer: its resources, stored like any importer's."""
+
+    kind = "FHIR JSON"
+
+    def __init__(self, resources: list[ParsedResource]) -> None:
+        self._resources = resources
+
+    def recognises(self, head: bytes, path: Path) -> bool:
+        return False
+
+    def resources(self, path: Path, context: ImportContext) -> Iterator[ParsedResource]:
+        return iter(self._resources)
+
+
+def _naming_nobody(data: bytes, record: Record, whose: Whose) -> _Parsed | None:
+    """A FHIR file with resources about a patient that name none (Observations without a subject) must be given
+    one, so it is stored through import_with; any other FHIR file goes the record's own way (None). So does a
+    file that carries a Patient of its own when the patient named nobody: which of its resources are that
+    Patient's is not Carry's to guess. A file that cannot be taken apart is left to the record's way too, which
+    refuses it with its own sentence."""
+    try:
+        document = parse_document(data, resolver=record.resolve_identifier, validate=False)
+    except FHIRFormatError:
+        return None
+    if not any(_names_nobody(r) for r in document.resources):
+        return None
+    if whose == Whose() and any(r.resource_type == "Patient" for r in document.resources):
+        return None
+    return _Parsed(document.resources)
+
+
+def _names_nobody(resource: ParsedResource) -> bool:
+    element = _SUBJECT_ELEMENT.get(resource.resource_type)
+    named = resource.data.get(element) if element is not None else None
+    return element is not None and not (isinstance(named, dict) and isinstance(named.get("reference"), str))
+
+
 class _Owner:
     """Gives the resources of a file that name no patient the chosen person's Patient in the import's source,
     decided at the first such resource (a file that names its own patient never asks)."""
@@ -149,14 +192,12 @@ class _Owner:
         self.given_count = 0
 
     def given(self, raw: Any, resource: ParsedResource) -> ParsedResource:
-        element = _SUBJECT_ELEMENT.get(resource.resource_type)
-        named = resource.data.get(element) if element is not None else None
-        if element is None or (isinstance(named, dict) and isinstance(named.get("reference"), str)):
+        if not _names_nobody(resource):
             return resource
         if self.reference is None:
             self.reference = self._decide(raw)
         self.given_count += 1
-        return parsed({**resource.data, element: {"reference": self.reference}})
+        return parsed({**resource.data, _SUBJECT_ELEMENT[resource.resource_type]: {"reference": self.reference}})
 
     def _decide(self, raw: Any) -> str:
         person = self.chosen

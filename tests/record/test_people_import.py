@@ -14,7 +14,7 @@ from support.people import alice_bundle, bram_bundle, write_bundle
 from support.records import PASSPHRASE
 
 from app.cli import main
-from app.record import Record, people
+from app.record import ImportRefused, Record, people, subject_clause
 from app.record.imports import Whose, import_path
 
 pytestmark = pytest.mark.usefixtures("record_env")
@@ -105,3 +105,29 @@ def test_a_file_that_names_its_own_patient_is_placed_as_usual(tmp_path: Path) ->
         assert getattr(report, "notes", ()) and report.counts.imported > 0
         assert not any("name no patient" in n for n in getattr(report, "notes", ()))
         assert len(people(record)) == 3
+
+
+def test_a_fhir_file_whose_results_name_nobody_goes_to_the_chosen_person(tmp_path: Path) -> None:
+    readings = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {
+        "resourceType": "Observation", "id": f"bp{n}", "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}]},
+        "effectiveDateTime": f"2025-01-0{n}T08:00:00Z",
+        "valueQuantity": {"value": 60 + n, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"},
+    }} for n in (1, 2)]}  # fmt: skip
+    home = write_bundle(tmp_path / "home.json", readings)
+    with Record.create(tmp_path / "two.carry", PASSPHRASE) as record:
+        import_path(record, write_bundle(tmp_path / "a.json", alice_bundle()), source="Clinic A")
+        import_path(record, write_bundle(tmp_path / "b.json", bram_bundle()), source="Clinic B")
+        with pytest.raises(ImportRefused, match=r"^home\.json: not imported: your record holds 2 persons: "):
+            import_path(record, home)
+        assert record.count("Observation") == 3  # the clinics' results only: the refused file left nothing
+        report = import_path(record, home, whose=Whose(person="Alice"))
+        assert report.counts.imported == 2 and report.counts.invalid == 0
+        alice, bram = people(record)
+        mine = record.rows(where=subject_clause(alice.subjects)[0] + " AND r.code = '8867-4'",
+                           params=subject_clause(alice.subjects)[1])  # fmt: skip
+        assert sorted(r.id for r in mine) == ["bp1", "bp2"]
+        assert not record.rows(where="r.type = 'Observation' AND r.subject IS NULL")
+        # A FHIR file that names its patient is imported as before: no stand-in, nothing asked.
+        import_path(record, write_bundle(tmp_path / "b2.json", bram_bundle()), source="Clinic B")
+        assert [len(p.members) for p in people(record)] == [2, 1]
