@@ -84,6 +84,11 @@ class Uploads:
             discard(target)
             self._fail(slot, "The file did not arrive completely; nothing was imported.", 400)
             raise
+        with self._lock:
+            waited = self._slots.get(token) is slot
+        if not waited:  # the session stopped waiting (timed out, closed) while the body streamed in: nobody imports it
+            discard(target)
+            return 410
         slot.path = target
         slot.done.set()
         return 200

@@ -68,3 +68,35 @@ def test_an_unknown_address_takes_nothing(private_tmp: Path) -> None:
 def test_the_limit_is_said_in_words() -> None:
     assert too_large(UPLOAD_LIMIT) == "The file is larger than Carry imports (1 GB at most)."
     assert too_large(3 << 19) == "The file is larger than Carry imports (1.5 MB at most)."
+
+
+def test_a_file_that_arrives_after_the_session_stopped_waiting_is_deleted(private_tmp: Path) -> None:
+    async def go() -> int:
+        uploads = Uploads()
+        token = uploads.expect("late.xml")
+        with pytest.raises(UploadFailed, match="did not arrive in time"):
+            await uploads.wait(token, timeout=0.01)
+        return await uploads.receive(token, None, _body(b"too late"))
+
+    assert asyncio.run(go()) == 404
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_a_file_still_streaming_when_the_session_gives_up_is_deleted(private_tmp: Path) -> None:
+    async def go() -> int:
+        uploads = Uploads()
+        token = uploads.expect("slow.xml")
+
+        async def slow() -> AsyncIterator[bytes]:
+            yield b"first"
+            await asyncio.sleep(0.2)  # the session's wait ends meanwhile
+            yield b"second"
+
+        waiting = asyncio.ensure_future(uploads.wait(token, timeout=0.05))
+        status = await uploads.receive(token, None, slow())
+        with pytest.raises(UploadFailed):
+            await waiting
+        return status
+
+    assert asyncio.run(go()) == 410
+    assert list(private_tmp.iterdir()) == []
