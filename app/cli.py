@@ -185,14 +185,15 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from .record import ImportRefused
-    from .record.imports import import_path
+    from .record.imports import Whose, import_path
 
     failed = 0
     reports = []
     with _open(args) as record:
         for name in args.files:
             try:
-                report = import_path(record, name, source=args.source, online=not args.offline)
+                report = import_path(record, name, source=args.source, online=not args.offline,
+                                     whose=Whose(person=args.person))
             except ImportRefused as exc:
                 failed += 1
                 print(f"carry: {_shown(exc)}", file=sys.stderr)
@@ -1135,6 +1136,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--offline", action="store_true", help="do not fetch health card issuers' keys")
     p.add_argument("--source", default="Imported files", help="the source to file them under (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print a report per file as JSON")
+    p.add_argument("--person", metavar="NAME_OR_NUMBER",
+                   help="whose record a file that names no patient (an Apple Health export) goes into; needed when "
+                        "the record holds several persons")  # fmt: skip
 
     p = add("export", cmd_export, "every resource as a FHIR Bundle (type collection), JSON as stored")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")

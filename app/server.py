@@ -5,6 +5,8 @@
 Routes (all on one origin):
     GET  /oauth/callback      a portal's sign-in returns here; the query goes to the UI session that began it
     GET  /attachment/{token}  a decrypted PDF the patient asked to open (in memory, five minutes, unguessable)
+    PUT  /upload/{token}      a file the patient picked to import, once per address (app/ui/uploads.py: 0600,
+                              bounded, deleted right after the import)
     GET  /login, POST /login  the login page, only when serving beyond this machine (see LoginConfig)
     GET  /logout, POST /logout  end this browser's login (the cookie is refused from then on)
     /shl/...                  the SMART Health Link host (sync/share/host.py): no login, no Origin check, since a
@@ -453,6 +455,12 @@ def _routes(context: AppContext, sessions: LoginSessions | None) -> list[Any]:
             headers={"Cache-Control": "no-store", "Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"},
         )
 
+    async def upload(request: Request) -> Any:
+        status = await context.uploads.receive(
+            request.path_params["token"], request.headers.get("content-length"), request.stream()
+        )
+        return Response(status_code=status, headers={"Cache-Control": "no-store"})
+
     throttle = LoginThrottle()
     hashing = asyncio.Semaphore(2)  # at most two scrypt runs at once: a flood cannot take every worker thread
 
@@ -512,6 +520,7 @@ def _routes(context: AppContext, sessions: LoginSessions | None) -> list[Any]:
     return [
         Route("/oauth/callback", oauth_callback, methods=["GET"]),
         Route("/attachment/{token}", attachment, methods=["GET"]),
+        Route("/upload/{token}", upload, methods=["PUT"]),
         Route("/login", login_page, methods=["GET", "POST"]),
         Route("/logout", logout, methods=["GET", "POST"]),
     ]

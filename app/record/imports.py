@@ -4,28 +4,44 @@ exports, recognised by content), FHIR JSON through the record's own import other
 A file is imported whole or not at all: an importer's resources are stored as they stream in, inside one
 transaction that is rolled back if the importer fails part way. They are stored "not checked yet" and validated
 right after, as a sync's are (app.record.checking).
+
+Whose a file is: a health card or a C-CDA document names its own Patient and is placed as every source's Patient
+is (app.record.people). A file whose resources name no patient (an Apple Health export) would leave them nobody's
+and unseen, so they are given a subject: a Patient of the import's own source that stands for the person the
+patient chose (`person`; the only person when there is one, a new person when there is nobody; a record of
+several refuses and says who there is). Never a guess.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sync.fhir import FHIRFormatError, parse_document
 from sync.fhir.parse import ParsedResource
-from sync.importers import ImportContext, ImportFailed, Importer, recognise
+from sync.importers import ImportContext, ImportFailed, Importer, parsed, recognise
 
 from .checking import check_pending
 from .errors import ImportRefused
-from .files import check_regular_file
-from .store import FILE_SOURCE, ImportReport, Record, UpsertCounts, _now, _summary
+from .files import check_regular_file, display_name, read_import_file
+from .people import Person, PersonError, choose_person, people, stand_in
+from .store import FILE_SOURCE, ImportReport, Record, Source, UpsertCounts, _now, _summary
 
-__all__ = ["FileImportReport", "import_path", "import_with"]
+__all__ = ["FileImportReport", "Whose", "import_path", "import_with"]
 
 _BATCH = 1000
+# The element that names the patient, for the resource types a file may hold without naming one (FHIR R4).
+_SUBJECT_ELEMENT = {
+    **dict.fromkeys(("Observation", "Condition", "Procedure", "DiagnosticReport", "DocumentReference", "Encounter",
+                     "MedicationRequest", "MedicationStatement", "MedicationAdministration", "CarePlan", "CareTeam",
+                     "Goal", "ServiceRequest", "Composition", "QuestionnaireResponse", "ClinicalImpression",
+                     "RiskAssessment", "Media"), "subject"),  # fmt: skip
+    **dict.fromkeys(("AllergyIntolerance", "Immunization", "FamilyMemberHistory"), "patient"),
+}
 
 
 @dataclass(frozen=True)
@@ -38,19 +54,39 @@ class FileImportReport(ImportReport):
         return {**super().as_json(), "notes": list(self.notes)}
 
 
+@dataclass(frozen=True)
+class Whose:
+    """The patient's word on whose a file is, for what in it names no patient: a person by number or name
+    (`person`), or a new person (`new`, called `name`); neither: the only person the record holds."""
+
+    person: str | None = None
+    new: bool = False
+    name: str = ""
+
+
 def import_path(
-    record: Record, path: str | os.PathLike[str], *, source: str = FILE_SOURCE, online: bool = True
+    record: Record,
+    path: str | os.PathLike[str],
+    *,
+    source: str = FILE_SOURCE,
+    online: bool = True,
+    whose: Whose = Whose(),
 ) -> ImportReport:
     """Import one file of any kind Carry reads. Raises ImportRefused (one sentence) and stores nothing when the
-    file cannot be read. `online=False` keeps importers off the network (health card keys come from the cache)."""
+    file cannot be read, or when it names no patient and the record holds several persons and `whose` names none.
+    `online=False` keeps importers off the network (health card keys come from the cache)."""
     target = Path(path)
     if target.is_dir():
         return record.import_file(target, source=source)
     check_regular_file(target)  # a pipe, a device or a socket is refused before anything reads from it
     importer = recognise(target)
     if importer is None:
-        return record.import_file(target, source=source)
-    report = import_with(record, importer, target, source=source, online=online)
+        data = read_import_file(target)
+        unnamed = _naming_nobody(data, record, whose)
+        if unnamed is None:
+            return record.import_bytes(data, origin=display_name(target), source=source)
+        importer = unnamed
+    report = import_with(record, importer, target, source=source, online=online, whose=whose)
     checked = check_pending(record)
     report.counts.invalid += checked.invalid_total
     report.counts.invalid_items.extend(checked.invalid_items)
@@ -58,12 +94,24 @@ def import_path(
 
 
 def import_with(
-    record: Record, importer: Importer, path: Path, *, source: str = FILE_SOURCE, online: bool = True
+    record: Record,
+    importer: Importer,
+    path: Path,
+    *,
+    source: str = FILE_SOURCE,
+    online: bool = True,
+    whose: Whose = Whose(),
 ) -> FileImportReport:
     """Store what `importer` makes of `path`, all or nothing, not validated yet."""
     origin = path.name
     settings = _Settings(record)
     context = ImportContext(cache=settings, online=online)
+    # Who is meant is settled before anything is stored: a person the record does not hold is refused at once.
+    everyone = people(record)
+    try:
+        chosen = None if whose.new or whose.person is None else choose_person(record, whose.person, everyone)
+    except PersonError as exc:
+        raise ImportRefused(f"{origin}: not imported: {_sentence(exc)}") from None
     src = record.source(source, kind="file")
     counts = UpsertCounts()
     try:
@@ -76,8 +124,10 @@ def import_with(
                 "INSERT INTO run (source_id, kind, origin, started_at) VALUES (?, 'import', ?, ?)", (src.id, origin, now)
             )
             run_id = cur.lastrowid
+            owner = _Owner(record, src, whose, chosen, everyone, lambda patient: record._upsert(
+                cur, src.id, run_id, [patient], now, UpsertCounts()))  # fmt: skip
             for batch in _batches(stream):
-                record._upsert(cur, src.id, run_id, batch, now, counts)
+                record._upsert(cur, src.id, run_id, [owner.given(cur.raw, r) for r in batch], now, counts)
             for key, value in settings.pending.items():
                 cur.execute(
                     "INSERT INTO setting (key, value) VALUES (?, ?) "
@@ -86,9 +136,84 @@ def import_with(
                 )
             record._finish_run(cur, run_id, counts)
             record._audit_in(cur, "import", file=origin, source=source, kind=importer.kind, **_summary(counts))
-    except ImportFailed as exc:
+    except (ImportFailed, PersonError) as exc:
         raise ImportRefused(f"{origin}: not imported: {_sentence(exc)}") from None
-    return FileImportReport(origin, source, counts, tuple(context.notes))
+    return FileImportReport(origin, source, counts, tuple(context.notes) + owner.notes())
+
+
+class _Parsed:
+    """A FHIR file already taken apart, as an importer: its resources, stored like any importer's."""
+
+    kind = "FHIR JSON"
+
+    def __init__(self, resources: list[ParsedResource]) -> None:
+        self._resources = resources
+
+    def recognises(self, head: bytes, path: Path) -> bool:
+        return False
+
+    def resources(self, path: Path, context: ImportContext) -> Iterator[ParsedResource]:
+        return iter(self._resources)
+
+
+def _naming_nobody(data: bytes, record: Record, whose: Whose) -> _Parsed | None:
+    """A FHIR file with resources about a patient that name none (Observations without a subject) must be given
+    one, so it is stored through import_with; any other FHIR file goes the record's own way (None). So does a
+    file that carries a Patient of its own when the patient named nobody: which of its resources are that
+    Patient's is not Carry's to guess. A file that cannot be taken apart is left to the record's way too, which
+    refuses it with its own sentence."""
+    try:
+        document = parse_document(data, resolver=record.resolve_identifier, validate=False)
+    except FHIRFormatError:
+        return None
+    if not any(_names_nobody(r) for r in document.resources):
+        return None
+    if whose == Whose() and any(r.resource_type == "Patient" for r in document.resources):
+        return None
+    return _Parsed(document.resources)
+
+
+def _names_nobody(resource: ParsedResource) -> bool:
+    element = _SUBJECT_ELEMENT.get(resource.resource_type)
+    named = resource.data.get(element) if element is not None else None
+    return element is not None and not (isinstance(named, dict) and isinstance(named.get("reference"), str))
+
+
+class _Owner:
+    """Gives the resources of a file that name no patient the chosen person's Patient in the import's source,
+    decided at the first such resource (a file that names its own patient never asks)."""
+
+    def __init__(self, record: Record, source: Source, whose: Whose, chosen: Person | None,
+                 everyone: list[Person], store: Callable[[ParsedResource], None]) -> None:  # fmt: skip
+        self.record, self.source, self.whose, self.chosen, self.everyone = record, source, whose, chosen, everyone
+        self.store = store
+        self.reference: str | None = None
+        self.person: Person | None = None
+        self.given_count = 0
+
+    def given(self, raw: Any, resource: ParsedResource) -> ParsedResource:
+        if not _names_nobody(resource):
+            return resource
+        if self.reference is None:
+            self.reference = self._decide(raw)
+        self.given_count += 1
+        return parsed({**resource.data, _SUBJECT_ELEMENT[resource.resource_type]: {"reference": self.reference}})
+
+    def _decide(self, raw: Any) -> str:
+        person = self.chosen
+        if person is None and not self.whose.new and self.everyone:
+            person = choose_person(self.record, None, self.everyone)  # one person: theirs; several: who is meant?
+        reference, patient = stand_in(raw, self.source, person, self.whose.name)
+        if patient is not None:
+            self.store(parsed(patient))
+        self.person = person
+        return reference
+
+    def notes(self) -> tuple[str, ...]:
+        if not self.given_count:
+            return ()
+        who = self.person.name if self.person is not None else (self.whose.name or "a new person")
+        return (f"{self.given_count} items that name no patient were put in the record of {who}.",)
 
 
 class _Settings:

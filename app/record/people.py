@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,7 +26,7 @@ from typing import Any
 from sync.untrusted import plain_text
 
 from .errors import RecordError
-from .store import Record, ResourceRow
+from .store import Record, ResourceRow, Source
 
 __all__ = [
     "Member",
@@ -45,6 +46,7 @@ __all__ = [
     "rename_person",
     "source_key",
     "split_person",
+    "stand_in",
     "subject_clause",
     "unassigned",
 ]
@@ -429,6 +431,47 @@ def rename_person(record: Record, person: Person, name: str) -> Person:
         cur.execute("UPDATE person SET name = ? WHERE id = ?", (clean or None, person.id))
         _audit(cur.raw, "person-rename", person=person.id)
     return _by_id(record, person.id)
+
+
+# --- files that name no patient ------------------------------------------------------------------------------------
+
+# How Carry marks the Patient it writes to stand for a person in a file's source (an Apple Health export names no
+# patient): the tag says so wherever the resource is read.
+STAND_IN_TAG = {"system": "urn:carry:stand-in", "code": "person",
+                "display": "Written by Carry for a file that names no patient"}  # fmt: skip
+
+
+def stand_in(cur: Any, source: Source, person: Person | None, name: str = "") -> tuple[str, dict[str, Any] | None]:
+    """The Patient reference in `source` that stands for `person` (None: a new person, called `name`), for the
+    resources of a file that name no patient; inside the caller's transaction, on a raw cursor. Returns the
+    reference and, when Carry must write one, the minimal Patient resource to store with it (name and birth date
+    of the person). The placement is the patient's explicit decision: kept and audited like a merge."""
+    skey = source_key(source.kind, source.name, source.base_url)
+    if person is not None:
+        here = [m for m in person.members if m.source_key == skey]
+        if here:  # the person already has a Patient in this source (an earlier import for them): theirs again
+            return min(here, key=lambda m: (not m.patient.startswith(f"Patient/{_STAND_IN_PREFIX}"), m.patient)).patient, None
+    rid = f"{_STAND_IN_PREFIX}{uuid.uuid4()}"
+    now = _now()
+    if person is None:
+        cur.execute("INSERT INTO person (name, created_at) VALUES (?, ?)", (plain_text(name, limit=NAME_LIMIT) or None, now))
+        person_id = int(cur.lastrowid)
+    else:
+        person_id = person.id
+    # Placed before the Patient is stored, so that storing it does not give it a person of its own.
+    cur.execute("INSERT INTO person_member (source_key, patient, person_id, placed_at, decided_at) VALUES (?, ?, ?, ?, ?)",
+                (skey, f"Patient/{rid}", person_id, now, now))  # fmt: skip
+    _audit(cur, "person-stand-in", person=person_id, new=person is None)
+    patient: dict[str, Any] = {"resourceType": "Patient", "id": rid, "meta": {"tag": [STAND_IN_TAG]}}
+    patient["name"] = [{"text": (person.name if person is not None else plain_text(name, limit=NAME_LIMIT)) or UNNAMED}]
+    if person is not None and person.birth_date:
+        patient["birthDate"] = person.birth_date[:10]
+    if person is not None and person.gender:
+        patient["gender"] = person.gender
+    return f"Patient/{rid}", patient
+
+
+_STAND_IN_PREFIX = "carry-"
 
 
 def _by_id(record: Record, person_id: int) -> Person:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .uploads import Uploads
+
 __all__ = ["AppContext", "AttachmentLinks", "ConnectCallbacks", "DemoHospital", "DemoLogin"]
 
 CallbackHandler = Callable[[dict[str, str]], Awaitable[str]]
@@ -180,6 +182,7 @@ class AppContext:
     public_url: str  # where this app is reached, e.g. http://127.0.0.1:8550 (no trailing slash)
     callbacks: ConnectCallbacks = field(default_factory=ConnectCallbacks)
     links: AttachmentLinks = field(default_factory=AttachmentLinks)
+    uploads: Uploads = field(default_factory=Uploads)  # files picked in the browser, on their way to an import
     demo: DemoHospital = field(default_factory=DemoHospital)
     web: bool = True  # False for the desktop window
     share: Any = None  # app.shares.ShareHost when this process serves the /shl routes (web mode)

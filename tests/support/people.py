@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ALICE", "ALICE_WORDS", "BRAM", "BRAM_WORDS", "RECENT", "alice_bundle", "bram_bundle", "child_bundle", "write_bundle"]
+__all__ = ["ALICE", "ALICE_WORDS", "BRAM", "BRAM_WORDS", "RECENT", "alice_bundle", "bram_bundle", "child_bundle", "write_bundle", "write_family"]
 
 # Results a month old: recent enough for a summary's default picks on whatever day the tests run.
 RECENT = (date.today() - timedelta(days=30)).isoformat()
@@ -147,4 +147,16 @@ def child_bundle() -> dict[str, Any]:
 
 def write_bundle(path: Path, bundle: dict[str, Any]) -> Path:
     path.write_text(json.dumps(bundle), encoding="utf-8")
+    return path
+
+
+def write_family(path: Path) -> Path:
+    """A new record at `path` made for Alice (Clinic A), with her son Theo's records (Children's Hospital)."""
+    from app.record import Record
+
+    from support.records import PASSPHRASE
+
+    with Record.create(path, PASSPHRASE) as record:
+        record.import_bytes(json.dumps(alice_bundle()).encode(), origin="me.json", source="Clinic A")
+        record.import_bytes(json.dumps(child_bundle()).encode(), origin="theo.json", source="Children's Hospital")
     return path

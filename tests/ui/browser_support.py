@@ -101,8 +101,11 @@ class AppServer:
         self.config = config
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.tmp = config.parent / "tmp"
+        self.tmp.mkdir(exist_ok=True)
         env = {**os.environ, "CARRY_RECORD": str(record), "CARRY_CONFIG_DIR": str(config), "CARRY_NO_BROWSER": "1",
-               "CARRY_DATA_DIR": str(config.parent / "data")}  # the share host's store stays in the test's folder
+               "CARRY_DATA_DIR": str(config.parent / "data"),  # the share host's store stays in the test's folder
+               "TMPDIR": str(self.tmp)}  # so a test can see that nothing is left in the server's temp folder
         env.pop("DISPLAY", None)
         env.pop("CARRY_PASSPHRASE", None)
         self.proc = subprocess.Popen(

@@ -7,14 +7,10 @@ works from "Whose record".
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-from support.people import alice_bundle, child_bundle
-from support.records import PASSPHRASE
-
-from app.record import Record
+from support.people import write_family
 from ui.browser_support import DESKTOP, PHONE, open_app, shot
 from ui.test_ui_browser import expect, nav, unlock
 
@@ -24,9 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 @pytest.fixture(scope="module")
 def family(make_server: Any) -> Any:
     server = make_server(create=False)
-    with Record.create(server.record, PASSPHRASE) as record:
-        record.import_bytes(json.dumps(alice_bundle()).encode(), origin="me.json", source="Clinic A")
-        record.import_bytes(json.dumps(child_bundle()).encode(), origin="theo.json", source="Children's Hospital")
+    write_family(server.record)
     return server
 
 
@@ -80,6 +74,8 @@ def test_a_parent_and_child_at_desktop_width(family: Any, browser: Any) -> None:
         ex(page.locator('[flt-semantics-identifier="person-1"]')).to_have_count(0)
         shot(page, "people-05-desktop-merged")
         page.locator('[flt-semantics-identifier="split-person-0"]').click()
+        page.get_by_role("checkbox", name="Children's Hospital", exact=False).click()
+        page.locator('[flt-semantics-identifier="split-confirm"]').click()
         ex(_about(page, 1)).to_contain_text("From Children's Hospital")
         ex(_about(page, 0)).to_contain_text("Born 3 Feb 1987 · From Clinic A")
     finally:

@@ -11,11 +11,12 @@ import flet as ft
 from app.views import format_date
 from app.views.people import PeopleChoices, Scope, people_choices
 
+from ..theme import TONES
 from ..widgets import banner, card, heading, labelled, muted, primary_button, secondary_button
 from .common import page_body
 
 if TYPE_CHECKING:
-    from app.record import Person
+    from app.record import Member, Person
 
     from ..app import CarryApp
 
@@ -27,13 +28,21 @@ class PeopleView:
         self.app = app
         self.control: ft.Control | None = None
         self.renaming: int | None = None  # the person whose name field is open
+        self.picker: ft.FilePicker | None = None  # made at first use, inside the page it serves
 
     async def load(self) -> ft.Control:
         choices: PeopleChoices = await self.app.run(people_choices, self.app.session.require())
         blocks: list[ft.Control] = [
             muted("A record can hold more than one person: a child's records beside your own. Add a person by "
-                  "connecting their portal or importing a file for them (Sources)."),  # fmt: skip
-        ]
+                  "connecting their portal (Sources) or importing a file for them."),  # fmt: skip
+            labelled(card(ft.Column([
+                muted("A file from a clinic (FHIR, C-CDA, a health card) names its patient and joins that person, or "
+                      "becomes a new one. A file that names nobody, such as an Apple Health export, goes into the "
+                      "record of the person you import it for."),
+                ft.Row([secondary_button("Import a file for a new person", self.app.act(lambda: self._import(None)),
+                                         "import-new", icon=ft.Icons.UPLOAD_FILE)], wrap=True),
+            ], spacing=8)), "import-card"),
+        ]  # fmt: skip
         if not choices.people:
             blocks.append(card(muted("Nobody yet: connect a portal or import a file first.", italic=True)))
         for n, pair in enumerate(choices.proposals):
@@ -68,11 +77,13 @@ class PeopleView:
                                           f"show-person-{n}", icon=ft.Icons.VISIBILITY_OUTLINED))  # fmt: skip
         actions.append(secondary_button("Rename", self.app.act(lambda: self._open_rename(person)), f"rename-person-{n}",
                                         icon=ft.Icons.EDIT_OUTLINED))  # fmt: skip
+        actions.append(secondary_button("Import a file for them", self.app.act(lambda: self._import(person)),
+                                        f"import-for-{n}", icon=ft.Icons.UPLOAD_FILE))  # fmt: skip
         if len(choices.people) > 1:
             actions.append(secondary_button("Merge…", self.app.act(lambda: self._ask_merge(person, choices)),
                                             f"merge-person-{n}", icon=ft.Icons.MERGE))  # fmt: skip
         if len(person.members) > 1:
-            actions.append(secondary_button("Split", self.app.act(lambda: self._split(person)), f"split-person-{n}",
+            actions.append(secondary_button("Split…", self.app.act(lambda: self._ask_split(person)), f"split-person-{n}",
                                             icon=ft.Icons.CALL_SPLIT))  # fmt: skip
         lines.append(ft.Row(actions, wrap=True, spacing=10, run_spacing=10))
         if self.renaming == person.id:
@@ -83,6 +94,39 @@ class PeopleView:
                                f"rename-save-{n}"),
             ], wrap=True, spacing=10))  # fmt: skip
         return labelled(card(ft.Column(lines, spacing=6)), f"person-{n}")
+
+    async def _import(self, person: Person | None) -> None:
+        """Pick a file and import it for `person` (None: a new person). In the browser the file is uploaded to
+        Carry's own server (app/ui/uploads.py), imported, and deleted at once; on the desktop it is read where it is."""
+        from app.record.imports import Whose, import_path
+
+        from ..uploads import UPLOAD_LIMIT, UploadFailed, discard, too_large
+
+        if self.picker is None:
+            self.picker = ft.FilePicker()
+        picked = await self.picker.pick_files(dialog_title="Import a file", allow_multiple=False)
+        if not picked:
+            return
+        chosen = picked[0]
+        if chosen.size > UPLOAD_LIMIT:
+            raise UploadFailed(too_large(UPLOAD_LIMIT))
+        whose = Whose(new=True) if person is None else Whose(person=str(person.id))
+        record = self.app.session.require()
+        if chosen.path:
+            report = await self.app.run(import_path, record, chosen.path, whose=whose)
+        else:
+            uploads = self.app.context.uploads
+            token = uploads.expect(chosen.name)
+            await self.picker.upload([ft.FilePickerUploadFile(upload_url=f"/upload/{token}", method="PUT", id=chosen.id)])
+            path = await uploads.wait(token, timeout=600)
+            try:
+                report = await self.app.run(import_path, record, path, whose=whose)
+            finally:
+                discard(path)
+        c = report.counts
+        notes = " ".join(getattr(report, "notes", ()))
+        await self._after_change(f"{report.origin}: {c.imported} new, {c.updated} updated, {c.unchanged} unchanged."
+                                 + (f" {notes}" if notes else ""))  # fmt: skip
 
     async def _after_change(self, note: str) -> None:
         await self.app.record_changed()
@@ -143,8 +187,44 @@ class PeopleView:
         await self.app.run(keep_apart, self.app.session.require(), a, b)
         await self._after_change(f"{a.name} and {b.name} stay two persons.")
 
-    async def _split(self, person: Person) -> None:
+    def _ask_split(self, person: Person) -> None:
+        """Which of this person's records are somebody else: the patient ticks them (one or more, never all)."""
+        boxes = [ft.Checkbox(label=_member_label(m), value=False) for m in person.members]
+
+        refusal = ft.Text("", color=TONES["alert"][0])  # in the dialog: a notice would sit behind it
+
+        async def split() -> None:
+            which = [str(n + 1) for n, box in enumerate(boxes) if box.value]
+            if not which:
+                refusal.value = "Tick the records that are somebody else; nothing was split."
+                return
+            self.app.page.pop_dialog()
+            await self._split(person, which)
+
+        dialog = ft.AlertDialog(
+            modal=True,
+            title=ft.Text(f"Which records are not {person.name}?"),
+            content=ft.Column([
+                muted("The records you tick become a new person, kept apart from the rest: never proposed as one "
+                      "again. Merge undoes it."),
+                *(labelled(box, f"split-member-{n}") for n, box in enumerate(boxes)),
+                labelled(refusal, "split-refusal"),
+            ], tight=True, spacing=6, scroll=ft.ScrollMode.AUTO),
+            actions=[labelled(ft.FilledButton(content="Split off", on_click=self.app.act(split)), "split-confirm"),
+                     ft.TextButton(content="Cancel", on_click=lambda e: self.app.page.pop_dialog())],
+        )  # fmt: skip
+        self.app.page.show_dialog(dialog)
+
+    async def _split(self, person: Person, which: list[str]) -> None:
         from app.record import split_person
 
-        _, new = await self.app.run(split_person, self.app.session.require(), person)
+        _, new = await self.app.run(split_person, self.app.session.require(), person, which)
         await self._after_change(f"{', '.join(new.sources)} is now a person of its own.")
+
+
+def _member_label(member: Member) -> str:
+    """One record of a person as the patient recognises it: where it comes from, and whom it names (two short
+    lines: a checkbox's label does not wrap on a phone)."""
+    who = member.name or "no name"
+    born = f", born {format_date(member.birth_date)}" if member.birth_date else ""
+    return f"{member.source}\n{who}{born}"
