@@ -170,7 +170,7 @@ class RetryPolicy:
     attempts: int = 6  # tries in all, the first included
     backoff: float = 0.5  # first wait; doubles each time, with full jitter
     max_backoff: float = 20.0
-    retry_after_cap: float = 120.0  # never wait longer than this for one Retry-After
+    retry_after_cap: float = 120.0  # the longest wait honoured; a portal asking for more is not retried in this sync
 
 
 @dataclass(frozen=True)
@@ -393,7 +393,11 @@ class HttpClient:
                 throttled = response.status in (429, 503)
                 wait = throttle_wait(response.headers, exhausted=throttled)
                 if wait is not None:
-                    wait = min(wait, self.retry.retry_after_cap)
+                    if throttled and wait > self.retry.retry_after_cap:
+                        # Longer than Carry waits within one sync: retrying after the cap, attempt after attempt,
+                        # would hold the patient for many minutes and still fail. The answer stands; the caller
+                        # ends this part of the sync and the next sync continues it.
+                        return response
                     self._pause(host, wait)
                 if response.status not in _RETRY_STATUS or attempt >= attempts:
                     return response

@@ -36,7 +36,8 @@ class Unauthorized(RequestRefused):
 
 
 class Throttled(RequestRefused):
-    """The portal kept asking Carry to slow down, even after waiting as long as it said."""
+    """The portal kept asking Carry to slow down after Carry waited as long as it said, or asked for a longer wait
+    than one sync makes."""
 
 
 def outcome_text(content: bytes, limit: int = 300) -> str | None:
@@ -95,8 +96,8 @@ class FHIRClient:
                 )
         if response.status == 429:
             raise Throttled(
-                "The portal asked Carry to slow down and was still asking after Carry waited; the next sync continues "
-                "where this one stopped.",
+                "The portal asked Carry to slow down for longer than one sync waits; the next sync continues where "
+                "this one stopped.",
                 status=429,
             )
         if 300 <= response.status < 400:

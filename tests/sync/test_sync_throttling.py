@@ -71,3 +71,27 @@ async def test_a_portal_that_keeps_refusing_ends_the_sync_in_one_sentence_and_th
     report = await portals.sync(conn.id)
     assert report.outcome == "complete" and report.resumed
     assert snapshot(record, conn.id) == complete
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("header", ["retry-after", "ratelimit"])
+async def test_a_portal_asking_for_an_hour_ends_the_sync_at_once_and_the_next_sync_resumes(
+    sandbox: SandboxServer, record: Record, header: str
+) -> None:
+    # Longer than Carry waits within one sync (two minutes): sitting out the cap on every retry would keep the
+    # patient in front of a sync that cannot finish for ten minutes.
+    login, portals, conn = await synced_once(sandbox, record, "reyna")
+    complete = snapshot(record, conn.id)
+    with record._transaction() as cur:  # the Conditions are gone from the record, to be fetched again
+        cur.execute("DELETE FROM resource_fts WHERE rowid IN (SELECT rowid FROM resource WHERE source_id = ? AND type = 'Condition')", (conn.id,))
+        cur.execute("DELETE FROM resource WHERE source_id = ? AND type = 'Condition'", (conn.id,))
+    sandbox.faults.set("rate_limit", resource_type="Condition", seconds=3600, header=header)
+    started = time.monotonic()
+    report = await asyncio.wait_for(portals.sync(conn.id, full=True), timeout=90)
+    assert time.monotonic() - started < 30
+    assert report.outcome == "incomplete"
+    assert report.message and "slow down" in report.message and report.message.count(".") == 1
+    sandbox.faults.clear()
+    report = await portals.sync(conn.id)
+    assert report.outcome == "complete" and report.resumed
+    assert snapshot(record, conn.id) == complete
