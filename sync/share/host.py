@@ -52,6 +52,7 @@ __all__ = [
     "DEFAULT_ATTEMPTS",
     "LOCATION_LIFETIME",
     "MAX_REQUEST_BODY",
+    "NO_STORE_HEADERS",
     "PublishedLink",
     "publish",
     "share_app",
@@ -63,7 +64,7 @@ DEFAULT_ATTEMPTS = 5
 MAX_REQUEST_BODY = 16 * 1024  # a manifest request is a few hundred bytes; anything past this is refused unread
 _MAX_RECIPIENT = 200
 # On every answer of the host, also when it runs alone (`carry host`): data only, never a page to frame or run.
-_NO_STORE = {
+NO_STORE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
@@ -168,7 +169,7 @@ def _now_iso() -> str:
 
 
 def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=_NO_STORE)
+    return JSONResponse({"error": message}, status_code=status, headers=NO_STORE_HEADERS)
 
 
 _NOT_FOUND = "This link does not exist, has expired or was revoked."
@@ -184,7 +185,7 @@ def _gone(link: HostedLink | None, now: float) -> JSONResponse:
         reason = "expired"
     else:
         reason = "locked"
-    return JSONResponse({"error": _NOT_FOUND, "reason": reason}, status_code=404, headers=_NO_STORE)
+    return JSONResponse({"error": _NOT_FOUND, "reason": reason}, status_code=404, headers=NO_STORE_HEADERS)
 
 
 async def _viewer(request: Request) -> Response:
@@ -260,7 +261,7 @@ class _Host:
             ok = passcode is not None and await run_in_threadpool(check_passcode, passcode, link.passcode_hash)
             if not ok:
                 await self._log(link, recipient, "passcode-refused")
-                return JSONResponse({"remainingAttempts": remaining}, status_code=401, headers=_NO_STORE)
+                return JSONResponse({"remainingAttempts": remaining}, status_code=401, headers=NO_STORE_HEADERS)
             await self._call(self.store.return_attempt, link.id)  # the right passcode costs nothing
 
         files: list[HostedFile] = await self._call(self.store.files, link.id)
@@ -278,7 +279,7 @@ class _Host:
             listed.append(manifest_file(hosted.content_type, location=f"{self.base}/file/{token}",
                                         last_updated=hosted.last_updated))
         await self._log(link, recipient, "manifest")
-        return JSONResponse(manifest(listed), headers=_NO_STORE)
+        return JSONResponse(manifest(listed), headers=NO_STORE_HEADERS)
 
     async def direct(self, request: Request) -> Response:
         link_id = request.path_params["link_id"]
@@ -293,7 +294,7 @@ class _Host:
         if not files:
             return _error(404, _NOT_FOUND)
         await self._log(link, recipient, "direct")
-        return Response(files[0].jwe, media_type="application/jose", headers=_NO_STORE)
+        return Response(files[0].jwe, media_type="application/jose", headers=NO_STORE_HEADERS)
 
     async def location(self, request: Request) -> Response:
         now = self.clock()
@@ -305,4 +306,4 @@ class _Host:
         files: list[HostedFile] = await self._call(self.store.files, link_id)
         if link is None or link.revoked or (link.exp is not None and now >= link.exp) or index >= len(files):
             return _error(404, _NOT_FOUND)
-        return Response(files[index].jwe, media_type="application/jose", headers=_NO_STORE)
+        return Response(files[index].jwe, media_type="application/jose", headers=NO_STORE_HEADERS)

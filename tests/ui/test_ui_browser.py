@@ -29,10 +29,17 @@ def expect() -> Any:
 
 
 def nav(page: Any, name: str) -> None:
-    """Go to a section: the desktop rail's destinations are buttons, the phone bar's are tabs."""
+    """Go to a section: the desktop rail's destinations are buttons, the phone bar's are tabs, and what the phone
+    bar has no room for (Sources, Settings) is in the top bar's More menu."""
     rail = page.get_by_role("button", name=f"{name} Tab", exact=False)
     bar = page.get_by_role("tab", name=name, exact=False)
-    rail.or_(bar).first.click()
+    more = page.get_by_role("button", name="More", exact=True)
+    rail.or_(bar).or_(more).first.wait_for()
+    if rail.or_(bar).count() == 0:
+        more.click()
+        page.get_by_role("menuitem", name=name).click()
+    else:
+        rail.or_(bar).first.click()
 
 
 def unlock(page: Any, passphrase: str = PASSPHRASE) -> None:

@@ -16,7 +16,7 @@ from support.carry_host import CarryHost
 from sync.share import decode_link
 
 from ui.browser_support import DESKTOP, PHONE, enter_text, open_app, shot
-from ui.test_ui_browser import ELVINA, expect, unlock
+from ui.test_ui_browser import ELVINA, expect, nav, unlock
 from ui.test_ui_share import _link_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
@@ -29,12 +29,6 @@ def host(tmp_path: Path) -> Iterator[CarryHost]:
     started.stop()
 
 
-def _go(page: Any, name: str) -> None:
-    """Settings and Share: buttons in a phone's top bar, rail destinations on a desktop."""
-    page.get_by_role("button", name=name, exact=True).or_(
-        page.get_by_role("button", name=f"{name} Tab", exact=False)).first.click()
-
-
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
 def test_links_move_to_a_carry_host_from_settings(make_server: Any, browser: Any, host: CarryHost,
                                                   viewport: Any) -> None:  # fmt: skip
@@ -45,7 +39,7 @@ def test_links_move_to_a_carry_host_from_settings(make_server: Any, browser: Any
         ex = expect()
         unlock(page)
         ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
-        _go(page, "Settings")
+        nav(page, "Settings")
         ex(page.get_by_role("heading", name="Where your links live")).to_be_visible()
         ex(page.get_by_text("Now: this computer.", exact=False)).to_be_visible()
         page.get_by_role("radio", name="A Carry host", exact=True).click()
@@ -63,7 +57,7 @@ def test_links_move_to_a_carry_host_from_settings(make_server: Any, browser: Any
         saved = json.loads((server.config / "share.json").read_text())
         assert saved["host_url"] == host.url and "carryhost_" not in json.dumps(saved)
 
-        _go(page, "Share")
+        nav(page, "Share")
         ex(page.get_by_role("heading", name="What to share")).to_be_visible()
         page.get_by_role("button", name="Create link").click()
         ex(page.get_by_role("heading", name="Your link is ready")).to_be_visible()

@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from ...bounded_body import BodyTooLarge, read_bounded
 from ..errors import QuotaExceeded, ShareHostError
+from ..host import NO_STORE_HEADERS
 from ..host_store import DeviceQuota, HostedFile, HostedLink, PublishStore
 from ..shl import CONTENT_TYPES
 from .devices import credential_hash
@@ -40,13 +41,9 @@ _PASSCODE_HASH = re.compile(r"scrypt\$(\d{1,7})\$(\d{1,2})\$(\d{1,2})\$[A-Za-z0-
 _JWE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 _B64 = re.compile(r"[A-Za-z0-9_-]{20,100}")
 _MAX_FILES = 10
-# On every answer of the API and the health endpoint: data only, never a page to frame, sniff or cache.
-HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
+# On every answer of the API and the health endpoint, as on the host's own: data only, never a page to frame,
+# sniff or cache.
+HEADERS = NO_STORE_HEADERS
 
 
 @dataclass(frozen=True, slots=True)
