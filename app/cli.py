@@ -1050,7 +1050,7 @@ def cmd_desktop(args: argparse.Namespace) -> int:
 
 
 def _host_store(args: argparse.Namespace) -> Any:
-    from sync.share.hosting import open_host_store
+    from sync.share.host.hosting import open_host_store
 
     from .locations import data_dir
 
@@ -1062,7 +1062,7 @@ def cmd_host(args: argparse.Namespace) -> int:
     import time
     from datetime import datetime, timezone
 
-    from sync.share.hosting import credential_hash, device_name, new_credential
+    from sync.share.host.hosting import credential_hash, device_name, new_credential
 
     words = list(args.words)
     if words[:1] == ["add-device"] and len(words) == 2:
@@ -1091,7 +1091,7 @@ def cmd_host(args: argparse.Namespace) -> int:
         raise UsageError("Use `carry host`, `carry host add-device NAME`, `carry host devices` or "
                          "`carry host remove-device NAME`.")  # fmt: skip
     from sync.share import DeviceQuota
-    from sync.share.hosting import PublishLimits, run_host
+    from sync.share.host.hosting import PublishLimits, run_host
 
     if min(args.max_links, args.max_mb, args.rate_per_minute) < 1 or args.purge_every <= 0:
         raise UsageError("--max-links, --max-mb, --rate-per-minute and --purge-every must be positive.")

@@ -19,19 +19,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from sync.fhir import (
-    FHIRClient,
-    FHIRError,
-    PullOptions,
-    ServerCapabilities,
-    SyncProgress,
-    SyncReport,
-    VendorQuirks,
-    detect_vendor,
-    load_quirks,
-)
-from sync.fhir.pull import pull
+from sync.fhir import FHIRClient, FHIRError, ServerCapabilities
 from sync.http import HttpClient, NetworkError
+from sync.pull import PullOptions, SyncProgress, SyncReport, VendorQuirks, detect_vendor, load_quirks, pull
 from sync.smart import (
     CALLBACK_PORT,
     DEVICE_AUTH,

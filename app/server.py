@@ -9,7 +9,7 @@ Routes (all on one origin):
                               bounded, deleted right after the import)
     GET  /login, POST /login  the login page, only when serving beyond this machine (see LoginConfig)
     GET  /logout, POST /logout  end this browser's login (the cookie is refused from then on)
-    /shl/...                  the SMART Health Link host (sync/share/host.py): no login, no Origin check, since a
+    /shl/...                  the SMART Health Link host (sync/share/host/routes.py): no login, no Origin check, since a
                               doctor's viewer calls it cross-site; the only routes a self-hoster exposes
     /ws                       the Flet WebSocket
     /                         the Flet web client (index.html, CanvasKit/skwasm served locally)
@@ -76,7 +76,7 @@ __all__ = [
     "started_addresses",
 ]
 
-SHARE_MOUNT = "/shl"  # sync/share/host.py's ASGI app goes here: build_app(..., share_app=...)
+SHARE_MOUNT = "/shl"  # sync/share/host/routes.py's ASGI app goes here: build_app(..., share_app=...)
 _PURGE_SECONDS = 3600
 SERVER_CONFIG = "server.json"
 _COOKIE = "carry_login"
@@ -321,7 +321,7 @@ class Guard:
             return
         path = scope.get("path", "")
         # The share routes are called cross-origin by design (a doctor's SMART Health Link viewer); they carry
-        # their own checks (sync/share/host.py). Everything else must come from Carry's own page.
+        # their own checks (sync/share/host/routes.py). Everything else must come from Carry's own page.
         shared = path == SHARE_MOUNT or path.startswith(SHARE_MOUNT + "/")
         if scope["type"] == "http":
             send = _securing(send, shared)

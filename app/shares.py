@@ -245,7 +245,7 @@ class ShareHost:
 
     @classmethod
     def remote_host(cls, record: Record, settings: ShareSettings, timeout: float = 30.0) -> ShareHost:
-        from sync.share.hosting import RemoteHostStore
+        from sync.share.host.hosting import RemoteHostStore
 
         url = settings.host_url
         assert url is not None
@@ -282,7 +282,7 @@ class ShareHost:
 def use_carry_host(record: Record, url: str, credential: str) -> dict[str, Any]:
     """Make new links live on the Carry host at `url`: check the credential there first, then keep it in the
     (encrypted) record and the address in share.json. Returns what the host says of this device."""
-    from sync.share.hosting import RemoteHostStore
+    from sync.share.host.hosting import RemoteHostStore
 
     url = url.strip().rstrip("/")
     credential = credential.strip()
@@ -640,7 +640,7 @@ def _origins(
     record: Record, chosen: Sequence[Candidate], supporting: Sequence[tuple[Mapping[str, Any], int]]
 ) -> dict[tuple[str, str], str]:
     """(resourceType, id) of each resource going into a share -> the name of the source it came from, so the
-    Bundle can say where each item came from (as Provenance; sync/share/provenance.py)."""
+    Bundle can say where each item came from (as Provenance; sync/share/summary/provenance.py)."""
     names = {int(sid): str(name) for sid, name in record._query("SELECT id, name FROM source")}
     out: dict[tuple[str, str], str] = {}
     for resource, source_id in [*((c.resource, c.source_id) for c in chosen), *supporting]:

@@ -1,6 +1,6 @@
 """Portal connections inside the encrypted record: tokens, client secrets and keys, sync checkpoints, sync reports
 and source status (schema version 3). This implements the persistence Protocols that sync states:
-sync.smart.TokenStore and sync.fhir.PullStore.
+sync.smart.TokenStore and sync.pull.PullStore.
 
 Secrets (access and refresh tokens, id_tokens, client secrets, private keys) exist only in these tables, which
 live inside the SQLCipher file like everything else; nothing here puts them in a repr, log or message.
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sync.fhir import Checkpoint, PageWrite, PullSession, SyncReport
+from sync.pull import Checkpoint, PageWrite, PullSession, SyncReport
 from sync.smart import TokenSet
 
 from .errors import RecordError
@@ -322,7 +322,7 @@ class PortalTokenStore:
 
 
 class PortalPullStore:
-    """sync.fhir.PullStore for one source: each page and its checkpoint are written in one transaction."""
+    """sync.pull.PullStore for one source: each page and its checkpoint are written in one transaction."""
 
     def __init__(self, record: Record, source_id: int) -> None:
         self.record = record

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..fhir.parse import ParsedResource, content_hash
 from ..share.errors import LinkError
-from ..share.shc import HealthCard, card_tokens, qr_token, read_card
+from ..share.codec.shc import HealthCard, card_tokens, qr_token, read_card
 from .base import ImportContext, parsed, read_whole, stable_id
 from .errors import ImportFailed
 from .issuer_keys import Verification, verify

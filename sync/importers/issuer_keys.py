@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from ..errors import CarryError
 from ..http import HttpClient, RetryPolicy, is_loopback
-from ..share.shc import HealthCard, verify_card
+from ..share.codec.shc import HealthCard, verify_card
 from .base import ImportContext, KeyCache
 
 __all__ = ["Verification", "cached_keys", "keep_keys", "verify"]

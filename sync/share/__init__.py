@@ -7,7 +7,7 @@ serves; a doctor's Carry (or any SHL viewer) opens the link; `open_link` is Carr
 
 from __future__ import annotations
 
-from .describe import Row, concept_text, describe, patient_name
+from .summary.describe import Row, concept_text, describe, patient_name
 from .errors import (
     DecryptionFailed,
     IPSError,
@@ -18,8 +18,8 @@ from .errors import (
     ShareError,
     ShareHostError,
 )
-from .host import DEFAULT_ATTEMPTS, LOCATION_LIFETIME, MAX_REQUEST_BODY, PublishedLink, publish, share_app, update_files
-from .host_store import (
+from .host.routes import DEFAULT_ATTEMPTS, LOCATION_LIFETIME, MAX_REQUEST_BODY, PublishedLink, publish, share_app, update_files
+from .host.store import (
     AccessRecord,
     DeviceQuota,
     DeviceUsage,
@@ -32,18 +32,18 @@ from .host_store import (
     open_access,
     seal_access,
 )
-from .collection import collection_rows, summary_rows
-from .ips import EMPTY_REASONS, SECTIONS, Section, build_ips, check_ips, section_rows
-from .jose import new_access_keypair
-from .ktc import FHIR_RENDERED_PDF, build_ktc, check_ktc
-from .pdf import rendered_pdf, summary_pdf
-from .qr import qr_matrix, qr_png, qr_svg
-from .reach import LOCAL_ONLY, reach_warning
-from .receive import ReceivedFile, ReceivedShare, open_link
-from .selection import DEFAULT_SECTIONS, default_selection
-from .shc import health_card_bundles
-from .writeback import VITAL_SIGNS, VitalSign, accepts, scope_allows_create, summary_document, vital_sign
-from .shl import (
+from .summary.collection import collection_rows, summary_rows
+from .summary.ips import EMPTY_REASONS, SECTIONS, Section, build_ips, check_ips, section_rows
+from .codec.jose import new_access_keypair
+from .summary.ktc import FHIR_RENDERED_PDF, build_ktc, check_ktc
+from .render.pdf import rendered_pdf, summary_pdf
+from .render.qr import qr_matrix, qr_png, qr_svg
+from .host.reach import LOCAL_ONLY, reach_warning
+from .codec.receive import ReceivedFile, ReceivedShare, open_link
+from .summary.selection import DEFAULT_SECTIONS, default_selection
+from .codec.shc import health_card_bundles
+from .summary.writeback import VITAL_SIGNS, VitalSign, accepts, scope_allows_create, summary_document, vital_sign
+from .codec.shl import (
     SHLinkPayload,
     check_manifest_url,
     decode_link,

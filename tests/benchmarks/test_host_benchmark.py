@@ -24,7 +24,7 @@ from support.carry_host import CarryHost
 from support.postgres import postgres_server
 from sync.fhir import dumps
 from sync.share import build_ips, new_access_keypair, publish
-from sync.share.hosting import RemoteHostStore
+from sync.share.host.hosting import RemoteHostStore
 
 CLIENTS = int(os.environ.get("CARRY_BENCH_HOST_CLIENTS", "16"))
 SECONDS = float(os.environ.get("CARRY_BENCH_HOST_SECONDS", "5"))

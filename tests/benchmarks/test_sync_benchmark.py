@@ -39,7 +39,8 @@ from app.record.checking import check_pending, pending_count
 from steady import machine_load, print_load, ratio_text, settled
 from support.portal import log_in_async
 from sync.assets import DEMO_PATIENTS
-from sync.fhir import ServerCapabilities, load_quirks, plan_tasks
+from sync.fhir import ServerCapabilities
+from sync.pull import load_quirks, plan_tasks
 
 PASSPHRASE = "benchmark passphrase"
 ROUNDS = int(os.environ.get("CARRY_BENCH_ROUNDS", "3"))

@@ -4,7 +4,7 @@ on every installation, not only on machines that happen to have DejaVu installed
 from __future__ import annotations
 
 from sync.assets import ASSETS, FONTS
-from sync.share.pdf import UNICODE_FONTS
+from sync.share.render.pdf import UNICODE_FONTS
 
 
 def test_the_pdf_font_is_shipped_data_with_its_licence() -> None:

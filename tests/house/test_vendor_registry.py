@@ -15,7 +15,8 @@ from sync.assets import ASSETS
 from sync.directory import VENDOR_KEYS, guess_vendor_key, vendor_key
 from sync.directory.slim import read_slim
 from sync.directory.sources import load_sources
-from sync.fhir import ServerCapabilities, detect_vendor, load_quirks
+from sync.fhir import ServerCapabilities
+from sync.pull import detect_vendor, load_quirks
 from sync.smart import SmartError, load_registrations, missing_client
 from sync.vendors import OTHER, vendors
 

@@ -122,7 +122,7 @@ def test_the_installed_carry_runs_from_the_venv_not_the_checkout(installed: Inst
     probe = (
         "import json, app, sync, assets, app.cli\n"
         "from sync.assets import ASSETS, DEMO_PATIENTS\n"
-        "from sync.fhir.quirks import QUIRKS_FILE\n"
+        "from sync.pull.quirks import QUIRKS_FILE\n"
         "from sync.directory import DEFAULT_SOURCES_FILE, SHIPPED_DIRECTORY\n"
         "print(json.dumps([m.__file__ for m in (app, sync, assets, app.cli)]"
         " + [str(p) for p in (ASSETS, DEMO_PATIENTS, QUIRKS_FILE, DEFAULT_SOURCES_FILE, SHIPPED_DIRECTORY)]))\n"

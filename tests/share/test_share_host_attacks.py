@@ -16,7 +16,7 @@ from support.floods import rss_kib, send_until_answered
 
 from sync.fhir import dumps
 from sync.share import MAX_REQUEST_BODY, PublishedLink, publish
-from sync.share.passcode import check_passcode
+from sync.share.codec.passcode import check_passcode
 
 FHIR = "application/fhir+json"
 GUESSER = Path(__file__).resolve().parent / "passcode_guesser.py"

@@ -18,7 +18,7 @@ from support.carry_host import REPO, CarryHost
 from support.postgres import postgres_server
 from sync.fhir import dumps
 from sync.share import ShareHostError, build_ips, new_access_keypair, publish
-from sync.share.hosting import RemoteHostStore
+from sync.share.host.hosting import RemoteHostStore
 
 LIMIT = 5
 SUMMARY = [("application/fhir+json", dumps(build_ips({"resourceType": "Patient", "id": "p"}, {})))]

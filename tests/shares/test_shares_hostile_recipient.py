@@ -17,7 +17,7 @@ from app.record.share_state import AccessEntry, ShareState
 from app.shares import ShareHost, candidates, create_share
 from support.records import PASSPHRASE
 from sync.share import decode_link
-from sync.share.jose import seal
+from sync.share.codec.jose import seal
 
 HOSTILE = [
     '"\\ud800"',  # a lone surrogate, as the JSON escape a caller sends

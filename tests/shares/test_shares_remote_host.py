@@ -19,7 +19,7 @@ from support.carry_host import CarryHost, the_one_link_opened_by
 from app.cli import main
 from support.records import PASSPHRASE
 from sync.share import SQLiteShareHostStore, build_ips, decode_link, new_access_keypair, publish
-from sync.share.hosting import RemoteHostStore
+from sync.share.host.hosting import RemoteHostStore
 from sync.fhir import dumps
 
 CODE = "2718-okafor"

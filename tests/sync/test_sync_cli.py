@@ -185,7 +185,7 @@ def test_an_unknown_portal_without_a_client_id_says_where_to_register(tmp_path: 
     path = _new_record(tmp_path)
     # A portal the quirk table knows (Epic) but no client registered: nothing is contacted beyond discovery.
     from app.portals import registrations_path
-    from sync.fhir import detect_vendor
+    from sync.pull import detect_vendor
     from sync.smart import missing_client
 
     quirks = detect_vendor("https://fhir.example.epic.com/api/FHIR/R4")

@@ -10,7 +10,8 @@ import pytest
 
 from app.record import Record, latest_version
 from sync.assets import DEMO_PATIENTS
-from sync.fhir import ServerCapabilities, detect_vendor, load_quirks, plan_tasks
+from sync.fhir import ServerCapabilities
+from sync.pull import detect_vendor, load_quirks, plan_tasks
 from sync.http import is_under
 from sync.smart import (
     AuthorizationTimeout,

@@ -11,7 +11,8 @@ from sync_support import connect, login_for, snapshot, synced_once
 
 from app.portals import Portals
 from app.record import Record
-from sync.fhir import SyncProgress, content_hash
+from sync.fhir import content_hash
+from sync.pull import SyncProgress
 from sync.sandbox import SandboxServer
 from sync.smart import NeedsReconnect
 

@@ -149,7 +149,7 @@ def test_callback_registry_expires_and_cancels() -> None:
 
 
 def test_share_mount_point_takes_cross_origin_requests(context: AppContext) -> None:
-    async def share_app(scope: Scope, receive: Receive, send: Send) -> None:  # stands in for sync/share/host.py
+    async def share_app(scope: Scope, receive: Receive, send: Send) -> None:  # stands in for sync/share/host/routes.py
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
         await send({"type": "http.response.body", "body": scope["path"].encode()})
 

@@ -1,4 +1,4 @@
-"""The sync panel's figures from the puller's own progress events (sync.fhir.pull.SyncProgress), without a
+"""The sync panel's figures from the puller's own progress events (sync.pull.SyncProgress), without a
 browser: the overall bar follows the work done, directory and insurance kinds share a row, and nothing paints
 over the outcome once the sync has ended."""
 
@@ -10,7 +10,7 @@ from typing import Any
 import flet as ft
 
 from app.ui.syncing import SyncRun
-from sync.fhir.pull import SyncProgress
+from sync.pull import SyncProgress
 
 
 def _run() -> SyncRun:

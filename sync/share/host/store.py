@@ -18,8 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Protocol
 
-from .errors import QuotaExceeded, ShareHostError
-from .jose import open_sealed, seal
+from ..errors import QuotaExceeded, ShareHostError
+from ..codec.jose import open_sealed, seal
 
 __all__ = [
     "AccessRecord",

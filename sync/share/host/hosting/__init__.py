@@ -1,6 +1,6 @@
 """`carry host`: the share host on its own, for a home server or a small cloud machine behind TLS.
 
-It serves the /shl routes and the doctor's viewer (sync/share/host.py), a publish API for the Carry apps of the
+It serves the /shl routes and the doctor's viewer (sync/share/host/routes.py), a publish API for the Carry apps of the
 devices its owner allowed (`api`), and a health endpoint (`server`). Its store is SQLite or PostgreSQL
 (`postgres`); `client` is the app's side of the publish API, a store that lives on another machine.
 """

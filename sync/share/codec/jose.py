@@ -21,7 +21,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, OctKey, OKPKey
 from joserfc.registry import HeaderParameter
 
-from .errors import DecryptionFailed, LinkError
+from ..errors import DecryptionFailed, LinkError
 
 __all__ = [
     "MAX_FILE_BYTES",

@@ -184,7 +184,7 @@ async function retrieve(link, recipient, passcode) {
   return bundles;
 }
 
-// --- describing resources (the same choices as sync/share/describe.py, in the doctor's browser) -------------------
+// --- describing resources (the same choices as sync/share/summary/describe.py, in the doctor's browser) -------------------
 
 function conceptText(c) {
   if (!c || typeof c !== "object") return "";

@@ -11,7 +11,7 @@ import hashlib
 import re
 import secrets
 
-from ..errors import ShareHostError
+from ...errors import ShareHostError
 
 __all__ = ["CREDENTIAL_PREFIX", "credential_hash", "device_name", "new_credential"]
 

@@ -23,9 +23,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
-from ..errors import ShareHostError
-from ..host import share_app
-from ..host_store import PublishStore, SQLiteShareHostStore
+from ...errors import ShareHostError
+from ..routes import share_app
+from ..store import PublishStore, SQLiteShareHostStore
 from .api import HEADERS, PublishLimits, publish_routes
 
 __all__ = ["DEFAULT_PURGE_EVERY", "host_app", "open_host_store", "run_host"]

@@ -27,10 +27,10 @@ from urllib.parse import urlencode
 from ..http import ForeignURLRefused, NetworkError, is_under
 from ..smart.diagnosis import Diagnosed
 from ..smart.errors import NeedsReconnect, SmartError
-from .capabilities import ServerCapabilities
-from .client import FHIRClient, RequestRefused, Throttled, Unauthorized
-from .errors import FHIRError, FHIRFormatError
-from .parse import ParsedResource, dumps, loads, parse_document, parse_resource
+from ..fhir.capabilities import ServerCapabilities
+from ..fhir.client import FHIRClient, RequestRefused, Throttled, Unauthorized
+from ..fhir.errors import FHIRError, FHIRFormatError
+from ..fhir.parse import ParsedResource, dumps, loads, parse_document, parse_resource
 from .quirks import VendorQuirks
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""The doctor-facing SMART Health Link viewer's files (static HTML, CSS and JavaScript in sync/share/viewer/, shipped
+"""The doctor-facing SMART Health Link viewer's files (static HTML, CSS and JavaScript in sync/share/host/viewer/, shipped
 as package data) and the headers they are served with.
 
 The page decrypts in the reader's browser; the headers keep it to this host's own scripts and styles, let it fetch
@@ -36,4 +36,4 @@ def viewer_file(name: str) -> bytes:
     """The bytes of one of the viewer's files (KeyError for any other name)."""
     if name not in VIEWER_FILES:
         raise KeyError(name)
-    return (resources.files("sync.share") / "viewer" / name).read_bytes()
+    return (resources.files("sync.share.host") / "viewer" / name).read_bytes()

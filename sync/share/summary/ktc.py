@@ -15,9 +15,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .describe import patient_name
-from .errors import IPSError
+from ..errors import IPSError
 from .ips import _Entries
-from .pdf import rendered_pdf
+from ..render.pdf import rendered_pdf
 
 __all__ = [
     "FHIR_RENDERED_PDF",

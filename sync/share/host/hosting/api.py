@@ -27,11 +27,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ...bounded_body import BodyTooLarge, read_bounded
-from ..errors import QuotaExceeded, ShareHostError
-from ..host import NO_STORE_HEADERS
-from ..host_store import DeviceQuota, HostedFile, HostedLink, PublishStore
-from ..shl import CONTENT_TYPES
+from ....bounded_body import BodyTooLarge, read_bounded
+from ...errors import QuotaExceeded, ShareHostError
+from ..routes import NO_STORE_HEADERS
+from ..store import DeviceQuota, HostedFile, HostedLink, PublishStore
+from ...codec.shl import CONTENT_TYPES
 from .devices import credential_hash
 
 __all__ = ["HEADERS", "PublishLimits", "publish_routes"]

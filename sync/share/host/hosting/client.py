@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from ...http import Response, is_https_or_loopback, request_blocking
-from ...untrusted import plain_text
-from ..errors import ShareHostError
-from ..host_store import AccessRecord, HostedFile, HostedLink
+from ....http import Response, is_https_or_loopback, request_blocking
+from ....untrusted import plain_text
+from ...errors import ShareHostError
+from ..store import AccessRecord, HostedFile, HostedLink
 
 __all__ = ["RemoteHostStore"]
 

@@ -20,11 +20,11 @@ from fpdf import FPDF
 from fpdf.enums import WrapMode, XPos, YPos
 from fpdf.errors import FPDFException
 
-from ..assets import FONTS
-from .describe import patient_name, short_date
-from .errors import ShareError
-from .collection import collection_rows
-from .ips import section_rows
+from ...assets import FONTS
+from ..summary.describe import patient_name, short_date
+from ..errors import ShareError
+from ..summary.collection import collection_rows
+from ..summary.ips import section_rows
 
 __all__ = ["UNICODE_FONTS", "rendered_pdf", "summary_pdf"]
 

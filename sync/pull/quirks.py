@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..vendors import OTHER, REGISTRY_FILE, identify, read_registry
-from .capabilities import ServerCapabilities
+from ..fhir.capabilities import ServerCapabilities
 
 __all__ = ["QUIRKS_FILE", "SearchSpec", "VendorQuirks", "detect_vendor", "load_quirks"]
 

@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
-from ..fhir import ServerCapabilities, dumps
-from .errors import ShareError
+from ...fhir import ServerCapabilities, dumps
+from ..errors import ShareError
 
 __all__ = ["VITAL_SIGNS", "VitalSign", "accepts", "scope_allows_create", "summary_document", "vital_sign"]
 

@@ -11,9 +11,9 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from ..fhir import FHIRFormatError, ParsedDocument, dumps, loads, parse_document
-from ..http import HttpClient, Response
-from .errors import LinkError, LinkInactive, PasscodeRefused, ShareError
+from ...fhir import FHIRFormatError, ParsedDocument, dumps, loads, parse_document
+from ...http import HttpClient, Response
+from ..errors import LinkError, LinkInactive, PasscodeRefused, ShareError
 from .jose import MAX_FILE_BYTES, decrypt
 from .shc import health_card_bundles
 from .shl import CONTENT_TYPES, SHLinkPayload, decode_link

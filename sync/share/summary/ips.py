@@ -16,9 +16,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from ..fhir import validation_error
+from ...fhir import validation_error
 from .describe import Row, describe, patient_name
-from .errors import IPSError
+from ..errors import IPSError
 from .provenance import provenances, sources_by_target
 
 __all__ = [

@@ -1,5 +1,5 @@
 """The share host's store on PostgreSQL (psycopg 3), for a host that serves many patients with several host
-processes behind a load balancer. The statements are the SQLite store's (host_store.SQLShareHostStore): the attempt
+processes behind a load balancer. The statements are the SQLite store's (store.SQLShareHostStore): the attempt
 counter and single-use file addresses change in single conditional statements, which PostgreSQL runs one at a time
 per row however many processes send them, so the limits hold across processes and machines."""
 
@@ -13,8 +13,8 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
-from ..errors import ShareHostError
-from ..host_store import POSTGRES_SCHEMA, SQLShareHostStore
+from ...errors import ShareHostError
+from ..store import POSTGRES_SCHEMA, SQLShareHostStore
 
 __all__ = ["PostgresShareHostStore"]
 

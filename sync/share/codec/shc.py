@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import DecryptionFailed, LinkError
+from ..errors import DecryptionFailed, LinkError
 from .jose import verify_signed
 
 __all__ = ["HealthCard", "card_tokens", "health_card_bundles", "qr_token", "read_card", "verify_card"]

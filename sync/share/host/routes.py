@@ -8,11 +8,11 @@ Routes, relative to the mount point:
 - `GET /{link_id}?recipient=…`: the single file of a `U` link (application/jose).
 - `GET /file/{token}`: a file location from a manifest, usable once and for at most an hour.
 - `GET /view` (and `/view/viewer.js`, `/view/viewer.css`): the doctor-facing viewer, opened as
-  `…/view#shlink:/…`; it decrypts in the reader's browser (sync/share/viewer_assets.py).
+  `…/view#shlink:/…`; it decrypts in the reader's browser (sync/share/host/viewer_assets.py).
 
 A 404 says why in `reason` (`unknown`, `expired`, `revoked` or `locked`), so a viewer can tell the reader plainly.
 
-The host only ever holds ciphertext (see host_store); who opened what is sealed to the patient's public key.
+The host only ever holds ciphertext (see store); who opened what is sealed to the patient's public key.
 The recipient a caller names is untrusted text: it is neutralised (sync.untrusted.plain_text) before it is sealed,
 so nothing a caller sends can reach the patient's terminal, audit log or record encoder as anything but plain text.
 
@@ -39,13 +39,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ..bounded_body import BodyTooLarge, read_bounded
-from ..untrusted import plain_text
-from .errors import LinkError, ShareHostError
-from .host_store import HostedFile, HostedLink, ShareHostStore, seal_access
-from .jose import encrypt
-from .passcode import check_passcode, hash_passcode
-from .shl import CONTENT_TYPES, SHLinkPayload, encode_link, manifest, manifest_file, new_payload
+from ...bounded_body import BodyTooLarge, read_bounded
+from ...untrusted import plain_text
+from ..errors import LinkError, ShareHostError
+from .store import HostedFile, HostedLink, ShareHostStore, seal_access
+from ..codec.jose import encrypt
+from ..codec.passcode import check_passcode, hash_passcode
+from ..codec.shl import CONTENT_TYPES, SHLinkPayload, encode_link, manifest, manifest_file, new_payload
 from .viewer_assets import VIEWER_FILES, VIEWER_HEADERS, viewer_file
 
 __all__ = [

@@ -16,8 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..http import is_https_or_loopback
-from .errors import LinkError
+from ...http import is_https_or_loopback
+from ..errors import LinkError
 from .jose import decrypt, encrypt
 
 __all__ = [
