@@ -29,6 +29,7 @@ from typing import Any
 
 from sync.errors import CarryError
 from sync.fhir import dumps
+from sync.fhir.references import literal_references
 from sync.http import is_https_or_loopback
 from sync.share import (
     SECTIONS,
@@ -112,7 +113,6 @@ _SECTION_TYPES: dict[str, tuple[str, ...]] = {
     "past-problems": ("Condition",),
 }
 _FACT_TYPES = ("Condition", "AllergyIntolerance", "Immunization", "Observation", "DiagnosticReport", "Procedure")
-_REFERENCE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,256})(?:/_history/[^/]+)?$")
 _SUPPORTING_TYPES = frozenset({"Medication", "Practitioner", "PractitionerRole", "Organization", "Observation",
                                "Location", "Specimen", "Device"})  # fmt: skip
 
@@ -595,20 +595,6 @@ def parse_expiry(text: str | None, *, now: float | None = None) -> int | None:
     return int((now if now is not None else time.time()) + seconds)
 
 
-def _referenced(node: Any) -> Iterable[tuple[str, str]]:
-    if isinstance(node, Mapping):
-        ref = node.get("reference")
-        if isinstance(ref, str):
-            match = _REFERENCE.search(ref)
-            if match:
-                yield match.group(1), match.group(2)
-        for value in node.values():
-            yield from _referenced(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _referenced(value)
-
-
 def _supporting(record: Record, chosen: Sequence[Candidate]) -> list[tuple[dict[str, Any], int]]:
     """The resources the picked items refer to (medications, practitioners, organisations, member results), two
     levels deep, from the same source as the item only: the same id in another source is another thing (or
@@ -620,7 +606,7 @@ def _supporting(record: Record, chosen: Sequence[Candidate]) -> list[tuple[dict[
     for _depth in range(2):
         following: list[tuple[Mapping[str, Any], int]] = []
         for resource, source_id in frontier:
-            for rtype, rid in set(_referenced(resource)):
+            for rtype, rid in set(literal_references(resource)):
                 if rtype not in _SUPPORTING_TYPES or (rtype, rid) in found:
                     continue
                 rows = record._query(
@@ -675,7 +661,7 @@ def _one_patient(
     if person is None:
         raise ShareError("Carry will not build a summary without knowing whose it is; choose the person first.")
     for resource, source_id in [*((c.resource, c.source_id) for c in chosen), *supporting]:
-        for rtype, rid in _referenced(resource):
+        for rtype, rid in literal_references(resource):
             if rtype == "Patient" and not person.admits(source_id, f"Patient/{rid}"):
                 raise ShareError(f"Carry will not build this summary: an item is not about {person.name}, and a "
                                  "summary holds exactly one person.")  # fmt: skip

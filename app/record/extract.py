@@ -9,12 +9,12 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any
 
-__all__ = ["Extracted", "extract", "human_name", "normalise_date", "search_text"]
+from sync.fhir.dates import sortable
+
+__all__ = ["Extracted", "extract", "human_name", "search_text"]
 
 # Where each type keeps the date a patient would file it under, most telling first.
 _DATE_FIELDS = (
@@ -131,20 +131,6 @@ def _codes_and_notes(resource: dict[str, Any], rtype: str) -> tuple[str, str]:
     return " ".join(codes), " ".join(notes)[:_NOTE_LIMIT]
 
 
-@lru_cache(maxsize=8192)  # a patient's resources share their timestamps (an encounter's results, a panel)
-def normalise_date(value: str) -> str:
-    """FHIR date/dateTime/instant -> a sortable string: UTC `YYYY-MM-DDTHH:MM:SSZ` when there is a time."""
-    if "T" not in value or (len(value) == 20 and value[19] == "Z"):
-        return value  # a date, or already in the form this returns (or not a time at all: kept as it is)
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return value
-    if moment.tzinfo is None:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S")
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def human_name(names: Any) -> str:
     if not isinstance(names, list):
         return ""
@@ -176,7 +162,7 @@ def _effective(resource: dict[str, Any]) -> str | None:
         if rest is not None:
             value = value.get(rest) if isinstance(value, dict) else None
         if isinstance(value, str) and value[:4].isdigit():
-            return normalise_date(value)
+            return sortable(value)
     return None
 
 

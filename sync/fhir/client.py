@@ -13,8 +13,9 @@ from urllib.parse import urlencode
 
 from ..http import Bearer, HttpClient, Response, where
 from .errors import FHIRError
+from .outcome import outcome_text
 
-__all__ = ["AccessTokens", "FHIRClient", "RequestRefused", "Throttled", "Unauthorized", "outcome_text"]
+__all__ = ["AccessTokens", "FHIRClient", "RequestRefused", "Throttled", "Unauthorized"]
 
 
 class AccessTokens(Protocol):
@@ -38,26 +39,6 @@ class Unauthorized(RequestRefused):
 class Throttled(RequestRefused):
     """The portal kept asking Carry to slow down after Carry waited as long as it said, or asked for a longer wait
     than one sync makes."""
-
-
-def outcome_text(content: bytes, limit: int = 300) -> str | None:
-    """The human part of an OperationOutcome body (diagnostics or details.text of its issues)."""
-    try:
-        data = json.loads(content)
-    except ValueError:
-        return None
-    if not isinstance(data, dict) or data.get("resourceType") != "OperationOutcome":
-        return None
-    texts = []
-    for issue in data.get("issue") or []:
-        if not isinstance(issue, dict):
-            continue
-        details: dict[str, Any] = issue["details"] if isinstance(issue.get("details"), dict) else {}
-        text = issue.get("diagnostics") or details.get("text") or issue.get("code")
-        if isinstance(text, str):
-            texts.append(text)
-    joined = " ".join(" ".join(texts).split())
-    return (joined[: limit - 1] + "…" if len(joined) > limit else joined) or None
 
 
 class FHIRClient:

@@ -34,6 +34,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from ..untrusted import plain_text
 from .errors import FHIRFormatError
 from .r4types import R4_RESOURCE_TYPES
+from .references import conditional, rewrite
 from .rules import rule_error
 
 __all__ = [
@@ -64,7 +65,6 @@ _canonical_encoder = msgspec.json.Encoder(decimal_format="number", order="sorted
 
 # Ids we make up for resources that arrive without one are stable: the same content gets the same id.
 _ID_NAMESPACE = uuid.UUID("5d1e0c6e-6a43-4f59-9d0b-0c2a6f0f5a77")
-_CONDITIONAL = re.compile(r"^([A-Z][A-Za-z]+)\?(.+)$")
 # Entries known by a urn:uuid / urn:oid fullUrl, references to them, and conditional references: what
 # _resolve_references deals with. (Not any "urn:oid:", which identifier systems are full of.)
 _NEEDS_RESOLVING = re.compile(rb'"(?:reference|fullUrl)"\s*:\s*"(?:urn:(?:uuid|oid):|[A-Z][A-Za-z]+\?)')
@@ -471,12 +471,12 @@ def _resolve_references(
         nonlocal by_identifier
         if reference in local:
             return local[reference]
-        match = _CONDITIONAL.match(reference)
-        if match is None:
+        parts = conditional(reference)
+        if parts is None:
             return None
         if reference in cache:
             return cache[reference]
-        rtype, query = match.groups()
+        rtype, query = parts
         found: str | None = None
         key, _, value = query.partition("=")
         if key == "identifier" and "&" not in value:
@@ -493,7 +493,7 @@ def _resolve_references(
         return found
 
     for resource, _ in checked:
-        _rewrite(resource, resolve)
+        rewrite(resource, resolve)
 
 
 def _identifier_index(checked: list[tuple[dict[str, Any], str | None]]) -> dict[tuple[str, str, str], str]:
@@ -506,25 +506,3 @@ def _identifier_index(checked: list[tuple[dict[str, Any], str | None]]) -> dict[
                 system = ident["system"] if isinstance(ident.get("system"), str) else ""
                 index.setdefault((str(rtype), str(system), str(ident["value"])), f"{rtype}/{rid}")
     return index
-
-
-def _rewrite(node: Any, resolve: Callable[[str], str | None]) -> None:
-    for child in _children(node):
-        if isinstance(child, dict):
-            ref = child.get("reference")
-            if isinstance(ref, str):
-                target = resolve(ref)
-                if target is not None:
-                    child["reference"] = target
-        _rewrite(child, resolve)
-
-
-def _children(node: Any) -> Iterator[Any]:
-    if isinstance(node, dict):
-        for value in node.values():
-            if isinstance(value, (dict, list)):
-                yield value
-    elif isinstance(node, list):
-        for value in node:
-            if isinstance(value, (dict, list)):
-                yield value

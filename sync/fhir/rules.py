@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..untrusted import plain_text
+from .references import local_targets
 
 __all__ = ["rule_error"]
 
@@ -98,36 +99,20 @@ def _contained_error(resource: dict[str, Any]) -> str | None:
             by_id[rid] = item
     outside = {key: value for key, value in resource.items() if key != "contained"}
     # Reachable from the resource itself, then through contained resources already reached.
-    reached = _local_references(outside) & by_id.keys()
+    reached = local_targets(outside) & by_id.keys()
     pending = list(reached)
     while pending:
-        for target in _local_references(by_id[pending.pop()]) & by_id.keys():
+        for target in local_targets(by_id[pending.pop()]) & by_id.keys():
             if target not in reached:
                 reached.add(target)
                 pending.append(target)
     for rid, item in by_id.items():
-        if rid not in reached and "" not in _local_references(item):
+        if rid not in reached and "" not in local_targets(item):
             return (
                 f"contained: the contained resource {plain_text(rid, limit=40)!r} is not referred to from the "
                 "resource (FHIR dom-3)"
             )
     return None
-
-
-def _local_references(node: Any) -> set[str]:
-    """Ids of contained resources that `node` refers to ("#id"), "" for a reference to the container ("#")."""
-    found: set[str] = set()
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        if isinstance(current, dict):
-            ref = current.get("reference")
-            if isinstance(ref, str) and ref.startswith("#"):
-                found.add(ref[1:])
-            stack.extend(v for v in current.values() if isinstance(v, (dict, list)))
-        elif isinstance(current, list):
-            stack.extend(v for v in current if isinstance(v, (dict, list)))
-    return found
 
 
 # --- narratives (txt-1, txt-2) ---------------------------------------------------------------------------------

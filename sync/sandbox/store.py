@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ..fhir import FHIRFormatError, parse_document
+from ..fhir.references import has_conditional
 from ..fhir.r4types import R4_RESOURCE_TYPES
 from .errors import SandboxDataError
 from .search import REFERENCE_TYPES
@@ -31,7 +32,6 @@ from .search import REFERENCE_TYPES
 __all__ = ["Login", "SandboxStore", "make_logins"]
 
 _STABLE_IDS = uuid.UUID("8a3c2f4e-2b7d-4f0e-9d51-3c6f7e0b9a12")
-_CONDITIONAL = re.compile(rb'"reference"\s*:\s*"[A-Z][A-Za-z]+\?')
 _COMPARTMENT_FIELDS = ("subject", "patient", "beneficiary")
 
 
@@ -152,7 +152,7 @@ class SandboxStore:
             except OSError as exc:
                 raise SandboxDataError(f"Cannot read {path}: {exc.strerror}.") from exc
         # Reference data first: the patient bundles' conditional references resolve against it.
-        documents.sort(key=lambda item: 1 if _CONDITIONAL.search(item[1]) else 0)
+        documents.sort(key=lambda item: 1 if has_conditional(item[1]) else 0)
         stamp = self._stamp()
         with self._lock:
             for path, data in documents:

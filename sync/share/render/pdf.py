@@ -21,7 +21,8 @@ from fpdf.enums import WrapMode, XPos, YPos
 from fpdf.errors import FPDFException
 
 from ...assets import FONTS
-from ..summary.describe import patient_name, short_date
+from ...fhir.dates import day
+from ..summary.describe import patient_name
 from ..errors import ShareError
 from ..summary.collection import collection_rows
 from ..summary.ips import section_rows
@@ -154,7 +155,7 @@ def _header(pdf: _Summary, patient: Mapping[str, Any], stamp: str, kind: str) ->
                    new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     facts = []
     if patient.get("birthDate"):
-        facts.append(f"Born {short_date(patient.get('birthDate'))}")
+        facts.append(f"Born {day(patient.get('birthDate'))}")
     if isinstance(patient.get("gender"), str):
         facts.append(f"Sex: {patient['gender']}")
     facts.append(f"Generated {stamp}")

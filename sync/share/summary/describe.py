@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["Row", "concept_text", "describe", "patient_name", "short_date"]
+from ...fhir.dates import day
+
+__all__ = ["Row", "concept_text", "describe", "patient_name"]
 
 Lookup = Callable[[str], "dict[str, Any] | None"]
 """reference string -> the resource it points at, when it is at hand."""
@@ -73,13 +75,6 @@ def patient_name(patient: Mapping[str, Any]) -> str:
     return "Unnamed patient"
 
 
-def short_date(value: Any) -> str:
-    """The day part of a FHIR date/dateTime/instant ("2012-02-14"), or the value as given when shorter."""
-    if not isinstance(value, str):
-        return ""
-    return value[:10]
-
-
 # --- per type ----------------------------------------------------------------------------------------------------
 
 
@@ -102,11 +97,11 @@ def _when(resource: Mapping[str, Any], *names: str) -> str:
             if not key.startswith(name):
                 continue
             if isinstance(value, str):
-                return short_date(value) if key != f"{name}String" else value
+                return day(value) if key != f"{name}String" else value
             if isinstance(value, Mapping):
                 start = value.get("start") or value.get("end")
                 if isinstance(start, str):
-                    return short_date(start)
+                    return day(start)
                 if "value" in value:  # Age
                     return f"age {_number(value.get('value'))}".strip()
     return ""
@@ -144,7 +139,7 @@ def _value(holder: Mapping[str, Any]) -> str:
         if kind == "Ratio" and isinstance(value, Mapping):
             return f"{_quantity(value.get('numerator'))} / {_quantity(value.get('denominator'))}"
         if kind == "Period" and isinstance(value, Mapping):
-            return f"{short_date(value.get('start'))} - {short_date(value.get('end'))}".strip(" -")
+            return f"{day(value.get('start'))} - {day(value.get('end'))}".strip(" -")
         if kind in ("String", "DateTime", "Time"):
             return _text(value)
         if kind in ("Boolean", "Integer"):
@@ -198,7 +193,7 @@ def _condition(r: Mapping[str, Any], lookup: Lookup) -> Row:
         concept_text(r.get("code")) or "Condition",
         details,
         _status(r.get("clinicalStatus")),
-        _when(r, "onset") or short_date(r.get("recordedDate")),
+        _when(r, "onset") or day(r.get("recordedDate")),
     )
 
 
@@ -215,18 +210,18 @@ def _allergy(r: Mapping[str, Any], lookup: Lookup) -> Row:
         concept_text(r.get("code")) or "Allergy or intolerance",
         "; ".join(p for p in parts if p),
         _status(r.get("clinicalStatus")),
-        _when(r, "onset") or short_date(r.get("recordedDate")),
+        _when(r, "onset") or day(r.get("recordedDate")),
     )
 
 
 def _medication_request(r: Mapping[str, Any], lookup: Lookup) -> Row:
     return Row(_medication(r, lookup), _dosage(r.get("dosageInstruction")), _text(r.get("status")),
-               short_date(r.get("authoredOn")))
+               day(r.get("authoredOn")))
 
 
 def _medication_statement(r: Mapping[str, Any], lookup: Lookup) -> Row:
     return Row(_medication(r, lookup), _dosage(r.get("dosage")), _text(r.get("status")),
-               _when(r, "effective") or short_date(r.get("dateAsserted")))
+               _when(r, "effective") or day(r.get("dateAsserted")))
 
 
 def _medication_use(r: Mapping[str, Any], lookup: Lookup) -> Row:  # MedicationAdministration, MedicationDispense
@@ -268,7 +263,7 @@ def _observation(r: Mapping[str, Any], lookup: Lookup) -> Row:
                 ranges.append(f"range {shown}")
     details = "; ".join(x for x in [value, *flags, *ranges] if x)
     return Row(concept_text(r.get("code")) or "Observation", details, _text(r.get("status")),
-               _when(r, "effective") or short_date(r.get("issued")))
+               _when(r, "effective") or day(r.get("issued")))
 
 
 def _diagnostic_report(r: Mapping[str, Any], lookup: Lookup) -> Row:
@@ -276,7 +271,7 @@ def _diagnostic_report(r: Mapping[str, Any], lookup: Lookup) -> Row:
     if not details and r.get("result"):
         details = f"{len(r['result'])} results"
     return Row(concept_text(r.get("code")) or "Report", details, _text(r.get("status")),
-               _when(r, "effective") or short_date(r.get("issued")))
+               _when(r, "effective") or day(r.get("issued")))
 
 
 def _procedure(r: Mapping[str, Any], lookup: Lookup) -> Row:
@@ -297,7 +292,7 @@ def _device_use(r: Mapping[str, Any], lookup: Lookup) -> Row:
     target = lookup(ref["reference"]) if isinstance(ref.get("reference"), str) else None
     name = _device_name(target) if target else (_text(ref.get("display")) or "Device")
     return Row(name, concept_text(r.get("bodySite")), _text(r.get("status")),
-               _when(r, "timing") or short_date(r.get("recordedOn")))
+               _when(r, "timing") or day(r.get("recordedOn")))
 
 
 def _device(r: Mapping[str, Any], lookup: Lookup) -> Row:
@@ -327,7 +322,7 @@ def _provenance(r: Mapping[str, Any], lookup: Lookup) -> Row:
              if isinstance(a, Mapping) and isinstance(a.get("who"), Mapping) and a["who"].get("display")]  # fmt: skip
     count = len(r.get("target") or [])
     return Row(", ".join(names) or "Source", f"source of {count} {'record' if count == 1 else 'records'} here",
-               "", short_date(r.get("recorded")))  # fmt: skip
+               "", day(r.get("recorded")))  # fmt: skip
 
 
 def _generic(r: Mapping[str, Any], lookup: Lookup) -> Row:

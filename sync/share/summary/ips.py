@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ...fhir import validation_error
+from ...fhir.references import literal_key, literal_references, references
 from .describe import Row, describe, patient_name
 from ..errors import IPSError
 from .provenance import provenances, sources_by_target
@@ -94,8 +95,6 @@ _SUPPORTING = frozenset(
 _REQUIRED_REFERENCES = frozenset(
     {"medicationReference", "device", "subject", "patient", "beneficiary", "individual", "actor"}
 )
-# Ids are at most 64 characters in FHIR, but real servers (Epic) send longer ones; resolve them all the same.
-_REFERENCE = re.compile(r"(?:^|/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,256})(?:/_history/[^/]+)?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -277,9 +276,8 @@ class _Entries:
         while pending and pool:
             found = []
             for resource in pending:
-                for ref in _references(resource):
-                    key = _key(ref.get("reference"))
-                    if key is not None and key in pool and key not in self._by_key:
+                for key in literal_references(resource):
+                    if key in pool and key not in self._by_key:
                         self.add(pool.pop(key))
                         found.append(self._by_url[self._by_key[key]])
             pending = found
@@ -292,7 +290,7 @@ class _Entries:
                 return reference
             if reference.startswith("urn:uuid:"):
                 return reference if reference in self._by_url else by_id.get(reference[len("urn:uuid:") :])
-            key = _key(reference)
+            key = literal_key(reference)
             if key is None:
                 return None
             if key[0] == "Patient":
@@ -351,28 +349,9 @@ def _rewrite(node: Any, target: Any, key: str | None) -> Any:
         if "display" not in out and "identifier" not in out:
             if key not in _REQUIRED_REFERENCES:
                 return _DROP
-            kind = _key(node["reference"])
+            kind = literal_key(node["reference"])
             out["display"] = f"{kind[0] if kind else 'Item'} not included in this summary"
     return out
-
-
-def _references(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, dict):
-        if isinstance(node.get("reference"), str):
-            yield node
-        for name, value in node.items():
-            if name != "text":
-                yield from _references(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _references(value)
-
-
-def _key(reference: Any) -> tuple[str, str] | None:
-    if not isinstance(reference, str):
-        return None
-    match = _REFERENCE.search(reference)
-    return (match.group(1), match.group(2)) if match else None
 
 
 def _carry_device() -> dict[str, Any]:
@@ -424,7 +403,7 @@ class _BundleIndex:
             url = entry.get("fullUrl")
             if isinstance(url, str):
                 self.by_url.setdefault(url, resource)
-                key = _key(url)
+                key = literal_key(url)
                 if key is not None:
                     self.by_key.setdefault(key, resource)
             if isinstance(resource.get("resourceType"), str) and isinstance(resource.get("id"), str):
@@ -443,7 +422,7 @@ class _BundleIndex:
             return next((c for c in contained if isinstance(c, dict) and c.get("id") == wanted), None)
         if reference in self.by_url:
             return self.by_url[reference]
-        key = _key(reference)
+        key = literal_key(reference)
         return self.by_key.get(key) if key is not None and not reference.startswith("urn:") else None
 
 
@@ -493,7 +472,7 @@ def check_ips(bundle: Mapping[str, Any]) -> list[str]:
         if isinstance(resource, Mapping):
             where = f"Entry {number} ({resource.get('resourceType')}/{resource.get('id')})"
             problems.extend(f"{where}: {p}" for p in _resource_invariants(resource))
-            for ref in _references(resource):
+            for ref in references(resource):
                 if index.resolve(ref["reference"], resource) is None:
                     problems.append(f"{where}: the reference {ref['reference']} does not resolve inside the Bundle.")
 

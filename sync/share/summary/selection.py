@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ...fhir import dates
+
 __all__ = ["DEFAULT_SECTIONS", "default_selection"]
 
 DEFAULT_SECTIONS = ("problems", "allergies", "medications", "immunizations", "results", "procedures")
@@ -34,26 +36,11 @@ def _when(resource: Mapping[str, Any]) -> datetime | None:
     for key in ("effectiveDateTime", "effectiveInstant", "issued"):
         value = resource.get(key)
         if isinstance(value, str):
-            return _parse(value)
+            return dates.moment(value)
     period = resource.get("effectivePeriod")
     if isinstance(period, Mapping):
-        return _parse(period.get("end") or period.get("start"))
+        return dates.moment(period.get("end") or period.get("start"))
     return None
-
-
-def _parse(value: Any) -> datetime | None:
-    if not isinstance(value, str) or len(value) < 4:
-        return None
-    text = value.replace("Z", "+00:00")
-    if len(text) == 4:
-        text += "-01-01"
-    elif len(text) == 7:
-        text += "-01"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def default_selection(
