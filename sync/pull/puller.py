@@ -15,14 +15,12 @@ import base64
 import contextlib
 import email.utils
 import gc
-import re
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
-from urllib.parse import urlencode
+from typing import Any
 
 from ..http import ForeignURLRefused, NetworkError, is_under
 from ..smart.diagnosis import Diagnosed
@@ -30,305 +28,28 @@ from ..smart.errors import NeedsReconnect, SmartError
 from ..fhir.capabilities import ServerCapabilities
 from ..fhir.client import FHIRClient, RequestRefused, Throttled, Unauthorized
 from ..fhir.errors import FHIRError, FHIRFormatError
+from ..fhir.outcome import issue_text
 from ..fhir.parse import ParsedResource, dumps, loads, parse_document, parse_resource
+from ..fhir.references import has_conditional, literal_pattern
+from .plan import PullOptions, SearchTask, plan_tasks
 from .quirks import VendorQuirks
+from .report import OUTCOMES, Counts, SyncProgress, SyncReport, TypeReport, add_counts, now
+from .writer import PageWrite, PageWriter, PullSession, PullStore, Queued
 
-__all__ = [
-    "Checkpoint",
-    "PageWrite",
-    "PullOptions",
-    "PullSession",
-    "PullStore",
-    "SearchTask",
-    "SyncProgress",
-    "SyncReport",
-    "TypeReport",
-    "plan_tasks",
-    "pull",
-]
+__all__ = ["pull"]
 
-Counts = dict[str, dict[str, int]]  # resource type -> {"imported", "updated", "unchanged", "invalid"}
-_OUTCOMES = ("imported", "updated", "unchanged", "invalid")
 _ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")
-_NEVER_SEARCHED = frozenset({"Patient", "Binary", "Provenance", "Bundle", "OperationOutcome"})
 _STALE_PAGE = frozenset({400, 404, 410, 422})
 _NOT_SHARED = frozenset({403, 404})  # a search answered so: the portal does not share that type with apps
-_CONDITIONAL_REF = re.compile(rb'"reference"\s*:\s*"[A-Z][A-Za-z]+\?')  # needs the store's resolver
 # Every search starts at once, and HttpClient keeps `concurrency` requests in flight. When a slot frees up, a search
 # that is under way gets it for its next page before a search starts or a reference is read: on a busy portal the
 # pages keep coming (and are stored) from the start instead of queueing behind every search's first page, and on a
 # slow network every search still has a request out.
 _GOING_ON = 0
 _STARTING = 1
-_QUEUE_PAGES = 64  # pages fetched but not stored yet, at most (then fetching waits for the writer)
-_BATCH_PAGES = 64  # pages stored in one transaction, at most
-
-
-# --- what the store keeps ---------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    task: str
-    next_url: str | None  # where to continue; None with done=False means "not started"
-    pages: int = 0
-    done: bool = False
-    refused: str | None = None
-    counts: Counts = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PullSession:
-    run_id: int
-    resumed: bool
-    full: bool
-    since: str | None  # server time of the last complete sync (for _lastUpdated), None for a full pull
-    checkpoints: Mapping[str, Checkpoint] = field(default_factory=dict)
-    # Searches the portal refused to share (403/404) within the last week, not asked again: task -> (type, since)
-    not_shared: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class PageWrite:
-    """One page of a search (or referenced resources, or attachments) and where its task stands after it."""
-
-    task: str
-    resources: Sequence[ParsedResource]
-    next_url: str | None
-    done: bool
-    refused: str | None = None
-    restart: bool = False  # the search started over: the task's earlier pages and counts are void
-
-
-class PullStore(Protocol):
-    """Persistence of a sync for one source (implemented by app.record.portal_state)."""
-
-    def open_session(self, *, full: bool) -> PullSession: ...
-
-    def save_pages(self, run_id: int, pages: Sequence[PageWrite]) -> list[Counts]:
-        """Store the pages' resources and their tasks' checkpoints, in order, in one transaction; return what
-        happened per type for each page."""
-        ...
-
-    def run_resources(self, run_id: int, types: Collection[str]) -> list[tuple[str, str, bytes]]:
-        """(type, id, raw JSON) of every resource of these types that this run stored or saw."""
-        ...
-
-    def stored_keys(self, types: Collection[str]) -> set[tuple[str, str]]:
-        """(type, id) of every resource of these types this source has in the record."""
-        ...
-
-    def stored_counts(self) -> dict[str, int]:
-        """How many resources of each type this source has in the record."""
-        ...
-
-    def resolve_identifier(self, resource_type: str, system: str, value: str) -> str | None: ...
-
-    def mark_removed(self, run_id: int, types: Collection[str]) -> dict[str, int]:
-        """Mark this source's resources of these types that this run did not see as removed at the source (kept,
-        dated); return how many per type."""
-        ...
-
-    def remember_refusals(self, refused: Mapping[str, tuple[str, str]], searched: Collection[str]) -> None:
-        """Keep the searches the portal refused to share (task -> (type, reason)), and forget earlier refusals of
-        the searches that were answered this time."""
-        ...
-
-    def finish_session(self, run_id: int, report: SyncReport, *, complete: bool, server_time: str | None) -> None: ...
-
-
-# --- the plan -----------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SearchTask:
-    key: str  # stable across runs: the checkpoint's name
-    resource_type: str
-    path: str  # "Observation", "Patient/123", "Patient/123/$everything"
-    params: tuple[tuple[str, str], ...] = ()
-    fallback: tuple[tuple[str, str], ...] | None = None
-    read: bool = False
-    skip: str | None = None  # why this type is not searched (not granted, not offered)
-
-
-@dataclass(frozen=True)
-class PullOptions:
-    full: bool = False
-    overlap: float = 300.0  # seconds subtracted from the last sync's server time for _lastUpdated
-    resolve_references: bool = True
-    attachments: bool = True
-
-
-def plan_tasks(
-    patient_id: str,
-    capabilities: ServerCapabilities,
-    quirks: VendorQuirks,
-    allows: Callable[[str], bool],
-    *,
-    since: str | None = None,
-) -> list[SearchTask]:
-    tasks = [SearchTask(f"Patient/{patient_id}", "Patient", f"Patient/{patient_id}", read=True)]
-    if quirks.everything == "if-declared" and capabilities.declares_everything():
-        everything = f"Patient/{patient_id}/$everything"
-        params = (("_count", str(quirks.page_size)),) + ((("_since", since),) if since else ())
-        return tasks + [SearchTask(everything, "*", everything, params)]
-    wanted = dict.fromkeys(quirks.types)
-    wanted.update(dict.fromkeys(capabilities.searchable_by_patient()))
-    for rtype in wanted:
-        if rtype in _NEVER_SEARCHED or rtype in quirks.reference_types:
-            continue
-        if not capabilities.supports_type(rtype):
-            continue
-        if not allows(rtype):
-            tasks.append(SearchTask(rtype, rtype, rtype, skip="not granted by the portal"))
-            continue
-        extra: list[tuple[str, str]] = [("_count", str(quirks.page_size))]
-        if quirks.revinclude_provenance == "if-declared" and capabilities.declares_revinclude(rtype, "Provenance:target"):
-            extra.append(("_revinclude", "Provenance:target"))
-        if since and capabilities.declares_param(rtype, "_lastUpdated"):
-            extra.append(("_lastUpdated", f"gt{since}"))
-        for spec in quirks.searches_for(rtype):
-            key = rtype + ("?" + urlencode(spec.params) if spec.params else "")
-            fallback = (("patient", patient_id), *spec.fallback, *extra) if spec.fallback is not None else None
-            tasks.append(SearchTask(key, rtype, rtype, (("patient", patient_id), *spec.params, *extra), fallback))
-    revincluded = any(("_revinclude", "Provenance:target") in task.params for task in tasks)
-    if (
-        quirks.revinclude_provenance != "never"
-        and not revincluded
-        and capabilities.supports_type("Provenance")
-        and allows("Provenance")
-    ):
-        # Where the server does not declare _revinclude, the patient's Provenance is searched for itself (a
-        # failure of this search is a note in the report, never an incomplete sync).
-        extra = [("_count", str(quirks.page_size))]
-        if since and capabilities.declares_param("Provenance", "_lastUpdated"):
-            extra.append(("_lastUpdated", f"gt{since}"))
-        tasks.append(SearchTask("Provenance", "Provenance", "Provenance", (("patient", patient_id), *extra)))
-    return tasks
-
-
-# --- events and the report ----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SyncProgress:
-    """One step of a sync, for a progress bar: a page stored, a task finished, a phase begun."""
-
-    phase: str  # "search", "references", "attachments", "done"
-    resource_type: str | None = None
-    task: str | None = None
-    page: int = 0
-    imported: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    total: int | None = None  # Bundle.total, when the server says
-    done: bool = False
-    tasks_done: int = 0
-    tasks_total: int = 0
-
-
-@dataclass(frozen=True)
-class TypeReport:
-    imported: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    invalid: int = 0
-    refused: tuple[str, ...] = ()
-    removed: int = 0  # marked "removed at the source" by this sync: the portal no longer serves them
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "imported": self.imported,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "invalid": self.invalid,
-            "refused": list(self.refused),
-            "removed": self.removed,
-        }
-
-
-@dataclass(frozen=True)
-class SyncReport:
-    outcome: str  # "complete", "incomplete" (resume with the next sync) or "needs-reconnect"
-    mode: str  # "full" or "incremental"
-    resumed: bool
-    started_at: str
-    finished_at: str
-    duration: float
-    requests: int
-    bytes: int
-    retries: int
-    refreshes: int
-    types: Mapping[str, TypeReport]
-    warnings: tuple[str, ...] = ()
-    message: str | None = None
-    not_shared: Mapping[str, str] = field(default_factory=dict)  # type -> since when the portal refuses it to apps
-    diagnosis: Mapping[str, str] | None = None  # {"code": a row of sync.smart.DIAGNOSES, and its fields}
-
-    @property
-    def totals(self) -> TypeReport:
-        return TypeReport(
-            sum(t.imported for t in self.types.values()),
-            sum(t.updated for t in self.types.values()),
-            sum(t.unchanged for t in self.types.values()),
-            sum(t.invalid for t in self.types.values()),
-            tuple(r for t in self.types.values() for r in t.refused),
-        )
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "outcome": self.outcome,
-            "mode": self.mode,
-            "resumed": self.resumed,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "duration": round(self.duration, 3),
-            "requests": self.requests,
-            "bytes": self.bytes,
-            "retries": self.retries,
-            "refreshes": self.refreshes,
-            "types": {t: r.as_json() for t, r in sorted(self.types.items())},
-            "warnings": list(self.warnings),
-            "message": self.message,
-            "not_shared": dict(sorted(self.not_shared.items())),
-            "diagnosis": dict(self.diagnosis) if self.diagnosis else None,
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> SyncReport:
-        types = {
-            t: TypeReport(r["imported"], r["updated"], r["unchanged"], r["invalid"], tuple(r["refused"]), r.get("removed", 0))
-            for t, r in data["types"].items()
-        }
-        return cls(
-            data["outcome"], data["mode"], data["resumed"], data["started_at"], data["finished_at"], data["duration"],
-            data["requests"], data["bytes"], data["retries"], data["refreshes"], types, tuple(data["warnings"]),
-            data.get("message"), dict(data.get("not_shared") or {}), data.get("diagnosis"),
-        )  # fmt: skip
 
 
 # --- the pull ----------------------------------------------------------------------------------------------------
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _add(into: Counts, more: Mapping[str, Mapping[str, int]]) -> None:
-    for rtype, bucket in more.items():
-        mine = into.setdefault(rtype, dict.fromkeys(_OUTCOMES, 0))
-        for key in _OUTCOMES:
-            mine[key] += bucket.get(key, 0)
-
-
-@dataclass(frozen=True)
-class _Item:
-    """What the writer takes in order: a page to store (with its checkpoint), or a task that has finished."""
-
-    task: SearchTask | None  # None for referenced resources and attachments
-    write: PageWrite | None = None
-    page: int = 0
-    total: int | None = None
 
 
 class _Puller:
@@ -348,8 +69,7 @@ class _Puller:
         self.progress = progress or (lambda _event: None)
         self.reference_types = frozenset(reference_types) if options.resolve_references else frozenset()
         # Literal references to those types only ("Practitioner/123"), so a page's other references cost nothing.
-        names = b"|".join(re.escape(t.encode()) for t in sorted(self.reference_types)) or b"(?!)"
-        self.references = re.compile(rb'"reference"\s*:\s*"(' + names + rb')/([A-Za-z0-9\-.]{1,200})"')
+        self.references = literal_pattern(self.reference_types)
         self.counts: Counts = {}
         self.refused: dict[str, list[str]] = {}
         self.not_shared: dict[str, str] = {}  # type -> since (the report's one line)
@@ -365,10 +85,9 @@ class _Puller:
         self.server_time: str | None = None
         self.tasks_total = 0
         self.tasks_done = 0
-        self.queue: asyncio.Queue[_Item | None] = asyncio.Queue(maxsize=_QUEUE_PAGES)
-        self.writer: asyncio.Task[None] | None = None
+        self.writer = PageWriter(store, session.run_id, self._stored)
         for checkpoint in session.checkpoints.values():
-            _add(self.counts, checkpoint.counts)
+            add_counts(self.counts, checkpoint.counts)
             if checkpoint.refused and checkpoint.task not in session.not_shared:
                 self.refused.setdefault(checkpoint.task.split("?")[0], []).append(checkpoint.refused)
 
@@ -387,66 +106,34 @@ class _Puller:
         wanted = set(self.reference_types) | ({"Binary"} if self.options.attachments else set())
         if wanted and not self.session.full:
             self.known = await asyncio.to_thread(self.store.stored_keys, sorted(wanted))
-        self.writer = asyncio.create_task(self._write_loop())
+        self.writer.start()
 
-    async def _enqueue(self, item: _Item | None) -> None:
-        """Hand an item (None: the end) to the writer, waiting while its queue is full; if the writer has stopped,
-        raise what stopped it (the record refused a write)."""
-        assert self.writer is not None
-        if not self.writer.done() and not self.queue.full():
-            self.queue.put_nowait(item)
+    async def _enqueue(self, item: Queued | None) -> None:
+        await self.writer.put(item)
+
+    def _stored(self, item: Queued, counts: Counts | None) -> None:
+        if counts is None:
+            self._task_finished(item.task)
             return
-        if not self.writer.done():
-            put = asyncio.ensure_future(self.queue.put(item))
-            await asyncio.wait({put, self.writer}, return_when=asyncio.FIRST_COMPLETED)
-            if put.done():
-                return
-            put.cancel()
-        self.writer.result()
-        raise RuntimeError("the sync's writer has stopped")
-
-    async def _write_loop(self) -> None:
-        """Store pages as they arrive. While one transaction is being written, the next pages queue up and go
-        into the following one together (a group commit), so a fast portal is not slowed down by one commit per
-        page, and a slow one still has every page stored as soon as it arrives."""
-        while True:
-            batch = [await self.queue.get()]
-            while len(batch) < _BATCH_PAGES and not self.queue.empty():
-                batch.append(self.queue.get_nowait())
-            items = [item for item in batch if item is not None]
-            writes = [item.write for item in items if item.write is not None]
-            results = iter(await asyncio.to_thread(self.store.save_pages, self.session.run_id, writes) if writes else [])
-            for item in items:
-                if item.write is None:
-                    self._task_finished(item.task)
-                    continue
-                counts = next(results)
-                _add(self.counts, counts)
-                if item.task is not None and item.page:
-                    mine = counts.get(item.task.resource_type, {})
-                    self.emit(
-                        SyncProgress(
-                            "search", item.task.resource_type, item.task.key, item.page, mine.get("imported", 0),
-                            mine.get("updated", 0), mine.get("unchanged", 0), item.total, False, self.tasks_done,
-                            self.tasks_total,
-                        )  # fmt: skip
-                    )
-            if len(items) < len(batch):  # the end: everything queued before it is stored
-                return
+        add_counts(self.counts, counts)
+        if item.task is not None and item.page:
+            mine = counts.get(item.task.resource_type, {})
+            self.emit(
+                SyncProgress(
+                    "search", item.task.resource_type, item.task.key, item.page, mine.get("imported", 0),
+                    mine.get("updated", 0), mine.get("unchanged", 0), item.total, False, self.tasks_done,
+                    self.tasks_total,
+                )  # fmt: skip
+            )
 
     async def close(self) -> None:
         """Store everything still queued and stop the writer (raises what the record refused, if anything)."""
-        if self.writer is None:
-            return
-        if not self.writer.done():
-            await self._enqueue(None)
-        await self.writer
+        await self.writer.close()
 
     def abandon(self) -> None:
         for task in self.side:
             task.cancel()
-        if self.writer is not None and not self.writer.done():
-            self.writer.cancel()
+        self.writer.abandon()
 
     def _task_finished(self, task: SearchTask | None) -> None:
         if task is None:
@@ -469,17 +156,17 @@ class _Puller:
     async def run_task(self, task: SearchTask) -> None:
         checkpoint = self.session.checkpoints.get(task.key)
         if checkpoint is not None and checkpoint.done:
-            await self._enqueue(_Item(task))
+            await self._enqueue(Queued(task))
             return
         known = self.session.not_shared.get(task.key)
         if known is not None:  # refused within the last week: not asked again (--full asks)
             self.not_shared.setdefault(task.resource_type, known[1])
-            await self._enqueue(_Item(task))
+            await self._enqueue(Queued(task))
             return
         if task.skip:
-            await self._enqueue(_Item(task, PageWrite(task.key, [], None, True, refused=task.skip)))
+            await self._enqueue(Queued(task, PageWrite(task.key, [], None, True, refused=task.skip)))
             self.note_refused(task.resource_type, task.skip)
-            await self._enqueue(_Item(task))
+            await self._enqueue(Queued(task))
             return
         resume_url = checkpoint.next_url if checkpoint is not None else None
         page = checkpoint.pages if checkpoint is not None else 0
@@ -495,7 +182,7 @@ class _Puller:
             raise  # (throttled: the whole sync stops, with one sentence, and the next one resumes)
         except (Unauthorized, ForeignURLRefused, NetworkError, RequestRefused, FHIRError) as exc:
             await self._task_failed(task, exc)
-        await self._enqueue(_Item(task))
+        await self._enqueue(Queued(task))
 
     async def _pages(self, task: SearchTask, resume_url: str | None, page: int, restart: bool = False) -> None:
         params = task.params
@@ -522,7 +209,7 @@ class _Puller:
             self._note_server_time(response.headers.get("date"))
             resources, total, outcomes, next_url = await self._parse(task, response.content)
             for outcome in outcomes:
-                text = _issue_text(outcome)
+                text = issue_text(outcome)
                 if text:
                     self.warnings.append(f"{task.resource_type}: {text}")
             page += 1
@@ -530,13 +217,13 @@ class _Puller:
             self._discover(fresh, depth=0)
             write = PageWrite(task.key, fresh, next_url, next_url is None, restart=restart)
             # Stored (with this checkpoint) by the writer while the next page is being fetched.
-            await self._enqueue(_Item(task, write, page, total))
+            await self._enqueue(Queued(task, write, page, total))
             restart = False
             first = False
             url = next_url
 
     async def _parse(self, task: SearchTask, content: bytes) -> tuple[list[ParsedResource], int | None, list[dict[str, Any]], str | None]:
-        if _CONDITIONAL_REF.search(content):
+        if has_conditional(content):  # needs the store's resolver
             # Conditional references are resolved against the record: that is a query, so not on the event loop.
             return await asyncio.to_thread(_parse_page, content, task.read, self.store.resolve_identifier)
         return _parse_page(content, task.read, None)
@@ -548,7 +235,7 @@ class _Puller:
         if task.resource_type == "Provenance" and not (isinstance(exc, RequestRefused) and exc.status in _NOT_SHARED):
             # Provenance is extra: its search failing is worth a note, not an incomplete sync.
             self.warnings.append(f"Provenance could not be read this time ({reason})")
-            await self._enqueue(_Item(task, PageWrite(task.key, [], None, True, refused=reason)))
+            await self._enqueue(Queued(task, PageWrite(task.key, [], None, True, refused=reason)))
             return
         if isinstance(exc, (NetworkError, FHIRFormatError, ForeignURLRefused)) or (
             isinstance(exc, RequestRefused) and (exc.status >= 500 or exc.status == 429 or 300 <= exc.status < 400)
@@ -558,11 +245,11 @@ class _Puller:
             self.failed = True
             self.note_refused(task.resource_type, f"not finished: {reason}")
             return
-        await self._enqueue(_Item(task, PageWrite(task.key, [], None, True, refused=reason)))
+        await self._enqueue(Queued(task, PageWrite(task.key, [], None, True, refused=reason)))
         if isinstance(exc, RequestRefused) and exc.status in _NOT_SHARED and task.path == task.resource_type:
             # The portal does not share this with apps: one line in the report, and not asked again for a week.
             self.newly_refused[task.key] = (task.resource_type, reason)
-            self.not_shared.setdefault(task.resource_type, _now()[:10])
+            self.not_shared.setdefault(task.resource_type, now()[:10])
             return
         self.note_refused(task.resource_type, reason)
 
@@ -633,7 +320,7 @@ class _Puller:
             return
         fresh = self._fresh([res])
         self._discover(fresh, depth)
-        await self._enqueue(_Item(None, PageWrite("references", fresh, None, True)))
+        await self._enqueue(Queued(None, PageWrite("references", fresh, None, True)))
 
     async def _attachment(self, binary_id: str, url: str, content_type: str) -> None:
         try:
@@ -659,7 +346,7 @@ class _Puller:
                 "data": base64.b64encode(response.content).decode("ascii"),
             }
             res = parse_resource(dumps(wrapped), validate=False)
-        await self._enqueue(_Item(None, PageWrite("attachments", self._fresh([res]), None, True)))
+        await self._enqueue(Queued(None, PageWrite("attachments", self._fresh([res]), None, True)))
 
     # --- the report --------------------------------------------------------------------------------------------
 
@@ -683,7 +370,7 @@ class _Puller:
         if incremental:
             # Under _lastUpdated unchanged resources are not sent again: count them from what is stored.
             for rtype, stored in (await asyncio.to_thread(self.store.stored_counts)).items():
-                bucket = self.counts.setdefault(rtype, dict.fromkeys(_OUTCOMES, 0))
+                bucket = self.counts.setdefault(rtype, dict.fromkeys(OUTCOMES, 0))
                 bucket["unchanged"] = max(bucket["unchanged"], stored - bucket["imported"] - bucket["updated"])
         types = {
             rtype: TypeReport(
@@ -703,7 +390,7 @@ class _Puller:
             mode="full" if self.session.full else "incremental",
             resumed=self.session.resumed,
             started_at=started_at,
-            finished_at=_now(),
+            finished_at=now(),
             duration=time.monotonic() - started,
             requests=stats.requests,
             bytes=stats.bytes,
@@ -757,7 +444,7 @@ async def pull(
     Resources are stored as received and marked "not checked yet"; app.record.checking validates them after the
     sync, so validation never holds up fetching and storing."""
     with heap_set_aside():
-        started, started_at = time.monotonic(), _now()
+        started, started_at = time.monotonic(), now()
         session = await asyncio.to_thread(store.open_session, full=options.full)
         since = None
         if session.since and not session.full:
@@ -833,17 +520,6 @@ def _parse_page(
 
 
 # --- small readers ------------------------------------------------------------------------------------------------
-
-
-def _issue_text(outcome: Mapping[str, Any]) -> str | None:
-    texts = []
-    for issue in outcome.get("issue") or []:
-        if isinstance(issue, dict):
-            details: dict[str, Any] = issue["details"] if isinstance(issue.get("details"), dict) else {}
-            text = issue.get("diagnostics") or details.get("text")
-            if isinstance(text, str) and text.strip():
-                texts.append(" ".join(text.split()))
-    return "; ".join(texts)[:300] or None
 
 
 def _attachment_urls(resource: Any) -> Iterable[tuple[str, str]]:
