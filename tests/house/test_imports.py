@@ -1,5 +1,6 @@
 """Which way imports go: app -> sync, never back; the sandbox portal (a demo EHR and test double) is imported only
-by the demo feature, inside the function that starts it, so the client library and the app never load it."""
+by the demo feature, inside the function that starts it, so the client library and the app never load it; inside
+sync, the parts stack one way (fhir under smart and pull, the share codec under the rest of share)."""
 
 from __future__ import annotations
 
@@ -93,3 +94,21 @@ def test_the_app_and_the_client_library_load_without_the_sandbox() -> None:
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+# Inside sync, the parts stack (README, Architecture): a part never imports one that stands on it.
+LAYERS = {
+    "sync/fhir": ("sync.pull", "sync.share", "sync.smart", "sync.importers", "sync.directory"),
+    "sync/smart": ("sync.pull", "sync.share", "sync.importers", "sync.directory"),
+    "sync/pull": ("sync.share", "sync.importers", "sync.directory"),
+    "sync/share/codec": ("sync.share.summary", "sync.share.render", "sync.share.host", "sync.pull"),
+    "sync/share/summary": ("sync.share.host", "sync.pull"),
+    "sync/share/render": ("sync.share.host", "sync.pull"),
+}
+
+
+def test_the_parts_of_sync_stack_one_way() -> None:
+    for part, above in LAYERS.items():
+        found = _all_imports(part)
+        assert found, part
+        assert [i for i in found if any(_is(i.module, name) for name in above)] == [], part
