@@ -24,9 +24,11 @@ __all__ = [
     "OtherResultRow",
     "SeriesRow",
     "SourceRow",
+    "all_of",
     "document_extras",
     "document_types",
     "has_resources",
+    "invalid_where",
     "json_fields",
     "lab_test_rows",
     "newest_date",
@@ -35,6 +37,7 @@ __all__ = [
     "provenance_of",
     "raw_by_rowid",
     "rows_by_rowid",
+    "rowids_where",
     "same_source_raw",
     "scope_where",
     "series_rows",
@@ -56,8 +59,23 @@ def scope_where(subjects: Subjects | None, extra: str = "", params: Iterable[Any
     if subjects is not None:
         about, mine_params = subject_clause(subjects)
         mine = f"{mine} AND {about}"
-    parts = [p for p in (extra, mine) if p]
-    return " AND ".join(f"({p})" for p in parts), (*params, *mine_params)
+    return all_of((extra, params), (mine, mine_params))
+
+
+def all_of(*clauses: tuple[str, Iterable[Any]]) -> tuple[str, tuple[Any, ...]]:
+    """Where-clauses (each with its parameters) that must all hold; empty ones are left out (none: no clause)."""
+    kept = [(clause, tuple(params)) for clause, params in clauses if clause]
+    return " AND ".join(f"({clause})" for clause, _ in kept), tuple(v for _, params in kept for v in params)
+
+
+def rowids_where(rowids: Sequence[int]) -> tuple[str, tuple[Any, ...]]:
+    """A where-clause over `r` for exactly these resources (none: nothing)."""
+    return (f"r.rowid IN ({_marks(rowids)})", tuple(rowids)) if rowids else ("0", ())
+
+
+def invalid_where() -> tuple[str, tuple[Any, ...]]:
+    """A where-clause over `r` for the resources that failed validation (kept and flagged)."""
+    return "r.valid = 0", ()
 
 
 def _marks(values: Sequence[Any]) -> str:
