@@ -404,8 +404,8 @@ class Record:
     # --- the door: every read and write of the record goes through these two --------------------------------
     # SQL text lives in app/record only: the views and services call named functions (app/record/view_queries.py,
     # people, facts, portal_state, share_state...) that call these. One writer at a time (BEGIN IMMEDIATE under
-    # the record's lock); reads take the same lock for one statement, so a long write never interleaves with
-    # them and the UI calls both from worker threads, never from its event loop.
+    # the record's lock); a read takes the same lock for its one statement, so it waits for a write in progress
+    # (one connection: there is no separate reader yet). The UI calls both from worker threads.
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Transaction]:
@@ -909,7 +909,7 @@ def _plain_errors(path: Path) -> Iterator[None]:
         raise plain from None
 
 
-_ROW_GROUP = 256  # rows per statement in Transaction.execute_rows (256 x 23 columns stays far below SQLite's 32766 parameters)
+_ROW_GROUP = 256  # rows per statement in Transaction.execute_rows (256 x 23 columns: far below SQLite's 32766 parameters)
 
 
 @lru_cache(maxsize=256)
