@@ -222,28 +222,28 @@ def _person(record: Record, args: argparse.Namespace) -> Person | None:
     return choose_person(record, getattr(args, "person", None))
 
 
-def _scoped(record: Record, args: argparse.Namespace, extra: str = "") -> tuple[str, tuple[Any, ...]]:
+def _scoped(
+    record: Record, args: argparse.Namespace, extra: tuple[str, tuple[Any, ...]] = ("", ())
+) -> tuple[str, tuple[Any, ...]]:
     """A where-clause over `r` for what `list`, `search` and `export` show (and `extra`): with --person, that
     person's resources and the practitioners, organisations, … they refer to; --unassigned, the resources about a
     patient Carry cannot place; neither, the whole record when it holds one person (or nobody), and a record of
     several persons says who they are instead of guessing."""
     from .record import people, person_clause, unassigned
+    from .record.view_queries import all_of, rowids_where
 
     clause: str = ""
     params: tuple[Any, ...] = ()
     if getattr(args, "unassigned", False):
         if getattr(args, "person", None):
             raise UsageError("--unassigned lists what belongs to nobody; use it without --person.")
-        rows = unassigned(record)
-        clause = "r.rowid IN (" + ", ".join("?" for _ in rows) + ")" if rows else "0"
-        params = tuple(r.rowid for r in rows)
+        clause, params = rowids_where([r.rowid for r in unassigned(record)])
     elif getattr(args, "person", None) or len(people(record)) > 1:
         person = _person(record, args)
         if person is not None:
             clause, params = person_clause(record, person)
             print(f"The record of {person.name}.", file=sys.stderr)
-    parts = [p for p in (extra, clause) if p]
-    return " AND ".join(f"({p})" for p in parts), params
+    return all_of(extra, (clause, params))
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -273,10 +273,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from .record.view_queries import invalid_where
+
     if getattr(args, "merged", False):
         return _list_merged(args)
     with _open(args) as record:
-        where, params = _scoped(record, args, "r.valid = 0" if args.invalid else "")
+        where, params = _scoped(record, args, invalid_where() if args.invalid else ("", ()))
         rows = record.rows(args.type, where=where, params=params, limit=args.limit)
     if args.json:
         _print_json([r.as_json() for r in rows])

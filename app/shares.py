@@ -59,6 +59,7 @@ from sync.share import (
 from .locations import config_dir, share_host_path
 from .record import Fact, Person, Record, UpsertCounts, choose_person, facts, reconcile_medications
 from .record.share_state import AccessEntry, ShareLinkRow, ShareState
+from .record.view_queries import newest_first, raw_by_rowid, same_source_raw
 
 __all__ = [
     "CHECK_IN",
@@ -403,13 +404,10 @@ def _load_json(record: Record, rowids: Sequence[int]) -> dict[int, dict[str, Any
     from sync.fhir import loads
 
     out: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(rowids), 500):
-        chunk = list(rowids[start : start + 500])
-        marks = ", ".join("?" for _ in chunk)
-        for rowid, raw in record._query(f"SELECT rowid, raw FROM resource WHERE rowid IN ({marks})", chunk):
-            value = loads(raw.encode("utf-8"))
-            if isinstance(value, dict):
-                out[int(rowid)] = value
+    for rowid, raw in raw_by_rowid(record, rowids):
+        value = loads(raw.encode("utf-8"))
+        if isinstance(value, dict):
+            out[rowid] = value
     return out
 
 
@@ -420,12 +418,8 @@ def _patient(record: Record, person: Person) -> tuple[dict[str, Any], int]:
     if not mine:
         raise ShareError("The record holds no Patient resource to name in the summary; sync or import your records first.")
     loaded = _load_json(record, [m.rowid for m in mine if m.rowid is not None])
-    rows = record._query(
-        f"SELECT rowid, source_id FROM resource WHERE rowid IN ({', '.join('?' for _ in loaded)}) "
-        "ORDER BY changed_at DESC, rowid DESC",
-        list(loaded),
-    )
-    newest, source_id = int(rows[0][0]), int(rows[0][1])
+    rows = newest_first(record, list(loaded))
+    newest, source_id = rows[0]
     patient = dict(loaded[newest])
     identifiers: list[Any] = []
     for rowid in [newest, *(r for r, _ in rows if r != newest)]:
@@ -609,15 +603,12 @@ def _supporting(record: Record, chosen: Sequence[Candidate]) -> list[tuple[dict[
             for rtype, rid in set(literal_references(resource)):
                 if rtype not in _SUPPORTING_TYPES or (rtype, rid) in found:
                     continue
-                rows = record._query(
-                    "SELECT raw, source_id FROM resource WHERE type = ? AND id = ? AND source_id = ? LIMIT 1",
-                    [rtype, rid, source_id],
-                )
-                if rows:
-                    value = loads(rows[0][0].encode("utf-8"))
+                raw = same_source_raw(record, rtype, rid, source_id)
+                if raw is not None:
+                    value = loads(raw.encode("utf-8"))
                     if isinstance(value, dict):
-                        found[(rtype, rid)] = (value, int(rows[0][1]))
-                        following.append((value, int(rows[0][1])))
+                        found[(rtype, rid)] = (value, source_id)
+                        following.append((value, source_id))
         frontier = following
     return list(found.values())
 
@@ -627,7 +618,7 @@ def _origins(
 ) -> dict[tuple[str, str], str]:
     """(resourceType, id) of each resource going into a share -> the name of the source it came from, so the
     Bundle can say where each item came from (as Provenance; sync/share/summary/provenance.py)."""
-    names = {int(sid): str(name) for sid, name in record._query("SELECT id, name FROM source")}
+    names = {source.id: source.name for source in record.sources()}
     out: dict[tuple[str, str], str] = {}
     for resource, source_id in [*((c.resource, c.source_id) for c in chosen), *supporting]:
         rtype, rid, name = resource.get("resourceType"), resource.get("id"), names.get(source_id)

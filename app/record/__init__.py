@@ -58,7 +58,9 @@ from .store import (
     ResourceRow,
     Source,
     StoredResource,
+    Transaction,
     UpsertCounts,
+    audit_in,
 )
 
 __all__ = [
@@ -112,7 +114,9 @@ __all__ = [
     "ResourceRow",
     "Source",
     "StoredResource",
+    "Transaction",
     "UpsertCounts",
+    "audit_in",
     "WrongPassphrase",
     "human_name",
     "latest_version",

@@ -44,7 +44,7 @@ class CheckResult:
 
 def pending_count(record: Record) -> int:
     """How many stored resources wait to be validated."""
-    return int(record._query(f"SELECT count(*) FROM resource WHERE valid = {VALID_UNCHECKED}")[0][0])
+    return int(record.read(f"SELECT count(*) FROM resource WHERE valid = {VALID_UNCHECKED}")[0][0])
 
 
 def check_pending(
@@ -66,7 +66,7 @@ def check_pending(
     def chunks() -> Iterator[list[bytes]]:
         after = 0
         while True:
-            rows = record._query(
+            rows = record.read(
                 f"SELECT rowid, type, id, hash, last_run, raw FROM resource WHERE valid = {VALID_UNCHECKED} "
                 "AND rowid > ? ORDER BY rowid LIMIT ?",
                 [after, _CHUNK],
@@ -93,7 +93,7 @@ def _store_results(
 ) -> list[tuple[str, str, str]]:
     failed: list[tuple[str, str, str]] = []
     by_run: dict[int, dict[str, int]] = {}
-    with record._transaction() as cur:
+    with record.write() as cur:
         for (rowid, rtype, rid, digest, run_id), error in zip(rows, errors, strict=True):
             changed = cur.execute(
                 f"UPDATE resource SET valid = ?, invalid_reason = ? WHERE rowid = ? AND hash = ? "

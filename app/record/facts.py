@@ -33,7 +33,7 @@ from .drugs import normalise_text, parse_drug
 from .errors import RecordError
 from .grouping import Edge, Groups, Windowed, group, grouped_edges
 from .people import Subjects, owners, people, source_key, subject_clause
-from .store import Record, ResourceRow
+from .store import Record, ResourceRow, audit_in
 
 __all__ = [
     "Decision",
@@ -248,7 +248,7 @@ def find_fact(record: Record, fact_id: str, *, within: Sequence[Fact] | None = N
 
 
 def decisions(record: Record) -> list[Decision]:
-    rows = record._query(
+    rows = record.read(
         "SELECT decision, a_source, a_type, a_id, b_source, b_type, b_id, decided_at FROM fact_decision ORDER BY id"
     )
     return [Decision(d, (a1, a2, a3), (b1, b2, b3), at) for d, a1, a2, a3, b1, b2, b3, at in rows]
@@ -268,16 +268,13 @@ def confirm(record: Record, *targets: Fact | str) -> Fact:
         raise RecordError("A fact with one resource has nothing to confirm; give two or more facts to merge them.")
     anchor = keys[0]
     now = _now()
-    with record._transaction() as cur:
+    with record.write() as cur:
         for i, a in enumerate(keys):  # an old "different" between any two of them would keep them apart
             for b in keys[i + 1 :]:
                 cur.execute(_DELETE_PAIR, (*a, *b))
         for other in keys[1:]:
             cur.execute(_UPSERT, ("same", *anchor, *other, now))
-        cur.execute(
-            "INSERT INTO audit (at, action, detail) VALUES (?, 'fact-confirm', ?)",
-            (now, _detail(facts=[f.fact_id for f in chosen], resources=len(keys))),
-        )
+        audit_in(cur, "fact-confirm", facts=[f.fact_id for f in chosen], resources=len(keys))
     types = sorted({k[1] for k in keys})
     result = _containing(facts(record, types), anchor)
     assert result is not None
@@ -303,7 +300,7 @@ def split(record: Record, target: Fact | str, members: Sequence[FactMember | str
         else [(a.key, b.key) for a in picked for b in rest]
     )
     now = _now()
-    with record._transaction() as cur:
+    with record.write() as cur:
         for a, b in pairs:
             first, second = sorted((a, b))
             cur.execute(_UPSERT, ("different", *first, *second, now))
@@ -311,10 +308,7 @@ def split(record: Record, target: Fact | str, members: Sequence[FactMember | str
             keys = sorted(m.key for m in rest)
             for other in keys[1:]:
                 cur.execute(_UPSERT, ("same", *keys[0], *other, now))
-        cur.execute(
-            "INSERT INTO audit (at, action, detail) VALUES (?, 'fact-split', ?)",
-            (now, _detail(fact=fact.fact_id, resources=len(picked))),
-        )
+        audit_in(cur, "fact-split", fact=fact.fact_id, resources=len(picked))
     after = facts(record, sorted({m.resource_type for m in fact.members}))
     found: dict[str, Fact] = {}
     for member in fact.members:
@@ -328,17 +322,14 @@ def reset(record: Record, target: Fact | str) -> Fact | None:
     """Forget every decision the patient made about this fact's members; the automatic grouping applies again."""
     fact = _resolve(record, [target])[0]
     keys = sorted(m.key for m in fact.members)
-    with record._transaction() as cur:
+    with record.write() as cur:
         for key in keys:
             cur.execute(
                 "DELETE FROM fact_decision WHERE (a_source = ? AND a_type = ? AND a_id = ?) "
                 "OR (b_source = ? AND b_type = ? AND b_id = ?)",
                 (*key, *key),
             )
-        cur.execute(
-            "INSERT INTO audit (at, action, detail) VALUES (?, 'fact-reset', ?)",
-            (_now(), _detail(fact=fact.fact_id, resources=len(keys))),
-        )
+        audit_in(cur, "fact-reset", fact=fact.fact_id, resources=len(keys))
     return _containing(facts(record, sorted({k[1] for k in keys})), keys[0])
 
 
@@ -406,12 +397,6 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _detail(**values: Any) -> str:
-    import json
-
-    return json.dumps(values, sort_keys=True)
-
-
 # --- grouping --------------------------------------------------------------------------------------------------------
 
 
@@ -452,7 +437,7 @@ class _Builder:
         return (" AND ".join(clauses), args)
 
     def _load(self) -> None:
-        query = self.record._query
+        query = self.record.read
         skeys: dict[int, str] = {}
         for sid, kind, name, base_url in query("SELECT id, kind, name, base_url FROM source"):
             skeys[sid] = source_key(kind, name, base_url)
@@ -477,7 +462,7 @@ class _Builder:
             return []
         where, args = self._where()
         clause = f"r.type IN ({', '.join('?' for _ in wanted)})" + (f" AND {where}" if where else "")
-        return self.record._query(sql.format(where=clause), [*wanted, *args])
+        return self.record.read(sql.format(where=clause), [*wanted, *args])
 
     # keys
 
@@ -612,7 +597,7 @@ class _Builder:
         sql = "SELECT i.resource, i.system, i.value FROM identifier i"
         if where:
             sql += f" JOIN resource r ON r.rowid = i.resource WHERE {where}"
-        return self.record._query(sql, args)
+        return self.record.read(sql, args)
 
     def _codings(self) -> dict[int, set[tuple[str, str]]]:
         found: dict[int, set[tuple[str, str]]] = {}
@@ -629,7 +614,7 @@ class _Builder:
 
     def _extras(self) -> dict[int, dict[str, Any]]:
         extras: dict[int, dict[str, Any]] = {}
-        query = self.record._query
+        query = self.record.read
         # Medications: the end of a stated period; a referenced Medication's code and name.
         rows = self._json_rows(
             "SELECT r.rowid, r.source_id, COALESCE(json_extract(r.raw, '$.dispenseRequest.validityPeriod.end'), "

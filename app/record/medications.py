@@ -186,7 +186,7 @@ def _order_details(record: Record, orders: list[Fact]) -> dict[int, dict[str, An
     refs: dict[tuple[int, str], list[int]] = {}
     for chunk in range(0, len(rowids), 500):
         part = rowids[chunk : chunk + 500]
-        for rowid, sid, ref, display in record._query(
+        for rowid, sid, ref, display in record.read(
             "SELECT rowid, source_id, COALESCE(json_extract(raw, '$.requester.reference'), "
             "json_extract(raw, '$.informationSource.reference')), COALESCE(json_extract(raw, '$.requester.display'), "
             f"json_extract(raw, '$.informationSource.display')) FROM resource WHERE rowid IN ({', '.join('?' * len(part))})",
@@ -198,7 +198,7 @@ def _order_details(record: Record, orders: list[Fact]) -> dict[int, dict[str, An
                 rtype, _, rid = ref.rstrip("/").rpartition("/")
                 refs.setdefault((sid, f"{rtype.rsplit('/', 1)[-1]}/{rid}"), []).append(rowid)
     if refs:
-        for sid, rtype, rid, display in record._query(
+        for sid, rtype, rid, display in record.read(
             "SELECT source_id, type, id, display FROM resource WHERE type IN ('Practitioner', 'Organization', "
             "'PractitionerRole', 'Patient', 'RelatedPerson')"
         ):
@@ -254,7 +254,7 @@ def _allergy_flags(
     rowids = [a.newest.rowid for a in allergies]
     raw = {
         rowid: json.loads(text)
-        for rowid, text in record._query(
+        for rowid, text in record.read(
             f"SELECT rowid, raw FROM resource WHERE rowid IN ({', '.join('?' * len(rowids))})", rowids
         )
     }

@@ -14,7 +14,6 @@ only through a person's own resources; a subject Carry cannot place is "unassign
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 import uuid
@@ -26,7 +25,7 @@ from typing import Any
 from sync.untrusted import plain_text
 
 from .errors import RecordError
-from .store import Record, ResourceRow, Source
+from .store import Record, ResourceRow, Source, audit_in
 
 __all__ = [
     "Member",
@@ -187,24 +186,22 @@ def place_patients(cur: Any) -> int:
             (skey, patient, int(cur.lastrowid), now),
         )
     if new:
-        cur.execute(
-            "INSERT INTO audit (at, action, detail) VALUES (?, 'person-add', ?)", (now, json.dumps({"placed": len(new)}))
-        )
+        audit_in(cur, "person-add", placed=len(new))
     return len(new)
 
 
 def _ensure_placed(record: Record) -> None:
-    keys = {sid: source_key(k, n, b) for sid, k, n, b in record._query("SELECT id, kind, name, base_url FROM source")}
-    placed = set(record._query("SELECT source_key, patient FROM person_member"))
+    keys = {sid: source_key(k, n, b) for sid, k, n, b in record.read("SELECT id, kind, name, base_url FROM source")}
+    placed = set(record.read("SELECT source_key, patient FROM person_member"))
     wanted = _patient_keys(
-        record._query("SELECT source_id, id FROM resource WHERE type = 'Patient'"),
-        record._query("SELECT source_id, patient_id FROM portal"),
+        record.read("SELECT source_id, id FROM resource WHERE type = 'Patient'"),
+        record.read("SELECT source_id, patient_id FROM portal"),
         keys,
     )
     # Writes place every new Patient as they store it; this catches what an older Carry stored unplaced, and
     # leaves a read-only record as it is (its unplaced Patients, if any, are shown once the file is writable).
     if not record.read_only and any(key not in placed for key in wanted):
-        with record._transaction() as cur:
+        with record.write() as cur:
             place_patients(cur.raw)
 
 
@@ -217,18 +214,18 @@ def people(record: Record) -> list[Person]:
     back with the patient's decisions."""
     _ensure_placed(record)
     sources: dict[str, list[tuple[int, str, str | None]]] = {}
-    for sid, kind, name, base in record._query("SELECT id, kind, name, base_url FROM source ORDER BY id"):
+    for sid, kind, name, base in record.read("SELECT id, kind, name, base_url FROM source ORDER BY id"):
         sources.setdefault(source_key(kind, name, base), []).append((int(sid), name, base))
     patients: dict[tuple[int, str], tuple[Any, ...]] = {}
-    for rowid, sid, rid, display, birth, gender, changed in record._query(
+    for rowid, sid, rid, display, birth, gender, changed in record.read(
         "SELECT rowid, source_id, id, display, json_extract(raw, '$.birthDate'), json_extract(raw, '$.gender'), "
         "changed_at FROM resource WHERE type = 'Patient'"
     ):
         patients[(int(sid), f"Patient/{rid}")] = (int(rowid), display, birth, gender, changed)
-    portal_patients = {(int(sid), f"Patient/{pid}") for sid, pid in record._query("SELECT source_id, patient_id FROM portal")}
-    names = dict(record._query("SELECT id, name FROM person"))
+    portal_patients = {(int(sid), f"Patient/{pid}") for sid, pid in record.read("SELECT source_id, patient_id FROM portal")}
+    names = dict(record.read("SELECT id, name FROM person"))
     grouped: dict[int, list[tuple[Member, str, Subjects]]] = {}
-    for person_id, skey, patient, decided in record._query(
+    for person_id, skey, patient, decided in record.read(
         "SELECT person_id, source_key, patient, decided_at FROM person_member ORDER BY person_id, placed_at, patient"
     ):
         for sid, sname, base in sources.get(skey, []):
@@ -274,7 +271,7 @@ def person_clause(record: Record, person: Person) -> tuple[str, tuple[Any, ...]]
     organisations, medications, locations, …) those resources refer to in their own source; nothing else."""
     mine, params = subject_clause(person.subjects)
     wanted: set[tuple[int, str, str]] = set()
-    for sid, raw in record._query(f"SELECT r.source_id, r.raw FROM resource r WHERE {mine}", params):
+    for sid, raw in record.read(f"SELECT r.source_id, r.raw FROM resource r WHERE {mine}", params):
         wanted.update((int(sid), rtype, rid) for rtype, rid in _CONTEXT_REFERENCE.findall(raw))
     if not wanted:
         return mine, params
@@ -301,7 +298,7 @@ def proposals(record: Record, everyone: Sequence[Person] | None = None) -> list[
     pool = people(record) if everyone is None else list(everyone)
     apart = {
         frozenset({(a1, a2), (b1, b2)})
-        for a1, a2, b1, b2 in record._query("SELECT a_source, a_patient, b_source, b_patient FROM person_apart")
+        for a1, a2, b1, b2 in record.read("SELECT a_source, a_patient, b_source, b_patient FROM person_apart")
     }
     keyed = [(p, {match_key(m.name, m.birth_date) for m in p.members} - {None}) for p in pool]
     out: list[Proposal] = []
@@ -353,10 +350,6 @@ def choose_person(record: Record, text: str | None, everyone: Sequence[Person] |
 # --- the patient's decisions ---------------------------------------------------------------------------------------
 
 
-def _audit(cur: Any, action: str, **detail: Any) -> None:
-    cur.execute("INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)", (_now(), action, json.dumps(detail, sort_keys=True)))
-
-
 def _apart_pair(x: tuple[str, str], y: tuple[str, str]) -> tuple[str, str, str, str]:
     a, b = sorted((x, y))
     return (*a, *b)
@@ -366,7 +359,7 @@ def merge_people(record: Record, keep: Person, other: Person) -> Person:
     """The patient says these two are one person: `other`'s records join `keep`, the decision is kept and audited."""
     if keep.id == other.id:
         raise PersonError(f"{keep.name} is already one person.")
-    with record._transaction() as cur:
+    with record.write() as cur:
         raw = cur.raw
         now = _now()
         raw.execute("UPDATE person_member SET person_id = ?, decided_at = ? WHERE person_id IN (?, ?)",
@@ -376,7 +369,7 @@ def merge_people(record: Record, keep: Person, other: Person) -> Person:
                 raw.execute("DELETE FROM person_apart WHERE a_source = ? AND a_patient = ? AND b_source = ? AND "
                             "b_patient = ?", _apart_pair((x.source_key, x.patient), (y.source_key, y.patient)))  # fmt: skip
         raw.execute("DELETE FROM person WHERE id = ?", (other.id,))
-        _audit(raw, "person-merge", person=keep.id, merged=other.id, records=len(other.members))
+        audit_in(raw, "person-merge", person=keep.id, merged=other.id, records=len(other.members))
     return _by_id(record, keep.id)
 
 
@@ -391,11 +384,11 @@ def keep_apart(record: Record, a: Person, b: Person) -> None:
     """The patient says two proposed persons are not one: they are never proposed as one again."""
     if a.id == b.id:
         raise PersonError(f"{a.name} is one person; split them instead.")
-    with record._transaction() as cur:
+    with record.write() as cur:
         now = _now()
         _keep_apart(cur.raw, a.members, b.members, now)
         cur.raw.execute("UPDATE person_member SET decided_at = ? WHERE person_id IN (?, ?)", (now, a.id, b.id))
-        _audit(cur.raw, "person-apart", person=a.id, other=b.id)
+        audit_in(cur, "person-apart", person=a.id, other=b.id)
 
 
 def split_person(record: Record, person: Person, which: Sequence[str] = ()) -> tuple[Person, Person]:
@@ -408,7 +401,7 @@ def split_person(record: Record, person: Person, which: Sequence[str] = ()) -> t
     staying = [m for m in person.members if m not in moving]
     if not staying:
         raise PersonError("Leave at least one record with the person; a split moves some of them, not all.")
-    with record._transaction() as cur:
+    with record.write() as cur:
         raw = cur.raw
         now = _now()
         raw.execute("INSERT INTO person (name, created_at) VALUES (NULL, ?)", (now,))
@@ -418,7 +411,7 @@ def split_person(record: Record, person: Person, which: Sequence[str] = ()) -> t
                         (new_id, now, m.source_key, m.patient))  # fmt: skip
         _keep_apart(raw, moving, staying, now)
         raw.execute("UPDATE person_member SET decided_at = ? WHERE person_id = ?", (now, person.id))
-        _audit(raw, "person-split", person=person.id, new_person=new_id, records=len(moving))
+        audit_in(raw, "person-split", person=person.id, new_person=new_id, records=len(moving))
     return _by_id(record, person.id), _by_id(record, new_id)
 
 
@@ -427,9 +420,9 @@ def rename_person(record: Record, person: Person, name: str) -> Person:
     clean = plain_text(name, limit=NAME_LIMIT + 1)
     if len(clean) > NAME_LIMIT:
         raise PersonError(f"A name may be at most {NAME_LIMIT} characters long.")
-    with record._transaction() as cur:
+    with record.write() as cur:
         cur.execute("UPDATE person SET name = ? WHERE id = ?", (clean or None, person.id))
-        _audit(cur.raw, "person-rename", person=person.id)
+        audit_in(cur, "person-rename", person=person.id)
     return _by_id(record, person.id)
 
 
@@ -461,7 +454,7 @@ def stand_in(cur: Any, source: Source, person: Person | None, name: str = "") ->
     # Placed before the Patient is stored, so that storing it does not give it a person of its own.
     cur.execute("INSERT INTO person_member (source_key, patient, person_id, placed_at, decided_at) VALUES (?, ?, ?, ?, ?)",
                 (skey, f"Patient/{rid}", person_id, now, now))  # fmt: skip
-    _audit(cur, "person-stand-in", person=person_id, new=person is None)
+    audit_in(cur, "person-stand-in", person=person_id, new=person is None)
     patient: dict[str, Any] = {"resourceType": "Patient", "id": rid, "meta": {"tag": [STAND_IN_TAG]}}
     patient["name"] = [{"text": (person.name if person is not None else plain_text(name, limit=NAME_LIMIT)) or UNNAMED}]
     if person is not None and person.birth_date:

@@ -19,7 +19,7 @@ from sync.smart import TokenSet
 
 from .errors import RecordError
 from .people import place_patients
-from .store import Record, Source, UpsertCounts
+from .store import Record, Source, UpsertCounts, audit_in
 
 __all__ = ["Connection", "PortalState", "PortalPullStore", "PortalTokenStore"]
 
@@ -119,11 +119,11 @@ class PortalState:
     # --- connections ---------------------------------------------------------------------------------------
 
     def connections(self) -> list[Connection]:
-        return [_connection(r) for r in self.record._query(_CONNECTION_SQL + " ORDER BY s.id")]
+        return [_connection(r) for r in self.record.read(_CONNECTION_SQL + " ORDER BY s.id")]
 
     def connection(self, which: str | int) -> Connection:
         """A connection by source id, source name, or FHIR base URL (when only one patient is connected there)."""
-        rows = self.record._query(
+        rows = self.record.read(
             _CONNECTION_SQL + " WHERE s.id = ? OR s.name = ? OR p.base_url = ? ORDER BY s.id",
             [which if isinstance(which, int) or str(which).isdigit() else -1, str(which), str(which).rstrip("/")],
         )
@@ -134,11 +134,11 @@ class PortalState:
         return _connection(rows[0])
 
     def find(self, base_url: str, patient_id: str) -> Connection | None:
-        rows = self.record._query(_CONNECTION_SQL + " WHERE p.base_url = ? AND p.patient_id = ?", [base_url, patient_id])
+        rows = self.record.read(_CONNECTION_SQL + " WHERE p.base_url = ? AND p.patient_id = ?", [base_url, patient_id])
         return _connection(rows[0]) if rows else None
 
     def _free_name(self, wanted: str) -> str:
-        taken = {name for (name,) in self.record._query("SELECT name FROM source WHERE kind = 'portal'")}
+        taken = {name for (name,) in self.record.read("SELECT name FROM source WHERE kind = 'portal'")}
         name, n = wanted, 1
         while name in taken:
             n += 1
@@ -162,7 +162,7 @@ class PortalState:
         """Create the connection (or renew it: same FHIR base and patient) and store its tokens, in one transaction."""
         existing = self.find(base_url, patient_id)
         now = _now()
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             if existing is None:
                 cur.execute(
                     "INSERT INTO source (kind, name, base_url, created_at) VALUES ('portal', ?, ?, ?)",
@@ -183,33 +183,30 @@ class PortalState:
                 )
             _write_tokens(cur, source_id, tokens)
             place_patients(cur.raw)  # the portal's own patient is someone from the moment of connecting
-            cur.execute(
-                "INSERT INTO audit (at, action, detail) VALUES (?, 'connect', ?)",
-                (now, json.dumps({"source": source_id, "base_url": base_url, "scope": granted_scope}, sort_keys=True)),
-            )
+            audit_in(cur, "connect", source=source_id, base_url=base_url, scope=granted_scope)
         return self.connection(source_id)
 
     def note_unreachable(self, source_id: int, reason: str) -> None:
         """The server of a connected source did not answer: kept until it answers again (note_reached)."""
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             cur.execute(
                 "UPDATE portal SET status_reason = ? WHERE source_id = ? AND status = 'connected'", (reason, source_id)
             )
 
     def note_reached(self, source_id: int) -> None:
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             cur.execute(
                 "UPDATE portal SET status_reason = NULL WHERE source_id = ? AND status = 'connected'", (source_id,)
             )
 
     def set_status(self, source_id: int, status: str, reason: str | None = None) -> None:
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             cur.execute("UPDATE portal SET status = ?, status_reason = ? WHERE source_id = ?", (status, reason, source_id))
 
     # --- tokens --------------------------------------------------------------------------------------------
 
     def tokens(self, source_id: int) -> TokenSet | None:
-        rows = self.record._query(
+        rows = self.record.read(
             "SELECT access_token, token_type, expires_at, scope, patient, refresh_token, id_token, updated_at "
             "FROM portal_token WHERE source_id = ?",
             [source_id],
@@ -225,7 +222,7 @@ class PortalState:
 
     def disconnect(self, source_id: int, *, forget: bool) -> None:
         """Delete the tokens (and with `forget`, the source and every resource that came from it)."""
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             cur.execute("DELETE FROM portal_token WHERE source_id = ?", (source_id,))
             cur.execute("DELETE FROM sync_checkpoint WHERE source_id = ?", (source_id,))
             cur.execute("DELETE FROM sync_session WHERE source_id = ?", (source_id,))
@@ -240,16 +237,13 @@ class PortalState:
                     "UPDATE portal SET status = 'disconnected', status_reason = 'Disconnected by you.' WHERE source_id = ?",
                     (source_id,),
                 )
-            cur.execute(
-                "INSERT INTO audit (at, action, detail) VALUES (?, 'disconnect', ?)",
-                (_now(), json.dumps({"source": source_id, "forget": forget}, sort_keys=True)),
-            )
+            audit_in(cur, "disconnect", source=source_id, forget=forget)
 
     # --- client secrets and keys ----------------------------------------------------------------------------
 
     def client_secret(self, token_endpoint: str, client_id: str) -> tuple[str, str, str | None] | None:
         """(auth method, secret or private JWK as JSON, alg) kept for this client at this token endpoint."""
-        rows = self.record._query(
+        rows = self.record.read(
             "SELECT auth_method, secret, alg FROM client_secret WHERE token_endpoint = ? AND client_id = ?",
             [token_endpoint, client_id],
         )
@@ -257,11 +251,11 @@ class PortalState:
 
     def forget_client_secret(self, token_endpoint: str, client_id: str) -> None:
         """Delete a client's secret or key (a device client's key once its source is disconnected or renewed)."""
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             cur.execute("DELETE FROM client_secret WHERE token_endpoint = ? AND client_id = ?", (token_endpoint, client_id))
 
     def save_client_secret(self, token_endpoint: str, client_id: str, auth_method: str, secret: str, alg: str | None) -> None:
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             cur.execute(
                 "INSERT INTO client_secret (token_endpoint, client_id, auth_method, alg, secret, created_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (token_endpoint, client_id) DO UPDATE SET "
@@ -275,7 +269,7 @@ class PortalState:
         return PortalPullStore(self.record, source_id)
 
     def reports(self, source_id: int, limit: int = 10) -> list[SyncReport]:
-        rows = self.record._query(
+        rows = self.record.read(
             "SELECT report FROM sync_report WHERE source_id = ? ORDER BY run_id DESC LIMIT ?", [source_id, limit]
         )
         return [SyncReport.from_json(json.loads(text)) for (text,) in rows]
@@ -306,19 +300,16 @@ class PortalTokenStore:
         return f"<PortalTokenStore source={self.source_id}>"
 
     def save_tokens(self, tokens: TokenSet) -> None:
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             _write_tokens(cur, self.source_id, tokens)
 
     def mark_needs_reconnect(self, reason: str) -> None:
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             cur.execute(
                 "UPDATE portal SET status = 'needs-reconnect', status_reason = ? WHERE source_id = ?",
                 (reason, self.source_id),
             )
-            cur.execute(
-                "INSERT INTO audit (at, action, detail) VALUES (?, 'needs-reconnect', ?)",
-                (_now(), json.dumps({"source": self.source_id}, sort_keys=True)),
-            )
+            audit_in(cur, "needs-reconnect", source=self.source_id)
 
 
 class PortalPullStore:
@@ -343,7 +334,7 @@ class PortalPullStore:
         if not types:
             return {}
         marks = ", ".join("?" for _ in types)
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             counts = dict(cur.execute(
                 f"SELECT type, count(*) FROM resource WHERE source_id = ? AND type IN ({marks}) AND removed_at IS NULL "
                 "AND (last_run IS NULL OR last_run != ?) GROUP BY type",
@@ -355,17 +346,14 @@ class PortalPullStore:
                     "AND (last_run IS NULL OR last_run != ?)",
                     (_now(), self.source_id, *types, run_id),
                 )
-                cur.execute(
-                    "INSERT INTO audit (at, action, detail) VALUES (?, 'removed-at-source', ?)",
-                    (_now(), json.dumps({"source": self.source_id, "removed": counts}, sort_keys=True)),
-                )
+                audit_in(cur, "removed-at-source", source=self.source_id, removed=counts)
         return {str(t): int(n) for t, n in counts.items()}
 
     def remember_refusals(self, refused: Mapping[str, tuple[str, str]], searched: Collection[str]) -> None:
         if not refused and not searched:
             return
         now = _now()
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             if searched:
                 cur.execute_rows(
                     "DELETE FROM portal_refusal WHERE source_id = ? AND task IN ({rows})", list(searched), (self.source_id,)
@@ -379,7 +367,7 @@ class PortalPullStore:
 
     def open_session(self, *, full: bool) -> PullSession:
         sid = self.source_id
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             row = cur.execute("SELECT run_id, full, since FROM sync_session WHERE source_id = ?", (sid,)).fetchone()
             if row is not None and (not full or row[1]):
                 run_id, was_full, since = row
@@ -419,7 +407,7 @@ class PortalPullStore:
         resources = [res for page in pages for res in page.resources]
         owners = [tally for tally, page in zip(tallies, pages, strict=True) for _ in page.resources]
         tasks = list(dict.fromkeys(page.task for page in pages))
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             if resources:
                 self.record._upsert(cur, self.source_id, run_id, resources, now, owners)
             # Read back inside the transaction: where each task stood before these pages.
@@ -455,21 +443,21 @@ class PortalPullStore:
         if types:
             sql += f" AND type IN ({', '.join('?' for _ in types)})"
             params += list(types)
-        return [(t, i, raw.encode("utf-8")) for t, i, raw in self.record._query(sql, params)]
+        return [(t, i, raw.encode("utf-8")) for t, i, raw in self.record.read(sql, params)]
 
     def stored_keys(self, types: Collection[str]) -> set[tuple[str, str]]:
         if not types:
             return set()
         return {
             (t, i)
-            for t, i in self.record._query(
+            for t, i in self.record.read(
                 f"SELECT type, id FROM resource WHERE source_id = ? AND type IN ({', '.join('?' for _ in types)})",
                 [self.source_id, *types],
             )
         }
 
     def stored_counts(self) -> dict[str, int]:
-        return dict(self.record._query("SELECT type, count(*) FROM resource WHERE source_id = ? GROUP BY type", [self.source_id]))
+        return dict(self.record.read("SELECT type, count(*) FROM resource WHERE source_id = ? GROUP BY type", [self.source_id]))
 
     def resolve_identifier(self, resource_type: str, system: str, value: str) -> str | None:
         return self.record.resolve_identifier(resource_type, system, value)
@@ -477,7 +465,7 @@ class PortalPullStore:
     def finish_session(self, run_id: int, report: SyncReport, *, complete: bool, server_time: str | None) -> None:
         totals = report.totals
         now = _now()
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             # A resource removed at the source that the portal served again this run is current again.
             cur.execute(
                 "UPDATE resource SET removed_at = NULL WHERE source_id = ? AND removed_at IS NOT NULL AND last_run = ?",
@@ -506,14 +494,5 @@ class PortalPullStore:
                     cur.execute("UPDATE portal SET server_time = ? WHERE source_id = ?", (mark, self.source_id))
                 cur.execute("DELETE FROM sync_checkpoint WHERE source_id = ?", (self.source_id,))
                 cur.execute("DELETE FROM sync_session WHERE source_id = ?", (self.source_id,))
-            cur.execute(
-                "INSERT INTO audit (at, action, detail) VALUES (?, 'sync', ?)",
-                (
-                    now,
-                    json.dumps(
-                        {"source": self.source_id, "outcome": report.outcome, "imported": totals.imported,
-                         "updated": totals.updated, "unchanged": totals.unchanged, "invalid": totals.invalid},
-                        sort_keys=True,
-                    ),  # fmt: skip
-                ),
-            )
+            audit_in(cur, "sync", source=self.source_id, outcome=report.outcome, imported=totals.imported,
+                     updated=totals.updated, unchanged=totals.unchanged, invalid=totals.invalid)  # fmt: skip

@@ -17,7 +17,7 @@ from typing import Any
 from sync.untrusted import plain_text
 
 from .errors import RecordError
-from .store import Record
+from .store import Record, audit_in
 
 __all__ = ["AccessEntry", "ShareLinkRow", "ShareState"]
 
@@ -112,22 +112,22 @@ class ShareState:
 
     def access_keys(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """(private JWK, public JWK), made the first time a record shares anything."""
-        rows = self.record._query("SELECT private_jwk, public_jwk FROM share_key WHERE id = 1")
+        rows = self.record.read("SELECT private_jwk, public_jwk FROM share_key WHERE id = 1")
         if rows:
             return json.loads(rows[0][0]), json.loads(rows[0][1])
         from sync.share import new_access_keypair
 
         private, public = new_access_keypair()
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             cur.execute(
                 "INSERT OR IGNORE INTO share_key (id, private_jwk, public_jwk, created_at) VALUES (1, ?, ?, ?)",
                 (json.dumps(private), json.dumps(public), _now()),
             )
-        rows = self.record._query("SELECT private_jwk, public_jwk FROM share_key WHERE id = 1")
+        rows = self.record.read("SELECT private_jwk, public_jwk FROM share_key WHERE id = 1")
         return json.loads(rows[0][0]), json.loads(rows[0][1])
 
     def private_key(self) -> dict[str, Any] | None:
-        rows = self.record._query("SELECT private_jwk FROM share_key WHERE id = 1")
+        rows = self.record.read("SELECT private_jwk FROM share_key WHERE id = 1")
         return json.loads(rows[0][0]) if rows else None
 
     # --- links -----------------------------------------------------------------------------------------------
@@ -145,16 +145,16 @@ class ShareState:
         sources: Iterable[str],
         ips_text: str,
     ) -> None:
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             cur.execute(
                 f"INSERT INTO share_link ({_LINK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
                 (link_id, json.dumps(dict(payload)), uri, label, flag, exp, json.dumps(dict(sections)),
                  json.dumps(list(sources)), _now(), ips_text),
             )  # fmt: skip
-            Record._audit_in(cur, "share-create", link=link_id[:8], flag=flag, exp=exp, sections=dict(sections))
+            audit_in(cur, "share-create", link=link_id[:8], flag=flag, exp=exp, sections=dict(sections))
 
     def links(self) -> list[ShareLinkRow]:
-        rows = self.record._query(f"SELECT {_LINK_COLUMNS} FROM share_link ORDER BY created_at DESC, rowid DESC")
+        rows = self.record.read(f"SELECT {_LINK_COLUMNS} FROM share_link ORDER BY created_at DESC, rowid DESC")
         accesses = self._accesses()
         return [self._link(r, accesses.get(r[0], ())) for r in rows]
 
@@ -163,7 +163,7 @@ class ShareState:
         which = which.strip()
         if len(which) < 4:
             raise RecordError("Give at least the first 4 characters of the link's id (`carry shares` lists them).")
-        rows = self.record._query(
+        rows = self.record.read(
             f"SELECT {_LINK_COLUMNS} FROM share_link WHERE substr(link_id, 1, ?) = ?", [len(which), which]
         )
         if not rows:
@@ -173,13 +173,13 @@ class ShareState:
         return self._link(rows[0], self._accesses().get(rows[0][0], ()))
 
     def mark_revoked(self, link_id: str) -> None:
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             cur.execute("UPDATE share_link SET revoked_at = ? WHERE link_id = ? AND revoked_at IS NULL",
                         (_now(), link_id))  # fmt: skip
-            Record._audit_in(cur, "share-revoke", link=link_id[:8])
+            audit_in(cur, "share-revoke", link=link_id[:8])
 
     def link_ids(self) -> set[str]:
-        return {r[0] for r in self.record._query("SELECT link_id FROM share_link")}
+        return {r[0] for r in self.record.read("SELECT link_id FROM share_link")}
 
     @staticmethod
     def _link(row: Any, accesses: tuple[AccessEntry, ...]) -> ShareLinkRow:
@@ -191,7 +191,7 @@ class ShareState:
 
     def _accesses(self) -> dict[str, tuple[AccessEntry, ...]]:
         out: dict[str, list[AccessEntry]] = {}
-        for link_id, recipient, at, event in self.record._query(
+        for link_id, recipient, at, event in self.record.read(
             "SELECT link_id, recipient, at, event FROM share_access ORDER BY at, id"
         ):
             out.setdefault(link_id, []).append(AccessEntry(link_id, recipient, at, event))
@@ -211,7 +211,7 @@ class ShareState:
     ) -> list[AccessEntry]:
         """Merge opened access entries and move the cursor past them, in one transaction (each entry once)."""
         added: list[AccessEntry] = []
-        with self.record._transaction() as cur:
+        with self.record.write() as cur:
             for host_cursor, entry in entries:
                 cur.execute(
                     "INSERT OR IGNORE INTO share_access (link_id, recipient, at, event, host_cursor) "
@@ -221,7 +221,7 @@ class ShareState:
                 if cur.raw.rowcount:
                     added.append(entry)
                     action = "share-passcode-refused" if entry.event == "passcode-refused" else "share-opened"
-                    Record._audit_in(cur, action, link=entry.link_id[:8], recipient=entry.recipient, at=entry.at,
+                    audit_in(cur, action, link=entry.link_id[:8], recipient=entry.recipient, at=entry.at,
                                      text=entry.sentence())  # fmt: skip
             cur.execute(
                 "INSERT INTO setting (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

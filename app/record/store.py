@@ -56,7 +56,9 @@ __all__ = [
     "ResourceRow",
     "Source",
     "StoredResource",
+    "Transaction",
     "UpsertCounts",
+    "audit_in",
 ]
 
 MIN_PASSPHRASE = 8
@@ -399,13 +401,22 @@ class Record:
             raise RecordError("The record is locked. Unlock it with your passphrase.")
         return self._db
 
+    # --- the door: every read and write of the record goes through these two --------------------------------
+    # SQL text lives in app/record only: the views and services call named functions (app/record/view_queries.py,
+    # people, facts, portal_state, share_state...) that call these. One writer at a time (BEGIN IMMEDIATE under
+    # the record's lock); a read takes the same lock for its one statement, so it waits for a write in progress
+    # (one connection: there is no separate reader yet). The UI calls both from worker threads.
+
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[_Tx]:
+    def write(self) -> Iterator[Transaction]:
+        """A write transaction: everything done on the yielded Transaction is committed together when the block
+        ends, or nothing of it when it raises (SQLite's full-disk, read-only and busy errors become RecordErrors
+        with a plain sentence)."""
         with self._lock, _plain_errors(self.path):
             db = self._conn()
             db.execute("BEGIN IMMEDIATE")
             try:
-                yield _Tx(db.cursor())
+                yield Transaction(db.cursor())
                 db.execute("COMMIT")
             except BaseException:
                 # SQLite may have rolled back already (a full disk does), so there may be nothing left to undo.
@@ -414,9 +425,24 @@ class Record:
                         db.execute("ROLLBACK")
                 raise
 
-    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+    def read(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        """Every row of one statement (SQL written in app/record, never text from outside; values as params)."""
         with self._lock, _plain_errors(self.path):
             return list(self._conn().execute(sql, tuple(params)).fetchall())
+
+    def generation(self) -> tuple[int, int]:
+        """A marker that moves whenever the record changes, from this connection or another (a cache kept for
+        the record is good while it stays the same): this connection's writes (`total_changes()`) and other
+        connections' commits (`PRAGMA data_version`)."""
+        with self._lock, _plain_errors(self.path):
+            db = self._conn()
+            (changes,) = db.execute("SELECT total_changes()").fetchone()
+            (version,) = db.execute("PRAGMA data_version").fetchone()
+        return (int(changes), int(version))
+
+    # The names the record's own modules used before the door had public ones.
+    _transaction = write
+    _query = read
 
     # --- audit log ------------------------------------------------------------------------------------------
 
@@ -425,9 +451,7 @@ class Record:
         if self.read_only:  # a read-only file cannot take the entry; reading (the only thing possible) goes on
             return
         with self._lock, _plain_errors(self.path):
-            self._conn().execute(
-                "INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)", (_now(), action, _audit_detail(detail))
-            )
+            audit_in(self._conn(), action, **detail)
 
     def audit_log(self, limit: int = 200, action: str | None = None) -> list[dict[str, Any]]:
         where, params = ("WHERE action = ?", [action]) if action else ("", [])
@@ -527,7 +551,7 @@ class Record:
 
     def _upsert(
         self,
-        cur: _Tx,
+        cur: Transaction,
         source_id: int,
         run_id: int,
         resources: Sequence[ParsedResource],
@@ -623,7 +647,7 @@ class Record:
                 place_patients(cur.raw)
 
     @staticmethod
-    def _existing(cur: _Tx, source_id: int, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
+    def _existing(cur: Transaction, source_id: int, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
         """(type, id) -> (rowid, hash) of the ones this source already has."""
         by_type: dict[str, list[str]] = {}
         for rtype, rid in keys:
@@ -644,17 +668,15 @@ class Record:
         return found
 
     @staticmethod
-    def _finish_run(cur: _Tx, run_id: int, counts: UpsertCounts) -> None:
+    def _finish_run(cur: Transaction, run_id: int, counts: UpsertCounts) -> None:
         cur.execute(
             "UPDATE run SET finished_at = ?, imported = ?, updated = ?, unchanged = ?, invalid = ? WHERE id = ?",
             (_now(), counts.imported, counts.updated, counts.unchanged, counts.invalid, run_id),
         )
 
     @staticmethod
-    def _audit_in(cur: _Tx, action: str, **detail: Any) -> None:
-        cur.execute(
-            "INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)", (_now(), action, _audit_detail(detail))
-        )
+    def _audit_in(cur: Transaction, action: str, **detail: Any) -> None:
+        audit_in(cur, action, **detail)
 
     # --- reading --------------------------------------------------------------------------------------------
 
@@ -807,6 +829,12 @@ class Record:
         return written
 
 
+def audit_in(cur: Any, action: str, **detail: Any) -> None:
+    """Append an entry to the audit log inside the caller's transaction (a Transaction, or the raw cursor a
+    migration step gets): the one way an audit entry is written, so every text in it is made plain first."""
+    cur.execute("INSERT INTO audit (at, action, detail) VALUES (?, ?, ?)", (_now(), action, _audit_detail(detail)))
+
+
 def _audit_detail(detail: dict[str, Any]) -> str:
     """An audit entry's detail as JSON, every text in it made one plain line: file names, recipients and reasons
     come from outside, and the audit log is read in terminals and shown in the app."""
@@ -881,7 +909,7 @@ def _plain_errors(path: Path) -> Iterator[None]:
         raise plain from None
 
 
-_ROW_GROUP = 256  # rows per statement in _Tx.execute_rows (256 x 23 columns stays far below SQLite's 32766 parameters)
+_ROW_GROUP = 256  # rows per statement in Transaction.execute_rows (256 x 23 columns: far below SQLite's 32766 parameters)
 
 
 @lru_cache(maxsize=256)
@@ -890,8 +918,8 @@ def _grouped(sql: str, rows: int, width: int) -> str:
     return sql.replace("{rows}", ", ".join([one] * rows))
 
 
-class _Tx:
-    """A cursor inside an open transaction, with executescript that does not commit."""
+class Transaction:
+    """A cursor inside an open write transaction (Record.write), with executescript that does not commit."""
 
     def __init__(self, cursor: Any) -> None:
         self.raw = cursor
@@ -957,3 +985,6 @@ def _summary(counts: UpsertCounts) -> dict[str, int]:
         "invalid": counts.invalid,
     }
 
+
+
+_Tx = Transaction  # the name the record's own modules used before

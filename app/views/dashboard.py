@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from app.record import Fact, MedicationEntry, Record, ResourceRow, Subjects
+from app.record.view_queries import has_resources, json_fields as _json_fields, rows_by_rowid
 
 from .labs import OTHER, lab_tests, values_of
 from .format import format_date, format_value, kind_name, readable_measurements, tidy_name, years_since
@@ -100,18 +101,6 @@ def _with_fact(item: Item, fact: Fact) -> Item:
                 item.flag, item.range_text, fact.sources, fact.fact_id, item.notes)  # fmt: skip
 
 
-def _json_fields(record: Record, rowids: list[int], paths: dict[str, str]) -> dict[int, dict[str, Any]]:
-    """A few JSON paths of a few resources, read in SQL so the whole JSON never crosses into Python."""
-    if not rowids:
-        return {}
-    columns = ", ".join(f"json_extract(raw, '{path}')" for path in paths.values())
-    marks = ", ".join("?" for _ in rowids)
-    out: dict[int, dict[str, Any]] = {}
-    for rowid, *values in record._query(f"SELECT rowid, {columns} FROM resource WHERE rowid IN ({marks})", rowids):
-        out[rowid] = dict(zip(paths, values))
-    return out
-
-
 def _dedupe(found: Iterable[Fact], limit: int) -> list[Fact]:
     """The newest fact per code (or name) and sources: an illness one portal recorded again years later is one line,
     while copies the patient said are not the same stay two."""
@@ -151,16 +140,16 @@ def _with_slot(item: Item, slot: Slot, names: dict[int, str]) -> Item:
                 item.flag, item.range_text, sources, slot.fact_id, item.notes)  # fmt: skip
 
 
-def _newest_rows(record: Record, found: list[Slot], limit: int, where: str = "") -> list[tuple[Slot, ResourceRow]]:
-    """The newest `limit` facts whose shown row matches `where`, read a few dozen rows at a time."""
+def _newest_rows(
+    record: Record, found: list[Slot], limit: int, category: str | None = None
+) -> list[tuple[Slot, ResourceRow]]:
+    """The newest `limit` facts whose shown row is of `category` (any, for None), read a few dozen rows at a time."""
     out: list[tuple[Slot, ResourceRow]] = []
     start, batch = 0, max(limit * 4, 20)
     while start < len(found):
         chunk = found[start : start + batch]
         start, batch = start + batch, min(batch * 2, 900)  # few matches (no labs lately): widen the net
-        marks = ", ".join("?" for _ in chunk)
-        clause = f"r.rowid IN ({marks})" + (f" AND {where}" if where else "")
-        rows = {row.rowid: row for row in record.rows(where=clause, params=[s.rowid for s in chunk])}
+        rows = rows_by_rowid(record, [s.rowid for s in chunk], category=category)
         for slot in chunk:
             row = rows.get(slot.rowid)
             if row is not None:
@@ -261,8 +250,8 @@ def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] =
     immunizations = _dedupe(of("Immunization"), 8)
 
     names = {source.id: source.name for source in record.sources()}
-    labs = "r.category = 'laboratory'"
-    lab = _newest_rows(record, recent_slots(record, "Observation", subjects, where=labs), 10, labs)
+    labs = "laboratory"
+    lab = _newest_rows(record, recent_slots(record, "Observation", subjects, category=labs), 10, labs)
     lab_extra = _json_fields(
         record, [row.rowid for _, row in lab], {"interpretation": "$.interpretation", "referenceRange": "$.referenceRange"}
     )
@@ -276,8 +265,7 @@ def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] =
 
     treatment = _treatment(record, scope, [f for f in of("CarePlan") if f.status == "active"], of("Goal"))
 
-    clause, args = scope.clause()
-    has_data = bool(record._query(f"SELECT 1 FROM resource r {'WHERE ' + clause if clause else ''} LIMIT 1", args))
+    has_data = has_resources(record, scope.subjects)
     return Dashboard(
         person=scope.person,
         people=everyone,

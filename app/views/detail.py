@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.record import Fact, FactNotFound, Record, confirm, decisions, reset, split
+from app.record.view_queries import provenance_of
 
 from .merged import cached_facts
 
@@ -280,15 +281,9 @@ def _names_in(record: Record, source_id: int) -> Names:
 
 def _provenance(record: Record, rtype: str, rid: str, source_id: int) -> list[tuple[str, str]]:
     target = f"{rtype}/{rid}"
-    rows = record._query(
-        "SELECT r.raw FROM resource r WHERE r.type = 'Provenance' AND r.source_id = ? "
-        "AND EXISTS (SELECT 1 FROM json_each(r.raw, '$.target') t WHERE json_extract(t.value, '$.reference') = ?) "
-        "LIMIT 5",
-        [source_id, target],
-    )
     out = []
     names = _names_in(record, source_id)
-    for (raw,) in rows:
+    for raw in provenance_of(record, source_id, target, limit=5):
         prov = json.loads(raw)
         agents = dict.fromkeys(
             _text(agent.get("who"), names)

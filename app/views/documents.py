@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 from app.record import Record, StoredResource
+from app.record.view_queries import document_extras, document_types
 
 from .format import format_date, tidy_name
 from .people import Scope
@@ -97,18 +98,10 @@ def documents(
     those whose title, author or text holds every word."""
     clause, params = scope.where()
     rows = record.rows("DocumentReference", where=clause, params=params, limit=limit, offset=offset)
-    extra = {}
-    if rows:
-        marks = ", ".join("?" for _ in rows)
-        for rowid, author, custodian, types, data, first_type in record._query(
-            "SELECT rowid, json_extract(raw, '$.author[0].display'), json_extract(raw, '$.custodian.display'), "
-            "(SELECT group_concat(json_extract(c.value, '$.attachment.contentType'), '|') "
-            "FROM json_each(resource.raw, '$.content') c), json_extract(raw, '$.content[0].attachment.data'), "
-            "json_extract(raw, '$.content[0].attachment.contentType') "
-            f"FROM resource WHERE rowid IN ({marks})",
-            [r.rowid for r in rows],
-        ):
-            extra[rowid] = (author, custodian, types, _inline_text(data, first_type))
+    extra = {
+        rowid: (e.author, e.custodian, e.content_types, _inline_text(e.first_data, e.first_type))
+        for rowid, e in document_extras(record, [r.rowid for r in rows]).items()
+    }
     words = [w.lower() for w in search.split()]
     out = []
     for row in rows:
@@ -131,9 +124,7 @@ def documents(
 
 def document_kinds(record: Record, scope: Scope) -> list[str]:
     """The types of document the person has, for the filter."""
-    clause, params = scope.where("r.type = 'DocumentReference'")
-    rows = record._query(f"SELECT DISTINCT r.code_display FROM resource r WHERE {clause}", params)
-    return sorted({tidy_name(name or "") or "Document" for (name,) in rows})
+    return sorted({tidy_name(name or "") or "Document" for name in document_types(record, scope.subjects)})
 
 
 class _TextOfHTML(HTMLParser):

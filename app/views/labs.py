@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.record import Record
+from app.record.view_queries import OtherResultRow, lab_test_rows, other_result_rows, series_rows
 
 from .format import format_blood_pressure, format_date, format_value, readable_measurements, tidy_name
 from .merged import cached_list
@@ -99,19 +100,11 @@ def lab_tests(record: Record, scope: Scope, category: str = "laboratory") -> lis
 def _lab_tests(record: Record, scope: Scope, category: str) -> list[LabTest]:
     if category == OTHER:
         return _other_tests(record, scope)
-    clause, params = scope.where(
-        "r.type = 'Observation' AND r.category = ? AND r.code IS NOT NULL "
-        f"AND (r.value_num IS NOT NULL OR r.code IN ({', '.join('?' for _ in BLOOD_PRESSURE)}))",
-        (category, *BLOOD_PRESSURE),
-    )
-    # SQLite returns the other bare columns from the row that holds max(effective): the latest value.
-    rows = record._query(
-        "SELECT r.code_system, r.code, r.code_display, count(*), max(r.effective), r.value_num, r.value_unit, "
-        f"r.display FROM resource r WHERE {clause} GROUP BY r.code_system, r.code",
-        params,
-    )
     tests = []
-    for system, code, display, count, latest, value, unit, _ in rows:
+    for system, code, display, count, latest, value, unit in (
+        (r.code_system, r.code, r.code_display, r.count, r.latest, r.value, r.unit)
+        for r in lab_test_rows(record, scope.subjects, category, BLOOD_PRESSURE)
+    ):
         if code in BLOOD_PRESSURE:
             latest_bp = lab_series(record, scope, code, system)
             ends = [line.points[-1] for line in latest_bp.lines if line.points]
@@ -128,15 +121,6 @@ def _lab_tests(record: Record, scope: Scope, category: str) -> list[LabTest]:
     return tests
 
 
-def _other_where(scope: Scope, extra: str = "", params: tuple[Any, ...] = ()) -> tuple[str, list[Any]]:
-    marks = ", ".join("?" for _ in _SHOWN_APART)
-    clause, args = scope.where(
-        f"r.type = 'Observation' AND (r.category IS NULL OR r.category NOT IN ({marks})){extra}",
-        (*_SHOWN_APART, *params),
-    )
-    return clause, list(args)
-
-
 def _shown_value(value: float | None, unit: str | None, display: str) -> str:
     if value is not None:
         return format_value(value, unit)
@@ -144,23 +128,17 @@ def _shown_value(value: float | None, unit: str | None, display: str) -> str:
 
 
 def _other_tests(record: Record, scope: Scope) -> list[LabTest]:
-    clause, params = _other_where(scope)
-    rows = record._query(
-        "SELECT r.code_system, coalesce(r.code, r.display), coalesce(r.code_display, r.display), r.effective, "
-        f"r.value_num, r.value_unit, r.display FROM resource r WHERE {clause} ORDER BY r.effective DESC, r.rowid DESC",
-        params,
-    )
-    grouped: dict[tuple[str | None, str], list[Any]] = {}
-    for row in rows:
-        grouped.setdefault((row[0], row[1]), []).append(row)
+    grouped: dict[tuple[str | None, str | None], list[OtherResultRow]] = {}
+    for row in other_result_rows(record, scope.subjects, _SHOWN_APART):
+        grouped.setdefault((row.code_system, row.code), []).append(row)
     tests = []
     for (system, code), found in grouped.items():
-        latest = found[0][3]
+        latest = found[0].effective
         # A regimen is several answers on one day (one drug each): the latest value is all of that day's.
-        answers = [_shown_value(r[4], r[5], r[6]) for r in found if r[3] == latest]
+        answers = [_shown_value(r.value, r.unit, r.display) for r in found if r.effective == latest]
         shown = ", ".join(dict.fromkeys(a for a in answers if a))
-        name = tidy_name(str(found[0][2]).split(":", 1)[0])
-        tests.append(LabTest(system, code, name, found[0][5], len(found), format_date(latest), shown, None))
+        name = tidy_name(str(found[0].name).split(":", 1)[0])
+        tests.append(LabTest(system, code or "", name, found[0].unit, len(found), format_date(latest), shown, None))
     tests.sort(key=lambda t: t.name.lower())
     return tests
 
@@ -182,34 +160,18 @@ class Value:
 
 def values_of(record: Record, scope: Scope, test: LabTest) -> list[Value]:
     """Every value of one of the OTHER results, newest first (each opens to the item itself)."""
-    extra = " AND coalesce(r.code, r.display) = ?" + (" AND r.code_system = ?" if test.code_system else "")
-    params = (test.code, test.code_system) if test.code_system else (test.code,)
-    clause, args = _other_where(scope, extra, params)
-    rows = record._query(
-        "SELECT r.effective, r.value_num, r.value_unit, r.display, r.type, r.id, r.source_id FROM resource r "
-        f"WHERE {clause} ORDER BY r.effective DESC, r.rowid DESC",
-        args,
-    )
-    return [Value(effective, _shown_value(value, unit, display) or "Recorded", rtype, rid, int(source_id))
-            for effective, value, unit, display, rtype, rid, source_id in rows]  # fmt: skip
+    rows = other_result_rows(record, scope.subjects, _SHOWN_APART, code=test.code, code_system=test.code_system)
+    return [Value(r.effective, _shown_value(r.value, r.unit, r.display) or "Recorded", r.resource_type, r.id,
+                  r.source_id) for r in rows]  # fmt: skip
 
 
 def lab_series(record: Record, scope: Scope, code: str, code_system: str | None = None) -> Series:
     """Every value of one test, oldest first, with the reference range and a flag per value."""
-    where = "r.type = 'Observation' AND r.code = ?"
-    params: tuple[Any, ...] = (code,)
-    if code_system:
-        where += " AND r.code_system = ?"
-        params = (*params, code_system)
-    clause, args = scope.where(where, params)
-    rows = record._query(
-        "SELECT r.type, r.id, r.source_id, r.effective, r.value_num, r.value_unit, r.code_display, "
-        "json_extract(r.raw, '$.referenceRange'), json_extract(r.raw, '$.interpretation'), "
-        "CASE WHEN r.value_num IS NULL THEN json_extract(r.raw, '$.component') END "
-        f"FROM resource r WHERE {clause} AND r.effective IS NOT NULL ORDER BY r.effective DESC LIMIT {_MAX_POINTS}",
-        args,
-    )
-    rows.reverse()
+    rows = [
+        (r.resource_type, r.id, r.source_id, r.effective, r.value, r.unit, r.code_display, r.reference_range,
+         r.interpretation, r.components)
+        for r in series_rows(record, scope.subjects, code, code_system, limit=_MAX_POINTS)
+    ]  # fmt: skip
     name = tidy_name(next((r[6] for r in rows if r[6]), code))
     unit = next((r[5] for r in rows if r[5]), None)
     if code in BLOOD_PRESSURE:

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from app.record import Fact, MedicationList, Record, facts, reconcile_medications, subject_clause
+from app.record import Fact, MedicationList, Record, facts, reconcile_medications
+from app.record.view_queries import newest_date
 
 __all__ = [
     "Slot",
@@ -89,14 +90,8 @@ _caches: weakref.WeakKeyDictionary[Record, _Cache] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
-def _generation(record: Record) -> tuple[Any, ...]:
-    (changes,) = record._query("SELECT total_changes()")[0]
-    (version,) = record._query("PRAGMA data_version")[0]
-    return (changes, version)
-
-
 def _cache(record: Record) -> _Cache:
-    generation = _generation(record)
+    generation = record.generation()
     with _lock:
         cache = _caches.get(record)
         if cache is None or cache.generation != generation:
@@ -191,13 +186,13 @@ def _as_slots(pool: Iterable[Fact]) -> list[Slot]:
 
 
 def recent_slots(
-    record: Record, resource_type: str, subjects: Iterable[tuple[int, str]] | None = None, *, where: str = ""
+    record: Record, resource_type: str, subjects: Iterable[tuple[int, str]] | None = None, *, category: str | None = None
 ) -> list[Slot]:
     """The newest facts of one type, newest first, grouped over the last RECENT_DAYS before its newest date.
 
     What the summary's "recent results" and "recent visits" need: on a cold cache, grouping a year of a 100,000-
     resource record's observations takes a fraction of grouping all of them. When the whole type is already
-    grouped (the timeline did it), that is used instead. `where` (trusted SQL over `r`) picks the newest date.
+    grouped (the timeline did it), that is used instead. `category`, when given, picks the newest date.
     """
     subj = _subjects(subjects)
     cache = _cache(record)
@@ -205,14 +200,7 @@ def recent_slots(
         full = cache.slots.get((resource_type, subj))
     if full is not None:
         return full
-    clause, args = "r.type = ?", [resource_type]
-    if subj is not None:
-        mine, params = subject_clause(subj)
-        clause += f" AND {mine}"
-        args.extend(params)
-    if where:
-        clause += f" AND {where}"
-    newest = record._query(f"SELECT max(r.effective) FROM resource r WHERE {clause}", args)[0][0]
+    newest = newest_date(record, resource_type, subj, category=category)
     if not newest:
         return []
     try:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.record import Person, Proposal, Record, Subjects, keep_apart, people, proposals, subject_clause, unassigned
+from app.record import Person, Proposal, Record, Subjects, keep_apart, people, proposals, unassigned
+from app.record.view_queries import scope_where
 
 __all__ = ["PeopleChoices", "Person", "Scope", "keep_apart", "people", "people_choices"]
 
@@ -39,18 +40,9 @@ class Scope:
     def subjects(self) -> Subjects | None:
         return self.person.subjects if self.person is not None else None
 
-    def clause(self) -> tuple[str, tuple[Any, ...]]:
-        current = "r.removed_at IS NULL"  # what a portal no longer serves is not shown as current
-        if self.person is None:
-            return current, ()
-        mine, params = subject_clause(self.person.subjects)
-        return f"{current} AND {mine}", params
-
-    def where(self, extra: str = "", params: tuple[Any, ...] = ()) -> tuple[str, tuple[Any, ...]]:
-        """`extra` AND this scope, as a where-clause for Record.rows."""
-        mine, mine_params = self.clause()
-        parts = [p for p in (extra, mine) if p]
-        return " AND ".join(f"({p})" for p in parts), (*params, *mine_params)
+    def where(self) -> tuple[str, tuple[Any, ...]]:
+        """This scope's current resources, as a where-clause for Record.rows and Record.search."""
+        return scope_where(self.subjects)
 
     def admits(self, source_id: int, subject: str | None) -> bool:
         return self.person is None or self.person.admits(source_id, subject)

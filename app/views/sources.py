@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.record import Record
+from app.record.view_queries import source_rows
 
 from .format import format_timestamp
 
@@ -29,23 +30,17 @@ class SourceStatus:
 
 
 def source_statuses(record: Record) -> list[SourceStatus]:
-    rows = record._query(
-        "SELECT s.id, s.name, s.kind, s.base_url, "
-        "(SELECT count(*) FROM resource r WHERE r.source_id = s.id), "
-        "run.finished_at, run.imported, run.updated, run.unchanged, run.invalid "
-        "FROM source s LEFT JOIN run ON run.id = (SELECT max(id) FROM run WHERE run.source_id = s.id "
-        "AND run.finished_at IS NOT NULL) ORDER BY s.id"
-    )
     out = []
-    for sid, name, kind, base_url, count, finished, imported, updated, unchanged, invalid in rows:
-        if finished:
-            parts = [f"{imported} new", f"{updated} updated", f"{unchanged} unchanged"]
-            if invalid:
-                parts.append(f"{invalid} failed validation (kept)")
+    for row in source_rows(record):
+        if row.finished_at:
+            parts = [f"{row.imported} new", f"{row.updated} updated", f"{row.unchanged} unchanged"]
+            if row.invalid:
+                parts.append(f"{row.invalid} failed validation (kept)")
             result = ", ".join(parts)
         else:
             result = ""
         out.append(
-            SourceStatus(sid, name, kind, base_url, int(count), format_timestamp(finished) or "never", result)
+            SourceStatus(row.id, row.name, row.kind, row.base_url, row.resources,
+                         format_timestamp(row.finished_at) or "never", result)  # fmt: skip
         )
     return out

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.record import Record, ResourceRow, Subjects
+from app.record.view_queries import rows_by_rowid, told_as_documents
 
 from .format import format_date, format_value, kind_name, readable_measurements, tidy_name
 from .merged import Slot, slots, warm
@@ -123,10 +124,7 @@ def timeline_page(
     page = found.before(key, limit + 1)
     more = len(page) > limit
     page = page[:limit]
-    rows: dict[int, ResourceRow] = {}
-    if page:
-        marks = ", ".join("?" for _ in page)
-        rows = {r.rowid: r for r in record.rows(where=f"r.rowid IN ({marks})", params=[s.rowid for s in page])}
+    rows: dict[int, ResourceRow] = rows_by_rowid(record, [s.rowid for s in page])
     twice = _notes_told_twice(record, list(rows.values())) if "DocumentReference" in filt.types() else set()
     entries = tuple(_entry(rows[s.rowid], s) for s in page if s.rowid in rows and s.rowid not in twice)
     cursor = (page[-1].date, page[-1].rowid) if more and page else None
@@ -140,12 +138,7 @@ def _notes_told_twice(record: Record, rows: list[ResourceRow]) -> set[int]:
     reports = [r for r in rows if r.resource_type == "DiagnosticReport" and r.code and r.date]
     if not reports:
         return set()
-    where = " OR ".join("(r.code = ? AND r.effective = ? AND r.source_id = ?)" for _ in reports)
-    params = [value for r in reports for value in (r.code, r.date, r.source_id)]
-    found = set(record._query(
-        f"SELECT r.code, r.effective, r.source_id FROM resource r WHERE r.type = 'DocumentReference' AND ({where})",
-        params,
-    ))  # fmt: skip
+    found = told_as_documents(record, [(str(r.code), str(r.date), r.source_id) for r in reports])
     return {r.rowid for r in reports if (r.code, r.date, r.source_id) in found}
 
 

@@ -1,11 +1,13 @@
 """Which way imports go: app -> sync, never back; the sandbox portal (a demo EHR and test double) is imported only
 by the demo feature, inside the function that starts it, so the client library and the app never load it; inside
-sync, the parts stack one way (fhir under smart and pull, the share codec under the rest of share)."""
+sync, the parts stack one way (fhir under smart and pull, the share codec under the rest of share); and the record
+has one door: nothing outside app/record touches Record's private API or holds SQL text."""
 
 from __future__ import annotations
 
 import ast
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -112,3 +114,99 @@ def test_the_parts_of_sync_stack_one_way() -> None:
         found = _all_imports(part)
         assert found, part
         assert [i for i in found if any(_is(i.module, name) for name in above)] == [], part
+# --- one door into the record ------------------------------------------------------------------------------------
+# Outside app/record, the record is read and written through its public API (Record's public methods and the named
+# functions of app/record): no private method or attribute of Record, no private name of app/record, no SQL.
+
+RECORD = "app/record"
+_SQL_TEXT = re.compile(
+    r"\bSELECT\b[\s\S]*?\bFROM\b|\bINSERT\s+(?:OR\s+\w+\s+)?INTO\b|\bUPDATE\s+\w+\s+SET\b|\bDELETE\s+FROM\b"
+    r"|\bPRAGMA\s+\w+|\bCREATE\s+(?:TEMP\s+|VIRTUAL\s+|UNIQUE\s+)?(?:TABLE|INDEX|TRIGGER|VIEW)\b"
+    r"|\bSELECT\s+(?:total_changes|changes|last_insert_rowid|count|max|min|1)\b"
+    # and pieces of a where-clause over a table alias (`r.valid = 0`, `r.rowid IN (`, `r.removed_at IS NULL`)
+    r"|\b[a-z]\.[a-z_]+\s*(?:=|!=|<>|<=|>=|<|>|\bIN\b|\bIS\b|\bNOT\b|\bLIKE\b)"
+)
+
+
+def _record_private_names() -> set[str]:
+    """Every private member of Record: its methods, class attributes, and the attributes its methods set on self."""
+    tree = ast.parse((ROOT / RECORD / "store.py").read_text(encoding="utf-8"))
+    (record,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "Record"]
+    names: set[str] = set()
+    for node in ast.walk(record):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "self":
+            names.add(node.attr)
+    return {n for n in names if n.startswith("_") and not n.endswith("__")}
+
+
+def _python_files(*roots: str) -> list[Path]:
+    return [path for root in roots for path in sorted((ROOT / root).rglob("*.py"))]
+
+
+def _outside_record(paths: list[Path]) -> list[Path]:
+    return [p for p in paths if not p.relative_to(ROOT).as_posix().startswith(RECORD + "/")]
+
+
+def _private_uses(path: Path, private: set[str]) -> list[str]:
+    """`x._name` for a private name of Record (on anything but self/cls: other classes' own `self._lock` is
+    theirs), and private names imported from app.record."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    where = path.relative_to(ROOT).as_posix()
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in private:
+            owner = node.value
+            if not (isinstance(owner, ast.Name) and owner.id in ("self", "cls")):
+                found.append(f"{where}:{node.lineno}: .{node.attr}")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("app.record"):
+            found.extend(f"{where}:{node.lineno}: {alias.name}" for alias in node.names if alias.name.startswith("_"))
+    return found
+
+
+def _strings(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """Every string literal (an f-string with its holes as `?`), docstrings left out (prose may name SQL)."""
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    inside_fstrings = {id(v) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for v in node.values}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.JoinedStr):
+            yield node.lineno, "".join(str(v.value) if isinstance(v, ast.Constant) else "?" for v in node.values)
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and id(node) not in docstrings
+            and id(node) not in inside_fstrings
+        ):
+            yield node.lineno, node.value
+
+
+def _sql_texts(path: Path) -> list[str]:
+    where = path.relative_to(ROOT).as_posix()
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return [f"{where}:{line}: {text[:60]!r}" for line, text in _strings(tree) if _SQL_TEXT.search(text)]
+
+
+def test_nothing_outside_the_record_uses_its_private_api() -> None:
+    private = _record_private_names()
+    assert {"_query", "_transaction", "_conn", "_db", "_upsert", "_audit_in"} <= private
+    # The scan sees a private use where one is (the record's own import module stores through Record._upsert).
+    assert _private_uses(ROOT / RECORD / "imports.py", private), "the scan no longer sees private uses"
+    found = [use for path in _outside_record(_python_files("app", "sync")) for use in _private_uses(path, private)]
+    assert found == []
+
+
+def test_sql_lives_in_the_record() -> None:
+    # The scan finds the statements where they are (the store's own SQL, its f-strings included).
+    assert len(_sql_texts(ROOT / RECORD / "store.py")) >= 20, "the scan no longer sees SQL text"
+    found = [text for path in _outside_record(_python_files("app")) for text in _sql_texts(path)]
+    assert found == []

@@ -188,7 +188,7 @@ def test_a_recent_window_groups_like_the_whole_record(tmp_path: Path, demo_dir: 
             assert len(fact.sources) == 2
         # The summary's "recent" list agrees with the full grouping at its newest end.
         v.merged.forget(record)
-        recent = recent_slots(record, "Observation", where="r.category = 'laboratory'")
+        recent = recent_slots(record, "Observation", category="laboratory")
         full = type_slots(record, "Observation")
         newest_full = [s.fact_id for s in sorted(full, key=lambda s: (s.date, s.rowid), reverse=True)[:20]]
         newest_recent = [s.fact_id for s in sorted(recent, key=lambda s: (s.date, s.rowid), reverse=True)[:20]]
