@@ -3,11 +3,30 @@ receiving), the QR code and the PDF.
 
 The patient's side builds with `build_ips`, publishes with `publish` into a `ShareHostStore`, which `share_app`
 serves; a doctor's Carry (or any SHL viewer) opens the link; `open_link` is Carry's own receiver.
+
+In four parts, re-exported here: codec/ (the SHL wire format: shl, jose, passcode, shc, receive), summary/ (what a
+share holds: ips, ktc, describe, collection, provenance, selection, writeback), render/ (pdf, qr) and host/ (the
+SHL host server: routes, store, viewer, reach; hosting/ for `carry host`). errors.py serves them all.
 """
 
 from __future__ import annotations
 
-from .summary.describe import Row, concept_text, describe, patient_name
+from .codec.jose import new_access_keypair
+from .codec.receive import ReceivedFile, ReceivedShare, open_link
+from .codec.shc import health_card_bundles
+from .codec.shl import (
+    SHLinkPayload,
+    check_manifest_url,
+    decode_link,
+    decrypt,
+    encode_link,
+    encrypt,
+    manifest,
+    manifest_file,
+    new_key,
+    new_link_id,
+    new_payload,
+)
 from .errors import (
     DecryptionFailed,
     IPSError,
@@ -18,6 +37,7 @@ from .errors import (
     ShareError,
     ShareHostError,
 )
+from .host.reach import LOCAL_ONLY, reach_warning
 from .host.routes import DEFAULT_ATTEMPTS, LOCATION_LIFETIME, MAX_REQUEST_BODY, PublishedLink, publish, share_app, update_files
 from .host.store import (
     AccessRecord,
@@ -32,30 +52,14 @@ from .host.store import (
     open_access,
     seal_access,
 )
-from .summary.collection import collection_rows, summary_rows
-from .summary.ips import EMPTY_REASONS, SECTIONS, Section, build_ips, check_ips, section_rows
-from .codec.jose import new_access_keypair
-from .summary.ktc import FHIR_RENDERED_PDF, build_ktc, check_ktc
 from .render.pdf import rendered_pdf, summary_pdf
 from .render.qr import qr_matrix, qr_png, qr_svg
-from .host.reach import LOCAL_ONLY, reach_warning
-from .codec.receive import ReceivedFile, ReceivedShare, open_link
+from .summary.collection import collection_rows, summary_rows
+from .summary.describe import Row, concept_text, describe, patient_name
+from .summary.ips import EMPTY_REASONS, SECTIONS, Section, build_ips, check_ips, section_rows
+from .summary.ktc import FHIR_RENDERED_PDF, build_ktc, check_ktc
 from .summary.selection import DEFAULT_SECTIONS, default_selection
-from .codec.shc import health_card_bundles
 from .summary.writeback import VITAL_SIGNS, VitalSign, accepts, scope_allows_create, summary_document, vital_sign
-from .codec.shl import (
-    SHLinkPayload,
-    check_manifest_url,
-    decode_link,
-    decrypt,
-    encode_link,
-    encrypt,
-    manifest,
-    manifest_file,
-    new_key,
-    new_link_id,
-    new_payload,
-)
 
 __all__ = [
     "DEFAULT_ATTEMPTS",

@@ -34,10 +34,10 @@ def test_a_long_text_is_cut_with_an_ellipsis() -> None:
 
 
 def test_a_response_body_names_codes_when_it_says_nothing_else() -> None:
-    body = {"resourceType": "OperationOutcome", "issue": [{"severity": "error", "code": "not-found"}]}
-    assert outcome_text(json.dumps(body).encode()) == "not-found"
-    body["issue"][0]["diagnostics"] = "Access denied by policy"
-    assert outcome_text(json.dumps(body).encode()) == "Access denied by policy"
+    issue = {"severity": "error", "code": "not-found"}
+    assert outcome_text(json.dumps({"resourceType": "OperationOutcome", "issue": [issue]}).encode()) == "not-found"
+    issue["diagnostics"] = "Access denied by policy"
+    assert outcome_text(json.dumps({"resourceType": "OperationOutcome", "issue": [issue]}).encode()) == "Access denied by policy"
 
 
 def test_a_body_that_is_no_outcome_says_nothing() -> None:
