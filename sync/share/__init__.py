@@ -42,7 +42,17 @@ from .reach import LOCAL_ONLY, reach_warning
 from .receive import ReceivedFile, ReceivedShare, open_link
 from .selection import DEFAULT_SECTIONS, default_selection
 from .shc import health_card_bundles
-from .writeback import VITAL_SIGNS, VitalSign, accepts, scope_allows_create, summary_document, vital_sign
+from .writeback import (
+    READINGS,
+    VITAL_SIGNS,
+    VitalSign,
+    accepts,
+    blood_pressure,
+    reading,
+    scope_allows_create,
+    summary_document,
+    vital_sign,
+)
 from .shl import (
     SHLinkPayload,
     check_manifest_url,
@@ -124,7 +134,10 @@ __all__ = [
     "summary_pdf",
     "summary_rows",
     "update_files",
+    "READINGS",
     "VITAL_SIGNS",
+    "blood_pressure",
+    "reading",
     "VitalSign",
     "accepts",
     "scope_allows_create",
