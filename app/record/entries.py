@@ -64,6 +64,7 @@ __all__ = [
     "entry_history",
     "is_own",
     "own_entries",
+    "own_source_id",
     "save_entry",
 ]
 
@@ -493,9 +494,14 @@ def _source(record: Record) -> Source | None:
     return found[0] if found else None
 
 
-def _source_id(record: Record) -> int:
+def own_source_id(record: Record) -> int | None:
+    """The id of the source that holds the patient's own entries (None before the first entry)."""
     source = _source(record)
-    return source.id if source is not None else -1
+    return source.id if source is not None else None
+
+
+def _source_id(record: Record) -> int:
+    return own_source_id(record) or -1
 
 
 def _split(record: Record, ref: str) -> tuple[str, str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.record import Record
+from app.record.entries import ADDED_BY_YOU, own_source_id
 
 from .format import format_blood_pressure, format_date, format_value, readable_measurements, tidy_name
 from .merged import cached_list
@@ -48,6 +49,7 @@ class Point:
     id: str
     source_id: int
     flag: Flag | None
+    own: bool = False  # the patient added it: shown as "Added by you"
 
     @property
     def date(self) -> str:
@@ -79,9 +81,11 @@ class Series:
         parts = []
         for line in self.lines:
             first, last = line.points[0], line.points[-1]
+            mine = sum(1 for p in line.points if p.own)
             parts.append(
                 f"{line.name}: {len(line.points)} values from {first.date} to {last.date}, "
                 f"latest {format_value(last.value, self.unit)}" + (f" ({last.flag.word})" if last.flag else "")
+                + (f", {mine} of them {ADDED_BY_YOU.lower()}" if mine else "")
             )
         return f"Chart of {self.name}. " + "; ".join(parts) + "."
 
@@ -111,6 +115,12 @@ def _lab_tests(record: Record, scope: Scope, category: str) -> list[LabTest]:
         params,
     )
     tests = []
+    pressures = [r for r in rows if r[1] in BLOOD_PRESSURE]
+    if len(pressures) > 1:  # a portal's panel code and the patient's own (US Core's): one test, one chart
+        first = pressures[0]
+        rows = [r for r in rows if r[1] not in BLOOD_PRESSURE] + [
+            (first[0], first[1], first[2], sum(r[3] for r in pressures), max((r[4] or '') for r in pressures) or None, *first[5:])
+        ]
     for system, code, display, count, latest, value, unit, _ in rows:
         if code in BLOOD_PRESSURE:
             latest_bp = lab_series(record, scope, code, system)
@@ -198,6 +208,9 @@ def lab_series(record: Record, scope: Scope, code: str, code_system: str | None 
     """Every value of one test, oldest first, with the reference range and a flag per value."""
     where = "r.type = 'Observation' AND r.code = ?"
     params: tuple[Any, ...] = (code,)
+    if code in BLOOD_PRESSURE:  # every blood pressure panel, whichever of the two codes it carries
+        where = f"r.type = 'Observation' AND r.code IN ({', '.join('?' for _ in BLOOD_PRESSURE)})"
+        params, code_system = BLOOD_PRESSURE, None
     if code_system:
         where += " AND r.code_system = ?"
         params = (*params, code_system)
@@ -211,9 +224,12 @@ def lab_series(record: Record, scope: Scope, code: str, code_system: str | None 
     )
     rows.reverse()
     name = tidy_name(next((r[6] for r in rows if r[6]), code))
+    if name.startswith("Blood pressure panel"):  # LOINC's name for US Core's panel code
+        name = "Blood pressure"
     unit = next((r[5] for r in rows if r[5]), None)
+    own = own_source_id(record)
     if code in BLOOD_PRESSURE:
-        return _blood_pressure(code, name, rows)
+        return _blood_pressure(code, name, rows, own)
     points = []
     lab_range: RefRange | None = None
     for rtype, rid, source_id, effective, value, value_unit, _, ref_json, interp_json, _ in rows:
@@ -224,14 +240,15 @@ def lab_series(record: Record, scope: Scope, code: str, code_system: str | None 
             resource["referenceRange"] = json.loads(ref_json)
         if interp_json:
             resource["interpretation"] = json.loads(interp_json)
-        own = range_from_resource(resource)
-        lab_range = own or lab_range
-        ref = own or range_for(code, value_unit)
-        points.append(Point(effective, float(value), rtype, rid, source_id, flag_for(value, ref, resource)))
+        stated = range_from_resource(resource)
+        lab_range = stated or lab_range
+        ref = stated or range_for(code, value_unit)
+        points.append(Point(effective, float(value), rtype, rid, source_id, flag_for(value, ref, resource),
+                            source_id == own))  # fmt: skip
     return Series(code, name, unit, (Line(name, tuple(points), lab_range or range_for(code, unit)),))
 
 
-def _blood_pressure(code: str, name: str, rows: list[Any]) -> Series:
+def _blood_pressure(code: str, name: str, rows: list[Any], own: int | None) -> Series:
     lines: dict[str, list[Point]] = {_SYSTOLIC: [], _DIASTOLIC: []}
     unit = None
     for rtype, rid, source_id, effective, _, _, _, _, _, components in rows:
@@ -243,7 +260,8 @@ def _blood_pressure(code: str, name: str, rows: list[Any]) -> Series:
                 if wanted in codes and isinstance(value, (int, float)):
                     unit = unit or quantity.get("unit")
                     ref = range_for(wanted, quantity.get("unit"))
-                    lines[wanted].append(Point(effective, float(value), rtype, rid, source_id, flag_for(value, ref)))
+                    lines[wanted].append(Point(effective, float(value), rtype, rid, source_id, flag_for(value, ref),
+                                               source_id == own))  # fmt: skip
     return Series(
         code,
         name,
