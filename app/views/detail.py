@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from app.record import Fact, FactNotFound, Record, confirm, decisions, reset, split
-from app.record.entries import ADDED_BY_YOU, describe, entry_history, is_own
+from app.record.entries import ADDED_BY_YOU, entry_history, is_own
 
+from .entries import entry_text
 from .merged import cached_facts
 
 from .format import (
@@ -357,7 +358,7 @@ def detail(record: Record, resource_type: str, resource_id: str, source_id: int 
 def _history(record: Record, resource_type: str, resource_id: str) -> list[tuple[str, str]]:
     """Every version of one of the patient's own entries, newest first, as label and text."""
     return [
-        (f"Version {v.version}, {v.action}", f"{format_timestamp(v.saved_at)}: {describe(v.draft)}")
+        (f"Version {v.version}, {v.action}", f"{format_timestamp(v.saved_at)}: {entry_text(v.draft)}")
         for v in reversed(entry_history(record, f"{resource_type}/{resource_id}"))
     ]
 

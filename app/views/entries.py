@@ -18,6 +18,7 @@ from app.record.entries import (
     Reading,
     Symptom,
     delete_entry,
+    describe,
     draft_of,
     is_own,
     entry_history,
@@ -43,6 +44,7 @@ __all__ = [
     "ReadingChoice",
     "Symptom",
     "current_draft",
+    "entry_text",
     "remove_entry",
     "same_as_choices",
     "store_entry",
@@ -75,6 +77,15 @@ def _choices() -> tuple[ReadingChoice, ...]:
 
 
 READING_CHOICES = _choices()
+
+
+def entry_text(draft: Draft) -> str:
+    """One line for an entry as the app shows it: a reading's UCUM unit as a patient reads it (mm[Hg] -> mmHg)."""
+    text = describe(draft)
+    if isinstance(draft, Reading):
+        words, _, unit = text.rpartition(" ")
+        text = f"{words} {format_unit(unit)}"
+    return text
 
 
 def store_entry(record: Record, scope: Scope, draft: Draft, ref: str | None = None) -> Entry:

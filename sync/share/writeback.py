@@ -183,6 +183,8 @@ def blood_pressure(
     if values["systolic"] <= values["diastolic"]:
         raise ShareError("The systolic pressure (the first, higher number) must be greater than the diastolic.")
     resource = _observation("vital-signs", *BLOOD_PRESSURE["panel"], patient_id, when)
+    # LOINC's long name of the panel ("... with all children optional") is not what a patient calls it.
+    resource["code"] = {"coding": [{"system": LOINC, "code": BLOOD_PRESSURE["panel"][0]}], "text": "Blood pressure"}
     resource["component"] = [
         {"code": {"coding": [{"system": LOINC, "code": BLOOD_PRESSURE[part][0], "display": BLOOD_PRESSURE[part][1]}],
                   "text": BLOOD_PRESSURE[part][1]},

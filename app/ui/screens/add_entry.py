@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
-from app.views import ENTRY_KINDS, READING_CHOICES, current_draft, same_as_choices, store_entry
+from app.views import ENTRY_KINDS, READING_CHOICES, current_draft, entry_text, same_as_choices, store_entry
 from app.views.entries import CRITICALITIES, SEVERITIES, Allergy, Draft, Medicine, Note, Reading, Symptom
 
 from ..widgets import card, heading, labelled, muted, primary_button
@@ -180,11 +180,12 @@ class AddEntryView:
         from app.views import people
 
         record = self.app.session.require()
-        entry = await self.app.run(store_entry, record, self.app.scope, self._draft(), self.ref)
+        draft = self._draft()
+        await self.app.run(store_entry, record, self.app.scope, draft, self.ref)
         # The first entry gives the person a Patient in "Your own entries": the person on screen must know it.
         self.app.people = tuple(await self.app.run(people, record))
         self.app.rescope()
-        self.app.notify(f"Saved: {entry.display}. It shows as “Added by you”.", "ok")
+        self.app.notify(f"Saved: {entry_text(draft)}. It shows as “Added by you”.", "ok")
         if self.app.shell is not None:
             for _, view in self.app.shell.back_stack:
                 view.stale = True  # what they show changed: they load afresh when Back returns to them

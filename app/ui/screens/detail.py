@@ -117,10 +117,12 @@ class DetailView:
                 await self.app.shell.push(AddEntryView(self.app, ref=ref), "Edit your entry")
 
         async def delete() -> None:
-            from app.views import remove_entry
+            from app.views import current_draft, entry_text, remove_entry
 
-            entry = await self.app.run(remove_entry, self.app.session.require(), ref)
-            self.app.notify(f"Deleted: {entry.display}. Its earlier versions are kept in your record.", "ok")
+            record = self.app.session.require()
+            draft = await self.app.run(current_draft, record, ref)
+            await self.app.run(remove_entry, record, ref)
+            self.app.notify(f"Deleted: {entry_text(draft)}. Its earlier versions are kept in your record.", "ok")
             if self.app.shell is not None:
                 for _, view in self.app.shell.back_stack:
                     view.stale = True
