@@ -107,3 +107,25 @@ def test_a_reading_the_patient_added_goes_into_a_summary_marked_as_theirs(
         ktc = build_check_in(record, candidates(record).pick(sections=["vital-signs"], add=[offered[0]["id"]]))
         mine_ktc = [e["resource"] for e in ktc["entry"] if e["resource"].get("id") == ref.split("/")[1]]
         assert mine_ktc and mine_ktc[0]["meta"]["security"][0]["code"] == "PATAST"
+
+
+def test_every_kind_of_entry_is_shared_by_default_and_marked_patient_asserted(karena: Path) -> None:
+    from app.record.entries import Allergy, Medicine, Reading, Symptom, add_entry
+    from sync.share import check_ktc
+
+    with Record.open(karena, PASSPHRASE) as record:
+        ids = {add_entry(record, draft).id for draft in (
+            Medicine("Ibuprofen", dose="200 mg when needed", since="2026-01-01"),
+            Symptom("Headache", severity="mild"),
+            Allergy("Shellfish", reaction="hives", criticality="high"),
+            Reading("glucose", "5.9", unit="mmol/L"),
+        )}  # fmt: skip
+        selection = candidates(record)
+        mine = {c.section for c in selection.items if "Your own entries" in c.sources and c.default}
+        assert mine == {"problems", "allergies", "medications", "results"}
+        for bundle in (build_summary(record, selection), build_check_in(record, selection)):
+            shared = [e["resource"] for e in bundle["entry"] if e["resource"].get("id") in ids]
+            assert len(shared) == 4
+            assert all("PATAST" in {s["code"] for s in r["meta"]["security"]} for r in shared)
+        assert check_ips(build_summary(record, selection)) == []
+        assert check_ktc(build_check_in(record, selection)) == []
