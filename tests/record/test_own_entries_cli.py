@@ -44,6 +44,10 @@ def test_add_edit_delete_and_history_from_the_command_line(karena: Path, capsys:
     code, out, _ = _run(capsys, "add", "allergy", "penicillin", "--reaction", "hives", "--intolerance")
     assert code == 0 and "Intolerance: penicillin (hives)" in out
 
+    medicine = json.loads(_run(capsys, "entries", "--json")[1])
+    ibuprofen = next(e for e in medicine if e["kind"] == "medicine")
+    code, out, err = _run(capsys, "edit", ibuprofen["ref"].split("/")[1], "--text", "Ibuprofen 400 mg", "--json")
+    assert code == 0 and json.loads(out)["display"] == "Medicine: Ibuprofen 400 mg, 200 mg when needed", err
     code, out, err = _run(capsys, "edit", added["ref"], "--value", "128/84", "--json")
     assert code == 0, err
     assert json.loads(out)["version"] == 2 and json.loads(out)["display"] == "Blood pressure 128/84 mm[Hg]"
