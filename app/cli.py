@@ -384,6 +384,98 @@ def cmd_meds(args: argparse.Namespace) -> int:
     return 0
 
 
+# The options of `carry add` and `carry edit`, each the draft field it fills (app.record.entries).
+_ENTRY_OPTIONS = ("value", "unit", "when", "note", "text", "name", "substance", "dose", "since", "until", "onset",
+                  "ended", "severity", "reaction", "criticality", "same_as")  # fmt: skip
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from .record.entries import Allergy, Medicine, Note, Reading, Symptom, add_entry
+
+    given = {k: getattr(args, k) for k in _ENTRY_OPTIONS if getattr(args, k, None) is not None}
+    words = list(args.words)
+    if args.kind == "reading":
+        if len(words) != 2:
+            raise UsageError("Give what you measured and the value: carry add reading blood-pressure 120/80.")
+        draft: Any = Reading(words[0], words[1], given.get("unit"), given.get("when"), given.get("note", ""))
+    else:
+        text = " ".join(words)
+        common = {k: v for k, v in given.items() if k in ("note", "same_as")}
+        if args.kind == "symptom":
+            draft = Symptom(text, given.get("onset"), given.get("severity"), given.get("ended"), **common)
+        elif args.kind == "note":
+            draft = Note(text, given.get("when"))
+        elif args.kind == "medicine":
+            draft = Medicine(text, given.get("dose", ""), given.get("since"), given.get("until"), **common)
+        else:
+            draft = Allergy(text, given.get("reaction", ""), "intolerance" if args.intolerance else "allergy",
+                            given.get("criticality"), **common)  # fmt: skip
+    with _open(args) as record:
+        entry = add_entry(record, draft, person=args.person)
+    if args.json:
+        _print_json(entry.as_json())
+    else:
+        print(f"Added {entry.ref}: {_shown(entry.display)}")
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    from .record.entries import edit_entry
+
+    changes = {k: getattr(args, k) for k in _ENTRY_OPTIONS if getattr(args, k, None) is not None}
+    if args.intolerance:
+        changes["kind"] = "intolerance"
+    if not changes:
+        raise UsageError("Say what to change, for example --value 125/82 or --note TEXT.")
+    field_names = {"text": ("text", "name", "substance")}
+    with _open(args) as record:
+        from .record.entries import draft_of, entry_history
+
+        current = draft_of(entry_history(record, args.entry)[-1].resource)
+        if "text" in changes:  # --text is the words of any kind: a symptom's, a note's, a medicine's, an allergy's
+            word = changes.pop("text")
+            changes[next(f for f in field_names["text"] if hasattr(current, f))] = word
+        entry = edit_entry(record, args.entry, **changes)
+    if args.json:
+        _print_json(entry.as_json())
+    else:
+        print(f"Saved version {entry.version} of {entry.ref}: {_shown(entry.display)}")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from .record.entries import delete_entry
+
+    with _open(args) as record:
+        entry = delete_entry(record, args.entry)
+    print(f"Deleted {entry.ref} ({_shown(entry.display)}); its history is kept: carry entries --history {entry.ref}")
+    return 0
+
+
+def cmd_entries(args: argparse.Namespace) -> int:
+    from .record.entries import describe, entry_history, own_entries
+
+    with _open(args) as record:
+        if args.history:
+            versions = entry_history(record, args.history)
+            if args.json:
+                _print_json([v.as_json() for v in versions])
+                return 0
+            for v in versions:
+                print(f"v{v.version} {v.action} {v.saved_at}: {_shown(describe(v.draft))}")
+            return 0
+        person = None if args.deleted else _person(record, args)
+        found = own_entries(record, person, deleted=args.deleted)
+    if args.json:
+        _print_json([e.as_json() for e in found])
+        return 0
+    if not found:
+        print("No entries of your own yet; add one with `carry add`." if not args.deleted else "Nothing deleted.")
+    for e in found:
+        print(f"{(e.date or '')[:16]:16}  {e.ref}  {_shown(e.display)}  (v{e.version}{', deleted' if e.deleted else ''})")
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     with _open(args) as record:
         where, params = _scoped(record, args)
@@ -1168,6 +1260,46 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("meds", cmd_meds, "your medications across every source: current, stopped, conflicts, allergy flags")
     p.add_argument("--json", action="store_true")
     p.add_argument("--person", metavar="NAME_OR_NUMBER", help=_PERSON_HELP)
+
+    def entry_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--value", metavar="VALUE", help="edit: a reading's value (120/80 for blood pressure)")
+        p.add_argument("--unit", metavar="UCUM", help="a reading's unit: [lb_av], [in_i], [degF], mmol/L (default: "
+                       "kg, cm, Cel, mg/dL)")  # fmt: skip
+        p.add_argument("--when", metavar="DATE[THH:MM]", help="when you measured or wrote it (default: now)")
+        p.add_argument("--note", metavar="TEXT", help="a note of your own on it")
+        p.add_argument("--onset", metavar="DATE", help="symptom: when it started (default: today)")
+        p.add_argument("--ended", metavar="DATE", help="symptom: when it went away")
+        p.add_argument("--severity", choices=("mild", "moderate", "severe"), help="symptom: how bad it is")
+        p.add_argument("--dose", metavar="TEXT", help="medicine: how much and how often, in your words")
+        p.add_argument("--since", metavar="DATE", help="medicine: when you started it")
+        p.add_argument("--until", metavar="DATE", help="medicine: when you stopped it")
+        p.add_argument("--reaction", metavar="TEXT", help="allergy: what happens to you")
+        p.add_argument("--intolerance", action="store_true", help="allergy: an intolerance, not an allergy")
+        p.add_argument("--criticality", choices=("low", "high", "unable-to-assess"), help="allergy: how serious")
+        p.add_argument("--same-as", dest="same_as", metavar="FACT_ID",
+                       help="symptom, medicine, allergy: the item from `carry list --merged` this is (one fact then)")
+        p.add_argument("--json", action="store_true")
+
+    p = add("add", cmd_add, "add an entry of your own: a reading, symptom, note, medicine or allergy")
+    p.add_argument("kind", choices=("reading", "symptom", "note", "medicine", "allergy"), help="what to add")
+    p.add_argument("words", nargs="+", metavar="WHAT", help="reading: KIND VALUE (blood-pressure 120/80, weight 72.5, "
+                   "height, temperature, glucose, heart-rate, oxygen-saturation, respiratory-rate); the others: your words")
+    p.add_argument("--person", metavar="NAME_OR_NUMBER", help=_PERSON_HELP)
+    entry_options(p)
+
+    p = add("edit", cmd_edit, "change an entry of your own (the old version is kept in its history)")
+    p.add_argument("entry", metavar="ENTRY", help="TYPE/ID or ID from `carry entries`")
+    p.add_argument("--text", metavar="TEXT", help="the words: a symptom, note, medicine's name or allergy's substance")
+    entry_options(p)
+
+    p = add("delete", cmd_delete, "delete an entry of your own (its history is kept)")
+    p.add_argument("entry", metavar="ENTRY", help="TYPE/ID or ID from `carry entries`")
+
+    p = add("entries", cmd_entries, "the entries you added yourself; --history ENTRY shows every version of one")
+    p.add_argument("--history", metavar="ENTRY", help="every version of one entry (a deleted one too)")
+    p.add_argument("--deleted", action="store_true", help="the entries you deleted")
+    p.add_argument("--person", metavar="NAME_OR_NUMBER", help=_PERSON_HELP)
+    p.add_argument("--json", action="store_true")
 
     p = add("search", cmd_search, "full-text search")
     p.add_argument("text", nargs="+", metavar="TEXT", help="words to find (all must match; the last may be a prefix)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .errors import (
+    EntryRefused,
     ImportRefused,
     NotARecord,
     PassphraseRefused,
@@ -99,6 +100,7 @@ __all__ = [
     "reset",
     "split",
     "MIN_PASSPHRASE",
+    "EntryRefused",
     "ImportRefused",
     "ImportReport",
     "NotARecord",

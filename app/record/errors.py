@@ -5,6 +5,7 @@ from __future__ import annotations
 from sync.errors import CarryError
 
 __all__ = [
+    "EntryRefused",
     "ImportRefused",
     "NotARecord",
     "PassphraseRefused",
@@ -56,3 +57,8 @@ class RecordReadOnly(RecordError):
 
 class ImportRefused(RecordError):
     """A file was not imported; the record is as it was before."""
+
+
+class EntryRefused(RecordError):
+    """One of the patient's own entries cannot be saved as given (a value out of range, a missing word), or the
+    entry named is not one of theirs; nothing was changed."""

@@ -316,6 +316,21 @@ CREATE INDEX resource_facts ON resource (
 );
 """
 
+# The patient's own entries (issue 19): every version of each, kept when it is edited or deleted. The current
+# version is also a resource of the "Your own entries" source, read like any other; a deleted entry leaves the
+# resource table and keeps its versions here, so its history stays readable.
+_V11 = """
+CREATE TABLE entry_version (
+    type        TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    action      TEXT NOT NULL CHECK (action IN ('added', 'edited', 'deleted')),
+    raw         TEXT NOT NULL,
+    saved_at    TEXT NOT NULL,
+    PRIMARY KEY (type, id, version)
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sources, resources, identifiers, runs, audit log, settings", _V1),
     Migration(2, "full-text index over display text, codes and notes", _V2, _backfill_fts),
@@ -326,6 +341,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "drop an index no view uses", _V7),
     Migration(8, "people: every (source, Patient) placed in a person; merge and split decisions", _V8, _place_people),
     Migration(9, "what portals refuse to share, per source; resources removed at the source", _V9),
+    Migration(11, "the patient's own entries: every version of each, kept through edits and deletes", _V11),
 )
 
 

@@ -308,10 +308,15 @@ class SeriesRow:
 
 
 def series_rows(
-    record: Record, subjects: Subjects | None, code: str, code_system: str | None, *, limit: int
+    record: Record, subjects: Subjects | None, code: str, code_system: str | None, *, limit: int,
+    any_of: Sequence[str] = (),
 ) -> list[SeriesRow]:
-    """The newest `limit` dated Observations of one code (and system, when given), oldest first."""
-    one, params = _of_code("r.code", code, code_system)
+    """The newest `limit` dated Observations of one code (and system, when given), oldest first; with `any_of`,
+    of any of those codes (one test filed under several codes, such as the two blood pressure panels)."""
+    if any_of:
+        one, params = f"r.code IN ({_marks(any_of)})", list(any_of)
+    else:
+        one, params = _of_code("r.code", code, code_system)
     clause, args = scope_where(subjects, f"r.type = 'Observation' AND {one}", params)
     rows = record.read(
         "SELECT r.type, r.id, r.source_id, r.effective, r.value_num, r.value_unit, r.code_display, "

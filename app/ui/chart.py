@@ -8,7 +8,7 @@ from datetime import date
 import flet as ft
 import flet_charts as fc
 
-from app.views import Point, Series, format_value
+from app.views import ADDED_BY_YOU, Point, Series, format_value
 
 from .theme import INK, MUTED, OUTLINE, PRIMARY
 
@@ -25,10 +25,15 @@ def _tooltip(series: Series, name: str, point: Point) -> fc.LineChartDataPointTo
     """Value with its unit, then the date (and a flag in words): '6.22 % (High)\n3 Nov 2020'."""
     label = f"{name} " if len(series.lines) > 1 else ""
     flag = f" ({point.flag.word})" if point.flag else ""
+    mine = f" · {ADDED_BY_YOU.lower()}" if point.own else ""
     return fc.LineChartDataPointTooltip(
-        text=f"{label}{format_value(point.value, series.unit)}{flag}\n{point.date}",
+        text=f"{label}{format_value(point.value, series.unit)}{flag}\n{point.date}{mine}",
         text_style=ft.TextStyle(color=TOOLTIP_TEXT, size=13, weight=ft.FontWeight.W_500),
     )
+
+
+def _own_point(colour: str) -> fc.ChartPointShape:
+    return fc.ChartSquarePoint(size=8, color=colour, stroke_color="#FFFFFF", stroke_width=1.5)
 
 
 def _day(effective: str) -> float:
@@ -74,7 +79,8 @@ def trend_chart(series: Series, *, height: int = 260) -> ft.Control:
         data.append(
             fc.LineChartData(
                 points=[
-                    fc.LineChartDataPoint(_day(p.effective), p.value, tooltip=_tooltip(series, line.name, p))
+                    fc.LineChartDataPoint(_day(p.effective), p.value, tooltip=_tooltip(series, line.name, p),
+                                          point=_own_point(colour) if p.own else None)  # a square: the patient's own
                     for p in line.points
                 ],  # fmt: skip
                 color=colour,

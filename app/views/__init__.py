@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from .dashboard import Dashboard, Item, Note, build_dashboard
 from .detail import Copy, Detail, FactInfo, Suggestion, detail, forget_choices, not_the_same, same_thing
+from .entries import ADDED_BY_YOU, ENTRY_KINDS, READING_CHOICES, ReadingChoice, current_draft, entry_text, remove_entry, same_as_choices, store_entry
 from .documents import Attachment, DocumentSummary, attachments, document_kinds, documents, html_to_text
 from .format import (
     format_blood_pressure, format_date, format_month, format_number, format_timestamp, format_unit, format_value, kind_name,
@@ -23,6 +24,15 @@ from .sources import SourceStatus, source_statuses
 from .timeline import DEFAULT_GROUPS, GROUPS, TimelineEntry, TimelineFilter, TimelinePage, month_counts, timeline_page, warm_timeline
 
 __all__ = [
+    "ADDED_BY_YOU",
+    "ENTRY_KINDS",
+    "READING_CHOICES",
+    "ReadingChoice",
+    "current_draft",
+    "entry_text",
+    "remove_entry",
+    "same_as_choices",
+    "store_entry",
     "DEFAULT_AUTOLOCK_MINUTES",
     "DEFAULT_GROUPS",
     "GROUPS",

@@ -18,7 +18,7 @@ from app.record import Fact, MedicationEntry, Record, ResourceRow, Subjects
 from app.record.view_queries import has_resources, json_fields as _json_fields, rows_by_rowid
 
 from .labs import OTHER, lab_tests, values_of
-from .format import format_date, format_value, kind_name, readable_measurements, tidy_name, years_since
+from .format import format_date, format_value, kind_name, readable_measurements, source_label, tidy_name, years_since
 from .merged import Slot, cached_facts, cached_medications, recent_slots
 from .people import Person, Scope
 from .ranges import Flag, flag_for, range_for
@@ -31,7 +31,12 @@ _OLD_ORDER_YEARS = 2
 
 
 def sources_text(sources: tuple[str, ...]) -> str:
-    """"from 2 sources" for a fact more than one source states; nothing for one."""
+    """"from 2 sources" for a fact more than one source states; nothing for one; "Added by you" first for what
+    the patient added themselves."""
+    own = [s for s in sources if source_label(s) != s]
+    if own:
+        others = len(sources) - len(own)
+        return source_label(own[0]) + (f" and from {others} other source{'s' if others > 1 else ''}" if others else "")
     return f"from {len(sources)} sources" if len(sources) > 1 else ""
 
 
@@ -58,7 +63,7 @@ class Item:
 
     @property
     def sources_text(self) -> str:
-        if self.name_source and len(self.sources) == 1:
+        if self.name_source and len(self.sources) == 1 and source_label(self.sources[0]) == self.sources[0]:
             return f"from {self.sources[0]}"
         return sources_text(self.sources)
 

@@ -15,11 +15,22 @@ from collections.abc import Callable
 from typing import Any
 
 from app.record import Fact, FactNotFound, Record, confirm, decisions, reset, split
+from app.record.entries import ADDED_BY_YOU, entry_history, is_own
 from app.record.view_queries import provenance_of
 
+from .entries import entry_text
 from .merged import cached_facts
 
-from .format import CODE_WORDS, format_date, format_number, format_timestamp, format_value, kind_name, tidy_name
+from .format import (
+    CODE_WORDS,
+    format_date,
+    format_number,
+    format_timestamp,
+    format_value,
+    kind_name,
+    source_label,
+    tidy_name,
+)
 
 __all__ = [
     "Copy", "Detail", "FactInfo", "Suggestion", "detail", "fact_info", "forget_choices", "not_the_same", "readable_fields",
@@ -100,6 +111,8 @@ class Detail:
     valid: bool
     invalid_reason: str | None
     fact: FactInfo | None = None
+    own: bool = False  # the patient added it: "Added by you", editable, with its history
+    history: tuple[tuple[str, str], ...] = ()  # ("Version 1, added", "28 Mar 2021, 04:59: Blood pressure 120/80")
 
 
 def _label(key: str) -> str:
@@ -305,8 +318,10 @@ def detail(record: Record, resource_type: str, resource_id: str, source_id: int 
     raw_pretty = json.dumps(json.loads(stored.raw), indent=2, ensure_ascii=False)
     sources = {s.id: s for s in record.sources()}
     source = sources.get(row.source_id)
+    own = is_own(row.source) and source is not None and source.kind == "file"
     provenance = [
-        ("Source", f"{row.source}" + (f" ({source.base_url})" if source and source.base_url else "")),
+        ("Source", (f"{ADDED_BY_YOU} (kept among {row.source.lower()})" if own else row.source)
+         + (f" ({source.base_url})" if source and source.base_url else "")),
         ("Came in with", stored.run_origin or "unknown"),
         ("First seen", format_timestamp(row.first_seen)),
         ("Last checked", format_timestamp(row.last_seen)),
@@ -330,7 +345,17 @@ def detail(record: Record, resource_type: str, resource_id: str, source_id: int 
         valid=row.valid,
         invalid_reason=row.invalid_reason,
         fact=fact_info(record, resource_type, resource_id, row.source_id),
+        own=own,
+        history=tuple(_history(record, resource_type, resource_id)) if own else (),
     )
+
+
+def _history(record: Record, resource_type: str, resource_id: str) -> list[tuple[str, str]]:
+    """Every version of one of the patient's own entries, newest first, as label and text."""
+    return [
+        (f"Version {v.version}, {v.action}", f"{format_timestamp(v.saved_at)}: {entry_text(v.draft)}")
+        for v in reversed(entry_history(record, f"{resource_type}/{resource_id}"))
+    ]
 
 
 # --- one record across providers ------------------------------------------------------------------------------------
@@ -351,7 +376,7 @@ def fact_info(record: Record, resource_type: str, resource_id: str, source_id: i
     if fact is None:
         return None
     copies = tuple(
-        Copy(m.source, m.resource_type, m.id, m.source_id, format_timestamp(m.last_seen), m.newest,
+        Copy(source_label(m.source), m.resource_type, m.id, m.source_id, format_timestamp(m.last_seen), m.newest,
              m.id == resource_id and m.source_id == source_id)  # fmt: skip
         for m in sorted(fact.members, key=lambda m: not m.newest)
     )
@@ -365,7 +390,8 @@ def fact_info(record: Record, resource_type: str, resource_id: str, source_id: i
             shown = other.newest
             suggestions.append(
                 Suggestion(match.fact_id, tidy_name(match.display), format_date(match.date), match.reason,
-                           shown.resource_type, shown.id, shown.source_id, other.sources)  # fmt: skip
+                           shown.resource_type, shown.id, shown.source_id,
+                           tuple(source_label(name) for name in other.sources))  # fmt: skip
             )
     keys = {m.key for m in fact.members}
     decided = any(d.a in keys or d.b in keys for d in decisions(record))

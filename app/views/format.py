@@ -246,4 +246,11 @@ def format_timestamp(value: str | None) -> str:
     return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}, {moment:%H:%M}"
 
 
-__all__ += ["years_since", "format_blood_pressure", "format_timestamp", "format_unit", "readable_measurements"]
+def source_label(name: str) -> str:
+    """A source's name as lists say it: the patient's own entries are "Added by you"."""
+    from app.record.entries import ADDED_BY_YOU, is_own
+
+    return ADDED_BY_YOU if is_own(name) else name
+
+
+__all__ += ["source_label", "years_since", "format_blood_pressure", "format_timestamp", "format_unit", "readable_measurements"]

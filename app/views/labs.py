@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from app.record import Record
+from app.record.entries import ADDED_BY_YOU, own_source_id
 from app.record.view_queries import OtherResultRow, lab_test_rows, other_result_rows, series_rows
 
 from .format import format_blood_pressure, format_date, format_value, readable_measurements, tidy_name
@@ -49,6 +50,7 @@ class Point:
     id: str
     source_id: int
     flag: Flag | None
+    own: bool = False  # the patient added it: shown as "Added by you"
 
     @property
     def date(self) -> str:
@@ -80,9 +82,11 @@ class Series:
         parts = []
         for line in self.lines:
             first, last = line.points[0], line.points[-1]
+            mine = sum(1 for p in line.points if p.own)
             parts.append(
                 f"{line.name}: {len(line.points)} values from {first.date} to {last.date}, "
                 f"latest {format_value(last.value, self.unit)}" + (f" ({last.flag.word})" if last.flag else "")
+                + (f", {mine} of them {ADDED_BY_YOU.lower()}" if mine else "")
             )
         return f"Chart of {self.name}. " + "; ".join(parts) + "."
 
@@ -101,9 +105,15 @@ def _lab_tests(record: Record, scope: Scope, category: str) -> list[LabTest]:
     if category == OTHER:
         return _other_tests(record, scope)
     tests = []
+    rows = lab_test_rows(record, scope.subjects, category, BLOOD_PRESSURE)
+    pressures = [r for r in rows if r.code in BLOOD_PRESSURE]
+    if len(pressures) > 1:  # a portal's panel code and the patient's own (US Core's): one test, one chart
+        latest = max((r.latest or "") for r in pressures) or None
+        rows = [r for r in rows if r.code not in BLOOD_PRESSURE] + [
+            replace(pressures[0], count=sum(r.count for r in pressures), latest=latest)
+        ]
     for system, code, display, count, latest, value, unit in (
-        (r.code_system, r.code, r.code_display, r.count, r.latest, r.value, r.unit)
-        for r in lab_test_rows(record, scope.subjects, category, BLOOD_PRESSURE)
+        (r.code_system, r.code, r.code_display, r.count, r.latest, r.value, r.unit) for r in rows
     ):
         if code in BLOOD_PRESSURE:
             latest_bp = lab_series(record, scope, code, system)
@@ -167,15 +177,22 @@ def values_of(record: Record, scope: Scope, test: LabTest) -> list[Value]:
 
 def lab_series(record: Record, scope: Scope, code: str, code_system: str | None = None) -> Series:
     """Every value of one test, oldest first, with the reference range and a flag per value."""
+    if code in BLOOD_PRESSURE:  # every blood pressure panel, whichever of the two codes it carries
+        found = series_rows(record, scope.subjects, code, None, limit=_MAX_POINTS, any_of=BLOOD_PRESSURE)
+    else:
+        found = series_rows(record, scope.subjects, code, code_system, limit=_MAX_POINTS)
     rows = [
         (r.resource_type, r.id, r.source_id, r.effective, r.value, r.unit, r.code_display, r.reference_range,
          r.interpretation, r.components)
-        for r in series_rows(record, scope.subjects, code, code_system, limit=_MAX_POINTS)
+        for r in found
     ]  # fmt: skip
     name = tidy_name(next((r[6] for r in rows if r[6]), code))
+    if name.startswith("Blood pressure panel"):  # LOINC's name for US Core's panel code
+        name = "Blood pressure"
     unit = next((r[5] for r in rows if r[5]), None)
+    own = own_source_id(record)
     if code in BLOOD_PRESSURE:
-        return _blood_pressure(code, name, rows)
+        return _blood_pressure(code, name, rows, own)
     points = []
     lab_range: RefRange | None = None
     for rtype, rid, source_id, effective, value, value_unit, _, ref_json, interp_json, _ in rows:
@@ -186,14 +203,15 @@ def lab_series(record: Record, scope: Scope, code: str, code_system: str | None 
             resource["referenceRange"] = json.loads(ref_json)
         if interp_json:
             resource["interpretation"] = json.loads(interp_json)
-        own = range_from_resource(resource)
-        lab_range = own or lab_range
-        ref = own or range_for(code, value_unit)
-        points.append(Point(effective, float(value), rtype, rid, source_id, flag_for(value, ref, resource)))
+        stated = range_from_resource(resource)
+        lab_range = stated or lab_range
+        ref = stated or range_for(code, value_unit)
+        points.append(Point(effective, float(value), rtype, rid, source_id, flag_for(value, ref, resource),
+                            source_id == own))  # fmt: skip
     return Series(code, name, unit, (Line(name, tuple(points), lab_range or range_for(code, unit)),))
 
 
-def _blood_pressure(code: str, name: str, rows: list[Any]) -> Series:
+def _blood_pressure(code: str, name: str, rows: list[Any], own: int | None) -> Series:
     lines: dict[str, list[Point]] = {_SYSTOLIC: [], _DIASTOLIC: []}
     unit = None
     for rtype, rid, source_id, effective, _, _, _, _, _, components in rows:
@@ -205,7 +223,8 @@ def _blood_pressure(code: str, name: str, rows: list[Any]) -> Series:
                 if wanted in codes and isinstance(value, (int, float)):
                     unit = unit or quantity.get("unit")
                     ref = range_for(wanted, quantity.get("unit"))
-                    lines[wanted].append(Point(effective, float(value), rtype, rid, source_id, flag_for(value, ref)))
+                    lines[wanted].append(Point(effective, float(value), rtype, rid, source_id, flag_for(value, ref),
+                                               source_id == own))  # fmt: skip
     return Series(
         code,
         name,

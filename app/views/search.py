@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from app.record import Record
 
-from .format import format_date, kind_name, readable_measurements, tidy_name
+from .format import format_date, kind_name, readable_measurements, source_label, tidy_name
 from .people import Scope
 
 __all__ = ["Hit", "search"]
@@ -24,6 +24,7 @@ class Hit:
     title: str
     date: str
     category: str | None = None
+    source: str = ""  # the source as lists say it ("Added by you" for the patient's own entries)
 
     @property
     def kind(self) -> str:
@@ -42,7 +43,8 @@ def search(record: Record, scope: Scope, text: str, *, limit: int = 50) -> list[
         if row.resource_type in _DIRECTORY_TYPES or not scope.admits(row.source_id, row.subject):
             continue
         title = tidy_name(readable_measurements(row.display))
-        hit = Hit(row.resource_type, row.id, row.source_id, title, format_date(row.date), row.category)
+        hit = Hit(row.resource_type, row.id, row.source_id, title, format_date(row.date), row.category,
+                  source_label(row.source))  # fmt: skip
         ranked.append((0 if _names_all(title, words) else 1, row.date or "", hit))
         if len(ranked) == limit:
             break

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.record import PersonError, Record
+from app.record.entries import ADDED_BY_YOU, is_own
 from app.shares import ShareHost, candidates, counted, host_status, share_links
 from sync.share import SECTIONS, ReceivedShare, ShareError
 
@@ -77,7 +78,8 @@ def share_choices(record: Record, scope: Scope) -> ShareChoices:
 
 
 def _item(c: Any) -> ItemChoice:
-    return ItemChoice(c.key, c.display + (f" · {format_date(c.date)}" if c.date else ""), c.default)
+    mine = f" · {ADDED_BY_YOU}" if any(is_own(source) for source in c.sources) else ""
+    return ItemChoice(c.key, c.display + (f" · {format_date(c.date)}" if c.date else "") + mine, c.default)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any
 from app.record import Record, ResourceRow, Subjects
 from app.record.view_queries import rows_by_rowid, told_as_documents
 
-from .format import format_date, format_value, kind_name, readable_measurements, tidy_name
+from .format import format_date, format_value, kind_name, readable_measurements, source_label, tidy_name
 from .merged import Slot, slots, warm
 from .people import Scope
 
@@ -79,7 +79,10 @@ class TimelineEntry:
 
     @property
     def sources_text(self) -> str:
-        return f"{self.sources} sources" if self.sources > 1 else self.source
+        if self.sources > 1:
+            own = source_label(self.source)
+            return f"{own} · {self.sources} sources" if own != self.source else f"{self.sources} sources"
+        return source_label(self.source)
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,17 @@ from .summary.describe import Row, concept_text, describe, patient_name
 from .summary.ips import EMPTY_REASONS, SECTIONS, Section, build_ips, check_ips, section_rows
 from .summary.ktc import FHIR_RENDERED_PDF, build_ktc, check_ktc
 from .summary.selection import DEFAULT_SECTIONS, default_selection
-from .summary.writeback import VITAL_SIGNS, VitalSign, accepts, scope_allows_create, summary_document, vital_sign
+from .summary.writeback import (
+    READINGS,
+    VITAL_SIGNS,
+    VitalSign,
+    accepts,
+    blood_pressure,
+    reading,
+    scope_allows_create,
+    summary_document,
+    vital_sign,
+)
 
 __all__ = [
     "DEFAULT_ATTEMPTS",
@@ -128,7 +138,10 @@ __all__ = [
     "summary_pdf",
     "summary_rows",
     "update_files",
+    "READINGS",
     "VITAL_SIGNS",
+    "blood_pressure",
+    "reading",
     "VitalSign",
     "accepts",
     "scope_allows_create",

@@ -14,6 +14,7 @@ from app.views import Dashboard, Item, Note, build_dashboard, format_date, warm_
 
 from ..theme import TONES
 from ..widgets import card, flag_chip, heading, labelled, muted, primary_button, row_tile, secondary_button, section
+from .add_entry import add_entry_button
 from .common import open_item, page_body, person_picker
 
 if TYPE_CHECKING:
@@ -106,7 +107,8 @@ class DashboardView:
             who.append(ft.Column([heading(person.name, 1, identifier="patient-name"), muted(" · ".join(facts))],
                                  spacing=2))  # fmt: skip
         picker = person_picker(self.app)
-        top = ft.Column([*who, *([picker] if picker else [])], spacing=10)
+        add = add_entry_button(self.app, "add-entry", "reading", "Add your own entry")
+        top = ft.Column([*who, *([picker] if picker else []), add], spacing=10)
         half = {"xs": 12, "md": 6}
         results_rows = [
             row_tile(
@@ -122,13 +124,17 @@ class DashboardView:
         grid = ft.ResponsiveRow(
             [
                 section("Active problems", self._rows(data.problems, "problem"), "No active problems recorded",
-                        identifier="problems", icon=ft.Icons.MEDICAL_INFORMATION_OUTLINED, col=half),
+                        identifier="problems", icon=ft.Icons.MEDICAL_INFORMATION_OUTLINED, col=half,
+                        action=add_entry_button(self.app, "add-symptom", "symptom", "Add a symptom")),
                 section("Current medications", self._medication_rows(data), "No current medications recorded",
-                        identifier="medications", icon=ft.Icons.MEDICATION_OUTLINED, col=half),
+                        identifier="medications", icon=ft.Icons.MEDICATION_OUTLINED, col=half,
+                        action=add_entry_button(self.app, "add-medicine", "medicine")),
                 section("Allergies", self._rows(data.allergies, "allergy"), "No allergies recorded",
-                        identifier="allergies", icon=ft.Icons.WARNING_AMBER_OUTLINED, col=half),
+                        identifier="allergies", icon=ft.Icons.WARNING_AMBER_OUTLINED, col=half,
+                        action=add_entry_button(self.app, "add-allergy", "allergy")),
                 section("Recent results", results_rows, "No lab results yet", identifier="results",
-                        icon=ft.Icons.SCIENCE_OUTLINED, col=half),
+                        icon=ft.Icons.SCIENCE_OUTLINED, col=half,
+                        action=add_entry_button(self.app, "add-reading", "reading", "Add a reading")),
                 section("Treatment and care plans", self._rows(data.treatment, "treatment"),
                         "No care plans or treatment recorded", identifier="treatment",
                         icon=ft.Icons.ASSIGNMENT_OUTLINED, col=half),
@@ -170,6 +176,8 @@ class DashboardView:
                                          icon=ft.Icons.LINK),  # fmt: skip
                         muted("Find your hospital or clinic, or paste its FHIR address, and sign in with your "
                               "portal login.", size=13),  # fmt: skip
+                        add_entry_button(self.app, "add-entry", "reading", "Or start with your own entry: a reading, "
+                                         "a medicine, an allergy"),  # fmt: skip
                     ],
                     spacing=12,
                 )

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
-from app.views import Attachment, Copy, Detail, FactInfo, attachments, detail, forget_choices, not_the_same, same_thing
+from app.views import ADDED_BY_YOU, Attachment, Copy, Detail, FactInfo, attachments, detail, forget_choices, not_the_same, same_thing
 
 from ..theme import INK, MONOSPACE, MUTED
 from ..widgets import banner, card, heading, labelled, muted, row_tile, secondary_button
@@ -84,6 +84,8 @@ class DetailView:
             ft.Column([muted(f"{info.kind} · {info.date}" if info.date else info.kind),
                        heading(info.title, 1, identifier="detail-title")], spacing=2),  # fmt: skip
         ]
+        if info.own:
+            blocks.append(self._own_card(info))
         if not info.valid:
             blocks.append(banner(f"This item did not pass FHIR validation and is shown as received: "
                                  f"{info.invalid_reason}", "warn"))  # fmt: skip
@@ -101,6 +103,45 @@ class DetailView:
         blocks.append(card(ft.Column([heading("Exactly as received", 2), muted("The FHIR JSON the source sent."),
                                       self.toggle, self.raw], spacing=10)))  # fmt: skip
         return page_body(*blocks)
+
+    # --- the patient's own entries -----------------------------------------------------------------------------
+
+    def _own_card(self, info: Detail) -> ft.Control:
+        ref = f"{self.key[0]}/{self.key[1]}"
+
+        async def edit() -> None:
+            from .add_entry import AddEntryView
+
+            if self.app.shell is not None:
+                self.stale = True  # back from the form: show the new version
+                await self.app.shell.push(AddEntryView(self.app, ref=ref), "Edit your entry")
+
+        async def delete() -> None:
+            from app.views import current_draft, entry_text, remove_entry
+
+            record = self.app.session.require()
+            draft = await self.app.run(current_draft, record, ref)
+            await self.app.run(remove_entry, record, ref)
+            self.app.notify(f"Deleted: {entry_text(draft)}. Its earlier versions are kept in your record.", "ok")
+            if self.app.shell is not None:
+                for _, view in self.app.shell.back_stack:
+                    view.stale = True
+                await self.app.shell.back()
+
+        history = [ft.Row([ft.Text(label, size=13, color=MUTED, width=150), ft.Text(text, size=13, color=INK,
+                                                                                    expand=True)])  # fmt: skip
+                   for label, text in info.history]
+        return labelled(card(ft.Column([
+            ft.Row([ft.Icon(ft.Icons.PERSON_OUTLINE, color=INK, size=18),
+                    ft.Text(ADDED_BY_YOU, size=15, color=INK, weight=ft.FontWeight.W_600)], spacing=6),
+            muted("You added this yourself. Changing it keeps the earlier versions; deleting it takes it out of your "
+                  "record and your shares, and keeps its history.", size=13),
+            ft.Row([secondary_button("Edit", self.app.act(edit), "edit-entry", icon=ft.Icons.EDIT_OUTLINED),
+                    secondary_button("Delete", self.app.act(delete), "delete-entry", icon=ft.Icons.DELETE_OUTLINE)],
+                   wrap=True),
+            heading("History", 3),
+            *history,
+        ], spacing=8)), "own-entry")  # fmt: skip
 
     # --- one record across providers -------------------------------------------------------------------------
 

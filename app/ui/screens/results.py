@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
-from app.views import OTHER, LabTest, Series, Value, format_value, lab_series, lab_tests, values_of
+from app.views import ADDED_BY_YOU, OTHER, LabTest, Series, Value, format_value, lab_series, lab_tests, values_of
 
 from ..chart import trend_chart
 from ..theme import INK, MUTED
 from ..widgets import card, empty, flag_chip, heading, labelled, muted, row_tile
+from .add_entry import add_entry_button
 from .common import open_item, page_body, person_picker
 
 if TYPE_CHECKING:
@@ -60,7 +61,8 @@ class ResultsView:
         other = self.category == OTHER
         return page_body(
             *([picker] if picker else []),
-            labelled(switch, "results-kind"),
+            ft.Row([labelled(switch, "results-kind"), add_entry_button(self.app, "add-reading", "reading",
+                                                                       "Add a reading")], wrap=True),  # fmt: skip
             *([heading("Other results and assessments", 2, identifier="other-results")] if other else []),
             muted(("Surveys, assessments, social history and examinations. Tap one to see every answer."
                    if other else "Tap a test to see its trend over time.") if rows else ""),  # fmt: skip
@@ -125,6 +127,7 @@ class SeriesView(_OneTest):
                 table.append(
                     row_tile(
                         f"{label}{format_value(point.value, series.unit)}",
+                        ADDED_BY_YOU if point.own else "",
                         date=point.date,
                         trailing=flag_chip(point.flag),
                         on_click=self.app.act(lambda p=point: open_item(self.app, p.resource_type, p.id, p.source_id)),

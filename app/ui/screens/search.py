@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import flet as ft
 
-from app.views import Hit, search
+from app.views import ADDED_BY_YOU, Hit, search
 
 from ..widgets import card, empty, labelled, muted, row_tile
 from .common import open_item, page_body, person_picker
@@ -54,7 +54,7 @@ class SearchView:
         self.results.controls = [
             row_tile(
                 hit.title,
-                hit.kind,
+                " · ".join(p for p in (hit.kind, hit.source if hit.source == ADDED_BY_YOU else "") if p),
                 date=hit.date,
                 on_click=self.app.act(lambda h=hit: open_item(self.app, h.resource_type, h.id, h.source_id)),
                 identifier=f"hit-{n}",

@@ -19,10 +19,22 @@ from typing import Any
 from ...fhir import ServerCapabilities, dumps
 from ..errors import ShareError
 
-__all__ = ["VITAL_SIGNS", "VitalSign", "accepts", "scope_allows_create", "summary_document", "vital_sign"]
+__all__ = [
+    "BLOOD_PRESSURE",
+    "READINGS",
+    "VITAL_SIGNS",
+    "VitalSign",
+    "accepts",
+    "blood_pressure",
+    "reading",
+    "scope_allows_create",
+    "summary_document",
+    "vital_sign",
+]
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 PATIENT_SUPPLIED = {"system": "http://hl7.org/fhir/us/core/CodeSystem/us-core-tags", "code": "patient-supplied",
                     "display": "Patient supplied"}  # fmt: skip
 
@@ -35,19 +47,38 @@ class VitalSign:
     unit: str  # UCUM
     low: float  # plausible range, to catch typing mistakes
     high: float
+    category: str = "vital-signs"
+    # Other UCUM units a patient may measure in: (unit, factor, offset, LOINC code in that unit or ""), where
+    # (value + offset) * factor is the value in `unit`; the value is stored in the unit it was measured in.
+    others: tuple[tuple[str, float, float, str], ...] = ()
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        return (self.unit, *(other[0] for other in self.others))
 
 
 VITAL_SIGNS: Mapping[str, VitalSign] = {
     v.key: v
     for v in (
-        VitalSign("weight", "29463-7", "Body weight", "kg", 0.5, 400),
-        VitalSign("height", "8302-2", "Body height", "cm", 20, 260),
+        VitalSign("weight", "29463-7", "Body weight", "kg", 0.5, 400, others=(("[lb_av]", 0.45359237, 0, ""),)),
+        VitalSign("height", "8302-2", "Body height", "cm", 20, 260, others=(("[in_i]", 2.54, 0, ""),)),
         VitalSign("heart-rate", "8867-4", "Heart rate", "/min", 20, 250),
-        VitalSign("temperature", "8310-5", "Body temperature", "Cel", 30, 45),
+        VitalSign("temperature", "8310-5", "Body temperature", "Cel", 30, 45, others=(("[degF]", 5 / 9, -32, ""),)),
         VitalSign("respiratory-rate", "9279-1", "Respiratory rate", "/min", 4, 80),
         VitalSign("oxygen-saturation", "59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry", "%", 50, 100),
     )
 }
+# Readings a patient takes at home besides the vital signs: blood glucose (mass or molar concentration).
+READINGS: Mapping[str, VitalSign] = {
+    **VITAL_SIGNS,
+    "glucose": VitalSign("glucose", "2339-0", "Glucose [Mass/volume] in Blood", "mg/dL", 10, 1000, "laboratory",
+                         others=(("mmol/L", 18.016, 0, "15074-8"),)),  # fmt: skip
+}
+BLOOD_PRESSURE = {"panel": ("85354-9", "Blood pressure panel with all children optional"),
+                  "systolic": ("8480-6", "Systolic blood pressure"),
+                  "diastolic": ("8462-4", "Diastolic blood pressure")}  # fmt: skip
+_BP_RANGE = {"systolic": (50, 300), "diastolic": (20, 200)}
+_MM_HG = "mm[Hg]"
 
 
 def scope_allows_create(scope: str, resource_type: str) -> bool:
@@ -114,25 +145,72 @@ def summary_document(
 
 def vital_sign(kind: str, value: float | Decimal | str, patient_id: str, *, when: datetime | None = None) -> dict[str, Any]:
     """One US Core vital-sign Observation the patient measured, tagged patient-supplied."""
-    sign = VITAL_SIGNS.get(kind)
-    if sign is None:
+    if kind not in VITAL_SIGNS:
         raise ShareError(f"{kind!r} is not a vital sign Carry can send; choose from {', '.join(VITAL_SIGNS)}.")
+    return reading(kind, value, patient_id, when=when)
+
+
+def reading(
+    kind: str, value: float | Decimal | str, patient_id: str, *, unit: str | None = None, when: datetime | None = None
+) -> dict[str, Any]:
+    """One Observation of a reading the patient took (a vital sign or blood glucose), in `unit` (one of the
+    reading's UCUM units; its first by default), tagged patient-supplied."""
+    sign = READINGS.get(kind)
+    if sign is None:
+        raise ShareError(f"{kind!r} is not a reading Carry knows; choose from {', '.join(READINGS)}.")
+    chosen = unit or sign.unit
+    if chosen not in sign.units:
+        raise ShareError(f"A {sign.display.lower()} is measured in {' or '.join(sign.units)}, not {chosen!r}.")
+    factor, offset, code = next(((f, o, c) for u, f, o, c in sign.others if u == chosen), (1.0, 0.0, ""))
+    number = _number(value)
+    if not number.is_finite() or not sign.low <= (float(number) + offset) * factor <= sign.high:
+        raise ShareError(f"A {sign.display.lower()} of {value} {chosen} is not plausible; check it.")
+    display = sign.display if not code else sign.display.replace("Mass/volume", "Moles/volume")
+    resource = _observation(sign.category, code or sign.code, display, patient_id, when)
+    resource["valueQuantity"] = {"value": number, "unit": chosen, "system": UCUM, "code": chosen}
+    return resource
+
+
+def blood_pressure(
+    systolic: float | Decimal | str, diastolic: float | Decimal | str, patient_id: str, *, when: datetime | None = None
+) -> dict[str, Any]:
+    """A US Core blood pressure Observation (the panel with its systolic and diastolic components, mm[Hg])."""
+    values = {"systolic": _number(systolic), "diastolic": _number(diastolic)}
+    for part, number in values.items():
+        low, high = _BP_RANGE[part]
+        if not number.is_finite() or not low <= float(number) <= high:
+            raise ShareError(f"A {part} pressure of {number} mm[Hg] is not plausible; it is between {low} and {high}.")
+    if values["systolic"] <= values["diastolic"]:
+        raise ShareError("The systolic pressure (the first, higher number) must be greater than the diastolic.")
+    resource = _observation("vital-signs", *BLOOD_PRESSURE["panel"], patient_id, when)
+    # LOINC's long name of the panel ("... with all children optional") is not what a patient calls it.
+    resource["code"] = {"coding": [{"system": LOINC, "code": BLOOD_PRESSURE["panel"][0]}], "text": "Blood pressure"}
+    resource["component"] = [
+        {"code": {"coding": [{"system": LOINC, "code": BLOOD_PRESSURE[part][0], "display": BLOOD_PRESSURE[part][1]}],
+                  "text": BLOOD_PRESSURE[part][1]},
+         "valueQuantity": {"value": number, "unit": _MM_HG, "system": UCUM, "code": _MM_HG}}
+        for part, number in values.items()
+    ]  # fmt: skip
+    return resource
+
+
+def _number(value: float | Decimal | str) -> Decimal:
     try:
-        number = Decimal(str(value).strip().replace(",", "."))
+        return Decimal(str(value).strip().replace(",", "."))
     except ArithmeticError as exc:
-        raise ShareError(f"{value!r} is not a number.") from exc
-    if not number.is_finite() or not sign.low <= float(number) <= sign.high:
-        raise ShareError(f"A {sign.display.lower()} of {value} {sign.unit} is not plausible; check it.")
+        raise ShareError(f"{str(value)[:40]!r} is not a number.") from exc
+
+
+def _observation(category: str, code: str, display: str, patient_id: str, when: datetime | None) -> dict[str, Any]:
     patient = {"reference": f"Patient/{patient_id}"}
     return {
         "resourceType": "Observation",
         "meta": {"tag": [PATIENT_SUPPLIED]},
         "status": "final",
-        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                  "code": "vital-signs", "display": "Vital Signs"}]}],  # fmt: skip
-        "code": {"coding": [{"system": LOINC, "code": sign.code, "display": sign.display}], "text": sign.display},
+        "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": category,
+                                  "display": "Vital Signs" if category == "vital-signs" else category.title()}]}],  # fmt: skip
+        "code": {"coding": [{"system": LOINC, "code": code, "display": display}], "text": display},
         "subject": patient,
         "performer": [patient],
         "effectiveDateTime": _stamp(when),
-        "valueQuantity": {"value": number, "unit": sign.unit, "system": UCUM, "code": sign.unit},
     }
