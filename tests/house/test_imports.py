@@ -103,9 +103,9 @@ LAYERS = {
     "sync/fhir": ("sync.pull", "sync.share", "sync.smart", "sync.importers", "sync.directory"),
     "sync/smart": ("sync.pull", "sync.share", "sync.importers", "sync.directory"),
     "sync/pull": ("sync.share", "sync.importers", "sync.directory"),
-    "sync/share/codec": ("sync.share.summary", "sync.share.render", "sync.share.host.routes", "sync.pull"),
-    "sync/share/summary": ("sync.share.host.routes", "sync.pull"),
-    "sync/share/render": ("sync.share.host.routes", "sync.pull"),
+    "sync/share/codec": ("sync.share.summary", "sync.share.render", "sync.share.host", "sync.pull"),
+    "sync/share/summary": ("sync.share.host", "sync.pull"),
+    "sync/share/render": ("sync.share.host", "sync.pull"),
 }
 
 

@@ -36,4 +36,4 @@ def viewer_file(name: str) -> bytes:
     """The bytes of one of the viewer's files (KeyError for any other name)."""
     if name not in VIEWER_FILES:
         raise KeyError(name)
-    return (resources.files("sync.share.host.routes") / "viewer" / name).read_bytes()
+    return (resources.files("sync.share.host") / "viewer" / name).read_bytes()
