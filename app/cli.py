@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from sync.untrusted import plain_text
 
-from .errors import UsageError, user_message
+from .errors import UsageError, cli_message
 from .locations import record_path, share_host_path
 
 # Each command imports what it needs when it runs: the record stack loads the FHIR models (a fifth of a second),
@@ -689,7 +689,7 @@ def _print_report(name: str, report: Any) -> None:
         from sync.smart import Diagnosed
 
         fields = {k: v for k, v in report.diagnosis.items() if k != "code"}
-        print(f"  {_shown(Diagnosed(report.diagnosis['code'], **fields).cli_text())}")
+        print(f"  {_shown(cli_message(Diagnosed(report.diagnosis['code'], **fields)))}")
     elif report.message:
         print(f"  {_shown(report.message)}")
 
@@ -718,8 +718,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             except CarryError as exc:
                 if progress:
                     progress.close()
-                cli_text = getattr(exc, "cli_text", None)
-                print(f"carry: {_shown(conn.name)}: {_shown(cli_text() if callable(cli_text) else exc)}", file=sys.stderr)
+                print(f"carry: {_shown(conn.name)}: {_shown(cli_message(exc))}", file=sys.stderr)
                 status = 1
                 continue
             if progress:
@@ -1318,8 +1317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # noqa: BLE001 - the one place errors become messages
-        cli_text = getattr(exc, "cli_text", None)  # a diagnosed failure has a command-line wording of its own
-        message = cli_text() if callable(cli_text) else user_message(exc)
+        message = cli_message(exc)  # worded for the command line: its action as a command to run
         if message is None:
             if os.environ.get("CARRY_DEBUG"):
                 raise

@@ -109,6 +109,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class ServerError(CarryError):
     """The app server cannot start as asked."""
 
+    code = "server.error"
+    default_message = "The app server cannot start as asked."
+
 
 # --- login configuration ---------------------------------------------------------------------------------------
 

@@ -19,6 +19,9 @@ __all__ = ["BodyTooLarge", "read_bounded"]
 class BodyTooLarge(CarryError):
     """The request body is larger than the route accepts."""
 
+    code = "request.too-large"
+    default_message = "The request is larger than Carry accepts here."
+
 
 class _Streaming(Protocol):
     """What read_bounded needs of a request (a Starlette Request has it)."""

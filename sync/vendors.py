@@ -43,6 +43,9 @@ class Vendor:
 class RegistryError(CarryError):
     """The shipped registry cannot be read: the installation is damaged."""
 
+    code = "install.vendor-registry"
+    default_message = "The vendor registry shipped with Carry cannot be read: the installation is damaged."
+
 
 @lru_cache(maxsize=4)
 def read_registry(path: Path = REGISTRY_FILE) -> dict[str, Any]:

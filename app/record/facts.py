@@ -76,6 +76,9 @@ _COLUMNS = (
 class FactNotFound(RecordError):
     """No fact has that id (the record changed since it was listed, or the id is mistyped)."""
 
+    code = "record.fact-not-found"
+    default_message = "There is no such fact in the record."
+
 
 # --- what callers get -----------------------------------------------------------------------------------------------
 

@@ -69,7 +69,7 @@ class LoopbackListener:
         raise AuthorizationError(
             f"Port {self._port} on this computer is taken by another program, so Carry cannot receive the portal's "
             "answer there; close that program or use another registered port.",
-            code="port_taken",
+            oauth_error="port_taken",
         )
 
     async def __aexit__(self, *exc: object) -> None:
@@ -85,7 +85,7 @@ class LoopbackListener:
         except asyncio.TimeoutError:
             raise AuthorizationTimeout(
                 f"Nobody came back from the portal's login page within {timeout:g} seconds; nothing was connected.",
-                code="timeout",
+                oauth_error="timeout",
             ) from None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
