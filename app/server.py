@@ -35,8 +35,6 @@ This is the one module that imports starlette, uvicorn and flet_web.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import hmac
 import html
 import ipaddress
@@ -56,6 +54,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from sync.bounded_body import BodyTooLarge, read_bounded
 from sync.errors import CarryError
+from sync.passwords import check_secret, hash_secret
 
 from .locations import config_dir, record_path
 from .login_throttle import LoginThrottle
@@ -129,22 +128,8 @@ class LoginConfig:
         return f"LoginConfig(username={self.username!r})"
 
     def check(self, username: str, password: str) -> bool:
-        try:
-            _, n, r, p, salt, digest = self.password_hash.split("$")
-            derived = hashlib.scrypt(
-                password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32
-            )
-        except (ValueError, TypeError):
-            return False
         same_user = hmac.compare_digest(username.encode(), self.username.encode())
-        return hmac.compare_digest(derived, base64.b64decode(digest)) and same_user
-
-
-def _hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    n, r, p = 2**14, 8, 1
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
-    return f"scrypt${n}${r}${p}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+        return check_secret(password, self.password_hash) and same_user
 
 
 def _config_file() -> Path:
@@ -174,7 +159,7 @@ def save_login(username: str, password: str, allowed_hosts: tuple[str, ...] = ()
     path = _config_file()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = {
-        "login": {"username": username.strip(), "password_hash": _hash_password(password)},
+        "login": {"username": username.strip(), "password_hash": hash_secret(password)},
         "secret": secrets.token_urlsafe(32),
         "allowed_hosts": list(allowed_hosts),
     }
