@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from sync.atomic import atomic_writer, write_atomic
 from sync.untrusted import plain_text
 
 from .errors import UsageError, cli_message
@@ -253,13 +254,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             target = Path(args.out)
             if target.is_dir():
                 raise UsageError(f"{target} is a directory; give a file name for the export.")
-            partial = target.with_name(target.name + ".partial")
             try:
-                with _private_file(partial) as out:
+                with atomic_writer(target) as out:  # 0600: health data, unencrypted at the patient's request
                     count = record.export(out, resource_type=args.type, where=where, params=params)
-                partial.replace(target)
             except OSError as exc:
-                partial.unlink(missing_ok=True)
                 raise UsageError(f"Cannot write {target}: {exc.strerror}.") from None
             print(f"Exported {count} resources to {target}.", file=sys.stderr)
             print(
@@ -801,23 +799,13 @@ def _share_passcode(label: str, *, twice: bool) -> str:
     return first
 
 
-def _private_file(path: Path) -> Any:
-    """A new file for writing that only the owner can read (health data), whatever the umask says."""
-    path.unlink(missing_ok=True)
-    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
-
-
 def _write_output(path: str, data: bytes) -> None:
     target = Path(path)
     if target.is_dir():
         raise UsageError(f"{target} is a directory; give a file name.")
-    partial = target.with_name(target.name + ".partial")
     try:
-        with _private_file(partial) as out:
-            out.write(data)
-        partial.replace(target)
+        write_atomic(target, data)  # 0600: health data, unencrypted at the patient's request
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise UsageError(f"Cannot write {target}: {exc.strerror}.") from None
 
 

@@ -52,6 +52,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from sync.atomic import write_atomic
 from sync.bounded_body import BodyTooLarge, read_bounded
 from sync.errors import CarryError
 from sync.passwords import check_secret, hash_secret
@@ -163,11 +164,7 @@ def save_login(username: str, password: str, allowed_hosts: tuple[str, ...] = ()
         "secret": secrets.token_urlsafe(32),
         "allowed_hosts": list(allowed_hosts),
     }
-    partial = path.with_name(path.name + ".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(data, out, indent=2)
-    partial.replace(path)
+    write_atomic(path, json.dumps(data, indent=2).encode())
     return path
 
 
