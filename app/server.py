@@ -50,10 +50,10 @@ from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 from sync.atomic import write_atomic
-from sync.bounded_body import BodyTooLarge, read_bounded
+from sync.bounded_body import BodyTooLarge, read_form
 from sync.errors import CarryError
 from sync.passwords import check_secret, hash_secret
 
@@ -457,11 +457,10 @@ def _routes(context: AppContext, sessions: LoginSessions | None) -> list[Any]:
         headers: dict[str, str] = {}
         if request.method == "POST":
             try:
-                form = parse_qs((await read_bounded(request, _MAX_LOGIN_BODY)).decode("utf-8", "replace"))
+                form = await read_form(request, _MAX_LOGIN_BODY)
             except BodyTooLarge:
                 return _page("Carry", "<h1>Too large</h1><p>That login form was too large.</p>", 413)
-            user = (form.get("username") or [""])[0]
-            password = (form.get("password") or [""])[0]
+            user, password = (value if isinstance(value := form.get(k), str) else "" for k in ("username", "password"))
             client = request.client.host if request.client else ""
             wait = throttle.begin(client)
             if wait:
