@@ -68,7 +68,6 @@ __all__ = [
     "SHARE_MOUNT",
     "ServerError",
     "build_app",
-    "build_callback_app",
     "load_login",
     "run_desktop",
     "save_login",
@@ -577,13 +576,6 @@ def _purging(host: Any) -> Callable[[], Awaitable[None]]:
 _background: set[asyncio.Task[None]] = set()
 
 
-def build_callback_app(context: AppContext, port: int) -> ASGIApp:
-    """Only the OAuth callback, for the desktop window's loopback listener (RFC 8252)."""
-    from starlette.applications import Starlette
-
-    return Guard(Starlette(routes=_routes(context, None)[:1]), port=port, loopback=True, login=None)
-
-
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -645,22 +637,26 @@ def serve(host: str = "127.0.0.1", port: int = 8550, *, open_browser: bool = Tru
 
 
 def run_desktop(record: str | None = None) -> None:
-    """`carry desktop`: the same UI in a native Flet window. Portal sign-ins return to a loopback listener
-    (RFC 8252) on 127.0.0.1 that serves only /oauth/callback."""
+    """`carry desktop`: the same UI in a native Flet window. Portal sign-ins return to Carry's loopback receiver
+    (RFC 8252, sync.smart.loopback) on 127.0.0.1, on a loop of its own, which hands each to the session that began it."""
     import flet as ft
-    import uvicorn
+
+    from sync.smart import LoopbackListener
 
     from .ui import make_main
 
-    sock = _bind("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    context = AppContext(record_path=record_path(record), public_url=f"http://127.0.0.1:{port}", web=False)
-    server = uvicorn.Server(uvicorn.Config(build_callback_app(context, port), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="carry-callback", daemon=True)
+    contexts: list[AppContext] = []  # the context needs the listener's port; callbacks come only once it exists
+    listener = LoopbackListener(deliver=lambda params: contexts[0].callbacks.deliver(params))
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(listener.__aenter__())
+    contexts.append(AppContext(record_path=record_path(record), public_url=f"http://127.0.0.1:{listener.port}", web=False))
+    thread = threading.Thread(target=loop.run_forever, name="carry-callback", daemon=True)
     thread.start()
     try:
-        ft.run(make_main(context), view=ft.AppView.FLET_APP)
+        ft.run(make_main(contexts[0]), view=ft.AppView.FLET_APP)
     finally:
-        server.should_exit = True
-        context.shutdown()
+        loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)
+        loop.run_until_complete(listener.__aexit__(None, None, None))
+        loop.close()
+        contexts[0].shutdown()
