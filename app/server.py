@@ -232,7 +232,7 @@ class LoginSessions:
             return None
         if not hmac.compare_digest(data["u"].encode(), self.login.username.encode()):
             return None
-        return data["n"]
+        return str(data["n"])
 
     def valid(self, value: str) -> bool:
         nonce = self._nonce(value)

@@ -109,11 +109,13 @@ class FactMember:
 
     @property
     def date(self) -> str | None:
-        return self._cols[_EFFECTIVE]
+        date: str | None = self._cols[_EFFECTIVE]
+        return date
 
     @property
     def status(self) -> str | None:
-        return self._cols[_STATUS]
+        status: str | None = self._cols[_STATUS]
+        return status
 
     @property
     def display(self) -> str:

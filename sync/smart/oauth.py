@@ -316,5 +316,5 @@ async def revoke(config: SmartConfiguration, client: ClientCredentials, token: s
             response = await oauth.revoke_token(config.revocation_endpoint, token=token, token_type_hint=hint)
     except (OAuthError, ClientFailure, ValueError):
         return False
-    return 200 <= response.status_code < 300
+    return 200 <= int(response.status_code) < 300
 
