@@ -17,9 +17,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from sync.atomic import atomic_writer, write_atomic
 from sync.untrusted import plain_text
 
-from .errors import UsageError, user_message
+from .errors import UsageError, cli_message
 from .locations import record_path, share_host_path
 
 # Each command imports what it needs when it runs: the record stack loads the FHIR models (a fifth of a second),
@@ -253,13 +254,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             target = Path(args.out)
             if target.is_dir():
                 raise UsageError(f"{target} is a directory; give a file name for the export.")
-            partial = target.with_name(target.name + ".partial")
             try:
-                with _private_file(partial) as out:
+                with atomic_writer(target) as out:  # 0600: health data, unencrypted at the patient's request
                     count = record.export(out, resource_type=args.type, where=where, params=params)
-                partial.replace(target)
             except OSError as exc:
-                partial.unlink(missing_ok=True)
                 raise UsageError(f"Cannot write {target}: {exc.strerror}.") from None
             print(f"Exported {count} resources to {target}.", file=sys.stderr)
             print(
@@ -783,7 +781,7 @@ def _print_report(name: str, report: Any) -> None:
         from sync.smart import Diagnosed
 
         fields = {k: v for k, v in report.diagnosis.items() if k != "code"}
-        print(f"  {_shown(Diagnosed(report.diagnosis['code'], **fields).cli_text())}")
+        print(f"  {_shown(cli_message(Diagnosed(report.diagnosis['code'], **fields)))}")
     elif report.message:
         print(f"  {_shown(report.message)}")
 
@@ -812,8 +810,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             except CarryError as exc:
                 if progress:
                     progress.close()
-                cli_text = getattr(exc, "cli_text", None)
-                print(f"carry: {_shown(conn.name)}: {_shown(cli_text() if callable(cli_text) else exc)}", file=sys.stderr)
+                print(f"carry: {_shown(conn.name)}: {_shown(cli_message(exc))}", file=sys.stderr)
                 status = 1
                 continue
             if progress:
@@ -896,23 +893,13 @@ def _share_passcode(label: str, *, twice: bool) -> str:
     return first
 
 
-def _private_file(path: Path) -> Any:
-    """A new file for writing that only the owner can read (health data), whatever the umask says."""
-    path.unlink(missing_ok=True)
-    return os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
-
-
 def _write_output(path: str, data: bytes) -> None:
     target = Path(path)
     if target.is_dir():
         raise UsageError(f"{target} is a directory; give a file name.")
-    partial = target.with_name(target.name + ".partial")
     try:
-        with _private_file(partial) as out:
-            out.write(data)
-        partial.replace(target)
+        write_atomic(target, data)  # 0600: health data, unencrypted at the patient's request
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise UsageError(f"Cannot write {target}: {exc.strerror}.") from None
 
 
@@ -1452,8 +1439,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:  # noqa: BLE001 - the one place errors become messages
-        cli_text = getattr(exc, "cli_text", None)  # a diagnosed failure has a command-line wording of its own
-        message = cli_text() if callable(cli_text) else user_message(exc)
+        message = cli_message(exc)  # worded for the command line: its action as a command to run
         if message is None:
             if os.environ.get("CARRY_DEBUG"):
                 raise

@@ -58,7 +58,7 @@ from sync.smart import (
     revoke,
 )
 
-from .errors import CarryError
+from .errors import Action, CarryError
 from .locations import config_dir
 from .record import Record
 from .record.portal_state import Connection, PortalState
@@ -103,7 +103,22 @@ class Disconnected:
 
 
 class PortalError(CarryError):
-    """A portal operation that cannot go ahead as asked (not connected, needs reconnect, ...)."""
+    """A portal operation that cannot go ahead as asked (not connected, needs reconnect, ...).
+
+    `portal` names the connection and `base_url` is its FHIR base, for the renderers' "connect again"."""
+
+    code = "portal.error"
+    default_message = "{portal} cannot do that just now."
+
+    def __init__(self, message: str | None = None, *, portal: str = "The portal", base_url: str = "",
+                 action: Action | None = None) -> None:  # fmt: skip
+        self.portal = portal
+        self.base_url = base_url
+        super().__init__(message, action=action)
+
+    @property
+    def fields(self) -> Mapping[str, object]:
+        return {"portal": self.portal, "base_url": self.base_url}
 
 
 @dataclass(frozen=True)
@@ -198,7 +213,7 @@ class Portals:
             raise StateMismatch(
                 "The portal's answer does not belong to a login Carry started (or it was already used); nothing was "
                 "connected.",
-                code="state_mismatch",
+                oauth_error="state_mismatch",
             )
         authorization, label, quirks, _caps = entry
         client = authorization.client
@@ -207,7 +222,7 @@ class Portals:
             try:
                 result = await complete_authorization(http, authorization, params)
             except TokenError as exc:
-                if exc.code != "invalid_client":
+                if exc.oauth_error != "invalid_client":
                     raise
                 raise Diagnosed(
                     "invalid_client",
@@ -363,15 +378,18 @@ class Portals:
         """
         conn = await asyncio.to_thread(self.state.connection, which)
         if conn.status == "disconnected":
-            raise PortalError(f"{conn.name} is disconnected; connect it again with `carry connect {conn.base_url}`.")
+            raise PortalError(f"{conn.name} is disconnected; connect it again to sync it.", portal=conn.name,
+                              base_url=conn.base_url, action=Action.RECONNECT)  # fmt: skip
         if conn.status == "needs-reconnect":
             raise NeedsReconnect(
-                f"{conn.name} needs to be connected again ({conn.status_reason or 'the portal refused the saved access'}); "
-                f"run `carry connect {conn.base_url}`. Your data from it is kept."
+                f"{conn.name} needs to be connected again ({conn.status_reason or 'the portal refused the saved access'}). "
+                "Your data from it is kept.",
+                portal=conn.name,
+                base_url=conn.base_url,
             )
         tokens = await asyncio.to_thread(self.state.tokens, conn.id)
         if tokens is None:
-            raise NeedsReconnect(f"Carry holds no access for {conn.name}; run `carry connect {conn.base_url}`.")
+            raise NeedsReconnect(f"Carry holds no access for {conn.name}.", portal=conn.name, base_url=conn.base_url)
         quirks = load_quirks(conn.vendor)
         session = await self._session(conn, tokens)
         async with self._http() as http:
@@ -381,7 +399,8 @@ class Portals:
             except (FHIRError, NetworkError) as exc:
                 reason = f"{conn.name} could not be reached ({exc})."
                 await asyncio.to_thread(self.state.note_unreachable, conn.id, reason)
-                raise PortalError(f"{reason[:-1]}; try again later.") from None
+                raise PortalError(f"{reason[:-1]}; try again later.", portal=conn.name, base_url=conn.base_url,
+                                  action=Action.RETRY) from None  # fmt: skip
             if conn.status_reason:
                 await asyncio.to_thread(self.state.note_reached, conn.id)
             capabilities = ServerCapabilities.from_statement(statement)
@@ -404,10 +423,11 @@ class Portals:
         """An authorised FHIR client for one connected portal (tokens refreshed and stored as sync does)."""
         conn = await asyncio.to_thread(self.state.connection, which)
         if conn.status != "connected":
-            raise PortalError(f"{conn.name} is not connected; connect it again with `carry connect {conn.base_url}`.")
+            raise PortalError(f"{conn.name} is not connected; connect it again first.", portal=conn.name,
+                              base_url=conn.base_url, action=Action.RECONNECT)  # fmt: skip
         tokens = await asyncio.to_thread(self.state.tokens, conn.id)
         if tokens is None:
-            raise NeedsReconnect(f"Carry holds no access for {conn.name}; run `carry connect {conn.base_url}`.")
+            raise NeedsReconnect(f"Carry holds no access for {conn.name}.", portal=conn.name, base_url=conn.base_url)
         session = await self._session(conn, tokens)
         async with self._http() as http:
             yield conn, FHIRClient(http, conn.base_url, session, accept=load_quirks(conn.vendor).accept), session
@@ -461,7 +481,8 @@ class Portals:
             return ClientCredentials(conn.client_id), None
         stored = self.state.client_secret(config.token_endpoint, conn.client_id)
         if stored is None:
-            raise NeedsReconnect(f"The client credentials for {conn.name} are missing; connect it again.")
+            raise NeedsReconnect(f"The client credentials for {conn.name} are missing; connect it again.",
+                                 portal=conn.name, base_url=conn.base_url)  # fmt: skip
         if conn.auth_method in ("private_key_jwt", DEVICE_AUTH):
             return ClientCredentials(conn.client_id, conn.auth_method, stored[2] or "ES384", private_jwk=json.loads(stored[1])), None
         return ClientCredentials(conn.client_id, conn.auth_method, client_secret=stored[1]), None

@@ -35,8 +35,6 @@ This is the one module that imports starlette, uvicorn and flet_web.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import hmac
 import html
 import ipaddress
@@ -52,10 +50,12 @@ from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
-from sync.bounded_body import BodyTooLarge, read_bounded
+from sync.atomic import write_atomic
+from sync.bounded_body import BodyTooLarge, read_form
 from sync.errors import CarryError
+from sync.passwords import check_secret, hash_secret
 
 from .locations import config_dir, record_path
 from .login_throttle import LoginThrottle
@@ -68,7 +68,6 @@ __all__ = [
     "SHARE_MOUNT",
     "ServerError",
     "build_app",
-    "build_callback_app",
     "load_login",
     "run_desktop",
     "save_login",
@@ -109,6 +108,9 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class ServerError(CarryError):
     """The app server cannot start as asked."""
 
+    code = "server.error"
+    default_message = "The app server cannot start as asked."
+
 
 # --- login configuration ---------------------------------------------------------------------------------------
 
@@ -126,22 +128,8 @@ class LoginConfig:
         return f"LoginConfig(username={self.username!r})"
 
     def check(self, username: str, password: str) -> bool:
-        try:
-            _, n, r, p, salt, digest = self.password_hash.split("$")
-            derived = hashlib.scrypt(
-                password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p), dklen=32
-            )
-        except (ValueError, TypeError):
-            return False
         same_user = hmac.compare_digest(username.encode(), self.username.encode())
-        return hmac.compare_digest(derived, base64.b64decode(digest)) and same_user
-
-
-def _hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    n, r, p = 2**14, 8, 1
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
-    return f"scrypt${n}${r}${p}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+        return check_secret(password, self.password_hash) and same_user
 
 
 def _config_file() -> Path:
@@ -171,15 +159,11 @@ def save_login(username: str, password: str, allowed_hosts: tuple[str, ...] = ()
     path = _config_file()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     data = {
-        "login": {"username": username.strip(), "password_hash": _hash_password(password)},
+        "login": {"username": username.strip(), "password_hash": hash_secret(password)},
         "secret": secrets.token_urlsafe(32),
         "allowed_hosts": list(allowed_hosts),
     }
-    partial = path.with_name(path.name + ".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(data, out, indent=2)
-    partial.replace(path)
+    write_atomic(path, json.dumps(data, indent=2).encode())
     return path
 
 
@@ -248,7 +232,7 @@ class LoginSessions:
             return None
         if not hmac.compare_digest(data["u"].encode(), self.login.username.encode()):
             return None
-        return data["n"]
+        return str(data["n"])
 
     def valid(self, value: str) -> bool:
         nonce = self._nonce(value)
@@ -472,11 +456,10 @@ def _routes(context: AppContext, sessions: LoginSessions | None) -> list[Any]:
         headers: dict[str, str] = {}
         if request.method == "POST":
             try:
-                form = parse_qs((await read_bounded(request, _MAX_LOGIN_BODY)).decode("utf-8", "replace"))
+                form = await read_form(request, _MAX_LOGIN_BODY)
             except BodyTooLarge:
                 return _page("Carry", "<h1>Too large</h1><p>That login form was too large.</p>", 413)
-            user = (form.get("username") or [""])[0]
-            password = (form.get("password") or [""])[0]
+            user, password = (value if isinstance(value := form.get(k), str) else "" for k in ("username", "password"))
             client = request.client.host if request.client else ""
             wait = throttle.begin(client)
             if wait:
@@ -593,13 +576,6 @@ def _purging(host: Any) -> Callable[[], Awaitable[None]]:
 _background: set[asyncio.Task[None]] = set()
 
 
-def build_callback_app(context: AppContext, port: int) -> ASGIApp:
-    """Only the OAuth callback, for the desktop window's loopback listener (RFC 8252)."""
-    from starlette.applications import Starlette
-
-    return Guard(Starlette(routes=_routes(context, None)[:1]), port=port, loopback=True, login=None)
-
-
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -661,22 +637,26 @@ def serve(host: str = "127.0.0.1", port: int = 8550, *, open_browser: bool = Tru
 
 
 def run_desktop(record: str | None = None) -> None:
-    """`carry desktop`: the same UI in a native Flet window. Portal sign-ins return to a loopback listener
-    (RFC 8252) on 127.0.0.1 that serves only /oauth/callback."""
+    """`carry desktop`: the same UI in a native Flet window. Portal sign-ins return to Carry's loopback receiver
+    (RFC 8252, sync.smart.loopback) on 127.0.0.1, on a loop of its own, which hands each to the session that began it."""
     import flet as ft
-    import uvicorn
+
+    from sync.smart import LoopbackListener
 
     from .ui import make_main
 
-    sock = _bind("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    context = AppContext(record_path=record_path(record), public_url=f"http://127.0.0.1:{port}", web=False)
-    server = uvicorn.Server(uvicorn.Config(build_callback_app(context, port), log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="carry-callback", daemon=True)
+    contexts: list[AppContext] = []  # the context needs the listener's port; callbacks come only once it exists
+    listener = LoopbackListener(deliver=lambda params: contexts[0].callbacks.deliver(params))
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(listener.__aenter__())
+    contexts.append(AppContext(record_path=record_path(record), public_url=f"http://127.0.0.1:{listener.port}", web=False))
+    thread = threading.Thread(target=loop.run_forever, name="carry-callback", daemon=True)
     thread.start()
     try:
-        ft.run(make_main(context), view=ft.AppView.FLET_APP)
+        ft.run(make_main(contexts[0]), view=ft.AppView.FLET_APP)
     finally:
-        server.should_exit = True
-        context.shutdown()
+        loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=5)
+        loop.run_until_complete(listener.__aexit__(None, None, None))
+        loop.close()
+        contexts[0].shutdown()

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from sync.atomic import write_atomic
 from sync.errors import CarryError
 from sync.fhir import dumps
 from sync.fhir.references import literal_references
@@ -156,10 +157,8 @@ class ShareSettings:
         _check_host_url(self.host_url)
         path = config_dir() / SETTINGS_FILE
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(json.dumps({"public_url": self.public_url, "viewer_url": self.viewer_url,
-                                       "host_url": self.host_url}, indent=2))  # fmt: skip
-        partial.replace(path)
+        write_atomic(path, json.dumps({"public_url": self.public_url, "viewer_url": self.viewer_url,
+                                       "host_url": self.host_url}, indent=2).encode())  # fmt: skip
         return path
 
     def public_base(self, own_url: str | None = None) -> str:

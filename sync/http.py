@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 import certifi
 import httpx
 
-from .errors import CarryError
+from .errors import Action, CarryError
 
 __all__ = [
     "Bearer",
@@ -77,13 +77,24 @@ class NetworkError(CarryError):
     """A server could not be reached, or kept failing after the retries allowed. `kind` says why, for diagnosis:
     "tls" (certificate), "dns" (unknown name), or "other"."""
 
-    def __init__(self, message: str, *, kind: str = "other") -> None:
-        super().__init__(message)
+    code = "network.unreachable"
+    default_message = "The server could not be reached; try again later."
+    default_action = Action.RETRY
+
+    def __init__(self, message: str | None = None, *, kind: str = "other") -> None:
         self.kind = kind
+        super().__init__(message)
+
+    @property
+    def fields(self) -> Mapping[str, object]:
+        return {"kind": self.kind}
 
 
 class ForeignURLRefused(CarryError):
     """A URL outside the FHIR base was about to receive the access token; Carry refused to send it."""
+
+    code = "network.foreign-url"
+    default_message = "A server asked Carry to send your access to another address; Carry refused."
 
 
 def _timeout(total: float) -> httpx.Timeout:

@@ -10,7 +10,7 @@ name prefix or base path the vendor's installations share, and loopback (Carry's
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -42,6 +42,9 @@ class Vendor:
 
 class RegistryError(CarryError):
     """The shipped registry cannot be read: the installation is damaged."""
+
+    code = "install.vendor-registry"
+    default_message = "The vendor registry shipped with Carry cannot be read: the installation is damaged."
 
 
 @lru_cache(maxsize=4)
@@ -94,11 +97,12 @@ def identify(base_url: str, software: str = "", path: Path = REGISTRY_FILE) -> s
         return found
     label = software.lower()
     path_part = parts.path.lower()
-    for rule in (
+    rules: tuple[Callable[[Vendor], bool], ...] = (
         lambda v: bool(label) and any(s in label for s in v.software),
         lambda v: any(host.startswith(p) for p in v.host_prefixes) or any(p in path_part for p in v.paths),
         lambda v: v.loopback and is_loopback(base_url),
-    ):
+    )
+    for rule in rules:
         for vendor in table.values():
             if rule(vendor):
                 return vendor.key

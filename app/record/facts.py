@@ -76,6 +76,9 @@ _COLUMNS = (
 class FactNotFound(RecordError):
     """No fact has that id (the record changed since it was listed, or the id is mistyped)."""
 
+    code = "record.fact-not-found"
+    default_message = "There is no such fact in the record."
+
 
 # --- what callers get -----------------------------------------------------------------------------------------------
 
@@ -106,11 +109,13 @@ class FactMember:
 
     @property
     def date(self) -> str | None:
-        return self._cols[_EFFECTIVE]
+        date: str | None = self._cols[_EFFECTIVE]
+        return date
 
     @property
     def status(self) -> str | None:
-        return self._cols[_STATUS]
+        status: str | None = self._cols[_STATUS]
+        return status
 
     @property
     def display(self) -> str:

@@ -59,9 +59,15 @@ Subjects = tuple[tuple[int, str], ...]
 class PersonError(RecordError):
     """A person named on the command line or in the app is not in the record, or a merge/split/rename is refused."""
 
+    code = "record.person"
+    default_message = "There is no such person in your record."
+
 
 class PersonNeeded(PersonError):
     """The record holds more than one person and none was named: Carry says who there is instead of guessing."""
+
+    code = "record.person-needed"
+    default_message = "The record holds more than one person; say which one."
 
 
 @dataclass(frozen=True)

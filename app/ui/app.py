@@ -15,7 +15,7 @@ from typing import Any
 
 import flet as ft
 
-from app.errors import user_message
+from app.errors import ui_message
 from app.views import Person, RecordSession, Scope, people
 
 from .context import AppContext
@@ -273,7 +273,7 @@ class CarryApp:
 
     @staticmethod
     def message_for(exc: BaseException) -> str:
-        message = user_message(exc)
+        message = ui_message(exc)  # worded for the app: its action as something to press, never a command
         if message is None:
             log.exception("unexpected error in the UI", exc_info=exc)
             message = f"Something went wrong ({type(exc).__name__}). Your record is unchanged; please try again."

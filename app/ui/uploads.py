@@ -32,6 +32,9 @@ _TTL = 10 * 60
 class UploadFailed(CarryError):
     """The picked file did not reach Carry (too large, cancelled, or the address expired)."""
 
+    code = "ui.upload-failed"
+    default_message = "The file did not reach Carry; pick it again."
+
 
 @dataclass
 class _Slot:

@@ -15,6 +15,8 @@ from typing import Any
 
 import platformdirs
 
+from ..atomic import write_atomic
+
 __all__ = ["INDEX_NAME", "CachedList", "ListCache", "default_cache_dir"]
 
 INDEX_NAME = "index.json"
@@ -84,15 +86,10 @@ class ListCache:
 
     def store(self, entry: CachedList, body: bytes) -> None:
         self.lists.mkdir(parents=True, exist_ok=True)
-        _replace(self._body_path(entry.id), body)
-        _replace(self._meta_path(entry.id), json.dumps(entry.as_json(), indent=1).encode())
+        write_atomic(self._body_path(entry.id), body)
+        write_atomic(self._meta_path(entry.id), json.dumps(entry.as_json(), indent=1).encode())
 
     def touch(self, entry: CachedList) -> None:
         """Record a check that found the list unchanged (HTTP 304)."""
-        _replace(self._meta_path(entry.id), json.dumps(entry.as_json(), indent=1).encode())
+        write_atomic(self._meta_path(entry.id), json.dumps(entry.as_json(), indent=1).encode())
 
-
-def _replace(path: Path, data: bytes) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)

@@ -10,11 +10,11 @@ is one json.loads and no FHIR parsing.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_atomic
 from .errors import ListFormatError
 from .places import Place
 from .provider import Provider
@@ -74,9 +74,7 @@ def write_slim(
     members = "".join(f",\n {json.dumps(k)}: {_compact(v)}" for k, v in (extra or {}).items())
     # One provider per line: compact to load, and a refresh or a rebuild of the shipped file diffs line by line.
     lines = ",\n".join(_compact(row) for row in rows)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(f'{head}{members},\n "providers": [\n{lines}\n ]\n}}\n', encoding="utf-8")
-    os.replace(partial, path)
+    write_atomic(path, f'{head}{members},\n "providers": [\n{lines}\n ]\n}}\n'.encode())
 
 
 def _compact(value: Any) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 from urllib.parse import urlencode
 
+from ..errors import Action
 from ..http import Bearer, HttpClient, Response, where
 from .errors import FHIRError
 from .outcome import outcome_text
@@ -27,18 +28,33 @@ class AccessTokens(Protocol):
 class RequestRefused(FHIRError):
     """The server answered a request with an error status (the message holds its reason, when it gave one)."""
 
-    def __init__(self, message: str, *, status: int) -> None:
-        super().__init__(message)
+    code = "fhir.refused"
+    default_message = "The portal refused Carry's request (HTTP {status})."
+
+    def __init__(self, message: str | None = None, *, status: int) -> None:
         self.status = status
+        super().__init__(message)
+
+    @property
+    def fields(self) -> Mapping[str, object]:
+        return {"status": self.status}
 
 
 class Unauthorized(RequestRefused):
     """Still 401 after a fresh token: the portal no longer accepts this connection."""
 
+    code = "fhir.unauthorized"
+    default_message = "The portal no longer accepts this connection; connect it again."
+    default_action = Action.RECONNECT
+
 
 class Throttled(RequestRefused):
     """The portal kept asking Carry to slow down after Carry waited as long as it said, or asked for a longer wait
     than one sync makes."""
+
+    code = "fhir.throttled"
+    default_message = "The portal asked Carry to slow down; try again later."
+    default_action = Action.RETRY
 
 
 class FHIRClient:

@@ -9,3 +9,6 @@ __all__ = ["ImportFailed"]
 
 class ImportFailed(CarryError):
     """The file cannot be imported; nothing of it may be stored."""
+
+    code = "import.failed"
+    default_message = "The file cannot be imported; nothing of it was stored."

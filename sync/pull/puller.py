@@ -17,7 +17,7 @@ import email.utils
 import gc
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -497,16 +497,20 @@ async def pull(
         return report
 
 
-async def _all(coroutines: Iterable[Any]) -> None:
-    """Run side by side; when one fails, cancel the others and wait for them before raising."""
-    tasks = [asyncio.ensure_future(c) for c in coroutines]
+async def _all(awaitables: Iterable[Awaitable[Any]]) -> None:
+    """Run side by side in a TaskGroup: when one fails, the group cancels the others and waits for them. The first
+    failure is raised as itself, not in a group, since the callers catch it by type (Unauthorized, ...)."""
     try:
-        await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
+        async with asyncio.TaskGroup() as group:
+            for awaitable in awaitables:
+                group.create_task(_awaited(awaitable))
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> None:
+    # A side read is a task already running; awaiting it here ties it to the group (cancelling this cancels it).
+    await awaitable
 
 
 def _parse_page(

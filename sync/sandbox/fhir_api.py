@@ -456,7 +456,7 @@ def _elsewhere(url: str, params: dict[str, Any]) -> str:
     scheme = params.get("scheme") or parts.scheme
     host = params.get("host") or parts.hostname or ""
     port = params.get("port") or parts.port
-    return urlunsplit((scheme, f"{host}:{port}" if port else host, parts.path, parts.query, ""))
+    return str(urlunsplit((scheme, f"{host}:{port}" if port else host, parts.path, parts.query, "")))
 
 
 def _throttle_headers(params: dict[str, Any]) -> dict[str, str]:

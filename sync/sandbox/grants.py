@@ -12,6 +12,7 @@ import hashlib
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .clients import ClientRegistration
@@ -104,7 +105,11 @@ class RefreshToken:
 
 
 class Grants:
-    def __init__(self) -> None:
+    """Pending logins, codes, grants and tokens. `clock` (monotonic seconds) decides when codes and access tokens
+    expire: tests give one they advance instead of sleeping."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
         self.lock = threading.RLock()
         self.pending: dict[str, PendingAuthorization] = {}
         self.codes: dict[str, AuthorizationCode] = {}
@@ -116,7 +121,7 @@ class Grants:
 
     def add_pending(self, pending: PendingAuthorization) -> None:
         with self.lock:
-            now = time.monotonic()
+            now = self.clock()
             for key in [k for k, p in self.pending.items() if now - p.created > REQUEST_LIFETIME]:
                 del self.pending[key]
             self.pending[pending.id] = pending
@@ -124,7 +129,7 @@ class Grants:
     def get_pending(self, request_id: str, session: str | None) -> PendingAuthorization | None:
         with self.lock:
             pending = self.pending.get(request_id)
-            if pending is None or time.monotonic() - pending.created > REQUEST_LIFETIME:
+            if pending is None or self.clock() - pending.created > REQUEST_LIFETIME:
                 return None
             if session is None or not secrets.compare_digest(pending.session, session):
                 return None
@@ -148,7 +153,7 @@ class Grants:
                 pending.patient_id,
                 pending.aud,
                 pending.nonce,
-                time.monotonic() + lifetime,
+                self.clock() + lifetime,
             )
         return code
 
@@ -161,7 +166,7 @@ class Grants:
         return grant
 
     def new_access_token(self, grant: Grant, access: Access, lifetime: float) -> AccessToken:
-        now = time.monotonic()
+        now = self.clock()
         token = AccessToken(
             secrets.token_urlsafe(32), grant.id, access, grant.patient_id, grant.client_id, grant.aud, now, now + lifetime
         )
@@ -194,7 +199,7 @@ class Grants:
             found = self.access_tokens.get(token)
             if found is None:
                 return None
-            if time.monotonic() >= found.expires_at or self.live_grant(found.grant_id) is None:
+            if self.clock() >= found.expires_at or self.live_grant(found.grant_id) is None:
                 return None
             return found
 

@@ -206,7 +206,7 @@ def oauth_routes(state: PortalState) -> list[Route]:
             challenge,
             params.get("nonce"),
             session,
-            time.monotonic(),
+            grants.clock(),
         )
         grants.add_pending(pending)
         response = _html(login_page(pending.id, client.display_name, hints=state.hints()))
@@ -440,7 +440,7 @@ def oauth_routes(state: PortalState) -> list[Route]:
                 if code.grant_id is not None:
                     grants.revoke_grant(code.grant_id)
                 raise OAuthError("invalid_grant", "The authorization code was already used.")
-            if time.monotonic() >= code.expires_at:
+            if grants.clock() >= code.expires_at:
                 del grants.codes[code_value]
                 raise OAuthError("invalid_grant", "The authorization code has expired.")
             if code.client_id != client.client_id:
@@ -568,7 +568,7 @@ def oauth_routes(state: PortalState) -> list[Route]:
         found: AccessToken | None = grants.check_access_token(value)
         if found is None or found.client_id != who.client.client_id:
             return JSONResponse({"active": False}, headers=_TOKEN_HEADERS)
-        wall = time.time() + (found.expires_at - time.monotonic())
+        wall = time.time() + (found.expires_at - grants.clock())
         body: dict[str, Any] = {
             "active": True,
             "scope": found.access.text,

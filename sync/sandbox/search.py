@@ -476,7 +476,7 @@ def _string(value: Any, wanted: str) -> bool:
 def _reference(value: Any, wanted: str) -> bool:
     if not isinstance(value, dict) or not isinstance(value.get("reference"), str):
         return False
-    have = value["reference"]
+    have: str = value["reference"]
     if "/" not in wanted:
         return have.rsplit("/", 1)[-1] == wanted
     return have == wanted or have.endswith("/" + wanted) or wanted.endswith("/" + have)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -30,6 +30,7 @@ from ..assets import DEMO_PATIENTS
 from .clients import DEMO_CLIENT, ClientRegistration
 from .errors import SandboxError
 from .faults import Faults
+from .grants import Grants
 from .fhir_api import fhir_routes
 from .oauth import oauth_routes
 from .pages import message_page
@@ -63,7 +64,9 @@ class SandboxServer:
         code_lifetime: float = 60.0,
         latency: float = 0.0,
         registration: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`clock` (monotonic seconds) decides when codes and access tokens expire; tests advance one of their own."""
         self.store = SandboxStore()
         self.store.load([Path(p) for p in data] if data else [DEMO_PATIENTS])
         self.logins: list[Login] = make_logins(self.store.patients())
@@ -81,6 +84,7 @@ class SandboxServer:
             code_lifetime=code_lifetime,
             latency=latency,
             registration=registration,
+            grants=Grants(clock),
         )
         self.app: ASGIApp = build_app(self._state)
         self.host = host

@@ -231,7 +231,7 @@ class SandboxStore:
     def _owner_of_reference(self, value: Any) -> str | None:
         if not isinstance(value, dict) or not isinstance(value.get("reference"), str):
             return None
-        parts = value["reference"].rstrip("/").split("/")
+        parts: list[str] = value["reference"].rstrip("/").split("/")
         if len(parts) < 2:
             return None
         if parts[-2] == "Patient":

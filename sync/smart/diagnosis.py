@@ -1,7 +1,8 @@
 """Plain-language diagnosis of why connecting to (or syncing from) a portal failed: one table, one row per cause.
 
-An error that is diagnosed carries its row's `code` and the `fields` its sentences need (never a token). The
-command line and the app word it from the same row: the app's sentence names no command-line syntax.
+An error that is diagnosed carries its row (`diagnosis`), the code "connect.<row>" and the `fields` its sentences
+need (never a token). The command line and the app word it from the same row: the app's sentence names no
+command-line syntax.
 """
 
 from __future__ import annotations
@@ -67,19 +68,31 @@ DIAGNOSES: Mapping[str, Diagnosis] = {
 
 
 class Diagnosed(SmartError):
-    """An error with a row of the table. `str()` is the app's sentence; `cli_text()` the command line's."""
+    """An error with a row of the table. `str()` is the app's sentence; `cli_text()` the command line's.
 
-    def __init__(self, code: str, **fields: str) -> None:
-        self.code = code
-        self.fields: dict[str, str] = dict(fields)
+    `diagnosis` is the row's key; the code is "connect.<row>" (a stored report may hold either form)."""
+
+    code = "connect.diagnosed"
+
+    def __init__(self, diagnosis: str, **fields: str) -> None:
+        self.diagnosis = diagnosis.removeprefix(_PREFIX)
+        self.code = _PREFIX + self.diagnosis
+        self._fields: dict[str, str] = dict(fields)
         super().__init__(self.text(app=True))
 
+    @property
+    def fields(self) -> dict[str, str]:
+        return self._fields
+
     def text(self, *, app: bool) -> str:
-        row = DIAGNOSES[self.code]
+        row = DIAGNOSES[self.diagnosis]
         return (row.app if app else row.cli).format_map(_Fields(self.fields))
 
     def cli_text(self) -> str:
         return self.text(app=False)
+
+
+_PREFIX = "connect."
 
 
 class _Fields(dict[str, str]):

@@ -52,7 +52,7 @@ async def check_authorize_url(http: HttpClient, pending: PendingAuthorization) -
         raise AuthorizationError(
             f"The portal refused Carry's redirect URI {pending.redirect_uri}: it must be registered for the client "
             f"{pending.client.client_id} exactly as written, port included.",
-            code="redirect_uri",
+            oauth_error="redirect_uri",
         )
 
 
@@ -66,13 +66,13 @@ async def complete_authorization(
     if not tokens.patient:
         raise AuthorizationError(
             "The portal did not say which patient record the access is for (no patient in the token response).",
-            code="no_patient",
+            oauth_error="no_patient",
         )
     if not granted.any_data:
         raise AuthorizationError(
             "The portal granted Carry no access to any health data (only: "
             f"{' '.join(granted.scopes) or 'nothing'}); connect again and allow access.",
-            code="no_data_scope",
+            oauth_error="no_data_scope",
         )
     claims: dict[str, Any] = {}
     if tokens.id_token:

@@ -5,21 +5,30 @@ port included. So Carry listens on a fixed port by default (CALLBACK_PORT, the U
 `redirect_uri_for()`); when another program holds it, it falls back to the next two ports and then to any free
 port (and says so, since an exact-matching portal will refuse that). A port the user chose gets no fallback.
 
-It answers exactly one callback: to its own path, addressed to its own host and port (the Host header: a page in
-the browser cannot rebind another name to it) and carrying the `state` of the login in progress. Anything else, from
-anyone, gets a 404 and leaves the login waiting: a stray request must not end it.
+It is Carry's one loopback receiver, used two ways:
+- one login (the CLI): `expect(state)`, then `wait()`. It answers exactly one callback: to its own path, addressed
+  to its own host and port (the Host header: a page in the browser cannot rebind another name to it) and carrying
+  the `state` of the login in progress. Anything else, from anyone, gets a 404 and leaves the login waiting: a
+  stray request must not end it.
+- every login of a running app (the desktop window): `deliver` is given each callback to its own path, host and
+  port, and says whether a login was waiting for its state and what the browser tab should read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import html
 import secrets
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from urllib.parse import parse_qsl, urlsplit
 
+from ..errors import CarryError
 from .errors import AuthorizationError, AuthorizationTimeout
 
-__all__ = ["CALLBACK_PATH", "CALLBACK_PORT", "FALLBACK_PORTS", "LoopbackListener", "redirect_uri_for"]
+__all__ = ["CALLBACK_PATH", "CALLBACK_PORT", "FALLBACK_PORTS", "Deliver", "LoopbackListener", "redirect_uri_for"]
+
+# Hands a callback's query to the login waiting for its state: (a login was waiting, the sentence for the tab).
+Deliver = Callable[[dict[str, str]], Awaitable[tuple[bool, str]]]
 
 CALLBACK_PATH = "/oauth/callback"
 CALLBACK_PORT = 47321  # the default; an unassigned port (IANA) in the registered range, stable across runs
@@ -36,9 +45,13 @@ _PAGE = (
 
 
 class LoopbackListener:
-    """`async with LoopbackListener() as listener: ... params = await listener.wait(timeout)`."""
+    """`async with LoopbackListener() as listener: ... params = await listener.wait(timeout)` for one login, or
+    `LoopbackListener(deliver=...)` to hand every callback on while it listens."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, fallback: Sequence[int] = ()) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, fallback: Sequence[int] = (), deliver: Deliver | None = None
+    ) -> None:
+        self._deliver = deliver
         self._host = host
         self._port = port
         self._fallback = tuple(fallback)
@@ -52,10 +65,14 @@ class LoopbackListener:
         self._state = state
 
     @property
-    def redirect_uri(self) -> str:
+    def port(self) -> int:
         if self._server is None:
             raise RuntimeError("the listener is not started")
-        return redirect_uri_for(self._server.sockets[0].getsockname()[1], self._host)
+        return int(self._server.sockets[0].getsockname()[1])
+
+    @property
+    def redirect_uri(self) -> str:
+        return redirect_uri_for(self.port, self._host)
 
     async def __aenter__(self) -> LoopbackListener:
         self._result = asyncio.get_running_loop().create_future()
@@ -69,7 +86,7 @@ class LoopbackListener:
         raise AuthorizationError(
             f"Port {self._port} on this computer is taken by another program, so Carry cannot receive the portal's "
             "answer there; close that program or use another registered port.",
-            code="port_taken",
+            oauth_error="port_taken",
         )
 
     async def __aexit__(self, *exc: object) -> None:
@@ -85,7 +102,7 @@ class LoopbackListener:
         except asyncio.TimeoutError:
             raise AuthorizationTimeout(
                 f"Nobody came back from the portal's login page within {timeout:g} seconds; nothing was connected.",
-                code="timeout",
+                oauth_error="timeout",
             ) from None
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -94,6 +111,9 @@ class LoopbackListener:
             method, target, _ = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ", 2)
             parts = urlsplit(target)
             params = dict(parse_qsl(parts.query, keep_blank_values=True))
+            if method == "GET" and parts.path == CALLBACK_PATH and _host(head) == self._authority and self._deliver:
+                await self._hand_on(writer, self._deliver, params)
+                return
             if (
                 method != "GET"
                 or parts.path != CALLBACK_PATH
@@ -117,6 +137,17 @@ class LoopbackListener:
         finally:
             writer.close()
 
+    async def _hand_on(self, writer: asyncio.StreamWriter, deliver: Deliver, params: dict[str, str]) -> None:
+        if "state" not in params:
+            ok, message = False, "This address is for a portal's sign-in to return to Carry; it needs a state."
+        else:
+            try:
+                ok, message = await deliver(params)
+            except CarryError as exc:
+                ok, message = False, str(exc)
+        await self._reply(writer, 200 if ok else 400, "You can close this window" if ok else "Sign-in not completed",
+                          message)  # fmt: skip
+
     @property
     def _authority(self) -> str:
         return self.redirect_uri.split("/")[2]
@@ -126,8 +157,8 @@ class LoopbackListener:
 
     @staticmethod
     async def _reply(writer: asyncio.StreamWriter, status: int, title: str, text: str) -> None:
-        body = _PAGE.format(title=title, text=text).encode()
-        reason = "OK" if status == 200 else "Not Found"
+        body = _PAGE.format(title=html.escape(title), text=html.escape(text)).encode()
+        reason = {200: "OK", 400: "Bad Request"}.get(status, "Not Found")
         writer.write(
             f"HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {len(body)}\r\n"
             "Cache-Control: no-store\r\nConnection: close\r\n\r\n".encode()

@@ -135,22 +135,22 @@ def callback_code(pending: PendingAuthorization, params: Mapping[str, str]) -> s
     """Check a callback's query parameters against the login in progress and return the authorization code."""
     if pending.expired():
         raise AuthorizationTimeout(
-            "The login took too long and its request expired; start connecting again.", code="timeout"
+            "The login took too long and its request expired; start connecting again.", oauth_error="timeout"
         )
     state = params.get("state")
     if not state or not secrets.compare_digest(state, pending.state):
         raise StateMismatch(
             "The portal's answer did not match the login Carry started (state mismatch); nothing was connected.",
-            code="state_mismatch",
+            oauth_error="state_mismatch",
         )
     error = params.get("error")
     if error:
         sentence = _error_sentence(error, params.get("error_description"), pending.client.client_id)
         cls = AuthorizationDenied if error == "access_denied" else AuthorizationError
-        raise cls(sentence, code=error)
+        raise cls(sentence, oauth_error=error)
     code = params.get("code")
     if not code:
-        raise AuthorizationError("The portal came back without an authorization code.", code="no_code")
+        raise AuthorizationError("The portal came back without an authorization code.", oauth_error="no_code")
     return code
 
 
@@ -231,19 +231,19 @@ def _token_failure(exc: BaseException, *, during: str, client_id: str, answered:
     if isinstance(exc, OAuthError):
         code = str(exc.error or "error")
         if code == "invalid_client":
-            return TokenError(_error_sentence(code, exc.description, client_id), code=code)
+            return TokenError(_error_sentence(code, exc.description, client_id), oauth_error=code)
         if code == "invalid_grant":
             return TokenError(
                 f"The portal refused the {during} (invalid_grant){': ' + _clean(exc.description) if exc.description else ''}.",
-                code=code,
+                oauth_error=code,
             )
-        return TokenError(_error_sentence(code, exc.description, client_id), code=code)
+        return TokenError(_error_sentence(code, exc.description, client_id), oauth_error=code)
     status = failure_status(exc)
     if status is not None:
-        return TokenError(f"The portal's token endpoint failed with HTTP {status} during the {during}.", code="http")
+        return TokenError(f"The portal's token endpoint failed with HTTP {status} during the {during}.", oauth_error="http")
     if isinstance(exc, ClientFailure):
-        return TokenError(f"Carry could not reach the portal's token endpoint during the {during}.", code="network")
-    return TokenError(f"The portal's token endpoint gave an answer Carry cannot read during the {during}.", code="format")
+        return TokenError(f"Carry could not reach the portal's token endpoint during the {during}.", oauth_error="network")
+    return TokenError(f"The portal's token endpoint gave an answer Carry cannot read during the {during}.", oauth_error="format")
 
 
 async def exchange_code(pending: PendingAuthorization, code: str) -> TokenSet:
@@ -261,7 +261,7 @@ async def exchange_code(pending: PendingAuthorization, code: str) -> TokenSet:
     except (OAuthError, ClientFailure, ValueError, KeyError) as exc:
         raise _token_failure(exc, during="login", client_id=pending.client.client_id, answered=getattr(oauth, "answered", {})) from None
     if not isinstance(data, Mapping) or not data.get("access_token"):
-        raise TokenError("The portal's token endpoint returned no access token.", code="format")
+        raise TokenError("The portal's token endpoint returned no access token.", oauth_error="format")
     return TokenSet.from_response(data)
 
 
@@ -302,7 +302,7 @@ async def renew_with_assertion(config: SmartConfiguration, client: ClientCredent
     except (ClientFailure, ValueError, KeyError) as exc:
         raise _token_failure(exc, during="token renewal", client_id=client.client_id, answered=getattr(oauth, "answered", {})) from None
     if not isinstance(data, Mapping) or not data.get("access_token"):
-        raise TokenError("The portal's token endpoint returned no access token.", code="format")
+        raise TokenError("The portal's token endpoint returned no access token.", oauth_error="format")
     return TokenSet.from_response(data)
 
 
@@ -316,5 +316,5 @@ async def revoke(config: SmartConfiguration, client: ClientCredentials, token: s
             response = await oauth.revoke_token(config.revocation_endpoint, token=token, token_type_hint=hint)
     except (OAuthError, ClientFailure, ValueError):
         return False
-    return 200 <= response.status_code < 300
+    return 200 <= int(response.status_code) < 300
 

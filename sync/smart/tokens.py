@@ -37,7 +37,7 @@ class TokenSet:
                 raise TokenError(
                     f"The portal's token response is not usable: its {name} is "
                     f"{'missing' if value is None or value == '' else 'not text'}; nothing was changed.",
-                    code="format",
+                    oauth_error="format",
                 )
         expires_in = data.get("expires_in")
         expires_at: float | None = None

@@ -24,7 +24,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from html import escape
 from typing import Any, cast
@@ -155,6 +155,7 @@ class _Token:
     scope: str
     user: str
     expires_at: float
+    clock: Callable[[], float]  # the portal's: when the token expires
     revoked: bool = False
 
     def check_client(self, client: _Client) -> bool:
@@ -164,7 +165,7 @@ class _Token:
         return self.scope
 
     def is_expired(self) -> bool:
-        return time.time() >= self.expires_at
+        return self.clock() >= self.expires_at
 
     def is_revoked(self) -> bool:
         return self.revoked
@@ -225,6 +226,7 @@ class _Store:
     lock: threading.Lock = field(default_factory=threading.Lock)
     lifetime: int = TOKEN_LIFETIME
     token_endpoint: str = ""  # the audience of JWT bearer assertions
+    clock: Callable[[], float] = time.monotonic  # decides when access tokens expire (a test may advance its own)
 
 
 class _Server(AuthorizationServer):
@@ -243,7 +245,8 @@ class _Server(AuthorizationServer):
     def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
         token["patient"] = PATIENT_ID  # SMART's launch context, in the token response itself
         held = _Token(request.client.client_id, token["access_token"], token.get("refresh_token"),
-                      token.get("scope", ""), request.user, time.time() + self.store.lifetime)  # fmt: skip
+                      token.get("scope", ""), request.user, self.store.clock() + self.store.lifetime,
+                      self.store.clock)  # fmt: skip
         with self.store.lock:
             self.store.tokens[held.access_token] = held
             if held.refresh_token:
@@ -374,13 +377,14 @@ class AuthlibPortal:
         window: float = 1.0,
         token_lifetime: int = TOKEN_LIFETIME,
         registration: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client_id = "carry-exact-redirect"
         self.username, self.password = "ana", "ana-portal-pass"
         self.redirect_uri = redirect_uri
         self.limit, self.window = limit, window
         self.data = _data()
-        self.store = _Store(lifetime=token_lifetime)
+        self.store = _Store(lifetime=token_lifetime, clock=clock)
         self.store.clients[self.client_id] = _Client(self.client_id, (redirect_uri,))
         self.oauth = _Server(self.store)
         self.oauth.register_grant(_CodeGrant, [CodeChallenge(required=True)])

@@ -120,7 +120,7 @@ async def test_a_refused_redirect_uri_is_named_at_once_not_blamed_on_the_login_p
                 portal.base_url, client_id=portal.client_id, callback_port=other, timeout=20, on_authorize_url=opened.append
             )
         assert time.monotonic() - started < 10 and not opened
-        assert caught.value.code == "redirect_uri"
+        assert caught.value.oauth_error == "redirect_uri"
         assert f"http://127.0.0.1:{other}/oauth/callback" in str(caught.value) and portal.client_id in str(caught.value)
         assert portal.counts["authorize_refused"] >= 1 and portals.sources() == []
 

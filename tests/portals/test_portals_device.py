@@ -5,7 +5,6 @@ authlib portal (authlib's own ClientRegistrationEndpoint and JWTBearerGrant) and
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +14,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from authlib_portal import AuthlibPortal
 from joserfc.jwk import import_key
+from support.clock import TestClock
 from support.portal import log_in_async
 from test_portals_authlib import REDIRECT, _connect, _held
 
@@ -44,7 +44,8 @@ def _device_key(record: Record, conn_id: int) -> tuple[str, dict[str, Any]]:
 
 @pytest.mark.asyncio
 async def test_carry_registers_a_device_client_and_renews_access_with_its_signed_assertion(record: Record) -> None:
-    with AuthlibPortal(REDIRECT, limit=1000, token_lifetime=3, registration=True) as portal:
+    clock = TestClock()
+    with AuthlibPortal(REDIRECT, limit=1000, token_lifetime=3, registration=True, clock=clock) as portal:
         portals = Portals(record)
         conn = await _connect(portals, portal)
         # One client registered for this device, authorised by the patient's login, holding only a public key.
@@ -61,7 +62,7 @@ async def test_carry_registers_a_device_client_and_renews_access_with_its_signed
         held_tokens = PortalState(record).tokens(conn.id)
         assert held_tokens is not None and held_tokens.refresh_token is None
 
-        await asyncio.sleep(3.2)  # the access token has expired
+        clock.advance(3.2)  # the portal no longer takes the access token: Carry renews it with the device key
         report = await portals.sync(conn.id)
         assert report.outcome == "complete", report.as_json()
         assert _held(record, conn.id) == {k: content_hash(v) for k, v in portal.served().items()}
@@ -71,11 +72,12 @@ async def test_carry_registers_a_device_client_and_renews_access_with_its_signed
 
 @pytest.mark.asyncio
 async def test_a_device_registration_the_portal_withdrew_asks_for_a_new_connection(record: Record) -> None:
-    with AuthlibPortal(REDIRECT, limit=1000, token_lifetime=2, registration=True) as portal:
+    clock = TestClock()
+    with AuthlibPortal(REDIRECT, limit=1000, token_lifetime=2, registration=True, clock=clock) as portal:
         portals = Portals(record)
         conn = await _connect(portals, portal)
         portal.registered[0].jwks = None  # the patient removed the app at the portal
-        await asyncio.sleep(2.2)
+        clock.advance(2.2)
         with pytest.raises(NeedsReconnect):
             await portals.sync(conn.id)
         assert portals.source(conn.id).status == "needs-reconnect" and portal.counts["jwt_bearer"] == 1
@@ -101,7 +103,8 @@ async def test_a_device_key_lives_only_as_long_as_its_connection(record: Record)
 
 @pytest.mark.asyncio
 async def test_the_sandbox_registers_a_device_client_and_renews_it_by_jwt_bearer(record: Record) -> None:
-    with SandboxServer(registration=True, access_token_lifetime=3) as sandbox:
+    clock = TestClock()
+    with SandboxServer(registration=True, access_token_lifetime=3, clock=clock) as sandbox:
         portals = Portals(record)
         login = sandbox.logins[0]
         pending = await portals.begin_connect(sandbox.base_url, REDIRECT)
@@ -115,7 +118,7 @@ async def test_the_sandbox_registers_a_device_client_and_renews_it_by_jwt_bearer
         first = PortalState(record).tokens(conn.id)
         assert first is not None and first.refresh_token is None
 
-        await asyncio.sleep(3.2)  # expired: only the device key can get Carry in again
+        clock.advance(3.2)  # expired at the portal: only the device key can get Carry in again
         report = await portals.sync(conn.id)
         assert report.outcome == "complete" and report.refreshes >= 1 and report.totals.imported > 0
         renewed = PortalState(record).tokens(conn.id)
@@ -123,7 +126,7 @@ async def test_the_sandbox_registers_a_device_client_and_renews_it_by_jwt_bearer
 
         # The patient withdraws the app at the portal: the device client's grant goes with it.
         sandbox._state.grants.revoke_grant(str(devices[0].grant_id))
-        await asyncio.sleep(3.2)
+        clock.advance(3.2)
         with pytest.raises(NeedsReconnect):
             await portals.sync(conn.id)
         assert portals.source(conn.id).status == "needs-reconnect"

@@ -53,7 +53,7 @@ async def test_invalid_client_names_the_developer_site_and_the_redirect_uri(reco
         location = await log_in_async(pending.authorize_url, login.username, login.password)
         with pytest.raises(Diagnosed) as caught:
             await portals.complete_connect(pending, dict(parse_qsl(urlsplit(location).query)))
-    assert caught.value.code == "invalid_client"
+    assert caught.value.diagnosis == "invalid_client" and caught.value.code == "connect.invalid_client"
     assert caught.value.fields["client_id"] == "carry-conf" and caught.value.fields["redirect_uri"] == REDIRECT
     assert REDIRECT in str(caught.value) and "developer site" in str(caught.value)
     _worded(caught.value)
@@ -65,7 +65,7 @@ async def test_oracle_healths_unknown_tenant(portal: AuthlibPortal, record: Reco
     portal.unknown_tenant = True
     with pytest.raises(Diagnosed) as caught:
         await Portals(record).begin_connect(portal.base_url, REDIRECT, client_id=portal.client_id)
-    assert caught.value.code == "unknown_tenant" and caught.value.fields["base_url"] == portal.base_url
+    assert caught.value.diagnosis == "unknown_tenant" and caught.value.fields["base_url"] == portal.base_url
     _worded(caught.value)
 
 
@@ -74,7 +74,7 @@ async def test_an_eclinicalworks_practice_without_patient_access(portal: Authlib
     portal.software, portal.smart_off = "eClinicalWorks FHIR Server", True
     with pytest.raises(Diagnosed) as caught:
         await Portals(record).begin_connect(portal.base_url, REDIRECT, client_id=portal.client_id)
-    assert caught.value.code == "patient_access_off" and caught.value.fields["vendor"] == "eClinicalWorks"
+    assert caught.value.diagnosis == "patient_access_off" and caught.value.fields["vendor"] == "eClinicalWorks"
     _worded(caught.value)
 
 
@@ -86,7 +86,7 @@ async def test_a_token_endpoint_that_answers_html(portal: AuthlibPortal, record:
     portal.token_html = True
     with pytest.raises(Diagnosed) as caught:
         await portals.complete_connect(pending, dict(parse_qsl(urlsplit(location).query)))
-    assert caught.value.code == "token_html"
+    assert caught.value.diagnosis == "token_html"
     _worded(caught.value)
 
 
@@ -95,7 +95,7 @@ async def test_a_tls_failure(portal: AuthlibPortal, record: Record) -> None:
     # The portal speaks plain HTTP: asked for https, the handshake fails as with a bad certificate.
     with pytest.raises(Diagnosed) as caught:
         await Portals(record).begin_connect(portal.base_url.replace("http://", "https://"), REDIRECT)
-    assert caught.value.code == "tls" and caught.value.fields["host"] == "127.0.0.1"
+    assert caught.value.diagnosis == "tls" and caught.value.fields["host"] == "127.0.0.1"
     _worded(caught.value)
 
 
@@ -107,7 +107,7 @@ async def test_every_type_refused_after_a_good_connect(portal: AuthlibPortal, re
     conn = await portals.complete_connect(pending, dict(parse_qsl(urlsplit(location).query)))
     portal.refuse_all = True
     report = await portals.sync(conn.id)
-    assert report.outcome == "incomplete" and report.diagnosis and report.diagnosis["code"] == "refused_everywhere"
+    assert report.outcome == "incomplete" and report.diagnosis and report.diagnosis["code"] == "connect.refused_everywhere"
     assert report.message and "refused every kind of record" in report.message and "carry " not in report.message
     record.close()
     done = subprocess.run(

@@ -7,10 +7,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from support.portal import log_in_async
+from support.portal import connect_sandbox
 
 from app.portals import PortalError, Portals
 from app.record import Record
@@ -27,10 +26,7 @@ async def test_an_unreachable_server_is_noted_until_it_answers_again(tmp_path: P
     try:
         with Record.create(path, PASSPHRASE) as record:
             portals = Portals(record)
-            login = sandbox.logins[0]
-            pending = await portals.begin_connect(sandbox.base_url, REDIRECT)
-            location = await log_in_async(pending.authorize_url, login.username, login.password)
-            conn = await portals.complete_connect(pending, dict(parse_qsl(urlsplit(location).query)))
+            conn = await connect_sandbox(portals, sandbox, REDIRECT)
             assert (await portals.sync(conn.id)).outcome == "complete"
             synced = portals.source(conn.id)
             assert synced.reached and synced.last_sync

@@ -109,7 +109,7 @@ def test_export_writes_a_collection_bundle(filled: dict[str, str], tmp_path: Pat
     assert done.returncode == 0 and "not encrypted" in done.stderr
     bundle = json.loads(out.read_text())
     assert bundle["type"] == "collection" and len(bundle["entry"]) > 300
-    assert not (tmp_path / "export.json.partial").exists()
+    assert not list(tmp_path.glob(".export.json.*")) and out.stat().st_mode & 0o777 == 0o600
     to_stdout = carry("export", "--type", "Patient", env=filled)
     assert [e["resource"]["resourceType"] for e in json.loads(to_stdout.stdout)["entry"]] == ["Patient"]
 

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 
+from support.clock import TestClock
 from support.portal import log_in
 from sync.assets import DEMO_PATIENTS
 from sync.sandbox import ClientRegistration, Faults, SandboxServer
@@ -120,9 +121,12 @@ class App:
         return self.http.post(self.token_endpoint, data=form)
 
 
+CLOCK = TestClock()  # the shared sandbox's: a test waits for a code or token to expire with CLOCK.advance()
+
+
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[SandboxServer]:
-    server = SandboxServer(clients=[CONFIDENTIAL, EXTRA_PUBLIC]).start()
+    server = SandboxServer(clients=[CONFIDENTIAL, EXTRA_PUBLIC], clock=CLOCK).start()
     try:
         yield server
     finally:

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from sandbox_support import App, Connection
+from sandbox_support import CLOCK, App, Connection
 
 from sync.sandbox import Faults, SandboxServer
 
@@ -124,7 +124,7 @@ def test_expire_token_after_some_seconds(sandbox: SandboxServer, faults: Faults)
     who = App(sandbox).connect("elvina")
     url = f"{sandbox.base_url}/Patient/{who.patient}"
     assert httpx.get(url, headers=who.headers).status_code == 200
-    time.sleep(1.1)
+    CLOCK.advance(1.1)
     assert httpx.get(url, headers=who.headers).status_code == 401
 
 

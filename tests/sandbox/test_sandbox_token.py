@@ -15,6 +15,7 @@ import pytest
 from sandbox_support import CONFIDENTIAL, EXTRA_PUBLIC, App, pkce, query_of
 from jwcrypto import jwk, jwt
 
+from support.clock import TestClock
 from support.portal import log_in
 from sync.sandbox import SandboxServer
 
@@ -138,9 +139,12 @@ def test_client_secret_in_the_body_is_refused(app: App) -> None:
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
 
 
+CLOCK = TestClock()  # the short-lived server's: the tests move it on instead of sleeping
+
+
 @pytest.fixture(scope="module")
 def short_lived(elvina_file: Path) -> Iterator[SandboxServer]:
-    server = SandboxServer([elvina_file], access_token_lifetime=1, code_lifetime=0.5).start()
+    server = SandboxServer([elvina_file], access_token_lifetime=1, code_lifetime=0.5, clock=CLOCK).start()
     try:
         yield server
     finally:
@@ -150,7 +154,7 @@ def short_lived(elvina_file: Path) -> Iterator[SandboxServer]:
 def test_code_expires(short_lived: SandboxServer) -> None:
     app = App(short_lived)
     code = app.code()
-    time.sleep(0.7)
+    CLOCK.advance(0.7)
     assert app.exchange(code).json()["error"] == "invalid_grant"
 
 
@@ -159,7 +163,7 @@ def test_access_token_lifetime_is_configurable_and_enforced(short_lived: Sandbox
     body = app.connect().body
     assert body["expires_in"] == 1
     assert _patient_read(short_lived, body["access_token"], body["patient"]) == 200
-    time.sleep(1.1)
+    CLOCK.advance(1.1)
     response = httpx.get(
         f"{short_lived.base_url}/Patient/{body['patient']}", headers={"Authorization": f"Bearer {body['access_token']}"}
     )

@@ -16,7 +16,7 @@ from support.floods import rss_kib, send_until_answered
 
 from sync.fhir import dumps
 from sync.share import MAX_REQUEST_BODY, PublishedLink, publish
-from sync.share.codec.passcode import check_passcode
+from sync.passwords import check_secret
 
 FHIR = "application/fhir+json"
 GUESSER = Path(__file__).resolve().parent / "passcode_guesser.py"
@@ -32,7 +32,7 @@ def test_parallel_guesses_from_four_processes_check_exactly_the_limit(host: Host
     # a thread of it), so its CPU time during the attack says how many were checked, whatever their answers.
     started = time.process_time()
     for _ in range(3):
-        check_passcode("a guess", _hash_of(host, link))
+        check_secret("a guess", _hash_of(host, link))
     one_check = (time.process_time() - started) / 3
     guessers = [
         subprocess.Popen([sys.executable, str(GUESSER), link.payload.url, "50", f"p{n}"], stdin=subprocess.PIPE,

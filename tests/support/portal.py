@@ -15,11 +15,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import httpx
 
-__all__ = ["LoginFailed", "log_in", "log_in_async"]
+if TYPE_CHECKING:
+    from app.portals import Portals
+    from app.record.portal_state import Connection
+    from sync.sandbox import SandboxServer
+
+__all__ = ["LoginFailed", "connect_sandbox", "log_in", "log_in_async"]
 
 _TIMEOUT = httpx.Timeout(10.0)
 _MAX_STEPS = 10
@@ -183,3 +189,11 @@ async def log_in_async(
             method, url, data = action
             response = await (client.request(method, url, data=_encode(data)) if data is not None else client.get(url))
     raise LoginFailed("the portal kept the browser busy for too many steps")
+
+
+async def connect_sandbox(portals: Portals, sandbox: SandboxServer, redirect_uri: str) -> Connection:
+    """Connect the sandbox's first demo patient through `portals`, logging in as the patient would."""
+    login = sandbox.logins[0]
+    pending = await portals.begin_connect(sandbox.base_url, redirect_uri)
+    location = await log_in_async(pending.authorize_url, login.username, login.password)
+    return await portals.complete_connect(pending, dict(parse_qsl(urlsplit(location).query)))

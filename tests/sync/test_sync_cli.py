@@ -202,7 +202,7 @@ def test_a_sync_killed_midway_resumes_to_the_same_state(sandbox: SandboxServer, 
 
     async def connected(path: Path) -> int:
         with Record.create(path, PASSPHRASE) as record:
-            return (await connect(Portals(record), sandbox, login)).id
+            return int((await connect(Portals(record), sandbox, login)).id)
 
     source = asyncio.run(connected(killed))
     sandbox.faults.set("slow", delay=0.15)

@@ -185,4 +185,4 @@ async def test_a_taken_callback_port_falls_back_only_when_allowed() -> None:
         with pytest.raises(AuthorizationError, match=f"Port {port} .* taken") as caught:
             async with LoopbackListener(port=port):
                 pass
-        assert caught.value.code == "port_taken"
+        assert caught.value.oauth_error == "port_taken"

@@ -140,6 +140,18 @@ def test_a_300_mb_login_body_is_refused_at_16_kib(guarded: Running) -> None:
     assert rss_kib() - before < 64 * 1024
 
 
+def test_the_login_form_is_parsed_as_starlette_parses_forms_within_the_same_limit(guarded: Running) -> None:
+    with httpx.Client(base_url=guarded.base, headers={"Origin": guarded.base}, timeout=60) as client:
+        as_multipart = client.post("/login", files={"username": (None, "parent"), "password": (None, PASSWORD)})
+        assert as_multipart.status_code == 303  # the same form sent as multipart/form-data logs in too
+        with_a_file = client.post("/login", files={"username": ("name.txt", b"parent"), "password": (None, PASSWORD)})
+        assert with_a_file.status_code == 400  # no files are taken
+    multipart = f"Origin: {guarded.base}\r\nContent-Type: multipart/form-data; boundary=b\r\nTransfer-Encoding: chunked\r\n"
+    answer, sent = send_until_answered(guarded.base + "/login", multipart, 300 * 1024 * 1024)
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert sent < 16 * 1024 * 1024
+
+
 def test_security_headers_everywhere_no_docs_no_blanket_cors(guarded: Running) -> None:
     jar = _logged_in(guarded.base)
     with httpx.Client(base_url=guarded.base, cookies=jar, timeout=30) as client:

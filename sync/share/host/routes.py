@@ -40,11 +40,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ...bounded_body import BodyTooLarge, read_bounded
+from ...passwords import check_secret, hash_secret
 from ...untrusted import plain_text
 from ..errors import LinkError, ShareHostError
 from .store import HostedFile, HostedLink, ShareHostStore, seal_access
 from ..codec.jose import encrypt
-from ..codec.passcode import check_passcode, hash_passcode
 from ..codec.shl import CONTENT_TYPES, SHLinkPayload, encode_link, manifest, manifest_file, new_payload
 from .viewer_assets import VIEWER_FILES, VIEWER_HEADERS, viewer_file
 
@@ -122,7 +122,7 @@ def publish(
             id=link_id,
             flag=flag,
             exp=payload.exp,
-            passcode_hash=hash_passcode(passcode) if passcode else None,
+            passcode_hash=hash_secret(passcode) if passcode else None,
             attempts_left=max_attempts if passcode else None,
             access_key=dict(access_key),
         ),
@@ -258,7 +258,7 @@ class _Host:
             remaining = await self._call(self.store.spend_attempt, link.id)
             if remaining is None:  # other requests used the last attempts first
                 return _gone(link, now)
-            ok = passcode is not None and await run_in_threadpool(check_passcode, passcode, link.passcode_hash)
+            ok = passcode is not None and await run_in_threadpool(check_secret, passcode, link.passcode_hash)
             if not ok:
                 await self._log(link, recipient, "passcode-refused")
                 return JSONResponse({"remainingAttempts": remaining}, status_code=401, headers=NO_STORE_HEADERS)

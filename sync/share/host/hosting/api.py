@@ -164,7 +164,8 @@ class _PublishAPI:
     def _guarded(self, handler: Callable[[Request, str], Any]) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             try:
-                return await handler(request, await self._device(request))
+                answer: Response = await handler(request, await self._device(request))
+                return answer
             except _Refused as refused:
                 return _answer(refused.status, {"error": refused.message})
             except QuotaExceeded as exc:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 from ....http import Response, is_https_or_loopback, request_blocking
@@ -88,7 +88,7 @@ class RemoteHostStore:
         return 0  # the host purges on its own schedule
 
     # What only the host itself does: the doctor's side of a link. Here for the Protocol's sake, refused.
-    def _host_only(self) -> Any:
+    def _host_only(self) -> NoReturn:
         raise ShareHostError("Only the Carry host itself serves a link's files.")
 
     def files(self, link_id: str) -> list[HostedFile]:
