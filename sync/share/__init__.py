@@ -42,7 +42,16 @@ from .reach import LOCAL_ONLY, reach_warning
 from .receive import ReceivedFile, ReceivedShare, open_link
 from .selection import DEFAULT_SECTIONS, default_selection
 from .shc import health_card_bundles
-from .writeback import VITAL_SIGNS, VitalSign, accepts, scope_allows_create, summary_document, vital_sign
+from .story import PATAST, PATIENT_STORY, PatientNote, note_document
+from .writeback import (
+    VITAL_SIGNS,
+    VitalSign,
+    accepts,
+    patient_note,
+    scope_allows_create,
+    summary_document,
+    vital_sign,
+)
 from .shl import (
     SHLinkPayload,
     check_manifest_url,
@@ -58,6 +67,11 @@ from .shl import (
 )
 
 __all__ = [
+    "PATAST",
+    "PATIENT_STORY",
+    "PatientNote",
+    "note_document",
+    "patient_note",
     "DEFAULT_ATTEMPTS",
     "DEFAULT_SECTIONS",
     "EMPTY_REASONS",

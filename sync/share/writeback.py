@@ -18,8 +18,11 @@ from typing import Any
 
 from ..fhir import ServerCapabilities, dumps
 from .errors import ShareError
+from .story import PatientNote, note_document
 
-__all__ = ["VITAL_SIGNS", "VitalSign", "accepts", "scope_allows_create", "summary_document", "vital_sign"]
+__all__ = [
+    "VITAL_SIGNS", "VitalSign", "accepts", "patient_note", "scope_allows_create", "summary_document", "vital_sign",
+]  # fmt: skip
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -110,6 +113,25 @@ def summary_document(
             },
         }],
     }  # fmt: skip
+
+
+def patient_note(note: PatientNote, patient_id: str, *, now: datetime | None = None) -> dict[str, Any]:
+    """The patient's correction or context on one of the portal's own resources, as a US Core DocumentReference
+    (a clinical note typed LOINC 51855-5 "Patient Note", text attachment) pointing at that resource; marked
+    patient-supplied and patient asserted, so the care team sees whose words they are."""
+    rtype, rid = note.about
+    return note_document(
+        subject={"reference": f"Patient/{patient_id}"},
+        related=[{"reference": f"{rtype}/{rid}"}],
+        content_type="text/plain; charset=utf-8",
+        data=note.text.encode("utf-8"),
+        title="Note from the patient",
+        description=note.sentence(),
+        date=_stamp(now),
+        category=[{"coding": [{"system": "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category",
+                               "code": "clinical-note", "display": "Clinical Note"}]}],
+        tags=[PATIENT_SUPPLIED],
+    )  # fmt: skip
 
 
 def vital_sign(kind: str, value: float | Decimal | str, patient_id: str, *, when: datetime | None = None) -> dict[str, Any]:
