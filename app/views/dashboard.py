@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app.record import Fact, MedicationEntry, Record, ResourceRow, Subjects
+from app.record import Fact, MedicationEntry, Record, ResourceRow, Subjects, noted_items
 
 from .labs import OTHER, lab_tests, values_of
 from .format import format_date, format_value, kind_name, readable_measurements, tidy_name, years_since
@@ -50,6 +50,7 @@ class Item:
     fact_id: str = ""
     notes: tuple[str, ...] = ()  # warnings in full sentences (conflicting doses, a matching allergy)
     name_source: bool = False  # the same title is on the list twice (copies kept apart): say whose each is
+    noted: bool = False  # the patient wrote a note on it (a correction or context)
 
     @property
     def kind(self) -> str:
@@ -278,7 +279,7 @@ def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] =
 
     clause, args = scope.clause()
     has_data = bool(record._query(f"SELECT 1 FROM resource r {'WHERE ' + clause if clause else ''} LIMIT 1", args))
-    return Dashboard(
+    return _noted(record, Dashboard(
         person=scope.person,
         people=everyone,
         problems=_named(_with_fact(_item(f.row), f) for f in problems),
@@ -292,7 +293,21 @@ def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] =
         medication_notes=notes,
         treatment=treatment,
         devices=_named(_with_fact(_item(f.row, f.row.status or ""), f) for f in _dedupe(of("Device"), 12)),
-    )
+    ))
+
+
+def _noted(record: Record, board: Dashboard) -> Dashboard:
+    """Flag the items the patient wrote a note on."""
+    noted = noted_items(record)
+    if not noted:
+        return board
+
+    def mark(items: tuple[Item, ...]) -> tuple[Item, ...]:
+        return tuple(replace(i, noted=True) if (i.source_id, i.resource_type, i.id) in noted else i for i in items)
+
+    lists = ("problems", "medications", "allergies", "immunizations", "results", "encounters", "stopped_medications",
+             "treatment", "devices")  # fmt: skip
+    return replace(board, **{name: mark(getattr(board, name)) for name in lists})
 
 
 # Observations that record a treatment regimen or a plan, not a measurement (Synthea files HIV and TB regimens

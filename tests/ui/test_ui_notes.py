@@ -1,0 +1,75 @@
+"""Corrections and context in headless Chromium: the patient says a condition is wrong, sees the note beside the
+item (the source's details unchanged), sees the item flagged in the list, changes the note and deletes it; at
+1280 px and at 390 px."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from support.records import ELVINA, PASSPHRASE
+
+from app.record import Record, delete_note, note_history, notes
+from ui.browser_support import DESKTOP, PHONE, enter_text, open_app, shot
+from ui.test_ui_browser import expect, unlock
+
+pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
+
+
+@pytest.fixture(scope="module")
+def elvina(make_server: Any) -> Any:
+    return make_server([ELVINA])
+
+
+def _problem(page: Any) -> Any:
+    return page.locator('[flt-semantics-identifier="problems"]').get_by_role("button", name="Osteoporosis", exact=False)
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
+def test_a_correction_on_a_condition_is_shown_beside_it_and_flagged_in_the_list(
+    elvina: Any, browser: Any, viewport: Any
+) -> None:
+    with Record.open(elvina.record, PASSPHRASE) as record:  # a rerun starts from no notes
+        for left in notes(record):
+            delete_note(record, left.id)
+    context = browser.new_context(viewport=viewport)
+    try:
+        page: Any = open_app(context, elvina.url)
+        ex = expect()
+        unlock(page)
+        _problem(page).first.click()
+        ex(page.get_by_role("heading", name="Osteoporosis")).to_be_visible()
+        box = page.locator('[flt-semantics-identifier="item-notes"]')
+        ex(box.get_by_role("heading", name="Your notes")).to_be_visible()
+        words = f"Wrong: my bone density scan in 2021 was normal ({viewport['width']} px)."
+        enter_text(page, "What is wrong or missing", words)
+        page.get_by_role("button", name="Add note").click()
+        ex(page.get_by_text("kept beside this item", exact=False).first).to_be_visible()
+        ex(box.get_by_text(words)).to_be_visible()
+        ex(box).to_have_attribute("aria-label", re.compile(r"^Written \d"))
+        ex(page.get_by_role("heading", name="Details", level=2)).to_be_visible()  # the source's own details stay shown
+        shot(page, f"notes-01-beside-the-item-{viewport['width']}")
+
+        page.get_by_role("button", name="Back").click()
+        ex(_problem(page).filter(has_text="your note")).to_have_count(1)
+        shot(page, f"notes-02-flagged-in-the-list-{viewport['width']}")
+
+        _problem(page).filter(has_text="your note").click()
+        box.get_by_role("button", name="Change").click()
+        changed = words.replace("was normal", "was normal, see the attached letter")
+        enter_text(page, "What is wrong or missing", changed)
+        page.get_by_role("button", name="Save the change").click()
+        ex(box.get_by_text(changed)).to_be_visible()
+        ex(box).to_have_attribute("aria-label", re.compile(r"\(changed\)"))
+
+        with Record.open(elvina.record, PASSPHRASE) as record:
+            mine = [n for n in notes(record) if n.text == changed]
+            assert len(mine) == 1 and [n.text for n in note_history(record, mine[0].id)] == [words, changed]
+
+        box.get_by_role("button", name="Delete").click()
+        ex(box.get_by_text(changed)).to_have_count(0)
+        page.get_by_role("button", name="Back").click()
+        ex(_problem(page).filter(has_text="your note")).to_have_count(0)
+    finally:
+        context.close()
