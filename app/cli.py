@@ -190,11 +190,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     failed = 0
     reports = []
+    if (args.title or args.date) and len(args.files) > 1:
+        raise UsageError("--title and --date describe one document; import one file at a time with them.")
     with _open(args) as record:
         for name in args.files:
             try:
                 report = import_path(record, name, source=args.source, online=not args.offline,
-                                     whose=Whose(person=args.person))
+                                     whose=Whose(person=args.person), title=args.title, date=args.date)
             except ImportRefused as exc:
                 failed += 1
                 print(f"carry: {_shown(exc)}", file=sys.stderr)
@@ -1217,7 +1219,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("init", cmd_init, "create a new encrypted record")
 
-    p = add("import", cmd_import, "import FHIR JSON, NDJSON or Bundle files, SMART Health Cards, Apple Health exports")
+    p = add("import", cmd_import, "import FHIR JSON, NDJSON or Bundle files, SMART Health Cards, Apple Health exports, "
+            "C-CDA documents, PDFs and photos (PNG, JPEG)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--offline", action="store_true", help="do not fetch health card issuers' keys")
     p.add_argument("--source", default="Imported files", help="the source to file them under (default: %(default)s)")
@@ -1225,6 +1228,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--person", metavar="NAME_OR_NUMBER",
                    help="whose record a file that names no patient (an Apple Health export) goes into; needed when "
                         "the record holds several persons")  # fmt: skip
+    p.add_argument("--title", metavar="TEXT", help="a PDF or photo: its title (default: the file's name)")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="a PDF or photo: its date (default: the date the file "
+                   "states, if any)")  # fmt: skip
 
     p = add("export", cmd_export, "every resource as a FHIR Bundle (type collection), JSON as stored")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")

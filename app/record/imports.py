@@ -71,10 +71,13 @@ def import_path(
     source: str = FILE_SOURCE,
     online: bool = True,
     whose: Whose = Whose(),
+    title: str | None = None,
+    date: str | None = None,
 ) -> ImportReport:
     """Import one file of any kind Carry reads. Raises ImportRefused (one sentence) and stores nothing when the
     file cannot be read, or when it names no patient and the record holds several persons and `whose` names none.
-    `online=False` keeps importers off the network (health card keys come from the cache)."""
+    `online=False` keeps importers off the network (health card keys come from the cache). `title` and `date` are
+    the patient's word on a PDF or a photo (other kinds of file ignore them)."""
     target = Path(path)
     if target.is_dir():
         return record.import_file(target, source=source)
@@ -86,7 +89,7 @@ def import_path(
         if unnamed is None:
             return record.import_bytes(data, origin=display_name(target), source=source)
         importer = unnamed
-    report = import_with(record, importer, target, source=source, online=online, whose=whose)
+    report = import_with(record, importer, target, source=source, online=online, whose=whose, title=title, date=date)
     checked = check_pending(record)
     report.counts.invalid += checked.invalid_total
     report.counts.invalid_items.extend(checked.invalid_items)
@@ -101,23 +104,26 @@ def import_with(
     source: str = FILE_SOURCE,
     online: bool = True,
     whose: Whose = Whose(),
+    title: str | None = None,
+    date: str | None = None,
 ) -> FileImportReport:
     """Store what `importer` makes of `path`, all or nothing, not validated yet."""
     origin = path.name
     settings = _Settings(record)
-    context = ImportContext(cache=settings, online=online)
+    context = ImportContext(cache=settings, online=online, title=title, date=date)
     # Who is meant is settled before anything is stored: a person the record does not hold is refused at once.
     everyone = people(record)
     try:
         chosen = None if whose.new or whose.person is None else choose_person(record, whose.person, everyone)
     except PersonError as exc:
         raise ImportRefused(f"{origin}: not imported: {_sentence(exc)}") from None
-    src = record.source(source, kind="file")
     counts = UpsertCounts()
     try:
         # Called before the transaction: an importer that must go online (for a card issuer's keys) does it here,
-        # not while holding the record; a streaming importer only starts reading when iterated.
+        # not while holding the record; a streaming importer only starts reading when iterated. A file refused
+        # here leaves no trace, not even its source.
         stream = importer.resources(path, context)
+        src = record.source(source, kind="file")
         with record._transaction() as cur:
             now = _now()
             cur.execute(
