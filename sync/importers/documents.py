@@ -12,7 +12,6 @@ and refused with a sentence: no HEIC decoder is installed with Carry.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import re
@@ -22,6 +21,7 @@ from datetime import date as Date
 from pathlib import Path
 from typing import Any
 
+from ..fhir.attachment import inline_attachment
 from ..fhir.parse import ParsedResource
 from .base import ImportContext, parsed, read_whole, stable_id
 from .errors import ImportFailed
@@ -153,14 +153,7 @@ def document_reference(data: bytes, content_type: str, title: str, day: str | No
         "type": {"text": "Document brought in by the patient"},
         "category": [{"coding": [{"system": _US_CORE_CATEGORY, "code": "clinical-note", "display": "Clinical Note"}]}],
         "description": title,
-        "content": [{"attachment": {
-            "contentType": content_type,
-            "data": base64.b64encode(data).decode("ascii"),
-            "size": len(data),
-            "hash": base64.b64encode(hashlib.sha1(data).digest()).decode("ascii"),  # noqa: S324 - FHIR's choice
-            "title": title,
-            **({"creation": day} if day else {}),
-        }}],
+        "content": [{"attachment": inline_attachment(data, content_type, title, day)}],
     }  # fmt: skip
     if day:
         resource["context"] = {"period": {"start": day}}

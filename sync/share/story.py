@@ -8,11 +8,11 @@ Story" (one PDF of every note), and a note sent to the portal the item came from
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from ..fhir.attachment import inline_attachment
 
 __all__ = ["PATAST", "PATIENT_STORY", "PatientNote", "note_document"]
 
@@ -65,14 +65,7 @@ def note_document(
         "author": [dict(subject)],
         "date": date,
         "description": description,
-        "content": [{"attachment": {
-            "contentType": content_type,
-            "data": base64.b64encode(data).decode("ascii"),
-            "size": len(data),
-            "hash": base64.b64encode(hashlib.sha1(data).digest()).decode("ascii"),  # noqa: S324 - FHIR's choice
-            "title": title,
-            "creation": date,
-        }}],
+        "content": [{"attachment": inline_attachment(data, content_type, title, date)}],
     })  # fmt: skip
     if category:
         document["category"] = [dict(c) for c in category]

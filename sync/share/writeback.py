@@ -8,8 +8,6 @@ meta.tag us-core-tags#patient-supplied), US Core DocumentReference (category, ty
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -17,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..fhir import ServerCapabilities, dumps
+from ..fhir.attachment import inline_attachment
 from .errors import ShareError
 from .story import PatientNote, note_document
 
@@ -102,16 +101,7 @@ def summary_document(
         "author": [{"reference": f"Patient/{patient_id}"}],
         "date": stamp,
         "description": "International Patient Summary sent by the patient with Carry",
-        "content": [{
-            "attachment": {
-                "contentType": "application/fhir+json",
-                "data": base64.b64encode(data).decode("ascii"),
-                "size": len(data),
-                "hash": base64.b64encode(hashlib.sha1(data).digest()).decode("ascii"),  # noqa: S324 - FHIR's choice
-                "title": title,
-                "creation": stamp,
-            },
-        }],
+        "content": [{"attachment": inline_attachment(data, "application/fhir+json", title, stamp)}],
     }  # fmt: skip
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from conftest import refusal
+from importers.conftest import refusal
 from fpdf import FPDF
 from PIL import Image
 
