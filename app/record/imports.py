@@ -23,7 +23,7 @@ from typing import Any
 
 from sync.fhir import FHIRFormatError, parse_document
 from sync.fhir.parse import ParsedResource
-from sync.importers import ImportContext, ImportFailed, Importer, parsed, recognise
+from sync.importers import DocumentFileImporter, ImportContext, ImportFailed, Importer, Proposal, parsed, proposed, recognise
 
 from .checking import check_pending
 from .errors import ImportRefused
@@ -31,7 +31,7 @@ from .files import check_regular_file, display_name, read_import_file
 from .people import Person, PersonError, choose_person, people, stand_in
 from .store import FILE_SOURCE, ImportReport, Record, Source, UpsertCounts, _now, _summary
 
-__all__ = ["FileImportReport", "Whose", "import_path", "import_with"]
+__all__ = ["FileImportReport", "Whose", "document_proposal", "import_path", "import_with"]
 
 _BATCH = 1000
 # The element that names the patient, for the resource types a file may hold without naming one (FHIR R4).
@@ -94,6 +94,19 @@ def import_path(
     report.counts.invalid += checked.invalid_total
     report.counts.invalid_items.extend(checked.invalid_items)
     return report
+
+
+def document_proposal(path: str | os.PathLike[str], name: str | None = None) -> Proposal | None:
+    """For a PDF or a photo, the title and date Carry proposes (the patient confirms them before it is imported);
+    None for any other file. A PDF or photo Carry would refuse is refused here (ImportRefused), before anything."""
+    target = Path(path)
+    check_regular_file(target)
+    if not isinstance(recognise(target), DocumentFileImporter):
+        return None
+    try:
+        return proposed(target, name)
+    except ImportFailed as exc:
+        raise ImportRefused(f"{name or target.name}: not imported: {_sentence(exc)}") from None
 
 
 def import_with(

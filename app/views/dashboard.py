@@ -305,9 +305,11 @@ def _noted(record: Record, board: Dashboard) -> Dashboard:
     def mark(items: tuple[Item, ...]) -> tuple[Item, ...]:
         return tuple(replace(i, noted=True) if (i.source_id, i.resource_type, i.id) in noted else i for i in items)
 
-    lists = ("problems", "medications", "allergies", "immunizations", "results", "encounters", "stopped_medications",
-             "treatment", "devices")  # fmt: skip
-    return replace(board, **{name: mark(getattr(board, name)) for name in lists})
+    b = board
+    return replace(b, problems=mark(b.problems), medications=mark(b.medications), allergies=mark(b.allergies),
+                   immunizations=mark(b.immunizations), results=mark(b.results), encounters=mark(b.encounters),
+                   stopped_medications=mark(b.stopped_medications), treatment=mark(b.treatment),
+                   devices=mark(b.devices))  # fmt: skip
 
 
 # Observations that record a treatment regimen or a plan, not a measurement (Synthea files HIV and TB regimens

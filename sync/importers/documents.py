@@ -132,13 +132,14 @@ def _checked(data: bytes, kind: str | None) -> str | None:
     raise ImportFailed("It is not a PDF, PNG or JPEG file.")
 
 
-def proposed(path: Path) -> Proposal:
-    """What Carry proposes to the patient for this file: a title from its name, the date it states. Refuses
-    (ImportFailed) a file it would refuse to import, so the patient hears it before confirming anything."""
+def proposed(path: Path, name: str | None = None) -> Proposal:
+    """What Carry proposes to the patient for this file: a title from its name (`name`, when the file was uploaded
+    under another), the date it states. Refuses (ImportFailed) a file it would refuse to import, so the patient
+    hears it before confirming anything."""
     data = read_whole(path, _MAX_BYTES, "It is larger than any document Carry accepts (50 MB).")
     kind = _kind(data[:16])
     day = _checked(data, kind)
-    return Proposal(kind or "", _title_from(path), day)
+    return Proposal(kind or "", _title_from(Path(name) if name else path), day)
 
 
 def document_reference(data: bytes, content_type: str, title: str, day: str | None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from importers.conftest import refusal
@@ -44,11 +45,11 @@ def _png(path: Path) -> Path:
     return path
 
 
-def _document(record: Record) -> dict:  # type: ignore[type-arg]
+def _document(record: Record) -> dict[str, Any]:
     (row,) = record.rows("DocumentReference")
     stored = record.get("DocumentReference", row.id)
     assert stored is not None
-    value: dict = stored.json()  # type: ignore[type-arg]
+    value: dict[str, Any] = stored.json()
     return value
 
 
