@@ -323,6 +323,8 @@ class Candidate:
     resource: Mapping[str, Any] = field(repr=False, compare=False)
     source_id: int = 0
     older: bool = False  # a result or vital sign from before the last 12 months or so: offered, never a default
+    # (type, id, source id) of every source's copy of the fact: the patient's notes on any of them go along
+    copies: tuple[tuple[str, str, int], ...] = field(default=(), repr=False, compare=False)
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.key, "section": self.section, "resourceType": self.resource_type,
@@ -505,7 +507,8 @@ def _neg(date: str | None) -> str:
 
 def _candidate(fact: Fact, section: str, default: bool, resource: Mapping[str, Any]) -> Candidate:
     return Candidate(fact.fact_id, section, fact.resource_type, fact.display, fact.date, default, fact.sources,
-                     resource, fact.newest.source_id)  # fmt: skip
+                     resource, fact.newest.source_id,
+                     copies=tuple((m.resource_type, m.id, m.source_id) for m in fact.members))  # fmt: skip
 
 
 def _codes(concept: Any) -> set[str]:
@@ -653,15 +656,16 @@ def _origins(
 
 
 def _patient_notes(record: Record, chosen: Sequence[Candidate]) -> list[PatientNote]:
-    """The patient's current notes on the picked items (on the copy that speaks for each), carried into the share
-    as patient-asserted content."""
+    """The patient's current notes on the picked items (on any source's copy of each), carried into the share as
+    patient-asserted content about the copy that goes in."""
     out = []
     for c in chosen:
         rid = c.resource.get("id")
         if not isinstance(rid, str):
             continue
-        for note in notes_for(record, c.resource_type, rid, c.source_id):
-            out.append(PatientNote((c.resource_type, rid), note.text, note.created_at, c.display))
+        for rtype, copy_id, source_id in c.copies or ((c.resource_type, rid, c.source_id),):
+            for note in notes_for(record, rtype, copy_id, source_id):
+                out.append(PatientNote((c.resource_type, rid), note.text, note.created_at, c.display))
     return out
 
 

@@ -120,3 +120,32 @@ async def test_a_portal_without_the_write_scope_gets_no_note(sandbox: SandboxSer
             await send_note(portals, note.id)
         assert len(sandbox.store.for_patient(conn.patient_id, "DocumentReference")) == before
         assert record.audit_log(action="writeback") == []
+
+
+def test_a_note_on_any_source_s_copy_goes_into_the_summary_about_the_copy_shared(tmp_path: Path,
+                                                                                demo_dir: Path) -> None:  # fmt: skip
+    from app.record import add_note, delete_note, people
+    from app.shares import build_check_in, build_summary, candidates
+    from support.copies import import_copies
+    from sync.share import check_ips, check_ktc
+
+    with Record.create(tmp_path / "two.carry", PASSPHRASE) as record:
+        import_copies(record, demo_dir / ELVINA)
+        selection = candidates(record, people(record)[0])
+        item = next(c for c in selection.chosen() if c.section == "problems" and len(c.copies) == 2)
+        older = next(copy for copy in item.copies if copy[2] != item.source_id)
+        note = add_note(record, older[0], older[1], older[2], "Clinic A had this wrong: it was ruled out.")
+        gone = add_note(record, older[0], older[1], older[2], "A note I took back.")
+        delete_note(record, gone.id)
+        ips = build_summary(record, selection)
+        ktc = build_check_in(record, selection)
+    assert check_ips(ips) == [] and check_ktc(ktc) == []
+    for bundle in (ips, ktc):
+        by_url = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+        stories = [r for r in by_url.values() if r["resourceType"] == "DocumentReference"
+                   and r["type"]["coding"][0]["code"] == "51855-5"]  # fmt: skip
+        assert len(stories) == 1 and validation_error(stories[0]) is None
+        (related,) = stories[0]["context"]["related"]
+        assert by_url[related["reference"]]["id"] == item.resource["id"]  # the copy that went in
+        assert "took back" not in json.dumps(bundle, default=str)
+    assert note.text in json.dumps(ips, default=str)
