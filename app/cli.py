@@ -804,6 +804,16 @@ def _print_note(note: Any, display: str) -> None:
         print(f"      {_shown(line)}")
 
 
+def _note_text(words: list[str]) -> str:
+    """The note from the command line, or from standard input when it is `-` or left out (which keeps the words
+    out of the process list other users of the computer can read)."""
+    if words and words != ["-"]:
+        return " ".join(words)
+    if sys.stdin.isatty():
+        print("Write your note; end it with Ctrl-D on a line of its own.", file=sys.stderr)
+    return sys.stdin.read()
+
+
 def cmd_note(args: argparse.Namespace) -> int:
     """Keep the patient's correction or context on an item: "this is wrong or incomplete"."""
     from .record import add_note, delete_note, edit_note
@@ -816,14 +826,13 @@ def cmd_note(args: argparse.Namespace) -> int:
                 gone = delete_note(record, args.delete)
                 print(f"Note {gone.id} is deleted; it is no longer shown or shared (its history stays in the record).")
                 return 0
-            text = " ".join([args.item, *args.text]) if args.item else ""
-            note = edit_note(record, args.edit, text)
+            note = edit_note(record, args.edit, _note_text([args.item, *args.text] if args.item else []))
             print(f"Note {args.edit} is changed; the new version is note {note.id} (the old one stays in its history).")
             return 0
-        if not args.item or not args.text:
+        if not args.item:
             raise UsageError('Give the item and the note: carry note TYPE/ID "what is wrong or missing".')
         rtype, rid, source_id = _item_source(record, args.item, args.source)
-        note = add_note(record, rtype, rid, source_id, " ".join(args.text))
+        note = add_note(record, rtype, rid, source_id, _note_text(args.text))
     print(f"Note {note.id} is kept beside {_shown(note.item)} from {_shown(note.source or '')}; the source's copy is "
           "unchanged. It goes into your shares as your own words.")  # fmt: skip
     return 0
@@ -1323,7 +1332,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("note", cmd_note, "add your correction or context to an item (the source's copy is kept as it is)")
     p.add_argument("item", nargs="?", metavar="TYPE/ID", help="the item (its resourceType/id, see `carry list --json`)")
-    p.add_argument("text", nargs="*", metavar="TEXT", help="what is wrong or missing, in your words")
+    p.add_argument("text", nargs="*", metavar="TEXT", help="what is wrong or missing, in your words (- or nothing: "
+                   "read from standard input, out of the process list)")
     p.add_argument("--source", metavar="SOURCE", help="the item's source (number or name) when several have it")
     p.add_argument("--edit", metavar="NOTE", help="change note NOTE to TEXT (the old version is kept)")
     p.add_argument("--delete", metavar="NOTE", help="delete note NOTE (its history is kept)")

@@ -121,10 +121,16 @@ def _patient_story(
         subject={"reference": patient_url, "display": patient_name(patient)},
         related=[{"reference": url} for url in dict.fromkeys(url for _, url in shared)],
         content_type="application/pdf", data=pdf, title="Notes from the patient.pdf",
-        description=f"{count} {'note' if count == 1 else 'notes'} from the patient: corrections and context",
+        description=_story_text(f"{count} {'note' if count == 1 else 'notes'} from the patient: "
+                                + " ".join(n.sentence() for n, _ in shared)),
         date=stamp, resource_id=str(uuid.uuid4()),
         category=[{"coding": [{"system": PATIENT_SHARED[0], "code": PATIENT_SHARED[1], "display": "Patient shared"}]}],
     )  # fmt: skip
+
+
+def _story_text(text: str, limit: int = 2000) -> str:
+    """The notes in words too, for a receiver that shows a document's description but not its PDF."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _codes(concept: Any) -> set[tuple[str, str]]:

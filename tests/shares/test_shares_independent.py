@@ -161,4 +161,5 @@ def test_a_correction_is_carried_into_both_kinds_as_the_patient_s_own_words(
             assert attachment["contentType"] == "application/pdf"
             text = " ".join(" ".join((p.extract_text() or "").split()) for p in pypdf.PdfReader(io.BytesIO(data)).pages)
             assert "ruled out by my cardiologist in 2022" in text and "NOTES FROM THE PATIENT" in text
+            assert words in story["description"]  # in words too, for a receiver that shows no PDF
             assert story["category"][0]["coding"][0]["code"] == "patient-shared"

@@ -59,8 +59,8 @@ async def test_notes_from_the_command_line_and_sent_to_the_portal(
 
     # The same Condition is in both sources (the demo file is the portal's patient): say which.
     assert "more than one source" in one_line_refusal(run_carry("note", item, "wrong", env=env))
-    added = run_carry("note", item, "Resolved", "in", "2020;", "the", "portal", "still", "shows", "it.",
-                      "--source", str(conn.id), env=env)  # fmt: skip
+    added = run_carry("note", item, "-", "--source", str(conn.id), env=env,
+                      stdin="Resolved in 2020; the portal still shows it.\n")  # fmt: skip
     assert added.returncode == 0, added.stderr
     listed = run_carry("list", "Condition", "--person", "1", env=env).stdout
     assert listed.count("[your note]") == 1
