@@ -8,7 +8,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -16,21 +15,6 @@ from app.record import Record
 from support.processes import stop_process, wait_listening
 from support.records import PASSPHRASE
 from sync.assets import DEMO_PATIENTS
-
-READ_SCOPES = ["launch/patient", "openid", "fhirUser", "offline_access", "patient/*.rs"]
-
-
-async def connect_elvina(portals: Any, sandbox: Any, scopes: list[str]) -> Any:
-    """Connect the sandbox portal as its patient Elvina, granting `scopes` (the write-back tests' portal)."""
-    from urllib.parse import parse_qsl, urlsplit
-
-    from support.portal import log_in_async
-
-    login = next(x for x in sandbox.logins if x.username == "elvina")
-    pending = await portals.begin_connect(sandbox.base_url, "http://127.0.0.1:8123/oauth/callback", scopes=scopes)
-    location = await log_in_async(pending.authorize_url, login.username, login.password, scopes=scopes)
-    return await portals.complete_connect(pending, dict(parse_qsl(urlsplit(location).query)))
-
 
 REPO = Path(__file__).resolve().parents[2]
 HOSPITAL = ["hospitalInformation*.json", "practitionerInformation*.json"]

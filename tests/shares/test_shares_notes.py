@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from shares_support import READ_SCOPES, connect_elvina
+from support.portal import READ_SCOPES, connect_elvina
 
 from app.portals import Portals
 from app.record import Record, notes

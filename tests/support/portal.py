@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
+from typing import Any
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import httpx
 
@@ -183,3 +184,14 @@ async def log_in_async(
             method, url, data = action
             response = await (client.request(method, url, data=_encode(data)) if data is not None else client.get(url))
     raise LoginFailed("the portal kept the browser busy for too many steps")
+
+
+READ_SCOPES = ["launch/patient", "openid", "fhirUser", "offline_access", "patient/*.rs"]
+
+
+async def connect_elvina(portals: Any, sandbox: Any, scopes: list[str]) -> Any:
+    """Connect the sandbox portal as its patient Elvina, granting `scopes` (the write-back tests' portal)."""
+    login = next(x for x in sandbox.logins if x.username == "elvina")
+    pending = await portals.begin_connect(sandbox.base_url, "http://127.0.0.1:8123/oauth/callback", scopes=scopes)
+    location = await log_in_async(pending.authorize_url, login.username, login.password, scopes=scopes)
+    return await portals.complete_connect(pending, dict(parse_qsl(urlsplit(location).query)))

@@ -73,3 +73,54 @@ def test_a_correction_on_a_condition_is_shown_beside_it_and_flagged_in_the_list(
         ex(_problem(page).filter(has_text="your note")).to_have_count(0)
     finally:
         context.close()
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Any:
+    from sync.sandbox import SandboxServer
+
+    with SandboxServer() as server:
+        yield server
+
+
+def test_a_note_is_sent_from_the_app_to_the_portal_its_item_came_from(make_server: Any, browser: Any,
+                                                                      sandbox: Any) -> None:  # fmt: skip
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from support.portal import READ_SCOPES, connect_elvina
+
+    from app.portals import Portals
+
+    server = make_server(create=False)
+
+    async def connect() -> Any:
+        with Record.create(server.record, PASSPHRASE) as record:
+            portals = Portals(record)
+            conn = await connect_elvina(portals, sandbox, [*READ_SCOPES, "patient/DocumentReference.c"])
+            await portals.sync(conn.id)
+            return conn
+
+    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API keeps an event loop running on this thread
+        conn = pool.submit(asyncio.run, connect()).result()
+    before = len(sandbox.store.for_patient(conn.patient_id, "DocumentReference"))
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page: Any = open_app(context, server.url)
+        ex = expect()
+        unlock(page)
+        _problem(page).first.click()
+        box = page.locator('[flt-semantics-identifier="item-notes"]')
+        ex(box.get_by_role("heading", name="Your notes")).to_be_visible()
+        enter_text(page, "What is wrong or missing", "My last scan in 2021 was normal.")
+        page.get_by_role("button", name="Add note").click()
+        send = box.get_by_role("button", name=f"Send to {conn.name}")
+        ex(send).to_be_visible()
+        send.click()
+        ex(page.get_by_text(f"Sent to {conn.name}", exact=False).first).to_be_visible()
+        shot(page, "notes-03-sent-to-the-portal")
+    finally:
+        context.close()
+    after = sandbox.store.for_patient(conn.patient_id, "DocumentReference")
+    assert len(after) == before + 1 and after[-1]["type"]["coding"][0]["code"] == "51855-5"
+    assert after[-1]["context"]["related"][0]["reference"].startswith("Condition/")
