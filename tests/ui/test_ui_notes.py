@@ -26,6 +26,16 @@ def _problem(page: Any) -> Any:
     return page.locator('[flt-semantics-identifier="problems"]').get_by_role("button", name="Osteoporosis", exact=False)
 
 
+def _osteoporosis(context: Any, url: str) -> tuple[Any, Any]:
+    """The app unlocked and Osteoporosis opened from the summary: the page, and its "Your notes" card."""
+    page: Any = open_app(context, url)
+    unlock(page)
+    _problem(page).first.click()
+    box = page.locator('[flt-semantics-identifier="item-notes"]')
+    expect()(box.get_by_role("heading", name="Your notes")).to_be_visible()
+    return page, box
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_a_correction_on_a_condition_is_shown_beside_it_and_flagged_in_the_list(
     elvina: Any, browser: Any, viewport: Any
@@ -35,13 +45,9 @@ def test_a_correction_on_a_condition_is_shown_beside_it_and_flagged_in_the_list(
             delete_note(record, left.id)
     context = browser.new_context(viewport=viewport)
     try:
-        page: Any = open_app(context, elvina.url)
+        page, box = _osteoporosis(context, elvina.url)
         ex = expect()
-        unlock(page)
-        _problem(page).first.click()
         ex(page.get_by_role("heading", name="Osteoporosis")).to_be_visible()
-        box = page.locator('[flt-semantics-identifier="item-notes"]')
-        ex(box.get_by_role("heading", name="Your notes")).to_be_visible()
         words = f"Wrong: my bone density scan in 2021 was normal ({viewport['width']} px)."
         enter_text(page, "What is wrong or missing", words)
         page.get_by_role("button", name="Add note").click()
@@ -106,12 +112,8 @@ def test_a_note_is_sent_from_the_app_to_the_portal_its_item_came_from(make_serve
     before = len(sandbox.store.for_patient(conn.patient_id, "DocumentReference"))
     context = browser.new_context(viewport=DESKTOP)
     try:
-        page: Any = open_app(context, server.url)
+        page, box = _osteoporosis(context, server.url)
         ex = expect()
-        unlock(page)
-        _problem(page).first.click()
-        box = page.locator('[flt-semantics-identifier="item-notes"]')
-        ex(box.get_by_role("heading", name="Your notes")).to_be_visible()
         enter_text(page, "What is wrong or missing", "My last scan in 2021 was normal.")
         page.get_by_role("button", name="Add note").click()
         send = box.get_by_role("button", name=f"Send to {conn.name}")
