@@ -799,7 +799,8 @@ def _item_source(record: Record, item: str, source: str | None) -> tuple[str, st
 
 def _print_note(note: Any, display: str) -> None:
     when = _shown(note.created_at[:10])
-    print(f"{note.id:>4}  {when}  {_shown(note.item)}  {_shown(display)}  (from {_shown(note.source or 'a forgotten source')})")
+    source = _shown(note.source or "a forgotten source")
+    print(f"{note.id:>4}  {when}  {_shown(note.item)}  {_shown(display)}  (from {source})")
     for line in note.text.splitlines() or [""]:
         print(f"      {_shown(line)}")
 

@@ -57,7 +57,9 @@ from sync.share import (
 )
 
 from .locations import config_dir, share_host_path
-from .record import Fact, Person, Record, UpsertCounts, choose_person, facts, find_note, notes_for, reconcile_medications
+from .record import (
+    Fact, Person, Record, UpsertCounts, choose_person, facts, find_note, notes_for, reconcile_medications,
+)  # fmt: skip
 from .record.share_state import AccessEntry, ShareLinkRow, ShareState
 
 __all__ = [

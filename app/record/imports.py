@@ -23,7 +23,9 @@ from typing import Any
 
 from sync.fhir import FHIRFormatError, parse_document
 from sync.fhir.parse import ParsedResource
-from sync.importers import DocumentFileImporter, ImportContext, ImportFailed, Importer, Proposal, parsed, proposed, recognise
+from sync.importers import (
+    DocumentFileImporter, ImportContext, ImportFailed, Importer, Proposal, parsed, proposed, recognise,
+)  # fmt: skip
 
 from .checking import check_pending
 from .errors import ImportRefused

@@ -105,7 +105,9 @@ def _image(data: bytes) -> Any:
         image = Image.open(io.BytesIO(data))
         image.load()
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise ImportFailed(f"It is not a complete image: it cannot be read to the end ({type(exc).__name__}).") from None
+        raise ImportFailed(
+            f"It is not a complete image: it cannot be read to the end ({type(exc).__name__})."
+        ) from None
     return image
 
 

@@ -222,8 +222,9 @@ def _with_notes(
                 continue
             data = note.text.encode("utf-8")
             out.append(entries.add(note_document(
-                subject={"reference": patient_url}, related=[{"reference": url}], content_type="text/plain; charset=utf-8",
-                data=data, title="Note from the patient", description=note.sentence(), date=note.written or stamp,
+                subject={"reference": patient_url}, related=[{"reference": url}], data=data,
+                content_type="text/plain; charset=utf-8", title="Note from the patient", description=note.sentence(),
+                date=note.written or stamp,
             )))  # fmt: skip
     return out
 

@@ -124,7 +124,8 @@ class DetailView:
         self.editing: int | None = None
         self.note_field = ft.TextField(label="What is wrong or missing", multiline=True, min_lines=2, max_lines=8,
                                        max_length=4000)  # fmt: skip
-        self.note_button = primary_button("Add note", self.app.act(self._save_note), "add-note", icon=ft.Icons.EDIT_NOTE)
+        self.note_button = primary_button("Add note", self.app.act(self._save_note), "add-note",
+                                          icon=ft.Icons.EDIT_NOTE)  # fmt: skip
         rows: list[ft.Control] = []
         for n, note in enumerate(info.notes):
             rows.append(self._note_row(note, n))
@@ -141,7 +142,8 @@ class DetailView:
         second = f"Written {note.written}" + (" (changed)" if note.changed else "") + where
         actions: list[ft.Control] = [
             ft.TextButton(content="Change", icon=ft.Icons.EDIT, on_click=self.app.act(lambda: self._start_edit(note))),
-            ft.TextButton(content="Delete", icon=ft.Icons.DELETE_OUTLINE, on_click=self.app.act(lambda: self._delete(note))),
+            ft.TextButton(content="Delete", icon=ft.Icons.DELETE_OUTLINE,
+                          on_click=self.app.act(lambda: self._delete(note))),
         ]  # fmt: skip
         if note.portal:
             actions.append(ft.TextButton(content=f"Send to {note.source}", icon=ft.Icons.SEND,
