@@ -32,6 +32,8 @@ def test_a_note_is_beside_its_item_and_flagged_in_the_lists(tmp_path: Path, demo
         assert [p.id for p in v.build_dashboard(record, scope).problems if p.noted] == [problem.id]
         entries = v.timeline_page(record, scope, v.TimelineFilter(frozenset({"Conditions"}))).entries
         assert [e.id for e in entries if e.noted] == [problem.id]
+        hits = v.search(record, scope, problem.title)
+        assert {h.id for h in hits if h.noted} == {problem.id, other.id}  # search lists each source's copy
 
         v.change_correction(record, shown.notes[0].id, "Resolved in 2020 after treatment.")
         changed = v.detail(record, problem.resource_type, problem.id, problem.source_id)

@@ -54,7 +54,7 @@ class SearchView:
         self.results.controls = [
             row_tile(
                 hit.title,
-                hit.kind,
+                f"{hit.kind} · your note" if hit.noted else hit.kind,
                 date=hit.date,
                 on_click=self.app.act(lambda h=hit: open_item(self.app, h.resource_type, h.id, h.source_id)),
                 identifier=f"hit-{n}",
