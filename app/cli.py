@@ -156,7 +156,7 @@ def _print_json(value: Any, out: TextIO | None = None) -> None:
     (out or sys.stdout).write(_UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
 
 
-def _print_rows(rows: Sequence[ResourceRow]) -> None:
+def _print_rows(rows: Sequence[ResourceRow], noted: set[tuple[int, str, str]] | None = None) -> None:
     if not rows:
         print("Nothing found.")
         return
@@ -164,6 +164,7 @@ def _print_rows(rows: Sequence[ResourceRow]) -> None:
     for row in rows:
         date = _shown((row.date or "")[:10]).ljust(10)
         flag = f"  [INVALID: {_shown(row.invalid_reason)}]" if not row.valid else ""
+        flag += "  [your note]" if noted and (row.source_id, row.resource_type, row.id) in noted else ""
         shows_status = row.status and row.resource_type in ("Condition", "AllergyIntolerance")
         status = f" ({_shown(row.status)})" if shows_status else ""
         print(f"{date}  {row.resource_type.ljust(width)}  {_shown(row.display)}{status}{flag}")
@@ -190,11 +191,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     failed = 0
     reports = []
+    if (args.title or args.date) and len(args.files) > 1:
+        raise UsageError("--title and --date describe one document; import one file at a time with them.")
     with _open(args) as record:
         for name in args.files:
             try:
                 report = import_path(record, name, source=args.source, online=not args.offline,
-                                     whose=Whose(person=args.person))
+                                     whose=Whose(person=args.person), title=args.title, date=args.date)
             except ImportRefused as exc:
                 failed += 1
                 print(f"carry: {_shown(exc)}", file=sys.stderr)
@@ -272,16 +275,18 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from .record.view_queries import invalid_where
+    from .record import noted_items
 
     if getattr(args, "merged", False):
         return _list_merged(args)
     with _open(args) as record:
         where, params = _scoped(record, args, invalid_where() if args.invalid else ("", ()))
         rows = record.rows(args.type, where=where, params=params, limit=args.limit)
+        noted = noted_items(record)
     if args.json:
-        _print_json([r.as_json() for r in rows])
+        _print_json([{**r.as_json(), "noted": (r.source_id, r.resource_type, r.id) in noted} for r in rows])
     else:
-        _print_rows(rows)
+        _print_rows(rows, noted)
     return 0
 
 
@@ -866,6 +871,98 @@ def cmd_send_vital(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- the patient's corrections and context on items --------------------------------------------------------------
+
+
+def _item_source(record: Record, item: str, source: str | None) -> tuple[str, str, int | None]:
+    """TYPE/ID and --source (a number or name) as (type, id, source id or None for "the only copy")."""
+    rtype, _, rid = item.strip().partition("/")
+    if not re.fullmatch(r"[A-Z][A-Za-z]+", rtype) or not rid:
+        raise UsageError(f"{item!r} is not an item; give it as TYPE/ID, e.g. Condition/123 (`carry list --json`).")
+    if source is None:
+        return rtype, rid, None
+    found = [s for s in record.sources() if str(s.id) == source.strip() or s.name == source.strip()]
+    if not found:
+        raise UsageError(f"There is no source {source!r}; `carry info` lists them.")
+    return rtype, rid, found[0].id
+
+
+def _print_note(note: Any, display: str) -> None:
+    when = _shown(note.created_at[:10])
+    source = _shown(note.source or "a forgotten source")
+    print(f"{note.id:>4}  {when}  {_shown(note.item)}  {_shown(display)}  (from {source})")
+    for line in note.text.splitlines() or [""]:
+        print(f"      {_shown(line)}")
+
+
+def _note_text(words: list[str]) -> str:
+    """The note from the command line, or from standard input when it is `-` or left out (which keeps the words
+    out of the process list other users of the computer can read)."""
+    if words and words != ["-"]:
+        return " ".join(words)
+    if sys.stdin.isatty():
+        print("Write your note; end it with Ctrl-D on a line of its own.", file=sys.stderr)
+    return sys.stdin.read()
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    """Keep the patient's correction or context on an item: "this is wrong or incomplete"."""
+    from .record import add_note, delete_note, edit_note
+
+    with _open(args) as record:
+        if args.edit is not None or args.delete is not None:
+            if args.delete is not None:
+                if args.item or args.text:
+                    raise UsageError("--delete takes only the note's number.")
+                gone = delete_note(record, args.delete)
+                print(f"Note {gone.id} is deleted; it is no longer shown or shared (its history stays in the record).")
+                return 0
+            note = edit_note(record, args.edit, _note_text([args.item, *args.text] if args.item else []))
+            print(f"Note {args.edit} is changed; the new version is note {note.id} (the old one stays in its history).")
+            return 0
+        if not args.item:
+            raise UsageError('Give the item and the note: carry note TYPE/ID "what is wrong or missing".')
+        rtype, rid, source_id = _item_source(record, args.item, args.source)
+        note = add_note(record, rtype, rid, source_id, _note_text(args.text))
+    print(f"Note {note.id} is kept beside {_shown(note.item)} from {_shown(note.source or '')}; the source's copy is "
+          "unchanged. It goes into your shares as your own words.")  # fmt: skip
+    return 0
+
+
+def cmd_notes(args: argparse.Namespace) -> int:
+    from .record import note_history, notes
+
+    with _open(args) as record:
+        person = _person(record, args) if args.person else None
+        found = note_history(record, args.history) if args.history is not None else notes(record, person)
+        names = {}
+        for note in found:
+            stored = record.get(note.item_type, note.item_id, note.source_id) if note.source_id is not None else None
+            names[note.id] = stored.row.display if stored is not None else ""
+    if args.json:
+        _print_json([{**n.as_json(), "display": names[n.id]} for n in found])
+        return 0
+    if not found:
+        print('No notes yet; add one with carry note TYPE/ID "what is wrong or missing".')
+    for note in found:
+        _print_note(note, names[note.id])
+    return 0
+
+
+def cmd_send_note(args: argparse.Namespace) -> int:
+    """Send a note to the portal its item came from, where the portal accepts it."""
+    import asyncio
+
+    from .portals import Portals
+    from .shares import send_note
+
+    with _open(args) as record:
+        name, location = asyncio.run(send_note(Portals(record), args.note))
+    print(f"Sent to {_shown(name)}; the portal filed it as {_shown(location or 'a new DocumentReference')}.")
+    print("It is marked as your own words (patient-supplied); your care team may review it before it shows.")
+    return 0
+
+
 def cmd_disconnect(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -1212,7 +1309,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("init", cmd_init, "create a new encrypted record")
 
-    p = add("import", cmd_import, "import FHIR JSON, NDJSON or Bundle files, SMART Health Cards, Apple Health exports")
+    p = add("import", cmd_import, "import FHIR JSON, NDJSON or Bundle files, SMART Health Cards, Apple Health exports, "
+            "C-CDA documents, PDFs and photos (PNG, JPEG)")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--offline", action="store_true", help="do not fetch health card issuers' keys")
     p.add_argument("--source", default="Imported files", help="the source to file them under (default: %(default)s)")
@@ -1220,6 +1318,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--person", metavar="NAME_OR_NUMBER",
                    help="whose record a file that names no patient (an Apple Health export) goes into; needed when "
                         "the record holds several persons")  # fmt: skip
+    p.add_argument("--title", metavar="TEXT", help="a PDF or photo: its title (default: the file's name)")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="a PDF or photo: its date (default: the date the file "
+                   "states, if any)")  # fmt: skip
 
     p = add("export", cmd_export, "every resource as a FHIR Bundle (type collection), JSON as stored")
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
@@ -1349,6 +1450,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("source", metavar="SOURCE", help="the source's number, name or FHIR base")
     p.add_argument("kind", metavar="KIND", help="what you measured, e.g. weight (kg) or heart-rate (/min)")
     p.add_argument("value", metavar="VALUE", help="the number, in the kind's unit")
+
+    p = add("note", cmd_note, "add your correction or context to an item (the source's copy is kept as it is)")
+    p.add_argument("item", nargs="?", metavar="TYPE/ID", help="the item (its resourceType/id, see `carry list --json`)")
+    p.add_argument("text", nargs="*", metavar="TEXT", help="what is wrong or missing, in your words (- or nothing: "
+                   "read from standard input, out of the process list)")
+    p.add_argument("--source", metavar="SOURCE", help="the item's source (number or name) when several have it")
+    p.add_argument("--edit", metavar="NOTE", help="change note NOTE to TEXT (the old version is kept)")
+    p.add_argument("--delete", metavar="NOTE", help="delete note NOTE (its history is kept)")
+
+    p = add("notes", cmd_notes, "your notes on items: corrections and context")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--person", metavar="NAME_OR_NUMBER", help=_PERSON_HELP)
+    p.add_argument("--history", metavar="NOTE", help="every version of one note")
+
+    p = add("send-note", cmd_send_note, "send one of your notes to the portal its item came from, if it accepts it")
+    p.add_argument("note", metavar="NOTE", help="the note's number (see `carry notes`)")
 
     p = add("disconnect", cmd_disconnect, "revoke a portal's access and delete its tokens (records stay)")
     p.add_argument("source", metavar="SOURCE", help="the source's number, name or FHIR base")

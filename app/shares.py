@@ -40,6 +40,7 @@ from sync.share import (
     ShareHostError,
     ShareHostStore,
     SQLiteShareHostStore,
+    PatientNote,
     build_ips,
     build_ktc,
     check_ips,
@@ -58,7 +59,9 @@ from sync.share import (
 )
 
 from .locations import config_dir, share_host_path
-from .record import Fact, Person, Record, UpsertCounts, choose_person, facts, reconcile_medications
+from .record import (
+    Fact, Person, Record, UpsertCounts, choose_person, facts, find_note, notes_for, reconcile_medications,
+)  # fmt: skip
 from .record.share_state import AccessEntry, ShareLinkRow, ShareState
 from .record.view_queries import newest_first, raw_by_rowid, same_source_raw
 
@@ -85,6 +88,7 @@ __all__ = [
     "parse_expiry",
     "received_person",
     "revoke",
+    "send_note",
     "send_summary",
     "send_vital_sign",
     "share_links",
@@ -321,6 +325,8 @@ class Candidate:
     resource: Mapping[str, Any] = field(repr=False, compare=False)
     source_id: int = 0
     older: bool = False  # a result or vital sign from before the last 12 months or so: offered, never a default
+    # (type, id, source id) of every source's copy of the fact: the patient's notes on any of them go along
+    copies: tuple[tuple[str, str, int], ...] = field(default=(), repr=False, compare=False)
 
     def as_json(self) -> dict[str, Any]:
         return {"id": self.key, "section": self.section, "resourceType": self.resource_type,
@@ -496,7 +502,8 @@ def _neg(date: str | None) -> str:
 
 def _candidate(fact: Fact, section: str, default: bool, resource: Mapping[str, Any]) -> Candidate:
     return Candidate(fact.fact_id, section, fact.resource_type, fact.display, fact.date, default, fact.sources,
-                     resource, fact.newest.source_id)  # fmt: skip
+                     resource, fact.newest.source_id,
+                     copies=tuple((m.resource_type, m.id, m.source_id) for m in fact.members))  # fmt: skip
 
 
 def _codes(concept: Any) -> set[str]:
@@ -626,6 +633,20 @@ def _origins(
     return out
 
 
+def _patient_notes(record: Record, chosen: Sequence[Candidate]) -> list[PatientNote]:
+    """The patient's current notes on the picked items (on any source's copy of each), carried into the share as
+    patient-asserted content about the copy that goes in."""
+    out = []
+    for c in chosen:
+        rid = c.resource.get("id")
+        if not isinstance(rid, str):
+            continue
+        for rtype, copy_id, source_id in c.copies or ((c.resource_type, rid, c.source_id),):
+            for note in notes_for(record, rtype, copy_id, source_id):
+                out.append(PatientNote((c.resource_type, rid), note.text, note.created_at, c.display))
+    return out
+
+
 def build_summary(record: Record, selection: Selection, *, now: datetime | None = None) -> dict[str, Any]:
     """The IPS document of the picked items; refused (ShareError) when it breaks a rule of the IPS."""
     chosen = selection.chosen()
@@ -635,7 +656,7 @@ def build_summary(record: Record, selection: Selection, *, now: datetime | None 
     supporting = _supporting(record, chosen)
     _one_patient(selection, chosen, supporting)
     bundle = build_ips(selection.patient, sections, supporting=[r for r, _ in supporting], now=now,
-                       sources=_origins(record, chosen, supporting))  # fmt: skip
+                       sources=_origins(record, chosen, supporting), notes=_patient_notes(record, chosen))  # fmt: skip
     problems = check_ips(bundle)
     if problems:
         raise ShareError("Carry will not share this summary: it breaks a rule of the IPS (" + "; ".join(problems[:3]) + ").")
@@ -663,7 +684,8 @@ def build_check_in(record: Record, selection: Selection, *, now: datetime | None
     supporting = _supporting(record, chosen)
     _one_patient(selection, chosen, supporting)
     bundle = build_ktc(selection.patient, [c.resource for c in chosen], supporting=[r for r, _ in supporting],
-                       now=now, sources=_origins(record, chosen, supporting))  # fmt: skip
+                       now=now, sources=_origins(record, chosen, supporting),
+                       notes=_patient_notes(record, chosen))  # fmt: skip
     problems = check_ktc(bundle)
     if problems:
         raise ShareError("Carry will not share these records: they break a rule of the check-in profile ("
@@ -956,6 +978,30 @@ async def send_summary(
                          "own portals.")  # fmt: skip
     location: str = await portals.create_resource(conn.id, summary_document(ips_bundle, conn.patient_id))
     return location
+
+
+async def send_note(portals: Any, note_id: int | str) -> tuple[str, str]:
+    """Send the patient's note to the portal its item came from, where that portal accepts DocumentReference
+    creates; returns (the portal's name, where it filed the note). A note on an item from a file, a shared link
+    or a disconnected portal has nowhere to go, and Carry says so."""
+    from sync.share import patient_note
+
+    record = portals.record
+    note = await asyncio.to_thread(find_note, record, note_id)
+    if not note.current:
+        raise ShareError(f"Note {note.id} was changed or deleted; send its current version.")
+    connected = {c.id: c for c in await asyncio.to_thread(portals.sources)}
+    conn = connected.get(note.source_id) if note.source_id is not None else None
+    if conn is None:
+        raise ShareError(f"Note {note.id} is about an item from {note.source or 'a source no longer in the record'}, "
+                         "which is not a connected portal; a note goes only to the portal its item came from.")
+    conn = await _accepting(portals, conn.id, "DocumentReference")
+    stored = await asyncio.to_thread(record.get, note.item_type, note.item_id, conn.id)
+    about = stored.row.display if stored is not None else note.item_type
+    resource = patient_note(PatientNote((note.item_type, note.item_id), note.text, note.created_at, about),
+                            conn.patient_id)  # fmt: skip
+    location: str = await portals.create_resource(conn.id, resource)
+    return conn.name, location
 
 
 async def send_vital_sign(portals: Any, which: str | int, kind: str, value: str) -> str:

@@ -15,6 +15,18 @@ from .errors import (
     RecordReadOnly,
     WrongPassphrase,
 )
+from .annotations import (
+    Note,
+    NoteError,
+    add_note,
+    delete_note,
+    edit_note,
+    find_note,
+    note_history,
+    noted_items,
+    notes,
+    notes_for,
+)
 from .extract import human_name
 from .facts import (
     Decision,
@@ -65,6 +77,16 @@ from .store import (
 )
 
 __all__ = [
+    "Note",
+    "NoteError",
+    "add_note",
+    "delete_note",
+    "edit_note",
+    "find_note",
+    "note_history",
+    "noted_items",
+    "notes",
+    "notes_for",
     "Member",
     "Person",
     "PersonError",

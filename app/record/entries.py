@@ -36,7 +36,7 @@ from sync.errors import CarryError
 from sync.fhir import dumps, loads
 from sync.fhir.parse import validation_error
 from sync.importers import parsed
-from sync.share.summary.ktc import PATAST
+from sync.share.summary.story import PATAST
 from sync.share.summary.writeback import BLOOD_PRESSURE, PATIENT_SUPPLIED, READINGS, blood_pressure, reading
 
 from .errors import EntryRefused

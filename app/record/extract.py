@@ -163,7 +163,10 @@ def _effective(resource: dict[str, Any]) -> str | None:
             value = value.get(rest) if isinstance(value, dict) else None
         if isinstance(value, str) and value[:4].isdigit():
             return sortable(value)
-    return None
+    # A document the patient brought in has a day, not an instant: DocumentReference.context.period.start holds it.
+    period = resource.get("context", {}).get("period") if isinstance(resource.get("context"), dict) else None
+    start = period.get("start") if isinstance(period, dict) else None
+    return sortable(start) if isinstance(start, str) and start[:4].isdigit() else None
 
 
 def _first_concept(value: Any) -> dict[str, Any]:

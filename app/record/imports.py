@@ -23,7 +23,9 @@ from typing import Any
 
 from sync.fhir import FHIRFormatError, parse_document
 from sync.fhir.parse import ParsedResource
-from sync.importers import ImportContext, ImportFailed, Importer, parsed, recognise
+from sync.importers import (
+    DocumentFileImporter, ImportContext, ImportFailed, Importer, Proposal, parsed, proposed, recognise,
+)  # fmt: skip
 
 from .checking import check_pending
 from .errors import ImportRefused
@@ -31,7 +33,7 @@ from .files import check_regular_file, display_name, read_import_file
 from .people import Person, PersonError, choose_person, people, stand_in
 from .store import FILE_SOURCE, ImportReport, Record, Source, UpsertCounts, _now, _summary
 
-__all__ = ["FileImportReport", "Whose", "import_path", "import_with"]
+__all__ = ["FileImportReport", "Whose", "document_proposal", "import_path", "import_with"]
 
 _BATCH = 1000
 # The element that names the patient, for the resource types a file may hold without naming one (FHIR R4).
@@ -71,10 +73,13 @@ def import_path(
     source: str = FILE_SOURCE,
     online: bool = True,
     whose: Whose = Whose(),
+    title: str | None = None,
+    date: str | None = None,
 ) -> ImportReport:
     """Import one file of any kind Carry reads. Raises ImportRefused (one sentence) and stores nothing when the
     file cannot be read, or when it names no patient and the record holds several persons and `whose` names none.
-    `online=False` keeps importers off the network (health card keys come from the cache)."""
+    `online=False` keeps importers off the network (health card keys come from the cache). `title` and `date` are
+    the patient's word on a PDF or a photo (other kinds of file ignore them)."""
     target = Path(path)
     if target.is_dir():
         return record.import_file(target, source=source)
@@ -86,11 +91,24 @@ def import_path(
         if unnamed is None:
             return record.import_bytes(data, origin=display_name(target), source=source)
         importer = unnamed
-    report = import_with(record, importer, target, source=source, online=online, whose=whose)
+    report = import_with(record, importer, target, source=source, online=online, whose=whose, title=title, date=date)
     checked = check_pending(record)
     report.counts.invalid += checked.invalid_total
     report.counts.invalid_items.extend(checked.invalid_items)
     return report
+
+
+def document_proposal(path: str | os.PathLike[str], name: str | None = None) -> Proposal | None:
+    """For a PDF or a photo, the title and date Carry proposes (the patient confirms them before it is imported);
+    None for any other file. A PDF or photo Carry would refuse is refused here (ImportRefused), before anything."""
+    target = Path(path)
+    check_regular_file(target)
+    if not isinstance(recognise(target), DocumentFileImporter):
+        return None
+    try:
+        return proposed(target, name)
+    except ImportFailed as exc:
+        raise ImportRefused(f"{name or target.name}: not imported: {_sentence(exc)}") from None
 
 
 def import_with(
@@ -101,23 +119,26 @@ def import_with(
     source: str = FILE_SOURCE,
     online: bool = True,
     whose: Whose = Whose(),
+    title: str | None = None,
+    date: str | None = None,
 ) -> FileImportReport:
     """Store what `importer` makes of `path`, all or nothing, not validated yet."""
     origin = path.name
     settings = _Settings(record)
-    context = ImportContext(cache=settings, online=online)
+    context = ImportContext(cache=settings, online=online, title=title, date=date)
     # Who is meant is settled before anything is stored: a person the record does not hold is refused at once.
     everyone = people(record)
     try:
         chosen = None if whose.new or whose.person is None else choose_person(record, whose.person, everyone)
     except PersonError as exc:
         raise ImportRefused(f"{origin}: not imported: {_sentence(exc)}") from None
-    src = record.source(source, kind="file")
     counts = UpsertCounts()
     try:
         # Called before the transaction: an importer that must go online (for a card issuer's keys) does it here,
-        # not while holding the record; a streaming importer only starts reading when iterated.
+        # not while holding the record; a streaming importer only starts reading when iterated. A file refused
+        # here leaves no trace, not even its source.
         stream = importer.resources(path, context)
+        src = record.source(source, kind="file")
         with record._transaction() as cur:
             now = _now()
             cur.execute(

@@ -316,6 +316,25 @@ CREATE INDEX resource_facts ON resource (
 );
 """
 
+# Corrections and context (issue 19): the patient's own note on an item ("this is wrong or incomplete"), linked to
+# the item by its source key, type and id (never a rowid: a source synced again keeps its notes), so the source's
+# copy is never altered. Editing adds a version and points the old one at it (`replaced_by`); deleting marks it
+# (`deleted_at`): the history stays. `person_id` is whose record the item is in when the note was written.
+_V10 = """
+CREATE TABLE annotation (
+    id           INTEGER PRIMARY KEY,
+    source_key   TEXT NOT NULL,
+    item_type    TEXT NOT NULL,
+    item_id      TEXT NOT NULL,
+    person_id    INTEGER,
+    text         TEXT NOT NULL CHECK (length(text) BETWEEN 1 AND 4000),
+    created_at   TEXT NOT NULL,
+    replaced_by  INTEGER REFERENCES annotation(id),
+    deleted_at   TEXT
+);
+CREATE INDEX annotation_item ON annotation (item_type, item_id, source_key);
+"""
+
 # The patient's own entries (issue 19): every version of each, kept when it is edited or deleted. The current
 # version is also a resource of the "Your own entries" source, read like any other; a deleted entry leaves the
 # resource table and keeps its versions here, so its history stays readable.
@@ -341,6 +360,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "drop an index no view uses", _V7),
     Migration(8, "people: every (source, Patient) placed in a person; merge and split decisions", _V8, _place_people),
     Migration(9, "what portals refuse to share, per source; resources removed at the source", _V9),
+    Migration(10, "the patient's corrections and context on items, with their history", _V10),
     Migration(11, "the patient's own entries: every version of each, kept through edits and deletes", _V11),
 )
 

@@ -7,7 +7,20 @@ UI components render as they are.
 from __future__ import annotations
 
 from .dashboard import Dashboard, Item, Note, build_dashboard
-from .detail import Copy, Detail, FactInfo, Suggestion, detail, forget_choices, not_the_same, same_thing
+from .detail import (
+    Copy,
+    Detail,
+    FactInfo,
+    ItemNote,
+    Suggestion,
+    add_correction,
+    change_correction,
+    detail,
+    forget_choices,
+    not_the_same,
+    remove_correction,
+    same_thing,
+)
 from .entries import ADDED_BY_YOU, ENTRY_KINDS, READING_CHOICES, ReadingChoice, current_draft, entry_text, remove_entry, same_as_choices, store_entry
 from .documents import Attachment, DocumentSummary, attachments, document_kinds, documents, html_to_text
 from .format import (
@@ -65,6 +78,10 @@ __all__ = [
     "attachments",
     "build_dashboard",
     "detail",
+    "ItemNote",
+    "add_correction",
+    "change_correction",
+    "remove_correction",
     "document_kinds",
     "documents",
     "flag_for",

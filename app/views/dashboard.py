@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app.record import Fact, MedicationEntry, Record, ResourceRow, Subjects
+from app.record import Fact, MedicationEntry, Record, ResourceRow, Subjects, noted_items
 from app.record.view_queries import has_resources, json_fields as _json_fields, rows_by_rowid
 
 from .labs import OTHER, lab_tests, values_of
@@ -56,6 +56,7 @@ class Item:
     fact_id: str = ""
     notes: tuple[str, ...] = ()  # warnings in full sentences (conflicting doses, a matching allergy)
     name_source: bool = False  # the same title is on the list twice (copies kept apart): say whose each is
+    noted: bool = False  # the patient wrote a note on it (a correction or context)
 
     @property
     def kind(self) -> str:
@@ -271,7 +272,7 @@ def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] =
     treatment = _treatment(record, scope, [f for f in of("CarePlan") if f.status == "active"], of("Goal"))
 
     has_data = has_resources(record, scope.subjects)
-    return Dashboard(
+    return _noted(record, Dashboard(
         person=scope.person,
         people=everyone,
         problems=_named(_with_fact(_item(f.row), f) for f in problems),
@@ -285,7 +286,23 @@ def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] =
         medication_notes=notes,
         treatment=treatment,
         devices=_named(_with_fact(_item(f.row, f.row.status or ""), f) for f in _dedupe(of("Device"), 12)),
-    )
+    ))
+
+
+def _noted(record: Record, board: Dashboard) -> Dashboard:
+    """Flag the items the patient wrote a note on."""
+    noted = noted_items(record)
+    if not noted:
+        return board
+
+    def mark(items: tuple[Item, ...]) -> tuple[Item, ...]:
+        return tuple(replace(i, noted=True) if (i.source_id, i.resource_type, i.id) in noted else i for i in items)
+
+    b = board
+    return replace(b, problems=mark(b.problems), medications=mark(b.medications), allergies=mark(b.allergies),
+                   immunizations=mark(b.immunizations), results=mark(b.results), encounters=mark(b.encounters),
+                   stopped_medications=mark(b.stopped_medications), treatment=mark(b.treatment),
+                   devices=mark(b.devices))  # fmt: skip
 
 
 # Observations that record a treatment regimen or a plan, not a measurement (Synthea files HIV and TB regimens

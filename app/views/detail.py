@@ -14,7 +14,20 @@ from dataclasses import dataclass
 from collections.abc import Callable
 from typing import Any
 
-from app.record import Fact, FactNotFound, Record, confirm, decisions, reset, split
+from app.record import (
+    Fact,
+    FactNotFound,
+    Record,
+    add_note,
+    confirm,
+    decisions,
+    delete_note,
+    edit_note,
+    note_history,
+    notes_for,
+    reset,
+    split,
+)
 from app.record.entries import ADDED_BY_YOU, entry_history, is_own
 from app.record.view_queries import provenance_of
 
@@ -33,8 +46,8 @@ from .format import (
 )
 
 __all__ = [
-    "Copy", "Detail", "FactInfo", "Suggestion", "detail", "fact_info", "forget_choices", "not_the_same", "readable_fields",
-    "same_thing",
+    "Copy", "Detail", "FactInfo", "ItemNote", "Suggestion", "add_correction", "change_correction", "detail", "fact_info",
+    "forget_choices", "item_notes", "not_the_same", "readable_fields", "remove_correction", "same_thing",
 ]  # fmt: skip
 
 _SKIP = {"resourceType", "id", "meta", "text", "contained", "extension", "modifierExtension", "identifier",
@@ -98,6 +111,19 @@ class FactInfo:
 
 
 @dataclass(frozen=True)
+class ItemNote:
+    """The patient's note on the item, as its page shows it."""
+
+    id: int
+    text: str
+    written: str  # formatted
+    source: str  # the source of the copy it is on
+    this_copy: bool  # on the copy this page shows (else on another source's copy of the same fact)
+    changed: bool  # it has earlier versions
+    portal: bool  # that copy came from a portal: the note may be sent to it
+
+
+@dataclass(frozen=True)
 class Detail:
     resource_type: str
     id: str
@@ -113,6 +139,8 @@ class Detail:
     fact: FactInfo | None = None
     own: bool = False  # the patient added it: "Added by you", editable, with its history
     history: tuple[tuple[str, str], ...] = ()  # ("Version 1, added", "28 Mar 2021, 04:59: Blood pressure 120/80")
+    notes: tuple[ItemNote, ...] = ()
+    from_portal: bool = False  # the item's source is a portal: a note on it may be sent there
 
 
 def _label(key: str) -> str:
@@ -332,6 +360,7 @@ def detail(record: Record, resource_type: str, resource_id: str, source_id: int 
     title = tidy_name(row.code_display or row.display) if resource_type != "Observation" else tidy_name(
         row.display.split(":")[0]
     )
+    fact = fact_info(record, resource_type, resource_id, row.source_id)
     return Detail(
         resource_type=resource_type,
         id=resource_id,
@@ -344,9 +373,11 @@ def detail(record: Record, resource_type: str, resource_id: str, source_id: int 
         provenance=tuple(provenance),
         valid=row.valid,
         invalid_reason=row.invalid_reason,
-        fact=fact_info(record, resource_type, resource_id, row.source_id),
+        fact=fact,
         own=own,
         history=tuple(_history(record, resource_type, resource_id)) if own else (),
+        notes=item_notes(record, resource_type, resource_id, row.source_id, fact),
+        from_portal=source is not None and source.kind == "portal",
     )
 
 
@@ -356,6 +387,40 @@ def _history(record: Record, resource_type: str, resource_id: str) -> list[tuple
         (f"Version {v.version}, {v.action}", f"{format_timestamp(v.saved_at)}: {entry_text(v.draft)}")
         for v in reversed(entry_history(record, f"{resource_type}/{resource_id}"))
     ]
+
+
+# --- the patient's corrections and context -------------------------------------------------------------------------
+
+
+def item_notes(
+    record: Record, resource_type: str, resource_id: str, source_id: int, fact: FactInfo | None = None
+) -> tuple[ItemNote, ...]:
+    """The patient's current notes on this item: on the copy shown first, then on other sources' copies of it."""
+    kinds = {s.id: s.kind for s in record.sources()}
+    copies = [(resource_type, resource_id, source_id, True)] + [
+        (c.resource_type, c.id, c.source_id, False) for c in (fact.copies if fact else ()) if not c.shown
+    ]
+    out = []
+    for rtype, rid, sid, shown in copies:
+        for note in notes_for(record, rtype, rid, sid):
+            out.append(ItemNote(note.id, note.text, format_timestamp(note.created_at), note.source or "",
+                                shown, len(note_history(record, note.id)) > 1, kinds.get(sid) == "portal"))  # fmt: skip
+    return tuple(out)
+
+
+def add_correction(record: Record, resource_type: str, resource_id: str, source_id: int, text: str) -> None:
+    """The patient says this item is wrong or incomplete, in their words; the source's copy stays as it is."""
+    add_note(record, resource_type, resource_id, source_id, text)
+
+
+def change_correction(record: Record, note_id: int, text: str) -> None:
+    """A new version of the note; the old one stays in the record's history."""
+    edit_note(record, note_id, text)
+
+
+def remove_correction(record: Record, note_id: int) -> None:
+    """The note is no longer shown or shared; its history stays in the record."""
+    delete_note(record, note_id)
 
 
 # --- one record across providers ------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.record import Record
+from app.record import Record, noted_items
 
 from .format import format_date, kind_name, readable_measurements, source_label, tidy_name
 from .people import Scope
@@ -25,6 +25,7 @@ class Hit:
     date: str
     category: str | None = None
     source: str = ""  # the source as lists say it ("Added by you" for the patient's own entries)
+    noted: bool = False  # the patient wrote a note on it (a correction or context)
 
     @property
     def kind(self) -> str:
@@ -38,13 +39,14 @@ def search(record: Record, scope: Scope, text: str, *, limit: int = 50) -> list[
         return []
     words = [w.lower() for w in _WORD.findall(text)]
     ranked: list[tuple[int, str, Hit]] = []
+    noted = noted_items(record)
     where, params = scope.where()
     for row in record.search(text, limit=limit * 4, where=where, params=params):
         if row.resource_type in _DIRECTORY_TYPES or not scope.admits(row.source_id, row.subject):
             continue
         title = tidy_name(readable_measurements(row.display))
         hit = Hit(row.resource_type, row.id, row.source_id, title, format_date(row.date), row.category,
-                  source_label(row.source))  # fmt: skip
+                  source_label(row.source), (row.source_id, row.resource_type, row.id) in noted)  # fmt: skip
         ranked.append((0 if _names_all(title, words) else 1, row.date or "", hit))
         if len(ranked) == limit:
             break

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.record import Record, ResourceRow, Subjects
+from app.record import Record, ResourceRow, Subjects, noted_items
 from app.record.view_queries import rows_by_rowid, told_as_documents
 
 from .format import format_date, format_value, kind_name, readable_measurements, source_label, tidy_name
@@ -64,6 +64,7 @@ class TimelineEntry:
     sources: int = 1  # how many sources state this fact
     fact_id: str = ""
     category: str | None = None  # an Observation's category: a vital sign is labelled as one
+    noted: bool = False  # the patient wrote a note on it (a correction or context)
 
     @property
     def month(self) -> str:
@@ -92,14 +93,14 @@ class TimelinePage:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _entry(row: ResourceRow, slot: Slot) -> TimelineEntry:
+def _entry(row: ResourceRow, slot: Slot, noted: bool = False) -> TimelineEntry:
     title, detail = row.display, ""
     if row.resource_type == "Observation" and ":" in row.display:
         title, detail = (part.strip() for part in row.display.split(":", 1))
         detail = format_value(row.value, row.unit) if row.value is not None else readable_measurements(detail)
     return TimelineEntry(
         row.rowid, row.resource_type, row.id, row.source_id, row.source, slot.date, tidy_name(title), detail,
-        len(slot.source_ids), slot.fact_id, row.category,
+        len(slot.source_ids), slot.fact_id, row.category, noted,
     )  # fmt: skip
 
 
@@ -129,7 +130,10 @@ def timeline_page(
     page = page[:limit]
     rows: dict[int, ResourceRow] = rows_by_rowid(record, [s.rowid for s in page])
     twice = _notes_told_twice(record, list(rows.values())) if "DocumentReference" in filt.types() else set()
-    entries = tuple(_entry(rows[s.rowid], s) for s in page if s.rowid in rows and s.rowid not in twice)
+    noted = noted_items(record) if rows else set()
+    entries = tuple(_entry(rows[s.rowid], s, (rows[s.rowid].source_id, rows[s.rowid].resource_type,
+                                              rows[s.rowid].id) in noted)
+                    for s in page if s.rowid in rows and s.rowid not in twice)  # fmt: skip
     cursor = (page[-1].date, page[-1].rowid) if more and page else None
     return TimelinePage(entries, cursor)
 

@@ -41,6 +41,10 @@ class ImportContext:
     # What the patient should be told about the import besides the counts, one sentence each ("A health card ...
     # is not verified: ..."); the importer appends, the caller shows them.
     notes: list[str] = field(default_factory=list)
+    # The patient's word on a file that is one document (a PDF or a photo): its title and its date (YYYY-MM-DD);
+    # None lets the importer propose them (the file's name, the date it states). Other importers ignore them.
+    title: str | None = None
+    date: str | None = None
 
 
 class Importer(Protocol):

@@ -8,11 +8,12 @@ from pathlib import Path
 from .apple_health import AppleHealthImporter
 from .base import HEAD_BYTES, Importer
 from .ccda import CCDAImporter
+from .documents import DocumentFileImporter
 from .health_cards import HealthCardImporter
 
 __all__ = ["IMPORTERS", "recognise"]
 
-IMPORTERS: tuple[Importer, ...] = (HealthCardImporter(), AppleHealthImporter(), CCDAImporter())
+IMPORTERS: tuple[Importer, ...] = (HealthCardImporter(), AppleHealthImporter(), CCDAImporter(), DocumentFileImporter())
 
 
 def recognise(path: Path) -> Importer | None:

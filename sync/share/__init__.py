@@ -59,12 +59,14 @@ from .summary.describe import Row, concept_text, describe, patient_name
 from .summary.ips import EMPTY_REASONS, SECTIONS, Section, build_ips, check_ips, section_rows
 from .summary.ktc import FHIR_RENDERED_PDF, build_ktc, check_ktc
 from .summary.selection import DEFAULT_SECTIONS, default_selection
+from .summary.story import PATAST, PATIENT_STORY, PatientNote, note_document
 from .summary.writeback import (
     READINGS,
     VITAL_SIGNS,
     VitalSign,
     accepts,
     blood_pressure,
+    patient_note,
     reading,
     scope_allows_create,
     summary_document,
@@ -72,6 +74,11 @@ from .summary.writeback import (
 )
 
 __all__ = [
+    "PATAST",
+    "PATIENT_STORY",
+    "PatientNote",
+    "note_document",
+    "patient_note",
     "DEFAULT_ATTEMPTS",
     "DEFAULT_SECTIONS",
     "EMPTY_REASONS",

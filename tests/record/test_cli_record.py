@@ -71,7 +71,7 @@ def test_list_is_newest_first_and_filters_by_type(filled: dict[str, str]) -> Non
     done = carry("list", "Condition", "--json", env=filled)
     assert done.returncode == 0
     rows = json.loads(done.stdout)
-    assert rows and all(set(r) == ROW_KEYS for r in rows)
+    assert rows and all(set(r) == ROW_KEYS | {"noted"} for r in rows)  # list says which items carry a note
     assert {r["resourceType"] for r in rows} == {"Condition"}
     dates = [r["date"] for r in rows if r["date"]]
     assert dates == sorted(dates, reverse=True)

@@ -128,9 +128,20 @@ def _seed_v8(record: Record) -> None:
         )
 
 
+def _seed_v9(record: Record) -> None:
+    # Version 9 remembered what a portal refuses to share; a refusal sits beside the old data.
+    _seed_v8(record)
+    with record._transaction() as cur:
+        cur.execute(
+            "INSERT INTO portal_refusal (source_id, task, resource_type, reason, since) "
+            "VALUES (2, 'Coverage', 'Coverage', 'forbidden', '2025-06-01T00:00:00Z')"
+        )
+
+
 # One seed per schema version a record can be left at. A new migration adds the seed of the version before it.
 SEEDS: dict[int, Callable[[Record], None]] = {
     1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4, 5: _seed_v5, 6: _seed_v6, 7: _seed_v7, 8: _seed_v8,
+    9: _seed_v9,
 }  # fmt: skip
 
 

@@ -111,3 +111,55 @@ def test_both_kinds_open_in_kill_the_clipboard_and_validate(
     assert out.splitlines()[1].startswith("Elvina Lemke, born 1953-06-02, female")
     assert "Problems:" in out and "Osteoporosis" in out
 
+
+
+def test_a_correction_is_carried_into_both_kinds_as_the_patient_s_own_words(
+    elvina_path: Path, carry_server: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    from app.record import Record
+    from app.shares import candidates
+
+    with Record.open(elvina_path, PASSPHRASE) as record:
+        problem = next(c for c in candidates(record).chosen() if c.section == "problems")
+    item = f"Condition/{problem.resource['id']}"
+    monkeypatch.setenv("CARRY_RECORD", str(elvina_path))
+    monkeypatch.setenv("CARRY_PASSPHRASE", PASSPHRASE)
+    carry_server.use(monkeypatch)
+    words = "This is wrong: it was ruled out by my cardiologist in 2022."
+    assert main(["note", item, words]) == 0
+    assert "is kept beside" in capsys.readouterr()[0]
+    ips_link, _ = _share(capsys)
+    ktc_link, _ = _share(capsys, "--ktc")
+    ips, ktc = _read([{"uri": ips_link, "recipient": "Dr. Rivera"}, {"uri": ktc_link, "recipient": "Front desk"}])
+    assert ips["problems"] == [] and ktc["problems"] == []  # @medplum/core validates every resource, notes too
+
+    for read, kind in ((ips, "IPS"), (ktc, "check-in")):
+        bundle = read["bundles"][0]
+        by_url = {e["fullUrl"]: e["resource"] for e in bundle["entry"]}
+        stories = [r for r in by_url.values() if r["resourceType"] == "DocumentReference"
+                   and r["type"]["coding"][0]["code"] == "51855-5"]  # fmt: skip
+        assert len(stories) == 1, kind
+        story = stories[0]
+        assert {"system": "http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "code": "PATAST",
+                "display": "patient asserted"} in story["meta"]["security"], kind  # fmt: skip
+        patient_url = next(u for u, r in by_url.items() if r["resourceType"] == "Patient")
+        assert story["author"][0]["reference"] == patient_url and story["subject"]["reference"] == patient_url
+        (related,) = story["context"]["related"]
+        about = by_url[related["reference"]]
+        assert about["resourceType"] == "Condition" and about["id"] == problem.resource["id"], kind
+        assert "note" not in about or words not in json.dumps(about)  # the source's copy goes as it was received
+        attachment = story["content"][0]["attachment"]
+        data = base64.b64decode(attachment["data"])
+        if kind == "IPS":
+            assert attachment["contentType"].startswith("text/plain") and data.decode() == words
+            problems = next(s for s in next(r for r in by_url.values() if r["resourceType"] == "Composition")["section"]
+                            if s["code"]["coding"][0]["code"] == "11450-4")  # fmt: skip
+            refs = [e["reference"] for e in problems["entry"]]
+            assert refs.index(related["reference"]) + 1 == refs.index(next(u for u, r in by_url.items() if r is story))
+            assert "ruled out by my cardiologist" in problems["text"]["div"]
+        else:
+            assert attachment["contentType"] == "application/pdf"
+            text = " ".join(" ".join((p.extract_text() or "").split()) for p in pypdf.PdfReader(io.BytesIO(data)).pages)
+            assert "ruled out by my cardiologist in 2022" in text and "NOTES FROM THE PATIENT" in text
+            assert words in story["description"]  # in words too, for a receiver that shows no PDF
+            assert story["category"][0]["coding"][0]["code"] == "patient-shared"

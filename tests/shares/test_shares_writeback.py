@@ -7,21 +7,20 @@ import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from support.portal import READ_SCOPES, connect_elvina
 
-from app.portals import Connection, Portals
+from app.portals import Portals
 from app.record import Record, people
 from app.shares import ShareHost, ShareSettings, candidates, create_share, send_summary, send_vital_sign, writeback_targets
 from support.people import child_bundle
-from support.portal import log_in_async
 from support.records import PASSPHRASE
 from sync.fhir import ServerCapabilities
 from sync.sandbox import SandboxServer
 from sync.share import ShareError, accepts, check_ips, scope_allows_create, summary_document, vital_sign
 
-READ = ["launch/patient", "openid", "fhirUser", "offline_access", "patient/*.rs"]
+READ = READ_SCOPES
 WRITE = [*READ, "patient/DocumentReference.c", "patient/Observation.c"]
 
 
@@ -31,11 +30,7 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
-async def _connect(portals: Portals, sandbox: SandboxServer, scopes: list[str]) -> Connection:
-    login = next(x for x in sandbox.logins if x.username == "elvina")
-    pending = await portals.begin_connect(sandbox.base_url, "http://127.0.0.1:8123/oauth/callback", scopes=scopes)
-    location = await log_in_async(pending.authorize_url, login.username, login.password, scopes=scopes)
-    return await portals.complete_connect(pending, dict(parse_qsl(urlsplit(location).query)))
+_connect = connect_elvina
 
 
 def test_scopes_and_capabilities_decide_together() -> None:

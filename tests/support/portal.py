@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import httpx
@@ -196,4 +196,15 @@ async def connect_sandbox(portals: Portals, sandbox: SandboxServer, redirect_uri
     login = sandbox.logins[0]
     pending = await portals.begin_connect(sandbox.base_url, redirect_uri)
     location = await log_in_async(pending.authorize_url, login.username, login.password)
+    return await portals.complete_connect(pending, dict(parse_qsl(urlsplit(location).query)))
+
+
+READ_SCOPES = ["launch/patient", "openid", "fhirUser", "offline_access", "patient/*.rs"]
+
+
+async def connect_elvina(portals: Any, sandbox: Any, scopes: list[str]) -> Any:
+    """Connect the sandbox portal as its patient Elvina, granting `scopes` (the write-back tests' portal)."""
+    login = next(x for x in sandbox.logins if x.username == "elvina")
+    pending = await portals.begin_connect(sandbox.base_url, "http://127.0.0.1:8123/oauth/callback", scopes=scopes)
+    location = await log_in_async(pending.authorize_url, login.username, login.password, scopes=scopes)
     return await portals.complete_connect(pending, dict(parse_qsl(urlsplit(location).query)))

@@ -232,3 +232,15 @@ def enter_text(page: Any, name: str, text: str, attempts: int = 3) -> None:
         except AssertionError:
             if attempt == attempts - 1:
                 raise
+
+
+def by_id(page: Any, identifier: str) -> Any:
+    """The control with this test id (labelled() in the app)."""
+    return page.locator(f'[flt-semantics-identifier="{identifier}"]')
+
+
+def pick_file(page: Any, button: str, path: Path) -> None:
+    """Click the button with test id `button` and give the file chooser it opens `path`."""
+    with page.expect_file_chooser() as chooser:
+        by_id(page, button).click()
+    chooser.value.set_files(str(path))

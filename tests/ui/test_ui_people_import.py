@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from support.apple_health import heart_rates, write_export
 from support.people import bram_bundle, write_bundle, write_family
-from ui.browser_support import DESKTOP, PHONE, open_app, shot
+from ui.browser_support import DESKTOP, PHONE, by_id, open_app, pick_file, shot
 from ui.test_ui_browser import expect, unlock
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
@@ -26,14 +26,8 @@ def _family(make_server: Any) -> Any:
     return server
 
 
-def _id(page: Any, identifier: str) -> Any:
-    return page.locator(f'[flt-semantics-identifier="{identifier}"]')
-
-
-def _pick(page: Any, button: str, path: Path) -> None:
-    with page.expect_file_chooser() as chooser:
-        _id(page, button).click()
-    chooser.value.set_files(str(path))
+_id = by_id
+_pick = pick_file
 
 
 def _left_behind(server: Any) -> list[str]:

@@ -50,7 +50,7 @@ class DashboardView:
 
     @staticmethod
     def _second_line(item: Item, *parts: str) -> str:
-        return " · ".join(p for p in (*parts, item.sources_text) if p)
+        return " · ".join(p for p in (*parts, item.sources_text, "your note" if item.noted else "") if p)
 
     def _rows(self, items: tuple[Item, ...], ident: str, *, show_detail: bool = True) -> list[ft.Control]:
         return [

@@ -1,5 +1,6 @@
-"""Any item in full: the readable view, every source that states it, its provenance, and the FHIR JSON exactly as
-stored; the patient can say a suggested item is the same thing, or that merged copies are not."""
+"""Any item in full: the readable view, the patient's own notes on it, every source that states it, its provenance,
+and the FHIR JSON exactly as stored; the patient can say a suggested item is the same thing, or that merged copies
+are not, and can say the item is wrong or incomplete (a note kept beside it, which may be sent to its portal)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,25 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
-from app.views import ADDED_BY_YOU, Attachment, Copy, Detail, FactInfo, attachments, detail, forget_choices, not_the_same, same_thing
+from app.views import (
+    ADDED_BY_YOU,
+    Attachment,
+    Copy,
+    Detail,
+    FactInfo,
+    ItemNote,
+    add_correction,
+    attachments,
+    change_correction,
+    detail,
+    forget_choices,
+    not_the_same,
+    remove_correction,
+    same_thing,
+)
 
 from ..theme import INK, MONOSPACE, MUTED
-from ..widgets import banner, card, heading, labelled, muted, row_tile, secondary_button
+from ..widgets import banner, card, heading, labelled, muted, primary_button, row_tile, secondary_button
 from .common import page_body
 
 if TYPE_CHECKING:
@@ -92,6 +108,7 @@ class DetailView:
         if parts:
             blocks.append(card(ft.Column([heading("Note", 2), *attachment_controls(self.app, parts)], spacing=10)))
         blocks.append(card(ft.Column([heading("Details", 2), _table(info.fields, narrow)], spacing=10)))
+        blocks.append(self._notes_card(info))
         if info.fact is not None and (len(info.fact.copies) > 1 or info.fact.suggestions or info.fact.decided):
             blocks.append(self._sources_card(info.fact))
         blocks.append(card(ft.Column([heading("Where this came from", 2), _table(info.provenance, narrow)],
@@ -142,6 +159,77 @@ class DetailView:
             heading("History", 3),
             *history,
         ], spacing=8)), "own-entry")  # fmt: skip
+
+    # --- the patient's corrections and context ----------------------------------------------------------------
+
+    def _notes_card(self, info: Detail) -> ft.Control:
+        self.editing: int | None = None
+        self.note_field = ft.TextField(label="What is wrong or missing", multiline=True, min_lines=2, max_lines=8,
+                                       max_length=4000)  # fmt: skip
+        self.note_button = primary_button("Add note", self.app.act(self._save_note), "add-note",
+                                          icon=ft.Icons.EDIT_NOTE)  # fmt: skip
+        rows: list[ft.Control] = []
+        for n, note in enumerate(info.notes):
+            rows.append(self._note_row(note, n))
+        explain = muted("Is something here wrong or incomplete? Say so in your words: the note stays beside this item "
+                        "(the source's copy is kept as it is) and goes into your shares as your own words.", size=13)  # fmt: skip
+        return ft.Semantics(
+            container=True, identifier="item-notes",
+            content=card(ft.Column([heading("Your notes", 2), *rows, explain, labelled(self.note_field, "note-field"),
+                                    self.note_button], spacing=8)),
+        )  # fmt: skip
+
+    def _note_row(self, note: ItemNote, n: int) -> ft.Control:
+        where = "" if note.this_copy else f" · on the copy from {note.source}"
+        second = f"Written {note.written}" + (" (changed)" if note.changed else "") + where
+        actions: list[ft.Control] = [
+            ft.TextButton(content="Change", icon=ft.Icons.EDIT, on_click=self.app.act(lambda: self._start_edit(note))),
+            ft.TextButton(content="Delete", icon=ft.Icons.DELETE_OUTLINE,
+                          on_click=self.app.act(lambda: self._delete(note))),
+        ]  # fmt: skip
+        if note.portal:
+            actions.append(ft.TextButton(content=f"Send to {note.source}", icon=ft.Icons.SEND,
+                                         on_click=self.app.act(lambda: self._send(note))))  # fmt: skip
+        body = ft.Column([
+            ft.Semantics(identifier=f"note-{n}", content=ft.Text(note.text, size=15, color=INK, italic=True)),
+            muted(second, size=12),
+            ft.Row(actions, wrap=True, spacing=4),
+        ], spacing=2)  # fmt: skip
+        return ft.Container(content=body, border=ft.Border.only(left=ft.BorderSide(3, MUTED)),
+                            padding=ft.Padding.only(left=10))  # fmt: skip
+
+    def _start_edit(self, note: ItemNote) -> None:
+        self.editing = note.id
+        self.note_field.value = note.text
+        button: Any = self.note_button.content  # type: ignore[attr-defined]
+        button.content = "Save the change"
+        self.app.page.update()
+
+    async def _save_note(self) -> None:
+        record = self.app.session.require()
+        text = self.note_field.value or ""
+        if self.editing is not None:
+            await self.app.run(change_correction, record, self.editing, text)
+            message = "Your note is changed; the earlier version stays in your record's history."
+        else:
+            rtype, rid, sid = self.key
+            if sid is None:
+                stored = await self.app.run(record.get, rtype, rid)
+                sid = stored.row.source_id if stored is not None else 0
+            await self.app.run(add_correction, record, rtype, rid, sid, text)
+            message = "Your note is kept beside this item and goes into your shares as your own words."
+        await self._decided(message)
+
+    async def _delete(self, note: ItemNote) -> None:
+        record = self.app.session.require()
+        await self.app.run(remove_correction, record, note.id)
+        await self._decided("Your note is deleted; it is no longer shown or shared.")
+
+    async def _send(self, note: ItemNote) -> None:
+        from app.shares import send_note
+
+        name, _ = await send_note(self.app.require_portals(), note.id)
+        self.app.notify(f"Sent to {name}, marked as your own words; your care team may review it first.", "ok")
 
     # --- one record across providers -------------------------------------------------------------------------
 

@@ -4,6 +4,8 @@ names), split one apart."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import flet as ft
@@ -37,8 +39,8 @@ class PeopleView:
                   "connecting their portal (Sources) or importing a file for them."),  # fmt: skip
             labelled(card(ft.Column([
                 muted("A file from a clinic (FHIR, C-CDA, a health card) names its patient and joins that person, or "
-                      "becomes a new one. A file that names nobody, such as an Apple Health export, goes into the "
-                      "record of the person you import it for."),
+                      "becomes a new one. A file that names nobody, such as an Apple Health export, a PDF or a photo, "
+                      "goes into the record of the person you import it for."),
                 ft.Row([secondary_button("Import a file for a new person", self.app.act(lambda: self._import(None)),
                                          "import-new", icon=ft.Icons.UPLOAD_FILE)], wrap=True),
             ], spacing=8)), "import-card"),
@@ -98,7 +100,7 @@ class PeopleView:
     async def _import(self, person: Person | None) -> None:
         """Pick a file and import it for `person` (None: a new person). In the browser the file is uploaded to
         Carry's own server (app/ui/uploads.py), imported, and deleted at once; on the desktop it is read where it is."""
-        from app.record.imports import Whose, import_path
+        from app.record.imports import Whose
 
         from ..uploads import UPLOAD_LIMIT, UploadFailed, discard, too_large
 
@@ -113,20 +115,65 @@ class PeopleView:
         whose = Whose(new=True) if person is None else Whose(person=str(person.id))
         record = self.app.session.require()
         if chosen.path:
-            report = await self.app.run(import_path, record, chosen.path, whose=whose)
+            await self._import_file(record, Path(chosen.path), chosen.name, whose)
         else:
             uploads = self.app.context.uploads
             token = uploads.expect(chosen.name)
             await self.picker.upload([ft.FilePickerUploadFile(upload_url=f"/upload/{token}", method="PUT", id=chosen.id)])
             path = await uploads.wait(token, timeout=600)
             try:
-                report = await self.app.run(import_path, record, path, whose=whose)
+                await self._import_file(record, path, chosen.name, whose)
             finally:
                 discard(path)
+
+    async def _import_file(self, record: Any, path: Path, name: str, whose: Any) -> None:
+        """Import one file; a PDF or a photo first has its title and date confirmed by the patient."""
+        from app.record.imports import document_proposal, import_path
+
+        title: str | None = None
+        day: str | None = None
+        proposal = await self.app.run(document_proposal, path, name)
+        if proposal is not None:
+            answer = await self._confirm_document(proposal.content_type, proposal.title, proposal.date)
+            if answer is None:
+                self.app.notify(f"{name}: nothing was imported.", "info")
+                return
+            title, day = answer[0] or proposal.title, answer[1]
+        report = await self.app.run(import_path, record, path, whose=whose, title=title, date=day)
         c = report.counts
         notes = " ".join(getattr(report, "notes", ()))
-        await self._after_change(f"{report.origin}: {c.imported} new, {c.updated} updated, {c.unchanged} unchanged."
+        shown = title or report.origin
+        await self._after_change(f"{shown}: {c.imported} new, {c.updated} updated, {c.unchanged} unchanged."
                                  + (f" {notes}" if notes else ""))  # fmt: skip
+
+    async def _confirm_document(self, content_type: str, title: str, day: str | None) -> tuple[str, str | None] | None:
+        """The patient's word on a document's title and date (pre-filled with what Carry proposes); None: cancelled."""
+        answer: asyncio.Future[tuple[str, str | None] | None] = asyncio.get_running_loop().create_future()
+        title_field = ft.TextField(label="Title", value=title, max_length=200)
+        date_field = ft.TextField(label="Date (YYYY-MM-DD)", value=day or "", hint_text="e.g. 2024-03-18")
+
+        def done(value: tuple[str, str | None] | None) -> None:
+            if not answer.done():
+                answer.set_result(value)
+            self.app.page.pop_dialog()
+
+        what = "a PDF" if content_type == "application/pdf" else "a photo"
+        explain = ("Carry proposes the file's name and the date the file states; correct them as you like. The file is "
+                   "kept whole inside your encrypted record.")  # fmt: skip
+        dialog = ft.AlertDialog(
+            modal=True,
+            title=ft.Text(f"Import {what}"),
+            content=ft.Column([muted(explain, size=13), labelled(title_field, "document-title"),
+                               labelled(date_field, "document-date")], tight=True, spacing=10),
+            actions=[
+                ft.TextButton(content="Cancel", on_click=lambda e: done(None)),
+                labelled(ft.FilledButton(content="Import", on_click=lambda e: done(
+                    (str(title_field.value or "").strip(), str(date_field.value or "").strip() or None))),
+                    "document-import"),
+            ],
+        )  # fmt: skip
+        self.app.page.show_dialog(dialog)
+        return await answer
 
     async def _after_change(self, note: str) -> None:
         await self.app.record_changed()

@@ -54,7 +54,8 @@ class SearchView:
         self.results.controls = [
             row_tile(
                 hit.title,
-                " · ".join(p for p in (hit.kind, hit.source if hit.source == ADDED_BY_YOU else "") if p),
+                " · ".join(p for p in (hit.kind, hit.source if hit.source == ADDED_BY_YOU else "",
+                                       "your note" if hit.noted else "") if p),
                 date=hit.date,
                 on_click=self.app.act(lambda h=hit: open_item(self.app, h.resource_type, h.id, h.source_id)),
                 identifier=f"hit-{n}",

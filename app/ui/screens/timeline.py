@@ -161,7 +161,8 @@ class TimelineView:
         )
 
     def _entry_row(self, entry: TimelineEntry, n: int) -> ft.Control:
-        second = " · ".join(p for p in (entry.kind, entry.detail, entry.sources_text) if p)
+        noted = "your note" if entry.noted else ""
+        second = " · ".join(p for p in (entry.kind, entry.detail, entry.sources_text, noted) if p)
         body = ft.Row(
             [
                 ft.Icon(_ICONS.get(entry.resource_type, ft.Icons.CIRCLE_OUTLINED), color=PRIMARY, size=20),

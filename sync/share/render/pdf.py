@@ -27,7 +27,7 @@ from ..errors import ShareError
 from ..summary.collection import collection_rows
 from ..summary.ips import section_rows
 
-__all__ = ["UNICODE_FONTS", "rendered_pdf", "summary_pdf"]
+__all__ = ["UNICODE_FONTS", "notes_pdf", "rendered_pdf", "summary_pdf"]
 
 UNICODE_FONTS = (FONTS / "DejaVuSans.ttf", FONTS / "DejaVuSans-Bold.ttf")  # regular, bold
 _PUNCTUATION = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'", "\u201c": '"',
@@ -135,6 +135,31 @@ def rendered_pdf(
         return bytes(pdf.output())
     except (FPDFException, OSError, ValueError) as exc:
         raise ShareError("Carry could not make the PDF of these records.") from exc
+
+
+def notes_pdf(
+    patient: Mapping[str, Any], notes: Sequence[tuple[str, str, str]], *, generated: datetime, unicode_font: bool = True
+) -> bytes:
+    """The patient's own words on their records as a PDF (the CMS "Patient Story"): per note, what it is about,
+    when it was written, and the note. `notes` are (about, written, text)."""
+    stamp = generated.strftime("%Y-%m-%d %H:%M %Z").strip()
+    pdf = _Summary(unicode_font=unicode_font, footer_text=f"Notes from the patient, shared {stamp} with Carry")
+    try:
+        pdf.add_page()
+        _header(pdf, patient, stamp, "NOTES FROM THE PATIENT (corrections and context, in their own words)")
+        for about, written, text in notes:
+            pdf.use(11, bold=True)
+            pdf.multi_cell(0, 6, pdf.clean(f"About: {about}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.use(9)
+            pdf.set_text_color(90, 90, 90)
+            pdf.cell(0, 5, pdf.clean(f"Written {day(written)}"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.set_text_color(0, 0, 0)
+            pdf.use(10)
+            pdf.multi_cell(0, 5.5, pdf.clean(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.ln(4)
+        return bytes(pdf.output())
+    except (FPDFException, OSError, ValueError) as exc:
+        raise ShareError("Carry could not make the PDF of your notes.") from exc
 
 
 def _patient(bundle: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -325,6 +325,12 @@ def _provenance(r: Mapping[str, Any], lookup: Lookup) -> Row:
                "", day(r.get("recorded")))  # fmt: skip
 
 
+def _document(r: Mapping[str, Any], lookup: Lookup) -> Row:
+    label = concept_text(r.get("type")) or "Document"
+    details = r.get("description") if isinstance(r.get("description"), str) else ""
+    return Row(label, str(details), _text(r.get("status")), day(r.get("date")))
+
+
 def _generic(r: Mapping[str, Any], lookup: Lookup) -> Row:
     label = concept_text(r.get("code")) or concept_text(r.get("type")) or str(r.get("resourceType") or "Resource")
     return Row(label, "", _text(r.get("status")), _when(r, "effective", "occurrence", "performed", "date"))
@@ -349,4 +355,5 @@ _HANDLERS: dict[str, Callable[[Mapping[str, Any], Lookup], Row]] = {
     "Location": _involved,
     "Medication": _medication_product,
     "Provenance": _provenance,
+    "DocumentReference": _document,
 }

@@ -21,6 +21,7 @@ from ...fhir.references import literal_key, literal_references, references
 from .describe import Row, describe, patient_name
 from ..errors import IPSError
 from .provenance import provenances, sources_by_target
+from .story import PatientNote, note_document
 
 __all__ = [
     "EMPTY_REASONS",
@@ -109,6 +110,7 @@ def build_ips(
     title: str = "International Patient Summary",
     now: datetime | None = None,
     sources: Mapping[tuple[str, str], str] | None = None,
+    notes: Sequence[PatientNote] = (),
 ) -> dict[str, Any]:
     """Assemble an IPS document Bundle from the resources the patient picked, per section.
 
@@ -122,7 +124,8 @@ def build_ips(
     `author` (Practitioner, Organization, Device, ... resource) defaults to a Device standing for Carry, which is
     how IPS marks a software-assembled summary; `organization` becomes the custodian. `sources` maps
     (resourceType, id) of a picked or supporting resource to the name of the source it came from: each source
-    becomes a Provenance entry naming it (see provenance.py).
+    becomes a Provenance entry naming it (see provenance.py). `notes` (the patient's corrections and context on
+    picked items) each become a patient-authored Patient Note in the section of the item they are about.
     """
     moment = _aware(now)
     stamp = moment.isoformat(timespec="seconds")
@@ -159,6 +162,7 @@ def build_ips(
 
     entries.add_referenced(supporting)
     entries.rewrite_references(patient_url)
+    picked = [(section, _with_notes(entries, urls, notes, patient_url, stamp)) for section, urls in picked]
     entries.add_provenance(sources or {}, stamp)
     lookup = entries.lookup
 
@@ -203,6 +207,25 @@ def build_ips(
         "entry": [{"fullUrl": f"urn:uuid:{composition['id']}", "resource": composition}]
         + [{"fullUrl": url, "resource": resource} for url, resource in entries.items()],
     }
+
+
+def _with_notes(
+    entries: _Entries, urls: list[str], notes: Sequence[PatientNote], patient_url: str, stamp: str
+) -> list[str]:
+    """A section's entries with the patient's note on an item right after that item."""
+    out = []
+    for url in urls:
+        out.append(url)
+        for note in notes:
+            if entries.url_of(note.about) != url:
+                continue
+            data = note.text.encode("utf-8")
+            out.append(entries.add(note_document(
+                subject={"reference": patient_url}, related=[{"reference": url}], data=data,
+                content_type="text/plain; charset=utf-8", title="Note from the patient", description=note.sentence(),
+                date=note.written or stamp,
+            )))  # fmt: skip
+    return out
 
 
 def section_rows(bundle: Mapping[str, Any]) -> list[tuple[str, str, list[Row], str | None]]:
@@ -313,6 +336,10 @@ class _Entries:
 
     def resource(self, url: str) -> dict[str, Any]:
         return self._by_url[url]
+
+    def url_of(self, key: tuple[str, str]) -> str | None:
+        """Where a resource picked by (resourceType, id) as received is in the Bundle."""
+        return self._by_key.get(key)
 
     def lookup(self, reference: str) -> dict[str, Any] | None:
         return self._by_url.get(reference)

@@ -17,7 +17,8 @@ from typing import Any
 from .describe import patient_name
 from ..errors import IPSError
 from .ips import _Entries
-from ..render.pdf import rendered_pdf
+from ..render.pdf import notes_pdf, rendered_pdf
+from .story import PATAST, PATIENT_STORY, PatientNote, note_document
 
 __all__ = [
     "FHIR_RENDERED_PDF",
@@ -29,9 +30,7 @@ __all__ = [
 
 LOINC = "http://loinc.org"
 FHIR_RENDERED_PDF = "60591-5"  # LOINC "Patient summary Document"
-PATIENT_STORY = "51855-5"  # LOINC "Patient Note"
 PATIENT_SHARED = ("https://cms.gov/fhir/CodeSystem/patient-shared-category", "patient-shared")
-PATAST = ("http://terminology.hl7.org/CodeSystem/v3-ObservationValue", "PATAST")
 
 
 def _without_profile(resource: Mapping[str, Any]) -> dict[str, Any]:
@@ -53,10 +52,12 @@ def build_ktc(
     supporting: Sequence[Mapping[str, Any]] = (),
     now: datetime | None = None,
     sources: Mapping[tuple[str, str], str] | None = None,
+    notes: Sequence[PatientNote] = (),
 ) -> dict[str, Any]:
     """The PatientSharedBundle of `resources` about `patient` (plus the `supporting` resources they refer to:
     medications, practitioners, organisations), with its FHIR-rendered PDF. `sources` ((resourceType, id) -> the
-    source's name) become Provenance entries, leaving the resources themselves as received."""
+    source's name) become Provenance entries, leaving the resources themselves as received. `notes` (the patient's
+    corrections and context on shared items) become the Patient Story: one PDF of them, pointing at the items."""
     if patient.get("resourceType") != "Patient":
         raise IPSError("The check-in records need the patient's own Patient resource.")
     missing = [what for what, key in (("name", "name"), ("birth date", "birthDate"), ("sex", "gender"))
@@ -100,7 +101,36 @@ def build_ktc(
         "content": [{"attachment": {"contentType": "application/pdf", "data": base64.b64encode(pdf).decode("ascii"),
                                     "title": "Shared records.pdf", "creation": stamp}}],
     }})  # fmt: skip
+    story = _patient_story(entries, patient, patient_url, notes, moment, stamp)
+    if story is not None:
+        bundle["entry"].append({"fullUrl": f"urn:uuid:{story['id']}", "resource": story})
     return bundle
+
+
+def _patient_story(
+    entries: _Entries, patient: Mapping[str, Any], patient_url: str, notes: Sequence[PatientNote],
+    moment: datetime, stamp: str,
+) -> dict[str, Any] | None:  # fmt: skip
+    """The PatientSharedDocumentReference typed Patient Story (51855-5) of the notes on items in the Bundle."""
+    shared = [(note, url) for note in notes if (url := entries.url_of(note.about)) is not None]
+    if not shared:
+        return None
+    pdf = notes_pdf(patient, [(n.about_display or n.about[0], n.written, n.text) for n, _ in shared], generated=moment)
+    count = len(shared)
+    return note_document(
+        subject={"reference": patient_url, "display": patient_name(patient)},
+        related=[{"reference": url} for url in dict.fromkeys(url for _, url in shared)],
+        content_type="application/pdf", data=pdf, title="Notes from the patient.pdf",
+        description=_story_text(f"{count} {'note' if count == 1 else 'notes'} from the patient: "
+                                + " ".join(n.sentence() for n, _ in shared)),
+        date=stamp, resource_id=str(uuid.uuid4()),
+        category=[{"coding": [{"system": PATIENT_SHARED[0], "code": PATIENT_SHARED[1], "display": "Patient shared"}]}],
+    )  # fmt: skip
+
+
+def _story_text(text: str, limit: int = 2000) -> str:
+    """The notes in words too, for a receiver that shows a document's description but not its PDF."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _codes(concept: Any) -> set[tuple[str, str]]:

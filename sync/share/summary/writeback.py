@@ -8,8 +8,6 @@ meta.tag us-core-tags#patient-supplied), US Core DocumentReference (category, ty
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -17,7 +15,9 @@ from decimal import Decimal
 from typing import Any
 
 from ...fhir import ServerCapabilities, dumps
+from ...fhir.attachment import inline_attachment
 from ..errors import ShareError
+from .story import PatientNote, note_document
 
 __all__ = [
     "BLOOD_PRESSURE",
@@ -26,6 +26,7 @@ __all__ = [
     "VitalSign",
     "accepts",
     "blood_pressure",
+    "patient_note",
     "reading",
     "scope_allows_create",
     "summary_document",
@@ -130,17 +131,27 @@ def summary_document(
         "author": [{"reference": f"Patient/{patient_id}"}],
         "date": stamp,
         "description": "International Patient Summary sent by the patient with Carry",
-        "content": [{
-            "attachment": {
-                "contentType": "application/fhir+json",
-                "data": base64.b64encode(data).decode("ascii"),
-                "size": len(data),
-                "hash": base64.b64encode(hashlib.sha1(data).digest()).decode("ascii"),  # noqa: S324 - FHIR's choice
-                "title": title,
-                "creation": stamp,
-            },
-        }],
+        "content": [{"attachment": inline_attachment(data, "application/fhir+json", title, stamp)}],
     }  # fmt: skip
+
+
+def patient_note(note: PatientNote, patient_id: str, *, now: datetime | None = None) -> dict[str, Any]:
+    """The patient's correction or context on one of the portal's own resources, as a US Core DocumentReference
+    (a clinical note typed LOINC 51855-5 "Patient Note", text attachment) pointing at that resource; marked
+    patient-supplied and patient asserted, so the care team sees whose words they are."""
+    rtype, rid = note.about
+    return note_document(
+        subject={"reference": f"Patient/{patient_id}"},
+        related=[{"reference": f"{rtype}/{rid}"}],
+        content_type="text/plain; charset=utf-8",
+        data=note.text.encode("utf-8"),
+        title="Note from the patient",
+        description=note.sentence(),
+        date=_stamp(now),
+        category=[{"coding": [{"system": "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category",
+                               "code": "clinical-note", "display": "Clinical Note"}]}],
+        tags=[PATIENT_SUPPLIED],
+    )  # fmt: skip
 
 
 def vital_sign(kind: str, value: float | Decimal | str, patient_id: str, *, when: datetime | None = None) -> dict[str, Any]:
