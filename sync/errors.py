@@ -65,6 +65,7 @@ every CarryError subclass is listed here with its own code, so this map stays wh
     │   ├── RecordReadOnly ............ record.read-only ........... app.record.errors
     │   ├── ImportRefused ............. record.import-refused ...... app.record.errors
     │   ├── EntryRefused .............. record.entry-refused ....... app.record.errors
+    │   ├── NoteError ................. record.note-refused ........ app.record.annotations
     │   ├── FactNotFound .............. record.fact-not-found ...... app.record.facts
     │   └── PersonError ............... record.person .............. app.record.people
     │       └── PersonNeeded .......... record.person-needed ....... app.record.people

@@ -38,6 +38,9 @@ _COLUMNS = "a.id, a.source_key, a.item_type, a.item_id, a.person_id, a.text, a.c
 class NoteError(RecordError):
     """A note Carry will not keep as asked (empty, too long, about nothing in the record, already gone)."""
 
+    code = "record.note-refused"
+    default_message = "The note was not kept; nothing was changed."
+
 
 @dataclass(frozen=True)
 class Note:

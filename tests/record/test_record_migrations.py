@@ -138,10 +138,20 @@ def _seed_v9(record: Record) -> None:
         )
 
 
+def _seed_v10(record: Record) -> None:
+    # Version 10 kept the patient's notes on items; a note on the old condition sits beside the old data.
+    _seed_v9(record)
+    with record._transaction() as cur:
+        cur.execute(
+            "INSERT INTO annotation (source_key, item_type, item_id, person_id, text, created_at) "
+            "VALUES ('file:old', 'Condition', 'old-1', NULL, 'Ruled out since', '2025-07-01T00:00:00Z')"
+        )
+
+
 # One seed per schema version a record can be left at. A new migration adds the seed of the version before it.
 SEEDS: dict[int, Callable[[Record], None]] = {
     1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4, 5: _seed_v5, 6: _seed_v6, 7: _seed_v7, 8: _seed_v8,
-    9: _seed_v9,
+    9: _seed_v9, 10: _seed_v10,
 }  # fmt: skip
 
 
