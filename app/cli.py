@@ -101,10 +101,10 @@ def _new_passphrase(env_name: str) -> str:
 
 
 @contextmanager
-def _open(args: argparse.Namespace) -> Iterator[Record]:
+def _open(args: argparse.Namespace, passphrase: str | None = None) -> Iterator[Record]:
     from .record import Record
 
-    record = Record.open(record_path(args.record), _passphrase())
+    record = Record.open(record_path(args.record), passphrase or _passphrase())
     try:
         if not record.read_only:  # a read-only record can be read, not added to
             _merge_share_access(record)
@@ -482,6 +482,28 @@ def cmd_passphrase(args: argparse.Namespace) -> int:
         new = _new_passphrase("CARRY_NEW_PASSPHRASE")
         record.change_passphrase(new)
     print("Passphrase changed. Use the new one from now on.")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from .record.backup import make_backup
+
+    passphrase = _passphrase()
+    with _open(args, passphrase) as record:
+        report = make_backup(record, args.path, passphrase)
+    print(report.sentence("Backed up your record to"))
+    print("The backup is encrypted with your passphrase; keep it somewhere other than this device.")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from .record.backup import restore_backup
+
+    target = record_path(args.record)
+    report = restore_backup(args.path, _passphrase(), target, replace=args.replace)
+    print(report.sentence("Restored your record at"))
+    if report.replaced is not None:
+        print(f"The record that was there is kept, still encrypted, at {report.replaced}.")
     return 0
 
 
@@ -1186,6 +1208,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     add("passphrase", cmd_passphrase, "change the passphrase")
+
+    p = add("backup", cmd_backup, "write an encrypted copy of the record (it opens with your passphrase), checked")
+    p.add_argument("path", metavar="PATH", help="the backup file to write (owner-only)")
+
+    p = add("restore", cmd_restore, "make a backup your record on this device (it is checked with its passphrase)")
+    p.add_argument("path", metavar="PATH", help="the backup file")
+    p.add_argument("--replace", action="store_true", help="replace the record here (it is kept beside, encrypted)")
 
     p = add("providers", cmd_providers, "find your hospital or clinic's FHIR server in the provider directory")
     p.add_argument("text", nargs="*", metavar="SEARCH", help="words of the name, city, state, ZIP code or vendor")

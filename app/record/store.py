@@ -360,6 +360,17 @@ class Record:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def passphrase_opens(self, passphrase: str) -> bool:
+        """Whether `passphrase` opens this record's file (checked with a connection of its own; changes nothing)."""
+        if not self.read_only:  # all pages into the file first: a fresh record's may all be in the WAL still
+            with self._lock, _plain_errors(self.path):
+                self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            self._connect(self.path, passphrase, read_only=True).close()
+        except (WrongPassphrase, PassphraseRefused):
+            return False
+        return True
+
     def change_passphrase(self, new_passphrase: str) -> None:
         """Re-encrypt every page under a new passphrase (PRAGMA rekey); the data stays byte for byte."""
         _check_new_passphrase(new_passphrase)

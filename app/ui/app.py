@@ -20,7 +20,7 @@ from app.views import Person, RecordSession, Scope, people
 
 from .context import AppContext
 from .syncing import SyncRun
-from .theme import BACKGROUND, PHONE_MAX, app_theme
+from .theme import BACKGROUND, PHONE_MAX, SURFACE, app_theme
 from .widgets import banner
 
 __all__ = ["CarryApp"]
@@ -280,6 +280,6 @@ class CarryApp:
         return message
 
     def notify(self, text: str, tone: str = "info") -> None:
-        snack = ft.SnackBar(content=banner(text, tone, identifier="notice"), bgcolor="#FFFFFF", duration=6000,
+        snack = ft.SnackBar(content=banner(text, tone, identifier="notice"), bgcolor=SURFACE, duration=6000,
                             show_close_icon=True)  # fmt: skip
         self.page.show_dialog(snack)
