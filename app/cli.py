@@ -256,7 +256,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             partial = target.with_name(target.name + ".partial")
             try:
                 with _private_file(partial) as out:
-                    count = record.export(out, resource_type=args.type, where=where, params=params)
+                    count = record.export(out, resource_type=args.type, where=where, params=params, ndjson=args.ndjson)
                 partial.replace(target)
             except OSError as exc:
                 partial.unlink(missing_ok=True)
@@ -267,8 +267,9 @@ def cmd_export(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         else:
-            record.export(sys.stdout.buffer, resource_type=args.type, where=where, params=params)
-            sys.stdout.buffer.write(b"\n")
+            record.export(sys.stdout.buffer, resource_type=args.type, where=where, params=params, ndjson=args.ndjson)
+            if not args.ndjson:
+                sys.stdout.buffer.write(b"\n")
     return 0
 
 
@@ -1166,6 +1167,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
     p.add_argument("--type", metavar="TYPE", help="only resources of this type")
     p.add_argument("--person", metavar="NAME_OR_NUMBER", help=_PERSON_HELP)
+    p.add_argument("--ndjson", action="store_true", help="one resource per line (NDJSON) instead of a Bundle")
 
     p = add("list", cmd_list, "resources, newest first")
     p.add_argument("type", nargs="?", metavar="TYPE", help="only this resource type, e.g. Condition")

@@ -787,16 +787,19 @@ class Record:
         return RecordInfo(str(self.path), self.schema_version, size, sum(counts.values()), invalid, counts, sources)
 
     def export(
-        self, out: IO[bytes], *, resource_type: str | None = None, where: str = "", params: Iterable[Any] = ()
+        self, out: IO[bytes], *, resource_type: str | None = None, where: str = "", params: Iterable[Any] = (),
+        ndjson: bool = False,
     ) -> int:
         """Write every resource (of this type; that `where`, trusted SQL over `r`, keeps) as a FHIR Bundle (type
-        collection), each resource's JSON exactly as stored."""
+        collection), or with `ndjson` one resource per line (FHIR Bulk Data's NDJSON), each resource's JSON exactly
+        as stored."""
         parts = [p for p in ("r.type = ?" if resource_type else "", f"({where})" if where else "") if p]
         clause = ("WHERE " + " AND ".join(parts)) if parts else ""
         args = [*([resource_type] if resource_type else []), *params]
-        out.write(
-            b'{"resourceType":"Bundle","type":"collection","timestamp":"' + _now().encode() + b'","entry":['
-        )
+        if not ndjson:
+            out.write(
+                b'{"resourceType":"Bundle","type":"collection","timestamp":"' + _now().encode() + b'","entry":['
+            )
         written = 0
         with self._lock, _plain_errors(self.path):
             cursor = self._conn().execute(
@@ -805,6 +808,10 @@ class Record:
                 args,
             )
             for raw, rtype, rid, base_url in cursor:
+                if ndjson:  # stored JSON is compact: one line each
+                    out.write(raw.encode("utf-8").replace(b"\n", b" ") + b"\n")
+                    written += 1
+                    continue
                 if written:
                     out.write(b",")
                 if base_url:
@@ -813,8 +820,9 @@ class Record:
                 else:
                     out.write(b'{"resource":' + raw.encode("utf-8") + b"}")
                 written += 1
-        out.write(b"]}")
-        self.audit("export", resources=written, type=resource_type)
+        if not ndjson:
+            out.write(b"]}")
+        self.audit("export", resources=written, type=resource_type, format="ndjson" if ndjson else "bundle")
         return written
 
 

@@ -113,7 +113,9 @@ def app_theme(palette: Palette = LIGHT, text_scale: float = 1.0) -> ft.Theme:
     # Six destinations share a 390 px phone bar: 12 px labels keep "Documents" on one line.
     bar = ft.NavigationBarTheme(bgcolor=p.nav, label_text_style=ft.TextStyle(size=round(12 * text_scale),
                                                                            weight=ft.FontWeight.W_500, color=p.ink))  # fmt: skip
-    text = ft.TextTheme(**{role: ft.TextStyle(size=round(size * text_scale)) for role, size in _TYPE_SCALE.items()})
+    # Each style names its colour too: a style without one is drawn in Flutter's fallback black, even when dark.
+    text = ft.TextTheme(**{role: ft.TextStyle(size=round(size * text_scale), color=p.ink)
+                           for role, size in _TYPE_SCALE.items()})  # fmt: skip
     return ft.Theme(
         color_scheme_seed=LIGHT.primary, color_scheme=scheme, use_material3=True, scaffold_bgcolor=p.background,
         navigation_bar_theme=bar, text_theme=text, focus_color=FOCUS_FILL,

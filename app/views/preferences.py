@@ -39,15 +39,16 @@ class Preferences:
         return TEXT_SIZES[self.text_size][1]
 
 
-_CHOICES = {"units": UNIT_CHOICES, "appearance": APPEARANCES, "text_size": TEXT_SIZES}
+_CHOICES: dict[str, frozenset[str]] = {"units": frozenset(UNIT_CHOICES), "appearance": frozenset(APPEARANCES),
+                                       "text_size": frozenset(TEXT_SIZES)}  # fmt: skip
 
 
 def load_preferences(record: Record) -> Preferences:
     """The record's preferences (a value this Carry does not know falls back to the default), put to use."""
-    values = {}
+    values: dict[str, str] = {}
     for name, key in _KEYS.items():
         stored = record.get_setting(key)
-        if stored in _CHOICES[name]:
+        if stored is not None and stored in _CHOICES[name]:
             values[name] = stored
     prefs = Preferences(**values)
     use_units(prefs.units)
@@ -59,7 +60,7 @@ def save_preference(record: Record, name: str, value: str) -> Preferences:
     if name not in _KEYS:
         raise PreferenceRefused(f"Carry has no setting called {name!r}.")
     if value not in _CHOICES[name]:
-        offered = ", ".join(_CHOICES[name])
+        offered = ", ".join(sorted(_CHOICES[name]))
         raise PreferenceRefused(f"Choose one of {offered} for {name.replace('_', ' ')}; nothing was changed.")
     record.set_setting(_KEYS[name], value)
     prefs = replace(load_preferences(record), **{name: value})
