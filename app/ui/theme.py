@@ -110,9 +110,10 @@ def app_theme(palette: Palette = LIGHT, text_scale: float = 1.0) -> ft.Theme:
         surface_container_high=p.dialog, surface_container_highest=p.chart_range, inverse_surface=p.tooltip,
         on_inverse_surface=p.on_tooltip, inverse_primary=p.focus,
     )  # fmt: skip
-    # Six destinations share a 390 px phone bar: 12 px labels keep "Documents" on one line.
-    bar = ft.NavigationBarTheme(bgcolor=p.nav, label_text_style=ft.TextStyle(size=round(12 * text_scale),
-                                                                           weight=ft.FontWeight.W_500, color=p.ink))  # fmt: skip
+    # Six destinations share a 390 px phone bar: 12 px labels keep "Documents" on one line (at every text size:
+    # larger labels break into pieces there; the icons and the screen's own title say where you are).
+    bar = ft.NavigationBarTheme(bgcolor=p.nav, label_text_style=ft.TextStyle(size=12, weight=ft.FontWeight.W_500,
+                                                                           color=p.ink))  # fmt: skip
     # Each style names its colour too: a style without one is drawn in Flutter's fallback black, even when dark.
     text = ft.TextTheme(**{role: ft.TextStyle(size=round(size * text_scale), color=p.ink)
                            for role, size in _TYPE_SCALE.items()})  # fmt: skip

@@ -20,7 +20,7 @@ from app.record import Record, WrongPassphrase
 from ui.browser_support import DESKTOP, PHONE, enter_text, open_app, shot
 from ui.test_ui_browser import ELVINA, expect, nav, unlock
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 
 NEW = "a new passphrase for carry"
 VIEWPORTS = pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])
@@ -100,6 +100,8 @@ def test_units_dark_mode_and_text_size_apply_live_and_are_remembered(make_server
         weight.click()
         chart = _id(page, "lab-chart")
         ex(chart).to_contain_text(re.compile(r"latest [\d.]+ lb"))
+        page.wait_for_timeout(800)
+        ex(chart).to_be_visible()
         shot(page, f"settings-weight-chart-us-dark-{width}")
 
         # Remembered: in the record, so a new tab that unlocks it shows them again.

@@ -33,8 +33,9 @@ class SettingsView:
         ], spacing=4))  # fmt: skip
         self.now = ft.Text("", size=14, color=INK)
         self.host_url = ft.TextField(label="Carry host address", hint_text="https://share.example.org", width=420)
-        self.credential = ft.TextField(label="Publish credential", password=True, can_reveal_password=True,
-                                       width=420, hint_text="from carry host add-device on the host")  # fmt: skip
+        # (Flutter's own reveal button has no accessible name: the passphrase field's has.)
+        self.credential = passphrase_field("Publish credential")
+        self.credential.hint_text = "from carry host add-device on the host"
 
     async def load(self) -> ft.Control:
         from app.shares import ShareSettings
@@ -96,6 +97,7 @@ class SettingsView:
         self.current = passphrase_field("Current passphrase")
         self.new = passphrase_field("New passphrase")
         self.repeat = passphrase_field("Repeat the new passphrase", on_submit=self.app.act(self._change_passphrase))
+        self.passphrase_result = ft.Container()
         return card(ft.Column([
             heading("Change your passphrase", 2),
             muted("Carry re-encrypts your record under the new passphrase. Backups you made before still open "
@@ -104,6 +106,7 @@ class SettingsView:
             labelled(self.repeat, "repeat-changed-passphrase"),
             primary_button("Change passphrase", self.app.act(self._change_passphrase), "change-passphrase",
                            icon=ft.Icons.PASSWORD),
+            self.passphrase_result,
         ], spacing=10))  # fmt: skip
 
     async def _change_passphrase(self) -> None:
@@ -115,11 +118,16 @@ class SettingsView:
         fields = (self.current, self.new, self.repeat)
         try:
             await self.app.run(self.app.session.change_passphrase, *(f.value or "" for f in fields))
+        except Exception as exc:  # noqa: BLE001 - said in place, beside the fields
+            self.passphrase_result.content = self.app.scaled(banner(self.app.message_for(exc), "alert",
+                                                                    identifier="passphrase-result"))  # fmt: skip
+            return
         finally:
             for field in fields:
                 field.value = ""
         self.app.portals = Portals(self.app.session.require())  # the record was reopened under the new passphrase
-        self.app.notify("Your passphrase is changed. Use the new one from now on.", "ok")
+        self.passphrase_result.content = self.app.scaled(banner("Your passphrase is changed. Use the new one from now "
+                                                                "on.", "ok", identifier="passphrase-result"))  # fmt: skip
 
     # --- a backup and an export to keep ---------------------------------------------------------------------
 
