@@ -15,7 +15,7 @@ import flet as ft
 __all__ = [
     "BACKGROUND", "CHART_LINES", "CHART_GRID", "CHART_RANGE", "DARK", "FOCUS_RING", "INK", "LIGHT", "MUTED",
     "MONOSPACE", "OUTLINE", "OUTLINE_STRONG", "Palette", "PHONE_MAX", "PRIMARY", "PRIMARY_SOFT", "SURFACE", "TONES",
-    "TOOLTIP_BACKGROUND", "TOOLTIP_TEXT", "ON_PRIMARY", "app_theme",
+    "TOOLTIP_BACKGROUND", "TOOLTIP_TEXT", "ON_PRIMARY", "app_theme", "resolve",
 ]  # fmt: skip
 
 
@@ -90,6 +90,22 @@ TONES = {
 # bundles KaTeX's typewriter face, a fixed-width font with the ASCII that FHIR JSON is made of.
 MONOSPACE = "packages/flutter_math_fork/KaTeX_Typewriter"
 PHONE_MAX = 720  # narrower than this: phone layout (bottom navigation, one column)
+
+# Which palette field each role's scheme colour is (how app_theme sets them), to resolve a control's colour.
+_ROLE_FIELDS = {
+    INK: "ink", MUTED: "muted", SURFACE: "surface", BACKGROUND: "background", PRIMARY: "primary",
+    ON_PRIMARY: "on_primary", PRIMARY_SOFT: "primary_soft", ft.Colors.ON_PRIMARY_CONTAINER: "on_primary_soft",
+    OUTLINE: "outline", OUTLINE_STRONG: "outline_strong", ft.Colors.TERTIARY: "line_2", ft.Colors.SECONDARY: "line_3",
+    CHART_RANGE: "chart_range", CHART_GRID: "chart_grid", TOOLTIP_BACKGROUND: "tooltip", TOOLTIP_TEXT: "on_tooltip",
+    ft.Colors.SURFACE_CONTAINER: "nav", FOCUS_RING: "focus",
+}  # fmt: skip
+
+
+def resolve(colour: object, palette: Palette) -> str:
+    """The hex value a colour of the screens has in `palette` (a role's, or a fixed hex colour as it is)."""
+    field = _ROLE_FIELDS.get(colour) if isinstance(colour, ft.Colors) else None
+    return str(getattr(palette, field)) if field else str(colour)
+
 
 # Material 3's type scale (logical pixels), scaled by the patient's text size.
 _TYPE_SCALE = {

@@ -173,3 +173,31 @@ def test_preferences_are_kept_in_the_record_and_bad_values_change_nothing(tmp_pa
             assert (prefs.units, prefs.dark, prefs.text_scale) == ("us", True, 1.4)
     finally:
         use_units("metric")
+
+
+def test_cli_backup_and_export_files_are_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "record.carry"
+    with _filled(path) as record:
+        total = record.count()
+    env = dict(os.environ, CARRY_RECORD=str(path), CARRY_PASSPHRASE=PASSPHRASE)
+
+    def carry(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True,
+                              timeout=120)  # fmt: skip
+
+    old_umask = os.umask(0o022)  # a usual umask: the files are 0600 all the same
+    try:
+        done = carry("export", "--ndjson", "--out", str(tmp_path / "all.ndjson"))
+        assert done.returncode == 0 and "not encrypted" in done.stderr, done.stderr
+        backup = carry("backup", str(tmp_path / "copy.carry"))
+        assert backup.returncode == 0 and "opened with your passphrase" in backup.stdout, backup.stderr
+    finally:
+        os.umask(old_umask)
+    lines = (tmp_path / "all.ndjson").read_text().splitlines()
+    assert len(lines) == total and all(line.startswith("{") for line in lines)
+    for name in ("all.ndjson", "copy.carry"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
+    with Record.open(tmp_path / "copy.carry", PASSPHRASE) as copy:
+        assert copy.count() == total
+    refused = carry("restore", str(tmp_path / "copy.carry"))  # onto the record that is there: refused
+    assert refused.returncode == 1 and "will not overwrite" in refused.stderr
