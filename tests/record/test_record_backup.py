@@ -77,8 +77,8 @@ def test_restore_refuses_a_wrong_passphrase_a_non_backup_and_an_existing_record(
         restore_backup(plain, PASSPHRASE, target)
     # Another Carry file that opens but is no record (an encrypted empty database) is refused too.
     empty = Record.create(tmp_path / "empty.carry", PASSPHRASE)
-    empty._db.execute("DROP TABLE resource_fts")  # type: ignore[union-attr]
-    empty._db.execute("DROP TABLE resource")  # type: ignore[union-attr]
+    empty._db.execute("DROP TABLE resource_fts")
+    empty._db.execute("DROP TABLE resource")
     empty.close()
     with pytest.raises(NotARecord, match="not a Carry record"):
         restore_backup(tmp_path / "empty.carry", PASSPHRASE, target)
