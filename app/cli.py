@@ -102,10 +102,10 @@ def _new_passphrase(env_name: str) -> str:
 
 
 @contextmanager
-def _open(args: argparse.Namespace) -> Iterator[Record]:
+def _open(args: argparse.Namespace, passphrase: str | None = None) -> Iterator[Record]:
     from .record import Record
 
-    record = Record.open(record_path(args.record), _passphrase())
+    record = Record.open(record_path(args.record), passphrase or _passphrase())
     try:
         if not record.read_only:  # a read-only record can be read, not added to
             _merge_share_access(record)
@@ -259,7 +259,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 raise UsageError(f"{target} is a directory; give a file name for the export.")
             try:
                 with atomic_writer(target) as out:  # 0600: health data, unencrypted at the patient's request
-                    count = record.export(out, resource_type=args.type, where=where, params=params)
+                    count = record.export(out, resource_type=args.type, where=where, params=params, ndjson=args.ndjson)
             except OSError as exc:
                 raise UsageError(f"Cannot write {target}: {exc.strerror}.") from None
             print(f"Exported {count} resources to {target}.", file=sys.stderr)
@@ -268,8 +268,9 @@ def cmd_export(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         else:
-            record.export(sys.stdout.buffer, resource_type=args.type, where=where, params=params)
-            sys.stdout.buffer.write(b"\n")
+            record.export(sys.stdout.buffer, resource_type=args.type, where=where, params=params, ndjson=args.ndjson)
+            if not args.ndjson:
+                sys.stdout.buffer.write(b"\n")
     return 0
 
 
@@ -579,6 +580,28 @@ def cmd_passphrase(args: argparse.Namespace) -> int:
         new = _new_passphrase("CARRY_NEW_PASSPHRASE")
         record.change_passphrase(new)
     print("Passphrase changed. Use the new one from now on.")
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from .record.backup import make_backup
+
+    passphrase = _passphrase()
+    with _open(args, passphrase) as record:
+        report = make_backup(record, args.path, passphrase)
+    print(report.sentence("Backed up your record to"))
+    print("The backup is encrypted with your passphrase; keep it somewhere other than this device.")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from .record.backup import restore_backup
+
+    target = record_path(args.record)
+    report = restore_backup(args.path, _passphrase(), target, replace=args.replace)
+    print(report.sentence("Restored your record at"))
+    if report.replaced is not None:
+        print(f"The record that was there is kept, still encrypted, at {report.replaced}.")
     return 0
 
 
@@ -1326,6 +1349,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write to FILE instead of standard output")
     p.add_argument("--type", metavar="TYPE", help="only resources of this type")
     p.add_argument("--person", metavar="NAME_OR_NUMBER", help=_PERSON_HELP)
+    p.add_argument("--ndjson", action="store_true", help="one resource per line (NDJSON) instead of a Bundle")
 
     p = add("list", cmd_list, "resources, newest first")
     p.add_argument("type", nargs="?", metavar="TYPE", help="only this resource type, e.g. Condition")
@@ -1408,6 +1432,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     add("passphrase", cmd_passphrase, "change the passphrase")
+
+    p = add("backup", cmd_backup, "write an encrypted copy of the record (it opens with your passphrase), checked")
+    p.add_argument("path", metavar="PATH", help="the backup file to write (owner-only)")
+
+    p = add("restore", cmd_restore, "make a backup your record on this device (it is checked with its passphrase)")
+    p.add_argument("path", metavar="PATH", help="the backup file")
+    p.add_argument("--replace", action="store_true", help="replace the record here (it is kept beside, encrypted)")
 
     p = add("providers", cmd_providers, "find your hospital or clinic's FHIR server in the provider directory")
     p.add_argument("text", nargs="*", metavar="SEARCH", help="words of the name, city, state, ZIP code or vendor")

@@ -66,6 +66,7 @@ every CarryError subclass is listed here with its own code, so this map stays wh
     │   ├── ImportRefused ............. record.import-refused ...... app.record.errors
     │   ├── EntryRefused .............. record.entry-refused ....... app.record.errors
     │   ├── NoteError ................. record.note-refused ........ app.record.annotations
+    │   ├── PreferenceRefused ......... record.preference-refused .. app.views.preferences
     │   ├── FactNotFound .............. record.fact-not-found ...... app.record.facts
     │   └── PersonError ............... record.person .............. app.record.people
     │       └── PersonNeeded .......... record.person-needed ....... app.record.people

@@ -21,7 +21,7 @@ from .errors import RecordError
 from .people import place_patients
 from .store import Record, Source, UpsertCounts, audit_in
 
-__all__ = ["Connection", "PortalState", "PortalPullStore", "PortalTokenStore"]
+__all__ = ["Connection", "PortalState", "PortalPullStore", "PortalTokenStore", "delete_source_rows", "remove_source"]
 
 _OUTCOMES = ("imported", "updated", "unchanged", "invalid")
 
@@ -108,6 +108,33 @@ def _connection(row: Sequence[Any]) -> Connection:
     source = Source(*row[:5])
     fields = (*row[5:19], int(row[19]), bool(row[20]))
     return Connection(source, *fields)
+
+
+def delete_source_rows(cur: Any, source_id: int) -> None:
+    """Delete a source and every resource from it (its runs, reports and portal rows go with it, by cascade)."""
+    # The full-text index is contentless: its rows go by rowid before the resources do.
+    cur.execute("DELETE FROM resource_fts WHERE rowid IN (SELECT rowid FROM resource WHERE source_id = ?)", (source_id,))
+    cur.execute("DELETE FROM resource WHERE source_id = ?", (source_id,))
+    cur.execute("DELETE FROM source WHERE id = ?", (source_id,))
+
+
+def remove_source(record: Record, source_id: int) -> str:
+    """Remove a source that is not a connected portal (imported files, a kept shared summary) with everything it
+    brought; the source's name. A portal is disconnected first (Portals.disconnect revokes its access there)."""
+    rows = record._query("SELECT s.name, p.status FROM source s LEFT JOIN portal p ON p.source_id = s.id "
+                         "WHERE s.id = ?", [source_id])  # fmt: skip
+    if not rows:
+        raise RecordError("That source is no longer in your record.")
+    name, status = rows[0]
+    if status is not None and status != "disconnected":
+        raise RecordError(f"{name} is still connected; disconnect it first, so Carry can revoke its access there.")
+    with record._transaction() as cur:
+        delete_source_rows(cur, source_id)
+        cur.execute(
+            "INSERT INTO audit (at, action, detail) VALUES (?, 'remove-source', ?)",
+            (_now(), json.dumps({"source": source_id}, sort_keys=True)),
+        )
+    return str(name)
 
 
 class PortalState:
@@ -228,10 +255,7 @@ class PortalState:
             cur.execute("DELETE FROM sync_session WHERE source_id = ?", (source_id,))
             cur.execute("DELETE FROM portal_refusal WHERE source_id = ?", (source_id,))
             if forget:
-                # The full-text index is contentless: its rows go by rowid before the resources do.
-                cur.execute("DELETE FROM resource_fts WHERE rowid IN (SELECT rowid FROM resource WHERE source_id = ?)", (source_id,))
-                cur.execute("DELETE FROM resource WHERE source_id = ?", (source_id,))
-                cur.execute("DELETE FROM source WHERE id = ?", (source_id,))
+                delete_source_rows(cur, source_id)
             else:
                 cur.execute(
                     "UPDATE portal SET status = 'disconnected', status_reason = 'Disconnected by you.' WHERE source_id = ?",

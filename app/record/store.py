@@ -362,6 +362,17 @@ class Record:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def passphrase_opens(self, passphrase: str) -> bool:
+        """Whether `passphrase` opens this record's file (checked with a connection of its own; changes nothing)."""
+        if not self.read_only:  # all pages into the file first: a fresh record's may all be in the WAL still
+            with self._lock, _plain_errors(self.path):
+                self._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            self._connect(self.path, passphrase, read_only=True).close()
+        except (WrongPassphrase, PassphraseRefused):
+            return False
+        return True
+
     def change_passphrase(self, new_passphrase: str) -> None:
         """Re-encrypt every page under a new passphrase (PRAGMA rekey); the data stays byte for byte."""
         _check_new_passphrase(new_passphrase)
@@ -798,16 +809,19 @@ class Record:
         return RecordInfo(str(self.path), self.schema_version, size, sum(counts.values()), invalid, counts, sources)
 
     def export(
-        self, out: IO[bytes], *, resource_type: str | None = None, where: str = "", params: Iterable[Any] = ()
+        self, out: IO[bytes], *, resource_type: str | None = None, where: str = "", params: Iterable[Any] = (),
+        ndjson: bool = False,
     ) -> int:
         """Write every resource (of this type; that `where`, trusted SQL over `r`, keeps) as a FHIR Bundle (type
-        collection), each resource's JSON exactly as stored."""
+        collection), or with `ndjson` one resource per line (FHIR Bulk Data's NDJSON), each resource's JSON exactly
+        as stored."""
         parts = [p for p in ("r.type = ?" if resource_type else "", f"({where})" if where else "") if p]
         clause = ("WHERE " + " AND ".join(parts)) if parts else ""
         args = [*([resource_type] if resource_type else []), *params]
-        out.write(
-            b'{"resourceType":"Bundle","type":"collection","timestamp":"' + _now().encode() + b'","entry":['
-        )
+        if not ndjson:
+            out.write(
+                b'{"resourceType":"Bundle","type":"collection","timestamp":"' + _now().encode() + b'","entry":['
+            )
         written = 0
         with self._lock, _plain_errors(self.path):
             cursor = self._conn().execute(
@@ -816,6 +830,10 @@ class Record:
                 args,
             )
             for raw, rtype, rid, base_url in cursor:
+                if ndjson:  # stored JSON is compact: one line each
+                    out.write(raw.encode("utf-8").replace(b"\n", b" ") + b"\n")
+                    written += 1
+                    continue
                 if written:
                     out.write(b",")
                 if base_url:
@@ -824,8 +842,9 @@ class Record:
                 else:
                     out.write(b'{"resource":' + raw.encode("utf-8") + b"}")
                 written += 1
-        out.write(b"]}")
-        self.audit("export", resources=written, type=resource_type)
+        if not ndjson:
+            out.write(b"]}")
+        self.audit("export", resources=written, type=resource_type, format="ndjson" if ndjson else "bundle")
         return written
 
 

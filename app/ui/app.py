@@ -11,21 +11,24 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 import flet as ft
 
 from app.errors import ui_message
 from app.views import Person, RecordSession, Scope, people
+from app.views.preferences import Preferences, load_preferences, save_preference
 
+from .appearance import apply_appearance, scale_text
 from .context import AppContext
 from .syncing import SyncRun
-from .theme import BACKGROUND, PHONE_MAX, app_theme
+from .theme import BACKGROUND, PHONE_MAX, SURFACE
 from .widgets import banner
 
 __all__ = ["CarryApp"]
 
 log = logging.getLogger("carry.ui")
+_C = TypeVar("_C", bound=ft.BaseControl)
 _IDLE_CHECK_SECONDS = 15.0
 
 
@@ -53,14 +56,14 @@ class CarryApp:
         self._states: set[str] = set()  # OAuth states this session waits for
         self._directory: Any = None
         self._check: asyncio.Task[None] | None = None  # validating what syncs stored, in the background
+        self.prefs = Preferences()  # units, light or dark, text size: the record's, once unlocked
 
     # --- life cycle -----------------------------------------------------------------------------------------
 
     async def start(self) -> None:
         page = self.page
         page.title = "Carry"
-        page.theme = app_theme()
-        page.theme_mode = ft.ThemeMode.LIGHT
+        apply_appearance(page, self.prefs)
         page.bgcolor = BACKGROUND
         page.padding = 0
         page.spacing = 0
@@ -88,6 +91,8 @@ class CarryApp:
         from app.portals import Portals
 
         self.portals = Portals(record)
+        self.prefs = await self.run(load_preferences, record)
+        apply_appearance(self.page, self.prefs)
         self.people = tuple(await self.run(people, record))
         # Always one person on screen when the record holds anyone: the first is the one the record was made for.
         self.scope = Scope(self.people[0]) if self.people else Scope()
@@ -142,7 +147,20 @@ class CarryApp:
         self.page.update()
 
     def set_root(self, control: ft.Control) -> None:
-        self.root.content = control
+        self.root.content = self.scaled(control)
+
+    def scaled(self, control: _C) -> _C:
+        """`control` with its text at the patient's text size."""
+        scale_text(control, self.prefs.text_scale)
+        return control
+
+    async def set_preference(self, name: str, value: str) -> None:
+        """Change units, light or dark, or the text size: saved in the record, and the screen shown again in it."""
+        self.prefs = await self.run(save_preference, self.session.require(), name, value)
+        apply_appearance(self.page, self.prefs)
+        if self.shell is not None:
+            self.set_root(self.shell.build())
+            await self.shell.refresh()
 
     async def _on_disconnect(self, e: Any = None) -> None:
         # The tab was closed, reloaded or lost its connection. Flet keeps the session for a while and lets a tab
@@ -280,6 +298,6 @@ class CarryApp:
         return message
 
     def notify(self, text: str, tone: str = "info") -> None:
-        snack = ft.SnackBar(content=banner(text, tone, identifier="notice"), bgcolor="#FFFFFF", duration=6000,
+        snack = ft.SnackBar(content=banner(text, tone, identifier="notice"), bgcolor=SURFACE, duration=6000,
                             show_close_icon=True)  # fmt: skip
         self.page.show_dialog(snack)

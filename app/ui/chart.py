@@ -9,16 +9,15 @@ import flet as ft
 import flet_charts as fc
 
 from app.views import ADDED_BY_YOU, Point, Series, format_value
+from app.views.format import convert
 
-from .theme import INK, MUTED, OUTLINE, PRIMARY
+from .theme import CHART_GRID, CHART_LINES, CHART_RANGE, MUTED, OUTLINE, SURFACE, TOOLTIP_BACKGROUND, TOOLTIP_TEXT
 
 __all__ = ["TOOLTIP_BACKGROUND", "TOOLTIP_TEXT", "trend_chart"]
 
-_LINE_COLOURS = (PRIMARY, "#8A4FBF", "#B35C00")
-_RANGE_FILL = "#E6F2EF"
-# The value under the pointer: white on the app's ink (about 14:1), kept inside the chart so it is never clipped.
-TOOLTIP_BACKGROUND = INK
-TOOLTIP_TEXT = "#FFFFFF"
+_LINE_COLOURS = CHART_LINES
+_RANGE_FILL = CHART_RANGE
+# The value under the pointer: the page's colours inverted (about 14:1), kept inside the chart so it is never clipped.
 
 
 def _tooltip(series: Series, name: str, point: Point) -> fc.LineChartDataPointTooltip:
@@ -51,10 +50,13 @@ def trend_chart(series: Series, *, height: int = 260) -> ft.Control:
     points = [p for line in series.lines for p in line.points]
     if not points:
         return ft.Text("No values to chart.", color=MUTED, italic=True)
+    def y(value: float) -> float:  # in the patient's units (lb, in, °F with US units)
+        return convert(value, series.unit)[0]
+
     xs = [_day(p.effective) for p in points]
-    ys = [p.value for p in points]
+    ys = [y(p.value) for p in points]
     ranges = [line.range for line in series.lines if line.range is not None]
-    bounds = [b for r in ranges for b in (r.low, r.high) if b is not None]
+    bounds = [y(b) for r in ranges for b in (r.low, r.high) if b is not None]
     low_y, high_y = min(ys + bounds), max(ys + bounds)
     pad = (high_y - low_y) * 0.12 or max(abs(high_y) * 0.1, 1.0)
     min_x, max_x = min(xs), max(xs)
@@ -67,26 +69,26 @@ def trend_chart(series: Series, *, height: int = 260) -> ft.Control:
             # The band: a line at the upper bound filled down to the lower bound's line.
             data.append(
                 fc.LineChartData(
-                    points=[fc.LineChartDataPoint(x, line.range.high, show_tooltip=False) for x in (min_x, max_x)],
+                    points=[fc.LineChartDataPoint(x, y(line.range.high), show_tooltip=False) for x in (min_x, max_x)],
                     color=OUTLINE,
                     stroke_width=1,
                     dash_pattern=[4, 4],
                     below_line_bgcolor=_RANGE_FILL,
-                    below_line_cutoff_y=line.range.low,
+                    below_line_cutoff_y=y(line.range.low),
                     point=False,
                 )
             )
         data.append(
             fc.LineChartData(
                 points=[
-                    fc.LineChartDataPoint(_day(p.effective), p.value, tooltip=_tooltip(series, line.name, p),
+                    fc.LineChartDataPoint(_day(p.effective), y(p.value), tooltip=_tooltip(series, line.name, p),
                                           point=_own_point(colour) if p.own else None)  # a square: the patient's own
                     for p in line.points
                 ],  # fmt: skip
                 color=colour,
                 stroke_width=2.5,
                 curved=False,
-                point=fc.ChartCirclePoint(radius=3.5, color=colour, stroke_color="#FFFFFF", stroke_width=1.5),
+                point=fc.ChartCirclePoint(radius=3.5, color=colour, stroke_color=SURFACE, stroke_width=1.5),
             )
         )
     first_year, last_year = int(min_x), int(max_x) + 1
@@ -104,7 +106,7 @@ def trend_chart(series: Series, *, height: int = 260) -> ft.Control:
         max_y=high_y + pad,
         left_axis=fc.ChartAxis(label_size=44, show_min=False, show_max=False),
         bottom_axis=fc.ChartAxis(labels=year_labels, label_size=28, show_min=False, show_max=False) if year_labels else fc.ChartAxis(show_labels=False),
-        horizontal_grid_lines=fc.ChartGridLines(color="#EEF2F1", width=1),
+        horizontal_grid_lines=fc.ChartGridLines(color=CHART_GRID, width=1),
         border=ft.Border.all(1, OUTLINE),
         interactive=True,
         tooltip=fc.LineChartTooltip(bgcolor=TOOLTIP_BACKGROUND, border_radius=8, max_width=220,

@@ -16,7 +16,7 @@ import flet as ft
 
 from app.views import kind_name
 
-from .theme import INK, MUTED, PRIMARY
+from .theme import INK, MUTED, OUTLINE, PRIMARY, SURFACE
 from .widgets import banner, heading, labelled
 
 __all__ = ["SyncRun"]
@@ -87,10 +87,10 @@ class SyncRun:
             ft.Container(
                 content=ft.Column([heading(f"Syncing {name}", 2), self.status, self.overall, self.rows, self.outcome],
                                   spacing=10),  # fmt: skip
-                bgcolor="#FFFFFF",
+                bgcolor=SURFACE,
                 border_radius=14,
                 padding=16,
-                border=ft.Border.all(1, "#D5DEDC"),
+                border=ft.Border.all(1, OUTLINE),
             ),
             "sync-panel",
         )

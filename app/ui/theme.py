@@ -1,19 +1,85 @@
-"""Carry's look: calm, high-contrast text on soft surfaces; colour never carries meaning alone."""
+"""Carry's look: calm, high-contrast text on soft surfaces; colour never carries meaning alone.
+
+The screens name colours by role (INK, MUTED, SURFACE, …), and each role is a colour of the Material colour scheme,
+so one tree of controls shows light or dark as the patient chose (page.theme_mode), switched live. The hex values
+of each role, light and dark, are in LIGHT and DARK; tests/ui/test_ui_contrast.py checks every pair the screens use
+against WCAG's contrast minimums.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import flet as ft
 
-__all__ = ["FOCUS_RING", "INK", "MUTED", "MONOSPACE", "PRIMARY", "SURFACE", "BACKGROUND", "TONES", "PHONE_MAX", "app_theme"]
+__all__ = [
+    "BACKGROUND", "CHART_LINES", "CHART_GRID", "CHART_RANGE", "DARK", "FOCUS_RING", "INK", "LIGHT", "MUTED",
+    "MONOSPACE", "OUTLINE", "OUTLINE_STRONG", "Palette", "PHONE_MAX", "PRIMARY", "PRIMARY_SOFT", "SURFACE", "TONES",
+    "TOOLTIP_BACKGROUND", "TOOLTIP_TEXT", "ON_PRIMARY", "app_theme", "resolve",
+]  # fmt: skip
 
-PRIMARY = "#2B6F6B"  # deep teal
-PRIMARY_SOFT = "#DCEDEA"
-INK = "#1F2A2E"
-MUTED = "#55656A"
-BACKGROUND = "#F5F7F6"
-SURFACE = "#FFFFFF"
-OUTLINE = "#D5DEDC"
-# (text colour, background) per tone; every flag also has a word and an icon.
+
+@dataclass(frozen=True)
+class Palette:
+    """The hex value of every colour role, in one mode."""
+
+    ink: str  # text
+    muted: str  # secondary text, axis labels
+    surface: str  # cards, the top bar, dialogs
+    background: str  # behind the cards
+    primary: str  # filled buttons, links, the first chart line
+    on_primary: str  # a filled button's label
+    primary_soft: str  # selected things
+    on_primary_soft: str
+    outline: str  # card borders and dividers (decoration)
+    outline_strong: str  # an outlined button's border (a control's edge: 3:1)
+    line_2: str  # the second and third lines of a chart
+    line_3: str
+    chart_range: str  # the reference range band
+    chart_grid: str
+    tooltip: str  # the chart's tooltip: the inverse of the page
+    on_tooltip: str
+    nav: str  # the navigation bar and rail
+    dialog: str
+    focus: str  # the keyboard focus ring
+
+
+LIGHT = Palette(
+    ink="#1F2A2E", muted="#55656A", surface="#FFFFFF", background="#F5F7F6", primary="#2B6F6B", on_primary="#FFFFFF",
+    primary_soft="#DCEDEA", on_primary_soft="#0E3532", outline="#D5DEDC", outline_strong="#7A8C88",
+    line_2="#8A4FBF", line_3="#B35C00", chart_range="#E6F2EF", chart_grid="#EEF2F1", tooltip="#1F2A2E",
+    on_tooltip="#FFFFFF", nav="#EDF2F0", dialog="#FFFFFF", focus="#000000",
+)  # fmt: skip
+DARK = Palette(
+    ink="#E4ECEA", muted="#A9B9B5", surface="#1B2321", background="#111816", primary="#3FA39A", on_primary="#00201D",
+    primary_soft="#1F4A46", on_primary_soft="#CFEDE9", outline="#3A4744", outline_strong="#8A9C98",
+    line_2="#CDA8F0", line_3="#F2A766", chart_range="#26403C", chart_grid="#27312F", tooltip="#E4ECEA",
+    on_tooltip="#111816", nav="#1F2927", dialog="#232D2B", focus="#FFFFFF",
+)  # fmt: skip
+
+# The roles, as colours of the Material scheme (app_theme sets them from the palette of the mode on show).
+INK = ft.Colors.ON_SURFACE
+MUTED = ft.Colors.ON_SURFACE_VARIANT
+SURFACE = ft.Colors.SURFACE
+BACKGROUND = ft.Colors.SURFACE_CONTAINER_LOWEST
+PRIMARY = ft.Colors.PRIMARY
+ON_PRIMARY = ft.Colors.ON_PRIMARY
+PRIMARY_SOFT = ft.Colors.PRIMARY_CONTAINER
+OUTLINE = ft.Colors.OUTLINE_VARIANT
+OUTLINE_STRONG = ft.Colors.OUTLINE
+CHART_LINES = (ft.Colors.PRIMARY, ft.Colors.TERTIARY, ft.Colors.SECONDARY)
+CHART_RANGE = ft.Colors.SURFACE_CONTAINER_HIGHEST
+CHART_GRID = ft.Colors.SURFACE_CONTAINER_HIGH
+TOOLTIP_BACKGROUND = ft.Colors.INVERSE_SURFACE
+TOOLTIP_TEXT = ft.Colors.ON_INVERSE_SURFACE
+# Keyboard focus shows as a 3 px ring, black on light and white on dark: at least 3:1 against what it replaces (the
+# teal of a filled button, the surface), as WCAG asks of a focus indicator; Material's own focus is a 10 % tint.
+# (The scheme's inverse primary carries it: nothing else of Carry's uses that role.)
+FOCUS_RING = ft.Colors.INVERSE_PRIMARY
+FOCUS_FILL = "#332B6F6B"  # the primary colour at 20 %, behind focused list items
+
+# (text colour, background) per tone, the same in both modes (a banner is its own small light surface); every
+# flag also has a word and an icon.
 TONES = {
     "alert": ("#9B1C22", "#FDE7E9"),
     "warn": ("#7A4B00", "#FFF0D4"),
@@ -25,25 +91,56 @@ TONES = {
 MONOSPACE = "packages/flutter_math_fork/KaTeX_Typewriter"
 PHONE_MAX = 720  # narrower than this: phone layout (bottom navigation, one column)
 
+# Which palette field each role's scheme colour is (how app_theme sets them), to resolve a control's colour.
+_ROLE_FIELDS = {
+    INK: "ink", MUTED: "muted", SURFACE: "surface", BACKGROUND: "background", PRIMARY: "primary",
+    ON_PRIMARY: "on_primary", PRIMARY_SOFT: "primary_soft", ft.Colors.ON_PRIMARY_CONTAINER: "on_primary_soft",
+    OUTLINE: "outline", OUTLINE_STRONG: "outline_strong", ft.Colors.TERTIARY: "line_2", ft.Colors.SECONDARY: "line_3",
+    CHART_RANGE: "chart_range", CHART_GRID: "chart_grid", TOOLTIP_BACKGROUND: "tooltip", TOOLTIP_TEXT: "on_tooltip",
+    ft.Colors.SURFACE_CONTAINER: "nav", FOCUS_RING: "focus",
+}  # fmt: skip
 
-def app_theme() -> ft.Theme:
-    # Six destinations share a 390 px phone bar: 12 px labels keep "Documents" on one line.
-    bar = ft.NavigationBarTheme(label_text_style=ft.TextStyle(size=12, weight=ft.FontWeight.W_500, color=INK))
+
+def resolve(colour: object, palette: Palette) -> str:
+    """The hex value a colour of the screens has in `palette` (a role's, or a fixed hex colour as it is)."""
+    field = _ROLE_FIELDS.get(colour) if isinstance(colour, ft.Colors) else None
+    return str(getattr(palette, field)) if field else str(colour)
+
+
+# Material 3's type scale (logical pixels), scaled by the patient's text size.
+_TYPE_SCALE = {
+    "display_small": 36, "headline_large": 32, "headline_medium": 28, "headline_small": 24, "title_large": 22,
+    "title_medium": 16, "title_small": 14, "body_large": 16, "body_medium": 14, "body_small": 12, "label_large": 14,
+    "label_medium": 12, "label_small": 11,
+}  # fmt: skip
+
+
+def app_theme(palette: Palette = LIGHT, text_scale: float = 1.0) -> ft.Theme:
+    """The Theme for one mode (page.theme with LIGHT, page.dark_theme with DARK) at the patient's text size."""
+    p = palette
+    scheme = ft.ColorScheme(
+        primary=p.primary, on_primary=p.on_primary, primary_container=p.primary_soft,
+        on_primary_container=p.on_primary_soft, secondary=p.line_3, tertiary=p.line_2, surface=p.surface,
+        on_surface=p.ink, on_surface_variant=p.muted, outline=p.outline_strong, outline_variant=p.outline,
+        surface_container_lowest=p.background, surface_container_low=p.surface, surface_container=p.nav,
+        surface_container_high=p.dialog, surface_container_highest=p.chart_range, inverse_surface=p.tooltip,
+        on_inverse_surface=p.on_tooltip, inverse_primary=p.focus,
+    )  # fmt: skip
+    # Six destinations share a 390 px phone bar: 12 px labels keep "Documents" on one line (at every text size:
+    # larger labels break into pieces there; the icons and the screen's own title say where you are).
+    bar = ft.NavigationBarTheme(bgcolor=p.nav, label_text_style=ft.TextStyle(size=12, weight=ft.FontWeight.W_500,
+                                                                           color=p.ink))  # fmt: skip
+    # Each style names its colour too: a style without one is drawn in Flutter's fallback black, even when dark.
+    text = ft.TextTheme(**{role: ft.TextStyle(size=round(size * text_scale), color=p.ink)
+                           for role, size in _TYPE_SCALE.items()})  # fmt: skip
     return ft.Theme(
-        color_scheme_seed=PRIMARY, use_material3=True, scaffold_bgcolor=BACKGROUND, navigation_bar_theme=bar,
-        focus_color=FOCUS_FILL,
+        color_scheme_seed=LIGHT.primary, color_scheme=scheme, use_material3=True, scaffold_bgcolor=p.background,
+        navigation_bar_theme=bar, text_theme=text, focus_color=FOCUS_FILL,
         filled_button_theme=ft.FilledButtonTheme(style=_focus_ring(ft.BorderSide.none())),
         outlined_button_theme=ft.OutlinedButtonTheme(style=_focus_ring(ft.BorderSide(1, OUTLINE_STRONG))),
         text_button_theme=ft.TextButtonTheme(style=_focus_ring(ft.BorderSide.none())),
         icon_button_theme=ft.IconButtonTheme(style=_focus_ring(ft.BorderSide.none())),
-    )
-
-
-# Keyboard focus shows as a 3 px black ring: at least 3:1 against what it replaces (3.6:1 on the teal of a filled
-# button, 21:1 on white), as WCAG asks of a focus indicator; Material's own focus is a 10 % tint, barely there.
-FOCUS_RING = "#000000"
-FOCUS_FILL = "#332B6F6B"  # the primary colour at 20 %, behind focused list items
-OUTLINE_STRONG = "#7A8C88"  # an outlined button's border when it has no focus
+    )  # fmt: skip
 
 
 def _focus_ring(normal: ft.BorderSide) -> ft.ButtonStyle:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 import re
 from datetime import date, datetime
 from decimal import Decimal
@@ -170,9 +171,49 @@ def format_unit(unit: str | None) -> str:
     return shown.strip()
 
 
+# Units: "metric" (kg, cm, °C) or "us" (lb, in, °F), the patient's setting (app/views/preferences.py). One
+# process serves one record, so the record's setting is the process's: set when the record is unlocked or the
+# patient changes it.
+UNIT_SYSTEMS = ("metric", "us")
+_units = "metric"
+_LB_PER_KG, _CM_PER_IN = 2.20462262185, 2.54
+# UCUM unit -> (system it belongs to, the other system's unit, conversion to it)
+_CONVERSIONS: dict[str, tuple[str, str, Callable[[float], float]]] = {
+    "kg": ("metric", "[lb_av]", lambda v: v * _LB_PER_KG),
+    "cm": ("metric", "[in_i]", lambda v: v / _CM_PER_IN),
+    "Cel": ("metric", "[degF]", lambda v: v * 9 / 5 + 32),
+    "C": ("metric", "[degF]", lambda v: v * 9 / 5 + 32),
+    "[lb_av]": ("us", "kg", lambda v: v / _LB_PER_KG),
+    "[in_i]": ("us", "cm", lambda v: v * _CM_PER_IN),
+    "[degF]": ("us", "Cel", lambda v: (v - 32) * 5 / 9),
+}
+
+
+def use_units(system: str) -> None:
+    """Show body measurements in this system from now on ("metric" or "us")."""
+    global _units
+    if system not in UNIT_SYSTEMS:
+        raise ValueError(system)
+    _units = system
+
+
+def units_in_use() -> str:
+    return _units
+
+
+def convert(value: float, unit: str | None, system: str | None = None) -> tuple[float, str | None]:
+    """A body measurement in the patient's units (or `system`'s): (70, 'kg') -> (154.3, '[lb_av]') for US units.
+    Other units stay as they are: a lab's mg/dL is what the lab and the doctor use."""
+    found = _CONVERSIONS.get(unit or "")
+    if found is None or found[0] == (system or _units):
+        return value, unit
+    return found[2](value), found[1]
+
+
 def format_value(value: float | None, unit: str | None) -> str:
     if value is None:
         return ""
+    value, unit = convert(value, unit)
     shown = format_unit(unit)
     return f"{format_number(value)} {shown}".strip()
 
@@ -253,4 +294,5 @@ def source_label(name: str) -> str:
     return ADDED_BY_YOU if is_own(name) else name
 
 
-__all__ += ["source_label", "years_since", "format_blood_pressure", "format_timestamp", "format_unit", "readable_measurements"]
+__all__ += ["UNIT_SYSTEMS", "convert", "source_label", "units_in_use", "use_units", "years_since", "format_blood_pressure", "format_timestamp",
+            "format_unit", "readable_measurements"]

@@ -58,6 +58,20 @@ class RecordSession:
         self._after_unlock()
         return self.record
 
+    def change_passphrase(self, current: str, new: str, repeat: str) -> None:
+        """Re-key the record under `new` (typed twice) once `current` is shown to open it; then reopen it with the
+        new one. A wrong current passphrase or a new one Carry refuses changes nothing."""
+        record = self.require()
+        problem = new_passphrase_problem(new, repeat)
+        if problem:
+            raise PassphraseRefused(problem + " Nothing was changed.")
+        if not current or not record.passphrase_opens(current):
+            raise WrongPassphrase("Your current passphrase is not right; nothing was changed.")
+        record.change_passphrase(new)
+        record.close()
+        self.record = Record.open(self.path, new)
+        self._after_unlock()
+
     def _after_unlock(self) -> None:
         assert self.record is not None
         stored = self.record.get_setting(AUTOLOCK_SETTING)

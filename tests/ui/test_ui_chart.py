@@ -12,6 +12,7 @@ import pytest
 from app import views as v
 from app.record import Record
 from app.ui.chart import trend_chart
+from app.ui.theme import DARK, LIGHT, resolve
 from support.records import PASSPHRASE
 from sync.assets import DEMO_PATIENTS
 
@@ -57,6 +58,8 @@ def test_tooltip_says_value_unit_and_date_in_readable_contrast(record: Record, c
             assert isinstance(tooltip, fc.LineChartDataPointTooltip) and tooltip.text_style is not None
             value, when = tooltip.text.split("\n")
             assert f" {unit}" in value and when[-4:].isdigit() and len(when.split(" ")) == 3, tooltip.text
-            assert _contrast(str(tooltip.text_style.color), str(chart.tooltip.bgcolor)) >= 4.5
+            for palette in (LIGHT, DARK):  # the colours are roles of the theme, light or dark as the patient chose
+                text, under = (resolve(c, palette) for c in (tooltip.text_style.color, chart.tooltip.bgcolor))
+                assert _contrast(text, under) >= 4.5
             shown += 1
     assert shown == sum(len(line.points) for line in series.lines) > 5

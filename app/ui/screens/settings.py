@@ -1,4 +1,5 @@
-"""Settings: when Carry locks itself, where the record is, where shared links live."""
+"""Settings: how Carry looks (units, light or dark, text size), when it locks itself, the passphrase, a backup and an
+export to keep, where the record is, where shared links live. The work is app/views' and app/record's; this wires it."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import flet as ft
 
+from app.views.keeping import EXPORT_FORMATS, EXPORT_WARNING, Download, backup_download, export_download
+from app.views.preferences import APPEARANCES, TEXT_SIZES, UNIT_CHOICES
+
 from ..theme import INK
-from ..widgets import card, heading, labelled, muted, primary_button
+from ..widgets import banner, card, heading, labelled, muted, primary_button
 from .common import page_body
+from .entry import passphrase_field
 
 if TYPE_CHECKING:
     from ..app import CarryApp
@@ -28,8 +33,9 @@ class SettingsView:
         ], spacing=4))  # fmt: skip
         self.now = ft.Text("", size=14, color=INK)
         self.host_url = ft.TextField(label="Carry host address", hint_text="https://share.example.org", width=420)
-        self.credential = ft.TextField(label="Publish credential", password=True, can_reveal_password=True,
-                                       width=420, hint_text="from carry host add-device on the host")  # fmt: skip
+        # (Flutter's own reveal button has no accessible name: the passphrase field's has.)
+        self.credential = passphrase_field("Publish credential")
+        self.credential.hint_text = "from carry host add-device on the host"
 
     async def load(self) -> ft.Control:
         from app.shares import ShareSettings
@@ -43,15 +49,26 @@ class SettingsView:
             on_select=self.app.act(self._autolock),
             width=320,
         )
+        prefs = self.app.prefs
+        looks = card(ft.Column([
+            heading("How Carry looks", 2),
+            self._choice("Units", "units", prefs.units, UNIT_CHOICES),
+            self._choice("Light or dark", "appearance", prefs.appearance, APPEARANCES),
+            self._choice("Text size", "text_size", prefs.text_size, {k: v[0] for k, v in TEXT_SIZES.items()}),
+        ], spacing=10))  # fmt: skip
         settings = await self.app.run(ShareSettings.load)
         self.where.value = _CARRY_HOST if settings.host_url else _THIS_COMPUTER
         self.host_url.value = settings.host_url or ""
         self.now.value = _now_text(settings.host_url)
         return page_body(
+            looks,
             card(ft.Column([heading("Automatic lock", 2),
                             muted("Carry locks your record when you have not used it for a while; "
                                   "you unlock it again with your passphrase."),
                             labelled(choice, "autolock", "Lock after this long without activity")], spacing=10)),  # fmt: skip
+            self._passphrase_card(),
+            self._backup_card(),
+            self._export_card(),
             card(ft.Column([heading("Your record", 2),
                             ft.Text(str(session.path), size=14, color=INK),
                             muted("Encrypted with SQLCipher 4. Only your passphrase opens it; a lost passphrase "
@@ -65,6 +82,102 @@ class SettingsView:
                             primary_button("Save where links live", self.app.act(self._save_where), "save-link-host")],
                            spacing=10)),  # fmt: skip
         )
+
+    def _choice(self, title: str, name: str, value: str, options: dict[str, str]) -> ft.Control:
+        async def changed(e: Any) -> None:
+            await self.app.set_preference(name, e.control.value)
+
+        group = ft.RadioGroup(value=value, on_change=self.app.act(changed), content=ft.Row(
+            [ft.Radio(value=key, label=text) for key, text in options.items()], wrap=True, spacing=12))  # fmt: skip
+        return ft.Column([ft.Text(title, size=15, weight=ft.FontWeight.W_600, color=INK), group], spacing=2)
+
+    # --- the passphrase -------------------------------------------------------------------------------------
+
+    def _passphrase_card(self) -> ft.Control:
+        self.current = passphrase_field("Current passphrase")
+        self.new = passphrase_field("New passphrase")
+        self.repeat = passphrase_field("Repeat the new passphrase", on_submit=self.app.act(self._change_passphrase))
+        self.passphrase_result = ft.Container()
+        return card(ft.Column([
+            heading("Change your passphrase", 2),
+            muted("Carry re-encrypts your record under the new passphrase. Backups you made before still open "
+                  "with the old one."),
+            labelled(self.current, "current-passphrase"), labelled(self.new, "changed-passphrase"),
+            labelled(self.repeat, "repeat-changed-passphrase"),
+            primary_button("Change passphrase", self.app.act(self._change_passphrase), "change-passphrase",
+                           icon=ft.Icons.PASSWORD),
+            self.passphrase_result,
+        ], spacing=10))  # fmt: skip
+
+    async def _change_passphrase(self) -> None:
+        from app.portals import Portals
+        from app.record import RecordBusy
+
+        if any(not run.finished for run in self.app.syncs.values()):
+            raise RecordBusy("A sync is running; change the passphrase when it has finished. Nothing was changed.")
+        fields = (self.current, self.new, self.repeat)
+        try:
+            await self.app.run(self.app.session.change_passphrase, *(f.value or "" for f in fields))
+        except Exception as exc:  # noqa: BLE001 - said in place, beside the fields
+            self.passphrase_result.content = self.app.scaled(banner(self.app.message_for(exc), "alert",
+                                                                    identifier="passphrase-result"))  # fmt: skip
+            return
+        finally:
+            for field in fields:
+                field.value = ""
+        self.app.portals = Portals(self.app.session.require())  # the record was reopened under the new passphrase
+        self.passphrase_result.content = self.app.scaled(banner("Your passphrase is changed. Use the new one from now "
+                                                                "on.", "ok", identifier="passphrase-result"))  # fmt: skip
+
+    # --- a backup and an export to keep ---------------------------------------------------------------------
+
+    def _backup_card(self) -> ft.Control:
+        self.backup_passphrase = passphrase_field("Your passphrase", on_submit=self.app.act(self._backup))
+        self.backup_ready = ft.Container()
+        return card(ft.Column([
+            heading("Back up your record", 2),
+            muted("A backup is a copy of your encrypted record: it opens only with your passphrase, on this device "
+                  "or a new one (\"Restore from a backup\" when Carry starts). Carry checks that it opens before "
+                  "offering it."),
+            labelled(self.backup_passphrase, "backup-passphrase"),
+            primary_button("Make a backup", self.app.act(self._backup), "make-backup", icon=ft.Icons.BACKUP_OUTLINED),
+            self.backup_ready,
+        ], spacing=10))  # fmt: skip
+
+    async def _backup(self) -> None:
+        passphrase, self.backup_passphrase.value = self.backup_passphrase.value or "", ""
+        download, _ = await self.app.run(backup_download, self.app.session.require(), passphrase)
+        self.backup_ready.content = self._download(download, "Download the backup", "download-backup", "ok")
+
+    def _export_card(self) -> ft.Control:
+        self.export_format = ft.RadioGroup(value="bundle", content=ft.Column(
+            [ft.Radio(value=key, label=text) for key, text in EXPORT_FORMATS.items()], spacing=4))  # fmt: skip
+        self.export_ready = ft.Container()
+        return card(ft.Column([
+            heading("Export your records", 2),
+            muted("Every record, exactly as Carry received it, in a format other health apps read."),
+            self.export_format,
+            banner(EXPORT_WARNING, "warn", identifier="export-warning"),
+            primary_button("Prepare the export", self.app.act(self._export), "prepare-export",
+                           icon=ft.Icons.FILE_DOWNLOAD_OUTLINED),
+            self.export_ready,
+        ], spacing=10))  # fmt: skip
+
+    async def _export(self) -> None:
+        person = self.app.scope.person if len(self.app.people) > 1 else None
+        download = await self.app.run(export_download, self.app.session.require(), self.export_format.value or
+                                      "bundle", person)  # fmt: skip
+        self.export_ready.content = self._download(download, "Download the export", "download-export", "warn")
+
+    def _download(self, download: Download, label: str, identifier: str, tone: str) -> ft.Control:
+        url = self.app.context.links.offer(download.data, download.content_type, download.file_name)
+        # An attachment (Content-Disposition), so opening it in this tab saves it and Carry stays open.
+        button = ft.FilledButton(content=label, icon=ft.Icons.DOWNLOAD, action=ft.OpenUrl(url, target=ft.UrlTarget.SELF))
+        return self.app.scaled(ft.Column([
+            banner(download.sentence, tone, identifier=f"{identifier}-ready"),
+            labelled(button, identifier),
+            muted("The download works for five minutes, from this computer only.", size=12),
+        ], spacing=8))  # fmt: skip
 
     async def _autolock(self, e: Any) -> None:
         minutes = int(e.control.value)

@@ -224,7 +224,7 @@ class Shell:
             expand=True,
         )  # fmt: skip
         self.app.page.update()
-        control = await view.load()
+        control = self.app.scaled(await view.load())
         view.control = control
         if self._view is view:
             self.content.content = control

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from app.portals import REGISTERED_REDIRECT
+from app.record.portal_state import remove_source
 from app.views import SourceStatus, format_timestamp, source_statuses
 
 from ..theme import INK
@@ -80,8 +81,8 @@ class SourcesView:
         lines.append(ft.Text(f"{status.resources:,} items in your record", size=14, color=INK))
         if status.last_result:
             lines.append(muted(f"Last time: {status.last_result}", size=13))
+        actions: list[ft.Control] = []
         if conn is not None:
-            actions: list[ft.Control] = []
             if conn.status == "connected":
                 actions.append(primary_button("Sync now", self.app.act(lambda: self._sync(conn)), f"sync-now-{n}",
                                               icon=ft.Icons.SYNC))  # fmt: skip
@@ -93,7 +94,9 @@ class SourcesView:
             if conn.status != "disconnected":
                 actions.append(secondary_button("Disconnect", self.app.act(lambda: self._confirm_disconnect(conn)),
                                                 f"disconnect-{n}", icon=ft.Icons.LINK_OFF))  # fmt: skip
-            lines.append(ft.Row(actions, wrap=True, spacing=10))
+        actions.append(secondary_button("Remove", self.app.act(lambda: self._confirm_remove(status, conn)),
+                                        f"remove-source-{n}", icon=ft.Icons.DELETE_OUTLINE))  # fmt: skip
+        lines.append(ft.Row(actions, wrap=True, spacing=10))
         return labelled(card(ft.Column(lines, spacing=8)), f"source-{n}")
 
     async def _connect(self) -> None:
@@ -108,6 +111,38 @@ class SourcesView:
         start_sync(self.app, conn.id, conn.name)
         if self.app.shell is not None:
             await self.app.shell.refresh()
+
+    def _confirm_remove(self, status: SourceStatus, conn: Any) -> None:
+        """Remove a source: a portal may keep its records (disconnected) or lose them; imported files and a kept
+        shared summary go with their records."""
+
+        async def remove(keep: bool) -> None:
+            self.app.page.pop_dialog()
+            if conn is not None:
+                done = await self.app.require_portals().disconnect(conn.id, forget=not keep)
+                said = done.sentence() + (" Its records stay in your record." if keep else
+                                          f" {status.name} and its records are removed from your record.")  # fmt: skip
+            else:
+                name = await self.app.run(remove_source, self.app.session.require(), status.id)
+                said = f"{name} and its {status.resources:,} records are removed from your record."
+            self.app.notify(said, "ok")
+            await self.app.record_changed()
+            if self.app.shell is not None:
+                await self.app.shell.refresh()
+
+        records = f"{status.resources:,} record{'s' if status.resources != 1 else ''}"
+        actions: list[ft.Control] = [ft.TextButton(content="Cancel", on_click=lambda e: self.app.page.pop_dialog())]
+        if conn is not None and conn.status != "disconnected":
+            actions.append(ft.OutlinedButton(content="Disconnect, keep its records",
+                                             on_click=self.app.act(lambda: remove(True))))  # fmt: skip
+        actions.append(ft.FilledButton(content=f"Remove it and its {records}", on_click=self.app.act(lambda: remove(False))))
+        text = (f"Removing {status.name} deletes the {records} it brought from your record; this cannot be undone "
+                "(a backup you made before still has them).")  # fmt: skip
+        if conn is not None and conn.status != "disconnected":
+            text = "Carry can stop syncing from it and keep what it sent, or remove it with its records. " + text
+        dialog = ft.AlertDialog(modal=True, title=ft.Text(f"Remove {status.name}?"), content=ft.Text(text),
+                                actions=actions)  # fmt: skip
+        self.app.page.show_dialog(self.app.scaled(dialog))
 
     def _confirm_disconnect(self, conn: Any) -> None:
         async def go() -> None:

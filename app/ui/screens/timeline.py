@@ -185,7 +185,7 @@ class TimelineView:
             height=ROW_HEIGHT,
             padding=ft.Padding.symmetric(horizontal=8),
             bgcolor=SURFACE,
-            border=ft.Border.only(bottom=ft.BorderSide(1, "#EEF2F1")),
+            border=ft.Border.only(bottom=ft.BorderSide(1, OUTLINE)),
             on_click=self.app.act(lambda: open_item(self.app, entry.resource_type, entry.id, entry.source_id)),
             ink=True,
         )

@@ -8,7 +8,7 @@ import flet as ft
 
 from app.views import strength
 
-from ..widgets import banner, heading, labelled, muted, primary_button
+from ..widgets import banner, heading, labelled, muted, primary_button, secondary_button
 from .entry import entry_frame, passphrase_field
 
 if TYPE_CHECKING:
@@ -40,7 +40,17 @@ class WelcomeScreen:
             ),
             muted("Nothing leaves this device unless you choose to share it."),
             primary_button("Create my record", self.app.act(self._show_create), "create-start"),
+            secondary_button("Restore from a backup", self.app.act(self._show_restore), "restore-start",
+                             icon=ft.Icons.RESTORE),  # fmt: skip
         )
+
+    def _show_restore(self) -> None:
+        from .restore import RestorePanel
+
+        self.frame.content = self.app.scaled(RestorePanel(self.app, self._show_welcome).build())
+
+    def _show_welcome(self) -> None:
+        self.frame.content = self.app.scaled(self._welcome())
 
     def _show_create(self) -> None:
         self.first = labelled(passphrase_field("New passphrase", autofocus=True, on_change=self.app.act(self._typed)),
