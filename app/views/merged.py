@@ -23,6 +23,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from app.record import Fact, MedicationList, Record, facts, reconcile_medications, subject_clause
+from app.record.view_cache import KeptSlot as Slot
+from app.record.view_cache import current, kept_facts, kept_slots, person_of, refresh
 
 __all__ = [
     "Slot",
@@ -46,18 +48,6 @@ _MEMBER_BUDGET = 60_000
 _FILTERED_KEPT = 6
 
 Subjects = tuple[tuple[int, str], ...] | None  # one person's (source id, subject) pairs, or the whole record
-
-
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """One dated fact on the timeline: enough to sort, filter and count it; the rest is read per page."""
-
-    date: str
-    rowid: int  # the newest member's row: what the timeline shows for the fact
-    fact_id: str
-    resource_type: str
-    source_ids: tuple[int, ...]  # every source that states it
-    newest_source_id: int
 
 
 @dataclass
@@ -96,6 +86,7 @@ def _generation(record: Record) -> tuple[Any, ...]:
 
 
 def _cache(record: Record) -> _Cache:
+    refresh(record)  # the facts kept in the record catch up with any change first (app.record.view_cache)
     generation = _generation(record)
     with _lock:
         cache = _caches.get(record)
@@ -135,7 +126,7 @@ def cached_facts(record: Record, resource_type: str, subjects: Iterable[tuple[in
         if found is not None:
             cache.facts.move_to_end(key)
             return found
-    found = facts(record, resource_type, subjects=key[1])
+    found = _grouped(record, resource_type, key[1])
     size = sum(len(f.members) for f in found)
     with _lock:
         if key not in cache.facts:
@@ -145,6 +136,24 @@ def cached_facts(record: Record, resource_type: str, subjects: Iterable[tuple[in
                 _, dropped = cache.facts.popitem(last=False)
                 cache.members -= sum(len(f.members) for f in dropped)
     return found
+
+
+def _kept_person(record: Record, subjects: Subjects) -> tuple[bool, str | None]:
+    """Whether the facts kept in the record serve these subjects, and the person they are filed under."""
+    if not current(record):
+        return False, None
+    if subjects is None:
+        return True, None
+    person = person_of(record, subjects)
+    return person is not None, person
+
+
+def _grouped(record: Record, resource_type: str, subjects: Subjects) -> list[Fact]:
+    """The facts of a type: read as kept in the record when it can be, grouped from scratch otherwise."""
+    kept, person = _kept_person(record, subjects)
+    if kept:
+        return kept_facts(record, resource_type, person)
+    return facts(record, resource_type, subjects=subjects)
 
 
 def cached_medications(record: Record, subjects: Iterable[tuple[int, str]] | None = None) -> MedicationList:
@@ -171,7 +180,12 @@ def _type_slots(record: Record, cache: _Cache, resource_type: str, subjects: Sub
     def make() -> list[Slot]:
         with _lock:
             kept = cache.facts.get(key)  # the timeline's facts, when it grouped this type already
-        return _as_slots(kept if kept is not None else facts(record, resource_type, subjects=subjects))
+        if kept is not None:
+            return _as_slots(kept)
+        served, person = _kept_person(record, subjects)
+        if served:
+            return kept_slots(record, resource_type, person)
+        return _as_slots(facts(record, resource_type, subjects=subjects))
 
     found: list[Slot] = _kept(cache.slots, key, make)
     return found
@@ -205,6 +219,8 @@ def recent_slots(
         full = cache.slots.get((resource_type, subj))
     if full is not None:
         return full
+    if _kept_person(record, subj)[0]:  # every fact of the type is kept in the record: no need to narrow
+        return _type_slots(record, cache, resource_type, subj)
     clause, args = "r.type = ?", [resource_type]
     if subj is not None:
         mine, params = subject_clause(subj)

@@ -1,0 +1,367 @@
+"""Facts kept in the record, brought up to date as the record changes: what the summary, timeline and lists read.
+
+Grouping a 100,000-resource record into facts takes a second or more; the lists need it on every unlock. So the
+outcome is kept in the record (schema 12): which fact each resource is in (`view_member`), what grouping found
+for each fact (`view_fact`: confidence, reasons, possible matches) and every resource's match keys (`view_key`).
+A fact's display, date, status and newest member are read from its members' columns when it is shown, so a sync
+that only sees a resource again changes nothing here.
+
+Triggers on the resource table note every resource that arrives, changes, is removed at its source or deleted
+(`view_dirty`); triggers on the decisions, people, sources and portals flag those changes (`view_state`).
+`refresh` then regroups only what a change can reach: the changed resources and every resource that shares a
+match key, a decision or a person change with them, followed key by key until nothing new is reached. Grouping
+is per bucket of match keys, so the facts of that closed part are exactly what a grouping of the whole record
+makes for them (tests/record/test_view_cache_properties.py checks it after random changes). When a change
+reaches most of the record, or the sources' keys change, everything is regrouped once.
+
+Every read first calls `refresh` (cheap when nothing changed: one query). A read-only record cannot be brought up
+to date: when it is behind, the readers group from scratch as before (`current` says which).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .facts import _COLUMNS, _CHANGED_AT, _EFFECTIVE, _LAST_SEEN, _ROWID, Fact, FactMember, PossibleMatch, regroup
+from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, decisions
+from .people import owners, people, source_key
+from .store import Record, _Tx
+
+__all__ = ["VIEW_VERSION", "KeptSlot", "current", "kept_facts", "kept_slots", "person_of", "refresh"]
+
+VIEW_VERSION = 12
+# A change that reaches more than this share of the record regroups all of it (one pass beats many lookups).
+_FULL_SHARE = 0.5
+_CONTENT, _SEEN = 1, 2
+_MEDICATION_TYPES = ("MedicationRequest", "MedicationStatement")
+
+
+@dataclass(frozen=True, slots=True)
+class KeptSlot:
+    """One dated fact, as the timeline sorts and pages it (app.views.merged.Slot is made from it)."""
+
+    date: str
+    rowid: int
+    fact_id: str
+    resource_type: str
+    source_ids: tuple[int, ...]
+    newest_source_id: int
+
+
+def _flags(record: Record) -> tuple[bool, set[str]]:
+    (dirty, flags) = record._query(
+        "SELECT EXISTS (SELECT 1 FROM view_dirty), (SELECT group_concat(name) FROM view_state WHERE value = '1')"
+    )[0]
+    return bool(dirty), set(flags.split(",")) if flags else set()
+
+
+def current(record: Record) -> bool:
+    """Whether the kept views can be read: brought up to date now when the record is writable."""
+    if record.schema_version < VIEW_VERSION:
+        return False
+    if not record.read_only:
+        refresh(record)
+    dirty, flags = _flags(record)
+    return not dirty and not flags
+
+
+def refresh(record: Record) -> None:
+    """Regroup what changed since the views were last brought up to date (nothing, when nothing did)."""
+    if record.read_only or record.schema_version < VIEW_VERSION:
+        return
+    dirty, flags = _flags(record)
+    if not dirty and not flags:
+        return
+    everyone = people(record)  # places unplaced Patients (a write) before the transaction below begins
+    with record._transaction() as cur:
+        _refresh(record, cur, owners(everyone))
+
+
+def _state(record: Record) -> dict[str, str]:
+    return dict(record._query("SELECT name, value FROM view_state"))
+
+
+def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> None:
+    state = _state(record)
+    sources = {
+        str(sid): source_key(kind, name, base)
+        for sid, kind, name, base in record._query("SELECT id, kind, name, base_url FROM source")
+    }
+    before = json.loads(state.get("sources", "{}"))
+    owners_now = sorted([sid, subject, pid] for (sid, subject), pid in owner.items())
+    seen_decisions = sorted([d.decision, *d.a, *d.b] for d in decisions(record))
+    snapshot = {
+        "sources": json.dumps(sources, sort_keys=True),
+        "owners": json.dumps(owners_now),
+        "decisions_seen": json.dumps(seen_decisions),
+    }
+    moved_sources = any(sources.get(sid, key) != key for sid, key in before.items())
+    if state.get("full") == "1" or moved_sources:
+        _write(cur, None, *regroup(record, None))
+    else:
+        seeds = _seeds(record, state, owners_now, seen_decisions, sources)
+        if seeds:
+            total = int(record._query("SELECT count(*) FROM resource")[0][0])
+            reach = _closure(record, seeds, sources)
+            if len(reach) > _FULL_SHARE * max(total, 1):
+                _write(cur, None, *regroup(record, None))
+            else:
+                _write(cur, reach, *regroup(record, sorted(reach)))
+    cur.execute("DELETE FROM view_dirty")
+    cur.execute("DELETE FROM view_state")
+    cur.execute_rows("INSERT INTO view_state (name, value) VALUES {rows}", list(snapshot.items()))
+
+
+def _seeds(
+    record: Record, state: dict[str, str], owners_now: list[list[Any]], seen: list[list[str]], sources: dict[str, str]
+) -> set[int]:
+    """The resources whose grouping may have changed: changed content, a run that matters to an identifier, a
+    person moved, a decision made or undone."""
+    query = record._query
+    seeds = {member for (member,) in query("SELECT member FROM view_dirty WHERE kind = ?", [_CONTENT])}
+    # Seen again by a sync: only the run changed, and a run matters only to an identifier another resource shares.
+    seeds.update(
+        member
+        for (member,) in query(
+            "SELECT DISTINCT k.member FROM view_dirty d JOIN view_key k ON k.member = d.member "
+            "WHERE d.kind = ? AND (k.key & 1) = 1 AND EXISTS "
+            "(SELECT 1 FROM view_key o WHERE o.key = k.key AND o.member != k.member)",
+            [_SEEN],
+        )
+    )
+    if "people" in state or "owners" not in state:
+        old = {(sid, subject): pid for sid, subject, pid in json.loads(state.get("owners", "[]"))}
+        new = {(sid, subject): pid for sid, subject, pid in owners_now}
+        moved = [key for key in old.keys() | new.keys() if old.get(key) != new.get(key)]
+        for start in range(0, len(moved), 400):
+            chunk = moved[start : start + 400]
+            marks = ", ".join("(?, ?)" for _ in chunk)
+            seeds.update(
+                rowid
+                for (rowid,) in query(
+                    f"SELECT rowid FROM resource WHERE (source_id, subject) IN (VALUES {marks})",
+                    [v for pair in chunk for v in pair],
+                )
+            )
+    if "decisions" in state or "decisions_seen" not in state:
+        old_d = {tuple(d) for d in json.loads(state.get("decisions_seen", "[]"))}
+        changed = old_d ^ {tuple(d) for d in seen}
+        ends = {(d[1], d[2], d[3]) for d in changed} | {(d[4], d[5], d[6]) for d in changed}
+        seeds.update(_rowids_of(record, ends, sources))
+    return seeds
+
+
+def _rowids_of(record: Record, keys: Iterable[tuple[str, str, str]], sources: dict[str, str]) -> set[int]:
+    """The rowids of resources named by (source key, type, id)."""
+    by_key: dict[str, list[int]] = {}
+    for sid, key in sources.items():
+        by_key.setdefault(key, []).append(int(sid))
+    found: set[int] = set()
+    for skey, rtype, rid in keys:
+        for sid in by_key.get(skey, ()):
+            found.update(r for (r,) in record._query(
+                "SELECT rowid FROM resource WHERE source_id = ? AND type = ? AND id = ?", [sid, rtype, rid]
+            ))  # fmt: skip
+    return found
+
+
+def _closure(record: Record, seeds: set[int], sources: dict[str, str]) -> set[int]:
+    """Every resource a change to `seeds` can regroup: followed through shared match keys (old and new), the
+    patient's decisions, the facts they were in, and the references that give encounters and orders their keys."""
+    query = record._query
+    reach = set(seeds)
+    # An Organization or Medication gives the encounters and orders of its source their keys.
+    for rtype, sid in query(
+        "SELECT DISTINCT type, source_id FROM resource WHERE rowid IN (SELECT value FROM json_each(?)) "
+        "AND type IN ('Organization', 'Medication')",
+        [json.dumps(sorted(seeds))],
+    ):
+        users = ("Encounter",) if rtype == "Organization" else _MEDICATION_TYPES
+        marks = ", ".join("?" for _ in users)
+        reach.update(r for (r,) in query(f"SELECT rowid FROM resource WHERE source_id = ? AND type IN ({marks})",
+                                         [sid, *users]))  # fmt: skip
+    # Their keys now (the kept ones are from before the change): old keys reach what they left, new ones what
+    # they join.
+    _, new_keys = regroup(record, sorted(reach))
+    links: dict[int, set[int]] = {}
+    for d in decisions(record):
+        pair = [_rowids_of(record, [end], sources) for end in (d.a, d.b)]
+        for a in pair[0]:
+            for b in pair[1]:
+                links.setdefault(a, set()).add(b)
+                links.setdefault(b, set()).add(a)
+    keys_seen: set[int] = set()
+    frontier = set(reach)
+    pending_keys = {k for numbers in new_keys.values() for k in numbers}
+    while frontier:
+        members = json.dumps(sorted(frontier))
+        pending_keys.update(k for (k,) in query(
+            "SELECT key FROM view_key WHERE member IN (SELECT value FROM json_each(?))", [members]
+        ))  # fmt: skip
+        # The other members of the facts they were in (a member whose keys changed may have left their buckets).
+        found = {r for (r,) in query(
+            "SELECT m.rowid FROM view_member m WHERE m.fid IN (SELECT fid FROM view_member WHERE rowid IN "
+            "(SELECT value FROM json_each(?)))", [members]
+        )}  # fmt: skip
+        for rowid in frontier:
+            found |= links.get(rowid, set())
+        fresh_keys = pending_keys - keys_seen
+        keys_seen |= fresh_keys
+        pending_keys = set()
+        if fresh_keys:
+            found.update(m for (m,) in query(
+                "SELECT member FROM view_key WHERE key IN (SELECT value FROM json_each(?))",
+                [json.dumps(sorted(fresh_keys))],
+            ))  # fmt: skip
+        frontier = found - reach
+        reach |= frontier
+    return reach
+
+
+def _write(cur: _Tx, reach: set[int] | None, found: list[Fact], keys: dict[int, set[int]]) -> None:
+    """Replace the kept facts of `reach` (everything, when None) with `found`."""
+    if reach is None:
+        cur.execute("DELETE FROM view_member")
+        cur.execute("DELETE FROM view_fact")
+        cur.execute("DELETE FROM view_key")
+    else:
+        members = sorted(reach)
+        cur.execute_rows(
+            "DELETE FROM view_fact WHERE id IN (SELECT fid FROM view_member WHERE rowid IN ({rows}))", members
+        )
+        cur.execute_rows("DELETE FROM view_member WHERE rowid IN ({rows})", members)
+        cur.execute_rows("DELETE FROM view_key WHERE member IN ({rows})", members)
+    next_id = int(cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM view_fact").fetchone()[0])
+    fact_rows: list[tuple[Any, ...]] = []
+    member_rows: list[tuple[Any, ...]] = []
+    for fact in found:
+        fid, next_id = next_id, next_id + 1
+        matches = json.dumps([[p.fact_id, p.display, p.date, p.reason] for p in fact.possible_matches]) if (
+            fact.possible_matches
+        ) else ""  # fmt: skip
+        fact_rows.append((fid, fact.fact_id, fact.resource_type, fact.person, fact.confidence, "\x1f".join(fact.reasons),
+                          matches))  # fmt: skip
+        member_rows.extend((m.rowid, fid, fact.resource_type, fact.person) for m in fact.members)
+    key_rows = [(key, rowid) for rowid, numbers in keys.items() for key in numbers]
+    if fact_rows:
+        cur.execute_rows(
+            "INSERT INTO view_fact (id, fact, type, person, confidence, reasons, matches) VALUES {rows}", fact_rows
+        )
+    if member_rows:
+        cur.execute_rows("INSERT INTO view_member (rowid, fid, type, person) VALUES {rows}", member_rows)
+    if key_rows:
+        cur.execute_rows("INSERT INTO view_key (key, member) VALUES {rows}", key_rows)
+
+
+# --- reading ---------------------------------------------------------------------------------------------------------
+
+
+def person_of(record: Record, subjects: Sequence[tuple[int, str]]) -> str | None:
+    """The person number whose subjects these are exactly (what the kept facts are filed under), or None."""
+    wanted = set(subjects)
+    for person in people(record):
+        if set(person.subjects) == wanted:
+            return str(person.id)
+    return None
+
+
+def _member_rows(record: Record, resource_type: str, person: str | None) -> dict[int, list[int]]:
+    """fid -> member rowids of the kept facts of a type (about one person)."""
+    sql, args = "SELECT rowid, fid FROM view_member WHERE type = ?", [resource_type]
+    if person is not None:
+        sql += " AND person = ?"
+        args.append(person)
+    out: dict[int, list[int]] = {}
+    for rowid, fid in record._query(sql, args):
+        out.setdefault(fid, []).append(rowid)
+    return out
+
+
+def kept_facts(record: Record, resource_type: str, person: str | None = None) -> list[Fact]:
+    """The facts of a type (about one person: the number `person_of` gives), as `facts()` makes them, from the
+    kept grouping and the members' columns (read from the covering index, never the JSON). Call `current` first."""
+    fids = _member_rows(record, resource_type, person)
+    if not fids:
+        return []
+    cols = {
+        c[_ROWID]: c
+        for c in record._query(
+            f"SELECT {_COLUMNS} FROM resource r INDEXED BY resource_facts WHERE r.type = ? AND r.removed_at IS NULL",
+            [resource_type],
+        )
+    }
+    info = {
+        fid: rest
+        for fid, *rest in record._query(
+            "SELECT id, fact, person, confidence, reasons, matches FROM view_fact WHERE type = ?"
+            + (" AND person = ?" if person is not None else ""),
+            [resource_type, *([person] if person is not None else [])],
+        )
+    }
+    names: dict[int, str] = {}
+    skeys: dict[int, str] = {}
+    for sid, kind, name, base in record._query("SELECT id, kind, name, base_url FROM source"):
+        names[sid], skeys[sid] = name, source_key(kind, name, base)
+    result: list[Fact] = []
+    for fid, rowids in fids.items():
+        fact_id, who, confidence, reasons, matches = info[fid]
+        rows = [cols[r] for r in rowids]
+        if len(rows) == 1:
+            c = rows[0]
+            member = FactMember(names[c[_SID]], skeys[c[_SID]], c[_SID], c[_TYPE], c[_ID], c[_ROWID], c[_LAST_SEEN],
+                                c[_CHANGED_AT], True, c)  # fmt: skip
+            members: tuple[FactMember, ...] = (member,)
+            top = c
+            date = c[_EFFECTIVE]
+        else:
+            rows.sort(key=lambda c: (skeys[c[_SID]], c[_TYPE], c[_ID]))
+            top = max(rows, key=lambda c: (c[_CHANGED_AT], c[_LAST_SEEN], c[_ROWID]))
+            members = tuple(
+                FactMember(names[c[_SID]], skeys[c[_SID]], c[_SID], c[_TYPE], c[_ID], c[_ROWID], c[_LAST_SEEN],
+                           c[_CHANGED_AT], c is top, c)  # fmt: skip
+                for c in rows
+            )
+            date = top[_EFFECTIVE] or min((c[_EFFECTIVE] for c in rows if c[_EFFECTIVE]), default=None)
+        possible = tuple(PossibleMatch(*p) for p in json.loads(matches)) if matches else ()
+        result.append(Fact(fact_id, top[_TYPE], top[_DISPLAY] or top[_TYPE], date, top[_STATUS], who, members,
+                           confidence, tuple(reasons.split("\x1f")) if reasons else (), possible))  # fmt: skip
+    result.sort(key=lambda f: (f.date or "", f.fact_id), reverse=True)
+    undated = sum(1 for f in result if not f.date)
+    return result[: len(result) - undated] + result[len(result) - undated :][::-1] if undated else result
+
+
+def kept_slots(record: Record, resource_type: str, person: str | None = None) -> list[KeptSlot]:
+    """The dated facts of a type (about one person), newest first, with only what the timeline sorts and counts:
+    a few columns per member, no Fact objects. Call `current` first."""
+    fids = _member_rows(record, resource_type, person)
+    if not fids:
+        return []
+    cols = {
+        rowid: (effective, sid, changed, seen)
+        for rowid, effective, sid, changed, seen in record._query(
+            "SELECT r.rowid, r.effective, r.source_id, r.changed_at, r.last_seen FROM resource r "
+            "INDEXED BY resource_facts WHERE r.type = ? AND r.removed_at IS NULL",
+            [resource_type],
+        )
+    }
+    ids = dict(record._query("SELECT id, fact FROM view_fact WHERE type = ?", [resource_type]))
+    shared: dict[tuple[int, ...], tuple[int, ...]] = {}
+    made: list[KeptSlot] = []
+    for fid, rowids in fids.items():
+        if len(rowids) == 1:
+            rowid = rowids[0]
+            effective, sid, _, _ = cols[rowid]
+            if effective:
+                made.append(KeptSlot(effective, rowid, ids[fid], resource_type, shared.setdefault((sid,), (sid,)), sid))
+            continue
+        top = max(rowids, key=lambda r: (cols[r][2], cols[r][3], r))
+        effective = cols[top][0] or min((cols[r][0] for r in rowids if cols[r][0]), default=None)
+        if not effective:
+            continue
+        sids = tuple(sorted({cols[r][1] for r in rowids}))
+        made.append(KeptSlot(effective, top, ids[fid], resource_type, shared.setdefault(sids, sids), cols[top][1]))
+    made.sort(key=lambda s: (s.date, s.fact_id), reverse=True)
+    return made
