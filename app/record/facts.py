@@ -488,7 +488,13 @@ class _Builder:
         # when no person holds it (unassigned), so resources of two persons (or of nobody known) never group.
         owner = {subject: str(pid) for subject, pid in owners(people(self.record)).items()}
         where, args = self._where()
-        rows = query(f"SELECT {_COLUMNS} FROM resource r INDEXED BY resource_facts" + (f" WHERE {where}" if where else ""), args)
+        if self.rowids is None:
+            rows = query(f"SELECT {_COLUMNS} FROM resource r INDEXED BY resource_facts" + (f" WHERE {where}" if where else ""), args)
+        else:
+            # A few rows, looked up by rowid, then put in the covering index's order (type, source, id: unique), the
+            # order a grouping of everything meets them in, so ties are broken the same way.
+            rows = sorted(query(f"SELECT {_COLUMNS} FROM resource r WHERE {where}", args),
+                          key=lambda c: (c[_TYPE], c[_SID], c[_ID]))  # fmt: skip
         keys, persons, by_rowid = self.keys, self.persons, self.by_rowid
         for index, cols in enumerate(rows):
             skey = skeys[cols[_SID]]
@@ -503,7 +509,9 @@ class _Builder:
         if not wanted:
             return []
         where, args = self._where()
-        clause = f"r.type IN ({', '.join('?' for _ in wanted)})" + (f" AND {where}" if where else "")
+        # A few rows by rowid: `+r.type` keeps SQLite from scanning every resource of the type instead.
+        column = "+r.type" if self.rowids is not None else "r.type"
+        clause = f"{column} IN ({', '.join('?' for _ in wanted)})" + (f" AND {where}" if where else "")
         return self.record._query(sql.format(where=clause), [*wanted, *args])
 
     # keys
@@ -787,10 +795,7 @@ class _Builder:
                 found.sort(key=lambda p: p.fact_id)
                 matches = tuple(found[:_MAX_POSSIBLE])
             result.append(self._fact(indexes, groups, r, ids[r], matches))
-        result.sort(key=lambda f: (f.date or "", f.fact_id), reverse=True)
-        # Undated facts last, as Record.rows lists them.
-        undated = sum(1 for f in result if not f.date)
-        return result[: len(result) - undated] + result[len(result) - undated :][::-1] if undated else result
+        return newest_first(result)
 
     def _fact(
         self, indexes: list[int], groups: Groups, r: int, fact_id: str, matches: tuple[PossibleMatch, ...]
@@ -843,6 +848,13 @@ def _key_number(key: tuple[Any, ...], tag: int) -> int:
     Two keys that collide only make a bucket larger: the regrouping then covers more members, never fewer."""
     digest = hashlib.blake2b(repr(key).encode("utf-8"), digest_size=8).digest()
     return (int.from_bytes(digest, "big", signed=True) & ~1) | tag
+
+
+def newest_first(found: list[Fact]) -> list[Fact]:
+    """Facts newest first, undated last (as Record.rows lists them); the order every reader of facts gets."""
+    found.sort(key=lambda f: (f.date or "", f.fact_id), reverse=True)
+    undated = sum(1 for f in found if not f.date)
+    return found[: len(found) - undated] + found[len(found) - undated :][::-1] if undated else found
 
 
 def _fact_id(anchor: tuple[str, str, str]) -> str:

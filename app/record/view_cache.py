@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from .facts import _COLUMNS, _CHANGED_AT, _EFFECTIVE, _LAST_SEEN, _ROWID, Fact, FactMember, PossibleMatch, regroup
-from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, decisions
-from .people import owners, people, source_key
+from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, decisions, facts, newest_first
+from .people import Subjects, owners, people, source_key
 from .store import Record, _Tx
 
-__all__ = ["VIEW_VERSION", "KeptSlot", "current", "kept_facts", "kept_slots", "person_of", "refresh"]
+__all__ = [
+    "VIEW_VERSION", "KeptSlot", "current", "kept_facts", "kept_or_grouped", "kept_slots", "person_of", "refresh",
+]  # fmt: skip
 
 VIEW_VERSION = 12
 # A change that reaches more than this share of the record regroups all of it (one pass beats many lookups).
@@ -157,13 +159,13 @@ def _seeds(
 def _rowids_of(record: Record, keys: Iterable[tuple[str, str, str]], sources: dict[str, str]) -> set[int]:
     """The rowids of resources named by (source key, type, id)."""
     by_key: dict[str, list[int]] = {}
-    for sid, key in sources.items():
-        by_key.setdefault(key, []).append(int(sid))
+    for text_id, key in sources.items():
+        by_key.setdefault(key, []).append(int(text_id))
     found: set[int] = set()
     for skey, rtype, rid in keys:
-        for sid in by_key.get(skey, ()):
+        for source_id in by_key.get(skey, ()):
             found.update(r for (r,) in record._query(
-                "SELECT rowid FROM resource WHERE source_id = ? AND type = ? AND id = ?", [sid, rtype, rid]
+                "SELECT rowid FROM resource WHERE source_id = ? AND type = ? AND id = ?", [source_id, rtype, rid]
             ))  # fmt: skip
     return found
 
@@ -328,9 +330,20 @@ def kept_facts(record: Record, resource_type: str, person: str | None = None) ->
         possible = tuple(PossibleMatch(*p) for p in json.loads(matches)) if matches else ()
         result.append(Fact(fact_id, top[_TYPE], top[_DISPLAY] or top[_TYPE], date, top[_STATUS], who, members,
                            confidence, tuple(reasons.split("\x1f")) if reasons else (), possible))  # fmt: skip
-    result.sort(key=lambda f: (f.date or "", f.fact_id), reverse=True)
-    undated = sum(1 for f in result if not f.date)
-    return result[: len(result) - undated] + result[len(result) - undated :][::-1] if undated else result
+    return newest_first(result)
+
+
+def kept_or_grouped(record: Record, types: Iterable[str] | str, subjects: Subjects | None = None) -> list[Fact]:
+    """`facts(record, types, subjects=subjects)`: read as kept in the record when the views are up to date and
+    `subjects` are everyone's (None) or one person's, grouped from scratch otherwise (a read-only record behind
+    its changes, an arbitrary set of subjects)."""
+    wanted = [types] if isinstance(types, str) else sorted(set(types))
+    if current(record):
+        person = None if subjects is None else person_of(record, subjects)
+        if subjects is None or person is not None:
+            found = [fact for rtype in wanted for fact in kept_facts(record, rtype, person)]
+            return newest_first(found) if len(wanted) > 1 else found
+    return facts(record, wanted, subjects=subjects)
 
 
 def kept_slots(record: Record, resource_type: str, person: str | None = None) -> list[KeptSlot]:

@@ -1,11 +1,13 @@
 """Facts for the screens, kept between calls until the record changes.
 
-`app.record.facts` regroups a type on every call (tens of milliseconds for most types of a 100,000-resource
-record, half a second for its observations). The screens ask for the same facts again and again -- each timeline
-page, each return to the summary -- so they are kept here per open Record and dropped as soon as the record
-changes: an import, a sync page, a decision (confirm/split/reset), from this window or another. The test for
-"changed" is SQLite's own (`total_changes()` counts this connection's writes, `PRAGMA data_version` moves when
-another connection commits), so it costs two tiny queries and cannot miss a write.
+The grouping itself is kept in the record (app.record.view_cache, schema 12) and brought up to date incrementally
+before every read, so a first look after an unlock or a sync reads prepared facts instead of regrouping the
+record; only a read-only record that is behind its changes, or a set of subjects that is not one person's, is
+grouped from scratch (`app.record.facts`). On top of that, the screens ask for the same facts again and again --
+each timeline page, each return to the summary -- so what was read is kept here per open Record and dropped as
+soon as the record changes: an import, a sync page, a decision (confirm/split/reset), from this window or another.
+The test for "changed" is SQLite's own (`total_changes()` counts this connection's writes, `PRAGMA data_version`
+moves when another connection commits), so it costs two tiny queries and cannot miss a write.
 
 The timeline keeps, per type, one small tuple per fact instead of the facts themselves: 100,000 facts as tuples
 take a few megabytes, as `Fact` objects (with every member's columns) a hundred.
@@ -24,7 +26,7 @@ from typing import Any
 
 from app.record import Fact, MedicationList, Record, facts, reconcile_medications, subject_clause
 from app.record.view_cache import KeptSlot as Slot
-from app.record.view_cache import current, kept_facts, kept_slots, person_of, refresh
+from app.record.view_cache import current, kept_or_grouped, kept_slots, person_of, refresh
 
 __all__ = [
     "Slot",
@@ -126,7 +128,7 @@ def cached_facts(record: Record, resource_type: str, subjects: Iterable[tuple[in
         if found is not None:
             cache.facts.move_to_end(key)
             return found
-    found = _grouped(record, resource_type, key[1])
+    found = kept_or_grouped(record, resource_type, key[1])
     size = sum(len(f.members) for f in found)
     with _lock:
         if key not in cache.facts:
@@ -146,14 +148,6 @@ def _kept_person(record: Record, subjects: Subjects) -> tuple[bool, str | None]:
         return True, None
     person = person_of(record, subjects)
     return person is not None, person
-
-
-def _grouped(record: Record, resource_type: str, subjects: Subjects) -> list[Fact]:
-    """The facts of a type: read as kept in the record when it can be, grouped from scratch otherwise."""
-    kept, person = _kept_person(record, subjects)
-    if kept:
-        return kept_facts(record, resource_type, person)
-    return facts(record, resource_type, subjects=subjects)
 
 
 def cached_medications(record: Record, subjects: Iterable[tuple[int, str]] | None = None) -> MedicationList:
