@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.records import PASSPHRASE
 
-from app.record import Record, confirm, facts, merge_people, people, split, split_person
+from app.record import Record, confirm, facts, merge_people, people, reset, split, split_person
 from app.record.portal_state import PortalPullStore, PortalState
 from app.record.view_cache import current, kept_facts, kept_slots, person_of
 from app.views.merged import _as_slots
@@ -196,3 +196,54 @@ def test_an_older_record_is_filled_once_by_the_migration(tmp_path: Path) -> None
         assert record._query("SELECT count(*) FROM view_dirty")[0][0] == 0
         assert record._query("SELECT count(*) FROM view_member")[0][0] == len(TYPES)
         _check(record)
+
+
+# Each way a resource's fact can change without its content changing, step by step (the random sequences above
+# reach them only now and then).
+
+_BASE = {"subject": "1", "code": "1", "value": 1.0, "identifier": None, "status": "active", "org": "Org/1"}
+
+
+def test_decisions_made_and_undone_regroup_their_resources(tmp_path: Path) -> None:
+    with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
+        # The same code 60 days apart: two conditions (beyond the 30-day window), until the patient says otherwise.
+        _import(record, "Clinic A", [_fhir(_BASE | {"type": "Condition", "id": n, "day": day})
+                                     for n, day in (("1", "2024-01-01"), ("2", "2024-03-01"))])  # fmt: skip
+        _check(record)
+        one = confirm(record, *facts(record, "Condition"))
+        _check(record)
+        assert [len(f.members) for f in kept_facts(record, "Condition")] == [2]
+        split(record, one)
+        _check(record)
+        assert [len(f.members) for f in kept_facts(record, "Condition")] == [1, 1]
+        reset(record, kept_facts(record, "Condition")[0])
+        _check(record)
+
+
+def test_an_organisation_renamed_regroups_the_encounters_it_names(tmp_path: Path) -> None:
+    with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
+        _import(record, "Clinic A", [
+            {"resourceType": "Organization", "id": "1", "name": "General Hospital"},
+            {"resourceType": "Organization", "id": "2", "name": "Other Clinic"},
+            _fhir(_BASE | {"type": "Encounter", "id": "1", "day": "2024-01-01", "org": "Org/1"}),
+            _fhir(_BASE | {"type": "Encounter", "id": "2", "day": "2024-01-01", "org": "Org/2"}),
+        ])  # fmt: skip
+        _check(record)
+        assert [len(f.members) for f in kept_facts(record, "Encounter")] == [1, 1]
+        _import(record, "Clinic A", [{"resourceType": "Organization", "id": "2", "name": "General Hospital"}])
+        _check(record)
+        assert [len(f.members) for f in kept_facts(record, "Encounter")] == [2]
+
+
+def test_a_sync_that_only_sees_resources_again_regroups_what_their_identifiers_join(tmp_path: Path) -> None:
+    with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
+        first, second = (_fhir(_BASE | {"type": "Condition", "id": n, "day": day, "identifier": "x"})
+                         for n, day in (("1", "2024-01-01"), ("2", "2024-06-01")))  # fmt: skip
+        _import(record, "Clinic A", [first])
+        _import(record, "Clinic A", [second])  # one identifier in two runs: a re-issued id, the same condition
+        _check(record)
+        assert [len(f.members) for f in kept_facts(record, "Condition")] == [2]
+        _import(record, "Clinic A", [first, second])  # nothing changed, but now one run carried both: two things
+        assert record._query("SELECT DISTINCT kind FROM view_dirty") == [(2,)]
+        _check(record)
+        assert [len(f.members) for f in kept_facts(record, "Condition")] == [1, 1]
