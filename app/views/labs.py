@@ -38,6 +38,7 @@ class LabTest:
     latest_date: str
     latest_value: str
     flag: Flag | None
+    newest: tuple[str, str, int] | None = None  # OTHER results: the newest value's (type, id, source id), to open it
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,8 @@ def _other_tests(record: Record, scope: Scope) -> list[LabTest]:
     clause, params = _other_where(scope)
     rows = record._query(
         "SELECT r.code_system, coalesce(r.code, r.display), coalesce(r.code_display, r.display), r.effective, "
-        f"r.value_num, r.value_unit, r.display FROM resource r WHERE {clause} ORDER BY r.effective DESC, r.rowid DESC",
+        f"r.value_num, r.value_unit, r.display, r.type, r.id, r.source_id FROM resource r WHERE {clause} "
+        "ORDER BY r.effective DESC, r.rowid DESC",
         params,
     )
     grouped: dict[tuple[str | None, str], list[Any]] = {}
@@ -160,7 +162,8 @@ def _other_tests(record: Record, scope: Scope) -> list[LabTest]:
         answers = [_shown_value(r[4], r[5], r[6]) for r in found if r[3] == latest]
         shown = ", ".join(dict.fromkeys(a for a in answers if a))
         name = tidy_name(str(found[0][2]).split(":", 1)[0])
-        tests.append(LabTest(system, code, name, found[0][5], len(found), format_date(latest), shown, None))
+        newest = (found[0][7], found[0][8], int(found[0][9]))
+        tests.append(LabTest(system, code, name, found[0][5], len(found), format_date(latest), shown, None, newest))
     tests.sort(key=lambda t: t.name.lower())
     return tests
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from app.record import Fact, MedicationList, Record, facts, reconcile_medications, subject_clause
 from app.record.view_cache import KeptSlot as Slot
-from app.record.view_cache import current, kept_or_grouped, kept_slots, person_of, refresh
+from app.record.view_cache import current, kept_or_grouped, kept_recent_slots, kept_slots, person_of, refresh
 
 __all__ = [
     "Slot",
@@ -213,8 +213,6 @@ def recent_slots(
         full = cache.slots.get((resource_type, subj))
     if full is not None:
         return full
-    if _kept_person(record, subj)[0]:  # every fact of the type is kept in the record: no need to narrow
-        return _type_slots(record, cache, resource_type, subj)
     clause, args = "r.type = ?", [resource_type]
     if subj is not None:
         mine, params = subject_clause(subj)
@@ -229,6 +227,11 @@ def recent_slots(
         since = (date.fromisoformat(str(newest)[:10]) - timedelta(days=RECENT_DAYS)).isoformat()
     except ValueError:
         return _type_slots(record, cache, resource_type, subj)
+    served, person = _kept_person(record, subj)
+    if served:  # the facts are kept in the record: read the ones of the last RECENT_DAYS, no grouping
+        kept: list[Slot] = _kept(cache.slots, ("recent", resource_type, subj, since),
+                                 lambda: kept_recent_slots(record, resource_type, person, since))  # fmt: skip
+        return kept
     made: list[Slot] = _kept(
         cache.slots, ("recent", resource_type, subj, since),
         lambda: _as_slots(facts(record, resource_type, subjects=subj, since=since)),

@@ -18,7 +18,7 @@ from support.records import PASSPHRASE
 
 from app.record import Record, confirm, facts, merge_people, people, reset, split, split_person
 from app.record.portal_state import PortalPullStore, PortalState
-from app.record.view_cache import current, kept_facts, kept_slots, person_of
+from app.record.view_cache import current, kept_facts, kept_recent_slots, kept_slots, person_of
 from app.views.merged import _as_slots
 
 SOURCES = ("Clinic A", "Clinic B", "Clinic C")
@@ -140,6 +140,8 @@ def _check(record: Record) -> None:
         assert kept == fresh
         assert [f.as_json() for f in kept] == [f.as_json() for f in fresh]
         assert kept_slots(record, rtype) == _as_slots(fresh)
+        recent = [f for f in fresh if any(m.date and m.date >= "2024-01-15" for m in f.members)]
+        assert kept_recent_slots(record, rtype, None, "2024-01-15") == _as_slots(recent)
         for person in everyone:
             number = person_of(record, person.subjects)
             assert number == str(person.id)
