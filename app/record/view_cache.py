@@ -353,14 +353,7 @@ def kept_slots(record: Record, resource_type: str, person: str | None = None) ->
     fids = _member_rows(record, resource_type, person)
     if not fids:
         return []
-    cols = {
-        rowid: (effective, sid, changed, seen)
-        for rowid, effective, sid, changed, seen in record._query(
-            "SELECT r.rowid, r.effective, r.source_id, r.changed_at, r.last_seen FROM resource r "
-            "INDEXED BY resource_facts WHERE r.type = ? AND r.removed_at IS NULL",
-            [resource_type],
-        )
-    }
+    cols = _slot_columns(record, "r INDEXED BY resource_facts WHERE r.type = ?", [resource_type])
     ids = dict(record._query("SELECT id, fact FROM view_fact WHERE type = ?", [resource_type]))
     return _slots(resource_type, fids, cols, ids)
 
@@ -382,18 +375,23 @@ def kept_recent_slots(record: Record, resource_type: str, person: str | None, si
     if not fids:
         return []
     members = json.dumps([rowid for rowids in fids.values() for rowid in rowids])
-    cols = {
-        rowid: (effective, sid, changed, seen)
-        for rowid, effective, sid, changed, seen in record._query(
-            "SELECT rowid, effective, source_id, changed_at, last_seen FROM resource WHERE rowid IN "
-            "(SELECT value FROM json_each(?)) AND removed_at IS NULL",
-            [members],
-        )
-    }
+    cols = _slot_columns(record, "r WHERE r.rowid IN (SELECT value FROM json_each(?))", [members])
     ids = dict(record._query(
         "SELECT id, fact FROM view_fact WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(list(fids))]
     ))  # fmt: skip
     return _slots(resource_type, fids, cols, ids)
+
+
+def _slot_columns(record: Record, where: str, args: list[Any]) -> dict[int, tuple[Any, ...]]:
+    """rowid -> (effective, source id, changed_at, last_seen) of the current resources `where` (over `r`) keeps."""
+    return {
+        rowid: rest
+        for rowid, *rest in record._query(
+            f"SELECT r.rowid, r.effective, r.source_id, r.changed_at, r.last_seen FROM resource {where} "
+            "AND r.removed_at IS NULL",
+            args,
+        )
+    }
 
 
 def _slots(
