@@ -332,14 +332,18 @@ CREATE TABLE view_fact (
     reasons     TEXT NOT NULL,
     matches     TEXT NOT NULL
 );
+CREATE INDEX view_fact_type ON view_fact (type, person, id, fact);
 CREATE TABLE view_member (
     rowid       INTEGER PRIMARY KEY,
     fid         INTEGER NOT NULL,
     type        TEXT NOT NULL,
-    person      TEXT NOT NULL
+    person      TEXT NOT NULL,
+    source_id   INTEGER NOT NULL,
+    effective   TEXT
 );
 CREATE INDEX view_member_fact ON view_member (fid);
-CREATE INDEX view_member_type ON view_member (type, person, fid);
+-- The timeline reads a type's slots from this index alone.
+CREATE INDEX view_member_type ON view_member (type, person, fid, rowid, source_id, effective);
 CREATE TABLE view_key (
     key         INTEGER NOT NULL,
     member      INTEGER NOT NULL,

@@ -247,14 +247,16 @@ def _write(cur: _Tx, reach: set[int] | None, found: list[Fact], keys: dict[int, 
         ) else ""  # fmt: skip
         fact_rows.append((fid, fact.fact_id, fact.resource_type, fact.person, fact.confidence, "\x1f".join(fact.reasons),
                           matches))  # fmt: skip
-        member_rows.extend((m.rowid, fid, fact.resource_type, fact.person) for m in fact.members)
+        member_rows.extend((m.rowid, fid, fact.resource_type, fact.person, m.source_id, m.date) for m in fact.members)
     key_rows = [(key, rowid) for rowid, numbers in keys.items() for key in numbers]
     if fact_rows:
         cur.execute_rows(
             "INSERT INTO view_fact (id, fact, type, person, confidence, reasons, matches) VALUES {rows}", fact_rows
         )
     if member_rows:
-        cur.execute_rows("INSERT INTO view_member (rowid, fid, type, person) VALUES {rows}", member_rows)
+        cur.execute_rows(
+            "INSERT INTO view_member (rowid, fid, type, person, source_id, effective) VALUES {rows}", member_rows
+        )
     if key_rows:
         cur.execute_rows("INSERT INTO view_key (key, member) VALUES {rows}", key_rows)
 
@@ -348,69 +350,63 @@ def kept_or_grouped(record: Record, types: Iterable[str] | str, subjects: Subjec
 
 
 def kept_slots(record: Record, resource_type: str, person: str | None = None) -> list[KeptSlot]:
-    """The dated facts of a type (about one person), newest first, with only what the timeline sorts and counts:
-    a few columns per member, no Fact objects. Call `current` first."""
-    fids = _member_rows(record, resource_type, person)
-    if not fids:
-        return []
-    cols = _slot_columns(record, "r INDEXED BY resource_facts WHERE r.type = ?", [resource_type])
-    ids = dict(record._query("SELECT id, fact FROM view_fact WHERE type = ?", [resource_type]))
-    return _slots(resource_type, fids, cols, ids)
+    """The dated facts of a type (about one person), newest first, with only what the timeline sorts and counts,
+    read from the kept views' own index (the resources are read only for facts of several members). Call
+    `current` first."""
+    sql, args = "SELECT fid, rowid, source_id, effective FROM view_member WHERE type = ?", [resource_type]
+    if person is not None:
+        sql += " AND person = ?"
+        args.append(person)
+    return _slots(record, resource_type, record._query(sql, args))
 
 
 def kept_recent_slots(record: Record, resource_type: str, person: str | None, since: str) -> list[KeptSlot]:
     """`kept_slots`, only of the facts with a member dated on or after `since` (what the summary's "recent"
-    lists show): read through the type's date index, so a year of a large record costs what a year costs."""
-    found = json.dumps([rowid for (rowid,) in record._query(
-        "SELECT rowid FROM resource INDEXED BY resource_type_effective WHERE type = ? AND effective >= ? "
-        "AND removed_at IS NULL", [resource_type, since]
-    )])  # fmt: skip
-    fids: dict[int, list[int]] = {}
-    for rowid, fid in record._query(
-        "SELECT m.rowid, m.fid FROM view_member m WHERE m.fid IN (SELECT fid FROM view_member WHERE rowid IN "
-        "(SELECT value FROM json_each(?)))" + (" AND m.person = ?" if person is not None else ""),
-        [found, *([person] if person is not None else [])],
-    ):
-        fids.setdefault(fid, []).append(rowid)
+    lists show): found through the type's date index, so a year of a large record costs what a year costs."""
+    sql = (
+        "SELECT m.fid, m.rowid, m.source_id, m.effective FROM view_member m WHERE m.fid IN (SELECT fid FROM "
+        "view_member WHERE rowid IN (SELECT rowid FROM resource INDEXED BY resource_type_effective "
+        "WHERE type = ? AND effective >= ?))"
+    )
+    args: list[Any] = [resource_type, since]
+    if person is not None:
+        sql += " AND m.person = ?"
+        args.append(person)
+    return _slots(record, resource_type, record._query(sql, args))
+
+
+def _slots(record: Record, resource_type: str, members: list[Any]) -> list[KeptSlot]:
+    """Slots of the kept facts whose (fid, rowid, source id, effective) members these are, newest first."""
+    fids: dict[int, list[tuple[int, int, str | None]]] = {}
+    for fid, rowid, sid, effective in members:
+        fids.setdefault(fid, []).append((rowid, sid, effective))
     if not fids:
         return []
-    members = json.dumps([rowid for rowids in fids.values() for rowid in rowids])
-    cols = _slot_columns(record, "r WHERE r.rowid IN (SELECT value FROM json_each(?))", [members])
     ids = dict(record._query(
         "SELECT id, fact FROM view_fact WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(list(fids))]
     ))  # fmt: skip
-    return _slots(resource_type, fids, cols, ids)
-
-
-def _slot_columns(record: Record, where: str, args: list[Any]) -> dict[int, tuple[Any, ...]]:
-    """rowid -> (effective, source id, changed_at, last_seen) of the current resources `where` (over `r`) keeps."""
-    return {
-        rowid: rest
-        for rowid, *rest in record._query(
-            f"SELECT r.rowid, r.effective, r.source_id, r.changed_at, r.last_seen FROM resource {where} "
-            "AND r.removed_at IS NULL",
-            args,
+    # Which member of a shared fact is the newest changes as syncs see them again: read it, for those only.
+    several = [rowid for found in fids.values() if len(found) > 1 for rowid, _, _ in found]
+    stamps = {
+        rowid: (changed, seen)
+        for rowid, changed, seen in record._query(
+            "SELECT rowid, changed_at, last_seen FROM resource WHERE rowid IN (SELECT value FROM json_each(?))",
+            [json.dumps(several)],
         )
-    }
-
-
-def _slots(
-    resource_type: str, fids: dict[int, list[int]], cols: dict[int, tuple[Any, ...]], ids: dict[int, str]
-) -> list[KeptSlot]:
+    } if several else {}  # fmt: skip
     shared: dict[tuple[int, ...], tuple[int, ...]] = {}
     made: list[KeptSlot] = []
-    for fid, rowids in fids.items():
-        if len(rowids) == 1:
-            rowid = rowids[0]
-            effective, sid, _, _ = cols[rowid]
+    for fid, found in fids.items():
+        if len(found) == 1:
+            rowid, sid, effective = found[0]
             if effective:
                 made.append(KeptSlot(effective, rowid, ids[fid], resource_type, shared.setdefault((sid,), (sid,)), sid))
             continue
-        top = max(rowids, key=lambda r: (cols[r][2], cols[r][3], r))
-        effective = cols[top][0] or min((cols[r][0] for r in rowids if cols[r][0]), default=None)
-        if not effective:
+        top = max(found, key=lambda m: (*stamps[m[0]], m[0]))
+        date = top[2] or min((m[2] for m in found if m[2]), default=None)
+        if not date:
             continue
-        sids = tuple(sorted({cols[r][1] for r in rowids}))
-        made.append(KeptSlot(effective, top, ids[fid], resource_type, shared.setdefault(sids, sids), cols[top][1]))
+        sids = tuple(sorted({m[1] for m in found}))
+        made.append(KeptSlot(date, top[0], ids[fid], resource_type, shared.setdefault(sids, sids), top[1]))
     made.sort(key=lambda s: (s.date, s.fact_id), reverse=True)
     return made
