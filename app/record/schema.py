@@ -339,11 +339,15 @@ CREATE TABLE view_member (
     type        TEXT NOT NULL,
     person      TEXT NOT NULL,
     source_id   INTEGER NOT NULL,
-    effective   TEXT
+    effective   TEXT,
+    changed_at  TEXT NOT NULL,
+    last_seen   TEXT NOT NULL
 );
 CREATE INDEX view_member_fact ON view_member (fid);
--- The timeline reads a type's slots from this index alone.
-CREATE INDEX view_member_type ON view_member (type, person, fid, rowid, source_id, effective);
+-- The timeline reads a type's slots from this index alone (which member is newest included).
+CREATE INDEX view_member_type ON view_member (
+    type, person, fid, rowid, source_id, effective, changed_at, last_seen
+);
 CREATE TABLE view_key (
     key         INTEGER NOT NULL,
     member      INTEGER NOT NULL,

@@ -113,6 +113,12 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> Non
                 _write(cur, None, *regroup(record, None))
             else:
                 _write(cur, reach, *regroup(record, sorted(reach)))
+    # Seen again by a sync: the kept copy of last_seen (which member of a fact is the newest) follows.
+    cur.execute(
+        "UPDATE view_member SET last_seen = (SELECT r.last_seen FROM resource r WHERE r.rowid = view_member.rowid) "
+        "WHERE rowid IN (SELECT member FROM view_dirty WHERE kind = ?)",
+        (_SEEN,),
+    )
     cur.execute("DELETE FROM view_dirty")
     cur.execute("DELETE FROM view_state")
     cur.execute_rows("INSERT INTO view_state (name, value) VALUES {rows}", list(snapshot.items()))
@@ -247,7 +253,10 @@ def _write(cur: _Tx, reach: set[int] | None, found: list[Fact], keys: dict[int, 
         ) else ""  # fmt: skip
         fact_rows.append((fid, fact.fact_id, fact.resource_type, fact.person, fact.confidence, "\x1f".join(fact.reasons),
                           matches))  # fmt: skip
-        member_rows.extend((m.rowid, fid, fact.resource_type, fact.person, m.source_id, m.date) for m in fact.members)
+        member_rows.extend(
+            (m.rowid, fid, fact.resource_type, fact.person, m.source_id, m.date, m.changed_at, m.last_seen)
+            for m in fact.members
+        )
     key_rows = [(key, rowid) for rowid, numbers in keys.items() for key in numbers]
     if fact_rows:
         cur.execute_rows(
@@ -255,7 +264,9 @@ def _write(cur: _Tx, reach: set[int] | None, found: list[Fact], keys: dict[int, 
         )
     if member_rows:
         cur.execute_rows(
-            "INSERT INTO view_member (rowid, fid, type, person, source_id, effective) VALUES {rows}", member_rows
+            "INSERT INTO view_member (rowid, fid, type, person, source_id, effective, changed_at, last_seen) "
+            "VALUES {rows}",
+            member_rows,
         )
     if key_rows:
         cur.execute_rows("INSERT INTO view_key (key, member) VALUES {rows}", key_rows)
@@ -353,7 +364,10 @@ def kept_slots(record: Record, resource_type: str, person: str | None = None) ->
     """The dated facts of a type (about one person), newest first, with only what the timeline sorts and counts,
     read from the kept views' own index (the resources are read only for facts of several members). Call
     `current` first."""
-    sql, args = "SELECT fid, rowid, source_id, effective FROM view_member WHERE type = ?", [resource_type]
+    sql, args = (
+        "SELECT fid, rowid, source_id, effective, changed_at, last_seen FROM view_member WHERE type = ?",
+        [resource_type],
+    )
     if person is not None:
         sql += " AND person = ?"
         args.append(person)
@@ -364,7 +378,8 @@ def kept_recent_slots(record: Record, resource_type: str, person: str | None, si
     """`kept_slots`, only of the facts with a member dated on or after `since` (what the summary's "recent"
     lists show): found through the type's date index, so a year of a large record costs what a year costs."""
     sql = (
-        "SELECT m.fid, m.rowid, m.source_id, m.effective FROM view_member m WHERE m.fid IN (SELECT fid FROM "
+        "SELECT m.fid, m.rowid, m.source_id, m.effective, m.changed_at, m.last_seen FROM view_member m "
+        "WHERE m.fid IN (SELECT fid FROM "
         "view_member WHERE rowid IN (SELECT rowid FROM resource INDEXED BY resource_type_effective "
         "WHERE type = ? AND effective >= ?))"
     )
@@ -376,33 +391,25 @@ def kept_recent_slots(record: Record, resource_type: str, person: str | None, si
 
 
 def _slots(record: Record, resource_type: str, members: list[Any]) -> list[KeptSlot]:
-    """Slots of the kept facts whose (fid, rowid, source id, effective) members these are, newest first."""
-    fids: dict[int, list[tuple[int, int, str | None]]] = {}
-    for fid, rowid, sid, effective in members:
-        fids.setdefault(fid, []).append((rowid, sid, effective))
+    """Slots of the kept facts whose (fid, rowid, source id, effective, changed_at, last_seen) members these are,
+    newest first."""
+    fids: dict[int, list[tuple[Any, ...]]] = {}
+    for fid, *member in members:
+        fids.setdefault(fid, []).append(member)
     if not fids:
         return []
     ids = dict(record._query(
         "SELECT id, fact FROM view_fact WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(list(fids))]
     ))  # fmt: skip
-    # Which member of a shared fact is the newest changes as syncs see them again: read it, for those only.
-    several = [rowid for found in fids.values() if len(found) > 1 for rowid, _, _ in found]
-    stamps = {
-        rowid: (changed, seen)
-        for rowid, changed, seen in record._query(
-            "SELECT rowid, changed_at, last_seen FROM resource WHERE rowid IN (SELECT value FROM json_each(?))",
-            [json.dumps(several)],
-        )
-    } if several else {}  # fmt: skip
     shared: dict[tuple[int, ...], tuple[int, ...]] = {}
     made: list[KeptSlot] = []
     for fid, found in fids.items():
         if len(found) == 1:
-            rowid, sid, effective = found[0]
+            rowid, sid, effective, _, _ = found[0]
             if effective:
                 made.append(KeptSlot(effective, rowid, ids[fid], resource_type, shared.setdefault((sid,), (sid,)), sid))
             continue
-        top = max(found, key=lambda m: (*stamps[m[0]], m[0]))
+        top = max(found, key=lambda m: (m[3], m[4], m[0]))  # the newest: last changed, last seen, last stored
         date = top[2] or min((m[2] for m in found if m[2]), default=None)
         if not date:
             continue

@@ -9,6 +9,7 @@ makes from scratch, and the views were brought up to date without regrouping eve
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -249,3 +250,16 @@ def test_a_sync_that_only_sees_resources_again_regroups_what_their_identifiers_j
         assert record._query("SELECT DISTINCT kind FROM view_dirty") == [(2,)]
         _check(record)
         assert [len(f.members) for f in kept_facts(record, "Condition")] == [1, 1]
+
+
+def test_the_copy_seen_last_speaks_for_its_fact(tmp_path: Path) -> None:
+    with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
+        copies = [_fhir(_BASE | {"type": "Observation", "id": n, "day": "2024-01-01"}) for n in ("1", "2")]
+        _import(record, "Clinic A", copies)  # the same code, time and value: one fact of two copies
+        _check(record)
+        time.sleep(1.1)  # the record's clock counts seconds
+        _import(record, "Clinic A", [copies[0]])  # unchanged, seen again: now the newest
+        assert record._query("SELECT DISTINCT kind FROM view_dirty") == [(2,)]
+        _check(record)
+        (slot,) = kept_slots(record, "Observation")
+        assert slot.rowid == record._query("SELECT rowid FROM resource WHERE id = 'obs1'")[0][0]
