@@ -27,6 +27,7 @@ from typing import Any
 
 from .facts import _COLUMNS, _CHANGED_AT, _EFFECTIVE, _LAST_SEEN, _ROWID, Fact, FactMember, PossibleMatch, regroup
 from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, decisions, facts, newest_first
+from .errors import RecordBusy, RecordFull, RecordReadOnly
 from .people import Subjects, owners, people, source_key
 from .store import Record, _Tx
 
@@ -78,9 +79,14 @@ def refresh(record: Record) -> None:
     dirty, flags = _flags(record)
     if not dirty and not flags:
         return
-    everyone = people(record)  # places unplaced Patients (a write) before the transaction below begins
-    with record._transaction() as cur:
-        _refresh(record, cur, owners(everyone))
+    try:
+        everyone = people(record)  # places unplaced Patients (a write) before the transaction below begins
+        with record._transaction() as cur:
+            _refresh(record, cur, owners(everyone))
+    except (RecordFull, RecordBusy, RecordReadOnly):
+        # Reading must not fail for want of a write (a full disk, another window's write): the views stay behind,
+        # nothing is half-written (the transaction rolled back), and readers group from scratch until it works.
+        return
 
 
 def _state(record: Record) -> dict[str, str]:

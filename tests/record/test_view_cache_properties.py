@@ -19,7 +19,7 @@ from support.records import PASSPHRASE
 
 from app.record import Record, confirm, facts, merge_people, people, reset, split, split_person
 from app.record.portal_state import PortalPullStore, PortalState
-from app.record.view_cache import current, kept_facts, kept_recent_slots, kept_slots, person_of
+from app.record.view_cache import current, kept_facts, kept_or_grouped, kept_recent_slots, kept_slots, person_of
 from app.views.merged import _as_slots
 
 SOURCES = ("Clinic A", "Clinic B", "Clinic C")
@@ -263,3 +263,20 @@ def test_the_copy_seen_last_speaks_for_its_fact(tmp_path: Path) -> None:
         _check(record)
         (slot,) = kept_slots(record, "Observation")
         assert slot.rowid == record._query("SELECT rowid FROM resource WHERE id = 'obs1'")[0][0]
+
+
+def test_a_busy_record_is_read_from_scratch_until_its_views_can_catch_up(tmp_path: Path) -> None:
+    path = tmp_path / "v.carry"
+    with Record.create(path, PASSPHRASE) as record:
+        _import(record, "Clinic A", [_fhir(_BASE | {"type": "Condition", "id": "1", "day": "2024-01-01"})])
+        other = Record.open(path, PASSPHRASE)  # another Carry window
+        try:
+            record._query("PRAGMA busy_timeout = 200")  # not the usual 10 s: the test waits for it
+            with other._transaction():  # holds the write lock: the views cannot be brought up to date
+                assert not current(record)
+                assert kept_or_grouped(record, "Condition") == facts(record, "Condition")
+                assert record._query("SELECT count(*) FROM view_dirty")[0][0] == 1  # nothing half-written
+        finally:
+            other.close()
+        assert current(record)
+        assert kept_facts(record, "Condition") == facts(record, "Condition")
