@@ -24,6 +24,7 @@ import base64
 import binascii
 import gc
 import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -235,6 +236,21 @@ def facts(
             gc.enable()
 
 
+def regroup(record: Record, rowids: Sequence[int] | None = None) -> tuple[list[Fact], dict[int, set[int]]]:
+    """The facts of these resources (all, when None) grouped among themselves, and each member's match keys.
+
+    For app.record.view_cache: given every resource that shares a match key or a decision with another of them,
+    the facts are exactly those a grouping of the whole record makes for them."""
+    builder = _Builder(record, None, None, rowids=rowids, collect=True)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return builder.build(), builder.match_keys
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def fact_for(record: Record, resource_type: str, resource_id: str, source_id: int | None = None) -> Fact | None:
     """The fact a stored resource belongs to (for a detail view: "also from ...")."""
     for fact in facts(record, [resource_type]):
@@ -412,12 +428,22 @@ class _Builder:
     """
 
     def __init__(
-        self, record: Record, types: list[str] | None, subjects: Subjects | None, since: str | None = None
+        self,
+        record: Record,
+        types: list[str] | None,
+        subjects: Subjects | None,
+        since: str | None = None,
+        *,
+        rowids: Sequence[int] | None = None,
+        collect: bool = False,
     ) -> None:
         self.record = record
         self.types = types
         self.subjects = subjects
         self.since = since
+        self.rowids = rowids  # only these resources (app.record.view_cache regroups the part a change touched)
+        self.collect = collect  # keep every member's match keys (without the person) in `match_keys`
+        self.match_keys: dict[int, set[int]] = {}  # rowid -> the keys of the buckets it is in (see _key_number)
         self.cols: list[tuple[Any, ...]] = []
         self.keys: list[tuple[str, str, str]] = []
         self.persons: list[str] = []
@@ -439,6 +465,9 @@ class _Builder:
         if self.since is not None:
             clauses.append("r.effective >= ?")
             args.append(self.since)
+        if self.rowids is not None:
+            clauses.append("r.rowid IN (SELECT value FROM json_each(?))")
+            args.append(json.dumps(list(self.rowids)))
         return (" AND ".join(clauses), args)
 
     def _load(self) -> None:
@@ -451,7 +480,13 @@ class _Builder:
         # when no person holds it (unassigned), so resources of two persons (or of nobody known) never group.
         owner = {subject: str(pid) for subject, pid in owners(people(self.record)).items()}
         where, args = self._where()
-        rows = query(f"SELECT {_COLUMNS} FROM resource r INDEXED BY resource_facts" + (f" WHERE {where}" if where else ""), args)
+        if self.rowids is None:
+            rows = query(f"SELECT {_COLUMNS} FROM resource r INDEXED BY resource_facts" + (f" WHERE {where}" if where else ""), args)
+        else:
+            # A few rows, looked up by rowid, then put in the covering index's order (type, source, id: unique), the
+            # order a grouping of everything meets them in, so ties are broken the same way.
+            rows = sorted(query(f"SELECT {_COLUMNS} FROM resource r WHERE {where}", args),
+                          key=lambda c: (c[_TYPE], c[_SID], c[_ID]))  # fmt: skip
         keys, persons, by_rowid = self.keys, self.persons, self.by_rowid
         for index, cols in enumerate(rows):
             skey = skeys[cols[_SID]]
@@ -466,7 +501,9 @@ class _Builder:
         if not wanted:
             return []
         where, args = self._where()
-        clause = f"r.type IN ({', '.join('?' for _ in wanted)})" + (f" AND {where}" if where else "")
+        # A few rows by rowid: `+r.type` keeps SQLite from scanning every resource of the type instead.
+        column = "+r.type" if self.rowids is not None else "r.type"
+        clause = f"{column} IN ({', '.join('?' for _ in wanted)})" + (f" AND {where}" if where else "")
         return self.record.read(sql.format(where=clause), [*wanted, *args])
 
     # keys
@@ -567,6 +604,8 @@ class _Builder:
                     (person, rtype, "same code and time", system, code, effective[:16], text(c[_DISPLAY])), []
                 ).append(index)
 
+        if self.collect:
+            self._collect(identifiers, exact, windowed, possible, possible_windowed)
         edges: list[Edge] = []
         for members in identifiers.values():
             if len(members) > 1 and self._identifier_is_unique(members):
@@ -580,6 +619,30 @@ class _Builder:
             # A split is replayed edge by edge; order the edges by content so the outcome never depends on rowids.
             edges.sort(key=lambda e: (keys[e[0]], keys[e[1]]))
         return self._facts(group(len(rows), edges, same, different), candidates, different)
+
+    def _collect(
+        self,
+        identifiers: dict[tuple[Any, ...], list[int]],
+        exact: dict[tuple[Any, ...], list[int]],
+        windowed: dict[tuple[Any, ...], list[Windowed]],
+        possible: dict[tuple[Any, ...], list[int]],
+        possible_windowed: dict[tuple[Any, ...], list[Windowed]],
+    ) -> None:
+        """Every member's bucket keys, as numbers: what app.record.view_cache follows to find the members a change
+        can regroup. The person is left out (a people decision moves resources between persons, not between
+        buckets), so a bucket here holds every person's members of it: more than grouping joins, never less."""
+        rowid_of = [c[_ROWID] for c in self.cols]
+        found = self.match_keys
+        for table, tag in ((identifiers, 1), (exact, 0), (possible, 0)):
+            for key, indexes in table.items():
+                number = _key_number(key[1:], tag)
+                for i in indexes:
+                    found.setdefault(rowid_of[i], set()).add(number)
+        for wtable in (windowed, possible_windowed):
+            for key, entries in wtable.items():
+                number = _key_number(key[1:], 0)
+                for entry in entries:
+                    found.setdefault(rowid_of[entry.index], set()).add(number)
 
     def _identifier_is_unique(self, members: list[int]) -> bool:
         # An identifier that joins resources coded differently in one system (an order number on every result of a
@@ -724,10 +787,7 @@ class _Builder:
                 found.sort(key=lambda p: p.fact_id)
                 matches = tuple(found[:_MAX_POSSIBLE])
             result.append(self._fact(indexes, groups, r, ids[r], matches))
-        result.sort(key=lambda f: (f.date or "", f.fact_id), reverse=True)
-        # Undated facts last, as Record.rows lists them.
-        undated = sum(1 for f in result if not f.date)
-        return result[: len(result) - undated] + result[len(result) - undated :][::-1] if undated else result
+        return newest_first(result)
 
     def _fact(
         self, indexes: list[int], groups: Groups, r: int, fact_id: str, matches: tuple[PossibleMatch, ...]
@@ -773,6 +833,20 @@ class _Builder:
 _NONE: dict[str, Any] = {}
 _MAX_POSSIBLE = 20
 _ACTIVE_CONDITION = ("active", "recurrence", "relapse")
+
+
+def _key_number(key: tuple[Any, ...], tag: int) -> int:
+    """A bucket key as a signed 64-bit number whose lowest bit says whether it is an identifier's (1) or not (0).
+    Two keys that collide only make a bucket larger: the regrouping then covers more members, never fewer."""
+    digest = hashlib.blake2b(repr(key).encode("utf-8"), digest_size=8).digest()
+    return (int.from_bytes(digest, "big", signed=True) & ~1) | tag
+
+
+def newest_first(found: list[Fact]) -> list[Fact]:
+    """Facts newest first, undated last (as Record.rows lists them); the order every reader of facts gets."""
+    found.sort(key=lambda f: (f.date or "", f.fact_id), reverse=True)
+    undated = sum(1 for f in found if not f.date)
+    return found[: len(found) - undated] + found[len(found) - undated :][::-1] if undated else found
 
 
 def _fact_id(anchor: tuple[str, str, str]) -> str:

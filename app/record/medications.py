@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .drugs import Drug, normalise_text, parse_drug
-from .facts import Fact, facts
+from .facts import Fact
+from .view_cache import kept_or_grouped
 from .people import Subjects
 from .store import Record
 
@@ -127,7 +128,7 @@ def reconcile_medications(record: Record, *, subjects: Subjects | None = None) -
     scope = None if subjects is None else tuple(subjects)
     orders = [
         f
-        for f in facts(record, ["MedicationRequest", "MedicationStatement"], subjects=scope)
+        for f in kept_or_grouped(record, ["MedicationRequest", "MedicationStatement"], subjects=scope)
         if f.status not in _IGNORED
     ]
     details = _order_details(record, orders)
@@ -211,7 +212,7 @@ def _order_details(record: Record, orders: list[Fact]) -> dict[int, dict[str, An
 def _fills(record: Record, subjects: Subjects | None) -> dict[Any, str]:
     """The latest dispense date per medication code (and per name for uncoded ones)."""
     latest: dict[Any, str] = {}
-    for fact in facts(record, ["MedicationDispense"], subjects=subjects):
+    for fact in kept_or_grouped(record, ["MedicationDispense"], subjects=subjects):
         if not fact.date or fact.status in _IGNORED:
             continue
         row = fact.row
@@ -248,7 +249,7 @@ def _strengths(drug: Drug) -> tuple[tuple[str, str], ...]:
 def _allergy_flags(
     record: Record, entries: list[MedicationEntry], subjects: Subjects | None
 ) -> tuple[AllergyFlag, ...]:
-    allergies = [f for f in facts(record, ["AllergyIntolerance"], subjects=subjects) if f.status not in _NOT_AN_ALLERGY]
+    allergies = [f for f in kept_or_grouped(record, ["AllergyIntolerance"], subjects=subjects) if f.status not in _NOT_AN_ALLERGY]
     if not allergies or not entries:
         return ()
     rowids = [a.newest.rowid for a in allergies]

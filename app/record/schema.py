@@ -350,6 +350,84 @@ CREATE TABLE entry_version (
 );
 """
 
+# Views kept warm (issue 20): the facts every list shows are kept in the record, so an unlock reads them instead of
+# regrouping the record. `view_member` says which fact each resource is in, `view_fact` what grouping found for it
+# (the rest is read from the resource's columns when shown), `view_key` every resource's match keys (a change
+# regroups only the resources that share a key with it). Triggers note what changed in `view_dirty` (1: content,
+# placement or removal; 2: only seen again by a sync) and flag people and decision changes in `view_state`;
+# app.record.view_cache brings the views up to date before they are read. The first read fills them ('full').
+_V12 = """
+CREATE TABLE view_fact (
+    id          INTEGER PRIMARY KEY,
+    fact        TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    person      TEXT NOT NULL,
+    confidence  TEXT NOT NULL,
+    reasons     TEXT NOT NULL,
+    matches     TEXT NOT NULL
+);
+CREATE INDEX view_fact_type ON view_fact (type, person, id, fact);
+CREATE TABLE view_member (
+    rowid       INTEGER PRIMARY KEY,
+    fid         INTEGER NOT NULL,
+    type        TEXT NOT NULL,
+    person      TEXT NOT NULL,
+    source_id   INTEGER NOT NULL,
+    effective   TEXT,
+    changed_at  TEXT NOT NULL,
+    last_seen   TEXT NOT NULL
+);
+CREATE INDEX view_member_fact ON view_member (fid);
+-- The timeline reads a type's slots from this index alone (which member is newest included).
+CREATE INDEX view_member_type ON view_member (
+    type, person, fid, rowid, source_id, effective, changed_at, last_seen
+);
+CREATE TABLE view_key (
+    key         INTEGER NOT NULL,
+    member      INTEGER NOT NULL,
+    PRIMARY KEY (key, member)
+) WITHOUT ROWID;
+CREATE INDEX view_key_member ON view_key (member);
+CREATE TABLE view_dirty (
+    member      INTEGER PRIMARY KEY,
+    kind        INTEGER NOT NULL
+);
+CREATE TABLE view_state (
+    name        TEXT PRIMARY KEY,
+    value       TEXT NOT NULL
+);
+INSERT INTO view_state (name, value) VALUES ('full', '1');
+CREATE TRIGGER view_resource_insert AFTER INSERT ON resource BEGIN
+    INSERT INTO view_dirty (member, kind) VALUES (NEW.rowid, 1) ON CONFLICT (member) DO UPDATE SET kind = 1;
+END;
+CREATE TRIGGER view_resource_change AFTER UPDATE OF raw, effective, category, code_system, code, status, display,
+    subject, value_num, value_unit, changed_at, removed_at, type, id, source_id ON resource BEGIN
+    INSERT INTO view_dirty (member, kind) VALUES (NEW.rowid, 1) ON CONFLICT (member) DO UPDATE SET kind = 1;
+END;
+CREATE TRIGGER view_resource_seen AFTER UPDATE OF last_seen, last_run ON resource BEGIN
+    INSERT INTO view_dirty (member, kind) VALUES (NEW.rowid, 2) ON CONFLICT (member) DO NOTHING;
+END;
+CREATE TRIGGER view_resource_delete AFTER DELETE ON resource BEGIN
+    INSERT INTO view_dirty (member, kind) VALUES (OLD.rowid, 1) ON CONFLICT (member) DO UPDATE SET kind = 1;
+END;
+CREATE TRIGGER view_decision_insert AFTER INSERT ON fact_decision BEGIN
+    INSERT INTO view_state (name, value) VALUES ('decisions', '1') ON CONFLICT (name) DO UPDATE SET value = '1';
+END;
+CREATE TRIGGER view_decision_delete AFTER DELETE ON fact_decision BEGIN
+    INSERT INTO view_state (name, value) VALUES ('decisions', '1') ON CONFLICT (name) DO UPDATE SET value = '1';
+END;
+CREATE TRIGGER view_decision_update AFTER UPDATE ON fact_decision BEGIN
+    INSERT INTO view_state (name, value) VALUES ('decisions', '1') ON CONFLICT (name) DO UPDATE SET value = '1';
+END;
+"""
+# People (who each resource is about) change with person_member, the sources and the portals' patients.
+_V12 += "".join(
+    f"CREATE TRIGGER view_{table}_{event.lower()} AFTER {event} ON {table} BEGIN\n"
+    "    INSERT INTO view_state (name, value) VALUES ('people', '1') ON CONFLICT (name) DO UPDATE SET value = '1';\nEND;\n"
+    for table in ("person_member", "source", "portal")
+    for event in ("INSERT", "UPDATE", "DELETE")
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sources, resources, identifiers, runs, audit log, settings", _V1),
     Migration(2, "full-text index over display text, codes and notes", _V2, _backfill_fts),
@@ -362,6 +440,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "what portals refuse to share, per source; resources removed at the source", _V9),
     Migration(10, "the patient's corrections and context on items, with their history", _V10),
     Migration(11, "the patient's own entries: every version of each, kept through edits and deletes", _V11),
+    Migration(12, "views kept warm: every resource's fact and match keys, what changed since", _V12),
 )
 
 

@@ -404,6 +404,10 @@ class Record:
                     if migration.step is not None:
                         migration.step(cur.raw)
                     cur.execute(f"PRAGMA user_version = {int(migration.version)}")
+            from .view_cache import VIEW_VERSION, refresh
+
+            if current < VIEW_VERSION <= goal:
+                refresh(self)  # an older record's views are filled once, as it is brought up to this version
 
     # --- connection plumbing --------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import Any
 from app.record import Fact, MedicationEntry, Record, ResourceRow, Subjects, noted_items
 from app.record.view_queries import has_resources, json_fields as _json_fields, rows_by_rowid
 
-from .labs import OTHER, lab_tests, values_of
+from .labs import OTHER, lab_tests
 from .format import format_date, format_value, kind_name, readable_measurements, source_label, tidy_name, years_since
 from .merged import Slot, cached_facts, cached_medications, recent_slots
 from .people import Person, Scope
@@ -315,10 +315,9 @@ def _treatment(record: Record, scope: Scope, plans: list[Fact], goals: list[Fact
     # Goals usually carry no date, so the timeline cannot hold them; they are part of the plans.
     items += [_with_fact(_item(f.row, f"Goal ({f.row.status})" if f.row.status else "Goal"), f) for f in goals]
     for test in lab_tests(record, scope, OTHER):
-        if not _TREATMENT_WORDS.search(test.name):
+        if not _TREATMENT_WORDS.search(test.name) or test.newest is None:
             continue
-        latest = values_of(record, scope, test)[:1]  # opens the newest; the line says all of that day's answers
-        for value in latest:
-            items.append(Item(value.resource_type, value.id, value.source_id, test.name, value.date,
-                              test.latest_value))
+        # The line opens the newest answer and says all of that day's (the list found both: no query per test).
+        rtype, rid, source_id = test.newest
+        items.append(Item(rtype, rid, source_id, test.name, test.latest_date or "No date", test.latest_value))
     return _named(items)

@@ -40,6 +40,7 @@ class LabTest:
     latest_date: str
     latest_value: str
     flag: Flag | None
+    newest: tuple[str, str, int] | None = None  # OTHER results: the newest value's (type, id, source id), to open it
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,8 @@ def _other_tests(record: Record, scope: Scope) -> list[LabTest]:
         answers = [_shown_value(r.value, r.unit, r.display) for r in found if r.effective == latest]
         shown = ", ".join(dict.fromkeys(a for a in answers if a))
         name = tidy_name(str(found[0].name).split(":", 1)[0])
-        tests.append(LabTest(system, code or "", name, found[0].unit, len(found), format_date(latest), shown, None))
+        newest = (found[0].resource_type, found[0].id, int(found[0].source_id))
+        tests.append(LabTest(system, code or "", name, found[0].unit, len(found), format_date(latest), shown, None, newest))
     tests.sort(key=lambda t: t.name.lower())
     return tests
 

@@ -1,11 +1,13 @@
 """Facts for the screens, kept between calls until the record changes.
 
-`app.record.facts` regroups a type on every call (tens of milliseconds for most types of a 100,000-resource
-record, half a second for its observations). The screens ask for the same facts again and again -- each timeline
-page, each return to the summary -- so they are kept here per open Record and dropped as soon as the record
-changes: an import, a sync page, a decision (confirm/split/reset), from this window or another. The test for
-"changed" is SQLite's own (`total_changes()` counts this connection's writes, `PRAGMA data_version` moves when
-another connection commits), so it costs two tiny queries and cannot miss a write.
+The grouping itself is kept in the record (app.record.view_cache, schema 12) and brought up to date incrementally
+before every read, so a first look after an unlock or a sync reads prepared facts instead of regrouping the
+record; only a read-only record that is behind its changes, or a set of subjects that is not one person's, is
+grouped from scratch (`app.record.facts`). On top of that, the screens ask for the same facts again and again --
+each timeline page, each return to the summary -- so what was read is kept here per open Record and dropped as
+soon as the record changes: an import, a sync page, a decision (confirm/split/reset), from this window or another.
+The test for "changed" is SQLite's own (`total_changes()` counts this connection's writes, `PRAGMA data_version`
+moves when another connection commits), so it costs two tiny queries and cannot miss a write.
 
 The timeline keeps, per type, one small tuple per fact instead of the facts themselves: 100,000 facts as tuples
 take a few megabytes, as `Fact` objects (with every member's columns) a hundred.
@@ -22,7 +24,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from app.record import Fact, MedicationList, Record, facts, reconcile_medications
+from app.record import Fact, MedicationList, Record, facts, reconcile_medications, subject_clause
+from app.record.view_cache import KeptSlot as Slot
+from app.record.view_cache import current, kept_or_grouped, kept_recent_slots, kept_slots, person_of, refresh
 from app.record.view_queries import newest_date
 
 __all__ = [
@@ -47,18 +51,6 @@ _MEMBER_BUDGET = 60_000
 _FILTERED_KEPT = 6
 
 Subjects = tuple[tuple[int, str], ...] | None  # one person's (source id, subject) pairs, or the whole record
-
-
-@dataclass(frozen=True, slots=True)
-class Slot:
-    """One dated fact on the timeline: enough to sort, filter and count it; the rest is read per page."""
-
-    date: str
-    rowid: int  # the newest member's row: what the timeline shows for the fact
-    fact_id: str
-    resource_type: str
-    source_ids: tuple[int, ...]  # every source that states it
-    newest_source_id: int
 
 
 @dataclass
@@ -91,6 +83,7 @@ _lock = threading.Lock()
 
 
 def _cache(record: Record) -> _Cache:
+    refresh(record)  # the facts kept in the record catch up with any change first (app.record.view_cache)
     generation = record.generation()
     with _lock:
         cache = _caches.get(record)
@@ -130,7 +123,7 @@ def cached_facts(record: Record, resource_type: str, subjects: Iterable[tuple[in
         if found is not None:
             cache.facts.move_to_end(key)
             return found
-    found = facts(record, resource_type, subjects=key[1])
+    found = kept_or_grouped(record, resource_type, key[1])
     size = sum(len(f.members) for f in found)
     with _lock:
         if key not in cache.facts:
@@ -140,6 +133,16 @@ def cached_facts(record: Record, resource_type: str, subjects: Iterable[tuple[in
                 _, dropped = cache.facts.popitem(last=False)
                 cache.members -= sum(len(f.members) for f in dropped)
     return found
+
+
+def _kept_person(record: Record, subjects: Subjects) -> tuple[bool, str | None]:
+    """Whether the facts kept in the record serve these subjects, and the person they are filed under."""
+    if not current(record):
+        return False, None
+    if subjects is None:
+        return True, None
+    person = person_of(record, subjects)
+    return person is not None, person
 
 
 def cached_medications(record: Record, subjects: Iterable[tuple[int, str]] | None = None) -> MedicationList:
@@ -166,7 +169,12 @@ def _type_slots(record: Record, cache: _Cache, resource_type: str, subjects: Sub
     def make() -> list[Slot]:
         with _lock:
             kept = cache.facts.get(key)  # the timeline's facts, when it grouped this type already
-        return _as_slots(kept if kept is not None else facts(record, resource_type, subjects=subjects))
+        if kept is not None:
+            return _as_slots(kept)
+        served, person = _kept_person(record, subjects)
+        if served:
+            return kept_slots(record, resource_type, person)
+        return _as_slots(facts(record, resource_type, subjects=subjects))
 
     found: list[Slot] = _kept(cache.slots, key, make)
     return found
@@ -207,6 +215,11 @@ def recent_slots(
         since = (date.fromisoformat(str(newest)[:10]) - timedelta(days=RECENT_DAYS)).isoformat()
     except ValueError:
         return _type_slots(record, cache, resource_type, subj)
+    served, person = _kept_person(record, subj)
+    if served:  # the facts are kept in the record: read the ones of the last RECENT_DAYS, no grouping
+        kept: list[Slot] = _kept(cache.slots, ("recent", resource_type, subj, since),
+                                 lambda: kept_recent_slots(record, resource_type, person, since))  # fmt: skip
+        return kept
     made: list[Slot] = _kept(
         cache.slots, ("recent", resource_type, subj, since),
         lambda: _as_slots(facts(record, resource_type, subjects=subj, since=since)),

@@ -54,13 +54,17 @@ def _synthetic(size: int) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
+class _SelfTimed(float):
+    """What a measured function returns when only part of it is the figure (the seconds of that part)."""
+
+
 def _timed(fn: Callable[[], Any], runs: int = 7) -> float:
     fn()  # warm the page cache once, as a patient's second look would
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
+        got = fn()
+        samples.append(got if isinstance(got, _SelfTimed) else time.perf_counter() - start)
     return statistics.median(samples)
 
 
@@ -101,10 +105,32 @@ def _measures(record: Record) -> dict[str, tuple[Callable[[], Any], int]]:
             break
         middle[0] = v.timeline_page(record, scope, filt, after=middle[0], limit=150).cursor or middle[0]
     def uncached(fn: Callable[[], Any]) -> Callable[[], Any]:
-        # The first look after a sync, an import or a merge/split: the facts are grouped again.
+        # The first look after an unlock: nothing kept in memory, the facts kept in the record are read.
         def first_look() -> Any:
             forget(record)
             return fn()
+
+        return first_look
+
+    recent = [raw for (raw,) in record._query(
+        "SELECT raw FROM resource WHERE type IN ('Observation', 'Condition', 'Encounter') ORDER BY rowid DESC LIMIT 50"
+    )]  # fmt: skip
+    synced = [0]
+
+    def after_sync(fn: Callable[[], Any]) -> Callable[[], Any]:
+        # The first look after a sync of 50 new resources (copies of recent ones, so they join existing facts):
+        # the kept facts catch up with what changed, then the view is built. The sync itself is not timed.
+        def first_look() -> Any:
+            synced[0] += 1
+            batch = []
+            for raw in recent:
+                resource = loads(raw)
+                resource["id"] = f"{resource['id']}-sync-{synced[0]}"
+                batch.append(dumps(resource))
+            record.import_bytes(b"\n".join(batch), origin="sync.ndjson")
+            start = time.perf_counter()
+            fn()
+            return _SelfTimed(time.perf_counter() - start)
 
         return first_look
 
@@ -113,6 +139,7 @@ def _measures(record: Record) -> dict[str, tuple[Callable[[], Any], int]]:
         "dashboard": (lambda: v.build_dashboard(record, scope), 7),
         COLD_DASHBOARD: (uncached(lambda: v.build_dashboard(record, scope)), 3),
         COLD_TIMELINE: (uncached(lambda: v.timeline_page(record, scope, filt, limit=150)), 3),
+        AFTER_SYNC: (after_sync(lambda: v.build_dashboard(record, scope)), 3),
         "timeline: first page (150) + month list": (
             lambda: (v.timeline_page(record, scope, filt, limit=150), v.month_counts(record, scope, filt)), 7
         ),
@@ -124,8 +151,9 @@ def _measures(record: Record) -> dict[str, tuple[Callable[[], Any], int]]:
     }
 
 
-COLD_DASHBOARD = "dashboard, first after a change (groups facts)"
-COLD_TIMELINE = "timeline page, first after a change (groups facts)"
+COLD_DASHBOARD = "dashboard, first after unlock (kept facts)"
+COLD_TIMELINE = "timeline page, first after unlock (kept facts)"
+AFTER_SYNC = "dashboard, first after a sync of 50 resources"
 
 
 def test_dashboard_and_timeline_on_100k_resources(records: tuple[Record, Record]) -> None:
@@ -147,6 +175,7 @@ def test_dashboard_and_timeline_on_100k_resources(records: tuple[Record, Record]
     print_load("after")
     assert got[COLD_DASHBOARD] < TARGET
     assert got[COLD_TIMELINE] < TARGET
+    assert got[AFTER_SYNC] < TARGET  # issue 20's goal (< 100 ms) is for 1M resources on a quiet machine
     assert got["dashboard"] < TARGET
     assert got["timeline: first page (150) + month list"] < TARGET
     assert got["timeline: a page 3,000 entries down"] < TARGET

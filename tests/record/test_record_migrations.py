@@ -148,10 +148,20 @@ def _seed_v10(record: Record) -> None:
         )
 
 
+def _seed_v11(record: Record) -> None:
+    # Version 11 kept every version of the patient's own entries; an old entry's version sits beside the old data.
+    _seed_v10(record)
+    with record._transaction() as cur:
+        cur.execute(
+            "INSERT INTO entry_version (type, id, version, action, raw, saved_at) VALUES ('Observation', 'own-1', 1, "
+            "'added', '{\"resourceType\": \"Observation\", \"id\": \"own-1\"}', '2025-08-01T00:00:00Z')"
+        )
+
+
 # One seed per schema version a record can be left at. A new migration adds the seed of the version before it.
 SEEDS: dict[int, Callable[[Record], None]] = {
     1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4, 5: _seed_v5, 6: _seed_v6, 7: _seed_v7, 8: _seed_v8,
-    9: _seed_v9, 10: _seed_v10,
+    9: _seed_v9, 10: _seed_v10, 11: _seed_v11,
 }  # fmt: skip
 
 

@@ -1,0 +1,440 @@
+"""Facts kept in the record, brought up to date as the record changes: what the summary, timeline and lists read.
+
+Grouping a 100,000-resource record into facts takes a second or more; the lists need it on every unlock. So the
+outcome is kept in the record (schema 12): which fact each resource is in (`view_member`), what grouping found
+for each fact (`view_fact`: confidence, reasons, possible matches) and every resource's match keys (`view_key`).
+A fact's display, date, status and newest member are read from its members' columns when it is shown, so a sync
+that only sees a resource again changes nothing here.
+
+Triggers on the resource table note every resource that arrives, changes, is removed at its source or deleted
+(`view_dirty`); triggers on the decisions, people, sources and portals flag those changes (`view_state`).
+`refresh` then regroups only what a change can reach: the changed resources and every resource that shares a
+match key, a decision or a person change with them, followed key by key until nothing new is reached. Grouping
+is per bucket of match keys, so the facts of that closed part are exactly what a grouping of the whole record
+makes for them (tests/record/test_view_cache_properties.py checks it after random changes). When a change
+reaches most of the record, or the sources' keys change, everything is regrouped once.
+
+Every read first calls `refresh` (cheap when nothing changed: one query). A read-only record cannot be brought up
+to date: when it is behind, the readers group from scratch as before (`current` says which).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .facts import _COLUMNS, _CHANGED_AT, _EFFECTIVE, _LAST_SEEN, _ROWID, Fact, FactMember, PossibleMatch, regroup
+from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, decisions, facts, newest_first
+from .errors import RecordBusy, RecordFull, RecordReadOnly
+from .people import Subjects, owners, people, source_key
+from .store import Record, _Tx
+
+__all__ = [
+    "VIEW_VERSION", "KeptSlot", "current", "kept_facts", "kept_or_grouped", "kept_recent_slots", "kept_slots",
+    "person_of", "refresh",
+]  # fmt: skip
+
+VIEW_VERSION = 12
+# A change that reaches more than this share of the record regroups all of it (one pass beats many lookups).
+_FULL_SHARE = 0.5
+_CONTENT, _SEEN = 1, 2
+_MEDICATION_TYPES = ("MedicationRequest", "MedicationStatement")
+
+
+@dataclass(frozen=True, slots=True)
+class KeptSlot:
+    """One dated fact, as the timeline sorts and pages it (app.views.merged.Slot is made from it)."""
+
+    date: str
+    rowid: int
+    fact_id: str
+    resource_type: str
+    source_ids: tuple[int, ...]
+    newest_source_id: int
+
+
+def _flags(record: Record) -> tuple[bool, set[str]]:
+    (dirty, flags) = record._query(
+        "SELECT EXISTS (SELECT 1 FROM view_dirty), (SELECT group_concat(name) FROM view_state WHERE value = '1')"
+    )[0]
+    return bool(dirty), set(flags.split(",")) if flags else set()
+
+
+def current(record: Record) -> bool:
+    """Whether the kept views can be read: brought up to date now when the record is writable."""
+    if record.schema_version < VIEW_VERSION:
+        return False
+    if not record.read_only:
+        refresh(record)
+    dirty, flags = _flags(record)
+    return not dirty and not flags
+
+
+def refresh(record: Record) -> None:
+    """Regroup what changed since the views were last brought up to date (nothing, when nothing did)."""
+    if record.read_only or record.schema_version < VIEW_VERSION:
+        return
+    dirty, flags = _flags(record)
+    if not dirty and not flags:
+        return
+    try:
+        everyone = people(record)  # places unplaced Patients (a write) before the transaction below begins
+        with record._transaction() as cur:
+            _refresh(record, cur, owners(everyone))
+    except (RecordFull, RecordBusy, RecordReadOnly):
+        # Reading must not fail for want of a write (a full disk, another window's write): the views stay behind,
+        # nothing is half-written (the transaction rolled back), and readers group from scratch until it works.
+        return
+
+
+def _state(record: Record) -> dict[str, str]:
+    return dict(record._query("SELECT name, value FROM view_state"))
+
+
+def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> None:
+    state = _state(record)
+    sources = {
+        str(sid): source_key(kind, name, base)
+        for sid, kind, name, base in record._query("SELECT id, kind, name, base_url FROM source")
+    }
+    before = json.loads(state.get("sources", "{}"))
+    owners_now = sorted([sid, subject, pid] for (sid, subject), pid in owner.items())
+    seen_decisions = sorted([d.decision, *d.a, *d.b] for d in decisions(record))
+    snapshot = {
+        "sources": json.dumps(sources, sort_keys=True),
+        "owners": json.dumps(owners_now),
+        "decisions_seen": json.dumps(seen_decisions),
+    }
+    moved_sources = any(sources.get(sid, key) != key for sid, key in before.items())
+    if state.get("full") == "1" or moved_sources:
+        _write(cur, None, *regroup(record, None))
+    else:
+        seeds = _seeds(record, state, owners_now, seen_decisions, sources)
+        if seeds:
+            total = int(record._query("SELECT count(*) FROM resource")[0][0])
+            reach = _closure(record, seeds, sources)
+            if len(reach) > _FULL_SHARE * max(total, 1):
+                _write(cur, None, *regroup(record, None))
+            else:
+                _write(cur, reach, *regroup(record, sorted(reach)))
+    # Seen again by a sync: the kept copy of last_seen (which member of a fact is the newest) follows.
+    cur.execute(
+        "UPDATE view_member SET last_seen = (SELECT r.last_seen FROM resource r WHERE r.rowid = view_member.rowid) "
+        "WHERE rowid IN (SELECT member FROM view_dirty WHERE kind = ?)",
+        (_SEEN,),
+    )
+    cur.execute("DELETE FROM view_dirty")
+    cur.execute("DELETE FROM view_state")
+    cur.execute_rows("INSERT INTO view_state (name, value) VALUES {rows}", list(snapshot.items()))
+
+
+def _seeds(
+    record: Record, state: dict[str, str], owners_now: list[list[Any]], seen: list[list[str]], sources: dict[str, str]
+) -> set[int]:
+    """The resources whose grouping may have changed: changed content, a run that matters to an identifier, a
+    person moved, a decision made or undone."""
+    query = record._query
+    seeds = {member for (member,) in query("SELECT member FROM view_dirty WHERE kind = ?", [_CONTENT])}
+    # Seen again by a sync: only the run changed, and a run matters only to an identifier another resource shares.
+    seeds.update(
+        member
+        for (member,) in query(
+            "SELECT DISTINCT k.member FROM view_dirty d JOIN view_key k ON k.member = d.member "
+            "WHERE d.kind = ? AND (k.key & 1) = 1 AND EXISTS "
+            "(SELECT 1 FROM view_key o WHERE o.key = k.key AND o.member != k.member)",
+            [_SEEN],
+        )
+    )
+    if "people" in state or "owners" not in state:
+        old = {(sid, subject): pid for sid, subject, pid in json.loads(state.get("owners", "[]"))}
+        new = {(sid, subject): pid for sid, subject, pid in owners_now}
+        moved = [key for key in old.keys() | new.keys() if old.get(key) != new.get(key)]
+        for start in range(0, len(moved), 400):
+            chunk = moved[start : start + 400]
+            marks = ", ".join("(?, ?)" for _ in chunk)
+            seeds.update(
+                rowid
+                for (rowid,) in query(
+                    f"SELECT rowid FROM resource WHERE (source_id, subject) IN (VALUES {marks})",
+                    [v for pair in chunk for v in pair],
+                )
+            )
+    if "decisions" in state or "decisions_seen" not in state:
+        old_d = {tuple(d) for d in json.loads(state.get("decisions_seen", "[]"))}
+        changed = old_d ^ {tuple(d) for d in seen}
+        ends = {(d[1], d[2], d[3]) for d in changed} | {(d[4], d[5], d[6]) for d in changed}
+        seeds.update(_rowids_of(record, ends, sources))
+    return seeds
+
+
+def _rowids_of(record: Record, keys: Iterable[tuple[str, str, str]], sources: dict[str, str]) -> set[int]:
+    """The rowids of resources named by (source key, type, id)."""
+    by_key: dict[str, list[int]] = {}
+    for text_id, key in sources.items():
+        by_key.setdefault(key, []).append(int(text_id))
+    found: set[int] = set()
+    for skey, rtype, rid in keys:
+        for source_id in by_key.get(skey, ()):
+            found.update(r for (r,) in record._query(
+                "SELECT rowid FROM resource WHERE source_id = ? AND type = ? AND id = ?", [source_id, rtype, rid]
+            ))  # fmt: skip
+    return found
+
+
+def _closure(record: Record, seeds: set[int], sources: dict[str, str]) -> set[int]:
+    """Every resource a change to `seeds` can regroup: followed through shared match keys (old and new), the
+    patient's decisions, the facts they were in, and the references that give encounters and orders their keys."""
+    query = record._query
+    reach = set(seeds)
+    # An Organization or Medication gives the encounters and orders of its source their keys.
+    for rtype, sid in query(
+        "SELECT DISTINCT type, source_id FROM resource WHERE rowid IN (SELECT value FROM json_each(?)) "
+        "AND type IN ('Organization', 'Medication')",
+        [json.dumps(sorted(seeds))],
+    ):
+        users = ("Encounter",) if rtype == "Organization" else _MEDICATION_TYPES
+        marks = ", ".join("?" for _ in users)
+        reach.update(r for (r,) in query(f"SELECT rowid FROM resource WHERE source_id = ? AND type IN ({marks})",
+                                         [sid, *users]))  # fmt: skip
+    # Their keys now (the kept ones are from before the change): old keys reach what they left, new ones what
+    # they join.
+    _, new_keys = regroup(record, sorted(reach))
+    links: dict[int, set[int]] = {}
+    for d in decisions(record):
+        pair = [_rowids_of(record, [end], sources) for end in (d.a, d.b)]
+        for a in pair[0]:
+            for b in pair[1]:
+                links.setdefault(a, set()).add(b)
+                links.setdefault(b, set()).add(a)
+    keys_seen: set[int] = set()
+    frontier = set(reach)
+    pending_keys = {k for numbers in new_keys.values() for k in numbers}
+    while frontier:
+        members = json.dumps(sorted(frontier))
+        pending_keys.update(k for (k,) in query(
+            "SELECT key FROM view_key WHERE member IN (SELECT value FROM json_each(?))", [members]
+        ))  # fmt: skip
+        # The other members of the facts they were in (a member whose keys changed may have left their buckets).
+        found = {r for (r,) in query(
+            "SELECT m.rowid FROM view_member m WHERE m.fid IN (SELECT fid FROM view_member WHERE rowid IN "
+            "(SELECT value FROM json_each(?)))", [members]
+        )}  # fmt: skip
+        for rowid in frontier:
+            found |= links.get(rowid, set())
+        fresh_keys = pending_keys - keys_seen
+        keys_seen |= fresh_keys
+        pending_keys = set()
+        if fresh_keys:
+            found.update(m for (m,) in query(
+                "SELECT member FROM view_key WHERE key IN (SELECT value FROM json_each(?))",
+                [json.dumps(sorted(fresh_keys))],
+            ))  # fmt: skip
+        frontier = found - reach
+        reach |= frontier
+    return reach
+
+
+def _write(cur: _Tx, reach: set[int] | None, found: list[Fact], keys: dict[int, set[int]]) -> None:
+    """Replace the kept facts of `reach` (everything, when None) with `found`."""
+    if reach is None:
+        cur.execute("DELETE FROM view_member")
+        cur.execute("DELETE FROM view_fact")
+        cur.execute("DELETE FROM view_key")
+    else:
+        members = sorted(reach)
+        cur.execute_rows(
+            "DELETE FROM view_fact WHERE id IN (SELECT fid FROM view_member WHERE rowid IN ({rows}))", members
+        )
+        cur.execute_rows("DELETE FROM view_member WHERE rowid IN ({rows})", members)
+        cur.execute_rows("DELETE FROM view_key WHERE member IN ({rows})", members)
+    next_id = int(cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM view_fact").fetchone()[0])
+    fact_rows: list[tuple[Any, ...]] = []
+    member_rows: list[tuple[Any, ...]] = []
+    for fact in found:
+        fid, next_id = next_id, next_id + 1
+        matches = json.dumps([[p.fact_id, p.display, p.date, p.reason] for p in fact.possible_matches]) if (
+            fact.possible_matches
+        ) else ""  # fmt: skip
+        fact_rows.append((fid, fact.fact_id, fact.resource_type, fact.person, fact.confidence, "\x1f".join(fact.reasons),
+                          matches))  # fmt: skip
+        member_rows.extend(
+            (m.rowid, fid, fact.resource_type, fact.person, m.source_id, m.date, m.changed_at, m.last_seen)
+            for m in fact.members
+        )
+    key_rows = [(key, rowid) for rowid, numbers in keys.items() for key in numbers]
+    if fact_rows:
+        cur.execute_rows(
+            "INSERT INTO view_fact (id, fact, type, person, confidence, reasons, matches) VALUES {rows}", fact_rows
+        )
+    if member_rows:
+        cur.execute_rows(
+            "INSERT INTO view_member (rowid, fid, type, person, source_id, effective, changed_at, last_seen) "
+            "VALUES {rows}",
+            member_rows,
+        )
+    if key_rows:
+        cur.execute_rows("INSERT INTO view_key (key, member) VALUES {rows}", key_rows)
+
+
+# --- reading ---------------------------------------------------------------------------------------------------------
+
+
+def person_of(record: Record, subjects: Sequence[tuple[int, str]]) -> str | None:
+    """The person number whose subjects these are exactly (what the kept facts are filed under), or None."""
+    wanted = set(subjects)
+    for person in people(record):
+        if set(person.subjects) == wanted:
+            return str(person.id)
+    return None
+
+
+def _member_rows(record: Record, resource_type: str, person: str | None) -> dict[int, list[int]]:
+    """fid -> member rowids of the kept facts of a type (about one person)."""
+    sql, args = "SELECT rowid, fid FROM view_member WHERE type = ?", [resource_type]
+    if person is not None:
+        sql += " AND person = ?"
+        args.append(person)
+    out: dict[int, list[int]] = {}
+    for rowid, fid in record._query(sql, args):
+        out.setdefault(fid, []).append(rowid)
+    return out
+
+
+def kept_facts(record: Record, resource_type: str, person: str | None = None) -> list[Fact]:
+    """The facts of a type (about one person: the number `person_of` gives), as `facts()` makes them, from the
+    kept grouping and the members' columns (read from the covering index, never the JSON). Call `current` first."""
+    fids = _member_rows(record, resource_type, person)
+    if not fids:
+        return []
+    cols = {
+        c[_ROWID]: c
+        for c in record._query(
+            f"SELECT {_COLUMNS} FROM resource r INDEXED BY resource_facts WHERE r.type = ? AND r.removed_at IS NULL",
+            [resource_type],
+        )
+    }
+    # A fact may hold members of another type (the patient's MedicationStatement confirmed as the clinic's
+    # MedicationRequest): those are read by rowid.
+    missing = [r for rowids in fids.values() for r in rowids if r not in cols]
+    for start in range(0, len(missing), 500):
+        chunk = missing[start : start + 500]
+        cols.update(
+            (c[_ROWID], c)
+            for c in record._query(
+                f"SELECT {_COLUMNS} FROM resource r WHERE r.rowid IN ({', '.join('?' for _ in chunk)}) "
+                "AND r.removed_at IS NULL",
+                chunk,
+            )
+        )
+    info = {
+        fid: rest
+        for fid, *rest in record._query(
+            "SELECT id, fact, person, confidence, reasons, matches FROM view_fact WHERE type = ?"
+            + (" AND person = ?" if person is not None else ""),
+            [resource_type, *([person] if person is not None else [])],
+        )
+    }
+    names: dict[int, str] = {}
+    skeys: dict[int, str] = {}
+    for sid, kind, name, base in record._query("SELECT id, kind, name, base_url FROM source"):
+        names[sid], skeys[sid] = name, source_key(kind, name, base)
+    result: list[Fact] = []
+    for fid, rowids in fids.items():
+        fact_id, who, confidence, reasons, matches = info[fid]
+        rows = [cols[r] for r in rowids if r in cols]
+        if not rows:
+            continue
+        if len(rows) == 1:
+            c = rows[0]
+            member = FactMember(names[c[_SID]], skeys[c[_SID]], c[_SID], c[_TYPE], c[_ID], c[_ROWID], c[_LAST_SEEN],
+                                c[_CHANGED_AT], True, c)  # fmt: skip
+            members: tuple[FactMember, ...] = (member,)
+            top = c
+            date = c[_EFFECTIVE]
+        else:
+            rows.sort(key=lambda c: (skeys[c[_SID]], c[_TYPE], c[_ID]))
+            top = max(rows, key=lambda c: (c[_CHANGED_AT], c[_LAST_SEEN], c[_ROWID]))
+            members = tuple(
+                FactMember(names[c[_SID]], skeys[c[_SID]], c[_SID], c[_TYPE], c[_ID], c[_ROWID], c[_LAST_SEEN],
+                           c[_CHANGED_AT], c is top, c)  # fmt: skip
+                for c in rows
+            )
+            date = top[_EFFECTIVE] or min((c[_EFFECTIVE] for c in rows if c[_EFFECTIVE]), default=None)
+        possible = tuple(PossibleMatch(*p) for p in json.loads(matches)) if matches else ()
+        result.append(Fact(fact_id, top[_TYPE], top[_DISPLAY] or top[_TYPE], date, top[_STATUS], who, members,
+                           confidence, tuple(reasons.split("\x1f")) if reasons else (), possible))  # fmt: skip
+    return newest_first(result)
+
+
+def kept_or_grouped(record: Record, types: Iterable[str] | str, subjects: Subjects | None = None) -> list[Fact]:
+    """`facts(record, types, subjects=subjects)`: read as kept in the record when the views are up to date and
+    `subjects` are everyone's (None) or one person's, grouped from scratch otherwise (a read-only record behind
+    its changes, an arbitrary set of subjects)."""
+    wanted = [types] if isinstance(types, str) else sorted(set(types))
+    if current(record):
+        person = None if subjects is None else person_of(record, subjects)
+        if subjects is None or person is not None:
+            found = [fact for rtype in wanted for fact in kept_facts(record, rtype, person)]
+            return newest_first(found) if len(wanted) > 1 else found
+    return facts(record, wanted, subjects=subjects)
+
+
+def kept_slots(record: Record, resource_type: str, person: str | None = None) -> list[KeptSlot]:
+    """The dated facts of a type (about one person), newest first, with only what the timeline sorts and counts,
+    read from the kept views' own index (the resources are read only for facts of several members). Call
+    `current` first."""
+    sql, args = (
+        "SELECT fid, rowid, source_id, effective, changed_at, last_seen FROM view_member WHERE type = ?",
+        [resource_type],
+    )
+    if person is not None:
+        sql += " AND person = ?"
+        args.append(person)
+    return _slots(record, resource_type, record._query(sql, args))
+
+
+def kept_recent_slots(record: Record, resource_type: str, person: str | None, since: str) -> list[KeptSlot]:
+    """`kept_slots`, only of the facts with a member dated on or after `since` (what the summary's "recent"
+    lists show): found through the type's date index, so a year of a large record costs what a year costs."""
+    sql = (
+        "SELECT m.fid, m.rowid, m.source_id, m.effective, m.changed_at, m.last_seen FROM view_member m "
+        "WHERE m.fid IN (SELECT fid FROM "
+        "view_member WHERE rowid IN (SELECT rowid FROM resource INDEXED BY resource_type_effective "
+        "WHERE type = ? AND effective >= ?))"
+    )
+    args: list[Any] = [resource_type, since]
+    if person is not None:
+        sql += " AND m.person = ?"
+        args.append(person)
+    return _slots(record, resource_type, record._query(sql, args))
+
+
+def _slots(record: Record, resource_type: str, members: list[Any]) -> list[KeptSlot]:
+    """Slots of the kept facts whose (fid, rowid, source id, effective, changed_at, last_seen) members these are,
+    newest first."""
+    fids: dict[int, list[tuple[Any, ...]]] = {}
+    for fid, *member in members:
+        fids.setdefault(fid, []).append(member)
+    if not fids:
+        return []
+    ids = dict(record._query(
+        "SELECT id, fact FROM view_fact WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(list(fids))]
+    ))  # fmt: skip
+    shared: dict[tuple[int, ...], tuple[int, ...]] = {}
+    made: list[KeptSlot] = []
+    for fid, found in fids.items():
+        if len(found) == 1:
+            rowid, sid, effective, _, _ = found[0]
+            if effective:
+                made.append(KeptSlot(effective, rowid, ids[fid], resource_type, shared.setdefault((sid,), (sid,)), sid))
+            continue
+        top = max(found, key=lambda m: (m[3], m[4], m[0]))  # the newest: last changed, last seen, last stored
+        date = top[2] or min((m[2] for m in found if m[2]), default=None)
+        if not date:
+            continue
+        sids = tuple(sorted({m[1] for m in found}))
+        made.append(KeptSlot(date, top[0], ids[fid], resource_type, shared.setdefault(sids, sids), top[1]))
+    made.sort(key=lambda s: (s.date, s.fact_id), reverse=True)
+    return made

@@ -1,0 +1,282 @@
+"""The facts kept in the record (app.record.view_cache) equal a grouping from scratch, whatever happened (hypothesis).
+
+Random sequences of imports (new and changed resources, from several sources whose ids collide), removals at the
+source, forgotten sources, people merged and split, facts confirmed and split: after every step the kept facts of
+every type -- for the whole record and for each person -- and the timeline's slots are exactly what `facts()`
+makes from scratch, and the views were brought up to date without regrouping everything when the change was small.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.records import PASSPHRASE
+
+from app.record import Record, confirm, facts, merge_people, people, reset, split, split_person
+from app.record.portal_state import PortalPullStore, PortalState
+from app.record.view_cache import current, kept_facts, kept_or_grouped, kept_recent_slots, kept_slots, person_of
+from app.views.merged import _as_slots
+
+SOURCES = ("Clinic A", "Clinic B", "Clinic C")
+TYPES = ("Condition", "MedicationRequest", "AllergyIntolerance", "Observation", "Encounter", "Immunization")
+NAMES = (("Ada", "Park"), ("ADA", "PARK"), ("Bo", "Lin"))
+
+resource = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(TYPES),
+        "id": st.sampled_from(["1", "2", "3", "4"]),  # small ids: a later import changes an earlier resource
+        "subject": st.sampled_from(["1", "2", "9"]),  # Patient/9 is nobody's
+        "code": st.sampled_from(["1", "1", "2"]),  # few codes, days and values: copies are common
+        "day": st.sampled_from(["2024-01-01", "2024-01-01", "2024-01-02", "2024-01-20", "2024-03-01", None]),
+        "value": st.sampled_from([1.0, 1.0, 2.0]),
+        "identifier": st.sampled_from([None, "x", "y"]),
+        "status": st.sampled_from(["active", "resolved"]),
+        "org": st.sampled_from(["Org/1", "Org/2"]),
+    }
+)
+step = st.one_of(
+    st.tuples(st.just("import"), st.sampled_from(SOURCES), st.lists(resource, min_size=1, max_size=6)),
+    st.tuples(st.just("patient"), st.sampled_from(SOURCES), st.sampled_from(["1", "2"]), st.sampled_from(NAMES)),
+    st.tuples(st.just("organization"), st.sampled_from(SOURCES), st.sampled_from(["1", "2"]),
+              st.sampled_from(["General Hospital", "Other Clinic"])),  # fmt: skip
+    st.tuples(st.just("remove"), st.sampled_from(SOURCES), st.sampled_from(TYPES)),
+    st.tuples(st.just("forget"), st.sampled_from(SOURCES)),
+    st.tuples(st.just("merge"), st.integers(0, 3), st.integers(0, 3)),
+    st.tuples(st.just("split person"), st.integers(0, 3)),
+    st.tuples(st.just("confirm"), st.sampled_from(TYPES), st.integers(0, 5), st.integers(0, 5)),
+    st.tuples(st.just("split fact"), st.sampled_from(TYPES), st.integers(0, 5)),
+)
+
+
+def _fhir(spec: dict[str, Any]) -> dict[str, Any]:
+    rtype, code, day = spec["type"], spec["code"], spec["day"]
+    out: dict[str, Any] = {"resourceType": rtype, "id": f"{rtype[:3].lower()}{spec['id']}"}
+    ref = {"reference": f"Patient/{spec['subject']}"}
+    coding = {"coding": [{"system": "http://snomed.info/sct", "code": f"10{code}", "display": f"Thing {code}"}]}
+    if spec["identifier"]:
+        out["identifier"] = [{"system": "urn:test", "value": spec["identifier"]}]
+    if rtype == "Condition":
+        out |= {"subject": ref, "code": coding, "clinicalStatus": {"coding": [{"code": spec["status"]}]}}
+        if day:
+            out["onsetDateTime"] = day
+    elif rtype == "MedicationRequest":
+        out |= {"status": spec["status"], "intent": "order", "subject": ref,
+                "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                          "code": f"30{code}", "display": f"Drug{code} 10 MG Oral Tablet"}]}}  # fmt: skip
+        if day:
+            out["authoredOn"] = day
+    elif rtype == "AllergyIntolerance":
+        out |= {"patient": ref, "code": coding, "clinicalStatus": {"coding": [{"code": spec["status"]}]}}
+    elif rtype == "Observation":
+        out |= {"status": "final", "subject": ref, "code": {"coding": [{"system": "http://loinc.org", "code": f"1-{code}"}]},
+                "valueQuantity": {"value": spec["value"], "unit": "mg"}}  # fmt: skip
+        if day:
+            out["effectiveDateTime"] = day
+    elif rtype == "Encounter":
+        out |= {"status": "finished", "class": {"code": "AMB"}, "subject": ref,
+                "serviceProvider": {"reference": f"Organization/{spec['org'][-1]}"}}  # fmt: skip
+        if day:
+            out["period"] = {"start": day}
+    else:  # Immunization
+        out |= {"status": "completed", "patient": ref, "vaccineCode": coding}
+        if day:
+            out["occurrenceDateTime"] = day
+    return out
+
+
+def _import(record: Record, source: str, resources: list[dict[str, Any]]) -> None:
+    body = b"\n".join(json.dumps(r).encode() for r in resources)
+    record.import_bytes(body, origin=f"{source}.ndjson", source=source)
+
+
+def _apply(record: Record, move: tuple[Any, ...]) -> None:
+    kind = move[0]
+    if kind == "import":
+        _import(record, move[1], [_fhir(spec) for spec in move[2]])
+    elif kind == "patient":
+        given, family = move[3]
+        _import(record, move[1], [{"resourceType": "Patient", "id": move[2], "birthDate": "1970-01-01",
+                                   "name": [{"given": [given], "family": family}]}])  # fmt: skip
+    elif kind == "organization":
+        _import(record, move[1], [{"resourceType": "Organization", "id": move[2], "name": move[3]}])
+    elif kind == "remove":  # a sync that served nothing of this type: what it had is removed at the source
+        found = [s for s in record.sources() if s.name == move[1]]
+        if found:
+            run = record.start_run(found[0].id, "sync", "test")
+            PortalPullStore(record, found[0].id).mark_removed(run, [move[2]])
+    elif kind == "forget":
+        found = [s for s in record.sources() if s.name == move[1]]
+        if found:
+            PortalState(record).disconnect(found[0].id, forget=True)
+    elif kind == "merge":
+        everyone = people(record)
+        if move[1] < len(everyone) and move[2] < len(everyone) and move[1] != move[2]:
+            merge_people(record, everyone[move[1]], everyone[move[2]])
+    elif kind == "split person":
+        everyone = people(record)
+        if move[1] < len(everyone) and len(everyone[move[1]].members) > 1:
+            split_person(record, everyone[move[1]])
+    elif kind == "confirm":
+        pool = facts(record, move[1])
+        if move[2] < len(pool) and move[3] < len(pool) and move[2] != move[3]:
+            if pool[move[2]].person == pool[move[3]].person:  # the app offers only one person's facts
+                confirm(record, pool[move[2]], pool[move[3]])
+    elif kind == "split fact":
+        pool = [f for f in facts(record, move[1]) if len(f.members) > 1]
+        if move[2] < len(pool):
+            split(record, pool[move[2]])
+
+
+def _check(record: Record) -> None:
+    assert current(record)
+    everyone = people(record)
+    for rtype in (*TYPES, "Patient", "Organization"):
+        fresh = facts(record, rtype)
+        kept = kept_facts(record, rtype)
+        assert kept == fresh
+        assert [f.as_json() for f in kept] == [f.as_json() for f in fresh]
+        assert kept_slots(record, rtype) == _as_slots(fresh)
+        recent = [f for f in fresh if any(m.date and m.date >= "2024-01-15" for m in f.members)]
+        assert kept_recent_slots(record, rtype, None, "2024-01-15") == _as_slots(recent)
+        for person in everyone:
+            number = person_of(record, person.subjects)
+            assert number == str(person.id)
+            mine = facts(record, rtype, subjects=person.subjects)
+            assert kept_facts(record, rtype, number) == mine
+            assert kept_slots(record, rtype, number) == _as_slots(mine)
+
+
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@SETTINGS
+@given(steps=st.lists(step, min_size=2, max_size=8))
+def test_kept_facts_equal_a_grouping_from_scratch(tmp_path_factory: Any, steps: list[tuple[Any, ...]]) -> None:
+    with Record.create(tmp_path_factory.mktemp("views") / "v.carry", PASSPHRASE) as record:
+        for move in steps:
+            _apply(record, move)
+            _check(record)
+
+
+def test_a_small_change_regroups_only_what_it_reaches(tmp_path: Path) -> None:
+    with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
+        many = [{"type": "Observation", "id": str(n), "subject": "1", "code": str(n % 7), "day": "2024-01-01",
+                 "value": float(n), "identifier": None, "status": "active", "org": "Org/1"} for n in range(300)]  # fmt: skip
+        _import(record, "Clinic A", [_fhir(s) | {"id": f"o{s['id']}"} for s in many])
+        _check(record)
+        before = dict(record._query("SELECT rowid, fid FROM view_member"))
+        # One new copy of one observation (the same code, time and value): two resources regrouped, the rest
+        # untouched.
+        _import(record, "Clinic A", [_fhir(many[5]) | {"id": "copy"}])
+        _check(record)
+        after = dict(record._query("SELECT rowid, fid FROM view_member"))
+        assert sum(1 for rowid, fid in before.items() if after.get(rowid) != fid) == 1
+        assert len(after) == len(before) + 1
+        shared = [f for f in kept_facts(record, "Observation") if len(f.members) == 2]
+        assert len(shared) == 1 and {m.id for m in shared[0].members} == {"o5", "copy"}
+
+
+def test_an_older_record_is_filled_once_by_the_migration(tmp_path: Path) -> None:
+    path = tmp_path / "old.carry"
+    with Record.create(path, PASSPHRASE) as record:
+        _import(record, "Clinic A", [_fhir(s) for s in [
+            {"type": t, "id": "1", "subject": "1", "code": "1", "day": "2024-01-01", "value": 1.0, "identifier": None,
+             "status": "active", "org": "Org/1"} for t in TYPES]])  # fmt: skip
+        with record._transaction() as cur:  # back to before the views existed, as an older Carry left it
+            triggers = cur.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'view_%'")
+            for (name,) in triggers.fetchall():
+                cur.execute(f"DROP TRIGGER {name}")
+            for table in ("view_member", "view_fact", "view_key", "view_dirty", "view_state"):
+                cur.execute(f"DROP TABLE {table}")
+            cur.execute("PRAGMA user_version = 11")
+    with Record.open(path, PASSPHRASE) as record:
+        assert record.schema_version == 12
+        assert record._query("SELECT count(*) FROM view_dirty")[0][0] == 0
+        assert record._query("SELECT count(*) FROM view_member")[0][0] == len(TYPES)
+        _check(record)
+
+
+# Each way a resource's fact can change without its content changing, step by step (the random sequences above
+# reach them only now and then).
+
+_BASE = {"subject": "1", "code": "1", "value": 1.0, "identifier": None, "status": "active", "org": "Org/1"}
+
+
+def test_decisions_made_and_undone_regroup_their_resources(tmp_path: Path) -> None:
+    with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
+        # The same code 60 days apart: two conditions (beyond the 30-day window), until the patient says otherwise.
+        _import(record, "Clinic A", [_fhir(_BASE | {"type": "Condition", "id": n, "day": day})
+                                     for n, day in (("1", "2024-01-01"), ("2", "2024-03-01"))])  # fmt: skip
+        _check(record)
+        one = confirm(record, *facts(record, "Condition"))
+        _check(record)
+        assert [len(f.members) for f in kept_facts(record, "Condition")] == [2]
+        split(record, one)
+        _check(record)
+        assert [len(f.members) for f in kept_facts(record, "Condition")] == [1, 1]
+        reset(record, kept_facts(record, "Condition")[0])
+        _check(record)
+
+
+def test_an_organisation_renamed_regroups_the_encounters_it_names(tmp_path: Path) -> None:
+    with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
+        _import(record, "Clinic A", [
+            {"resourceType": "Organization", "id": "1", "name": "General Hospital"},
+            {"resourceType": "Organization", "id": "2", "name": "Other Clinic"},
+            _fhir(_BASE | {"type": "Encounter", "id": "1", "day": "2024-01-01", "org": "Org/1"}),
+            _fhir(_BASE | {"type": "Encounter", "id": "2", "day": "2024-01-01", "org": "Org/2"}),
+        ])  # fmt: skip
+        _check(record)
+        assert [len(f.members) for f in kept_facts(record, "Encounter")] == [1, 1]
+        _import(record, "Clinic A", [{"resourceType": "Organization", "id": "2", "name": "General Hospital"}])
+        _check(record)
+        assert [len(f.members) for f in kept_facts(record, "Encounter")] == [2]
+
+
+def test_a_sync_that_only_sees_resources_again_regroups_what_their_identifiers_join(tmp_path: Path) -> None:
+    with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
+        first, second = (_fhir(_BASE | {"type": "Condition", "id": n, "day": day, "identifier": "x"})
+                         for n, day in (("1", "2024-01-01"), ("2", "2024-06-01")))  # fmt: skip
+        _import(record, "Clinic A", [first])
+        _import(record, "Clinic A", [second])  # one identifier in two runs: a re-issued id, the same condition
+        _check(record)
+        assert [len(f.members) for f in kept_facts(record, "Condition")] == [2]
+        _import(record, "Clinic A", [first, second])  # nothing changed, but now one run carried both: two things
+        assert record._query("SELECT DISTINCT kind FROM view_dirty") == [(2,)]
+        _check(record)
+        assert [len(f.members) for f in kept_facts(record, "Condition")] == [1, 1]
+
+
+def test_the_copy_seen_last_speaks_for_its_fact(tmp_path: Path) -> None:
+    with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
+        copies = [_fhir(_BASE | {"type": "Observation", "id": n, "day": "2024-01-01"}) for n in ("1", "2")]
+        _import(record, "Clinic A", copies)  # the same code, time and value: one fact of two copies
+        _check(record)
+        time.sleep(1.1)  # the record's clock counts seconds
+        _import(record, "Clinic A", [copies[0]])  # unchanged, seen again: now the newest
+        assert record._query("SELECT DISTINCT kind FROM view_dirty") == [(2,)]
+        _check(record)
+        (slot,) = kept_slots(record, "Observation")
+        assert slot.rowid == record._query("SELECT rowid FROM resource WHERE id = 'obs1'")[0][0]
+
+
+def test_a_busy_record_is_read_from_scratch_until_its_views_can_catch_up(tmp_path: Path) -> None:
+    path = tmp_path / "v.carry"
+    with Record.create(path, PASSPHRASE) as record:
+        _import(record, "Clinic A", [_fhir(_BASE | {"type": "Condition", "id": "1", "day": "2024-01-01"})])
+        other = Record.open(path, PASSPHRASE)  # another Carry window
+        try:
+            record._query("PRAGMA busy_timeout = 200")  # not the usual 10 s: the test waits for it
+            with other._transaction():  # holds the write lock: the views cannot be brought up to date
+                assert not current(record)
+                assert kept_or_grouped(record, "Condition") == facts(record, "Condition")
+                assert record._query("SELECT count(*) FROM view_dirty")[0][0] == 1  # nothing half-written
+        finally:
+            other.close()
+        assert current(record)
+        assert kept_facts(record, "Condition") == facts(record, "Condition")
