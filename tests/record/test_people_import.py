@@ -58,15 +58,16 @@ def test_an_export_goes_to_the_named_person_and_a_record_of_two_asks_whose(
 
     code, out, err = _run(capsys, "import", "--person", "bram", str(export))
     assert code == 0, err
-    assert "20 new" in out and "20 items that name no patient were put in the record of Bram Okafor." in out
-    assert _heart_rates(capsys, "--person", "Bram") == 18
+    # 18 heart rates and 2 step counts within two hours: a day's heart rate and a day's steps.
+    assert "2 new" in out and "2 items that name no patient were put in the record of Bram Okafor." in out
+    assert _heart_rates(capsys, "--person", "Bram") == 1
     assert _heart_rates(capsys, "--person", "Alice") == 0
     listed = json.loads(_run(capsys, "people", "--json")[1])
     assert [p["sources"] for p in listed["people"]] == [["Clinic A"], ["Clinic B", "Imported files"]]
     assert listed["unassigned"] == 1  # Bram's clinic's stray result, as before: nothing of the export
     # The same export again: the same stand-in Patient, so nothing new and nobody new.
     code, out, _ = _run(capsys, "import", "--person", "2", str(export))
-    assert code == 0 and "0 new, 0 updated, 20 unchanged" in out
+    assert code == 0 and "0 new, 0 updated, 2 unchanged" in out
     assert json.loads(_run(capsys, "people", "--json")[1]) == listed
 
     with Record.open(tmp_path / "family.carry", PASSPHRASE) as record:
@@ -84,7 +85,7 @@ def test_the_only_person_is_the_default_and_an_empty_record_gets_a_new_one(tmp_p
         import_path(record, write_bundle(tmp_path / "a.json", alice_bundle()), source="Clinic A")
         report = import_path(record, write_export(tmp_path / "export.xml", heart_rates(10)))
         [alice] = people(record)
-        assert report.counts.imported == 10 and alice.sources == ("Clinic A", "Imported files")
+        assert report.counts.imported == 2 and alice.sources == ("Clinic A", "Imported files")
         assert not record.rows(where="r.type = 'Observation' AND r.subject IS NULL")
 
     with Record.create(tmp_path / "empty.carry", PASSPHRASE) as record:
