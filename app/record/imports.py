@@ -162,7 +162,8 @@ def _import_fhir(record: Record, path: Path, *, source: str, whose: Whose) -> Im
             report = record.import_stream(stream, origin=origin, source=source, prepare=prepare)
     except (PersonError, ImportFailed) as exc:
         raise ImportRefused(f"{origin}: not imported: {_sentence(exc)}") from None
-    return FileImportReport(report.origin, report.source, report.counts, owners[0].notes() if owners else ())
+    notes = owners[0].notes() if owners else ()
+    return FileImportReport(report.origin, report.source, report.counts, notes) if notes else report
 
 
 def _names_nobody(resource: ParsedResource) -> bool:

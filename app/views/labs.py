@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from app.record import Record
@@ -202,6 +203,14 @@ def lab_series(record: Record, scope: Scope, code: str, code_system: str | None 
         where += " AND r.code_system = ?"
         params = (*params, code_system)
     clause, args = scope.where(where, params)
+    if code not in BLOOD_PRESSURE:
+        span = record._query(
+            f"SELECT count(*), min(r.effective), max(r.effective) FROM resource r WHERE {clause} "
+            "AND r.effective IS NOT NULL AND r.value_num IS NOT NULL",
+            args,
+        )[0]
+        if span[0] > _MAX_POINTS:
+            return _over_time(record, clause, args, code, span[1], span[2])
     rows = record._query(
         "SELECT r.type, r.id, r.source_id, r.effective, r.value_num, r.value_unit, r.code_display, "
         "json_extract(r.raw, '$.referenceRange'), json_extract(r.raw, '$.interpretation'), "
@@ -229,6 +238,42 @@ def lab_series(record: Record, scope: Scope, code: str, code_system: str | None 
         ref = own or range_for(code, value_unit)
         points.append(Point(effective, float(value), rtype, rid, source_id, flag_for(value, ref, resource)))
     return Series(code, name, unit, (Line(name, tuple(points), lab_range or range_for(code, unit)),))
+
+
+def _over_time(record: Record, clause: str, args: tuple[Any, ...], code: str, first: str, last: str) -> Series:
+    """A series of more values than a chart shows (years of a watch's daily heart rates): the mean per day, week
+    or month, whichever gives at most _MAX_POINTS, computed by the record, not by drawing every value. Each point
+    opens the last item of its period."""
+    days = (_ordinal(last) - _ordinal(first)) or 1
+    if days <= _MAX_POINTS:
+        period = "substr(r.effective, 1, 10)"
+    elif days <= _MAX_POINTS * 7:
+        period = "strftime('%Y-%W', substr(r.effective, 1, 10))"
+    else:
+        period = "substr(r.effective, 1, 7)"
+    rows = record._query(
+        f"SELECT {period} AS period, min(r.effective), avg(r.value_num), max(r.value_unit), max(r.code_display), "
+        "max(printf('%020d', r.rowid) || '|' || r.source_id || '|' || r.id) "
+        f"FROM resource r WHERE {clause} AND r.effective IS NOT NULL AND r.value_num IS NOT NULL "
+        f"GROUP BY period ORDER BY period DESC LIMIT {_MAX_POINTS}",
+        args,
+    )
+    rows.reverse()
+    name = tidy_name(next((r[4] for r in rows if r[4]), code))
+    unit = next((r[3] for r in rows if r[3]), None)
+    ref = range_for(code, unit)
+    points = []
+    for _, effective, mean, _, _, latest in rows:
+        _, source_id, rid = latest.split("|", 2)
+        points.append(Point(effective, float(mean), "Observation", rid, int(source_id), flag_for(mean, ref)))
+    return Series(code, name, unit, (Line(name, tuple(points), ref),))
+
+
+def _ordinal(effective: str) -> int:
+    try:
+        return date.fromisoformat(effective[:10]).toordinal()
+    except ValueError:
+        return 0
 
 
 def _blood_pressure(code: str, name: str, rows: list[Any]) -> Series:

@@ -152,7 +152,10 @@ class _Scanner:
                 return None
 
     def expect(self, char: bytes, where: str) -> None:
-        if self.peek() != char[0]:
+        found = self.peek()
+        if found is None:
+            raise _broken(f"the file ends where {char.decode()!r} was expected {where}")
+        if found != char[0]:
             raise _broken(f"expected {char.decode()!r} {where}")
         self.pos += 1
 
