@@ -157,9 +157,31 @@ def _import_fhir(record: Record, path: Path, *, source: str, whose: Whose) -> Im
         owners.append(owner)
         return (owner.given(cur.raw, r) for r in resources)
 
+    def unless_no_patient(refusal: PersonError | None) -> Callable[..., Iterator[ParsedResource]]:
+        def keep(cur: Any, run_id: int, resources: Iterator[ParsedResource]) -> Iterator[ParsedResource]:
+            seen = False
+            for resource in resources:
+                seen = seen or resource.resource_type == "Patient"
+                yield resource
+            if not seen and refusal is not None:
+                raise refusal  # no Patient of its own after all: who is meant must be said
+
+        return keep
+
     try:
-        with open_import_file(path) as stream:
-            report = record.import_stream(stream, origin=origin, source=source, prepare=prepare)
+        try:
+            with open_import_file(path) as stream:
+                report = record.import_stream(stream, origin=origin, source=source, prepare=prepare)
+        except (_PatientCameLate, PersonError) as exc:
+            if isinstance(exc, PersonError) and whose != Whose():
+                raise
+            # Read as a stream, the file named nobody until its own Patient came (after items already given one,
+            # or after the question whose they are): that import was undone whole; read it again and leave what
+            # names nobody as it is. Only then is a file read twice.
+            owners.clear()
+            with open_import_file(path) as stream:
+                report = record.import_stream(stream, origin=origin, source=source, prepare=unless_no_patient(
+                    exc if isinstance(exc, PersonError) else None))  # fmt: skip
     except (PersonError, ImportFailed) as exc:
         raise ImportRefused(f"{origin}: not imported: {_sentence(exc)}") from None
     notes = owners[0].notes() if owners else ()
@@ -170,6 +192,10 @@ def _names_nobody(resource: ParsedResource) -> bool:
     element = _SUBJECT_ELEMENT.get(resource.resource_type)
     named = resource.data.get(element) if element is not None else None
     return element is not None and not (isinstance(named, dict) and isinstance(named.get("reference"), str))
+
+
+class _PatientCameLate(Exception):
+    """A FHIR file's own Patient came after items that name no patient had been given the chosen person's."""
 
 
 class _Owner:
@@ -191,9 +217,7 @@ class _Owner:
     def given(self, raw: Any, resource: ParsedResource) -> ParsedResource:
         if resource.resource_type == "Patient" and self.own_patient_wins:
             if self.given_count:
-                # Read as a stream, the file named nobody until here, and what came before is already given.
-                raise ImportFailed("It names its own patient only after items that name no patient; say whose "
-                                   "those items are (choose the person) and import it again.")  # fmt: skip
+                raise _PatientCameLate
             self.patient_seen = True
         if not _names_nobody(resource) or (self.own_patient_wins and self.patient_seen):
             return resource

@@ -132,3 +132,21 @@ def test_a_fhir_file_whose_results_name_nobody_goes_to_the_chosen_person(tmp_pat
         # A FHIR file that names its patient is imported as before: no stand-in, nothing asked.
         import_path(record, write_bundle(tmp_path / "b2.json", bram_bundle()), source="Clinic B")
         assert [len(p.members) for p in people(record)] == [2, 1]
+
+
+def test_a_file_whose_own_patient_comes_after_what_names_nobody_is_imported_as_it_is(tmp_path: Path) -> None:
+    # Read as a stream, the Observation that names nobody comes before the file's own Patient: nothing is given a
+    # person (the file carries its patient), and nobody is asked whose it is, whatever the record holds.
+    late = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Observation", "id": "w1", "status": "final", "code": {"text": "Weight"}}},
+        {"resource": {"resourceType": "Patient", "id": "late-1", "name": [{"family": "Late", "given": ["Lou"]}]}},
+    ]}  # fmt: skip
+    with Record.create(tmp_path / "two.carry", PASSPHRASE) as record:
+        import_path(record, write_bundle(tmp_path / "a.json", alice_bundle()), source="Clinic A")
+        alone = import_path(record, write_bundle(tmp_path / "late.json", late), source="Clinic L")
+        assert alone.counts.imported == 2 and not getattr(alone, "notes", ())
+        assert [r.subject for r in record.rows(where="r.id = 'w1'")] == [None]
+        import_path(record, write_bundle(tmp_path / "b.json", bram_bundle()), source="Clinic B")
+        again = import_path(record, write_bundle(tmp_path / "late2.json", late), source="Clinic M")
+        assert again.counts.imported == 2 and len(people(record)) == 4  # Lou Late from each clinic, not merged
+        assert record._query("SELECT count(*) FROM run WHERE origin = 'late2.json'") == [(1,)]  # the undone try left nothing
