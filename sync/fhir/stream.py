@@ -53,8 +53,8 @@ _BUNDLE_START = re.compile(rb'\s*\{\s*"resourceType"\s*:\s*"Bundle"\s*[,}]')
 _SPACE = re.compile(rb"[ \t\r\n]*")
 # What a value's extent depends on: strings (a string cut by the end of the buffer matches without its closing
 # quote) and brackets.
-_STRUCTURE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:(?P<close>")|\\?\Z)|[\[\]{}]')
-_SCALAR = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[^\s,\]}:]+')
+_STRUCTURE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:(?P<close>")|\\?\Z)|[\[\]{}]', re.DOTALL)
+_SCALAR = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[^\s,\]}:]+', re.DOTALL)
 _OPEN, _CLOSE, _QUOTE = frozenset(b"[{"), frozenset(b"]}"), ord('"')
 
 
