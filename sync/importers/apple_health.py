@@ -194,24 +194,23 @@ class _Days:
         self.days: dict[tuple[str, str, str, str, str], list[Any]] = {}
 
     def add(self, element: Element, kind: str, sample_type: SampleType) -> None:
-        apple_unit = element.get("unit", "")
-        unit = sample_type.units.get(apple_unit)
-        if unit is None:
-            raise ImportFailed(f"A {sample_type.display.lower()} sample is in a unit Carry does not know ({apple_unit[:20]}).")
+        # Per sample only what must be: the dates' form checked, the number read; the dates are turned into FHIR's
+        # form once a day (the export's "2024-03-01 07:15:00 -0800" sorts as its moments do within a day).
+        get = element.get
+        start, end = get("startDate") or "", get("endDate") or ""
+        if _DATE.match(start) is None or (end != start and _DATE.match(end) is None):
+            raise ImportFailed("A sample in the export has a date Carry cannot read.")
         try:
-            value = float(element.get("value", ""))
+            value = float(get("value", ""))
         except ValueError:
             raise ImportFailed("A sample in the export has a value that is not a number.") from None
         if not math.isfinite(value):
             raise ImportFailed("A sample in the export has a value that is not a number.")
-        start_text, end_text = element.get("startDate"), element.get("endDate")
-        start = _when(start_text)
-        end = start if end_text == start_text else _when(end_text)
-        if unit.factor != 1:
-            value *= float(unit.factor)
-        key = (kind, unit.code, element.get("sourceName") or "Apple Health", element.get("device") or "", start[:10])
+        key = (kind, get("unit", ""), get("sourceName") or "Apple Health", get("device") or "", start[:10])
         day = self.days.get(key)
         if day is None:
+            if key[1] not in sample_type.units:
+                raise ImportFailed(f"A {sample_type.display.lower()} sample is in a unit Carry does not know ({key[1][:20]}).")
             self.days[key] = [1, value, value, value, start, end]
             return
         day[0] += 1
@@ -226,9 +225,12 @@ class _Days:
             day[5] = end
 
     def observations(self) -> Iterator[dict[str, Any]]:
-        for (kind, unit_code, source, device, day), (count, total, low, high, start, end) in sorted(self.days.items()):
+        for (kind, apple_unit, source, device, day), stats in sorted(self.days.items()):
             sample_type = SAMPLE_TYPES[kind]
-            unit = next(u for u in sample_type.units.values() if u.code == unit_code)
+            unit, factor = sample_type.units[apple_unit], float(sample_type.units[apple_unit].factor)
+            unit_code = unit.code
+            count, total, low, high = stats[0], stats[1] * factor, stats[2] * factor, stats[3] * factor
+            start, end = _when(stats[4]), _when(stats[5])
             code, display = sample_type.per_day_code or (sample_type.code, sample_type.display)
             # The id is the day's, not its content's: a newer export's fuller day updates it.
             resource = _observation(code, display, sample_type.category, source, device, f"{day}", f"{day}",
