@@ -131,7 +131,9 @@ class _Scanner:
         """Read another block, dropping what is behind `pos`; returns how far positions moved (-1 at the end)."""
         if self.eof:
             return -1
-        block = self.stream.read(_BLOCK)
+        # As much again as is held: a value that spans many blocks (an attachment inline) is rescanned from its
+        # cut string a few times, not once a block.
+        block = self.stream.read(max(_BLOCK, len(self.buf) - self.pos))
         if not block:
             self.eof = True
             return -1
