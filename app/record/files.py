@@ -12,17 +12,22 @@ import errno
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from sync.untrusted import plain_text
 
 from .errors import ImportRefused
 
-__all__ = ["MAX_IMPORT_BYTES", "check_regular_file", "display_name", "read_import_file"]
+__all__ = ["MAX_IMPORT_BYTES", "MAX_WHOLE_BYTES", "check_regular_file", "display_name", "open_import_file",
+           "read_import_file"]  # fmt: skip
 
-# Far above the largest real export seen (a decade of a chronic patient's portal data is some 100 MB of FHIR JSON),
-# far below what would exhaust a phone's or a small server's memory.
-MAX_IMPORT_BYTES = 512 * 1024 * 1024
-_BLOCK = 1024 * 1024
+# A file that is read a resource at a time (NDJSON, a Bundle) costs memory by its largest resource, not its size:
+# this only stops a file no patient's record could fill (a bulk export of a million resources is some 2 GB).
+MAX_IMPORT_BYTES = 16 * 1024 * 1024 * 1024
+# What must be read whole (one document, a card): far above the largest real one seen (a decade of a chronic
+# patient's portal data is some 100 MB of FHIR JSON), far below what would exhaust a phone's or a small server's
+# memory.
+MAX_WHOLE_BYTES = 512 * 1024 * 1024
 
 
 def display_name(path: str | os.PathLike[str]) -> str:
@@ -59,8 +64,9 @@ def check_regular_file(path: str | os.PathLike[str]) -> None:
     os.close(fd)
 
 
-def read_import_file(path: str | os.PathLike[str], *, limit: int = MAX_IMPORT_BYTES) -> bytes:
-    """The bytes of a regular file of at most `limit` bytes; anything else raises ImportRefused (one sentence)."""
+def open_import_file(path: str | os.PathLike[str], *, limit: int = MAX_IMPORT_BYTES) -> BinaryIO:
+    """A regular file of at most `limit` bytes opened for reading (to be read as a stream); anything else raises
+    ImportRefused (one sentence)."""
     target = Path(path)
     name = display_name(target)
     fd, info = _open_regular(target, name)
@@ -68,21 +74,23 @@ def read_import_file(path: str | os.PathLike[str], *, limit: int = MAX_IMPORT_BY
         if info.st_size > limit:
             raise _too_large(name, limit)
         os.set_blocking(fd, True)
-        chunks: list[bytes] = []
-        read = 0
-        while True:  # a file that grows while being read is still cut off at the limit
-            chunk = os.read(fd, min(_BLOCK, limit + 1 - read))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            read += len(chunk)
-            if read > limit:
-                raise _too_large(name, limit)
-        return b"".join(chunks)
-    except OSError as exc:
-        raise ImportRefused(f"{name}: not imported: it cannot be read ({exc.strerror}).") from None
-    finally:
+        return os.fdopen(fd, "rb")
+    except BaseException:
         os.close(fd)
+        raise
+
+
+def read_import_file(path: str | os.PathLike[str], *, limit: int = MAX_WHOLE_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; anything else raises ImportRefused (one sentence)."""
+    name = display_name(path)
+    with open_import_file(path, limit=limit) as stream:
+        try:
+            data = stream.read(limit + 1)  # a file that grows while being read is still cut off at the limit
+        except OSError as exc:
+            raise ImportRefused(f"{name}: not imported: it cannot be read ({exc.strerror}).") from None
+    if len(data) > limit:
+        raise _too_large(name, limit)
+    return data
 
 
 def _too_large(name: str, limit: int) -> ImportRefused:
@@ -108,4 +116,6 @@ def _kind(mode: int) -> str:
 
 
 def _size(limit: int) -> str:
+    if limit >= 1024**3:
+        return f"{limit // 1024**3} GB"
     return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit} bytes"

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sync.fhir import FHIRFormatError, parse_document
 from sync.fhir.parse import ParsedResource
 from sync.importers import (
     DocumentFileImporter, ImportContext, ImportFailed, Importer, Proposal, parsed, proposed, recognise,
@@ -29,7 +28,7 @@ from sync.importers import (
 
 from .checking import check_pending
 from .errors import ImportRefused
-from .files import check_regular_file, display_name, read_import_file
+from .files import check_regular_file, display_name, open_import_file
 from .people import Person, PersonError, choose_person, people, stand_in
 from .store import FILE_SOURCE, ImportReport, Record, Source, UpsertCounts, _now, _summary
 
@@ -86,11 +85,7 @@ def import_path(
     check_regular_file(target)  # a pipe, a device or a socket is refused before anything reads from it
     importer = recognise(target)
     if importer is None:
-        data = read_import_file(target)
-        unnamed = _naming_nobody(data, record, whose)
-        if unnamed is None:
-            return record.import_bytes(data, origin=display_name(target), source=source)
-        importer = unnamed
+        return _import_fhir(record, target, source=source, whose=whose)
     report = import_with(record, importer, target, source=source, online=online, whose=whose, title=title, date=date)
     checked = check_pending(record)
     report.counts.invalid += checked.invalid_total
@@ -162,36 +157,56 @@ def import_with(
     return FileImportReport(origin, source, counts, tuple(context.notes) + owner.notes())
 
 
-class _Parsed:
-    """A FHIR file already taken apart, as an importer: its resources, stored like any importer's."""
-
-    kind = "FHIR JSON"
-
-    def __init__(self, resources: list[ParsedResource]) -> None:
-        self._resources = resources
-
-    def recognises(self, head: bytes, path: Path) -> bool:
-        return False
-
-    def resources(self, path: Path, context: ImportContext) -> Iterator[ParsedResource]:
-        return iter(self._resources)
-
-
-def _naming_nobody(data: bytes, record: Record, whose: Whose) -> _Parsed | None:
-    """A FHIR file with resources about a patient that name none (Observations without a subject) must be given
-    one, so it is stored through import_with; any other FHIR file goes the record's own way (None). So does a
-    file that carries a Patient of its own when the patient named nobody: which of its resources are that
-    Patient's is not Carry's to guess. A file that cannot be taken apart is left to the record's way too, which
-    refuses it with its own sentence."""
+def _import_fhir(record: Record, path: Path, *, source: str, whose: Whose) -> ImportReport:
+    """A FHIR file, read once as a stream and stored the record's way (validated as it goes). Resources about a
+    patient that name none (Observations without a subject) are given the chosen person's Patient on the way in;
+    a file that carries a Patient of its own when the patient named nobody keeps them as they are (which of its
+    resources are that Patient's is not Carry's to guess)."""
+    origin = display_name(path)
+    everyone = people(record)
     try:
-        document = parse_document(data, resolver=record.resolve_identifier, validate=False)
-    except FHIRFormatError:
-        return None
-    if not any(_names_nobody(r) for r in document.resources):
-        return None
-    if whose == Whose() and any(r.resource_type == "Patient" for r in document.resources):
-        return None
-    return _Parsed(document.resources)
+        chosen = None if whose.new or whose.person is None else choose_person(record, whose.person, everyone)
+    except PersonError as exc:
+        raise ImportRefused(f"{origin}: not imported: {_sentence(exc)}") from None
+    owners: list[_Owner] = []
+
+    def prepare(cur: Any, run_id: int, resources: Iterator[ParsedResource]) -> Iterator[ParsedResource]:
+        src = record.source(source, kind="file")  # added by the import's own transaction, which this runs in
+        now = _now()
+        owner = _Owner(record, src, whose, chosen, everyone, lambda patient: record._upsert(
+            cur, src.id, run_id, [patient], now, UpsertCounts()), own_patient_wins=whose == Whose())  # fmt: skip
+        owners.append(owner)
+        return (owner.given(cur.raw, r) for r in resources)
+
+    def unless_no_patient(refusal: PersonError | None) -> Callable[..., Iterator[ParsedResource]]:
+        def keep(cur: Any, run_id: int, resources: Iterator[ParsedResource]) -> Iterator[ParsedResource]:
+            seen = False
+            for resource in resources:
+                seen = seen or resource.resource_type == "Patient"
+                yield resource
+            if not seen and refusal is not None:
+                raise refusal  # no Patient of its own after all: who is meant must be said
+
+        return keep
+
+    try:
+        try:
+            with open_import_file(path) as stream:
+                report = record.import_stream(stream, origin=origin, source=source, prepare=prepare)
+        except (_PatientCameLate, PersonError) as exc:
+            if isinstance(exc, PersonError) and whose != Whose():
+                raise
+            # Read as a stream, the file named nobody until its own Patient came (after items already given one,
+            # or after the question whose they are): that import was undone whole; read it again and leave what
+            # names nobody as it is. Only then is a file read twice.
+            owners.clear()
+            with open_import_file(path) as stream:
+                report = record.import_stream(stream, origin=origin, source=source, prepare=unless_no_patient(
+                    exc if isinstance(exc, PersonError) else None))  # fmt: skip
+    except (PersonError, ImportFailed) as exc:
+        raise ImportRefused(f"{origin}: not imported: {_sentence(exc)}") from None
+    notes = owners[0].notes() if owners else ()
+    return FileImportReport(report.origin, report.source, report.counts, notes) if notes else report
 
 
 def _names_nobody(resource: ParsedResource) -> bool:
@@ -200,20 +215,32 @@ def _names_nobody(resource: ParsedResource) -> bool:
     return element is not None and not (isinstance(named, dict) and isinstance(named.get("reference"), str))
 
 
+class _PatientCameLate(Exception):
+    """A FHIR file's own Patient came after items that name no patient had been given the chosen person's."""
+
+
 class _Owner:
     """Gives the resources of a file that name no patient the chosen person's Patient in the import's source,
     decided at the first such resource (a file that names its own patient never asks)."""
 
     def __init__(self, record: Record, source: Source, whose: Whose, chosen: Person | None,
-                 everyone: list[Person], store: Callable[[ParsedResource], None]) -> None:  # fmt: skip
+                 everyone: list[Person], store: Callable[[ParsedResource], None], *,
+                 own_patient_wins: bool = False) -> None:  # fmt: skip
         self.record, self.source, self.whose, self.chosen, self.everyone = record, source, whose, chosen, everyone
         self.store = store
         self.reference: str | None = None
         self.person: Person | None = None
         self.given_count = 0
+        # A FHIR file that carries a Patient keeps what names nobody as it is, unless the patient said whose it is.
+        self.own_patient_wins = own_patient_wins
+        self.patient_seen = False
 
     def given(self, raw: Any, resource: ParsedResource) -> ParsedResource:
-        if not _names_nobody(resource):
+        if resource.resource_type == "Patient" and self.own_patient_wins:
+            if self.given_count:
+                raise _PatientCameLate
+            self.patient_seen = True
+        if not _names_nobody(resource) or (self.own_patient_wins and self.patient_seen):
             return resource
         if self.reference is None:
             self.reference = self._decide(raw)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import json
 import os
 import re
 import threading
 import urllib.parse
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -27,8 +28,9 @@ from typing import IO, Any
 import sqlcipher3
 from sqlcipher3 import dbapi2
 
-from sync.fhir import FHIRFormatError, ParsedResource, parse_document
-from sync.fhir.parse import PARALLEL_THRESHOLD, validated
+from sync.fhir import FHIRFormatError, ParsedResource
+from sync.fhir.parse import PARALLEL_THRESHOLD, validated_stream
+from sync.fhir.stream import read_stream
 from sync.untrusted import plain_text
 
 from .errors import (
@@ -44,7 +46,7 @@ from .errors import (
     WrongPassphrase,
 )
 from .extract import extract
-from .files import display_name, read_import_file
+from .files import display_name, open_import_file
 from .schema import MIGRATIONS, latest_version
 
 __all__ = [
@@ -497,12 +499,19 @@ class Record:
         if not create:
             raise RecordError(f"There is no source called {name!r}.")
         with self._transaction() as cur:
-            cur.execute(
-                "INSERT INTO source (kind, name, base_url, created_at) VALUES (?, ?, ?, ?)",
-                (kind, name, base_url, _now()),
-            )
-            sid = cur.lastrowid
+            sid = self._source_in(cur, name, kind, base_url)
         return Source(sid, kind, name, base_url, self._query("SELECT created_at FROM source WHERE id=?", [sid])[0][0])
+
+    @staticmethod
+    def _source_in(cur: _Tx, name: str, kind: str, base_url: str | None) -> int:
+        """The id of the source called `name`, added inside the caller's transaction when it is new."""
+        row = cur.execute("SELECT id FROM source WHERE kind = ? AND name = ?", (kind, name)).fetchone()
+        if row is not None:
+            return int(row[0])
+        cur.execute(
+            "INSERT INTO source (kind, name, base_url, created_at) VALUES (?, ?, ?, ?)", (kind, name, base_url, _now())
+        )
+        return cur.lastrowid
 
     def sources(self) -> list[Source]:
         return [Source(*r) for r in self._query("SELECT id, kind, name, base_url, created_at FROM source ORDER BY id")]
@@ -514,27 +523,47 @@ class Record:
 
         A document that cannot be taken apart raises ImportRefused and leaves the record exactly as it was.
         """
-        try:
-            document = parse_document(data, resolver=self.resolve_identifier, validate=False)
-        except FHIRFormatError as exc:
-            raise ImportRefused(f"{origin}: not imported: {exc}.") from None
-        src = self.source(source, kind="file")
-        counts = UpsertCounts()
-        with self._transaction() as cur:
-            now = _now()
-            cur.execute(
-                "INSERT INTO run (source_id, kind, origin, started_at) VALUES (?, 'import', ?, ?)", (src.id, origin, now)
-            )
-            run_id = cur.lastrowid
-            # Validation of a big file runs in worker processes while the chunks before are stored.
-            for chunk in validated(document.resources, parallel_from=self.parallel_from):
-                self._upsert(cur, src.id, run_id, chunk, now, counts)
-            self._finish_run(cur, run_id, counts)
-            self._audit_in(cur, "import", file=origin, source=source, **_summary(counts))
-        return ImportReport(origin, source, counts)
+        return self.import_stream(io.BytesIO(data), origin=origin, source=source)
 
     def import_file(self, path: str | os.PathLike[str], *, source: str = FILE_SOURCE) -> ImportReport:
-        return self.import_bytes(read_import_file(path), origin=display_name(path), source=source)
+        with open_import_file(path) as stream:
+            return self.import_stream(stream, origin=display_name(path), source=source)
+
+    def import_stream(
+        self,
+        stream: IO[bytes],
+        *,
+        origin: str,
+        source: str = FILE_SOURCE,
+        prepare: Callable[[_Tx, int, Iterator[ParsedResource]], Iterator[ParsedResource]] | None = None,
+    ) -> ImportReport:
+        """Import a FHIR file read as a stream (sync.fhir.stream: a resource at a time), validated as it is stored
+        (in worker processes for a big file) and written a batch at a time, all in one transaction: a file broken
+        anywhere, its last line included, raises ImportRefused and leaves the record exactly as it was.
+        `prepare` may change the resources on their way in, inside the transaction (imports.py gives those that
+        name no patient the chosen person's); what it raises undoes the import too."""
+        counts = UpsertCounts()
+        try:
+            with self._transaction() as cur:
+                now = _now()
+                source_id = self._source_in(cur, source, "file", None)
+                cur.execute(
+                    "INSERT INTO run (source_id, kind, origin, started_at) VALUES (?, 'import', ?, ?)",
+                    (source_id, origin, now),
+                )
+                run_id = cur.lastrowid
+                resources = read_stream(stream, resolver=self.resolve_identifier)
+                if prepare is not None:
+                    resources = prepare(cur, run_id, resources)
+                for chunk in validated_stream(resources, parallel_from=self.parallel_from):
+                    self._upsert(cur, source_id, run_id, chunk, now, counts)
+                self._finish_run(cur, run_id, counts)
+                self._audit_in(cur, "import", file=origin, source=source, **_summary(counts))
+        except FHIRFormatError as exc:
+            raise ImportRefused(f"{origin}: not imported: {exc}.") from None
+        except OSError as exc:
+            raise ImportRefused(f"{origin}: not imported: it cannot be read ({exc.strerror}).") from None
+        return ImportReport(origin, source, counts)
 
     def store_resources(
         self, source_id: int, run_id: int, resources: Iterable[ParsedResource], counts: UpsertCounts

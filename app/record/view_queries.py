@@ -21,6 +21,7 @@ from .store import Record, ResourceRow
 __all__ = [
     "DocumentExtra",
     "LabTestRow",
+    "MeanRow",
     "OtherResultRow",
     "SeriesRow",
     "SourceRow",
@@ -40,7 +41,9 @@ __all__ = [
     "rowids_where",
     "same_source_raw",
     "scope_where",
+    "series_means",
     "series_rows",
+    "series_span",
     "source_rows",
     "told_as_documents",
 ]
@@ -327,6 +330,59 @@ def series_rows(
     )
     rows.reverse()
     return [SeriesRow(rtype, rid, int(sid), *rest) for rtype, rid, sid, *rest in rows]
+
+
+@dataclass(frozen=True)
+class MeanRow:
+    """The mean of one test's values over a period (a day, a week, a month), and the last item of that period."""
+
+    effective: str
+    mean: float
+    unit: str | None
+    code_display: str | None
+    id: str
+    source_id: int
+
+
+_PERIODS = {
+    "day": "substr(r.effective, 1, 10)",
+    "week": "strftime('%Y-%W', substr(r.effective, 1, 10))",
+    "month": "substr(r.effective, 1, 7)",
+}
+
+
+def _numbers_of(subjects: Subjects | None, code: str, code_system: str | None) -> tuple[str, list[Any]]:
+    one, params = _of_code("r.code", code, code_system)
+    clause, args = scope_where(subjects, f"r.type = 'Observation' AND {one}", params)
+    return f"{clause} AND r.effective IS NOT NULL AND r.value_num IS NOT NULL", list(args)
+
+
+def series_span(record: Record, subjects: Subjects | None, code: str, code_system: str | None) -> tuple[int, str | None, str | None]:
+    """How many dated numbers one test has, and its first and last date."""
+    clause, args = _numbers_of(subjects, code, code_system)
+    count, first, last = record.read(
+        f"SELECT count(*), min(r.effective), max(r.effective) FROM resource r WHERE {clause}", args
+    )[0]
+    return int(count), first, last
+
+
+def series_means(
+    record: Record, subjects: Subjects | None, code: str, code_system: str | None, period: str, *, limit: int
+) -> list[MeanRow]:
+    """The newest `limit` periods ("day", "week" or "month") of one test's numbers, oldest first, as means."""
+    clause, args = _numbers_of(subjects, code, code_system)
+    rows = record.read(
+        f"SELECT {_PERIODS[period]} AS period, min(r.effective), avg(r.value_num), max(r.value_unit), "
+        "max(r.code_display), max(printf('%020d', r.rowid) || '|' || r.source_id || '|' || r.id) "
+        f"FROM resource r WHERE {clause} GROUP BY period ORDER BY period DESC LIMIT ?",
+        [*args, int(limit)],
+    )
+    rows.reverse()
+    out = []
+    for _, effective, mean, unit, display, latest in rows:
+        _, source_id, rid = str(latest).split("|", 2)
+        out.append(MeanRow(effective, float(mean), unit, display, rid, int(source_id)))
+    return out
 
 
 # --- timeline --------------------------------------------------------------------------------------------------

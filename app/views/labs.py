@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 from app.record import Record
 from app.record.entries import ADDED_BY_YOU, own_source_id
-from app.record.view_queries import OtherResultRow, lab_test_rows, other_result_rows, series_rows
+from app.record.view_queries import OtherResultRow, lab_test_rows, other_result_rows, series_means, series_rows, series_span
 
 from .format import format_blood_pressure, format_date, format_value, readable_measurements, tidy_name
 from .merged import cached_list
@@ -182,6 +183,9 @@ def lab_series(record: Record, scope: Scope, code: str, code_system: str | None 
     if code in BLOOD_PRESSURE:  # every blood pressure panel, whichever of the two codes it carries
         found = series_rows(record, scope.subjects, code, None, limit=_MAX_POINTS, any_of=BLOOD_PRESSURE)
     else:
+        count, first, last = series_span(record, scope.subjects, code, code_system)
+        if count > _MAX_POINTS and first and last:
+            return _over_time(record, scope, code, code_system, first, last)
         found = series_rows(record, scope.subjects, code, code_system, limit=_MAX_POINTS)
     rows = [
         (r.resource_type, r.id, r.source_id, r.effective, r.value, r.unit, r.code_display, r.reference_range,
@@ -211,6 +215,27 @@ def lab_series(record: Record, scope: Scope, code: str, code_system: str | None 
         points.append(Point(effective, float(value), rtype, rid, source_id, flag_for(value, ref, resource),
                             source_id == own))  # fmt: skip
     return Series(code, name, unit, (Line(name, tuple(points), lab_range or range_for(code, unit)),))
+
+
+def _over_time(record: Record, scope: Scope, code: str, code_system: str | None, first: str, last: str) -> Series:
+    """A series of more values than a chart shows (years of a watch's daily heart rates): the mean per day, week
+    or month, whichever gives at most _MAX_POINTS, computed by the record, not by drawing every value. Each point
+    opens the last item of its period."""
+    days = (_ordinal(last) - _ordinal(first)) or 1
+    period = "day" if days <= _MAX_POINTS else "week" if days <= _MAX_POINTS * 7 else "month"
+    rows = series_means(record, scope.subjects, code, code_system, period, limit=_MAX_POINTS)
+    name = tidy_name(next((r.code_display for r in rows if r.code_display), code))
+    unit = next((r.unit for r in rows if r.unit), None)
+    ref = range_for(code, unit)
+    points = [Point(r.effective, r.mean, "Observation", r.id, r.source_id, flag_for(r.mean, ref)) for r in rows]
+    return Series(code, name, unit, (Line(name, tuple(points), ref),))
+
+
+def _ordinal(effective: str) -> int:
+    try:
+        return date.fromisoformat(effective[:10]).toordinal()
+    except ValueError:
+        return 0
 
 
 def _blood_pressure(code: str, name: str, rows: list[Any], own: int | None) -> Series:

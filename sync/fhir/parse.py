@@ -25,6 +25,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import lru_cache
+from itertools import chain, islice
 from typing import Any
 
 import msgspec
@@ -51,6 +52,7 @@ __all__ = [
     "validate_chunks",
     "validate_raw",
     "validated",
+    "validated_stream",
     "validation_error",
 ]
 
@@ -222,6 +224,31 @@ def validated(
         yield [replace(res, error=error, checked=True) for res, error in zip(chunk, errors, strict=True)]
 
 
+def validated_stream(
+    resources: Iterable[ParsedResource], *, parallel_from: int = PARALLEL_THRESHOLD, workers: int | None = None
+) -> Iterator[list[ParsedResource]]:
+    """`validated` for resources that arrive as a stream (a file read a resource at a time): the first
+    `parallel_from` are read to decide whether worker processes pay, then chunks are validated a few ahead of the
+    caller, so memory stays bounded by the chunk size whatever the stream's length."""
+    it = iter(resources)
+    first = list(islice(it, parallel_from))
+    pending: deque[list[ParsedResource]] = deque()
+
+    def chunks() -> Iterator[list[bytes]]:
+        for chunk in _chunked(chain(first, it)):
+            pending.append(chunk)
+            yield [res.raw for res in chunk]
+
+    for errors in validate_chunks(chunks(), parallel=len(first) >= parallel_from, workers=workers):
+        chunk = pending.popleft()
+        yield [replace(res, error=error, checked=True) for res, error in zip(chunk, errors, strict=True)]
+
+
+def _chunked(resources: Iterator[ParsedResource]) -> Iterator[list[ParsedResource]]:
+    while chunk := list(islice(resources, _CHUNK)):
+        yield chunk
+
+
 def validate_raw(
     raws: Sequence[bytes], *, parallel_from: int = PARALLEL_THRESHOLD, workers: int | None = None
 ) -> Iterator[list[str | None]]:
@@ -390,17 +417,21 @@ def _id_from_full_url(full_url: str | None, rtype: str) -> str | None:
 def _parse_ndjson(data: bytes, *, validate: bool) -> ParsedDocument:
     resources: list[ParsedResource] = []
     for number, line in enumerate(data.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = _loads_outside(line)
-        except FHIRFormatError as exc:
-            raise FHIRFormatError(f"line {number}: {exc}") from exc
-        if not isinstance(obj, dict):
-            raise FHIRFormatError(f"line {number} is not a JSON object")
-        _resource_type(obj, f"line {number}")
-        resources.append(_make(obj, None, validate))
+        if line.strip():
+            resources.append(_make(_ndjson_line(line, number), None, validate))
     return ParsedDocument("ndjson", resources)
+
+
+def _ndjson_line(line: bytes, number: int) -> dict[str, Any]:
+    """The resource on one line of NDJSON, decoded and checked as a whole document is."""
+    try:
+        obj = _loads_outside(line)
+    except FHIRFormatError as exc:
+        raise FHIRFormatError(f"line {number}: {exc}") from exc
+    if not isinstance(obj, dict):
+        raise FHIRFormatError(f"line {number} is not a JSON object")
+    _resource_type(obj, f"line {number}")
+    return obj
 
 
 def _parse_bundle(
@@ -417,21 +448,11 @@ def _parse_bundle(
     checked: list[tuple[dict[str, Any], str | None]] = []
     outcomes: list[dict[str, Any]] = []
     for number, entry in enumerate(entries, start=1):
-        where = f"Bundle entry {number}"
-        if not isinstance(entry, dict):
-            raise FHIRFormatError(f"{where} is not a JSON object")
-        resource = entry.get("resource")
-        if resource is None:
-            raise FHIRFormatError(f"{where} has no resource")
-        if not isinstance(resource, dict):
-            raise FHIRFormatError(f"{where}: its resource is not a JSON object")
-        rtype = _resource_type(resource, where)
-        search = entry.get("search")
-        if rtype == "OperationOutcome" and isinstance(search, dict) and search.get("mode") == "outcome":
+        resource, full_url, outcome = _bundle_entry(entry, f"Bundle entry {number}")
+        if outcome:
             outcomes.append(resource)
-            continue
-        full_url = entry.get("fullUrl")
-        checked.append((resource, full_url if isinstance(full_url, str) else None))
+        else:
+            checked.append((resource, full_url))
 
     if _NEEDS_RESOLVING.search(data):
         _resolve_references(checked, resolver)
@@ -447,62 +468,99 @@ def _parse_bundle(
     )
 
 
+def _bundle_entry(entry: Any, where: str) -> tuple[dict[str, Any], str | None, bool]:
+    """A Bundle entry's resource and fullUrl, and whether it is a searchset's OperationOutcome about the search."""
+    if not isinstance(entry, dict):
+        raise FHIRFormatError(f"{where} is not a JSON object")
+    resource = entry.get("resource")
+    if resource is None:
+        raise FHIRFormatError(f"{where} has no resource")
+    if not isinstance(resource, dict):
+        raise FHIRFormatError(f"{where}: its resource is not a JSON object")
+    rtype = _resource_type(resource, where)
+    search = entry.get("search")
+    outcome = rtype == "OperationOutcome" and isinstance(search, dict) and search.get("mode") == "outcome"
+    full_url = entry.get("fullUrl")
+    return resource, full_url if isinstance(full_url, str) else None, outcome
+
+
 def _resolve_references(
     checked: list[tuple[dict[str, Any], str | None]], resolver: ConditionalResolver | None
 ) -> None:
     local: dict[str, str] = {}
     for resource, full_url in checked:
-        rtype = resource["resourceType"]
-        if full_url and full_url.startswith(("urn:uuid:", "urn:oid:")):
-            rid = resource.get("id") if isinstance(resource.get("id"), str) and resource.get("id") else None
-            if rid is None:
-                rid = _id_from_full_url(full_url, rtype)
-                resource_id_missing = True
-            else:
-                resource_id_missing = False
-            local[full_url] = f"{rtype}/{rid}"
-            if resource_id_missing:
-                # Give the resource the id its references now point at, as a server would on create.
-                resource["id"] = rid
+        _local_name(resource, full_url, local)
     by_identifier: dict[tuple[str, str, str], str] | None = None
     cache: dict[str, str | None] = {}
 
-    def resolve(reference: str) -> str | None:
+    def identifiers() -> dict[tuple[str, str, str], str]:
         nonlocal by_identifier
+        if by_identifier is None:
+            by_identifier = _identifier_index(checked)
+        return by_identifier
+
+    def resolve(reference: str) -> str | None:
         if reference in local:
             return local[reference]
-        parts = conditional(reference)
-        if parts is None:
-            return None
-        if reference in cache:
-            return cache[reference]
-        rtype, query = parts
-        found: str | None = None
-        key, _, value = query.partition("=")
-        if key == "identifier" and "&" not in value:
-            system, bar, code = value.partition("|")
-            if not bar:
-                system, code = "", value
-            if by_identifier is None:
-                by_identifier = _identifier_index(checked)
-            found = by_identifier.get((rtype, system, code))
-            if found is None and resolver is not None:
-                stored = resolver(rtype, system, code)
-                found = f"{rtype}/{stored}" if stored else None
-        cache[reference] = found
-        return found
+        return _conditional(reference, identifiers, resolver, cache)
 
     for resource, _ in checked:
         rewrite(resource, resolve)
 
 
+def _local_name(resource: dict[str, Any], full_url: str | None, local: dict[str, str]) -> None:
+    """Note the `Type/id` an entry known by a urn:uuid / urn:oid fullUrl is referred to as."""
+    if not full_url or not full_url.startswith(("urn:uuid:", "urn:oid:")):
+        return
+    rtype = resource["resourceType"]
+    rid = resource.get("id") if isinstance(resource.get("id"), str) and resource.get("id") else None
+    if rid is None:
+        rid = _id_from_full_url(full_url, rtype)
+        # Give the resource the id its references now point at, as a server would on create.
+        resource["id"] = rid
+    local[full_url] = f"{rtype}/{rid}"
+
+
+def _conditional(
+    reference: str,
+    identifiers: Callable[[], dict[tuple[str, str, str], str]],
+    resolver: ConditionalResolver | None,
+    cache: dict[str, str | None],
+) -> str | None:
+    """A conditional reference (`Practitioner?identifier=system|value`) resolved against the document's own
+    entries (`identifiers`), then the record (`resolver`); None when neither has it."""
+    parts = conditional(reference)
+    if parts is None:
+        return None
+    if reference in cache:
+        return cache[reference]
+    rtype, query = parts
+    found: str | None = None
+    key, _, value = query.partition("=")
+    if key == "identifier" and "&" not in value:
+        system, bar, code = value.partition("|")
+        if not bar:
+            system, code = "", value
+        found = identifiers().get((rtype, system, code))
+        if found is None and resolver is not None:
+            stored = resolver(rtype, system, code)
+            found = f"{rtype}/{stored}" if stored else None
+    cache[reference] = found
+    return found
+
+
 def _identifier_index(checked: list[tuple[dict[str, Any], str | None]]) -> dict[tuple[str, str, str], str]:
     index: dict[tuple[str, str, str], str] = {}
     for resource, full_url in checked:
-        rtype = resource["resourceType"]
-        rid = resource.get("id") or _id_from_full_url(full_url, rtype)
-        for ident in resource.get("identifier", []) or []:
-            if isinstance(ident, dict) and isinstance(ident.get("value"), str):
-                system = ident["system"] if isinstance(ident.get("system"), str) else ""
-                index.setdefault((str(rtype), str(system), str(ident["value"])), f"{rtype}/{rid}")
+        _index_identifiers(resource, full_url, index)
     return index
+
+
+def _index_identifiers(resource: dict[str, Any], full_url: str | None, index: dict[tuple[str, str, str], str]) -> None:
+    rtype = resource["resourceType"]
+    rid = resource.get("id") or _id_from_full_url(full_url, rtype)
+    for ident in resource.get("identifier", []) or []:
+        if isinstance(ident, dict) and isinstance(ident.get("value"), str):
+            system = ident["system"] if isinstance(ident.get("system"), str) else ""
+            index.setdefault((str(rtype), str(system), str(ident["value"])), f"{rtype}/{rid}")
+

@@ -4,13 +4,19 @@ The XML is read as a stream (iterparse), and each sample's element is dropped as
 a resource, so memory stays flat however many millions of samples the export holds. Each sample's id is made
 from its content (type, source, times, value, unit): importing a newer export again adds only the new samples.
 
-What is taken: see apple_types.py. Blood pressure comes from the export's correlations (systolic and diastolic in
+What is taken: see apple_types.py. Heart rate and steps, which a watch records every few minutes (millions of
+samples over the years), are summed up per day as they stream past, a few numbers per day and series, and become
+one Observation per day, source app and device: the day's mean heart rate with its lowest and highest, the day's
+total of steps. A newer export holds the older one's days again: they come out the same (unchanged), and only new
+days (and a day the older export ended in) are added or updated. Charts over years read these days, not samples.
+Blood pressure comes from the export's correlations (systolic and diastolic in
 one Observation); the separate systolic and diastolic records Apple also writes are the same readings again and
 are skipped. Each Observation names the app that recorded it (a tag) and the device (Observation.device).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import zipfile
 from collections.abc import Iterator
@@ -94,6 +100,7 @@ def samples(stream: IO[bytes]) -> Iterator[ParsedResource]:
     events = iterparse(stream, events=("start", "end"), forbid_dtd=False, forbid_entities=True, forbid_external=True)
     root: Element | None = None
     depth = 0
+    days = _Days()
     try:
         for event, element in events:
             if event == "start":
@@ -110,7 +117,9 @@ def samples(stream: IO[bytes]) -> Iterator[ParsedResource]:
             if tag == "Record":
                 kind = element.get("type", "")
                 sample_type = SAMPLE_TYPES.get(kind)
-                if sample_type is not None:
+                if sample_type is not None and sample_type.per_day is not None:
+                    days.add(element, kind, sample_type)
+                elif sample_type is not None:
                     yield parsed(_quantity(element, kind, sample_type))
                 elif kind == SLEEP:
                     sleep = _sleep(element)
@@ -126,6 +135,8 @@ def samples(stream: IO[bytes]) -> Iterator[ParsedResource]:
         raise ImportFailed("The export's XML is damaged or incomplete.") from None
     if root is None:
         raise ImportFailed("The file is empty.")
+    for summary in days.observations():
+        yield parsed(summary)
 
 
 def _when(value: str | None) -> str:
@@ -147,10 +158,15 @@ def _number(element: Element) -> Decimal:
 
 
 def _base(element: Element, code: str, display: str, category: str, *identity: str) -> dict[str, Any]:
-    source = element.get("sourceName") or "Apple Health"
     start_text, end_text = element.get("startDate"), element.get("endDate")
     start = _when(start_text)
     end = start if end_text == start_text else _when(end_text)
+    return _observation(code, display, category, element.get("sourceName") or "Apple Health", element.get("device"),
+                        start, end, *identity)  # fmt: skip
+
+
+def _observation(code: str, display: str, category: str, source: str, device_text: str | None, start: str, end: str,
+                 *identity: str) -> dict[str, Any]:  # fmt: skip
     resource: dict[str, Any] = {
         "resourceType": "Observation",
         "id": stable_id("apple-health", code, source, start, end, *identity),
@@ -163,10 +179,81 @@ def _base(element: Element, code: str, display: str, category: str, *identity: s
         resource["effectiveDateTime"] = start
     else:
         resource["effectivePeriod"] = {"start": start, "end": end}
-    device = _device(element.get("device"))
+    device = _device(device_text)
     if device:
         resource["device"] = {"display": device}
     return resource
+
+
+class _Days:
+    """The samples of the high-volume types summed up per day as they stream past: per (type, unit, source app,
+    device, day) a count, a total, the lowest and highest value, the first start and the last end. A few numbers
+    a day, so memory stays flat however many samples there are; no resource is made per sample."""
+
+    def __init__(self) -> None:
+        self.days: dict[tuple[str, str, str, str, str], list[Any]] = {}
+
+    def add(self, element: Element, kind: str, sample_type: SampleType) -> None:
+        # Per sample only what must be: the dates' form checked, the number read; the dates are turned into FHIR's
+        # form once a day (the export's "2024-03-01 07:15:00 -0800" sorts as its moments do within a day).
+        get = element.get
+        start, end = get("startDate") or "", get("endDate") or ""
+        if _DATE.match(start) is None or (end != start and _DATE.match(end) is None):
+            raise ImportFailed("A sample in the export has a date Carry cannot read.")
+        try:
+            value = float(get("value", ""))
+        except ValueError:
+            raise ImportFailed("A sample in the export has a value that is not a number.") from None
+        if not math.isfinite(value):
+            raise ImportFailed("A sample in the export has a value that is not a number.")
+        key = (kind, get("unit", ""), get("sourceName") or "Apple Health", get("device") or "", start[:10])
+        day = self.days.get(key)
+        if day is None:
+            if key[1] not in sample_type.units:
+                raise ImportFailed(f"A {sample_type.display.lower()} sample is in a unit Carry does not know ({key[1][:20]}).")
+            self.days[key] = [1, value, value, value, start, end]
+            return
+        day[0] += 1
+        day[1] += value
+        if value < day[2]:
+            day[2] = value
+        elif value > day[3]:
+            day[3] = value
+        if start < day[4]:
+            day[4] = start
+        if end > day[5]:
+            day[5] = end
+
+    def observations(self) -> Iterator[dict[str, Any]]:
+        for (kind, apple_unit, source, device, day), stats in sorted(self.days.items()):
+            sample_type = SAMPLE_TYPES[kind]
+            unit, factor = sample_type.units[apple_unit], float(sample_type.units[apple_unit].factor)
+            unit_code = unit.code
+            count, total, low, high = stats[0], stats[1] * factor, stats[2] * factor, stats[3] * factor
+            start, end = _when(stats[4]), _when(stats[5])
+            code, display = sample_type.per_day_code or (sample_type.code, sample_type.display)
+            # The id is the day's, not its content's: a newer export's fuller day updates it.
+            resource = _observation(code, display, sample_type.category, source, device, f"{day}", f"{day}",
+                                    "per-day", unit_code, device)  # fmt: skip
+            resource.pop("effectiveDateTime")
+            resource["effectivePeriod"] = {"start": start, "end": end}
+            quantity = {"unit": unit.unit, "system": UCUM, "code": unit.code}
+            if sample_type.per_day == "sum":
+                resource["valueQuantity"] = {"value": _decimal(total), **quantity}
+                what = f"Total of {count} readings on {day}"
+            else:
+                resource["valueQuantity"] = {"value": _decimal(total / count), **quantity}
+                resource["component"] = [
+                    {"code": {"text": f"Lowest {display.lower()} of the day"}, "valueQuantity": {"value": _decimal(low), **quantity}},
+                    {"code": {"text": f"Highest {display.lower()} of the day"}, "valueQuantity": {"value": _decimal(high), **quantity}},
+                ]  # fmt: skip
+                what = f"Mean of {count} readings on {day}"
+            resource["method"] = {"text": what}
+            yield resource
+
+
+def _decimal(value: float) -> Decimal:
+    return _plain(Decimal(repr(round(value, 2))))
 
 
 @lru_cache(maxsize=256)  # an export names a handful of devices, millions of times

@@ -29,17 +29,22 @@ class SampleType:
     units: Mapping[str, Unit]  # Apple's unit string -> UCUM
     # LOINC code to use instead for some units (glucose in mmol/L is a different LOINC test than in mg/dL).
     code_by_unit: Mapping[str, tuple[str, str]] | None = None
+    # The high-volume types (a watch writes a heart rate every few minutes: millions of samples over years) are
+    # kept as one Observation per day: "mean" (with the day's lowest and highest) or "sum", as `per_day_code`.
+    per_day: str | None = None
+    per_day_code: tuple[str, str] | None = None
 
 
 _PER_MIN = {"count/min": Unit("/min", "beats/minute")}
 _KG = Unit("kg", "kg")
 
 SAMPLE_TYPES: Mapping[str, SampleType] = {
-    "HKQuantityTypeIdentifierHeartRate": SampleType("8867-4", "Heart rate", "vital-signs", _PER_MIN),
+    "HKQuantityTypeIdentifierHeartRate": SampleType("8867-4", "Heart rate", "vital-signs", _PER_MIN, per_day="mean"),
     "HKQuantityTypeIdentifierRestingHeartRate": SampleType("40443-4", "Heart rate --resting", "vital-signs", _PER_MIN),
     "HKQuantityTypeIdentifierStepCount": SampleType(
-        "55423-8", "Number of steps", "activity", {"count": Unit("{steps}", "steps")}
-    ),
+        "55423-8", "Number of steps", "activity", {"count": Unit("{steps}", "steps")},
+        per_day="sum", per_day_code=("41950-7", "Number of steps in 24 hour Measured"),
+    ),  # fmt: skip
     "HKQuantityTypeIdentifierBodyMass": SampleType(
         "29463-7",
         "Body weight",

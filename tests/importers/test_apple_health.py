@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from importers.conftest import refusal
-from support.apple_health import EVERY_KIND, IGNORED, Sample, heart_rates, write_export
+from support.apple_health import EVERY_KIND, IGNORED, PER_DAY, Sample, heart_rates, observations_of, write_export
 
 from app.record import Record
 from app.record.imports import import_path
@@ -50,11 +50,13 @@ def test_every_kind_of_sample_becomes_an_observation_in_ucum(record: Record, tmp
     assert record._query("SELECT DISTINCT valid FROM resource") == [(1,)]
     by_code = {o["code"]["coding"][0]["code"]: o for o in observations}
     heart = by_code["8867-4"]
-    assert heart["effectiveDateTime"] == "2024-03-01T07:15:00-08:00"
+    # One sample's day: the day is that sample, its mean the sample's value, its lowest and highest too.
+    assert heart["effectivePeriod"] == {"start": "2024-03-01T07:15:00-08:00", "end": "2024-03-01T07:15:00-08:00"}
+    assert [c["valueQuantity"]["value"] for c in heart["component"]] == [72, 72]
     assert heart["device"] == {"display": "Apple Watch (Watch, Watch6,2)"}
     assert heart["category"][0]["coding"][0]["code"] == "vital-signs"
     assert {t["code"] for t in heart["meta"]["tag"] if t["system"] == SOURCE_APP_SYSTEM} == {"Apple Watch"}
-    assert by_code["55423-8"]["effectivePeriod"] == {"start": "2024-03-01T07:15:00-08:00",
+    assert by_code["41950-7"]["effectivePeriod"] == {"start": "2024-03-01T07:15:00-08:00",
                                                      "end": "2024-03-01T08:15:00-08:00"}  # fmt: skip
     assert [t["code"] for t in by_code["85354-9"]["meta"]["tag"]] == ["Omron"]
     assert [c["code"]["coding"][0]["code"] for c in by_code["85354-9"]["component"]] == ["8480-6", "8462-4"]
@@ -65,9 +67,27 @@ def test_a_newer_export_adds_only_what_is_new(record: Record, tmp_path: Path) ->
     first = import_path(record, write_export(tmp_path / "old.xml", old))
     newer = old + list(heart_rates(120, start=old[-1].start + timedelta(minutes=5)))
     second = import_path(record, write_export(tmp_path / "new.zip", newer, as_zip=True))
-    assert first.counts.imported == 300
-    assert (second.counts.imported, second.counts.updated, second.counts.unchanged) == (120, 0, 300)
-    assert record.count("Observation") == 420
+    before, after = observations_of(old), observations_of(newer)
+    # The day the older export ended in goes on in the newer one: that day's heart rate and steps are updated.
+    last_day = old[-1].start.strftime("%Y-%m-%d")
+    updated = {o for o in before if o[-1] == last_day}
+    assert len(updated) == 2 and len(before) < 25  # 300 samples over two days: a handful of Observations
+    assert first.counts.imported == len(before)
+    assert (second.counts.imported, second.counts.updated, second.counts.unchanged) == (
+        len(after - before), len(updated), len(before) - len(updated))
+    assert record.count("Observation") == len(after)
+
+
+def test_a_day_of_heart_rates_is_its_mean_lowest_and_highest(record: Record, tmp_path: Path) -> None:
+    day = [s for s in heart_rates(200) if s.type == PER_DAY[0] and s.start.day == 1]
+    values = [int(s.value) for s in day]
+    import_path(record, write_export(tmp_path / "day.xml", day))
+    [heart] = _observations(record)
+    mean = Decimal(sum(values)) / len(values)
+    assert heart["valueQuantity"]["value"] == float(round(mean, 2))
+    assert [c["valueQuantity"]["value"] for c in heart["component"]] == [min(values), max(values)]
+    assert heart["effectivePeriod"]["start"] == "2024-03-01T07:15:00-08:00"
+    assert heart["method"]["text"] == f"Mean of {len(values)} readings on 2024-03-01"
 
 
 def test_an_export_in_another_language_is_found_in_its_zip(record: Record, tmp_path: Path) -> None:

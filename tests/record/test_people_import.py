@@ -58,15 +58,16 @@ def test_an_export_goes_to_the_named_person_and_a_record_of_two_asks_whose(
 
     code, out, err = _run(capsys, "import", "--person", "bram", str(export))
     assert code == 0, err
-    assert "20 new" in out and "20 items that name no patient were put in the record of Bram Okafor." in out
-    assert _heart_rates(capsys, "--person", "Bram") == 18
+    # 18 heart rates and 2 step counts within two hours: a day's heart rate and a day's steps.
+    assert "2 new" in out and "2 items that name no patient were put in the record of Bram Okafor." in out
+    assert _heart_rates(capsys, "--person", "Bram") == 1
     assert _heart_rates(capsys, "--person", "Alice") == 0
     listed = json.loads(_run(capsys, "people", "--json")[1])
     assert [p["sources"] for p in listed["people"]] == [["Clinic A"], ["Clinic B", "Imported files"]]
     assert listed["unassigned"] == 1  # Bram's clinic's stray result, as before: nothing of the export
     # The same export again: the same stand-in Patient, so nothing new and nobody new.
     code, out, _ = _run(capsys, "import", "--person", "2", str(export))
-    assert code == 0 and "0 new, 0 updated, 20 unchanged" in out
+    assert code == 0 and "0 new, 0 updated, 2 unchanged" in out
     assert json.loads(_run(capsys, "people", "--json")[1]) == listed
 
     with Record.open(tmp_path / "family.carry", PASSPHRASE) as record:
@@ -84,7 +85,7 @@ def test_the_only_person_is_the_default_and_an_empty_record_gets_a_new_one(tmp_p
         import_path(record, write_bundle(tmp_path / "a.json", alice_bundle()), source="Clinic A")
         report = import_path(record, write_export(tmp_path / "export.xml", heart_rates(10)))
         [alice] = people(record)
-        assert report.counts.imported == 10 and alice.sources == ("Clinic A", "Imported files")
+        assert report.counts.imported == 2 and alice.sources == ("Clinic A", "Imported files")
         assert not record.rows(where="r.type = 'Observation' AND r.subject IS NULL")
 
     with Record.create(tmp_path / "empty.carry", PASSPHRASE) as record:
@@ -131,3 +132,21 @@ def test_a_fhir_file_whose_results_name_nobody_goes_to_the_chosen_person(tmp_pat
         # A FHIR file that names its patient is imported as before: no stand-in, nothing asked.
         import_path(record, write_bundle(tmp_path / "b2.json", bram_bundle()), source="Clinic B")
         assert [len(p.members) for p in people(record)] == [2, 1]
+
+
+def test_a_file_whose_own_patient_comes_after_what_names_nobody_is_imported_as_it_is(tmp_path: Path) -> None:
+    # Read as a stream, the Observation that names nobody comes before the file's own Patient: nothing is given a
+    # person (the file carries its patient), and nobody is asked whose it is, whatever the record holds.
+    late = {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"resource": {"resourceType": "Observation", "id": "w1", "status": "final", "code": {"text": "Weight"}}},
+        {"resource": {"resourceType": "Patient", "id": "late-1", "name": [{"family": "Late", "given": ["Lou"]}]}},
+    ]}  # fmt: skip
+    with Record.create(tmp_path / "two.carry", PASSPHRASE) as record:
+        import_path(record, write_bundle(tmp_path / "a.json", alice_bundle()), source="Clinic A")
+        alone = import_path(record, write_bundle(tmp_path / "late.json", late), source="Clinic L")
+        assert alone.counts.imported == 2 and not getattr(alone, "notes", ())
+        assert [r.subject for r in record.rows(where="r.id = 'w1'")] == [None]
+        import_path(record, write_bundle(tmp_path / "b.json", bram_bundle()), source="Clinic B")
+        again = import_path(record, write_bundle(tmp_path / "late2.json", late), source="Clinic M")
+        assert again.counts.imported == 2 and len(people(record)) == 4  # Lou Late from each clinic, not merged
+        assert record._query("SELECT count(*) FROM run WHERE origin = 'late2.json'") == [(1,)]  # the undone try left nothing

@@ -52,7 +52,7 @@ def test_a_file_over_the_size_limit_is_refused_without_reading_it(record: Record
     before = snapshot(record)
     with pytest.raises(ImportRefused) as caught:
         record.import_file(huge)
-    assert str(caught.value) == "huge.json: not imported: it is larger than 512 MB, the most Carry imports from one file."
+    assert str(caught.value) == "huge.json: not imported: it is larger than 16 GB, the most Carry imports from one file."
     assert snapshot(record) == before
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO
 from xml.sax.saxutils import quoteattr
 
-__all__ = ["EVERY_KIND", "IGNORED", "Sample", "heart_rates", "write_export"]
+__all__ = ["EVERY_KIND", "IGNORED", "PER_DAY", "Sample", "heart_rates", "observations_of", "write_export"]
 
 _DOCTYPE = """<!DOCTYPE HealthData [
 <!ELEMENT HealthData (ExportDate,Me,(Record|Correlation|Workout|ActivitySummary)*)>
@@ -53,11 +53,12 @@ class Sample:
 _T0 = datetime(2024, 3, 1, 7, 15, tzinfo=timezone(timedelta(hours=-8)))
 
 # Every kind the importer takes, in metric and US units, with the values Carry should store (code, UCUM, value).
+# Heart rate and steps are kept per day: one sample's day has that sample's value (steps as the day's total).
 EVERY_KIND: list[tuple[Sample, tuple[str, str, str]]] = [
     (Sample("HKQuantityTypeIdentifierHeartRate", _T0, "72", "count/min"), ("8867-4", "/min", "72")),
     (Sample("HKQuantityTypeIdentifierRestingHeartRate", _T0, "58", "count/min"), ("40443-4", "/min", "58")),
     (Sample("HKQuantityTypeIdentifierStepCount", _T0, "1234", "count", "iPhone", PHONE, _T0 + timedelta(hours=1)),
-     ("55423-8", "{steps}", "1234")),
+     ("41950-7", "{steps}", "1234")),
     (Sample("HKQuantityTypeIdentifierBodyMass", _T0, "70.5", "kg", "Health", ""), ("29463-7", "kg", "70.5")),
     (Sample("HKQuantityTypeIdentifierBodyMass", _T0 + timedelta(days=1), "155.4", "lb", "Withings", ""),
      ("29463-7", "[lb_av]", "155.4")),
@@ -149,6 +150,18 @@ def _text(raw: IO[bytes]) -> IO[str]:
     import io
 
     return io.TextIOWrapper(raw, encoding="utf-8")
+
+
+PER_DAY = ("HKQuantityTypeIdentifierHeartRate", "HKQuantityTypeIdentifierStepCount")
+
+
+def observations_of(samples: Iterable[Sample]) -> set[tuple[str, ...]]:
+    """What Carry should make of these samples (of heart_rates' kinds): one per day, source and device of heart rate
+    and of steps, one per blood pressure."""
+    return {
+        (s.type, s.source, s.device, s.start.strftime("%Y-%m-%d")) if s.type in PER_DAY else (s.type, _date(s.start))
+        for s in samples
+    }
 
 
 def heart_rates(count: int, *, start: datetime = _T0) -> Iterator[Sample]:
