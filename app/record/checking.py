@@ -108,12 +108,12 @@ class WorkersWhenBig:
         start_from: int = PARALLEL_THRESHOLD // 2,
     ) -> None:
         self.workers, self.then, self.start_from = workers, then, start_from
-        self._stored: dict[str, int] = {}  # resource type -> new and changed so far (the steps count per type)
+        self._stored = 0  # new and changed so far
 
     def __call__(self, step: SyncProgress) -> None:
-        if not self.workers.started and step.resource_type is not None and step.page:
-            self._stored[step.resource_type] = step.imported + step.updated
-            if sum(self._stored.values()) >= self.start_from:
+        if not self.workers.started and step.page:
+            self._stored += step.imported + step.updated  # a page's step counts that page
+            if self._stored >= self.start_from:
                 self.workers.start()
         if self.then is not None:
             self.then(step)

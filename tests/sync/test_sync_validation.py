@@ -14,6 +14,7 @@ from app.portals import Connection, Portals
 from app.record import Record
 from app.record.checking import WorkersWhenBig, _store_results, check_pending, pending_count
 from sync.fhir.parse import PARALLEL_THRESHOLD, ValidationWorkers
+from sync.pull.report import SyncProgress
 from sync.sandbox import SandboxServer
 
 LAB = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}
@@ -176,14 +177,16 @@ async def test_a_second_sync_keeps_the_verdicts_and_only_what_changed_is_validat
 async def test_workers_start_while_a_big_sync_runs_and_a_resync_with_nothing_new_starts_none(
     sandbox: SandboxServer, record: Record
 ) -> None:
-    steps: list[object] = []
+    steps: list[SyncProgress] = []
     async with _connected_with_a_broken_result(sandbox, record, "reyna") as (portals, conn, broken):
         with ValidationWorkers(1) as workers:
-            await portals.sync(conn.id, progress=WorkersWhenBig(workers, steps.append, start_from=20))
-            # Started during the sync, once 20 new resources were stored; the caller's progress still saw every step.
+            await portals.sync(conn.id, progress=WorkersWhenBig(workers, steps.append, start_from=150))
+            # Started during the sync, once 150 new resources were stored over several pages (no page alone has as
+            # many); the caller's progress still saw every step.
             assert workers.started and steps
+            assert max(step.imported + step.updated for step in steps) < 150
             stored = record.count()
-            assert stored > 20 and pending_count(record) == stored
+            assert stored > 150 and pending_count(record) == stored
             # Started workers take the pass even below the usual threshold, and their verdicts are the same.
             result = check_pending(record, workers=workers)
             assert result.checked == stored and [i[:2] for i in result.invalid_items] == [("Observation", broken["id"])]
@@ -192,5 +195,5 @@ async def test_workers_start_while_a_big_sync_runs_and_a_resync_with_nothing_new
         assert not workers.started  # closed with its block
 
         with ValidationWorkers(1) as again:
-            await portals.sync(conn.id, full=True, progress=WorkersWhenBig(again, start_from=20))
+            await portals.sync(conn.id, full=True, progress=WorkersWhenBig(again, start_from=150))
             assert not again.started and pending_count(record) == 0
