@@ -818,15 +818,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
     import asyncio
 
     from sync.errors import CarryError
+    from sync.fhir.parse import ValidationWorkers
 
     from .portals import Portals
-    from .record.checking import check_pending
+    from .record.checking import WorkersWhenBig, check_pending
 
     if args.concurrency < 1:
         raise UsageError("--concurrency must be 1 or more.")
     status = 0
     synced = []
-    with _open(args) as record:
+    with _open(args) as record, ValidationWorkers() as workers:
         portals = Portals(record, concurrency=args.concurrency)
         targets = [portals.source(args.source)] if args.source else [c for c in portals.sources() if c.status != "disconnected"]
         if not targets:
@@ -834,7 +835,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         for conn in targets:
             progress = None if args.json else _ProgressLine()
             try:
-                report = asyncio.run(portals.sync(conn.id, full=args.full, progress=progress))
+                report = asyncio.run(portals.sync(conn.id, full=args.full, progress=WorkersWhenBig(workers, progress)))
             except CarryError as exc:
                 if progress:
                     progress.close()
@@ -848,7 +849,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 status = 1
         # Syncs store first; validating what they stored comes after, and adds the invalid counts to their reports.
         checking = None if args.json else _ProgressLine()
-        check_pending(record, progress=checking.checking if checking else None)
+        check_pending(record, progress=checking.checking if checking else None, workers=workers)
         if checking:
             checking.close()
         reports = {conn.name: portals.state.reports(conn.id, 1)[0] for conn in synced}

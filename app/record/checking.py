@@ -18,11 +18,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sync.fhir.parse import PARALLEL_THRESHOLD, validate_chunks
+from sync.fhir.parse import PARALLEL_THRESHOLD, ValidationWorkers, validate_chunks
+from sync.pull.report import SyncProgress
 
 from .store import VALID_NO, VALID_UNCHECKED, VALID_YES, Record
 
-__all__ = ["CheckResult", "check_pending", "pending_count"]
+__all__ = ["CheckResult", "WorkersWhenBig", "check_pending", "pending_count"]
 
 _CHUNK = 1000
 
@@ -52,8 +53,13 @@ def check_pending(
     *,
     progress: Callable[[int, int], None] | None = None,
     parallel_from: int = PARALLEL_THRESHOLD,
+    workers: ValidationWorkers | None = None,
 ) -> CheckResult:
     """Validate every resource not checked yet; `progress(done, total)` after each chunk.
+
+    Only what a sync or import stored new or changed waits here: a resource fetched again unchanged (the same
+    content hash) keeps the verdict it had. With `workers` already started (a sync that grew big started them),
+    they do the work whatever the count, since their start is paid for.
 
     Safe beside a running sync: a resource that changed since it was read (another hash) keeps its "not checked"
     mark for the next pass, and an interrupted pass leaves the rest unchecked, nothing half-done.
@@ -79,13 +85,38 @@ def check_pending(
 
     done = 0
     items: list[tuple[str, str, str]] = []
-    for errors in validate_chunks(chunks(), parallel=total >= parallel_from):
+    parallel = total >= parallel_from or (workers is not None and workers.started)
+    for errors in validate_chunks(chunks(), parallel=parallel, pool=workers):
         rows = rows_ahead.popleft()
         items += _store_results(record, rows, errors)
         done += len(rows)
         if progress is not None:
             progress(min(done, total), total)
     return CheckResult(done, tuple(items))
+
+
+class WorkersWhenBig:
+    """A sync's progress callback that starts the validation workers once the sync has stored enough to need them
+    new or changed, so they start while the sync still waits on the network (a re-sync that finds everything
+    unchanged starts none); then hands each step on to `then`."""
+
+    def __init__(
+        self,
+        workers: ValidationWorkers,
+        then: Callable[[SyncProgress], None] | None = None,
+        *,
+        start_from: int = PARALLEL_THRESHOLD // 2,
+    ) -> None:
+        self.workers, self.then, self.start_from = workers, then, start_from
+        self._stored = 0  # new and changed so far
+
+    def __call__(self, step: SyncProgress) -> None:
+        if not self.workers.started and step.page:
+            self._stored += step.imported + step.updated  # a page's step counts that page
+            if self._stored >= self.start_from:
+                self.workers.start()
+        if self.then is not None:
+            self.then(step)
 
 
 def _store_results(

@@ -43,6 +43,7 @@ __all__ = [
     "ConditionalResolver",
     "ParsedDocument",
     "ParsedResource",
+    "ValidationWorkers",
     "canonical",
     "content_hash",
     "dumps",
@@ -262,29 +263,96 @@ def validate_raw(
 
 
 def validate_chunks(
-    chunks: Iterable[list[bytes]], *, parallel: bool, workers: int | None = None
+    chunks: Iterable[list[bytes]],
+    *,
+    parallel: bool,
+    workers: int | None = None,
+    pool: ValidationWorkers | None = None,
 ) -> Iterator[list[str | None]]:
     """`validate_raw` over chunks that are produced as they are needed (for example read from the record page by
-    page): with `parallel`, a few chunks ahead are checked in worker processes, so memory stays bounded."""
+    page): with `parallel`, a few chunks ahead are checked in worker processes, so memory stays bounded. With
+    `pool`, its workers (started earlier, perhaps while a sync was still fetching) do the work and stay up."""
     if not parallel:
         for chunk in chunks:
             yield _validate_raw(chunk)
         return
-    count = workers or max(1, min(4, os.cpu_count() or 1))
+    if pool is not None:
+        yield from _validate_in(pool.executor(), pool.count, chunks)
+        return
+    own = ValidationWorkers(workers)
+    try:
+        yield from _validate_in(own.executor(), own.count, chunks)
+    finally:
+        own.close()
+
+
+def _validate_in(executor: ProcessPoolExecutor, count: int, chunks: Iterable[list[bytes]]) -> Iterator[list[str | None]]:
     ahead: deque[Future[list[str | None]]] = deque()
-    # spawn, not fork: the app server has threads, and a forked copy of a locked lock never unlocks.
-    with ProcessPoolExecutor(
-        max_workers=count,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_exit_with_parent,
-        initargs=(os.getpid(),),
-    ) as pool:
+    try:
         for chunk in chunks:
-            ahead.append(pool.submit(_validate_raw, chunk))
+            ahead.append(executor.submit(_validate_raw, chunk))
             if len(ahead) > 2 * count:
                 yield ahead.popleft().result()
         while ahead:
             yield ahead.popleft().result()
+    finally:
+        for future in ahead:  # the caller stopped early: what is still queued is not wanted
+            future.cancel()
+
+
+class ValidationWorkers:
+    """Worker processes that validate, started before they are needed: starting one (a new interpreter that imports
+    the R4B models) takes a second or more, which a sync can hide behind its network waits. They stay up until
+    `close` (or the end of a `with` block), so one start serves every validation pass in between."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self.count = workers or max(1, min(4, os.cpu_count() or 1))
+        self._executor: ProcessPoolExecutor | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._executor is not None
+
+    def start(self) -> None:
+        """Start the workers (at once, without waiting for them): each imports the models it will need."""
+        self.executor()
+
+    def executor(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            # spawn, not fork: the app server has threads, and a forked copy of a locked lock never unlocks.
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.count,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(os.getpid(),),
+            )
+            for _ in range(self.count):  # each submission starts one more worker, up to `count`
+                self._executor.submit(_validate_raw, [])
+        return self._executor
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def __enter__(self) -> ValidationWorkers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# What a worker loads before its first chunk: the types a portal sends most (others load when first met).
+_COMMON_TYPES = (
+    "Observation", "Condition", "MedicationRequest", "Encounter", "Procedure", "Immunization", "DiagnosticReport",
+    "DocumentReference", "AllergyIntolerance", "Patient", "Practitioner", "Organization",
+)  # fmt: skip
+
+
+def _start_worker(parent: int) -> None:
+    _exit_with_parent(parent)
+    for rtype in _COMMON_TYPES:
+        _model(rtype)
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -3,15 +3,18 @@ the check pass flags what fails R4B validation, keeps it, and adds it to the syn
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from sync_support import connect, login_for, synced_once
 
-from app.portals import Portals
+from app.portals import Connection, Portals
 from app.record import Record
-from app.record.checking import _store_results, check_pending, pending_count
-from sync.fhir.parse import PARALLEL_THRESHOLD
+from app.record.checking import WorkersWhenBig, _store_results, check_pending, pending_count
+from sync.fhir.parse import PARALLEL_THRESHOLD, ValidationWorkers
+from sync.pull.report import SyncProgress
 from sync.sandbox import SandboxServer
 
 LAB = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}
@@ -27,6 +30,20 @@ def _broken_observation(patient_id: str) -> dict[str, Any]:
         "subject": {"reference": f"Patient/{patient_id}"},
         "valueQuantity": {"value": 13.1, "unit": "g/dL"},
     }
+
+
+@asynccontextmanager
+async def _connected_with_a_broken_result(
+    sandbox: SandboxServer, record: Record, username: str
+) -> AsyncIterator[tuple[Portals, Connection, dict[str, Any]]]:
+    """The record connected as `username`, whose portal holds one Observation that fails validation (while inside)."""
+    login = login_for(sandbox, username)
+    broken = sandbox.store.put(_broken_observation(login.patient_id))
+    try:
+        portals = Portals(record)
+        yield portals, await connect(portals, sandbox, login), broken
+    finally:
+        sandbox.store.delete("Observation", broken["id"])
 
 
 def _validity(record: Record, rtype: str, rid: str) -> tuple[int, str | None]:
@@ -120,3 +137,63 @@ async def test_a_resource_that_changed_meanwhile_stays_unchecked(sandbox: Sandbo
         assert _validity(record, "Condition", condition["id"]) == (1, None)
     finally:
         sandbox.store.put(condition)
+
+
+@pytest.mark.asyncio
+async def test_a_second_sync_keeps_the_verdicts_and_only_what_changed_is_validated(
+    sandbox: SandboxServer, record: Record
+) -> None:
+    condition = sandbox.store.for_patient(login_for(sandbox, "elvina").patient_id, "Condition")[0]
+    async with _connected_with_a_broken_result(sandbox, record, "elvina") as (portals, conn, broken):
+        await portals.sync(conn.id)
+        stored = record.count()
+        assert check_pending(record).checked == stored > 50
+        verdicts = record._query("SELECT type, id, valid, invalid_reason FROM resource ORDER BY rowid")
+
+        # Everything fetched again, nothing changed: every verdict stays, nothing waits, nothing is validated again.
+        report = await portals.sync(conn.id, full=True)
+        assert report.totals.unchanged == stored and report.totals.imported == report.totals.updated == 0
+        assert pending_count(record) == 0
+        assert record._query("SELECT type, id, valid, invalid_reason FROM resource ORDER BY rowid") == verdicts
+        assert _validity(record, "Observation", broken["id"])[0] == 0  # the invalid one is still flagged, with why
+        assert check_pending(record).checked == 0
+
+        # One resource changed at the portal: that one, and only that one, waits for (and gets) a new verdict.
+        sandbox.store.put({**condition, "clinicalStatus": {"text": "changed at the portal"}})
+        try:
+            report = await portals.sync(conn.id, full=True)
+            assert report.totals.updated == 1 and report.totals.unchanged == stored - 1
+            assert pending_count(record) == 1 and _validity(record, "Condition", condition["id"]) == (-1, None)
+            result = check_pending(record)
+            assert result.checked == 1 and result.invalid_total == 0
+            assert _validity(record, "Condition", condition["id"]) == (1, None)
+            assert _validity(record, "Observation", broken["id"])[0] == 0
+            assert record._query("SELECT count(*) FROM resource WHERE valid = 0")[0][0] == 1
+        finally:
+            sandbox.store.put(condition)
+
+
+@pytest.mark.asyncio
+async def test_workers_start_while_a_big_sync_runs_and_a_resync_with_nothing_new_starts_none(
+    sandbox: SandboxServer, record: Record
+) -> None:
+    steps: list[SyncProgress] = []
+    async with _connected_with_a_broken_result(sandbox, record, "reyna") as (portals, conn, broken):
+        with ValidationWorkers(1) as workers:
+            await portals.sync(conn.id, progress=WorkersWhenBig(workers, steps.append, start_from=150))
+            # Started during the sync, once 150 new resources were stored over several pages (no page alone has as
+            # many); the caller's progress still saw every step.
+            assert workers.started and steps
+            assert max(step.imported + step.updated for step in steps) < 150
+            stored = record.count()
+            assert stored > 150 and pending_count(record) == stored
+            # Started workers take the pass even below the usual threshold, and their verdicts are the same.
+            result = check_pending(record, workers=workers)
+            assert result.checked == stored and [i[:2] for i in result.invalid_items] == [("Observation", broken["id"])]
+            assert pending_count(record) == 0
+            assert record._query("SELECT count(*) FROM resource WHERE valid = 1")[0][0] == stored - 1
+        assert not workers.started  # closed with its block
+
+        with ValidationWorkers(1) as again:
+            await portals.sync(conn.id, full=True, progress=WorkersWhenBig(again, start_from=150))
+            assert not again.started and pending_count(record) == 0
