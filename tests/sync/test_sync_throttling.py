@@ -46,7 +46,11 @@ async def test_a_slow_down_holds_back_every_request_to_that_portal(sandbox: Sand
     async with HttpClient() as http:
         started = time.monotonic()
         told = asyncio.create_task(http.get(f"{sandbox.base_url}/Condition?patient={patient}", bearer=bearer))
-        await asyncio.sleep(0.5)  # the 429 has come back by now
+        for _ in range(1000):  # until the 429 has come back (its wait is then known), not a guessed half second
+            if http.stats.retries:
+                break
+            await asyncio.sleep(0.005)
+        assert http.stats.retries == 1
         other = await http.get(f"{sandbox.base_url}/Patient/{patient}", bearer=bearer)
         other_done = time.monotonic() - started
         assert (await told).status == 200 and other.status == 200
