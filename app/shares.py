@@ -21,7 +21,7 @@ import os
 import re
 import time
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -274,10 +274,11 @@ class ShareHost:
         """Whether a link of the record was made on this host (its manifest URL is under this host's base)."""
         return str(link.payload.get("url", "")).startswith(self.public_base + "/")
 
-    def asgi(self) -> Any:
+    def asgi(self, clock: Callable[[], float] = time.time) -> Any:
+        """The host's routes as an ASGI app; `clock` decides which links have expired (tests move it by hand)."""
         from sync.share import share_app
 
-        return share_app(self.store, public_base=self.public_base)
+        return share_app(self.store, public_base=self.public_base, clock=clock)
 
     def purge(self) -> int:
         return self.store.purge(time.time())
@@ -881,11 +882,12 @@ def revoke(record: Record, host: ShareHost | None, which: str) -> ShareLinkRow:
 
 
 async def open_shared(
-    shlink: str, *, recipient: str, passcode: str | None = None, http: Any = None
+    shlink: str, *, recipient: str, passcode: str | None = None, http: Any = None, now: float | None = None
 ) -> ReceivedShare:
+    """Open a link someone shared; `now` (the time, by default the clock's) decides whether it has expired."""
     if not shlink.strip():
         raise LinkError("Paste the shared link (it starts with shlink:/ or holds #shlink:/).")
-    return await open_link(shlink, recipient=recipient, passcode=passcode or None, http=http)
+    return await open_link(shlink, recipient=recipient, passcode=passcode or None, http=http, now=now)
 
 
 def received_sections(received: ReceivedShare) -> list[tuple[str, str, list[Any], str | None]]:

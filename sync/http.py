@@ -20,7 +20,7 @@ import re
 import socket
 import ssl
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -304,8 +304,13 @@ class HttpClient:
         timeout: float = 60.0,
         retry: RetryPolicy | None = None,
         transport: Any = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.retry = retry or RetryPolicy()
+        # How the waits a server asks for (and the backoff between retries) pass: a test's clock may move instead.
+        self._clock = clock
+        self._sleep = sleep
         self.stats = HttpStats()
         self.concurrency = max(1, concurrency)
         self._gate = _Gate(self.concurrency)
@@ -418,18 +423,18 @@ class HttpClient:
                 ceiling = min(self.retry.max_backoff, self.retry.backoff * (2 ** (attempt - 1)))
                 wait = random.uniform(ceiling / 2, ceiling)
             self.stats.retries += 1
-            await asyncio.sleep(wait)
+            await self._sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover - the loop always returns or raises
 
 
     def _pause(self, host: tuple[str, str, int | None], seconds: float) -> None:
-        until = time.monotonic() + seconds
+        until = self._clock() + seconds
         if until > self._paused_until.get(host, 0.0):
             self._paused_until[host] = until
 
     async def _host_pause(self, host: tuple[str, str, int | None]) -> None:
-        while (left := self._paused_until.get(host, 0.0) - time.monotonic()) > 0:
-            await asyncio.sleep(left)
+        while (left := self._paused_until.get(host, 0.0) - self._clock()) > 0:
+            await self._sleep(left)
 
 
 def _where(url: str) -> str:

@@ -30,7 +30,7 @@ from .checking import check_pending
 from .errors import ImportRefused
 from .files import check_regular_file, display_name, open_import_file
 from .people import Person, PersonError, choose_person, people, stand_in
-from .store import FILE_SOURCE, ImportReport, Record, Source, UpsertCounts, _now, _summary
+from .store import FILE_SOURCE, ImportReport, Record, Source, UpsertCounts, _summary
 
 __all__ = ["FileImportReport", "Whose", "document_proposal", "import_path", "import_with"]
 
@@ -135,7 +135,7 @@ def import_with(
         stream = importer.resources(path, context)
         src = record.source(source, kind="file")
         with record._transaction() as cur:
-            now = _now()
+            now = record._stamp()
             cur.execute(
                 "INSERT INTO run (source_id, kind, origin, started_at) VALUES (?, 'import', ?, ?)", (src.id, origin, now)
             )
@@ -172,7 +172,7 @@ def _import_fhir(record: Record, path: Path, *, source: str, whose: Whose) -> Im
 
     def prepare(cur: Any, run_id: int, resources: Iterator[ParsedResource]) -> Iterator[ParsedResource]:
         src = record.source(source, kind="file")  # added by the import's own transaction, which this runs in
-        now = _now()
+        now = record._stamp()
         owner = _Owner(record, src, whose, chosen, everyone, lambda patient: record._upsert(
             cur, src.id, run_id, [patient], now, UpsertCounts()), own_patient_wins=whose == Whose())  # fmt: skip
         owners.append(owner)

@@ -17,6 +17,7 @@ import json
 import os
 import re
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -77,8 +78,10 @@ _ROW_COLUMNS = (
 )
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _now(at: float | None = None) -> str:
+    """The record's way of writing a time (UTC, to the second): now, or `at` (seconds since the epoch)."""
+    moment = datetime.now(timezone.utc) if at is None else datetime.fromtimestamp(at, timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass(frozen=True)
@@ -228,9 +231,16 @@ class Record:
         self._db = connection
         self._lock = threading.RLock()
         self.parallel_from = PARALLEL_THRESHOLD  # imports of this many resources validate in worker processes
+        # The time imports and syncs are stamped with (first and last seen, runs): seconds since the epoch. Tests
+        # move a clock of their own instead of sleeping until the stamp changes.
+        self.clock: Callable[[], float] = time.time
 
     def __repr__(self) -> str:  # never show more than where it is
         return f"<Record {str(self.path)!r} {'open' if self._db is not None else 'locked'}>"
+
+    def _stamp(self) -> str:
+        """Now by the record's clock, written the record's way."""
+        return _now(self.clock())
 
     # --- opening and closing --------------------------------------------------------------------------------
 
@@ -545,7 +555,7 @@ class Record:
         counts = UpsertCounts()
         try:
             with self._transaction() as cur:
-                now = _now()
+                now = self._stamp()
                 source_id = self._source_in(cur, source, "file", None)
                 cur.execute(
                     "INSERT INTO run (source_id, kind, origin, started_at) VALUES (?, 'import', ?, ?)",
@@ -570,13 +580,13 @@ class Record:
     ) -> None:
         """Upsert a batch of parsed resources in one transaction (what a sync does per page)."""
         with self._transaction() as cur:
-            self._upsert(cur, source_id, run_id, list(resources), _now(), counts)
+            self._upsert(cur, source_id, run_id, list(resources), self._stamp(), counts)
 
     def start_run(self, source_id: int, kind: str, origin: str) -> int:
         with self._transaction() as cur:
             cur.execute(
                 "INSERT INTO run (source_id, kind, origin, started_at) VALUES (?, ?, ?, ?)",
-                (source_id, kind, origin, _now()),
+                (source_id, kind, origin, self._stamp()),
             )
             return int(cur.lastrowid)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.clock import TestClock
 from support.records import PASSPHRASE
 
 from app.record import Record, confirm, facts, merge_people, people, reset, split, split_person
@@ -255,9 +256,11 @@ def test_a_sync_that_only_sees_resources_again_regroups_what_their_identifiers_j
 def test_the_copy_seen_last_speaks_for_its_fact(tmp_path: Path) -> None:
     with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
         copies = [_fhir(_BASE | {"type": "Observation", "id": n, "day": "2024-01-01"}) for n in ("1", "2")]
+        clock = TestClock(time.time())
+        record.clock = clock
         _import(record, "Clinic A", copies)  # the same code, time and value: one fact of two copies
         _check(record)
-        time.sleep(1.1)  # the record's clock counts seconds
+        clock.advance(1)  # the record's clock counts seconds
         _import(record, "Clinic A", [copies[0]])  # unchanged, seen again: now the newest
         assert record._query("SELECT DISTINCT kind FROM view_dirty") == [(2,)]
         _check(record)

@@ -47,8 +47,11 @@ def test_parallel_guesses_from_four_processes_check_exactly_the_limit(host: Host
             assert guesser.stdin is not None
             guesser.stdin.write(b"go\n")
             guesser.stdin.flush()
-        # The right passcode, sent last while the 200 wrong ones are still being answered.
-        time.sleep(1.0)
+        # The right passcode, sent once the wrong ones have spent the budget (they are still being answered).
+        deadline = time.monotonic() + 120
+        while (hosted := host.store.link(link.link_id)) is not None and hosted.attempts_left != 0:
+            assert time.monotonic() < deadline, "the wrong guesses never spent the budget"
+            time.sleep(0.01)
         right = httpx.post(link.payload.url, json={"recipient": "Dr Rivera", "passcode": "correct horse"}, timeout=120)
         statuses: list[int] = []
         for guesser in guessers:

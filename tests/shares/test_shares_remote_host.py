@@ -8,18 +8,20 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
+import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from support.carry_host import CarryHost, the_one_link_opened_by
+from support.clock import TestClock
 
 from app.cli import main
 from support.records import PASSPHRASE
 from sync.share import SQLiteShareHostStore, build_ips, decode_link, new_access_keypair, publish
-from sync.share.host.hosting import RemoteHostStore
+from sync.share.host.hosting import RemoteHostStore, host_app
 from sync.fhir import dumps
 
 CODE = "2718-okafor"
@@ -211,16 +213,53 @@ def test_health_quotas_rate_limit_and_the_scheduled_purge(tmp_path: Path) -> Non
         with pytest.raises(Exception, match="Too many requests"):
             for _ in range(8):
                 store.whoami()
-        # Expired ciphertext goes on the host's schedule, with nobody asking for it.
-        expiring = publish(RemoteHostStore(host.url, host.add_device("phone")), f"{host.url}/shl", summary,
-                           access_key=public, exp=int(time.time()) + 1)  # fmt: skip
+        # Expired ciphertext goes on the host's schedule (`--purge-every`), with nobody asking for it: a link put in
+        # its store already expired is gone within a purge or two. (Expiry by the host's clock is in-process below.)
         local = SQLiteShareHostStore(host.data / "host.sqlite")
-        assert local.files(expiring.link_id)
-        time.sleep(2.5)
-        assert local.files(expiring.link_id) == []
-        assert "purged" in host.log.read_text(errors="replace")
+        expired = publish(local, f"{host.url}/shl", summary, access_key=public, exp=int(time.time()) - 60)
+        assert local.files(expired.link_id)
+        assert _soon(lambda: local.files(expired.link_id) == [], within=10.0)
+        assert _soon(lambda: "purged" in host.log.read_text(errors="replace"), within=5.0)
     finally:
         host.stop()
+
+
+def _soon(done: Callable[[], bool], within: float) -> bool:
+    """Whether `done()` comes true within `within` seconds (a scheduled task's work, checked every 50 ms)."""
+    deadline = time.monotonic() + within
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_the_scheduled_purge_drops_ciphertext_once_the_hosts_clock_passes_its_expiry(tmp_path: Path) -> None:
+    store = SQLiteShareHostStore(tmp_path / "host.sqlite")
+    clock = TestClock(time.time())
+    app = host_app(store, "http://127.0.0.1:9", purge_every=0.01, clock=clock)
+    _private, public = new_access_keypair()
+    summary = [("application/fhir+json", dumps(build_ips({"resourceType": "Patient", "id": "p"}, {})))]
+    past = publish(store, "http://127.0.0.1:9/shl", summary, access_key=public, exp=int(clock()) - 1)
+    expiring = publish(store, "http://127.0.0.1:9/shl", summary, access_key=public, exp=int(clock()) + 60)
+    lasting = publish(store, "http://127.0.0.1:9/shl", summary, access_key=public)
+
+    async def until_gone(link_id: str) -> None:
+        for _ in range(500):  # the task purges every 10 ms: at most a few seconds on a busy machine
+            if not store.files(link_id):
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("the scheduled purge never dropped the expired link's ciphertext")
+
+    async def run() -> None:
+        async with app.router.lifespan_context(app):  # the purge task runs while the app does
+            await until_gone(past.link_id)  # a purge has run by the host's clock: the minute link stays
+            assert store.files(expiring.link_id) and store.files(lasting.link_id)
+            clock.advance(61)
+            await until_gone(expiring.link_id)
+            assert store.files(lasting.link_id)
+
+    asyncio.run(run())
 
 
 REFUSED: list[tuple[dict[str, object], str]] = [

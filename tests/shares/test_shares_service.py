@@ -19,6 +19,7 @@ import httpx
 import pypdf
 import pytest
 from shares_support import HOSPITAL, make_record
+from support.clock import TestClock
 
 from app.record import Record
 from app.record.share_state import ShareState
@@ -271,14 +272,29 @@ def test_revoked_and_expired_links_stop_working(
     assert host.store.files(made.link_id) == []  # the ciphertext is gone from the host
     assert elvina.audit_log(action="share-revoke")
 
-    short = create_share(elvina, host, selection, expires=int(time.time()) + 2, now=NOW)
-    assert host_status(host, share_links(elvina)[0]) == "active"
-    time.sleep(2.2)
+    # A link that expires in a minute, then the minute passing on a clock the test moves: the same host routes
+    # `carry serve` runs, in this process, decide by that clock.
+    clock = TestClock(time.time())
+    short = create_share(elvina, host, selection, expires=int(clock()) + 60, now=NOW)
+    assert host_status(host, share_links(elvina)[0], now=clock()) == "active"
     url = decode_link(short.uri).url
-    assert httpx.post(url, json={"recipient": "Dr Rivera"}).status_code == 404  # the host refuses it too
+
+    async def ask_host() -> httpx.Response:
+        routes = httpx.ASGITransport(app=host.asgi(clock=clock))  # the routes `carry serve` mounts at /shl
+        async with httpx.AsyncClient(transport=routes, base_url="http://carry.test") as client:
+            return await client.post(f"/{short.link_id}", json={"recipient": "Dr Rivera"})
+
+    assert asyncio.run(ask_host()).status_code == 200
+    assert httpx.post(url, json={"recipient": "Dr Rivera"}).status_code == 200  # and `carry serve` hosts it
+    clock.advance(61)
+    refused = asyncio.run(ask_host())
+    assert refused.status_code == 404 and refused.json()["reason"] == "expired"  # the host refuses it too
     with pytest.raises(LinkInactive, match="expired"):
-        asyncio.run(open_shared(short.uri, recipient="Dr Rivera"))
-    assert share_links(elvina)[0].status(time.time()) == "expired"
+        asyncio.run(open_shared(short.uri, recipient="Dr Rivera", now=clock()))
+    assert share_links(elvina)[0].status(clock()) == "expired"
+    assert host_status(host, share_links(elvina)[0], now=clock()) == "expired"
+    # The two openings before it expired reach the patient (and leave the host, which the next test relies on).
+    assert [a.recipient for a in merge_access(elvina, host)] == ["Dr Rivera", "Dr Rivera"]
 
 
 def test_merging_leaves_another_records_entries_alone(

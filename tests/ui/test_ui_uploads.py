@@ -98,7 +98,7 @@ def test_a_file_still_streaming_when_the_session_gives_up_is_deleted(private_tmp
 
         async def slow() -> AsyncIterator[bytes]:
             yield b"first"
-            await asyncio.sleep(0.2)  # the session's wait ends meanwhile
+            await asyncio.wait([waiting])  # the session's wait ends (times out) meanwhile
             yield b"second"
 
         waiting = asyncio.ensure_future(uploads.wait(token, timeout=0.05))
