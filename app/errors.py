@@ -71,7 +71,9 @@ _CLI_ACTIONS: Mapping[Action, Callable[[CarryError], str | None]] = {
     Action.SEE_SHARES: _fixed("`carry shares` lists them."),
     Action.SEE_ENTRIES: _fixed("`carry entries` lists them."),
     Action.SEE_NOTES: _fixed("`carry notes` lists them."),
-    Action.SEE_FACTS: _fixed("`carry list --merged` lists the facts and their ids."),
+    Action.SEE_FACTS: _fixed(
+        "`carry list --merged` lists the facts and their ids; `carry facts show FACT_ID` lists one fact's records."
+    ),
     Action.SEE_SUMMARY_ITEMS: _fixed("`carry share --dry-run` lists them."),
     Action.GIVE_CLIENT_SECRET: _cli_client_secret,
     Action.SET_SHARE_HOST: _fixed("Run `carry share settings --host URL` again with a publish credential."),

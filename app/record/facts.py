@@ -402,7 +402,7 @@ def _pick(fact: Fact, refs: Sequence[FactMember | str]) -> list[FactMember]:
                 if f"{m.resource_type}/{m.id}" == local and (not source or source in (m.source, m.source_key))
             ]
             if not found:
-                raise RecordError(f"{ref} is not part of fact {fact.fact_id}; see `carry facts show {fact.fact_id}`.")
+                raise RecordError(f"{ref} is not part of fact {fact.fact_id}.", action=Action.SEE_FACTS)
             if len(found) > 1:
                 raise RecordError(f"{ref} is in the fact from more than one source; write it as SOURCE:{local}.")
         picked.extend(m for m in found if m not in picked)
