@@ -37,7 +37,7 @@ def _cli_reconnect(exc: CarryError) -> str | None:
 
 def _cli_client_secret(exc: CarryError) -> str:
     base_url = exc.fields.get("base_url") or "FHIR_BASE_URL"
-    return f"Run `carry connect {base_url}` and type it when asked (or set $CARRY_CLIENT_SECRET)."
+    return f"Set $CARRY_CLIENT_SECRET to it and run `carry connect {base_url}` again."
 
 
 def _merge_pairs(exc: CarryError) -> list[tuple[int, int]]:
@@ -91,8 +91,8 @@ _UI_ACTIONS: Mapping[Action, Callable[[CarryError], str | None]] = {
     Action.SEE_FACTS: _fixed("Open the item again from the Summary; it may have changed."),
     Action.SEE_SUMMARY_ITEMS: _fixed("Pick the items again under Share."),
     Action.GIVE_CLIENT_SECRET: _fixed(
-        "The app cannot take a client secret yet: connect this portal once from Carry's command line, which asks for "
-        "it; the app uses it from then on."
+        "The app cannot take a client secret yet: connect this portal once from Carry's command line with it; the "
+        "app uses it from then on."
     ),
     Action.SET_SHARE_HOST: _fixed("Choose the Carry host again under Settings, with a publish credential."),
     Action.GET_PUBLISH_CREDENTIAL: _fixed("Ask the host's owner to add this device there; it gives you one."),
