@@ -69,12 +69,14 @@ every CarryError subclass is listed here with its own code, so this map stays wh
     │   ├── PreferenceRefused ......... record.preference-refused .. app.views.preferences
     │   ├── FactNotFound .............. record.fact-not-found ...... app.record.facts
     │   └── PersonError ............... record.person .............. app.record.people
-    │       └── PersonNeeded .......... record.person-needed ....... app.record.people
+    │       └── PersonNeeded .......... record.person-needed ....... app.record.people  (CHOOSE_PERSON, `merge_pairs`)
     ├── PortalError ................... portal.error ............... app.portals        (`portal`, `base_url`)
     ├── ServerError ................... server.error ............... app.server
     └── UploadFailed .................. ui.upload-failed ........... app.ui.uploads
 
 The app/ classes are listed here although sync/ never imports app/: this is the one place a reader finds them all.
+An action in brackets is the class's default; the others (SEE_PEOPLE, GIVE_CLIENT_SECRET, ...) are given where the
+error is raised, and tests/house/test_error_wording.py checks that each renders for the app without a command.
 """
 
 from __future__ import annotations
