@@ -127,13 +127,13 @@ def _merge_share_access(record: Record) -> None:
     try:
         hosts = ShareHost.every(record)
     except CarryError as exc:
-        print(f"carry: could not read who opened your shared links ({_shown(exc)})", file=sys.stderr)
+        print(f"carry: could not read who opened your shared links ({_shown(cli_message(exc))})", file=sys.stderr)
         return
     for host in hosts:
         try:
             added = merge_access(record, host)
         except CarryError as exc:
-            print(f"carry: could not read who opened your shared links ({_shown(exc)})", file=sys.stderr)
+            print(f"carry: could not read who opened your shared links ({_shown(cli_message(exc))})", file=sys.stderr)
             continue
         for entry in added:
             print(f"carry: your shared link {entry.link_id[:8]} was {_shown(entry.sentence())}", file=sys.stderr)
@@ -200,7 +200,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                                      whose=Whose(person=args.person), title=args.title, date=args.date)
             except ImportRefused as exc:
                 failed += 1
-                print(f"carry: {_shown(exc)}", file=sys.stderr)
+                print(f"carry: {_shown(cli_message(exc))}", file=sys.stderr)
                 continue
             reports.append(report)
             if not args.json:

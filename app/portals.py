@@ -327,8 +327,9 @@ class Portals:
             secret = client_secret or (stored[1] if stored and stored[0] == "client_secret_basic" else None)
             if not secret:
                 raise PortalError(
-                    f"The client {settings.client_id} authenticates with a client secret; give it once (carry connect "
-                    "reads $CARRY_CLIENT_SECRET or asks) and Carry keeps it in your encrypted record."
+                    f"The client {settings.client_id} authenticates with a client secret; give it once and Carry keeps "
+                    "it in your encrypted record.",
+                    base_url=config.base_url, action=Action.GIVE_CLIENT_SECRET,
                 )
             return ClientCredentials(settings.client_id, settings.auth_method, settings.alg, client_secret=secret), None
         if settings.auth_method == "private_key_jwt":

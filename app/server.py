@@ -57,6 +57,7 @@ from sync.bounded_body import BodyTooLarge, read_form
 from sync.errors import CarryError
 from sync.passwords import check_secret, hash_secret
 
+from .errors import ui_message
 from .locations import config_dir, record_path
 from .login_throttle import LoginThrottle
 from .ui.context import AppContext
@@ -423,7 +424,7 @@ def _routes(context: AppContext, sessions: LoginSessions | None) -> list[Any]:
         try:
             handled, message = await context.callbacks.deliver(params)
         except CarryError as exc:
-            return _callback_page(False, str(exc))
+            return _callback_page(False, ui_message(exc) or exc.message)
         return _callback_page(handled, message)
 
     async def attachment(request: Request) -> Any:

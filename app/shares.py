@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.atomic import write_atomic
-from sync.errors import CarryError
+from sync.errors import Action, CarryError
 from sync.fhir import dumps
 from sync.fhir.references import literal_references
 from sync.http import is_https_or_loopback
@@ -256,7 +256,7 @@ class ShareHost:
         credential = record.get_setting(CREDENTIAL_SETTING)
         if not credential:
             raise ShareError(f"Your links live on the Carry host {url}, but this record holds no publish credential "
-                             "for it; run `carry share settings --host URL` again.")  # fmt: skip
+                             "for it.", action=Action.SET_SHARE_HOST)  # fmt: skip
         base = settings.public_base()
         return cls(RemoteHostStore(url, credential, timeout=timeout), base, settings.viewer(base), remote=url.rstrip("/"))
 
@@ -293,11 +293,11 @@ def use_carry_host(record: Record, url: str, credential: str) -> dict[str, Any]:
     credential = credential.strip()
     _check_host_url(url)
     if not credential:
-        raise ShareError("The publish credential is empty; `carry host add-device NAME` on the host makes one.")
+        raise ShareError("The publish credential is empty.", action=Action.GET_PUBLISH_CREDENTIAL)
     try:
         device = RemoteHostStore(url, credential).whoami()
     except ShareHostError as exc:
-        raise ShareError(f"{exc} Nothing was changed.") from exc
+        raise ShareError(f"{exc} Nothing was changed.", action=exc.action) from exc
     record.set_setting(CREDENTIAL_SETTING, credential)
     replace(ShareSettings.load(), host_url=url).save()
     record.audit("share-host", host=url, device=str(device.get("device", ""))[:64])
@@ -398,9 +398,7 @@ class Selection:
         if not exact and len(ref) >= 6:
             exact = [c for c in self.items if c.key.startswith(ref)]
         if not exact:
-            raise ShareError(
-                f"{ref!r} is not an item Carry can put in the summary; `carry share --dry-run` lists them."
-            )
+            raise ShareError(f"{ref!r} is not an item Carry can put in the summary.", action=Action.SEE_SUMMARY_ITEMS)
         if len({c.key for c in exact}) > 1:
             raise ShareError(f"{ref!r} matches more than one item; give more of its id.")
         return exact[0]
@@ -873,7 +871,8 @@ def revoke(record: Record, host: ShareHost | None, which: str) -> ShareLinkRow:
         try:
             host.store.revoke(link.link_id)
         except ShareHostError as exc:
-            raise ShareError(f"Carry could not revoke the link on the share host ({exc}); nothing was changed.") from exc
+            raise ShareError(f"Carry could not revoke the link on the share host ({exc}); nothing was changed.",
+                             action=exc.action) from exc  # fmt: skip
     state.mark_revoked(link.link_id)
     return state.link(link.link_id)
 

@@ -69,12 +69,14 @@ every CarryError subclass is listed here with its own code, so this map stays wh
     │   ├── PreferenceRefused ......... record.preference-refused .. app.views.preferences
     │   ├── FactNotFound .............. record.fact-not-found ...... app.record.facts
     │   └── PersonError ............... record.person .............. app.record.people
-    │       └── PersonNeeded .......... record.person-needed ....... app.record.people
+    │       └── PersonNeeded .......... record.person-needed ....... app.record.people  (CHOOSE_PERSON, `merge_pairs`)
     ├── PortalError ................... portal.error ............... app.portals        (`portal`, `base_url`)
     ├── ServerError ................... server.error ............... app.server
     └── UploadFailed .................. ui.upload-failed ........... app.ui.uploads
 
 The app/ classes are listed here although sync/ never imports app/: this is the one place a reader finds them all.
+An action in brackets is the class's default; the others (SEE_PEOPLE, GIVE_CLIENT_SECRET, ...) are given where the
+error is raised, and tests/house/test_error_wording.py checks that each renders for the app without a command.
 """
 
 from __future__ import annotations
@@ -93,6 +95,18 @@ class Action(enum.Enum):
     RETRY = "retry"  # the same thing again, later
     RECONNECT = "reconnect"  # connect the portal again (needs the error's `base_url`; `portal` names it)
     UNLOCK_AGAIN = "unlock-again"  # open the record again with the right passphrase
+    CREATE_RECORD = "create-record"  # there is no record yet: make one
+    CHOOSE_PERSON = "choose-person"  # the record holds several persons: say whose (`merge_pairs` may be one)
+    SEE_PEOPLE = "see-people"  # a person was named who is not there: the persons are listed
+    SEE_SOURCES = "see-sources"  # a connected portal was named that is not there
+    SEE_SHARES = "see-shares"  # a shared link was named that is not there
+    SEE_ENTRIES = "see-entries"  # one of the patient's own entries was named that is not there
+    SEE_NOTES = "see-notes"  # a note was named that is not there
+    SEE_FACTS = "see-facts"  # a fact (or a record of one, `fact_id`) was named that is not there
+    SEE_SUMMARY_ITEMS = "see-summary-items"  # an item was named that a shared summary cannot hold
+    GIVE_CLIENT_SECRET = "give-client-secret"  # the portal's client needs its secret once (`base_url`)
+    SET_SHARE_HOST = "set-share-host"  # choose the Carry host again, with a (new) publish credential
+    GET_PUBLISH_CREDENTIAL = "get-publish-credential"  # the Carry host's owner makes one for this device
 
 
 class CarryError(Exception):

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sync.errors import Action
+
 from .errors import RecordError
 from .people import Person, owners, people, source_key
 from .store import Record, _now
@@ -136,10 +138,10 @@ def find_note(record: Record, note_id: int | str) -> Note:
     try:
         number = int(note_id)
     except (TypeError, ValueError):
-        raise NoteError(f"{note_id!r} is not a note number; `carry notes` lists them.") from None
+        raise NoteError(f"{note_id!r} is not a note number.", action=Action.SEE_NOTES) from None
     found = _notes(record, "a.id = ?", [number])
     if not found:
-        raise NoteError(f"There is no note {number}; `carry notes` lists them.")
+        raise NoteError(f"There is no note {number}.", action=Action.SEE_NOTES)
     return found[0]
 
 

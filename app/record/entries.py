@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timezone
 from typing import Any, Union
 
-from sync.errors import CarryError
+from sync.errors import Action, CarryError
 from sync.fhir import dumps, loads
 from sync.fhir.parse import validation_error
 from sync.importers import parsed
@@ -306,7 +306,7 @@ def entry_history(record: Record, ref: str) -> list[EntryVersion]:
         "SELECT version, action, saved_at, raw FROM entry_version WHERE type = ? AND id = ? ORDER BY version", [rtype, rid]
     )
     if not rows:
-        raise EntryRefused(f"{_shown(ref)} is not one of your own entries; `carry entries` lists them.")
+        raise EntryRefused(f"{_shown(ref)} is not one of your own entries.", action=Action.SEE_ENTRIES)
     return [EntryVersion(int(v), action, at, loads(raw)) for v, action, at, raw in rows]
 
 
@@ -461,7 +461,8 @@ def _same_as(record: Record, draft: Draft, person: str | None, old: Mapping[str,
     except FactNotFound:
         raise EntryRefused(
             f"{_shown(str(getattr(draft, 'same_as')))} is not a {kind.replace('symptom', 'problem')} in this person's "
-            "record; `carry list --merged` lists the facts and their ids."
+            "record.",
+            action=Action.SEE_FACTS,
         ) from None
 
 
@@ -484,7 +485,7 @@ def _current(record: Record, ref: str | None) -> dict[str, Any]:
     source = _source(record)
     stored = record.get(rtype, rid, source.id) if source is not None else None
     if stored is None:
-        raise EntryRefused(f"{_shown(ref or '')} is not one of your own entries; `carry entries` lists them.")
+        raise EntryRefused(f"{_shown(ref or '')} is not one of your own entries.", action=Action.SEE_ENTRIES)
     resource: dict[str, Any] = stored.json()
     return resource
 

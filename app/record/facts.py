@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
+from sync.errors import Action
+
 from .drugs import normalise_text, parse_drug
 from .errors import RecordError
 from .grouping import Edge, Groups, Windowed, group, grouped_edges
@@ -265,7 +267,7 @@ def find_fact(record: Record, fact_id: str, *, within: Sequence[Fact] | None = N
     for fact in pool:
         if fact.fact_id == fact_id:
             return fact
-    raise FactNotFound(f"There is no fact {fact_id!r} in the record; list them with `carry list --merged`.")
+    raise FactNotFound(f"There is no fact {fact_id!r} in the record.", action=Action.SEE_FACTS)
 
 
 def decisions(record: Record) -> list[Decision]:
@@ -400,7 +402,7 @@ def _pick(fact: Fact, refs: Sequence[FactMember | str]) -> list[FactMember]:
                 if f"{m.resource_type}/{m.id}" == local and (not source or source in (m.source, m.source_key))
             ]
             if not found:
-                raise RecordError(f"{ref} is not part of fact {fact.fact_id}; see `carry facts show {fact.fact_id}`.")
+                raise RecordError(f"{ref} is not part of fact {fact.fact_id}.", action=Action.SEE_FACTS)
             if len(found) > 1:
                 raise RecordError(f"{ref} is in the fact from more than one source; write it as SOURCE:{local}.")
         picked.extend(m for m in found if m not in picked)

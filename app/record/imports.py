@@ -103,7 +103,7 @@ def document_proposal(path: str | os.PathLike[str], name: str | None = None) -> 
     try:
         return proposed(target, name)
     except ImportFailed as exc:
-        raise ImportRefused(f"{name or target.name}: not imported: {_sentence(exc)}") from None
+        raise ImportRefused(f"{name or target.name}: not imported: {_sentence(exc)}", action=exc.action) from None
 
 
 def import_with(
@@ -126,7 +126,7 @@ def import_with(
     try:
         chosen = None if whose.new or whose.person is None else choose_person(record, whose.person, everyone)
     except PersonError as exc:
-        raise ImportRefused(f"{origin}: not imported: {_sentence(exc)}") from None
+        raise ImportRefused(f"{origin}: not imported: {_sentence(exc)}", action=exc.action) from None
     counts = UpsertCounts()
     try:
         # Called before the transaction: an importer that must go online (for a card issuer's keys) does it here,
@@ -153,7 +153,7 @@ def import_with(
             record._finish_run(cur, run_id, counts)
             record._audit_in(cur, "import", file=origin, source=source, kind=importer.kind, **_summary(counts))
     except (ImportFailed, PersonError) as exc:
-        raise ImportRefused(f"{origin}: not imported: {_sentence(exc)}") from None
+        raise ImportRefused(f"{origin}: not imported: {_sentence(exc)}", action=exc.action) from None
     return FileImportReport(origin, source, counts, tuple(context.notes) + owner.notes())
 
 
@@ -167,7 +167,7 @@ def _import_fhir(record: Record, path: Path, *, source: str, whose: Whose) -> Im
     try:
         chosen = None if whose.new or whose.person is None else choose_person(record, whose.person, everyone)
     except PersonError as exc:
-        raise ImportRefused(f"{origin}: not imported: {_sentence(exc)}") from None
+        raise ImportRefused(f"{origin}: not imported: {_sentence(exc)}", action=exc.action) from None
     owners: list[_Owner] = []
 
     def prepare(cur: Any, run_id: int, resources: Iterator[ParsedResource]) -> Iterator[ParsedResource]:
@@ -204,7 +204,7 @@ def _import_fhir(record: Record, path: Path, *, source: str, whose: Whose) -> Im
                 report = record.import_stream(stream, origin=origin, source=source, prepare=unless_no_patient(
                     exc if isinstance(exc, PersonError) else None))  # fmt: skip
     except (PersonError, ImportFailed) as exc:
-        raise ImportRefused(f"{origin}: not imported: {_sentence(exc)}") from None
+        raise ImportRefused(f"{origin}: not imported: {_sentence(exc)}", action=exc.action) from None
     notes = owners[0].notes() if owners else ()
     return FileImportReport(report.origin, report.source, report.counts, notes) if notes else report
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from sync.errors import Action
 from sync.untrusted import plain_text
 
 from .errors import RecordError
@@ -68,6 +69,15 @@ class PersonNeeded(PersonError):
 
     code = "record.person-needed"
     default_message = "The record holds more than one person; say which one."
+    default_action = Action.CHOOSE_PERSON
+
+    def __init__(self, message: str | None = None, *, merge_pairs: Sequence[tuple[int, int]] = ()) -> None:
+        self.merge_pairs = tuple(merge_pairs)  # persons (by number) that may be one: the renderers offer a merge
+        super().__init__(message)
+
+    @property
+    def fields(self) -> Mapping[str, object]:
+        return {"merge_pairs": self.merge_pairs}
 
 
 @dataclass(frozen=True)
@@ -326,13 +336,12 @@ def choose_person(record: Record, text: str | None, everyone: Sequence[Person] |
     pool = people(record) if everyone is None else list(everyone)
     if text is None or not text.strip():
         if len(pool) > 1:
-            maybe = "".join(
-                f" {m.a.id} and {m.b.id} may be one person (`carry people merge {m.a.id} {m.b.id}`)."
-                for m in proposals(record, pool)
-            )
+            pairs = [(m.a.id, m.b.id) for m in proposals(record, pool)]
+            maybe = "".join(f" {a} and {b} may be one person." for a, b in pairs)
             raise PersonNeeded(
                 f"Your record holds {len(pool)} persons: " + "; ".join(p.describe() for p in pool)
-                + f". Say whose with --person NAME or NUMBER.{maybe}"
+                + f".{maybe}",
+                merge_pairs=pairs,
             )
         return pool[0] if pool else None
     wanted = text.strip()
@@ -344,7 +353,9 @@ def choose_person(record: Record, text: str | None, everyone: Sequence[Person] |
         if not found:  # part of the name: "alice", "quarrington"
             found = [p for p in pool if name and name in folded(p.name)]
     if not found:
-        raise PersonError(f"No person in your record is called {plain_text(wanted, limit=80)!r}; `carry people` lists them.")
+        raise PersonError(
+            f"No person in your record is called {plain_text(wanted, limit=80)!r}.", action=Action.SEE_PEOPLE
+        )
     if len(found) > 1:
         raise PersonError(
             f"{plain_text(wanted, limit=80)!r} fits {len(found)} persons ("
@@ -477,7 +488,7 @@ def _by_id(record: Record, person_id: int) -> Person:
     for p in people(record):
         if p.id == person_id:
             return p
-    raise PersonError(f"There is no person {person_id} in your record; `carry people` lists them.")
+    raise PersonError(f"There is no person {person_id} in your record.", action=Action.SEE_PEOPLE)
 
 
 def _pick_member(person: Person, ref: str) -> Member:
@@ -490,5 +501,7 @@ def _pick_member(person: Person, ref: str) -> Member:
     source, _, patient = ref.rpartition(":") if ":" in ref else ("", "", ref)
     found = [m for m in person.members if m.patient == patient and (not source or source in (m.source, m.source_key))]
     if len(found) != 1:
-        raise PersonError(f"{plain_text(ref, limit=80)!r} is not one of {person.name}'s records; `carry people` lists them.")
+        raise PersonError(
+            f"{plain_text(ref, limit=80)!r} is not one of {person.name}'s records.", action=Action.SEE_PEOPLE
+        )
     return found[0]

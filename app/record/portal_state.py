@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from sync.errors import Action
 from sync.pull import Checkpoint, PageWrite, PullSession, SyncReport
 from sync.smart import TokenSet
 
@@ -155,7 +156,7 @@ class PortalState:
             [which if isinstance(which, int) or str(which).isdigit() else -1, str(which), str(which).rstrip("/")],
         )
         if not rows:
-            raise RecordError(f"There is no connected portal called {which!r}; `carry sources` lists them.")
+            raise RecordError(f"There is no connected portal called {which!r}.", action=Action.SEE_SOURCES)
         if len(rows) > 1:
             raise RecordError(f"{which!r} matches more than one connected portal; use its name or number instead.")
         return _connection(rows[0])

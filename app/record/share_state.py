@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from sync.errors import Action
 from sync.untrusted import plain_text
 
 from .errors import RecordError
@@ -162,12 +163,12 @@ class ShareState:
         """A link by its id or the start of it (8 characters are shown)."""
         which = which.strip()
         if len(which) < 4:
-            raise RecordError("Give at least the first 4 characters of the link's id (`carry shares` lists them).")
+            raise RecordError("Give at least the first 4 characters of the link's id.", action=Action.SEE_SHARES)
         rows = self.record.read(
             f"SELECT {_LINK_COLUMNS} FROM share_link WHERE substr(link_id, 1, ?) = ?", [len(which), which]
         )
         if not rows:
-            raise RecordError(f"There is no shared link {which!r}; `carry shares` lists them.")
+            raise RecordError(f"There is no shared link {which!r}.", action=Action.SEE_SHARES)
         if len(rows) > 1:
             raise RecordError(f"{which!r} matches more than one shared link; give more of its id.")
         return self._link(rows[0], self._accesses().get(rows[0][0], ()))

@@ -29,6 +29,7 @@ from typing import IO, Any
 import sqlcipher3
 from sqlcipher3 import dbapi2
 
+from sync.errors import Action
 from sync.fhir import FHIRFormatError, ParsedResource
 from sync.fhir.parse import PARALLEL_THRESHOLD, validated_stream
 from sync.fhir.stream import read_stream
@@ -272,7 +273,7 @@ class Record:
     def open(cls, path: str | os.PathLike[str], passphrase: str, *, migrate: bool = True) -> Record:
         target = Path(path).expanduser()
         if not target.exists():
-            raise RecordNotFound(f"There is no record at {target}. Create one with `carry init`.")
+            raise RecordNotFound(f"There is no record at {target}.", action=Action.CREATE_RECORD)
         if target.is_dir():
             raise NotARecord(f"{target} is a directory, not a Carry record.")
         try:

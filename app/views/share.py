@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.errors import ui_message
 from app.record import PersonError, Record
 from app.record.entries import ADDED_BY_YOU, is_own
 from app.shares import ShareHost, candidates, counted, host_status, share_links
@@ -59,7 +60,7 @@ def share_choices(record: Record, scope: Scope) -> ShareChoices:
     try:
         selection = candidates(record, scope.person)
     except (ShareError, PersonError) as exc:  # an empty record can still open links others shared
-        return ShareChoices(None, (), str(exc))
+        return ShareChoices(None, (), ui_message(exc))
     sections = []
     for name in selection.section_names():
         found = selection.in_section(name)

@@ -77,7 +77,8 @@ def test_split_confirm_reset_from_the_command_line(two_sources: Path, capsys: py
 
 def test_bad_input_is_a_plain_message(two_sources: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["facts", "show", "fnothere"]) == 1
-    assert "There is no fact 'fnothere'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "There is no fact 'fnothere' in the record. `carry list --merged` lists the facts and their ids" in err
     merged = _json(capsys, "list", "Condition", "--merged", "--json")
     assert isinstance(merged, list)
     fact_id = merged[0]["fact_id"]
@@ -85,6 +86,9 @@ def test_bad_input_is_a_plain_message(two_sources: Path, capsys: pytest.CaptureF
     assert "there is no number 7" in capsys.readouterr().err
     assert main(["facts", "split", fact_id, "1", "2"]) == 1
     assert "Leave at least one" in capsys.readouterr().err
+    assert main(["facts", "split", fact_id, "Condition/nothere"]) == 1
+    err = capsys.readouterr().err
+    assert f"Condition/nothere is not part of fact {fact_id}." in err and "`carry facts show FACT_ID`" in err
     assert main(["list", "--merged", "--invalid"]) == 2
     capsys.readouterr()
     with Record.open(two_sources, PASSPHRASE) as record:

@@ -171,7 +171,8 @@ def test_a_proposal_is_merged_or_kept_apart_from_the_command_line(
     code, out, _ = _run(capsys, "people")
     assert code == 0 and "Perhaps one person: 1 and 2 have the same name and birth date" in out
     code, _, err = _run(capsys, "meds")
-    assert code == 1 and "1 and 2 may be one person (`carry people merge 1 2`)" in err
+    assert code == 1 and "1 and 2 may be one person. Say whose with --person" in err
+    assert "`carry people merge 1 2` makes 1 and 2 one." in err
     assert _run(capsys, "people", "apart", "1", "2")[0] == 0
     code, out, _ = _run(capsys, "people", "--json")
     assert json.loads(out)["proposals"] == [] and len(json.loads(out)["people"]) == 2

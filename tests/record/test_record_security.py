@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from support.records import ELVINA, PASSPHRASE
 
+from app.errors import cli_message, ui_message
 from app.record import NotARecord, PassphraseRefused, Record, RecordExists, RecordNotFound, WrongPassphrase
 
 
@@ -102,8 +103,9 @@ def test_passphrases_carry_will_not_take(record_path: Path) -> None:
 
 
 def test_open_and_create_say_what_is_wrong(tmp_path: Path, record_path: Path) -> None:
-    with pytest.raises(RecordNotFound, match="carry init"):
+    with pytest.raises(RecordNotFound, match="There is no record at") as missing:
         Record.open(tmp_path / "nothing-here.carry", PASSPHRASE)
+    assert "carry init" in (cli_message(missing.value) or "") and "carry " not in (ui_message(missing.value) or "")
     with pytest.raises(NotARecord, match="directory"):
         Record.open(tmp_path, PASSPHRASE)
     plain = tmp_path / "plain.db"

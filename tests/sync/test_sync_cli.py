@@ -166,6 +166,11 @@ def test_a_confidential_client_with_the_wrong_secret_is_invalid_client(tmp_path:
         (config / "clients.toml").write_text(
             f'[server."{sandbox.base_url}"]\nclient_id = "carry-conf"\nauth = "client_secret_basic"\n'
         )
+        # No secret at all: one sentence, and the command line says how to give it (the app never names a command).
+        status, _out, err = Connecting(sandbox.base_url, _new_record(tmp_path, "none.carry")).finish()
+        assert status == 1 and "carry-conf authenticates with a client secret" in err
+        assert f"Set $CARRY_CLIENT_SECRET to it and run `carry connect {sandbox.base_url}` again." in err
+
         status, err = _connect_error(sandbox, tmp_path / "a", env=_env(CARRY_CLIENT_SECRET="a-wrong-secret"))
         assert status == 1 and "does not accept Carry's client id carry-conf: register Carry" in err
         assert "a-wrong-secret" not in err

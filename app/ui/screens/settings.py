@@ -35,7 +35,7 @@ class SettingsView:
         self.host_url = ft.TextField(label="Carry host address", hint_text="https://share.example.org", width=420)
         # (Flutter's own reveal button has no accessible name: the passphrase field's has.)
         self.credential = passphrase_field("Publish credential")
-        self.credential.hint_text = "from carry host add-device on the host"
+        self.credential.hint_text = "the one the host's owner made for this device"
 
     async def load(self) -> ft.Control:
         from app.shares import ShareSettings
@@ -75,7 +75,7 @@ class SettingsView:
                                   "cannot be recovered.")], spacing=8)),  # fmt: skip
             card(ft.Column([heading("Where your links live", 2),
                             muted("The links you share are encrypted before they leave Carry: the host keeps only "
-                                  "ciphertext, never the key, your name or the label. A Carry host (`carry host`) "
+                                  "ciphertext, never the key, your name or the label. A Carry host "
                                   "runs on a server a doctor's phone can reach; its owner gives you a credential."),
                             self.now,
                             self.where, self.host_url, self.credential,

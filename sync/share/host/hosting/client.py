@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 from urllib.parse import quote
 
+from ....errors import Action
 from ....http import Response, is_https_or_loopback, request_blocking
 from ....untrusted import plain_text
 from ...errors import ShareHostError
@@ -42,8 +43,8 @@ class RemoteHostStore:
             except ValueError:
                 raise ShareHostError(f"{self.url} did not answer as a Carry host does.") from None
         if response.status == 401:
-            raise ShareHostError("The Carry host refused this device's publish credential (was the device removed?); "
-                                 "set a new one with `carry share settings --host URL`.")  # fmt: skip
+            raise ShareHostError("The Carry host refused this device's publish credential (was the device removed?).",
+                                 action=Action.SET_SHARE_HOST)  # fmt: skip
         try:
             said = json.loads(response.content).get("error")
         except (ValueError, AttributeError):
