@@ -30,6 +30,7 @@ from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, decisions, facts, newest
 from .errors import RecordBusy, RecordFull, RecordReadOnly
 from .people import Subjects, owners, people, source_key
 from .store import Record, _Tx
+from .view_labs import refresh_labs
 
 __all__ = [
     "VIEW_VERSION", "KeptSlot", "current", "kept_facts", "kept_or_grouped", "kept_recent_slots", "kept_slots",
@@ -76,6 +77,7 @@ def refresh(record: Record) -> None:
     """Regroup what changed since the views were last brought up to date (nothing, when nothing did)."""
     if record.read_only or record.schema_version < VIEW_VERSION:
         return
+    refresh_labs(record)
     dirty, flags = _flags(record)
     if not dirty and not flags:
         return

@@ -9,6 +9,7 @@ from typing import Any
 
 from app.record import Record
 from app.record.entries import ADDED_BY_YOU, own_source_id
+from app.record.view_labs import PANELS_WITHOUT_VALUE
 from app.record.view_queries import OtherResultRow, lab_test_rows, other_result_rows, series_means, series_rows, series_span
 
 from .format import format_blood_pressure, format_date, format_value, readable_measurements, tidy_name
@@ -21,7 +22,7 @@ __all__ = [
 ]  # fmt: skip
 
 # Blood pressure panels keep their two numbers in components; they are charted as two lines.
-BLOOD_PRESSURE = ("55284-4", "85354-9")
+BLOOD_PRESSURE = PANELS_WITHOUT_VALUE
 _SYSTOLIC, _DIASTOLIC = "8480-6", "8462-4"
 _MAX_POINTS = 500
 # Results shows lab tests, vital signs, and OTHER: every Observation of any other category (or none), so that no

@@ -7,6 +7,7 @@ SQLite's own trace of the statements shows whether a list was read from the reco
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,7 +33,8 @@ def _statements(record: Record, fn: object) -> tuple[object, list[str]]:
         result = fn()  # type: ignore[operator]
     finally:
         record._db.set_trace_callback(None)
-    return result, [sql for sql in ran if "GROUP BY r.code_system, r.code" in sql]
+    # The list's rows, from scratch (r: the resources) or as kept in the record (l: app.record.view_labs).
+    return result, [sql for sql in ran if re.search(r"GROUP BY [rl]\.code_system, [rl]\.code$", sql)]
 
 
 def test_the_lab_tests_list_is_kept_until_the_record_changes(record: Record) -> None:
