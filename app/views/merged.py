@@ -4,10 +4,13 @@ The grouping itself is kept in the record (app.record.view_cache, schema 12) and
 before every read, so a first look after an unlock or a sync reads prepared facts instead of regrouping the
 record; only a read-only record that is behind its changes, or a set of subjects that is not one person's, is
 grouped from scratch (`app.record.facts`). On top of that, the screens ask for the same facts again and again --
-each timeline page, each return to the summary -- so what was read is kept here per open Record and dropped as
-soon as the record changes: an import, a sync page, a decision (confirm/split/reset), from this window or another.
-The test for "changed" is SQLite's own (`total_changes()` counts this connection's writes, `PRAGMA data_version`
-moves when another connection commits), so it costs two tiny queries and cannot miss a write.
+each timeline page, each return to the summary -- so what was read is kept here per open Record until the record
+changes: an import, a sync page, a decision (confirm/split/reset), from this window or another. The test for
+"changed" is SQLite's own (`total_changes()` counts this connection's writes, `PRAGMA data_version` moves when
+another connection commits), so it costs two tiny queries and cannot miss a write. When the kept facts' refresh
+says which types it regrouped (and no other reader caught them up first), only what those types made is dropped
+(a sync of conditions keeps the results and the lab-tests list); a decision, a change of people or sources, or a
+refresh this cache did not see drops everything.
 
 The timeline keeps, per type, one small tuple per fact instead of the facts themselves: 100,000 facts as tuples
 take a few megabytes, as `Fact` objects (with every member's columns) a hundred.
