@@ -428,6 +428,52 @@ _V12 += "".join(
     for event in ("INSERT", "UPDATE", "DELETE")
 )
 
+# The lab-tests list kept warm (issue 20): per (source, subject, category, code) of the coded Observations with a
+# number (or a blood pressure panel), how many there are and which is the newest (its date, then its rowid, as
+# `latest`: the newest row's effective date followed by its rowid in 20 digits). Triggers note every such group a
+# change touches (before and after) in `view_lab_dirty`; app.record.view_labs recomputes only those. A row of
+# NULLs there means "recompute all" (how an older record is filled, on its first read).
+_V13 = """
+CREATE TABLE view_lab (
+    source_id   INTEGER NOT NULL,
+    subject     TEXT,
+    category    TEXT NOT NULL,
+    code_system TEXT,
+    code        TEXT NOT NULL,
+    count       INTEGER NOT NULL,
+    latest      TEXT NOT NULL,
+    code_display TEXT,
+    value_num   REAL,
+    value_unit  TEXT
+);
+CREATE INDEX view_lab_group ON view_lab (category, source_id, subject, code_system, code);
+CREATE TABLE view_lab_dirty (
+    source_id   INTEGER,
+    subject     TEXT,
+    category    TEXT,
+    code_system TEXT,
+    code        TEXT
+);
+INSERT INTO view_lab_dirty DEFAULT VALUES;
+CREATE TRIGGER view_lab_insert AFTER INSERT ON resource
+    WHEN NEW.type = 'Observation' AND NEW.category IS NOT NULL AND NEW.code IS NOT NULL BEGIN
+    INSERT INTO view_lab_dirty VALUES (NEW.source_id, NEW.subject, NEW.category, NEW.code_system, NEW.code);
+END;
+CREATE TRIGGER view_lab_change AFTER UPDATE OF type, source_id, subject, category, code_system, code, code_display,
+    value_num, value_unit, effective, removed_at ON resource
+    WHEN (OLD.type = 'Observation' AND OLD.category IS NOT NULL AND OLD.code IS NOT NULL)
+      OR (NEW.type = 'Observation' AND NEW.category IS NOT NULL AND NEW.code IS NOT NULL) BEGIN
+    INSERT INTO view_lab_dirty SELECT OLD.source_id, OLD.subject, OLD.category, OLD.code_system, OLD.code
+        WHERE OLD.type = 'Observation' AND OLD.category IS NOT NULL AND OLD.code IS NOT NULL;
+    INSERT INTO view_lab_dirty SELECT NEW.source_id, NEW.subject, NEW.category, NEW.code_system, NEW.code
+        WHERE NEW.type = 'Observation' AND NEW.category IS NOT NULL AND NEW.code IS NOT NULL;
+END;
+CREATE TRIGGER view_lab_delete AFTER DELETE ON resource
+    WHEN OLD.type = 'Observation' AND OLD.category IS NOT NULL AND OLD.code IS NOT NULL BEGIN
+    INSERT INTO view_lab_dirty VALUES (OLD.source_id, OLD.subject, OLD.category, OLD.code_system, OLD.code);
+END;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sources, resources, identifiers, runs, audit log, settings", _V1),
     Migration(2, "full-text index over display text, codes and notes", _V2, _backfill_fts),
@@ -441,6 +487,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(10, "the patient's corrections and context on items, with their history", _V10),
     Migration(11, "the patient's own entries: every version of each, kept through edits and deletes", _V11),
     Migration(12, "views kept warm: every resource's fact and match keys, what changed since", _V12),
+    Migration(13, "the lab-tests list kept warm: count and newest value per subject and test", _V13),
 )
 
 

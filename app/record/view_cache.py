@@ -30,9 +30,10 @@ from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, decisions, facts, newest
 from .errors import RecordBusy, RecordFull, RecordReadOnly
 from .people import Subjects, owners, people, source_key
 from .store import Record, _Tx
+from .view_labs import refresh_labs
 
 __all__ = [
-    "VIEW_VERSION", "KeptSlot", "current", "kept_facts", "kept_or_grouped", "kept_recent_slots", "kept_slots",
+    "VIEW_VERSION", "KeptSlot", "current", "epoch", "kept_facts", "kept_or_grouped", "kept_recent_slots", "kept_slots",
     "person_of", "refresh",
 ]  # fmt: skip
 
@@ -72,29 +73,45 @@ def current(record: Record) -> bool:
     return not dirty and not flags
 
 
-def refresh(record: Record) -> None:
-    """Regroup what changed since the views were last brought up to date (nothing, when nothing did)."""
+def refresh(record: Record) -> frozenset[str] | None:
+    """Regroup what changed since the views were last brought up to date (nothing, when nothing did). Returns the
+    types whose facts may have changed (empty when nothing was to be done), or None when that is not known: all
+    of them may have (a decision, people or sources changed, everything regrouped, or the views stay behind)."""
     if record.read_only or record.schema_version < VIEW_VERSION:
-        return
+        return None
+    refresh_labs(record)
     dirty, flags = _flags(record)
     if not dirty and not flags:
-        return
+        return frozenset()
     try:
         everyone = people(record)  # places unplaced Patients (a write) before the transaction below begins
         with record._transaction() as cur:
-            _refresh(record, cur, owners(everyone))
+            return _refresh(record, cur, owners(everyone))
     except (RecordFull, RecordBusy, RecordReadOnly):
         # Reading must not fail for want of a write (a full disk, another window's write): the views stay behind,
         # nothing is half-written (the transaction rolled back), and readers group from scratch until it works.
-        return
+        return None
+
+
+def epoch(record: Record) -> int:
+    """How many times the views were brought up to date (a cache that saw every refresh knows what changed)."""
+    if record.schema_version < VIEW_VERSION:
+        return 0
+    found = record._query("SELECT value FROM view_state WHERE name = 'epoch'")
+    return int(str(found[0][0])[1:]) if found else 0
 
 
 def _state(record: Record) -> dict[str, str]:
     return dict(record._query("SELECT name, value FROM view_state"))
 
 
-def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> None:
+def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> frozenset[str] | None:
     state = _state(record)
+    # The types of what changed: as it is now, and as the kept facts had it (a deleted resource has only that).
+    changed: set[str] | None = {t for (t,) in record._query(
+        "SELECT type FROM resource WHERE rowid IN (SELECT member FROM view_dirty) "
+        "UNION SELECT type FROM view_member WHERE rowid IN (SELECT member FROM view_dirty)"
+    )}  # fmt: skip
     sources = {
         str(sid): source_key(kind, name, base)
         for sid, kind, name, base in record._query("SELECT id, kind, name, base_url FROM source")
@@ -108,8 +125,11 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> Non
         "decisions_seen": json.dumps(seen_decisions),
     }
     moved_sources = any(sources.get(sid, key) != key for sid, key in before.items())
+    if any(state.get(flag) == "1" for flag in ("full", "people", "decisions")):
+        changed = None  # facts of any type may have moved
     if state.get("full") == "1" or moved_sources:
         _write(cur, None, *regroup(record, None))
+        changed = None
     else:
         seeds = _seeds(record, state, owners_now, seen_decisions, sources)
         if seeds:
@@ -117,8 +137,17 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> Non
             reach = _closure(record, seeds, sources)
             if len(reach) > _FULL_SHARE * max(total, 1):
                 _write(cur, None, *regroup(record, None))
+                changed = None
             else:
-                _write(cur, reach, *regroup(record, sorted(reach)))
+                if changed is not None:  # the facts regrouped, as they were kept and as they are now
+                    changed.update(t for (t,) in record._query(
+                        "SELECT DISTINCT type FROM view_member WHERE rowid IN (SELECT value FROM json_each(?))",
+                        [json.dumps(sorted(reach))],
+                    ))  # fmt: skip
+                found, keys = regroup(record, sorted(reach))
+                if changed is not None:
+                    changed.update(fact.resource_type for fact in found)
+                _write(cur, reach, found, keys)
     # Seen again by a sync: the kept copy of last_seen (which member of a fact is the newest) follows.
     cur.execute(
         "UPDATE view_member SET last_seen = (SELECT r.last_seen FROM resource r WHERE r.rowid = view_member.rowid) "
@@ -126,8 +155,10 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> Non
         (_SEEN,),
     )
     cur.execute("DELETE FROM view_dirty")
+    snapshot["epoch"] = f"e{int(state.get('epoch', 'e0')[1:]) + 1}"  # never '1', the value that flags a change
     cur.execute("DELETE FROM view_state")
     cur.execute_rows("INSERT INTO view_state (name, value) VALUES {rows}", list(snapshot.items()))
+    return None if changed is None else frozenset(changed)
 
 
 def _seeds(

@@ -17,6 +17,7 @@ from typing import Any
 
 from .people import Subjects, subject_clause
 from .store import Record, ResourceRow
+from .view_labs import LATEST_KEY, kept_lab_rows, labs_current, latest_of, panels
 
 __all__ = [
     "DocumentExtra",
@@ -224,23 +225,29 @@ class LabTestRow:
 
 
 def lab_test_rows(
-    record: Record, subjects: Subjects | None, category: str, also_without_value: Sequence[str] = ()
+    record: Record, subjects: Subjects | None, category: str, also_without_value: Sequence[str] = (), *,
+    kept: bool = True,
 ) -> list[LabTestRow]:
     """The coded Observations of `category` that have a number (or one of the codes `also_without_value`: panels
-    whose numbers are in components), one row per (system, code)."""
+    whose numbers are in components), one row per (system, code): read from the rows kept in the record
+    (app.record.view_labs) when they are up to date and count the same panels, computed from scratch otherwise
+    (or when `kept` is False)."""
+    if kept and panels(also_without_value) and labs_current(record):
+        return [LabTestRow(*row) for row in kept_lab_rows(record, subjects, category)]
     clause, params = scope_where(
         subjects,
         "r.type = 'Observation' AND r.category = ? AND r.code IS NOT NULL "
         f"AND (r.value_num IS NOT NULL OR r.code IN ({_marks(also_without_value) or 'NULL'}))",
         (category, *also_without_value),
     )
-    # SQLite returns the other bare columns from the row that holds max(effective): the latest value.
+    # SQLite returns the other bare columns from the row that holds the max(): the latest value (of the greatest
+    # date, then rowid, as the kept rows choose it).
     rows = record.read(
-        "SELECT r.code_system, r.code, r.code_display, count(*), max(r.effective), r.value_num, r.value_unit "
+        f"SELECT r.code_system, r.code, r.code_display, count(*), {LATEST_KEY}, r.value_num, r.value_unit "
         f"FROM resource r WHERE {clause} GROUP BY r.code_system, r.code",
         params,
     )
-    return [LabTestRow(system, code, display, int(n), latest, value, unit)
+    return [LabTestRow(system, code, display, int(n), latest_of(latest), value, unit)
             for system, code, display, n, latest, value, unit in rows]  # fmt: skip
 
 

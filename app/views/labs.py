@@ -9,9 +9,10 @@ from typing import Any
 
 from app.record import Record
 from app.record.entries import ADDED_BY_YOU, own_source_id
+from app.record.view_labs import PANELS_WITHOUT_VALUE
 from app.record.view_queries import OtherResultRow, lab_test_rows, other_result_rows, series_means, series_rows, series_span
 
-from .format import format_blood_pressure, format_date, format_value, readable_measurements, tidy_name
+from .format import format_blood_pressure, format_date, format_value, readable_measurements, tidy_name, units_in_use
 from .merged import cached_list
 from .people import Scope
 from .ranges import Flag, RefRange, flag_for, range_for, range_from_resource
@@ -21,7 +22,7 @@ __all__ = [
 ]  # fmt: skip
 
 # Blood pressure panels keep their two numbers in components; they are charted as two lines.
-BLOOD_PRESSURE = ("55284-4", "85354-9")
+BLOOD_PRESSURE = PANELS_WITHOUT_VALUE
 _SYSTOLIC, _DIASTOLIC = "8480-6", "8462-4"
 _MAX_POINTS = 500
 # Results shows lab tests, vital signs, and OTHER: every Observation of any other category (or none), so that no
@@ -98,7 +99,8 @@ def lab_tests(record: Record, scope: Scope, category: str = "laboratory") -> lis
     OTHER, each kind of other result, whatever its value (a word, a date, a number, none). Kept until the record
     changes (the list groups every result of the record)."""
     found: list[LabTest] = cached_list(
-        record, ("lab tests", scope.subjects, category), lambda: _lab_tests(record, scope, category)
+        record, ("lab tests", scope.subjects, category, units_in_use()), lambda: _lab_tests(record, scope, category),
+        ("Observation",),
     )
     return list(found)  # a copy: the kept list is shared by every caller
 

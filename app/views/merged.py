@@ -4,10 +4,13 @@ The grouping itself is kept in the record (app.record.view_cache, schema 12) and
 before every read, so a first look after an unlock or a sync reads prepared facts instead of regrouping the
 record; only a read-only record that is behind its changes, or a set of subjects that is not one person's, is
 grouped from scratch (`app.record.facts`). On top of that, the screens ask for the same facts again and again --
-each timeline page, each return to the summary -- so what was read is kept here per open Record and dropped as
-soon as the record changes: an import, a sync page, a decision (confirm/split/reset), from this window or another.
-The test for "changed" is SQLite's own (`total_changes()` counts this connection's writes, `PRAGMA data_version`
-moves when another connection commits), so it costs two tiny queries and cannot miss a write.
+each timeline page, each return to the summary -- so what was read is kept here per open Record until the record
+changes: an import, a sync page, a decision (confirm/split/reset), from this window or another. The test for
+"changed" is SQLite's own (`total_changes()` counts this connection's writes, `PRAGMA data_version` moves when
+another connection commits), so it costs two tiny queries and cannot miss a write. When the kept facts' refresh
+says which types it regrouped (and no other reader caught them up first), only what those types made is dropped
+(a sync of conditions keeps the results and the lab-tests list); a decision, a change of people or sources, or a
+refresh this cache did not see drops everything.
 
 The timeline keeps, per type, one small tuple per fact instead of the facts themselves: 100,000 facts as tuples
 take a few megabytes, as `Fact` objects (with every member's columns) a hundred.
@@ -26,7 +29,7 @@ from typing import Any
 
 from app.record import Fact, MedicationList, Record, facts, reconcile_medications, subject_clause
 from app.record.view_cache import KeptSlot as Slot
-from app.record.view_cache import current, kept_or_grouped, kept_recent_slots, kept_slots, person_of, refresh
+from app.record.view_cache import current, epoch, kept_or_grouped, kept_recent_slots, kept_slots, person_of, refresh
 from app.record.view_queries import newest_date
 
 __all__ = [
@@ -70,12 +73,32 @@ class SlotList:
 @dataclass
 class _Cache:
     generation: tuple[Any, ...]
+    epoch: int = -1  # app.record.view_cache.epoch when this cache last caught up (-1: it cannot follow changes)
     facts: OrderedDict[tuple[str, Subjects], list[Fact]] = field(default_factory=OrderedDict)
     members: int = 0
     slots: dict[tuple[Any, ...], list[Slot]] = field(default_factory=dict)
     filtered: OrderedDict[tuple[Any, ...], SlotList] = field(default_factory=OrderedDict)
     medications: dict[Subjects, MedicationList] = field(default_factory=dict)
     lists: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    list_types: dict[tuple[Any, ...], frozenset[str] | None] = field(default_factory=dict)
+
+    def without(self, changed: frozenset[str], generation: tuple[Any, ...]) -> _Cache:
+        """A cache for `generation` that keeps what the facts of other types made (still what the record says).
+        A new one, so that a list made before the change and stored after it lands in this one, never the next."""
+        kept = _Cache(generation)
+        for key, found in self.facts.items():
+            if key[0] not in changed:
+                kept.facts[key] = found
+                kept.members += sum(len(f.members) for f in found)
+        kept.slots = {k: v for k, v in self.slots.items() if (k[1] if k[0] == "recent" else k[0]) not in changed}
+        kept.filtered = OrderedDict((k, v) for k, v in self.filtered.items() if not changed & set(k[0]))
+        if not changed:  # reconciled from several types (orders, statements, drugs, their sources)
+            kept.medications = dict(self.medications)
+        for key, found in self.lists.items():
+            types = self.list_types.get(key)
+            if types is not None and not types & changed:
+                kept.lists[key], kept.list_types[key] = found, types
+        return kept
 
 
 _caches: weakref.WeakKeyDictionary[Record, _Cache] = weakref.WeakKeyDictionary()
@@ -83,13 +106,22 @@ _lock = threading.Lock()
 
 
 def _cache(record: Record) -> _Cache:
-    refresh(record)  # the facts kept in the record catch up with any change first (app.record.view_cache)
+    seen = epoch(record)
+    # The facts kept in the record catch up with any change first (app.record.view_cache), saying which types
+    # changed: when nothing else caught them up since this cache last did, only those types are dropped here.
+    changed = refresh(record)
     generation = record.generation()
+    now = epoch(record)
+    followed = changed is not None and not record.read_only and now == seen + (1 if changed else 0)
     with _lock:
         cache = _caches.get(record)
         if cache is None or cache.generation != generation:
-            cache = _Cache(generation)
+            if cache is not None and changed is not None and followed and cache.epoch == seen:
+                cache = cache.without(changed, generation)
+            else:
+                cache = _Cache(generation)
             _caches[record] = cache
+        cache.epoch = now if followed else -1
         return cache
 
 
@@ -151,11 +183,18 @@ def cached_medications(record: Record, subjects: Iterable[tuple[int, str]] | Non
     return found
 
 
-def cached_list(record: Record, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+def cached_list(
+    record: Record, key: tuple[Any, ...], make: Callable[[], Any], types: Iterable[str] | None = None
+) -> Any:
     """What `make()` returns for this record, kept under `key` until the record changes: for lists a screen
     reads on every visit that are neither facts nor slots (the lab tests, a few hundred milliseconds at 100,000
-    resources). `key` names the list and everything it depends on besides the record (scope, filters)."""
-    return _kept(_cache(record).lists, key, make)
+    resources). `key` names the list and everything it depends on besides the record (scope, filters); `types`,
+    when given, the only resource types it is made from (a change to others keeps it)."""
+    cache = _cache(record)
+    found = _kept(cache.lists, key, make)
+    with _lock:
+        cache.list_types[key] = None if types is None else frozenset(types)
+    return found
 
 
 def type_slots(record: Record, resource_type: str, subjects: Iterable[tuple[int, str]] | None = None) -> list[Slot]:

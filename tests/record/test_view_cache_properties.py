@@ -21,10 +21,13 @@ from support.records import PASSPHRASE
 from app.record import Record, confirm, facts, merge_people, people, reset, split, split_person
 from app.record.portal_state import PortalPullStore, PortalState
 from app.record.view_cache import current, kept_facts, kept_or_grouped, kept_recent_slots, kept_slots, person_of
+from app.record.view_labs import PANELS_WITHOUT_VALUE, labs_current
+from app.record.view_queries import lab_test_rows
 from app.views.merged import _as_slots
 
 SOURCES = ("Clinic A", "Clinic B", "Clinic C")
 TYPES = ("Condition", "MedicationRequest", "AllergyIntolerance", "Observation", "Encounter", "Immunization")
+CATEGORIES = "http://terminology.hl7.org/CodeSystem/observation-category"
 NAMES = (("Ada", "Park"), ("ADA", "PARK"), ("Bo", "Lin"))
 
 resource = st.fixed_dictionaries(
@@ -38,6 +41,7 @@ resource = st.fixed_dictionaries(
         "identifier": st.sampled_from([None, "x", "y"]),
         "status": st.sampled_from(["active", "resolved"]),
         "org": st.sampled_from(["Org/1", "Org/2"]),
+        "category": st.sampled_from(["laboratory", "laboratory", "vital-signs", None]),
     }
 )
 step = st.one_of(
@@ -76,6 +80,8 @@ def _fhir(spec: dict[str, Any]) -> dict[str, Any]:
     elif rtype == "Observation":
         out |= {"status": "final", "subject": ref, "code": {"coding": [{"system": "http://loinc.org", "code": f"1-{code}"}]},
                 "valueQuantity": {"value": spec["value"], "unit": "mg"}}  # fmt: skip
+        if spec.get("category"):
+            out["category"] = [{"coding": [{"system": CATEGORIES, "code": spec["category"]}]}]
         if day:
             out["effectiveDateTime"] = day
     elif rtype == "Encounter":
@@ -150,6 +156,17 @@ def _check(record: Record) -> None:
             mine = facts(record, rtype, subjects=person.subjects)
             assert kept_facts(record, rtype, number) == mine
             assert kept_slots(record, rtype, number) == _as_slots(mine)
+    _check_labs(record, [None, *(person.subjects for person in everyone)])
+
+
+def _check_labs(record: Record, scopes: list[Any]) -> None:
+    """The kept lab-tests rows of every category and scope equal a computation from scratch."""
+    assert labs_current(record)
+    for category in ("laboratory", "vital-signs"):
+        for subjects in scopes:
+            kept = lab_test_rows(record, subjects, category, PANELS_WITHOUT_VALUE)
+            fresh = lab_test_rows(record, subjects, category, PANELS_WITHOUT_VALUE, kept=False)
+            assert sorted(kept, key=repr) == sorted(fresh, key=repr)
 
 
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -192,11 +209,11 @@ def test_an_older_record_is_filled_once_by_the_migration(tmp_path: Path) -> None
             triggers = cur.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'view_%'")
             for (name,) in triggers.fetchall():
                 cur.execute(f"DROP TRIGGER {name}")
-            for table in ("view_member", "view_fact", "view_key", "view_dirty", "view_state"):
+            for table in ("view_member", "view_fact", "view_key", "view_dirty", "view_state", "view_lab", "view_lab_dirty"):
                 cur.execute(f"DROP TABLE {table}")
             cur.execute("PRAGMA user_version = 11")
     with Record.open(path, PASSPHRASE) as record:
-        assert record.schema_version == 12
+        assert record.schema_version == 13
         assert record._query("SELECT count(*) FROM view_dirty")[0][0] == 0
         assert record._query("SELECT count(*) FROM view_member")[0][0] == len(TYPES)
         _check(record)
@@ -283,3 +300,28 @@ def test_a_busy_record_is_read_from_scratch_until_its_views_can_catch_up(tmp_pat
             other.close()
         assert current(record)
         assert kept_facts(record, "Condition") == facts(record, "Condition")
+
+
+def test_a_changed_result_recomputes_only_its_test(tmp_path: Path) -> None:
+    with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
+        results = [_fhir(_BASE | {"type": "Observation", "id": f"{n}-{category}", "code": str(n % 3), "value": float(n),
+                                  "day": f"2024-01-{n + 1:02d}", "category": category})
+                   for n in range(9) for category in ("laboratory", "vital-signs")]  # fmt: skip
+        _import(record, "Clinic A", results)
+        _check_labs(record, [None, *(p.subjects for p in people(record))])
+        before = dict(record._query("SELECT rowid, count FROM view_lab"))
+        assert len(before) == 6  # three codes in each of two categories
+        # A newer value of one laboratory test: that group alone is recomputed (the same code's vital sign is not).
+        _import(record, "Clinic A", [_fhir(_BASE | {"type": "Observation", "id": "new", "code": "1", "value": 7.5,
+                                                    "day": "2024-02-01", "category": "laboratory"})])  # fmt: skip
+        assert record._query("SELECT count(*) FROM view_lab_dirty")[0][0] == 1
+        _check_labs(record, [None, *(p.subjects for p in people(record))])
+        after = dict(record._query("SELECT rowid, count FROM view_lab"))
+        assert len(after) == 6 and len(set(before) & set(after)) == 5
+        (row,) = [r for r in lab_test_rows(record, None, "laboratory", PANELS_WITHOUT_VALUE) if r.code == "1-1"]
+        assert (row.count, row.latest, row.value) == (4, "2024-02-01", 7.5)
+        # Removed at the source: it leaves the list, and the previous value is the latest again.
+        run = record.start_run(record.sources()[0].id, "sync", "test")
+        PortalPullStore(record, record.sources()[0].id).mark_removed(run, ["Observation"])
+        _check_labs(record, [None])
+        assert lab_test_rows(record, None, "laboratory", PANELS_WITHOUT_VALUE) == []

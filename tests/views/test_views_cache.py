@@ -7,6 +7,7 @@ SQLite's own trace of the statements shows whether a list was read from the reco
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +15,10 @@ import pytest
 from support.records import ELVINA, PASSPHRASE
 
 from app import views as v
-from app.record import Record
+from app.record import Record, facts
+from app.record.view_cache import current
+from app.views.format import use_units
+from app.views.merged import cached_facts
 
 
 @pytest.fixture
@@ -32,7 +36,8 @@ def _statements(record: Record, fn: object) -> tuple[object, list[str]]:
         result = fn()  # type: ignore[operator]
     finally:
         record._db.set_trace_callback(None)
-    return result, [sql for sql in ran if "GROUP BY r.code_system, r.code" in sql]
+    # The list's rows, from scratch (r: the resources) or as kept in the record (l: app.record.view_labs).
+    return result, [sql for sql in ran if re.search(r"GROUP BY [rl]\.code_system, [rl]\.code$", sql)]
 
 
 def test_the_lab_tests_list_is_kept_until_the_record_changes(record: Record) -> None:
@@ -65,3 +70,51 @@ def test_a_caller_changing_its_list_does_not_change_the_kept_one(record: Record)
     count = len(mine)
     mine.clear()
     assert len(v.lab_tests(record, scope)) == count > 0
+
+
+def _condition(record: Record, rid: str) -> None:
+    patient = next(p for p in record.rows("Patient"))
+    new = {
+        "resourceType": "Condition", "id": rid, "subject": {"reference": f"Patient/{patient.id}"},
+        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "38341003", "display": "Hypertension"}]},
+        "onsetDateTime": "2024-05-01",
+    }  # fmt: skip
+    record.import_bytes(json.dumps(new).encode(), origin=f"{rid}.json", source=patient.source)
+
+
+def test_a_change_drops_only_what_the_changed_types_made(record: Record) -> None:
+    scope = v.Scope(v.people(record)[0])
+    labs = v.lab_tests(record, scope)
+    observations, conditions = cached_facts(record, "Observation"), cached_facts(record, "Condition")
+    _condition(record, "new-condition")  # a new condition: the results are what they were
+    again, read = _statements(record, lambda: v.lab_tests(record, scope))
+    assert again == labs and read == []
+    assert cached_facts(record, "Observation") is observations
+    fresh = cached_facts(record, "Condition")
+    assert fresh is not conditions and len(fresh) == len(conditions) + 1
+    assert fresh == facts(record, "Condition")
+
+    # Another window brings the views up to date after its own change: what changed is not known here any more,
+    # so everything is read again.
+    other = Record.open(record.path, PASSPHRASE)
+    try:
+        _condition(other, "other-condition")
+        assert current(other)
+    finally:
+        other.close()
+    again, read = _statements(record, lambda: v.lab_tests(record, scope))
+    assert again == labs and read != []
+    assert cached_facts(record, "Observation") is not observations
+    assert cached_facts(record, "Condition") == facts(record, "Condition")
+
+
+def test_the_lab_tests_list_follows_the_units_in_use(record: Record) -> None:
+    scope = v.Scope(v.people(record)[0])
+    try:
+        use_units("metric")
+        metric = {t.code: t.latest_value for t in v.lab_tests(record, scope, "vital-signs")}
+        use_units("us")
+        us = {t.code: t.latest_value for t in v.lab_tests(record, scope, "vital-signs")}
+    finally:
+        use_units("metric")
+    assert "kg" in metric["29463-7"] and "lb" in us["29463-7"]  # body weight
