@@ -143,10 +143,10 @@ def test_every_change_is_in_the_append_only_audit_log(record: Record, record_pat
         assert actions == ["create", "person-add", "import", "export", "unlock"]
         imported = reopened.audit_log(action="import")[0]["detail"]
         assert imported["file"] == KARENA and imported["imported"] > 0
-        with pytest.raises(Exception, match="append-only"):
-            reopened._query("UPDATE audit SET action = 'nothing'")
-        with pytest.raises(Exception, match="append-only"):
-            reopened._query("DELETE FROM audit")
+        with pytest.raises(Exception, match="append-only"), reopened.write() as tx:
+            tx.execute("UPDATE audit SET action = 'nothing'")
+        with pytest.raises(Exception, match="append-only"), reopened.write() as tx:
+            tx.execute("DELETE FROM audit")
     finally:
         reopened.close()
 

@@ -195,7 +195,8 @@ def test_version_8_places_each_source_s_patient_in_a_person_of_its_own(tmp_path:
 def test_a_record_from_a_newer_carry_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "future.carry"
     record = Record.create(path, PASSPHRASE)
-    record._query(f"PRAGMA user_version = {latest_version() + 1}")
+    with record.write() as tx:
+        tx.execute(f"PRAGMA user_version = {latest_version() + 1}")
     record.close()
     before = path.read_bytes()
     with pytest.raises(NotARecord, match="newer Carry"):
