@@ -27,11 +27,11 @@ def record(tmp_path: Path, demo_dir: Path) -> Iterator[Record]:
 
 def _statements(record: Record, fn: object) -> tuple[object, list[str]]:
     ran: list[str] = []
-    record._db.set_trace_callback(ran.append)
+    record._reader.set_trace_callback(ran.append)
     try:
         result = fn()  # type: ignore[operator]
     finally:
-        record._db.set_trace_callback(None)
+        record._reader.set_trace_callback(None)
     return result, [sql for sql in ran if "GROUP BY r.code_system, r.code" in sql]
 
 
