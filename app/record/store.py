@@ -5,13 +5,17 @@ HMAC-SHA512 per page, PBKDF2-HMAC-SHA512 with 256,000 iterations); no compatibil
 journal is a WAL whose frames are encrypted pages; temporary tables and indices stay in memory; deleted content
 is overwritten (secure_delete).
 
-One connection, guarded by a lock: SQLite allows one writer at a time, and the UI calls in from worker threads.
+Two connections on the one file, each with its own lock: the writer (SQLite allows one writer at a time) and a
+reader beside it. The WAL lets the reader see the last committed state while a write is in progress, so a screen's
+read never waits for a sync's write. The passphrase is stretched once per unlock (PBKDF2 as SQLCipher does it) and
+both connections are keyed with the result, so a second connection costs no second key derivation.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import io
 import json
 import os
@@ -68,6 +72,10 @@ __all__ = [
 MIN_PASSPHRASE = 8
 FILE_SOURCE = "Imported files"
 _PLAIN_SQLITE = b"SQLite format 3\x00"
+# SQLCipher 4's default key derivation (PBKDF2-HMAC-SHA512, 256,000 iterations, a 256-bit key from the 16-byte salt
+# that opens the file); Carry derives the key so once per unlock and keys both connections with it.
+_KDF_ITER = 256_000
+_SALT_SIZE = 16
 _WORD = re.compile(r"\w+", re.UNICODE)
 # resource.valid: validated against R4B and valid, invalid (invalid_reason says why), or not checked yet (a sync
 # stores first and validates afterwards, see app.record.checking).
@@ -226,11 +234,17 @@ def _check_new_passphrase(passphrase: str) -> None:
 class Record:
     """An open, unlocked record. Create one with Record.create or Record.open; close it with close()."""
 
-    def __init__(self, path: Path, connection: Any, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path, connection: Any, reader: Any = None, *, read_only: bool = False) -> None:
         self.path = path
         self.read_only = read_only  # the file cannot be written: reading works, changes raise RecordReadOnly
-        self._db = connection
-        self._lock = threading.RLock()
+        self._db = connection  # the writer: write transactions, migrations, the audit log, rekey
+        self._lock = threading.RLock()  # held by the writer's user, for a whole write transaction
+        # The reader: Record.read outside a write. A record built on one connection (the migration tests build old
+        # records so) has none, and reads through the writer under its lock.
+        self._reader = reader
+        self._read_lock = threading.Lock()  # one statement (or one snapshot) at a time on the reader
+        self._writing: int | None = None  # the thread inside write(): its reads see its own uncommitted changes
+        self._commits = 0  # write transactions committed through this record (half of generation())
         self.parallel_from = PARALLEL_THRESHOLD  # imports of this many resources validate in worker processes
         # The time imports and syncs are stamped with (first and last seen, runs): seconds since the epoch. Tests
         # move a clock of their own instead of sleeping until the stamp changes.
@@ -253,14 +267,15 @@ class Record:
             raise RecordExists(f"There is already a file at {target}; Carry will not overwrite it.")
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         old_umask = os.umask(0o077)  # the record, its WAL and shared-memory files: owner only
+        record: Record | None = None
         try:
-            db = cls._connect(target, passphrase)
-            record = cls(target, db)
+            record = cls._unlock(target, passphrase, os.urandom(_SALT_SIZE))
             record._migrate()
             record.audit("create", schema_version=latest_version())
         except BaseException:
-            with contextlib.suppress(Exception):
-                db.close()
+            if record is not None:
+                with contextlib.suppress(Exception):
+                    record.close()
             for suffix in ("", "-wal", "-shm", "-journal"):
                 with contextlib.suppress(FileNotFoundError):
                     Path(str(target) + suffix).unlink()
@@ -291,10 +306,9 @@ class Record:
             )
         old_umask = os.umask(0o077)
         try:
-            db = cls._connect(target, passphrase, read_only=read_only)
+            record = cls._unlock(target, passphrase, header, read_only=read_only)
         finally:
             os.umask(old_umask)
-        record = cls(target, db, read_only=read_only)
         try:
             version = record.schema_version
             if version > latest_version():
@@ -314,9 +328,22 @@ class Record:
             raise
         return record
 
+    @classmethod
+    def _unlock(cls, path: Path, passphrase: str, salt: bytes, *, read_only: bool = False) -> Record:
+        """The writer and the reader, both keyed with the key stretched once from the passphrase and the file's
+        salt (a new record's salt is chosen here). A wrong passphrase fails on the writer and opens nothing."""
+        key = _RawKey(passphrase, salt)
+        writer = cls._connect(path, key, read_only=read_only)
+        try:
+            reader = cls._connect(path, key, read_only=read_only, reader=True)
+        except BaseException:
+            writer.close()
+            raise
+        return cls(path, writer, reader, read_only=read_only)
+
     @staticmethod
-    def _connect(path: Path, passphrase: str, *, read_only: bool = False) -> Any:
-        quoted = _quote(passphrase)
+    def _connect(path: Path, passphrase: str | _RawKey, *, read_only: bool = False, reader: bool = False) -> Any:
+        quoted = passphrase.literal if isinstance(passphrase, _RawKey) else _quote(passphrase)
         if read_only:
             # immutable: SQLite takes no locks and writes no journal or shared-memory file beside it, which a
             # read-only file or disk would refuse; nothing else can be changing a file nobody may write.
@@ -335,9 +362,11 @@ class Record:
                         f"Wrong passphrase for the record at {path} (or the file is not a Carry record)."
                     ) from None
                 raise _plain_error(exc, path) or RecordError(f"The record at {path} cannot be opened ({exc}).") from None
-            if not read_only:
+            if reader:
+                db.execute("PRAGMA query_only = ON")  # the reader never changes the record, even by mistake
+            elif not read_only:
                 with _plain_errors(path):
-                    db.execute("PRAGMA journal_mode = WAL")
+                    db.execute("PRAGMA journal_mode = WAL")  # kept in the file; the reader finds it there
             # In WAL mode NORMAL keeps every commit atomic and safe against a killed process; only a power cut can
             # undo the last commits, and then whole transactions (a file, or a page with its sync checkpoint) go
             # together, so nothing is half-written and an interrupted sync resumes from its checkpoint.
@@ -354,8 +383,12 @@ class Record:
         return db
 
     def close(self) -> None:
-        """Lock the record: checkpoint the WAL into the encrypted file and drop the key from memory."""
-        with self._lock:
+        """Lock the record: close the reader, checkpoint the WAL into the encrypted file and close the writer;
+        closing a connection drops its key from memory."""
+        with self._lock, self._read_lock:
+            if self._reader is not None:
+                self._reader.close()
+                self._reader = None
             if self._db is None:
                 return
             with contextlib.suppress(dbapi2.Error):
@@ -390,19 +423,25 @@ class Record:
         """Re-encrypt every page under a new passphrase (PRAGMA rekey); the data stays byte for byte."""
         _check_new_passphrase(new_passphrase)
         quoted = _quote(new_passphrase)
-        with self._lock, _plain_errors(self.path):
+        with self._lock, self._read_lock, _plain_errors(self.path):
             db = self._conn()
+            if self._reader is not None:  # keyed with the old key: closed, and opened again with the new one
+                self._reader.close()
+                self._reader = None
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             db.execute(f"PRAGMA rekey = {quoted}")
             db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self.audit("passphrase-change")
+            with self.path.open("rb") as handle:
+                salt = handle.read(_SALT_SIZE)
+            self._reader = self._connect(self.path, _RawKey(new_passphrase, salt), reader=True)
 
     # --- schema ---------------------------------------------------------------------------------------------
 
     @property
     def schema_version(self) -> int:
-        with self._lock, _plain_errors(self.path):
-            return int(self._conn().execute("PRAGMA user_version").fetchone()[0])
+        with self._snapshot() as db:
+            return int(db.execute("PRAGMA user_version").fetchone()[0])
 
     def _migrate(self, target: int | None = None) -> None:
         goal = latest_version() if target is None else target
@@ -431,9 +470,10 @@ class Record:
 
     # --- the door: every read and write of the record goes through these two --------------------------------
     # SQL text lives in app/record only: the views and services call named functions (app/record/view_queries.py,
-    # people, facts, portal_state, share_state...) that call these. One writer at a time (BEGIN IMMEDIATE under
-    # the record's lock); a read takes the same lock for its one statement, so it waits for a write in progress
-    # (one connection: there is no separate reader yet). The UI calls both from worker threads.
+    # people, facts, portal_state, share_state...) that call these. One writer at a time (BEGIN IMMEDIATE on the
+    # writer, under the record's lock). A read runs on the reader, under its own lock, and sees the last committed
+    # state: it does not wait for a write in progress. Inside a write, the writing thread's reads go to the writer
+    # and see the transaction's own changes. The UI calls both from worker threads.
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Transaction]:
@@ -443,30 +483,52 @@ class Record:
         with self._lock, _plain_errors(self.path):
             db = self._conn()
             db.execute("BEGIN IMMEDIATE")
+            outer, self._writing = self._writing, threading.get_ident()
             try:
                 yield Transaction(db.cursor())
                 db.execute("COMMIT")
+                self._commits += 1
             except BaseException:
                 # SQLite may have rolled back already (a full disk does), so there may be nothing left to undo.
                 if db.in_transaction:
                     with contextlib.suppress(dbapi2.Error):
                         db.execute("ROLLBACK")
                 raise
+            finally:
+                self._writing = outer
 
     def read(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         """Every row of one statement (SQL written in app/record, never text from outside; values as params)."""
-        with self._lock, _plain_errors(self.path):
-            return list(self._conn().execute(sql, tuple(params)).fetchall())
+        with self._snapshot() as db:
+            return list(db.execute(sql, tuple(params)).fetchall())
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[Any]:
+        """A connection to read from, holding one snapshot of the record until the block ends: the reader (in a
+        read transaction, so every statement in the block sees the same committed state), or the writer for the
+        thread inside write() and for a record built on one connection."""
+        if self._reader is None or self._writing == threading.get_ident():
+            with self._lock, _plain_errors(self.path):
+                yield self._conn()
+            return
+        with self._read_lock, _plain_errors(self.path):
+            db = self._reader
+            if db is None:
+                raise RecordError("The record is locked. Unlock it with your passphrase.")
+            db.execute("BEGIN")
+            try:
+                yield db
+            finally:
+                with contextlib.suppress(dbapi2.Error):
+                    db.execute("COMMIT")  # a read transaction: it only lets go of its snapshot
 
     def generation(self) -> tuple[int, int]:
-        """A marker that moves whenever the record changes, from this connection or another (a cache kept for
-        the record is good while it stays the same): this connection's writes (`total_changes()`) and other
-        connections' commits (`PRAGMA data_version`)."""
-        with self._lock, _plain_errors(self.path):
-            db = self._conn()
-            (changes,) = db.execute("SELECT total_changes()").fetchone()
+        """A marker that moves whenever the record changes (a cache kept for the record is good while it stays the
+        same): the write transactions committed through this record, and `PRAGMA data_version` on the reader,
+        which moves when any other connection (this record's writer, another process) commits."""
+        with self._snapshot() as db:
             (version,) = db.execute("PRAGMA data_version").fetchone()
-        return (int(changes), int(version))
+        return (self._commits, int(version))
 
     # The names the record's own modules used before the door had public ones.
     _transaction = write
@@ -809,18 +871,18 @@ class Record:
         )
         found: list[ResourceRow] = []
         batch, offset = limit, 0
-        with self._lock:  # one consistent ranking across the rounds: no write comes in between
+        with self._snapshot() as db:  # one consistent ranking across the rounds: no write comes in between
             while True:
                 ranked = [
                     rowid
-                    for (rowid,) in self._query(
+                    for (rowid,) in db.execute(
                         "SELECT rowid FROM resource_fts WHERE resource_fts MATCH ? "
                         "ORDER BY bm25(resource_fts, 10.0, 5.0, 1.0), rowid LIMIT ? OFFSET ?",
                         [query, batch, offset],
                     )
                 ]
                 if ranked:
-                    kept = {r[0]: r for r in self._query(rows_sql, [json.dumps(ranked), *args])}
+                    kept = {r[0]: r for r in db.execute(rows_sql, [json.dumps(ranked), *args])}
                     found.extend(_row(kept[rowid]) for rowid in ranked if rowid in kept)
                 if len(found) >= limit or len(ranked) < batch:
                     return found[:limit]
@@ -867,8 +929,8 @@ class Record:
                 b'{"resourceType":"Bundle","type":"collection","timestamp":"' + _now().encode() + b'","entry":['
             )
         written = 0
-        with self._lock, _plain_errors(self.path):
-            cursor = self._conn().execute(
+        with self._snapshot() as db:
+            cursor = db.execute(
                 f"SELECT r.raw, r.type, r.id, s.base_url FROM resource r JOIN source s ON s.id = r.source_id {clause} "
                 "ORDER BY r.source_id, r.type, r.id",
                 args,
@@ -912,6 +974,24 @@ def _audit_detail(detail: dict[str, Any]) -> str:
         return value
 
     return json.dumps(plain(detail), sort_keys=True)
+
+
+class _RawKey:
+    """The key SQLCipher would derive from the passphrase and the salt, as the literal `PRAGMA key` takes (a raw
+    key with its salt: SQLCipher uses it as it is, and writes the salt into a new file). Made once per unlock and
+    dropped when both connections are keyed; SQLCipher wipes its own copy when a connection closes."""
+
+    __slots__ = ("literal",)
+
+    def __init__(self, passphrase: str, salt: bytes) -> None:
+        _quote(passphrase)  # the same refusals as a passphrase given to SQLCipher
+        if len(salt) != _SALT_SIZE:
+            raise NotARecord("The file is too short to be a Carry record.")
+        key = hashlib.pbkdf2_hmac("sha512", passphrase.encode("utf-8"), salt, _KDF_ITER, 32)
+        self.literal = f"\"x'{key.hex()}{salt.hex()}'\""
+
+    def __repr__(self) -> str:  # never show the key
+        return "<key>"
 
 
 def _writable(path: Path) -> bool:

@@ -169,16 +169,18 @@ class CarryApp:
         if self.session.unlocked:
             await self.lock("Carry locked your record when its tab was closed.")
 
-    def _on_close(self, e: Any = None) -> None:
-        # The tab is gone for good: drop the key with it.
+    async def _on_close(self, e: Any = None) -> None:
+        # The tab is gone for good: drop the key with it. Closing the record waits for a write in progress (a sync
+        # batch that was cancelled finishes its transaction first) and checkpoints: on a worker thread, never on
+        # the event loop that serves the other tabs.
         for run in self.syncs.values():
             if run.task is not None and not run.finished:
                 run.task.cancel()
         for state in self._states:
             self.context.callbacks.cancel(state)
-        self.session.lock()
         if self._idle_task is not None:
             self._idle_task.cancel()
+        await self.run(self.session.lock)
 
     async def _idle_loop(self) -> None:
         while True:

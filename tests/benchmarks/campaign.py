@@ -54,8 +54,8 @@ async def log_in(portals: Portals, sandbox: SandboxServer, login: Login) -> None
 def contents(path: Path) -> tuple[dict[tuple[str, str], str], int]:
     """(type, id) -> content hash of every resource, and the number of sync checkpoints left."""
     with Record.open(path, PASSPHRASE) as record:
-        rows = record._query("SELECT type, id, hash FROM resource")
-        checkpoints = record._query("SELECT count(*) FROM sync_checkpoint")[0][0]
+        rows = record.read("SELECT type, id, hash FROM resource")
+        checkpoints = record.read("SELECT count(*) FROM sync_checkpoint")[0][0]
     return {(t, i): h for t, i, h in rows}, checkpoints
 
 

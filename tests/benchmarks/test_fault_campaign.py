@@ -135,7 +135,7 @@ def test_fault(sandbox: SandboxServer, tmp_path: Path, expected: dict[tuple[str,
             sandbox.faults.set(scenario.kind, **fault)
         connected_record(sandbox, path, PATIENT)
         if scenario.expire_first:
-            with Record.open(path, PASSPHRASE) as record, record._transaction() as cur:
+            with Record.open(path, PASSPHRASE) as record, record.write() as cur:
                 cur.execute("UPDATE portal_token SET expires_at = 0")
         if not scenario.before_connect:
             sandbox.faults.set(scenario.kind, **fault)

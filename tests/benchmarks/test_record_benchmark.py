@@ -171,7 +171,7 @@ def test_dashboard_queries_and_search(big_record: tuple[Path, float, Steady]) ->
     record = Record.open(path, PASSPHRASE)
     try:
         print_load("before")
-        scan = steady("full table scan", clocked(lambda: record._query("SELECT count(*) FROM resource WHERE display LIKE '%zz%'")))
+        scan = steady("full table scan", clocked(lambda: record.read("SELECT count(*) FROM resource WHERE display LIKE '%zz%'")))
         print(f"\nQueries on {record.count()} resources (baseline: one full scan of the resource table):")
         _baseline("full table scan", scan, "ms", 1000)
         for name, (rtype, where, limit) in DASHBOARD.items():
@@ -195,7 +195,7 @@ def test_dashboard_queries_and_search(big_record: tuple[Path, float, Steady]) ->
 
         def like_median() -> float:
             return statistics.median(
-                clocked(lambda: record._query("SELECT count(*) FROM resource WHERE display LIKE ?", [f"%{word}%"]))()
+                clocked(lambda: record.read("SELECT count(*) FROM resource WHERE display LIKE ?", [f"%{word}%"]))()
                 for word in words[:10]
             )
 

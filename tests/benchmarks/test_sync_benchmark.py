@@ -135,7 +135,7 @@ async def _carry_sync(record_path: Path, source: int) -> tuple[float, float, int
             checked = check_pending(record, workers=workers)
         check_s = time.perf_counter() - started - elapsed
         assert checked.checked == record.count() and pending_count(record) == 0
-        reads = [f"{t}/{i}" for t, i in record._query(
+        reads = [f"{t}/{i}" for t, i in record.read(
             "SELECT type, id FROM resource WHERE source_id = ? AND type IN "
             "('Practitioner', 'Organization', 'Location', 'PractitionerRole', 'Medication', 'Binary')", [source])]  # fmt: skip
         return elapsed, check_s, record.count(), reads

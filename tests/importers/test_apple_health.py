@@ -24,7 +24,7 @@ UCUM = "http://unitsofmeasure.org"
 
 
 def _observations(record: Record) -> list[dict[str, Any]]:
-    rows = record._query("SELECT raw FROM resource WHERE type = 'Observation' ORDER BY rowid")
+    rows = record.read("SELECT raw FROM resource WHERE type = 'Observation' ORDER BY rowid")
     return [json.loads(raw) for (raw,) in rows]
 
 
@@ -47,7 +47,7 @@ def test_every_kind_of_sample_becomes_an_observation_in_ucum(record: Record, tmp
     assert report.counts.imported == len(EVERY_KIND) and report.counts.invalid == 0
     observations = _observations(record)
     assert sorted(_value(o) for o in observations) == sorted(expected for _, expected in EVERY_KIND)
-    assert record._query("SELECT DISTINCT valid FROM resource") == [(1,)]
+    assert record.read("SELECT DISTINCT valid FROM resource") == [(1,)]
     by_code = {o["code"]["coding"][0]["code"]: o for o in observations}
     heart = by_code["8867-4"]
     # One sample's day: the day is that sample, its mean the sample's value, its lowest and highest too.

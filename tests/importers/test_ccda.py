@@ -25,7 +25,7 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "ccda"
 
 
 def _stored(record: Record) -> list[dict[str, Any]]:
-    return [json.loads(raw) for (raw,) in record._query("SELECT raw FROM resource ORDER BY rowid")]
+    return [json.loads(raw) for (raw,) in record.read("SELECT raw FROM resource ORDER BY rowid")]
 
 
 def _references(node: Any) -> list[str]:
@@ -63,7 +63,7 @@ def test_hl7_ccd_becomes_fhir_with_the_document_kept(record: Record) -> None:
                     and r["entity"][0]["what"]["reference"] == f"DocumentReference/{document['id']}"]  # fmt: skip
     assert {t["reference"] for t in provenance["target"]} == ids - {f"DocumentReference/{document['id']}",
                                                                      f"Provenance/{provenance['id']}"}  # fmt: skip
-    assert record._query("SELECT DISTINCT valid FROM resource") == [(1,)]
+    assert record.read("SELECT DISTINCT valid FROM resource") == [(1,)]
 
 
 def test_the_same_document_again_changes_nothing(record: Record) -> None:

@@ -47,7 +47,7 @@ def _card_file(path: Path, *tokens: str) -> Path:
 
 
 def _stored(record: Record) -> list[dict[str, Any]]:
-    return [json.loads(raw) for (raw,) in record._query("SELECT raw FROM resource ORDER BY type, id")]
+    return [json.loads(raw) for (raw,) in record.read("SELECT raw FROM resource ORDER BY type, id")]
 
 
 def _verification(resource: dict[str, Any]) -> str:
@@ -92,7 +92,7 @@ def test_hl7_example_card_is_verified_with_its_issuers_keys(record: Record) -> N
     assert patient["name"][0]["family"] == "Anyperson"
     shots = [r for r in stored if r["resourceType"] == "Immunization"]
     assert len(shots) == 3 and all(s["patient"]["reference"] == f"Patient/{patient['id']}" for s in shots)
-    assert record._query("SELECT DISTINCT valid FROM resource") == [(1,)]
+    assert record.read("SELECT DISTINCT valid FROM resource") == [(1,)]
 
 
 def test_card_of_an_unknown_issuer_is_kept_as_not_verified(record: Record) -> None:

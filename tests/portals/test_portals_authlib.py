@@ -49,7 +49,7 @@ async def _connect(portals: Portals, portal: AuthlibPortal) -> Connection:
 
 
 def _held(record: Record, source_id: int) -> dict[tuple[str, str], str]:
-    return {(t, i): h for t, i, h in record._query("SELECT type, id, hash FROM resource WHERE source_id = ?", [source_id])}
+    return {(t, i): h for t, i, h in record.read("SELECT type, id, hash FROM resource WHERE source_id = ?", [source_id])}
 
 
 @pytest.mark.asyncio
@@ -165,7 +165,7 @@ async def test_types_the_portal_refuses_are_reported_in_one_line_and_asked_again
     assert set(again.not_shared) == set(REFUSED_TYPES)  # ...and still said, once
     await portals.sync(conn.id, full=True)
     assert refused_asks() == asked + len(REFUSED_TYPES)  # --full asks again
-    with record._transaction() as cur:  # a week and a day later
+    with record.write() as cur:  # a week and a day later
         cur.execute("UPDATE portal_refusal SET since = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', '-8 days')")
     await portals.sync(conn.id)
     assert refused_asks() == asked + 2 * len(REFUSED_TYPES)
@@ -196,7 +196,7 @@ async def test_a_resource_deleted_at_the_portal_is_marked_removed_at_the_source_
     assert report.as_json()["types"]["Condition"]["removed"] == 1
     assert all(t.removed == 0 for rtype, t in report.types.items() if rtype != "Condition")
     # Kept, dated, and no longer current: not in lists, search or the summary's facts; still exported.
-    (removed_at,) = record._query("SELECT removed_at FROM resource WHERE id = 'cond-3'")[0]
+    (removed_at,) = record.read("SELECT removed_at FROM resource WHERE id = 'cond-3'")[0]
     assert removed_at and removed_at[:4].isdigit()
     assert "cond-3" not in {r.id for r in record.rows("Condition", source_id=conn.id)}
     assert "cond-3" in {r.id for r in record.rows("Condition", source_id=conn.id, removed=True)}

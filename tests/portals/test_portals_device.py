@@ -84,7 +84,7 @@ async def test_a_device_registration_the_portal_withdrew_asks_for_a_new_connecti
 
 
 def _device_keys(record: Record) -> list[str]:
-    return [client_id for (client_id,) in record._query("SELECT client_id FROM client_secret WHERE auth_method = ?", [DEVICE_AUTH])]
+    return [client_id for (client_id,) in record.read("SELECT client_id FROM client_secret WHERE auth_method = ?", [DEVICE_AUTH])]
 
 
 @pytest.mark.asyncio

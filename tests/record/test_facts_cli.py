@@ -92,7 +92,7 @@ def test_bad_input_is_a_plain_message(two_sources: Path, capsys: pytest.CaptureF
     assert main(["list", "--merged", "--invalid"]) == 2
     capsys.readouterr()
     with Record.open(two_sources, PASSPHRASE) as record:
-        assert record._query("SELECT count(*) FROM fact_decision") == [(0,)]
+        assert record.read("SELECT count(*) FROM fact_decision") == [(0,)]
 
 
 def test_meds_lists_each_medication_once(two_sources: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -98,7 +98,7 @@ def _partition(record: Record) -> list[tuple[str, tuple[tuple[str, str, str], ..
 def _forget(record: Record, name: str) -> None:
     # What `carry disconnect --forget` does to a source: it and every resource from it are gone.
     source = record.source(name, create=False)
-    with record._transaction() as cur:
+    with record.write() as cur:
         cur.execute("DELETE FROM resource_fts WHERE rowid IN (SELECT rowid FROM resource WHERE source_id = ?)", (source.id,))
         cur.execute("DELETE FROM resource WHERE source_id = ?", (source.id,))
         cur.execute("DELETE FROM run WHERE source_id = ?", (source.id,))

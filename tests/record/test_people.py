@@ -123,11 +123,11 @@ def test_rename_and_bad_requests_change_nothing(tmp_path: Path) -> None:
         (alice,) = people(record)
         assert rename_person(record, alice, "  Mum\n").name == "Mum"
         assert choose_person(record, "mum") is not None
-        before = record._query("SELECT * FROM person_member")
+        before = record.read("SELECT * FROM person_member")
         for attempt in (lambda: rename_person(record, alice, "x" * 81), lambda: split_person(record, alice),
                         lambda: merge_people(record, alice, alice), lambda: choose_person(record, "Nobody")):  # fmt: skip
             with pytest.raises(PersonError):
                 attempt()
-        assert record._query("SELECT * FROM person_member") == before
+        assert record.read("SELECT * FROM person_member") == before
         assert rename_person(record, alice, "").name == "Alice Quarrington"  # back to the portal's name
         assert [a["action"] for a in record.audit_log() if a["action"] == "person-rename"] == ["person-rename"] * 2

@@ -111,7 +111,7 @@ def test_an_import_killed_while_writing_leaves_all_or_nothing(tmp_path: Path, de
     proc.wait(30)
     with Record.open(record_file, PASSPHRASE) as record:
         count = record.count()
-        runs = record._query("SELECT count(*) FROM run")[0][0]
+        runs = record.read("SELECT count(*) FROM run")[0][0]
     assert count in (0, 2382)
     assert (count == 0) == (runs == 0)
     if not killed:

@@ -72,7 +72,7 @@ def test_a_busy_record_gets_a_plain_sentence(tmp_path: Path, demo_dir: Path) -> 
     record_file = tmp_path / "r.carry"
     with Record.create(record_file, PASSPHRASE) as record:
         before = snapshot(record)
-        with record._transaction():  # another Carry holds the write lock for longer than carry waits (10 s)
+        with record.write():  # another Carry holds the write lock for longer than carry waits (10 s)
             try:
                 done = run_carry("import", str(demo_dir / KARENA), env=_env(record_file), timeout=60)
             except subprocess.TimeoutExpired:

@@ -62,4 +62,4 @@ def test_hostile_input(case: Hostile, carry_env: Path, tmp_path: Path, capsys: p
 
 
 def _invalid(record: Record) -> int:
-    return int(record._query("SELECT count(*) FROM resource WHERE valid = 0")[0][0])
+    return int(record.read("SELECT count(*) FROM resource WHERE valid = 0")[0][0])

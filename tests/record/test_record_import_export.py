@@ -107,7 +107,7 @@ def test_conditional_references_resolve_against_what_is_already_stored(record: R
     record.import_file(demo_dir / "hospitalInformation1633536936158.json")
     record.import_file(demo_dir / "practitionerInformation1633536936158.json")
     record.import_file(demo_dir / "Carolyne559_Koelpin146_0724714f-947b-6cab-ee85-b0de7a9ad3f7.json")
-    raws = [r[0] for r in record._query("SELECT raw FROM resource WHERE type = 'Encounter'")]
+    raws = [r[0] for r in record.read("SELECT raw FROM resource WHERE type = 'Encounter'")]
     assert raws
     assert not any("?identifier=" in raw for raw in raws)
     assert not any("urn:uuid:" in json.dumps(loads(raw).get("subject")) for raw in raws)
@@ -143,10 +143,10 @@ def test_every_change_is_in_the_append_only_audit_log(record: Record, record_pat
         assert actions == ["create", "person-add", "import", "export", "unlock"]
         imported = reopened.audit_log(action="import")[0]["detail"]
         assert imported["file"] == KARENA and imported["imported"] > 0
-        with pytest.raises(Exception, match="append-only"):
-            reopened._query("UPDATE audit SET action = 'nothing'")
-        with pytest.raises(Exception, match="append-only"):
-            reopened._query("DELETE FROM audit")
+        with pytest.raises(Exception, match="append-only"), reopened.write() as tx:
+            tx.execute("UPDATE audit SET action = 'nothing'")
+        with pytest.raises(Exception, match="append-only"), reopened.write() as tx:
+            tx.execute("DELETE FROM audit")
     finally:
         reopened.close()
 
@@ -175,7 +175,7 @@ def test_big_files_validate_in_worker_processes_with_the_same_result(tmp_path: P
         with Record.create(tmp_path / f"{name}.carry", "correct horse battery") as record:
             record.parallel_from = parallel_from
             report = record.import_bytes(data, origin="elvina.json")
-            rows = record._query("SELECT type, id, hash, valid, invalid_reason, display FROM resource ORDER BY type, id")
+            rows = record.read("SELECT type, id, hash, valid, invalid_reason, display FROM resource ORDER BY type, id")
             results.append((report.counts.imported, report.counts.invalid, rows))
     assert results[0] == results[1]
     assert results[1][1] == 1

@@ -25,7 +25,7 @@ CONDITION = {
 def _seed_v1(record: Record) -> None:
     # What Carry at schema 1 wrote: a source, a run, a resource with its columns, an identifier, an audit entry.
     now = "2025-01-01T00:00:00Z"
-    with record._transaction() as cur:
+    with record.write() as cur:
         cur.execute("INSERT INTO source (kind, name, created_at) VALUES ('file', 'Imported files', ?)", (now,))
         cur.execute(
             "INSERT INTO run (source_id, kind, origin, started_at, finished_at, imported) "
@@ -43,7 +43,7 @@ def _seed_v1(record: Record) -> None:
 
 def _seed_v2(record: Record) -> None:
     _seed_v1(record)
-    with record._transaction() as cur:
+    with record.write() as cur:
         cur.execute(
             "INSERT INTO resource_fts (rowid, display, codes, notes) VALUES (1, 'Seasonal allergic rhinitis', '', '')"
         )
@@ -53,7 +53,7 @@ def _seed_v3(record: Record) -> None:
     # Version 3 added portal connections: a connected portal with a (made-up, non-secret) token beside the old data.
     _seed_v2(record)
     now = "2025-02-01T00:00:00Z"
-    with record._transaction() as cur:
+    with record.write() as cur:
         cur.execute(
             "INSERT INTO source (kind, name, base_url, created_at) VALUES ('portal', 'Demo portal', ?, ?)",
             ("https://portal.example/fhir", now),
@@ -74,7 +74,7 @@ def _seed_v3(record: Record) -> None:
 def _seed_v4(record: Record) -> None:
     # Version 4 added the patient's grouping decisions.
     _seed_v3(record)
-    with record._transaction() as cur:
+    with record.write() as cur:
         cur.execute(
             "INSERT INTO fact_decision (decision, a_source, a_type, a_id, b_source, b_type, b_id, decided_at) "
             "VALUES ('same', 'file:Imported files', 'Condition', 'old-1', 'https://portal.example/fhir', 'Condition', "
@@ -85,7 +85,7 @@ def _seed_v4(record: Record) -> None:
 def _seed_v5(record: Record) -> None:
     # Version 5 added sharing: a link the patient made, and one access to it.
     _seed_v4(record)
-    with record._transaction() as cur:
+    with record.write() as cur:
         cur.execute(
             "INSERT INTO share_link (link_id, payload, uri, label, flag, sections, ips, sources, created_at) "
             "VALUES ('link-1', '{}', 'shlink:/e30', 'For Dr. Old', '', '[]', '{}', '[]', '2025-04-01T00:00:00Z')"
@@ -99,7 +99,7 @@ def _seed_v5(record: Record) -> None:
 def _seed_v6(record: Record) -> None:
     # Version 6 let a sync store resources before validating them (valid = -1).
     _seed_v5(record)
-    with record._transaction() as cur:
+    with record.write() as cur:
         cur.execute("UPDATE resource SET valid = -1 WHERE id = 'old-1'")
 
 
@@ -108,7 +108,7 @@ def _seed_v7(record: Record) -> None:
     # call their patient p1 (two people, whatever the ids say).
     _seed_v6(record)
     now = "2025-05-01T00:00:00Z"
-    with record._transaction() as cur:
+    with record.write() as cur:
         for source_id, name in ((1, "Ada Park"), (2, "Bo Park")):
             raw = json.dumps({"resourceType": "Patient", "id": "p1", "name": [{"text": name}]})
             cur.execute(
@@ -121,7 +121,7 @@ def _seed_v7(record: Record) -> None:
 def _seed_v8(record: Record) -> None:
     # Version 8 placed the Patients in persons; a sync's report sits beside the old data.
     _seed_v7(record)
-    with record._transaction() as cur:
+    with record.write() as cur:
         cur.execute(
             "INSERT INTO run (source_id, kind, origin, started_at) VALUES (2, 'sync', 'https://portal.example/fhir', "
             "'2025-05-01T00:00:00Z')"
@@ -212,7 +212,7 @@ def test_migrating_from_an_earlier_version_keeps_the_data(tmp_path: Path, versio
         assert record.import_file(demo_dir / KARENA).counts.imported > 0
         indexes = "SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name"
         with Record.create(tmp_path / "fresh.carry", PASSPHRASE) as fresh:
-            assert record._query(indexes) == fresh._query(indexes)
+            assert record.read(indexes) == fresh.read(indexes)
 
 
 def test_version_8_places_each_source_s_patient_in_a_person_of_its_own(tmp_path: Path) -> None:
@@ -221,7 +221,7 @@ def test_version_8_places_each_source_s_patient_in_a_person_of_its_own(tmp_path:
     _seed_v7(old)
     old.close()
     with Record.open(path, PASSPHRASE) as record:
-        rows = record._query("SELECT source_key, patient, person_id FROM person_member ORDER BY source_key")
+        rows = record.read("SELECT source_key, patient, person_id FROM person_member ORDER BY source_key")
         # The portal's own patient (p1 at the demo portal) and each source's Patient/p1: one person each.
         assert [(k, p) for k, p, _ in rows] == [("file:Imported files", "Patient/p1"), ("https://portal.example/fhir", "Patient/p1")]
         assert len({person for _, _, person in rows}) == 2
@@ -231,7 +231,8 @@ def test_version_8_places_each_source_s_patient_in_a_person_of_its_own(tmp_path:
 def test_a_record_from_a_newer_carry_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "future.carry"
     record = Record.create(path, PASSPHRASE)
-    record._query(f"PRAGMA user_version = {latest_version() + 1}")
+    with record.write() as tx:
+        tx.execute(f"PRAGMA user_version = {latest_version() + 1}")
     record.close()
     before = path.read_bytes()
     with pytest.raises(NotARecord, match="newer Carry"):
@@ -258,6 +259,6 @@ def test_a_failing_migration_leaves_the_record_at_its_version(tmp_path: Path, mo
     record = Record(path, Record._connect(path, PASSPHRASE))
     try:
         assert record.schema_version == 1
-        assert record._query("SELECT name FROM sqlite_master WHERE name = 'resource_fts'") == []
+        assert record.read("SELECT name FROM sqlite_master WHERE name = 'resource_fts'") == []
     finally:
         record.close()

@@ -47,7 +47,7 @@ def record(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Record]:
 
 
 def _clinic(record: Record, name: str) -> tuple[str, tuple[Any, ...]]:
-    (source_id,) = [s for (s,) in record._query("SELECT id FROM source WHERE name = ?", [name])]
+    (source_id,) = [s for (s,) in record.read("SELECT id FROM source WHERE name = ?", [name])]
     return subject_clause(((source_id, "Patient/1"),))
 
 
@@ -81,11 +81,11 @@ def test_only_the_best_ranked_matches_are_read_from_the_resource_table(record: R
     resources is handed the `limit` best rowids, not all 603 matches (joining every match first grew with the
     record: 189 ms p95 at 300,000 resources)."""
     ran: list[str] = []
-    record._db.set_trace_callback(ran.append)
+    record._reader.set_trace_callback(ran.append)
     try:
         found = record.search("migraine", limit=5)
     finally:
-        record._db.set_trace_callback(None)
+        record._reader.set_trace_callback(None)
     assert len(found) == 5
     ranking = [sql for sql in ran if "MATCH" in sql]
     reading = [sql for sql in ran if "FROM resource r" in sql]

@@ -33,7 +33,7 @@ def _assert_nothing_readable(folder: Path, secrets: list[bytes]) -> list[str]:
 
 def test_current_sqlcipher_defaults_and_safe_pragmas(record: Record) -> None:
     def pragma(name: str) -> object:
-        return record._query(f"PRAGMA {name}")[0][0]
+        return record.read(f"PRAGMA {name}")[0][0]
 
     assert str(pragma("cipher_version")).startswith("4.")
     assert pragma("kdf_iter") == "256000"
@@ -42,7 +42,7 @@ def test_current_sqlcipher_defaults_and_safe_pragmas(record: Record) -> None:
     assert pragma("cipher_kdf_algorithm") == "PBKDF2_HMAC_SHA512"
     assert pragma("cipher_use_hmac") == "1"
     assert pragma("cipher_plaintext_header_size") == "0"
-    assert record._query("PRAGMA cipher_compatibility") == []  # no legacy compatibility mode
+    assert record.read("PRAGMA cipher_compatibility") == []  # no legacy compatibility mode
     assert pragma("temp_store") == 2  # MEMORY
     assert pragma("secure_delete") == 1
     assert pragma("journal_mode") == "wal"
@@ -80,13 +80,13 @@ def test_wrong_passphrase_raises_and_changes_nothing(record: Record, record_path
 
 def test_change_passphrase_keeps_every_byte_of_data(record: Record, record_path: Path, demo_dir: Path) -> None:
     record.import_file(demo_dir / ELVINA)
-    before = record._query("SELECT type, id, raw, hash, first_seen, last_seen FROM resource ORDER BY rowid")
+    before = record.read("SELECT type, id, raw, hash, first_seen, last_seen FROM resource ORDER BY rowid")
     record.change_passphrase("a brand new passphrase")
     record.close()
     with pytest.raises(WrongPassphrase):
         Record.open(record_path, PASSPHRASE)
     with Record.open(record_path, "a brand new passphrase") as reopened:
-        after = reopened._query("SELECT type, id, raw, hash, first_seen, last_seen FROM resource ORDER BY rowid")
+        after = reopened.read("SELECT type, id, raw, hash, first_seen, last_seen FROM resource ORDER BY rowid")
         assert after == before
         assert reopened.audit_log(action="passphrase-change")
 

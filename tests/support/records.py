@@ -14,12 +14,12 @@ KARENA = "Karena_Pfeffer_1f99a0cb-594b-476a-b9cb-502594c1ee6b.json"
 def snapshot(record: Record) -> dict[str, list[tuple[Any, ...]]]:
     """Everything a patient could lose: resources, sources, runs, identifiers, the index, the import log."""
     return {
-        "resources": record._query(
+        "resources": record.read(
             "SELECT source_id, type, id, raw, hash, first_seen, last_seen, valid FROM resource ORDER BY rowid"
         ),
-        "sources": record._query("SELECT * FROM source ORDER BY id"),
-        "runs": record._query("SELECT * FROM run ORDER BY id"),
-        "identifiers": record._query("SELECT * FROM identifier ORDER BY rowid"),
-        "fts": record._query("SELECT rowid FROM resource_fts ORDER BY rowid"),
-        "imports": record._query("SELECT count(*) FROM audit WHERE action = 'import'"),
+        "sources": record.read("SELECT * FROM source ORDER BY id"),
+        "runs": record.read("SELECT * FROM run ORDER BY id"),
+        "identifiers": record.read("SELECT * FROM identifier ORDER BY rowid"),
+        "fts": record.read("SELECT rowid FROM resource_fts ORDER BY rowid"),
+        "imports": record.read("SELECT count(*) FROM audit WHERE action = 'import'"),
     }

@@ -58,5 +58,5 @@ async def synced_once(sandbox: SandboxServer, record: Record, username: str) -> 
 
 def snapshot(record: Record, source_id: int) -> dict[tuple[str, str], str]:
     """(type, id) -> content hash of everything the record holds from one source."""
-    rows = record._query("SELECT type, id, hash FROM resource WHERE source_id = ?", [source_id])
+    rows = record.read("SELECT type, id, hash FROM resource WHERE source_id = ?", [source_id])
     return {(t, i): h for t, i, h in rows}

@@ -98,7 +98,7 @@ def test_connect_sync_sources_disconnect(sandbox: SandboxServer, tmp_path: Path)
     listed = json.loads(carry("sources", "--record", str(path), "--json").stdout)
     assert listed[0]["status"] == "disconnected" and listed[0]["resources"] > 100
     with Record.open(path, PASSPHRASE) as record:
-        assert record._query("SELECT count(*) FROM portal_token")[0][0] == 0
+        assert record.read("SELECT count(*) FROM portal_token")[0][0] == 0
     refused = carry("sync", "1", "--record", str(path))
     assert refused.returncode == 1 and "disconnected" in refused.stderr
 
@@ -241,4 +241,4 @@ def test_a_sync_killed_midway_resumes_to_the_same_state(sandbox: SandboxServer, 
     asyncio.run(uninterrupted())
     with Record.open(killed, PASSPHRASE) as a, Record.open(clean, PASSPHRASE) as b:
         assert snapshot(a, source) == snapshot(b, 1)
-        assert a._query("SELECT count(*) FROM sync_checkpoint")[0][0] == 0
+        assert a.read("SELECT count(*) FROM sync_checkpoint")[0][0] == 0

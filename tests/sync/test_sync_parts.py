@@ -158,13 +158,13 @@ def test_a_version_2_record_with_data_migrates_to_3(tmp_path: Path) -> None:
     old._migrate(target=2)
     assert old.schema_version == 2
     old.import_file(DEMO_PATIENTS / "Reyna_Ziemann_08f8bfce-34cf-4b5a-a398-8e49650c6e3c.json")
-    before = old._query("SELECT type, id, hash FROM resource ORDER BY type, id")
+    before = old.read("SELECT type, id, hash FROM resource ORDER BY type, id")
     old.close()
 
     with Record.open(path, "a passphrase of old") as record:
         assert record.schema_version == latest_version() >= 3
-        assert record._query("SELECT type, id, hash FROM resource ORDER BY type, id") == before
-        tables = {name for (name,) in record._query("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert record.read("SELECT type, id, hash FROM resource ORDER BY type, id") == before
+        tables = {name for (name,) in record.read("SELECT name FROM sqlite_master WHERE type = 'table'")}
         assert {"portal", "portal_token", "client_secret", "sync_session", "sync_checkpoint", "sync_report"} <= tables
         assert record.count() == len(before) and record.search("Reyna")
 

@@ -51,7 +51,7 @@ async def test_a_private_key_jwt_client_connects_and_syncs(sandbox: SandboxServe
     assert record.count("Patient") == 1
 
     # The private key lives only in the encrypted record, and a second connect reuses it (nothing new to register).
-    stored = record._query("SELECT secret FROM client_secret WHERE client_id = ?", [client_id])
+    stored = record.read("SELECT secret FROM client_secret WHERE client_id = ?", [client_id])
     assert stored and json.loads(stored[0][0]).get("d")
     again = await portals.begin_connect(sandbox.base_url, CALLBACK)
     assert again.jwks is None

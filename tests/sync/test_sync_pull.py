@@ -53,7 +53,7 @@ async def test_each_demo_patient_is_pulled_completely(sandbox: SandboxServer, re
     for (rtype, rid), digest in held.items():
         if rtype in REFERENCE_TYPES:
             assert digest == content_hash(sandbox.store.get(rtype, rid))
-    raws = record._query("SELECT raw FROM resource WHERE source_id = ?", [conn.id])
+    raws = record.read("SELECT raw FROM resource WHERE source_id = ?", [conn.id])
     wanted = {(t, i) for (raw,) in raws for t, i in _REF.findall(raw) if t in ("Practitioner", "Organization", "Location")}
     assert wanted and wanted <= set(held)
     # Attachments behind Binary/<id> URLs were fetched into the record (the equality above covers them too).
@@ -66,7 +66,7 @@ async def test_each_demo_patient_is_pulled_completely(sandbox: SandboxServer, re
 @pytest.mark.asyncio
 async def test_a_second_sync_with_no_changes_writes_nothing(sandbox: SandboxServer, record: Record) -> None:
     _login, portals, conn = await synced_once(sandbox, record, "reyna")
-    before = record._query("SELECT type, id, hash, raw, changed_at FROM resource ORDER BY type, id")
+    before = record.read("SELECT type, id, hash, raw, changed_at FROM resource ORDER BY type, id")
 
     for full in (False, True):
         report = await portals.sync(conn.id, full=full)
@@ -74,7 +74,7 @@ async def test_a_second_sync_with_no_changes_writes_nothing(sandbox: SandboxServ
         assert report.mode == ("full" if full else "incremental")
         assert (totals.imported, totals.updated, totals.invalid) == (0, 0, 0)
         assert totals.unchanged == len(before)
-        assert record._query("SELECT type, id, hash, raw, changed_at FROM resource ORDER BY type, id") == before
+        assert record.read("SELECT type, id, hash, raw, changed_at FROM resource ORDER BY type, id") == before
 
 
 @pytest.mark.asyncio
@@ -185,7 +185,7 @@ async def test_a_refused_refresh_token_leaves_the_data_and_asks_to_reconnect(san
     before = snapshot(record, conn.id)
 
     # The access token dies at once and the portal refuses the refresh token.
-    with record._transaction() as cur:
+    with record.write() as cur:
         cur.execute("UPDATE portal_token SET expires_at = 0 WHERE source_id = ?", (conn.id,))
     sandbox.faults.set("revoke_refresh")
     with pytest.raises(NeedsReconnect):

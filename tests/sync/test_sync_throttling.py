@@ -65,7 +65,7 @@ async def test_a_portal_that_keeps_refusing_ends_the_sync_in_one_sentence_and_th
 ) -> None:
     login, portals, conn = await synced_once(sandbox, record, "reyna")
     complete = snapshot(record, conn.id)
-    with record._transaction() as cur:  # the patient's data is gone from the record, to be fetched again
+    with record.write() as cur:  # the patient's data is gone from the record, to be fetched again
         cur.execute("DELETE FROM resource_fts WHERE rowid IN (SELECT rowid FROM resource WHERE source_id = ? AND type = 'Condition')", (conn.id,))
         cur.execute("DELETE FROM resource WHERE source_id = ? AND type = 'Condition'", (conn.id,))
     sandbox.faults.set("rate_limit", resource_type="Condition", seconds=0, header="ratelimit")
@@ -88,7 +88,7 @@ async def test_a_portal_asking_for_an_hour_ends_the_sync_at_once_and_the_next_sy
     # patient in front of a sync that cannot finish for ten minutes.
     login, portals, conn = await synced_once(sandbox, record, "reyna")
     complete = snapshot(record, conn.id)
-    with record._transaction() as cur:  # the Conditions are gone from the record, to be fetched again
+    with record.write() as cur:  # the Conditions are gone from the record, to be fetched again
         cur.execute("DELETE FROM resource_fts WHERE rowid IN (SELECT rowid FROM resource WHERE source_id = ? AND type = 'Condition')", (conn.id,))
         cur.execute("DELETE FROM resource WHERE source_id = ? AND type = 'Condition'", (conn.id,))
     sandbox.faults.set("rate_limit", resource_type="Condition", seconds=3600, header=header)

@@ -31,7 +31,7 @@ async def test_a_refresh_whose_answer_has_a_field_of_the_wrong_kind_keeps_the_to
     sandbox: SandboxServer, record: Record
 ) -> None:
     _login, portals, conn = await synced_once(sandbox, record, "reyna")
-    with record._transaction() as cur:
+    with record.write() as cur:
         cur.execute("UPDATE portal_token SET expires_at = 0 WHERE source_id = ?", (conn.id,))
     before_tokens = portals.state.tokens(conn.id)
     before = snapshot(record, conn.id)

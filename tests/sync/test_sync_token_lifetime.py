@@ -28,7 +28,7 @@ async def test_a_sixty_second_token_is_not_refreshed_per_request(minute_portal: 
     assert report.refreshes == 0, report.as_json()
 
     # 55 seconds later (less than a tenth of its life left), one refresh, and the new token lasts the sync.
-    with record._transaction() as cur:
+    with record.write() as cur:
         cur.execute(
             "UPDATE portal_token SET expires_at = expires_at - 55, "
             "updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', updated_at, '-55 seconds') WHERE source_id = ?",

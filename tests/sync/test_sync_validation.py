@@ -47,7 +47,7 @@ async def _connected_with_a_broken_result(
 
 
 def _validity(record: Record, rtype: str, rid: str) -> tuple[int, str | None]:
-    rows = record._query("SELECT valid, invalid_reason FROM resource WHERE type = ? AND id = ?", [rtype, rid])
+    rows = record.read("SELECT valid, invalid_reason FROM resource WHERE type = ? AND id = ?", [rtype, rid])
     return rows[0][0], rows[0][1]
 
 
@@ -81,12 +81,12 @@ async def test_a_sync_stores_unchecked_and_the_check_flags_what_fails(
         row = next(r for r in record.rows(resource_type="Observation") if r.id == broken["id"])
         assert row.checked is True and row.valid is False
         # Everything else passed, and the broken one is kept, not dropped.
-        assert record._query("SELECT count(*) FROM resource WHERE valid = 1")[0][0] == stored - 1
+        assert record.read("SELECT count(*) FROM resource WHERE valid = 1")[0][0] == stored - 1
         assert seen and seen[-1] == (stored, stored)
         # The sync's stored report and its run now tell the same story as an inline validation would have.
         amended = portals.state.reports(conn.id, 1)[0]
         assert amended.types["Observation"].invalid == 1 and amended.totals.invalid == 1
-        assert record._query("SELECT invalid FROM run WHERE source_id = ? ORDER BY id DESC LIMIT 1", [conn.id])[0][0] == 1
+        assert record.read("SELECT invalid FROM run WHERE source_id = ? ORDER BY id DESC LIMIT 1", [conn.id])[0][0] == 1
         # Nothing left: a second pass checks nothing and changes nothing.
         assert check_pending(record).checked == 0
     finally:
@@ -109,7 +109,7 @@ async def test_an_interrupted_check_leaves_the_rest_for_the_next_one(sandbox: Sa
         check_pending(record, progress=stop_after_first)
     # The first chunk was stored before the interruption, the rest is still waiting, nothing is half-done.
     assert 0 < pending_count(record) < total
-    assert record._query("SELECT count(*) FROM resource WHERE valid = 1")[0][0] == total - pending_count(record)
+    assert record.read("SELECT count(*) FROM resource WHERE valid = 1")[0][0] == total - pending_count(record)
     left = pending_count(record)
     assert check_pending(record).checked == left
     assert pending_count(record) == 0
@@ -121,7 +121,7 @@ async def test_a_resource_that_changed_meanwhile_stays_unchecked(sandbox: Sandbo
     condition = sandbox.store.for_patient(login.patient_id, "Condition")[0]
     rows = [
         tuple(row)
-        for row in record._query(
+        for row in record.read(
             "SELECT rowid, type, id, hash, last_run FROM resource WHERE type = 'Condition' AND id = ?", [condition["id"]]
         )
     ]

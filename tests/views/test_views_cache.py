@@ -31,11 +31,11 @@ def record(tmp_path: Path, demo_dir: Path) -> Iterator[Record]:
 
 def _statements(record: Record, fn: object) -> tuple[object, list[str]]:
     ran: list[str] = []
-    record._db.set_trace_callback(ran.append)
+    record._reader.set_trace_callback(ran.append)
     try:
         result = fn()  # type: ignore[operator]
     finally:
-        record._db.set_trace_callback(None)
+        record._reader.set_trace_callback(None)
     # The list's rows, from scratch (r: the resources) or as kept in the record (l: app.record.view_labs).
     return result, [sql for sql in ran if re.search(r"GROUP BY [rl]\.code_system, [rl]\.code$", sql)]
 

@@ -132,7 +132,7 @@ _FHIR_WORDS = re.compile(r"\b(?:Attachment|Content type|Reference|Coding|Codeabl
 
 def test_item_pages_name_people_places_and_documents_and_show_no_fhir_vocabulary(record: Record) -> None:
     checked: dict[str, int] = {}
-    rows = record._query("SELECT type, id, source_id FROM resource ORDER BY type, rowid")
+    rows = record.read("SELECT type, id, source_id FROM resource ORDER BY type, rowid")
     for rtype, rid, source_id in rows:
         if rtype in _DIRECTORY or checked.get(rtype, 0) >= 40:  # reference data; 40 of a kind show its shape
             continue
@@ -176,7 +176,7 @@ def test_every_result_and_record_of_the_demo_patients_has_a_home(record: Record)
     for scope in _everyone(record):
         assert scope.person is not None
         mine, params = subject_clause(scope.person.subjects)
-        stored = record._query(
+        stored = record.read(
             f"SELECT r.type, coalesce(r.category, ''), r.id FROM resource r WHERE {mine} AND r.type != 'Patient'",
             params,
         )
