@@ -1025,7 +1025,7 @@ def _write_output(path: str, data: bytes) -> None:
 
 
 def cmd_share(args: argparse.Namespace) -> int:
-    from sync.share import reach_warning
+    from sync.share import REACH_CLI_HINT, reach_warning
 
     from .shares import (
         CHECK_IN,
@@ -1067,7 +1067,7 @@ def cmd_share(args: argparse.Namespace) -> int:
             print(f"Viewer: {viewer}{' (Carry’s own)' if not current.viewer_url else ''}; links look like {viewer}#shlink:/…")
         warning = reach_warning(links_base)
         if warning:
-            print(warning)
+            print(f"{warning} {REACH_CLI_HINT}")
         return 0
     if words[:1] == ["revoke"]:
         if len(words) != 2:
@@ -1116,7 +1116,9 @@ def cmd_share(args: argparse.Namespace) -> int:
         _write_output(str(png), made.qr_png)
         _write_output(str(svg), made.qr_svg.encode("utf-8"))
     if made.reach_warning:
-        print(made.reach_warning, file=sys.stderr)
+        from sync.share import REACH_CLI_HINT
+
+        print(f"{made.reach_warning} {REACH_CLI_HINT}", file=sys.stderr)
     print(made.uri)
     counts = ", ".join(counted(name, n) for name, n in made.sections.items())
     when = _datetime_text(made.expires) if made.expires else "never"

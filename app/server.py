@@ -629,7 +629,9 @@ def serve(host: str = "127.0.0.1", port: int = 8550, *, open_browser: bool = Tru
     print(f"Shared links point at {context.share.public_base}", flush=True)
     reach = context.share.reach_warning()  # said here too, not only when a link is made
     if reach:
-        print(reach, flush=True)
+        from sync.share import REACH_CLI_HINT
+
+        print(f"{reach} {REACH_CLI_HINT}", flush=True)
     if not loopback:
         print("Other computers on your network can reach it; they will see the login page first.", flush=True)
     if open_browser and _can_open_browser():

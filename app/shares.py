@@ -52,6 +52,7 @@ from sync.share import (
     publish,
     qr_png,
     qr_svg,
+    REACH_APP_HINT,
     reach_warning,
     rendered_pdf,
     summary_pdf,
@@ -66,6 +67,7 @@ from .record.share_state import AccessEntry, ShareLinkRow, ShareState
 from .record.view_queries import newest_first, raw_by_rowid, same_source_raw
 
 __all__ = [
+    "REACH_APP_HINT",
     "CHECK_IN",
     "CHECK_IN_PRINT_EXPIRY",
     "CHECK_IN_SCREEN_EXPIRY",

@@ -37,7 +37,7 @@ from .errors import (
     ShareError,
     ShareHostError,
 )
-from .host.reach import LOCAL_ONLY, reach_warning
+from .host.reach import LOCAL_ONLY, REACH_APP_HINT, REACH_CLI_HINT, reach_warning
 from .host.routes import DEFAULT_ATTEMPTS, LOCATION_LIFETIME, MAX_REQUEST_BODY, PublishedLink, publish, share_app, update_files
 from .host.store import (
     AccessRecord,
@@ -84,6 +84,8 @@ __all__ = [
     "EMPTY_REASONS",
     "FHIR_RENDERED_PDF",
     "LOCAL_ONLY",
+    "REACH_APP_HINT",
+    "REACH_CLI_HINT",
     "LOCATION_LIFETIME",
     "MAX_REQUEST_BODY",
     "SECTIONS",

@@ -163,9 +163,10 @@ def test_share_at_phone_width(make_server: Any, browser: Any) -> None:
         ex(page.get_by_role("heading", name="Make a link")).to_be_visible()
         ex(page.get_by_text("Only devices that can reach this computer can open this link", exact=False).first
            ).to_be_visible()  # fmt: skip
-        # The way out reads as a sentence in the app (it once showed Markdown backticks around the command).
-        ex(page.get_by_text("(in a terminal: carry share settings --public-url https://…)", exact=False).first
+        # The way out reads as a sentence in the app and names where in the app (no terminal command: issue 14).
+        ex(page.get_by_text('Under Settings, "Where your links live" gives Carry a share host.', exact=False).first
            ).to_be_visible()  # fmt: skip
+        assert page.get_by_text("carry share settings", exact=False).count() == 0
         page.get_by_role("button", name="Show the passcode").click()
         ex(page.get_by_role("button", name="Hide the passcode")).to_be_visible()
         enter_text(page, "Passcode (optional)", "4711-x")

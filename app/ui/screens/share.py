@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import flet as ft
 
 from app.shares import (
+    REACH_APP_HINT,
     CHECK_IN,
     CHECK_IN_PRINT_EXPIRY,
     CHECK_IN_SCREEN_EXPIRY,
@@ -165,7 +166,7 @@ class ShareView:
         warning = host.reach_warning()
         return card(ft.Column([
             heading("Make a link", 2),
-            *([banner(warning, "warn", identifier="share-reach")] if warning else []),
+            *([banner(f"{warning} {REACH_APP_HINT}", "warn", identifier="share-reach")] if warning else []),
             labelled(self.kind, "share-kind", "Who opens it"),
             muted("The check-in kind is the CMS \"Kill the Clipboard\" link: no passcode, your records and a PDF "
                   "of them in one file, for the clinic's chart.", size=13),
@@ -207,7 +208,7 @@ class ShareView:
                             text_size=12)  # select it to copy
         who = "the clinic's check-in scanner" if made.kind == CHECK_IN else "the doctor"
         if made.reach_warning:  # never promise a QR code that cannot work
-            how = banner(made.reach_warning, "warn", identifier="made-reach")
+            how = banner(f"{made.reach_warning} {REACH_APP_HINT}", "warn", identifier="made-reach")
         else:
             how = muted(f"Show the QR code to {who}, or send the link. " + (
                 "They need the passcode you chose too." if "P" in made.flag else "Anyone with the link can open it "

@@ -7,14 +7,17 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-__all__ = ["LOCAL_ONLY", "reach_warning"]
+__all__ = ["LOCAL_ONLY", "REACH_APP_HINT", "REACH_CLI_HINT", "reach_warning"]
 
 # One sentence for the app, the CLI and `carry serve`: no Markdown, since the app shows it as it is.
 LOCAL_ONLY = (
     "Only devices that can reach this computer can open this link; a clinic's scanner will refuse it (HTTPS and a "
-    "public address are required). To reach a doctor elsewhere, give Carry a share host they can reach (in a "
-    "terminal: carry share settings --public-url https://…), or hand over the PDF instead."
+    "public address are required). To reach a doctor elsewhere, give Carry a share host they can reach, or hand "
+    "over the PDF instead."
 )
+# How each medium says where a share host is given (the warning itself names no command: the app shows it too).
+REACH_CLI_HINT = "A share host is given with: carry share settings --public-url https://…"
+REACH_APP_HINT = "Under Settings, \"Where your links live\" gives Carry a share host."
 _INTERNAL_SUFFIXES = (".local", ".localhost", ".internal", ".lan", ".home", ".home.arpa", ".localdomain")
 
 
