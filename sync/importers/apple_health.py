@@ -32,7 +32,7 @@ from defusedxml.ElementTree import iterparse
 
 from ..fhir.parse import ParsedResource
 from .apple_types import BLOOD_PRESSURE, DIASTOLIC, SAMPLE_TYPES, SLEEP, SLEEP_STAGES, SYSTOLIC, SampleType
-from .base import ImportContext, parsed, stable_id
+from .base import ImportContext, draft, stable_id
 from .errors import ImportFailed
 
 __all__ = ["SOURCE_APP_SYSTEM", "AppleHealthImporter", "samples"]
@@ -44,6 +44,8 @@ _CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 _CATEGORY_DISPLAY = {"vital-signs": "Vital Signs", "activity": "Activity", "laboratory": "Laboratory"}
 # "2024-03-01 07:15:00 -0800", the one date format export.xml uses.
 _DATE = re.compile(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) ([+-]\d\d)(\d\d)$")
+_date_match = _DATE.match
+_isfinite = math.isfinite
 _DEVICE_FIELD = re.compile(r"(name|model|hardware):(.*?)(?=, \w+:|>$)")
 
 
@@ -101,6 +103,8 @@ def samples(stream: IO[bytes]) -> Iterator[ParsedResource]:
     root: Element | None = None
     depth = 0
     days = _Days()
+    add = days.add
+    per_day = {kind: sample_type for kind, sample_type in SAMPLE_TYPES.items() if sample_type.per_day is not None}
     try:
         for event, element in events:
             if event == "start":
@@ -115,20 +119,23 @@ def samples(stream: IO[bytes]) -> Iterator[ParsedResource]:
                 continue
             tag = element.tag
             if tag == "Record":
-                kind = element.get("type", "")
-                sample_type = SAMPLE_TYPES.get(kind)
-                if sample_type is not None and sample_type.per_day is not None:
-                    days.add(element, kind, sample_type)
-                elif sample_type is not None:
-                    yield parsed(_quantity(element, kind, sample_type))
-                elif kind == SLEEP:
-                    sleep = _sleep(element)
-                    if sleep is not None:
-                        yield parsed(sleep)
+                attributes = element.attrib
+                kind = attributes.get("type", "")
+                day_type = per_day.get(kind)
+                if day_type is not None:  # the millions: a few steps each, no resource
+                    add(attributes, kind, day_type)
+                else:
+                    sample_type = SAMPLE_TYPES.get(kind)
+                    if sample_type is not None:
+                        yield draft(_quantity(element, kind, sample_type))
+                    elif kind == SLEEP:
+                        sleep = _sleep(element)
+                        if sleep is not None:
+                            yield draft(sleep)
             elif tag == "Correlation" and element.get("type") == BLOOD_PRESSURE:
                 pressure = _blood_pressure(element)
                 if pressure is not None:
-                    yield parsed(pressure)
+                    yield draft(pressure)
             assert root is not None
             root.clear()  # drop what has been read: memory stays flat
     except (ParseError, DefusedXmlException):
@@ -136,7 +143,7 @@ def samples(stream: IO[bytes]) -> Iterator[ParsedResource]:
     if root is None:
         raise ImportFailed("The file is empty.")
     for summary in days.observations():
-        yield parsed(summary)
+        yield draft(summary)
 
 
 def _when(value: str | None) -> str:
@@ -193,18 +200,18 @@ class _Days:
     def __init__(self) -> None:
         self.days: dict[tuple[str, str, str, str, str], list[Any]] = {}
 
-    def add(self, element: Element, kind: str, sample_type: SampleType) -> None:
+    def add(self, attributes: dict[str, str], kind: str, sample_type: SampleType) -> None:
         # Per sample only what must be: the dates' form checked, the number read; the dates are turned into FHIR's
         # form once a day (the export's "2024-03-01 07:15:00 -0800" sorts as its moments do within a day).
-        get = element.get
+        get = attributes.get
         start, end = get("startDate") or "", get("endDate") or ""
-        if _DATE.match(start) is None or (end != start and _DATE.match(end) is None):
+        if _date_match(start) is None or (end != start and _date_match(end) is None):
             raise ImportFailed("A sample in the export has a date Carry cannot read.")
         try:
             value = float(get("value", ""))
         except ValueError:
             raise ImportFailed("A sample in the export has a value that is not a number.") from None
-        if not math.isfinite(value):
+        if not _isfinite(value):
             raise ImportFailed("A sample in the export has a value that is not a number.")
         key = (kind, get("unit", ""), get("sourceName") or "Apple Health", get("device") or "", start[:10])
         day = self.days.get(key)

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from ..fhir.parse import ParsedResource, content_hash, dumps
 from .errors import ImportFailed
 
-__all__ = ["HEAD_BYTES", "ImportContext", "Importer", "KeyCache", "parsed", "read_whole", "stable_id"]
+__all__ = ["HEAD_BYTES", "ImportContext", "Importer", "KeyCache", "draft", "parsed", "read_whole", "stable_id"]
 
 # How much of a file is read to recognise it: enough for an XML prolog with a long DOCTYPE.
 HEAD_BYTES = 64 * 1024
@@ -78,6 +78,13 @@ def parsed(resource: dict[str, Any]) -> ParsedResource:
     return ParsedResource(
         resource["resourceType"], resource["id"], resource, dumps(resource), content_hash(resource), None, checked=False
     )
+
+
+def draft(resource: dict[str, Any]) -> ParsedResource:
+    """A resource an importer made that the import still completes (gives it its person) before storing: it is
+    serialised and hashed once, then, not twice (a file of many thousands of readings feels it). Only for what
+    `import_with` stores; anything else takes `parsed`."""
+    return ParsedResource(resource["resourceType"], resource["id"], resource, b"", "", None, checked=False)
 
 
 def read_whole(path: Path, limit: int, too_large: str) -> bytes:
