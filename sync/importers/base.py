@@ -64,7 +64,8 @@ class Importer(Protocol):
         """The file's content as FHIR resources, streamed. Raises ImportFailed (a sentence, no content) when the
         file cannot be read; the caller then stores nothing of it. It is called before the record is opened for
         writing and iterated inside that transaction: slow work done at call time (the network) keeps the record
-        free, work done while iterating (streaming a large file) keeps memory flat."""
+        free, work done while iterating (streaming a large file) keeps memory flat. What it yields may be
+        drafts (`draft`): the import serialises them once it has given them their person."""
         ...
 
 
