@@ -241,7 +241,7 @@ class _Owner:
                 raise _PatientCameLate
             self.patient_seen = True
         if not _names_nobody(resource) or (self.own_patient_wins and self.patient_seen):
-            return resource
+            return resource if resource.raw else parsed(resource.data)  # an importer's draft is serialised here
         if self.reference is None:
             self.reference = self._decide(raw)
         self.given_count += 1

@@ -22,7 +22,8 @@ import zipfile
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
+from functools import lru_cache, reduce
+from operator import add
 from pathlib import Path
 from typing import IO, Any
 from xml.etree.ElementTree import Element, ParseError
@@ -32,7 +33,7 @@ from defusedxml.ElementTree import iterparse
 
 from ..fhir.parse import ParsedResource
 from .apple_types import BLOOD_PRESSURE, DIASTOLIC, SAMPLE_TYPES, SLEEP, SLEEP_STAGES, SYSTOLIC, SampleType
-from .base import ImportContext, parsed, stable_id
+from .base import ImportContext, draft, stable_id
 from .errors import ImportFailed
 
 __all__ = ["SOURCE_APP_SYSTEM", "AppleHealthImporter", "samples"]
@@ -44,6 +45,8 @@ _CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 _CATEGORY_DISPLAY = {"vital-signs": "Vital Signs", "activity": "Activity", "laboratory": "Laboratory"}
 # "2024-03-01 07:15:00 -0800", the one date format export.xml uses.
 _DATE = re.compile(r"^(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d) ([+-]\d\d)(\d\d)$")
+_date_match = _DATE.match
+_isfinite = math.isfinite
 _DEVICE_FIELD = re.compile(r"(name|model|hardware):(.*?)(?=, \w+:|>$)")
 
 
@@ -101,6 +104,8 @@ def samples(stream: IO[bytes]) -> Iterator[ParsedResource]:
     root: Element | None = None
     depth = 0
     days = _Days()
+    count_in = days.add
+    per_day = {kind: sample_type for kind, sample_type in SAMPLE_TYPES.items() if sample_type.per_day is not None}
     try:
         for event, element in events:
             if event == "start":
@@ -115,20 +120,23 @@ def samples(stream: IO[bytes]) -> Iterator[ParsedResource]:
                 continue
             tag = element.tag
             if tag == "Record":
-                kind = element.get("type", "")
-                sample_type = SAMPLE_TYPES.get(kind)
-                if sample_type is not None and sample_type.per_day is not None:
-                    days.add(element, kind, sample_type)
-                elif sample_type is not None:
-                    yield parsed(_quantity(element, kind, sample_type))
-                elif kind == SLEEP:
-                    sleep = _sleep(element)
-                    if sleep is not None:
-                        yield parsed(sleep)
+                attributes = element.attrib
+                kind = attributes.get("type", "")
+                day_type = per_day.get(kind)
+                if day_type is not None:  # the millions: a few steps each, no resource
+                    count_in(attributes, kind, day_type)
+                else:
+                    sample_type = SAMPLE_TYPES.get(kind)
+                    if sample_type is not None:
+                        yield draft(_quantity(element, kind, sample_type))
+                    elif kind == SLEEP:
+                        sleep = _sleep(element)
+                        if sleep is not None:
+                            yield draft(sleep)
             elif tag == "Correlation" and element.get("type") == BLOOD_PRESSURE:
                 pressure = _blood_pressure(element)
                 if pressure is not None:
-                    yield parsed(pressure)
+                    yield draft(pressure)
             assert root is not None
             root.clear()  # drop what has been read: memory stays flat
     except (ParseError, DefusedXmlException):
@@ -136,7 +144,7 @@ def samples(stream: IO[bytes]) -> Iterator[ParsedResource]:
     if root is None:
         raise ImportFailed("The file is empty.")
     for summary in days.observations():
-        yield parsed(summary)
+        yield draft(summary)
 
 
 def _when(value: str | None) -> str:
@@ -188,43 +196,69 @@ def _observation(code: str, display: str, category: str, source: str, device_tex
 class _Days:
     """The samples of the high-volume types summed up per day as they stream past: per (type, unit, source app,
     device, day) a count, a total, the lowest and highest value, the first start and the last end. A few numbers
-    a day, so memory stays flat however many samples there are; no resource is made per sample."""
+    a day, so memory stays flat however many samples there are; no resource is made per sample.
+
+    Per sample only its key is made and its three strings put aside; what is put aside is checked (dates' form,
+    numbers) and summed up in runs (`_fold`), where the checking and the arithmetic loop in C, not in Python. A
+    run ends when it is _RUN samples long or when a new series or day begins, so what waits is at most about a
+    day's samples. The result is the sample-by-sample one: the same sums in the same order, the same refusal for
+    the first bad sample."""
+
+    _RUN = 3 * 1024  # strings put aside per series before they are summed up
 
     def __init__(self) -> None:
         self.days: dict[tuple[str, str, str, str, str], list[Any]] = {}
+        # per series and day still being read: its samples' start, end and value, one after the other
+        self.waiting: dict[tuple[str, str, str, str, str], list[str]] = {}
 
-    def add(self, element: Element, kind: str, sample_type: SampleType) -> None:
-        # Per sample only what must be: the dates' form checked, the number read; the dates are turned into FHIR's
-        # form once a day (the export's "2024-03-01 07:15:00 -0800" sorts as its moments do within a day).
-        get = element.get
-        start, end = get("startDate") or "", get("endDate") or ""
-        if _DATE.match(start) is None or (end != start and _DATE.match(end) is None):
-            raise ImportFailed("A sample in the export has a date Carry cannot read.")
-        try:
-            value = float(get("value", ""))
-        except ValueError:
-            raise ImportFailed("A sample in the export has a value that is not a number.") from None
-        if not math.isfinite(value):
-            raise ImportFailed("A sample in the export has a value that is not a number.")
+    def add(self, attributes: dict[str, str], kind: str, sample_type: SampleType) -> None:
+        get = attributes.get
+        start = get("startDate") or ""
         key = (kind, get("unit", ""), get("sourceName") or "Apple Health", get("device") or "", start[:10])
+        waiting = self.waiting.get(key)
+        if waiting is None:
+            self._begin(key, start, get("endDate") or "", get("value", ""), sample_type)
+            return
+        waiting += (start, get("endDate") or "", get("value", ""))
+        if len(waiting) >= self._RUN:
+            self._fold(key, waiting)
+
+    def _begin(self, key: tuple[str, str, str, str, str], start: str, end: str, text: str,
+               sample_type: SampleType) -> None:  # fmt: skip
+        """A series or day not being read just now: what waits is summed up (and what waits of other days let go),
+        then this sample is checked and counted on its own."""
+        self.fold()
+        self.waiting = {other: waiting for other, waiting in self.waiting.items() if other[4] == key[4]}
+        value = _checked(start, end, text)
         day = self.days.get(key)
         if day is None:
             if key[1] not in sample_type.units:
                 raise ImportFailed(f"A {sample_type.display.lower()} sample is in a unit Carry does not know ({key[1][:20]}).")
             self.days[key] = [1, value, value, value, start, end]
-            return
-        day[0] += 1
-        day[1] += value
-        if value < day[2]:
-            day[2] = value
-        elif value > day[3]:
-            day[3] = value
-        if start < day[4]:
-            day[4] = start
-        if end > day[5]:
-            day[5] = end
+        else:
+            _merge(day, [value], start, end)
+        self.waiting[key] = []
+
+    def fold(self) -> None:
+        for key, waiting in self.waiting.items():
+            if waiting:
+                self._fold(key, waiting)
+
+    def _fold(self, key: tuple[str, str, str, str, str], waiting: list[str]) -> None:
+        starts, ends, texts = waiting[0::3], waiting[1::3], waiting[2::3]
+        try:
+            values = list(map(float, texts))
+            sound = all(map(_date_match, starts)) and all(map(_date_match, ends)) and all(map(_isfinite, values))
+        except ValueError:
+            sound = False
+        if not sound:  # the first bad sample, in the order read, says what is wrong
+            for start, end, text in zip(starts, ends, texts, strict=True):
+                _checked(start, end, text)
+        _merge(self.days[key], values, min(starts), max(ends))
+        waiting.clear()
 
     def observations(self) -> Iterator[dict[str, Any]]:
+        self.fold()
         for (kind, apple_unit, source, device, day), stats in sorted(self.days.items()):
             sample_type = SAMPLE_TYPES[kind]
             unit, factor = sample_type.units[apple_unit], float(sample_type.units[apple_unit].factor)
@@ -250,6 +284,35 @@ class _Days:
                 what = f"Mean of {count} readings on {day}"
             resource["method"] = {"text": what}
             yield resource
+
+
+def _checked(start: str, end: str, text: str) -> float:
+    """One per-day sample's value, its dates' form checked (they are turned into FHIR's form once a day: the
+    export's "2024-03-01 07:15:00 -0800" sorts as its moments do within a day)."""
+    if _date_match(start) is None or (end != start and _date_match(end) is None):
+        raise ImportFailed("A sample in the export has a date Carry cannot read.")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ImportFailed("A sample in the export has a value that is not a number.") from None
+    if not _isfinite(value):
+        raise ImportFailed("A sample in the export has a value that is not a number.")
+    return value
+
+
+def _merge(day: list[Any], values: list[float], start: str, end: str) -> None:
+    """Samples' values (in the order read) and their first start and last end counted into a day's numbers."""
+    day[0] += len(values)
+    day[1] = reduce(add, values, day[1])  # added one by one, as they came
+    low, high = min(values), max(values)
+    if low < day[2]:
+        day[2] = low
+    if high > day[3]:
+        day[3] = high
+    if start < day[4]:
+        day[4] = start
+    if end > day[5]:
+        day[5] = end
 
 
 def _decimal(value: float) -> Decimal:
