@@ -474,6 +474,50 @@ CREATE TRIGGER view_lab_delete AFTER DELETE ON resource
 END;
 """
 
+# The OTHER results kept warm (issue 20): per (source, subject, system, code or else display) of the Observations of
+# no category or of one not shown apart (laboratory, vital signs), how many there are, the newest (as in version 13)
+# and every answer of the newest one's date; changed groups are noted in `view_other_dirty` (a row of NULLs: all).
+_V14 = """
+CREATE TABLE view_other (
+    source_id   INTEGER NOT NULL,
+    subject     TEXT,
+    code_system TEXT,
+    code        TEXT,
+    count       INTEGER NOT NULL,
+    latest      TEXT NOT NULL,
+    effective   TEXT,
+    name        TEXT,
+    value_unit  TEXT,
+    id          TEXT NOT NULL,
+    answers     TEXT
+);
+CREATE INDEX view_other_group ON view_other (source_id, subject, code_system, code);
+CREATE TABLE view_other_dirty (
+    source_id   INTEGER,
+    subject     TEXT,
+    code_system TEXT,
+    code        TEXT
+);
+INSERT INTO view_other_dirty DEFAULT VALUES;
+CREATE TRIGGER view_other_insert AFTER INSERT ON resource
+    WHEN NEW.type = 'Observation' AND (NEW.category IS NULL OR NEW.category NOT IN ('laboratory', 'vital-signs')) BEGIN
+    INSERT INTO view_other_dirty VALUES (NEW.source_id, NEW.subject, NEW.code_system, coalesce(NEW.code, NEW.display));
+END;
+CREATE TRIGGER view_other_change AFTER UPDATE OF type, source_id, subject, category, code_system, code, code_display,
+    display, value_num, value_unit, effective, removed_at ON resource
+    WHEN (OLD.type = 'Observation' AND (OLD.category IS NULL OR OLD.category NOT IN ('laboratory', 'vital-signs')))
+      OR (NEW.type = 'Observation' AND (NEW.category IS NULL OR NEW.category NOT IN ('laboratory', 'vital-signs'))) BEGIN
+    INSERT INTO view_other_dirty SELECT OLD.source_id, OLD.subject, OLD.code_system, coalesce(OLD.code, OLD.display)
+        WHERE OLD.type = 'Observation' AND (OLD.category IS NULL OR OLD.category NOT IN ('laboratory', 'vital-signs'));
+    INSERT INTO view_other_dirty SELECT NEW.source_id, NEW.subject, NEW.code_system, coalesce(NEW.code, NEW.display)
+        WHERE NEW.type = 'Observation' AND (NEW.category IS NULL OR NEW.category NOT IN ('laboratory', 'vital-signs'));
+END;
+CREATE TRIGGER view_other_delete AFTER DELETE ON resource
+    WHEN OLD.type = 'Observation' AND (OLD.category IS NULL OR OLD.category NOT IN ('laboratory', 'vital-signs')) BEGIN
+    INSERT INTO view_other_dirty VALUES (OLD.source_id, OLD.subject, OLD.code_system, coalesce(OLD.code, OLD.display));
+END;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sources, resources, identifiers, runs, audit log, settings", _V1),
     Migration(2, "full-text index over display text, codes and notes", _V2, _backfill_fts),
@@ -488,6 +532,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "the patient's own entries: every version of each, kept through edits and deletes", _V11),
     Migration(12, "views kept warm: every resource's fact and match keys, what changed since", _V12),
     Migration(13, "the lab-tests list kept warm: count and newest value per subject and test", _V13),
+    Migration(14, "the other results list kept warm: count, newest value and its day's answers per subject and test", _V14),
 )
 
 

@@ -7,11 +7,16 @@ moves from one test to another dirties both), in `view_lab_dirty`; `refresh_labs
 from the resources, and everything in one pass when most of them changed or an older record is filled. Reading a
 scope sums its subjects' groups; the newest of a test is the row with the greatest (date, rowid), in the kept rows
 and in a computation from scratch alike (tests/record/test_view_cache_properties.py checks they are equal).
+
+The OTHER results (schema 14) are a second kept list kept the same way (`_Kind` names each list's tables and SQL):
+per (source, subject, system, code or else display), their count, newest row and every answer of its date, in
+`view_other` and `view_other_dirty`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import RecordBusy, RecordFull, RecordReadOnly
@@ -19,11 +24,12 @@ from .people import Subjects, subject_clause
 from .store import Record, _Tx
 
 __all__ = [
-    "LAB_VERSION", "LATEST_KEY", "PANELS_WITHOUT_VALUE", "kept_lab_rows", "labs_current", "latest_of", "panels",
-    "refresh_labs",
+    "LAB_VERSION", "LATEST_KEY", "OTHER_SHOWN_APART", "OTHER_VERSION", "PANELS_WITHOUT_VALUE", "kept_lab_rows",
+    "kept_other_rows", "labs_current", "latest_of", "others_current", "panels", "refresh_labs",
 ]  # fmt: skip
 
 LAB_VERSION = 13
+OTHER_VERSION = 14
 # Blood pressure panels keep their numbers in components: counted although they have no value of their own.
 PANELS_WITHOUT_VALUE = ("55284-4", "85354-9")
 # The newest row of a test: the greatest effective date (none sorts first), then the greatest rowid.
@@ -41,52 +47,116 @@ _GROUP_BY = " GROUP BY r.source_id, r.subject, r.category, r.code_system, r.code
 _MANY_GROUPS = 200
 
 
-def _dirty(record: Record) -> bool:
-    return bool(record._query("SELECT EXISTS (SELECT 1 FROM view_lab_dirty)")[0][0])
+@dataclass(frozen=True)
+class _Kind:
+    """One kept list: its table, the table its triggers note changed groups in (`everything` is NULL in a row that
+    means "recompute all"), the columns that name a group there, and how a group is computed from the resources."""
+
+    table: str
+    dirty: str
+    everything: str
+    group: tuple[str, ...]  # the group's columns, in the kept and the dirty table alike
+    grouped: str  # SELECT ... FROM resource r (its columns in the kept table's order)
+    counted: str
+    group_by: str
+    of_dirty: str  # ON-clause of `resource r` INDEXED BY ... for the resources of one dirty group `d`
+    then: str = ""  # an UPDATE run after the groups were inserted (what a group keeps beside its newest row)
+
+
+_LABS = _Kind(
+    "view_lab", "view_lab_dirty", "category", ("source_id", "subject", "category", "code_system", "code"),
+    _GROUPED, _COUNTED, _GROUP_BY,
+    "resource_type_code ON r.type = 'Observation' AND r.code_system IS d.code_system AND r.code = d.code "
+    "AND r.source_id = d.source_id AND r.subject IS d.subject AND r.category = d.category",
+)
+# The OTHER results (app.views.labs): every current Observation of no category or one not shown apart, per (source,
+# subject, system, code or else display), with its newest row and, as JSON [[rowid, value, unit, display], ...],
+# every row of the newest row's date (a regimen is several answers on one day).
+OTHER_SHOWN_APART = ("laboratory", "vital-signs")
+_OTHER_KEY = "coalesce(r.code, r.display)"
+_OTHER_COUNTED = (
+    "r.type = 'Observation' AND r.removed_at IS NULL AND (r.category IS NULL OR r.category NOT IN "
+    f"({', '.join(repr(c) for c in OTHER_SHOWN_APART)}))"
+)
+_OTHERS = _Kind(
+    "view_other", "view_other_dirty", "source_id", ("source_id", "subject", "code_system", "code"),
+    f"SELECT r.source_id, r.subject, r.code_system, {_OTHER_KEY}, count(*), {LATEST_KEY}, r.effective, "
+    "coalesce(r.code_display, r.display), r.value_unit, r.id, NULL FROM resource r ",
+    _OTHER_COUNTED,
+    f" GROUP BY r.source_id, r.subject, r.code_system, {_OTHER_KEY}",
+    # (the index finds a coded group's rows; an uncoded one's are among those of no code of its system)
+    "resource_type_code ON r.type = 'Observation' AND r.code_system IS d.code_system "
+    "AND (r.code = d.code OR (r.code IS NULL AND r.display IS d.code)) AND r.source_id = d.source_id "
+    "AND r.subject IS d.subject",
+    "UPDATE view_other SET answers = (SELECT json_group_array(json_array(r.rowid, r.value_num, r.value_unit, "
+    "r.display)) FROM resource r INDEXED BY resource_type_effective WHERE r.type = 'Observation' "
+    "AND r.effective IS view_other.effective AND r.source_id = view_other.source_id "
+    "AND r.subject IS view_other.subject AND r.code_system IS view_other.code_system "
+    f"AND {_OTHER_KEY} IS view_other.code AND {_OTHER_COUNTED}) WHERE answers IS NULL",
+)
+_KINDS = (_LABS, _OTHERS)
+_VERSIONS = {"view_lab": LAB_VERSION, "view_other": OTHER_VERSION}
+
+
+def _kinds(record: Record) -> tuple[_Kind, ...]:
+    """The kept lists this record's schema has."""
+    return tuple(kind for kind in _KINDS if record.schema_version >= _VERSIONS[kind.table])
+
+
+def _dirty(record: Record, kind: _Kind) -> bool:
+    return bool(record._query(f"SELECT EXISTS (SELECT 1 FROM {kind.dirty})")[0][0])
 
 
 def labs_current(record: Record) -> bool:
     """Whether the kept lab rows can be read: brought up to date now when the record is writable."""
-    if record.schema_version < LAB_VERSION:
+    return _current(record, _LABS)
+
+
+def others_current(record: Record) -> bool:
+    """Whether the kept OTHER results can be read: brought up to date now when the record is writable."""
+    return _current(record, _OTHERS)
+
+
+def _current(record: Record, kind: _Kind) -> bool:
+    if kind not in _kinds(record):
         return False
     if not record.read_only:
         refresh_labs(record)
-    return not _dirty(record)
+    return not _dirty(record, kind)
 
 
 def refresh_labs(record: Record) -> None:
-    """Recompute the kept groups that changed since the last time (nothing, when nothing did)."""
-    if record.read_only or record.schema_version < LAB_VERSION or not _dirty(record):
+    """Recompute the kept groups (of every kept list) that changed since the last time (nothing, when nothing did)."""
+    if record.read_only:
         return
-    try:
-        with record._transaction() as cur:
-            _refresh(cur)
-    except (RecordFull, RecordBusy, RecordReadOnly):
-        return  # as app.record.view_cache.refresh: nothing half-written, the list is computed from scratch meanwhile
+    for kind in _kinds(record):
+        if not _dirty(record, kind):
+            continue
+        try:
+            with record._transaction() as cur:
+                _refresh(cur, kind)
+        except (RecordFull, RecordBusy, RecordReadOnly):
+            return  # as app.record.view_cache.refresh: nothing half-written, the list is computed from scratch meanwhile
 
 
-def _refresh(cur: _Tx) -> None:
-    everything = cur.execute("SELECT EXISTS (SELECT 1 FROM view_lab_dirty WHERE category IS NULL)").fetchone()[0]
-    groups = cur.execute(
-        "SELECT count(*) FROM (SELECT DISTINCT source_id, subject, category, code_system, code FROM view_lab_dirty)"
-    ).fetchone()[0]
+def _refresh(cur: _Tx, kind: _Kind) -> None:
+    everything = cur.execute(f"SELECT EXISTS (SELECT 1 FROM {kind.dirty} WHERE {kind.everything} IS NULL)").fetchone()[0]
+    columns = ", ".join(kind.group)
+    groups = cur.execute(f"SELECT count(*) FROM (SELECT DISTINCT {columns} FROM {kind.dirty})").fetchone()[0]
     if everything or groups > _MANY_GROUPS:
-        cur.execute("DELETE FROM view_lab")
-        cur.execute(f"INSERT INTO view_lab {_GROUPED} WHERE {_COUNTED} {_GROUP_BY}")
+        cur.execute(f"DELETE FROM {kind.table}")
+        cur.execute(f"INSERT INTO {kind.table} {kind.grouped} WHERE {kind.counted} {kind.group_by}")
     else:
+        same = " AND ".join(f"d.{c} IS {kind.table}.{c}" for c in kind.group)
+        cur.execute(f"DELETE FROM {kind.table} WHERE EXISTS (SELECT 1 FROM {kind.dirty} d WHERE {same})")
         cur.execute(
-            "DELETE FROM view_lab WHERE EXISTS (SELECT 1 FROM view_lab_dirty d WHERE d.source_id = view_lab.source_id "
-            "AND d.subject IS view_lab.subject AND d.category = view_lab.category "
-            "AND d.code_system IS view_lab.code_system AND d.code = view_lab.code)"
+            f"INSERT INTO {kind.table} {kind.grouped.replace('FROM resource r', '')}"
+            f"FROM (SELECT DISTINCT {columns} FROM {kind.dirty}) d "
+            f"CROSS JOIN resource r INDEXED BY {kind.of_dirty} WHERE {kind.counted} {kind.group_by}"
         )
-        cur.execute(
-            f"INSERT INTO view_lab {_GROUPED.replace('FROM resource r', '')}"
-            "FROM (SELECT DISTINCT source_id, subject, category, code_system, code FROM view_lab_dirty) d "
-            "CROSS JOIN resource r INDEXED BY resource_type_code ON r.type = 'Observation' "
-            "AND r.code_system IS d.code_system AND r.code = d.code AND r.source_id = d.source_id "
-            f"AND r.subject IS d.subject AND r.category = d.category WHERE {_COUNTED} {_GROUP_BY}"
-        )
-    cur.execute("DELETE FROM view_lab_dirty")
+    if kind.then:
+        cur.execute(kind.then)
+    cur.execute(f"DELETE FROM {kind.dirty}")
 
 
 def kept_lab_rows(record: Record, subjects: Subjects | None, category: str) -> list[tuple[Any, ...]]:
@@ -119,3 +189,16 @@ def latest_of(key: str | None) -> str | None:
 def panels(codes: Sequence[str]) -> bool:
     """Whether `codes` are the panels the kept rows count without a value (so the kept rows answer for them)."""
     return sorted(codes) == sorted(PANELS_WITHOUT_VALUE)
+
+
+def kept_other_rows(record: Record, subjects: Subjects | None) -> list[tuple[Any, ...]]:
+    """(code_system, code or display, count, latest key, effective, name, unit, id, source_id, answers JSON) per
+    kept OTHER group about these subjects (everyone's, for None). Call `others_current` first."""
+    where, args = "1", tuple[Any, ...]()
+    if subjects is not None:
+        where, args = subject_clause(subjects, "o")
+    return record._query(
+        "SELECT o.code_system, o.code, o.count, o.latest, o.effective, o.name, o.value_unit, o.id, o.source_id, "
+        f"o.answers FROM view_other o WHERE {where}",
+        list(args),
+    )

@@ -11,19 +11,23 @@ labs, timeline, detail, and the sharing service.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from .people import Subjects, subject_clause
 from .store import Record, ResourceRow
-from .view_labs import LATEST_KEY, kept_lab_rows, labs_current, latest_of, panels
+from .view_labs import (
+    LATEST_KEY, OTHER_SHOWN_APART, kept_lab_rows, kept_other_rows, labs_current, latest_of, others_current, panels,
+)
 
 __all__ = [
     "DocumentExtra",
     "LabTestRow",
     "MeanRow",
     "OtherResultRow",
+    "OtherTestRow",
     "SeriesRow",
     "SourceRow",
     "all_of",
@@ -36,6 +40,7 @@ __all__ = [
     "newest_date",
     "newest_first",
     "other_result_rows",
+    "other_test_rows",
     "provenance_of",
     "raw_by_rowid",
     "rows_by_rowid",
@@ -299,6 +304,63 @@ def other_result_rows(
     )
     return [OtherResultRow(system, c, name, effective, value, unit, display or "", rtype, rid, int(sid))
             for system, c, name, effective, value, unit, display, rtype, rid, sid in rows]  # fmt: skip
+
+
+Answer = tuple[float | None, str | None, str]  # an OTHER result's value, unit and display
+
+
+@dataclass(frozen=True)
+class OtherTestRow:
+    """One kind of OTHER result: how many there are, its newest (its name, date, unit, and (type, id, source id) to
+    open it) and every answer of the newest one's date (value, unit, display), newest first."""
+
+    code_system: str | None
+    code: str | None  # the code, or the display when it has none
+    name: str | None
+    latest: str | None
+    unit: str | None
+    count: int
+    answers: tuple[Answer, ...]
+    newest: tuple[str, str, int]
+
+
+def other_test_rows(
+    record: Record, subjects: Subjects | None, shown_apart: Sequence[str], *, kept: bool = True
+) -> list[OtherTestRow]:
+    """Each kind of OTHER result (`other_result_rows` grouped by test): read from the groups kept in the record
+    (app.record.view_labs) when they are up to date and set the same categories apart, computed from every
+    result otherwise (or when `kept` is False)."""
+    if kept and sorted(shown_apart) == sorted(OTHER_SHOWN_APART) and others_current(record):
+        return _kept_other_tests(record, subjects)
+    grouped: dict[tuple[str | None, str | None], list[OtherResultRow]] = {}
+    for row in other_result_rows(record, subjects, shown_apart):
+        grouped.setdefault((row.code_system, row.code), []).append(row)
+    tests = []
+    for (system, code), found in grouped.items():
+        newest = found[0]
+        answers = tuple((r.value, r.unit, r.display) for r in found if r.effective == newest.effective)
+        tests.append(OtherTestRow(system, code, newest.name, newest.effective, newest.unit, len(found), answers,
+                                  (newest.resource_type, newest.id, newest.source_id)))  # fmt: skip
+    return tests
+
+
+def _kept_other_tests(record: Record, subjects: Subjects | None) -> list[OtherTestRow]:
+    # A test about several (source, subject) pairs: its count is their sum, its newest the newest of theirs, its
+    # answers those of every pair on that date, newest (the greatest rowid) first, as `other_result_rows` orders.
+    grouped: dict[tuple[str | None, str | None], list[tuple[Any, ...]]] = {}
+    for row in kept_other_rows(record, subjects):
+        grouped.setdefault((row[0], row[1]), []).append(row)
+    tests = []
+    for (system, code), groups in grouped.items():
+        _, _, _, _, effective, name, unit, rid, sid, _ = max(groups, key=lambda g: str(g[3]))
+        answers = sorted(
+            (answer for g in groups if g[4] == effective for answer in json.loads(g[9] or "[]")),
+            key=lambda a: -int(a[0]),
+        )
+        tests.append(OtherTestRow(system, code, name, effective, unit, sum(int(g[2]) for g in groups),
+                                  tuple((value, unit_, display or "") for _, value, unit_, display in answers),
+                                  ("Observation", rid, int(sid))))  # fmt: skip
+    return tests
 
 
 @dataclass(frozen=True)

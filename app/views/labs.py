@@ -9,8 +9,8 @@ from typing import Any
 
 from app.record import Record
 from app.record.entries import ADDED_BY_YOU, own_source_id
-from app.record.view_labs import PANELS_WITHOUT_VALUE
-from app.record.view_queries import OtherResultRow, lab_test_rows, other_result_rows, series_means, series_rows, series_span
+from app.record.view_labs import OTHER_SHOWN_APART, PANELS_WITHOUT_VALUE
+from app.record.view_queries import lab_test_rows, other_result_rows, other_test_rows, series_means, series_rows, series_span
 
 from .format import format_blood_pressure, format_date, format_value, readable_measurements, tidy_name, units_in_use
 from .merged import cached_list
@@ -29,7 +29,7 @@ _MAX_POINTS = 500
 # stored result is invisible: surveys and assessments (Synthea files HIV and TB treatment regimens as `survey`),
 # social history, examinations.
 OTHER = "other"
-_SHOWN_APART = ("laboratory", "vital-signs")
+_SHOWN_APART = OTHER_SHOWN_APART
 
 
 @dataclass(frozen=True)
@@ -142,18 +142,13 @@ def _shown_value(value: float | None, unit: str | None, display: str) -> str:
 
 
 def _other_tests(record: Record, scope: Scope) -> list[LabTest]:
-    grouped: dict[tuple[str | None, str | None], list[OtherResultRow]] = {}
-    for row in other_result_rows(record, scope.subjects, _SHOWN_APART):
-        grouped.setdefault((row.code_system, row.code), []).append(row)
     tests = []
-    for (system, code), found in grouped.items():
-        latest = found[0].effective
+    for row in other_test_rows(record, scope.subjects, _SHOWN_APART):
         # A regimen is several answers on one day (one drug each): the latest value is all of that day's.
-        answers = [_shown_value(r.value, r.unit, r.display) for r in found if r.effective == latest]
-        shown = ", ".join(dict.fromkeys(a for a in answers if a))
-        name = tidy_name(str(found[0].name).split(":", 1)[0])
-        newest = (found[0].resource_type, found[0].id, int(found[0].source_id))
-        tests.append(LabTest(system, code or "", name, found[0].unit, len(found), format_date(latest), shown, None, newest))
+        shown = ", ".join(dict.fromkeys(a for a in (_shown_value(*answer) for answer in row.answers) if a))
+        name = tidy_name(str(row.name).split(":", 1)[0])
+        tests.append(LabTest(row.code_system, row.code or "", name, row.unit, row.count, format_date(row.latest),
+                             shown, None, row.newest))  # fmt: skip
     tests.sort(key=lambda t: t.name.lower())
     return tests
 

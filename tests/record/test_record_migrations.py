@@ -12,6 +12,8 @@ from support.records import KARENA, PASSPHRASE
 
 from app.record import NotARecord, Record, latest_version
 from app.record.schema import MIGRATIONS
+from app.record.view_labs import OTHER_SHOWN_APART
+from app.record.view_queries import other_test_rows
 
 CONDITION = {
     "resourceType": "Condition",
@@ -163,10 +165,24 @@ def _seed_v12(record: Record) -> None:
     _seed_v11(record)
 
 
+def _seed_v13(record: Record) -> None:
+    # Version 13 kept the lab tests; an answer of no category (an OTHER result) was not kept yet: the migration to
+    # 14 has it filled on the first read.
+    _seed_v12(record)
+    with record.write() as cur:
+        cur.execute(
+            "INSERT INTO resource (source_id, type, id, raw, hash, first_seen, last_seen, changed_at, first_run, "
+            "last_run, valid, display, status, effective, value_num, value_unit) VALUES (1, 'Observation', 'old-2', "
+            "'{\"resourceType\": \"Observation\", \"id\": \"old-2\"}', 'h2', ?, ?, ?, 1, 1, 1, 'Mood: good', "
+            "'final', '2025-01-01', NULL, NULL)",
+            ("2025-01-01T00:00:00Z",) * 3,
+        )
+
+
 # One seed per schema version a record can be left at. A new migration adds the seed of the version before it.
 SEEDS: dict[int, Callable[[Record], None]] = {
     1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4, 5: _seed_v5, 6: _seed_v6, 7: _seed_v7, 8: _seed_v8,
-    9: _seed_v9, 10: _seed_v10, 11: _seed_v11, 12: _seed_v12,
+    9: _seed_v9, 10: _seed_v10, 11: _seed_v11, 12: _seed_v12, 13: _seed_v13,
 }  # fmt: skip
 
 
@@ -226,6 +242,18 @@ def test_version_8_places_each_source_s_patient_in_a_person_of_its_own(tmp_path:
         assert [(k, p) for k, p, _ in rows] == [("file:Imported files", "Patient/p1"), ("https://portal.example/fhir", "Patient/p1")]
         assert len({person for _, _, person in rows}) == 2
         assert [a["detail"] for a in record.audit_log(action="person-add")] == [{"placed": 2}]
+
+
+def test_version_14_keeps_the_other_results_of_an_older_record(tmp_path: Path) -> None:
+    path = tmp_path / "v13.carry"
+    old = _record_at(path, 13)
+    _seed_v13(old)
+    old.close()
+    with Record.open(path, PASSPHRASE) as record:
+        kept = other_test_rows(record, None, OTHER_SHOWN_APART)
+        assert kept == other_test_rows(record, None, OTHER_SHOWN_APART, kept=False)
+        assert [(r.code, r.count, r.latest, r.answers) for r in kept] == [("Mood: good", 1, "2025-01-01", ((None, None, "Mood: good"),))]
+        assert record._query("SELECT count(*) FROM view_other")[0][0] == 1
 
 
 def test_a_record_from_a_newer_carry_is_refused_untouched(tmp_path: Path) -> None:

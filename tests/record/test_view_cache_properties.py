@@ -21,8 +21,8 @@ from support.records import PASSPHRASE
 from app.record import Record, confirm, facts, merge_people, people, reset, split, split_person
 from app.record.portal_state import PortalPullStore, PortalState
 from app.record.view_cache import current, kept_facts, kept_or_grouped, kept_recent_slots, kept_slots, person_of
-from app.record.view_labs import PANELS_WITHOUT_VALUE, labs_current
-from app.record.view_queries import lab_test_rows
+from app.record.view_labs import OTHER_SHOWN_APART, PANELS_WITHOUT_VALUE, labs_current, others_current
+from app.record.view_queries import lab_test_rows, other_test_rows
 from app.views.merged import _as_slots
 
 SOURCES = ("Clinic A", "Clinic B", "Clinic C")
@@ -41,7 +41,8 @@ resource = st.fixed_dictionaries(
         "identifier": st.sampled_from([None, "x", "y"]),
         "status": st.sampled_from(["active", "resolved"]),
         "org": st.sampled_from(["Org/1", "Org/2"]),
-        "category": st.sampled_from(["laboratory", "laboratory", "vital-signs", None]),
+        "category": st.sampled_from(["laboratory", "laboratory", "vital-signs", None, "survey"]),
+        "coded": st.sampled_from([True, True, False]),  # an uncoded Observation: an OTHER result named by its text
     }
 )
 step = st.one_of(
@@ -80,6 +81,9 @@ def _fhir(spec: dict[str, Any]) -> dict[str, Any]:
     elif rtype == "Observation":
         out |= {"status": "final", "subject": ref, "code": {"coding": [{"system": "http://loinc.org", "code": f"1-{code}"}]},
                 "valueQuantity": {"value": spec["value"], "unit": "mg"}}  # fmt: skip
+        if not spec.get("coded", True):
+            out |= {"code": {"text": f"Question {code}"}, "valueString": f"answer {spec['value']}"}
+            del out["valueQuantity"]
         if spec.get("category"):
             out["category"] = [{"coding": [{"system": CATEGORIES, "code": spec["category"]}]}]
         if day:
@@ -160,8 +164,13 @@ def _check(record: Record) -> None:
 
 
 def _check_labs(record: Record, scopes: list[Any]) -> None:
-    """The kept lab-tests rows of every category and scope equal a computation from scratch."""
-    assert labs_current(record)
+    """The kept lab-tests rows of every category and scope, and the kept OTHER results, equal a computation from
+    scratch."""
+    assert labs_current(record) and others_current(record)
+    for subjects in scopes:
+        kept_others = other_test_rows(record, subjects, OTHER_SHOWN_APART)
+        fresh_others = other_test_rows(record, subjects, OTHER_SHOWN_APART, kept=False)
+        assert sorted(kept_others, key=repr) == sorted(fresh_others, key=repr)
     for category in ("laboratory", "vital-signs"):
         for subjects in scopes:
             kept = lab_test_rows(record, subjects, category, PANELS_WITHOUT_VALUE)
@@ -209,11 +218,12 @@ def test_an_older_record_is_filled_once_by_the_migration(tmp_path: Path) -> None
             triggers = cur.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'view_%'")
             for (name,) in triggers.fetchall():
                 cur.execute(f"DROP TRIGGER {name}")
-            for table in ("view_member", "view_fact", "view_key", "view_dirty", "view_state", "view_lab", "view_lab_dirty"):
+            for table in ("view_member", "view_fact", "view_key", "view_dirty", "view_state", "view_lab", "view_lab_dirty",
+                          "view_other", "view_other_dirty"):
                 cur.execute(f"DROP TABLE {table}")
             cur.execute("PRAGMA user_version = 11")
     with Record.open(path, PASSPHRASE) as record:
-        assert record.schema_version == 13
+        assert record.schema_version == 14
         assert record._query("SELECT count(*) FROM view_dirty")[0][0] == 0
         assert record._query("SELECT count(*) FROM view_member")[0][0] == len(TYPES)
         _check(record)
@@ -325,3 +335,24 @@ def test_a_changed_result_recomputes_only_its_test(tmp_path: Path) -> None:
         PortalPullStore(record, record.sources()[0].id).mark_removed(run, ["Observation"])
         _check_labs(record, [None])
         assert lab_test_rows(record, None, "laboratory", PANELS_WITHOUT_VALUE) == []
+
+
+def test_the_other_results_keep_every_answer_of_the_newest_day(tmp_path: Path) -> None:
+    with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
+        # One test answered by two subjects, three times on the newest day and once before: a regimen's answers.
+        answers = [_fhir(_BASE | {"type": "Observation", "id": f"{n}", "subject": subject, "value": float(n),
+                                  "day": day, "category": None})
+                   for n, subject, day in ((1, "1", "2024-01-01"), (2, "1", "2024-02-01"), (3, "2", "2024-02-01"),
+                                           (4, "1", "2024-02-01"))]  # fmt: skip
+        _import(record, "Clinic A", answers)
+        _check_labs(record, [None, *(p.subjects for p in people(record))])
+        (row,) = other_test_rows(record, None, OTHER_SHOWN_APART)
+        assert (row.code, row.count, row.latest) == ("1-1", 4, "2024-02-01")
+        assert [value for value, _, _ in row.answers] == [4.0, 3.0, 2.0]
+        # A newer answer of one subject: only its group is recomputed, and it alone is the newest day's answer.
+        _import(record, "Clinic A", [_fhir(_BASE | {"type": "Observation", "id": "5", "value": 5.0, "day": "2024-03-01",
+                                                    "category": None})])  # fmt: skip
+        assert record._query("SELECT count(*) FROM view_other_dirty")[0][0] == 1
+        _check_labs(record, [None, *(p.subjects for p in people(record))])
+        (row,) = other_test_rows(record, None, OTHER_SHOWN_APART)
+        assert (row.count, row.latest, len(row.answers)) == (5, "2024-03-01", 1)
