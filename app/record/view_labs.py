@@ -61,6 +61,8 @@ class _Kind:
     group_by: str
     of_dirty: str  # ON-clause of `resource r` INDEXED BY ... for the resources of one dirty group `d`
     then: str = ""  # an UPDATE run after the groups were inserted (what a group keeps beside its newest row)
+    # The dirty groups as rows `d` for `of_dirty` (when empty: each distinct `group` of the dirty table).
+    dirty_groups: str = ""
 
 
 _LABS = _Kind(
@@ -84,15 +86,17 @@ _OTHERS = _Kind(
     "coalesce(r.code_display, r.display), r.value_unit, r.id, NULL FROM resource r ",
     _OTHER_COUNTED,
     f" GROUP BY r.source_id, r.subject, r.code_system, {_OTHER_KEY}",
-    # (the index finds a coded group's rows; an uncoded one's are among those of no code of its system)
-    "resource_type_code ON r.type = 'Observation' AND r.code_system IS d.code_system "
-    "AND (r.code = d.code OR (r.code IS NULL AND r.display IS d.code)) AND r.source_id = d.source_id "
-    "AND r.subject IS d.subject",
+    "resource_type_code ON r.type = 'Observation' AND r.code_system IS d.code_system AND r.code IS d.code "
+    "AND (d.code IS NOT NULL OR r.display IS d.display) AND r.source_id = d.source_id AND r.subject IS d.subject",
     "UPDATE view_other SET answers = (SELECT json_group_array(json_array(r.rowid, r.value_num, r.value_unit, "
     "r.display)) FROM resource r INDEXED BY resource_type_effective WHERE r.type = 'Observation' "
     "AND r.effective IS view_other.effective AND r.source_id = view_other.source_id "
     "AND r.subject IS view_other.subject AND r.code_system IS view_other.code_system "
     f"AND {_OTHER_KEY} IS view_other.code AND {_OTHER_COUNTED}) WHERE answers IS NULL",
+    # A group's resources are those of its code and, when no code, those whose display is its name (each found by
+    # index: a code and a display may be the same text).
+    "SELECT source_id, subject, code_system, code, NULL AS display FROM view_other_dirty "
+    "UNION SELECT source_id, subject, code_system, NULL, code FROM view_other_dirty",
 )
 _KINDS = (_LABS, _OTHERS)
 _VERSIONS = {"view_lab": LAB_VERSION, "view_other": OTHER_VERSION}
@@ -142,7 +146,8 @@ def refresh_labs(record: Record) -> None:
 def _refresh(cur: _Tx, kind: _Kind) -> None:
     everything = cur.execute(f"SELECT EXISTS (SELECT 1 FROM {kind.dirty} WHERE {kind.everything} IS NULL)").fetchone()[0]
     columns = ", ".join(kind.group)
-    groups = cur.execute(f"SELECT count(*) FROM (SELECT DISTINCT {columns} FROM {kind.dirty})").fetchone()[0]
+    dirty_groups = kind.dirty_groups or f"SELECT DISTINCT {columns} FROM {kind.dirty}"
+    groups = cur.execute(f"SELECT count(*) FROM ({dirty_groups})").fetchone()[0]
     if everything or groups > _MANY_GROUPS:
         cur.execute(f"DELETE FROM {kind.table}")
         cur.execute(f"INSERT INTO {kind.table} {kind.grouped} WHERE {kind.counted} {kind.group_by}")
@@ -151,7 +156,7 @@ def _refresh(cur: _Tx, kind: _Kind) -> None:
         cur.execute(f"DELETE FROM {kind.table} WHERE EXISTS (SELECT 1 FROM {kind.dirty} d WHERE {same})")
         cur.execute(
             f"INSERT INTO {kind.table} {kind.grouped.replace('FROM resource r', '')}"
-            f"FROM (SELECT DISTINCT {columns} FROM {kind.dirty}) d "
+            f"FROM ({dirty_groups}) d "
             f"CROSS JOIN resource r INDEXED BY {kind.of_dirty} WHERE {kind.counted} {kind.group_by}"
         )
     if kind.then:
