@@ -356,3 +356,24 @@ def test_the_other_results_keep_every_answer_of_the_newest_day(tmp_path: Path) -
         _check_labs(record, [None, *(p.subjects for p in people(record))])
         (row,) = other_test_rows(record, None, OTHER_SHOWN_APART)
         assert (row.count, row.latest, len(row.answers)) == (5, "2024-03-01", 1)
+
+
+def test_an_other_result_named_like_a_code_is_counted_with_it(tmp_path: Path) -> None:
+    # An uncoded answer whose text is another result's code (of no system): one kind of result (as grouped from
+    # scratch), kept so whichever of them changes.
+    bare = _fhir(_BASE | {"type": "Observation", "id": "bare", "day": "2024-01-01", "category": None, "coded": False})
+    bare["code"] = {"text": "1-1"}
+    del bare["valueString"]
+    coded = _fhir(_BASE | {"type": "Observation", "id": "coded", "day": "2024-01-02", "category": None})
+    del coded["code"]["coding"][0]["system"]
+    with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
+        _import(record, "Clinic A", [bare])
+        _check_labs(record, [None])
+        _import(record, "Clinic A", [coded])
+        _check_labs(record, [None])
+        assert [(r.code, r.count) for r in other_test_rows(record, None, OTHER_SHOWN_APART)] == [("1-1", 2)]
+        bare["effectiveDateTime"] = "2024-01-03"  # the uncoded one changes: the group is recomputed with both
+        _import(record, "Clinic A", [bare])
+        _check_labs(record, [None])
+        found = other_test_rows(record, None, OTHER_SHOWN_APART)
+        assert [(r.code, r.count, r.latest) for r in found] == [("1-1", 2, "2024-01-03")]
