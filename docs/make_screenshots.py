@@ -38,13 +38,18 @@ def save(page: Any, name: str) -> None:
     """A screenshot of the page as it is now (after skwasm's paint lag), as a palette PNG."""
     if WANTED and name not in WANTED:
         return
-    time.sleep(0.6)
+    time.sleep(2.0)  # a shot right after a new screen can catch glyphs still being laid out
     image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
     small = image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     OUT.mkdir(exist_ok=True)
     target = OUT / f"{name}.png"
     small.save(target, optimize=True)
     print(f"{target.name}: {image.width}x{image.height}, {target.stat().st_size // 1024} KB")
+
+
+def gone(page: Any) -> None:
+    """Wait until the last notice (shown for 6 s) has gone, so it does not cover the next pictures."""
+    expect()(page.locator('[flt-semantics-identifier="notice"]')).to_have_count(0, timeout=20_000)
 
 
 def summary(page: Any) -> None:
@@ -100,6 +105,7 @@ def desktop_screens(page: Any) -> None:
     page.get_by_role("button", name="Add note").click()
     ex(page.get_by_text("kept beside this item", exact=False).first).to_be_visible()
     save(page, "item-note")
+    gone(page)
     page.get_by_role("button", name="Show the FHIR JSON").first.click()
     ex(page.locator('[flt-semantics-identifier="raw-json"]')).to_be_visible()
     page.locator('[flt-semantics-identifier="raw-json"]').scroll_into_view_if_needed()
@@ -119,6 +125,7 @@ def desktop_screens(page: Any) -> None:
     ex(page.locator('[flt-semantics-identifier="lab-chart"]')).to_contain_text("added by you")
     save(page, "own-entry-chart")
 
+    gone(page)
     nav(page, "Sources")
     ex(page.get_by_role("heading", name="Demo hospital")).to_be_visible()
     save(page, "sources")
