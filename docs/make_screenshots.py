@@ -39,6 +39,9 @@ def save(page: Any, name: str) -> None:
     if WANTED and name not in WANTED:
         return
     time.sleep(2.0)  # a shot right after a new screen can catch glyphs still being laid out
+    size = page.viewport_size  # the pointer off every control, so no tooltip of the last click shows
+    page.mouse.move(size["width"] - 2, size["height"] // 3)
+    time.sleep(0.5)
     image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
     small = image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     OUT.mkdir(exist_ok=True)
