@@ -111,7 +111,9 @@ def desktop_screens(page: Any) -> None:
     gone(page)
     page.get_by_role("button", name="Show the FHIR JSON").first.click()
     ex(page.locator('[flt-semantics-identifier="raw-json"]')).to_be_visible()
-    page.locator('[flt-semantics-identifier="raw-json"]').scroll_into_view_if_needed()
+    page.mouse.move(640, 500)
+    page.mouse.wheel(0, 900)  # Flutter paints on a canvas: scroll as a person would, to the JSON
+    page.wait_for_timeout(800)
     save(page, "detail")
 
     # The patient's own blood pressure, on the vital signs chart as "Added by you".
