@@ -22,7 +22,7 @@ from app.views.preferences import Preferences, load_preferences, save_preference
 from .appearance import apply_appearance, scale_text
 from .context import AppContext
 from .syncing import SyncRun
-from .theme import BACKGROUND, PHONE_MAX, SURFACE
+from .theme import BACKGROUND, INK, PHONE_MAX, SURFACE
 from .widgets import banner
 
 __all__ = ["CarryApp"]
@@ -300,6 +300,8 @@ class CarryApp:
         return message
 
     def notify(self, text: str, tone: str = "info") -> None:
+        # The close icon in the text colour: Flutter's default is the inverse surface's, nearly invisible on the
+        # dark surface.
         snack = ft.SnackBar(content=banner(text, tone, identifier="notice"), bgcolor=SURFACE, duration=6000,
-                            show_close_icon=True)  # fmt: skip
+                            show_close_icon=True, close_icon_color=INK)  # fmt: skip
         self.page.show_dialog(snack)

@@ -85,7 +85,7 @@ class SyncRun:
         self.outcome = ft.Container()
         self.panel = labelled(
             ft.Container(
-                content=ft.Column([heading(f"Syncing {name}", 2), self.status, self.overall, self.rows, self.outcome],
+                content=ft.Column([heading(f"Sync from {name}", 2), self.status, self.overall, self.rows, self.outcome],
                                   spacing=10),  # fmt: skip
                 bgcolor=SURFACE,
                 border_radius=14,

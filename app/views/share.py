@@ -14,7 +14,7 @@ from app.record.entries import ADDED_BY_YOU, is_own
 from app.shares import ShareHost, candidates, counted, host_status, share_links
 from sync.share import SECTIONS, ReceivedShare, ShareError
 
-from .format import format_date, format_timestamp
+from .format import format_date, format_timestamp, tidy_name
 from .people import Scope
 
 __all__ = [
@@ -80,7 +80,9 @@ def share_choices(record: Record, scope: Scope) -> ShareChoices:
 
 def _item(c: Any) -> ItemChoice:
     mine = f" · {ADDED_BY_YOU}" if any(is_own(source) for source in c.sources) else ""
-    return ItemChoice(c.key, c.display + (f" · {format_date(c.date)}" if c.date else "") + mine, c.default)
+    # Named as the summary names it: no SNOMED tag such as "(disorder)" (the shared copy keeps the source's text).
+    text = tidy_name(c.display) + (f" · {format_date(c.date)}" if c.date else "") + mine
+    return ItemChoice(c.key, text, c.default)
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,9 @@ def test_older_results_and_vital_signs_are_offered_unticked_by_year(elvina: Reco
     years = [s.name.split("@")[1] for s in grouped if s.name.startswith("results@")]
     assert years == sorted(years, reverse=True) and "2019" in years
     assert not any(i.default for s in grouped for i in s.items)
+    # The checkboxes name things as the summary does: "Osteoporosis", not SNOMED's "Osteoporosis (disorder)".
+    problems = [i.text for s in choices.sections if s.name == "problems" for i in s.items]
+    assert any(t.startswith("Osteoporosis · ") for t in problems) and not any("(disorder)" in t for t in problems)
 
 
 def test_a_summary_from_three_portals_lists_each_problem_once(tmp_path: Path) -> None:

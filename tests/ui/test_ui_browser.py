@@ -232,6 +232,9 @@ def test_demo_hospital_connect_login_sync_then_dashboard(make_server: Any, deskt
     done = page.locator('[flt-semantics-identifier="sync-done"]')
     ex(done).to_contain_text("new,", timeout=90_000)
     ex(page.get_by_role("progressbar", name="Result progress 100")).to_be_visible()
+    # Nothing on the finished panel still says it is fetching (the README's screenshot showed both at once).
+    ex(page.get_by_role("heading", name="Sync from Demo hospital")).to_be_visible()
+    ex(page.locator('[flt-semantics-identifier="connected"]')).not_to_contain_text("fetching")
     shot(page, "17-sync-finished")
     page.get_by_role("button", name="See your summary").click()
     ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()

@@ -239,7 +239,7 @@ class ConnectView:
                 await self.app.shell.open("summary")
 
         self.body.controls = [
-            banner(f"Connected to {connection.name}. Carry is fetching your records now.", "ok",
+            banner(f"Connected to {connection.name}. Your records come in below.", "ok",
                    identifier="connected"),  # fmt: skip
             run.panel,
             primary_button("See your summary", self.app.act(see_record), "see-summary", icon=ft.Icons.DASHBOARD),
