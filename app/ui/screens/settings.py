@@ -60,6 +60,7 @@ class SettingsView:
         self.where.value = _CARRY_HOST if settings.host_url else _THIS_COMPUTER
         self.host_url.value = settings.host_url or ""
         self.now.value = _now_text(settings.host_url)
+        self.where_result = ft.Container()  # a refusal is said here, beside the button, not in a passing notice
         return page_body(
             looks,
             card(ft.Column([heading("Automatic lock", 2),
@@ -79,7 +80,8 @@ class SettingsView:
                                   "runs on a server a doctor's phone can reach; its owner gives you a credential."),
                             self.now,
                             self.where, self.host_url, self.credential,
-                            primary_button("Save where links live", self.app.act(self._save_where), "save-link-host")],
+                            primary_button("Save where links live", self.app.act(self._save_where), "save-link-host"),
+                            self.where_result],
                            spacing=10)),  # fmt: skip
         )
 
@@ -146,7 +148,12 @@ class SettingsView:
 
     async def _backup(self) -> None:
         passphrase, self.backup_passphrase.value = self.backup_passphrase.value or "", ""
-        download, _ = await self.app.run(backup_download, self.app.session.require(), passphrase)
+        try:
+            download, _ = await self.app.run(backup_download, self.app.session.require(), passphrase)
+        except Exception as exc:  # noqa: BLE001 - said in place, beside the button (a notice would cover it)
+            self.backup_ready.content = self.app.scaled(banner(self.app.message_for(exc), "alert",
+                                                               identifier="backup-result"))  # fmt: skip
+            return
         self.backup_ready.content = self._download(download, "Download the backup", "download-backup", "ok")
 
     def _export_card(self) -> ft.Control:
@@ -187,13 +194,19 @@ class SettingsView:
     async def _save_where(self) -> None:
         from app.shares import use_carry_host, use_this_computer
 
+        self.where_result.content = None
         if self.where.value == _THIS_COMPUTER:
             await self.app.run(use_this_computer)
             self.now.value = _now_text(None)
             self.app.notify("New links live on this computer; links made on a Carry host stay there.", "ok")
             return
         url = (self.host_url.value or "").strip()
-        device = await self.app.run(use_carry_host, self.app.session.require(), url, self.credential.value or "")
+        try:
+            device = await self.app.run(use_carry_host, self.app.session.require(), url, self.credential.value or "")
+        except Exception as exc:  # noqa: BLE001 - said in place, beside the button (a notice would cover it)
+            self.where_result.content = self.app.scaled(banner(self.app.message_for(exc), "alert",
+                                                               identifier="where-result"))  # fmt: skip
+            return
         self.credential.value = ""  # shown once, kept only in the record
         self.now.value = _now_text(url.rstrip("/"))
         self.app.notify(f"New links live on the Carry host at {url.rstrip('/')} (this device is "
