@@ -1,6 +1,10 @@
-"""The Carry app (Flet): one code path for the web UI and the desktop window (both started by app.server).
+"""The Carry app (Flet, declarative): one code path for the web UI and the desktop window (both started by
+app.server).
 
     make_main(context)   the Flet entry point for one session (one browser tab or one window)
+
+Dependencies point one way: this module → root (the router and its routes) → screens (components) →
+hooks, state, session, paths, widgets → app.views. No screen imports another screen's module or the root.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ __all__ = ["AppContext", "AttachmentLinks", "ConnectCallbacks", "DemoHospital", 
 
 
 def make_main(context: AppContext) -> Callable[[ft.Page], Awaitable[None]]:
-    from .app import CarryApp
+    from .root import Root
 
     async def main(page: ft.Page) -> None:
         try:
-            await CarryApp(page, context).start()
+            page.render(Root, context)
         except Exception:
             logging.getLogger("carry.ui").exception("the app could not start")
             raise

@@ -13,6 +13,7 @@ import weakref
 from typing import Any
 
 import flet as ft
+from flet.components.component import Component
 
 from app.views.preferences import Preferences
 
@@ -36,8 +37,8 @@ def scale_text(control: Any, factor: float) -> None:
     stack = [control]
     while stack:
         item = stack.pop()
-        if item is None or id(item) in seen:
-            continue
+        if item is None or id(item) in seen or isinstance(item, Component):
+            continue  # a child component scales what it returns itself (app.ui.hooks.component)
         seen.add(id(item))
         if isinstance(item, ft.Text):
             base = _base_size.setdefault(item, item.size)

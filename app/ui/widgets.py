@@ -19,6 +19,7 @@ __all__ = [
     "heading",
     "icon_button",
     "labelled",
+    "loading",
     "muted",
     "primary_button",
     "row_tile",
@@ -179,3 +180,9 @@ def section(
     return ft.Semantics(
         container=True, identifier=identifier, content=card(ft.Column(body, spacing=2), col=col), col=col or 12
     )
+
+
+def loading(label: str = "Loading") -> ft.Control:
+    """A screen's place while its data loads (it fits in a scrolling page: no expand)."""
+    return ft.Container(content=ft.ProgressRing(width=32, height=32, semantics_label=label),
+                        alignment=ft.Alignment.CENTER, padding=40)  # fmt: skip

@@ -1,25 +1,22 @@
-"""Pieces several sections use: the scrolling page body, the person picker, and opening an item."""
+"""Pieces several screens use: the scrolling page body, the person picker, the Back button, a load's outcome."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import flet as ft
 
-from app.views import Scope
+from ..hooks import Loaded, component, use_app_state, use_session
+from ..widgets import banner, labelled, loading
 
-from ..widgets import labelled
-
-if TYPE_CHECKING:
-    from ..app import CarryApp
-
-__all__ = ["open_item", "page_body", "person_picker"]
+__all__ = ["BackButton", "PersonPicker", "loaded_or", "page_body"]
 
 
-def page_body(*controls: ft.Control, scroll: bool = True) -> ft.Control:
+def page_body(*controls: ft.Control | None, scroll: bool = True) -> ft.Control:
     return ft.Container(
         content=ft.Column(
-            list(controls),
+            [c for c in controls if c is not None],
             spacing=14,
             scroll=ft.ScrollMode.AUTO if scroll else None,
             expand=True,
@@ -30,35 +27,41 @@ def page_body(*controls: ft.Control, scroll: bool = True) -> ft.Control:
     )
 
 
-def person_picker(app: CarryApp) -> ft.Control | None:
+def loaded_or(result: Loaded[Any], render: Callable[[Any], ft.Control]) -> ft.Control:
+    """The screen once its data is there; a ring before; the reason when the first load failed. A reload that
+    fails keeps the last data on screen, with the reason above it."""
+    if not result.ready:
+        if result.error:
+            return page_body(banner(result.error, "alert", identifier="load-error"))
+        return loading()
+    body = render(result.data)
+    if result.error:
+        return ft.Column([banner(result.error, "alert", identifier="load-error"), body], spacing=14)
+    return body
+
+
+@component
+def PersonPicker() -> ft.Control | None:
     """Whose record is shown, when the record holds more than one person."""
-    if len(app.people) < 2:
+    session = use_session()
+    state = use_app_state()
+    if len(state.people) < 2:
         return None
-
-    async def changed(e: Any) -> None:
-        chosen = next((p for p in app.people if p.key == e.control.value), None)
-        if chosen is None:
-            return
-        app.scope = Scope(chosen)
-        if app.shell is not None:
-            app.shell.refresh_person()
-            await app.shell.open(app.shell.current)
-
-    current = app.scope.person.key if app.scope.person else None
+    current = state.scope.person.key if state.scope.person else None
     dropdown = ft.Dropdown(
         label="Whose record",
         value=current,
-        options=[ft.DropdownOption(key=p.key, text=p.name) for p in app.people],
-        on_select=app.act(changed),
+        options=[ft.DropdownOption(key=p.key, text=p.name) for p in state.people],
+        on_select=session.act(lambda e: session.set_scope(e.control.value)),
         width=320,
         dense=True,
     )
     return labelled(dropdown, "person-picker", "Whose record")
 
 
-async def open_item(app: CarryApp, resource_type: str, resource_id: str, source_id: int | None) -> None:
-    from .detail import DetailView
-
-    if app.shell is not None:
-        view = DetailView(app, resource_type, resource_id, source_id)
-        await app.shell.push(view, "Details")
+@component
+def BackButton(fallback: str = "/") -> ft.Control:
+    """Back to the screen this one was opened from (the browser's Back does the same)."""
+    session = use_session()
+    button = ft.TextButton(content="Back", icon=ft.Icons.ARROW_BACK, on_click=session.act(lambda: session.back(fallback)))
+    return ft.Row([labelled(button, "back")])

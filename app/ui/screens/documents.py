@@ -2,70 +2,64 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import flet as ft
 
 from app.views import DocumentSummary, document_kinds, documents
 
+from ..hooks import component, use_app_state, use_load, use_session, use_title
+from ..paths import item_path
 from ..widgets import card, empty, labelled, muted, row_tile
-from .common import open_item, page_body, person_picker
+from .common import PersonPicker, loaded_or, page_body
 
-if TYPE_CHECKING:
-    from ..app import CarryApp
-
-__all__ = ["DocumentsView"]
+__all__ = ["Documents"]
 
 
-class DocumentsView:
-    def __init__(self, app: CarryApp) -> None:
-        self.app = app
-        self.control: ft.Control | None = None
-        self.search = ""
-        self.kind = ""
-        self.list = ft.Column(spacing=2)
-        self.count = muted("")
+@component
+def Documents() -> ft.Control:
+    session = use_session()
+    state = use_app_state()
+    use_title("Documents")
+    search, set_search = ft.use_state("")
+    kind, set_kind = ft.use_state("")
+    scope = state.scope
+    kinds = use_load(lambda: document_kinds(session.require(), scope), [scope])
+    docs = use_load(lambda: documents(session.require(), scope, search=search, kind=kind), [scope, search, kind])
 
-    async def load(self) -> ft.Control:
-        record = self.app.session.require()
-        kinds: list[str] = await self.app.run(document_kinds, record, self.app.scope)
-        await self._fill()
-        search = ft.TextField(label="Search the notes", value=self.search, prefix_icon=ft.Icons.SEARCH, dense=True,
-                              width=320, on_submit=self.app.act(self._searched))  # fmt: skip
-        kind = ft.Dropdown(
-            label="Kind of document",
-            dense=True,
-            width=280,
-            value=self.kind or "all",
-            options=[ft.DropdownOption(key="all", text="All kinds"), *(ft.DropdownOption(key=k, text=k) for k in kinds)],
-            on_select=self.app.act(self._kind_chosen),
-        )
-        picker = person_picker(self.app)
-        filters = ft.Row([labelled(search, "documents-search"), labelled(kind, "documents-kind", "Kind of document")],
-                         wrap=True, spacing=12, run_spacing=8)  # fmt: skip
-        return page_body(*([picker] if picker else []), filters, self.count, card(self.list))
+    def searched(e: ft.Event[ft.TextField]) -> None:
+        set_search(str(e.control.value or "").strip())
 
-    async def _fill(self) -> None:
-        record = self.app.session.require()
-        docs: list[DocumentSummary] = await self.app.run(documents, record, self.app.scope, search=self.search,
-                                                         kind=self.kind)  # fmt: skip
-        self.count.value = f"{len(docs)} document{'s' if len(docs) != 1 else ''}, newest first"
-        self.list.controls = [
+    def kind_chosen(e: Any) -> None:
+        set_kind("" if e.control.value in (None, "all") else str(e.control.value))
+
+    def render(found: list[DocumentSummary]) -> ft.Control:
+        rows = [
             row_tile(
                 doc.title,
                 " · ".join(p for p in (doc.kind if doc.kind != doc.title else "", doc.author, doc.formats) if p),
                 date=doc.date,
                 note=doc.preview,
-                on_click=self.app.act(lambda d=doc: open_item(self.app, d.resource_type, d.id, d.source_id)),
+                on_click=session.act(lambda d=doc: session.navigate(item_path(d.resource_type, d.id, d.source_id))),
                 identifier=f"document-{n}",
             )
-            for n, doc in enumerate(docs)
-        ] or [empty("No documents match." if self.search or self.kind else "No documents or notes yet.")]
+            for n, doc in enumerate(found)
+        ]
+        count = f"{len(found)} document{'s' if len(found) != 1 else ''}, newest first"
+        return ft.Column([muted(count), card(ft.Column(rows or [empty(
+            "No documents match." if search or kind else "No documents or notes yet.")], spacing=2))], spacing=14)  # fmt: skip
 
-    async def _searched(self, e: Any) -> None:
-        self.search = str(e.control.value or "").strip()
-        await self._fill()
-
-    async def _kind_chosen(self, e: Any) -> None:
-        self.kind = "" if e.control.value in (None, "all") else str(e.control.value)
-        await self._fill()
+    search_field = ft.TextField(label="Search the notes", value=search, prefix_icon=ft.Icons.SEARCH, dense=True,
+                                width=320, on_submit=session.act(searched))  # fmt: skip
+    kind_list: list[str] = kinds.data or []
+    kind_field = ft.Dropdown(
+        label="Kind of document",
+        dense=True,
+        width=280,
+        value=kind or "all",
+        options=[ft.DropdownOption(key="all", text="All kinds"), *(ft.DropdownOption(key=k, text=k) for k in kind_list)],
+        on_select=session.act(kind_chosen),
+    )
+    filters = ft.Row([labelled(search_field, "documents-search"), labelled(kind_field, "documents-kind", "Kind of document")],
+                     wrap=True, spacing=12, run_spacing=8)  # fmt: skip
+    return page_body(PersonPicker(), filters, loaded_or(docs, render))

@@ -4,104 +4,113 @@ then unlocks it. Only offered where there is no record yet: an existing record i
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import flet as ft
 
 from app.record.backup import restore_backup
 
+from ..hooks import component, use_once, use_session, use_value
 from ..uploads import UPLOAD_LIMIT, UploadFailed, discard, too_large
 from ..widgets import banner, heading, labelled, muted, primary_button, secondary_button
-from .entry import entry_frame, passphrase_field
+from .entry import PassphraseField, entry_frame
 
-if TYPE_CHECKING:
-    from ..app import CarryApp
-
-__all__ = ["RestorePanel"]
+__all__ = ["Restore"]
 
 
-class RestorePanel:
-    def __init__(self, app: CarryApp, back: Callable[[], Awaitable[None] | None]) -> None:
-        self.app = app
-        self.back = back
+class _Picked:
+    """The file chosen, and where it is on Carry's side once uploaded (web mode); kept across renders."""
+
+    def __init__(self) -> None:
         self.picker: ft.FilePicker | None = None
-        self.picked: ft.FilePickerFile | None = None
-        self.uploaded: Path | None = None  # the picked backup on Carry's side (web mode)
+        self.file: ft.FilePickerFile | None = None
+        self.uploaded: Path | None = None
 
-    def build(self) -> ft.Control:
-        self.chosen = muted("No file chosen yet.")
-        self.field = passphrase_field("Passphrase of the backup", on_submit=self.app.act(self._restore))
-        self.error = ft.Container()
-        self.button = primary_button("Restore", self.app.act(self._restore), "restore", icon=ft.Icons.RESTORE)
-        return entry_frame(
-            self.app.page.width,
-            heading("Restore from a backup"),
-            ft.Text("Pick a backup Carry made, and type the passphrase it was made with. Carry checks that it opens "
-                    "before it becomes your record on this device.", size=15),  # fmt: skip
-            secondary_button("Choose the backup file", self.app.act(self._pick), "choose-backup",
-                             icon=ft.Icons.FOLDER_OPEN_OUTLINED),  # fmt: skip
-            labelled(self.chosen, "backup-chosen"),
-            labelled(self.field, "restore-passphrase"),
-            self.error,
-            ft.Row([self.button, ft.TextButton(content="Back", on_click=self.app.act(self._leave))], wrap=True, spacing=10),
-        )
-
-    async def _pick(self) -> None:
-        if self.picker is None:
-            self.picker = ft.FilePicker()
-        picked = await self.picker.pick_files(dialog_title="Choose the backup file", allow_multiple=False)
-        if picked:
-            self._forget_upload()
-            self.picked = picked[0]
-            self.chosen.value = f"Chosen: {self.picked.name}"
-
-    async def _leave(self) -> None:
-        self._forget_upload()
-        done = self.back()
-        if done is not None:
-            await done
-
-    def _forget_upload(self) -> None:
+    def forget_upload(self) -> None:
         if self.uploaded is not None:
             discard(self.uploaded)
             self.uploaded = None
 
-    async def _file(self, chosen: ft.FilePickerFile) -> Path:
+
+@component
+def Restore(back: Callable[[], Any]) -> ft.Control:
+    session = use_session()
+    picked = use_once(_Picked)
+    typed = use_value("")
+    chosen_name, set_chosen_name = ft.use_state("")
+    busy, set_busy = ft.use_state(False)
+    error, set_error = ft.use_state("")
+    attempts, set_attempts = ft.use_state(0)
+    ft.use_effect(lambda: None, [], cleanup=picked.forget_upload)
+
+    def changed(text: str) -> None:
+        typed.current = text
+
+    async def pick() -> None:
+        if picked.picker is None:
+            picked.picker = ft.FilePicker()
+        files = await picked.picker.pick_files(dialog_title="Choose the backup file", allow_multiple=False)
+        if files:
+            picked.forget_upload()
+            picked.file = files[0]
+            set_chosen_name(files[0].name)
+
+    async def file_of(chosen: ft.FilePickerFile) -> Path:
         """Where the picked backup can be read: where it is (the desktop), or uploaded once to Carry's own server
         into a private folder (the browser), kept there for another try with another passphrase (it is encrypted)
         until the restore is done or the patient leaves."""
         if chosen.path:
             return Path(chosen.path)
-        if self.uploaded is None:
-            assert self.picker is not None
-            uploads = self.app.context.uploads
+        if picked.uploaded is None:
+            assert picked.picker is not None
+            uploads = session.context.uploads
             token = uploads.expect(chosen.name)
-            await self.picker.upload([ft.FilePickerUploadFile(upload_url=f"/upload/{token}", method="PUT",
-                                                              id=chosen.id)])  # fmt: skip
-            self.uploaded = await uploads.wait(token, timeout=600)
-        return self.uploaded
+            await picked.picker.upload([ft.FilePickerUploadFile(upload_url=f"/upload/{token}", method="PUT",
+                                                                id=chosen.id)])  # fmt: skip
+            picked.uploaded = await uploads.wait(token, timeout=600)
+        return picked.uploaded
 
-    async def _restore(self) -> None:
-        chosen, passphrase = self.picked, self.field.value or ""
-        self.field.value = ""
+    async def restore() -> None:
+        chosen, passphrase = picked.file, typed.current
+        typed.current = ""
+        set_attempts(attempts + 1)
         if chosen is None:
-            self.error.content = banner("Choose the backup file first.", "alert", identifier="restore-error")
+            set_error("Choose the backup file first.")
             return
         if chosen.size > UPLOAD_LIMIT:
             raise UploadFailed(too_large(UPLOAD_LIMIT))
-        self.error.content = muted("Checking the backup…")
-        self.button.disabled = True
-        self.app.page.update()
+        set_busy(True)
+        set_error("")
         try:
-            path = await self._file(chosen)
-            await self.app.run(restore_backup, path, passphrase, self.app.session.path)
-            self._forget_upload()
-            await self.app.run(self.app.session.unlock, passphrase)
+            path = await file_of(chosen)
+            await session.run(restore_backup, path, passphrase, session.record_session.path)
+            picked.forget_upload()
+            await session.unlock(passphrase)
         except Exception as exc:  # noqa: BLE001 - shown in place
-            self.error.content = banner(self.app.message_for(exc), "alert", identifier="restore-error")
-            self.button.disabled = False
+            set_error(session.message_for(exc))
+            set_busy(False)
             return
-        await self.app.after_unlock()
-        self.app.notify("Your record is restored from the backup and unlocked.", "ok")
+        session.notify("Your record is restored from the backup and unlocked.", "ok")
+
+    def leave() -> None:
+        picked.forget_upload()
+        back()
+
+    status: ft.Control | None = (
+        muted("Checking the backup…") if busy else banner(error, "alert", identifier="restore-error") if error else None
+    )
+    return entry_frame(
+        ft.context.page.width,
+        heading("Restore from a backup"),
+        ft.Text("Pick a backup Carry made, and type the passphrase it was made with. Carry checks that it opens "
+                "before it becomes your record on this device.", size=15),  # fmt: skip
+        secondary_button("Choose the backup file", session.act(pick), "choose-backup", icon=ft.Icons.FOLDER_OPEN_OUTLINED),
+        labelled(muted(f"Chosen: {chosen_name}" if chosen_name else "No file chosen yet."), "backup-chosen"),
+        PassphraseField("Passphrase of the backup", "restore-passphrase", changed, on_submit=session.act(restore),
+                        clear=attempts),  # fmt: skip
+        status,
+        ft.Row([primary_button("Restore", session.act(restore), "restore", icon=ft.Icons.RESTORE, disabled=busy),
+                ft.TextButton(content="Back", on_click=session.act(leave))], wrap=True, spacing=10),  # fmt: skip
+    )

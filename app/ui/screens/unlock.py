@@ -2,47 +2,53 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import flet as ft
 
-from ..widgets import banner, heading, labelled, muted, primary_button
-from .entry import entry_frame, passphrase_field
+from ..hooks import component, use_app_state, use_session, use_value
+from ..widgets import banner, heading, muted, primary_button
+from .entry import PassphraseField, entry_frame
 
-if TYPE_CHECKING:
-    from ..app import CarryApp
-
-__all__ = ["UnlockScreen"]
+__all__ = ["Unlock"]
 
 
-class UnlockScreen:
-    def __init__(self, app: CarryApp, notice: str | None = None) -> None:
-        self.app = app
-        self.notice = notice
+@component
+def Unlock() -> ft.Control:
+    session = use_session()
+    state = use_app_state()
+    typed = use_value("")
+    busy, set_busy = ft.use_state(False)
+    error, set_error = ft.use_state("")
+    attempts, set_attempts = ft.use_state(0)
 
-    def build(self) -> ft.Control:
-        self.field = passphrase_field("Passphrase", autofocus=True, on_submit=self.app.act(self._unlock))
-        self.error = ft.Container(content=banner(self.notice, "info", identifier="lock-notice") if self.notice else None)
-        self.button = primary_button("Unlock", self.app.act(self._unlock), "unlock", icon=ft.Icons.LOCK_OPEN)
-        return entry_frame(
-            self.app.page.width,
-            heading("Unlock your record"),
-            muted("Your record is encrypted. Type your passphrase to open it."),
-            labelled(self.field, "unlock-passphrase"),
-            self.error,
-            self.button,
-        )
+    def changed(text: str) -> None:
+        typed.current = text
 
-    async def _unlock(self) -> None:
-        self.error.content = muted("Unlocking…")
-        self.button.disabled = True
-        self.app.page.update()
-        try:
-            await self.app.run(self.app.session.unlock, self.field.value or "")
-        except Exception as exc:  # noqa: BLE001 - shown in place
-            self.error.content = banner(self.app.message_for(exc), "alert", identifier="unlock-error")
-            self.button.disabled = False
-            self.field.value = ""
+    async def unlock() -> None:
+        if busy:
             return
-        self.field.value = ""
-        await self.app.after_unlock()
+        set_busy(True)
+        set_error("")
+        passphrase, typed.current = typed.current, ""
+        try:
+            await session.unlock(passphrase)
+        except Exception as exc:  # noqa: BLE001 - shown in place
+            set_error(session.message_for(exc))
+            set_attempts(attempts + 1)
+            set_busy(False)
+
+    status: ft.Control | None = None
+    if busy:
+        status = muted("Unlocking…")
+    elif error:
+        status = banner(error, "alert", identifier="unlock-error")
+    elif state.lock_notice:
+        status = banner(state.lock_notice, "info", identifier="lock-notice")
+    return entry_frame(
+        ft.context.page.width,
+        heading("Unlock your record"),
+        muted("Your record is encrypted. Type your passphrase to open it."),
+        PassphraseField("Passphrase", "unlock-passphrase", changed, on_submit=session.act(unlock), autofocus=True,
+                        clear=attempts),  # fmt: skip
+        status,
+        primary_button("Unlock", session.act(unlock), "unlock", icon=ft.Icons.LOCK_OPEN, disabled=busy),
+    )

@@ -1,8 +1,10 @@
-"""One UI session: unlock or create the record, then the shell with its sections.
+"""One UI session's services: the unlocked record, its portals and syncs, and the actions that change AppState.
 
-CarryApp owns the session's RecordSession (its own unlocked Record), whose record is shown (Scope), and which
-screen is up. Every event handler goes through `act`, which marks activity for the idle lock and turns
-CarryError into a plain message; every record call goes through `run`, off the UI loop.
+A UiSession belongs to one browser tab (or the desktop window). It owns the session's RecordSession (its own
+unlocked Record), the OAuth states it waits for, the syncs it runs and the idle lock; components reach it through
+the session context (app.ui.hooks.use_session) and never hold the record themselves. Every blocking call goes
+through `run` (a worker thread, so the UI never freezes); every event handler goes through `act`, which marks
+activity for the idle lock and turns an error into a plain sentence in a notice.
 """
 
 from __future__ import annotations
@@ -11,94 +13,93 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar
+from typing import Any
 
 import flet as ft
 
 from app.errors import ui_message
-from app.views import Person, RecordSession, Scope, people
-from app.views.preferences import Preferences, load_preferences, save_preference
+from app.views import RecordSession, Scope, people
+from app.views.preferences import load_preferences, save_preference
 
-from .appearance import apply_appearance, scale_text
+from .appearance import apply_appearance
 from .context import AppContext
-from .syncing import SyncRun
-from .theme import BACKGROUND, INK, PHONE_MAX, SURFACE
+from .state import AppState
+from .theme import INK, PHONE_MAX, SURFACE
 from .widgets import banner
 
-__all__ = ["CarryApp"]
+__all__ = ["UiSession"]
 
 log = logging.getLogger("carry.ui")
-_C = TypeVar("_C", bound=ft.BaseControl)
 _IDLE_CHECK_SECONDS = 15.0
 
 
 def _wants_event(handler: Callable[..., Any]) -> bool:
-    """Whether a handler takes the event (lambdas that bind loop variables as defaults do not)."""
+    """Whether a handler takes the event (a handler of no arguments is called without it)."""
     required = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     return any(
         p.kind in required and p.default is inspect.Parameter.empty for p in inspect.signature(handler).parameters.values()
     )
 
 
-class CarryApp:
-    def __init__(self, page: ft.Page, context: AppContext) -> None:
+class UiSession:
+    def __init__(self, page: ft.Page, context: AppContext, state: AppState) -> None:
         self.page = page
         self.context = context
-        self.session = RecordSession(context.record_path)
-        self.people: tuple[Person, ...] = ()
-        self.scope = Scope()
-        self.root = ft.Container(expand=True)
-        self.shell: Any = None  # the Shell while unlocked
-        self._idle_task: asyncio.Task[None] | None = None
-        self._phone = self._is_phone()
+        self.state = state
+        self.record_session = RecordSession(context.record_path)
         self.portals: Any = None  # app.portals.Portals for this session's record, while unlocked
-        self.syncs: dict[int, SyncRun] = {}
+        self.syncs: dict[int, Any] = {}  # source id → app.ui.syncing.SyncRun
         self._states: set[str] = set()  # OAuth states this session waits for
         self._directory: Any = None
         self._check: asyncio.Task[None] | None = None  # validating what syncs stored, in the background
-        self.prefs = Preferences()  # units, light or dark, text size: the record's, once unlocked
+        self._idle_task: asyncio.Task[None] | None = None
+        self._history: list[str] = []  # routes shown in this session, for Back
 
     # --- life cycle -----------------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Once, when the session's page is first shown: the page's look and events, and whether a record exists."""
         page = self.page
         page.title = "Carry"
-        apply_appearance(page, self.prefs)
-        page.bgcolor = BACKGROUND
+        apply_appearance(page, self.state.prefs)
         page.padding = 0
         page.spacing = 0
         page.on_resize = self._on_resize
         page.on_close = self._on_close
         page.on_disconnect = self._on_disconnect
-        page.add(self.root)
-        await self.show_entry()
-        page.update()
+        self.state.phone = self._is_phone()
+        self.state.has_record = await self.run(self.record_session.exists)
         self._idle_task = asyncio.create_task(self._idle_loop())
 
-    async def show_entry(self) -> None:
-        from .screens.unlock import UnlockScreen
-        from .screens.welcome import WelcomeScreen
+    async def unlock(self, passphrase: str) -> None:
+        await self.run(self.record_session.unlock, passphrase)
+        await self._after_unlock()
 
-        exists = await self.run(self.session.exists)
-        self.shell = None
-        self.page.navigation_bar = None
-        self.set_root(UnlockScreen(self).build() if exists else WelcomeScreen(self).build())
+    async def create(self, passphrase: str, repeated: str) -> None:
+        await self.run(self.record_session.create, passphrase, repeated)
+        self.state.first_run = True
+        await self._after_unlock()
 
-    async def after_unlock(self, first_run: bool = False) -> None:
-        from .screens.shell import Shell
+    async def restored(self) -> None:
+        """A backup was restored into the data directory: the unlock screen is next."""
+        self.state.has_record = await self.run(self.record_session.exists)
 
-        record = self.session.require()
+    async def _after_unlock(self) -> None:
         from app.portals import Portals
 
+        record = self.record_session.require()
         self.portals = Portals(record)
-        self.prefs = await self.run(load_preferences, record)
-        apply_appearance(self.page, self.prefs)
-        self.people = tuple(await self.run(people, record))
+        prefs = await self.run(load_preferences, record)
+        found = tuple(await self.run(people, record))
+        apply_appearance(self.page, prefs)
+        state = self.state
+        state.prefs = prefs
+        state.people = found
         # Always one person on screen when the record holds anyone: the first is the one the record was made for.
-        self.scope = Scope(self.people[0]) if self.people else Scope()
-        self.shell = Shell(self)
-        self.set_root(self.shell.build())
-        await self.shell.open("welcome" if first_run else "summary")
+        state.scope = Scope(found[0]) if found else Scope()
+        state.has_record = True
+        state.lock_notice = None
+        state.unlocked = True
         await self._merge_share_access(record)
         self.check_new_records()  # a check the last session did not finish
 
@@ -113,7 +114,7 @@ class CarryApp:
         from app.record.checking import check_pending
 
         try:
-            result = await self.run(check_pending, self.session.require())
+            result = await self.run(check_pending, self.record_session.require())
         except Exception:  # noqa: BLE001 - locked meanwhile, or the record is busy: the next sync or unlock goes on
             return
         if result.invalid_total:
@@ -128,7 +129,7 @@ class CarryApp:
             self.notify("Your shared links: " + "; ".join(e.sentence() for e in opened[-3:])
                         + (f" (and {len(opened) - 3} more)" if len(opened) > 3 else "") + ".")  # fmt: skip
 
-    async def lock(self, reason: str | None = None) -> None:
+    def _stop_work(self) -> None:
         for run in self.syncs.values():
             if run.task is not None and not run.finished:
                 run.task.cancel()
@@ -136,79 +137,86 @@ class CarryApp:
         for state in self._states:
             self.context.callbacks.cancel(state)
         self._states.clear()
+
+    async def lock(self, reason: str | None = None) -> None:
+        self._stop_work()
         self.portals = None
-        await self.run(self.session.lock)
+        await self.run(self.record_session.lock)
         self.context.links.forget_all()
-        self.people, self.scope, self.shell = (), Scope(), None
-        self.page.navigation_bar = None
-        from .screens.unlock import UnlockScreen
-
-        self.set_root(UnlockScreen(self, notice=reason).build())
-        self.page.update()
-
-    def set_root(self, control: ft.Control) -> None:
-        self.root.content = self.scaled(control)
-
-    def scaled(self, control: _C) -> _C:
-        """`control` with its text at the patient's text size."""
-        scale_text(control, self.prefs.text_scale)
-        return control
+        self._history.clear()
+        state = self.state
+        state.people, state.scope, state.title, state.first_run = (), Scope(), "", False
+        state.lock_notice = reason
+        state.unlocked = False
+        self._update()
 
     async def set_preference(self, name: str, value: str) -> None:
-        """Change units, light or dark, or the text size: saved in the record, and the screen shown again in it."""
-        self.prefs = await self.run(save_preference, self.session.require(), name, value)
-        apply_appearance(self.page, self.prefs)
-        if self.shell is not None:
-            self.set_root(self.shell.build())
-            await self.shell.refresh()
+        """Change units, light or dark, or the text size: saved in the record, and every screen shown in it."""
+        prefs = await self.run(save_preference, self.record_session.require(), name, value)
+        apply_appearance(self.page, prefs)
+        self.state.prefs = prefs
 
     async def _on_disconnect(self, e: Any = None) -> None:
         # The tab was closed, reloaded or lost its connection. Flet keeps the session for a while and lets a tab
         # that restores its session storage (reopen closed tab, duplicate tab) take it over: lock now, so whoever
         # comes back finds the unlock screen and needs the passphrase.
-        if self.session.unlocked:
+        if self.record_session.unlocked:
             await self.lock("Carry locked your record when its tab was closed.")
 
     async def _on_close(self, e: Any = None) -> None:
         # The tab is gone for good: drop the key with it. Closing the record waits for a write in progress (a sync
         # batch that was cancelled finishes its transaction first) and checkpoints: on a worker thread, never on
         # the event loop that serves the other tabs.
-        for run in self.syncs.values():
-            if run.task is not None and not run.finished:
-                run.task.cancel()
-        for state in self._states:
-            self.context.callbacks.cancel(state)
+        self._stop_work()
         if self._idle_task is not None:
             self._idle_task.cancel()
-        await self.run(self.session.lock)
+        await self.run(self.record_session.lock)
 
     async def _idle_loop(self) -> None:
         while True:
             await asyncio.sleep(_IDLE_CHECK_SECONDS)
-            if self.session.idle_expired():
-                minutes = self.session.autolock_minutes
+            if self.record_session.idle_expired():
+                minutes = self.record_session.autolock_minutes
                 await self.lock(f"Carry locked your record after {minutes} minutes without activity.")
 
-    # --- layout ---------------------------------------------------------------------------------------------
+    # --- layout and navigation ------------------------------------------------------------------------------
 
     def _is_phone(self) -> bool:
         width = self.page.width
         return bool(width) and float(width or 0) < PHONE_MAX
 
-    @property
-    def phone(self) -> bool:
-        return self._phone
-
     async def _on_resize(self, e: Any = None) -> None:
         phone = self._is_phone()
-        if phone != self._phone:
-            self._phone = phone
-            if self.shell is not None:
-                self.set_root(self.shell.build())
-                await self.shell.refresh()
-            self.page.update()
+        if phone != self.state.phone:
+            self.state.phone = phone
 
-    # --- portals -------------------------------------------------------------------------------------------
+    def navigate(self, route: str) -> None:
+        """Show another screen: the route goes into the browser's history, so its Back button works too."""
+        self.record_session.touch()
+        self.page.navigate(route)
+
+    def visited(self, route: str) -> None:
+        """The router showed `route` (from a click, a link typed or the browser's Back)."""
+        if self._history and self._history[-1] == route:
+            return
+        if len(self._history) >= 2 and self._history[-2] == route:  # the browser's Back: one step down
+            self._history.pop()
+            return
+        self._history.append(route)
+        del self._history[:-50]
+
+    def back(self, fallback: str = "/") -> None:
+        """Back to the screen before this one in the session (an item opened from the timeline returns there)."""
+        target = self._history[-2] if len(self._history) >= 2 else fallback
+        if len(self._history) >= 2:
+            self._history.pop()
+        self.navigate(target)
+
+    # --- the record -----------------------------------------------------------------------------------------
+
+    def require(self) -> Any:
+        """The unlocked Record (RecordError "locked" otherwise)."""
+        return self.record_session.require()
 
     def require_portals(self) -> Any:
         if self.portals is None:
@@ -217,6 +225,29 @@ class CarryApp:
             raise RecordError("The record is locked. Unlock it with your passphrase.")
         return self.portals
 
+    def set_scope(self, person_key: str | None) -> None:
+        """Show another person's record (by key); an unknown key changes nothing."""
+        chosen = next((p for p in self.state.people if p.key == person_key), None)
+        if chosen is not None:
+            self.state.scope = Scope(chosen)
+
+    def rescope(self) -> None:
+        """Keep the person on screen (by number: their name or records may have changed), or the first person."""
+        state = self.state
+        shown = state.scope.person.id if state.scope.person is not None else None
+        again = next((p for p in state.people if p.id == shown), None)
+        state.scope = Scope(again or (state.people[0] if state.people else None))
+
+    async def record_changed(self) -> None:
+        """New data arrived or a decision changed the record: who is in it, and every screen loads again."""
+        if not self.record_session.unlocked:
+            return
+        self.state.people = tuple(await self.run(people, self.record_session.require()))
+        self.rescope()
+        self.state.record_changed()
+
+    # --- portals -------------------------------------------------------------------------------------------
+
     def expect_callback(self, state: str, handler: Callable[[dict[str, str]], Coroutine[Any, Any, str]]) -> None:
         """Route the portal's return (GET /oauth/callback?state=…) to this session."""
 
@@ -224,7 +255,7 @@ class CarryApp:
 
         async def deliver(params: dict[str, str]) -> str:
             self._states.discard(state)
-            self.session.touch()
+            self.record_session.touch()
             if asyncio.get_running_loop() is loop:
                 return await handler(params)
             # The desktop window's callback listener runs its own loop: finish on the session's loop.
@@ -249,20 +280,9 @@ class CarryApp:
         """Providers matching `text` (blocking: the directory loads from disk the first time)."""
         return list(self.directory().search(text, limit=12))
 
-    def rescope(self) -> None:
-        """Keep the person on screen (by number: their name or records may have changed), or the first person."""
-        shown = self.scope.person.id if self.scope.person is not None else None
-        again = next((p for p in self.people if p.id == shown), None)
-        self.scope = Scope(again or (self.people[0] if self.people else None))
-
-    async def record_changed(self) -> None:
-        """New data arrived (a sync finished): refresh who is in the record and the screen on show."""
-        if not self.session.unlocked:
-            return
-        self.people = tuple(await self.run(people, self.session.require()))
-        self.rescope()
-        if self.shell is not None and not self.shell.back_stack and self.shell.current != "sources":
-            await self.shell.refresh()
+    def syncs_changed(self) -> None:
+        """A sync started, moved on or ended: the panels showing it render again."""
+        self.state.syncs += 1
 
     # --- doing things ---------------------------------------------------------------------------------------
 
@@ -274,14 +294,13 @@ class CarryApp:
         """Wrap an event handler: activity for the idle lock, and errors as plain sentences."""
 
         async def wrapped(e: Any = None) -> None:
-            self.session.touch()
+            self.record_session.touch()
             try:
                 result = handler(e) if _wants_event(handler) else handler()
                 if inspect.isawaitable(result):
                     await result
             except Exception as exc:  # noqa: BLE001 - the UI's one place errors become messages
                 self.notify(self.message_for(exc), "alert")
-            self._update()
 
         return wrapped
 
