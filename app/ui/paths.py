@@ -4,6 +4,9 @@ A screen is reached by its path, so every screen can be linked to, reloaded and 
     /                      the summary            /item/<type>/<id>[/<source>]   one item's details
     /timeline /results /documents /search /share /people /sources /settings
     /results/<key>         one result's values over time (key: see result_path)
+    /add[/<kind>]          the patient adds a reading, symptom, note, medicine or allergy
+    /edit/<type>/<id>      the patient changes one of their own entries
+    /connect               find a provider and connect     /connect/demo   the demo hospital and its logins
 """
 
 from __future__ import annotations
@@ -14,7 +17,22 @@ from urllib.parse import quote, unquote
 
 import flet as ft
 
-__all__ = ["SECTIONS", "Section", "item_path", "result_key", "result_path", "section_of"]
+__all__ = [
+    "CONNECT",
+    "CONNECT_DEMO",
+    "SECTIONS",
+    "Section",
+    "add_path",
+    "edit_path",
+    "item_path",
+    "result_key",
+    "result_parts",
+    "result_path",
+    "section_of",
+]
+
+CONNECT = "/connect"
+CONNECT_DEMO = "/connect/demo"
 
 
 @dataclass(frozen=True)
@@ -62,3 +80,11 @@ def result_parts(key: str) -> list[str]:
 
 def result_path(key: str) -> str:
     return f"/results/{key}"
+
+
+def add_path(kind: str | None = None) -> str:
+    return f"/add/{quote(kind, safe='')}" if kind else "/add"
+
+
+def edit_path(resource_type: str, resource_id: str) -> str:
+    return f"/edit/{quote(resource_type, safe='')}/{quote(resource_id, safe='')}"
