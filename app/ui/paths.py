@@ -7,6 +7,7 @@ A screen is reached by its path, so every screen can be linked to, reloaded and 
     /add[/<kind>]          the patient adds a reading, symptom, note, medicine or allergy
     /edit/<type>/<id>      the patient changes one of their own entries
     /connect               find a provider and connect     /connect/demo   the demo hospital and its logins
+    /share/open            open a link someone else shared
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ __all__ = [
     "CONNECT",
     "CONNECT_DEMO",
     "SECTIONS",
+    "SHARE_OPEN",
     "Section",
     "add_path",
     "edit_path",
@@ -33,6 +35,7 @@ __all__ = [
 
 CONNECT = "/connect"
 CONNECT_DEMO = "/connect/demo"
+SHARE_OPEN = "/share/open"  # open a link someone else shared
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from .screens.people import People
 from .screens.results import Result, Results
 from .screens.search import Search
 from .screens.settings import Settings
-from .screens.share import Share
+from .screens.share import Received, Share
 from .screens.sources import Sources
 from .screens.timeline import Timeline
 from .screens.unlock import Unlock
@@ -163,6 +163,7 @@ ROUTES = [
             ft.Route(path="documents", component=Documents),
             ft.Route(path="search", component=Search),
             ft.Route(path="share", component=Share),
+            ft.Route(path="share/open", component=Received),
             ft.Route(path="people", component=People),
             ft.Route(path="sources", component=Sources),
             ft.Route(path="settings", component=Settings),
