@@ -28,7 +28,6 @@ from app.shares import (
     send_summary,
     writeback_targets,
 )
-from sync.share import ReceivedShare
 from app.views.share import (
     EXPIRY_CHOICES,
     LinkSummary,
@@ -38,6 +37,7 @@ from app.views.share import (
     received_summary,
     share_choices,
 )
+from sync.share import ReceivedShare
 
 from ..hooks import (
     component,
