@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.record import Record, facts
+from app.record import Record, facts, people
 from app.record.entries import (
     ADDED_BY_YOU,
     CRITICALITIES,
@@ -173,8 +173,11 @@ def entry_versions(record: Record, ref: str) -> list[VersionLine]:
 def deleted_entries(record: Record, scope: Scope) -> list[DeletedEntry]:
     """The entries the person on screen had and deleted, each with its history, the latest deleted first: what a
     "Deleted entries" list shows, each with a Restore button (restore_entry)."""
+    person = scope.person
+    if person is not None:  # as the record holds them now: the first entry adds a stand-in Patient to the person
+        person = next((p for p in people(record) if p.id == person.id), person)
     found = []
-    for entry in sorted(own_entries(record, scope.person, deleted=True), key=lambda e: e.saved_at, reverse=True):
+    for entry in sorted(own_entries(record, person, deleted=True), key=lambda e: e.saved_at, reverse=True):
         last = entry_history(record, entry.ref)[-1].resource
         found.append(DeletedEntry(entry.ref, _kind_of(last), entry_text(draft_of(last)), format_date(entry.date),
                                   format_timestamp(entry.saved_at), tuple(entry_versions(record, entry.ref))))  # fmt: skip
