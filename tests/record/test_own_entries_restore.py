@@ -4,13 +4,18 @@ deletion too. What cannot be restored is refused with one sentence and nothing c
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from support.records import ELVINA, PASSPHRASE
 
 from app.record import EntryRefused, Record, facts
 from app.record.entries import OWN_SOURCE, Note, Symptom, add_entry, delete_entry, edit_entry, entry_history
 from app.record.entries import own_entries, restore_entry
+
+
+PREDIABETES = "024e4a57-498d-44f5-a1d3-2efad384a57d"
 
 
 def _state(record: Record) -> list[Any]:
@@ -69,3 +74,25 @@ def test_an_entry_whose_person_is_gone_is_not_restored(record: Record) -> None:
     with pytest.raises(EntryRefused, match="no longer in the record"):
         restore_entry(record, gone.ref)
     assert _state(record) == before
+
+
+def test_undelete_and_a_search_for_a_note_s_words_from_the_command_line(
+    record_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], demo_dir: Path
+) -> None:
+    from app.cli import main
+    from app.record import add_note
+
+    with Record.create(record_path, PASSPHRASE) as record:
+        record.import_file(demo_dir / ELVINA)
+        gone = add_entry(record, Note("Forgot my tablets."))
+        delete_entry(record, gone.ref)
+        add_note(record, "Condition", PREDIABETES, None, "Checked with my own glucometer.")
+    monkeypatch.setenv("CARRY_RECORD", str(record_path))
+    monkeypatch.setenv("CARRY_PASSPHRASE", PASSPHRASE)
+    assert main(["undelete", gone.id]) == 0
+    assert capsys.readouterr().out == f"Restored {gone.ref} (Note: Forgot my tablets.) as version 3; its history is kept.\n"
+    assert main(["undelete", gone.id]) == 1
+    assert "is not deleted" in capsys.readouterr().err
+    assert main(["search", "glucometer"]) == 0
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert "Prediabetes" in line and line.endswith("[your note]")
