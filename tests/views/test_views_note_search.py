@@ -93,6 +93,9 @@ def test_the_patient_s_entries_are_named_as_they_are_on_every_list(elvina: Recor
     mine = {i.id: i.kind for i in (*board.problems, *board.medications) if i.id in named}
     assert mine.get(medicine.id) == "Medicine" and all(k == named[i] for i, k in mine.items())
 
+    others = {t.newest[1]: t.name for t in v.lab_tests(elvina, scope, v.OTHER) if t.newest}  # Results, Other
+    assert others[diary.id] == "Diary note" and "Patient Note" not in others.values()
+
     # The clinic's own records keep their names: a diary note is not a "Result", but a clinic's vital sign is one.
     clinic = [e for e in timeline if e.id not in named and e.resource_type == "Observation"]
     assert {e.kind for e in clinic} >= {"Vital sign", "Lab result"} and "Diary note" not in {e.kind for e in clinic}
