@@ -28,11 +28,13 @@ from app.shares import (
     send_summary,
     writeback_targets,
 )
+from app.views import ADDED_BY_YOU
 from app.views.share import (
     EXPIRY_CHOICES,
     LinkSummary,
     ShareChoices,
     link_summaries,
+    notes_carried,
     picked_counts,
     received_summary,
     share_choices,
@@ -194,8 +196,9 @@ def Share() -> ft.Control:
             who = found_.selection.person  # named before the link is made: a summary is one person's
             if who is not None:
                 blocks.append(heading(f"Summary of {who.name}", 2, identifier="share-person"))
+            carried = notes_carried(found_, set(chosen))
             blocks.append(_options_card(session, host, state.phone, kind, set_kind, expiry, set_expiry, label, passcode,
-                                        create, made_count))  # fmt: skip
+                                        create, made_count, carried.sentence if carried else ""))  # fmt: skip
         blocks.append(_picker_card(session, found_, chosen, set_picked))
         return page_body(*blocks)
 
@@ -204,6 +207,13 @@ def Share() -> ft.Control:
 
 def _items(n: int) -> str:
     return f"{n} item" if n == 1 else f"{n} items"
+
+
+def _item_label(item: Any) -> str:
+    """An item to tick, and what of the patient's own goes with it."""
+    extra = [f"your note{'s' if item.notes > 1 else ''} go{'' if item.notes > 1 else 'es'} along" if item.notes else "",
+             ADDED_BY_YOU.lower() if item.own else ""]  # fmt: skip
+    return " · ".join([item.text, *(e for e in extra if e)])
 
 
 def _section_label(title: str, picked: int, total: int) -> str:
@@ -231,7 +241,7 @@ def _picker_card(session: UiSession, choices: ShareChoices, picked: frozenset[st
                           value=counts[section.name] == len(section.items) and bool(section.items), tristate=False,
                           on_change=session.act(lambda e, s=section: toggle_section(s, bool(e.control.value))))  # fmt: skip
         items: list[ft.Control] = [
-            ft.Checkbox(label=item.text, value=item.key in picked,
+            ft.Checkbox(label=_item_label(item), value=item.key in picked,
                         on_change=session.act(lambda e, k=item.key: toggle_item(k, bool(e.control.value))))
             for item in section.items
         ]  # fmt: skip
@@ -248,7 +258,7 @@ def _picker_card(session: UiSession, choices: ShareChoices, picked: frozenset[st
 
 def _options_card(session: UiSession, host: ShareHost, phone: bool, kind: str, set_kind: Callable[[str], None],
                   expiry: str, set_expiry: Callable[[str], None], label: Any, passcode: Any, create: Any,
-                  made_count: int) -> ft.Control:  # fmt: skip
+                  made_count: int, carried: str) -> ft.Control:  # fmt: skip
     def keep(box: Any) -> Callable[[str], None]:
         def typed(text: str) -> None:
             box.current = text
@@ -279,6 +289,8 @@ def _options_card(session: UiSession, host: ShareHost, phone: bool, kind: str, s
                 PasscodeField("Passcode (optional)", "share-passcode", keep(passcode), session.act(create),
                               clear=made_count)], wrap=True, spacing=12),
         where,
+        # The patient's own words go along with the items they are on: said before the link is made.
+        banner(carried, "info", identifier="share-notes") if carried else None,
         primary_button("Create link", session.act(create), "create-link", icon=ft.Icons.QR_CODE_2),
         muted("It holds the items ticked below.", size=13),
     ), spacing=10))  # fmt: skip
