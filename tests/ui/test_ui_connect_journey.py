@@ -1,17 +1,22 @@
 """Bringing records in, in headless Chromium on a real `carry serve`: the demo hospital's address opened while
 locked shows its panel once unlocked; signing in there connects and syncs with a live panel that ends with the
 outcome; Sources lists the hospital, syncs it again, disconnects it (records kept) and removes it with its
-records; the browser's Back leaves the connect screen for the screen before it."""
+records; the browser's Back leaves the connect screen for the screen before it; a PDF imported from Sources, the
+patient's own entries as a source of their own, and removing imported files with their records."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from fpdf import FPDF
 
 from app.record import Record
-from support.records import PASSPHRASE
-from ui.browser_support import DESKTOP, PHONE, by_id, open_app, shot, sign_in_at_demo_portal
+from app.record.entries import Reading, add_entry
+from support.records import ELVINA, PASSPHRASE
+from ui.browser_support import DESKTOP, PHONE, by_id, enter_text, open_app, pick_file, shot, sign_in_at_demo_portal
 from ui.test_ui_browser import expect, nav, unlock
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
@@ -106,5 +111,46 @@ def test_connect_screen_and_the_browsers_back(make_server: Any, browser: Any) ->
         assert page.url.endswith("/connect/demo")
         page.get_by_role("button", name="Back").click()
         ex(page.get_by_role("heading", name="Find your provider")).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_a_pdf_imported_from_sources_and_imported_files_removed_with_their_records(make_server: Any, browser: Any,
+                                                                                   tmp_path: Path) -> None:  # fmt: skip
+    server = make_server([ELVINA])
+    with Record.open(server.record, PASSPHRASE) as record:
+        before = record.count()
+        add_entry(record, Reading("blood-pressure", "128/84", when="2025-03-01T08:30"))
+        own = record.count() - before
+    pdf = FPDF()
+    pdf.set_creation_date(datetime(2023, 5, 17, 9, 0))
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=14)
+    pdf.cell(0, 10, "Discharge letter")
+    path = tmp_path / "discharge_letter.pdf"
+    path.write_bytes(bytes(pdf.output()))
+    context = browser.new_context(viewport=PHONE)
+    try:
+        page = open_app(context, f"{server.url}/sources")
+        ex = expect()
+        unlock(page)
+        ex(page.get_by_role("group", name="What you added yourself", exact=False)).to_be_visible()
+        pick_file(page, "import-file", path)
+        ex(page.get_by_role("textbox", name="Title")).to_be_visible()
+        enter_text(page, "Title", "Discharge letter, Riverside Hospital")
+        by_id(page, "document-import").click()
+        ex(by_id(page, "notice")).to_contain_text("Discharge letter, Riverside Hospital: 1 new")
+        with Record.open(server.record, PASSPHRASE) as record:
+            assert record.count() == before + own + 1  # the PDF joined the imported files (the first source)
+            assert [s.name for s in record.sources()][1:] == ["Your own entries"]
+        ex(page.get_by_role("group", name=f"{before + 1:,} items in your record", exact=False)).to_be_visible()
+        shot(page, "sources-imported-390")
+        # Imported files go with their records; the patient's own entry stays.
+        by_id(page, "remove-source-0").click()
+        ex(page.get_by_text("this cannot be undone", exact=False)).to_be_visible()
+        page.get_by_role("button", name=f"Remove it and its {before + 1:,} records").click()
+        ex(page.get_by_text("are removed from your record", exact=False).first).to_be_visible()
+        with Record.open(server.record, PASSPHRASE) as record:
+            assert record.count() == own and [s.name for s in record.sources()] == ["Your own entries"]
     finally:
         context.close()

@@ -10,6 +10,7 @@ from typing import Any, cast
 import flet as ft
 
 from app.portals import REGISTERED_REDIRECT
+from app.record.entries import is_own
 from app.record.imports import Whose
 from app.record.portal_state import remove_source
 from app.views import SourceStatus, format_timestamp, source_statuses
@@ -106,8 +107,14 @@ def Sources() -> ft.Control:
                 lines.append(labelled(ft.Text(f"Last reached: {last}", size=14, color=INK), f"source-reached-{n}"))
             if conn.sync_pending:
                 lines.append(muted("The last sync was interrupted; the next one picks up where it stopped."))
+        elif is_own(status.name):
+            lines.append(muted("What you added yourself: readings, symptoms, notes, medicines and allergies"))
+            lines.append(ft.Text(f"Last change: {status.last_run}", size=14, color=INK))
         else:
-            lines.append(muted(status.kind_text + (f" · {status.base_url}" if status.base_url else "")))
+            kind = status.kind_text if status.kind_text != status.name else ""
+            about = " · ".join(p for p in (kind, status.base_url or "") if p)
+            if about:
+                lines.append(muted(about))
             lines.append(ft.Text(f"Last import: {status.last_run}", size=14, color=INK))
         lines.append(ft.Text(f"{status.resources:,} items in your record", size=14, color=INK))
         if status.last_result:
@@ -134,7 +141,7 @@ def Sources() -> ft.Control:
         if not found.statuses:
             return card(empty("No sources yet. Connect a portal, or try the demo hospital."))
         return ft.Column([source_card(n, s, found.connections.get(s.id)) for n, s in enumerate(found.statuses)],
-                         spacing=14)  # fmt: skip
+                         spacing=14, horizontal_alignment=ft.CrossAxisAlignment.STRETCH)  # fmt: skip
 
     person = state.scope.person
     whose = Whose(person=str(person.id)) if person is not None else Whose()
