@@ -41,9 +41,8 @@ _PHASES = {"search": "Fetching your records", "references": "Fetching clinicians
            "attachments": "Fetching documents", "done": "Finishing"}  # fmt: skip
 
 
-@ft.observable
 @dataclass(eq=False)
-class SyncTick:
+class SyncTick(ft.Observable):
     """Moves when a run has something new to show (observed by the panels showing it)."""
 
     n: int = 0

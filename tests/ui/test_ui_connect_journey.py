@@ -6,18 +6,17 @@ patient's own entries as a source of their own, and removing imported files with
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fpdf import FPDF
 
 from app.record import Record
 from app.record.entries import Reading, add_entry
 from support.records import ELVINA, PASSPHRASE
 from ui.browser_support import DESKTOP, PHONE, by_id, enter_text, open_app, pick_file, shot, sign_in_at_demo_portal
 from ui.test_ui_browser import expect, nav, unlock
+from ui.test_ui_document_files import discharge_letter
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 
@@ -122,13 +121,7 @@ def test_a_pdf_imported_from_sources_and_imported_files_removed_with_their_recor
         before = record.count()
         add_entry(record, Reading("blood-pressure", "128/84", when="2025-03-01T08:30"))
         own = record.count() - before
-    pdf = FPDF()
-    pdf.set_creation_date(datetime(2023, 5, 17, 9, 0))
-    pdf.add_page()
-    pdf.set_font("Helvetica", size=14)
-    pdf.cell(0, 10, "Discharge letter")
-    path = tmp_path / "discharge_letter.pdf"
-    path.write_bytes(bytes(pdf.output()))
+    path = discharge_letter(tmp_path)
     context = browser.new_context(viewport=PHONE)
     try:
         page = open_app(context, f"{server.url}/sources")
