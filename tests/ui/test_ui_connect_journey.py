@@ -17,6 +17,7 @@ from support.records import ELVINA, PASSPHRASE
 from ui.browser_support import DESKTOP, PHONE, by_id, enter_text, open_app, pick_file, shot, sign_in_at_demo_portal
 from ui.test_ui_browser import expect, nav, unlock
 from ui.test_ui_document_files import discharge_letter
+from ui.test_ui_read_once import problems
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 
@@ -96,6 +97,8 @@ def test_connect_screen_and_the_browsers_back(make_server: Any, browser: Any) ->
         page.get_by_role("button", name="Connect a provider").click()
         ex(page.get_by_role("heading", name="Find your provider")).to_be_visible()
         assert page.url.endswith("/connect")
+        page.wait_for_timeout(800)  # the provider list's status loads after the screen
+        assert problems(page.locator("body").aria_snapshot()) == []  # nothing read twice, nothing unnamed
         # A FHIR address that is no address is refused in a sentence, and nothing is connected.
         page.get_by_role("textbox", name="FHIR address (https://…)").fill("portal.example")
         page.get_by_role("button", name="Connect", exact=True).click()
@@ -103,11 +106,13 @@ def test_connect_screen_and_the_browsers_back(make_server: Any, browser: Any) ->
         page.go_back()
         ex(page.get_by_role("button", name="Connect a provider")).to_be_visible()
         assert page.url.endswith("/sources")
+        assert problems(page.locator("body").aria_snapshot()) == []
         page.go_forward()
         ex(page.get_by_role("heading", name="Find your provider")).to_be_visible()
         page.get_by_role("button", name="Try the demo hospital").click()
         ex(page.get_by_role("heading", name="Demo hospital logins")).to_be_visible()
         assert page.url.endswith("/connect/demo")
+        assert problems(page.locator("body").aria_snapshot()) == []
         page.get_by_role("button", name="Back").click()
         ex(page.get_by_role("heading", name="Find your provider")).to_be_visible()
     finally:
