@@ -91,16 +91,17 @@ def SyncPanel(run: SyncRun) -> ft.Control:
     tick, set_tick = cast(Any, ft.use_state)(lambda: run.tick)  # observed: renders again when the tick moves
     if tick is not run.tick:  # another run in this place: observe its tick instead
         set_tick(run.tick)
+    phone = use_app_state().phone  # narrower name and count columns: the bars keep some width on a phone
     rows: list[ft.Control] = [
         ft.Row(
             [
-                ft.Text(row.label, size=13, color=INK, width=170),
+                ft.Text(row.label, size=13, color=INK, width=140 if phone else 170),
                 ft.Container(
                     content=ft.ProgressBar(value=row.value, bar_height=5, border_radius=3, color=PRIMARY,
                                            semantics_label=f"{row.name} progress"),  # fmt: skip
                     expand=True,
                 ),
-                ft.Text(row.count, size=12, color=MUTED, width=90, text_align=ft.TextAlign.RIGHT),
+                ft.Text(row.count, size=12, color=MUTED, width=64 if phone else 90, text_align=ft.TextAlign.RIGHT),
             ],
             vertical_alignment=ft.CrossAxisAlignment.CENTER,
         )
