@@ -16,7 +16,8 @@ import flet as ft
 
 from .context import AppContext
 from .hooks import SessionContext, TextScale, component, use_app_state, use_once, use_session
-from .paths import SECTIONS, Section, section_of
+from .paths import CONNECT, CONNECT_DEMO, SECTIONS, Section, section_of
+from .screens.connect import Connect, ConnectDemo
 from .screens.dashboard import Summary
 from .screens.detail import Detail
 from .screens.documents import Documents
@@ -166,6 +167,8 @@ ROUTES = [
             ft.Route(path="share/open", component=Received),
             ft.Route(path="people", component=People),
             ft.Route(path="sources", component=Sources),
+            ft.Route(path=CONNECT.lstrip("/"), component=Connect),
+            ft.Route(path=CONNECT_DEMO.lstrip("/"), component=ConnectDemo),
             ft.Route(path="settings", component=Settings),
             ft.Route(path="item/:type/:id/:source?", component=Detail),
         ],
