@@ -5,48 +5,28 @@ names), split one apart; and importing a file for one of them (or for a new pers
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import flet as ft
 
 from app.record import Member, Person, merge_people, rename_person, split_person
-from app.record.imports import Whose, document_proposal, import_path
-from sync.importers.documents import Proposal as DocumentProposal
+from app.record.imports import Whose
 from app.views import format_date
 from app.views.people import PeopleChoices, keep_apart, people_choices
 
-from ..hooks import component, use_app_state, use_load, use_once, use_optional, use_session, use_state, use_title, use_value
+from ..hooks import component, use_app_state, use_load, use_optional, use_session, use_state, use_title, use_value
 from ..session import UiSession
 from ..theme import TONES
-from ..uploads import UPLOAD_LIMIT, UploadFailed, discard, too_large
 from ..widgets import banner, card, heading, labelled, muted, primary_button, secondary_button
-from .common import loaded_or, page_body
+from .common import ImportFileButton, loaded_or, page_body, use_modal
 
 __all__ = ["People"]
 
 
 @dataclass(frozen=True)
 class _Dialog:
-    kind: str  # "merge", "split" or "document"
+    kind: str  # "merge" or "split"
     person: Person | None = None
-    pending: _PendingDocument | None = None
-
-
-@dataclass(frozen=True)
-class _PendingDocument:
-    """A PDF or photo picked for import, waiting for the patient's word on its title and date."""
-
-    path: Path
-    name: str
-    whose: Whose
-    proposal: DocumentProposal
-    uploaded: bool  # the file is Carry's copy of an upload: deleted once imported or cancelled
-
-
-class _Picker:
-    def __init__(self) -> None:
-        self.picker: ft.FilePicker | None = None
 
 
 @component
@@ -58,80 +38,18 @@ def People() -> ft.Control:
     renaming, set_renaming = use_optional(int)  # the person whose name field is open
     new_name = use_value("")
     dialog, set_dialog = use_optional(_Dialog)
-    picker = use_once(_Picker)
     ticked, set_ticked = use_state(frozenset[int]())  # the split dialog's ticks
     refusal, set_refusal = use_state("")  # the split dialog's refusal
-    doc_title, doc_day = use_value(""), use_value("")  # the document dialog's fields, as typed
 
     def open_dialog(opened: _Dialog) -> None:
         set_ticked(frozenset())
         set_refusal("")
-        if opened.pending is not None:
-            doc_title.current = opened.pending.proposal.title
-            doc_day.current = opened.pending.proposal.date or ""
         set_dialog(opened)
 
     async def after_change(note: str) -> None:
         set_dialog(None)
         await session.record_changed()
         session.notify(note, "ok")
-
-    async def import_for(person: Person | None) -> None:
-        """Pick a file and import it for `person` (None: a new person). In the browser the file is uploaded to
-        Carry's own server (app/ui/uploads.py), imported, and deleted at once; on the desktop it is read where it
-        is."""
-        if picker.picker is None:
-            picker.picker = ft.FilePicker()
-        picked = await picker.picker.pick_files(dialog_title="Import a file", allow_multiple=False)
-        if not picked:
-            return
-        chosen = picked[0]
-        if chosen.size > UPLOAD_LIMIT:
-            raise UploadFailed(too_large(UPLOAD_LIMIT))
-        whose = Whose(new=True) if person is None else Whose(person=str(person.id))
-        if chosen.path:
-            await import_file(Path(chosen.path), chosen.name, whose, uploaded=False)
-            return
-        uploads = session.context.uploads
-        token = uploads.expect(chosen.name)
-        await picker.picker.upload([ft.FilePickerUploadFile(upload_url=f"/upload/{token}", method="PUT", id=chosen.id)])
-        path = await uploads.wait(token, timeout=600)
-        try:
-            await import_file(path, chosen.name, whose, uploaded=True)
-        except BaseException:
-            discard(path)
-            raise
-
-    async def import_file(path: Path, name: str, whose: Whose, *, uploaded: bool) -> None:
-        """Import one file; a PDF or a photo first has its title and date confirmed by the patient."""
-        proposal = await session.run(document_proposal, path, name)
-        if proposal is not None:
-            open_dialog(_Dialog("document", pending=_PendingDocument(path, name, whose, proposal, uploaded)))
-            return
-        try:
-            await finish_import(path, whose, None, None)
-        finally:
-            if uploaded:
-                discard(path)
-
-    async def finish_import(path: Path, whose: Whose, title: str | None, day: str | None) -> None:
-        report = await session.run(import_path, session.require(), path, whose=whose, title=title, date=day)
-        c = report.counts
-        notes = " ".join(getattr(report, "notes", ()))
-        shown = title or report.origin
-        await after_change(f"{shown}: {c.imported} new, {c.updated} updated, {c.unchanged} unchanged."
-                           + (f" {notes}" if notes else ""))  # fmt: skip
-
-    async def document_answer(pending: _PendingDocument, answer: tuple[str, str | None] | None) -> None:
-        set_dialog(None)
-        try:
-            if answer is None:
-                session.notify(f"{pending.name}: nothing was imported.", "info")
-                return
-            await finish_import(pending.path, pending.whose, answer[0] or pending.proposal.title, answer[1])
-        finally:
-            if pending.uploaded:
-                discard(pending.path)
 
     def show(person: Person) -> None:
         session.set_scope(person.key)
@@ -167,8 +85,7 @@ def People() -> ft.Control:
                 muted("A file from a clinic (FHIR, C-CDA, a health card) names its patient and joins that person, or "
                       "becomes a new one. A file that names nobody, such as an Apple Health export, a PDF or a photo, "
                       "goes into the record of the person you import it for."),
-                ft.Row([secondary_button("Import a file for a new person", session.act(lambda: import_for(None)),
-                                         "import-new", icon=ft.Icons.UPLOAD_FILE)], wrap=True),
+                ft.Row([ImportFileButton("Import a file for a new person", "import-new", Whose(new=True))], wrap=True),
             ], spacing=8)), "import-card"),
         ]  # fmt: skip
         if not found.people:
@@ -187,7 +104,7 @@ def People() -> ft.Control:
         for n, person in enumerate(found.people):
             blocks.append(_person_card(session, n, person, found, shown=person.id == shown_id,
                                        renaming=renaming == person.id, new_name=new_name,
-                                       actions=_Actions(show, open_rename, rename, import_for,
+                                       actions=_Actions(show, open_rename, rename,
                                                         lambda p: open_dialog(_Dialog("merge", p)),
                                                         lambda p: open_dialog(_Dialog("split", p)))))  # fmt: skip
         if found.unassigned:
@@ -213,9 +130,7 @@ def People() -> ft.Control:
             set_ticked(ticked | {n} if on else ticked - {n})
 
         shown_dialog = _split_dialog(session, person, ticked, refusal, tick, confirm_split, lambda: set_dialog(None))
-    elif dialog is not None and dialog.kind == "document" and dialog.pending is not None:
-        shown_dialog = _document_dialog(session, dialog.pending, doc_title, doc_day, document_answer)
-    ft.use_dialog(shown_dialog)
+    use_modal(shown_dialog)
     return loaded_or(choices, render)
 
 
@@ -224,7 +139,6 @@ class _Actions:
     show: Any
     open_rename: Any
     rename: Any
-    import_for: Any
     ask_merge: Any
     ask_split: Any
 
@@ -244,8 +158,7 @@ def _person_card(session: UiSession, n: int, person: Person, choices: PeopleChoi
                                       f"show-person-{n}", icon=ft.Icons.VISIBILITY_OUTLINED))  # fmt: skip
     buttons.append(secondary_button("Rename", session.act(lambda: actions.open_rename(person)), f"rename-person-{n}",
                                     icon=ft.Icons.EDIT_OUTLINED))  # fmt: skip
-    buttons.append(secondary_button("Import a file for them", session.act(lambda: actions.import_for(person)),
-                                    f"import-for-{n}", icon=ft.Icons.UPLOAD_FILE))  # fmt: skip
+    buttons.append(ImportFileButton("Import a file for them", f"import-for-{n}", Whose(person=str(person.id))))
     if len(choices.people) > 1:
         buttons.append(secondary_button("Merge…", session.act(lambda: actions.ask_merge(person)),
                                         f"merge-person-{n}", icon=ft.Icons.MERGE))  # fmt: skip
@@ -302,36 +215,6 @@ def _split_dialog(session: UiSession, person: Person, ticked: frozenset[int], re
         actions=[labelled(ft.FilledButton(content="Split off", on_click=session.act(confirm)), "split-confirm"),
                  ft.TextButton(content="Cancel", on_click=close)],
         on_dismiss=close,
-    )  # fmt: skip
-
-
-def _document_dialog(session: UiSession, pending: _PendingDocument, title: Any, day: Any, answer: Any) -> ft.AlertDialog:
-    """The patient's word on a document's title and date (pre-filled with what Carry proposes)."""
-
-    def keep(box: Any) -> Any:
-        def typed(e: Any) -> None:
-            box.current = str(e.control.value or "")
-
-        return typed
-
-    what = "a PDF" if pending.proposal.content_type == "application/pdf" else "a photo"
-    explain = ("Carry proposes the file's name and the date the file states; correct them as you like. The file is "
-               "kept whole inside your encrypted record.")  # fmt: skip
-    return ft.AlertDialog(
-        modal=True,
-        title=ft.Text(f"Import {what}"),
-        content=ft.Column([
-            muted(explain, size=13),
-            labelled(ft.TextField(label="Title", value=pending.proposal.title, max_length=200, on_change=keep(title)),
-                     "document-title"),
-            labelled(ft.TextField(label="Date (YYYY-MM-DD)", value=pending.proposal.date or "",
-                                  hint_text="e.g. 2024-03-18", on_change=keep(day)), "document-date"),
-        ], tight=True, spacing=10),
-        actions=[
-            ft.TextButton(content="Cancel", on_click=session.act(lambda: answer(pending, None))),
-            labelled(ft.FilledButton(content="Import", on_click=session.act(
-                lambda: answer(pending, (title.current.strip(), day.current.strip() or None)))), "document-import"),
-        ],
     )  # fmt: skip
 
 
