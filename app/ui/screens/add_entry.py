@@ -155,7 +155,8 @@ def EntryForm(first_kind: str, first_fields: Fields, ref: str | None, notice: st
         dropdown = ft.Dropdown(label=label, value=values.current[name], width=360, key=f"{kind}-{name}",
                                options=[ft.DropdownOption(key=k, text=t) for k, t in options],
                                on_select=session.act(picked))  # fmt: skip
-        return labelled(dropdown, f"entry-{name}", label)
+        # Its name says what is chosen too: a screen reader hears "Reading: Blood pressure", not just "Reading".
+        return labelled(dropdown, f"entry-{name}", f"{label}: {dict(options)[values.current[name]]}")
 
     controls: list[ft.Control]
     if kind == "reading":
@@ -218,6 +219,7 @@ def EntryForm(first_kind: str, first_fields: Fields, ref: str | None, notice: st
         session.notify(f"Saved: {entry_text(draft)}. It shows as “Added by you”.", "ok")
         session.back()
 
+    kind_names = dict(ENTRY_KINDS)
     kinds = ft.Dropdown(
         label="What you are adding",
         value=kind,
@@ -234,7 +236,7 @@ def EntryForm(first_kind: str, first_fields: Fields, ref: str | None, notice: st
         muted("What you add is kept in your record as yours, marked “Added by you”, and can be shared with the "
               "rest. Editing keeps the earlier versions."),  # fmt: skip
         card(ft.Column([
-            labelled(kinds, "entry-kind", "What you are adding"),
+            labelled(kinds, "entry-kind", f"What you are adding: {kind_names.get(kind, kind)}"),
             ft.Column(controls, spacing=12),
             *([banner(error, "alert", identifier="entry-error")] if error else []),
             primary_button("Save", session.act(save), "save-entry", icon=ft.Icons.CHECK, disabled=busy),
