@@ -13,24 +13,11 @@ from support.records import PASSPHRASE
 
 from app.record import Record
 from app.record.entries import entry_history, own_entries
-from ui.browser_support import DESKTOP, PHONE, by_id, enter_text, field_value, focus_field, open_app, shot
+from ui.browser_support import by_id, enter_text, field_value, focus_field, open_app, shot
 from ui.test_ui_browser import ELVINA, expect, nav, unlock
+from ui.test_ui_browser import desktop, phone  # noqa: F401 - the browser tabs at 1280 and 390 px, as its tests use them
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
-
-
-@pytest.fixture
-def phone(browser: Any) -> Any:
-    context = browser.new_context(viewport=PHONE)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def desktop(browser: Any) -> Any:
-    context = browser.new_context(viewport=DESKTOP)
-    yield context
-    context.close()
 
 
 def _entries(server: Any) -> list[Any]:
@@ -38,8 +25,9 @@ def _entries(server: Any) -> list[Any]:
         return own_entries(record)
 
 
-def test_a_link_to_the_blood_pressure_form_opened_while_locked_shows_it_after_unlocking(make_server: Any,
-                                                                                          phone: Any) -> None:  # fmt: skip
+def test_a_link_to_the_blood_pressure_form_opened_while_locked_shows_it_after_unlocking(  # noqa: F811
+    make_server: Any, phone: Any
+) -> None:
     server = make_server(ELVINA)
     page = open_app(phone, server.url + "/add/blood-pressure")
     ex = expect()
@@ -83,7 +71,7 @@ def test_a_link_to_the_blood_pressure_form_opened_while_locked_shows_it_after_un
     assert [v.action for v in versions] == ["added", "edited"]
 
 
-def test_add_a_symptom_from_the_summary_then_switch_kinds(make_server: Any, desktop: Any) -> None:
+def test_add_a_symptom_from_the_summary_then_switch_kinds(make_server: Any, desktop: Any) -> None:  # noqa: F811
     server = make_server(ELVINA)
     page = open_app(desktop, server.url)
     ex = expect()
@@ -109,7 +97,7 @@ def test_add_a_symptom_from_the_summary_then_switch_kinds(make_server: Any, desk
     shot(page, "summary-links-1280-03-symptom-on-summary")
 
 
-def test_back_from_a_hit_shows_the_same_search(make_server: Any, desktop: Any) -> None:
+def test_back_from_a_hit_shows_the_same_search(make_server: Any, desktop: Any) -> None:  # noqa: F811
     server = make_server(ELVINA)
     page = open_app(desktop, server.url)
     ex = expect()
@@ -132,7 +120,7 @@ def test_back_from_a_hit_shows_the_same_search(make_server: Any, desktop: Any) -
     field_value(page, focus_field(page, "Search your record"), "osteopor")
 
 
-def test_the_first_run_greeting_gives_way_to_the_empty_summary(make_server: Any, phone: Any) -> None:
+def test_the_first_run_greeting_gives_way_to_the_empty_summary(make_server: Any, phone: Any) -> None:  # noqa: F811
     server = make_server(create=False)
     page = open_app(phone, server.url)
     ex = expect()

@@ -72,6 +72,9 @@ def Search() -> ft.Control:
     button = labelled(ft.FilledButton(content="Search", on_click=session.act(go)), "search-button")
     return page_body(
         PersonPicker(),
-        ft.Row([labelled(box, "search-box"), button], vertical_alignment=ft.CrossAxisAlignment.CENTER),
+        # The field takes the row's width beside the button (expanded inside its Semantics it would take no less
+        # than all of it, and push the button out of sight).
+        ft.Row([ft.Semantics(content=box, identifier="search-box", expand=True), button],
+               vertical_alignment=ft.CrossAxisAlignment.CENTER),  # fmt: skip
         loaded_or(found, render),
     )
