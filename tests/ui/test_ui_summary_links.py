@@ -77,6 +77,11 @@ def test_add_a_symptom_from_the_summary_then_switch_kinds(make_server: Any, desk
     ex = expect()
     unlock(page)
     ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
+    # Each section's "Add" says to a screen reader what it adds, and opens the form on that kind.
+    ex(page.get_by_role("button", name="Add a medicine", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Add an allergy", exact=True).click()
+    ex(by_id(page, "entry-kind")).to_have_accessible_name("What you are adding: Allergy or intolerance")
+    page.get_by_role("button", name="Back").click()
     page.get_by_role("button", name="Add a symptom").click()
     ex(by_id(page, "entry-kind")).to_have_accessible_name("What you are adding: Symptom")
     assert page.url.endswith("/add/symptom")

@@ -70,8 +70,11 @@ def BackButton(fallback: str = "/") -> ft.Control:
 
 
 @component
-def AddEntryButton(identifier: str, kind: str = "reading", label: str = "Add") -> ft.Control:
-    """Opens the form for the patient's own entries on `kind` (a section's header, the results list)."""
+def AddEntryButton(identifier: str, kind: str = "reading", label: str = "Add", name: str | None = None) -> ft.Control:
+    """Opens the form for the patient's own entries on `kind` (a section's header, the results list). `name` is
+    what a screen reader says when the visible `label` alone ("Add") would not tell two such buttons apart."""
     session = use_session()
     button = ft.TextButton(content=label, icon=ft.Icons.ADD, on_click=session.act(lambda: session.navigate(add_path(kind))))
-    return labelled(button, identifier)
+    if name is None:
+        return labelled(button, identifier)
+    return ft.Semantics(content=button, label=name, button=True, exclude_semantics=True, identifier=identifier)
