@@ -17,6 +17,7 @@ import flet as ft
 from .context import AppContext
 from .hooks import SessionContext, TextScale, component, use_app_state, use_once, use_session
 from .paths import CONNECT, CONNECT_DEMO, SECTIONS, Section, section_of
+from .screens.add_entry import AddEntry
 from .screens.connect import Connect, ConnectDemo
 from .screens.dashboard import Summary
 from .screens.detail import Detail
@@ -171,6 +172,8 @@ ROUTES = [
             ft.Route(path=CONNECT_DEMO.lstrip("/"), component=ConnectDemo),
             ft.Route(path="settings", component=Settings),
             ft.Route(path="item/:type/:id/:source?", component=Detail),
+            ft.Route(path="add/:kind?", component=AddEntry),
+            ft.Route(path="edit/:type/:id", component=AddEntry),
         ],
     )
 ]

@@ -1,5 +1,6 @@
 """Pieces several screens use: the scrolling page body, the person picker, the Back button, a load's outcome, a
-dialog at the patient's text size, a sync's live panel, and importing a file picked by the patient."""
+dialog at the patient's text size, a sync's live panel, importing a file picked by the patient, and the button that
+opens the form for the patient's own entries."""
 
 from __future__ import annotations
 
@@ -14,12 +15,22 @@ from app.record.imports import Whose, document_proposal, import_path
 
 from ..appearance import scale_text
 from ..hooks import Loaded, TextScale, component, use_app_state, use_once, use_session, use_value
+from ..paths import add_path
 from ..syncing import SyncRun
 from ..theme import INK, MUTED, OUTLINE, PRIMARY, SURFACE
 from ..uploads import UPLOAD_LIMIT, UploadFailed, discard, too_large
 from ..widgets import banner, heading, labelled, loading, muted, secondary_button
 
-__all__ = ["BackButton", "ImportFileButton", "PersonPicker", "SyncPanel", "loaded_or", "page_body", "use_modal"]
+__all__ = [
+    "AddEntryButton",
+    "BackButton",
+    "ImportFileButton",
+    "PersonPicker",
+    "SyncPanel",
+    "loaded_or",
+    "page_body",
+    "use_modal",
+]
 
 
 def page_body(*controls: ft.Control | None, scroll: bool = True) -> ft.Control:
@@ -242,3 +253,14 @@ def ImportFileButton(label: str, identifier: str, whose: Whose) -> ft.Control:
         )  # fmt: skip
     use_modal(dialog)
     return secondary_button(label, session.act(pick), identifier, icon=ft.Icons.UPLOAD_FILE)
+
+
+@component
+def AddEntryButton(identifier: str, kind: str = "reading", label: str = "Add", name: str | None = None) -> ft.Control:
+    """Opens the form for the patient's own entries on `kind` (a section's header, the results list). `name` is
+    what a screen reader says when the visible `label` alone ("Add") would not tell two such buttons apart."""
+    session = use_session()
+    button = ft.TextButton(content=label, icon=ft.Icons.ADD, on_click=session.act(lambda: session.navigate(add_path(kind))))
+    if name is None:
+        return labelled(button, identifier)
+    return ft.Semantics(content=button, label=name, button=True, exclude_semantics=True, identifier=identifier)
