@@ -49,6 +49,8 @@ def Search() -> ft.Control:
                 " · ".join(p for p in (hit.kind, hit.source if hit.source == ADDED_BY_YOU else "",
                                        "your note" if hit.noted else "") if p),  # fmt: skip
                 date=hit.date,
+                # Found by the patient's own note on the item: the note says why it is here.
+                note=f"Found in your note: {hit.matched_note}" if hit.in_note and hit.matched_note else "",
                 on_click=session.act(lambda h=hit: session.navigate(item_path(h.resource_type, h.id, h.source_id))),
                 identifier=f"hit-{n}",
             )
