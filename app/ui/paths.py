@@ -8,6 +8,7 @@ A screen is reached by its path, so every screen can be linked to, reloaded and 
     /edit/<type>/<id>      the patient changes one of their own entries
     /connect               find a provider and connect     /connect/demo   the demo hospital and its logins
     /share/open            open a link someone else shared
+    /entries/deleted       the patient's deleted entries, with their history and Restore
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import flet as ft
 __all__ = [
     "CONNECT",
     "CONNECT_DEMO",
+    "DELETED_ENTRIES",
     "SECTIONS",
     "SHARE_OPEN",
     "Section",
@@ -36,6 +38,7 @@ __all__ = [
 CONNECT = "/connect"
 CONNECT_DEMO = "/connect/demo"
 SHARE_OPEN = "/share/open"  # open a link someone else shared
+DELETED_ENTRIES = "/entries/deleted"  # the patient's deleted entries, each with its history and Restore
 
 
 @dataclass(frozen=True)

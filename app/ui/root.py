@@ -16,8 +16,8 @@ import flet as ft
 
 from .context import AppContext
 from .hooks import SessionContext, TextScale, component, use_app_state, use_once, use_session
-from .paths import CONNECT, CONNECT_DEMO, SECTIONS, Section, section_of
-from .screens.add_entry import AddEntry
+from .paths import CONNECT, CONNECT_DEMO, DELETED_ENTRIES, SECTIONS, Section, section_of
+from .screens.add_entry import AddEntry, DeletedEntries
 from .screens.connect import Connect, ConnectDemo
 from .screens.dashboard import Summary
 from .screens.detail import Detail
@@ -174,6 +174,7 @@ ROUTES = [
             ft.Route(path="item/:type/:id/:source?", component=Detail),
             ft.Route(path="add/:kind?", component=AddEntry),
             ft.Route(path="edit/:type/:id", component=AddEntry),
+            ft.Route(path=DELETED_ENTRIES.lstrip("/"), component=DeletedEntries),
         ],
     )
 ]

@@ -4,6 +4,7 @@
     /add/<kind>          the form on that kind (reading, symptom, note, medicine, allergy) or on that reading
                          (blood-pressure, glucose, weight, …: the keys of app.views.READING_CHOICES)
     /edit/<type>/<id>    the next version of one of the patient's own entries
+    /entries/deleted     the entries the patient deleted, with their history and Restore
 
 One form per kind; what the patient types is checked by the record (app.record.entries), which refuses a bad value
 with one sentence, said beside Save, and changes nothing. Saved entries show everywhere as "Added by you"."""
@@ -16,14 +17,25 @@ from urllib.parse import unquote
 
 import flet as ft
 
-from app.views import ENTRY_KINDS, READING_CHOICES, current_draft, entry_text, same_as_choices, store_entry
+from app.views import (
+    ENTRY_KINDS,
+    READING_CHOICES,
+    DeletedEntry,
+    current_draft,
+    deleted_entries,
+    entry_text,
+    restore_entry,
+    same_as_choices,
+    store_entry,
+)
 from app.views.entries import CRITICALITIES, SEVERITIES, Allergy, Draft, Medicine, Note, Reading, Symptom
 
 from ..hooks import component, use_app_state, use_load, use_session, use_title, use_value
-from ..widgets import banner, card, heading, labelled, muted, primary_button
+from ..theme import INK
+from ..widgets import banner, card, empty, heading, labelled, muted, primary_button, secondary_button
 from .common import BackButton, loaded_or, page_body
 
-__all__ = ["AddEntry", "draft_from", "fields_of", "form_for"]
+__all__ = ["AddEntry", "DeletedEntries", "draft_from", "fields_of", "form_for"]
 
 _NONE = "none"  # a choice left unsaid ("Not said", "Not in my record yet")
 _KINDS = {key for key, _ in ENTRY_KINDS}
@@ -242,3 +254,41 @@ def EntryForm(first_kind: str, first_fields: Fields, ref: str | None, notice: st
             primary_button("Save", session.act(save), "save-entry", icon=ft.Icons.CHECK, disabled=busy),
         ], spacing=14)),  # fmt: skip
     )
+
+
+@component
+def DeletedEntries() -> ft.Control:
+    """The entries the person on screen deleted, the latest first: what each was, when it was deleted, every version
+    (folded), and Restore, which brings it back as it was with its history kept."""
+    session = use_session()
+    state = use_app_state()
+    use_title("Deleted entries")
+    scope = state.scope
+    found = use_load(lambda: deleted_entries(session.require(), scope), [scope])
+
+    async def restore(entry: DeletedEntry) -> None:
+        await session.run(restore_entry, session.require(), entry.ref)
+        await session.record_changed()
+        session.notify(f"Restored: {entry.kind}, {entry.text}.", "ok")
+
+    def render(entries: list[DeletedEntry]) -> ft.Control:
+        rows: list[ft.Control] = []
+        for n, entry in enumerate(entries):
+            history: list[ft.Control] = [ft.Column([ft.Text(f"{line.label} · {line.saved}", size=13, color=INK),
+                                  muted(line.text, size=13)], spacing=0) for line in entry.versions]  # fmt: skip
+            rows.append(labelled(card(ft.Column([
+                ft.Text(f"{entry.kind}: {entry.text}", size=15, color=INK, weight=ft.FontWeight.W_500),
+                muted(" · ".join(p for p in (entry.date, f"Deleted {entry.deleted}") if p), size=13),
+                ft.ExpansionTile(title=ft.Text(f"History ({len(entry.versions)} versions)", size=14), controls=history,
+                                 dense=True, maintain_state=False),
+                secondary_button("Restore", session.act(lambda e=entry: restore(e)), f"restore-entry-{n}",
+                                 icon=ft.Icons.RESTORE),
+            ], spacing=6)), f"deleted-entry-{n}"))  # fmt: skip
+        return page_body(
+            BackButton("/sources"),
+            muted("Entries you deleted stay here with every version, so nothing you wrote is lost; Restore brings "
+                  "one back as it was."),
+            *(rows or [empty("You have not deleted any of your entries.")]),
+        )
+
+    return loaded_or(found, render)

@@ -16,7 +16,7 @@ from app.record.portal_state import remove_source
 from app.views import SourceStatus, format_timestamp, source_statuses
 
 from ..hooks import component, use_app_state, use_load, use_once, use_session, use_title
-from ..paths import CONNECT, CONNECT_DEMO
+from ..paths import CONNECT, CONNECT_DEMO, DELETED_ENTRIES
 from ..session import UiSession
 from ..syncing import start_sync
 from ..theme import INK
@@ -110,6 +110,9 @@ def Sources() -> ft.Control:
         elif is_own(status.name):
             lines.append(muted("What you added yourself: readings, symptoms, notes, medicines and allergies"))
             lines.append(ft.Text(f"Last change: {status.last_run}", size=14, color=INK))
+            lines.append(ft.Row([labelled(ft.TextButton(content="Deleted entries", icon=ft.Icons.HISTORY,
+                                                        on_click=session.act(lambda: session.navigate(DELETED_ENTRIES))),
+                                          "deleted-entries")]))  # fmt: skip
         else:
             kind = status.kind_text if status.kind_text != status.name else ""
             about = " · ".join(p for p in (kind, status.base_url or "") if p)
