@@ -269,7 +269,7 @@ def DeletedEntries() -> ft.Control:
     async def restore(entry: DeletedEntry) -> None:
         await session.run(restore_entry, session.require(), entry.ref)
         await session.record_changed()
-        session.notify(f"Restored: {entry.kind}, {entry.text}.", "ok")
+        session.notify(f"Restored your entry: {entry.text}", "ok")
 
     def render(entries: list[DeletedEntry]) -> ft.Control:
         rows: list[ft.Control] = []
@@ -277,8 +277,8 @@ def DeletedEntries() -> ft.Control:
             history: list[ft.Control] = [ft.Column([ft.Text(f"{line.label} · {line.saved}", size=13, color=INK),
                                   muted(line.text, size=13)], spacing=0) for line in entry.versions]  # fmt: skip
             rows.append(labelled(card(ft.Column([
-                ft.Text(f"{entry.kind}: {entry.text}", size=15, color=INK, weight=ft.FontWeight.W_500),
-                muted(" · ".join(p for p in (entry.date, f"Deleted {entry.deleted}") if p), size=13),
+                ft.Text(entry.text, size=15, color=INK, weight=ft.FontWeight.W_500),
+                muted(" · ".join(p for p in (entry.kind, entry.date, f"Deleted {entry.deleted}") if p), size=13),
                 ft.ExpansionTile(title=ft.Text(f"History ({len(entry.versions)} versions)", size=14), controls=history,
                                  dense=True, maintain_state=False),
                 secondary_button("Restore", session.act(lambda e=entry: restore(e)), f"restore-entry-{n}",
