@@ -18,10 +18,13 @@ from app.record import Fact, MedicationEntry, Record, ResourceRow, Subjects, not
 from app.record.view_queries import has_resources, json_fields as _json_fields, rows_by_rowid
 
 from .labs import OTHER, lab_tests
-from .format import format_date, format_value, kind_name, readable_measurements, source_label, tidy_name, years_since
+from .format import (
+    code_word, format_date, format_value, kind_name, readable_measurements, source_label, tidy_name, years_since,
+)  # fmt: skip
 from .merged import Slot, cached_facts, cached_medications, recent_slots
 from .people import Person, Scope
 from .ranges import Flag, flag_for, range_for
+from .short_names import short_test_name
 
 __all__ = ["Dashboard", "Item", "Note", "build_dashboard", "result_item", "sources_text"]
 
@@ -57,10 +60,11 @@ class Item:
     notes: tuple[str, ...] = ()  # warnings in full sentences (conflicting doses, a matching allergy)
     name_source: bool = False  # the same title is on the list twice (copies kept apart): say whose each is
     noted: bool = False  # the patient wrote a note on it (a correction or context)
+    category: str | None = None  # an Observation's category: a vital sign is named as one
 
     @property
     def kind(self) -> str:
-        return kind_name(self.resource_type)
+        return kind_name(self.resource_type, self.category)
 
     @property
     def sources_text(self) -> str:
@@ -96,15 +100,15 @@ class Dashboard:
 
 
 def _item(row: ResourceRow, detail: str = "", flag: Flag | None = None, range_text: str = "") -> Item:
-    title = tidy_name(row.code_display or row.display) if row.resource_type != "Observation" else tidy_name(
-        row.code_display or row.display.split(":")[0]
+    title = tidy_name(row.code_display or row.display) if row.resource_type != "Observation" else short_test_name(
+        row.code, row.code_display or row.display.split(":")[0]
     )
-    return Item(row.resource_type, row.id, row.source_id, title, format_date(row.date), detail, flag, range_text)
+    return Item(row.resource_type, row.id, row.source_id, title, format_date(row.date), detail, flag, range_text,
+                category=row.category)  # fmt: skip
 
 
 def _with_fact(item: Item, fact: Fact) -> Item:
-    return Item(item.resource_type, item.id, item.source_id, item.title, format_date(fact.date), item.detail,
-                item.flag, item.range_text, fact.sources, fact.fact_id, item.notes)  # fmt: skip
+    return replace(item, date=format_date(fact.date), sources=fact.sources, fact_id=fact.fact_id)
 
 
 def _dedupe(found: Iterable[Fact], limit: int) -> list[Fact]:
@@ -142,8 +146,7 @@ def result_item(row: ResourceRow, extra: dict[str, Any] | None) -> Item:
 
 def _with_slot(item: Item, slot: Slot, names: dict[int, str]) -> Item:
     sources = tuple(names[sid] for sid in slot.source_ids if sid in names)
-    return Item(item.resource_type, item.id, item.source_id, item.title, format_date(slot.date), item.detail,
-                item.flag, item.range_text, sources, slot.fact_id, item.notes)  # fmt: skip
+    return replace(item, date=format_date(slot.date), sources=sources, fact_id=slot.fact_id)
 
 
 def _newest_rows(
@@ -248,7 +251,7 @@ def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] =
         extra = allergy_extra.get(fact.newest.rowid, {})
         criticality = extra.get("criticality")
         flag = Flag("High risk", "alert") if criticality == "high" else None
-        parts = [f"Criticality: {criticality}" if criticality else "Criticality not recorded"]
+        parts = [code_word(criticality, "criticality") if criticality else "Risk not recorded"]
         if extra.get("reaction"):
             parts.append(f"Reaction: {tidy_name(extra['reaction'])}")
         allergies.append(_with_fact(_item(fact.row, " · ".join(parts), flag), fact))
@@ -285,7 +288,7 @@ def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] =
         stopped_medications=stopped,
         medication_notes=notes,
         treatment=treatment,
-        devices=_named(_with_fact(_item(f.row, f.row.status or ""), f) for f in _dedupe(of("Device"), 12)),
+        devices=_named(_with_fact(_item(f.row, code_word(f.row.status or "")), f) for f in _dedupe(of("Device"), 12)),
     ))
 
 
@@ -313,9 +316,10 @@ _TREATMENT_WORDS = re.compile(r"\b(treatment|regimen|plan|antiretroviral|antiret
 def _treatment(record: Record, scope: Scope, plans: list[Fact], goals: list[Fact]) -> tuple[Item, ...]:
     items = [_with_fact(_item(f.row, "Care plan"), f) for f in _dedupe(plans, 12)]
     # Goals usually carry no date, so the timeline cannot hold them; they are part of the plans.
-    items += [_with_fact(_item(f.row, f"Goal ({f.row.status})" if f.row.status else "Goal"), f) for f in goals]
+    items += [_with_fact(_item(f.row, f"Goal ({code_word(f.row.status).lower()})" if f.row.status else "Goal"), f)
+              for f in goals]  # fmt: skip
     for test in lab_tests(record, scope, OTHER):
-        if not _TREATMENT_WORDS.search(test.name) or test.newest is None:
+        if not _TREATMENT_WORDS.search(test.full_name or test.name) or test.newest is None:
             continue
         # The line opens the newest answer and says all of that day's (the list found both: no query per test).
         rtype, rid, source_id = test.newest

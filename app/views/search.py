@@ -9,6 +9,7 @@ from app.record import Record, noted_items
 
 from .format import format_date, kind_name, readable_measurements, source_label, tidy_name
 from .people import Scope
+from .short_names import short_result_text
 
 __all__ = ["Hit", "search"]
 
@@ -44,7 +45,8 @@ def search(record: Record, scope: Scope, text: str, *, limit: int = 50) -> list[
     for row in record.search(text, limit=limit * 4, where=where, params=params):
         if row.resource_type in _DIRECTORY_TYPES or not scope.admits(row.source_id, row.subject):
             continue
-        title = tidy_name(readable_measurements(row.display))
+        title = short_result_text(row.code, row.display) if row.resource_type == "Observation" else \
+            tidy_name(readable_measurements(row.display))
         hit = Hit(row.resource_type, row.id, row.source_id, title, format_date(row.date), row.category,
                   source_label(row.source), (row.source_id, row.resource_type, row.id) in noted)  # fmt: skip
         ranked.append((0 if _names_all(title, words) else 1, row.date or "", hit))

@@ -4,7 +4,7 @@ before with who opened them, and a received summary. Plain Python over app.share
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from sync.share import SECTIONS, ReceivedShare, ShareError
 
 from .format import format_date, format_timestamp, tidy_name
 from .people import Scope
+from .short_names import short_result_text
 
 __all__ = [
     "EXPIRY_CHOICES",
@@ -81,8 +82,18 @@ def share_choices(record: Record, scope: Scope) -> ShareChoices:
 def _item(c: Any) -> ItemChoice:
     mine = f" · {ADDED_BY_YOU}" if any(is_own(source) for source in c.sources) else ""
     # Named as the summary names it: no SNOMED tag such as "(disorder)" (the shared copy keeps the source's text).
-    text = tidy_name(c.display) + (f" · {format_date(c.date)}" if c.date else "") + mine
+    # A result by its test's short name and a readable value ("Hemoglobin A1c: 6.28 %").
+    name = short_result_text(_code(c.resource), c.display) if c.resource_type == "Observation" else tidy_name(c.display)
+    text = name + (f" · {format_date(c.date)}" if c.date else "") + mine
     return ItemChoice(c.key, text, c.default)
+
+
+def _code(resource: Any) -> str | None:
+    """The first code of a resource's `code` (a LOINC code for a result)."""
+    concept = resource.get("code") if isinstance(resource, Mapping) else None
+    codings = concept.get("coding") if isinstance(concept, Mapping) else None
+    first = codings[0] if isinstance(codings, list) and codings and isinstance(codings[0], Mapping) else {}
+    return first["code"] if isinstance(first.get("code"), str) else None
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from app.record.view_queries import rows_by_rowid, told_as_documents
 from .format import format_date, format_value, kind_name, readable_measurements, source_label, tidy_name
 from .merged import Slot, slots, warm
 from .people import Scope
+from .short_names import short_test_name
 
 __all__ = [
     "GROUPS", "DEFAULT_GROUPS", "TimelineEntry", "TimelineFilter", "TimelinePage", "month_counts", "timeline_page",
@@ -26,9 +27,9 @@ __all__ = [
 # What the filter chips offer, and the resource types behind each.
 GROUPS: dict[str, tuple[str, ...]] = {
     "Visits": ("Encounter",),
-    "Conditions": ("Condition",),
+    "Health problems": ("Condition",),
     "Results": ("Observation", "DiagnosticReport"),
-    "Medications": ("MedicationRequest", "MedicationStatement", "MedicationDispense", "MedicationAdministration"),
+    "Medicines": ("MedicationRequest", "MedicationStatement", "MedicationDispense", "MedicationAdministration"),
     "Immunizations": ("Immunization",),
     "Procedures": ("Procedure",),
     "Allergies": ("AllergyIntolerance",),
@@ -95,9 +96,11 @@ class TimelinePage:
 
 def _entry(row: ResourceRow, slot: Slot, noted: bool = False) -> TimelineEntry:
     title, detail = row.display, ""
-    if row.resource_type == "Observation" and ":" in row.display:
-        title, detail = (part.strip() for part in row.display.split(":", 1))
-        detail = format_value(row.value, row.unit) if row.value is not None else readable_measurements(detail)
+    if row.resource_type == "Observation":
+        if ":" in row.display:
+            title, detail = (part.strip() for part in row.display.split(":", 1))
+            detail = format_value(row.value, row.unit) if row.value is not None else readable_measurements(detail)
+        title = short_test_name(row.code, title)
     return TimelineEntry(
         row.rowid, row.resource_type, row.id, row.source_id, row.source, slot.date, tidy_name(title), detail,
         len(slot.source_ids), slot.fact_id, row.category, noted,
