@@ -24,7 +24,7 @@ from .format import (
 from .merged import Slot, cached_facts, cached_medications, recent_slots
 from .people import Person, Scope
 from .ranges import Flag, flag_for, range_for
-from .short_names import short_test_name
+from .short_names import RESULT_TYPES, short_test_name
 
 __all__ = ["Dashboard", "Item", "Note", "build_dashboard", "result_item", "sources_text"]
 
@@ -100,7 +100,7 @@ class Dashboard:
 
 
 def _item(row: ResourceRow, detail: str = "", flag: Flag | None = None, range_text: str = "") -> Item:
-    title = tidy_name(row.code_display or row.display) if row.resource_type != "Observation" else short_test_name(
+    title = tidy_name(row.code_display or row.display) if row.resource_type not in RESULT_TYPES else short_test_name(
         row.code, row.code_display or row.display.split(":")[0]
     )
     return Item(row.resource_type, row.id, row.source_id, title, format_date(row.date), detail, flag, range_text,

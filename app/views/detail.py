@@ -33,7 +33,7 @@ from app.record.view_queries import provenance_of
 
 from .entries import entry_text
 from .merged import cached_facts
-from .short_names import short_test_name
+from .short_names import RESULT_TYPES, short_test_name
 
 from .format import (
     code_word,
@@ -187,10 +187,6 @@ _LABELS = {
 _BOOKKEEPING = {"intent", "subject", "patient", "beneficiary", "insurer", "provider", "priority", "use",
                 "created", "insurance", "docStatus", "securityLabel", "masterIdentifier"}  # fmt: skip
 
-# Elements whose value is a FHIR code (a plain string, or a coding without a display): said in words.
-_CODED = {"status", "clinicalStatus", "verificationStatus", "criticality", "type", "category", "gender",
-          "lifecycleStatus", "severity", "mode", "docStatus", "achievementStatus"}  # fmt: skip
-
 Names = Callable[[str], "str | None"]
 
 
@@ -209,7 +205,7 @@ def _text(value: Any, names: Names, depth: int = 0, element: str | None = None) 
     if isinstance(value, str):
         if _DATE.match(value):
             return format_date(value)
-        return code_word(value, element) if element in _CODED else value
+        return code_word(value, element)  # a code ('active', 'complete') in words; other text stays as it is
     if isinstance(value, list):
         shown = list(dict.fromkeys(t for t in (_text(v, names, depth, element) for v in value[:_MAX_LIST]) if t))
         more = f" (and {len(value) - _MAX_LIST} more)" if len(value) > _MAX_LIST else ""
@@ -234,7 +230,7 @@ def _reference_text(value: dict[str, Any], names: Names) -> str:
     if isinstance(reference, str):
         named = names(reference)
         if named:
-            return tidy_name(named)
+            return code_word(tidy_name(named))  # a claim named only by its type's code ('institutional')
         target = value.get("type") or reference.split("/", 1)[0].split("?", 1)[0]
         if re.fullmatch(r"[A-Z][A-Za-z]+", str(target)):
             return kind_name(str(target))
@@ -366,8 +362,8 @@ def detail(record: Record, resource_type: str, resource_id: str, source_id: int 
          else "Passed FHIR R4 validation" if row.valid else f"Did not pass validation: {row.invalid_reason}"),
     ]
     provenance += _provenance(record, resource_type, resource_id, row.source_id)
-    # A result is titled by its short name ("Hemoglobin A1c"); the source's full name is its "Name" field.
-    title = tidy_name(row.code_display or row.display) if resource_type != "Observation" else short_test_name(
+    # A result or a panel is titled by its short name ("Hemoglobin A1c"); the source's full name is its "Name".
+    title = tidy_name(row.code_display or row.display) if resource_type not in RESULT_TYPES else short_test_name(
         row.code, row.display.split(":")[0]
     )
     fact = fact_info(record, resource_type, resource_id, row.source_id)

@@ -9,7 +9,7 @@ from app.record import Record, noted_items
 
 from .format import format_date, kind_name, readable_measurements, source_label, tidy_name
 from .people import Scope
-from .short_names import short_result_text
+from .short_names import RESULT_TYPES, short_result_text
 
 __all__ = ["Hit", "search"]
 
@@ -45,7 +45,7 @@ def search(record: Record, scope: Scope, text: str, *, limit: int = 50) -> list[
     for row in record.search(text, limit=limit * 4, where=where, params=params):
         if row.resource_type in _DIRECTORY_TYPES or not scope.admits(row.source_id, row.subject):
             continue
-        title = short_result_text(row.code, row.display) if row.resource_type == "Observation" else \
+        title = short_result_text(row.code, row.display) if row.resource_type in RESULT_TYPES else \
             tidy_name(readable_measurements(row.display))
         hit = Hit(row.resource_type, row.id, row.source_id, title, format_date(row.date), row.category,
                   source_label(row.source), (row.source_id, row.resource_type, row.id) in noted)  # fmt: skip

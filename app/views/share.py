@@ -16,7 +16,7 @@ from sync.share import SECTIONS, ReceivedShare, ShareError
 
 from .format import format_date, format_timestamp, tidy_name
 from .people import Scope
-from .short_names import short_result_text
+from .short_names import RESULT_TYPES, short_result_text
 
 __all__ = [
     "EXPIRY_CHOICES",
@@ -82,8 +82,8 @@ def share_choices(record: Record, scope: Scope) -> ShareChoices:
 def _item(c: Any) -> ItemChoice:
     mine = f" · {ADDED_BY_YOU}" if any(is_own(source) for source in c.sources) else ""
     # Named as the summary names it: no SNOMED tag such as "(disorder)" (the shared copy keeps the source's text).
-    # A result by its test's short name and a readable value ("Hemoglobin A1c: 6.28 %").
-    name = short_result_text(_code(c.resource), c.display) if c.resource_type == "Observation" else tidy_name(c.display)
+    # A result (or a panel) by its test's short name and a readable value ("Hemoglobin A1c: 6.28 %").
+    name = short_result_text(_code(c.resource), c.display) if c.resource_type in RESULT_TYPES else tidy_name(c.display)
     text = name + (f" · {format_date(c.date)}" if c.date else "") + mine
     return ItemChoice(c.key, text, c.default)
 

@@ -13,7 +13,7 @@ import re
 
 from .format import readable_measurements, tidy_name
 
-__all__ = ["SHORT_TEST_NAMES", "short_result_text", "short_test_name"]
+__all__ = ["RESULT_TYPES", "SHORT_TEST_NAMES", "short_result_text", "short_test_name"]
 
 # LOINC code -> the name a patient reads.
 SHORT_TEST_NAMES: dict[str, str] = {
@@ -66,6 +66,12 @@ SHORT_TEST_NAMES: dict[str, str] = {
     "777-3": "Platelets",
     "32207-3": "PDW (platelet size range)",
     "32623-1": "MPV (platelet size)",
+    # Panels (a DiagnosticReport's code)
+    "51990-0": "Basic metabolic panel",
+    "24323-8": "Comprehensive metabolic panel",
+    "57698-3": "Lipid panel (cholesterol)",
+    "58410-2": "Complete blood count (CBC)",
+    "57021-8": "Complete blood count (CBC)",
     # Other tests
     "38265-5": "Bone density (T-score)",
     "3016-3": "TSH (thyroid)",
@@ -95,11 +101,14 @@ SHORT_TEST_NAMES: dict[str, str] = {
 _BRACKETS = re.compile(r"\s*\[[^\]]*\]")
 # Where LOINC's formal name goes on to the specimen, the method, a time or a scale ("... in Serum or Plasma").
 _TAIL = re.compile(
-    r"\s+(?:in|of|by)\s+(?:Serum|Plasma|Blood|Urine|Specimen|Arterial|Venous|Capillary|Cerebral|Body fluid|Stool|"
+    r"\s+(?:in|of|by|-)\s+(?:Serum|Plasma|Blood|Urine|Specimen|Arterial|Venous|Capillary|Cerebral|Body fluid|Stool|"
     r"Saliva|Automated|Manual|calculation|Calculation|Estimated|Immunoassay|Test strip|\d).*$"
 )
 _RATIO = re.compile(r"^(?P<top>[^/]+?)/(?P<bottom>[A-Z][\w.]*\.total|[A-Z][\w.]*\.[a-z][\w.]*)\b")
+_TOTAL = re.compile(r"^(?P<what>[A-Za-z]+)\.total\b")
 _MAX = 60
+# The kinds of record named by a test's code: results and the reports (panels) that group them.
+RESULT_TYPES = ("Observation", "DiagnosticReport")
 
 
 def short_test_name(code: str | None, name: str) -> str:
@@ -113,6 +122,7 @@ def short_test_name(code: str | None, name: str) -> str:
     ratio = _RATIO.match(shown)
     if ratio:
         shown = ratio["top"]
+    shown = _TOTAL.sub(lambda m: f"Total {m['what'].lower()}", shown)  # 'Bilirubin.total' -> 'Total bilirubin'
     shown = re.sub(r"\s+", " ", shown).strip(" -–,;") or full
     if len(shown) > _MAX:
         cut = shown[: _MAX - 1].rsplit(" ", 1)[0].rstrip(" -–,;/")
