@@ -29,6 +29,9 @@ _SHARED_ROWS = {
 }
 # Results whose category the report does not keep apart (it counts per type) once the sync has ended.
 _ALL_RESULTS = "Results and measurements"
+# The rows of results, one per category searched: a category that brought nothing is left out once it is done
+# (a portal searched for six kinds of result the patient never had), unless no result came at all.
+_RESULT_ROWS = {plural(kind) for kind in OBSERVATION_KINDS.values()} | {_ALL_RESULTS}
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,7 @@ class SyncRow:
     @property
     def count_text(self) -> str:
         """'107 of 712' while arriving; '12 received' or 'none found' once finished."""
-        if self.finished:
+        if self.finished or self.expected == 0:
             return f"{self.received:,} received" if self.received else "none found"
         if self.stopped:
             return f"{self.received:,} before it stopped"
@@ -161,11 +164,16 @@ class SyncTally:
     def rows(self) -> list[SyncRow]:
         """The patient's kinds of record alphabetically, then the shared rows (clinicians and places, insurance)."""
         shared = set(_SHARED_ROWS.values())
-        return [
+        rows = [
             SyncRow(name, row.received(), None if row.finished() else row.expected(), row.finished(),
                     self.ended and not row.finished())
             for name, row in sorted(self._rows.items(), key=lambda r: (r[0] in shared, r[0]))
         ]
+        empty = [r for r in rows if r.name in _RESULT_ROWS and r.finished and not r.received]
+        kept = [r for r in rows if r not in empty]
+        if empty and not [r for r in kept if r.name in _RESULT_ROWS]:  # no result at all: one row says so
+            kept = sorted([*kept, SyncRow(_ALL_RESULTS, 0, None, True)], key=lambda r: (r.name in shared, r.name))
+        return kept
 
     def work_done(self, tasks_done: int, tasks_total: int) -> float | None:
         """The share of the work done, never ahead of what is known: records fetched of those the portal said it

@@ -246,6 +246,8 @@ def test_sync_rows_from_a_real_sync_add_up_pages_and_an_empty_kind_is_not_full(t
     empty = [r for r in rows if not r.received]
     assert empty and all(r.fraction == 0.0 and r.count_text == "none found" for r in empty)  # Elvina has no notes
     assert "Documents" in [r.name for r in empty]
+    # A kind of result the portal was asked for and never had (therapy, activity…) is not a row of its own.
+    assert not {"Therapy", "Activity", "Examinations"} & set(names)
 
 
 async def _sync_elvina(record: Record, sandbox: SandboxServer, events: list[SyncProgress]) -> SyncReport:
@@ -267,12 +269,18 @@ def test_sync_rows_while_arriving_and_after_a_failure() -> None:
     rows = {r.name: r for r in tally.rows()}
     assert rows["Lab results"] == SyncRow("Lab results", 107, 712, False)
     assert rows["Lab results"].count_text == "107 of 712" and rows["Lab results"].fraction == pytest.approx(107 / 712)
-    assert rows["Documents"].fraction == 0.0 and rows["Documents"].count_text == "0 of 0"
+    assert rows["Documents"].fraction == 0.0 and rows["Documents"].count_text == "none found"
     assert rows["Health problems"].fraction is None and rows["Health problems"].count_text == "3 so far"
     tally.finish(None, failed=True)
     after = {r.name: r for r in tally.rows()}
-    assert after["Lab results"].count_text == "107 before it stopped" and after["Lab results"].fraction < 0.2
+    assert after["Lab results"].count_text == "107 before it stopped"
+    assert after["Lab results"].fraction == pytest.approx(107 / 712)
     assert after["Health problems"].fraction == 0.0  # no moving bar once the sync has ended
+    nothing = SyncTally()  # a portal with no results at all: one row says so
+    for category in ("laboratory", "vital-signs"):
+        nothing.add(SyncProgress("search", "Observation", f"Observation?category={category}", page=1, total=0))
+        nothing.add(SyncProgress("search", "Observation", f"Observation?category={category}", done=True))
+    assert [(r.name, r.count_text) for r in nothing.rows()] == [("Results and measurements", "none found")]
 
 
 # --- the patient's own entries -----------------------------------------------------------------------------------------
