@@ -115,6 +115,7 @@ def code_word(code: str, element: str | None = None) -> str:
     return _ELEMENT_WORDS.get(element or "", {}).get(code) or STATUS_WORDS.get(code) or \
         code.replace("-", " ").capitalize()
 
+
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _LONG_MONTHS = (
     "January", "February", "March", "April", "May", "June",
