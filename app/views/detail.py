@@ -150,7 +150,7 @@ def _label(key: str) -> str:
     words = re.sub(r"(?<!^)(?=[A-Z])", " ", key).lower()
     for prefix in ("value ", "effective ", "onset ", "occurrence ", "performed ", "abatement ", "medication ",
                    "deceased ", "multiple birth "):  # fmt: skip
-        if words.startswith(prefix) and words.split(" ", 1)[1] in ("date time", "period", "quantity", "string",
+        if words.startswith(prefix) and words[len(prefix):] in ("date time", "period", "quantity", "string",
                                                                   "codeable concept", "boolean", "integer",
                                                                   "reference"):  # fmt: skip
             return prefix.strip().capitalize()
@@ -181,7 +181,11 @@ _LABELS = {
     "class": "Kind of visit",
     "participant": "With",
     "content": "Document",
+    "criticality": "Risk",
+    "telecom": "Phone or email",
+    "maritalStatus": "Marital status",
 }
+_CONTACT_SYSTEMS = {"phone", "fax", "email", "pager", "url", "sms", "other"}
 # Elements that are FHIR bookkeeping, not part of what happened: left out of the readable view (they stay in
 # "Exactly as received").
 _BOOKKEEPING = {"intent", "subject", "patient", "beneficiary", "insurer", "provider", "priority", "use",
@@ -253,14 +257,17 @@ def _attachment_text(value: dict[str, Any]) -> str:
 def _dict_text(value: dict[str, Any], names: Names, depth: int, element: str | None = None) -> str:
     if "coding" in value or ("text" in value and len(value) <= 2):  # CodeableConcept
         if isinstance(value.get("text"), str):
-            return tidy_name(value["text"])
+            return code_word(tidy_name(value["text"]), element)  # Synthea's marital status text is 'M'
         codings = [c for c in value.get("coding", []) if isinstance(c, dict)]
         return "; ".join(dict.fromkeys(_coding_text(c, element) for c in codings))
     if "reference" in value:  # Reference
         return _reference_text(value, names)
     if "contentType" in value or "data" in value:  # Attachment
         return _attachment_text(value)
-    if ("display" in value or "code" in value) and "value" not in value and len(value) <= 4:  # Coding
+    if "value" in value and value.get("system") in _CONTACT_SYSTEMS:  # ContactPoint: the number or address itself
+        return str(value["value"])
+    coding = "display" in value or isinstance(value.get("code"), str)  # (a CarePlan activity's `code` is a concept)
+    if coding and "value" not in value and len(value) <= 4:  # Coding
         return _coding_text(value, element)
     if "value" in value and ("unit" in value or "code" in value or "system" in value or "currency" in value):
         number = value.get("value")  # a Quantity, or Money

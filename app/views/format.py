@@ -97,9 +97,13 @@ STATUS_WORDS: dict[str, str] = {
     "medication": "Medicine",
     "biologic": "Biological product",
 }
-# Codes whose word depends on the element: an allergy's criticality is a risk, not a level.
+# Codes whose word depends on the element: an allergy's criticality is a risk, not a level; a marital status is
+# a letter of HL7 v3 MaritalStatus.
 _ELEMENT_WORDS: dict[str, dict[str, str]] = {
     "criticality": {"low": "Low risk", "high": "High risk", "unable-to-assess": "Risk not assessed"},
+    "maritalStatus": {"A": "Annulled", "D": "Divorced", "I": "Interlocutory", "L": "Legally separated",
+                      "M": "Married", "C": "Common law", "P": "Polygamous", "T": "Domestic partner",
+                      "U": "Unmarried", "S": "Never married", "W": "Widowed"},
 }
 _CODE = re.compile(r"^[a-z]+(?:-[a-z]+)*$")
 
@@ -110,10 +114,12 @@ def code_word(code: str, element: str | None = None) -> str:
     is not such a code (a display, 'AMB', '64859006') stays as it is, unless CODE_WORDS names it."""
     if code in CODE_WORDS:
         return CODE_WORDS[code]
+    mine = _ELEMENT_WORDS.get(element or "", {})
+    if code in mine:
+        return mine[code]
     if not _CODE.match(code):
         return code
-    return _ELEMENT_WORDS.get(element or "", {}).get(code) or STATUS_WORDS.get(code) or \
-        code.replace("-", " ").capitalize()
+    return STATUS_WORDS.get(code) or code.replace("-", " ").capitalize()
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -329,8 +335,9 @@ _QUOTED = re.compile(r"(?<!\w)'([^']+)'(?!\w)")
 
 def tidy_name(text: str) -> str:
     """Drop SNOMED semantic tags ('Chronic sinusitis (disorder)' -> 'Chronic sinusitis') and the quotes SNOMED
-    puts around a word ("Encounter for 'check-up'" -> 'Encounter for check-up'); an apostrophe stays."""
-    return _QUOTED.sub(r"\1", _SNOMED_TAG.sub("", text).strip()) or text
+    puts around a word ("Encounter for 'check-up'" -> 'Encounter for check-up'); an apostrophe stays. A name that
+    is only a code (a claim named by its type, 'institutional') reads as a word."""
+    return code_word(_QUOTED.sub(r"\1", _SNOMED_TAG.sub("", text).strip()) or text)
 
 
 def years_since(value: str | None, today: date | None = None) -> int | None:

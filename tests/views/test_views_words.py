@@ -33,6 +33,8 @@ _FHIR_TYPE_NAMES = {"Condition", "Observation", "MedicationRequest", "Medication
                     "DiagnosticReport", "DocumentReference", "Encounter", "ImagingStudy", "CarePlan", "Patient",
                     "Medication", "Organization", "Practitioner", "ExplanationOfBenefit"}  # fmt: skip
 _BARE_CODE = re.compile(r"^[a-z]+(?:-[a-z]+)*$")  # 'active', 'confirmed', 'entered-in-error'
+_RAW_PARTS = re.compile(r"\{coding|system:|\bcode: ")  # a structure printed as it is
+_FHIR_LABEL = re.compile(r"\b(?:boolean|telecom|criticality)\b", re.IGNORECASE)
 _LOINC_FORMAL = re.compile(r"\[|\b(?:in|of) (?:Serum|Plasma|Blood)\b|by Automated|\.total\b")
 
 
@@ -85,12 +87,20 @@ def test_no_item_page_shows_a_bare_code_or_a_fhir_type_as_its_kind(record: Recor
         assert item is not None
         assert item.kind not in _FHIR_TYPE_NAMES, (rtype, item.kind)
         for label, text in item.fields:
-            assert not _BARE_CODE.match(text), f"{rtype}/{rid} {label}: {text}"
+            assert not _BARE_CODE.match(text) and not _RAW_PARTS.search(text), f"{rtype}/{rid} {label}: {text}"
+            assert not _FHIR_LABEL.search(label), f"{rtype}/{rid} {label}"
             if label == "Status":
                 statuses.add(text)
     # What the demo patients' items say of themselves (Synthea's codes, in words).
     assert {"Active", "Resolved", "Completed", "Finished", "Stopped", "Final"} <= statuses
     assert "Replaced by a newer version" in statuses  # Carolyne's earlier notes: DocumentReference 'superseded'
+    carolyne = next(p for p in v.people(record) if "Carolyne" in p.name)
+    member = carolyne.members[0]
+    about = v.detail(record, "Patient", member.patient.split("/")[-1], member.source_id)
+    assert about is not None and about.kind == "Personal details"
+    fields = dict(about.fields)
+    assert fields["Marital status"] == "Married" and fields["Gender"] == "Female"  # Synthea: 'M', 'female'
+    assert re.fullmatch(r"[\d-]+", fields["Phone or email"]) and fields["Multiple birth"] == "No"
 
 
 def test_codes_read_as_words_and_other_text_stays() -> None:
