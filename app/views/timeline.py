@@ -24,7 +24,8 @@ __all__ = [
     "warm_timeline",
 ]  # fmt: skip
 
-# What the filter chips offer, and the resource types behind each.
+# What the filter chips offer, and the resource types behind each: named as the first kind is (kind_plural), but
+# for the two chips that gather several kinds of record.
 GROUPS: dict[str, tuple[str, ...]] = {
     "Visits": ("Encounter",),
     "Health problems": ("Condition",),

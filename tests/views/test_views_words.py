@@ -135,6 +135,8 @@ def test_every_screen_names_kinds_with_the_one_mapping(record: Record) -> None:
     hits = v.search(record, elvina, "osteoporosis")
     assert hits and {h.kind for h in hits if h.resource_type == "Condition"} == {"Health problem"}
     assert "Health problems" in v.GROUPS and "Conditions" not in v.GROUPS
+    for group, types in v.GROUPS.items():  # the timeline's chips too
+        assert group in ("Results", "Insurance") or group == kind_plural(types[0]), group
     # One mapping: the plural a sync row or a filter uses is the singular's.
     for rtype, name in KIND_NAMES.items():
         assert kind_plural(rtype) == plural(name) and kind_plural(rtype).lower().startswith(name.lower()[:4])
