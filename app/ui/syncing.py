@@ -13,7 +13,7 @@ from typing import Any
 
 import flet as ft
 
-from app.views.sync_progress import SyncRow, SyncTally
+from app.views.sync_progress import SyncRow, SyncTally, refused_text
 
 from .theme import INK, MUTED, OUTLINE, PRIMARY, SURFACE
 from .widgets import banner, heading, labelled
@@ -136,7 +136,7 @@ class SyncRun:
         totals = report.totals
         text = f"{totals.imported:,} new, {totals.updated:,} updated, {totals.unchanged:,} unchanged."
         if totals.refused:
-            text += f" {len(totals.refused)} kind(s) of record were refused by the portal: " + "; ".join(totals.refused[:3])
+            text += " " + refused_text(report)
         if getattr(report, "outcome", "complete") == "incomplete":
             text += " Some records are still to come: sync again to fetch the rest."
         if getattr(report, "message", None):

@@ -8,13 +8,14 @@ and, at the end, its report, whose per-type figures are the final word. Plain Py
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 from .format import OBSERVATION_KINDS, kind_plural, plural
 
-__all__ = ["SyncRow", "SyncTally"]
+__all__ = ["SyncRow", "SyncTally", "refused_text"]
 
 # Kinds a patient does not read one by one share a row: reference data the sync fetches to name people and
 # places, and insurance paperwork (shown only when the patient opens "Insurance").
@@ -190,3 +191,19 @@ class SyncTally:
             expected = sum(s.received if s.finished else max(s.total or 0, s.received) for s in searches)
             shares.append(done / expected if expected else 1.0)
         return min(1.0, min(shares)) if shares else None
+
+
+_ADDRESS = re.compile(r"^[A-Z][A-Za-z]+/[^\s:]+:\s*")  # "Practitioner/9633…: " before a reason
+
+
+def refused_text(report: Any) -> str:
+    """What the portal did not send, by kind in the patient's words: "The portal did not send everything: Devices
+    (not granted by the portal); Clinicians and places (…)." Empty when it sent everything asked for."""
+    kinds: dict[str, dict[str, None]] = {}
+    for rtype, figures in sorted((getattr(report, "types", None) or {}).items()):
+        for reason in figures.refused:
+            kinds.setdefault(_row_name(rtype, rtype), {})[_ADDRESS.sub("", str(reason))] = None
+    if not kinds:
+        return ""
+    parts = [f"{name} ({'; '.join(list(reasons)[:2])})" for name, reasons in kinds.items()]
+    return "The portal did not send everything: " + "; ".join(parts[:4]) + (" and more" if len(parts) > 4 else "") + "."

@@ -22,7 +22,7 @@ from app.record.entries import OWN_SOURCE, Reading, add_entry
 from app.views.format import KIND_NAMES, OBSERVATION_KINDS, code_word, kind_plural, plural
 from app.views.share import share_choices
 from app.views.short_names import SHORT_TEST_NAMES, short_test_name
-from app.views.sync_progress import SyncRow, SyncTally
+from app.views.sync_progress import SyncRow, SyncTally, refused_text
 from sync.assets import DEMO_PATIENTS
 from sync.pull import SyncProgress, SyncReport
 from sync.sandbox import SandboxServer
@@ -262,11 +262,29 @@ def test_sync_rows_from_a_real_sync_add_up_pages_and_an_empty_kind_is_not_full(t
     assert not {"Therapy", "Activity", "Examinations"} & set(names)
 
 
-async def _sync_elvina(record: Record, sandbox: SandboxServer, events: list[SyncProgress]) -> SyncReport:
+def test_what_the_portal_did_not_send_is_said_by_kind(tmp_path: Path) -> None:
+    import asyncio
+
+    granted = ["launch/patient", "openid", "fhirUser", "patient/Patient.rs", "patient/Condition.rs"]
+    sandbox = SandboxServer().start()
+    try:
+        with Record.create(tmp_path / "narrow.carry", PASSPHRASE) as rec:
+            report = asyncio.run(_sync_elvina(rec, sandbox, [], granted))
+    finally:
+        sandbox.stop()
+    said = refused_text(report)
+    assert said.startswith("The portal did not send everything: ") and "(not granted by the portal)" in said
+    assert "Allergies (not granted by the portal)" in said or " and more." in said
+    assert not [word for word in re.findall(r"[A-Z][A-Za-z]+", said) if word in _FHIR_TYPE_NAMES], said
+    assert refused_text(SyncReport.from_json({**report.as_json(), "types": {}})) == ""
+
+
+async def _sync_elvina(record: Record, sandbox: SandboxServer, events: list[SyncProgress],
+                       scopes: list[str] | None = None) -> SyncReport:  # fmt: skip
     login = next(x for x in sandbox.logins if x.username == "elvina")
     portals = Portals(record)
-    pending = await portals.begin_connect(sandbox.base_url, "http://127.0.0.1:8123/oauth/callback")
-    location = await log_in_async(pending.authorize_url, login.username, login.password)
+    pending = await portals.begin_connect(sandbox.base_url, "http://127.0.0.1:8123/oauth/callback", scopes=scopes)
+    location = await log_in_async(pending.authorize_url, login.username, login.password, scopes=scopes)
     conn = await portals.complete_connect(pending, dict(parse_qsl(urlsplit(location).query)))
     return await portals.sync(conn.id, progress=events.append)
 
