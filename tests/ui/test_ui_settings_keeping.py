@@ -73,7 +73,7 @@ def test_units_dark_mode_and_text_size_apply_live_and_are_remembered(make_server
         ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
         nav(page, "Results")
         page.get_by_role("button", name="Vital signs").click()
-        ex(page.get_by_role("button", name=re.compile(r"^Body Weight [\d.]+ kg "))).to_be_visible()
+        ex(page.get_by_role("button", name=re.compile(r"^Weight [\d.]+ kg "))).to_be_visible()
         light = _pixel(page, width - 6, viewport["height"] // 2)
 
         nav(page, "Settings")
@@ -93,9 +93,9 @@ def test_units_dark_mode_and_text_size_apply_live_and_are_remembered(make_server
 
         nav(page, "Results")
         page.get_by_role("button", name="Vital signs").click()
-        weight = page.get_by_role("button", name=re.compile(r"^Body Weight [\d.]+ lb "))
+        weight = page.get_by_role("button", name=re.compile(r"^Weight [\d.]+ lb "))
         ex(weight).to_be_visible()
-        ex(page.get_by_role("button", name=re.compile(r"^Body Height [\d.]+ in "))).to_be_visible()
+        ex(page.get_by_role("button", name=re.compile(r"^Height [\d.]+ in "))).to_be_visible()
         shot(page, f"settings-vitals-us-dark-{width}")
         weight.click()
         chart = _id(page, "lab-chart")
