@@ -90,6 +90,14 @@ def test_units_dark_mode_and_text_size_apply_live_and_are_remembered(make_server
         dark = _pixel(page, width - 6, viewport["height"] // 2)
         assert sum(light) > 600 and sum(dark) < 120, (light, dark)
         shot(page, f"settings-dark-larger-{width}")
+        # The banners are dark too (their tones are roles of the theme): the export warning's fill, right of its text.
+        warning = _id(page, "export-warning")
+        warning.scroll_into_view_if_needed()
+        page.wait_for_timeout(800)
+        box = warning.bounding_box()
+        fill = _pixel(page, int(box["x"] + box["width"] - 8), int(box["y"] + box["height"] // 2))
+        assert sum(fill) < 200 and fill[0] > fill[2], fill  # dark amber, not the light page's pale one
+        shot(page, f"settings-dark-banner-{width}")
 
         nav(page, "Results")
         page.get_by_role("button", name="Vital signs").click()
