@@ -13,7 +13,7 @@ import flet as ft
 from app.views import format_date
 from app.views.people import PeopleChoices, Scope, people_choices
 
-from ..theme import TONES
+from ..theme import ALERT_TEXT
 from ..widgets import banner, card, heading, labelled, muted, primary_button, secondary_button
 from .common import page_body
 
@@ -238,7 +238,7 @@ class PeopleView:
         """Which of this person's records are somebody else: the patient ticks them (one or more, never all)."""
         boxes = [ft.Checkbox(label=_member_label(m), value=False) for m in person.members]
 
-        refusal = ft.Text("", color=TONES["alert"][0])  # in the dialog: a notice would sit behind it
+        refusal = ft.Text("", color=ALERT_TEXT)  # in the dialog: a notice would sit behind it
 
         async def split() -> None:
             which = [str(n + 1) for n, box in enumerate(boxes) if box.value]

@@ -11,7 +11,7 @@ from app.views.keeping import EXPORT_FORMATS, EXPORT_WARNING, Download, backup_d
 from app.views.preferences import APPEARANCES, TEXT_SIZES, UNIT_CHOICES
 
 from ..theme import INK
-from ..widgets import banner, card, heading, labelled, muted, primary_button
+from ..widgets import banner, card, heading, labelled, muted, named_radios, primary_button
 from .common import page_body
 from .entry import passphrase_field
 
@@ -32,10 +32,11 @@ class SettingsView:
             ft.Radio(value=_CARRY_HOST, label="A Carry host"),
         ], spacing=4))  # fmt: skip
         self.now = ft.Text("", size=14, color=INK)
-        self.host_url = ft.TextField(label="Carry host address", hint_text="https://share.example.org", width=420)
+        host = ft.TextField(label="Carry host address", hint_text="https://share.example.org", width=420)
+        self.host_url = Typed(host)
         # (Flutter's own reveal button has no accessible name: the passphrase field's has.)
-        self.credential = passphrase_field("Publish credential")
-        self.credential.hint_text = "the one the host's owner made for this device"
+        self.credential = Typed(passphrase_field("Publish credential"))
+        self.credential.field.hint_text = "the one the host's owner made for this device"
 
     async def load(self) -> ft.Control:
         from app.shares import ShareSettings
@@ -58,7 +59,7 @@ class SettingsView:
         ], spacing=10))  # fmt: skip
         settings = await self.app.run(ShareSettings.load)
         self.where.value = _CARRY_HOST if settings.host_url else _THIS_COMPUTER
-        self.host_url.value = settings.host_url or ""
+        self.host_url.set(settings.host_url or "")
         self.now.value = _now_text(settings.host_url)
         self.where_result = ft.Container()  # a refusal is said here, beside the button, not in a passing notice
         return page_body(
@@ -79,7 +80,8 @@ class SettingsView:
                                   "ciphertext, never the key, your name or the label. A Carry host "
                                   "runs on a server a doctor's phone can reach; its owner gives you a credential."),
                             self.now,
-                            self.where, self.host_url, self.credential,
+                            named_radios("Where new links live", self.where),
+                            self.host_url.field, self.credential.field,
                             primary_button("Save where links live", self.app.act(self._save_where), "save-link-host"),
                             self.where_result],
                            spacing=10)),  # fmt: skip
@@ -91,22 +93,23 @@ class SettingsView:
 
         group = ft.RadioGroup(value=value, on_change=self.app.act(changed), content=ft.Row(
             [ft.Radio(value=key, label=text) for key, text in options.items()], wrap=True, spacing=12))  # fmt: skip
-        return ft.Column([ft.Text(title, size=15, weight=ft.FontWeight.W_600, color=INK), group], spacing=2)
+        return named_radios(title, group, shown=True)
 
     # --- the passphrase -------------------------------------------------------------------------------------
 
     def _passphrase_card(self) -> ft.Control:
-        self.current = passphrase_field("Current passphrase")
-        self.new = passphrase_field("New passphrase")
-        self.repeat = passphrase_field("Repeat the new passphrase", on_submit=self.app.act(self._change_passphrase))
+        self.current = Typed(passphrase_field("Current passphrase"))
+        self.new = Typed(passphrase_field("New passphrase"))
+        change = self.app.act(self._change_passphrase)
+        self.repeat = Typed(passphrase_field("Repeat the new passphrase", on_submit=change))
         self.passphrase_result = ft.Container()
         return card(ft.Column([
             heading("Change your passphrase", 2),
             muted("Carry re-encrypts your record under the new passphrase. Backups you made before still open "
                   "with the old one."),
-            labelled(self.current, "current-passphrase"), labelled(self.new, "changed-passphrase"),
-            labelled(self.repeat, "repeat-changed-passphrase"),
-            primary_button("Change passphrase", self.app.act(self._change_passphrase), "change-passphrase",
+            labelled(self.current.field, "current-passphrase"), labelled(self.new.field, "changed-passphrase"),
+            labelled(self.repeat.field, "repeat-changed-passphrase"),
+            primary_button("Change passphrase", change, "change-passphrase",
                            icon=ft.Icons.PASSWORD),
             self.passphrase_result,
         ], spacing=10))  # fmt: skip
@@ -119,14 +122,14 @@ class SettingsView:
             raise RecordBusy("A sync is running; change the passphrase when it has finished. Nothing was changed.")
         fields = (self.current, self.new, self.repeat)
         try:
-            await self.app.run(self.app.session.change_passphrase, *(f.value or "" for f in fields))
+            await self.app.run(self.app.session.change_passphrase, *(f.text for f in fields))
         except Exception as exc:  # noqa: BLE001 - said in place, beside the fields
             self.passphrase_result.content = self.app.scaled(banner(self.app.message_for(exc), "alert",
                                                                     identifier="passphrase-result"))  # fmt: skip
             return
         finally:
             for field in fields:
-                field.value = ""
+                field.clear()
         self.app.portals = Portals(self.app.session.require())  # the record was reopened under the new passphrase
         self.passphrase_result.content = self.app.scaled(banner("Your passphrase is changed. Use the new one from now "
                                                                 "on.", "ok", identifier="passphrase-result"))  # fmt: skip
@@ -134,20 +137,21 @@ class SettingsView:
     # --- a backup and an export to keep ---------------------------------------------------------------------
 
     def _backup_card(self) -> ft.Control:
-        self.backup_passphrase = passphrase_field("Your passphrase", on_submit=self.app.act(self._backup))
+        self.backup_passphrase = Typed(passphrase_field("Your passphrase", on_submit=self.app.act(self._backup)))
         self.backup_ready = ft.Container()
         return card(ft.Column([
             heading("Back up your record", 2),
             muted("A backup is a copy of your encrypted record: it opens only with your passphrase, on this device "
                   "or a new one (\"Restore from a backup\" when Carry starts). Carry checks that it opens before "
                   "offering it."),
-            labelled(self.backup_passphrase, "backup-passphrase"),
+            labelled(self.backup_passphrase.field, "backup-passphrase"),
             primary_button("Make a backup", self.app.act(self._backup), "make-backup", icon=ft.Icons.BACKUP_OUTLINED),
             self.backup_ready,
         ], spacing=10))  # fmt: skip
 
     async def _backup(self) -> None:
-        passphrase, self.backup_passphrase.value = self.backup_passphrase.value or "", ""
+        passphrase = self.backup_passphrase.text
+        self.backup_passphrase.clear()
         try:
             download, _ = await self.app.run(backup_download, self.app.session.require(), passphrase)
         except Exception as exc:  # noqa: BLE001 - said in place, beside the button (a notice would cover it)
@@ -163,7 +167,7 @@ class SettingsView:
         return card(ft.Column([
             heading("Export your records", 2),
             muted("Every record, exactly as Carry received it, in a format other health apps read."),
-            self.export_format,
+            named_radios("Export format", self.export_format),
             banner(EXPORT_WARNING, "warn", identifier="export-warning"),
             primary_button("Prepare the export", self.app.act(self._export), "prepare-export",
                            icon=ft.Icons.FILE_DOWNLOAD_OUTLINED),
@@ -200,17 +204,52 @@ class SettingsView:
             self.now.value = _now_text(None)
             self.app.notify("New links live on this computer; links made on a Carry host stay there.", "ok")
             return
-        url = (self.host_url.value or "").strip()
+        url = self.host_url.text.strip()
         try:
-            device = await self.app.run(use_carry_host, self.app.session.require(), url, self.credential.value or "")
+            device = await self.app.run(use_carry_host, self.app.session.require(), url, self.credential.text)
         except Exception as exc:  # noqa: BLE001 - said in place, beside the button (a notice would cover it)
             self.where_result.content = self.app.scaled(banner(self.app.message_for(exc), "alert",
                                                                identifier="where-result"))  # fmt: skip
             return
-        self.credential.value = ""  # shown once, kept only in the record
+        self.credential.clear()  # shown once, kept only in the record
         self.now.value = _now_text(url.rstrip("/"))
         self.app.notify(f"New links live on the Carry host at {url.rstrip('/')} (this device is "
                         f"{str(device.get('device', ''))[:64]!r} there).", "ok")  # fmt: skip
+
+
+class Typed:
+    """A text field and what the patient typed into it, as its change events said it; handlers read `text`, never
+    `field.value`.
+
+    Flet's web client sends a field's text two ways: as the control's `value` property, and as the data of its
+    change event when it has an on_change handler. The property is sent only if the client finds the control in its
+    index by id (FletBackend.updateControl) and is dropped without a word otherwise; an event is sent by id, without
+    that look-up. After a backup at 1280 px, the three passphrase fields showed what was typed while no value of
+    theirs reached this server (their clicks did), so `field.value` was "" when "Change passphrase" was pressed
+    (issue 18). The events carry the text."""
+
+    def __init__(self, field: ft.TextField) -> None:
+        self.field = field
+        self._said: str | None = None
+        field.on_change = self._changed
+
+    def _changed(self, e: Any) -> None:
+        self._said = e.data if isinstance(e.data, str) else ""
+
+    @property
+    def text(self) -> str:
+        return self._said if self._said is not None else self.field.value or ""
+
+    def set(self, text: str) -> None:
+        self.field.value = text
+        self._said = None
+
+    def clear(self) -> None:
+        """Empty the field here and on the page. The control is first given the text the page shows, so that ""
+        is a change Flet sends even when the page's text never reached the control."""
+        self.field.value = self.text
+        self.field.value = ""
+        self._said = None
 
 
 def _now_text(host_url: str | None) -> str:

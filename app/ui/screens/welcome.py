@@ -8,6 +8,7 @@ import flet as ft
 
 from app.views import strength
 
+from ..theme import TONES
 from ..widgets import banner, heading, labelled, muted, primary_button, secondary_button
 from .entry import entry_frame, passphrase_field
 
@@ -17,6 +18,12 @@ if TYPE_CHECKING:
 __all__ = ["WelcomeScreen"]
 
 _STRENGTH_TONES = {0: "alert", 1: "alert", 2: "warn", 3: "ok", 4: "ok"}
+
+
+def meter_colour(score: int) -> Any:
+    """The strength meter's colour for a score: its tone's text colour, a role that follows light and dark (the
+    meter sits on the card's surface, as a tone's text colour may; its words say the strength too)."""
+    return TONES[_STRENGTH_TONES[score]][0]
 
 
 class WelcomeScreen:
@@ -58,7 +65,7 @@ class WelcomeScreen:
         self.second = labelled(
             passphrase_field("Repeat the passphrase", on_submit=self.app.act(self._create)), "repeat-passphrase"
         )
-        self.meter = ft.ProgressBar(value=0, bar_height=6, border_radius=3, color="#9B1C22",
+        self.meter = ft.ProgressBar(value=0, bar_height=6, border_radius=3, color=meter_colour(0),
                                     semantics_label="Passphrase strength")  # fmt: skip
         self.hint = muted("Use at least 8 characters; four unrelated words work well.", size=13)
         self.error = ft.Container()
@@ -89,7 +96,7 @@ class WelcomeScreen:
         first, _ = self._fields()
         result = strength(first.value or "")
         self.meter.value = result.score / 4
-        self.meter.color = {"alert": "#9B1C22", "warn": "#B7791F", "ok": "#2F855A"}[_STRENGTH_TONES[result.score]]
+        self.meter.color = meter_colour(result.score)
         self.hint.value = f"{result.label}. {result.hint}"
 
     async def _create(self) -> None:
