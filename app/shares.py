@@ -679,7 +679,8 @@ def build_summary(record: Record, selection: Selection, *, now: datetime | None 
                        sources=_origins(record, chosen, supporting), notes=_patient_notes(record, chosen))  # fmt: skip
     problems = check_ips(bundle)
     if problems:
-        raise ShareError("Carry will not share this summary: it breaks a rule of the IPS (" + "; ".join(problems[:3]) + ").")
+        raise ShareError("Carry will not share this summary: it breaks a rule of the International Patient Summary, "
+                         "the format a doctor's system reads (" + "; ".join(problems[:3]) + ").")  # fmt: skip
     return bundle
 
 
@@ -708,7 +709,7 @@ def build_check_in(record: Record, selection: Selection, *, now: datetime | None
                        notes=_patient_notes(record, chosen))  # fmt: skip
     problems = check_ktc(bundle)
     if problems:
-        raise ShareError("Carry will not share these records: they break a rule of the check-in profile ("
+        raise ShareError("Carry will not share these records: they break a rule of the clinic check-in format ("
                          + "; ".join(problems[:3]) + ").")  # fmt: skip
     return bundle
 

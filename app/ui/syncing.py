@@ -1,7 +1,7 @@
 """A sync in progress, as data: what the SyncPanel component (app/ui/screens/common.py) shows.
 
 The sync itself is app.portals (the same service the CLI uses). A SyncRun listens to its progress callback, keeps
-per-type counts and the share of the work done, and holds the outcome once it ended; it draws nothing. Its `tick`
+per-kind counts in the patient's words (app.views.sync_progress.SyncTally) and the share of the work done, and holds the outcome once it ended; it draws nothing. Its `tick`
 is observable: it moves a few times a second at most while the sync makes progress, and once when it ends, so the
 panels showing the run render again and nothing else does. The session keeps its runs in `session.syncs` (source
 id → run) and says when one starts or ends (`session.syncs_changed`), so the screens listing syncs render again.
@@ -19,24 +19,13 @@ from urllib.parse import urlsplit
 import flet as ft
 
 from app.portals import PortalError
-from app.views import kind_name
+from app.views.sync_progress import SyncRow, SyncTally, refused_text
 
 from .session import UiSession
 
 __all__ = ["SyncRow", "SyncRun", "SyncTick", "start_sync"]
 
 _REPAINT_SECONDS = 0.25
-# Kinds a patient does not read one by one share a row: reference data the sync fetches to name people and
-# places, and insurance paperwork (shown only when the patient opens "Insurance").
-_ROW_NAMES = {
-    "Organization": "Clinicians and places",
-    "Location": "Clinicians and places",
-    "Practitioner": "Clinicians and places",
-    "PractitionerRole": "Clinicians and places",
-    "Claim": "Insurance",
-    "ExplanationOfBenefit": "Insurance",
-    "Coverage": "Insurance",
-}
 _PHASES = {"search": "Fetching your records", "references": "Fetching clinicians and places",
            "attachments": "Fetching documents", "done": "Finishing"}  # fmt: skip
 
@@ -48,48 +37,6 @@ class SyncTick(ft.Observable):
     n: int = 0
 
 
-@dataclass
-class _TypeProgress:
-    """One resource type: the sum over its search tasks (Observation has one per category)."""
-
-    counts: dict[str, int]
-    totals: dict[str, int]
-    finished_tasks: set[str]
-    finished: bool = False
-
-    @property
-    def done(self) -> int:
-        return sum(self.counts.values())
-
-    @property
-    def total(self) -> int | None:
-        return sum(self.totals.values()) if self.totals and len(self.totals) == len(self.counts) else None
-
-    @staticmethod
-    def merged(entries: list[_TypeProgress]) -> _TypeProgress:
-        """Several types as one row: counts and totals side by side, finished when all are."""
-        counts: dict[str, int] = {}
-        totals: dict[str, int] = {}
-        for n, entry in enumerate(entries):
-            counts.update({f"{n}:{k}": v for k, v in entry.counts.items()})
-            totals.update({f"{n}:{k}": v for k, v in entry.totals.items()})
-        return _TypeProgress(counts, totals, set(), all(e.finished for e in entries))
-
-
-@dataclass(frozen=True)
-class SyncRow:
-    """One row of the panel: a kind of record, its bar (None: how much is unknown) and its count."""
-
-    name: str
-    value: float | None
-    count: str
-    finished: bool
-
-    @property
-    def label(self) -> str:
-        return self.name + (" (done)" if self.finished else "")
-
-
 class SyncRun:
     """One sync of one source. `start()` schedules it on the running loop."""
 
@@ -97,7 +44,7 @@ class SyncRun:
         self.source_id = source_id
         self.name = name
         self.message_for = message_for
-        self.types: dict[str, _TypeProgress] = {}
+        self.tally = SyncTally()  # the rows' figures, in the patient's words
         self.phase = "starting"
         self.finished = False
         self.error: str | None = None
@@ -136,21 +83,8 @@ class SyncRun:
         if self.finished:
             return  # a late event must not say "Fetching…" over the outcome
         self.phase = getattr(event, "phase", self.phase)
-        rtype = getattr(event, "resource_type", None)
-        if rtype:
-            entry = self.types.setdefault(rtype, _TypeProgress({}, {}, set()))
-            task = str(getattr(event, "task", None) or rtype)
-            if getattr(event, "done", False):
-                entry.finished_tasks.add(task)
-                entry.counts.setdefault(task, 0)
-                entry.finished = entry.finished_tasks >= set(entry.counts)
-            else:
-                entry.counts[task] = sum(int(getattr(event, k, 0) or 0) for k in ("imported", "updated", "unchanged"))
-                total = getattr(event, "total", None)
-                if isinstance(total, int):
-                    entry.totals[task] = total
-                entry.finished = False
-        self.overall = self.work_done(getattr(event, "tasks_done", 0), getattr(event, "tasks_total", 0))
+        self.tally.add(event)
+        self.overall = self.tally.work_done(getattr(event, "tasks_done", 0), getattr(event, "tasks_total", 0))
         self._show_soon()
 
     def _show_soon(self) -> None:
@@ -172,29 +106,10 @@ class SyncRun:
         self._last_shown = time.monotonic()
         self.tick.n += 1
 
-    def work_done(self, tasks_done: int, tasks_total: int) -> float | None:
-        """The share of the work done, never ahead of what is known: records fetched of those the portal said it
-        has, and searches finished of those planned (a search that brings 700 results is not one step in 20)."""
-        shares = []
-        if tasks_total:
-            shares.append(tasks_done / tasks_total)
-        open_types = [e for e in self.types.values() if not e.finished]
-        if open_types and all(e.total for e in open_types):
-            done = sum(e.done for e in self.types.values())
-            expected = sum(e.done if e.finished else max(e.total or 0, e.done) for e in self.types.values())
-            shares.append(done / expected if expected else 1.0)
-        return min(1.0, min(shares)) if shares else None
-
     def _finish(self) -> None:
         self.finished = True
         self.overall = 1.0 if self.error is None else 0.0
-        for rtype, counted in (getattr(self.report, "types", None) or {}).items():
-            # The report's per-type figures are the final word (progress events are per search task).
-            entry = self.types.setdefault(rtype, _TypeProgress({}, {}, set()))
-            entry.counts = {"report": counted.imported + counted.updated + counted.unchanged}
-            entry.totals = {}
-        for entry in self.types.values():
-            entry.finished = True
+        self.tally.finish(self.report, failed=self.error is not None)
         self._show()
 
     # --- what the panel shows ---------------------------------------------------------------------------------
@@ -208,21 +123,7 @@ class SyncRun:
         return f"{_PHASES.get(self.phase, 'Syncing')}…"
 
     def rows(self) -> list[SyncRow]:
-        grouped: dict[str, list[_TypeProgress]] = {}
-        for rtype, entry in sorted(self.types.items()):
-            grouped.setdefault(_ROW_NAMES.get(rtype, kind_name(rtype)), []).append(entry)
-        rows = []
-        for name, entries in sorted(grouped.items(), key=lambda r: (r[0] in _ROW_NAMES.values(), r[0])):
-            entry = entries[0] if len(entries) == 1 else _TypeProgress.merged(entries)
-            if entry.finished:
-                value: float | None = 1.0
-            elif entry.total:
-                value = min(1.0, entry.done / entry.total)
-            else:
-                value = None
-            count = f"{entry.done:,}" + (f" of {entry.total:,}" if entry.total and not entry.finished else "")
-            rows.append(SyncRow(name, value, count, entry.finished))
-        return rows
+        return self.tally.rows()
 
     def summary(self) -> str:
         """The outcome in a sentence (once finished without an error)."""
@@ -232,7 +133,7 @@ class SyncRun:
         totals = report.totals
         text = f"{totals.imported:,} new, {totals.updated:,} updated, {totals.unchanged:,} unchanged."
         if totals.refused:
-            text += f" {len(totals.refused)} kind(s) of record were refused by the portal: " + "; ".join(totals.refused[:3])
+            text += " " + refused_text(report)
         if getattr(report, "outcome", "complete") == "incomplete":
             text += " Some records are still to come: sync again to fetch the rest."
         if getattr(report, "message", None):

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import flet as ft
 
 __all__ = [
-    "BACKGROUND", "CHART_LINES", "CHART_GRID", "CHART_RANGE", "DARK", "FOCUS_RING", "INK", "LIGHT", "MUTED",
-    "MONOSPACE", "OUTLINE", "OUTLINE_STRONG", "Palette", "PHONE_MAX", "PRIMARY", "PRIMARY_SOFT", "SURFACE", "TONES",
-    "TOOLTIP_BACKGROUND", "TOOLTIP_TEXT", "ON_PRIMARY", "app_theme", "resolve",
+    "ALERT_TEXT", "BACKGROUND", "CHART_LINES", "CHART_GRID", "CHART_RANGE", "DARK", "FOCUS_RING", "INK", "LIGHT",
+    "MUTED", "MONOSPACE", "OUTLINE", "OUTLINE_STRONG", "Palette", "PHONE_MAX", "PRIMARY", "PRIMARY_SOFT", "SURFACE",
+    "TONES", "TOOLTIP_BACKGROUND", "TOOLTIP_TEXT", "ON_PRIMARY", "app_theme", "resolve",
 ]  # fmt: skip
 
 
@@ -42,6 +42,16 @@ class Palette:
     nav: str  # the navigation bar and rail
     dialog: str
     focus: str  # the keyboard focus ring
+    # The tones of banners, flags and warnings: each a text colour and the fill it sits on. The text colours are
+    # also a tone drawn straight on the surface (a refusal in a dialog, the passphrase strength meter).
+    alert: str
+    alert_fill: str
+    warn: str
+    warn_fill: str
+    ok: str
+    ok_fill: str
+    info: str
+    info_fill: str
 
 
 LIGHT = Palette(
@@ -49,12 +59,16 @@ LIGHT = Palette(
     primary_soft="#DCEDEA", on_primary_soft="#0E3532", outline="#D5DEDC", outline_strong="#7A8C88",
     line_2="#8A4FBF", line_3="#B35C00", chart_range="#E6F2EF", chart_grid="#EEF2F1", tooltip="#1F2A2E",
     on_tooltip="#FFFFFF", nav="#EDF2F0", dialog="#FFFFFF", focus="#000000",
+    alert="#9B1C22", alert_fill="#FDE7E9", warn="#7A4B00", warn_fill="#FFF0D4", ok="#1E5E3A", ok_fill="#E2F3E8",
+    info="#234B6E", info_fill="#E3EEF8",
 )  # fmt: skip
 DARK = Palette(
     ink="#E4ECEA", muted="#A9B9B5", surface="#1B2321", background="#111816", primary="#3FA39A", on_primary="#00201D",
     primary_soft="#1F4A46", on_primary_soft="#CFEDE9", outline="#3A4744", outline_strong="#8A9C98",
     line_2="#CDA8F0", line_3="#F2A766", chart_range="#26403C", chart_grid="#27312F", tooltip="#E4ECEA",
     on_tooltip="#111816", nav="#1F2927", dialog="#232D2B", focus="#FFFFFF",
+    alert="#FFA8AC", alert_fill="#55191E", warn="#F5C46A", warn_fill="#453000", ok="#86D9A6", ok_fill="#16402B",
+    info="#A3CBF2", info_fill="#1A3A59",
 )  # fmt: skip
 
 # The roles, as colours of the Material scheme (app_theme sets them from the palette of the mode on show).
@@ -78,14 +92,18 @@ TOOLTIP_TEXT = ft.Colors.ON_INVERSE_SURFACE
 FOCUS_RING = ft.Colors.INVERSE_PRIMARY
 FOCUS_FILL = "#332B6F6B"  # the primary colour at 20 %, behind focused list items
 
-# (text colour, background) per tone, the same in both modes (a banner is its own small light surface); every
-# flag also has a word and an icon.
+# (text colour, background) per tone, as roles like the rest: a light banner on the light page, a dark one on the
+# dark page. The scheme has no roles named for tones; these are ones Material's own controls do not draw with
+# (the error container, and the "fixed" colours meant for things that keep their colour). Every flag also has a
+# word and an icon.
 TONES = {
-    "alert": ("#9B1C22", "#FDE7E9"),
-    "warn": ("#7A4B00", "#FFF0D4"),
-    "ok": ("#1E5E3A", "#E2F3E8"),
-    "info": ("#234B6E", "#E3EEF8"),
+    "alert": (ft.Colors.ON_ERROR_CONTAINER, ft.Colors.ERROR_CONTAINER),
+    "warn": (ft.Colors.ON_TERTIARY_FIXED, ft.Colors.TERTIARY_FIXED),
+    "ok": (ft.Colors.ON_SECONDARY_FIXED, ft.Colors.SECONDARY_FIXED),
+    "info": (ft.Colors.ON_PRIMARY_FIXED, ft.Colors.PRIMARY_FIXED),
 }
+# A refusal said in red on a surface (a dialog's), not in a banner: the scheme's error colour, the alert tone's text.
+ALERT_TEXT = ft.Colors.ERROR
 # Flutter web has no generic "monospace" family (it falls back to the proportional Roboto); Flet's web client
 # bundles KaTeX's typewriter face, a fixed-width font with the ASCII that FHIR JSON is made of.
 MONOSPACE = "packages/flutter_math_fork/KaTeX_Typewriter"
@@ -97,7 +115,8 @@ _ROLE_FIELDS = {
     ON_PRIMARY: "on_primary", PRIMARY_SOFT: "primary_soft", ft.Colors.ON_PRIMARY_CONTAINER: "on_primary_soft",
     OUTLINE: "outline", OUTLINE_STRONG: "outline_strong", ft.Colors.TERTIARY: "line_2", ft.Colors.SECONDARY: "line_3",
     CHART_RANGE: "chart_range", CHART_GRID: "chart_grid", TOOLTIP_BACKGROUND: "tooltip", TOOLTIP_TEXT: "on_tooltip",
-    ft.Colors.SURFACE_CONTAINER: "nav", FOCUS_RING: "focus",
+    ft.Colors.SURFACE_CONTAINER: "nav", FOCUS_RING: "focus", ALERT_TEXT: "alert",
+    **{role: tone + suffix for tone, roles in TONES.items() for role, suffix in zip(roles, ("", "_fill"))},
 }  # fmt: skip
 
 
@@ -124,7 +143,9 @@ def app_theme(palette: Palette = LIGHT, text_scale: float = 1.0) -> ft.Theme:
         on_surface=p.ink, on_surface_variant=p.muted, outline=p.outline_strong, outline_variant=p.outline,
         surface_container_lowest=p.background, surface_container_low=p.surface, surface_container=p.nav,
         surface_container_high=p.dialog, surface_container_highest=p.chart_range, inverse_surface=p.tooltip,
-        on_inverse_surface=p.on_tooltip, inverse_primary=p.focus,
+        on_inverse_surface=p.on_tooltip, inverse_primary=p.focus, error=p.alert, on_error_container=p.alert,
+        error_container=p.alert_fill, on_tertiary_fixed=p.warn, tertiary_fixed=p.warn_fill, on_secondary_fixed=p.ok,
+        secondary_fixed=p.ok_fill, on_primary_fixed=p.info, primary_fixed=p.info_fill,
     )  # fmt: skip
     # Six destinations share a 390 px phone bar: 12 px labels keep "Documents" on one line (at every text size:
     # larger labels break into pieces there; the icons and the screen's own title say where you are).

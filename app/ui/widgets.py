@@ -21,6 +21,7 @@ __all__ = [
     "labelled",
     "loading",
     "muted",
+    "named_radios",
     "present",
     "primary_button",
     "row_tile",
@@ -34,6 +35,17 @@ Handler = Callable[..., Any]
 def labelled(control: ft.Control, identifier: str, label: str | None = None) -> ft.Control:
     """A stable test id (and optionally an accessible name) on a control, via Flutter semantics."""
     return ft.Semantics(content=control, identifier=identifier, label=label)
+
+
+def named_radios(name: str, group: ft.RadioGroup, *, shown: bool = False) -> ft.Control:
+    """A radio group whose name a screen reader says as it enters it: Flutter's radiogroup node takes no name, so
+    the group sits in a named container. `shown` also prints the name above the radios, for the eye only (a
+    screen reader reads it once, as the group's name, not again as a text beside it)."""
+    named = ft.Semantics(label=name, container=True, content=group)
+    if not shown:
+        return named
+    title = ft.Text(name, size=15, weight=ft.FontWeight.W_600, color=INK)
+    return ft.Column([ft.Semantics(content=title, exclude_semantics=True), named], spacing=2)
 
 
 def icon_button(icon: Any, label: str, on_click: Handler | None, identifier: str, *, url: Any = None) -> ft.Control:

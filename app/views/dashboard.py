@@ -19,10 +19,13 @@ from app.record.entries import is_own
 from app.record.view_queries import has_resources, json_fields as _json_fields, rows_by_rowid
 
 from .labs import OTHER, lab_tests
-from .format import format_date, format_value, kind_name, readable_measurements, source_label, tidy_name, years_since
+from .format import (
+    code_word, format_date, format_value, kind_name, readable_measurements, source_label, tidy_name, years_since,
+)  # fmt: skip
 from .merged import Slot, cached_facts, cached_medications, recent_slots
 from .people import Person, Scope
 from .ranges import Flag, flag_for, range_for
+from .short_names import RESULT_TYPES, short_test_name
 
 __all__ = ["Dashboard", "Item", "Note", "build_dashboard", "result_item", "sources_text"]
 
@@ -59,10 +62,11 @@ class Item:
     name_source: bool = False  # the same title is on the list twice (copies kept apart): say whose each is
     noted: bool = False  # the patient wrote a note on it (a correction or context)
     entry_kind: str = ""  # what the patient calls it, when the row shown is one of their own entries ("Symptom")
+    category: str | None = None  # an Observation's category: a vital sign is named as one
 
     @property
     def kind(self) -> str:
-        return self.entry_kind or kind_name(self.resource_type)
+        return self.entry_kind or kind_name(self.resource_type, self.category)
 
     @property
     def sources_text(self) -> str:
@@ -98,12 +102,12 @@ class Dashboard:
 
 
 def _item(row: ResourceRow, detail: str = "", flag: Flag | None = None, range_text: str = "") -> Item:
-    title = tidy_name(row.code_display or row.display) if row.resource_type != "Observation" else tidy_name(
-        row.code_display or row.display.split(":")[0]
+    title = tidy_name(row.code_display or row.display) if row.resource_type not in RESULT_TYPES else short_test_name(
+        row.code, row.code_display or row.display.split(":")[0]
     )
     own = kind_name(row.resource_type, row.category, code=row.code, own=True) if is_own(row.source) else ""
     return Item(row.resource_type, row.id, row.source_id, title, format_date(row.date), detail, flag, range_text,
-                entry_kind=own)  # fmt: skip
+                entry_kind=own, category=row.category)  # fmt: skip
 
 
 def _with_fact(item: Item, fact: Fact) -> Item:
@@ -251,7 +255,7 @@ def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] =
         extra = allergy_extra.get(fact.newest.rowid, {})
         criticality = extra.get("criticality")
         flag = Flag("High risk", "alert") if criticality == "high" else None
-        parts = [f"Criticality: {criticality}" if criticality else "Criticality not recorded"]
+        parts = [code_word(criticality, "criticality") if criticality else "Risk not recorded"]
         if extra.get("reaction"):
             parts.append(f"Reaction: {tidy_name(extra['reaction'])}")
         allergies.append(_with_fact(_item(fact.row, " · ".join(parts), flag), fact))
@@ -288,7 +292,7 @@ def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] =
         stopped_medications=stopped,
         medication_notes=notes,
         treatment=treatment,
-        devices=_named(_with_fact(_item(f.row, f.row.status or ""), f) for f in _dedupe(of("Device"), 12)),
+        devices=_named(_with_fact(_item(f.row, code_word(f.row.status or "")), f) for f in _dedupe(of("Device"), 12)),
     ))
 
 
@@ -316,9 +320,10 @@ _TREATMENT_WORDS = re.compile(r"\b(treatment|regimen|plan|antiretroviral|antiret
 def _treatment(record: Record, scope: Scope, plans: list[Fact], goals: list[Fact]) -> tuple[Item, ...]:
     items = [_with_fact(_item(f.row, "Care plan"), f) for f in _dedupe(plans, 12)]
     # Goals usually carry no date, so the timeline cannot hold them; they are part of the plans.
-    items += [_with_fact(_item(f.row, f"Goal ({f.row.status})" if f.row.status else "Goal"), f) for f in goals]
+    items += [_with_fact(_item(f.row, f"Goal ({code_word(f.row.status).lower()})" if f.row.status else "Goal"), f)
+              for f in goals]  # fmt: skip
     for test in lab_tests(record, scope, OTHER):
-        if not _TREATMENT_WORDS.search(test.name) or test.newest is None:
+        if not _TREATMENT_WORDS.search(test.full_name or test.name) or test.newest is None:
             continue
         # The line opens the newest answer and says all of that day's (the list found both: no query per test).
         rtype, rid, source_id = test.newest

@@ -33,9 +33,10 @@ from app.record.view_queries import provenance_of
 
 from .entries import entry_versions
 from .merged import cached_facts
+from .short_names import RESULT_TYPES, short_test_name
 
 from .format import (
-    CODE_WORDS,
+    code_word,
     format_date,
     format_number,
     format_timestamp,
@@ -149,7 +150,7 @@ def _label(key: str) -> str:
     words = re.sub(r"(?<!^)(?=[A-Z])", " ", key).lower()
     for prefix in ("value ", "effective ", "onset ", "occurrence ", "performed ", "abatement ", "medication ",
                    "deceased ", "multiple birth "):  # fmt: skip
-        if words.startswith(prefix) and words.split(" ", 1)[1] in ("date time", "period", "quantity", "string",
+        if words.startswith(prefix) and words[len(prefix):] in ("date time", "period", "quantity", "string",
                                                                   "codeable concept", "boolean", "integer",
                                                                   "reference"):  # fmt: skip
             return prefix.strip().capitalize()
@@ -169,7 +170,7 @@ _LABELS = {
     "reasonReference": "Reason",
     "vaccineCode": "Vaccine",
     "clinicalStatus": "Status",
-    "verificationStatus": "Confirmed",
+    "verificationStatus": "Diagnosis",
     "recordedDate": "Recorded",
     "issued": "Reported",
     "encounter": "Visit",
@@ -180,7 +181,11 @@ _LABELS = {
     "class": "Kind of visit",
     "participant": "With",
     "content": "Document",
+    "criticality": "Risk",
+    "telecom": "Phone or email",
+    "maritalStatus": "Marital status",
 }
+_CONTACT_SYSTEMS = {"phone", "fax", "email", "pager", "url", "sms", "other"}
 # Elements that are FHIR bookkeeping, not part of what happened: left out of the readable view (they stay in
 # "Exactly as received").
 _BOOKKEEPING = {"intent", "subject", "patient", "beneficiary", "insurer", "provider", "priority", "use",
@@ -193,7 +198,8 @@ def _no_names(reference: str) -> str | None:
     return None
 
 
-def _text(value: Any, names: Names, depth: int = 0) -> str:
+def _text(value: Any, names: Names, depth: int = 0, element: str | None = None) -> str:
+    """`element`: the FHIR element the value is of (a status's code is said in words)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -201,20 +207,23 @@ def _text(value: Any, names: Names, depth: int = 0) -> str:
     if isinstance(value, (int, float, Decimal)):
         return str(value) if isinstance(value, int) else format_number(float(value))
     if isinstance(value, str):
-        return format_date(value) if _DATE.match(value) else value
+        if _DATE.match(value):
+            return format_date(value)
+        return code_word(value, element)  # a code ('active', 'complete') in words; other text stays as it is
     if isinstance(value, list):
-        shown = list(dict.fromkeys(t for t in (_text(v, names, depth) for v in value[:_MAX_LIST]) if t))
+        shown = list(dict.fromkeys(t for t in (_text(v, names, depth, element) for v in value[:_MAX_LIST]) if t))
         more = f" (and {len(value) - _MAX_LIST} more)" if len(value) > _MAX_LIST else ""
         return "; ".join(shown) + more
     if isinstance(value, dict):
-        return _dict_text(value, names, depth)
+        return _dict_text(value, names, depth, element)
     return str(value)
 
 
-def _coding_text(coding: dict[str, Any]) -> str:
+def _coding_text(coding: dict[str, Any], element: str | None = None) -> str:
+    """A coding by its display, or its code in words ('confirmed' -> 'Confirmed', never the bare code)."""
     display = coding.get("display")
     text = display.strip() if isinstance(display, str) and display.strip() else str(coding.get("code") or "")
-    return CODE_WORDS.get(text, tidy_name(text) if text else "")
+    return code_word(tidy_name(text), element) if text else ""
 
 
 def _reference_text(value: dict[str, Any], names: Names) -> str:
@@ -225,7 +234,7 @@ def _reference_text(value: dict[str, Any], names: Names) -> str:
     if isinstance(reference, str):
         named = names(reference)
         if named:
-            return tidy_name(named)
+            return code_word(tidy_name(named))  # a claim named only by its type's code ('institutional')
         target = value.get("type") or reference.split("/", 1)[0].split("?", 1)[0]
         if re.fullmatch(r"[A-Z][A-Za-z]+", str(target)):
             return kind_name(str(target))
@@ -245,18 +254,21 @@ def _attachment_text(value: dict[str, Any]) -> str:
     return shown + (f", {int(size) // 1024 or 1} KB" if isinstance(size, int) and size > 0 else "")
 
 
-def _dict_text(value: dict[str, Any], names: Names, depth: int) -> str:
+def _dict_text(value: dict[str, Any], names: Names, depth: int, element: str | None = None) -> str:
     if "coding" in value or ("text" in value and len(value) <= 2):  # CodeableConcept
         if isinstance(value.get("text"), str):
-            return tidy_name(value["text"])
+            return code_word(tidy_name(value["text"]), element)  # Synthea's marital status text is 'M'
         codings = [c for c in value.get("coding", []) if isinstance(c, dict)]
-        return "; ".join(dict.fromkeys(_coding_text(c) for c in codings))
+        return "; ".join(dict.fromkeys(_coding_text(c, element) for c in codings))
     if "reference" in value:  # Reference
         return _reference_text(value, names)
     if "contentType" in value or "data" in value:  # Attachment
         return _attachment_text(value)
-    if ("display" in value or "code" in value) and "value" not in value and len(value) <= 4:  # Coding
-        return _coding_text(value)
+    if "value" in value and value.get("system") in _CONTACT_SYSTEMS:  # ContactPoint: the number or address itself
+        return str(value["value"])
+    coding = "display" in value or isinstance(value.get("code"), str)  # (a CarePlan activity's `code` is a concept)
+    if coding and "value" not in value and len(value) <= 4:  # Coding
+        return _coding_text(value, element)
     if "value" in value and ("unit" in value or "code" in value or "system" in value or "currency" in value):
         number = value.get("value")  # a Quantity, or Money
         if isinstance(number, (int, float, Decimal)) and not isinstance(number, bool) and "currency" in value:
@@ -280,7 +292,7 @@ def _dict_text(value: dict[str, Any], names: Names, depth: int) -> str:
     for key, inner in value.items():
         if key in _SKIP or key in _BOOKKEEPING or key in ("system", "use", "format"):
             continue
-        shown = _text(inner, names, depth + 1)
+        shown = _text(inner, names, depth + 1, key)
         if shown:
             parts.append(f"{_label(key)}: {shown}")
     return ", ".join(parts)
@@ -296,7 +308,7 @@ def readable_fields(resource: dict[str, Any], names: Names = _no_names) -> list[
     for key in keys:
         if key in _SKIP or key in _BOOKKEEPING:
             continue
-        shown = _text(resource[key], names)
+        shown = _text(resource[key], names, element=key)
         if shown:
             out.append((_label(key), shown[:_MAX_TEXT] + ("…" if len(shown) > _MAX_TEXT else "")))
     return out
@@ -357,8 +369,9 @@ def detail(record: Record, resource_type: str, resource_id: str, source_id: int 
          else "Passed FHIR R4 validation" if row.valid else f"Did not pass validation: {row.invalid_reason}"),
     ]
     provenance += _provenance(record, resource_type, resource_id, row.source_id)
-    title = tidy_name(row.code_display or row.display) if resource_type != "Observation" else tidy_name(
-        row.display.split(":")[0]
+    # A result or a panel is titled by its short name ("Hemoglobin A1c"); the source's full name is its "Name".
+    title = tidy_name(row.code_display or row.display) if resource_type not in RESULT_TYPES else short_test_name(
+        row.code, row.display.split(":")[0]
     )
     fact = fact_info(record, resource_type, resource_id, row.source_id)
     return Detail(

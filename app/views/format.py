@@ -8,37 +8,55 @@ import re
 from datetime import date, datetime
 from decimal import Decimal
 
-__all__ = ["CODE_WORDS", "KIND_NAMES", "OBSERVATION_KINDS", "format_date", "format_month", "format_number", "format_value", "kind_name", "tidy_name"]
+__all__ = ["CODE_WORDS", "KIND_NAMES", "OBSERVATION_KINDS", "STATUS_WORDS", "code_word", "format_date", "format_month",
+           "format_number", "format_value", "kind_name", "kind_plural", "plural", "tidy_name"]
 
-# What a patient calls each FHIR resource type.
+# What a patient calls each FHIR resource type: the one mapping every screen uses (a kind of Observation is
+# named by its category, OBSERVATION_KINDS below; plurals come from kind_plural).
 KIND_NAMES: dict[str, str] = {
     "AllergyIntolerance": "Allergy",
+    "Binary": "Attachment",
     "CarePlan": "Care plan",
     "CareTeam": "Care team",
     "Claim": "Insurance claim",
-    "Condition": "Condition",
+    "Condition": "Health problem",
+    "Coverage": "Insurance cover",
     "Device": "Device",
-    "DiagnosticReport": "Report",
+    "DiagnosticReport": "Test report",
     "DocumentReference": "Document",
     "Encounter": "Visit",
     "ExplanationOfBenefit": "Insurance statement",
     "Goal": "Goal",
     "ImagingStudy": "Imaging",
     "Immunization": "Immunization",
-    "Location": "Location",
-    "Medication": "Medication",
-    "MedicationAdministration": "Medication given",
-    "MedicationDispense": "Medication dispensed",
-    "MedicationRequest": "Medication",
-    "MedicationStatement": "Medication",
+    "Location": "Place",
+    "Medication": "Medicine",
+    "MedicationAdministration": "Medicine given",
+    "MedicationDispense": "Medicine dispensed",
+    "MedicationRequest": "Medicine",
+    "MedicationStatement": "Medicine",
     "Observation": "Result",
     "Organization": "Hospital or clinic",
-    "Patient": "Patient",
+    "Patient": "Personal details",
     "Practitioner": "Clinician",
     "PractitionerRole": "Clinician's role",
     "Procedure": "Procedure",
     "Provenance": "Where it came from",
     "ServiceRequest": "Order",
+}
+# Kind names that are their own plural, or whose plural is not the last word's.
+_PLURALS = {
+    "Personal details": "Personal details",
+    "Imaging": "Imaging",
+    "Social history": "Social history",
+    "Therapy": "Therapy",
+    "Activity": "Activity",
+    "Where it came from": "Where it came from",
+    "Medicine given": "Medicines given",
+    "Medicine dispensed": "Medicines dispensed",
+    "Clinician's role": "Clinicians' roles",
+    "Hospital or clinic": "Hospitals and clinics",
+    "Insurance cover": "Insurance cover",
 }
 
 # Codes portals send without a display, in words: Observation categories (FHIR's observation-category code
@@ -63,6 +81,46 @@ CODE_WORDS: dict[str, str] = {
     "ACUTE": "Inpatient (acute)",
     "PRENC": "Pre-admission",
 }
+
+# FHIR's status and other coded elements (plain codes, or codings without a display), where a code's own word
+# would mislead or read oddly once capitalised; any other code reads as itself, capitalised ("on-hold" -> "On
+# hold"). Condition and AllergyIntolerance clinical and verification status, criticality, and the statuses of
+# requests, events and documents.
+STATUS_WORDS: dict[str, str] = {
+    "recurrence": "Came back",
+    "relapse": "Came back",
+    "remission": "In remission",
+    "unconfirmed": "Not confirmed",
+    "differential": "One of the possible diagnoses",
+    "refuted": "Ruled out",
+    "superseded": "Replaced by a newer version",
+    "medication": "Medicine",
+    "biologic": "Biological product",
+}
+# Codes whose word depends on the element: an allergy's criticality is a risk, not a level; a marital status is
+# a letter of HL7 v3 MaritalStatus.
+_ELEMENT_WORDS: dict[str, dict[str, str]] = {
+    "criticality": {"low": "Low risk", "high": "High risk", "unable-to-assess": "Risk not assessed"},
+    "maritalStatus": {"A": "Annulled", "D": "Divorced", "I": "Interlocutory", "L": "Legally separated",
+                      "M": "Married", "C": "Common law", "P": "Polygamous", "T": "Domestic partner",
+                      "U": "Unmarried", "S": "Never married", "W": "Widowed"},
+}
+_CODE = re.compile(r"^[a-z]+(?:-[a-z]+)*$")
+
+
+def code_word(code: str, element: str | None = None) -> str:
+    """A FHIR code a portal sent without a display, in words: 'confirmed' -> 'Confirmed', 'on-hold' -> 'On hold',
+    'refuted' -> 'Ruled out'; `element` (the FHIR element it is the value of) picks a word only it uses. Text that
+    is not such a code (a display, 'AMB', '64859006') stays as it is, unless CODE_WORDS names it."""
+    if code in CODE_WORDS:
+        return CODE_WORDS[code]
+    mine = _ELEMENT_WORDS.get(element or "", {})
+    if code in mine:
+        return mine[code]
+    if not _CODE.match(code):
+        return code
+    return STATUS_WORDS.get(code) or code.replace("-", " ").capitalize()
+
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _LONG_MONTHS = (
@@ -99,6 +157,23 @@ def kind_name(resource_type: str, category: str | None = None, *, code: str | No
     if resource_type == "Observation" and category in OBSERVATION_KINDS:
         return OBSERVATION_KINDS[category]
     return KIND_NAMES.get(resource_type, re.sub(r"(?<!^)(?=[A-Z])", " ", resource_type).capitalize())
+
+
+def kind_plural(resource_type: str, category: str | None = None) -> str:
+    """The kind's name for many of them: 'Condition' -> 'Health problems', 'AllergyIntolerance' -> 'Allergies'."""
+    return plural(kind_name(resource_type, category))
+
+
+def plural(name: str) -> str:
+    """An English plural of a kind's name: the last word's ('Lab result' -> 'Lab results', 'Allergy' ->
+    'Allergies'), except the few names listed as their own."""
+    if name in _PLURALS:
+        return _PLURALS[name]
+    if re.search(r"[^aeiou]y$", name):
+        return name[:-1] + "ies"
+    if re.search(r"(s|x|ch|sh)$", name):
+        return name + "es"
+    return name + "s"
 
 
 def format_date(value: str | None) -> str:
@@ -268,8 +343,9 @@ _QUOTED = re.compile(r"(?<!\w)'([^']+)'(?!\w)")
 
 def tidy_name(text: str) -> str:
     """Drop SNOMED semantic tags ('Chronic sinusitis (disorder)' -> 'Chronic sinusitis') and the quotes SNOMED
-    puts around a word ("Encounter for 'check-up'" -> 'Encounter for check-up'); an apostrophe stays."""
-    return _QUOTED.sub(r"\1", _SNOMED_TAG.sub("", text).strip()) or text
+    puts around a word ("Encounter for 'check-up'" -> 'Encounter for check-up'); an apostrophe stays. A name that
+    is only a code (a claim named by its type, 'institutional') reads as a word."""
+    return code_word(_QUOTED.sub(r"\1", _SNOMED_TAG.sub("", text).strip()) or text)
 
 
 def years_since(value: str | None, today: date | None = None) -> int | None:

@@ -16,6 +16,7 @@ from .format import format_blood_pressure, format_date, format_value, kind_name,
 from .merged import cached_list
 from .people import Scope
 from .ranges import Flag, RefRange, flag_for, range_for, range_from_resource
+from .short_names import short_test_name
 
 __all__ = [
     "BLOOD_PRESSURE", "OTHER", "LabTest", "Line", "Point", "Series", "Value", "lab_series", "lab_tests", "values_of",
@@ -43,6 +44,7 @@ class LabTest:
     latest_value: str
     flag: Flag | None
     newest: tuple[str, str, int] | None = None  # OTHER results: the newest value's (type, id, source id), to open it
+    full_name: str = ""  # the name as the source gave it ("Hemoglobin A1c/Hemoglobin.total in Blood"); `name` is short
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class Series:
     name: str
     unit: str | None
     lines: tuple[Line, ...]
+    full_name: str = ""  # the name as the source gave it; `name` is the short one a chart is titled with
 
     @property
     def count(self) -> int:
@@ -91,7 +94,8 @@ class Series:
                 f"latest {format_value(last.value, self.unit)}" + (f" ({last.flag.word})" if last.flag else "")
                 + (f", {mine} of them {ADDED_BY_YOU.lower()}" if mine else "")
             )
-        return f"Chart of {self.name}. " + "; ".join(parts) + "."
+        called = f"{self.name} ({self.full_name})" if self.full_name and self.full_name != self.name else self.name
+        return f"Chart of {called}. " + "; ".join(parts) + "."
 
 
 def lab_tests(record: Record, scope: Scope, category: str = "laboratory") -> list[LabTest]:
@@ -128,9 +132,9 @@ def _lab_tests(record: Record, scope: Scope, category: str) -> list[LabTest]:
             ref = range_for(code, unit)
             flag = flag_for(value, ref)
             shown = format_value(value, unit)
-        tests.append(
-            LabTest(system, code, tidy_name(display or code), unit, int(count), format_date(latest), shown, flag)
-        )
+        full = tidy_name(display or code)
+        tests.append(LabTest(system, code, short_test_name(code, full), unit, int(count), format_date(latest), shown,
+                             flag, full_name=full))  # fmt: skip
     tests.sort(key=lambda t: t.name.lower())
     return tests
 
@@ -147,11 +151,12 @@ def _other_tests(record: Record, scope: Scope) -> list[LabTest]:
     for row in other_test_rows(record, scope.subjects, _SHOWN_APART):
         # A regimen is several answers on one day (one drug each): the latest value is all of that day's.
         shown = ", ".join(dict.fromkeys(a for a in (_shown_value(*answer) for answer in row.answers) if a))
-        name = tidy_name(str(row.name).split(":", 1)[0])
+        full = tidy_name(str(row.name).split(":", 1)[0])
+        name = short_test_name(row.code, full)
         if own is not None and row.newest[2] == own:  # the patient's diary notes, as they call them
             name = kind_name(row.newest[0], code=row.code, own=True)
         tests.append(LabTest(row.code_system, row.code or "", name, row.unit, row.count, format_date(row.latest),
-                             shown, None, row.newest))  # fmt: skip
+                             shown, None, row.newest, full))  # fmt: skip
     tests.sort(key=lambda t: t.name.lower())
     return tests
 
@@ -192,13 +197,12 @@ def lab_series(record: Record, scope: Scope, code: str, code_system: str | None 
          r.interpretation, r.components)
         for r in found
     ]  # fmt: skip
-    name = tidy_name(next((r[6] for r in rows if r[6]), code))
-    if name.startswith("Blood pressure panel"):  # LOINC's name for US Core's panel code
-        name = "Blood pressure"
+    full = tidy_name(next((r[6] for r in rows if r[6]), code))
+    name = short_test_name(code, full)
     unit = next((r[5] for r in rows if r[5]), None)
     own = own_source_id(record)
     if code in BLOOD_PRESSURE:
-        return _blood_pressure(code, name, rows, own)
+        return _blood_pressure(code, name, rows, own, full)
     points = []
     lab_range: RefRange | None = None
     for rtype, rid, source_id, effective, value, value_unit, _, ref_json, interp_json, _ in rows:
@@ -214,7 +218,7 @@ def lab_series(record: Record, scope: Scope, code: str, code_system: str | None 
         ref = stated or range_for(code, value_unit)
         points.append(Point(effective, float(value), rtype, rid, source_id, flag_for(value, ref, resource),
                             source_id == own))  # fmt: skip
-    return Series(code, name, unit, (Line(name, tuple(points), lab_range or range_for(code, unit)),))
+    return Series(code, name, unit, (Line(name, tuple(points), lab_range or range_for(code, unit)),), full)
 
 
 def _over_time(record: Record, scope: Scope, code: str, code_system: str | None, first: str, last: str) -> Series:
@@ -224,11 +228,12 @@ def _over_time(record: Record, scope: Scope, code: str, code_system: str | None,
     days = (_ordinal(last) - _ordinal(first)) or 1
     period = "day" if days <= _MAX_POINTS else "week" if days <= _MAX_POINTS * 7 else "month"
     rows = series_means(record, scope.subjects, code, code_system, period, limit=_MAX_POINTS)
-    name = tidy_name(next((r.code_display for r in rows if r.code_display), code))
+    full = tidy_name(next((r.code_display for r in rows if r.code_display), code))
+    name = short_test_name(code, full)
     unit = next((r.unit for r in rows if r.unit), None)
     ref = range_for(code, unit)
     points = [Point(r.effective, r.mean, "Observation", r.id, r.source_id, flag_for(r.mean, ref)) for r in rows]
-    return Series(code, name, unit, (Line(name, tuple(points), ref),))
+    return Series(code, name, unit, (Line(name, tuple(points), ref),), full)
 
 
 def _ordinal(effective: str) -> int:
@@ -238,7 +243,7 @@ def _ordinal(effective: str) -> int:
         return 0
 
 
-def _blood_pressure(code: str, name: str, rows: list[Any], own: int | None) -> Series:
+def _blood_pressure(code: str, name: str, rows: list[Any], own: int | None, full: str = "") -> Series:
     lines: dict[str, list[Point]] = {_SYSTOLIC: [], _DIASTOLIC: []}
     unit = None
     for rtype, rid, source_id, effective, _, _, _, _, _, components in rows:
@@ -260,4 +265,5 @@ def _blood_pressure(code: str, name: str, rows: list[Any], own: int | None) -> S
             Line("Systolic", tuple(lines[_SYSTOLIC]), range_for(_SYSTOLIC, unit)),
             Line("Diastolic", tuple(lines[_DIASTOLIC]), range_for(_DIASTOLIC, unit)),
         ),
+        full,
     )

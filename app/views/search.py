@@ -10,6 +10,7 @@ from app.record.entries import ADDED_BY_YOU, draft_of
 
 from .format import format_date, kind_name, readable_measurements, source_label, tidy_name
 from .people import Scope
+from .short_names import RESULT_TYPES, short_result_text
 
 __all__ = ["Hit", "search"]
 
@@ -77,8 +78,11 @@ def search(record: Record, scope: Scope, text: str, *, limit: int = 50) -> list[
 
 
 def _hit(row: ResourceRow, noted: bool) -> Hit:
-    return Hit(row.resource_type, row.id, row.source_id, tidy_name(readable_measurements(row.display)),
-               format_date(row.date), row.category, source_label(row.source), noted, row.code)  # fmt: skip
+    # A result by its test's short name and a readable value ("Hemoglobin A1c: 6.28 %").
+    title = short_result_text(row.code, row.display) if row.resource_type in RESULT_TYPES else \
+        tidy_name(readable_measurements(row.display))
+    return Hit(row.resource_type, row.id, row.source_id, title, format_date(row.date), row.category,
+               source_label(row.source), noted, row.code)  # fmt: skip
 
 
 def _entry_note(record: Record, row: ResourceRow, words: list[str]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +18,7 @@ from sync.share.summary.story import PATAST
 
 from .format import format_date, format_timestamp, tidy_name
 from .people import Scope
+from .short_names import RESULT_TYPES, short_result_text
 
 __all__ = [
     "EXPIRY_CHOICES",
@@ -95,7 +96,8 @@ def _choice(noted: dict[str, int], c: Any) -> ItemChoice:
     security = meta.get("security", []) if isinstance(meta, dict) else []
     own = any(isinstance(m, dict) and (m.get("system"), m.get("code")) == PATAST for m in security)
     # Named as the summary names it: no SNOMED tag such as "(disorder)" (the shared copy keeps the source's text).
-    name = tidy_name(c.display)
+    # A result (or a panel) by its test's short name and a readable value ("Hemoglobin A1c: 6.28 %").
+    name = short_result_text(_code(c.resource), c.display) if c.resource_type in RESULT_TYPES else tidy_name(c.display)
     text = name + (f" · {format_date(c.date)}" if c.date else "") + mine
     return ItemChoice(c.key, text, c.default, noted.get(c.key, 0), own, name)
 
@@ -145,6 +147,14 @@ def notes_carried(choices: ShareChoices, picked: Sequence[str] | set[str]) -> No
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _code(resource: Any) -> str | None:
+    """The first code of a resource's `code` (a LOINC code for a result)."""
+    concept = resource.get("code") if isinstance(resource, Mapping) else None
+    codings = concept.get("coding") if isinstance(concept, Mapping) else None
+    first = codings[0] if isinstance(codings, list) and codings and isinstance(codings[0], Mapping) else {}
+    return first["code"] if isinstance(first.get("code"), str) else None
 
 
 @dataclass(frozen=True)

@@ -18,18 +18,20 @@ from app.record.view_queries import rows_by_rowid, told_as_documents
 from .format import format_date, format_value, kind_name, readable_measurements, source_label, tidy_name
 from .merged import Slot, slots, warm
 from .people import Scope
+from .short_names import RESULT_TYPES, short_test_name
 
 __all__ = [
     "GROUPS", "DEFAULT_GROUPS", "TimelineEntry", "TimelineFilter", "TimelinePage", "month_counts", "timeline_page",
     "warm_timeline",
 ]  # fmt: skip
 
-# What the filter chips offer, and the resource types behind each.
+# What the filter chips offer, and the resource types behind each: named as the first kind is (kind_plural), but
+# for the two chips that gather several kinds of record.
 GROUPS: dict[str, tuple[str, ...]] = {
     "Visits": ("Encounter",),
-    "Conditions": ("Condition",),
+    "Health problems": ("Condition",),
     "Results": ("Observation", "DiagnosticReport"),
-    "Medications": ("MedicationRequest", "MedicationStatement", "MedicationDispense", "MedicationAdministration"),
+    "Medicines": ("MedicationRequest", "MedicationStatement", "MedicationDispense", "MedicationAdministration"),
     "Immunizations": ("Immunization",),
     "Procedures": ("Procedure",),
     "Allergies": ("AllergyIntolerance",),
@@ -100,6 +102,8 @@ def _entry(row: ResourceRow, slot: Slot, noted: bool = False) -> TimelineEntry:
     if row.resource_type == "Observation" and ":" in row.display:
         title, detail = (part.strip() for part in row.display.split(":", 1))
         detail = format_value(row.value, row.unit) if row.value is not None else readable_measurements(detail)
+    if row.resource_type in RESULT_TYPES:  # a result or a panel: its test's short name
+        title = short_test_name(row.code, title)
     return TimelineEntry(
         row.rowid, row.resource_type, row.id, row.source_id, row.source, slot.date, tidy_name(title), detail,
         len(slot.source_ids), slot.fact_id, row.category, noted, row.code,

@@ -115,7 +115,7 @@ def test_dashboard_shows_problems_medications_allergies_and_flagged_results(elvi
     ex(page.get_by_role("button", name="Osteoporosis", exact=False)).to_be_visible()
     ex(page.get_by_role("button", name="Alendronic acid 10 MG Oral Tablet", exact=False)).to_be_visible()
     ex(page.get_by_role("button", name="Shellfish allergy", exact=False)).to_be_visible()
-    ex(page.get_by_text("Criticality: low").first).to_be_visible()
+    ex(page.get_by_text("Low risk").first).to_be_visible()
     # An out-of-range value carries the word, not only a colour.
     ex(page.get_by_role("button", name="Hemoglobin A1c", exact=False).first).to_contain_text("6.22 %")
     ex(page.get_by_role("button", name="Hemoglobin A1c", exact=False).first).to_contain_text("High")
@@ -130,7 +130,7 @@ def test_search_finds_a_condition_and_opens_its_detail(elvina: Any, desktop: Any
     nav(page, "Search")
     enter_text(page, "Search your record", "osteopor")
     page.keyboard.press("Enter")
-    hit = page.get_by_role("button", name="Osteoporosis Condition", exact=False)
+    hit = page.get_by_role("button", name="Osteoporosis Health problem", exact=False)
     ex(hit.first).to_be_visible()
     shot(page, "06-search")
     hit.first.click()
@@ -231,7 +231,7 @@ def test_demo_hospital_connect_login_sync_then_dashboard(make_server: Any, deskt
     ex(page.locator('[flt-semantics-identifier="sync-panel"]')).to_be_visible()
     done = page.locator('[flt-semantics-identifier="sync-done"]')
     ex(done).to_contain_text("new,", timeout=90_000)
-    ex(page.get_by_role("progressbar", name="Result progress 100")).to_be_visible()
+    ex(page.get_by_role("progressbar", name="Lab results progress 100")).to_be_visible()
     # Nothing on the finished panel still says it is fetching (the README's screenshot showed both at once).
     ex(page.get_by_role("heading", name="Sync from Demo hospital")).to_be_visible()
     ex(page.locator('[flt-semantics-identifier="connected"]')).not_to_contain_text("fetching")

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.ui.theme import DARK, LIGHT, TONES, Palette
+from app.ui.screens.welcome import meter_colour
+from app.ui.theme import ALERT_TEXT, DARK, LIGHT, TONES, Palette, resolve
 
 TEXT, NON_TEXT = 4.5, 3.0
 
@@ -65,9 +66,36 @@ def test_every_pair_of_the_theme_is_readable(palette: Palette) -> None:
     assert not failing, "\n".join(failing)
 
 
-def test_every_tone_banner_is_readable() -> None:
-    for tone, (fg, bg) in TONES.items():
-        assert contrast(fg, bg) >= TEXT, tone
+@pytest.mark.parametrize("palette", [LIGHT, DARK], ids=["light", "dark"])
+def test_every_tone_is_readable_in_both_modes(palette: Palette) -> None:
+    """A banner's or a flag's text on its fill, a tone's text straight on the surfaces it is drawn on (a refusal in
+    a dialog, the strength meter on the create card), each as the mode on show resolves the tone's roles."""
+    failing = []
+    for tone, roles in TONES.items():
+        fg, bg = (resolve(role, palette) for role in roles)
+        assert fg.startswith("#") and bg.startswith("#"), f"{tone}: {roles} is not a role of the palette"
+        if contrast(fg, bg) < TEXT:
+            failing.append(f"{tone} banner: {fg} on {bg} is {contrast(fg, bg):.2f}:1")
+        for name, under in (("surface", palette.surface), ("dialog", palette.dialog)):
+            if contrast(fg, under) < TEXT:
+                failing.append(f"{tone} text on the {name}: {fg} on {under} is {contrast(fg, under):.2f}:1")
+    refusal = resolve(ALERT_TEXT, palette)
+    if contrast(refusal, palette.dialog) < TEXT:
+        failing.append(f"a refusal in a dialog: {refusal} on {palette.dialog}")
+    for score in range(5):
+        meter = resolve(meter_colour(score), palette)
+        if contrast(meter, palette.surface) < NON_TEXT:
+            failing.append(f"strength meter at {score}: {meter} on {palette.surface}")
+    assert not failing, "\n".join(failing)
+
+
+def test_tones_follow_the_mode() -> None:
+    # The tones are roles of the theme, so a dark page gets dark banners (a light one kept would pass the checks
+    # above only by accident of its own fill).
+    for tone, roles in TONES.items():
+        light_fill, dark_fill = (resolve(roles[1], p) for p in (LIGHT, DARK))
+        assert luminance(light_fill) > 0.7 and luminance(dark_fill) < 0.05, tone
+    assert resolve(ALERT_TEXT, LIGHT) != resolve(ALERT_TEXT, DARK)
 
 
 def test_the_two_modes_differ_where_it_matters() -> None:

@@ -1,7 +1,8 @@
 """Nothing read twice, nothing unnamed (issue 18 item 7): the accessibility tree of every main screen, as a screen
 reader gets it from Chromium (Playwright's aria snapshot), at 390 and 1280 px. A control whose name says the same
 words twice ("Lock Lock"), or that stands beside a text saying its name again (an icon and its label both named),
-is read twice; a button, link or field without a name is read as nothing."""
+is read twice; a button, link or field without a name is read as nothing, and a radio group without a name is read
+as a list of choices without the question they answer."""
 
 from __future__ import annotations
 
@@ -45,6 +46,8 @@ def problems(snapshot: str) -> list[str]:
             nodes.append((len(node["indent"]), node["role"], (node["name"] or "").replace('\\"', '"')))
     found = []
     for n, (indent, role, name) in enumerate(nodes):
+        if role == "radiogroup":
+            found += _radio_group_problems(nodes, n)
         inside = nodes[n + 1] if n + 1 < len(nodes) else None
         if role != "text" and name and inside and inside[0] > indent and inside[1] == "text" and inside[2] == name:
             found.append(f"{role} {name!r} holds its name again as text")
@@ -65,6 +68,26 @@ def problems(snapshot: str) -> list[str]:
     return found
 
 
+def _radio_group_problems(nodes: list[tuple[int, str, str]], n: int) -> list[str]:
+    """A radio group is named by itself or by the group right around it (Flutter's radiogroup node takes no name of
+    its own); the name must not stand again as a text just before it."""
+    indent, _, name = nodes[n]
+    namer = n
+    if not name:
+        parent = next((m for m in range(n - 1, -1, -1) if nodes[m][0] < indent), None)
+        if parent is None or nodes[parent][1] != "group" or not nodes[parent][2]:
+            return [f"a radio group without a name (first choice {_first_radio(nodes, n)!r})"]
+        namer, name = parent, nodes[parent][2]
+    before = next((m for m in range(namer - 1, -1, -1) if nodes[m][0] <= nodes[namer][0]), None)
+    if before is not None and nodes[before][:2] == (nodes[namer][0], "text") and nodes[before][2] == name:
+        return [f"the radio group {name!r} stands beside the text {name!r}"]
+    return []
+
+
+def _first_radio(nodes: list[tuple[int, str, str]], n: int) -> str:
+    return next((name for _, role, name in nodes[n + 1 :] if role == "radio"), "")
+
+
 def test_the_checks_find_what_they_look_for() -> None:
     sample = ('- button "Lock Lock"\n- group:\n  - button "Settings"\n  - text: Settings\n  - button\n'
               '  - textbox "Name"\n- group "Elvina: user name elvina":\n  - text: "Elvina: user name elvina"')
@@ -75,6 +98,14 @@ def test_the_checks_find_what_they_look_for() -> None:
         "group 'Elvina: user name elvina' holds its name again as text",
     ]
     assert problems('- button "Hemoglobin A1c 6.22 % · 11 values"\n- text: Tap a test') == []
+    radios = ('- text: Units\n- radiogroup:\n  - radio "Metric"\n  - radio "US"\n'
+              '- text: Text size\n- group "Text size":\n  - radiogroup:\n    - radio "Normal"\n'
+              '- group "Export format":\n  - radiogroup:\n    - radio "FHIR Bundle"\n'
+              '- radiogroup "Light or dark":\n  - radio "Light"')
+    assert problems(radios) == [
+        "a radio group without a name (first choice 'Metric')",
+        "the radio group 'Text size' stands beside the text 'Text size'",
+    ]
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["390", "1280"])

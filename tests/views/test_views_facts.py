@@ -18,7 +18,7 @@ from app.record import FactNotFound, Record
 
 OSTEOPOROSIS = "f378e9ca-694f-47fa-9920-de34c8700e96"
 OSTEOARTHRITIS = "f28534df-7850-408a-9477-eadd3cfaf616"
-CLINICAL = frozenset({"Visits", "Conditions", "Results", "Immunizations"})
+CLINICAL = frozenset({"Visits", "Health problems", "Results", "Immunizations"})
 
 
 def _two(path: Path, demo_dir: Path) -> tuple[Record, dict[str, dict[str, str]]]:
@@ -95,7 +95,7 @@ def test_detail_lists_every_source_and_not_the_same_splits_for_good(tmp_path: Pa
         split = [i for i in dash.problems if i.title == "Osteoporosis"]
         assert sorted(i.sources for i in split) == [("Clinic A",), ("Clinic B",)]
         assert sorted(i.sources_text for i in split) == ["from Clinic A", "from Clinic B"]  # two alike lines say whose
-        entries = [e for e in _everything(record, v.TimelineFilter(frozenset({"Conditions"}))) if e.title == "Osteoporosis"]
+        entries = [e for e in _everything(record, v.TimelineFilter(frozenset({"Health problems"}))) if e.title == "Osteoporosis"]
         assert len(entries) == 2 and all(e.sources == 1 for e in entries)
         after = v.detail(record, "Condition", OSTEOPOROSIS)
         assert after is not None and after.fact is not None

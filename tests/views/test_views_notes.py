@@ -30,7 +30,7 @@ def test_a_note_is_beside_its_item_and_flagged_in_the_lists(tmp_path: Path, demo
                                                                 ("Clinic A dates it wrongly.", False)]
         assert not any(n.portal for n in shown.notes) and not shown.from_portal  # files: nowhere to send them
         assert [p.id for p in v.build_dashboard(record, scope).problems if p.noted] == [problem.id]
-        entries = v.timeline_page(record, scope, v.TimelineFilter(frozenset({"Conditions"}))).entries
+        entries = v.timeline_page(record, scope, v.TimelineFilter(frozenset({"Health problems"}))).entries
         assert [e.id for e in entries if e.noted] == [problem.id]
         hits = v.search(record, scope, problem.title)
         assert {h.id for h in hits if h.noted} == {problem.id, other.id}  # search lists each source's copy

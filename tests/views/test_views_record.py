@@ -49,7 +49,7 @@ def test_dashboard_lists_what_is_current_with_flags_in_words(record: Record) -> 
     assert all(i.resource_type == "Condition" for i in dash.problems)
     assert "Alendronic acid 10 MG Oral Tablet" in [i.title for i in dash.medications]
     assert [i.title for i in dash.allergies] == ["Shellfish allergy"]
-    assert dash.allergies[0].detail.startswith("Criticality: low")
+    assert dash.allergies[0].detail.startswith("Low risk")
     a1c = next(i for i in dash.results if i.title.startswith("Hemoglobin A1c"))
     assert a1c.detail == "6.22 %" and a1c.flag is not None and a1c.flag.word == "High"
     assert a1c.range_text == "4–5.6 % (typical adult range)"
@@ -126,7 +126,7 @@ def test_detail_shows_fields_raw_json_and_provenance(record: Record) -> None:
     info = v.detail(record, "DocumentReference", doc.id)
     assert info is not None and info.kind == "Document" and info.title == "History and physical note"
     fields = dict(info.fields)
-    assert fields["Type"].startswith("History and physical note") and fields["Status"] == "current"
+    assert fields["Type"].startswith("History and physical note") and fields["Status"] == "Current"
     assert '"resourceType": "DocumentReference"' in info.raw_json
     provenance = dict(info.provenance)
     assert provenance["Source"] == "Imported files"
@@ -143,7 +143,7 @@ def test_search_skips_directory_entries(record: Record) -> None:
 
 def test_source_statuses(record: Record) -> None:
     (status,) = v.source_statuses(record)
-    assert status.kind_text == "Imported files" and status.resources == record.count() and status.last_run != "never"
+    assert status.kind_text == "Files you imported" and status.resources == record.count() and status.last_run != "never"
 
 
 def test_session_create_unlock_lock_and_idle(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from app.views.people import PeopleChoices, keep_apart, people_choices
 
 from ..hooks import component, use_app_state, use_load, use_optional, use_session, use_state, use_title, use_value
 from ..session import UiSession
-from ..theme import TONES
+from ..theme import ALERT_TEXT
 from ..widgets import banner, card, heading, labelled, muted, primary_button, secondary_button
 from .common import ImportFileButton, loaded_or, page_body, use_modal
 
@@ -209,8 +209,8 @@ def _split_dialog(session: UiSession, person: Person, ticked: frozenset[int], re
             muted("The records you tick become a new person, kept apart from the rest: never proposed as one "
                   "again. Merge undoes it."),
             *boxes,
-            # In the dialog: a notice would sit behind it. The alert colour of the theme's tones, dark or light.
-            labelled(ft.Text(refusal, color=TONES["alert"][0]), "split-refusal"),
+            # In the dialog: a notice would sit behind it. The theme's error colour, readable on the dialog, dark or light.
+            labelled(ft.Text(refusal, color=ALERT_TEXT), "split-refusal"),
         ], tight=True, spacing=6, scroll=ft.ScrollMode.AUTO),
         actions=[labelled(ft.FilledButton(content="Split off", on_click=session.act(confirm)), "split-confirm"),
                  ft.TextButton(content="Cancel", on_click=close)],

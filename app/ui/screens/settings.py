@@ -20,7 +20,7 @@ from app.views.preferences import APPEARANCES, TEXT_SIZES, UNIT_CHOICES
 from ..hooks import component, use_app_state, use_load, use_optional, use_session, use_state, use_title, use_value
 from ..session import UiSession
 from ..theme import INK
-from ..widgets import banner, card, heading, labelled, muted, present, primary_button
+from ..widgets import banner, card, heading, labelled, muted, named_radios, present, primary_button
 from .common import page_body
 from .entry import PassphraseField
 
@@ -88,10 +88,8 @@ def _choice(session: UiSession, title: str, name: str, value: str, options: dict
 
     group = ft.RadioGroup(value=value, on_change=session.act(changed), content=ft.Row(
         [ft.Radio(value=key, label=text) for key, text in options.items()], wrap=True, spacing=12))  # fmt: skip
-    # The group is named by its title, so a screen reader says what the choice is about.
-    return ft.Column([ft.Text(title, size=15, weight=ft.FontWeight.W_600, color=INK),
-                      ft.Semantics(content=group, label=title, container=True, identifier=f"choice-{name}")],
-                     spacing=2)  # fmt: skip
+    # The group is named by its title, so a screen reader says what the choice is about (once).
+    return named_radios(title, group, shown=True)
 
 
 def _said(said: _Said | None, identifier: str, label: str = "") -> ft.Control | None:
@@ -202,7 +200,7 @@ def ExportCard() -> ft.Control:
     return card(ft.Column(present(
         heading("Export your records", 2),
         muted("Every record, exactly as Carry received it, in a format other health apps read."),
-        ft.Semantics(content=group, label="Format of the export", container=True, identifier="export-format"),
+        named_radios("Export format", group),
         banner(EXPORT_WARNING, "warn", identifier="export-warning"),
         primary_button("Prepare the export", session.act(export), "prepare-export", icon=ft.Icons.FILE_DOWNLOAD_OUTLINED),
         _said(said, "download-export", "Download the export"),
@@ -269,7 +267,7 @@ def LinkHostCard() -> ft.Control:
               "never the key, your name or the label. A Carry host runs on a server a doctor's phone can reach; "
               "its owner gives you a credential."),
         ft.Text(_now_text(current_host), size=14, color=INK),
-        ft.Semantics(content=group, label="Where your links live", container=True, identifier="link-host-choice"),
+        named_radios("Where new links live", group),
         host_field,
         PassphraseField("Publish credential", "publish-credential", keep_credential, clear=attempts,
                         hint="the one the host's owner made for this device"),

@@ -282,8 +282,8 @@ def _options_card(session: UiSession, host: ShareHost, phone: bool, kind: str, s
         heading("Make a link", 2),
         banner(f"{warning} {REACH_APP_HINT}", "warn", identifier="share-reach") if warning else None,
         labelled(kinds, "share-kind", "Who opens it"),
-        muted("A check-in link is the kind a clinic's check-in scanner reads (the US \"Kill the Clipboard\" "
-              "format): no passcode, your records and a PDF of them in one file, for the clinic's chart.", size=13),
+        muted("A check-in link is the kind a clinic's check-in scanner reads: no passcode; it holds your records and "
+              "a PDF of them in one file, for the clinic's chart.", size=13),
         ft.Row([labelled(label_field, "share-label", "Label (the doctor sees it)"),
                 labelled(expiries, "share-expiry", "Link works for"),
                 PasscodeField("Passcode (optional)", "share-passcode", keep(passcode), session.act(create),

@@ -109,7 +109,7 @@ def Sources() -> ft.Control:
                 lines.append(muted("The last sync was interrupted; the next one picks up where it stopped."))
         elif is_own(status.name):
             lines.append(muted("What you added yourself: readings, symptoms, notes, medicines and allergies"))
-            lines.append(ft.Text(f"Last change: {status.last_run}", size=14, color=INK))
+            lines.append(ft.Text(status.last_run_text, size=14, color=INK))
             lines.append(ft.Row([labelled(ft.TextButton(content="Deleted entries", icon=ft.Icons.HISTORY,
                                                         on_click=session.act(lambda: session.navigate(DELETED_ENTRIES))),
                                           "deleted-entries")]))  # fmt: skip
@@ -118,7 +118,7 @@ def Sources() -> ft.Control:
             about = " · ".join(p for p in (kind, status.base_url or "") if p)
             if about:
                 lines.append(muted(about))
-            lines.append(ft.Text(f"Last import: {status.last_run}", size=14, color=INK))
+            lines.append(ft.Text(status.last_run_text, size=14, color=INK))
         lines.append(ft.Text(f"{status.resources:,} items in your record", size=14, color=INK))
         if status.last_result:
             lines.append(muted(f"Last time: {status.last_result}", size=13))

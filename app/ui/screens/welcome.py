@@ -22,9 +22,15 @@ from ..uploads import UPLOAD_LIMIT, UploadFailed, discard, too_large
 from ..widgets import banner, heading, labelled, muted, primary_button, secondary_button
 from .entry import PassphraseField, entry_frame
 
-__all__ = ["Restore", "Welcome"]
+__all__ = ["Restore", "Welcome", "meter_colour"]
 
 _STRENGTH_TONES = {0: "alert", 1: "alert", 2: "warn", 3: "ok", 4: "ok"}
+
+
+def meter_colour(score: int) -> Any:
+    """The strength meter's colour for a score: its tone's text colour, a role that follows light and dark (the
+    meter sits on the card's surface, as a tone's text colour may; its words say the strength too)."""
+    return TONES[_STRENGTH_TONES[score]][0]
 
 
 @component
@@ -85,9 +91,9 @@ def CreateRecord(back: object = None) -> ft.Control:
         first.current = second.current = ""
 
     result = strength(first.current) if score >= 0 else None
-    tone = _STRENGTH_TONES[result.score] if result is not None else "alert"
     meter = ft.ProgressBar(value=(result.score / 4) if result is not None else 0, bar_height=6, border_radius=3,
-                           color=TONES[tone][0], semantics_label="Passphrase strength")  # fmt: skip
+                           color=meter_colour(result.score if result is not None else 0),
+                           semantics_label="Passphrase strength")  # fmt: skip
     hint = muted(f"{result.label}. {result.hint}" if result is not None
                  else "Use at least 8 characters; four unrelated words work well.", size=13)  # fmt: skip
     status: ft.Control | None = (
