@@ -108,7 +108,7 @@ def Sources() -> ft.Control:
             if conn.sync_pending:
                 lines.append(muted("The last sync was interrupted; the next one picks up where it stopped."))
         elif is_own(status.name):
-            lines.append(muted("What you added yourself: readings, symptoms, notes, medicines and allergies"))
+            lines.append(muted(status.kind_text))  # what the own-entries source holds, in words
             lines.append(ft.Text(status.last_run_text, size=14, color=INK))
             lines.append(ft.Row([labelled(ft.TextButton(content="Deleted entries", icon=ft.Icons.HISTORY,
                                                         on_click=session.act(lambda: session.navigate(DELETED_ENTRIES))),
