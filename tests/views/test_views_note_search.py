@@ -28,7 +28,7 @@ def test_a_word_only_in_the_patient_s_note_finds_the_item_and_says_so(elvina: Re
     (hit,) = v.search(elvina, scope, "glucometer")
     assert (hit.resource_type, hit.id) == ("Condition", PREDIABETES)
     assert hit.in_note and hit.noted and hit.matched_note == note.text
-    assert hit.title == "Prediabetes" and hit.kind == "Condition"
+    assert hit.title == "Prediabetes" and hit.kind == "Health problem"
     # Found by its name, it is not said to match the note; the note's words only add a way in.
     by_name = next(h for h in v.search(elvina, scope, "prediabetes") if h.id == PREDIABETES)
     assert by_name.noted and not by_name.in_note
