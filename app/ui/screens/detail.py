@@ -155,7 +155,7 @@ def Detail() -> ft.Control:
         raw: list[ft.Control] = []
         if raw_open:
             raw.append(ft.Semantics(identifier="raw-json", content=ft.Text(info.raw_json, font_family=MONOSPACE,
-                                                                            size=13, color=INK, selectable=True)))  # fmt: skip
+                                                                            size=13, color=INK)))  # fmt: skip
         blocks.append(card(ft.Column([heading("Exactly as received", 2), muted("The FHIR JSON the source sent."),
                                       toggle, *raw], spacing=10)))  # fmt: skip
         return page_body(*blocks)

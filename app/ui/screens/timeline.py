@@ -14,7 +14,7 @@ from typing import Any
 import flet as ft
 
 from app.record import Record
-from app.views import GROUPS, Scope, TimelineEntry, TimelineFilter, TimelinePage, format_month, month_counts, timeline_page
+from app.views import DEFAULT_GROUPS, GROUPS, Scope, TimelineEntry, TimelineFilter, TimelinePage, format_month, month_counts, timeline_page
 
 from ..hooks import component, use_app_state, use_load, use_session, use_title, use_value
 from ..paths import item_path
@@ -184,7 +184,7 @@ def Timeline() -> ft.Control:
     picker = [c for c in [PersonPicker()] if c is not None]
     if state.phone:
         # On a phone the chips would take half the screen: one "Filter" button opens them.
-        hidden = len(GROUPS) - len(choice.filt.groups) + (choice.filt.source_id is not None)
+        hidden = len(DEFAULT_GROUPS ^ choice.filt.groups) + (choice.filt.source_id is not None)
         toggle_button = labelled(
             ft.OutlinedButton(content="Hide filters" if filters_open else (f"Filter ({hidden} set)" if hidden else "Filter"),
                               icon=ft.Icons.FILTER_LIST, on_click=lambda: set_filters_open(not filters_open)),
