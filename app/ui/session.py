@@ -54,9 +54,9 @@ class UiSession:
         self._check: asyncio.Task[None] | None = None  # validating what syncs stored, in the background
         self._idle_task: asyncio.Task[None] | None = None
         self._history: list[str] = []  # routes shown in this session, for Back
-        # What a screen keeps while the patient looks elsewhere, so Back finds it as it was (the timeline's filters
-        # and month); forgotten when the record locks.
-        self.kept: dict[str, Any] = {}
+        # What a screen keeps while the patient is elsewhere (the last search, shown again on Back); never on disk,
+        # forgotten at lock.
+        self.memory: dict[str, Any] = {}
 
     # --- life cycle -----------------------------------------------------------------------------------------
 
@@ -147,7 +147,7 @@ class UiSession:
         await self.run(self.record_session.lock)
         self.context.links.forget_all()
         self._history.clear()
-        self.kept.clear()
+        self.memory.clear()
         state = self.state
         state.people, state.scope, state.title, state.first_run = (), Scope(), "", False
         state.lock_notice = reason

@@ -1,4 +1,5 @@
-"""Pieces several screens use: the scrolling page body, the person picker, the Back button, a load's outcome."""
+"""Pieces several screens use: the scrolling page body, the person picker, the Back button, a load's outcome, the
+button that opens the form for the patient's own entries."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 import flet as ft
 
 from ..hooks import Loaded, component, use_app_state, use_session
+from ..paths import add_path
 from ..widgets import banner, labelled, loading
 
-__all__ = ["BackButton", "PersonPicker", "loaded_or", "page_body"]
+__all__ = ["AddEntryButton", "BackButton", "PersonPicker", "loaded_or", "page_body"]
 
 
 def page_body(*controls: ft.Control | None, scroll: bool = True) -> ft.Control:
@@ -65,3 +67,11 @@ def BackButton(fallback: str = "/") -> ft.Control:
     session = use_session()
     button = ft.TextButton(content="Back", icon=ft.Icons.ARROW_BACK, on_click=session.act(lambda: session.back(fallback)))
     return ft.Row([labelled(button, "back")])
+
+
+@component
+def AddEntryButton(identifier: str, kind: str = "reading", label: str = "Add") -> ft.Control:
+    """Opens the form for the patient's own entries on `kind` (a section's header, the results list)."""
+    session = use_session()
+    button = ft.TextButton(content=label, icon=ft.Icons.ADD, on_click=session.act(lambda: session.navigate(add_path(kind))))
+    return labelled(button, identifier)

@@ -24,10 +24,10 @@ from app.views import (
 
 from ..chart import trend_chart
 from ..hooks import component, use_app_state, use_load, use_session, use_title
-from ..paths import add_path, item_path, result_key, result_parts, result_path
+from ..paths import item_path, result_key, result_parts, result_path
 from ..theme import INK, MUTED
 from ..widgets import banner, card, empty, flag_chip, heading, labelled, muted, row_tile
-from .common import BackButton, PersonPicker, loaded_or, page_body
+from .common import AddEntryButton, BackButton, PersonPicker, loaded_or, page_body
 
 __all__ = ["Result", "Results"]
 
@@ -89,8 +89,7 @@ def Results() -> ft.Control:
         selected=[category],
         on_change=session.act(switched),
     )
-    add = labelled(ft.TextButton(content="Add a reading", icon=ft.Icons.ADD,
-                                 on_click=session.act(lambda: session.navigate(add_path("reading")))), "add-reading")  # fmt: skip
+    add = AddEntryButton("add-reading", "reading", "Add a reading")
     return page_body(PersonPicker(), ft.Row([labelled(switch, "results-kind"), add], wrap=True), loaded_or(tests, render))
 
 

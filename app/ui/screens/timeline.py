@@ -27,7 +27,7 @@ __all__ = ["Timeline"]
 
 ROW_HEIGHT = 64
 PAGE = 150
-_KEPT = "timeline"  # the session's memory of this screen (UiSession.kept)
+_KEPT = "timeline"  # the session's memory of this screen (UiSession.memory)
 _ICONS = {
     "Encounter": ft.Icons.EVENT_NOTE_OUTLINED,
     "Condition": ft.Icons.MEDICAL_INFORMATION_OUTLINED,
@@ -75,7 +75,7 @@ def Timeline() -> ft.Control:
     session = use_session()
     state = use_app_state()
     use_title("Timeline")
-    kept: _Choice = session.kept.get(_KEPT) or _Choice()
+    kept: _Choice = session.memory.get(_KEPT) or _Choice()
     choice, set_choice = ft.use_state(kept)
     more, set_more = ft.use_state(_More())
     filters_open, set_filters_open = ft.use_state(False)
@@ -87,7 +87,7 @@ def Timeline() -> ft.Control:
     latest.current = (start, more)
 
     def choose(new: _Choice) -> None:
-        session.kept[_KEPT] = new
+        session.memory[_KEPT] = new
         set_choice(new)
 
     def toggle(name: str) -> None:
