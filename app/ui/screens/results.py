@@ -26,7 +26,7 @@ from ..chart import trend_chart
 from ..hooks import component, use_app_state, use_load, use_session, use_title
 from ..paths import item_path, result_key, result_parts, result_path
 from ..theme import INK, MUTED
-from ..widgets import banner, card, empty, flag_chip, heading, labelled, muted, row_tile
+from ..widgets import banner, card, empty, flag_chip, heading, labelled, loading, muted, row_tile
 from .common import AddEntryButton, BackButton, PersonPicker, loaded_or, page_body
 
 __all__ = ["Result", "Results"]
@@ -52,14 +52,18 @@ def Results() -> ft.Control:
     use_title("Results")
     category, set_category = ft.use_state(_LAB)
     scope = state.scope
-    tests = use_load(lambda: lab_tests(session.require(), scope, category), [scope, category])
+    # The kind travels with its list: after a switch the other kind's list is not shown while this one loads.
+    tests = use_load(lambda: (category, lab_tests(session.require(), scope, category)), [scope, category])
 
     def switched(e: Any) -> None:
         chosen = (e.control.selected or [_LAB])[0]
         if chosen in _KINDS:
             set_category(chosen)
 
-    def render(found: list[LabTest]) -> ft.Control:
+    def render(loaded: tuple[str, list[LabTest]]) -> ft.Control:
+        kind, found = loaded
+        if kind != category:
+            return loading()
         rows = [
             row_tile(
                 test.name,
