@@ -456,6 +456,15 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_undelete(args: argparse.Namespace) -> int:
+    from .record.entries import restore_entry
+
+    with _open(args) as record:
+        entry = restore_entry(record, args.entry)
+    print(f"Restored {entry.ref} ({_shown(entry.display)}) as version {entry.version}; its history is kept.")
+    return 0
+
+
 def cmd_entries(args: argparse.Namespace) -> int:
     from .record.entries import describe, entry_history, own_entries
 
@@ -481,13 +490,21 @@ def cmd_entries(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from .record import noted_items, search_notes
+
+    text = " ".join(args.text)
     with _open(args) as record:
         where, params = _scoped(record, args)
-        rows = record.search(" ".join(args.text), limit=args.limit, where=where, params=params)
+        rows = record.search(text, limit=args.limit, where=where, params=params)
+        # Items found only by the patient's note on them come after those found by themselves.
+        seen = {(r.source_id, r.resource_type, r.id) for r in rows}
+        rows += [m.row for m in search_notes(record, text, limit=args.limit, where=where, params=params)
+                 if (m.row.source_id, m.row.resource_type, m.row.id) not in seen][: max(0, args.limit - len(rows))]  # fmt: skip
+        noted = noted_items(record)
     if args.json:
         _print_json([r.as_json() for r in rows])
     else:
-        _print_rows(rows)
+        _print_rows(rows, noted)
     return 0
 
 
@@ -1410,13 +1427,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("delete", cmd_delete, "delete an entry of your own (its history is kept)")
     p.add_argument("entry", metavar="ENTRY", help="TYPE/ID or ID from `carry entries`")
 
+    p = add("undelete", cmd_undelete, "bring back an entry of your own you deleted, as it was (its history is kept)")
+    p.add_argument("entry", metavar="ENTRY", help="TYPE/ID or ID from `carry entries --deleted`")
+
     p = add("entries", cmd_entries, "the entries you added yourself; --history ENTRY shows every version of one")
     p.add_argument("--history", metavar="ENTRY", help="every version of one entry (a deleted one too)")
     p.add_argument("--deleted", action="store_true", help="the entries you deleted")
     p.add_argument("--person", metavar="NAME_OR_NUMBER", help=_PERSON_HELP)
     p.add_argument("--json", action="store_true")
 
-    p = add("search", cmd_search, "full-text search")
+    p = add("search", cmd_search, "full-text search (your notes on items too)")
     p.add_argument("text", nargs="+", metavar="TEXT", help="words to find (all must match; the last may be a prefix)")
     p.add_argument("--json", action="store_true")
     p.add_argument("--limit", type=int, default=50, metavar="N")

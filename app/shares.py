@@ -61,7 +61,7 @@ from sync.share import (
 
 from .locations import config_dir, share_host_path
 from .record import (
-    Fact, Person, Record, UpsertCounts, choose_person, facts, find_note, notes_for, reconcile_medications,
+    Fact, Person, Record, UpsertCounts, choose_person, facts, find_note, notes, notes_for, reconcile_medications,
 )  # fmt: skip
 from .record.share_state import AccessEntry, ShareLinkRow, ShareState
 from .record.view_queries import newest_first, raw_by_rowid, same_source_raw
@@ -80,6 +80,7 @@ __all__ = [
     "ShareHost",
     "ShareSettings",
     "candidates",
+    "carried_notes",
     "counted",
     "create_share",
     "host_of",
@@ -634,18 +635,36 @@ def _origins(
     return out
 
 
+def _copies(c: Candidate) -> tuple[tuple[str, str, int], ...]:
+    """(type, id, source id) of every copy of an item whose notes go along with it (none when it has no id)."""
+    rid = c.resource.get("id")
+    if not isinstance(rid, str):
+        return ()
+    return c.copies or ((c.resource_type, rid, c.source_id),)
+
+
 def _patient_notes(record: Record, chosen: Sequence[Candidate]) -> list[PatientNote]:
     """The patient's current notes on the picked items (on any source's copy of each), carried into the share as
     patient-asserted content about the copy that goes in."""
     out = []
     for c in chosen:
-        rid = c.resource.get("id")
-        if not isinstance(rid, str):
-            continue
-        for rtype, copy_id, source_id in c.copies or ((c.resource_type, rid, c.source_id),):
+        for rtype, copy_id, source_id in _copies(c):
             for note in notes_for(record, rtype, copy_id, source_id):
-                out.append(PatientNote((c.resource_type, rid), note.text, note.created_at, c.display))
+                out.append(PatientNote((c.resource_type, str(c.resource["id"])), note.text, note.created_at, c.display))
     return out
+
+
+def carried_notes(record: Record, items: Sequence[Candidate]) -> dict[str, int]:
+    """How many of the patient's current notes go along with each of these items (by candidate key) when it is
+    shared: those on any source's copy of it, as a summary or a check-in carries them. One read of the notes for
+    the whole list (the share screen counts every item it offers)."""
+    by_copy: dict[tuple[str, str, int], int] = {}
+    for note in notes(record):
+        if note.source_id is not None:
+            key = (note.item_type, note.item_id, note.source_id)
+            by_copy[key] = by_copy.get(key, 0) + 1
+    counts = {c.key: sum(by_copy.get(copy, 0) for copy in _copies(c)) for c in items}
+    return {key: n for key, n in counts.items() if n}
 
 
 def build_summary(record: Record, selection: Selection, *, now: datetime | None = None) -> dict[str, Any]:

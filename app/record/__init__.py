@@ -18,6 +18,7 @@ from .errors import (
 from .annotations import (
     Note,
     NoteError,
+    NoteMatch,
     add_note,
     delete_note,
     edit_note,
@@ -26,6 +27,7 @@ from .annotations import (
     noted_items,
     notes,
     notes_for,
+    search_notes,
 )
 from .extract import human_name
 from .facts import (
@@ -79,6 +81,7 @@ from .store import (
 __all__ = [
     "Note",
     "NoteError",
+    "NoteMatch",
     "add_note",
     "delete_note",
     "edit_note",
@@ -87,6 +90,7 @@ __all__ = [
     "noted_items",
     "notes",
     "notes_for",
+    "search_notes",
     "Member",
     "Person",
     "PersonError",

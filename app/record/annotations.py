@@ -9,6 +9,7 @@ audit log says that a note was written, changed or deleted, and on which item, n
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,12 +18,13 @@ from sync.errors import Action
 
 from .errors import RecordError
 from .people import Person, owners, people, source_key
-from .store import Record, _now
+from .store import Record, ResourceRow, _now, fts_match
 
 __all__ = [
     "NOTE_LIMIT",
     "Note",
     "NoteError",
+    "NoteMatch",
     "add_note",
     "delete_note",
     "edit_note",
@@ -31,6 +33,7 @@ __all__ = [
     "noted_items",
     "notes",
     "notes_for",
+    "search_notes",
 ]
 
 NOTE_LIMIT = 4000  # characters; a note is the patient's few sentences, not a document
@@ -229,3 +232,45 @@ def noted_items(record: Record, keys: Sequence[tuple[int, str, str]] | None = No
         (n.source_id, n.item_type, n.item_id) for n in notes(record) if n.source_id is not None
     }
     return found if keys is None else found & set(keys)
+
+
+# --- search --------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NoteMatch:
+    """An item found by the patient's note on it: the item as list rows show it, and the note that matched."""
+
+    row: ResourceRow
+    note: Note
+
+
+def search_notes(
+    record: Record, text: str, *, limit: int = 50, where: str = "", params: Iterable[Any] = ()
+) -> list[NoteMatch]:
+    """The items whose current note holds every word typed (the last as a prefix), best match first, one per item.
+    `where` (trusted SQL over `r`, from our own code) narrows the items, as Record.search's does; items removed at
+    their source, or whose source is no longer in the record, are left out. The index (schema 15) holds only current
+    versions, kept so by triggers on the annotation table."""
+    query = fts_match(text)
+    if query is None or limit <= 0:
+        return []
+    ranked = [int(nid) for (nid,) in record._query(
+        "SELECT rowid FROM annotation_fts WHERE annotation_fts MATCH ? ORDER BY bm25(annotation_fts), rowid LIMIT ?",
+        [query, limit * 4],
+    )]  # fmt: skip
+    if not ranked:
+        return []
+    found = {n.id: n for n in _notes(record, "a.id IN (SELECT value FROM json_each(?))", [json.dumps(ranked)])}
+    best: dict[tuple[int, str, str], Note] = {}
+    for nid in ranked:
+        note = found.get(nid)
+        if note is not None and note.current and note.source_id is not None:
+            best.setdefault((note.source_id, note.item_type, note.item_id), note)
+    if not best:
+        return []
+    keys = json.dumps([list(key) for key in best])
+    clause = ("(r.source_id, r.type, r.id) IN (SELECT value ->> 0, value ->> 1, value ->> 2 FROM json_each(?))"
+              + (f" AND ({where})" if where else ""))  # fmt: skip
+    rows = {(r.source_id, r.resource_type, r.id): r for r in record.rows(where=clause, params=[keys, *params])}
+    return [NoteMatch(rows[key], note) for key, note in best.items() if key in rows][:limit]

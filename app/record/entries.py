@@ -21,7 +21,8 @@ serves every person of a family record and an entry is in exactly one person's r
 
 History: every version is kept in `entry_version` (schema 11). The current version is also the source's resource,
 read like any other (lists, facts, timeline, charts, shares); an edit stores the next version (meta.versionId) in
-its place; a delete takes the resource out of everything and keeps its versions, so the history stays readable.
+its place; a delete takes the resource out of everything and keeps its versions, so the history stays readable; a
+restore (schema 15) puts the deleted version back as the next one.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ __all__ = [
     "ADDED_BY_YOU",
     "KINDS",
     "OWN_SOURCE",
+    "PATIENT_NOTE",
     "READING_KINDS",
     "Allergy",
     "Draft",
@@ -65,6 +67,7 @@ __all__ = [
     "is_own",
     "own_entries",
     "own_source_id",
+    "restore_entry",
     "save_entry",
 ]
 
@@ -166,7 +169,7 @@ class Entry:
 @dataclass(frozen=True)
 class EntryVersion:
     version: int
-    action: str  # added, edited, deleted
+    action: str  # added, edited, deleted, restored
     saved_at: str
     resource: dict[str, Any]
 
@@ -213,15 +216,11 @@ def save_entry(record: Record, draft: Draft, *, person: str | None = None, entry
         chosen = choose_person(record, person, people(record))
     with record._transaction() as cur:
         now = _now()
-        counts = UpsertCounts()
-        cur.execute("INSERT INTO run (source_id, kind, origin, started_at) VALUES (?, 'entry', ?, ?)",
-                    (source.id, ADDED_BY_YOU, now))  # fmt: skip
-        run_id = cur.lastrowid
-        stored: list[Any] = []
+        stored: list[dict[str, Any]] = []
         if old is None:
             reference, patient = stand_in(cur.raw, source, chosen)
             if patient is not None:
-                stored.append(_checked(patient))
+                stored.append(patient)
             rid, version = str(uuid.uuid4()), 1
         else:
             reference = _subject(old)
@@ -237,13 +236,7 @@ def save_entry(record: Record, draft: Draft, *, person: str | None = None, entry
         problem = validation_error(resource)
         if problem is not None:
             raise EntryRefused(f"This entry cannot be saved as given ({problem}); nothing was changed.")
-        stored.append(_checked(resource))
-        record._upsert(cur, source.id, run_id, stored, now, counts)
-        cur.execute(
-            "INSERT INTO entry_version (type, id, version, action, raw, saved_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (resource["resourceType"], rid, version, "added" if old is None else "edited", dumps(resource).decode(), now),
-        )
-        record._finish_run(cur, run_id, counts)
+        _keep(record, cur, source.id, [*stored, resource], "added" if old is None else "edited", now)
         record._audit_in(cur, "entry-add" if old is None else "entry-edit", type=resource["resourceType"], id=rid,
                          version=version)  # fmt: skip
     if same is not None:
@@ -251,6 +244,48 @@ def save_entry(record: Record, draft: Draft, *, person: str | None = None, entry
         if mine is not None and same.fact_id != mine.fact_id:
             confirm(record, mine, same)
     return _entry(resource, version, now)
+
+
+def _keep(record: Record, cur: Any, source_id: int, resources: list[dict[str, Any]], action: str, now: str) -> None:
+    """Store an entry's version (the last of `resources`; a stand-in Patient may come first) as its source's
+    resource, in a run of its own, and in the entry's history."""
+    counts = UpsertCounts()
+    cur.execute("INSERT INTO run (source_id, kind, origin, started_at) VALUES (?, 'entry', ?, ?)",
+                (source_id, ADDED_BY_YOU, now))  # fmt: skip
+    run_id = cur.lastrowid
+    record._upsert(cur, source_id, run_id, [_checked(r) for r in resources], now, counts)
+    entry = resources[-1]
+    cur.execute(
+        "INSERT INTO entry_version (type, id, version, action, raw, saved_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (entry["resourceType"], entry["id"], _version(entry), action, dumps(entry).decode(), now),
+    )
+    record._finish_run(cur, run_id, counts)
+
+
+def restore_entry(record: Record, ref: str) -> Entry:
+    """Bring a deleted entry back as it was when it was deleted: its next version ("restored") is the source's
+    resource again (lists, facts, charts, shares), and its history keeps every version, the deletion too."""
+    rtype, rid = _split(record, ref)
+    rows = record._query("SELECT version, action, raw FROM entry_version WHERE type = ? AND id = ? "
+                         "ORDER BY version DESC LIMIT 1", [rtype, rid])  # fmt: skip
+    if not rows:
+        raise EntryRefused(f"{_shown(ref)} is not one of your own entries.", action=Action.SEE_ENTRIES)
+    version, action, raw = int(rows[0][0]), rows[0][1], rows[0][2]
+    if action != "deleted":
+        raise EntryRefused(f"{_shown(ref)} is not deleted; there is nothing to restore.")
+    resource: dict[str, Any] = loads(raw)
+    source = record.source(OWN_SOURCE, kind="file")
+    if record.get("Patient", _subject(resource).partition("/")[2], source.id) is None:
+        raise EntryRefused("The person this entry was about is no longer in the record, so it cannot be restored.")
+    now = _now()
+    resource["meta"] = {**resource.get("meta", {}), "versionId": str(version + 1), "lastUpdated": now}
+    with record._transaction() as cur:
+        latest = cur.execute("SELECT max(version) FROM entry_version WHERE type = ? AND id = ?", (rtype, rid)).fetchone()
+        if latest is None or latest[0] != version:
+            raise EntryRefused(f"{_shown(ref)} was changed at the same time; look at it again.")
+        _keep(record, cur, source.id, [resource], "restored", now)
+        record._audit_in(cur, "entry-restore", type=rtype, id=rid, version=version + 1)
+    return _entry(resource, version + 1, now)
 
 
 def delete_entry(record: Record, ref: str) -> Entry:

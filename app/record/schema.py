@@ -518,6 +518,47 @@ CREATE TRIGGER view_other_delete AFTER DELETE ON resource
 END;
 """
 
+# The patient's notes found by search (issue 19): the current version of every note on an item is in a full-text
+# index of its own, keyed by the note's id; triggers keep it so whenever a note is written, changed (the old version
+# leaves, the new one comes in) or deleted, and the notes an older record holds are indexed here. Search maps a
+# matching note to its item by the item's source key, type and id, as the notes themselves are linked.
+# A deleted entry of the patient's own can be restored: its versions take a fourth action, 'restored' (SQLite cannot
+# change a CHECK in place, so the table is made again with every version it held).
+_V15 = """
+CREATE VIRTUAL TABLE annotation_fts USING fts5 (
+    text,
+    content = '', contentless_delete = 1,
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO annotation_fts (rowid, text)
+    SELECT id, text FROM annotation WHERE replaced_by IS NULL AND deleted_at IS NULL;
+CREATE TRIGGER annotation_fts_insert AFTER INSERT ON annotation
+    WHEN NEW.replaced_by IS NULL AND NEW.deleted_at IS NULL BEGIN
+    INSERT INTO annotation_fts (rowid, text) VALUES (NEW.id, NEW.text);
+END;
+CREATE TRIGGER annotation_fts_change AFTER UPDATE OF text, replaced_by, deleted_at ON annotation BEGIN
+    DELETE FROM annotation_fts WHERE rowid = OLD.id;
+    INSERT INTO annotation_fts (rowid, text)
+        SELECT NEW.id, NEW.text WHERE NEW.replaced_by IS NULL AND NEW.deleted_at IS NULL;
+END;
+CREATE TRIGGER annotation_fts_delete AFTER DELETE ON annotation BEGIN
+    DELETE FROM annotation_fts WHERE rowid = OLD.id;
+END;
+CREATE TABLE entry_version_15 (
+    type        TEXT NOT NULL,
+    id          TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    action      TEXT NOT NULL CHECK (action IN ('added', 'edited', 'deleted', 'restored')),
+    raw         TEXT NOT NULL,
+    saved_at    TEXT NOT NULL,
+    PRIMARY KEY (type, id, version)
+);
+INSERT INTO entry_version_15 (type, id, version, action, raw, saved_at)
+    SELECT type, id, version, action, raw, saved_at FROM entry_version;
+DROP TABLE entry_version;
+ALTER TABLE entry_version_15 RENAME TO entry_version;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sources, resources, identifiers, runs, audit log, settings", _V1),
     Migration(2, "full-text index over display text, codes and notes", _V2, _backfill_fts),
@@ -533,6 +574,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "views kept warm: every resource's fact and match keys, what changed since", _V12),
     Migration(13, "the lab-tests list kept warm: count and newest value per subject and test", _V13),
     Migration(14, "the other results list kept warm: count, newest value and its day's answers per subject and test", _V14),
+    Migration(15, "the patient's notes found by search; a deleted entry of their own can be restored", _V15),
 )
 
 

@@ -67,6 +67,7 @@ __all__ = [
     "Transaction",
     "UpsertCounts",
     "audit_in",
+    "fts_match",
 ]
 
 MIN_PASSPHRASE = 8
@@ -857,12 +858,9 @@ class Record:
         join of every match before ranking grew with the record. When `where` drops some of them, the next ranks
         are fetched, more each round, until `limit` rows pass it or the matches run out, so a narrowed search
         returns exactly the best `limit` of the rows it admits."""
-        words = _WORD.findall(text)
-        if not words or limit <= 0:
+        query = fts_match(text)
+        if query is None or limit <= 0:
             return []
-        query = " AND ".join(f'"{w}"' for w in words[:-1])
-        last = f'"{words[-1]}"*'
-        query = f"{query} AND {last}" if query else last
         args = tuple(params)
         rows_sql = (
             f"SELECT {_ROW_COLUMNS} FROM resource r JOIN source s ON s.id = r.source_id "
@@ -1109,6 +1107,16 @@ class Transaction:
                 buffer = ""
         if buffer.strip():
             raise RecordError("incomplete SQL statement in a migration")
+
+
+def fts_match(text: str) -> str | None:
+    """The full-text query for what the patient typed: every word must match, the last as a prefix (it may be half
+    typed); None when there is no word in it. Each word is quoted, so nothing typed is read as FTS syntax."""
+    words = _WORD.findall(text)
+    if not words:
+        return None
+    last = f'"{words[-1]}"*'
+    return " AND ".join([*(f'"{w}"' for w in words[:-1]), last])
 
 
 def _row(cols: Any) -> ResourceRow:

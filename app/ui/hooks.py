@@ -9,6 +9,7 @@
     use_title(text)      the heading the shell shows for this screen
     use_value(initial)   a mutable box kept across renders (what is typed: no render per keystroke)
     use_once(make)       a value made once per component (a file picker, a helper object)
+    use_state(v)         ft.use_state, typed; use_optional(kind): state holding a `kind` or None
 
 A screen is a component: it asks for data with use_load, keeps what the patient types in use_state, and acts
 through session.act; it never mutates a control after returning it (Flet freezes what a component returned).
@@ -36,7 +37,9 @@ __all__ = [
     "use_app_state",
     "use_load",
     "use_once",
+    "use_optional",
     "use_session",
+    "use_state",
     "use_title",
     "use_value",
 ]
@@ -86,6 +89,18 @@ def use_once(make: Callable[[], T]) -> T:
     if ref.current is None:
         ref.current = Box(make())
     return ref.current.current
+
+
+def use_state(initial: T) -> tuple[T, Callable[[T], None]]:
+    """ft.use_state, typed (`initial` must not be callable: ft.use_state would call it)."""
+    value, setter = cast(Any, ft.use_state)(initial)
+    return cast(T, value), cast(Callable[[T], None], setter)
+
+
+def use_optional(kind: type[T]) -> tuple[T | None, Callable[[T | None], None]]:
+    """State that holds a `kind` or nothing (None at first)."""
+    value, setter = cast(Any, ft.use_state)(None)
+    return cast("T | None", value), cast(Callable[["T | None"], None], setter)
 
 
 def use_session() -> UiSession:

@@ -7,6 +7,8 @@ A screen is reached by its path, so every screen can be linked to, reloaded and 
     /add[/<kind>]          the patient adds a reading, symptom, note, medicine or allergy
     /edit/<type>/<id>      the patient changes one of their own entries
     /connect               find a provider and connect     /connect/demo   the demo hospital and its logins
+    /share/open            open a link someone else shared
+    /entries/deleted       the patient's deleted entries, with their history and Restore
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import flet as ft
 __all__ = [
     "CONNECT",
     "CONNECT_DEMO",
+    "DELETED_ENTRIES",
     "SECTIONS",
+    "SHARE_OPEN",
     "Section",
     "add_path",
     "edit_path",
@@ -33,6 +37,8 @@ __all__ = [
 
 CONNECT = "/connect"
 CONNECT_DEMO = "/connect/demo"
+SHARE_OPEN = "/share/open"  # open a link someone else shared
+DELETED_ENTRIES = "/entries/deleted"  # the patient's deleted entries, each with its history and Restore
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,9 @@ import flet as ft
 
 from .context import AppContext
 from .hooks import SessionContext, TextScale, component, use_app_state, use_once, use_session
-from .paths import SECTIONS, Section, section_of
+from .paths import CONNECT, CONNECT_DEMO, DELETED_ENTRIES, SECTIONS, Section, section_of
+from .screens.add_entry import AddEntry, DeletedEntries
+from .screens.connect import Connect, ConnectDemo
 from .screens.dashboard import Summary
 from .screens.detail import Detail
 from .screens.documents import Documents
@@ -24,7 +26,7 @@ from .screens.people import People
 from .screens.results import Result, Results
 from .screens.search import Search
 from .screens.settings import Settings
-from .screens.share import Share
+from .screens.share import Received, Share
 from .screens.sources import Sources
 from .screens.timeline import Timeline
 from .screens.unlock import Unlock
@@ -163,10 +165,16 @@ ROUTES = [
             ft.Route(path="documents", component=Documents),
             ft.Route(path="search", component=Search),
             ft.Route(path="share", component=Share),
+            ft.Route(path="share/open", component=Received),
             ft.Route(path="people", component=People),
             ft.Route(path="sources", component=Sources),
+            ft.Route(path=CONNECT.lstrip("/"), component=Connect),
+            ft.Route(path=CONNECT_DEMO.lstrip("/"), component=ConnectDemo),
             ft.Route(path="settings", component=Settings),
             ft.Route(path="item/:type/:id/:source?", component=Detail),
+            ft.Route(path="add/:kind?", component=AddEntry),
+            ft.Route(path="edit/:type/:id", component=AddEntry),
+            ft.Route(path=DELETED_ENTRIES.lstrip("/"), component=DeletedEntries),
         ],
     )
 ]

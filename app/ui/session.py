@@ -255,15 +255,22 @@ class UiSession:
     def expect_callback(self, state: str, handler: Callable[[dict[str, str]], Coroutine[Any, Any, str]]) -> None:
         """Route the portal's return (GET /oauth/callback?state=…) to this session."""
 
-        loop = asyncio.get_running_loop()
+        async def in_page(params: dict[str, str]) -> tuple[str, BaseException | None]:
+            try:
+                return await handler(params), None
+            except Exception as exc:  # noqa: BLE001 - raised again in the caller's task, not logged on the way
+                return "", exc
 
         async def deliver(params: dict[str, str]) -> str:
             self._states.discard(state)
             self.record_session.touch()
-            if asyncio.get_running_loop() is loop:
-                return await handler(params)
-            # The desktop window's callback listener runs its own loop: finish on the session's loop.
-            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(handler(params), loop))
+            # The callback arrives on the server's HTTP route (or the desktop window's listener, on a loop of its
+            # own): the handler runs on the session's loop with its page as the context, so the state it changes
+            # re-renders this session's components.
+            said, exc = await asyncio.wrap_future(self.page.run_task(in_page, params))
+            if exc is not None:
+                raise exc
+            return said
 
         self._states.add(state)
         self.context.callbacks.expect(state, deliver)

@@ -1,7 +1,10 @@
-"""A sync in progress, as the UI shows it: a live progress bar per resource type, off the UI loop.
+"""A sync in progress, as data: what the SyncPanel component (app/ui/screens/common.py) shows.
 
-The sync itself is app.portals (the same service the CLI uses); this object only listens to its progress
-callback, keeps per-type counts, and repaints its panel at most a few times a second.
+The sync itself is app.portals (the same service the CLI uses). A SyncRun listens to its progress callback, keeps
+per-type counts and the share of the work done, and holds the outcome once it ended; it draws nothing. Its `tick`
+is observable: it moves a few times a second at most while the sync makes progress, and once when it ends, so the
+panels showing the run render again and nothing else does. The session keeps its runs in `session.syncs` (source
+id → run) and says when one starts or ends (`session.syncs_changed`), so the screens listing syncs render again.
 """
 
 from __future__ import annotations
@@ -11,17 +14,18 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import flet as ft
 
+from app.portals import PortalError
 from app.views import kind_name
 
-from .theme import INK, MUTED, OUTLINE, PRIMARY, SURFACE
-from .widgets import banner, heading, labelled
+from .session import UiSession
 
-__all__ = ["SyncRun"]
+__all__ = ["SyncRow", "SyncRun", "SyncTick", "start_sync"]
 
-_REPAINT_SECONDS = 0.15
+_REPAINT_SECONDS = 0.25
 # Kinds a patient does not read one by one share a row: reference data the sync fetches to name people and
 # places, and insurance paperwork (shown only when the patient opens "Insurance").
 _ROW_NAMES = {
@@ -33,6 +37,15 @@ _ROW_NAMES = {
     "ExplanationOfBenefit": "Insurance",
     "Coverage": "Insurance",
 }
+_PHASES = {"search": "Fetching your records", "references": "Fetching clinicians and places",
+           "attachments": "Fetching documents", "done": "Finishing"}  # fmt: skip
+
+
+@dataclass(eq=False)
+class SyncTick(ft.Observable):
+    """Moves when a run has something new to show (observed by the panels showing it)."""
+
+    n: int = 0
 
 
 @dataclass
@@ -63,38 +76,39 @@ class _TypeProgress:
         return _TypeProgress(counts, totals, set(), all(e.finished for e in entries))
 
 
-class SyncRun:
-    """One sync of one source. `start()` schedules it on the running loop; the panel updates itself."""
+@dataclass(frozen=True)
+class SyncRow:
+    """One row of the panel: a kind of record, its bar (None: how much is unknown) and its count."""
 
-    def __init__(self, source_id: int, name: str, page: ft.Page, message_for: Callable[[BaseException], str]) -> None:
+    name: str
+    value: float | None
+    count: str
+    finished: bool
+
+    @property
+    def label(self) -> str:
+        return self.name + (" (done)" if self.finished else "")
+
+
+class SyncRun:
+    """One sync of one source. `start()` schedules it on the running loop."""
+
+    def __init__(self, source_id: int, name: str, message_for: Callable[[BaseException], str]) -> None:
         self.source_id = source_id
         self.name = name
-        self.page = page
         self.message_for = message_for
         self.types: dict[str, _TypeProgress] = {}
         self.phase = "starting"
         self.finished = False
         self.error: str | None = None
         self.report: Any = None
+        self.overall: float | None = None  # the share of the work done; None until it is known
+        self.started = time.monotonic()
         self.on_finish: list[Callable[[SyncRun], Awaitable[None]]] = []
-        self._last_paint = 0.0
-        self.overall = ft.ProgressBar(value=None, bar_height=6, border_radius=3, color=PRIMARY,
-                                      semantics_label=f"Syncing {name}")  # fmt: skip
-        self.status = ft.Text(f"Connecting to {name}…", size=14, color=INK)
-        self.rows = ft.Column(spacing=6)
-        self.outcome = ft.Container()
-        self.panel = labelled(
-            ft.Container(
-                content=ft.Column([heading(f"Sync from {name}", 2), self.status, self.overall, self.rows, self.outcome],
-                                  spacing=10),  # fmt: skip
-                bgcolor=SURFACE,
-                border_radius=14,
-                padding=16,
-                border=ft.Border.all(1, OUTLINE),
-            ),
-            "sync-panel",
-        )
+        self.tick = SyncTick()
         self.task: asyncio.Task[None] | None = None
+        self._last_shown = 0.0
+        self._later: asyncio.TimerHandle | None = None
 
     def start(self, run: Callable[[Callable[[Any], None]], Awaitable[Any]]) -> None:
         self.task = asyncio.get_running_loop().create_task(self._run(run))
@@ -108,8 +122,7 @@ class SyncRun:
         except Exception as exc:  # noqa: BLE001 - shown to the patient as a plain sentence
             self.error = self.message_for(exc)
         finally:
-            self.finished = True
-            self._paint_final()
+            self._finish()
             for callback in self.on_finish:
                 try:
                     await callback(self)
@@ -119,9 +132,9 @@ class SyncRun:
     # --- progress ---------------------------------------------------------------------------------------------
 
     def progress(self, event: Any) -> None:
-        """The portals' progress callback (SyncProgress): called on the UI loop, so it only counts and repaints."""
+        """The portals' progress callback (SyncProgress): called on the UI loop, so it only counts."""
         if self.finished:
-            return  # a late event must not paint "Fetching…" over the outcome
+            return  # a late event must not say "Fetching…" over the outcome
         self.phase = getattr(event, "phase", self.phase)
         rtype = getattr(event, "resource_type", None)
         if rtype:
@@ -137,11 +150,27 @@ class SyncRun:
                 if isinstance(total, int):
                     entry.totals[task] = total
                 entry.finished = False
-        self.overall.value = self.work_done(getattr(event, "tasks_done", 0), getattr(event, "tasks_total", 0))
+        self.overall = self.work_done(getattr(event, "tasks_done", 0), getattr(event, "tasks_total", 0))
+        self._show_soon()
+
+    def _show_soon(self) -> None:
+        """Tell the panels, a few times a second at most; what was held back is shown when the pause is over."""
         now = time.monotonic()
-        if now - self._last_paint >= _REPAINT_SECONDS:
-            self._last_paint = now
-            self._paint()
+        wait = self._last_shown + _REPAINT_SECONDS - now
+        if wait <= 0:
+            self._show()
+        elif self._later is None:
+            try:
+                self._later = asyncio.get_running_loop().call_later(wait, self._show)
+            except RuntimeError:  # no loop (a test counting events): the next event or the end shows it
+                pass
+
+    def _show(self) -> None:
+        if self._later is not None:
+            self._later.cancel()
+            self._later = None
+        self._last_shown = time.monotonic()
+        self.tick.n += 1
 
     def work_done(self, tasks_done: int, tasks_total: int) -> float | None:
         """The share of the work done, never ahead of what is known: records fetched of those the portal said it
@@ -156,47 +185,9 @@ class SyncRun:
             shares.append(done / expected if expected else 1.0)
         return min(1.0, min(shares)) if shares else None
 
-    def _row_entries(self) -> list[tuple[str, _TypeProgress]]:
-        rows: dict[str, list[_TypeProgress]] = {}
-        for rtype, entry in sorted(self.types.items()):
-            rows.setdefault(_ROW_NAMES.get(rtype, kind_name(rtype)), []).append(entry)
-        return [(name, entries[0] if len(entries) == 1 else _TypeProgress.merged(entries))
-                for name, entries in sorted(rows.items(), key=lambda r: (r[0] in _ROW_NAMES.values(), r[0]))]
-
-    def _type_row(self, name: str, entry: _TypeProgress) -> ft.Control:
-        if entry.finished:
-            value: float | None = 1.0
-        elif entry.total:
-            value = min(1.0, entry.done / entry.total)
-        else:
-            value = None
-        count = f"{entry.done:,}" + (f" of {entry.total:,}" if entry.total and not entry.finished else "")
-        label = name + (" (done)" if entry.finished else "")
-        return ft.Row(
-            [
-                ft.Text(label, size=13, color=INK, width=170),
-                ft.Container(
-                    content=ft.ProgressBar(value=value, bar_height=5, border_radius=3, color=PRIMARY,
-                                           semantics_label=f"{name} progress"),  # fmt: skip
-                    expand=True,
-                ),
-                ft.Text(count, size=12, color=MUTED, width=90, text_align=ft.TextAlign.RIGHT),
-            ],
-            vertical_alignment=ft.CrossAxisAlignment.CENTER,
-        )
-
-    def _paint(self) -> None:
-        phases = {"search": "Fetching your records", "references": "Fetching clinicians and places",
-                  "attachments": "Fetching documents", "done": "Finishing"}  # fmt: skip
-        self.status.value = f"{phases.get(self.phase, 'Syncing')}…"
-        self.rows.controls = [self._type_row(n, e) for n, e in self._row_entries()]
-        try:
-            self.page.update()
-        except Exception:  # noqa: BLE001, S110 - the tab may be gone; the sync carries on regardless
-            pass
-
-    def _paint_final(self) -> None:
-        self.overall.value = 1.0 if self.error is None else 0.0
+    def _finish(self) -> None:
+        self.finished = True
+        self.overall = 1.0 if self.error is None else 0.0
         for rtype, counted in (getattr(self.report, "types", None) or {}).items():
             # The report's per-type figures are the final word (progress events are per search task).
             entry = self.types.setdefault(rtype, _TypeProgress({}, {}, set()))
@@ -204,19 +195,37 @@ class SyncRun:
             entry.totals = {}
         for entry in self.types.values():
             entry.finished = True
-        self.rows.controls = [self._type_row(n, e) for n, e in self._row_entries()]
-        if self.error is not None:
-            self.status.value = "The sync did not finish."
-            self.outcome.content = banner(self.error, "alert", identifier="sync-error")
-        else:
-            self.status.value = "Sync finished."
-            self.outcome.content = banner(self._summary(), "ok", identifier="sync-done")
-        try:
-            self.page.update()
-        except Exception:  # noqa: BLE001, S110
-            pass
+        self._show()
 
-    def _summary(self) -> str:
+    # --- what the panel shows ---------------------------------------------------------------------------------
+
+    @property
+    def status(self) -> str:
+        if self.finished:
+            return "Sync finished." if self.error is None else "The sync did not finish."
+        if self.phase == "starting":
+            return f"Connecting to {self.name}…"
+        return f"{_PHASES.get(self.phase, 'Syncing')}…"
+
+    def rows(self) -> list[SyncRow]:
+        grouped: dict[str, list[_TypeProgress]] = {}
+        for rtype, entry in sorted(self.types.items()):
+            grouped.setdefault(_ROW_NAMES.get(rtype, kind_name(rtype)), []).append(entry)
+        rows = []
+        for name, entries in sorted(grouped.items(), key=lambda r: (r[0] in _ROW_NAMES.values(), r[0])):
+            entry = entries[0] if len(entries) == 1 else _TypeProgress.merged(entries)
+            if entry.finished:
+                value: float | None = 1.0
+            elif entry.total:
+                value = min(1.0, entry.done / entry.total)
+            else:
+                value = None
+            count = f"{entry.done:,}" + (f" of {entry.total:,}" if entry.total and not entry.finished else "")
+            rows.append(SyncRow(name, value, count, entry.finished))
+        return rows
+
+    def summary(self) -> str:
+        """The outcome in a sentence (once finished without an error)."""
         report = self.report
         if report is None:
             return f"{self.name} is up to date."
@@ -231,3 +240,38 @@ class SyncRun:
         return text
 
 
+def start_sync(session: UiSession, source_id: int, name: str) -> SyncRun:
+    """Start (or return the running) sync of one portal source, kept in `session.syncs`. When it ends, the
+    record's screens load again and what it stored is validated in the background."""
+    running: SyncRun | None = session.syncs.get(source_id)
+    if running is not None and not running.finished:
+        return running
+    portals = session.require_portals()
+    demo = session.context.demo
+    run = SyncRun(source_id, name, session.message_for)
+
+    async def finished(done: SyncRun) -> None:
+        session.syncs_changed()
+        await session.record_changed()
+        session.check_new_records()
+
+    run.on_finish.append(finished)
+
+    async def sync(progress: Callable[[Any], None]) -> Any:
+        conn = await asyncio.to_thread(portals.source, source_id)
+        if conn.vendor == "sandbox" and conn.status == "connected":
+            # The built-in demo hospital: running again after a restart, at the same address.
+            await asyncio.to_thread(demo.serve, conn.base_url)
+            if not demo.running:
+                port = urlsplit(conn.base_url).port
+                reason = (f"The demo hospital could not start again at its address (another program is using port "
+                          f"{port}). Close that program and sync again, or try the demo hospital again to connect "
+                          "it anew.")  # fmt: skip
+                await asyncio.to_thread(portals.state.note_unreachable, source_id, reason)
+                raise PortalError(reason)
+        return await portals.sync(source_id, progress=progress)
+
+    run.start(sync)
+    session.syncs[source_id] = run
+    session.syncs_changed()
+    return run

@@ -21,6 +21,7 @@ __all__ = [
     "labelled",
     "loading",
     "muted",
+    "present",
     "primary_button",
     "row_tile",
     "secondary_button",
@@ -186,3 +187,8 @@ def loading(label: str = "Loading") -> ft.Control:
     """A screen's place while its data loads (it fits in a scrolling page: no expand)."""
     return ft.Container(content=ft.ProgressRing(width=32, height=32, semantics_label=label),
                         alignment=ft.Alignment.CENTER, padding=40)  # fmt: skip
+
+
+def present(*controls: ft.Control | None) -> list[ft.Control]:
+    """The controls that are there (a message shown only after a press is None before)."""
+    return [c for c in controls if c is not None]

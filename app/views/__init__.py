@@ -21,7 +21,10 @@ from .detail import (
     remove_correction,
     same_thing,
 )
-from .entries import ADDED_BY_YOU, ENTRY_KINDS, READING_CHOICES, ReadingChoice, current_draft, entry_text, remove_entry, same_as_choices, store_entry
+from .entries import (
+    ADDED_BY_YOU, ENTRY_KINDS, READING_CHOICES, DeletedEntry, ReadingChoice, VersionLine, current_draft, deleted_entries,
+    entry_kind, entry_text, entry_versions, remove_entry, restore_entry, same_as_choices, store_entry,
+)  # fmt: skip
 from .documents import Attachment, DocumentSummary, attachments, document_kinds, documents, html_to_text
 from .format import (
     format_blood_pressure, format_date, format_month, format_number, format_timestamp, format_unit, format_value, kind_name,
@@ -40,10 +43,16 @@ __all__ = [
     "ADDED_BY_YOU",
     "ENTRY_KINDS",
     "READING_CHOICES",
+    "DeletedEntry",
     "ReadingChoice",
+    "VersionLine",
     "current_draft",
+    "deleted_entries",
+    "entry_kind",
     "entry_text",
+    "entry_versions",
     "remove_entry",
+    "restore_entry",
     "same_as_choices",
     "store_entry",
     "DEFAULT_AUTOLOCK_MINUTES",

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from app.record import Fact, MedicationEntry, Record, ResourceRow, Subjects, noted_items
+from app.record.entries import is_own
 from app.record.view_queries import has_resources, json_fields as _json_fields, rows_by_rowid
 
 from .labs import OTHER, lab_tests
@@ -57,10 +58,11 @@ class Item:
     notes: tuple[str, ...] = ()  # warnings in full sentences (conflicting doses, a matching allergy)
     name_source: bool = False  # the same title is on the list twice (copies kept apart): say whose each is
     noted: bool = False  # the patient wrote a note on it (a correction or context)
+    entry_kind: str = ""  # what the patient calls it, when the row shown is one of their own entries ("Symptom")
 
     @property
     def kind(self) -> str:
-        return kind_name(self.resource_type)
+        return self.entry_kind or kind_name(self.resource_type)
 
     @property
     def sources_text(self) -> str:
@@ -99,12 +101,13 @@ def _item(row: ResourceRow, detail: str = "", flag: Flag | None = None, range_te
     title = tidy_name(row.code_display or row.display) if row.resource_type != "Observation" else tidy_name(
         row.code_display or row.display.split(":")[0]
     )
-    return Item(row.resource_type, row.id, row.source_id, title, format_date(row.date), detail, flag, range_text)
+    own = kind_name(row.resource_type, row.category, code=row.code, own=True) if is_own(row.source) else ""
+    return Item(row.resource_type, row.id, row.source_id, title, format_date(row.date), detail, flag, range_text,
+                entry_kind=own)  # fmt: skip
 
 
 def _with_fact(item: Item, fact: Fact) -> Item:
-    return Item(item.resource_type, item.id, item.source_id, item.title, format_date(fact.date), item.detail,
-                item.flag, item.range_text, fact.sources, fact.fact_id, item.notes)  # fmt: skip
+    return replace(item, date=format_date(fact.date), sources=fact.sources, fact_id=fact.fact_id)
 
 
 def _dedupe(found: Iterable[Fact], limit: int) -> list[Fact]:
@@ -142,8 +145,7 @@ def result_item(row: ResourceRow, extra: dict[str, Any] | None) -> Item:
 
 def _with_slot(item: Item, slot: Slot, names: dict[int, str]) -> Item:
     sources = tuple(names[sid] for sid in slot.source_ids if sid in names)
-    return Item(item.resource_type, item.id, item.source_id, item.title, format_date(slot.date), item.detail,
-                item.flag, item.range_text, sources, slot.fact_id, item.notes)  # fmt: skip
+    return replace(item, date=format_date(slot.date), sources=sources, fact_id=slot.fact_id)
 
 
 def _newest_rows(
@@ -202,6 +204,7 @@ def _medication_item(entry: MedicationEntry, orders: dict[str, Fact], notes: dic
         sources=entry.sources,
         fact_id=entry.fact_ids[0] if entry.fact_ids else "",
         notes=tuple(dict.fromkeys(n.message for n in mine)),
+        entry_kind=kind_name(member.resource_type, own=True) if member and is_own(member.row.source) else "",
     )
 
 

@@ -28,10 +28,10 @@ from app.record import (
     reset,
     split,
 )
-from app.record.entries import ADDED_BY_YOU, entry_history, is_own
+from app.record.entries import ADDED_BY_YOU, is_own
 from app.record.view_queries import provenance_of
 
-from .entries import entry_text
+from .entries import entry_versions
 from .merged import cached_facts
 
 from .format import (
@@ -364,7 +364,7 @@ def detail(record: Record, resource_type: str, resource_id: str, source_id: int 
     return Detail(
         resource_type=resource_type,
         id=resource_id,
-        kind=kind_name(resource_type),
+        kind=kind_name(resource_type, row.category, code=row.code, own=own),
         title=title,
         date=format_date(row.date),
         fields=tuple(readable_fields(resource, _names_in(record, row.source_id))),
@@ -383,10 +383,7 @@ def detail(record: Record, resource_type: str, resource_id: str, source_id: int 
 
 def _history(record: Record, resource_type: str, resource_id: str) -> list[tuple[str, str]]:
     """Every version of one of the patient's own entries, newest first, as label and text."""
-    return [
-        (f"Version {v.version}, {v.action}", f"{format_timestamp(v.saved_at)}: {entry_text(v.draft)}")
-        for v in reversed(entry_history(record, f"{resource_type}/{resource_id}"))
-    ]
+    return [(v.label, f"{v.saved}: {v.text}") for v in entry_versions(record, f"{resource_type}/{resource_id}")]
 
 
 # --- the patient's corrections and context -------------------------------------------------------------------------

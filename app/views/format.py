@@ -86,8 +86,16 @@ OBSERVATION_KINDS: dict[str, str] = {
 }
 
 
-def kind_name(resource_type: str, category: str | None = None) -> str:
-    """What a patient calls a kind of record ('Encounter' -> 'Visit'); an Observation by its category."""
+def kind_name(resource_type: str, category: str | None = None, *, code: str | None = None, own: bool = False) -> str:
+    """What a patient calls a kind of record ('Encounter' -> 'Visit'); an Observation by its category; one of the
+    patient's own entries (`own`, with its main `code`) as the add form names it: 'Diary note', 'Symptom',
+    'Blood pressure reading' (never 'Result' or 'Condition')."""
+    if own:
+        from .entries import entry_kind
+
+        named = entry_kind(resource_type, code)
+        if named is not None:
+            return named
     if resource_type == "Observation" and category in OBSERVATION_KINDS:
         return OBSERVATION_KINDS[category]
     return KIND_NAMES.get(resource_type, re.sub(r"(?<!^)(?=[A-Z])", " ", resource_type).capitalize())

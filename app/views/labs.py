@@ -12,7 +12,7 @@ from app.record.entries import ADDED_BY_YOU, own_source_id
 from app.record.view_labs import OTHER_SHOWN_APART, PANELS_WITHOUT_VALUE
 from app.record.view_queries import lab_test_rows, other_result_rows, other_test_rows, series_means, series_rows, series_span
 
-from .format import format_blood_pressure, format_date, format_value, readable_measurements, tidy_name, units_in_use
+from .format import format_blood_pressure, format_date, format_value, kind_name, readable_measurements, tidy_name, units_in_use
 from .merged import cached_list
 from .people import Scope
 from .ranges import Flag, RefRange, flag_for, range_for, range_from_resource
@@ -143,10 +143,13 @@ def _shown_value(value: float | None, unit: str | None, display: str) -> str:
 
 def _other_tests(record: Record, scope: Scope) -> list[LabTest]:
     tests = []
+    own = own_source_id(record)
     for row in other_test_rows(record, scope.subjects, _SHOWN_APART):
         # A regimen is several answers on one day (one drug each): the latest value is all of that day's.
         shown = ", ".join(dict.fromkeys(a for a in (_shown_value(*answer) for answer in row.answers) if a))
         name = tidy_name(str(row.name).split(":", 1)[0])
+        if own is not None and row.newest[2] == own:  # the patient's diary notes, as they call them
+            name = kind_name(row.newest[0], code=row.code, own=True)
         tests.append(LabTest(row.code_system, row.code or "", name, row.unit, row.count, format_date(row.latest),
                              shown, None, row.newest))  # fmt: skip
     tests.sort(key=lambda t: t.name.lower())

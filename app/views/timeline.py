@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.record import Record, ResourceRow, Subjects, noted_items
+from app.record.entries import is_own
 from app.record.view_queries import rows_by_rowid, told_as_documents
 
 from .format import format_date, format_value, kind_name, readable_measurements, source_label, tidy_name
@@ -65,6 +66,7 @@ class TimelineEntry:
     fact_id: str = ""
     category: str | None = None  # an Observation's category: a vital sign is labelled as one
     noted: bool = False  # the patient wrote a note on it (a correction or context)
+    code: str | None = None  # its main code: which of the patient's own entries it is (a diary note, a reading)
 
     @property
     def month(self) -> str:
@@ -76,7 +78,7 @@ class TimelineEntry:
 
     @property
     def kind(self) -> str:
-        return kind_name(self.resource_type, self.category)
+        return kind_name(self.resource_type, self.category, code=self.code, own=is_own(self.source))
 
     @property
     def sources_text(self) -> str:
@@ -100,7 +102,7 @@ def _entry(row: ResourceRow, slot: Slot, noted: bool = False) -> TimelineEntry:
         detail = format_value(row.value, row.unit) if row.value is not None else readable_measurements(detail)
     return TimelineEntry(
         row.rowid, row.resource_type, row.id, row.source_id, row.source, slot.date, tidy_name(title), detail,
-        len(slot.source_ids), slot.fact_id, row.category, noted,
+        len(slot.source_ids), slot.fact_id, row.category, noted, row.code,
     )  # fmt: skip
 
 

@@ -21,7 +21,7 @@ from app.errors import UsageError, cli_message, ui_message
 from app.portals import PortalError
 from app.record import PersonNeeded
 from app.server import ServerError
-from app.ui.app import CarryApp
+from app.ui.session import UiSession
 from sync.errors import Action, CarryError
 from sync.share.errors import PasscodeRefused
 from sync.smart.diagnosis import DIAGNOSES, Diagnosed
@@ -79,7 +79,7 @@ def test_the_app_words_every_action_without_a_command_and_the_cli_with_one(actio
         for exc in _instances(error):
             exc.action = action
             shown = ui_message(exc) or ""
-            assert shown and CarryApp.message_for(exc) == shown
+            assert shown and UiSession.message_for(exc) == shown
             assert not COMMAND.search(shown), f"{error.__name__} ({action.value}) shows the app: {shown}"
             assert not COMMAND.search(exc.message), f"{error.__name__}'s message has command syntax: {exc.message}"
             printed = cli_message(exc) or ""

@@ -114,6 +114,37 @@ def test_the_parts_of_sync_stack_one_way() -> None:
         found = _all_imports(part)
         assert found, part
         assert [i for i in found if any(_is(i.module, name) for name in above)] == [], part
+# The app's UI (app/ui/__init__.py): main → root (the router) → screens (components) → hooks, state, session, paths,
+# widgets → app.views. Only the package's entry point imports the root; a screen never imports the root or another
+# screen's module (what two screens share is in screens/common.py or the modules below the screens); the layers
+# below the screens never import a screen; and nothing hides an import in a function or behind TYPE_CHECKING.
+_UI_BELOW_SCREENS = ("hooks", "state", "session", "paths", "widgets", "theme", "appearance", "context", "uploads",
+                     "chart", "syncing")  # fmt: skip
+
+
+def test_the_ui_imports_one_way() -> None:
+    found = _all_imports("app/ui")
+    assert found, "the scan found no imports"
+    root_users = {i.file for i in found if _is(i.module, "app.ui.root")}
+    assert root_users == {"app/ui/__init__.py"}
+    screens = [i for i in found if i.file.startswith("app/ui/screens/")]
+    assert screens, "the scan found no screens"
+    shared = ("app.ui.screens.common", "app.ui.screens.entry")
+    for use in screens:
+        own = "app.ui.screens." + Path(use.file).stem
+        if _is(use.module, "app.ui.screens") and use.module not in ("app.ui.screens",):
+            assert _is(use.module, own) or any(_is(use.module, s) for s in shared), use
+    for name in _UI_BELOW_SCREENS:
+        below = [i for i in found if i.file == f"app/ui/{name}.py"]
+        assert [i for i in below if _is(i.module, "app.ui.screens") or _is(i.module, "app.ui.root")] == [], name
+    # (the entry point loads the component tree when the first session starts, not when the server imports it)
+    late = [i for i in found if i.where and _is(i.module, "app.ui") and (i.file, i.where) != ("app/ui/__init__.py",
+                                                                                                "make_main")]
+    assert late == [], "an import of the UI hidden in a function"
+    for path in sorted((ROOT / "app/ui").rglob("*.py")):
+        assert "TYPE_CHECKING" not in path.read_text(encoding="utf-8"), path
+
+
 # --- one door into the record ------------------------------------------------------------------------------------
 # Outside app/record, the record is read and written through its public API (Record's public methods and the named
 # functions of app/record): no private method or attribute of Record, no private name of app/record, no SQL.

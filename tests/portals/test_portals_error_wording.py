@@ -15,7 +15,7 @@ from support.portal import connect_sandbox
 from app.errors import cli_message, ui_message
 from app.portals import PortalError, Portals
 from app.record import Record
-from app.ui.app import CarryApp
+from app.ui.session import UiSession
 from sync.errors import Action, CarryError
 from sync.sandbox import SandboxServer
 from sync.smart import NeedsReconnect
@@ -44,9 +44,9 @@ async def test_sync_refusals_are_worded_for_each_medium(tmp_path: Path, sandbox:
     for exc in refused:
         assert exc.action is Action.RECONNECT and exc.fields["base_url"] == conn.base_url
         assert exc.code in {"portal.needs-reconnect", "portal.error"}
-        for shown in (str(exc), ui_message(exc), CarryApp.message_for(exc)):
+        for shown in (str(exc), ui_message(exc), UiSession.message_for(exc)):
             assert shown and "carry " not in shown and conn.name in shown, shown
-        assert "Reconnect" in CarryApp.message_for(exc)
+        assert "Reconnect" in UiSession.message_for(exc)
         assert f"Run `carry connect {conn.base_url}`" in (cli_message(exc) or "")
 
     env = {**os.environ, "CARRY_RECORD": str(tmp_path / "record.carry"), "CARRY_PASSPHRASE": PASSPHRASE}

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from support.records import KARENA, PASSPHRASE
 
-from app.record import NotARecord, Record, latest_version
+from app.record import NotARecord, Record, latest_version, search_notes
 from app.record.schema import MIGRATIONS
 from app.record.view_labs import OTHER_SHOWN_APART
 from app.record.view_queries import other_test_rows
@@ -179,10 +179,24 @@ def _seed_v13(record: Record) -> None:
         )
 
 
+def _seed_v14(record: Record) -> None:
+    # Version 14 kept notes unsearched: a current note on the old condition (under its source's key), one version of
+    # it replaced and one deleted; the migration to 15 indexes only the current one.
+    _seed_v13(record)
+    with record._transaction() as cur:
+        for text, replaced, deleted in (("Pollen, said the allergist", None, None), ("Dust, said the nurse", 1, None),
+                                        ("Cats, said nobody", None, "2025-09-02T00:00:00Z")):  # fmt: skip
+            cur.execute(
+                "INSERT INTO annotation (source_key, item_type, item_id, person_id, text, created_at, replaced_by, "
+                "deleted_at) VALUES ('file:Imported files', 'Condition', 'old-1', NULL, ?, '2025-09-01T00:00:00Z', ?, ?)",
+                (text, replaced, deleted),
+            )
+
+
 # One seed per schema version a record can be left at. A new migration adds the seed of the version before it.
 SEEDS: dict[int, Callable[[Record], None]] = {
     1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4, 5: _seed_v5, 6: _seed_v6, 7: _seed_v7, 8: _seed_v8,
-    9: _seed_v9, 10: _seed_v10, 11: _seed_v11, 12: _seed_v12, 13: _seed_v13,
+    9: _seed_v9, 10: _seed_v10, 11: _seed_v11, 12: _seed_v12, 13: _seed_v13, 14: _seed_v14,
 }  # fmt: skip
 
 
@@ -210,14 +224,18 @@ def test_every_version_but_the_last_has_a_seed() -> None:
     assert set(range(1, latest_version())) <= set(SEEDS)
 
 
-@pytest.mark.parametrize("version", range(1, latest_version()))
-def test_migrating_from_an_earlier_version_keeps_the_data(tmp_path: Path, version: int, demo_dir: Path) -> None:
+def _opened_from(tmp_path: Path, version: int) -> Record:
+    """A record left at `version` with that version's seed, opened (and so migrated) by today's Carry."""
     path = tmp_path / f"v{version}.carry"
     old = _record_at(path, version)
     SEEDS[version](old)
     old.close()
+    return Record.open(path, PASSPHRASE)
 
-    with Record.open(path, PASSPHRASE) as record:
+
+@pytest.mark.parametrize("version", range(1, latest_version()))
+def test_migrating_from_an_earlier_version_keeps_the_data(tmp_path: Path, version: int, demo_dir: Path) -> None:
+    with _opened_from(tmp_path, version) as record:
         assert record.schema_version == latest_version()
         stored = record.get("Condition", "old-1")
         assert stored is not None and json.loads(stored.raw) == CONDITION
@@ -232,11 +250,7 @@ def test_migrating_from_an_earlier_version_keeps_the_data(tmp_path: Path, versio
 
 
 def test_version_8_places_each_source_s_patient_in_a_person_of_its_own(tmp_path: Path) -> None:
-    path = tmp_path / "v7.carry"
-    old = _record_at(path, 7)
-    _seed_v7(old)
-    old.close()
-    with Record.open(path, PASSPHRASE) as record:
+    with _opened_from(tmp_path, 7) as record:
         rows = record.read("SELECT source_key, patient, person_id FROM person_member ORDER BY source_key")
         # The portal's own patient (p1 at the demo portal) and each source's Patient/p1: one person each.
         assert [(k, p) for k, p, _ in rows] == [("file:Imported files", "Patient/p1"), ("https://portal.example/fhir", "Patient/p1")]
@@ -245,15 +259,22 @@ def test_version_8_places_each_source_s_patient_in_a_person_of_its_own(tmp_path:
 
 
 def test_version_14_keeps_the_other_results_of_an_older_record(tmp_path: Path) -> None:
-    path = tmp_path / "v13.carry"
-    old = _record_at(path, 13)
-    _seed_v13(old)
-    old.close()
-    with Record.open(path, PASSPHRASE) as record:
+    with _opened_from(tmp_path, 13) as record:
         kept = other_test_rows(record, None, OTHER_SHOWN_APART)
         assert kept == other_test_rows(record, None, OTHER_SHOWN_APART, kept=False)
         assert [(r.code, r.count, r.latest, r.answers) for r in kept] == [("Mood: good", 1, "2025-01-01", ((None, None, "Mood: good"),))]
         assert record._query("SELECT count(*) FROM view_other")[0][0] == 1
+
+
+def test_version_15_makes_an_older_record_s_current_notes_searchable(tmp_path: Path) -> None:
+    with _opened_from(tmp_path, 14) as record:
+        assert [(m.row.id, m.note.text) for m in search_notes(record, "allergist")] == [("old-1", "Pollen, said the allergist")]
+        assert search_notes(record, "nurse") == [] and search_notes(record, "cats") == []  # replaced, deleted
+        # The entries' versions are all there, and a restore is a version the table now takes.
+        assert record.read("SELECT id, version, action FROM entry_version") == [("own-1", 1, "added")]
+        with record._transaction() as cur:
+            cur.execute("INSERT INTO entry_version (type, id, version, action, raw, saved_at) VALUES "
+                        "('Observation', 'own-1', 2, 'restored', '{}', '2025-10-01T00:00:00Z')")  # fmt: skip
 
 
 def test_a_record_from_a_newer_carry_is_refused_untouched(tmp_path: Path) -> None:

@@ -37,6 +37,18 @@ def _holds(page: Any, name: str, value: str) -> None:
     field_value(page, box, value)
 
 
+def discharge_letter(folder: Path) -> Path:
+    """A one-page PDF, discharge_letter.pdf, made on 17 May 2023."""
+    pdf = FPDF()
+    pdf.set_creation_date(datetime(2023, 5, 17, 9, 0))
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=14)
+    pdf.cell(0, 10, "Discharge letter")
+    path = folder / "discharge_letter.pdf"
+    path.write_bytes(bytes(pdf.output()))
+    return path
+
+
 @pytest.fixture(scope="module")
 def elvina(make_server: Any) -> Any:
     return make_server([ELVINA])
@@ -44,13 +56,7 @@ def elvina(make_server: Any) -> Any:
 
 def test_a_pdf_is_imported_with_the_title_and_date_the_patient_confirms(elvina: Any, browser: Any,
                                                                         tmp_path: Path) -> None:  # fmt: skip
-    pdf = FPDF()
-    pdf.set_creation_date(datetime(2023, 5, 17, 9, 0))
-    pdf.add_page()
-    pdf.set_font("Helvetica", size=14)
-    pdf.cell(0, 10, "Discharge letter")
-    path = tmp_path / "discharge_letter.pdf"
-    path.write_bytes(bytes(pdf.output()))
+    path = discharge_letter(tmp_path)
     context = browser.new_context(viewport=DESKTOP)
     try:
         page = _opened_and_picked(context, elvina.url, path)

@@ -1,25 +1,22 @@
 """The sync panel's figures from the puller's own progress events (sync.pull.SyncProgress), without a
-browser: the overall bar follows the work done, directory and insurance kinds share a row, and nothing paints
-over the outcome once the sync has ended."""
+browser: the overall bar follows the work done, directory and insurance kinds share a row, nothing says
+"fetching" over the outcome once the sync has ended, and the panel is told a few times a second at most."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
-import flet as ft
-
 from app.ui.syncing import SyncRun
 from sync.pull import SyncProgress
 
 
 def _run() -> SyncRun:
-    # A page that is not shown anywhere: SyncRun paints into it and ignores that no client is connected.
-    return SyncRun(1, "Demo hospital", ft.Page.__new__(ft.Page), lambda exc: str(exc))
+    return SyncRun(1, "Demo hospital", lambda exc: str(exc))
 
 
 def _labels(run: SyncRun) -> list[str]:
-    return [row.controls[0].value for row in run.rows.controls]  # type: ignore[attr-defined]
+    return [row.label for row in run.rows()]
 
 
 def test_the_overall_bar_follows_records_fetched_not_searches_finished() -> None:
@@ -29,17 +26,16 @@ def test_the_overall_bar_follows_records_fetched_not_searches_finished() -> None
     run.progress(SyncProgress("search", "Condition", "Condition", done=True, tasks_done=19, tasks_total=20))
     run.progress(SyncProgress("search", "Observation", "laboratory", imported=107, total=712, tasks_done=19,
                               tasks_total=20))  # fmt: skip
-    assert run.overall.value is not None and run.overall.value < 0.2
+    assert run.overall is not None and run.overall < 0.2
     run.progress(SyncProgress("search", "Observation", "laboratory", imported=712, total=712, tasks_done=19,
                               tasks_total=20))  # fmt: skip
-    assert run.overall.value == 0.95  # every record is in; one search is still to be closed
+    assert run.overall == 0.95  # every record is in; one search is still to be closed
 
 
 def test_directory_and_insurance_kinds_share_a_row_with_a_patients_name() -> None:
     run = _run()
     for rtype in ("Observation", "Claim", "ExplanationOfBenefit", "Organization", "Practitioner"):
         run.progress(SyncProgress("search", rtype, rtype, imported=2, total=4))
-    run._paint()
     assert _labels(run) == ["Result", "Clinicians and places", "Insurance"]
 
 
@@ -55,8 +51,27 @@ def test_nothing_paints_over_the_outcome_after_the_sync_ends() -> None:
         await run.task
 
     asyncio.run(main())
-    assert run.status.value == "Sync finished."
-    run._last_paint = 0.0  # so that the straggler below would repaint at once
+    assert run.status == "Sync finished."
+    shown = run.tick.n
     run.progress(SyncProgress("attachments", "DocumentReference", imported=1))  # a straggler
-    assert run.status.value == "Sync finished." and run.overall.value == 1.0
+    assert run.status == "Sync finished." and run.overall == 1.0 and run.tick.n == shown
     assert "DocumentReference" not in run.types
+
+
+def test_the_panel_is_told_a_few_times_a_second_and_the_last_progress_is_shown() -> None:
+    run = _run()
+    seen: list[int] = []
+
+    def heard(sender: Any, field: str | None) -> None:
+        seen.append(run.tick.n)
+
+    run.tick.subscribe(heard)  # held weakly: `heard` lives as long as the test
+
+    async def main() -> None:
+        for n in range(200):  # a burst of events in one moment: one repaint now, one for the rest soon after
+            run.progress(SyncProgress("search", "Observation", "laboratory", imported=n + 1, total=400))
+        assert len(seen) == 1
+        await asyncio.sleep(0.4)
+        assert len(seen) == 2 and [r.count for r in run.rows()] == ["200 of 400"]
+
+    asyncio.run(main())

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from support.records import ELVINA, PASSPHRASE
+from support.records import PASSPHRASE
 
 from app import views as v
 from app.record import Record, facts
@@ -22,11 +20,8 @@ from app.views.merged import cached_facts
 
 
 @pytest.fixture
-def record(tmp_path: Path, demo_dir: Path) -> Iterator[Record]:
-    opened = Record.create(tmp_path / "labs.carry", PASSPHRASE)
-    opened.import_file(demo_dir / ELVINA)
-    yield opened
-    opened.close()
+def record(elvina: Record) -> Record:
+    return elvina
 
 
 def _statements(record: Record, fn: object) -> tuple[object, list[str]]:

@@ -3,27 +3,13 @@ results chart and the item page (with its history); a home blood pressure joins 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-from support.records import ELVINA, PASSPHRASE
-
 from app import views as v
 from app.record import Record
 from app.record.entries import Allergy, Medicine, Reading, add_entry, edit_entry
 
 
-@pytest.fixture
-def elvina(tmp_path: Path, demo_dir: Path) -> Iterator[Record]:
-    record = Record.create(tmp_path / "record.carry", PASSPHRASE)
-    record.import_file(demo_dir / ELVINA)
-    yield record
-    record.close()
-
-
 def _scope(record: Record) -> v.Scope:
-    (person,) = v.people(record)
+    (person,) = v.people(record)  # asked again after an entry: the person then holds its stand-in Patient too
     return v.Scope(person)
 
 

@@ -1,18 +1,36 @@
-"""Pieces several screens use: the scrolling page body, the person picker, the Back button, a load's outcome, the
-button that opens the form for the patient's own entries."""
+"""Pieces several screens use: the scrolling page body, the person picker, the Back button, a load's outcome, a
+dialog at the patient's text size, a sync's live panel, importing a file picked by the patient, and the button that
+opens the form for the patient's own entries."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 import flet as ft
 
-from ..hooks import Loaded, component, use_app_state, use_session
-from ..paths import add_path
-from ..widgets import banner, labelled, loading
+from app.record.imports import Whose, document_proposal, import_path
 
-__all__ = ["AddEntryButton", "BackButton", "PersonPicker", "loaded_or", "page_body"]
+from ..appearance import scale_text
+from ..hooks import Loaded, TextScale, component, use_app_state, use_once, use_session, use_value
+from ..paths import add_path
+from ..syncing import SyncRun
+from ..theme import INK, MUTED, OUTLINE, PRIMARY, SURFACE
+from ..uploads import UPLOAD_LIMIT, UploadFailed, discard, too_large
+from ..widgets import banner, heading, labelled, loading, muted, secondary_button
+
+__all__ = [
+    "AddEntryButton",
+    "BackButton",
+    "ImportFileButton",
+    "PersonPicker",
+    "SyncPanel",
+    "loaded_or",
+    "page_body",
+    "use_modal",
+]
 
 
 def page_body(*controls: ft.Control | None, scroll: bool = True) -> ft.Control:
@@ -69,9 +87,180 @@ def BackButton(fallback: str = "/") -> ft.Control:
     return ft.Row([labelled(button, "back")])
 
 
+def use_modal(dialog: ft.AlertDialog | None) -> None:
+    """Show `dialog` over the page while it is given (None: closed), at the patient's text size."""
+    factor = ft.use_context(TextScale)
+    if dialog is not None and factor != 1.0:
+        scale_text(dialog, factor)
+    ft.use_dialog(dialog)
+
+
 @component
-def AddEntryButton(identifier: str, kind: str = "reading", label: str = "Add") -> ft.Control:
-    """Opens the form for the patient's own entries on `kind` (a section's header, the results list)."""
+def SyncPanel(run: SyncRun) -> ft.Control:
+    """One sync's progress: what it is doing, the share of the work done, a bar per kind of record, and the
+    outcome once it ended. Renders again when the run moves on (its observable tick), nothing else does."""
+    tick, set_tick = cast(Any, ft.use_state)(lambda: run.tick)  # observed: renders again when the tick moves
+    if tick is not run.tick:  # another run in this place: observe its tick instead
+        set_tick(run.tick)
+    phone = use_app_state().phone  # narrower name and count columns: the bars keep some width on a phone
+    rows: list[ft.Control] = [
+        ft.Row(
+            [
+                ft.Text(row.label, size=13, color=INK, width=140 if phone else 170),
+                ft.Container(
+                    content=ft.ProgressBar(value=row.value, bar_height=5, border_radius=3, color=PRIMARY,
+                                           semantics_label=f"{row.name} progress"),  # fmt: skip
+                    expand=True,
+                ),
+                ft.Text(row.count, size=12, color=MUTED, width=64 if phone else 90, text_align=ft.TextAlign.RIGHT),
+            ],
+            vertical_alignment=ft.CrossAxisAlignment.CENTER,
+        )
+        for row in run.rows()
+    ]
+    outcome: ft.Control | None = None
+    if run.finished:
+        outcome = (banner(run.error, "alert", identifier="sync-error") if run.error is not None
+                   else banner(run.summary(), "ok", identifier="sync-done"))  # fmt: skip
+    overall = ft.ProgressBar(value=run.overall, bar_height=6, border_radius=3, color=PRIMARY,
+                             semantics_label=f"Syncing {run.name}")  # fmt: skip
+    body = [heading(f"Sync from {run.name}", 2), ft.Text(run.status, size=14, color=INK), overall,
+            ft.Column(rows, spacing=6), outcome]  # fmt: skip
+    return labelled(
+        ft.Container(
+            content=ft.Column([c for c in body if c is not None], spacing=10),
+            bgcolor=SURFACE,
+            border_radius=14,
+            padding=16,
+            border=ft.Border.all(1, OUTLINE),
+        ),
+        "sync-panel",
+    )
+
+
+class _Asked:
+    """A PDF's or photo's title and date, asked in a dialog: the proposal shown, what is typed, the answer awaited."""
+
+    def __init__(self, content_type: str, title: str, day: str | None) -> None:
+        self.content_type = content_type
+        self.title = title
+        self.day = day or ""
+        self.answer: asyncio.Future[tuple[str, str | None] | None] = asyncio.get_running_loop().create_future()
+
+    def give(self, value: tuple[str, str | None] | None) -> None:
+        if not self.answer.done():
+            self.answer.set_result(value)
+
+
+@component
+def ImportFileButton(label: str, identifier: str, whose: Whose) -> ft.Control:
+    """A button that imports one file the patient picks. In the browser the file is uploaded to Carry's own server
+    (app/ui/uploads.py), imported and deleted at once; on the desktop it is read where it is. A PDF or a photo
+    first has its title and date confirmed by the patient. `whose`: the person a file that names nobody is for."""
+    session = use_session()
+    holder = use_once(lambda: cast(list[ft.FilePicker], []))  # the picker, made at first use in the page it serves
+    asked, set_asked = ft.use_state(cast(_Asked | None, None))
+    typed_title = use_value("")
+    typed_day = use_value("")
+    waiting = use_value(cast(_Asked | None, None))  # the question open now: answered "cancel" if the screen goes
+
+    def gone() -> None:
+        if waiting.current is not None:
+            waiting.current.give(None)
+
+    ft.use_effect(lambda: None, [], cleanup=gone)
+
+    async def ask(content_type: str, title: str, day: str | None) -> tuple[str, str | None] | None:
+        question = _Asked(content_type, title, day)
+        typed_title.current, typed_day.current = title, day or ""
+        waiting.current = question
+        set_asked(question)
+        try:
+            return await question.answer
+        finally:
+            waiting.current = None
+            set_asked(None)
+
+    async def import_file(path: Path, name: str) -> None:
+        title: str | None = None
+        day: str | None = None
+        proposal = await session.run(document_proposal, path, name)
+        if proposal is not None:
+            answer = await ask(proposal.content_type, proposal.title, proposal.date)
+            if answer is None:
+                session.notify(f"{name}: nothing was imported.", "info")
+                return
+            title, day = answer[0] or proposal.title, answer[1]
+        report = await session.run(import_path, session.require(), path, whose=whose, title=title, date=day)
+        c = report.counts
+        notes = " ".join(getattr(report, "notes", ()))
+        await session.record_changed()
+        session.notify(f"{title or report.origin}: {c.imported} new, {c.updated} updated, {c.unchanged} unchanged."
+                       + (f" {notes}" if notes else ""), "ok")  # fmt: skip
+
+    async def pick() -> None:
+        if not holder:
+            holder.append(ft.FilePicker())
+        picker = holder[0]
+        picked = await picker.pick_files(dialog_title="Import a file", allow_multiple=False)
+        if not picked:
+            return
+        chosen = picked[0]
+        if chosen.size > UPLOAD_LIMIT:
+            raise UploadFailed(too_large(UPLOAD_LIMIT))
+        if chosen.path:
+            await import_file(Path(chosen.path), chosen.name)
+            return
+        uploads = session.context.uploads
+        token = uploads.expect(chosen.name)
+        await picker.upload([ft.FilePickerUploadFile(upload_url=f"/upload/{token}", method="PUT", id=chosen.id)])
+        path = await uploads.wait(token, timeout=600)
+        try:
+            await import_file(path, chosen.name)
+        finally:
+            discard(path)
+
+    dialog: ft.AlertDialog | None = None
+    if asked is not None:
+        question = asked
+        what = "a PDF" if question.content_type == "application/pdf" else "a photo"
+        explain = ("Carry proposes the file's name and the date the file states; correct them as you like. The file is "
+                   "kept whole inside your encrypted record.")  # fmt: skip
+
+        def title_typed(e: ft.Event[ft.TextField]) -> None:
+            typed_title.current = str(e.control.value or "")
+
+        def day_typed(e: ft.Event[ft.TextField]) -> None:
+            typed_day.current = str(e.control.value or "")
+
+        def confirm() -> None:
+            question.give((typed_title.current.strip(), typed_day.current.strip() or None))
+
+        dialog = ft.AlertDialog(
+            modal=True,
+            title=ft.Text(f"Import {what}"),
+            content=ft.Column([
+                muted(explain, size=13),
+                labelled(ft.TextField(label="Title", value=question.title, max_length=200, on_change=title_typed),
+                         "document-title"),
+                labelled(ft.TextField(label="Date (YYYY-MM-DD)", value=question.day, hint_text="e.g. 2024-03-18",
+                                      on_change=day_typed), "document-date"),
+            ], tight=True, spacing=10),
+            actions=[
+                ft.TextButton(content="Cancel", on_click=lambda: question.give(None)),
+                labelled(ft.FilledButton(content="Import", on_click=confirm), "document-import"),
+            ],
+        )  # fmt: skip
+    use_modal(dialog)
+    return secondary_button(label, session.act(pick), identifier, icon=ft.Icons.UPLOAD_FILE)
+
+
+@component
+def AddEntryButton(identifier: str, kind: str = "reading", label: str = "Add", name: str | None = None) -> ft.Control:
+    """Opens the form for the patient's own entries on `kind` (a section's header, the results list). `name` is
+    what a screen reader says when the visible `label` alone ("Add") would not tell two such buttons apart."""
     session = use_session()
     button = ft.TextButton(content=label, icon=ft.Icons.ADD, on_click=session.act(lambda: session.navigate(add_path(kind))))
-    return labelled(button, identifier)
+    if name is None:
+        return labelled(button, identifier)
+    return ft.Semantics(content=button, label=name, button=True, exclude_semantics=True, identifier=identifier)

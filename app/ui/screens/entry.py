@@ -49,6 +49,7 @@ def PassphraseField(
     on_submit: Callable[..., Any] | None = None,
     autofocus: bool = False,
     clear: int = 0,
+    hint: str | None = None,
 ) -> ft.Control:
     """A hidden-text field with its own labelled show/hide button (the built-in one has no accessible name).
 
@@ -72,6 +73,7 @@ def PassphraseField(
     )
     field = ft.TextField(
         label=label,
+        hint_text=hint,
         password=not shown,
         autofocus=autofocus,
         border_radius=10,

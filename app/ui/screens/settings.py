@@ -1,15 +1,278 @@
-"""TEMPORARY (declarative rewrite in progress): port the screen from `git show main:app/ui/screens/settings.py`."""
+"""Settings: how Carry looks (units, light or dark, text size), when it locks itself, the passphrase, a backup and an
+export to keep, where the record is, where shared links live. The work is app/views' and app/record's; this wires it.
+
+Every passphrase and address typed here reaches the session at each keystroke (use_value), so a button reads what
+the patient typed, never a field's value at the moment of the click."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import flet as ft
 
-from ..hooks import component, use_title
+from app.portals import Portals
+from app.record import RecordBusy
+from app.shares import ShareSettings, use_carry_host, use_this_computer
+from app.views.keeping import EXPORT_FORMATS, EXPORT_WARNING, Download, backup_download, export_download
+from app.views.preferences import APPEARANCES, TEXT_SIZES, UNIT_CHOICES
 
-__all__ = ['Settings']
+from ..hooks import component, use_app_state, use_load, use_optional, use_session, use_state, use_title, use_value
+from ..session import UiSession
+from ..theme import INK
+from ..widgets import banner, card, heading, labelled, muted, present, primary_button
+from .common import page_body
+from .entry import PassphraseField
+
+__all__ = ["Settings"]
+
+_THIS_COMPUTER, _CARRY_HOST = "this-computer", "carry-host"
+
+
+@dataclass(frozen=True)
+class _Said:
+    """What a card says after its button was pressed: a sentence, or a download ready."""
+
+    text: str
+    tone: str
+    url: str | None = None  # a short-lived link to the file (Carry's own server)
 
 
 @component
 def Settings() -> ft.Control:
-    use_title('Settings')
-    return ft.Text("Settings is not converted yet.")
+    session = use_session()
+    state = use_app_state()
+    use_title("Settings")
+    prefs = state.prefs
+    minutes = session.record_session.autolock_minutes
+
+    async def autolock(e: Any) -> None:
+        chosen = int(e.control.value)
+        await session.run(session.record_session.set_autolock, chosen)
+        session.notify(f"Carry will lock after {chosen} minute{'s' if chosen != 1 else ''} without activity.", "ok")
+
+    choice = ft.Dropdown(
+        label="Lock after this long without activity",
+        value=str(minutes),
+        options=[ft.DropdownOption(key=str(m), text=f"{m} minute{'s' if m != 1 else ''}")
+                 for m in session.record_session.autolock_choices()],  # fmt: skip
+        on_select=session.act(autolock),
+        width=320,
+    )
+    looks = card(ft.Column([
+        heading("How Carry looks", 2),
+        _choice(session, "Units", "units", prefs.units, UNIT_CHOICES),
+        _choice(session, "Light or dark", "appearance", prefs.appearance, APPEARANCES),
+        _choice(session, "Text size", "text_size", prefs.text_size, {k: v[0] for k, v in TEXT_SIZES.items()}),
+    ], spacing=10))  # fmt: skip
+    return page_body(
+        looks,
+        card(ft.Column([heading("Automatic lock", 2),
+                        muted("Carry locks your record when you have not used it for a while; "
+                              "you unlock it again with your passphrase."),
+                        labelled(choice, "autolock", "Lock after this long without activity")], spacing=10)),  # fmt: skip
+        PassphraseCard(),
+        BackupCard(),
+        ExportCard(),
+        card(ft.Column([heading("Your record", 2),
+                        ft.Text(str(session.record_session.path), size=14, color=INK),
+                        muted("Encrypted with SQLCipher 4. Only your passphrase opens it; a lost passphrase "
+                              "cannot be recovered.")], spacing=8)),  # fmt: skip
+        LinkHostCard(),
+    )
+
+
+def _choice(session: UiSession, title: str, name: str, value: str, options: dict[str, str]) -> ft.Control:
+    async def changed(e: Any) -> None:
+        await session.set_preference(name, e.control.value)
+
+    group = ft.RadioGroup(value=value, on_change=session.act(changed), content=ft.Row(
+        [ft.Radio(value=key, label=text) for key, text in options.items()], wrap=True, spacing=12))  # fmt: skip
+    # The group is named by its title, so a screen reader says what the choice is about.
+    return ft.Column([ft.Text(title, size=15, weight=ft.FontWeight.W_600, color=INK),
+                      ft.Semantics(content=group, label=title, container=True, identifier=f"choice-{name}")],
+                     spacing=2)  # fmt: skip
+
+
+def _said(said: _Said | None, identifier: str, label: str = "") -> ft.Control | None:
+    if said is None:
+        return None
+    if said.url is None:
+        return banner(said.text, said.tone, identifier=identifier)
+    # An attachment (Content-Disposition), so opening it in this tab saves it and Carry stays open.
+    button = ft.FilledButton(content=label, icon=ft.Icons.DOWNLOAD, action=ft.OpenUrl(said.url, target=ft.UrlTarget.SELF))
+    return ft.Column([
+        banner(said.text, said.tone, identifier=f"{identifier}-ready"),
+        labelled(button, identifier),
+        muted("The download works for five minutes, from this computer only.", size=12),
+    ], spacing=8)  # fmt: skip
+
+
+def _offer(session: UiSession, download: Download, tone: str) -> _Said:
+    url = session.context.links.offer(download.data, download.content_type, download.file_name)
+    return _Said(download.sentence, tone, url)
+
+
+@component
+def PassphraseCard() -> ft.Control:
+    session = use_session()
+    current, new, repeat = use_value(""), use_value(""), use_value("")
+    said, set_said = use_optional(_Said)
+    attempts, set_attempts = use_state(0)
+
+    async def change() -> None:
+        if any(not run.finished for run in session.syncs.values()):
+            raise RecordBusy("A sync is running; change the passphrase when it has finished. Nothing was changed.")
+        typed = (current.current, new.current, repeat.current)
+        current.current = new.current = repeat.current = ""
+        set_attempts(attempts + 1)  # the three fields are emptied, whatever the outcome
+        try:
+            await session.run(session.record_session.change_passphrase, *typed)
+        except Exception as exc:  # noqa: BLE001 - said in place, beside the fields
+            set_said(_Said(session.message_for(exc), "alert"))
+            return
+        session.portals = Portals(session.require())  # the record was reopened under the new passphrase
+        set_said(_Said("Your passphrase is changed. Use the new one from now on.", "ok"))
+
+    def keep(box: Any) -> Any:
+        def typed(text: str) -> None:
+            box.current = text
+
+        return typed
+
+    return card(ft.Column(present(
+        heading("Change your passphrase", 2),
+        muted("Carry re-encrypts your record under the new passphrase. Backups you made before still open "
+              "with the old one."),
+        PassphraseField("Current passphrase", "current-passphrase", keep(current), clear=attempts),
+        PassphraseField("New passphrase", "changed-passphrase", keep(new), clear=attempts),
+        PassphraseField("Repeat the new passphrase", "repeat-changed-passphrase", keep(repeat),
+                        on_submit=session.act(change), clear=attempts),
+        primary_button("Change passphrase", session.act(change), "change-passphrase", icon=ft.Icons.PASSWORD),
+        _said(said, "passphrase-result"),
+    ), spacing=10))  # fmt: skip
+
+
+@component
+def BackupCard() -> ft.Control:
+    session = use_session()
+    typed = use_value("")
+    said, set_said = use_optional(_Said)
+    attempts, set_attempts = use_state(0)
+
+    def keep(text: str) -> None:
+        typed.current = text
+
+    async def backup() -> None:
+        passphrase, typed.current = typed.current, ""
+        set_attempts(attempts + 1)
+        set_said(_Said("Making the backup and checking that it opens…", "info"))
+        try:
+            download, _ = await session.run(backup_download, session.require(), passphrase)
+        except Exception as exc:  # noqa: BLE001 - said in place, beside the button (a notice would cover it)
+            set_said(_Said(session.message_for(exc), "alert"))
+            return
+        set_said(_offer(session, download, "ok"))
+
+    return card(ft.Column(present(
+        heading("Back up your record", 2),
+        muted("A backup is a copy of your encrypted record: it opens only with your passphrase, on this device "
+              "or a new one (\"Restore from a backup\" when Carry starts). Carry checks that it opens before "
+              "offering it."),
+        PassphraseField("Your passphrase", "backup-passphrase", keep, on_submit=session.act(backup), clear=attempts),
+        primary_button("Make a backup", session.act(backup), "make-backup", icon=ft.Icons.BACKUP_OUTLINED),
+        _said(said, "backup-result" if said is None or said.url is None else "download-backup", "Download the backup"),
+    ), spacing=10))  # fmt: skip
+
+
+@component
+def ExportCard() -> ft.Control:
+    session = use_session()
+    state = use_app_state()
+    fmt, set_fmt = use_state("bundle")
+    said, set_said = use_optional(_Said)
+
+    async def export() -> None:
+        person = state.scope.person if len(state.people) > 1 else None
+        download = await session.run(export_download, session.require(), fmt, person)
+        set_said(_offer(session, download, "warn"))
+
+    group = ft.RadioGroup(value=fmt, on_change=lambda e: set_fmt(e.control.value or "bundle"), content=ft.Column(
+        [ft.Radio(value=key, label=text) for key, text in EXPORT_FORMATS.items()], spacing=4))  # fmt: skip
+    return card(ft.Column(present(
+        heading("Export your records", 2),
+        muted("Every record, exactly as Carry received it, in a format other health apps read."),
+        ft.Semantics(content=group, label="Format of the export", container=True, identifier="export-format"),
+        banner(EXPORT_WARNING, "warn", identifier="export-warning"),
+        primary_button("Prepare the export", session.act(export), "prepare-export", icon=ft.Icons.FILE_DOWNLOAD_OUTLINED),
+        _said(said, "download-export", "Download the export"),
+    ), spacing=10))  # fmt: skip
+
+
+def _now_text(host_url: str | None) -> str:
+    if host_url:
+        return f"Now: the Carry host at {host_url}."
+    return "Now: this computer. A doctor can open them only while this computer is on and reachable."
+
+
+@component
+def LinkHostCard() -> ft.Control:
+    session = use_session()
+    loaded = use_load(ShareSettings.load, [])
+    where, set_where = use_optional(str)  # None: as saved
+    host_now, set_host_now = use_optional(str)  # after a save: the host now in use ("" for this computer)
+    url = use_value("")
+    credential = use_value("")
+    said, set_said = use_optional(_Said)
+    attempts, set_attempts = use_state(0)
+    saved: ShareSettings | None = loaded.data
+    saved_host = saved.host_url if saved is not None else None
+    current_host = (host_now or None) if host_now is not None else saved_host
+    chosen = where if where is not None else (_CARRY_HOST if saved_host else _THIS_COMPUTER)
+    if not url.current and saved_host:
+        url.current = saved_host
+
+    def keep_url(e: Any) -> None:
+        url.current = str(e.control.value or "")
+
+    def keep_credential(text: str) -> None:
+        credential.current = text
+
+    async def save() -> None:
+        set_said(None)
+        if chosen == _THIS_COMPUTER:
+            await session.run(use_this_computer)
+            set_host_now("")
+            session.notify("New links live on this computer; links made on a Carry host stay there.", "ok")
+            return
+        address, secret = url.current.strip(), credential.current
+        try:
+            device = await session.run(use_carry_host, session.require(), address, secret)
+        except Exception as exc:  # noqa: BLE001 - said in place, beside the button (a notice would cover it)
+            set_said(_Said(session.message_for(exc), "alert"))
+            return
+        credential.current = ""  # shown once, kept only in the record
+        set_attempts(attempts + 1)
+        set_host_now(address.rstrip("/"))
+        session.notify(f"New links live on the Carry host at {address.rstrip('/')} (this device is "
+                       f"{str(device.get('device', ''))[:64]!r} there).", "ok")  # fmt: skip
+
+    group = ft.RadioGroup(value=chosen, on_change=lambda e: set_where(e.control.value), content=ft.Column([
+        ft.Radio(value=_THIS_COMPUTER, label="This computer"),
+        ft.Radio(value=_CARRY_HOST, label="A Carry host"),
+    ], spacing=4))  # fmt: skip
+    host_field = ft.TextField(label="Carry host address", hint_text="https://share.example.org", width=420,
+                              value=saved_host or None, on_change=keep_url)  # type: ignore[arg-type]  # fmt: skip
+    return card(ft.Column(present(
+        heading("Where your links live", 2),
+        muted("The links you share are encrypted before they leave Carry: the host keeps only encrypted files, "
+              "never the key, your name or the label. A Carry host runs on a server a doctor's phone can reach; "
+              "its owner gives you a credential."),
+        ft.Text(_now_text(current_host), size=14, color=INK),
+        ft.Semantics(content=group, label="Where your links live", container=True, identifier="link-host-choice"),
+        host_field,
+        PassphraseField("Publish credential", "publish-credential", keep_credential, clear=attempts,
+                        hint="the one the host's owner made for this device"),
+        primary_button("Save where links live", session.act(save), "save-link-host"),
+        _said(said, "where-result"),
+    ), spacing=10))  # fmt: skip
