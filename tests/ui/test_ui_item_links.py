@@ -1,10 +1,11 @@
 """Items and results by their address, in headless Chromium: a link to an item or to one result opened while the
 record is locked shows that item or result once the patient has unlocked; the browser's Back from an item returns
-to the timeline as it was left; the patient's notes on an item opened by its link (add, change, delete) at 390 px.
+to the timeline as it was left (its filter, the month jumped to); the patient's notes on an item opened by its link (add, change, delete) at 390 px.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -117,6 +118,32 @@ def test_the_browsers_back_from_an_item_returns_to_the_timeline_as_it_was(elvina
         ex(by_id(page, "detail-title")).to_be_visible()
         page.get_by_role("button", name="Back").click()
         ex(page.get_by_role("checkbox", name="Results")).not_to_be_checked()
+    finally:
+        context.close()
+
+
+def test_jump_to_a_month_lands_on_its_heading_and_back_returns_there(elvina: Any, browser: Any) -> None:
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = open_app(context, elvina.url + "/timeline")
+        ex = expect()
+        unlock(page)
+        ex(page.get_by_role("heading", name="November 2020")).to_be_visible()
+        by_id(page, "timeline-jump").click()
+        page.get_by_role("button", name=re.compile(r"^May 2013 \(")).click()  # the menu lists each month with its count
+        month = page.get_by_role("heading", name="May 2013")
+        ex(month).to_be_visible()
+        ex(page.get_by_role("heading", name="November 2020")).to_have_count(0)
+        listed = by_id(page, "timeline-list").bounding_box()
+        heading = month.bounding_box()
+        assert listed is not None and heading is not None
+        assert heading["y"] - listed["y"] < 70  # the month's heading is the list's first row, not rows into it
+        shot(page, "links-05-jumped-to-may-2013")
+        by_id(page, "entry-0").click()
+        ex(by_id(page, "detail-title")).to_be_visible()
+        page.go_back()
+        ex(page.get_by_role("heading", name="May 2013")).to_be_visible()
+        ex(page.get_by_role("heading", name="November 2020")).to_have_count(0)
     finally:
         context.close()
 
