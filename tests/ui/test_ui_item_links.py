@@ -32,6 +32,14 @@ def _osteoporosis(server: Any) -> str:
     return item_path("Condition", found[0].id)
 
 
+def _timeline(context: Any, url: str) -> Any:
+    """The timeline opened by its address, unlocked, its newest month on screen."""
+    page = open_app(context, url + "/timeline")
+    unlock(page)
+    expect()(page.get_by_role("heading", name="November 2020")).to_be_visible()
+    return page
+
+
 def _lock_button(page: Any) -> Any:
     return page.get_by_role("button", name="Lock", exact=True)
 
@@ -125,10 +133,8 @@ def test_the_browsers_back_from_an_item_returns_to_the_timeline_as_it_was(elvina
 def test_jump_to_a_month_lands_on_its_heading_and_back_returns_there(elvina: Any, browser: Any) -> None:
     context = browser.new_context(viewport=DESKTOP)
     try:
-        page = open_app(context, elvina.url + "/timeline")
+        page = _timeline(context, elvina.url)
         ex = expect()
-        unlock(page)
-        ex(page.get_by_role("heading", name="November 2020")).to_be_visible()
         by_id(page, "timeline-jump").click()
         page.get_by_role("button", name=re.compile(r"^May 2013 \(")).click()  # the menu lists each month with its count
         month = page.get_by_role("heading", name="May 2013")
@@ -151,10 +157,8 @@ def test_jump_to_a_month_lands_on_its_heading_and_back_returns_there(elvina: Any
 def test_the_timeline_filters_fold_behind_one_button_on_a_phone(elvina: Any, browser: Any) -> None:
     context = browser.new_context(viewport=PHONE)
     try:
-        page = open_app(context, elvina.url + "/timeline")
+        page = _timeline(context, elvina.url)
         ex = expect()
-        unlock(page)
-        ex(page.get_by_role("heading", name="November 2020")).to_be_visible()
         ex(page.get_by_role("checkbox", name="Results")).to_have_count(0)
         heading = page.get_by_role("heading", name="November 2020").bounding_box()
         assert heading is not None and heading["y"] < PHONE["height"] / 2  # the list starts in the top half
