@@ -1,6 +1,7 @@
 """Items and results by their address, in headless Chromium: a link to an item or to one result opened while the
 record is locked shows that item or result once the patient has unlocked; the browser's Back from an item returns
-to the timeline as it was left (its filter, the month jumped to); the patient's notes on an item opened by its link (add, change, delete) at 390 px.
+to the timeline as it was left (its filter, the month jumped to); the patient's notes on an item opened by its
+link (add, change, delete) at 390 px; another source's copy opened from an item, and Back to the first.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ import re
 from typing import Any
 
 import pytest
+from support.copies import import_copies
 from support.records import ELVINA, PASSPHRASE
 
 from app.record import Record, delete_note, notes
 from app.ui.paths import item_path, result_key, result_path
+from sync.assets import DEMO_PATIENTS
 from ui.browser_support import DESKTOP, PHONE, by_id, enter_text, field_value, focus_field, open_app, shot
 from ui.test_ui_browser import expect, nav, unlock
 
@@ -206,5 +209,36 @@ def test_a_note_on_an_item_opened_by_its_link_is_added_changed_and_deleted(elvin
         ex(box.get_by_text(changed)).to_have_count(0)
         with Record.open(elvina.record, PASSPHRASE) as record:
             assert notes(record) == []
+    finally:
+        context.close()
+
+
+def test_another_sources_copy_opens_from_an_item_and_back_returns_to_the_first(make_server: Any, browser: Any) -> None:
+    server = make_server(create=False)
+    with Record.create(server.record, PASSPHRASE) as record:
+        import_copies(record, DEMO_PATIENTS / ELVINA)
+    context = browser.new_context(viewport=DESKTOP)
+    try:
+        page = open_app(context, server.url + _osteoporosis(server))
+        ex = expect()
+        unlock(page)
+        sources = by_id(page, "fact-sources")
+        ex(page.get_by_role("heading", name="Also from")).to_be_visible()
+        ex(sources.get_by_role("button", name="Last checked", exact=False)).to_have_count(1)  # the copy not shown
+        other = "Clinic A" if sources.get_by_role("button", name=re.compile(r"^Clinic A\b")).count() else "Clinic B"
+        shown = "Clinic B" if other == "Clinic A" else "Clinic A"
+
+        def copy_button(clinic: str) -> Any:  # the copy's line, when it is not the one shown: "Clinic A (newest) Last…"
+            return by_id(page, "fact-sources").get_by_role("button", name=re.compile(rf"^{clinic}\b.*Last checked"))
+
+        enter_text(page, "What is wrong or missing", "Typed on the first copy, never saved.")
+        copy_button(other).click()
+        ex(copy_button(shown)).to_be_visible()
+        ex(copy_button(other)).to_have_count(0)
+        # The other item's page: the words typed on the first are not carried over to it.
+        field_value(page, focus_field(page, "What is wrong or missing"), "")
+        page.go_back()
+        ex(copy_button(shown)).to_have_count(0)
+        ex(copy_button(other)).to_be_visible()
     finally:
         context.close()

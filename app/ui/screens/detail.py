@@ -38,7 +38,7 @@ from ..hooks import component, use_app_state, use_load, use_session, use_title, 
 from ..paths import edit_path, item_path
 from ..session import UiSession
 from ..theme import INK, MONOSPACE, MUTED
-from ..widgets import banner, card, heading, labelled, muted, primary_button, row_tile, secondary_button
+from ..widgets import banner, card, heading, labelled, loading, muted, primary_button, row_tile, secondary_button
 from .common import BackButton, loaded_or, page_body
 
 __all__ = ["Detail", "attachment_controls"]
@@ -51,15 +51,17 @@ class _Shown:
     """What the page shows: the item (None once it is gone from the record), its attachments, and a link for each
     PDF among them (offered while loading, so rendering again makes no new link)."""
 
+    key: tuple[str, str, int | None]  # the item asked for (type, id, source)
     info: ItemDetail | None
     parts: tuple[Attachment, ...] = ()
     pdf_links: tuple[str | None, ...] = ()
 
 
 def _load(record: Record, links: AttachmentLinks | None, rtype: str, rid: str, source_id: int | None) -> _Shown:
+    key = (rtype, rid, source_id)
     info = detail(record, rtype, rid, source_id)
     if info is None:
-        return _Shown(None)
+        return _Shown(key, None)
     parts: list[Attachment] = []
     if rtype in _WITH_ATTACHMENTS:
         stored = record.get(rtype, rid, source_id)
@@ -68,7 +70,7 @@ def _load(record: Record, links: AttachmentLinks | None, rtype: str, rid: str, s
         links.offer(p.data, "application/pdf") if links is not None and p.kind == "pdf" and p.data else None
         for p in parts
     )
-    return _Shown(info, tuple(parts), pdfs)
+    return _Shown(key, info, tuple(parts), pdfs)
 
 
 def _table(rows: tuple[tuple[str, str], ...] | list[tuple[str, str]], narrow: bool) -> ft.Control:
@@ -127,6 +129,9 @@ def Detail() -> ft.Control:
     raw_open, set_raw_open = ft.use_state(False)
 
     def render(found: _Shown) -> ft.Control:
+        if found.key != (rtype, rid, source_id):
+            # Another item opened from this one: its page (and its notes' field, made anew) once it is loaded.
+            return loading()
         info = found.info
         if info is None:
             return page_body(BackButton(), banner("This item is no longer in your record.", "warn"))
