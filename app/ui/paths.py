@@ -77,7 +77,8 @@ def item_path(resource_type: str, resource_id: str, source_id: int | None = None
 
 def result_key(*parts: str | int | None) -> str:
     """One result's identity (system, code, source, …) as one path segment."""
-    return "~".join(quote("" if p is None else str(p), safe="") for p in parts)
+    # "~" separates the parts: one inside a part (quote leaves it as it is) is written %7E.
+    return "~".join(quote("" if p is None else str(p), safe="").replace("~", "%7E") for p in parts)
 
 
 def result_parts(key: str) -> list[str]:
