@@ -28,7 +28,6 @@ from app.shares import (
     send_summary,
     writeback_targets,
 )
-from app.views import ADDED_BY_YOU
 from app.views.share import (
     EXPIRY_CHOICES,
     LinkSummary,
@@ -210,10 +209,11 @@ def _items(n: int) -> str:
 
 
 def _item_label(item: Any) -> str:
-    """An item to tick, and what of the patient's own goes with it."""
-    extra = [f"your note{'s' if item.notes > 1 else ''} go{'' if item.notes > 1 else 'es'} along" if item.notes else "",
-             ADDED_BY_YOU.lower() if item.own else ""]  # fmt: skip
-    return " · ".join([item.text, *(e for e in extra if e)])
+    """An item to tick (its text already says "Added by you" for the patient's own), and whether their note goes
+    with it."""
+    if not item.notes:
+        return str(item.text)
+    return f"{item.text} · your note{'s go' if item.notes > 1 else ' goes'} along"
 
 
 def _section_label(title: str, picked: int, total: int) -> str:
