@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import flet as ft
+from flet.components.utils import current_component
 
 from .context import AppContext
 from .hooks import SessionContext, TextScale, component, use_app_state, use_once, use_session
@@ -186,6 +187,7 @@ def Root(context: AppContext) -> ft.Control:
     made, _ = cast(Any, ft.use_state)(AppState)  # kept in use_state: Root renders on change
     state = cast(AppState, made)
     session = use_once(lambda: UiSession(page, context, state))  # one per tab, made at the first render
+    session.bind_root(current_component())
     ft.use_effect(session.start, [])
     return ft.Container(
         content=SessionContext(

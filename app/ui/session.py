@@ -54,6 +54,7 @@ class UiSession:
         self._check: asyncio.Task[None] | None = None  # validating what syncs stored, in the background
         self._idle_task: asyncio.Task[None] | None = None
         self._history: list[str] = []  # routes shown in this session, for Back
+        self._root: Any = None  # the root component, rendered at once when the record locks (render_now)
         # What a screen keeps while the patient is elsewhere (the last search, shown again on Back); never on disk,
         # forgotten at lock.
         self.memory: dict[str, Any] = {}
@@ -152,7 +153,22 @@ class UiSession:
         state.people, state.scope, state.title, state.first_run = (), Scope(), "", False
         state.lock_notice = reason
         state.unlocked = False
-        self._update()
+        self.render_now()
+
+    def bind_root(self, root: Any) -> None:
+        """The root component (made by app.ui.root.Root), so a lock can take the record off the page at once."""
+        self._root = root
+
+    def render_now(self) -> None:
+        """Render the whole tree now, not when the scheduler next runs. Flet drops a component's scheduled render
+        while the tab is disconnected, and a tab that restores the session is sent the tree as it stands: locking
+        on disconnect must change the tree itself, or the restored tab would be shown the record."""
+        if self._root is None:
+            return
+        try:
+            self._root.update()
+        except Exception:  # noqa: BLE001 - the session may be closing; the state is locked whatever is drawn
+            log.debug("the locked screen could not be rendered now", exc_info=True)
 
     async def set_preference(self, name: str, value: str) -> None:
         """Change units, light or dark, or the text size: saved in the record, and every screen shown in it."""
@@ -314,12 +330,6 @@ class UiSession:
                 self.notify(self.message_for(exc), "alert")
 
         return wrapped
-
-    def _update(self) -> None:
-        try:
-            self.page.update()
-        except Exception:  # noqa: BLE001, S110 - the session may be closing; nothing to repaint then
-            pass
 
     @staticmethod
     def message_for(exc: BaseException) -> str:
