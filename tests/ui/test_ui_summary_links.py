@@ -142,3 +142,32 @@ def test_the_first_run_greeting_gives_way_to_the_empty_summary(make_server: Any,
     ex(page.get_by_role("heading", name="Your record is ready")).to_have_count(0)
     page.get_by_role("button", name="Try the demo hospital").click()
     ex(page).to_have_url(re.compile(r"/connect/demo$"))
+
+
+def test_a_long_section_shows_its_first_rows_and_the_rest_on_request(make_server: Any, desktop: Any,  # noqa: F811
+                                                                      tmp_path: Any) -> None:  # fmt: skip
+    """A lifetime of care plans (hundreds on a long record) does not bury the summary: ten rows, then "Show all"."""
+    import json
+
+    server = make_server(ELVINA)
+    with Record.open(server.record, PASSPHRASE) as record:
+        patient = next(r for r in record.rows("Patient"))
+        plans = [{"resourceType": "CarePlan", "id": f"plan-{n}", "status": "active", "intent": "plan",
+                  "subject": {"reference": f"Patient/{patient.id}"},
+                  "period": {"start": f"20{10 + n}-01-0{1 + n % 9}"},
+                  "category": [{"text": f"Home exercise plan {n + 1}"}]} for n in range(14)]  # fmt: skip
+        bundle = tmp_path / "plans.json"
+        bundle.write_text(json.dumps({"resourceType": "Bundle", "type": "collection",
+                                      "entry": [{"resource": p} for p in plans]}))  # fmt: skip
+        record.import_file(bundle)
+    page = open_app(desktop, server.url)
+    ex = expect()
+    unlock(page)
+    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
+    ex(by_id(page, "treatment-9")).to_have_count(1)
+    ex(by_id(page, "treatment-10")).to_have_count(0)
+    more = page.get_by_role("button", name=re.compile(r"^Show all 1\d$"))  # her own plans and the fourteen
+    ex(more).to_be_visible()
+    more.click()
+    ex(by_id(page, "treatment-16")).to_have_count(1)
+    ex(page.get_by_role("button", name="Show fewer")).to_be_visible()

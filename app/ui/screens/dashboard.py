@@ -23,6 +23,7 @@ from .common import AddEntryButton, PersonPicker, loaded_or, page_body
 __all__ = ["Summary"]
 
 _HALF = {"xs": 12, "md": 6}
+_FIRST_ROWS = 10  # a long section shows this many rows, then "Show all N"
 
 Opener = Callable[[Item], Callable[..., Any]]
 
@@ -96,7 +97,19 @@ def _Empty(first_run: bool) -> ft.Control:
 @component
 def _Filled(data: Dashboard, opener: Opener) -> ft.Control:
     show_stopped, set_show_stopped = ft.use_state(False)
+    opened, set_opened = ft.use_state(frozenset[str]())  # the long sections shown whole
     session = use_session()
+
+    def capped(items: tuple[Item, ...], ident: str) -> list[ft.Control]:
+        """A section's first rows, and a button for the rest: a lifetime of care plans or visits (hundreds on a
+        long record) would bury the summary and make it slow to draw."""
+        rows = _rows(items if ident in opened else items[:_FIRST_ROWS], ident, opener)
+        if len(items) > _FIRST_ROWS:
+            word = "Show fewer" if ident in opened else f"Show all {len(items):,}"
+            rows.append(labelled(ft.TextButton(content=word, icon=ft.Icons.UNFOLD_MORE, on_click=session.act(
+                lambda: set_opened(opened - {ident} if ident in opened else opened | {ident}))), f"{ident}-all"))  # fmt: skip
+        return rows
+
     who: list[ft.Control] = []
     person = data.person or (data.people[0] if len(data.people) == 1 else None)
     if person is not None:
@@ -141,14 +154,14 @@ def _Filled(data: Dashboard, opener: Opener) -> ft.Control:
             section("Recent results", results, "No lab results yet", identifier="results",
                     icon=ft.Icons.SCIENCE_OUTLINED, col=_HALF,
                     action=AddEntryButton("add-reading", "reading", "Add a reading")),
-            section("Treatment and care plans", _rows(data.treatment, "treatment", opener),
+            section("Treatment and care plans", capped(data.treatment, "treatment"),
                     "No care plans or treatment recorded", identifier="treatment",
                     icon=ft.Icons.ASSIGNMENT_OUTLINED, col=_HALF),
-            *([section("Devices", _rows(data.devices, "device", opener), "", identifier="devices",
+            *([section("Devices", capped(data.devices, "device"), "", identifier="devices",
                        icon=ft.Icons.DEVICES_OTHER_OUTLINED, col=_HALF)] if data.devices else []),
-            section("Immunizations", _rows(data.immunizations, "immunization", opener), "No immunizations recorded",
+            section("Immunizations", capped(data.immunizations, "immunization"), "No immunizations recorded",
                     identifier="immunizations", icon=ft.Icons.VACCINES_OUTLINED, col=_HALF),
-            section("Recent visits", _rows(data.encounters, "visit", opener), "No visits recorded",
+            section("Recent visits", capped(data.encounters, "visit"), "No visits recorded",
                     identifier="visits", icon=ft.Icons.EVENT_NOTE_OUTLINED, col=_HALF),
         ],  # fmt: skip
         spacing=14,
