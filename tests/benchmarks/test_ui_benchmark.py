@@ -1,11 +1,14 @@
-"""UI benchmarks: server-side time to build the dashboard and the timeline of a 100,000-resource record, and time
-to first frame (and to the unlocked dashboard) in Chromium.
+"""UI benchmarks: server-side time to build the dashboard and the timeline of a 100,000-resource record, and in
+Chromium the time to the first frame, from the Unlock click to the summary, and of a screen switch.
 
 Run on demand:  python -m pytest tests/benchmarks/test_ui_benchmark.py -s -p no:cacheprovider
 Targets (issue 5): dashboard < 300 ms and timeline < 300 ms on 100,000 resources; issue 20: the same for their first
-build after a change (cold), and unlock -> summary in Chromium < 1.5 s. Each figure is printed with its ratio to the
-same measurement on one demo patient (a few hundred resources), taken in the same run and repeated until two runs
-agree within 10 % (no ratio otherwise), beside the machine's load.
+build after a change (cold), and unlock -> summary in Chromium < 1.5 s at 1,000,000 resources (asserted only at that
+size; below it the figure is reported). Each server-side figure is printed with its ratio to the same measurement on
+one demo patient (a few hundred resources), taken in the same run and repeated until two runs agree within 10 % (no
+ratio otherwise), beside the machine's load. The browser is timed once per record (one patient, and the sizes in
+CARRY_BENCH_UI_SIZES, default 1000,10000,100000), each figure with os.getloadavg() as it ended. The big records are
+built once and kept (tests/benchmarks/built.py).
 """
 
 from __future__ import annotations
@@ -75,9 +78,13 @@ def _timed(fn: Callable[[], Any], runs: int = 7) -> float:
     return statistics.median(samples)
 
 
-def _report(name: str, value: float, baseline: Steady | None, target: str = "") -> None:
+def _report(name: str, value: float, baseline: Steady | None, target: str = "", load: str = "") -> None:
     ratio = f"  ({ratio_text(value, baseline)} the one-patient record)" if baseline else ""
-    print(f"  {name:<48} {value * 1000:8.1f} ms{ratio}  {target}")
+    print(f"  {name:<48} {value * 1000:8.1f} ms{ratio}  {target}{load}")
+
+
+def _load(load: tuple[float, float, float]) -> str:
+    return f"load {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}"
 
 
 @pytest.fixture(scope="module")
@@ -166,11 +173,15 @@ def test_dashboard_and_timeline_on_100k_resources(records: tuple[Record, Record]
         name: steady(name, lambda fn=fn, runs=runs: _timed(fn, runs))
         for name, (fn, runs) in _measures(small).items()
     }
-    got = {name: _timed(fn, runs) for name, (fn, runs) in _measures(big).items()}
+    got: dict[str, float] = {}
+    loads_at: dict[str, tuple[float, float, float]] = {}  # os.getloadavg() as each figure's runs ended
+    for name, (fn, runs) in _measures(big).items():
+        got[name] = _timed(fn, runs)
+        loads_at[name] = os.getloadavg()
     print(f"\nServer-side view building, median of 7 (3 when cold), {big.count():,} resources vs {small.count():,}:")
     for name, value in got.items():
         target = f"target < {TARGET * 1000:.0f} ms" if name.startswith(("dashboard", "timeline")) else ""
-        _report(name, value, base[name], target)
+        _report(name, value, base[name], target, f"  [{_load(loads_at[name])}]")
     for name, baseline in base.items():
         if baseline.disturbed:
             print(f"  ({baseline.disturbed})")
@@ -262,7 +273,7 @@ def test_time_to_first_frame_in_chromium(tmp_path: Path) -> None:
     for label, timings in results.items():
         print(f"  {label}:")
         for name, (seconds, load) in timings.items():
-            print(f"    {name:<44} {seconds * 1000:8.1f} ms   load {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}")
+            print(f"    {name:<44} {seconds * 1000:8.1f} ms   {_load(load)}")
     print_load("after")
     for label, timings in results.items():
         assert timings[FIRST_FRAME][0] < 10, label
