@@ -1,15 +1,20 @@
-"""UI benchmarks: server-side time to build the dashboard and the timeline of a 100,000-resource record, and time
-to first frame (and to the unlocked dashboard) in Chromium.
+"""UI benchmarks: server-side time to build the dashboard and the timeline of a 100,000-resource record, and in
+Chromium the time to the first frame, from the Unlock click to the summary, and of a screen switch.
 
 Run on demand:  python -m pytest tests/benchmarks/test_ui_benchmark.py -s -p no:cacheprovider
 Targets (issue 5): dashboard < 300 ms and timeline < 300 ms on 100,000 resources; issue 20: the same for their first
-build after a change (cold), and unlock -> summary in Chromium < 1.5 s. Each figure is printed with its ratio to the
-same measurement on one demo patient (a few hundred resources), taken in the same run and repeated until two runs
-agree within 10 % (no ratio otherwise), beside the machine's load.
+build after a change (cold), and unlock -> summary in Chromium < 1.5 s at 1,000,000 resources (asserted only at that
+size; below it the figure is reported). Each server-side figure is printed with its ratio to the same measurement on
+one demo patient (a few hundred resources), taken in the same run and repeated until two runs agree within 10 % (no
+ratio otherwise), beside the machine's load. The browser is timed once per record (one patient, and the sizes in
+CARRY_BENCH_UI_SIZES, default 1000,10000,100000), each figure with os.getloadavg() as it ended. The big records are
+built once and kept (tests/benchmarks/built.py).
 """
 
 from __future__ import annotations
 
+import os
+import re
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from built import built_record
 from steady import Steady, print_load, ratio_text, steady
 from support.records import PASSPHRASE
 
@@ -54,6 +60,10 @@ def _synthetic(size: int) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
+def _write_synthetic(path: Path, size: int) -> None:
+    path.write_bytes(_synthetic(size))
+
+
 class _SelfTimed(float):
     """What a measured function returns when only part of it is the figure (the seconds of that part)."""
 
@@ -68,20 +78,19 @@ def _timed(fn: Callable[[], Any], runs: int = 7) -> float:
     return statistics.median(samples)
 
 
-def _report(name: str, value: float, baseline: Steady | None, target: str = "") -> None:
+def _report(name: str, value: float, baseline: Steady | None, target: str = "", load: str = "") -> None:
     ratio = f"  ({ratio_text(value, baseline)} the one-patient record)" if baseline else ""
-    print(f"  {name:<48} {value * 1000:8.1f} ms{ratio}  {target}")
+    print(f"  {name:<48} {value * 1000:8.1f} ms{ratio}  {target}{load}")
+
+
+def _load(load: tuple[float, float, float]) -> str:
+    return f"load {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f}"
 
 
 @pytest.fixture(scope="module")
 def records(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Record, Record]]:
     folder = tmp_path_factory.mktemp("ui-bench")
-    big_file = folder / "big.ndjson"
-    big_file.write_bytes(_synthetic(SIZE))
-    big = Record.create(folder / "big.carry", PASSPHRASE)
-    start = time.perf_counter()
-    report = big.import_file(big_file)
-    print(f"\n(built the {report.counts.imported:,}-resource record in {time.perf_counter() - start:.0f} s)")
+    big = Record.open(built_record("ui-bench", SIZE, _write_synthetic, folder, _synthetic), PASSPHRASE)
     small = Record.create(folder / "small.carry", PASSPHRASE)
     small.import_file(next(DEMO_PATIENTS.glob("Elvina_*.json")))
     yield big, small
@@ -164,11 +173,15 @@ def test_dashboard_and_timeline_on_100k_resources(records: tuple[Record, Record]
         name: steady(name, lambda fn=fn, runs=runs: _timed(fn, runs))
         for name, (fn, runs) in _measures(small).items()
     }
-    got = {name: _timed(fn, runs) for name, (fn, runs) in _measures(big).items()}
+    got: dict[str, float] = {}
+    loads_at: dict[str, tuple[float, float, float]] = {}  # os.getloadavg() as each figure's runs ended
+    for name, (fn, runs) in _measures(big).items():
+        got[name] = _timed(fn, runs)
+        loads_at[name] = os.getloadavg()
     print(f"\nServer-side view building, median of 7 (3 when cold), {big.count():,} resources vs {small.count():,}:")
     for name, value in got.items():
         target = f"target < {TARGET * 1000:.0f} ms" if name.startswith(("dashboard", "timeline")) else ""
-        _report(name, value, base[name], target)
+        _report(name, value, base[name], target, f"  [{_load(loads_at[name])}]")
     for name, baseline in base.items():
         if baseline.disturbed:
             print(f"  ({baseline.disturbed})")
@@ -182,44 +195,89 @@ def test_dashboard_and_timeline_on_100k_resources(records: tuple[Record, Record]
     assert got["timeline: jump to a month"] < TARGET
 
 
-def test_time_to_first_frame_in_chromium(records: tuple[Record, Record], tmp_path: Path) -> None:
-    from ui.browser_support import CHROMIUM_ARGS, DESKTOP, AppServer, enter_text, require_chromium
+_MONTH = re.compile(r"^(January|February|March|April|May|June|July|August|September|October|November|December) \d{4}$")
+FIRST_FRAME = "goto -> first frame (cold cache)"
+UNLOCK = "unlock click -> summary shown (cold)"
+TO_TIMELINE = "summary -> timeline (first month shown)"
+TO_RESULTS = "timeline -> results (lab list shown)"
+BACK_TO_SUMMARY = "results -> summary (shown again)"
+WARM_FRAME = "goto -> first frame (warm cache)"
 
-    path = require_chromium()
-    from playwright.sync_api import expect, sync_playwright
 
-    big, small = records
+def _sizes() -> list[int]:
+    """The record sizes the browser is timed on (besides one patient): CARRY_BENCH_UI_SIZES, comma-separated."""
+    return [int(size) for size in os.environ.get("CARRY_BENCH_UI_SIZES", "1000,10000,100000").split(",") if size]
+
+
+def _nav(page: Any, name: str) -> None:
+    """A section from the desktop rail (its destinations are buttons named '<section> Tab')."""
+    page.get_by_role("button", name=f"{name} Tab", exact=False).first.click()
+
+
+def _in_chromium(browser: Any, url: str) -> dict[str, tuple[float, tuple[float, float, float]]]:
+    """One cold look at the app: each figure in seconds, with os.getloadavg() taken as it ended."""
+    from playwright.sync_api import expect
+    from ui.browser_support import DESKTOP, enter_text
+
+    timings: dict[str, tuple[float, tuple[float, float, float]]] = {}
+
+    def timed(name: str, act: Callable[[], Any], shown: Callable[[], Any]) -> None:
+        start = time.perf_counter()
+        act()
+        shown()
+        timings[name] = (time.perf_counter() - start, os.getloadavg())
+
+    context = browser.new_context(viewport=DESKTOP)  # the second load finds the first one's cache
+    page = context.new_page()
+    timed(FIRST_FRAME, lambda: page.goto(url),
+          lambda: page.wait_for_selector("#loading", state="detached", timeout=60_000))  # fmt: skip
+    page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
+    enter_text(page, "Passphrase", PASSPHRASE)
+    timed(UNLOCK, lambda: page.get_by_role("button", name="Unlock", exact=True).click(),
+          lambda: expect(page.get_by_role("heading", name="Active problems")).to_be_visible(timeout=60_000))  # fmt: skip
+    timed(TO_TIMELINE, lambda: _nav(page, "Timeline"),
+          lambda: expect(page.get_by_role("heading", name=_MONTH).first).to_be_visible(timeout=60_000))  # fmt: skip
+    timed(TO_RESULTS, lambda: _nav(page, "Results"),
+          lambda: expect(page.get_by_text("Tap a test to see its trend over time.")
+                         .or_(page.get_by_text("No lab results recorded yet."))).to_be_visible(timeout=60_000))  # fmt: skip
+    timed(BACK_TO_SUMMARY, lambda: _nav(page, "Summary"),
+          lambda: expect(page.get_by_role("heading", name="Active problems")).to_be_visible(timeout=60_000))  # fmt: skip
+    page.close()
+    page = context.new_page()
+    timed(WARM_FRAME, lambda: page.goto(url),
+          lambda: page.wait_for_selector("#loading", state="detached", timeout=60_000))  # fmt: skip
+    page.close()
+    context.close()
+    return timings
+
+
+def test_time_to_first_frame_in_chromium(tmp_path: Path) -> None:
+    from ui.browser_support import AppServer, build_record, chromium
+
     print_load("before")
-    results: dict[str, dict[str, float]] = {}
-    for label, record in (("one patient", small), ("100,000 resources", big)):
-        server = AppServer(record.path, tmp_path / f"config-{len(results)}")
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-                timings: dict[str, float] = {}
-                context = browser.new_context(viewport=DESKTOP)  # the second load finds the first one's cache
-                for attempt in ("cold", "warm"):
-                    page = context.new_page()
-                    start = time.perf_counter()
-                    page.goto(server.url)
-                    page.wait_for_selector("#loading", state="detached", timeout=60_000)
-                    timings[f"goto -> first frame ({attempt} cache)"] = time.perf_counter() - start
-                    if attempt == "cold":
-                        page.evaluate("document.querySelector('flt-semantics-placeholder').click()")
-                        enter_text(page, "Passphrase", PASSPHRASE)
-                        start = time.perf_counter()
-                        page.get_by_role("button", name="Unlock", exact=True).click()
-                        expect(page.get_by_role("heading", name="Active problems")).to_be_visible(timeout=60_000)
-                        timings["unlock click -> dashboard shown"] = time.perf_counter() - start
-                    page.close()
-                browser.close()
-            results[label] = timings
-        finally:
-            server.stop()
-    print("\nChromium (headless, skwasm, no CDN); one run each, so no ratio:")
-    small_t, big_t = results["one patient"], results["100,000 resources"]
-    for name in big_t:
-        print(f"  {name:<48} {big_t[name] * 1000:8.1f} ms at 100k, {small_t[name] * 1000:8.1f} ms for one patient")
+    records = {"one patient": build_record(tmp_path / "one.carry", ["Elvina_*.json"])}
+    for size in _sizes():
+        folder = tmp_path / f"r{size}"
+        folder.mkdir()
+        records[f"{size:,} resources"] = built_record("ui-bench", size, _write_synthetic, folder, _synthetic)
+    results: dict[str, dict[str, tuple[float, tuple[float, float, float]]]] = {}
+    with chromium() as browser:
+        for label, path in records.items():
+            server = AppServer(path, tmp_path / f"config-{len(results)}")
+            try:
+                results[label] = _in_chromium(browser, server.url)
+            finally:
+                server.stop()
+    print(f"\nChromium (headless, skwasm, no CDN, {os.cpu_count()} cores); one run each, so no ratio; "
+          "load = os.getloadavg() (1, 5, 15 min) as each figure ended:")  # fmt: skip
+    for label, timings in results.items():
+        print(f"  {label}:")
+        for name, (seconds, load) in timings.items():
+            print(f"    {name:<44} {seconds * 1000:8.1f} ms   {_load(load)}")
     print_load("after")
-    assert big_t["goto -> first frame (cold cache)"] < 10
-    assert big_t["unlock click -> dashboard shown"] < UNLOCK_TARGET
+    for label, timings in results.items():
+        assert timings[FIRST_FRAME][0] < 10, label
+    for size in _sizes():
+        unlock = results[f"{size:,} resources"][UNLOCK][0]
+        if size >= 1_000_000:  # issue 20's goal; below a million the figure is reported, not asserted
+            assert unlock < UNLOCK_TARGET, f"unlock -> summary took {unlock:.2f} s at {size:,} resources"
