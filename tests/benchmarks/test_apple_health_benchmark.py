@@ -152,6 +152,7 @@ def _timed_against_parsing(tmp_path: Path, export: Path, samples: int, expected:
     return stored, floor
 
 
+@pytest.mark.timeout(3600)  # at 2M samples the turns take longer than the suite's 10 minutes
 def test_apple_health_import_against_parsing_and_memory(tmp_path: Path) -> None:
     print_load("before")
     sizes = [SIZE // 10, SIZE] + ([MILLIONS] if MILLIONS else [])
