@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 from defusedxml.ElementTree import iterparse
-from steady import MAX_RUNS, Steady, print_load, ratio_text, require_steady, settled, steady
+from steady import MAX_RUNS, Steady, machine_load, print_load, ratio_text, settled, steady
 from support.apple_health import Sample, heart_rates, observations_of, write_export
 from support.records import PASSPHRASE
 
@@ -172,7 +172,11 @@ def test_apple_health_import_against_parsing_and_memory(tmp_path: Path) -> None:
     print_load("after")
     # What may grow is the record's page cache (64 MiB) as the record grows, and nothing else: no sample is held.
     assert max(kib for _, kib in peaks.values()) - smallest < 64 * 1024 * 1.25
-    require_steady(*(floor for _, floor in timed))
+    for _, floor in timed:
+        if floor.value is None:
+            runs = ", ".join(f"{run:.3g}" for run in floor.runs)
+            pytest.skip(f"{floor.what}: the lowest of {len(floor.runs)} runs had none within 10 % of it ({runs} s; "
+                        f"{machine_load()}), so no ratio against it is reported")  # fmt: skip
     for best, floor in timed:
         assert floor.value is not None and best <= floor.value * 1.5
 
