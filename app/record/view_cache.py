@@ -37,7 +37,8 @@ __all__ = [
     "person_of", "refresh",
 ]  # fmt: skip
 
-VIEW_VERSION = 12
+# The views as this code keeps and reads them: the facts (schema 12) and each fact's timeline slot (schema 16).
+VIEW_VERSION = 16
 # A change that reaches more than this share of the record regroups all of it (one pass beats many lookups).
 _FULL_SHARE = 0.5
 _CONTENT, _SEEN = 1, 2
@@ -127,8 +128,9 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
     moved_sources = any(sources.get(sid, key) != key for sid, key in before.items())
     if any(state.get(flag) == "1" for flag in ("full", "people", "decisions")):
         changed = None  # facts of any type may have moved
+    new_from: int | None = None  # the facts written now (their slots are filled below)
     if state.get("full") == "1" or moved_sources:
-        _write(cur, None, *regroup(record, None))
+        new_from = _write(cur, None, *regroup(record, None))
         changed = None
     else:
         seeds = _seeds(record, state, owners_now, seen_decisions, sources)
@@ -136,7 +138,7 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
             total = int(record._query("SELECT count(*) FROM resource")[0][0])
             reach = _closure(record, seeds, sources)
             if len(reach) > _FULL_SHARE * max(total, 1):
-                _write(cur, None, *regroup(record, None))
+                new_from = _write(cur, None, *regroup(record, None))
                 changed = None
             else:
                 if changed is not None:  # the facts regrouped, as they were kept and as they are now
@@ -147,13 +149,20 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
                 found, keys = regroup(record, sorted(reach))
                 if changed is not None:
                     changed.update(fact.resource_type for fact in found)
-                _write(cur, reach, found, keys)
+                new_from = _write(cur, reach, found, keys)
     # Seen again by a sync: the kept copy of last_seen (which member of a fact is the newest) follows.
     cur.execute(
         "UPDATE view_member SET last_seen = (SELECT r.last_seen FROM resource r WHERE r.rowid = view_member.rowid) "
         "WHERE rowid IN (SELECT member FROM view_dirty WHERE kind = ?)",
         (_SEEN,),
     )
+    if state.get("slots") == "1":  # a record from before schema 16: every fact's slot, once
+        _fill_slots(cur, "1")
+    else:  # the facts written now, and those whose member seen again may be their newest now
+        if new_from is not None:
+            _fill_slots(cur, "id >= ?", (new_from,))
+        _fill_slots(cur, "id IN (SELECT m.fid FROM view_dirty d JOIN view_member m ON m.rowid = d.member "
+                         "WHERE d.kind = ?)", (_SEEN,))  # fmt: skip
     cur.execute("DELETE FROM view_dirty")
     snapshot["epoch"] = f"e{int(state.get('epoch', 'e0')[1:]) + 1}"  # never '1', the value that flags a change
     cur.execute("DELETE FROM view_state")
@@ -267,8 +276,9 @@ def _closure(record: Record, seeds: set[int], sources: dict[str, str]) -> set[in
     return reach
 
 
-def _write(cur: _Tx, reach: set[int] | None, found: list[Fact], keys: dict[int, set[int]]) -> None:
-    """Replace the kept facts of `reach` (everything, when None) with `found`."""
+def _write(cur: _Tx, reach: set[int] | None, found: list[Fact], keys: dict[int, set[int]]) -> int:
+    """Replace the kept facts of `reach` (everything, when None) with `found`. Returns the first new fact's id (the
+    new facts are that id and those after it)."""
     if reach is None:
         cur.execute("DELETE FROM view_member")
         cur.execute("DELETE FROM view_fact")
@@ -280,7 +290,7 @@ def _write(cur: _Tx, reach: set[int] | None, found: list[Fact], keys: dict[int, 
         )
         cur.execute_rows("DELETE FROM view_member WHERE rowid IN ({rows})", members)
         cur.execute_rows("DELETE FROM view_key WHERE member IN ({rows})", members)
-    next_id = int(cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM view_fact").fetchone()[0])
+    first = next_id = int(cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM view_fact").fetchone()[0])
     fact_rows: list[tuple[Any, ...]] = []
     member_rows: list[tuple[Any, ...]] = []
     for fact in found:
@@ -307,6 +317,28 @@ def _write(cur: _Tx, reach: set[int] | None, found: list[Fact], keys: dict[int, 
         )
     if key_rows:
         cur.execute_rows("INSERT INTO view_key (key, member) VALUES {rows}", key_rows)
+    return first
+
+
+# A fact's slot (schema 16), from its members as kept: the newest member (last changed, last seen, last stored), its
+# source, the fact's date (the newest member's, else the earliest of the others) and its members' sources.
+_FILL_TOP = (
+    "UPDATE view_fact SET top = (SELECT m.rowid FROM view_member m WHERE m.fid = view_fact.id "
+    "ORDER BY m.changed_at DESC, m.last_seen DESC, m.rowid DESC LIMIT 1) WHERE {which}"
+)
+_FILL_REST = (
+    "UPDATE view_fact SET top_source = (SELECT m.source_id FROM view_member m WHERE m.rowid = view_fact.top), "
+    "date = coalesce(nullif((SELECT m.effective FROM view_member m WHERE m.rowid = view_fact.top), ''), "
+    "(SELECT min(m.effective) FROM view_member m WHERE m.fid = view_fact.id AND m.effective != '')), "
+    "sources = (SELECT group_concat(source_id) FROM (SELECT DISTINCT m.source_id FROM view_member m "
+    "WHERE m.fid = view_fact.id ORDER BY m.source_id)) WHERE {which}"
+)
+
+
+def _fill_slots(cur: _Tx, which: str, params: Sequence[Any] = ()) -> None:
+    """Bring the slots of the facts `which` (a condition on view_fact) up to date with their members."""
+    cur.execute(_FILL_TOP.format(which=which), params)
+    cur.execute(_FILL_REST.format(which=which), params)
 
 
 # --- reading ---------------------------------------------------------------------------------------------------------
@@ -413,59 +445,40 @@ def kept_or_grouped(record: Record, types: Iterable[str] | str, subjects: Subjec
 
 
 def kept_slots(record: Record, resource_type: str, person: str | None = None) -> list[KeptSlot]:
-    """The dated facts of a type (about one person), newest first, with only what the timeline sorts and counts,
-    read from the kept views' own index (the resources are read only for facts of several members). Call
-    `current` first."""
-    sql, args = (
-        "SELECT fid, rowid, source_id, effective, changed_at, last_seen FROM view_member WHERE type = ?",
-        [resource_type],
-    )
+    """The dated facts of a type (about one person), newest first, with only what the timeline sorts and counts:
+    one row per fact, read from the index of the facts' slots (schema 16). Call `current` first."""
+    where, args = "type = ?", [resource_type]
     if person is not None:
-        sql += " AND person = ?"
+        where += " AND person = ?"
         args.append(person)
-    return _slots(record, resource_type, record._query(sql, args))
+    return _slots(record, resource_type, where, args)
 
 
 def kept_recent_slots(record: Record, resource_type: str, person: str | None, since: str) -> list[KeptSlot]:
     """`kept_slots`, only of the facts with a member dated on or after `since` (what the summary's "recent"
     lists show): found through the type's date index, so a year of a large record costs what a year costs."""
-    sql = (
-        "SELECT m.fid, m.rowid, m.source_id, m.effective, m.changed_at, m.last_seen FROM view_member m "
-        "WHERE m.fid IN (SELECT fid FROM "
-        "view_member WHERE rowid IN (SELECT rowid FROM resource INDEXED BY resource_type_effective "
-        "WHERE type = ? AND effective >= ?))"
+    where = (
+        "id IN (SELECT fid FROM view_member WHERE rowid IN (SELECT rowid FROM resource INDEXED BY "
+        "resource_type_effective WHERE type = ? AND effective >= ?)) AND type = ?"
     )
-    args: list[Any] = [resource_type, since]
+    args: list[Any] = [resource_type, since, resource_type]
     if person is not None:
-        sql += " AND m.person = ?"
+        where += " AND person = ?"
         args.append(person)
-    return _slots(record, resource_type, record._query(sql, args))
+    return _slots(record, resource_type, where, args)
 
 
-def _slots(record: Record, resource_type: str, members: list[Any]) -> list[KeptSlot]:
-    """Slots of the kept facts whose (fid, rowid, source id, effective, changed_at, last_seen) members these are,
-    newest first."""
-    fids: dict[int, list[tuple[Any, ...]]] = {}
-    for fid, *member in members:
-        fids.setdefault(fid, []).append(member)
-    if not fids:
-        return []
-    ids = dict(record._query(
-        "SELECT id, fact FROM view_fact WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(list(fids))]
-    ))  # fmt: skip
-    shared: dict[tuple[int, ...], tuple[int, ...]] = {}
-    made: list[KeptSlot] = []
-    for fid, found in fids.items():
-        if len(found) == 1:
-            rowid, sid, effective, _, _ = found[0]
-            if effective:
-                made.append(KeptSlot(effective, rowid, ids[fid], resource_type, shared.setdefault((sid,), (sid,)), sid))
-            continue
-        top = max(found, key=lambda m: (m[3], m[4], m[0]))  # the newest: last changed, last seen, last stored
-        date = top[2] or min((m[2] for m in found if m[2]), default=None)
-        if not date:
-            continue
-        sids = tuple(sorted({m[1] for m in found}))
-        made.append(KeptSlot(date, top[0], ids[fid], resource_type, shared.setdefault(sids, sids), top[1]))
-    made.sort(key=lambda s: (s.date, s.fact_id), reverse=True)
+def _slots(record: Record, resource_type: str, where: str, args: list[Any]) -> list[KeptSlot]:
+    """Slots of the kept facts `where` says (a condition on view_fact), newest first."""
+    shared: dict[str, tuple[int, ...]] = {}  # most facts share one of a few source tuples
+    made = []
+    for date, fact_id, top, sources, top_source in record._query(
+        f"SELECT date, fact, top, sources, top_source FROM view_fact WHERE {where} AND date IS NOT NULL "
+        "ORDER BY date DESC, fact DESC",
+        args,
+    ):
+        sids = shared.get(sources)
+        if sids is None:
+            sids = shared[sources] = tuple(sorted(int(sid) for sid in sources.split(",")))
+        made.append(KeptSlot(date, top, fact_id, resource_type, sids, top_source))
     return made

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from support.clock import TestClock
 from support.records import PASSPHRASE
 
-from app.record import Record, confirm, facts, merge_people, people, reset, split, split_person
+from app.record import Record, confirm, facts, latest_version, merge_people, people, reset, split, split_person
 from app.record.portal_state import PortalPullStore, PortalState
 from app.record.view_cache import current, kept_facts, kept_or_grouped, kept_recent_slots, kept_slots, person_of
 from app.record.view_labs import OTHER_SHOWN_APART, PANELS_WITHOUT_VALUE, labs_current, others_current
@@ -223,7 +223,7 @@ def test_an_older_record_is_filled_once_by_the_migration(tmp_path: Path) -> None
                 cur.execute(f"DROP TABLE {table}")
             cur.execute("PRAGMA user_version = 11")
     with Record.open(path, PASSPHRASE) as record:
-        assert record.schema_version == 14
+        assert record.schema_version == latest_version()
         assert record._query("SELECT count(*) FROM view_dirty")[0][0] == 0
         assert record._query("SELECT count(*) FROM view_member")[0][0] == len(TYPES)
         _check(record)
