@@ -47,6 +47,8 @@ resource = st.fixed_dictionaries(
 )
 step = st.one_of(
     st.tuples(st.just("import"), st.sampled_from(SOURCES), st.lists(resource, min_size=1, max_size=6)),
+    # New resources only (ids never used before), as a sync brings: the kept lists count them from themselves alone.
+    st.tuples(st.just("arrive"), st.sampled_from(SOURCES), st.lists(resource, min_size=1, max_size=6)),
     st.tuples(st.just("patient"), st.sampled_from(SOURCES), st.sampled_from(["1", "2"]), st.sampled_from(NAMES)),
     st.tuples(st.just("organization"), st.sampled_from(SOURCES), st.sampled_from(["1", "2"]),
               st.sampled_from(["General Hospital", "Other Clinic"])),  # fmt: skip
@@ -109,6 +111,9 @@ def _apply(record: Record, move: tuple[Any, ...]) -> None:
     kind = move[0]
     if kind == "import":
         _import(record, move[1], [_fhir(spec) for spec in move[2]])
+    elif kind == "arrive":
+        fresh = record.count()
+        _import(record, move[1], [_fhir(spec | {"id": f"{spec['id']}-{fresh}-{n}"}) for n, spec in enumerate(move[2])])
     elif kind == "patient":
         given, family = move[3]
         _import(record, move[1], [{"resourceType": "Patient", "id": move[2], "birthDate": "1970-01-01",
@@ -377,3 +382,40 @@ def test_an_other_result_named_like_a_code_is_counted_with_it(tmp_path: Path) ->
         _check_labs(record, [None])
         found = other_test_rows(record, None, OTHER_SHOWN_APART)
         assert [(r.code, r.count, r.latest) for r in found] == [("1-1", 2, "2024-01-03")]
+
+
+def test_new_results_are_counted_from_themselves_alone(tmp_path: Path) -> None:
+    def result(n: str, code: str, day: str, value: float | None = 1.0, category: str | None = "laboratory") -> dict[str, Any]:
+        made = _fhir(_BASE | {"type": "Observation", "id": n, "code": code, "day": day, "value": value or 0.0,
+                              "category": category})  # fmt: skip
+        if value is None:  # no number: not counted in the lab list
+            del made["valueQuantity"]
+        return made
+
+    scopes: list[Any] = [None]
+    with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
+        _import(record, "Clinic A", [result("a1", "1", "2024-01-10", 1.0), result("a2", "1", "2024-01-20", 2.0),
+                                     result("b1", "2", "2024-01-10"), result("o1", "3", "2024-01-10", 4.0, None),
+                                     result("o2", "3", "2024-01-20", 5.0, None)])  # fmt: skip
+        _check_labs(record, scopes)
+        untouched = record._query("SELECT rowid FROM view_lab WHERE code = '1-2'")
+        # A sync brings: a newer value of test 1, an older one of test 1, a first value of test 4, one without a
+        # number, and two more answers of the OTHER test, one on its newest day.
+        _import(record, "Clinic A", [result("a3", "1", "2024-02-01", 3.0), result("a0", "1", "2023-12-01", 0.5),
+                                     result("d1", "4", "2024-01-05"), result("b2", "2", "2024-03-01", None),
+                                     result("o3", "3", "2024-01-20", 6.0, None),
+                                     result("o0", "3", "2023-01-01", 3.0, None)])  # fmt: skip
+        assert record._query("SELECT count(*) FROM view_lab_dirty WHERE added IS NULL")[0][0] == 0
+        _check_labs(record, scopes)
+        assert record._query("SELECT count(*) FROM view_lab_dirty")[0][0] == 0
+        assert record._query("SELECT rowid FROM view_lab WHERE code = '1-2'") == untouched  # no new value of its own
+        rows = {r.code: (r.count, r.latest, r.value) for r in lab_test_rows(record, None, "laboratory", PANELS_WITHOUT_VALUE)}
+        assert rows == {"1-1": (4, "2024-02-01", 3.0), "1-2": (1, "2024-01-10", 1.0), "1-4": (1, "2024-01-05", 1.0)}
+        (other,) = other_test_rows(record, None, OTHER_SHOWN_APART)
+        assert (other.count, other.latest, [v for v, _, _ in other.answers]) == (4, "2024-01-20", [6.0, 5.0])
+        # A new value and a change to an old one of the same test, in one sync: that test is recomputed from all.
+        _import(record, "Clinic A", [result("a4", "1", "2024-03-01", 4.0), result("a1", "1", "2024-01-10", 9.0)])
+        assert record._query("SELECT count(*) FROM view_lab_dirty WHERE added IS NULL")[0][0] == 2
+        _check_labs(record, scopes)
+        rows = {r.code: (r.count, r.latest, r.value) for r in lab_test_rows(record, None, "laboratory", PANELS_WITHOUT_VALUE)}
+        assert rows["1-1"] == (5, "2024-03-01", 4.0)
