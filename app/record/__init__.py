@@ -60,7 +60,14 @@ from .people import (
     subject_clause,
     unassigned,
 )
-from .medications import AllergyFlag, MedicationConflict, MedicationEntry, MedicationList, reconcile_medications
+from .medications import (
+    MEDICATION_INPUTS,
+    AllergyFlag,
+    MedicationConflict,
+    MedicationEntry,
+    MedicationList,
+    reconcile_medications,
+)
 from .schema import latest_version
 from .store import (
     FILE_SOURCE,
@@ -112,6 +119,7 @@ __all__ = [
     "MedicationConflict",
     "MedicationEntry",
     "MedicationList",
+    "MEDICATION_INPUTS",
     "PossibleMatch",
     "confirm",
     "decisions",

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from app.record import Fact, MedicationList, Record, facts, reconcile_medications, subject_clause
+from app.record import MEDICATION_INPUTS, Fact, MedicationList, Record, facts, reconcile_medications, subject_clause
 from app.record.view_cache import KeptSlot as Slot
 from app.record.view_cache import current, epoch, kept_or_grouped, kept_recent_slots, kept_slots, person_of, refresh
 from app.record.view_queries import newest_date
@@ -92,7 +92,7 @@ class _Cache:
                 kept.members += sum(len(f.members) for f in found)
         kept.slots = {k: v for k, v in self.slots.items() if (k[1] if k[0] == "recent" else k[0]) not in changed}
         kept.filtered = OrderedDict((k, v) for k, v in self.filtered.items() if not changed & set(k[0]))
-        if not changed:  # reconciled from several types (orders, statements, drugs, their sources)
+        if not changed & MEDICATION_INPUTS:  # reconciled from several types (orders, fills, allergies, prescribers)
             kept.medications = dict(self.medications)
         for key, found in self.lists.items():
             types = self.list_types.get(key)
