@@ -521,7 +521,8 @@ END;
 # Warm views at scale (issue 20): what the timeline sorts a fact by is kept beside the fact, so a type's slots are
 # one row per fact read from an index (not every member, grouped in Python): its date (the newest member's, else
 # the earliest of the others), its newest member (`top`: last changed, last seen, last stored) and that member's
-# source, and its members' sources (sorted ids, comma-separated). The first read fills them ('slots').
+# source, and its members' sources (sorted ids, comma-separated); indexed by date for everyone and for each person, so
+# a timeline page is a keyed read of its own rows. The first read fills them ('slots').
 # The kept lists' triggers also say which resource arrived (`added`): a group that only gained new resources is
 # brought up to date from those alone (its count plus theirs, the newer newest), not recomputed from all of its rows.
 _V16 = """
@@ -529,7 +530,9 @@ ALTER TABLE view_fact ADD COLUMN date TEXT;
 ALTER TABLE view_fact ADD COLUMN top INTEGER;
 ALTER TABLE view_fact ADD COLUMN top_source INTEGER;
 ALTER TABLE view_fact ADD COLUMN sources TEXT;
-CREATE INDEX view_fact_slot ON view_fact (type, person, date, fact, top, sources, top_source) WHERE date IS NOT NULL;
+CREATE INDEX view_fact_slot ON view_fact (type, date, top, fact, sources, top_source, person) WHERE date IS NOT NULL;
+CREATE INDEX view_fact_person_slot ON view_fact (type, person, date, top, fact, sources, top_source)
+    WHERE date IS NOT NULL;
 INSERT INTO view_state (name, value) VALUES ('slots', '1') ON CONFLICT (name) DO UPDATE SET value = '1';
 ALTER TABLE view_lab_dirty ADD COLUMN added INTEGER;
 ALTER TABLE view_other_dirty ADD COLUMN added INTEGER;

@@ -33,8 +33,8 @@ from .store import Record, _Tx
 from .view_labs import refresh_labs
 
 __all__ = [
-    "VIEW_VERSION", "KeptSlot", "current", "epoch", "kept_facts", "kept_or_grouped", "kept_recent_slots", "kept_slots",
-    "person_of", "refresh",
+    "VIEW_VERSION", "KeptSlot", "current", "epoch", "kept_facts", "kept_months", "kept_or_grouped", "kept_page",
+    "kept_recent_slots", "kept_slots", "person_of", "refresh",
 ]  # fmt: skip
 
 # The views as this code keeps and reads them: the facts (schema 12) and each fact's timeline slot (schema 16).
@@ -468,14 +468,46 @@ def kept_recent_slots(record: Record, resource_type: str, person: str | None, si
     return _slots(record, resource_type, where, args)
 
 
-def _slots(record: Record, resource_type: str, where: str, args: list[Any]) -> list[KeptSlot]:
-    """Slots of the kept facts `where` says (a condition on view_fact), newest first."""
+def kept_page(
+    record: Record, types: Sequence[str], person: str | None, before: tuple[str, int] | tuple[str], limit: int
+) -> list[KeptSlot]:
+    """The `limit` newest dated facts of these types (about one person) whose (date, newest member's rowid) sorts
+    before `before` (a cursor, or a date alone), newest first: a keyed read of each type's slot index, so a page
+    costs what its own rows cost, however large the record. Call `current` first."""
+    where = "AND (date, top) < (?, ?)" if len(before) == 2 else "AND date < ?"
+    found: list[KeptSlot] = []
+    for rtype in types:
+        mine, args = ("AND person = ?", [person]) if person is not None else ("", [])
+        found.extend(_slots(record, rtype, f"type = ? {mine} {where}", [rtype, *args, *before],
+                            "ORDER BY date DESC, top DESC LIMIT ?", [limit]))  # fmt: skip
+    found.sort(key=lambda s: (s.date, s.rowid), reverse=True)
+    return found[:limit]
+
+
+def kept_months(record: Record, types: Sequence[str], person: str | None) -> list[tuple[str, int]]:
+    """(YYYY-MM, dated facts) of these types (about one person) for every month that has any, newest first, counted
+    in the slot index. Call `current` first."""
+    counts: dict[str, int] = {}
+    for rtype in types:
+        mine, args = ("AND person = ?", [person]) if person is not None else ("", [])
+        for month, n in record._query(
+            f"SELECT substr(date, 1, 7), count(*) FROM view_fact WHERE type = ? {mine} AND date IS NOT NULL GROUP BY 1",
+            [rtype, *args],
+        ):
+            counts[month] = counts.get(month, 0) + n
+    return sorted(counts.items(), reverse=True)
+
+
+def _slots(
+    record: Record, resource_type: str, where: str, args: list[Any], order: str = "ORDER BY date DESC, fact DESC",
+    tail: Sequence[Any] = (),
+) -> list[KeptSlot]:
+    """Slots of the kept facts `where` says (a condition on view_fact), in `order` (newest first)."""
     shared: dict[str, tuple[int, ...]] = {}  # most facts share one of a few source tuples
     made = []
     for date, fact_id, top, sources, top_source in record._query(
-        f"SELECT date, fact, top, sources, top_source FROM view_fact WHERE {where} AND date IS NOT NULL "
-        "ORDER BY date DESC, fact DESC",
-        args,
+        f"SELECT date, fact, top, sources, top_source FROM view_fact WHERE {where} AND date IS NOT NULL {order}",
+        [*args, *tail],
     ):
         sids = shared.get(sources)
         if sids is None:

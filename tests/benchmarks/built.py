@@ -1,9 +1,10 @@
 """Big benchmark records built once and kept between runs (building 100,000 resources takes minutes).
 
 A record is kept under the system's temp directory (never in the repository), in a folder only this user can read,
-named for what it holds: the benchmark's name, its size, a hash of the generator's source and the schema version it
-was built at. A change to the generator or to the schema builds a new one. Each run gets a fresh copy, so what a
-test adds (a sync of 50 resources) never reaches the next run. Set CARRY_BENCH_REBUILD=1 to build anew.
+named for what it holds: the benchmark's name, its size, a hash of the generator's source and of the schema, and the
+schema version it was built at. A change to the generator or to the schema builds a new one. Each run gets a fresh
+copy, so what a test adds (a sync of 50 resources) never reaches the next run. Set CARRY_BENCH_REBUILD=1 to build
+anew.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from support.records import PASSPHRASE
 
 from app.record import Record
-from app.record.schema import latest_version
+from app.record.schema import MIGRATIONS, latest_version
 from app.record.view_cache import current
 
 __all__ = ["built_record", "cache_folder"]
@@ -34,7 +35,8 @@ def cache_folder() -> Path:
 
 def _key(name: str, size: int, made_by: tuple[Callable[..., object], ...]) -> str:
     source = b"".join(inspect.getsource(fn).encode() for fn in made_by)
-    return f"{name}-{size}-{hashlib.sha256(source).hexdigest()[:12]}-v{latest_version()}"
+    schema = "".join(m.sql for m in MIGRATIONS).encode()  # a schema edited before it ships builds anew too
+    return f"{name}-{size}-{hashlib.sha256(source + schema).hexdigest()[:12]}-v{latest_version()}"
 
 
 def built_record(

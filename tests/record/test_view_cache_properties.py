@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,8 @@ from support.records import PASSPHRASE
 
 from app.record import Record, confirm, facts, latest_version, merge_people, people, reset, split, split_person
 from app.record.portal_state import PortalPullStore, PortalState
-from app.record.view_cache import current, kept_facts, kept_or_grouped, kept_recent_slots, kept_slots, person_of
+from app.record.view_cache import current, kept_facts, kept_months, kept_or_grouped, kept_page, kept_recent_slots, kept_slots
+from app.record.view_cache import person_of
 from app.record.view_labs import OTHER_SHOWN_APART, PANELS_WITHOUT_VALUE, labs_current, others_current
 from app.record.view_queries import lab_test_rows, other_test_rows
 from app.views.merged import _as_slots
@@ -165,7 +167,20 @@ def _check(record: Record) -> None:
             mine = facts(record, rtype, subjects=person.subjects)
             assert kept_facts(record, rtype, number) == mine
             assert kept_slots(record, rtype, number) == _as_slots(mine)
+    for person in [None, *everyone]:
+        _check_pages(record, None if person is None else str(person.id), None if person is None else person.subjects)
     _check_labs(record, [None, *(person.subjects for person in everyone)])
+
+
+def _check_pages(record: Record, number: str | None, subjects: Any) -> None:
+    """Timeline pages read by key (and the month counts) are those of every fact's slot, sorted, from scratch."""
+    every = sorted((s for rtype in TYPES for s in _as_slots(facts(record, rtype, subjects=subjects))),
+                   key=lambda s: (s.date, s.rowid), reverse=True)  # fmt: skip
+    keys: list[Any] = [("\uffff",), ("2024-01-20",), ("2024-01-02",)] + [(s.date, s.rowid) for s in every[:4]]
+    for key in keys:
+        for limit in (1, 3):
+            assert kept_page(record, TYPES, number, key, limit) == [s for s in every if (s.date, s.rowid) < key][:limit]
+    assert kept_months(record, TYPES, number) == sorted(Counter(s.date[:7] for s in every).items(), reverse=True)
 
 
 def _check_labs(record: Record, scopes: list[Any]) -> None:
