@@ -128,9 +128,10 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
     moved_sources = any(sources.get(sid, key) != key for sid, key in before.items())
     if any(state.get(flag) == "1" for flag in ("full", "people", "decisions")):
         changed = None  # facts of any type may have moved
-    new_from: int | None = None  # the facts written now (their slots are filled below)
+    new_from: int | None = None  # everything was written anew: the facts from this id on (their slots are filled below)
+    refill: list[int] = []  # or only these facts changed
     if state.get("full") == "1" or moved_sources:
-        new_from = _write(cur, None, *regroup(record, None))
+        new_from = _write(cur, *regroup(record, None))
         changed = None
     else:
         seeds = _seeds(record, state, owners_now, seen_decisions, sources)
@@ -138,7 +139,7 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
             total = int(record._query("SELECT count(*) FROM resource")[0][0])
             reach = _closure(record, seeds, sources)
             if len(reach) > _FULL_SHARE * max(total, 1):
-                new_from = _write(cur, None, *regroup(record, None))
+                new_from = _write(cur, *regroup(record, None))
                 changed = None
             else:
                 if changed is not None:  # the facts regrouped, as they were kept and as they are now
@@ -149,7 +150,7 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
                 found, keys = regroup(record, sorted(reach))
                 if changed is not None:
                     changed.update(fact.resource_type for fact in found)
-                new_from = _write(cur, reach, found, keys)
+                refill = _write_changes(cur, reach, found, keys)
     # Seen again by a sync: the kept copy of last_seen (which member of a fact is the newest) follows.
     cur.execute(
         "UPDATE view_member SET last_seen = (SELECT r.last_seen FROM resource r WHERE r.rowid = view_member.rowid) "
@@ -161,6 +162,8 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
     else:  # the facts written now, and those whose member seen again may be their newest now
         if new_from is not None:
             _fill_slots(cur, "id >= ?", (new_from,))
+        if refill:
+            _fill_slots(cur, "id IN (SELECT value FROM json_each(?))", (json.dumps(refill),))
         _fill_slots(cur, "id IN (SELECT m.fid FROM view_dirty d JOIN view_member m ON m.rowid = d.member "
                          "WHERE d.kind = ?)", (_SEEN,))  # fmt: skip
     cur.execute("DELETE FROM view_dirty")
@@ -276,30 +279,97 @@ def _closure(record: Record, seeds: set[int], sources: dict[str, str]) -> set[in
     return reach
 
 
-def _write(cur: _Tx, reach: set[int] | None, found: list[Fact], keys: dict[int, set[int]]) -> int:
-    """Replace the kept facts of `reach` (everything, when None) with `found`. Returns the first new fact's id (the
-    new facts are that id and those after it)."""
-    if reach is None:
-        cur.execute("DELETE FROM view_member")
-        cur.execute("DELETE FROM view_fact")
-        cur.execute("DELETE FROM view_key")
-    else:
-        members = sorted(reach)
+def _fact_row(fact: Fact) -> tuple[Any, ...]:
+    """What view_fact keeps of a fact (after its id): fact id, type, person, confidence, reasons, possible matches."""
+    matches = json.dumps([[p.fact_id, p.display, p.date, p.reason] for p in fact.possible_matches]) if (
+        fact.possible_matches
+    ) else ""  # fmt: skip
+    return (fact.fact_id, fact.resource_type, fact.person, fact.confidence, "\x1f".join(fact.reasons), matches)
+
+
+def _write_changes(cur: _Tx, reach: set[int], found: list[Fact], keys: dict[int, set[int]]) -> list[int]:
+    """Bring the kept facts of `reach` to `found` (what regrouping `reach` made), writing only what differs: a fact
+    keeps its number when its fact id stays (a sync that adds a copy to a fact rewrites one member row, not every
+    member of the facts it reaches), members and keys are written only where they changed. Returns the numbers of
+    the facts whose members changed (their slots are filled again)."""
+    members = json.dumps(sorted(reach))
+    old_members = {row[0]: row[1:] for row in cur.execute(
+        "SELECT rowid, fid, type, person, source_id, effective, changed_at, last_seen FROM view_member "
+        "WHERE rowid IN (SELECT value FROM json_each(?))", (members,)
+    ).fetchall()}  # fmt: skip
+    old_facts = {row[1]: (row[0], row[1:]) for row in cur.execute(
+        "SELECT id, fact, type, person, confidence, reasons, matches FROM view_fact "
+        "WHERE id IN (SELECT fid FROM view_member WHERE rowid IN (SELECT value FROM json_each(?)))", (members,)
+    ).fetchall()}  # fmt: skip
+    old_keys: dict[int, set[int]] = {}
+    for key, member in cur.execute(
+        "SELECT key, member FROM view_key WHERE member IN (SELECT value FROM json_each(?))", (members,)
+    ).fetchall():
+        old_keys.setdefault(member, set()).add(key)
+    next_id = int(cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM view_fact").fetchone()[0])
+    used: set[int] = set()
+    refill: list[int] = []
+    fact_rows: list[tuple[Any, ...]] = []
+    member_rows: list[tuple[Any, ...]] = []
+    for fact in found:
+        row = _fact_row(fact)
+        fid, kept = old_facts.get(fact.fact_id, (None, None))
+        if fid is None:
+            fid, next_id = next_id, next_id + 1
+        if kept != row:
+            fact_rows.append((fid, *row))
+        used.add(fid)
+        moved = kept is None
+        for m in fact.members:
+            new = (fid, fact.resource_type, fact.person, m.source_id, m.date, m.changed_at, m.last_seen)
+            if old_members.get(m.rowid) != new:
+                member_rows.append((m.rowid, *new))
+                moved = True
+        if moved or len(fact.members) != sum(1 for r in old_members.values() if r[0] == fid):
+            refill.append(fid)
+    gone_facts = [fid for fid, _ in old_facts.values() if fid not in used]
+    placed = {m.rowid for fact in found for m in fact.members}
+    gone_members = sorted(reach.intersection(old_members) - placed)
+    if gone_facts:
+        cur.execute_rows("DELETE FROM view_fact WHERE id IN ({rows})", gone_facts)
+    if gone_members:
+        cur.execute_rows("DELETE FROM view_member WHERE rowid IN ({rows})", gone_members)
+    if fact_rows:
         cur.execute_rows(
-            "DELETE FROM view_fact WHERE id IN (SELECT fid FROM view_member WHERE rowid IN ({rows}))", members
+            "INSERT INTO view_fact (id, fact, type, person, confidence, reasons, matches) VALUES {rows} ON CONFLICT (id) "
+            "DO UPDATE SET fact = excluded.fact, type = excluded.type, person = excluded.person, "
+            "confidence = excluded.confidence, reasons = excluded.reasons, matches = excluded.matches",
+            fact_rows,
         )
-        cur.execute_rows("DELETE FROM view_member WHERE rowid IN ({rows})", members)
-        cur.execute_rows("DELETE FROM view_key WHERE member IN ({rows})", members)
+    if member_rows:
+        cur.execute_rows(
+            "INSERT INTO view_member (rowid, fid, type, person, source_id, effective, changed_at, last_seen) "
+            "VALUES {rows} ON CONFLICT (rowid) DO UPDATE SET fid = excluded.fid, type = excluded.type, "
+            "person = excluded.person, source_id = excluded.source_id, effective = excluded.effective, "
+            "changed_at = excluded.changed_at, last_seen = excluded.last_seen",
+            member_rows,
+        )
+    stale = [(key, rowid) for rowid in reach for key in old_keys.get(rowid, set()) - keys.get(rowid, set())]
+    fresh = [(key, rowid) for rowid in reach for key in keys.get(rowid, set()) - old_keys.get(rowid, set())]
+    if stale:
+        cur.execute_rows("DELETE FROM view_key WHERE (key, member) IN (VALUES {rows})", stale)
+    if fresh:
+        cur.execute_rows("INSERT INTO view_key (key, member) VALUES {rows}", fresh)
+    return refill
+
+
+def _write(cur: _Tx, found: list[Fact], keys: dict[int, set[int]]) -> int:
+    """Replace all the kept facts with `found` (what grouping the whole record made). Returns the first new fact's
+    id (the new facts are that id and those after it)."""
+    cur.execute("DELETE FROM view_member")
+    cur.execute("DELETE FROM view_fact")
+    cur.execute("DELETE FROM view_key")
     first = next_id = int(cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM view_fact").fetchone()[0])
     fact_rows: list[tuple[Any, ...]] = []
     member_rows: list[tuple[Any, ...]] = []
     for fact in found:
         fid, next_id = next_id, next_id + 1
-        matches = json.dumps([[p.fact_id, p.display, p.date, p.reason] for p in fact.possible_matches]) if (
-            fact.possible_matches
-        ) else ""  # fmt: skip
-        fact_rows.append((fid, fact.fact_id, fact.resource_type, fact.person, fact.confidence, "\x1f".join(fact.reasons),
-                          matches))  # fmt: skip
+        fact_rows.append((fid, *_fact_row(fact)))
         member_rows.extend(
             (m.rowid, fid, fact.resource_type, fact.person, m.source_id, m.date, m.changed_at, m.last_seen)
             for m in fact.members

@@ -20,6 +20,7 @@ from support.clock import TestClock
 from support.records import PASSPHRASE
 
 from app.record import Record, confirm, facts, latest_version, merge_people, people, reset, split, split_person
+from app.record.facts import regroup
 from app.record.portal_state import PortalPullStore, PortalState
 from app.record.view_cache import current, kept_facts, kept_months, kept_or_grouped, kept_page, kept_recent_slots, kept_slots
 from app.record.view_cache import person_of
@@ -434,3 +435,42 @@ def test_new_results_are_counted_from_themselves_alone(tmp_path: Path) -> None:
         _check_labs(record, scopes)
         rows = {r.code: (r.count, r.latest, r.value) for r in lab_test_rows(record, None, "laboratory", PANELS_WITHOUT_VALUE)}
         assert rows["1-1"] == (5, "2024-03-01", 4.0)
+
+
+def test_a_small_change_in_a_larger_record_rewrites_only_what_differs(tmp_path: Path) -> None:
+    # Twenty unrelated results keep every change below the share that regroups everything, so each step takes the
+    # incremental path: facts that gain, lose or trade members keep their numbers, and what they show follows.
+    padding = [_fhir(_BASE | {"type": "Observation", "id": f"p{n}", "code": str(n + 10), "day": "2023-01-01"})
+               for n in range(20)]  # fmt: skip
+
+    def condition(n: str, day: str, code: str = "1", name: str = "Asthma") -> dict[str, Any]:
+        made = _fhir(_BASE | {"type": "Condition", "id": n, "day": day, "code": code})
+        made["code"]["coding"][0]["display"] = name
+        return made
+
+    def keys_as_regrouped() -> None:
+        _, keys = regroup(record, None)
+        assert sorted(record._query("SELECT key, member FROM view_key")) == sorted(
+            (key, rowid) for rowid, numbers in keys.items() for key in numbers
+        )
+
+    with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
+        _import(record, "Clinic A", padding + [condition("1", "2024-01-01"), condition("2", "2024-03-01")])
+        _check(record)
+        numbers = dict(record._query("SELECT fact, id FROM view_fact"))
+        merged = confirm(record, *facts(record, "Condition"))  # one fact of two: its newest member is the later one
+        _check(record)
+        (slot,) = kept_slots(record, "Condition")
+        assert slot.date == "2024-03-01" and numbers[merged.fact_id] == dict(record._query("SELECT fact, id FROM view_fact"))[merged.fact_id]
+        split(record, merged)  # the fact keeps its number and loses its newest member: its slot follows
+        _check(record)
+        keys_as_regrouped()
+        _import(record, "Clinic A", [condition("3", "2024-01-02", code="2")])  # another code, the same name
+        _check(record)
+        _import(record, "Clinic A", [condition("2", "2024-01-01")])  # a changed date joins the first one
+        _check(record)
+        keys_as_regrouped()
+        run = record.start_run(record.sources()[0].id, "sync", "test")
+        PortalPullStore(record, record.sources()[0].id).mark_removed(run, ["Condition"])
+        _check(record)
+        keys_as_regrouped()
