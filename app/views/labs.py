@@ -144,8 +144,9 @@ def _shown_value(value: float | None, unit: str | None, display: str) -> str:
 def _other_tests(record: Record, scope: Scope) -> list[LabTest]:
     tests = []
     for row in other_test_rows(record, scope.subjects, _SHOWN_APART):
-        # A regimen is several answers on one day (one drug each): the latest value is all of that day's.
-        shown = ", ".join(dict.fromkeys(a for a in (_shown_value(*answer) for answer in row.answers) if a))
+        # A regimen is several answers on one day (one drug each): the latest value is all of that day's. Copies of
+        # one answer (many on a large record) are worded once.
+        shown = ", ".join(dict.fromkeys(a for a in (_shown_value(*answer) for answer in dict.fromkeys(row.answers)) if a))
         name = tidy_name(str(row.name).split(":", 1)[0])
         tests.append(LabTest(row.code_system, row.code or "", name, row.unit, row.count, format_date(row.latest),
                              shown, None, row.newest))  # fmt: skip

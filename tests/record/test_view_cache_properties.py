@@ -168,8 +168,9 @@ def _check(record: Record) -> None:
             mine = facts(record, rtype, subjects=person.subjects)
             assert kept_facts(record, rtype, number) == mine
             assert kept_slots(record, rtype, number) == _as_slots(mine)
-    for person in [None, *everyone]:
-        _check_pages(record, None if person is None else str(person.id), None if person is None else person.subjects)
+    _check_pages(record, None, None)
+    for one in everyone:
+        _check_pages(record, str(one.id), one.subjects)
     _check_labs(record, [None, *(person.subjects for person in everyone)])
 
 
