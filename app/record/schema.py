@@ -525,7 +525,9 @@ END;
 # a timeline page is a keyed read of its own rows. The first read fills them ('slots').
 # The kept lists' triggers also say which resource arrived (`added`): a group that only gained new resources is
 # brought up to date from those alone (its count plus theirs, the newer newest), not recomputed from all of its rows.
+# The resources that failed validation are indexed apart: counting them (`carry info`) read every resource's JSON.
 _V16 = """
+CREATE INDEX resource_invalid ON resource (type) WHERE valid = 0;
 ALTER TABLE view_fact ADD COLUMN date TEXT;
 ALTER TABLE view_fact ADD COLUMN top INTEGER;
 ALTER TABLE view_fact ADD COLUMN top_source INTEGER;
