@@ -243,6 +243,7 @@ def test_an_older_record_is_filled_once_by_the_migration(tmp_path: Path) -> None
             for table in ("view_member", "view_fact", "view_key", "view_dirty", "view_state", "view_lab", "view_lab_dirty",
                           "view_other", "view_other_dirty"):
                 cur.execute(f"DROP TABLE {table}")
+            cur.execute("DROP INDEX resource_invalid")  # version 16's
             cur.execute("PRAGMA user_version = 11")
     with Record.open(path, PASSPHRASE) as record:
         assert record.schema_version == latest_version()
