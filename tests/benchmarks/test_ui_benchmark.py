@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from built import built_record
 from steady import Steady, print_load, ratio_text, steady
 from support.records import PASSPHRASE
 
@@ -54,6 +55,10 @@ def _synthetic(size: int) -> bytes:
     return b"\n".join(lines) + b"\n"
 
 
+def _write_synthetic(path: Path, size: int) -> None:
+    path.write_bytes(_synthetic(size))
+
+
 class _SelfTimed(float):
     """What a measured function returns when only part of it is the figure (the seconds of that part)."""
 
@@ -76,12 +81,7 @@ def _report(name: str, value: float, baseline: Steady | None, target: str = "") 
 @pytest.fixture(scope="module")
 def records(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Record, Record]]:
     folder = tmp_path_factory.mktemp("ui-bench")
-    big_file = folder / "big.ndjson"
-    big_file.write_bytes(_synthetic(SIZE))
-    big = Record.create(folder / "big.carry", PASSPHRASE)
-    start = time.perf_counter()
-    report = big.import_file(big_file)
-    print(f"\n(built the {report.counts.imported:,}-resource record in {time.perf_counter() - start:.0f} s)")
+    big = Record.open(built_record("ui-bench", SIZE, _write_synthetic, folder, _synthetic), PASSPHRASE)
     small = Record.create(folder / "small.carry", PASSPHRASE)
     small.import_file(next(DEMO_PATIENTS.glob("Elvina_*.json")))
     yield big, small
