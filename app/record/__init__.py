@@ -62,7 +62,14 @@ from .people import (
     subject_clause,
     unassigned,
 )
-from .medications import AllergyFlag, MedicationConflict, MedicationEntry, MedicationList, reconcile_medications
+from .medications import (
+    MEDICATION_INPUTS,
+    AllergyFlag,
+    MedicationConflict,
+    MedicationEntry,
+    MedicationList,
+    reconcile_medications,
+)
 from .schema import latest_version
 from .store import (
     FILE_SOURCE,
@@ -116,6 +123,7 @@ __all__ = [
     "MedicationConflict",
     "MedicationEntry",
     "MedicationList",
+    "MEDICATION_INPUTS",
     "PossibleMatch",
     "confirm",
     "decisions",

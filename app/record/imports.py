@@ -133,8 +133,11 @@ def import_with(
         # not while holding the record; a streaming importer only starts reading when iterated. A file refused
         # here leaves no trace, not even its source.
         stream = importer.resources(path, context)
-        src = record.source(source, kind="file")
         with record._transaction() as cur:
+            # The source too is added in the import's transaction: a file refused while it streams leaves none.
+            src_id = record._source_in(cur, source, "file", None)
+            src = Source(*cur.execute(
+                "SELECT id, kind, name, base_url, created_at FROM source WHERE id = ?", (src_id,)).fetchone())  # fmt: skip
             now = record._stamp()
             cur.execute(
                 "INSERT INTO run (source_id, kind, origin, started_at) VALUES (?, 'import', ?, ?)", (src.id, origin, now)

@@ -23,11 +23,19 @@ from .view_cache import kept_or_grouped
 from .people import Subjects
 from .store import Record
 
-__all__ = ["AllergyFlag", "MedicationConflict", "MedicationEntry", "MedicationList", "reconcile_medications"]
+__all__ = [
+    "MEDICATION_INPUTS", "AllergyFlag", "MedicationConflict", "MedicationEntry", "MedicationList", "reconcile_medications",
+]  # fmt: skip
 
 _CURRENT = ("active", "on-hold", "intended")
 _IGNORED = ("entered-in-error",)
 _NOT_AN_ALLERGY = ("inactive", "resolved")
+# Every resource type the reconciled list is made from (the orders and statements, fills, allergies, and who
+# prescribed): a change to none of them leaves it as it was (app.views.merged keeps it then).
+MEDICATION_INPUTS = frozenset({
+    "MedicationRequest", "MedicationStatement", "MedicationDispense", "AllergyIntolerance", "Practitioner",
+    "Organization", "PractitionerRole", "Patient", "RelatedPerson",
+})  # fmt: skip
 _REFUTED = ("refuted", "entered-in-error")
 # Words around an allergy's substance in its name ("Allergy to penicillin", "Latex allergy").
 _ALLERGY_WORDS = frozenset({"allergy", "allergic", "to", "intolerance", "of", "reaction", "hypersensitivity"})

@@ -559,6 +559,76 @@ DROP TABLE entry_version;
 ALTER TABLE entry_version_15 RENAME TO entry_version;
 """
 
+# Warm views at scale (issue 20): what the timeline sorts a fact by is kept beside the fact, so a type's slots are
+# one row per fact read from an index (not every member, grouped in Python): its date (the newest member's, else
+# the earliest of the others), its newest member (`top`: last changed, last seen, last stored) and that member's
+# source, and its members' sources (sorted ids, comma-separated); indexed by date for everyone and for each person, so
+# a timeline page is a keyed read of its own rows. The first read fills them ('slots').
+# The kept lists' triggers also say which resource arrived (`added`): a group that only gained new resources is
+# brought up to date from those alone (its count plus theirs, the newer newest), not recomputed from all of its rows.
+# The resources that failed validation are indexed apart: counting them (`carry info`) read every resource's JSON.
+_V16 = """
+CREATE INDEX resource_invalid ON resource (type) WHERE valid = 0;
+ALTER TABLE view_fact ADD COLUMN date TEXT;
+ALTER TABLE view_fact ADD COLUMN top INTEGER;
+ALTER TABLE view_fact ADD COLUMN top_source INTEGER;
+ALTER TABLE view_fact ADD COLUMN sources TEXT;
+CREATE INDEX view_fact_slot ON view_fact (type, date, top, fact, sources, top_source, person) WHERE date IS NOT NULL;
+CREATE INDEX view_fact_person_slot ON view_fact (type, person, date, top, fact, sources, top_source)
+    WHERE date IS NOT NULL;
+INSERT INTO view_state (name, value) VALUES ('slots', '1') ON CONFLICT (name) DO UPDATE SET value = '1';
+ALTER TABLE view_lab_dirty ADD COLUMN added INTEGER;
+ALTER TABLE view_other_dirty ADD COLUMN added INTEGER;
+DROP TRIGGER view_lab_insert;
+DROP TRIGGER view_lab_change;
+DROP TRIGGER view_lab_delete;
+DROP TRIGGER view_other_insert;
+DROP TRIGGER view_other_change;
+DROP TRIGGER view_other_delete;
+CREATE TRIGGER view_lab_insert AFTER INSERT ON resource
+    WHEN NEW.type = 'Observation' AND NEW.category IS NOT NULL AND NEW.code IS NOT NULL BEGIN
+    INSERT INTO view_lab_dirty (source_id, subject, category, code_system, code, added)
+        VALUES (NEW.source_id, NEW.subject, NEW.category, NEW.code_system, NEW.code, NEW.rowid);
+END;
+CREATE TRIGGER view_lab_change AFTER UPDATE OF type, source_id, subject, category, code_system, code, code_display,
+    value_num, value_unit, effective, removed_at ON resource
+    WHEN (OLD.type = 'Observation' AND OLD.category IS NOT NULL AND OLD.code IS NOT NULL)
+      OR (NEW.type = 'Observation' AND NEW.category IS NOT NULL AND NEW.code IS NOT NULL) BEGIN
+    INSERT INTO view_lab_dirty (source_id, subject, category, code_system, code)
+        SELECT OLD.source_id, OLD.subject, OLD.category, OLD.code_system, OLD.code
+        WHERE OLD.type = 'Observation' AND OLD.category IS NOT NULL AND OLD.code IS NOT NULL;
+    INSERT INTO view_lab_dirty (source_id, subject, category, code_system, code)
+        SELECT NEW.source_id, NEW.subject, NEW.category, NEW.code_system, NEW.code
+        WHERE NEW.type = 'Observation' AND NEW.category IS NOT NULL AND NEW.code IS NOT NULL;
+END;
+CREATE TRIGGER view_lab_delete AFTER DELETE ON resource
+    WHEN OLD.type = 'Observation' AND OLD.category IS NOT NULL AND OLD.code IS NOT NULL BEGIN
+    INSERT INTO view_lab_dirty (source_id, subject, category, code_system, code)
+        VALUES (OLD.source_id, OLD.subject, OLD.category, OLD.code_system, OLD.code);
+END;
+CREATE TRIGGER view_other_insert AFTER INSERT ON resource
+    WHEN NEW.type = 'Observation' AND (NEW.category IS NULL OR NEW.category NOT IN ('laboratory', 'vital-signs')) BEGIN
+    INSERT INTO view_other_dirty (source_id, subject, code_system, code, added)
+        VALUES (NEW.source_id, NEW.subject, NEW.code_system, coalesce(NEW.code, NEW.display), NEW.rowid);
+END;
+CREATE TRIGGER view_other_change AFTER UPDATE OF type, source_id, subject, category, code_system, code, code_display,
+    display, value_num, value_unit, effective, removed_at ON resource
+    WHEN (OLD.type = 'Observation' AND (OLD.category IS NULL OR OLD.category NOT IN ('laboratory', 'vital-signs')))
+      OR (NEW.type = 'Observation' AND (NEW.category IS NULL OR NEW.category NOT IN ('laboratory', 'vital-signs'))) BEGIN
+    INSERT INTO view_other_dirty (source_id, subject, code_system, code)
+        SELECT OLD.source_id, OLD.subject, OLD.code_system, coalesce(OLD.code, OLD.display)
+        WHERE OLD.type = 'Observation' AND (OLD.category IS NULL OR OLD.category NOT IN ('laboratory', 'vital-signs'));
+    INSERT INTO view_other_dirty (source_id, subject, code_system, code)
+        SELECT NEW.source_id, NEW.subject, NEW.code_system, coalesce(NEW.code, NEW.display)
+        WHERE NEW.type = 'Observation' AND (NEW.category IS NULL OR NEW.category NOT IN ('laboratory', 'vital-signs'));
+END;
+CREATE TRIGGER view_other_delete AFTER DELETE ON resource
+    WHEN OLD.type = 'Observation' AND (OLD.category IS NULL OR OLD.category NOT IN ('laboratory', 'vital-signs')) BEGIN
+    INSERT INTO view_other_dirty (source_id, subject, code_system, code)
+        VALUES (OLD.source_id, OLD.subject, OLD.code_system, coalesce(OLD.code, OLD.display));
+END;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sources, resources, identifiers, runs, audit log, settings", _V1),
     Migration(2, "full-text index over display text, codes and notes", _V2, _backfill_fts),
@@ -575,6 +645,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(13, "the lab-tests list kept warm: count and newest value per subject and test", _V13),
     Migration(14, "the other results list kept warm: count, newest value and its day's answers per subject and test", _V14),
     Migration(15, "the patient's notes found by search; a deleted entry of their own can be restored", _V15),
+    Migration(16, "warm views at scale: each kept fact's timeline slot; which resources the kept lists gained", _V16),
 )
 
 

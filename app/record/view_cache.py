@@ -33,11 +33,12 @@ from .store import Record, _Tx
 from .view_labs import refresh_labs
 
 __all__ = [
-    "VIEW_VERSION", "KeptSlot", "current", "epoch", "kept_facts", "kept_or_grouped", "kept_recent_slots", "kept_slots",
-    "person_of", "refresh",
+    "VIEW_VERSION", "KeptSlot", "current", "epoch", "kept_facts", "kept_months", "kept_or_grouped", "kept_page",
+    "kept_recent_slots", "kept_slots", "person_of", "refresh",
 ]  # fmt: skip
 
-VIEW_VERSION = 12
+# The views as this code keeps and reads them: the facts (schema 12) and each fact's timeline slot (schema 16).
+VIEW_VERSION = 16
 # A change that reaches more than this share of the record regroups all of it (one pass beats many lookups).
 _FULL_SHARE = 0.5
 _CONTENT, _SEEN = 1, 2
@@ -127,8 +128,10 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
     moved_sources = any(sources.get(sid, key) != key for sid, key in before.items())
     if any(state.get(flag) == "1" for flag in ("full", "people", "decisions")):
         changed = None  # facts of any type may have moved
+    new_from: int | None = None  # everything was written anew: the facts from this id on (their slots are filled below)
+    refill: list[int] = []  # or only these facts changed
     if state.get("full") == "1" or moved_sources:
-        _write(cur, None, *regroup(record, None))
+        new_from = _write(cur, *regroup(record, None))
         changed = None
     else:
         seeds = _seeds(record, state, owners_now, seen_decisions, sources)
@@ -136,7 +139,7 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
             total = int(record._query("SELECT count(*) FROM resource")[0][0])
             reach = _closure(record, seeds, sources)
             if len(reach) > _FULL_SHARE * max(total, 1):
-                _write(cur, None, *regroup(record, None))
+                new_from = _write(cur, *regroup(record, None))
                 changed = None
             else:
                 if changed is not None:  # the facts regrouped, as they were kept and as they are now
@@ -147,13 +150,22 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
                 found, keys = regroup(record, sorted(reach))
                 if changed is not None:
                     changed.update(fact.resource_type for fact in found)
-                _write(cur, reach, found, keys)
+                refill = _write_changes(cur, reach, found, keys)
     # Seen again by a sync: the kept copy of last_seen (which member of a fact is the newest) follows.
     cur.execute(
         "UPDATE view_member SET last_seen = (SELECT r.last_seen FROM resource r WHERE r.rowid = view_member.rowid) "
         "WHERE rowid IN (SELECT member FROM view_dirty WHERE kind = ?)",
         (_SEEN,),
     )
+    if state.get("slots") == "1":  # a record from before schema 16: every fact's slot, once
+        _fill_slots(cur, "1")
+    else:  # the facts written now, and those whose member seen again may be their newest now
+        if new_from is not None:
+            _fill_slots(cur, "id >= ?", (new_from,))
+        if refill:
+            _fill_slots(cur, "id IN (SELECT value FROM json_each(?))", (json.dumps(refill),))
+        _fill_slots(cur, "id IN (SELECT m.fid FROM view_dirty d JOIN view_member m ON m.rowid = d.member "
+                         "WHERE d.kind = ?)", (_SEEN,))  # fmt: skip
     cur.execute("DELETE FROM view_dirty")
     snapshot["epoch"] = f"e{int(state.get('epoch', 'e0')[1:]) + 1}"  # never '1', the value that flags a change
     cur.execute("DELETE FROM view_state")
@@ -267,29 +279,97 @@ def _closure(record: Record, seeds: set[int], sources: dict[str, str]) -> set[in
     return reach
 
 
-def _write(cur: _Tx, reach: set[int] | None, found: list[Fact], keys: dict[int, set[int]]) -> None:
-    """Replace the kept facts of `reach` (everything, when None) with `found`."""
-    if reach is None:
-        cur.execute("DELETE FROM view_member")
-        cur.execute("DELETE FROM view_fact")
-        cur.execute("DELETE FROM view_key")
-    else:
-        members = sorted(reach)
-        cur.execute_rows(
-            "DELETE FROM view_fact WHERE id IN (SELECT fid FROM view_member WHERE rowid IN ({rows}))", members
-        )
-        cur.execute_rows("DELETE FROM view_member WHERE rowid IN ({rows})", members)
-        cur.execute_rows("DELETE FROM view_key WHERE member IN ({rows})", members)
+def _fact_row(fact: Fact) -> tuple[Any, ...]:
+    """What view_fact keeps of a fact (after its id): fact id, type, person, confidence, reasons, possible matches."""
+    matches = json.dumps([[p.fact_id, p.display, p.date, p.reason] for p in fact.possible_matches]) if (
+        fact.possible_matches
+    ) else ""  # fmt: skip
+    return (fact.fact_id, fact.resource_type, fact.person, fact.confidence, "\x1f".join(fact.reasons), matches)
+
+
+def _write_changes(cur: _Tx, reach: set[int], found: list[Fact], keys: dict[int, set[int]]) -> list[int]:
+    """Bring the kept facts of `reach` to `found` (what regrouping `reach` made), writing only what differs: a fact
+    keeps its number when its fact id stays (a sync that adds a copy to a fact rewrites one member row, not every
+    member of the facts it reaches), members and keys are written only where they changed. Returns the numbers of
+    the facts whose members changed (their slots are filled again)."""
+    members = json.dumps(sorted(reach))
+    old_members = {row[0]: row[1:] for row in cur.execute(
+        "SELECT rowid, fid, type, person, source_id, effective, changed_at, last_seen FROM view_member "
+        "WHERE rowid IN (SELECT value FROM json_each(?))", (members,)
+    ).fetchall()}  # fmt: skip
+    old_facts = {row[1]: (row[0], row[1:]) for row in cur.execute(
+        "SELECT id, fact, type, person, confidence, reasons, matches FROM view_fact "
+        "WHERE id IN (SELECT fid FROM view_member WHERE rowid IN (SELECT value FROM json_each(?)))", (members,)
+    ).fetchall()}  # fmt: skip
+    old_keys: dict[int, set[int]] = {}
+    for key, member in cur.execute(
+        "SELECT key, member FROM view_key WHERE member IN (SELECT value FROM json_each(?))", (members,)
+    ).fetchall():
+        old_keys.setdefault(member, set()).add(key)
     next_id = int(cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM view_fact").fetchone()[0])
+    used: set[int] = set()
+    refill: list[int] = []
+    fact_rows: list[tuple[Any, ...]] = []
+    member_rows: list[tuple[Any, ...]] = []
+    for fact in found:
+        row = _fact_row(fact)
+        fid, kept = old_facts.get(fact.fact_id, (None, None))
+        if fid is None:
+            fid, next_id = next_id, next_id + 1
+        if kept != row:
+            fact_rows.append((fid, *row))
+        used.add(fid)
+        moved = kept is None
+        for m in fact.members:
+            new = (fid, fact.resource_type, fact.person, m.source_id, m.date, m.changed_at, m.last_seen)
+            if old_members.get(m.rowid) != new:
+                member_rows.append((m.rowid, *new))
+                moved = True
+        if moved or len(fact.members) != sum(1 for r in old_members.values() if r[0] == fid):
+            refill.append(fid)
+    gone_facts = [fid for fid, _ in old_facts.values() if fid not in used]
+    placed = {m.rowid for fact in found for m in fact.members}
+    gone_members = sorted(reach.intersection(old_members) - placed)
+    if gone_facts:
+        cur.execute_rows("DELETE FROM view_fact WHERE id IN ({rows})", gone_facts)
+    if gone_members:
+        cur.execute_rows("DELETE FROM view_member WHERE rowid IN ({rows})", gone_members)
+    if fact_rows:
+        cur.execute_rows(
+            "INSERT INTO view_fact (id, fact, type, person, confidence, reasons, matches) VALUES {rows} ON CONFLICT (id) "
+            "DO UPDATE SET fact = excluded.fact, type = excluded.type, person = excluded.person, "
+            "confidence = excluded.confidence, reasons = excluded.reasons, matches = excluded.matches",
+            fact_rows,
+        )
+    if member_rows:
+        cur.execute_rows(
+            "INSERT INTO view_member (rowid, fid, type, person, source_id, effective, changed_at, last_seen) "
+            "VALUES {rows} ON CONFLICT (rowid) DO UPDATE SET fid = excluded.fid, type = excluded.type, "
+            "person = excluded.person, source_id = excluded.source_id, effective = excluded.effective, "
+            "changed_at = excluded.changed_at, last_seen = excluded.last_seen",
+            member_rows,
+        )
+    stale = [(key, rowid) for rowid in reach for key in old_keys.get(rowid, set()) - keys.get(rowid, set())]
+    fresh = [(key, rowid) for rowid in reach for key in keys.get(rowid, set()) - old_keys.get(rowid, set())]
+    if stale:
+        cur.execute_rows("DELETE FROM view_key WHERE (key, member) IN (VALUES {rows})", stale)
+    if fresh:
+        cur.execute_rows("INSERT INTO view_key (key, member) VALUES {rows}", fresh)
+    return refill
+
+
+def _write(cur: _Tx, found: list[Fact], keys: dict[int, set[int]]) -> int:
+    """Replace all the kept facts with `found` (what grouping the whole record made). Returns the first new fact's
+    id (the new facts are that id and those after it)."""
+    cur.execute("DELETE FROM view_member")
+    cur.execute("DELETE FROM view_fact")
+    cur.execute("DELETE FROM view_key")
+    first = next_id = int(cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM view_fact").fetchone()[0])
     fact_rows: list[tuple[Any, ...]] = []
     member_rows: list[tuple[Any, ...]] = []
     for fact in found:
         fid, next_id = next_id, next_id + 1
-        matches = json.dumps([[p.fact_id, p.display, p.date, p.reason] for p in fact.possible_matches]) if (
-            fact.possible_matches
-        ) else ""  # fmt: skip
-        fact_rows.append((fid, fact.fact_id, fact.resource_type, fact.person, fact.confidence, "\x1f".join(fact.reasons),
-                          matches))  # fmt: skip
+        fact_rows.append((fid, *_fact_row(fact)))
         member_rows.extend(
             (m.rowid, fid, fact.resource_type, fact.person, m.source_id, m.date, m.changed_at, m.last_seen)
             for m in fact.members
@@ -307,6 +387,28 @@ def _write(cur: _Tx, reach: set[int] | None, found: list[Fact], keys: dict[int, 
         )
     if key_rows:
         cur.execute_rows("INSERT INTO view_key (key, member) VALUES {rows}", key_rows)
+    return first
+
+
+# A fact's slot (schema 16), from its members as kept: the newest member (last changed, last seen, last stored), its
+# source, the fact's date (the newest member's, else the earliest of the others) and its members' sources.
+_FILL_TOP = (
+    "UPDATE view_fact SET top = (SELECT m.rowid FROM view_member m WHERE m.fid = view_fact.id "
+    "ORDER BY m.changed_at DESC, m.last_seen DESC, m.rowid DESC LIMIT 1) WHERE {which}"
+)
+_FILL_REST = (
+    "UPDATE view_fact SET top_source = (SELECT m.source_id FROM view_member m WHERE m.rowid = view_fact.top), "
+    "date = coalesce(nullif((SELECT m.effective FROM view_member m WHERE m.rowid = view_fact.top), ''), "
+    "(SELECT min(m.effective) FROM view_member m WHERE m.fid = view_fact.id AND m.effective != '')), "
+    "sources = (SELECT group_concat(source_id) FROM (SELECT DISTINCT m.source_id FROM view_member m "
+    "WHERE m.fid = view_fact.id ORDER BY m.source_id)) WHERE {which}"
+)
+
+
+def _fill_slots(cur: _Tx, which: str, params: Sequence[Any] = ()) -> None:
+    """Bring the slots of the facts `which` (a condition on view_fact) up to date with their members."""
+    cur.execute(_FILL_TOP.format(which=which), params)
+    cur.execute(_FILL_REST.format(which=which), params)
 
 
 # --- reading ---------------------------------------------------------------------------------------------------------
@@ -413,59 +515,72 @@ def kept_or_grouped(record: Record, types: Iterable[str] | str, subjects: Subjec
 
 
 def kept_slots(record: Record, resource_type: str, person: str | None = None) -> list[KeptSlot]:
-    """The dated facts of a type (about one person), newest first, with only what the timeline sorts and counts,
-    read from the kept views' own index (the resources are read only for facts of several members). Call
-    `current` first."""
-    sql, args = (
-        "SELECT fid, rowid, source_id, effective, changed_at, last_seen FROM view_member WHERE type = ?",
-        [resource_type],
-    )
+    """The dated facts of a type (about one person), newest first, with only what the timeline sorts and counts:
+    one row per fact, read from the index of the facts' slots (schema 16). Call `current` first."""
+    where, args = "type = ?", [resource_type]
     if person is not None:
-        sql += " AND person = ?"
+        where += " AND person = ?"
         args.append(person)
-    return _slots(record, resource_type, record._query(sql, args))
+    return _slots(record, resource_type, where, args)
 
 
 def kept_recent_slots(record: Record, resource_type: str, person: str | None, since: str) -> list[KeptSlot]:
     """`kept_slots`, only of the facts with a member dated on or after `since` (what the summary's "recent"
     lists show): found through the type's date index, so a year of a large record costs what a year costs."""
-    sql = (
-        "SELECT m.fid, m.rowid, m.source_id, m.effective, m.changed_at, m.last_seen FROM view_member m "
-        "WHERE m.fid IN (SELECT fid FROM "
-        "view_member WHERE rowid IN (SELECT rowid FROM resource INDEXED BY resource_type_effective "
-        "WHERE type = ? AND effective >= ?))"
+    where = (
+        "id IN (SELECT fid FROM view_member WHERE rowid IN (SELECT rowid FROM resource INDEXED BY "
+        "resource_type_effective WHERE type = ? AND effective >= ?)) AND type = ?"
     )
-    args: list[Any] = [resource_type, since]
+    args: list[Any] = [resource_type, since, resource_type]
     if person is not None:
-        sql += " AND m.person = ?"
+        where += " AND person = ?"
         args.append(person)
-    return _slots(record, resource_type, record._query(sql, args))
+    return _slots(record, resource_type, where, args)
 
 
-def _slots(record: Record, resource_type: str, members: list[Any]) -> list[KeptSlot]:
-    """Slots of the kept facts whose (fid, rowid, source id, effective, changed_at, last_seen) members these are,
-    newest first."""
-    fids: dict[int, list[tuple[Any, ...]]] = {}
-    for fid, *member in members:
-        fids.setdefault(fid, []).append(member)
-    if not fids:
-        return []
-    ids = dict(record._query(
-        "SELECT id, fact FROM view_fact WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(list(fids))]
-    ))  # fmt: skip
-    shared: dict[tuple[int, ...], tuple[int, ...]] = {}
-    made: list[KeptSlot] = []
-    for fid, found in fids.items():
-        if len(found) == 1:
-            rowid, sid, effective, _, _ = found[0]
-            if effective:
-                made.append(KeptSlot(effective, rowid, ids[fid], resource_type, shared.setdefault((sid,), (sid,)), sid))
-            continue
-        top = max(found, key=lambda m: (m[3], m[4], m[0]))  # the newest: last changed, last seen, last stored
-        date = top[2] or min((m[2] for m in found if m[2]), default=None)
-        if not date:
-            continue
-        sids = tuple(sorted({m[1] for m in found}))
-        made.append(KeptSlot(date, top[0], ids[fid], resource_type, shared.setdefault(sids, sids), top[1]))
-    made.sort(key=lambda s: (s.date, s.fact_id), reverse=True)
+def kept_page(
+    record: Record, types: Sequence[str], person: str | None, before: tuple[str, int] | tuple[str], limit: int
+) -> list[KeptSlot]:
+    """The `limit` newest dated facts of these types (about one person) whose (date, newest member's rowid) sorts
+    before `before` (a cursor, or a date alone), newest first: a keyed read of each type's slot index, so a page
+    costs what its own rows cost, however large the record. Call `current` first."""
+    where = "AND (date, top) < (?, ?)" if len(before) == 2 else "AND date < ?"
+    found: list[KeptSlot] = []
+    for rtype in types:
+        mine, args = ("AND person = ?", [person]) if person is not None else ("", [])
+        found.extend(_slots(record, rtype, f"type = ? {mine} {where}", [rtype, *args, *before],
+                            "ORDER BY date DESC, top DESC LIMIT ?", [limit]))  # fmt: skip
+    found.sort(key=lambda s: (s.date, s.rowid), reverse=True)
+    return found[:limit]
+
+
+def kept_months(record: Record, types: Sequence[str], person: str | None) -> list[tuple[str, int]]:
+    """(YYYY-MM, dated facts) of these types (about one person) for every month that has any, newest first, counted
+    in the slot index. Call `current` first."""
+    counts: dict[str, int] = {}
+    for rtype in types:
+        mine, args = ("AND person = ?", [person]) if person is not None else ("", [])
+        for month, n in record._query(
+            f"SELECT substr(date, 1, 7), count(*) FROM view_fact WHERE type = ? {mine} AND date IS NOT NULL GROUP BY 1",
+            [rtype, *args],
+        ):
+            counts[month] = counts.get(month, 0) + n
+    return sorted(counts.items(), reverse=True)
+
+
+def _slots(
+    record: Record, resource_type: str, where: str, args: list[Any], order: str = "ORDER BY date DESC, fact DESC",
+    tail: Sequence[Any] = (),
+) -> list[KeptSlot]:
+    """Slots of the kept facts `where` says (a condition on view_fact), in `order` (newest first)."""
+    shared: dict[str, tuple[int, ...]] = {}  # most facts share one of a few source tuples
+    made = []
+    for date, fact_id, top, sources, top_source in record._query(
+        f"SELECT date, fact, top, sources, top_source FROM view_fact WHERE {where} AND date IS NOT NULL {order}",
+        [*args, *tail],
+    ):
+        sids = shared.get(sources)
+        if sids is None:
+            sids = shared[sources] = tuple(sorted(int(sid) for sid in sources.split(",")))
+        made.append(KeptSlot(date, top, fact_id, resource_type, sids, top_source))
     return made

@@ -15,6 +15,7 @@ per (source, subject, system, code or else display), their count, newest row and
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +31,7 @@ __all__ = [
 
 LAB_VERSION = 13
 OTHER_VERSION = 14
+ADDED_VERSION = 16  # the dirty tables say which resource arrived (`added`)
 # Blood pressure panels keep their numbers in components: counted although they have no value of their own.
 PANELS_WITHOUT_VALUE = ("55284-4", "85354-9")
 # The newest row of a test: the greatest effective date (none sorts first), then the greatest rowid.
@@ -138,17 +140,21 @@ def refresh_labs(record: Record) -> None:
             continue
         try:
             with record._transaction() as cur:
-                _refresh(cur, kind)
+                _refresh(cur, kind, record.schema_version >= ADDED_VERSION)
         except (RecordFull, RecordBusy, RecordReadOnly):
             return  # as app.record.view_cache.refresh: nothing half-written, the list is computed from scratch meanwhile
 
 
-def _refresh(cur: _Tx, kind: _Kind) -> None:
+def _refresh(cur: _Tx, kind: _Kind, arrivals: bool) -> None:
     everything = cur.execute(f"SELECT EXISTS (SELECT 1 FROM {kind.dirty} WHERE {kind.everything} IS NULL)").fetchone()[0]
+    if arrivals and not everything:
+        _add_arrivals(cur, kind)
     columns = ", ".join(kind.group)
     dirty_groups = kind.dirty_groups or f"SELECT DISTINCT {columns} FROM {kind.dirty}"
     groups = cur.execute(f"SELECT count(*) FROM ({dirty_groups})").fetchone()[0]
-    if everything or groups > _MANY_GROUPS:
+    if not everything and not groups:
+        pass  # every change was an arrival, counted above
+    elif everything or groups > _MANY_GROUPS:
         cur.execute(f"DELETE FROM {kind.table}")
         cur.execute(f"INSERT INTO {kind.table} {kind.grouped} WHERE {kind.counted} {kind.group_by}")
     else:
@@ -162,6 +168,43 @@ def _refresh(cur: _Tx, kind: _Kind) -> None:
     if kind.then:
         cur.execute(kind.then)
     cur.execute(f"DELETE FROM {kind.dirty}")
+
+
+def _add_arrivals(cur: _Tx, kind: _Kind) -> None:
+    """Bring up to date the groups that only gained resources since the last time (a sync's new results), from the
+    new resources alone: a group's count plus theirs, and the newer of its newest row and theirs (rowids only grow, so
+    a new row of the newest date is the newest). Their dirty rows are then done; a group that anything else touched
+    (a change, a removal) keeps its rows, to be recomputed from all of its resources."""
+    width = len(kind.group)
+    noted = cur.execute(f"SELECT rowid, {', '.join(kind.group)}, added FROM {kind.dirty}").fetchall()
+    touched = {tuple(row[1 : 1 + width]) for row in noted if row[-1] is None}
+    arrived = [row for row in noted if row[-1] is not None and tuple(row[1 : 1 + width]) not in touched]
+    if not arrived:
+        return
+    # Looked up by rowid (NOT INDEXED: a type's index would scan every Observation for a few new ones).
+    counted = cur.execute(
+        f"{kind.grouped.replace('FROM resource r', 'FROM resource r NOT INDEXED')} WHERE {kind.counted} "
+        f"AND r.rowid IN (SELECT value FROM json_each(?)) {kind.group_by}",
+        (json.dumps(sorted({row[-1] for row in arrived})),),
+    ).fetchall()
+    same = " AND ".join(f"{c} IS ?" for c in kind.group)
+    for new in counted:
+        group = tuple(new[:width])
+        kept = cur.execute(f"SELECT rowid, * FROM {kind.table} WHERE {same}", group).fetchall()
+        if len(kept) > 1:
+            touched.add(group)
+            continue
+        merged = list(new)
+        if kept:
+            old = kept[0][1:]
+            if old[width + 1] > new[width + 1]:  # the kept newest stays the newest (and its day's answers stand)
+                merged = list(old)
+            merged[width] = old[width] + new[width]
+            cur.execute(f"DELETE FROM {kind.table} WHERE rowid = ?", (kept[0][0],))
+        cur.execute(f"INSERT INTO {kind.table} VALUES ({', '.join('?' for _ in merged)})", merged)
+    done = [row[0] for row in arrived if tuple(row[1 : 1 + width]) not in touched]
+    if done:
+        cur.execute_rows(f"DELETE FROM {kind.dirty} WHERE rowid IN ({{rows}})", done)
 
 
 def kept_lab_rows(record: Record, subjects: Subjects | None, category: str) -> list[tuple[Any, ...]]:

@@ -319,9 +319,14 @@ _TREATMENT_WORDS = re.compile(r"\b(treatment|regimen|plan|antiretroviral|antiret
 
 def _treatment(record: Record, scope: Scope, plans: list[Fact], goals: list[Fact]) -> tuple[Item, ...]:
     items = [_with_fact(_item(f.row, "Care plan"), f) for f in _dedupe(plans, 12)]
-    # Goals usually carry no date, so the timeline cannot hold them; they are part of the plans.
-    items += [_with_fact(_item(f.row, f"Goal ({code_word(f.row.status).lower()})" if f.row.status else "Goal"), f)
-              for f in goals]  # fmt: skip
+    # Goals usually carry no date, so the timeline cannot hold them; they are part of the plans. One line per goal
+    # as said (its words, status and sources): a portal that repeats a goal with every plan shows it once, not once
+    # per plan (hundreds of lines on a large record).
+    said: set[tuple[str, str | None, tuple[str, ...]]] = set()
+    for f in goals:
+        if (f.display, f.row.status, f.sources) not in said:
+            said.add((f.display, f.row.status, f.sources))
+            items.append(_with_fact(_item(f.row, f"Goal ({code_word(f.row.status).lower()})" if f.row.status else "Goal"), f))
     for test in lab_tests(record, scope, OTHER):
         if not _TREATMENT_WORDS.search(test.full_name or test.name) or test.newest is None:
             continue

@@ -149,8 +149,9 @@ def _other_tests(record: Record, scope: Scope) -> list[LabTest]:
     tests = []
     own = own_source_id(record)
     for row in other_test_rows(record, scope.subjects, _SHOWN_APART):
-        # A regimen is several answers on one day (one drug each): the latest value is all of that day's.
-        shown = ", ".join(dict.fromkeys(a for a in (_shown_value(*answer) for answer in row.answers) if a))
+        # A regimen is several answers on one day (one drug each): the latest value is all of that day's. Copies of
+        # one answer (many on a large record) are worded once.
+        shown = ", ".join(dict.fromkeys(a for a in (_shown_value(*answer) for answer in dict.fromkeys(row.answers)) if a))
         full = tidy_name(str(row.name).split(":", 1)[0])
         name = short_test_name(row.code, full)
         if own is not None and row.newest[2] == own:  # the patient's diary notes, as they call them

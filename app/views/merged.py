@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from app.record import Fact, MedicationList, Record, facts, reconcile_medications, subject_clause
+from app.record import MEDICATION_INPUTS, Fact, MedicationList, Record, facts, reconcile_medications, subject_clause
 from app.record.view_cache import KeptSlot as Slot
-from app.record.view_cache import current, epoch, kept_or_grouped, kept_recent_slots, kept_slots, person_of, refresh
+from app.record.view_cache import current, epoch, kept_months, kept_or_grouped, kept_page, kept_recent_slots, kept_slots
+from app.record.view_cache import person_of, refresh
 from app.record.view_queries import newest_date
 
 __all__ = [
@@ -39,8 +40,10 @@ __all__ = [
     "cached_list",
     "cached_medications",
     "forget",
+    "months",
     "recent_slots",
     "slots",
+    "slots_before",
     "type_slots",
     "warm",
 ]
@@ -92,7 +95,7 @@ class _Cache:
                 kept.members += sum(len(f.members) for f in found)
         kept.slots = {k: v for k, v in self.slots.items() if (k[1] if k[0] == "recent" else k[0]) not in changed}
         kept.filtered = OrderedDict((k, v) for k, v in self.filtered.items() if not changed & set(k[0]))
-        if not changed:  # reconciled from several types (orders, statements, drugs, their sources)
+        if not changed & MEDICATION_INPUTS:  # reconciled from several types (orders, fills, allergies, prescribers)
             kept.medications = dict(self.medications)
         for key, found in self.lists.items():
             types = self.list_types.get(key)
@@ -290,6 +293,46 @@ def slots(record: Record, types: Sequence[str], subjects: Iterable[tuple[int, st
     return found
 
 
+def slots_before(
+    record: Record, types: Sequence[str], subjects: Iterable[tuple[int, str]] | None, source_id: int | None,
+    key: tuple[str, int] | tuple[str], limit: int,
+) -> list[Slot]:
+    """Up to `limit` of `slots(...)` that sort before `key`, newest first: from the slots kept here when this
+    filter's are, else read by key from the facts kept in the record (a first page after an unlock reads its own
+    rows, not every fact), else from `slots`."""
+    subj = _subjects(subjects)
+    cache = _cache(record)
+    with _lock:
+        found = cache.filtered.get((tuple(sorted(types)), subj, source_id))
+    if found is None and source_id is None:
+        served, person = _kept_person(record, subj)
+        if served:
+            return kept_page(record, sorted(types), person, key, limit)
+    return (found or slots(record, types, subjects, source_id)).before(key, limit)
+
+
+def months(
+    record: Record, types: Sequence[str], subjects: Iterable[tuple[int, str]] | None, source_id: int | None
+) -> list[tuple[str, int]]:
+    """(YYYY-MM, facts) of `slots(...)` for every month that has any, newest first: counted in the facts kept in
+    the record when they serve (and kept here until one of these types changes), else from `slots`."""
+    subj = _subjects(subjects)
+    wanted = tuple(sorted(types))
+    cache = _cache(record)
+    with _lock:
+        found = cache.filtered.get((wanted, subj, source_id))
+    if found is None and source_id is None:
+        served, person = _kept_person(record, subj)
+        if served:
+            counted: list[tuple[str, int]] = cached_list(
+                record, ("months", wanted, subj), lambda: kept_months(record, wanted, person), wanted
+            )
+            return list(counted)
+    return list((found or slots(record, types, subjects, source_id)).months)
+
+
 def warm(record: Record, types: Sequence[str], subjects: Iterable[tuple[int, str]] | None) -> None:
-    """Group these types now (off the UI loop), so the screen that needs them next opens at once."""
-    slots(record, types, subjects, None)
+    """Group these types now (off the UI loop), so the screen that needs them next opens at once; nothing when the
+    facts kept in the record serve them (its pages are keyed reads then)."""
+    if not _kept_person(record, _subjects(subjects))[0]:
+        slots(record, types, subjects, None)

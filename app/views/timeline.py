@@ -1,9 +1,11 @@
 """The timeline: everything with a date, newest first, by year and month, filtered by kind and source.
 
 One entry per fact (app.record.facts), not per copy: a visit two portals both sent is one entry "from 2 sources".
-The facts of each type are grouped once per change of the record and kept as small sorted slots (app.views.merged);
-a page is a binary search for its cursor plus one query for its 100-odd rows, so the hundredth page costs what the
-first does and a 100,000-resource record scrolls as smoothly as a small one.
+Each fact's place on the timeline (its date and newest copy) is kept in the record with the fact
+(app.record.view_cache), so a page is a keyed read of its own 100-odd slots and one query for their rows: the
+first page after an unlock and the hundredth cost the same, whatever the record's size. Where the kept facts do
+not serve (a filter by source, a read-only record behind its changes), the facts are grouped once per change of
+the record and kept as small sorted slots (app.views.merged), and a page is a binary search for its cursor.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from app.record.entries import is_own
 from app.record.view_queries import rows_by_rowid, told_as_documents
 
 from .format import format_date, format_value, kind_name, readable_measurements, source_label, tidy_name
-from .merged import Slot, slots, warm
+from .merged import Slot, months, slots_before, warm
 from .people import Scope
 from .short_names import RESULT_TYPES, short_test_name
 
@@ -124,14 +126,13 @@ def timeline_page(
     limit: int = 100,
 ) -> TimelinePage:
     """One page, newest first. `after` continues from a cursor; `before_month` ('2019-06') starts at that month."""
-    found = slots(record, filt.types(), _subjects(scope), filt.source_id)
     if after is not None:
         key: tuple[str, int] | tuple[str] = (after[0], after[1])
     elif before_month is not None:
         key = (before_month + "-99",)  # sorts after every day of that month
     else:
         key = ("\uffff",)
-    page = found.before(key, limit + 1)
+    page = slots_before(record, filt.types(), _subjects(scope), filt.source_id, key, limit + 1)
     more = len(page) > limit
     page = page[:limit]
     rows: dict[int, ResourceRow] = rows_by_rowid(record, [s.rowid for s in page])
@@ -157,7 +158,7 @@ def _notes_told_twice(record: Record, rows: list[ResourceRow]) -> set[int]:
 
 def month_counts(record: Record, scope: Scope, filt: TimelineFilter) -> list[tuple[str, int]]:
     """(YYYY-MM, entries) for every month that has any, newest first: the timeline's jump list."""
-    return list(slots(record, filt.types(), _subjects(scope), filt.source_id).months)
+    return months(record, filt.types(), _subjects(scope), filt.source_id)
 
 
 def warm_timeline(record: Record, scope: Scope, filt: TimelineFilter | None = None) -> None:

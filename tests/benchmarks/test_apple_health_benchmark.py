@@ -1,5 +1,5 @@
-"""Apple Health import benchmark: import time against parsing the XML alone, peak memory at two sizes, and the
-time a 5-year heart-rate chart takes.
+"""Apple Health import benchmark: import time against parsing the XML alone, peak memory at two sizes, a 2 GB-sized
+export streamed through, and the time a 5-year heart-rate chart takes.
 
 Run on demand (not part of the test run):
     python -m pytest tests/benchmarks/test_apple_health_benchmark.py -s -p no:cacheprovider
@@ -9,7 +9,13 @@ XML with the same streaming parser, the validation afterwards (as after a sync) 
 from 200k to 2M samples (growing by no more than the record's page cache, 64 MiB, as the record grows); a 5-year
 heart-rate chart (the view's series and the chart control) < 300 ms. Heart rate and steps become one Observation a
 day, so little is stored or validated. Every figure is printed with the machine's load; the parse-only baseline is
-taken in turns with the imports, and no ratio is reported against runs that never agree within 10 %.
+taken in turns with the imports, turns go on (up to CARRY_BENCH_MAX_RUNS) until the lowest parse-only run has
+another within 10 % of it, and no ratio is reported otherwise: two slowed runs that agree with each other would
+make the import look cheaper than it is.
+
+The streaming test writes an export.xml of CARRY_BENCH_APPLE_STREAM_BYTES (40 MB unless set; 2000000000 for the
+2 GB-sized run) to a temporary directory as a stream, imports it in a child process, prints the time and the peak
+memory against an export a tenth of its size, and removes both.
 """
 
 from __future__ import annotations
@@ -17,12 +23,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from defusedxml.ElementTree import iterparse
-from steady import Steady, print_load, ratio_text, require_steady, settled, steady
+from steady import MAX_RUNS, Steady, machine_load, print_load, ratio_text, settled, steady
 from support.apple_health import Sample, heart_rates, observations_of, write_export
 from support.records import PASSPHRASE
 
@@ -34,20 +42,24 @@ from sync.importers.apple_health import AppleHealthImporter
 
 SIZE = int(os.environ.get("CARRY_BENCH_APPLE_SAMPLES", "200000"))
 MILLIONS = 2_000_000 if os.environ.get("CARRY_BENCH_APPLE_2M") else None
+STREAM_BYTES = int(os.environ.get("CARRY_BENCH_APPLE_STREAM_BYTES", "40000000"))
 CHART_TARGET_MS = 300
 
 # VmHWM is this process's own peak (ru_maxrss would carry over the peak of the parent that forked it).
 _MEASURE = """
-import os, sys
+import os, sys, time
 from pathlib import Path
 from app.record import Record
 from app.record.imports import import_with
 from sync.importers.apple_health import AppleHealthImporter
 record = Record.open(sys.argv[1], os.environ["CARRY_PASSPHRASE"])
+start = time.perf_counter()
 report = import_with(record, AppleHealthImporter(), Path(sys.argv[2]))
+seconds = time.perf_counter() - start
 record.close()
 with open("/proc/self/status") as status:
-    print(report.counts.imported, next(line.split()[1] for line in status if line.startswith("VmHWM:")))
+    peak = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+print(report.counts.imported, peak, seconds)
 """
 
 
@@ -71,14 +83,23 @@ def _parse_only(path: Path) -> tuple[float, int]:
 
 
 def _peak(tmp_path: Path, export: Path) -> tuple[int, int]:
-    path = tmp_path / f"{export.stem}.carry"
+    imported, kib, _ = _child_import(tmp_path, export)
+    return imported, kib
+
+
+def _child_import(directory: Path, export: Path) -> tuple[int, int, float]:
+    """Import `export` into a new record in a child process: Observations stored, the child's peak resident memory
+    (KiB) and the import's seconds."""
+    path = directory / f"{export.stem}.carry"
     Record.create(path, PASSPHRASE).close()
     out = subprocess.run(
         [sys.executable, "-c", _MEASURE, str(path), str(export)],
         capture_output=True, text=True, check=True, env={**os.environ, "CARRY_PASSPHRASE": PASSPHRASE},
     )  # fmt: skip
-    imported, kib = out.stdout.split()
-    return int(imported), int(kib)
+    imported, kib, seconds = out.stdout.split()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return int(imported), int(kib), float(seconds)
 
 
 def _import_seconds(tmp_path: Path, export: Path, label: str) -> tuple[float, float, int]:
@@ -98,16 +119,29 @@ def _import_seconds(tmp_path: Path, export: Path, label: str) -> tuple[float, fl
             Path(f"{tmp_path / label}.carry{suffix}").unlink(missing_ok=True)
 
 
+def _confirmed(what: str, runs: list[float]) -> Steady:
+    """The baseline is the lowest run, when another run agrees with it within 10 % (else none: disturbed). The
+    lowest agreeing pair (`settled`) is not enough here: a baseline slowed down in two runs alike flatters the
+    ratio."""
+    ordered = sorted(runs)
+    lowest = settled(what, ordered[:2]).value if len(ordered) >= 2 else None
+    return Steady(what, tuple(runs), lowest)
+
+
 def _timed_against_parsing(tmp_path: Path, export: Path, samples: int, expected: int) -> tuple[float, Steady]:
     # Parse-only and import runs taken in turns, so that a change in the machine's load touches both.
     parses: list[float] = []
     imports: list[tuple[float, float]] = []
-    for turn in range(3):
+    # At least two turns (three at the smaller sizes), then more until the lowest parse-only run is confirmed.
+    least = 2 if samples > 1_000_000 else 3
+    turn = 0
+    while turn < least or (_confirmed("", parses).value is None and turn < max(least, MAX_RUNS)):
         parses.append(_parse_only(export)[0])
         stored, checked, imported = _import_seconds(tmp_path, export, f"timed-{samples}-{turn}")
         assert imported == expected
         imports.append((stored, checked))
-    floor = settled(f"parse only, {samples:,} samples", parses)
+        turn += 1
+    floor = _confirmed(f"parse only, {samples:,} samples", parses)
     stored, checked = min(imports)
     runs = "/".join(f"{r:.2f}" for r in parses)
     print(f"  parse only (baseline), {samples:>9,} samples {floor.value or float('nan'):8.2f} s  (runs {runs})")
@@ -118,6 +152,7 @@ def _timed_against_parsing(tmp_path: Path, export: Path, samples: int, expected:
     return stored, floor
 
 
+@pytest.mark.timeout(3600)  # at 2M samples the turns take longer than the suite's 10 minutes
 def test_apple_health_import_against_parsing_and_memory(tmp_path: Path) -> None:
     print_load("before")
     sizes = [SIZE // 10, SIZE] + ([MILLIONS] if MILLIONS else [])
@@ -132,12 +167,60 @@ def test_apple_health_import_against_parsing_and_memory(tmp_path: Path) -> None:
         print(f"  peak memory, {n:>9,} samples {kib / 1024:8.1f} MiB   {kib / smallest:.2f}x the {sizes[0]:,}-sample "
               "export (target about 1x)")  # fmt: skip
         assert imported == expected[n]
+    if MILLIONS:
+        print(f"  peak memory, {MILLIONS:,} against {SIZE:,} samples: {peaks[MILLIONS][1] / peaks[SIZE][1]:.2f}x")
     print_load("after")
     # What may grow is the record's page cache (64 MiB) as the record grows, and nothing else: no sample is held.
     assert max(kib for _, kib in peaks.values()) - smallest < 64 * 1024 * 1.25
-    require_steady(*(floor for _, floor in timed))
+    for _, floor in timed:
+        if floor.value is None:
+            runs = ", ".join(f"{run:.3g}" for run in floor.runs)
+            pytest.skip(f"{floor.what}: the lowest of {len(floor.runs)} runs had none within 10 % of it ({runs} s; "
+                        f"{machine_load()}), so no ratio against it is reported")  # fmt: skip
     for best, floor in timed:
         assert floor.value is not None and best <= floor.value * 1.5
+
+
+@pytest.mark.timeout(3600)  # the 2 GB-sized run writes and reads 2 GB: longer than the suite's 10 minutes
+def test_a_2gb_sized_export_streams_through_in_flat_memory() -> None:
+    """An export.xml of STREAM_BYTES (the 2 GB-sized run: CARRY_BENCH_APPLE_STREAM_BYTES=2000000000) written as a
+    stream to a temporary directory, imported in a child process: its time and peak memory, against an export a
+    tenth of its size. Both exports and records are removed afterwards, whatever happens."""
+    print_load("before")
+    with tempfile.TemporaryDirectory(prefix="carry-apple-stream-") as name:
+        directory = Path(name)
+        per_sample = write_export(directory / "probe.xml", heart_rates(10_000)).stat().st_size / 10_000
+        big = int(STREAM_BYTES / per_sample)
+        figures = {}
+        for n in (big // 10, big):
+            begin = time.perf_counter()
+            export = write_export(directory / f"export-{n}.xml", heart_rates(n))
+            written = time.perf_counter() - begin
+            size = export.stat().st_size
+            imported, kib, seconds = _child_import(directory, export)
+            export.unlink()
+            assert imported == _count_observations(n)
+            figures[n] = kib
+            print(f"\n  {size / 1e9:6.2f} GB export.xml, {n:>11,} samples: written in {written:6.1f} s; imported in "
+                  f"{seconds:7.1f} s ({size / 1e6 / seconds:5.1f} MB/s, {n / seconds:,.0f} samples/s), "
+                  f"{imported:,} Observations, peak memory {kib / 1024:6.1f} MiB")  # fmt: skip
+        small = figures[big // 10]
+        print(f"  peak memory against the export a tenth of its size: {figures[big] / small:.2f}x (target about 1x)")
+    print_load("after")
+    # As above: only the record's page cache (64 MiB) may grow with the record.
+    assert figures[big] - small < 64 * 1024 * 1.25
+
+
+def _count_observations(samples: int) -> int:
+    """What heart_rates(samples) becomes (observations_of, counted as they stream: no list of millions)."""
+    days: set[tuple[str, ...]] = set()
+    pressures = 0
+    for sample in heart_rates(samples):
+        if sample.pressure is not None:
+            pressures += 1
+        else:
+            days.add((sample.type, sample.start.strftime("%Y-%m-%d")))
+    return pressures + len(days)
 
 
 def test_a_five_year_heart_rate_chart(tmp_path: Path) -> None:

@@ -15,9 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from built import built_record
 from steady import clocked, print_load, ratio_text, require_steady, steady
 from support.records import PASSPHRASE
-from test_record_benchmark import PATIENT_FILES, SUPPORT_FILES, synthetic_patient
+from test_record_benchmark import PATIENT_FILES, SUPPORT_FILES, _synthetic_lines, write_synthetic_patient
 
 from app.record import Record, facts, reconcile_medications
 from app.record.view_cache import current, refresh
@@ -30,12 +31,7 @@ INCREMENTAL_TARGET = 0.200  # issue 20: a sync of 50 resources regroups what it 
 @pytest.fixture(scope="module")
 def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Record]:
     folder = tmp_path_factory.mktemp("facts-bench")
-    source = folder / "synthetic.ndjson"
-    source.write_bytes(synthetic_patient(SIZE))
-    record = Record.create(folder / "big.carry", PASSPHRASE)
-    assert record.import_file(source).counts.imported == SIZE
-    record.close()
-    record = Record.open(folder / "big.carry", PASSPHRASE)
+    record = Record.open(built_record("facts-bench", SIZE, write_synthetic_patient, folder, _synthetic_lines), PASSPHRASE)
     yield record
     record.close()
 

@@ -159,3 +159,26 @@ def test_bad_exports_are_refused_and_change_nothing(record: Record, tmp_path: Pa
 
 def test_a_zip_that_is_not_an_apple_export_is_refused(record: Record, tmp_path: Path) -> None:
     assert refusal(record, _zip_without_export(tmp_path)).startswith("export.zip: not imported: ")
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        ["2024-03-01 07:15:00 -080"],  # a digit short
+        ["2024-03-01 07:15:00 -08000"],  # a digit too many
+        ["2024-03-01T07:15:00 -0800"],
+        ["2024-03-01 07:15:00 +08:00"],
+        # Two that are wrong by a digit each way: side by side they have the right length between them.
+        ["2024-03-01 07:15:00 -080", "02024-03-01 07:15:00 -0800"],
+    ],
+)
+def test_a_bad_date_among_many_heart_rates_is_refused(record: Record, tmp_path: Path, dates: list[str]) -> None:
+    # Heart rates are checked many at a time: a bad date in the middle of a day's thousand is found all the same.
+    lines = write_export(tmp_path / "good.xml", list(heart_rates(2000))).read_text().splitlines(keepends=True)
+    heart = [n for n, line in enumerate(lines) if PER_DAY[0] in line][:1000:]
+    for n, date in zip(heart[500:], dates, strict=False):
+        start = lines[n].index('startDate="') + len('startDate="')
+        lines[n] = lines[n][:start] + date + lines[n][lines[n].index('"', start):]
+    bad = tmp_path / "export.xml"
+    bad.write_text("".join(lines))
+    assert refusal(record, bad) == "export.xml: not imported: a sample in the export has a date Carry cannot read."

@@ -130,6 +130,8 @@ def test_invalid_resources_are_stored_flagged_and_do_not_stop_the_file(record: R
     [flagged] = record.rows(where="r.valid = 0")
     assert flagged.id == "bad" and flagged.invalid_reason and "status" in flagged.invalid_reason
     assert record.get("Patient", "p1") is not None
+    assert record.info().invalid == 1  # counted from their own index (schema 16), not by reading every resource
+    assert "resource_invalid" in record._query("EXPLAIN QUERY PLAN SELECT count(*) FROM resource WHERE valid = 0")[0][-1]
 
 
 def test_every_change_is_in_the_append_only_audit_log(record: Record, record_path: Path, demo_dir: Path) -> None:

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from support.records import KARENA, PASSPHRASE
 
-from app.record import NotARecord, Record, latest_version, search_notes
+from app.record import NotARecord, Record, facts, latest_version, search_notes
 from app.record.schema import MIGRATIONS
-from app.record.view_labs import OTHER_SHOWN_APART
-from app.record.view_queries import other_test_rows
+from app.record.view_cache import current, kept_slots
+from app.record.view_labs import OTHER_SHOWN_APART, PANELS_WITHOUT_VALUE, labs_current
+from app.record.view_queries import lab_test_rows, other_test_rows
+from app.views.merged import _as_slots
 
 CONDITION = {
     "resourceType": "Condition",
@@ -193,10 +195,25 @@ def _seed_v14(record: Record) -> None:
             )
 
 
+def _seed_v15(record: Record) -> None:
+    # Version 15 kept no timeline slots (the migration to 16 fills them, once) and its lab triggers said no resource
+    # that arrived: a laboratory result stored but not yet counted (its group noted the old way) is counted after.
+    _seed_v14(record)
+    with record.write() as cur:
+        cur.execute(
+            "INSERT INTO resource (source_id, type, id, raw, hash, first_seen, last_seen, changed_at, first_run, "
+            "last_run, valid, display, status, effective, category, code_system, code, value_num, value_unit) VALUES "
+            "(1, 'Observation', 'old-3', '{\"resourceType\": \"Observation\", \"id\": \"old-3\"}', 'h3', ?, ?, ?, 1, "
+            "1, 1, 'Glucose: 5.5 mmol/L', 'final', '2025-02-01', 'laboratory', 'http://loinc.org', '2345-7', 5.5, "
+            "'mmol/L')",
+            ("2025-02-01T00:00:00Z",) * 3,
+        )
+
+
 # One seed per schema version a record can be left at. A new migration adds the seed of the version before it.
 SEEDS: dict[int, Callable[[Record], None]] = {
     1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4, 5: _seed_v5, 6: _seed_v6, 7: _seed_v7, 8: _seed_v8,
-    9: _seed_v9, 10: _seed_v10, 11: _seed_v11, 12: _seed_v12, 13: _seed_v13, 14: _seed_v14,
+    9: _seed_v9, 10: _seed_v10, 11: _seed_v11, 12: _seed_v12, 13: _seed_v13, 14: _seed_v14, 15: _seed_v15,
 }  # fmt: skip
 
 
@@ -275,6 +292,23 @@ def test_version_15_makes_an_older_record_s_current_notes_searchable(tmp_path: P
         with record._transaction() as cur:
             cur.execute("INSERT INTO entry_version (type, id, version, action, raw, saved_at) VALUES "
                         "('Observation', 'own-1', 2, 'restored', '{}', '2025-10-01T00:00:00Z')")  # fmt: skip
+
+
+def test_version_16_fills_the_slots_and_counts_what_an_older_record_had_not(tmp_path: Path) -> None:
+    before = max(m.version for m in MIGRATIONS if m.version < 16)
+    path = tmp_path / f"v{before}.carry"
+    old = _record_at(path, before)
+    _seed_v15(old)
+    assert old._query("SELECT count(*) FROM view_lab_dirty")[0][0] >= 1  # noted, not yet counted
+    old.close()
+    with Record.open(path, PASSPHRASE) as record:
+        assert current(record) and labs_current(record)
+        assert record._query("SELECT count(*) FROM view_fact WHERE top IS NULL")[0][0] == 0
+        for rtype in ("Condition", "Observation"):
+            assert kept_slots(record, rtype) == _as_slots(facts(record, rtype))
+        kept = lab_test_rows(record, None, "laboratory", PANELS_WITHOUT_VALUE)
+        assert kept == lab_test_rows(record, None, "laboratory", PANELS_WITHOUT_VALUE, kept=False)
+        assert [(r.code, r.count, r.latest, r.value) for r in kept] == [("2345-7", 1, "2025-02-01", 5.5)]
 
 
 def test_a_record_from_a_newer_carry_is_refused_untouched(tmp_path: Path) -> None:

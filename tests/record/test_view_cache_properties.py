@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,11 @@ from hypothesis import strategies as st
 from support.clock import TestClock
 from support.records import PASSPHRASE
 
-from app.record import Record, confirm, facts, merge_people, people, reset, split, split_person
+from app.record import Record, confirm, facts, latest_version, merge_people, people, reset, split, split_person
+from app.record.facts import regroup
 from app.record.portal_state import PortalPullStore, PortalState
-from app.record.view_cache import current, kept_facts, kept_or_grouped, kept_recent_slots, kept_slots, person_of
+from app.record.view_cache import current, kept_facts, kept_months, kept_or_grouped, kept_page, kept_recent_slots, kept_slots
+from app.record.view_cache import person_of
 from app.record.view_labs import OTHER_SHOWN_APART, PANELS_WITHOUT_VALUE, labs_current, others_current
 from app.record.view_queries import lab_test_rows, other_test_rows
 from app.views.merged import _as_slots
@@ -47,6 +50,8 @@ resource = st.fixed_dictionaries(
 )
 step = st.one_of(
     st.tuples(st.just("import"), st.sampled_from(SOURCES), st.lists(resource, min_size=1, max_size=6)),
+    # New resources only (ids never used before), as a sync brings: the kept lists count them from themselves alone.
+    st.tuples(st.just("arrive"), st.sampled_from(SOURCES), st.lists(resource, min_size=1, max_size=6)),
     st.tuples(st.just("patient"), st.sampled_from(SOURCES), st.sampled_from(["1", "2"]), st.sampled_from(NAMES)),
     st.tuples(st.just("organization"), st.sampled_from(SOURCES), st.sampled_from(["1", "2"]),
               st.sampled_from(["General Hospital", "Other Clinic"])),  # fmt: skip
@@ -109,6 +114,9 @@ def _apply(record: Record, move: tuple[Any, ...]) -> None:
     kind = move[0]
     if kind == "import":
         _import(record, move[1], [_fhir(spec) for spec in move[2]])
+    elif kind == "arrive":
+        fresh = record.count()
+        _import(record, move[1], [_fhir(spec | {"id": f"{spec['id']}-{fresh}-{n}"}) for n, spec in enumerate(move[2])])
     elif kind == "patient":
         given, family = move[3]
         _import(record, move[1], [{"resourceType": "Patient", "id": move[2], "birthDate": "1970-01-01",
@@ -160,7 +168,21 @@ def _check(record: Record) -> None:
             mine = facts(record, rtype, subjects=person.subjects)
             assert kept_facts(record, rtype, number) == mine
             assert kept_slots(record, rtype, number) == _as_slots(mine)
+    _check_pages(record, None, None)
+    for one in everyone:
+        _check_pages(record, str(one.id), one.subjects)
     _check_labs(record, [None, *(person.subjects for person in everyone)])
+
+
+def _check_pages(record: Record, number: str | None, subjects: Any) -> None:
+    """Timeline pages read by key (and the month counts) are those of every fact's slot, sorted, from scratch."""
+    every = sorted((s for rtype in TYPES for s in _as_slots(facts(record, rtype, subjects=subjects))),
+                   key=lambda s: (s.date, s.rowid), reverse=True)  # fmt: skip
+    keys: list[Any] = [("\uffff",), ("2024-01-20",), ("2024-01-02",)] + [(s.date, s.rowid) for s in every[:4]]
+    for key in keys:
+        for limit in (1, 3):
+            assert kept_page(record, TYPES, number, key, limit) == [s for s in every if (s.date, s.rowid) < key][:limit]
+    assert kept_months(record, TYPES, number) == sorted(Counter(s.date[:7] for s in every).items(), reverse=True)
 
 
 def _check_labs(record: Record, scopes: list[Any]) -> None:
@@ -221,9 +243,13 @@ def test_an_older_record_is_filled_once_by_the_migration(tmp_path: Path) -> None
             for table in ("view_member", "view_fact", "view_key", "view_dirty", "view_state", "view_lab", "view_lab_dirty",
                           "view_other", "view_other_dirty"):
                 cur.execute(f"DROP TABLE {table}")
+            cur.execute("DROP INDEX resource_invalid")  # version 16's
+            for name in ("annotation_fts_insert", "annotation_fts_change", "annotation_fts_delete"):  # version 15's
+                cur.execute(f"DROP TRIGGER {name}")
+            cur.execute("DROP TABLE annotation_fts")
             cur.execute("PRAGMA user_version = 11")
     with Record.open(path, PASSPHRASE) as record:
-        assert record.schema_version == 14
+        assert record.schema_version == latest_version()
         assert record._query("SELECT count(*) FROM view_dirty")[0][0] == 0
         assert record._query("SELECT count(*) FROM view_member")[0][0] == len(TYPES)
         _check(record)
@@ -377,3 +403,79 @@ def test_an_other_result_named_like_a_code_is_counted_with_it(tmp_path: Path) ->
         _check_labs(record, [None])
         found = other_test_rows(record, None, OTHER_SHOWN_APART)
         assert [(r.code, r.count, r.latest) for r in found] == [("1-1", 2, "2024-01-03")]
+
+
+def test_new_results_are_counted_from_themselves_alone(tmp_path: Path) -> None:
+    def result(n: str, code: str, day: str, value: float | None = 1.0, category: str | None = "laboratory") -> dict[str, Any]:
+        made = _fhir(_BASE | {"type": "Observation", "id": n, "code": code, "day": day, "value": value or 0.0,
+                              "category": category})  # fmt: skip
+        if value is None:  # no number: not counted in the lab list
+            del made["valueQuantity"]
+        return made
+
+    scopes: list[Any] = [None]
+    with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
+        _import(record, "Clinic A", [result("a1", "1", "2024-01-10", 1.0), result("a2", "1", "2024-01-20", 2.0),
+                                     result("b1", "2", "2024-01-10"), result("o1", "3", "2024-01-10", 4.0, None),
+                                     result("o2", "3", "2024-01-20", 5.0, None)])  # fmt: skip
+        _check_labs(record, scopes)
+        untouched = record._query("SELECT rowid FROM view_lab WHERE code = '1-2'")
+        # A sync brings: a newer value of test 1, an older one of test 1, a first value of test 4, one without a
+        # number, and two more answers of the OTHER test, one on its newest day.
+        _import(record, "Clinic A", [result("a3", "1", "2024-02-01", 3.0), result("a0", "1", "2023-12-01", 0.5),
+                                     result("d1", "4", "2024-01-05"), result("b2", "2", "2024-03-01", None),
+                                     result("o3", "3", "2024-01-20", 6.0, None),
+                                     result("o0", "3", "2023-01-01", 3.0, None)])  # fmt: skip
+        assert record._query("SELECT count(*) FROM view_lab_dirty WHERE added IS NULL")[0][0] == 0
+        _check_labs(record, scopes)
+        assert record._query("SELECT count(*) FROM view_lab_dirty")[0][0] == 0
+        assert record._query("SELECT rowid FROM view_lab WHERE code = '1-2'") == untouched  # no new value of its own
+        rows = {r.code: (r.count, r.latest, r.value) for r in lab_test_rows(record, None, "laboratory", PANELS_WITHOUT_VALUE)}
+        assert rows == {"1-1": (4, "2024-02-01", 3.0), "1-2": (1, "2024-01-10", 1.0), "1-4": (1, "2024-01-05", 1.0)}
+        (other,) = other_test_rows(record, None, OTHER_SHOWN_APART)
+        assert (other.count, other.latest, [v for v, _, _ in other.answers]) == (4, "2024-01-20", [6.0, 5.0])
+        # A new value and a change to an old one of the same test, in one sync: that test is recomputed from all.
+        _import(record, "Clinic A", [result("a4", "1", "2024-03-01", 4.0), result("a1", "1", "2024-01-10", 9.0)])
+        assert record._query("SELECT count(*) FROM view_lab_dirty WHERE added IS NULL")[0][0] == 2
+        _check_labs(record, scopes)
+        rows = {r.code: (r.count, r.latest, r.value) for r in lab_test_rows(record, None, "laboratory", PANELS_WITHOUT_VALUE)}
+        assert rows["1-1"] == (5, "2024-03-01", 4.0)
+
+
+def test_a_small_change_in_a_larger_record_rewrites_only_what_differs(tmp_path: Path) -> None:
+    # Twenty unrelated results keep every change below the share that regroups everything, so each step takes the
+    # incremental path: facts that gain, lose or trade members keep their numbers, and what they show follows.
+    padding = [_fhir(_BASE | {"type": "Observation", "id": f"p{n}", "code": str(n + 10), "day": "2023-01-01"})
+               for n in range(20)]  # fmt: skip
+
+    def condition(n: str, day: str, code: str = "1", name: str = "Asthma") -> dict[str, Any]:
+        made = _fhir(_BASE | {"type": "Condition", "id": n, "day": day, "code": code})
+        made["code"]["coding"][0]["display"] = name
+        return made
+
+    def keys_as_regrouped() -> None:
+        _, keys = regroup(record, None)
+        assert sorted(record._query("SELECT key, member FROM view_key")) == sorted(
+            (key, rowid) for rowid, numbers in keys.items() for key in numbers
+        )
+
+    with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
+        _import(record, "Clinic A", padding + [condition("1", "2024-01-01"), condition("2", "2024-03-01")])
+        _check(record)
+        numbers = dict(record._query("SELECT fact, id FROM view_fact"))
+        merged = confirm(record, *facts(record, "Condition"))  # one fact of two: its newest member is the later one
+        _check(record)
+        (slot,) = kept_slots(record, "Condition")
+        assert slot.date == "2024-03-01" and numbers[merged.fact_id] == dict(record._query("SELECT fact, id FROM view_fact"))[merged.fact_id]
+        split(record, merged)  # the fact keeps its number and loses its newest member: its slot follows
+        _check(record)
+        keys_as_regrouped()
+        _import(record, "Clinic A", [condition("3", "2024-01-02", code="2")])  # another code, the same name
+        _check(record)
+        _import(record, "Clinic A", [condition("2", "2024-01-01")])  # a changed date joins the first one
+        _check(record)
+        keys_as_regrouped()
+        run = record.start_run(record.sources()[0].id, "sync", "test")
+        PortalPullStore(record, record.sources()[0].id).mark_removed(run, ["Condition"])
+        _check(record)
+        keys_as_regrouped()

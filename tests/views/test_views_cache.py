@@ -13,10 +13,10 @@ import pytest
 from support.records import PASSPHRASE
 
 from app import views as v
-from app.record import Record, facts
+from app.record import Record, facts, reconcile_medications
 from app.record.view_cache import current
 from app.views.format import use_units
-from app.views.merged import cached_facts
+from app.views.merged import cached_facts, cached_medications
 
 
 @pytest.fixture
@@ -101,6 +101,25 @@ def test_a_change_drops_only_what_the_changed_types_made(record: Record) -> None
     assert again == labs and read != []
     assert cached_facts(record, "Observation") is not observations
     assert cached_facts(record, "Condition") == facts(record, "Condition")
+
+
+def test_the_medication_list_is_kept_through_changes_it_is_not_made_from(record: Record) -> None:
+    subjects = v.people(record)[0].subjects
+    meds = cached_medications(record, subjects)
+    assert cached_medications(record, subjects) is meds  # kept (and this cache now follows the record's changes)
+    _condition(record, "new-condition")  # a condition is none of what the medication list reads
+    assert cached_medications(record, subjects) is meds
+    patient = next(p for p in record.rows("Patient"))
+    order = {
+        "resourceType": "MedicationRequest", "id": "new-order", "status": "active", "intent": "order",
+        "subject": {"reference": f"Patient/{patient.id}"}, "authoredOn": "2024-05-01",
+        "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                  "code": "999001", "display": "Newdrug 5 MG Oral Tablet"}]},
+    }  # fmt: skip
+    record.import_bytes(json.dumps(order).encode(), origin="order.json", source=patient.source)
+    fresh = cached_medications(record, subjects)
+    assert fresh is not meds and "Newdrug 5 MG Oral Tablet" in {e.display for e in fresh.current}
+    assert fresh == reconcile_medications(record, subjects=subjects)
 
 
 def test_the_lab_tests_list_follows_the_units_in_use(record: Record) -> None:

@@ -88,7 +88,7 @@ def test_the_patient_s_entries_are_named_as_they_are_on_every_list(elvina: Recor
     hits = {h.id: h.kind for text in ("slept", "aching", "ibuprofen") for h in v.search(elvina, scope, text)}
     assert {i: k for i, k in hits.items() if i in named} == {diary.id: "Diary note", symptom.id: "Symptom",
                                                              medicine.id: "Medicine"}  # fmt: skip
-    assert {k for i, k in hits.items() if i not in named} == {"Medication"}  # the clinic's ibuprofen stays one
+    assert {k for i, k in hits.items() if i not in named} == {"Medicine"}  # the clinic's ibuprofen: a medicine too
     board = v.build_dashboard(elvina, scope)
     mine = {i.id: i.kind for i in (*board.problems, *board.medications) if i.id in named}
     assert mine.get(medicine.id) == "Medicine" and all(k == named[i] for i, k in mine.items())

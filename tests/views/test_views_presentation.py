@@ -4,9 +4,12 @@ On a real SQLCipher record of the Synthea demo patients."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -253,3 +256,20 @@ def test_the_timeline_has_one_entry_per_note(record: Record) -> None:
     only_results = v.TimelineFilter(groups=frozenset({"Results"}))
     page = v.timeline_page(record, carolyne, only_results, limit=2000)
     assert sum(e.resource_type == "DiagnosticReport" for e in page.entries) == 80
+
+
+def test_a_goal_repeated_with_every_plan_is_one_line_of_the_summary(tmp_path: Path) -> None:
+    # A portal that restates a goal with each care plan sends it under a new id every time (hundreds on a long
+    # record, and hundreds of lines on the summary before): one line per goal as said, its words, status and sources.
+    def goal(n: int, text: str, status: str) -> dict[str, Any]:
+        return {"resourceType": "Goal", "id": f"g{n}", "lifecycleStatus": status, "description": {"text": text},
+                "subject": {"reference": "Patient/p1"}}  # fmt: skip
+
+    goals = [goal(n, "Maintain blood pressure below 140/90 mmHg", "active") for n in range(6)]
+    goals += [goal(6, "Maintain blood pressure below 140/90 mmHg", "completed"), goal(7, "Walk daily", "active")]
+    with Record.create(tmp_path / "goals.carry", PASSPHRASE) as rec:
+        rec.import_bytes(b"\n".join(json.dumps(g).encode() for g in goals), origin="goals.ndjson")
+        lines = [(i.title, i.detail) for i in v.build_dashboard(rec, v.Scope()).treatment]
+    assert sorted(lines) == [("Maintain blood pressure below 140/90 mmHg", "Goal (active)"),
+                             ("Maintain blood pressure below 140/90 mmHg", "Goal (completed)"),
+                             ("Walk daily", "Goal (active)")]  # fmt: skip
