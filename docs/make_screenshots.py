@@ -126,7 +126,9 @@ def desktop_screens(page: Any) -> None:
     ex(page.get_by_text("Saved: Blood pressure 138/88", exact=False).first).to_be_visible()
     nav(page, "Results")
     page.get_by_role("button", name="Vital signs").click()
-    page.get_by_role("button", name="Blood", exact=False).first.click()
+    # Only the vital signs list has a weight: clicked before it shows, the click can land on the lab list.
+    ex(page.get_by_role("button", name="Weight", exact=False).first).to_be_visible()
+    page.get_by_role("button", name="Blood pressure", exact=False).first.click()
     ex(page.locator('[flt-semantics-identifier="lab-chart"]')).to_contain_text("added by you")
     save(page, "own-entry-chart")
 
