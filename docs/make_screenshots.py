@@ -41,7 +41,7 @@ def save(page: Any, name: str) -> None:
     time.sleep(2.0)  # a shot right after a new screen can catch glyphs still being laid out
     size = page.viewport_size  # the pointer off every control, so no tooltip of the last click shows
     page.mouse.move(size["width"] - 2, size["height"] // 3)
-    time.sleep(0.5)
+    time.sleep(1.5)  # a tooltip fades out after the pointer has left
     image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
     small = image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     OUT.mkdir(exist_ok=True)

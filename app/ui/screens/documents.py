@@ -53,7 +53,7 @@ def Documents() -> ft.Control:
                                 width=320, on_submit=session.act(searched))  # fmt: skip
     kind_list: list[str] = kinds.data or []
     kind_field = ft.Dropdown(
-        label="Kind of document",  # not dense: a dense dropdown's label is cut off at the top of the page
+        label="Kind of document",
         width=280,
         value=kind or "all",
         options=[ft.DropdownOption(key="all", text="All kinds"), *(ft.DropdownOption(key=k, text=k) for k in kind_list)],
@@ -61,4 +61,5 @@ def Documents() -> ft.Control:
     )
     filters = ft.Row([labelled(search_field, "documents-search"), labelled(kind_field, "documents-kind", "Kind of document")],
                      wrap=True, spacing=12, run_spacing=8, vertical_alignment=ft.CrossAxisAlignment.START)  # fmt: skip
-    return page_body(PersonPicker(), filters, loaded_or(docs, render))
+    # Room above: the dropdown's label sits over its border, and the scrolling page would cut it off at the top.
+    return page_body(PersonPicker(), ft.Container(filters, padding=ft.Padding.only(top=8)), loaded_or(docs, render))
