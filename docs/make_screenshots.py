@@ -41,7 +41,7 @@ def save(page: Any, name: str) -> None:
     time.sleep(2.0)  # a shot right after a new screen can catch glyphs still being laid out
     size = page.viewport_size  # the pointer off every control, so no tooltip of the last click shows
     page.mouse.move(size["width"] - 2, size["height"] // 3)
-    time.sleep(0.5)
+    time.sleep(1.5)  # a tooltip fades out after the pointer has left
     image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
     small = image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     OUT.mkdir(exist_ok=True)
@@ -126,7 +126,9 @@ def desktop_screens(page: Any) -> None:
     ex(page.get_by_text("Saved: Blood pressure 138/88", exact=False).first).to_be_visible()
     nav(page, "Results")
     page.get_by_role("button", name="Vital signs").click()
-    page.get_by_role("button", name="Blood", exact=False).first.click()
+    # Only the vital signs list has a weight: clicked before it shows, the click can land on the lab list.
+    ex(page.get_by_role("button", name="Weight", exact=False).first).to_be_visible()
+    page.get_by_role("button", name="Blood pressure", exact=False).first.click()
     ex(page.locator('[flt-semantics-identifier="lab-chart"]')).to_contain_text("added by you")
     save(page, "own-entry-chart")
 

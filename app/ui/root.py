@@ -72,10 +72,14 @@ def Shell(outlet: ft.Control | None) -> ft.Control:
     top = _TopBar(title, phone)
     body = ft.Container(content=outlet, expand=True, bgcolor=BACKGROUND)
     if phone:
+        # Flet's bar always selects one destination: on a screen that is not on it (Settings, Sources, an item)
+        # the first one is drawn as if it were not chosen, so Summary is not highlighted on Settings.
         bar = ft.NavigationBar(
-            destinations=[ft.NavigationBarDestination(icon=s.icon, selected_icon=s.selected_icon, label=s.label)
+            destinations=[ft.NavigationBarDestination(icon=s.icon, label=s.label,
+                                                      selected_icon=s.selected_icon if index is not None else s.icon)
                           for s in sections],  # fmt: skip
             selected_index=index if index is not None else 0,
+            indicator_color=None if index is not None else ft.Colors.TRANSPARENT,
             on_change=session.act(go),
             bgcolor=SURFACE,
         )

@@ -36,8 +36,8 @@ SHORT_TEST_NAMES: dict[str, str] = {
     "2823-3": "Potassium",
     "2069-3": "Chloride",
     "2075-0": "Chloride",
-    "20565-8": "Carbon dioxide (CO₂)",
-    "2028-9": "Carbon dioxide (CO₂)",
+    "20565-8": "Carbon dioxide (CO2)",
+    "2028-9": "Carbon dioxide (CO2)",
     # Cholesterol (lipid panel)
     "2093-3": "Total cholesterol",
     "2571-8": "Triglycerides",

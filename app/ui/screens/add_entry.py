@@ -41,6 +41,7 @@ _NONE = "none"  # a choice left unsaid ("Not said", "Not in my record yet")
 _KINDS = {key for key, _ in ENTRY_KINDS}
 _READINGS = {choice.key: choice for choice in READING_CHOICES}
 _FIRST_READING = READING_CHOICES[0].key
+_FIELD_WIDTH = 320  # every field and choice of the form lines up, and fits a 390 px phone inside its card
 
 Fields = dict[str, str]  # what the form holds, by field name: text as typed, a choice by its key
 
@@ -151,7 +152,7 @@ def EntryForm(first_kind: str, first_fields: Fields, ref: str | None, notice: st
         # Keyed by kind: another kind's form gets fresh fields, never the text typed into the last one's.
         field = ft.TextField(label=label, value=values.current.get(name, ""), hint_text=hint or None,
                              multiline=multiline, min_lines=3 if multiline else None, border_radius=10,
-                             on_change=changed, key=f"{kind}-{name}")  # fmt: skip
+                             width=_FIELD_WIDTH, on_change=changed, key=f"{kind}-{name}")  # fmt: skip
         return labelled(field, f"entry-{name}")
 
     def choice(name: str, label: str, options: list[tuple[str, str]], default: str,
@@ -164,7 +165,7 @@ def EntryForm(first_kind: str, first_fields: Fields, ref: str | None, notice: st
         keys = [k for k, _ in options]
         current = values.current.get(name) or default
         values.current[name] = current if current in keys else default
-        dropdown = ft.Dropdown(label=label, value=values.current[name], width=360, key=f"{kind}-{name}",
+        dropdown = ft.Dropdown(label=label, value=values.current[name], width=_FIELD_WIDTH, key=f"{kind}-{name}",
                                options=[ft.DropdownOption(key=k, text=t) for k, t in options],
                                on_select=session.act(picked))  # fmt: skip
         # Its name says what is chosen too: a screen reader hears "Reading: Blood pressure", not just "Reading".
@@ -238,7 +239,7 @@ def EntryForm(first_kind: str, first_fields: Fields, ref: str | None, notice: st
         options=[ft.DropdownOption(key=k, text=name) for k, name in ENTRY_KINDS],
         on_select=session.act(kind_changed),
         disabled=ref is not None,
-        width=320,
+        width=_FIELD_WIDTH,
     )
     title = "Edit your entry" if ref else "Add your own entry"
     return page_body(

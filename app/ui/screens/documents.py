@@ -49,17 +49,17 @@ def Documents() -> ft.Control:
         return ft.Column([muted(count), card(ft.Column(rows or [empty(
             "No documents match." if search or kind else "No documents or notes yet.")], spacing=2))], spacing=14)  # fmt: skip
 
-    search_field = ft.TextField(label="Search the notes", value=search, prefix_icon=ft.Icons.SEARCH, dense=True,
+    search_field = ft.TextField(label="Search the notes", value=search, prefix_icon=ft.Icons.SEARCH,
                                 width=320, on_submit=session.act(searched))  # fmt: skip
     kind_list: list[str] = kinds.data or []
     kind_field = ft.Dropdown(
         label="Kind of document",
-        dense=True,
         width=280,
         value=kind or "all",
         options=[ft.DropdownOption(key="all", text="All kinds"), *(ft.DropdownOption(key=k, text=k) for k in kind_list)],
         on_select=session.act(kind_chosen),
     )
     filters = ft.Row([labelled(search_field, "documents-search"), labelled(kind_field, "documents-kind", "Kind of document")],
-                     wrap=True, spacing=12, run_spacing=8)  # fmt: skip
-    return page_body(PersonPicker(), filters, loaded_or(docs, render))
+                     wrap=True, spacing=12, run_spacing=8, vertical_alignment=ft.CrossAxisAlignment.START)  # fmt: skip
+    # Room above: the dropdown's label sits over its border, and the scrolling page would cut it off at the top.
+    return page_body(PersonPicker(), ft.Container(filters, padding=ft.Padding.only(top=8)), loaded_or(docs, render))

@@ -287,7 +287,8 @@ def _options_card(session: UiSession, host: ShareHost, phone: bool, kind: str, s
         ft.Row([labelled(label_field, "share-label", "Label (the doctor sees it)"),
                 labelled(expiries, "share-expiry", "Link works for"),
                 PasscodeField("Passcode (optional)", "share-passcode", keep(passcode), session.act(create),
-                              clear=made_count)], wrap=True, spacing=12),
+                              clear=made_count)],
+               wrap=True, spacing=12, vertical_alignment=ft.CrossAxisAlignment.START),  # the label's counter below
         where,
         # The patient's own words go along with the items they are on: said before the link is made.
         banner(carried, "info", identifier="share-notes") if carried else None,

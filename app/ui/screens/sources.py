@@ -110,9 +110,6 @@ def Sources() -> ft.Control:
         elif is_own(status.name):
             lines.append(muted(status.kind_text))  # what the own-entries source holds, in words
             lines.append(ft.Text(status.last_run_text, size=14, color=INK))
-            lines.append(ft.Row([labelled(ft.TextButton(content="Deleted entries", icon=ft.Icons.HISTORY,
-                                                        on_click=session.act(lambda: session.navigate(DELETED_ENTRIES))),
-                                          "deleted-entries")]))  # fmt: skip
         else:
             kind = status.kind_text if status.kind_text != status.name else ""
             about = " · ".join(p for p in (kind, status.base_url or "") if p)
@@ -137,6 +134,10 @@ def Sources() -> ft.Control:
                                                 f"disconnect-{n}", icon=ft.Icons.LINK_OFF))  # fmt: skip
         actions.append(secondary_button("Remove", session.act(lambda: set_asking(_Asking(True, status, conn))),
                                         f"remove-source-{n}", icon=ft.Icons.DELETE_OUTLINE))  # fmt: skip
+        if conn is None and is_own(status.name):  # beside Remove, below the counts (not between them)
+            actions.append(labelled(ft.TextButton(content="Deleted entries", icon=ft.Icons.HISTORY,
+                                                  on_click=session.act(lambda: session.navigate(DELETED_ENTRIES))),
+                                    "deleted-entries"))  # fmt: skip
         lines.append(ft.Row(actions, wrap=True, spacing=10))
         return labelled(card(ft.Column(lines, spacing=8)), f"source-{n}")
 
