@@ -106,7 +106,8 @@ def Share() -> ft.Control:
     scope = state.scope
     choices = use_load(lambda: share_choices(session.require(), scope), [scope])
     revision, set_revision = use_state(0)  # moves when a link is made or revoked: the list loads again
-    links = use_load(lambda: link_summaries(session.require(), _host(session)), [revision])
+    # Who opened the links since the last look goes into the record first, so the list below says it.
+    links = use_load(lambda: _links_with_access(session), [revision])
     picked, set_picked = use_optional(frozenset)  # None: what Carry proposes
     made, set_made = use_optional(_Made)
     targets, set_targets = use_optional(list)  # the portals a made summary can be sent to
@@ -116,14 +117,13 @@ def Share() -> ft.Control:
     passcode = use_value("")
     made_count, set_made_count = use_state(0)
 
-    async def said_who_opened() -> None:
-        record = session.require()
-        opened = await session.run(merge_access_quietly, record, _host(session))
+    def said_who_opened() -> None:
+        opened = links.data[1] if links.data is not None else []
         if opened:
-            said = "; ".join(e.sentence() for e in opened[-3:])
+            said = "; ".join(opened[-3:])
             session.notify(said[:1].upper() + said[1:] + ".")
 
-    ft.use_effect(said_who_opened, [])
+    ft.use_effect(said_who_opened, [links.data])
     ft.use_effect(lambda: set_picked(None), [scope])
 
     found: ShareChoices | None = choices.data
@@ -188,8 +188,8 @@ def Share() -> ft.Control:
             blocks.append(_made_card(made, state.phone))
             if targets is not None:
                 blocks.append(_writeback_card(session, targets, send))
-        if links.data:
-            blocks.append(_links_card(session, links.data, revoke_link))
+        if links.data is not None and links.data[0]:
+            blocks.append(_links_card(session, links.data[0], revoke_link))
         # The link's options and its button come before the (long) list of items, so they never scroll away.
         if found_.selection is not None:
             who = found_.selection.person  # named before the link is made: a summary is one person's
@@ -202,6 +202,14 @@ def Share() -> ft.Control:
         return page_body(*blocks)
 
     return loaded_or(choices, render)
+
+
+def _links_with_access(session: UiSession) -> tuple[list[LinkSummary], list[str]]:
+    """The links made before, after merging who opened them since the last look (blocking: a worker thread); and
+    those openings, in words."""
+    record, host = session.require(), _host(session)
+    opened = merge_access_quietly(record, host)
+    return link_summaries(record, host), [e.sentence() for e in opened]
 
 
 def _items(n: int) -> str:
