@@ -252,3 +252,18 @@ def test_payload_dataclass_is_frozen() -> None:
     with pytest.raises(AttributeError):
         payload.url = "x"  # type: ignore[misc]
     assert isinstance(payload, SHLinkPayload)
+
+
+def test_a_link_id_never_starts_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    # An id typed after `carry share revoke` must not be taken for an option: one that would begin with "-" (the
+    # first byte 0xF8 encodes as "-") is drawn again.
+    import secrets
+
+    from sync.share.codec import shl
+
+    draws = iter([b"\xf8" + b"\x01" * 31, b"\x00" * 32])
+    monkeypatch.setattr(secrets, "token_bytes", lambda n: next(draws))
+    assert shl.new_link_id() == "A" * 43
+    monkeypatch.undo()
+    real = [shl.new_link_id() for _ in range(300)]
+    assert all(len(i) == 43 and not i.startswith("-") for i in real)

@@ -113,7 +113,7 @@ def test_back_from_a_hit_shows_the_same_search(make_server: Any, desktop: Any) -
     ex(page.get_by_text("Type a word to search for.")).to_be_visible()
     enter_text(page, "Search your record", "osteopor")
     page.keyboard.press("Enter")
-    hit = page.get_by_role("button", name="Osteoporosis Condition", exact=False)
+    hit = page.get_by_role("button", name="Osteoporosis Health problem", exact=False)
     ex(hit.first).to_be_visible()
     ex(page.get_by_text(re.compile("^1 found for “osteopor”"))).to_be_visible()
     assert "osteopor" not in page.url  # what the patient searched for stays out of the address

@@ -61,8 +61,13 @@ def new_key() -> bytes:
 
 
 def new_link_id() -> str:
-    """43 base64url characters from 32 random bytes: 256 bits, the entropy the spec asks of a manifest URL."""
-    return _b64encode(secrets.token_bytes(32))
+    """43 base64url characters from 32 random bytes: 256 bits, the entropy the spec asks of a manifest URL. Never
+    starting with "-", so the id can be typed as a command's argument (`carry share revoke ID`) without being taken
+    for an option (one id in 64 is drawn again: a negligible loss of entropy)."""
+    while True:
+        link_id = _b64encode(secrets.token_bytes(32))
+        if not link_id.startswith("-"):
+            return link_id
 
 
 @dataclass(frozen=True, slots=True)
