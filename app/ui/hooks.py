@@ -74,6 +74,14 @@ class Box(Generic[T]):
     def __init__(self, value: T) -> None:
         self.current = value
 
+    def set(self, value: T) -> None:
+        """Keep `value` (a field's on_change that passes its text, as PassphraseField's does)."""
+        self.current = value
+
+    def typed(self, e: Any) -> None:
+        """Keep what a TextField holds, from its change event (the field is never read at a click)."""
+        self.current = str(e.control.value or "")  # type: ignore[assignment]
+
 
 def use_value(initial: T) -> Box[T]:
     """A mutable box kept across renders (changing it renders nothing): what is typed, a counter, a handle."""

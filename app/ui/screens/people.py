@@ -167,11 +167,8 @@ def _person_card(session: UiSession, n: int, person: Person, choices: PeopleChoi
                                         icon=ft.Icons.CALL_SPLIT))  # fmt: skip
     lines.append(ft.Row(buttons, wrap=True, spacing=10, run_spacing=10))
     if renaming:
-
-        def typed(e: Any) -> None:
-            new_name.current = str(e.control.value or "")
-
-        field = ft.TextField(label="Name", value=person.name, max_length=80, dense=True, width=320, on_change=typed)
+        field = ft.TextField(label="Name", value=person.name, max_length=80, dense=True, width=320,
+                             on_change=new_name.typed)
         lines.append(ft.Row([
             labelled(field, f"rename-field-{n}"),
             primary_button("Save", session.act(lambda: actions.rename(person)), f"rename-save-{n}"),

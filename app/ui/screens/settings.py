@@ -132,19 +132,13 @@ def PassphraseCard() -> ft.Control:
         session.portals = Portals(session.require())  # the record was reopened under the new passphrase
         set_said(_Said("Your passphrase is changed. Use the new one from now on.", "ok"))
 
-    def keep(box: Any) -> Any:
-        def typed(text: str) -> None:
-            box.current = text
-
-        return typed
-
     return card(ft.Column(present(
         heading("Change your passphrase", 2),
         muted("Carry re-encrypts your record under the new passphrase. Backups you made before still open "
               "with the old one."),
-        PassphraseField("Current passphrase", "current-passphrase", keep(current), clear=attempts),
-        PassphraseField("New passphrase", "changed-passphrase", keep(new), clear=attempts),
-        PassphraseField("Repeat the new passphrase", "repeat-changed-passphrase", keep(repeat),
+        PassphraseField("Current passphrase", "current-passphrase", current.set, clear=attempts),
+        PassphraseField("New passphrase", "changed-passphrase", new.set, clear=attempts),
+        PassphraseField("Repeat the new passphrase", "repeat-changed-passphrase", repeat.set,
                         on_submit=session.act(change), clear=attempts),
         primary_button("Change passphrase", session.act(change), "change-passphrase", icon=ft.Icons.PASSWORD),
         _said(said, "passphrase-result"),
@@ -157,9 +151,6 @@ def BackupCard() -> ft.Control:
     typed = use_value("")
     said, set_said = use_optional(_Said)
     attempts, set_attempts = use_state(0)
-
-    def keep(text: str) -> None:
-        typed.current = text
 
     async def backup() -> None:
         passphrase, typed.current = typed.current, ""
@@ -177,7 +168,7 @@ def BackupCard() -> ft.Control:
         muted("A backup is a copy of your encrypted record: it opens only with your passphrase, on this device "
               "or a new one (\"Restore from a backup\" when Carry starts). Carry checks that it opens before "
               "offering it."),
-        PassphraseField("Your passphrase", "backup-passphrase", keep, on_submit=session.act(backup), clear=attempts),
+        PassphraseField("Your passphrase", "backup-passphrase", typed.set, on_submit=session.act(backup), clear=attempts),
         primary_button("Make a backup", session.act(backup), "make-backup", icon=ft.Icons.BACKUP_OUTLINED),
         _said(said, "backup-result" if said is None or said.url is None else "download-backup", "Download the backup"),
     ), spacing=10))  # fmt: skip
@@ -230,12 +221,6 @@ def LinkHostCard() -> ft.Control:
     if not url.current and saved_host:
         url.current = saved_host
 
-    def keep_url(e: Any) -> None:
-        url.current = str(e.control.value or "")
-
-    def keep_credential(text: str) -> None:
-        credential.current = text
-
     async def save() -> None:
         set_said(None)
         if chosen == _THIS_COMPUTER:
@@ -260,7 +245,7 @@ def LinkHostCard() -> ft.Control:
         ft.Radio(value=_CARRY_HOST, label="A Carry host"),
     ], spacing=4))  # fmt: skip
     host_field = ft.TextField(label="Carry host address", hint_text="https://share.example.org", width=420,
-                              value=saved_host or None, on_change=keep_url)  # type: ignore[arg-type]  # fmt: skip
+                              value=saved_host or None, on_change=url.typed)  # type: ignore[arg-type]  # fmt: skip
     return card(ft.Column(present(
         heading("Where your links live", 2),
         muted("The links you share are encrypted before they leave Carry: the host keeps only encrypted files, "
@@ -269,7 +254,7 @@ def LinkHostCard() -> ft.Control:
         ft.Text(_now_text(current_host), size=14, color=INK),
         named_radios("Where new links live", group),
         host_field,
-        PassphraseField("Publish credential", "publish-credential", keep_credential, clear=attempts,
+        PassphraseField("Publish credential", "publish-credential", credential.set, clear=attempts,
                         hint="the one the host's owner made for this device"),
         primary_button("Save where links live", session.act(save), "save-link-host"),
         _said(said, "where-result"),

@@ -267,12 +267,6 @@ def _picker_card(session: UiSession, choices: ShareChoices, picked: frozenset[st
 def _options_card(session: UiSession, host: ShareHost, phone: bool, kind: str, set_kind: Callable[[str], None],
                   expiry: str, set_expiry: Callable[[str], None], label: Any, passcode: Any, create: Any,
                   made_count: int, carried: str) -> ft.Control:  # fmt: skip
-    def keep(box: Any) -> Callable[[str], None]:
-        def typed(text: str) -> None:
-            box.current = text
-
-        return typed
-
     where = muted(f"The link points at {host.public_base}. The summary is encrypted on this device; the server "
                   "keeps only an encrypted copy it cannot read.", size=13)  # fmt: skip
     warning = host.reach_warning()
@@ -285,7 +279,7 @@ def _options_card(session: UiSession, host: ShareHost, phone: bool, kind: str, s
                            options=[ft.DropdownOption(key=k, text=t) for k, t in EXPIRY_CHOICES],
                            on_select=lambda e: set_expiry(str(e.control.value or "7d")))  # fmt: skip
     label_field = ft.TextField(label="Label (the doctor sees it)", max_length=80, width=360,
-                               on_change=lambda e: keep(label)(str(e.control.value or "")))  # fmt: skip
+                               on_change=label.typed)  # fmt: skip
     return card(ft.Column(present(
         heading("Make a link", 2),
         banner(f"{warning} {REACH_APP_HINT}", "warn", identifier="share-reach") if warning else None,
@@ -294,7 +288,7 @@ def _options_card(session: UiSession, host: ShareHost, phone: bool, kind: str, s
               "a PDF of them in one file, for the clinic's chart.", size=13),
         ft.Row([labelled(label_field, "share-label", "Label (the doctor sees it)"),
                 labelled(expiries, "share-expiry", "Link works for"),
-                PasscodeField("Passcode (optional)", "share-passcode", keep(passcode), session.act(create),
+                PasscodeField("Passcode (optional)", "share-passcode", passcode.set, session.act(create),
                               clear=made_count)],
                wrap=True, spacing=12, vertical_alignment=ft.CrossAxisAlignment.START),  # the label's counter below
         where,
@@ -390,15 +384,6 @@ def Received() -> ft.Control:
                  f"{counts.unchanged} unchanged.")  # fmt: skip
         await session.record_changed()
 
-    def keep_text(box: Any) -> Callable[[Any], None]:
-        def typed(e: Any) -> None:
-            box.current = str(e.control.value or "")
-
-        return typed
-
-    def keep_code(text: str) -> None:
-        passcode.current = text
-
     submit = session.act(open_link)
     result: ft.Control | None = None
     if received is not None:
@@ -423,11 +408,11 @@ def Received() -> ft.Control:
             muted("Carry fetches the summary, decrypts it on this device and shows it. Nothing is kept unless "
                   "you ask."),
             labelled(ft.TextField(label="Shared link", hint_text="shlink:/… or a viewer address", multiline=False,
-                                  on_submit=submit, on_change=keep_text(link)), "received-link", "Shared link"),
+                                  on_submit=submit, on_change=link.typed), "received-link", "Shared link"),
             ft.Row([labelled(ft.TextField(label="Your name (the sharer sees it)", value="Carry user", width=320,
-                                          on_submit=submit, on_change=keep_text(recipient)),
+                                          on_submit=submit, on_change=recipient.typed),
                              "received-recipient", "Your name (the sharer sees it)"),
-                    PasscodeField("Passcode, if it has one", "received-passcode", keep_code, submit)], wrap=True),
+                    PasscodeField("Passcode, if it has one", "received-passcode", passcode.set, submit)], wrap=True),
             primary_button("Open", submit, "open-link", icon=ft.Icons.LOCK_OPEN),
         ], spacing=10)),
         result,

@@ -20,9 +20,6 @@ def Unlock() -> ft.Control:
     error, set_error = ft.use_state("")
     attempts, set_attempts = ft.use_state(0)
 
-    def changed(text: str) -> None:
-        typed.current = text
-
     async def unlock() -> None:
         if busy:
             return
@@ -47,7 +44,7 @@ def Unlock() -> ft.Control:
         ft.context.page.width,
         heading("Unlock your record"),
         muted("Your record is encrypted. Type your passphrase to open it."),
-        PassphraseField("Passphrase", "unlock-passphrase", changed, on_submit=session.act(unlock), autofocus=True,
+        PassphraseField("Passphrase", "unlock-passphrase", typed.set, on_submit=session.act(unlock), autofocus=True,
                         clear=attempts),  # fmt: skip
         status,
         primary_button("Unlock", session.act(unlock), "unlock", icon=ft.Icons.LOCK_OPEN, disabled=busy),

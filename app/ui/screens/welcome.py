@@ -73,9 +73,6 @@ def CreateRecord(back: object = None) -> ft.Control:
         if result.score != score:
             set_score(result.score)
 
-    def typed_second(text: str) -> None:
-        second.current = text
-
     async def create() -> None:
         if busy:
             return
@@ -106,7 +103,7 @@ def CreateRecord(back: object = None) -> ft.Control:
         ft.Text("Choose a passphrase. You will type it each time you open Carry.", size=15),
         PassphraseField("New passphrase", "new-passphrase", typed_first, autofocus=True),
         ft.Column([meter, hint], spacing=4),
-        PassphraseField("Repeat the passphrase", "repeat-passphrase", typed_second, on_submit=session.act(create),
+        PassphraseField("Repeat the passphrase", "repeat-passphrase", second.set, on_submit=session.act(create),
                         clear=attempts),  # fmt: skip
         banner(
             "If you lose your passphrase, nobody can open your record, not even Carry. There is no reset. "
@@ -143,9 +140,6 @@ def Restore(back: Callable[[], Any]) -> ft.Control:
     error, set_error = ft.use_state("")
     attempts, set_attempts = ft.use_state(0)
     ft.use_effect(lambda: None, [], cleanup=picked.forget_upload)
-
-    def changed(text: str) -> None:
-        typed.current = text
 
     async def pick() -> None:
         if picked.picker is None:
@@ -207,7 +201,7 @@ def Restore(back: Callable[[], Any]) -> ft.Control:
                 "before it becomes your record on this device.", size=15),  # fmt: skip
         secondary_button("Choose the backup file", session.act(pick), "choose-backup", icon=ft.Icons.FOLDER_OPEN_OUTLINED),
         labelled(muted(f"Chosen: {chosen_name}" if chosen_name else "No file chosen yet."), "backup-chosen"),
-        PassphraseField("Passphrase of the backup", "restore-passphrase", changed, on_submit=session.act(restore),
+        PassphraseField("Passphrase of the backup", "restore-passphrase", typed.set, on_submit=session.act(restore),
                         clear=attempts),  # fmt: skip
         status,
         ft.Row([primary_button("Restore", session.act(restore), "restore", icon=ft.Icons.RESTORE, disabled=busy),
