@@ -1,6 +1,7 @@
 """The Flet web client's files as Carry serves them: Carry's own web-app manifest, icons and favicon (so a phone
-can add Carry to its home screen), and Flet's index page with one script added that keeps the page from loading
-anything from another host (app/web/carry-offline.js says why)."""
+can add Carry to its home screen), and Flet's index page with two scripts added: one keeps the page from loading
+anything from another host (app/web/carry-offline.js says why), one has Flutter draw on a single thread
+(app/web/carry-renderer.js says why)."""
 
 from __future__ import annotations
 
@@ -10,28 +11,30 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["OFFLINE_SCRIPT", "WEB_FILES", "client_dir"]
+__all__ = ["OFFLINE_SCRIPT", "RENDERER_SCRIPT", "WEB_FILES", "client_dir"]
 
 WEB_FILES = Path(__file__).resolve().parent / "web"
 OFFLINE_SCRIPT = "carry-offline.js"
-# Flet's index.html marks where its configuration script goes; Carry's script goes just before it, so it runs
+RENDERER_SCRIPT = "carry-renderer.js"  # skwasm on one thread (app/web/carry-renderer.js says why)
+# Flet's index.html marks where its configuration script goes; Carry's scripts go just before it, so they run
 # before the Flutter bootstrap loads main.dart.js.
 _MARKER = "<!-- fletAppConfig -->"
 
 
 @functools.cache
 def client_dir() -> Path:
-    """A folder for flet_web's `assets_dir`: Carry's web files plus an index.html that loads OFFLINE_SCRIPT first.
+    """A folder for flet_web's `assets_dir`: Carry's web files plus an index.html that loads OFFLINE_SCRIPT and
+    RENDERER_SCRIPT first.
     flet_web serves this folder before its own web folder, and takes index.html and manifest.json from it. Made
     once per process (it holds no health data) and removed at exit."""
     import flet_web
 
     index = (Path(flet_web.__file__).resolve().parent / "web" / "index.html").read_text(encoding="utf-8")
     if _MARKER not in index:
-        raise RuntimeError(f"flet_web's index.html has no {_MARKER}; Carry cannot add its offline script to it.")
+        raise RuntimeError(f"flet_web's index.html has no {_MARKER}; Carry cannot add its scripts to it.")
     folder = Path(tempfile.mkdtemp(prefix="carry-web-"))
     atexit.register(shutil.rmtree, folder, True)
     shutil.copytree(WEB_FILES, folder, dirs_exist_ok=True)
-    script = f'<script src="{OFFLINE_SCRIPT}"></script>\n  '
+    script = "".join(f'<script src="{name}"></script>\n  ' for name in (OFFLINE_SCRIPT, RENDERER_SCRIPT))
     (folder / "index.html").write_text(index.replace(_MARKER, script + _MARKER, 1), encoding="utf-8")
     return folder

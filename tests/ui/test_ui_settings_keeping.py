@@ -91,12 +91,19 @@ def test_units_dark_mode_and_text_size_apply_live_and_are_remembered(make_server
         assert sum(light) > 600 and sum(dark) < 120, (light, dark)
         shot(page, f"settings-dark-larger-{width}")
         # The banners are dark too (their tones are roles of the theme): the export warning's fill, right of its text.
+        # Flutter scrolls the banner into view over several frames and its box moves meanwhile, so the fill is
+        # read again (box and pixel) until the scroll has settled; a light or page-coloured fill still fails.
         warning = _id(page, "export-warning")
-        warning.scroll_into_view_if_needed()
-        page.wait_for_timeout(800)
-        box = warning.bounding_box()
-        fill = _pixel(page, int(box["x"] + box["width"] - 8), int(box["y"] + box["height"] // 2))
-        assert sum(fill) < 200 and fill[0] > fill[2], fill  # dark amber, not the light page's pale one
+        fills = []
+        for _ in range(12):
+            warning.scroll_into_view_if_needed()
+            page.wait_for_timeout(400)
+            box = warning.bounding_box()
+            fills.append(_pixel(page, int(box["x"] + box["width"] - 8), int(box["y"] + box["height"] // 2)))
+            if sum(fills[-1]) < 200 and fills[-1][0] > fills[-1][2]:
+                break
+        fill = fills[-1]
+        assert sum(fill) < 200 and fill[0] > fill[2], fills  # dark amber, not the light page's pale one
         shot(page, f"settings-dark-banner-{width}")
 
         nav(page, "Results")

@@ -1,5 +1,6 @@
 """Carry as an installable web app, over real HTTP: its own manifest and icons, and an index page that loads
-Carry's offline script before the Flutter client (the browser test in test_ui_offline.py checks its effect)."""
+Carry's offline and renderer scripts before the Flutter client (the browser tests in test_ui_offline.py and
+test_ui_renderer.py check their effect)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from app.server import build_app
 from app.ui import AppContext
-from app.web_client import OFFLINE_SCRIPT, WEB_FILES
+from app.web_client import OFFLINE_SCRIPT, RENDERER_SCRIPT, WEB_FILES
 
 from ui.test_ui_server import Running, _free_port
 
@@ -50,15 +51,16 @@ def test_the_manifest_names_carry_and_its_icons_are_carrys(base_url: str) -> Non
             assert client.get("/" + linked).content == (WEB_FILES / linked).read_bytes()
 
 
-def test_the_index_page_loads_the_offline_script_before_the_client(base_url: str) -> None:
+@pytest.mark.parametrize("name", [OFFLINE_SCRIPT, RENDERER_SCRIPT])
+def test_the_index_page_loads_carrys_scripts_before_the_client(base_url: str, name: str) -> None:
     with httpx.Client(base_url=base_url, timeout=10) as client:
         # Any app route gets the same index page (the client routes itself).
         for path in ("/", "/timeline"):
             index = client.get(path).text
-            mark = f'<script src="{OFFLINE_SCRIPT}"></script>'
+            mark = f'<script src="{name}"></script>'
             assert index.count(mark) == 1
             assert index.index(mark) < index.index("flutter_bootstrap.js")
-        script = client.get("/" + OFFLINE_SCRIPT)
+        script = client.get("/" + name)
         assert script.status_code == 200 and "javascript" in script.headers["content-type"]
-        assert script.text == (WEB_FILES / OFFLINE_SCRIPT).read_text(encoding="utf-8")
+        assert script.text == (WEB_FILES / name).read_text(encoding="utf-8")
     json.loads((WEB_FILES / "manifest.json").read_text(encoding="utf-8"))  # the shipped manifest is valid JSON
