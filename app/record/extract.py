@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sync.fhir.dates import sortable
+from sync.pdf_pages import PdfUnreadable, pdf_text
 
 __all__ = ["Extracted", "extract", "human_name", "search_text"]
 
@@ -336,13 +337,22 @@ def _inline_text(resource: dict[str, Any]) -> list[str]:
         attachment = content.get("attachment") if isinstance(content, dict) else None
         if not isinstance(attachment, dict) or not isinstance(attachment.get("data"), str):
             continue
-        ctype = str(attachment.get("contentType", ""))
-        if not ctype.startswith(("text/", "application/xhtml")):
+        ctype = str(attachment.get("contentType", "")).split(";")[0].strip().lower()
+        is_pdf = ctype == "application/pdf"
+        if not (is_pdf or ctype.startswith(("text/", "application/xhtml"))):
             continue
         try:
-            text = base64.b64decode(attachment["data"], validate=False).decode("utf-8", "replace")
+            raw = base64.b64decode(attachment["data"], validate=False)
         except (binascii.Error, ValueError):
             continue
+        if is_pdf:
+            # A PDF's words find it in search (its text layer; a scan without one adds nothing).
+            try:
+                texts.append(pdf_text(raw, _NOTE_LIMIT))
+            except PdfUnreadable:
+                pass
+            continue
+        text = raw.decode("utf-8", "replace")
         if "html" in ctype:
             text = _TAGS.sub(" ", text)
         texts.append(text[:_NOTE_LIMIT])

@@ -32,12 +32,13 @@ from app.views import (
     same_thing,
 )
 from app.views import Detail as ItemDetail
+from app.views.pdf_pages import FIRST_PAGES, PdfPages, pdf_pages
 
 from ..context import AttachmentLinks
-from ..hooks import component, use_app_state, use_load, use_session, use_title, use_value
+from ..hooks import Box, component, use_app_state, use_load, use_session, use_state, use_title, use_value
 from ..paths import edit_path, item_path
 from ..session import UiSession
-from ..theme import INK, MONOSPACE, MUTED
+from ..theme import INK, MONOSPACE, MUTED, OUTLINE
 from ..widgets import banner, card, heading, labelled, loading, muted, primary_button, row_tile, secondary_button
 from .common import BackButton, loaded_or, page_body
 
@@ -84,7 +85,8 @@ def _table(rows: tuple[tuple[str, str], ...] | list[tuple[str, str]], narrow: bo
 
 
 def attachment_controls(parts: tuple[Attachment, ...], pdf_links: tuple[str | None, ...], web: bool) -> list[ft.Control]:
-    """A document's readable parts: its text, a photo shown, a PDF offered through Carry's own server."""
+    """A document's readable parts: its text, a photo shown, a PDF's pages shown (and the file offered through
+    Carry's own server)."""
     out: list[ft.Control] = []
     for n, part in enumerate(parts):
         link = pdf_links[n] if n < len(pdf_links) else None
@@ -95,6 +97,7 @@ def attachment_controls(parts: tuple[Attachment, ...], pdf_links: tuple[str | No
             out.append(ft.Image(src=part.data, semantics_label=f"{part.title} (image)", fit=ft.BoxFit.CONTAIN,
                                 width=640))  # fmt: skip
         elif part.kind == "pdf" and part.data:
+            out.append(PdfPageImages(part.data, n))
             if web and link is not None:
                 button = ft.OutlinedButton(content=f"Open the PDF ({part.size_text})",
                                            icon=ft.Icons.PICTURE_AS_PDF_OUTLINED,
@@ -103,12 +106,58 @@ def attachment_controls(parts: tuple[Attachment, ...], pdf_links: tuple[str | No
                 out.append(muted("Opens in a new tab, from this computer only; the link works for five minutes.",
                                  size=12))  # fmt: skip
             else:
-                out.append(muted(f"PDF ({part.size_text}): open it from Carry in a browser.", size=13))
+                out.append(muted(f"PDF ({part.size_text}): to open the file itself, open Carry in a browser.",
+                                 size=13))  # fmt: skip
         elif part.url:
             out.append(muted(f"{part.title}: kept at {part.url} (not downloaded).", size=13))
         else:
             out.append(muted(f"{part.title}: a {part.content_type} attachment Carry cannot show.", size=13))
     return out
+
+
+_PAGE_PIXELS_PHONE = 800  # pages drawn this wide: sharp at a phone's 2x pixels, where they fill the width
+_PAGE_PIXELS_WIDE = 1200
+_PAGE_WIDTH_WIDE = 760  # and shown at most this wide on a large screen (a page as big as a sheet of paper)
+
+
+@component
+def PdfPageImages(data: bytes, n: int) -> ft.Control:
+    """A PDF's pages as images in the page: the first few at once, "Show N more pages" for the rest. Drawn on a
+    worker thread, in memory; pages already drawn are kept when more are asked for."""
+    state = use_app_state()
+    width = _PAGE_PIXELS_PHONE if state.phone else _PAGE_PIXELS_WIDE
+    wanted, set_wanted = use_state(FIRST_PAGES)
+    drawn: Box[PdfPages | None] = use_value(None)
+
+    def draw() -> PdfPages:
+        drawn.current = pdf_pages(data, wanted, width, drawn.current)
+        return drawn.current
+
+    shown = use_load(draw, [wanted, width])
+    found = shown.data
+    if found is None:
+        if shown.error:
+            return muted(f"This PDF could not be shown: {shown.error}", size=13)
+        return ft.Container(content=ft.ProgressRing(width=24, height=24, semantics_label="Drawing the PDF's pages"),
+                            alignment=ft.Alignment.CENTER, padding=16)  # fmt: skip
+    if found.problem:
+        return ft.Semantics(identifier=f"pdf-problem-{n}", content=muted(found.problem, size=14))
+    pages: list[ft.Control] = [
+        ft.Container(
+            content=ft.Image(src=page.png, semantics_label=found.label(page), fit=ft.BoxFit.CONTAIN,
+                             width=None if state.phone else _PAGE_WIDTH_WIDE),  # fmt: skip
+            border=ft.Border.all(1, OUTLINE),
+            alignment=ft.Alignment.TOP_CENTER,
+        )
+        for page in found.pages
+    ]
+    if found.left:
+        more = secondary_button(found.more_text, lambda: set_wanted(len(found.pages) + found.more),
+                                f"pdf-more-{n}", icon=ft.Icons.EXPAND_MORE, disabled=shown.loading)  # fmt: skip
+        pages.append(ft.Row([more, muted(f"{len(found.pages)} of {found.total} pages shown", size=13)], wrap=True,
+                            vertical_alignment=ft.CrossAxisAlignment.CENTER))  # fmt: skip
+    return ft.Column(pages, spacing=10, horizontal_alignment=ft.CrossAxisAlignment.STRETCH if state.phone else
+                     ft.CrossAxisAlignment.START)  # fmt: skip
 
 
 @component
