@@ -117,7 +117,7 @@ def attachment_controls(parts: tuple[Attachment, ...], pdf_links: tuple[str | No
 
 _PAGE_PIXELS_PHONE = 800  # pages drawn this wide: sharp at a phone's 2x pixels, where they fill the width
 _PAGE_PIXELS_WIDE = 1200
-_PAGE_WIDTH_WIDE = 760  # and shown at most this wide on a large screen (a page as big as a sheet of paper)
+_PAGE_WIDTH_WIDE = 680  # and shown this wide on a large screen (about as big as the sheet of paper)
 
 
 @component
@@ -147,7 +147,6 @@ def PdfPageImages(data: bytes, n: int) -> ft.Control:
             content=ft.Image(src=page.png, semantics_label=found.label(page), fit=ft.BoxFit.CONTAIN,
                              width=None if state.phone else _PAGE_WIDTH_WIDE),  # fmt: skip
             border=ft.Border.all(1, OUTLINE),
-            alignment=ft.Alignment.TOP_CENTER,
         )
         for page in found.pages
     ]
