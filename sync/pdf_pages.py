@@ -1,4 +1,5 @@
-"""A PDF read with PDFium (pypdfium2, imported here only): its pages drawn as PNG images, its text for search.
+"""A PDF read with PDFium (pypdfium2, imported here only): its pages drawn as PNG images (Pillow encodes them), its
+text for search.
 
 Everything stays in memory: the PDF comes in as bytes (from the encrypted record) and the pages go out as PNG bytes;
 no file is written. PDFium is not thread-safe, so every call into it holds one lock (a detail page drawing pages on
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
+from PIL import Image
 
 __all__ = ["PageImage", "PdfUnreadable", "page_images", "pdf_text"]
 
@@ -79,7 +81,9 @@ def page_images(data: bytes, first: int, count: int, width: int) -> tuple[int, l
             finally:
                 page.close()
             out = io.BytesIO()
-            image.save(out, "PNG")
+            # 256 colours: a page of text is a twentieth of its full-colour size (a websocket carries it), a scan
+            # still reads well.
+            image.quantize(256, method=Image.Quantize.FASTOCTREE).save(out, "PNG")
             pages.append(PageImage(index + 1, out.getvalue(), image.width, image.height))
     return total, pages
 

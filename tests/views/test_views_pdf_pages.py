@@ -53,6 +53,17 @@ def test_the_first_three_pages_are_drawn_then_the_rest_without_drawing_those_aga
     assert [(p.number, p.width) for p in narrow.pages] == [(1, 400), (2, 400), (3, 400)] and narrow.left == 2
 
 
+def test_a_full_page_of_text_is_small_enough_to_send_to_a_phone() -> None:
+    pdf = FPDF()
+    pdf.set_font("Helvetica", size=10)
+    pdf.add_page()
+    for n in range(55):
+        pdf.cell(0, 4.5, f"Line {n}: ferritin 412 ng/mL, transferrin saturation 68 %, ALT 54 U/L, AST 41 U/L",
+                 new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    (page,) = pdf_pages(bytes(pdf.output()), 1, 800).pages
+    assert 0.01 < _dark_share(page.png) and len(page.png) < 60_000  # full colour: about 350 kB
+
+
 def test_a_long_pdf_offers_its_pages_twenty_at_a_time() -> None:
     pdf = FPDF()
     for _ in range(25):
