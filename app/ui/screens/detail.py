@@ -127,13 +127,15 @@ def PdfPageImages(data: bytes, n: int) -> ft.Control:
     state = use_app_state()
     width = _PAGE_PIXELS_PHONE if state.phone else _PAGE_PIXELS_WIDE
     wanted, set_wanted = use_state(FIRST_PAGES)
-    drawn: Box[PdfPages | None] = use_value(None)
+    drawn: Box[tuple[bytes, PdfPages] | None] = use_value(None)  # the pages drawn so far, and of which PDF
 
     def draw() -> PdfPages:
-        drawn.current = pdf_pages(data, wanted, width, drawn.current)
-        return drawn.current
+        before = drawn.current[1] if drawn.current is not None and drawn.current[0] == data else None
+        pages = pdf_pages(data, wanted, width, before)
+        drawn.current = (data, pages)
+        return pages
 
-    shown = use_load(draw, [wanted, width])
+    shown = use_load(draw, [wanted, width, len(data)])
     found = shown.data
     if found is None:
         if shown.error:
