@@ -20,6 +20,7 @@ from PIL import Image
 __all__ = ["PageImage", "PdfUnreadable", "page_images", "pdf_text"]
 
 _LOCK = threading.Lock()
+_TEXT_PAGES = 500  # text is read from this many pages at most (a scan of thousands of pages holds up no import)
 _TALLEST = 4.0  # a page drawn at most this many times as tall as it is wide (a long receipt is cut, not huge)
 
 
@@ -89,12 +90,12 @@ def page_images(data: bytes, first: int, count: int, width: int) -> tuple[int, l
 
 
 def pdf_text(data: bytes, limit: int) -> str:
-    """The PDF's text, page after page, up to `limit` characters ("" for a scan with no text layer).
+    """The PDF's text, page after page, up to `limit` characters or 500 pages ("" for a scan with no text layer).
     Raises PdfUnreadable for a damaged or password-protected PDF."""
     parts: list[str] = []
     length = 0
     with _opened(data) as document:
-        for index in range(len(document)):
+        for index in range(min(len(document), _TEXT_PAGES)):
             if length >= limit:
                 break
             page = document[index]
