@@ -1,6 +1,7 @@
 """A PDF read in the app, in headless Chromium at 390 and 1280 px: a five-page letter imported from the app opens
 with its first three pages drawn as images ("Page 1 of 5"…), "Show 2 more pages" draws the other two, and the
-"Open the PDF" link is still offered; a PDF that cannot be read says so in one sentence."""
+"Open the PDF" link is still offered, and a word inside the PDF finds it in search; a PDF that cannot be read says
+so in one sentence."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ def letter(folder: Path, name: str) -> Path:
         pdf.add_page()
         pdf.cell(0, 30, f"Page {n} of the {name} letter")
         pdf.rect(20, 60, 170, 200 - 30 * n)
+    pdf.set_xy(20, 240)
+    pdf.cell(0, 20, f"Seen for siderosis{name}")  # a word only the PDF's text holds, on its last page
     path = folder / f"{name}_letter.pdf"
     path.write_bytes(bytes(pdf.output()))
     return path
@@ -79,6 +82,12 @@ def test_a_pdf_s_pages_are_shown_three_then_all(elvina: Any, browser: Any, tmp_p
         link = page.get_by_role("button", name="Open the PDF", exact=False)
         link.scroll_into_view_if_needed()
         ex(link).to_be_visible()
+        # A word only the PDF's text holds finds the document.
+        nav(page, "Search")
+        enter_text(page, "Search your record", f"siderosis{size}")
+        page.keyboard.press("Enter")
+        ex(page.get_by_role("button", name=f"Five-page letter ({size})", exact=False).first).to_be_visible()
+        shot(page, f"pdf-pages-05-search-{size}")
     finally:
         context.close()
 
