@@ -27,7 +27,8 @@ from .entries import (
 )  # fmt: skip
 from .documents import Attachment, DocumentSummary, attachments, document_kinds, documents, html_to_text
 from .format import (
-    format_blood_pressure, format_date, format_month, format_number, format_timestamp, format_unit, format_value, kind_name,
+    format_blood_pressure, format_date, format_month, format_number, format_score, format_timestamp, format_unit, format_value,
+    is_scale, kind_name,
     readable_measurements, years_since,
 )  # fmt: skip
 from .labs import OTHER, LabTest, Line, Point, Series, Value, lab_series, lab_tests, values_of
@@ -99,6 +100,8 @@ __all__ = [
     "format_date",
     "format_month",
     "format_number",
+    "format_score",
+    "is_scale",
     "format_timestamp",
     "format_unit",
     "format_value",
