@@ -25,7 +25,10 @@ from .entries import (
     ADDED_BY_YOU, ENTRY_KINDS, READING_CHOICES, DeletedEntry, ReadingChoice, VersionLine, current_draft, deleted_entries,
     entry_kind, entry_text, entry_versions, remove_entry, restore_entry, same_as_choices, store_entry,
 )  # fmt: skip
-from .documents import Attachment, DocumentSummary, attachments, document_kinds, documents, html_to_text
+from .documents import (
+    Attachment, DocumentSummary, NoteBlock, attachments, document_kinds, documents, html_to_text, is_markdown,
+    markdown_to_text, note_blocks,
+)  # fmt: skip
 from .format import (
     format_blood_pressure, format_date, format_month, format_number, format_score, format_timestamp, format_unit, format_value,
     is_scale, kind_name,
@@ -106,6 +109,10 @@ __all__ = [
     "format_unit",
     "format_value",
     "html_to_text",
+    "is_markdown",
+    "markdown_to_text",
+    "note_blocks",
+    "NoteBlock",
     "kind_name",
     "lab_series",
     "lab_tests",

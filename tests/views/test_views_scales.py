@@ -12,7 +12,7 @@ import pytest
 
 from app import views as v
 from app.record import Record
-from support.records import PASSPHRASE
+from support.records import demo_record
 from sync.assets import DEMO_PATIENTS
 
 PAIN = "72514-3"  # Pain severity - 0-10 verbal numeric rating [Score] - Reported
@@ -60,9 +60,7 @@ def test_a_stored_summary_with_a_score_reads_a_whole_number() -> None:
 
 @pytest.fixture(scope="module")
 def record(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Record]:
-    rec = Record.create(tmp_path_factory.mktemp("scales") / "record.carry", PASSPHRASE)
-    for found in sorted(DEMO_PATIENTS.glob("Elvina_Lemke_*.json")):
-        rec.import_file(found)
+    rec = demo_record(tmp_path_factory.mktemp("scales") / "record.carry", "Elvina_Lemke_*.json")
     yield rec
     rec.close()
 
