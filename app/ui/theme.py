@@ -157,9 +157,9 @@ def app_theme(palette: Palette = LIGHT, text_scale: float = 1.0) -> ft.Theme:
     )  # fmt: skip
     # Six destinations share a 390 px phone bar: 12 px labels keep "Documents" on one line (at every text size:
     # larger labels break into pieces there; the icons and the screen's own title say where you are).
-    bar = ft.NavigationBarTheme(bgcolor=p.nav, label_text_style=ft.TextStyle(size=12, weight=ft.FontWeight.W_500,
-                                                                           color=p.ink, font_family=FONT,
-                                                                           font_family_fallback=FALLBACK_FONTS))  # fmt: skip
+    label = ft.TextStyle(size=12, weight=ft.FontWeight.W_500, color=p.ink, font_family=FONT,
+                         font_family_fallback=FALLBACK_FONTS)  # fmt: skip
+    bar = ft.NavigationBarTheme(bgcolor=p.nav, label_text_style=label)
     # Each style names its colour too: a style without one is drawn in Flutter's fallback black, even when dark.
     text = ft.TextTheme(**{role: ft.TextStyle(size=round(size * text_scale), color=p.ink,
                                               font_family=FONT, font_family_fallback=FALLBACK_FONTS)

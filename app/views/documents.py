@@ -307,7 +307,8 @@ def attachments(record: Record, stored: StoredResource) -> list[Attachment]:
         elif kind == "text":
             text = data.decode("utf-8", "replace").strip()
             if is_markdown(text, ctype):
-                out.append(Attachment("text", ctype, title, text=markdown_to_text(text), blocks=tuple(note_blocks(text))))
+                blocks = tuple(note_blocks(text))
+                out.append(Attachment("text", ctype, title, text=markdown_to_text(text), blocks=blocks))
             else:
                 out.append(Attachment("text", ctype, title, text=text))
         elif kind in ("pdf", "image"):

@@ -1,10 +1,10 @@
 """Units drawn as written: '10⁶/µL' on a phone shows a raised 6, not a box.
 
-Flet's Roboto has superscript ¹²³ but no ⁶ (or ⁹, ⁴ …), and the web client's own fallback would be Google's Noto
-fonts from a CDN Carry never asks: the glyph was drawn as Roboto's empty box, sitting on the baseline as tall as a
-capital. Carry serves DejaVu Sans as the fallback font (app/ui/theme.py, FALLBACK_FONT). The test reads the pixels
-of a real result's value line: among its glyphs there must be one raised above the middle of the digits (the
-superscript; the box stood on the baseline, as tall as the digits, so this fails with it).
+Flet's Roboto has superscript ¹²³ but no ⁶ (or ⁹, ⁴ …), and the web client's own fallback would be Google's
+Noto fonts from a CDN Carry never asks: the glyph was drawn as Roboto's empty box, sitting on the baseline as tall
+as a capital. Carry serves DejaVu Sans as the fallback font (app/ui/theme.py, FALLBACK_FONT). The test reads the
+pixels of a real result's value line: among its glyphs there must be one raised above the middle of the digits
+(the superscript; the box stood on the baseline, as tall as the digits, so this fails with it).
 """
 
 from __future__ import annotations

@@ -66,7 +66,8 @@ def test_lists_paragraphs_and_a_broken_line_as_the_note_means_them(record: Recor
 
 def test_markdown_marks_links_and_images_in_words() -> None:
     text = ("# Visit\nSome **bold**, *said* and `code`; see [the leaflet](https://example.org/leaflet) "
-            "![a rash](https://example.org/rash.png) \\# not a heading\n\n1. one\n2) two\n   more of two\n---\n## Plan ##")
+            "![a rash](https://example.org/rash.png) \\# not a heading\n\n"
+            "1. one\n2) two\n   more of two\n---\n## Plan ##")
     assert v.is_markdown(text) and not v.is_markdown("Plain note\n#hashtag")
     assert v.is_markdown("No heading", "text/markdown")
     assert v.note_blocks(text) == [
