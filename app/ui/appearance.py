@@ -17,7 +17,9 @@ from flet.components.component import Component
 
 from app.views.preferences import Preferences
 
-from .theme import DARK, LIGHT, app_theme
+from app.web_client import FALLBACK_FONT_URL
+
+from .theme import DARK, FALLBACK_FONT, LIGHT, app_theme
 
 __all__ = ["apply_appearance", "scale_text"]
 
@@ -26,6 +28,7 @@ _children_fields: dict[type, tuple[str, ...]] = {}
 
 
 def apply_appearance(page: ft.Page, prefs: Preferences) -> None:
+    page.fonts = {FALLBACK_FONT: FALLBACK_FONT_URL}  # what Roboto cannot draw (theme.py, FALLBACK_FONT)
     page.theme = app_theme(LIGHT, prefs.text_scale)
     page.dark_theme = app_theme(DARK, prefs.text_scale)
     page.theme_mode = ft.ThemeMode.DARK if prefs.dark else ft.ThemeMode.LIGHT

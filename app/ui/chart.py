@@ -11,7 +11,9 @@ import flet_charts as fc
 from app.views import ADDED_BY_YOU, Point, Series, format_value
 from app.views.format import convert
 
-from .theme import CHART_GRID, CHART_LINES, CHART_RANGE, MUTED, OUTLINE, SURFACE, TOOLTIP_BACKGROUND, TOOLTIP_TEXT
+from .theme import (
+    CHART_GRID, CHART_LINES, CHART_RANGE, FALLBACK_FONTS, FONT, MUTED, OUTLINE, SURFACE, TOOLTIP_BACKGROUND, TOOLTIP_TEXT,
+)  # fmt: skip
 
 __all__ = ["TOOLTIP_BACKGROUND", "TOOLTIP_TEXT", "trend_chart"]
 
@@ -27,7 +29,8 @@ def _tooltip(series: Series, name: str, point: Point) -> fc.LineChartDataPointTo
     mine = f" · {ADDED_BY_YOU.lower()}" if point.own else ""
     return fc.LineChartDataPointTooltip(
         text=f"{label}{format_value(point.value, series.unit)}{flag}\n{point.date}{mine}",
-        text_style=ft.TextStyle(color=TOOLTIP_TEXT, size=13, weight=ft.FontWeight.W_500),
+        text_style=ft.TextStyle(color=TOOLTIP_TEXT, size=13, weight=ft.FontWeight.W_500,
+                                font_family=FONT, font_family_fallback=FALLBACK_FONTS),
     )
 
 

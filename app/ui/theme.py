@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import flet as ft
 
 __all__ = [
-    "ALERT_TEXT", "BACKGROUND", "CHART_LINES", "CHART_GRID", "CHART_RANGE", "DARK", "FOCUS_RING", "INK", "LIGHT",
+    "ALERT_TEXT", "BACKGROUND", "CHART_LINES", "CHART_GRID", "CHART_RANGE", "DARK", "FALLBACK_FONT", "FALLBACK_FONTS",
+    "FONT", "FOCUS_RING", "INK", "LIGHT",
     "MUTED", "MONOSPACE", "OUTLINE", "OUTLINE_STRONG", "Palette", "PHONE_MAX", "PRIMARY", "PRIMARY_SOFT", "SURFACE",
     "TONES", "TOOLTIP_BACKGROUND", "TOOLTIP_TEXT", "ON_PRIMARY", "app_theme", "resolve",
 ]  # fmt: skip
@@ -107,6 +108,13 @@ ALERT_TEXT = ft.Colors.ERROR
 # Flutter web has no generic "monospace" family (it falls back to the proportional Roboto); Flet's web client
 # bundles KaTeX's typewriter face, a fixed-width font with the ASCII that FHIR JSON is made of.
 MONOSPACE = "packages/flutter_math_fork/KaTeX_Typewriter"
+# Flet's Roboto has no superscript digits but ¹²³ (a unit "10⁶/µL" showed a box), nor many other symbols; Flutter
+# would fetch Noto fallbacks from Google's CDN, which Carry never asks. DejaVu Sans, shipped with Carry and served
+# by Carry (app/web_client.py, FALLBACK_FONT_URL), draws what Roboto lacks: every text style names it as its fallback.
+# Roboto is named, not left implied: a style with a fallback but no family is drawn in the fallback alone.
+FONT = "Roboto"  # the family flet_web registers for its roboto.woff2
+FALLBACK_FONT = "DejaVu Sans"
+FALLBACK_FONTS = [FALLBACK_FONT]
 PHONE_MAX = 720  # narrower than this: phone layout (bottom navigation, one column)
 
 # Which palette field each role's scheme colour is (how app_theme sets them), to resolve a control's colour.
@@ -149,14 +157,16 @@ def app_theme(palette: Palette = LIGHT, text_scale: float = 1.0) -> ft.Theme:
     )  # fmt: skip
     # Six destinations share a 390 px phone bar: 12 px labels keep "Documents" on one line (at every text size:
     # larger labels break into pieces there; the icons and the screen's own title say where you are).
-    bar = ft.NavigationBarTheme(bgcolor=p.nav, label_text_style=ft.TextStyle(size=12, weight=ft.FontWeight.W_500,
-                                                                           color=p.ink))  # fmt: skip
+    label = ft.TextStyle(size=12, weight=ft.FontWeight.W_500, color=p.ink, font_family=FONT,
+                         font_family_fallback=FALLBACK_FONTS)  # fmt: skip
+    bar = ft.NavigationBarTheme(bgcolor=p.nav, label_text_style=label)
     # Each style names its colour too: a style without one is drawn in Flutter's fallback black, even when dark.
-    text = ft.TextTheme(**{role: ft.TextStyle(size=round(size * text_scale), color=p.ink)
+    text = ft.TextTheme(**{role: ft.TextStyle(size=round(size * text_scale), color=p.ink,
+                                              font_family=FONT, font_family_fallback=FALLBACK_FONTS)
                            for role, size in _TYPE_SCALE.items()})  # fmt: skip
     return ft.Theme(
         color_scheme_seed=LIGHT.primary, color_scheme=scheme, use_material3=True, scaffold_bgcolor=p.background,
-        navigation_bar_theme=bar, text_theme=text, focus_color=FOCUS_FILL,
+        font_family=FONT, navigation_bar_theme=bar, text_theme=text, focus_color=FOCUS_FILL,
         filled_button_theme=ft.FilledButtonTheme(style=_focus_ring(ft.BorderSide.none())),
         outlined_button_theme=ft.OutlinedButtonTheme(style=_focus_ring(ft.BorderSide(1, OUTLINE_STRONG))),
         text_button_theme=ft.TextButtonTheme(style=_focus_ring(ft.BorderSide.none())),

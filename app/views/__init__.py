@@ -25,9 +25,13 @@ from .entries import (
     ADDED_BY_YOU, ENTRY_KINDS, READING_CHOICES, DeletedEntry, ReadingChoice, VersionLine, current_draft, deleted_entries,
     entry_kind, entry_text, entry_versions, remove_entry, restore_entry, same_as_choices, store_entry,
 )  # fmt: skip
-from .documents import Attachment, DocumentSummary, attachments, document_kinds, documents, html_to_text
+from .documents import (
+    Attachment, DocumentSummary, NoteBlock, attachments, document_kinds, documents, html_to_text, is_markdown,
+    markdown_to_text, note_blocks,
+)  # fmt: skip
 from .format import (
-    format_blood_pressure, format_date, format_month, format_number, format_timestamp, format_unit, format_value, kind_name,
+    format_blood_pressure, format_date, format_month, format_number, format_score, format_timestamp, format_unit, format_value,
+    is_scale, kind_name,
     readable_measurements, years_since,
 )  # fmt: skip
 from .labs import OTHER, LabTest, Line, Point, Series, Value, lab_series, lab_tests, values_of
@@ -99,10 +103,16 @@ __all__ = [
     "format_date",
     "format_month",
     "format_number",
+    "format_score",
+    "is_scale",
     "format_timestamp",
     "format_unit",
     "format_value",
     "html_to_text",
+    "is_markdown",
+    "markdown_to_text",
+    "note_blocks",
+    "NoteBlock",
     "kind_name",
     "lab_series",
     "lab_tests",

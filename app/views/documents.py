@@ -1,6 +1,9 @@
 """Clinical notes (DocumentReference) and their attachments, made readable without a browser plug-in.
 
-Text is shown as text. HTML is turned into plain text here (never rendered: a note is data, not a page).
+Text is shown as text. HTML is turned into plain text here (never rendered: a note is data, not a page). A note
+written in Markdown (Synthea's notes: "# Chief Complaint", "- echocardiography") is read into headings, list items
+and paragraphs of plain text (note_blocks): no "#" on screen, and nothing in it is fetched or followed (an image is
+its description, a link its words).
 PDFs and images are handed to the UI as bytes to open or draw. An attachment that points at a Binary stored
 in the record is read from the record; one that points elsewhere is named, not fetched.
 """
@@ -21,7 +24,8 @@ from app.record.view_queries import document_extras, document_types
 from .format import format_date, tidy_name
 from .people import Scope
 
-__all__ = ["Attachment", "DocumentSummary", "attachments", "document_kinds", "documents", "html_to_text"]
+__all__ = ["Attachment", "DocumentSummary", "NoteBlock", "attachments", "document_kinds", "documents", "html_to_text",
+           "is_markdown", "markdown_to_text", "note_blocks"]
 
 
 @dataclass(frozen=True)
@@ -38,13 +42,23 @@ class DocumentSummary:
 
 
 @dataclass(frozen=True)
+class NoteBlock:
+    """One block of a Markdown note: a heading (its level, 1 for "#"), a list item, or a paragraph."""
+
+    kind: str  # "heading", "item", "text"
+    text: str
+    level: int = 0
+
+
+@dataclass(frozen=True)
 class Attachment:
     kind: str  # "text", "html", "pdf", "image", "other"
     content_type: str
     title: str
-    text: str | None = None  # for text and html (already converted)
+    text: str | None = None  # for text and html (already converted; a Markdown note as plain text)
     data: bytes | None = None  # for pdf and image
     url: str | None = None  # when the content is elsewhere and not in the record
+    blocks: tuple[NoteBlock, ...] = ()  # a Markdown note, block by block (empty for any other text)
 
     @property
     def size_text(self) -> str:
@@ -71,9 +85,84 @@ _PREVIEW_CHARS = 160
 _DATE_LINE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+# Markdown as notes use it (CommonMark's ATX headings, bullet and numbered lists, emphasis, code, links, images).
+_MD_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_MD_ITEM = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])[ \t]+(.*)$")
+_MD_RULE = re.compile(r"^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$")
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")  # [words](address), ![description](address)
+_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|`)(?=\S)(.+?)(?<=\S)\1")
+_MD_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|>])")
+
+
+def is_markdown(text: str, content_type: str = "") -> bool:
+    """Whether a note is Markdown: said so by its type, or with a "# heading" line of its own."""
+    return "markdown" in content_type.lower() or any(
+        _MD_HEADING.match(line) and line.lstrip().startswith("# ") for line in text.splitlines())
+
+
+def _inline(text: str) -> str:
+    """A line's words without Markdown's marks: links and images by their words, no emphasis marks or escapes."""
+    text = _MD_LINK.sub(r"\1", text)
+    for _ in range(2):  # **bold *and italic***
+        text = _MD_EMPHASIS.sub(r"\2", text)
+    return re.sub(r"\s+", " ", _MD_ESCAPE.sub(r"\1", text)).strip()
+
+
+def note_blocks(text: str) -> list[NoteBlock]:
+    """A Markdown note as headings, list items and paragraphs. The lines of a paragraph (or of a list item) are one
+    text, as Markdown joins them ("Carolyne559" then " is a newborn" is "Carolyne559 is a newborn"); a list item
+    takes only indented lines."""
+    blocks: list[NoteBlock] = []
+    open_block: NoteBlock | None = None  # a paragraph or list item that the next plain line continues
+
+    def close() -> None:
+        nonlocal open_block
+        if open_block is not None and _inline(open_block.text):
+            blocks.append(NoteBlock(open_block.kind, _inline(open_block.text), open_block.level))
+        open_block = None
+
+    for line in text.splitlines():
+        heading, item = _MD_HEADING.match(line), _MD_ITEM.match(line)
+        if not line.strip() or _MD_RULE.match(line):
+            close()
+        elif heading:
+            close()
+            if _inline(heading.group(2) or ""):
+                blocks.append(NoteBlock("heading", _inline(heading.group(2) or ""), len(heading.group(1))))
+        elif item:
+            close()
+            open_block = NoteBlock("item", item.group(1))
+        elif open_block is not None and (open_block.kind == "text" or line[:1].isspace()):
+            # A paragraph's next line, or an item's indented one; an unindented line after a list starts a
+            # paragraph ("- catheter ablation" then "The patient was prescribed …": two things, as the note means).
+            open_block = NoteBlock(open_block.kind, f"{open_block.text} {line.strip()}")
+        else:
+            close()
+            open_block = NoteBlock("text", line.strip())
+    close()
+    return blocks
+
+
+def markdown_to_text(text: str) -> str:
+    """A Markdown note as plain text: headings as lines of their own, list items after a bullet, one per line, a
+    blank line between other blocks."""
+    out = ""
+    last: NoteBlock | None = None
+    for block in note_blocks(text):
+        if last is not None:
+            out += "\n" if block.kind == last.kind == "item" else "\n\n"
+        out += ("• " + block.text) if block.kind == "item" else block.text
+        last = block
+    return out
+
+
 def _preview(text: str) -> str:
-    """The first words of a note, as a line under its title: headings and a leading date left out."""
-    lines = [line.strip() for line in text.splitlines()]
+    """The first words of a note, as a line under its title: headings and a leading date left out, a Markdown
+    note's marks too."""
+    if is_markdown(text):
+        lines = [block.text for block in note_blocks(text) if block.kind != "heading"]
+    else:
+        lines = [line.strip() for line in text.splitlines()]
     words = " ".join(line for line in lines if line and not line.startswith("#") and not _DATE_LINE.match(line))
     words = re.sub(r"\s+", " ", words).strip()
     return words if len(words) <= _PREVIEW_CHARS else words[:_PREVIEW_CHARS].rsplit(" ", 1)[0] + "…"
@@ -216,7 +305,12 @@ def attachments(record: Record, stored: StoredResource) -> list[Attachment]:
         elif kind == "html":
             out.append(Attachment("html", ctype, title, text=html_to_text(data.decode("utf-8", "replace"))))
         elif kind == "text":
-            out.append(Attachment("text", ctype, title, text=data.decode("utf-8", "replace").strip()))
+            text = data.decode("utf-8", "replace").strip()
+            if is_markdown(text, ctype):
+                blocks = tuple(note_blocks(text))
+                out.append(Attachment("text", ctype, title, text=markdown_to_text(text), blocks=blocks))
+            else:
+                out.append(Attachment("text", ctype, title, text=text))
         elif kind in ("pdf", "image"):
             out.append(Attachment(kind, ctype, title, data=data))
         else:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable
 import re
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 __all__ = ["CODE_WORDS", "KIND_NAMES", "OBSERVATION_KINDS", "STATUS_WORDS", "code_word", "format_date", "format_month",
            "format_number", "format_value", "kind_name", "kind_plural", "plural", "tidy_name"]
@@ -217,6 +217,24 @@ def format_number(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
+# Units of ordinal scales: a pain rating 0-10, PHQ-9 and GAD-7 totals, any "{score}". A scale has steps, so it reads
+# in whole steps: Synthea's pain 2.6713… is a 3, never "2.67". (A T-score or z-score is a measurement, not a scale.)
+_SCALE_UNITS = re.compile(r"^\{?(score|scores|points?)\}?$", re.IGNORECASE)
+
+
+def is_scale(unit: str | None) -> bool:
+    """Whether `unit` is that of an ordinal scale ('{score}'), whose values read as whole numbers."""
+    return unit is not None and bool(_SCALE_UNITS.match(unit.strip()))
+
+
+def format_score(value: float) -> str:
+    """A point on an ordinal scale as its nearest whole step, halves rounded up: 2.6713 -> '3', 0.0154 -> '0'."""
+    if math.isnan(value) or math.isinf(value):
+        return str(value)
+    whole = Decimal(repr(float(value))).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return str(int(whole))
+
+
 # UCUM codes (and the spellings portals put in `unit`) as a patient reads them.
 _UNIT_NAMES = {
     "mm[Hg]": "mmHg",
@@ -298,7 +316,8 @@ def format_value(value: float | None, unit: str | None) -> str:
         return ""
     value, unit = convert(value, unit)
     shown = format_unit(unit)
-    return f"{format_number(value)} {shown}".strip()
+    number = format_score(value) if is_scale(unit) else format_number(value)
+    return f"{number} {shown}".strip()
 
 
 def format_blood_pressure(systolic: float, diastolic: float, unit: str | None) -> str:
@@ -329,11 +348,12 @@ def readable_measurements(text: str) -> str:
         number = _NUMBER.match(core)
         if not number:
             continue
+        following = words[i + 1] if i + 1 < len(words) else ""
+        unit = following.rstrip(";,")
         if number.group(1):  # a decimal; whole numbers are kept as written
-            words[i] = format_number(float(core)) + word[len(core):]
-        if i + 1 < len(words):
-            following = words[i + 1]
-            unit = following.rstrip(";,")
+            shown = format_score(float(core)) if is_scale(unit) else format_number(float(core))
+            words[i] = shown + word[len(core):]
+        if following:
             words[i + 1] = format_unit(unit) + following[len(unit):]
     return " ".join(word for word in words if word)
 
@@ -379,4 +399,4 @@ def source_label(name: str) -> str:
 
 
 __all__ += ["UNIT_SYSTEMS", "convert", "source_label", "units_in_use", "use_units", "years_since", "format_blood_pressure", "format_timestamp",
-            "format_unit", "readable_measurements"]
+            "format_score", "format_unit", "is_scale", "readable_measurements"]

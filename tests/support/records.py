@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from app.record import Record
+from sync.assets import DEMO_PATIENTS
 
 PASSPHRASE = "correct horse battery"
 ELVINA = "Elvina_Lemke_f2a4f241-ad65-4a1b-8b54-b5717a2338b6.json"
 KARENA = "Karena_Pfeffer_1f99a0cb-594b-476a-b9cb-502594c1ee6b.json"
+
+
+def demo_record(path: Path, *patterns: str) -> Record:
+    """A new record at `path` with the demo patients' files that match `patterns` imported, open."""
+    record = Record.create(path, PASSPHRASE)
+    for pattern in patterns:
+        for found in sorted(DEMO_PATIENTS.glob(pattern)):
+            record.import_file(found)
+    return record
 
 
 def snapshot(record: Record) -> dict[str, list[tuple[Any, ...]]]:

@@ -189,6 +189,13 @@ def test_documents_are_readable(make_server: Any, desktop: Any) -> None:
     page.get_by_role("button", name="History and physical note", exact=False).first.click()
     note = page.locator('[flt-semantics-identifier="note-text-0"]')
     ex(note).to_contain_text("Chief Complaint")
+    # Synthea writes its notes in Markdown: "# Chief Complaint" is a heading a screen reader can jump to, no "#"
+    # on screen, and each paragraph is read where it stands, after its heading.
+    ex(note.get_by_role("heading", name="Chief Complaint", exact=True)).to_be_visible()
+    ex(note.get_by_role("heading", name="History of Present Illness", exact=True)).to_be_visible()
+    text = note.text_content() or ""
+    assert "#" not in text, text
+    assert text.index("Chief Complaint") < text.index("No complaints.") < text.index("History of Present Illness")
     shot(page, "11-document")
 
 

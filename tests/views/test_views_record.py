@@ -111,7 +111,10 @@ def test_documents_are_readable_text(record: Record) -> None:
     stored = record.get("DocumentReference", docs[0].id)
     assert stored is not None
     parts = v.attachments(record, stored)
-    assert parts[0].kind == "text" and "# Chief Complaint" in (parts[0].text or "")
+    # Synthea's Markdown note, read without its marks: "# Chief Complaint" is a heading line "Chief Complaint".
+    text = parts[0].text or ""
+    assert parts[0].kind == "text" and "\nChief Complaint\n" in text and "#" not in text
+    assert v.NoteBlock("heading", "Chief Complaint", 1) in parts[0].blocks
 
 
 def test_html_notes_become_plain_text() -> None:

@@ -19,6 +19,7 @@ from app.views import (
     Copy,
     FactInfo,
     ItemNote,
+    NoteBlock,
     add_correction,
     attachments,
     change_correction,
@@ -84,13 +85,29 @@ def _table(rows: tuple[tuple[str, str], ...] | list[tuple[str, str]], narrow: bo
     return ft.Column(lines, spacing=8)
 
 
+def _note_block(block: NoteBlock) -> ft.Control:
+    """One block of a Markdown note: its headings under the card's "Note" (level 2), items after a bullet."""
+    if block.kind == "heading":
+        return heading(block.text, min(6, block.level + 2))
+    # Each block its own node for a screen reader, read in the note's order (else the note's node would say every
+    # paragraph in one label, apart from its headings).
+    if block.kind == "item":
+        bullet = ft.Row([ft.Text("•", size=15, color=INK), ft.Text(block.text, size=15, color=INK, expand=True)],
+                        spacing=8, vertical_alignment=ft.CrossAxisAlignment.START)  # fmt: skip
+        return ft.Semantics(content=bullet, container=True)
+    return ft.Semantics(content=ft.Text(block.text, size=15, color=INK), container=True)
+
+
 def attachment_controls(parts: tuple[Attachment, ...], pdf_links: tuple[str | None, ...], web: bool) -> list[ft.Control]:
     """A document's readable parts: its text, a photo shown, a PDF's pages shown (and the file offered through
     Carry's own server)."""
     out: list[ft.Control] = []
     for n, part in enumerate(parts):
         link = pdf_links[n] if n < len(pdf_links) else None
-        if part.kind in ("text", "html"):
+        if part.blocks:
+            out.append(ft.Semantics(identifier=f"note-text-{n}", content=ft.Column(
+                [_note_block(block) for block in part.blocks], spacing=8)))  # fmt: skip
+        elif part.kind in ("text", "html"):
             out.append(ft.Semantics(identifier=f"note-text-{n}", content=ft.Text(part.text or "(empty)", size=15,
                                                                                   color=INK)))  # fmt: skip
         elif part.kind == "image" and part.data:
