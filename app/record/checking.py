@@ -230,13 +230,25 @@ def _store_results(
     failed: list[tuple[str, str, str]] = []
     by_run: dict[int, dict[str, int]] = {} if deferred is None else deferred
     with record.write() as cur:
+        # The valid ones (nearly all) in a few statements: one per row would hand the GIL back and forth with a sync
+        # running beside. A row whose hash changed since it was read keeps its "not checked" mark, as below.
+        passed = [(rowid, digest) for (rowid, _t, _i, digest, _r), error in zip(rows, errors, strict=True) if not error]
+        if passed:
+            cur.execute_rows(
+                f"UPDATE resource SET valid = {VALID_YES}, invalid_reason = NULL FROM (VALUES {{rows}}) AS checked "
+                f"WHERE resource.rowid = checked.column1 AND resource.hash = checked.column2 "
+                f"AND +resource.valid = {VALID_UNCHECKED}",  # '+': look each row up by rowid, not scan the unchecked
+                passed,
+            )
         for (rowid, rtype, rid, digest, run_id), error in zip(rows, errors, strict=True):
+            if not error:
+                continue
             changed = cur.execute(
                 f"UPDATE resource SET valid = ?, invalid_reason = ? WHERE rowid = ? AND hash = ? "
                 f"AND valid = {VALID_UNCHECKED}",
-                (VALID_NO if error else VALID_YES, error, rowid, digest),
+                (VALID_NO, error, rowid, digest),
             ).rowcount
-            if error and changed:
+            if changed:
                 failed.append((rtype, rid, error))
                 if run_id is not None:
                     bucket = by_run.setdefault(run_id, {})

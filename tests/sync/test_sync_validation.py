@@ -134,6 +134,8 @@ async def test_a_resource_that_changed_meanwhile_stays_unchecked(sandbox: Sandbo
         assert _store_results(record, rows, ["made-up reason for the old version"]) == []
         valid, reason = _validity(record, "Condition", condition["id"])
         assert valid == -1 and reason is None  # the new version waits for its own check
+        assert _store_results(record, rows, [None]) == []  # a pass for the old version does not count either
+        assert _validity(record, "Condition", condition["id"]) == (-1, None)
         check_pending(record)
         assert _validity(record, "Condition", condition["id"]) == (1, None)
     finally:
