@@ -3,7 +3,8 @@
 A sync's job is to get the patient's data into the record quickly and completely, so it stores each resource as
 received (encrypted, indexed, searchable) and marks it "not checked yet" (resource.valid = -1). Validating every
 resource against the FHIR R4B models costs several times more than fetching and storing it, so it happens here,
-afterwards: in worker processes when there are many, a chunk at a time, each chunk in one transaction.
+apart from the storing: in worker processes when there are many, a chunk at a time, each chunk in one transaction;
+beside a big sync (CheckWhileSyncing: stored pages are validated while later ones are fetched) or after it.
 
 Validation never changes what is stored, only the flag and its reason: a resource that fails is kept and shown
 with the reason, as a file import does. The sync's stored report (and its run) gain the invalid counts, so

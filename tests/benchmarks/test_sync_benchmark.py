@@ -7,7 +7,8 @@ sandbox on 127.0.0.1, against two baselines measured in the same run:
     (target: Carry <= 0.33x).
 
 Carry's figure is the sync plus the R4B validation of what it stored (fhirclient validates as it reads, so the
-comparison counts both); the two parts are printed too.
+comparison counts both): validation runs beside the sync once it has stored enough (app.record.checking
+CheckWhileSyncing), and what is left when the sync ends is validated after it; the two parts are printed too.
 
 Each patient is measured twice: on the loopback with no delay (the sandbox then competes with the client for the
 same cores, the hardest case for the ratios), and with every FHIR request answered after 50 ms (`carry sandbox
