@@ -838,13 +838,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
     from sync.fhir.parse import ValidationWorkers
 
     from .portals import Portals
-    from .record.checking import WorkersWhenBig, check_pending
+    from .record.checking import CheckWhileSyncing
 
     if args.concurrency < 1:
         raise UsageError("--concurrency must be 1 or more.")
     status = 0
     synced = []
-    with _open(args) as record, ValidationWorkers() as workers:
+    with _open(args) as record, ValidationWorkers() as workers, CheckWhileSyncing(record, workers) as checker:
         portals = Portals(record, concurrency=args.concurrency)
         targets = [portals.source(args.source)] if args.source else [c for c in portals.sources() if c.status != "disconnected"]
         if not targets:
@@ -852,7 +852,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         for conn in targets:
             progress = None if args.json else _ProgressLine()
             try:
-                report = asyncio.run(portals.sync(conn.id, full=args.full, progress=WorkersWhenBig(workers, progress)))
+                report = asyncio.run(portals.sync(conn.id, full=args.full, progress=checker.progress(progress)))
             except CarryError as exc:
                 if progress:
                     progress.close()
@@ -864,9 +864,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
             synced.append(conn)
             if report.outcome != "complete":
                 status = 1
-        # Syncs store first; validating what they stored comes after, and adds the invalid counts to their reports.
+        # Syncs store first and validate what they stored beside it (once there is much); what is left is validated
+        # after them, and the invalid counts are added to their reports.
         checking = None if args.json else _ProgressLine()
-        check_pending(record, progress=checking.checking if checking else None, workers=workers)
+        checker.finish(progress=checking.checking if checking else None)
         if checking:
             checking.close()
         reports = {conn.name: portals.state.reports(conn.id, 1)[0] for conn in synced}

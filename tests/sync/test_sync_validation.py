@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_support import connect, login_for, synced_once
+from sync_support import PASSPHRASE, connect, login_for, synced_once
 
 from app.portals import Connection, Portals
 from app.record import Record
-from app.record.checking import WorkersWhenBig, _store_results, check_pending, pending_count
+from app.record.checking import CheckWhileSyncing, WorkersWhenBig, _store_results, check_pending, pending_count
 from sync.fhir.parse import PARALLEL_THRESHOLD, ValidationWorkers
 from sync.pull.report import SyncProgress
 from sync.sandbox import SandboxServer
@@ -133,6 +134,8 @@ async def test_a_resource_that_changed_meanwhile_stays_unchecked(sandbox: Sandbo
         assert _store_results(record, rows, ["made-up reason for the old version"]) == []
         valid, reason = _validity(record, "Condition", condition["id"])
         assert valid == -1 and reason is None  # the new version waits for its own check
+        assert _store_results(record, rows, [None]) == []  # a pass for the old version does not count either
+        assert _validity(record, "Condition", condition["id"]) == (-1, None)
         check_pending(record)
         assert _validity(record, "Condition", condition["id"]) == (1, None)
     finally:
@@ -197,3 +200,52 @@ async def test_workers_start_while_a_big_sync_runs_and_a_resync_with_nothing_new
         with ValidationWorkers(1) as again:
             await portals.sync(conn.id, full=True, progress=WorkersWhenBig(again, start_from=150))
             assert not again.started and pending_count(record) == 0
+
+
+def _verdicts(record: Record) -> list[tuple[str, str, int, str | None]]:
+    return [tuple(row) for row in record.read("SELECT type, id, valid, invalid_reason FROM resource ORDER BY type, id")]
+
+
+@pytest.mark.asyncio
+async def test_validation_beside_the_sync_flags_exactly_what_the_check_after_it_flags(record: Record, tmp_path: Path) -> None:
+    # A portal that answers every request after 0.1 s, as one across the internet: pages arrive spread out, and the
+    # workers validate the stored ones while the next are on their way.
+    with SandboxServer(latency=0.1) as sandbox:
+        login = login_for(sandbox, "reyna")
+        broken = [
+            _broken_observation(login.patient_id),  # status is not a code
+            {**_broken_observation(login.patient_id), "status": "final", "effectiveDateTime": "yesterday"},  # no date
+            {**_broken_observation(login.patient_id), "status": "final", "category": [LAB, None]},  # a null in a list
+            {**_broken_observation(login.patient_id), "status": "final", "valueString": "13.1"},  # value[x] twice
+        ]
+        stored_broken = [sandbox.store.put(resource) for resource in broken]
+
+        # The old path: the whole sync, then one check after it.
+        with Record.create(tmp_path / "after.carry", PASSPHRASE) as after:
+            portals = Portals(after)
+            conn = await connect(portals, sandbox, login)
+            await portals.sync(conn.id)
+            whole = check_pending(after)
+            expected = _verdicts(after)
+            expected_report = portals.state.reports(conn.id, 1)[0]
+
+        # Beside the sync: the worker is up before it (so the test does not wait on its start) and takes pages as
+        # soon as 100 resources are stored; what is left when the sync ends is checked by `finish`.
+        portals = Portals(record)
+        conn = await connect(portals, sandbox, login)
+        steps: list[SyncProgress] = []
+        with ValidationWorkers(1) as workers, CheckWhileSyncing(record, workers, start_from=100) as checker:
+            workers.executor().submit(len, []).result()
+            await portals.sync(conn.id, progress=checker.progress(steps.append))
+            left = pending_count(record)
+            result = checker.finish()
+    assert steps and left < record.count()  # some of it was validated while the sync ran
+    assert pending_count(record) == 0 and result.checked == whole.checked == record.count()
+    assert _verdicts(record) == expected
+    assert sorted(result.invalid_items) == sorted(whole.invalid_items)
+    assert sorted(rid for _t, rid, _r in result.invalid_items) == sorted(b["id"] for b in stored_broken)
+    # The invalid counts reach the run and the report as after the sync (the sync's end does not overwrite them).
+    report = portals.state.reports(conn.id, 1)[0]
+    assert report.types["Observation"].invalid == expected_report.types["Observation"].invalid == len(broken)
+    assert report.totals.invalid == expected_report.totals.invalid == len(broken)
+    assert record.read("SELECT invalid FROM run WHERE source_id = ? ORDER BY id DESC LIMIT 1", [conn.id])[0][0] == 4
