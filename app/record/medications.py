@@ -138,18 +138,20 @@ def reconcile_medications(record: Record, *, subjects: Subjects | None = None) -
     # What each order fact shows (its newest copy), not its every copy: a lifetime of refills is thousands.
     orders = [f for f in kept_heads_or_grouped(record, _ORDER_TYPES, subjects=scope) if f.status not in _IGNORED]
     newest = _order_details(record, [f.row.rowid for f in orders])
-    whole: list[dict[str, Fact]] = []
+    older: list[tuple[dict[str, Fact], dict[int, dict[str, Any]]]] = []
 
     def prescriber_of(order: KeptHead) -> str | None:
         found: str | None = newest.get(order.row.rowid, {}).get("prescriber")
         if found:
             return found
-        # The newest copy names nobody: its other copies, in their order, read only now (with every member).
-        if not whole:
-            whole.append({f.fact_id: f for f in kept_or_grouped(record, _ORDER_TYPES, subjects=scope)})
-        fact = whole[0].get(order.fact_id)
+        # The newest copy names nobody: the other copies, in their order, read only now (every order's at once).
+        if not older:
+            whole = {f.fact_id: f for f in kept_or_grouped(record, _ORDER_TYPES, subjects=scope)}
+            rest = [m.rowid for f in whole.values() for m in f.members if not m.newest]
+            older.append((whole, _order_details(record, rest)))
+        whole, details = older[0]
+        fact = whole.get(order.fact_id)
         rest = [m.rowid for m in fact.members if not m.newest] if fact is not None else []
-        details = _order_details(record, rest)
         return next((details[r]["prescriber"] for r in rest if r in details), None)
 
     grouped: dict[tuple[str, str], list[KeptHead]] = {}
