@@ -28,7 +28,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sync.errors import Action
 
@@ -844,8 +844,19 @@ def _key_number(key: tuple[Any, ...], tag: int) -> int:
     return (int.from_bytes(digest, "big", signed=True) & ~1) | tag
 
 
-def newest_first(found: list[Fact]) -> list[Fact]:
-    """Facts newest first, undated last (as Record.rows lists them); the order every reader of facts gets."""
+class _Dated(Protocol):
+    @property
+    def date(self) -> str | None: ...
+    @property
+    def fact_id(self) -> str: ...
+
+
+_D = TypeVar("_D", bound=_Dated)
+
+
+def newest_first(found: list[_D]) -> list[_D]:
+    """Facts (or what a list shows of them) newest first, undated last (as Record.rows lists them); the order every
+    reader of facts gets."""
     found.sort(key=lambda f: (f.date or "", f.fact_id), reverse=True)
     undated = sum(1 for f in found if not f.date)
     return found[: len(found) - undated] + found[len(found) - undated :][::-1] if undated else found

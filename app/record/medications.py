@@ -13,13 +13,13 @@ use only data the record already holds:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from .drugs import Drug, normalise_text, parse_drug
 from .facts import Fact
-from .view_cache import kept_or_grouped
+from .view_cache import KeptHead, kept_heads_or_grouped, kept_or_grouped
 from .people import Subjects
 from .store import Record
 
@@ -29,6 +29,7 @@ __all__ = [
 
 _CURRENT = ("active", "on-hold", "intended")
 _IGNORED = ("entered-in-error",)
+_ORDER_TYPES = ("MedicationRequest", "MedicationStatement")
 _NOT_AN_ALLERGY = ("inactive", "resolved")
 # Every resource type the reconciled list is made from (the orders and statements, fills, allergies, and who
 # prescribed): a change to none of them leaves it as it was (app.views.merged keeps it then).
@@ -134,13 +135,26 @@ def reconcile_medications(record: Record, *, subjects: Subjects | None = None) -
     """Current and stopped medications of everyone in the record (or of one person's `subjects`: Person.subjects),
     with conflicts and flags; an allergy flags only the same person's medications."""
     scope = None if subjects is None else tuple(subjects)
-    orders = [
-        f
-        for f in kept_or_grouped(record, ["MedicationRequest", "MedicationStatement"], subjects=scope)
-        if f.status not in _IGNORED
-    ]
-    details = _order_details(record, orders)
-    grouped: dict[tuple[str, str], list[Fact]] = {}
+    # What each order fact shows (its newest copy), not its every copy: a lifetime of refills is thousands.
+    orders = [f for f in kept_heads_or_grouped(record, _ORDER_TYPES, subjects=scope) if f.status not in _IGNORED]
+    newest = _order_details(record, [f.row.rowid for f in orders])
+    older: list[tuple[dict[str, Fact], dict[int, dict[str, Any]]]] = []
+
+    def prescriber_of(order: KeptHead) -> str | None:
+        found: str | None = newest.get(order.row.rowid, {}).get("prescriber")
+        if found:
+            return found
+        # The newest copy names nobody: the other copies, in their order, read only now (every order's at once).
+        if not older:
+            whole = {f.fact_id: f for f in kept_or_grouped(record, _ORDER_TYPES, subjects=scope)}
+            rest = [m.rowid for f in whole.values() for m in f.members if not m.newest]
+            older.append((whole, _order_details(record, rest)))
+        whole, details = older[0]
+        fact = whole.get(order.fact_id)
+        rest = [m.rowid for m in fact.members if not m.newest] if fact is not None else []
+        return next((details[r]["prescriber"] for r in rest if r in details), None)
+
+    grouped: dict[tuple[str, str], list[KeptHead]] = {}
     for fact in orders:  # newest first
         row = fact.row
         if row.code_system and row.code:
@@ -150,25 +164,24 @@ def reconcile_medications(record: Record, *, subjects: Subjects | None = None) -
             key = f"name|{drug.key if drug else normalise_text(fact.display)}"
         grouped.setdefault((fact.person, key), []).append(fact)
     fills = _fills(record, scope)
-    entries = [_entry(person, group, details, fills) for (person, _), group in grouped.items()]
+    entries = [_entry(person, group, prescriber_of, fills) for (person, _), group in grouped.items()]
     entries.sort(key=lambda e: (e.person, e.display.lower(), e.fact_ids[0]))
     current = tuple(e for e in entries if e.current)
     stopped = tuple(e for e in entries if not e.current)
     return MedicationList(current, stopped, _conflicts(current), _allergy_flags(record, entries, scope))
 
 
-def _entry(person: str, orders: list[Fact], details: dict[int, dict[str, Any]], fills: dict[Any, str]) -> MedicationEntry:
+def _entry(
+    person: str, orders: list[KeptHead], prescriber_of: Callable[[KeptHead], str | None], fills: dict[Any, str]
+) -> MedicationEntry:
     latest = orders[0]
     row = latest.row
     prescriber = None
-    for fact in orders:
-        for member in sorted(fact.members, key=lambda m: not m.newest):
-            prescriber = details.get(member.rowid, {}).get("prescriber")
-            if prescriber:
-                break
+    for fact in orders:  # the newest order's newest copy first, then its other copies, then the next order's
+        prescriber = prescriber_of(fact)
         if prescriber:
             break
-    sources = tuple(dict.fromkeys(m.source for f in orders for m in f.members))
+    sources = tuple(dict.fromkeys(s for f in orders for s in f.sources))
     fill = fills.get((row.code_system, row.code)) if row.code else fills.get(normalise_text(latest.display))
     return MedicationEntry(
         display=latest.display,
@@ -186,9 +199,9 @@ def _entry(person: str, orders: list[Fact], details: dict[int, dict[str, Any]], 
     )
 
 
-def _order_details(record: Record, orders: list[Fact]) -> dict[int, dict[str, Any]]:
-    """Who prescribed each order: the requester's display, else the named Practitioner of the same source."""
-    rowids = [m.rowid for f in orders for m in f.members]
+def _order_details(record: Record, rowids: list[int]) -> dict[int, dict[str, Any]]:
+    """Who prescribed each of these orders (copies of them): the requester's display, else the named Practitioner
+    of the same source."""
     if not rowids:
         return {}
     found: dict[int, dict[str, Any]] = {}
@@ -220,7 +233,7 @@ def _order_details(record: Record, orders: list[Fact]) -> dict[int, dict[str, An
 def _fills(record: Record, subjects: Subjects | None) -> dict[Any, str]:
     """The latest dispense date per medication code (and per name for uncoded ones)."""
     latest: dict[Any, str] = {}
-    for fact in kept_or_grouped(record, ["MedicationDispense"], subjects=subjects):
+    for fact in kept_heads_or_grouped(record, ["MedicationDispense"], subjects=subjects):
         if not fact.date or fact.status in _IGNORED:
             continue
         row = fact.row
@@ -257,10 +270,12 @@ def _strengths(drug: Drug) -> tuple[tuple[str, str], ...]:
 def _allergy_flags(
     record: Record, entries: list[MedicationEntry], subjects: Subjects | None
 ) -> tuple[AllergyFlag, ...]:
-    allergies = [f for f in kept_or_grouped(record, ["AllergyIntolerance"], subjects=subjects) if f.status not in _NOT_AN_ALLERGY]
+    allergies = [
+        f for f in kept_heads_or_grouped(record, ["AllergyIntolerance"], subjects=subjects) if f.status not in _NOT_AN_ALLERGY
+    ]
     if not allergies or not entries:
         return ()
-    rowids = [a.newest.rowid for a in allergies]
+    rowids = [a.row.rowid for a in allergies]
     raw = {
         rowid: json.loads(text)
         for rowid, text in record.read(
@@ -269,7 +284,7 @@ def _allergy_flags(
     }
     flags = []
     for allergy in allergies:
-        resource = raw.get(allergy.newest.rowid, {})
+        resource = raw.get(allergy.row.rowid, {})
         verification = _codes(resource.get("verificationStatus"))
         if any(code in _REFUTED for _, code in verification):
             continue
@@ -291,7 +306,7 @@ def _allergy_flags(
     return tuple(sorted(flags, key=lambda f: (not f.medication.current, f.medication.display, f.allergy)))
 
 
-def _flag(entry: MedicationEntry, allergy: Fact, substance: str, basis: str) -> AllergyFlag:
+def _flag(entry: MedicationEntry, allergy: KeptHead, substance: str, basis: str) -> AllergyFlag:
     how = "has the same code as" if basis == "code" else "names the same substance as"
     state = "a current medication" if entry.current else "a past medication"
     message = f"{entry.display} ({state}) {how} your recorded allergy \"{allergy.display}\"; ask your doctor or pharmacist."

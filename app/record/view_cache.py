@@ -26,15 +26,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from .facts import _COLUMNS, _CHANGED_AT, _EFFECTIVE, _LAST_SEEN, _ROWID, Fact, FactMember, PossibleMatch, regroup
-from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, decisions, facts, newest_first
+from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, _row, decisions, facts, newest_first
 from .errors import RecordBusy, RecordFull, RecordReadOnly
 from .people import Subjects, owners, people, source_key
-from .store import Record, _Tx
+from .store import Record, ResourceRow, _Tx
 from .view_labs import refresh_labs
 
 __all__ = [
-    "VIEW_VERSION", "KeptSlot", "current", "epoch", "kept_facts", "kept_months", "kept_or_grouped", "kept_page",
-    "kept_recent_slots", "kept_slots", "person_of", "refresh",
+    "VIEW_VERSION", "KeptHead", "KeptSlot", "current", "epoch", "head_of", "kept_facts", "kept_heads", "kept_heads_or_grouped",
+    "kept_months", "kept_or_grouped", "kept_page", "kept_recent_slots", "kept_slots", "person_of", "refresh",
 ]  # fmt: skip
 
 # The views as this code keeps and reads them: the facts (schema 12) and each fact's timeline slot (schema 16).
@@ -55,6 +55,27 @@ class KeptSlot:
     resource_type: str
     source_ids: tuple[int, ...]
     newest_source_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class KeptHead:
+    """A fact as a list shows it, without its members: what `Fact` gives a list (its newest member's row, its date,
+    status, display and sources), read from one kept row per fact (app.record.view_cache.kept_heads)."""
+
+    fact_id: str
+    resource_type: str
+    display: str
+    date: str | None
+    status: str | None
+    person: str
+    row: ResourceRow
+    sources: tuple[str, ...]
+
+
+def head_of(fact: Fact) -> KeptHead:
+    """What a list shows of a fact grouped in full (the same as `kept_heads` reads for it)."""
+    return KeptHead(fact.fact_id, fact.resource_type, fact.display, fact.date, fact.status, fact.person, fact.row,
+                    fact.sources)  # fmt: skip
 
 
 def _flags(record: Record) -> tuple[bool, set[str]]:
@@ -501,17 +522,83 @@ def kept_facts(record: Record, resource_type: str, person: str | None = None) ->
     return newest_first(result)
 
 
+def kept_heads(record: Record, resource_type: str, person: str | None = None) -> list[KeptHead]:
+    """`[head_of(f) for f in kept_facts(record, resource_type, person)]`, read from one row per fact (its slot,
+    schema 16, and its newest member's columns) instead of every member's: what the summary's lists need. Call
+    `current` first."""
+    where, args = "f.type = ?", [resource_type]
+    if person is not None:
+        where += " AND f.person = ?"
+        args.append(person)
+    found = record._query(
+        f"SELECT f.id, f.fact, f.person, f.date, f.sources, {_COLUMNS} FROM view_fact f "
+        f"JOIN resource r ON r.rowid = f.top WHERE {where} AND r.removed_at IS NULL",
+        args,
+    )
+    if not found:
+        return []
+    names: dict[int, str] = {}
+    skeys: dict[int, str] = {}
+    for sid, kind, name, base in record._query("SELECT id, kind, name, base_url FROM source"):
+        names[sid], skeys[sid] = name, source_key(kind, name, base)
+    orders: dict[str, tuple[str, ...]] = {}  # a fact's sources in its members' order (by source key, type, id)
+    result: list[KeptHead] = []
+    for fid, fact_id, who, date, sources, *cols in found:
+        named = orders.get(sources)
+        if named is None:
+            sids = sorted({int(sid) for sid in sources.split(",")}, key=lambda sid: skeys[sid])
+            if len({skeys[sid] for sid in sids}) < len(sids):  # two sources of one key: their members decide
+                named = _member_sources(record, fid, names, skeys)
+            else:
+                named = orders[sources] = tuple(dict.fromkeys(names[sid] for sid in sids))
+        result.append(KeptHead(fact_id, cols[_TYPE], cols[_DISPLAY] or cols[_TYPE], date or cols[_EFFECTIVE],
+                               cols[_STATUS], who, _row(cols, names[cols[_SID]]), named))  # fmt: skip
+    return newest_first(result)
+
+
+def _member_sources(record: Record, fid: int, names: dict[int, str], skeys: dict[int, str]) -> tuple[str, ...]:
+    """The sources of one kept fact in its members' order (by source key, type and id), read from its members."""
+    members = record._query(
+        "SELECT r.source_id, r.type, r.id FROM view_member m JOIN resource r ON r.rowid = m.rowid "
+        "WHERE m.fid = ? AND r.removed_at IS NULL",
+        [fid],
+    )
+    members.sort(key=lambda c: (skeys[c[0]], c[1], c[2]))
+    return tuple(dict.fromkeys(names[sid] for sid, _, _ in members))
+
+
 def kept_or_grouped(record: Record, types: Iterable[str] | str, subjects: Subjects | None = None) -> list[Fact]:
     """`facts(record, types, subjects=subjects)`: read as kept in the record when the views are up to date and
     `subjects` are everyone's (None) or one person's, grouped from scratch otherwise (a read-only record behind
     its changes, an arbitrary set of subjects)."""
     wanted = [types] if isinstance(types, str) else sorted(set(types))
+    served, person = _served(record, subjects)
+    if served:
+        found = [fact for rtype in wanted for fact in kept_facts(record, rtype, person)]
+        return newest_first(found) if len(wanted) > 1 else found
+    return facts(record, wanted, subjects=subjects)
+
+
+def _served(record: Record, subjects: Subjects | None) -> tuple[bool, str | None]:
+    """Whether the kept views serve these subjects (up to date, and everyone's or one person's), and whose."""
     if current(record):
         person = None if subjects is None else person_of(record, subjects)
         if subjects is None or person is not None:
-            found = [fact for rtype in wanted for fact in kept_facts(record, rtype, person)]
-            return newest_first(found) if len(wanted) > 1 else found
-    return facts(record, wanted, subjects=subjects)
+            return True, person
+    return False, None
+
+
+def kept_heads_or_grouped(
+    record: Record, types: Iterable[str] | str, subjects: Subjects | None = None
+) -> list[KeptHead]:
+    """`[head_of(f) for f in kept_or_grouped(record, types, subjects)]`, read from one kept row per fact when the
+    views serve these subjects (`kept_heads`)."""
+    wanted = [types] if isinstance(types, str) else sorted(set(types))
+    served, person = _served(record, subjects)
+    if served:
+        found = [head for rtype in wanted for head in kept_heads(record, rtype, person)]
+        return newest_first(found) if len(wanted) > 1 else found
+    return [head_of(fact) for fact in facts(record, wanted, subjects=subjects)]
 
 
 def kept_slots(record: Record, resource_type: str, person: str | None = None) -> list[KeptSlot]:

@@ -14,15 +14,16 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
-from app.record import Fact, MedicationEntry, Record, ResourceRow, Subjects, noted_items
+from app.record import MedicationEntry, Record, ResourceRow, Subjects, noted_items
 from app.record.entries import is_own
+from app.record.view_cache import KeptHead
 from app.record.view_queries import has_resources, json_fields as _json_fields, rows_by_rowid
 
 from .labs import OTHER, lab_tests
 from .format import (
     code_word, format_date, format_value, kind_name, readable_measurements, source_label, tidy_name, years_since,
 )  # fmt: skip
-from .merged import Slot, cached_facts, cached_medications, recent_slots
+from .merged import Slot, cached_heads, cached_medications, recent_slots
 from .people import Person, Scope
 from .ranges import Flag, flag_for, range_for
 from .short_names import RESULT_TYPES, short_test_name
@@ -110,11 +111,11 @@ def _item(row: ResourceRow, detail: str = "", flag: Flag | None = None, range_te
                 entry_kind=own, category=row.category)  # fmt: skip
 
 
-def _with_fact(item: Item, fact: Fact) -> Item:
+def _with_fact(item: Item, fact: KeptHead) -> Item:
     return replace(item, date=format_date(fact.date), sources=fact.sources, fact_id=fact.fact_id)
 
 
-def _dedupe(found: Iterable[Fact], limit: int) -> list[Fact]:
+def _dedupe(found: Iterable[KeptHead], limit: int) -> list[KeptHead]:
     """The newest fact per code (or name) and sources: an illness one portal recorded again years later is one line,
     while copies the patient said are not the same stay two."""
     seen: set[tuple[str, tuple[str, ...]]] = set()
@@ -178,9 +179,9 @@ def _named(items: Iterable[Item]) -> tuple[Item, ...]:
     return tuple(replace(i, name_source=True) if i.title in twice else i for i in found)
 
 
-def _medication_item(entry: MedicationEntry, orders: dict[str, Fact], notes: dict[str, list[Note]]) -> Item:
+def _medication_item(entry: MedicationEntry, orders: dict[str, KeptHead], notes: dict[str, list[Note]]) -> Item:
     fact = next((orders[f] for f in entry.fact_ids if f in orders), None)
-    member = fact.newest if fact is not None else None
+    member = fact.row if fact is not None else None  # the newest member's row
     status = (entry.status or "status not recorded").replace("-", " ")
     parts = [status[:1].upper() + status[1:]]
     if entry.last_prescriber:
@@ -208,7 +209,7 @@ def _medication_item(entry: MedicationEntry, orders: dict[str, Fact], notes: dic
         sources=entry.sources,
         fact_id=entry.fact_ids[0] if entry.fact_ids else "",
         notes=tuple(dict.fromkeys(n.message for n in mine)),
-        entry_kind=kind_name(member.resource_type, own=True) if member and is_own(member.row.source) else "",
+        entry_kind=kind_name(member.resource_type, own=True) if member and is_own(member.source) else "",
     )
 
 
@@ -216,7 +217,7 @@ def _medications(
     record: Record, subjects: Subjects | None
 ) -> tuple[tuple[Item, ...], tuple[Item, ...], tuple[Note, ...]]:
     meds = cached_medications(record, subjects)
-    orders = {f.fact_id: f for t in _ORDERS for f in cached_facts(record, t, subjects)}
+    orders = {f.fact_id: f for t in _ORDERS for f in cached_heads(record, t, subjects)}
     found: list[Note] = []
     by_fact: dict[str, list[Note]] = {}
     for conflict in meds.conflicts:
@@ -238,8 +239,8 @@ def _medications(
 def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] = ()) -> Dashboard:
     subjects = scope.person.subjects if scope.person is not None else None
 
-    def of(rtype: str) -> list[Fact]:
-        return cached_facts(record, rtype, subjects)
+    def of(rtype: str) -> list[KeptHead]:  # what the lists show of each fact, not its every member
+        return cached_heads(record, rtype, subjects)
 
     problems = _dedupe((f for f in of("Condition") if f.status in _ACTIVE_CONDITION), 12)
     current, stopped, notes = _medications(record, subjects)
@@ -247,12 +248,12 @@ def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] =
     allergy_facts = _dedupe((f for f in of("AllergyIntolerance") if f.status is None or f.status == "active"), 20)
     allergy_extra = _json_fields(
         record,
-        [f.newest.rowid for f in allergy_facts],
+        [f.row.rowid for f in allergy_facts],
         {"criticality": "$.criticality", "reaction": "$.reaction[0].manifestation[0].coding[0].display"},
     )
     allergies = []
     for fact in allergy_facts:
-        extra = allergy_extra.get(fact.newest.rowid, {})
+        extra = allergy_extra.get(fact.row.rowid, {})
         criticality = extra.get("criticality")
         flag = Flag("High risk", "alert") if criticality == "high" else None
         parts = [code_word(criticality, "criticality") if criticality else "Risk not recorded"]
@@ -317,7 +318,7 @@ def _noted(record: Record, board: Dashboard) -> Dashboard:
 _TREATMENT_WORDS = re.compile(r"\b(treatment|regimen|plan|antiretroviral|antiretrovirals|prophylaxis)\b", re.I)
 
 
-def _treatment(record: Record, scope: Scope, plans: list[Fact], goals: list[Fact]) -> tuple[Item, ...]:
+def _treatment(record: Record, scope: Scope, plans: list[KeptHead], goals: list[KeptHead]) -> tuple[Item, ...]:
     items = [_with_fact(_item(f.row, "Care plan"), f) for f in _dedupe(plans, 12)]
     # Goals usually carry no date, so the timeline cannot hold them; they are part of the plans. One line per goal
     # as said (its words, status and sources): a portal that repeats a goal with every plan shows it once, not once

@@ -29,7 +29,8 @@ from typing import Any
 
 from app.record import MEDICATION_INPUTS, Fact, MedicationList, Record, facts, reconcile_medications, subject_clause
 from app.record.view_cache import KeptSlot as Slot
-from app.record.view_cache import current, epoch, kept_months, kept_or_grouped, kept_page, kept_recent_slots, kept_slots
+from app.record.view_cache import KeptHead, current, epoch, head_of, kept_heads, kept_months, kept_or_grouped, kept_page
+from app.record.view_cache import kept_recent_slots, kept_slots
 from app.record.view_cache import person_of, refresh
 from app.record.view_queries import newest_date
 
@@ -37,6 +38,7 @@ __all__ = [
     "Slot",
     "SlotList",
     "cached_facts",
+    "cached_heads",
     "cached_list",
     "cached_medications",
     "forget",
@@ -80,6 +82,7 @@ class _Cache:
     facts: OrderedDict[tuple[str, Subjects], list[Fact]] = field(default_factory=OrderedDict)
     members: int = 0
     slots: dict[tuple[Any, ...], list[Slot]] = field(default_factory=dict)
+    heads: dict[tuple[str, Subjects], list[KeptHead]] = field(default_factory=dict)
     filtered: OrderedDict[tuple[Any, ...], SlotList] = field(default_factory=OrderedDict)
     medications: dict[Subjects, MedicationList] = field(default_factory=dict)
     lists: dict[tuple[Any, ...], Any] = field(default_factory=dict)
@@ -94,6 +97,7 @@ class _Cache:
                 kept.facts[key] = found
                 kept.members += sum(len(f.members) for f in found)
         kept.slots = {k: v for k, v in self.slots.items() if (k[1] if k[0] == "recent" else k[0]) not in changed}
+        kept.heads = {k: v for k, v in self.heads.items() if k[0] not in changed}
         kept.filtered = OrderedDict((k, v) for k, v in self.filtered.items() if not changed & set(k[0]))
         if not changed & MEDICATION_INPUTS:  # reconciled from several types (orders, fills, allergies, prescribers)
             kept.medications = dict(self.medications)
@@ -167,6 +171,29 @@ def cached_facts(record: Record, resource_type: str, subjects: Iterable[tuple[in
             while cache.members > _MEMBER_BUDGET and len(cache.facts) > 1:
                 _, dropped = cache.facts.popitem(last=False)
                 cache.members -= sum(len(f.members) for f in dropped)
+    return found
+
+
+def cached_heads(
+    record: Record, resource_type: str, subjects: Iterable[tuple[int, str]] | None = None
+) -> list[KeptHead]:
+    """What a list shows of each fact of a type (`head_of` each of `cached_facts(...)`, in the same order), kept
+    until the record changes: read from one kept row per fact, not every member (the summary's lists). Do not
+    modify the list."""
+    key = (resource_type, _subjects(subjects))
+    cache = _cache(record)
+
+    def make() -> list[KeptHead]:
+        with _lock:
+            whole = cache.facts.get(key)  # grouped in full already (another screen asked for the facts)
+        if whole is not None:
+            return [head_of(f) for f in whole]
+        served, person = _kept_person(record, key[1])
+        if served:
+            return kept_heads(record, resource_type, person)
+        return [head_of(f) for f in facts(record, resource_type, subjects=key[1])]
+
+    found: list[KeptHead] = _kept(cache.heads, key, make)
     return found
 
 

@@ -1,4 +1,5 @@
-"""UI benchmarks: server-side time to build the dashboard and the timeline of a 100,000-resource record, and in
+"""UI benchmarks: server-side time to build the dashboard and the timeline of a 100,000-resource record (another size:
+CARRY_BENCH_UI_SIZE=1000000, whose targets are issue 20's for a million: < 1 s cold, < 100 ms after a sync), and in
 Chromium the time to the first frame, from the Unlock click to the summary, and of a screen switch.
 
 Run on demand:  python -m pytest tests/benchmarks/test_ui_benchmark.py -s -p no:cacheprovider
@@ -32,8 +33,10 @@ from app.views.merged import forget
 from sync.assets import DEMO_PATIENTS
 from sync.fhir import dumps, loads
 
-SIZE = 100_000
-TARGET = 0.300
+# The big record's size: CARRY_BENCH_UI_SIZE (default 100,000). At a million the targets are issue 20's for that size.
+SIZE = int(os.environ.get("CARRY_BENCH_UI_SIZE", "100000"))
+TARGET = 0.300 if SIZE < 1_000_000 else 1.0
+AFTER_SYNC_TARGET = TARGET if SIZE < 1_000_000 else 0.100  # the next dashboard after a sync of 50 resources
 UNLOCK_TARGET = 1.5  # seconds from the Unlock click to the summary shown (issue 20; its goal is for 1M resources)
 
 
@@ -181,6 +184,7 @@ def test_dashboard_and_timeline_on_100k_resources(records: tuple[Record, Record]
     print(f"\nServer-side view building, median of 7 (3 when cold), {big.count():,} resources vs {small.count():,}:")
     for name, value in got.items():
         target = f"target < {TARGET * 1000:.0f} ms" if name.startswith(("dashboard", "timeline")) else ""
+        target = f"target < {AFTER_SYNC_TARGET * 1000:.0f} ms" if name == AFTER_SYNC else target
         _report(name, value, base[name], target, f"  [{_load(loads_at[name])}]")
     for name, baseline in base.items():
         if baseline.disturbed:
@@ -188,7 +192,7 @@ def test_dashboard_and_timeline_on_100k_resources(records: tuple[Record, Record]
     print_load("after")
     assert got[COLD_DASHBOARD] < TARGET
     assert got[COLD_TIMELINE] < TARGET
-    assert got[AFTER_SYNC] < TARGET  # issue 20's goal (< 100 ms) is for 1M resources on a quiet machine
+    assert got[AFTER_SYNC] < AFTER_SYNC_TARGET  # issue 20's goal (< 100 ms) is for 1M resources on a quiet machine
     assert got["dashboard"] < TARGET
     assert got["timeline: first page (150) + month list"] < TARGET
     assert got["timeline: a page 3,000 entries down"] < TARGET

@@ -23,7 +23,7 @@ from app.record import Record, confirm, facts, latest_version, merge_people, peo
 from app.record.facts import regroup
 from app.record.portal_state import PortalPullStore, PortalState
 from app.record.view_cache import current, kept_facts, kept_months, kept_or_grouped, kept_page, kept_recent_slots, kept_slots
-from app.record.view_cache import person_of
+from app.record.view_cache import head_of, kept_heads, person_of
 from app.record.view_labs import OTHER_SHOWN_APART, PANELS_WITHOUT_VALUE, labs_current, others_current
 from app.record.view_queries import lab_test_rows, other_test_rows
 from app.views.merged import _as_slots
@@ -160,6 +160,7 @@ def _check(record: Record) -> None:
         assert kept == fresh
         assert [f.as_json() for f in kept] == [f.as_json() for f in fresh]
         assert kept_slots(record, rtype) == _as_slots(fresh)
+        assert kept_heads(record, rtype) == [head_of(f) for f in fresh]  # what the summary reads of them
         recent = [f for f in fresh if any(m.date and m.date >= "2024-01-15" for m in f.members)]
         assert kept_recent_slots(record, rtype, None, "2024-01-15") == _as_slots(recent)
         for person in everyone:
@@ -168,6 +169,7 @@ def _check(record: Record) -> None:
             mine = facts(record, rtype, subjects=person.subjects)
             assert kept_facts(record, rtype, number) == mine
             assert kept_slots(record, rtype, number) == _as_slots(mine)
+            assert kept_heads(record, rtype, number) == [head_of(f) for f in mine]
     _check_pages(record, None, None)
     for one in everyone:
         _check_pages(record, str(one.id), one.subjects)
