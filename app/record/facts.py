@@ -663,8 +663,12 @@ class _Builder:
         return True
 
     def _identifier_rows(self) -> list[Any]:
-        where, args = self._where()
         sql = "SELECT i.resource, i.system, i.value FROM identifier i"
+        if (self.types, self.subjects, self.since, self.rowids) == (None, None, None, None):
+            # Every resource's: the table in its own order (the join's order too); what was removed at its source
+            # is not in `by_rowid`, so `build` leaves it out without a join.
+            return self.record.read(sql)
+        where, args = self._where()
         if where:
             sql += f" JOIN resource r ON r.rowid = i.resource WHERE {where}"
         return self.record.read(sql, args)

@@ -149,10 +149,9 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
     moved_sources = any(sources.get(sid, key) != key for sid, key in before.items())
     if any(state.get(flag) == "1" for flag in ("full", "people", "decisions")):
         changed = None  # facts of any type may have moved
-    new_from: int | None = None  # everything was written anew: the facts from this id on (their slots are filled below)
     refill: list[int] = []  # or only these facts changed
     if state.get("full") == "1" or moved_sources:
-        new_from = _write(cur, *regroup(record, None))
+        _write(cur, *regroup(record, None))
         changed = None
     else:
         seeds = _seeds(record, state, owners_now, seen_decisions, sources)
@@ -160,7 +159,7 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
             total = int(record._query("SELECT count(*) FROM resource")[0][0])
             reach = _closure(record, seeds, sources)
             if len(reach) > _FULL_SHARE * max(total, 1):
-                new_from = _write(cur, *regroup(record, None))
+                _write(cur, *regroup(record, None))
                 changed = None
             else:
                 if changed is not None:  # the facts regrouped, as they were kept and as they are now
@@ -181,8 +180,6 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
     if state.get("slots") == "1":  # a record from before schema 16: every fact's slot, once
         _fill_slots(cur, "1")
     else:  # the facts written now, and those whose member seen again may be their newest now
-        if new_from is not None:
-            _fill_slots(cur, "id >= ?", (new_from,))
         if refill:
             _fill_slots(cur, "id IN (SELECT value FROM json_each(?))", (json.dumps(refill),))
         _fill_slots(cur, "id IN (SELECT m.fid FROM view_dirty d JOIN view_member m ON m.rowid = d.member "
@@ -351,15 +348,32 @@ def _write_changes(cur: _Tx, reach: set[int], found: list[Fact], keys: dict[int,
     gone_facts = [fid for fid, _ in old_facts.values() if fid not in used]
     placed = {m.rowid for fact in found for m in fact.members}
     gone_members = sorted(reach.intersection(old_members) - placed)
+    stale = [(key, rowid) for rowid in reach for key in old_keys.get(rowid, set()) - keys.get(rowid, set())]
+    fresh = [(key, rowid) for rowid in reach for key in keys.get(rowid, set()) - old_keys.get(rowid, set())]
+    _apply(cur, gone_facts, gone_members, fact_rows, member_rows, stale, fresh)
+    return refill
+
+
+def _apply(
+    cur: _Tx,
+    gone_facts: Sequence[int],
+    gone_members: Sequence[int],
+    fact_rows: Sequence[tuple[Any, ...]],
+    member_rows: Sequence[tuple[Any, ...]],
+    stale: Sequence[tuple[int, int]],
+    fresh: Sequence[tuple[int, int]],
+) -> None:
+    """Write what differs: facts and members gone, facts and members new or changed (a fact row with its slot, or
+    without: `_fill_slots` fills it then), match keys gone and new."""
     if gone_facts:
         cur.execute_rows("DELETE FROM view_fact WHERE id IN ({rows})", gone_facts)
     if gone_members:
         cur.execute_rows("DELETE FROM view_member WHERE rowid IN ({rows})", gone_members)
     if fact_rows:
+        columns = _FACT_COLUMNS[: len(fact_rows[0])]
         cur.execute_rows(
-            "INSERT INTO view_fact (id, fact, type, person, confidence, reasons, matches) VALUES {rows} ON CONFLICT (id) "
-            "DO UPDATE SET fact = excluded.fact, type = excluded.type, person = excluded.person, "
-            "confidence = excluded.confidence, reasons = excluded.reasons, matches = excluded.matches",
+            f"INSERT INTO view_fact ({', '.join(columns)}) VALUES {{rows}} ON CONFLICT (id) DO UPDATE SET "
+            + ", ".join(f"{c} = excluded.{c}" for c in columns[1:]),
             fact_rows,
         )
     if member_rows:
@@ -370,36 +384,83 @@ def _write_changes(cur: _Tx, reach: set[int], found: list[Fact], keys: dict[int,
             "changed_at = excluded.changed_at, last_seen = excluded.last_seen",
             member_rows,
         )
-    stale = [(key, rowid) for rowid in reach for key in old_keys.get(rowid, set()) - keys.get(rowid, set())]
-    fresh = [(key, rowid) for rowid in reach for key in keys.get(rowid, set()) - old_keys.get(rowid, set())]
     if stale:
         cur.execute_rows("DELETE FROM view_key WHERE (key, member) IN (VALUES {rows})", stale)
     if fresh:
         cur.execute_rows("INSERT INTO view_key (key, member) VALUES {rows}", fresh)
-    return refill
 
 
-def _write(cur: _Tx, found: list[Fact], keys: dict[int, set[int]]) -> int:
-    """Replace all the kept facts with `found` (what grouping the whole record made). Returns the first new fact's
-    id (the new facts are that id and those after it)."""
+# A kept fact's row: its number, what grouping found (`_fact_row`) and its timeline slot (`_slot_of`).
+_FACT_COLUMNS = ("id", "fact", "type", "person", "confidence", "reasons", "matches", "date", "top", "top_source", "sources")
+# A full regroup that finds more than this share of the kept rows changed writes everything anew.
+_REWRITE_SHARE = 0.25
+
+
+def _write(cur: _Tx, found: list[Fact], keys: dict[int, set[int]]) -> None:
+    """Bring all the kept facts to `found` (what grouping the whole record made), their slots filled as `_fill_slots`
+    fills them. What is kept is compared first: a regroup that finds mostly the same facts (a record of an older
+    Carry, many new resources that join few facts) writes only what differs, as `_write_changes` does, every fact
+    keeping its number when its fact id stays; one that changed much (or fills empty views) writes anew."""
+    old_facts = {row[1]: row for row in cur.execute(f"SELECT {', '.join(_FACT_COLUMNS)} FROM view_fact").fetchall()}
+    if not old_facts:
+        _rewrite(cur, found, keys)
+        return
+    next_id = max(row[0] for row in old_facts.values()) + 1
+    fact_rows: list[tuple[Any, ...]] = []
+    placed: dict[int, tuple[Any, ...]] = {}
+    for fact in found:
+        row = (*_fact_row(fact), *_slot_of(fact))
+        old = old_facts.pop(fact.fact_id, None)
+        if old is None:
+            fid, next_id = next_id, next_id + 1
+        else:
+            fid = old[0]
+        if old is None or old[1:] != row:
+            fact_rows.append((fid, *row))
+        rtype, person = fact.resource_type, fact.person
+        for m in fact.members:
+            placed[m.rowid] = (fid, rtype, person, m.source_id, m.date, m.changed_at, m.last_seen)
+    old_members = {row[0]: row[1:] for row in cur.execute(
+        "SELECT rowid, fid, type, person, source_id, effective, changed_at, last_seen FROM view_member"
+    ).fetchall()}  # fmt: skip
+    member_rows = sorted((rowid, *new) for rowid, new in placed.items() if old_members.get(rowid) != new)
+    gone_members = sorted(rowid for rowid in old_members if rowid not in placed)
+    gone_facts = sorted(row[0] for row in old_facts.values())  # what was not found again
+    old_keys = set(cur.execute("SELECT key, member FROM view_key").fetchall())
+    new_keys = {(key, rowid) for rowid, numbers in keys.items() for key in numbers}
+    stale, fresh = sorted(old_keys - new_keys), sorted(new_keys - old_keys)
+    changed = len(fact_rows) + len(gone_facts) + len(member_rows) + len(gone_members) + len(stale) + len(fresh)
+    if changed > _REWRITE_SHARE * (len(found) + len(placed) + len(new_keys)):
+        _rewrite(cur, found, keys)
+    else:
+        _apply(cur, gone_facts, gone_members, fact_rows, member_rows, stale, fresh)
+
+
+def _rewrite(cur: _Tx, found: list[Fact], keys: dict[int, set[int]]) -> None:
+    """Replace all the kept facts with `found`, numbered from 1. A bulk write: the tables' indexes are dropped and
+    made again after (one sort beats 100,000 inserts into each), and rows go in in key order, so every table is
+    written front to back."""
     cur.execute("DELETE FROM view_member")
     cur.execute("DELETE FROM view_fact")
     cur.execute("DELETE FROM view_key")
-    first = next_id = int(cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM view_fact").fetchone()[0])
+    indexes = cur.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+        "AND tbl_name IN ('view_fact', 'view_member', 'view_key') ORDER BY name"
+    ).fetchall()
+    for name, _ in indexes:
+        cur.execute(f'DROP INDEX "{name}"')
     fact_rows: list[tuple[Any, ...]] = []
     member_rows: list[tuple[Any, ...]] = []
-    for fact in found:
-        fid, next_id = next_id, next_id + 1
-        fact_rows.append((fid, *_fact_row(fact)))
+    for fid, fact in enumerate(found, 1):
+        fact_rows.append((fid, *_fact_row(fact), *_slot_of(fact)))
+        rtype, person = fact.resource_type, fact.person
         member_rows.extend(
-            (m.rowid, fid, fact.resource_type, fact.person, m.source_id, m.date, m.changed_at, m.last_seen)
-            for m in fact.members
+            (m.rowid, fid, rtype, person, m.source_id, m.date, m.changed_at, m.last_seen) for m in fact.members
         )
-    key_rows = [(key, rowid) for rowid, numbers in keys.items() for key in numbers]
+    member_rows.sort()
+    key_rows = sorted((key, rowid) for rowid, numbers in keys.items() for key in numbers)
     if fact_rows:
-        cur.execute_rows(
-            "INSERT INTO view_fact (id, fact, type, person, confidence, reasons, matches) VALUES {rows}", fact_rows
-        )
+        cur.execute_rows(f"INSERT INTO view_fact ({', '.join(_FACT_COLUMNS)}) VALUES {{rows}}", fact_rows)
     if member_rows:
         cur.execute_rows(
             "INSERT INTO view_member (rowid, fid, type, person, source_id, effective, changed_at, last_seen) "
@@ -408,7 +469,16 @@ def _write(cur: _Tx, found: list[Fact], keys: dict[int, set[int]]) -> int:
         )
     if key_rows:
         cur.execute_rows("INSERT INTO view_key (key, member) VALUES {rows}", key_rows)
-    return first
+    for _, sql in indexes:
+        cur.execute(sql)
+
+
+def _slot_of(fact: Fact) -> tuple[str | None, int, int, str]:
+    """A fact's slot as `_fill_slots` computes it from its member rows: date, newest member, its source, sources.
+    The newest member is the one grouping marked (last changed, last seen, last stored: the same order), and the
+    date the newest member's, else the earliest of the others (`fact.date`, an empty one read as none)."""
+    top = fact.newest
+    return (fact.date or None, top.rowid, top.source_id, ",".join(map(str, sorted({m.source_id for m in fact.members}))))
 
 
 # A fact's slot (schema 16), from its members as kept: the newest member (last changed, last seen, last stored), its

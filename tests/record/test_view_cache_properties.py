@@ -23,7 +23,7 @@ from app.record import Record, confirm, facts, latest_version, merge_people, peo
 from app.record.facts import regroup
 from app.record.portal_state import PortalPullStore, PortalState
 from app.record.view_cache import current, kept_facts, kept_months, kept_or_grouped, kept_page, kept_recent_slots, kept_slots
-from app.record.view_cache import head_of, kept_heads, person_of
+from app.record.view_cache import _fill_slots, head_of, kept_heads, person_of
 from app.record.view_labs import OTHER_SHOWN_APART, PANELS_WITHOUT_VALUE, labs_current, others_current
 from app.record.view_queries import lab_test_rows, other_test_rows
 from app.views.merged import _as_slots
@@ -212,6 +212,75 @@ def test_kept_facts_equal_a_grouping_from_scratch(tmp_path_factory: Any, steps: 
         for move in steps:
             _apply(record, move)
             _check(record)
+
+
+def _kept(record: Record) -> tuple[Any, ...]:
+    """Everything the kept views hold, with each fact named by its fact id (its number is the record's own)."""
+    named = dict(record._query("SELECT id, fact FROM view_fact"))
+    found = sorted(record._query(
+        "SELECT fact, type, person, confidence, reasons, matches, date, top, top_source, sources FROM view_fact"
+    ))  # fmt: skip
+    members = sorted((rowid, named[fid], *rest) for rowid, fid, *rest in record._query(
+        "SELECT rowid, fid, type, person, source_id, effective, changed_at, last_seen FROM view_member"
+    ))  # fmt: skip
+    return found, members, sorted(record._query("SELECT key, member FROM view_key"))
+
+
+def _regroup_all(record: Record, empty: bool) -> None:
+    with record._transaction() as cur:  # as after a migration (empty views) or a change to the sources' keys
+        if empty:
+            for table in ("view_fact", "view_member", "view_key"):
+                cur.execute(f"DELETE FROM {table}")
+        cur.execute("INSERT INTO view_state (name, value) VALUES ('full', '1') ON CONFLICT (name) DO UPDATE SET value = '1'")
+    assert current(record)
+
+
+@SETTINGS
+@given(steps=st.lists(step, min_size=2, max_size=8))
+def test_a_full_regroup_keeps_what_the_changes_kept(tmp_path_factory: Any, steps: list[tuple[Any, ...]]) -> None:
+    """The views kept step by step, the same views regrouped in full over them (writing what differs: nothing) and
+    written anew into empty tables (indexes made after) are one and the same, slots included."""
+    with Record.create(tmp_path_factory.mktemp("views") / "v.carry", PASSPHRASE) as record:
+        for move in steps:
+            _apply(record, move)
+            assert current(record)
+        arrived = _kept(record)
+        numbers = sorted(record._query("SELECT id, fact FROM view_fact"))
+        _regroup_all(record, empty=False)
+        assert _kept(record) == arrived
+        assert sorted(record._query("SELECT id, fact FROM view_fact")) == numbers  # nothing differed: nothing written
+        _regroup_all(record, empty=True)
+        assert _kept(record) == arrived
+        with record._transaction() as cur:  # the slots written with the facts are those the members' rows give
+            _fill_slots(cur, "1")
+        assert _kept(record) == arrived
+        assert {name for (name,) in record._query("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN "
+                                                  "('view_fact', 'view_member', 'view_key')")} >= {  # fmt: skip
+            "view_fact_type", "view_fact_slot", "view_fact_person_slot", "view_member_fact", "view_member_type",
+            "view_key_member"}  # fmt: skip
+        _check(record)
+
+
+def test_a_full_regroup_of_facts_from_several_sources_fills_their_slots_as_their_members_give(tmp_path: Path) -> None:
+    with Record.create(tmp_path / "v.carry", PASSPHRASE) as record:
+        for source in SOURCES:
+            _apply(record, ("patient", source, "1", NAMES[0]))
+        for source, day in zip(SOURCES, ("2024-01-20", "2024-01-01", None)):
+            _import(record, source, [_fhir(_BASE | {"type": "Observation", "id": "1", "day": "2024-01-01"}),
+                                     _fhir(_BASE | {"type": "Condition", "id": "1", "day": day})])  # fmt: skip
+        _apply(record, ("merge", 0, 1))
+        _apply(record, ("merge", 0, 1))
+        _check(record)
+        shared = [f for f in kept_facts(record, "Condition") if len(f.members) > 1]
+        assert shared and len({m.source_id for m in shared[0].members}) > 1  # a fact of several sources and dates
+        arrived = _kept(record)
+        for empty in (False, True):
+            _regroup_all(record, empty=empty)
+            assert _kept(record) == arrived
+            _check(record)
+        with record._transaction() as cur:
+            _fill_slots(cur, "1")
+        assert _kept(record) == arrived
 
 
 def test_a_small_change_regroups_only_what_it_reaches(tmp_path: Path) -> None:
