@@ -15,6 +15,7 @@ several refuses and says who there is). Never a guess.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from .store import FILE_SOURCE, ImportReport, Record, Source, UpsertCounts, _sum
 __all__ = ["FileImportReport", "Whose", "document_proposal", "import_path", "import_with"]
 
 _BATCH = 1000
+# The page cache of an import's connection (KiB): see _small_page_cache.
+_IMPORT_CACHE_KIB = 8192
 # The element that names the patient, for the resource types a file may hold without naming one (FHIR R4).
 _SUBJECT_ELEMENT = {
     **dict.fromkeys(("Observation", "Condition", "Procedure", "DiagnosticReport", "DocumentReference", "Encounter",
@@ -133,7 +136,7 @@ def import_with(
         # not while holding the record; a streaming importer only starts reading when iterated. A file refused
         # here leaves no trace, not even its source.
         stream = importer.resources(path, context)
-        with record._transaction() as cur:
+        with record._transaction() as cur, _small_page_cache(cur):
             # The source too is added in the import's transaction: a file refused while it streams leaves none.
             src_id = record._source_in(cur, source, "file", None)
             src = Source(*cur.execute(
@@ -280,6 +283,19 @@ class _Settings:
 
     def set_setting(self, key: str, value: str) -> None:
         self.pending[key] = value
+
+
+@contextmanager
+def _small_page_cache(cur: Any) -> Iterator[None]:
+    """The import's connection with a page cache of _IMPORT_CACHE_KIB while the file streams in, the record's own
+    afterwards. An import writes its rows once, in order, and hardly reads them back: a large cache only grows
+    with the record (64 MiB at 2 million Apple Health samples) and buys nothing, so memory stays flat."""
+    before = int(cur.execute("PRAGMA cache_size").fetchone()[0])
+    cur.execute(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        cur.execute(f"PRAGMA cache_size = {before}")
 
 
 def _batches(resources: Iterable[ParsedResource]) -> Iterator[list[ParsedResource]]:

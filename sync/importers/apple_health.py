@@ -109,6 +109,7 @@ def samples(stream: IO[bytes]) -> Iterator[ParsedResource]:
     depth = 0
     days = _Days()
     count_in = days.add
+    written = days.written
     per_day = {kind: sample_type for kind, sample_type in SAMPLE_TYPES.items() if sample_type.per_day is not None}
     try:
         for event, element in events:
@@ -129,6 +130,8 @@ def samples(stream: IO[bytes]) -> Iterator[ParsedResource]:
                 day_type = per_day.get(kind)
                 if day_type is not None:  # the millions: a few steps each, no resource
                     count_in(attributes, kind, day_type)
+                    if written:  # days a series has moved on from
+                        yield from map(draft, days.take_written())
                 else:
                     sample_type = SAMPLE_TYPES.get(kind)
                     if sample_type is not None:
@@ -206,14 +209,25 @@ class _Days:
     numbers) and summed up in runs (`_fold`), where the checking and the arithmetic loop in C, not in Python. A
     run ends when it is _RUN samples long or when a new series or day begins, so what waits is at most about a
     day's samples. The result is the sample-by-sample one: the same sums in the same order, the same refusal for
-    the first bad sample."""
+    the first bad sample.
+
+    A day is written (its Observation made, ready in `written`) once its series (type, unit, source app, device)
+    has begun _WINDOW newer days: an export lists a series' samples mostly in time order, so what is held is a
+    few days per series, not every day of the file. A sample that comes later for a day already written (an export
+    out of order) is not lost: the day's numbers are kept (`done`, a few numbers a day), counted on from where they
+    were and the day written again, with the same id, so the record ends as if it had been read in order."""
 
     _RUN = 3 * 1024  # strings put aside per series before they are summed up
+    _WINDOW = 3  # newer days a series begins before a day of it is written
 
     def __init__(self) -> None:
         self.days: dict[tuple[str, str, str, str, str], list[Any]] = {}
         # per series and day still being read: its samples' start, end and value, one after the other
         self.waiting: dict[tuple[str, str, str, str, str], list[str]] = {}
+        # per series, its newest days (at most _WINDOW, oldest first) and the numbers of the days written
+        self.newest: dict[tuple[str, str, str, str], list[str]] = {}
+        self.done: dict[tuple[str, str, str, str], dict[str, list[Any]]] = {}
+        self.written: list[dict[str, Any]] = []  # Observations of days written, not taken yet
 
     def add(self, attributes: dict[str, str], kind: str, sample_type: SampleType) -> None:
         get = attributes.get
@@ -236,12 +250,44 @@ class _Days:
         value = _checked(start, end, text)
         day = self.days.get(key)
         if day is None:
-            if key[1] not in sample_type.units:
-                raise ImportFailed(f"A {sample_type.display.lower()} sample is in a unit Carry does not know ({key[1][:20]}).")
-            self.days[key] = [1, value, value, value, start, end]
+            series, date = key[:4], key[4]
+            day = self.done.get(series, {}).pop(date, None)  # a late sample of a day already written
+            if day is None:
+                if key[1] not in sample_type.units:
+                    raise ImportFailed(f"A {sample_type.display.lower()} sample is in a unit Carry does not know ({key[1][:20]}).")
+                self.days[key] = [1, value, value, value, start, end]
+            else:
+                self.days[key] = day
+                _merge(day, [value], start, end)
+            self._moved_on(series, date)
         else:
             _merge(day, [value], start, end)
         self.waiting[key] = []
+
+    def _moved_on(self, series: tuple[str, str, str, str], date: str) -> None:
+        """A day of `series` has begun: when it is newer than the series' newest, the days older than its _WINDOW
+        newest days are written (what waits was summed up before)."""
+        newest = self.newest.get(series)
+        if newest is None:
+            self.newest[series] = [date]
+            return
+        if date <= newest[-1] or date in newest:
+            return
+        newest.append(date)
+        newest.sort()
+        if len(newest) <= self._WINDOW:
+            return
+        cutoff = newest.pop(0)
+        done = self.done.setdefault(series, {})
+        for key in [key for key in self.days if key[4] <= cutoff and key[:4] == series]:
+            stats = self.days.pop(key)
+            self.waiting.pop(key, None)
+            done[key[4]] = stats
+            self.written.append(self._observation(key, stats))
+
+    def take_written(self) -> list[dict[str, Any]]:
+        written, self.written[:] = self.written[:], []
+        return written
 
     def fold(self) -> None:
         for key, waiting in self.waiting.items():
@@ -262,32 +308,39 @@ class _Days:
         waiting.clear()
 
     def observations(self) -> Iterator[dict[str, Any]]:
+        """The days not written yet (the last ones of each series, and days written again), at the end."""
         self.fold()
-        for (kind, apple_unit, source, device, day), stats in sorted(self.days.items()):
-            sample_type = SAMPLE_TYPES[kind]
-            unit, factor = sample_type.units[apple_unit], float(sample_type.units[apple_unit].factor)
-            unit_code = unit.code
-            count, total, low, high = stats[0], stats[1] * factor, stats[2] * factor, stats[3] * factor
-            start, end = _when(stats[4]), _when(stats[5])
-            code, display = sample_type.per_day_code or (sample_type.code, sample_type.display)
-            # The id is the day's, not its content's: a newer export's fuller day updates it.
-            resource = _observation(code, display, sample_type.category, source, device, f"{day}", f"{day}",
-                                    "per-day", unit_code, device)  # fmt: skip
-            resource.pop("effectiveDateTime")
-            resource["effectivePeriod"] = {"start": start, "end": end}
-            quantity = {"unit": unit.unit, "system": UCUM, "code": unit.code}
-            if sample_type.per_day == "sum":
-                resource["valueQuantity"] = {"value": _decimal(total), **quantity}
-                what = f"Total of {count} readings on {day}"
-            else:
-                resource["valueQuantity"] = {"value": _decimal(total / count), **quantity}
-                resource["component"] = [
-                    {"code": {"text": f"Lowest {display.lower()} of the day"}, "valueQuantity": {"value": _decimal(low), **quantity}},
-                    {"code": {"text": f"Highest {display.lower()} of the day"}, "valueQuantity": {"value": _decimal(high), **quantity}},
-                ]  # fmt: skip
-                what = f"Mean of {count} readings on {day}"
-            resource["method"] = {"text": what}
-            yield resource
+        yield from self.take_written()
+        for key, stats in sorted(self.days.items()):
+            yield self._observation(key, stats)
+
+    @staticmethod
+    def _observation(key: tuple[str, str, str, str, str], stats: list[Any]) -> dict[str, Any]:
+        kind, apple_unit, source, device, day = key
+        sample_type = SAMPLE_TYPES[kind]
+        unit, factor = sample_type.units[apple_unit], float(sample_type.units[apple_unit].factor)
+        unit_code = unit.code
+        count, total, low, high = stats[0], stats[1] * factor, stats[2] * factor, stats[3] * factor
+        start, end = _when(stats[4]), _when(stats[5])
+        code, display = sample_type.per_day_code or (sample_type.code, sample_type.display)
+        # The id is the day's, not its content's: a newer export's fuller day updates it.
+        resource = _observation(code, display, sample_type.category, source, device, f"{day}", f"{day}",
+                                "per-day", unit_code, device)  # fmt: skip
+        resource.pop("effectiveDateTime")
+        resource["effectivePeriod"] = {"start": start, "end": end}
+        quantity = {"unit": unit.unit, "system": UCUM, "code": unit.code}
+        if sample_type.per_day == "sum":
+            resource["valueQuantity"] = {"value": _decimal(total), **quantity}
+            what = f"Total of {count} readings on {day}"
+        else:
+            resource["valueQuantity"] = {"value": _decimal(total / count), **quantity}
+            resource["component"] = [
+                {"code": {"text": f"Lowest {display.lower()} of the day"}, "valueQuantity": {"value": _decimal(low), **quantity}},
+                {"code": {"text": f"Highest {display.lower()} of the day"}, "valueQuantity": {"value": _decimal(high), **quantity}},
+            ]  # fmt: skip
+            what = f"Mean of {count} readings on {day}"
+        resource["method"] = {"text": what}
+        return resource
 
 
 def _dates_sound(dates: list[str]) -> bool:

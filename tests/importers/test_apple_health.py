@@ -5,6 +5,7 @@ by name; damaged exports refused with the record unchanged."""
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import zipfile
 from datetime import timedelta
@@ -88,6 +89,42 @@ def test_a_day_of_heart_rates_is_its_mean_lowest_and_highest(record: Record, tmp
     assert [c["valueQuantity"]["value"] for c in heart["component"]] == [min(values), max(values)]
     assert heart["effectivePeriod"]["start"] == "2024-03-01T07:15:00-08:00"
     assert heart["method"]["text"] == f"Mean of {len(values)} readings on 2024-03-01"
+
+
+def _days(record: Record) -> dict[str, dict[str, Any]]:
+    """The record's Observations by id, without the subject (each record has its own stand-in Patient)."""
+    return {o["id"]: {k: v for k, v in o.items() if k != "subject"} for o in _observations(record)}
+
+
+def test_a_late_sample_of_a_day_already_written_is_counted_into_it(tmp_path: Path) -> None:
+    # Ten days of heart rates in order, then one more for the first day: that day was written long before (a
+    # series keeps only its newest days open), and it ends with the late sample counted in, as in order.
+    in_order = [s for s in heart_rates(2880) if s.type == PER_DAY[0]]
+    late = Sample(PER_DAY[0], in_order[0].start + timedelta(minutes=1), "190", "count/min")
+    first_day = [s for s in in_order if s.start.date() == late.start.date()]
+    with Record.create(tmp_path / "a.carry", "pass phrase one") as ordered, \
+            Record.create(tmp_path / "b.carry", "pass phrase one") as shuffled:  # fmt: skip
+        sorted_samples = sorted([*in_order, late], key=lambda s: s.start)
+        import_path(ordered, write_export(tmp_path / "ordered.xml", sorted_samples))
+        report = import_path(shuffled, write_export(tmp_path / "late.xml", [*in_order, late]))
+        assert report.counts.imported == len({s.start.date() for s in in_order}) and report.counts.invalid == 0
+        assert _days(shuffled) == _days(ordered)
+        [day] = [o for o in _observations(shuffled) if o["method"]["text"].endswith(str(late.start.date()))]
+        assert day["method"]["text"] == f"Mean of {len(first_day) + 1} readings on {late.start.date()}"
+        assert day["component"][1]["valueQuantity"]["value"] == 190
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_a_shuffled_export_ends_as_the_ordered_one(tmp_path: Path, seed: int) -> None:
+    samples = list(heart_rates(4000))  # two weeks of heart rates, steps and blood pressures, all series at once
+    mixed = samples[:]
+    random.Random(seed).shuffle(mixed)
+    with Record.create(tmp_path / "a.carry", "pass phrase one") as ordered, \
+            Record.create(tmp_path / "b.carry", "pass phrase one") as shuffled:  # fmt: skip
+        expected = import_path(ordered, write_export(tmp_path / "ordered.xml", samples))
+        report = import_path(shuffled, write_export(tmp_path / "shuffled.xml", mixed))
+        assert report.counts.imported == expected.counts.imported == len(observations_of(samples))
+        assert _days(shuffled) == _days(ordered)
 
 
 def test_an_export_in_another_language_is_found_in_its_zip(record: Record, tmp_path: Path) -> None:
