@@ -21,8 +21,7 @@ from ..hooks import component, use_app_state, use_load, use_optional, use_sessio
 from ..session import UiSession
 from ..theme import INK
 from ..widgets import banner, card, heading, labelled, muted, named_radios, present, primary_button
-from .common import page_body
-from .entry import PassphraseField
+from .common import PassphraseField, page_body
 
 __all__ = ["Settings"]
 

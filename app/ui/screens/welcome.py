@@ -20,7 +20,8 @@ from ..hooks import component, use_once, use_session, use_value
 from ..theme import TONES
 from ..uploads import UPLOAD_LIMIT, UploadFailed, discard, too_large
 from ..widgets import banner, heading, labelled, muted, primary_button, secondary_button
-from .entry import PassphraseField, entry_frame
+from .common import PassphraseField
+from .entry import entry_frame
 
 __all__ = ["Restore", "Welcome", "meter_colour"]
 
