@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from support.records import ELVINA
 
-from ui.browser_support import DESKTOP, PHONE, by_id, open_app, shot
-from ui.test_ui_browser import expect, nav, unlock
+from ui.browser_support import DESKTOP, PHONE, by_id, open_unlocked, shot
+from ui.test_ui_browser import expect, nav
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 
@@ -49,10 +49,8 @@ def test_back_from_an_item_far_down_the_timeline_shows_its_row_again(elvina: Any
                                                                       viewport: Any) -> None:  # fmt: skip
     context = browser.new_context(viewport=viewport)
     try:
-        page = open_app(context, elvina.url)
+        page = open_unlocked(context, elvina.url)
         ex = expect()
-        unlock(page)
-        ex(page.get_by_role("button", name="Lock", exact=True)).to_be_visible()
         nav(page, "Timeline")
         ex(page.get_by_role("heading", name="November 2020")).to_be_visible()
         row = _scroll_until(page, f"entry-{FAR}")

@@ -16,6 +16,7 @@ from app.record.imports import Whose, document_proposal, import_path
 from ..appearance import scale_text
 from ..hooks import Loaded, TextScale, component, use_app_state, use_once, use_session, use_state, use_value
 from ..paths import add_path
+from ..session import UiSession
 from ..syncing import SyncRun
 from ..theme import INK, MUTED, OUTLINE, PRIMARY, SURFACE
 from ..uploads import UPLOAD_LIMIT, UploadFailed, discard, too_large
@@ -27,6 +28,7 @@ __all__ = [
     "ImportFileButton",
     "PassphraseField",
     "PersonPicker",
+    "PickedBackup",
     "SyncPanel",
     "loaded_or",
     "page_body",
@@ -96,6 +98,52 @@ def PassphraseField(
         suffix=None if button_always_shown else button,
     )
     return labelled(field, identifier)
+
+
+class PickedBackup:
+    """A backup file the patient chose (Welcome's restore, Settings' restore), and where it is on Carry's side once
+    uploaded (web mode); kept across renders (use_once)."""
+
+    def __init__(self) -> None:
+        self.picker: ft.FilePicker | None = None
+        self.file: ft.FilePickerFile | None = None
+        self.uploaded: Path | None = None
+
+    async def choose(self) -> str | None:
+        """The file picker: the chosen file's name, or None when the patient chose none."""
+        if self.picker is None:
+            self.picker = ft.FilePicker()
+        files = await self.picker.pick_files(dialog_title="Choose the backup file", allow_multiple=False)
+        if not files:
+            return None
+        self.forget_upload()
+        self.file = files[0]
+        return files[0].name
+
+    async def path(self, session: UiSession) -> Path:
+        """Where the chosen backup can be read: where it is (the desktop), or uploaded once to Carry's own server
+        into a private folder (the browser), kept there for another try with another passphrase (it is encrypted)
+        until the restore is done or the patient leaves."""
+        chosen = self.file
+        if chosen is None:
+            raise UploadFailed("Choose the backup file first.")
+        if chosen.size > UPLOAD_LIMIT:
+            raise UploadFailed(too_large(UPLOAD_LIMIT))
+        if chosen.path:
+            return Path(chosen.path)
+        if self.uploaded is None:
+            assert self.picker is not None
+            uploads = session.context.uploads
+            token = uploads.expect(chosen.name)
+            await self.picker.upload([ft.FilePickerUploadFile(upload_url=f"/upload/{token}", method="PUT",
+                                                              id=chosen.id)])  # fmt: skip
+            self.uploaded = await uploads.wait(token, timeout=600)
+        return self.uploaded
+
+    def forget_upload(self) -> None:
+        if self.uploaded is not None:
+            discard(self.uploaded)
+            self.uploaded = None
 
 
 def loaded_or(result: Loaded[Any], render: Callable[[Any], ft.Control]) -> ft.Control:
