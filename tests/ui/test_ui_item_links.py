@@ -37,8 +37,7 @@ def _osteoporosis(server: Any) -> str:
 
 def _timeline(context: Any, url: str) -> Any:
     """The timeline opened by its address, unlocked, its newest month on screen."""
-    page = open_unlocked(context, url + "/timeline", "November 2020")
-    return page
+    return open_unlocked(context, url + "/timeline", "November 2020")
 
 
 def _lock_button(page: Any) -> Any:

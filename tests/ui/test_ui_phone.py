@@ -23,8 +23,7 @@ def carolyne(make_server: Any) -> Any:
 
 def _summary(context: Any, url: str) -> Any:
     """A new tab on Carolyne's record, unlocked, on her summary."""
-    page = open_unlocked(context, url, "Carolyne559 Koelpin146")
-    return page
+    return open_unlocked(context, url, "Carolyne559 Koelpin146")
 
 
 def _inside(box: dict[str, float] | None, width: float) -> bool:
