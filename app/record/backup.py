@@ -21,7 +21,7 @@ from .errors import NotARecord, RecordError, RecordExists, WrongPassphrase
 from .schema import latest_version
 from .store import Record, _plain_errors
 
-__all__ = ["BackupReport", "make_backup", "restore_backup"]
+__all__ = ["BackupReport", "check_backup", "make_backup", "record_counts", "restore_backup"]
 
 _PLAIN_SQLITE = b"SQLite format 3\x00"
 _SIDE_FILES = ("-wal", "-shm", "-journal")
@@ -83,21 +83,39 @@ def make_backup(record: Record, dest: str | os.PathLike[str], passphrase: str) -
     return BackupReport(target, expected[0], expected[1], target.stat().st_size)
 
 
-def restore_backup(backup: str | os.PathLike[str], passphrase: str, target: str | os.PathLike[str], *,
-                   replace: bool = False) -> BackupReport:  # fmt: skip
-    """Make the backup at `backup` the record at `target`, after checking that `passphrase` opens it. A record
-    already at `target` is refused, or with `replace` kept beside it as `<name>.before-restore-<time>`."""
-    source, dest = Path(backup).expanduser(), Path(target).expanduser()
+def record_counts(record: Record) -> tuple[int, int]:
+    """(resources, sources) the open record holds: what a restore with `replace` would set aside."""
+    with record._lock:
+        return _counts(record._conn(), "main")
+
+
+def check_backup(backup: str | os.PathLike[str], passphrase: str) -> tuple[int, int]:
+    """(resources, sources) of the backup at `backup`, after checking that it is a whole Carry record that
+    `passphrase` opens; nothing is written. Raises with one sentence otherwise."""
+    source = Path(backup).expanduser()
     if not source.is_file():
         raise RecordError(f"There is no backup file at {source}.")
-    if dest.exists() and source.resolve() == dest.resolve():
-        raise RecordError("That file is the record itself, not a backup of it.")
     with source.open("rb") as handle:
         header = handle.read(16)
     if len(header) < 16 or header == _PLAIN_SQLITE:
         raise NotARecord(f"{source.name} is not a Carry backup (it is not an encrypted record).")
-    bad = f"That passphrase does not open {source.name} (or it is not a Carry backup); nothing was changed."
-    counts = _verified(source, passphrase, bad)
+    return _verified(source, passphrase, _wrong_for(source))
+
+
+def _wrong_for(source: Path) -> str:
+    return f"That passphrase does not open {source.name} (or it is not a Carry backup); nothing was changed."
+
+
+def restore_backup(backup: str | os.PathLike[str], passphrase: str, target: str | os.PathLike[str], *,
+                   replace: bool = False) -> BackupReport:  # fmt: skip
+    """Make the backup at `backup` the record at `target`, after checking that `passphrase` opens it. A record
+    already at `target` is refused, or with `replace` kept beside it as `<name>.before-restore-<time>`; should the
+    restored record then not open, the one that was there is put back (and the error raised)."""
+    source, dest = Path(backup).expanduser(), Path(target).expanduser()
+    if dest.exists() and source.is_file() and source.resolve() == dest.resolve():
+        raise RecordError("That file is the record itself, not a backup of it.")
+    counts = check_backup(source, passphrase)
+    bad = _wrong_for(source)
     if dest.exists() and not replace:
         raise RecordExists(f"There is already a record at {dest}; Carry will not overwrite it with a backup.")
     dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -118,8 +136,14 @@ def restore_backup(backup: str | os.PathLike[str], passphrase: str, target: str 
         raise
     finally:
         os.umask(old_umask)
-    with Record.open(dest, passphrase) as record:  # brings an older backup up to this Carry's schema
-        record.audit("restore", resources=counts[0])
+    try:
+        with Record.open(dest, passphrase) as record:  # brings an older backup up to this Carry's schema
+            record.audit("restore", resources=counts[0])
+    except BaseException:
+        if replaced is not None:  # the record that was there comes back; the restored copy goes
+            _remove(dest)
+            _put_back(replaced, dest)
+        raise
     return BackupReport(dest, counts[0], counts[1], dest.stat().st_size, replaced)
 
 
@@ -160,6 +184,13 @@ def _set_aside(dest: Path) -> Path:
         if here.exists():
             here.replace(Path(str(aside) + suffix))
     return aside
+
+
+def _put_back(aside: Path, dest: Path) -> None:
+    for suffix in ("", *_SIDE_FILES):
+        here = Path(str(aside) + suffix)
+        if here.exists():
+            here.replace(Path(str(dest) + suffix))
 
 
 def _fsync(path: Path) -> None:

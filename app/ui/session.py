@@ -18,6 +18,7 @@ from typing import Any
 import flet as ft
 
 from app.errors import ui_message
+from app.record import RecordBusy
 from app.views import RecordSession, Scope, people
 from app.views.preferences import load_preferences, save_preference
 
@@ -58,6 +59,7 @@ class UiSession:
         # What a screen keeps while the patient is elsewhere (the last search, shown again on Back); never on disk,
         # forgotten at lock.
         self.memory: dict[str, Any] = {}
+        self.replacing = False  # a restore is replacing the record's file (Settings): unlocking waits for it
 
     # --- life cycle -----------------------------------------------------------------------------------------
 
@@ -76,6 +78,8 @@ class UiSession:
         self._idle_task = asyncio.create_task(self._idle_loop())
 
     async def unlock(self, passphrase: str) -> None:
+        if self.replacing:
+            raise RecordBusy("Carry is still replacing your record with the backup; unlock when it says it is done.")
         await self.run(self.record_session.unlock, passphrase)
         await self._after_unlock()
 

@@ -144,6 +144,29 @@ def open_app(context: Any, url: str) -> Any:
     return page
 
 
+def expect() -> Any:
+    """Playwright's expect, waiting up to 20 s (a busy machine; the web client's first frames are slow)."""
+    from playwright.sync_api import expect as _expect
+
+    _expect.set_options(timeout=20_000)
+    return _expect
+
+
+def unlock(page: Any, passphrase: str = PASSPHRASE) -> None:
+    enter_text(page, "Passphrase", passphrase)
+    page.get_by_role("button", name="Unlock", exact=True).click()
+
+
+def open_unlocked(context: Any, url: str, heading: str | None = None, *, passphrase: str = PASSPHRASE) -> Any:
+    """A new tab on `url`, unlocked, once the record is on screen: the heading `heading` (on the Summary, the
+    patient's name) or, without one, the top bar's Lock button. Returns the tab."""
+    page = open_app(context, url)
+    unlock(page, passphrase)
+    shown = page.get_by_role("heading", name=heading) if heading else page.get_by_role("button", name="Lock", exact=True)
+    expect()(shown).to_be_visible()
+    return page
+
+
 def sign_in_at_demo_portal(context: Any, page: Any, user: str = "elvina") -> Any:
     """From Carry's demo-hospital panel: open the portal's sign-in page (a new tab), sign in as a demo patient,
     and stop at the consent page. Returns the portal's tab."""

@@ -10,22 +10,23 @@ from typing import Any
 
 import pytest
 
-from support.records import PASSPHRASE
-
-from ui.browser_support import DESKTOP, PHONE, enter_text, open_app, shot, sign_in_at_demo_portal
+from ui.browser_support import (  # expect and unlock: many test modules import them from here
+    DESKTOP,
+    PHONE,
+    enter_text,
+    expect,
+    open_app,
+    open_unlocked,
+    shot,
+    sign_in_at_demo_portal,
+    unlock,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 
 HOSPITAL = ["hospitalInformation*.json", "practitionerInformation*.json"]
 ELVINA = [*HOSPITAL, "Elvina_Lemke_*.json"]
 CAROLYNE = [*HOSPITAL, "Carolyne559_*.json"]
-
-
-def expect() -> Any:
-    from playwright.sync_api import expect as _expect
-
-    _expect.set_options(timeout=20_000)
-    return _expect
 
 
 def nav(page: Any, name: str) -> None:
@@ -40,11 +41,6 @@ def nav(page: Any, name: str) -> None:
         page.get_by_role("menuitem", name=name).click()
     else:
         rail.or_(bar).first.click()
-
-
-def unlock(page: Any, passphrase: str = PASSPHRASE) -> None:
-    enter_text(page, "Passphrase", passphrase)
-    page.get_by_role("button", name="Unlock", exact=True).click()
 
 
 @pytest.fixture(scope="module")
@@ -107,10 +103,8 @@ def test_wrong_passphrase_says_so_and_unlock_then_lock(elvina: Any, desktop: Any
 
 
 def test_dashboard_shows_problems_medications_allergies_and_flagged_results(elvina: Any, desktop: Any) -> None:
-    page = open_app(desktop, elvina.url)
+    page = open_unlocked(desktop, elvina.url, "Elvina Lemke")
     ex = expect()
-    unlock(page)
-    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
     ex(page.get_by_role("heading", name="Active problems")).to_be_visible()
     ex(page.get_by_role("button", name="Osteoporosis", exact=False)).to_be_visible()
     ex(page.get_by_role("button", name="Alendronic acid 10 MG Oral Tablet", exact=False)).to_be_visible()
@@ -123,10 +117,8 @@ def test_dashboard_shows_problems_medications_allergies_and_flagged_results(elvi
 
 
 def test_search_finds_a_condition_and_opens_its_detail(elvina: Any, desktop: Any) -> None:
-    page = open_app(desktop, elvina.url)
+    page = open_unlocked(desktop, elvina.url, "Elvina Lemke")
     ex = expect()
-    unlock(page)
-    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
     nav(page, "Search")
     enter_text(page, "Search your record", "osteopor")
     page.keyboard.press("Enter")
@@ -143,10 +135,8 @@ def test_search_finds_a_condition_and_opens_its_detail(elvina: Any, desktop: Any
 
 
 def test_lab_chart_renders_with_its_range(elvina: Any, desktop: Any) -> None:
-    page = open_app(desktop, elvina.url)
+    page = open_unlocked(desktop, elvina.url, "Elvina Lemke")
     ex = expect()
-    unlock(page)
-    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
     nav(page, "Results")
     page.get_by_role("button", name="Hemoglobin A1c", exact=False).first.click()
     chart = page.locator('[flt-semantics-identifier="lab-chart"]')
@@ -166,10 +156,8 @@ def test_lab_chart_renders_with_its_range(elvina: Any, desktop: Any) -> None:
 
 
 def test_timeline_groups_by_month_and_filters(elvina: Any, desktop: Any) -> None:
-    page = open_app(desktop, elvina.url)
+    page = open_unlocked(desktop, elvina.url, "Elvina Lemke")
     ex = expect()
-    unlock(page)
-    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
     nav(page, "Timeline")
     ex(page.get_by_role("heading", name="November 2020")).to_be_visible()
     ex(page.get_by_text("entries from", exact=False).first).to_be_visible()
@@ -181,10 +169,8 @@ def test_timeline_groups_by_month_and_filters(elvina: Any, desktop: Any) -> None
 
 def test_documents_are_readable(make_server: Any, desktop: Any) -> None:
     server = make_server(CAROLYNE)
-    page = open_app(desktop, server.url)
+    page = open_unlocked(desktop, server.url, "Carolyne559 Koelpin146")
     ex = expect()
-    unlock(page)
-    ex(page.get_by_role("heading", name="Carolyne559 Koelpin146")).to_be_visible()
     nav(page, "Documents")
     page.get_by_role("button", name="History and physical note", exact=False).first.click()
     note = page.locator('[flt-semantics-identifier="note-text-0"]')
@@ -221,10 +207,8 @@ def test_phone_width_layout(elvina: Any, phone: Any) -> None:
 
 def test_demo_hospital_connect_login_sync_then_dashboard(make_server: Any, desktop: Any) -> None:
     server = make_server([])  # an empty record, as after the first run
-    page = open_app(desktop, server.url)
+    page = open_unlocked(desktop, server.url, "Your record is empty")
     ex = expect()
-    unlock(page)
-    ex(page.get_by_role("heading", name="Your record is empty")).to_be_visible()
     page.get_by_role("button", name="Try the demo hospital").click()
     # The demo login is shown in Carry, before the patient goes to the portal.
     ex(page.get_by_text("user name elvina, password elvina-demo", exact=False).first).to_be_visible()

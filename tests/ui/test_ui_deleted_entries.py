@@ -12,7 +12,7 @@ from support.records import PASSPHRASE
 
 from app.record import Record
 from app.record.entries import Note, add_entry, delete_entry, edit_entry, entry_history, own_entries
-from ui.browser_support import DESKTOP, PHONE, by_id, open_app, shot
+from ui.browser_support import DESKTOP, PHONE, by_id, open_app, open_unlocked, shot
 from ui.test_ui_browser import ELVINA, expect, nav, unlock
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
@@ -28,10 +28,8 @@ def test_a_deleted_entry_is_listed_with_its_history_and_restored(make_server: An
         delete_entry(record, f"{gone.resource_type}/{gone.id}")
     context = browser.new_context(viewport=viewport)
     try:
-        page = open_app(context, server.url)
+        page = open_unlocked(context, server.url)
         ex = expect()
-        unlock(page)
-        ex(page.get_by_role("button", name="Lock", exact=True)).to_be_visible()
         nav(page, "Sources")
         by_id(page, "deleted-entries").click()
         ex(by_id(page, "deleted-entry-0")).to_have_accessible_name(re.compile("Forgot my evening tablets.*Diary note"))

@@ -13,7 +13,7 @@ from support.records import ELVINA, PASSPHRASE
 
 from app.record import Record
 from sync.assets import DEMO_PATIENTS
-from ui.browser_support import DESKTOP, open_app, shot
+from ui.browser_support import DESKTOP, open_app, open_unlocked, shot
 from ui.test_ui_browser import expect, nav, unlock
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
@@ -39,10 +39,8 @@ def _problem(page: Any) -> Any:
 
 
 def test_a_condition_from_two_clinics_shows_once_and_not_the_same_splits_it(two_clinics: Any, desktop: Any) -> None:
-    page: Any = open_app(desktop, two_clinics.url)
+    page: Any = open_unlocked(desktop, two_clinics.url, "Elvina Lemke")
     ex = expect()
-    unlock(page)
-    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
     ex(_problem(page)).to_have_count(1)
     ex(_problem(page)).to_contain_text("from 2 sources")
     ex(page.get_by_role("button", name="Alendronic acid 10 MG Oral Tablet", exact=False)).to_contain_text(

@@ -16,7 +16,7 @@ from support.records import ELVINA, PASSPHRASE
 from app.record import Record, delete_note, notes
 from app.ui.paths import item_path, result_key, result_path
 from sync.assets import DEMO_PATIENTS
-from ui.browser_support import DESKTOP, PHONE, by_id, enter_text, field_value, focus_field, open_app, shot
+from ui.browser_support import DESKTOP, PHONE, by_id, enter_text, field_value, focus_field, open_app, open_unlocked, shot
 from ui.test_ui_browser import expect, nav, unlock
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
@@ -37,10 +37,7 @@ def _osteoporosis(server: Any) -> str:
 
 def _timeline(context: Any, url: str) -> Any:
     """The timeline opened by its address, unlocked, its newest month on screen."""
-    page = open_app(context, url + "/timeline")
-    unlock(page)
-    expect()(page.get_by_role("heading", name="November 2020")).to_be_visible()
-    return page
+    return open_unlocked(context, url + "/timeline", "November 2020")
 
 
 def _lock_button(page: Any) -> Any:
@@ -103,10 +100,8 @@ def test_a_result_link_opened_while_locked_shows_its_chart_after_unlocking(elvin
 def test_the_browsers_back_from_an_item_returns_to_the_timeline_as_it_was(elvina: Any, browser: Any) -> None:
     context = browser.new_context(viewport=DESKTOP)
     try:
-        page = open_app(context, elvina.url)
+        page = open_unlocked(context, elvina.url)
         ex = expect()
-        unlock(page)
-        ex(_lock_button(page)).to_be_visible()
         nav(page, "Timeline")
         ex(page.get_by_role("heading", name="November 2020")).to_be_visible()
         counted = page.get_by_text("entries from", exact=False).first.inner_text()

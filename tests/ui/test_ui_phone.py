@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from ui.browser_support import PHONE, open_app, shot
-from ui.test_ui_browser import CAROLYNE, expect, nav, unlock
+from ui.browser_support import PHONE, open_app, open_unlocked, shot
+from ui.test_ui_browser import CAROLYNE, expect, nav
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 
@@ -23,10 +23,7 @@ def carolyne(make_server: Any) -> Any:
 
 def _summary(context: Any, url: str) -> Any:
     """A new tab on Carolyne's record, unlocked, on her summary."""
-    page = open_app(context, url)
-    unlock(page)
-    expect()(page.get_by_role("heading", name="Carolyne559 Koelpin146")).to_be_visible()
-    return page
+    return open_unlocked(context, url, "Carolyne559 Koelpin146")
 
 
 def _inside(box: dict[str, float] | None, width: float) -> bool:

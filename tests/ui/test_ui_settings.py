@@ -15,8 +15,8 @@ import pytest
 from support.carry_host import CarryHost
 from sync.share import decode_link
 
-from ui.browser_support import DESKTOP, PHONE, enter_text, open_app, shot
-from ui.test_ui_browser import ELVINA, expect, nav, unlock
+from ui.browser_support import DESKTOP, PHONE, enter_text, open_unlocked, shot
+from ui.test_ui_browser import ELVINA, expect, nav
 from ui.test_ui_share import _link_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
@@ -35,10 +35,8 @@ def test_links_move_to_a_carry_host_from_settings(make_server: Any, browser: Any
     server = make_server(ELVINA)
     context = browser.new_context(viewport=viewport)
     try:
-        page = open_app(context, server.url)
+        page = open_unlocked(context, server.url, "Elvina Lemke")
         ex = expect()
-        unlock(page)
-        ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
         nav(page, "Settings")
         ex(page.get_by_role("heading", name="Where your links live")).to_be_visible()
         ex(page.get_by_text("Now: this computer.", exact=False)).to_be_visible()

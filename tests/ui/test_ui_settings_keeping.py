@@ -17,7 +17,7 @@ from support.records import PASSPHRASE
 
 from app.record import Record, WrongPassphrase
 
-from ui.browser_support import DESKTOP, PHONE, enter_text, open_app, shot
+from ui.browser_support import DESKTOP, PHONE, enter_text, open_app, open_unlocked, shot
 from ui.test_ui_browser import ELVINA, expect, nav, unlock
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
@@ -52,9 +52,7 @@ def _choose(page: Any, label: str) -> None:
 
 
 def _open_settings(context: Any, server_url: str) -> Any:
-    page = open_app(context, server_url)
-    unlock(page)
-    expect()(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
+    page = open_unlocked(context, server_url, "Elvina Lemke")
     nav(page, "Settings")
     expect()(page.get_by_role("heading", name="How Carry looks")).to_be_visible()
     return page

@@ -18,7 +18,7 @@ import pytest
 from app.shares import open_shared, received_sections
 from sync.share import LinkInactive, decode_link
 
-from ui.browser_support import DESKTOP, PHONE, enter_text, field_value, focus_field, open_app, shot
+from ui.browser_support import DESKTOP, PHONE, enter_text, field_value, focus_field, open_app, open_unlocked, shot
 from ui.test_ui_browser import ELVINA, expect, nav, unlock
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
@@ -45,10 +45,8 @@ def _link_text(page: Any) -> str:
 
 def test_pick_share_see_who_opened_revoke(make_server: Any, desktop: Any) -> None:
     server = make_server(ELVINA)
-    page = open_app(desktop, server.url)
+    page = open_unlocked(desktop, server.url, "Elvina Lemke")
     ex = expect()
-    unlock(page)
-    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
     nav(page, "Share")
     ex(page.get_by_role("heading", name="What to share")).to_be_visible()
     ex(page.get_by_role("checkbox", name="Active problems (5 of 5)")).to_be_checked()

@@ -13,7 +13,7 @@ from support.records import PASSPHRASE
 
 from app.record import Record
 from app.record.entries import entry_history, own_entries
-from ui.browser_support import by_id, enter_text, field_value, focus_field, open_app, shot
+from ui.browser_support import by_id, enter_text, field_value, focus_field, open_app, open_unlocked, shot
 from ui.test_ui_browser import ELVINA, expect, nav, unlock
 from ui.test_ui_browser import desktop, phone  # noqa: F401 - the browser tabs at 1280 and 390 px, as its tests use them
 
@@ -73,10 +73,8 @@ def test_a_link_to_the_blood_pressure_form_opened_while_locked_shows_it_after_un
 
 def test_add_a_symptom_from_the_summary_then_switch_kinds(make_server: Any, desktop: Any) -> None:  # noqa: F811
     server = make_server(ELVINA)
-    page = open_app(desktop, server.url)
+    page = open_unlocked(desktop, server.url, "Elvina Lemke")
     ex = expect()
-    unlock(page)
-    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
     # Each section's "Add" says to a screen reader what it adds, and opens the form on that kind.
     ex(page.get_by_role("button", name="Add a medicine", exact=True)).to_be_visible()
     page.get_by_role("button", name="Add an allergy", exact=True).click()
@@ -104,10 +102,8 @@ def test_add_a_symptom_from_the_summary_then_switch_kinds(make_server: Any, desk
 
 def test_back_from_a_hit_shows_the_same_search(make_server: Any, desktop: Any) -> None:  # noqa: F811
     server = make_server(ELVINA)
-    page = open_app(desktop, server.url)
+    page = open_unlocked(desktop, server.url, "Elvina Lemke")
     ex = expect()
-    unlock(page)
-    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
     nav(page, "Search")
     page.get_by_role("button", name="Search", exact=True).click()
     ex(page.get_by_text("Type a word to search for.")).to_be_visible()
@@ -160,10 +156,8 @@ def test_a_long_section_shows_its_first_rows_and_the_rest_on_request(make_server
         bundle.write_text(json.dumps({"resourceType": "Bundle", "type": "collection",
                                       "entry": [{"resource": p} for p in plans]}))  # fmt: skip
         record.import_file(bundle)
-    page = open_app(desktop, server.url)
+    page = open_unlocked(desktop, server.url, "Elvina Lemke")
     ex = expect()
-    unlock(page)
-    ex(page.get_by_role("heading", name="Elvina Lemke")).to_be_visible()
     ex(by_id(page, "treatment-9")).to_have_count(1)
     ex(by_id(page, "treatment-10")).to_have_count(0)
     more = page.get_by_role("button", name=re.compile(r"^Show all 1\d$"))  # her own plans and the fourteen

@@ -14,8 +14,9 @@ import flet as ft
 from app.record.imports import Whose, document_proposal, import_path
 
 from ..appearance import scale_text
-from ..hooks import Loaded, TextScale, component, use_app_state, use_once, use_session, use_value
+from ..hooks import Loaded, TextScale, component, use_app_state, use_once, use_session, use_state, use_value
 from ..paths import add_path
+from ..session import UiSession
 from ..syncing import SyncRun
 from ..theme import INK, MUTED, OUTLINE, PRIMARY, SURFACE
 from ..uploads import UPLOAD_LIMIT, UploadFailed, discard, too_large
@@ -25,7 +26,9 @@ __all__ = [
     "AddEntryButton",
     "BackButton",
     "ImportFileButton",
+    "PassphraseField",
     "PersonPicker",
+    "PickedBackup",
     "SyncPanel",
     "loaded_or",
     "page_body",
@@ -45,6 +48,102 @@ def page_body(*controls: ft.Control | None, scroll: bool = True) -> ft.Control:
         padding=ft.Padding.symmetric(horizontal=16, vertical=14),
         expand=True,
     )
+
+
+@component
+def PassphraseField(
+    label: str,
+    identifier: str,
+    on_change: Callable[[str], Any],
+    *,
+    word: str = "passphrase",
+    on_submit: Callable[..., Any] | None = None,
+    autofocus: bool = False,
+    clear: int = 0,
+    hint: str | None = None,
+    width: float | None = None,
+    button_always_shown: bool = False,
+) -> ft.Control:
+    """A hidden-text field (a passphrase, a passcode: `word`) with its own show/hide button whose name a screen
+    reader says ("Show the passcode"; a tooltip alone, or Flutter's built-in button, gives it none).
+
+    What is typed goes to `on_change` at each keystroke, so the app holds it before any button is pressed (a key
+    typed just before a click is never behind). The field is emptied when `clear` changes (after an attempt, the
+    secret is not left in the page). The button sits at the field's end while the field has the focus, or always
+    (`button_always_shown`: a suffix icon, for a field in a row of others); `width` fixes the field's width."""
+    shown, set_shown = use_state(False)
+    cleared = use_value(clear)
+    reset = cleared.current != clear
+    cleared.current = clear
+    name = f"Hide the {word}" if shown else f"Show the {word}"
+    reveal = ft.IconButton(
+        ft.Icons.VISIBILITY_OFF_OUTLINED if shown else ft.Icons.VISIBILITY_OUTLINED,
+        tooltip=name,
+        on_click=lambda: set_shown(not shown),
+        icon_size=20,
+    )
+    button = ft.Semantics(content=reveal, label=name, button=True, exclude_semantics=True)
+    field = ft.TextField(
+        label=label,
+        hint_text=hint,
+        password=not shown,
+        autofocus=autofocus,
+        width=width,
+        border_radius=10,
+        # Uncontrolled while typing (the browser keeps the text); "" once to empty it after an attempt.
+        value="" if reset else None,  # type: ignore[arg-type]
+        on_change=lambda e: on_change(str(e.control.value or "")),
+        on_submit=on_submit,
+        suffix_icon=button if button_always_shown else None,
+        suffix=None if button_always_shown else button,
+    )
+    return labelled(field, identifier)
+
+
+class PickedBackup:
+    """A backup file the patient chose (Welcome's restore, Settings' restore), and where it is on Carry's side once
+    uploaded (web mode); kept across renders (use_once)."""
+
+    def __init__(self) -> None:
+        self.picker: ft.FilePicker | None = None
+        self.file: ft.FilePickerFile | None = None
+        self.uploaded: Path | None = None
+
+    async def choose(self) -> str | None:
+        """The file picker: the chosen file's name, or None when the patient chose none."""
+        if self.picker is None:
+            self.picker = ft.FilePicker()
+        files = await self.picker.pick_files(dialog_title="Choose the backup file", allow_multiple=False)
+        if not files:
+            return None
+        self.forget_upload()
+        self.file = files[0]
+        return files[0].name
+
+    async def path(self, session: UiSession) -> Path:
+        """Where the chosen backup can be read: where it is (the desktop), or uploaded once to Carry's own server
+        into a private folder (the browser), kept there for another try with another passphrase (it is encrypted)
+        until the restore is done or the patient leaves."""
+        chosen = self.file
+        if chosen is None:
+            raise UploadFailed("Choose the backup file first.")
+        if chosen.size > UPLOAD_LIMIT:
+            raise UploadFailed(too_large(UPLOAD_LIMIT))
+        if chosen.path:
+            return Path(chosen.path)
+        if self.uploaded is None:
+            assert self.picker is not None
+            uploads = session.context.uploads
+            token = uploads.expect(chosen.name)
+            await self.picker.upload([ft.FilePickerUploadFile(upload_url=f"/upload/{token}", method="PUT",
+                                                              id=chosen.id)])  # fmt: skip
+            self.uploaded = await uploads.wait(token, timeout=600)
+        return self.uploaded
+
+    def forget_upload(self) -> None:
+        if self.uploaded is not None:
+            discard(self.uploaded)
+            self.uploaded = None
 
 
 def loaded_or(result: Loaded[Any], render: Callable[[Any], ft.Control]) -> ft.Control:

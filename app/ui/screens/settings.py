@@ -1,5 +1,6 @@
 """Settings: how Carry looks (units, light or dark, text size), when it locks itself, the passphrase, a backup and an
-export to keep, where the record is, where shared links live. The work is app/views' and app/record's; this wires it.
+export to keep, a backup restored over the record here, where the record is, where shared links live. The work is
+app/views' and app/record's; this wires it.
 
 Every passphrase and address typed here reaches the session at each keystroke (use_value), so a button reads what
 the patient typed, never a field's value at the moment of the click."""
@@ -7,22 +8,34 @@ the patient typed, never a field's value at the moment of the click."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import flet as ft
 
 from app.portals import Portals
 from app.record import RecordBusy
+from app.record.backup import check_backup, record_counts, restore_backup
 from app.shares import ShareSettings, use_carry_host, use_this_computer
 from app.views.keeping import EXPORT_FORMATS, EXPORT_WARNING, Download, backup_download, export_download
 from app.views.preferences import APPEARANCES, TEXT_SIZES, UNIT_CHOICES
 
-from ..hooks import component, use_app_state, use_load, use_optional, use_session, use_state, use_title, use_value
+from ..hooks import (
+    component,
+    use_app_state,
+    use_load,
+    use_once,
+    use_optional,
+    use_session,
+    use_state,
+    use_title,
+    use_value,
+)
 from ..session import UiSession
 from ..theme import INK
-from ..widgets import banner, card, heading, labelled, muted, named_radios, present, primary_button
-from .common import page_body
-from .entry import PassphraseField
+from ..uploads import discard
+from ..widgets import banner, card, heading, labelled, muted, named_radios, present, primary_button, secondary_button
+from .common import PassphraseField, PickedBackup, page_body, use_modal
 
 __all__ = ["Settings"]
 
@@ -73,6 +86,7 @@ def Settings() -> ft.Control:
                         labelled(choice, "autolock", "Lock after this long without activity")], spacing=10)),  # fmt: skip
         PassphraseCard(),
         BackupCard(),
+        RestoreCard(),
         ExportCard(),
         card(ft.Column([heading("Your record", 2),
                         ft.Text(str(session.record_session.path), size=14, color=INK),
@@ -166,11 +180,122 @@ def BackupCard() -> ft.Control:
     return card(ft.Column(present(
         heading("Back up your record", 2),
         muted("A backup is a copy of your encrypted record: it opens only with your passphrase, on this device "
-              "or a new one (\"Restore from a backup\" when Carry starts). Carry checks that it opens before "
+              "or a new one (\"Restore from a backup\" when Carry starts, or \"Restore a backup\" below). Carry checks that it opens before "
               "offering it."),
         PassphraseField("Your passphrase", "backup-passphrase", typed.set, on_submit=session.act(backup), clear=attempts),
         primary_button("Make a backup", session.act(backup), "make-backup", icon=ft.Icons.BACKUP_OUTLINED),
         _said(said, "backup-result" if said is None or said.url is None else "download-backup", "Download the backup"),
+    ), spacing=10))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Replacing:
+    """A checked backup waiting for the patient's yes: where it is, and what it and the record here hold."""
+
+    path: Path
+    backup: tuple[int, int]  # (items, sources)
+    current: tuple[int, int]
+
+
+def _holds(counts: tuple[int, int]) -> str:
+    items, sources = counts
+    return f"{items:,} item{'s' if items != 1 else ''} from {sources} source{'s' if sources != 1 else ''}"
+
+
+@component
+def RestoreCard() -> ft.Control:
+    """Replace the record on this device with a backup: checked with the passphrase typed for the backup, a yes
+    that says what is replaced, the record here kept beside (still encrypted) until the restored one has opened;
+    then Carry locks, and the backup's passphrase unlocks it."""
+    session = use_session()
+    picked = use_once(PickedBackup)
+    typed = use_value("")
+    passphrase = use_value("")  # the backup's, between the check and the yes; never in state or on screen
+    chosen_name, set_chosen_name = use_state("")
+    said, set_said = use_optional(_Said)
+    attempts, set_attempts = use_state(0)
+    asking, set_asking = use_optional(_Replacing)
+    ft.use_effect(lambda: None, [], cleanup=picked.forget_upload)
+
+    async def pick() -> None:
+        name = await picked.choose()
+        if name is not None:
+            set_chosen_name(name)
+            set_said(None)
+
+    async def check() -> None:
+        secret, typed.current = typed.current, ""
+        set_attempts(attempts + 1)
+        set_said(_Said("Checking the backup…", "info"))
+        try:
+            path = await picked.path(session)
+            backup = await session.run(check_backup, path, secret)
+            current = await session.run(record_counts, session.require())
+        except Exception as exc:  # noqa: BLE001 - said in place, beside the button
+            set_said(_Said(session.message_for(exc), "alert"))
+            return
+        passphrase.current = secret
+        set_said(None)
+        set_asking(_Replacing(path, backup, current))
+
+    def cancel() -> None:
+        passphrase.current = ""
+        set_asking(None)
+
+    async def replace() -> None:
+        chosen, secret = asking, passphrase.current
+        passphrase.current = ""
+        set_asking(None)
+        if chosen is None:
+            return
+        target = session.record_session.path
+        # This card goes when Carry locks (and with it the picked file's cleanup): the upload is the restore's now.
+        uploaded, picked.uploaded = picked.uploaded, None
+        # The record is closed before its file is set aside; the unlock screen says how the restore went.
+        session.replacing = True
+        try:
+            await session.lock("Replacing your record with the backup…")
+            report = await session.run(restore_backup, chosen.path, secret, target, replace=True)
+        except Exception as exc:  # noqa: BLE001 - the record here is as it was; said on the unlock screen
+            session.state.lock_notice = session.message_for(exc)
+            return
+        finally:
+            session.replacing = False
+            if uploaded is not None:
+                discard(uploaded)
+        kept = report.replaced.name if report.replaced is not None else ""
+        session.state.lock_notice = (
+            f"Your record is replaced by the backup ({_holds((report.resources, report.sources))}); the one before "
+            f"is kept beside it as {kept}. Unlock with the backup's passphrase."
+        )
+
+    dialog = ft.AlertDialog(
+        modal=True,
+        title=ft.Text("Replace your record with this backup?"),
+        content=labelled(ft.Column([
+            ft.Text(f"Your record on this device holds {_holds(asking.current)}.", size=15),
+            ft.Text(f"The backup holds {_holds(asking.backup)}.", size=15),
+            ft.Text("Carry replaces your record with the backup. The record now on this device is kept beside it, "
+                    "still encrypted, and opens with its own passphrase. Then Carry locks: unlock with the "
+                    "backup's passphrase.", size=14),
+        ], tight=True, spacing=10), "restore-confirm"),
+        actions=[
+            ft.TextButton(content="Cancel", on_click=cancel),
+            labelled(ft.FilledButton(content="Replace my record", on_click=session.act(replace)), "confirm-restore"),
+        ],
+    ) if asking is not None else None  # fmt: skip
+    use_modal(dialog)
+    return card(ft.Column(present(
+        heading("Restore a backup", 2),
+        muted("Replace the record on this device with a backup Carry made. Carry checks that the backup opens with "
+              "the passphrase it was made with and asks before anything is replaced."),
+        secondary_button("Choose the backup file", session.act(pick), "settings-choose-backup",
+                         icon=ft.Icons.FOLDER_OPEN_OUTLINED),
+        labelled(muted(f"Chosen: {chosen_name}" if chosen_name else "No file chosen yet."), "settings-backup-chosen"),
+        PassphraseField("Passphrase of the backup", "settings-restore-passphrase", typed.set,
+                        on_submit=session.act(check), clear=attempts),
+        primary_button("Check the backup", session.act(check), "check-backup", icon=ft.Icons.RESTORE),
+        _said(said, "restore-result"),
     ), spacing=10))  # fmt: skip
 
 

@@ -54,9 +54,9 @@ from ..paths import SHARE_OPEN
 from ..session import UiSession
 from ..theme import INK
 from ..widgets import banner, card, empty, heading, labelled, muted, present, primary_button, secondary_button
-from .common import BackButton, PersonPicker, loaded_or, page_body
+from .common import BackButton, PassphraseField, PersonPicker, loaded_or, page_body
 
-__all__ = ["PasscodeField", "Received", "Share"]
+__all__ = ["Received", "Share"]
 
 
 def _host(session: UiSession) -> ShareHost:
@@ -71,31 +71,6 @@ class _Made:
     share: MadeShare
     pdf_url: str
     json_url: str
-
-
-@component
-def PasscodeField(label: str, identifier: str, on_change: Callable[[str], Any], on_submit: Any, clear: int = 0) -> ft.Control:
-    """A passcode box: hidden as typed, Enter submits, and a show/hide button with a name a screen reader says.
-    Every keystroke reaches the app at once (on_change), so a passcode typed just before a click is never behind."""
-    shown, set_shown = use_state(False)
-    cleared = use_value(clear)
-    reset = cleared.current != clear
-    cleared.current = clear
-    name = "Hide the passcode" if shown else "Show the passcode"
-    button = ft.IconButton(icon=ft.Icons.VISIBILITY_OFF if shown else ft.Icons.VISIBILITY, tooltip=name,
-                           on_click=lambda: set_shown(not shown))  # fmt: skip
-    field = ft.TextField(
-        label=label,
-        password=not shown,
-        width=260,
-        value="" if reset else None,  # type: ignore[arg-type]
-        on_submit=on_submit,
-        on_change=lambda e: on_change(str(e.control.value or "")),
-        # A tooltip alone gives an icon button no accessible name in Flutter web; the Semantics label does. A suffix
-        # icon is always shown (a `suffix` shows only while the field has the focus).
-        suffix_icon=ft.Semantics(content=button, label=name, button=True, exclude_semantics=True),
-    )
-    return labelled(field, identifier, label)
 
 
 @component
@@ -288,8 +263,9 @@ def _options_card(session: UiSession, host: ShareHost, phone: bool, kind: str, s
               "a PDF of them in one file, for the clinic's chart.", size=13),
         ft.Row([labelled(label_field, "share-label", "Label (the doctor sees it)"),
                 labelled(expiries, "share-expiry", "Link works for"),
-                PasscodeField("Passcode (optional)", "share-passcode", passcode.set, session.act(create),
-                              clear=made_count)],
+                PassphraseField("Passcode (optional)", "share-passcode", passcode.set, word="passcode",
+                                on_submit=session.act(create), clear=made_count, width=260,
+                                button_always_shown=True)],
                wrap=True, spacing=12, vertical_alignment=ft.CrossAxisAlignment.START),  # the label's counter below
         where,
         # The patient's own words go along with the items they are on: said before the link is made.
@@ -412,7 +388,8 @@ def Received() -> ft.Control:
             ft.Row([labelled(ft.TextField(label="Your name (the sharer sees it)", value="Carry user", width=320,
                                           on_submit=submit, on_change=recipient.typed),
                              "received-recipient", "Your name (the sharer sees it)"),
-                    PasscodeField("Passcode, if it has one", "received-passcode", passcode.set, submit)], wrap=True),
+                    PassphraseField("Passcode, if it has one", "received-passcode", passcode.set, word="passcode",
+                                    on_submit=submit, width=260, button_always_shown=True)], wrap=True),
             primary_button("Open", submit, "open-link", icon=ft.Icons.LOCK_OPEN),
         ], spacing=10)),
         result,

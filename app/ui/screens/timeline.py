@@ -3,11 +3,13 @@
 One row per fact: copies of the same thing from several sources are one row, "2 sources".
 The list is virtualised twice over: Flutter builds only the rows on screen (fixed item extent), and rows are
 fetched from the record a page at a time as the patient scrolls (keyset paging), so 10,000+ entries stay smooth.
-The filters and the month jumped to are kept while the patient looks at an item, so Back returns to them.
+The filters and the month jumped to are kept while the patient looks at an item, so Back returns to them, and so
+is where the list was scrolled (and how many rows were loaded): Back shows the opened item's row where it was.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +18,7 @@ import flet as ft
 from app.record import Record
 from app.views import DEFAULT_GROUPS, GROUPS, Scope, TimelineEntry, TimelineFilter, TimelinePage, format_month, month_counts, timeline_page
 
-from ..hooks import component, use_app_state, use_load, use_session, use_title, use_value
+from ..hooks import component, use_app_state, use_load, use_once, use_session, use_title, use_value
 from ..paths import item_path
 from ..session import UiSession
 from ..theme import INK, MUTED, OUTLINE, PRIMARY, SURFACE
@@ -28,6 +30,8 @@ __all__ = ["Timeline"]
 ROW_HEIGHT = 64
 PAGE = 150
 _KEPT = "timeline"  # the session's memory of this screen (UiSession.memory)
+_PLACE = "timeline-place"  # where the list was when the patient opened an item
+_SEEN = 6 * ROW_HEIGHT  # the top of the list that is on screen on any device (a phone shows about 7 rows)
 _ICONS = {
     "Encounter": ft.Icons.EVENT_NOTE_OUTLINED,
     "Condition": ft.Icons.MEDICAL_INFORMATION_OUTLINED,
@@ -64,9 +68,28 @@ class _More:
     cursor: tuple[str, int] | None = None
 
 
-def _start(record: Record, scope: Scope, choice: _Choice) -> _Start:
+@dataclass(frozen=True)
+class _Place:
+    """Where the list was when an item was opened: for whom and with which choice, the scroll offset to show again
+    and how many entries were loaded (so many are loaded again, or the offset would be past the list's end)."""
+
+    person: str
+    choice: _Choice
+    offset: float
+    loaded: int
+
+
+def _return_offset(scrolled: float, row_top: float) -> float:
+    """The offset to show again: where the list was scrolled, unless the last scroll reported (reports come at
+    most every 200 ms) would not show the opened row; then the row a little below the top."""
+    if scrolled <= row_top < scrolled + _SEEN - ROW_HEIGHT:
+        return scrolled
+    return max(0.0, row_top - 2 * ROW_HEIGHT)
+
+
+def _start(record: Record, scope: Scope, choice: _Choice, loaded: int) -> _Start:
     months = tuple(month_counts(record, scope, choice.filt))
-    page = timeline_page(record, scope, choice.filt, before_month=choice.month, limit=PAGE)
+    page = timeline_page(record, scope, choice.filt, before_month=choice.month, limit=max(PAGE, loaded))
     return _Start(months, page)
 
 
@@ -80,11 +103,37 @@ def Timeline() -> ft.Control:
     more, set_more = ft.use_state(_More())
     filters_open, set_filters_open = ft.use_state(False)
     scope = state.scope
+    person = scope.person.key if scope.person is not None else ""
+    # Back from an item: the place kept when it was opened, if the list is the same one (taken once).
+    place = use_once(lambda: _kept_place(session, person, kept))
+    returning = use_value(place)
+    loaded = place.loaded if place is not None else 0
     sources = use_load(lambda: session.require().sources(), [])
-    start = use_load(lambda: _start(session.require(), scope, choice), [scope, choice])
+    start = use_load(lambda: _start(session.require(), scope, choice, loaded), [scope, choice])
     busy = use_value(False)
     latest = use_value((start, more))  # for handlers of an older render (a scroll event): the newest pages
     latest.current = (start, more)
+    scrolled_to = use_value(0.0)
+    listing_ref = use_once(lambda: ft.Ref[ft.ListView]())
+
+    async def back_to_place() -> None:
+        back = returning.current
+        listing = listing_ref.current
+        if back is None or start.data is None or listing is None:
+            return
+        returning.current = None
+        if back.choice == choice and back.person == person and back.offset > 0:
+            scrolled_to.current = back.offset
+            await listing.scroll_to(offset=back.offset)
+
+    ft.use_effect(back_to_place, [start.data])
+
+    def opening_at(row_top: float, count: int) -> Callable[[], None]:
+        def opening() -> None:
+            """An item is being opened from the row at `row_top`: keep where the list is, for Back."""
+            session.memory[_PLACE] = _Place(person, choice, _return_offset(scrolled_to.current, row_top), count)
+
+        return opening
 
     def choose(new: _Choice) -> None:
         session.memory[_KEPT] = new
@@ -118,6 +167,7 @@ def Timeline() -> ft.Control:
         set_more(lambda m: _More(first.page, (m.entries if m.base is first.page else ()) + page.entries, page.cursor))
 
     async def scrolled(e: Any) -> None:
+        scrolled_to.current = float(e.pixels)
         if e.pixels >= e.max_scroll_extent - 10 * ROW_HEIGHT:
             await load_more()
 
@@ -130,11 +180,12 @@ def Timeline() -> ft.Control:
             if entry.month != last_month:
                 last_month = entry.month
                 rows.append(_month_row(entry.month))
-            rows.append(_entry_row(session, entry, n))
+            top = float(len(rows) * ROW_HEIGHT)
+            rows.append(_entry_row(session, entry, n, opening_at(top, len(entries))))
         if not entries:
             rows = [ft.Container(muted("Nothing in the timeline for these filters.", italic=True), padding=12)]
-        person = scope.person.key if scope.person is not None else ""
         listing = ft.ListView(
+            ref=listing_ref,
             controls=rows,
             expand=True,
             item_extent=ROW_HEIGHT,
@@ -202,6 +253,13 @@ def Timeline() -> ft.Control:
     return ft.Column([head, ft.Container(content=loaded_or(start, render), expand=True)], spacing=0, expand=True)
 
 
+def _kept_place(session: UiSession, person: str, choice: _Choice) -> _Place | None:
+    place = session.memory.pop(_PLACE, None)
+    if isinstance(place, _Place) and place.person == person and place.choice == choice:
+        return place
+    return None
+
+
 def _month_row(month: str) -> ft.Control:
     return ft.Container(
         content=ft.Semantics(
@@ -215,7 +273,7 @@ def _month_row(month: str) -> ft.Control:
     )
 
 
-def _entry_row(session: UiSession, entry: TimelineEntry, n: int) -> ft.Control:
+def _entry_row(session: UiSession, entry: TimelineEntry, n: int, opening: Callable[[], None]) -> ft.Control:
     noted = "your note" if entry.noted else ""
     second = " · ".join(p for p in (entry.kind, entry.detail, entry.sources_text, noted) if p)
     body = ft.Row(
@@ -242,7 +300,12 @@ def _entry_row(session: UiSession, entry: TimelineEntry, n: int) -> ft.Control:
         padding=ft.Padding.symmetric(horizontal=8),
         bgcolor=SURFACE,
         border=ft.Border.only(bottom=ft.BorderSide(1, OUTLINE)),
-        on_click=session.act(lambda: session.navigate(target)),
+        on_click=session.act(lambda: _open(session, opening, target)),
         ink=True,
     )
     return ft.Semantics(content=tile, identifier=f"entry-{n}", button=True)
+
+
+def _open(session: UiSession, opening: Callable[[], None], target: str) -> None:
+    opening()
+    session.navigate(target)

@@ -6,7 +6,8 @@ import flet as ft
 
 from ..hooks import component, use_app_state, use_session, use_value
 from ..widgets import banner, heading, muted, primary_button
-from .entry import PassphraseField, entry_frame
+from .common import PassphraseField
+from .entry import entry_frame
 
 __all__ = ["Unlock"]
 

@@ -8,7 +8,6 @@ then unlocks it. Only offered where there is no record yet: an existing record i
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import flet as ft
@@ -18,9 +17,9 @@ from app.views import strength
 
 from ..hooks import component, use_once, use_session, use_value
 from ..theme import TONES
-from ..uploads import UPLOAD_LIMIT, UploadFailed, discard, too_large
 from ..widgets import banner, heading, labelled, muted, primary_button, secondary_button
-from .entry import PassphraseField, entry_frame
+from .common import PassphraseField, PickedBackup
+from .entry import entry_frame
 
 __all__ = ["Restore", "Welcome", "meter_colour"]
 
@@ -116,24 +115,10 @@ def CreateRecord(back: object = None) -> ft.Control:
     )
 
 
-class _Picked:
-    """The file chosen, and where it is on Carry's side once uploaded (web mode); kept across renders."""
-
-    def __init__(self) -> None:
-        self.picker: ft.FilePicker | None = None
-        self.file: ft.FilePickerFile | None = None
-        self.uploaded: Path | None = None
-
-    def forget_upload(self) -> None:
-        if self.uploaded is not None:
-            discard(self.uploaded)
-            self.uploaded = None
-
-
 @component
 def Restore(back: Callable[[], Any]) -> ft.Control:
     session = use_session()
-    picked = use_once(_Picked)
+    picked = use_once(PickedBackup)
     typed = use_value("")
     chosen_name, set_chosen_name = ft.use_state("")
     busy, set_busy = ft.use_state(False)
@@ -142,28 +127,9 @@ def Restore(back: Callable[[], Any]) -> ft.Control:
     ft.use_effect(lambda: None, [], cleanup=picked.forget_upload)
 
     async def pick() -> None:
-        if picked.picker is None:
-            picked.picker = ft.FilePicker()
-        files = await picked.picker.pick_files(dialog_title="Choose the backup file", allow_multiple=False)
-        if files:
-            picked.forget_upload()
-            picked.file = files[0]
-            set_chosen_name(files[0].name)
-
-    async def file_of(chosen: ft.FilePickerFile) -> Path:
-        """Where the picked backup can be read: where it is (the desktop), or uploaded once to Carry's own server
-        into a private folder (the browser), kept there for another try with another passphrase (it is encrypted)
-        until the restore is done or the patient leaves."""
-        if chosen.path:
-            return Path(chosen.path)
-        if picked.uploaded is None:
-            assert picked.picker is not None
-            uploads = session.context.uploads
-            token = uploads.expect(chosen.name)
-            await picked.picker.upload([ft.FilePickerUploadFile(upload_url=f"/upload/{token}", method="PUT",
-                                                                id=chosen.id)])  # fmt: skip
-            picked.uploaded = await uploads.wait(token, timeout=600)
-        return picked.uploaded
+        name = await picked.choose()
+        if name is not None:
+            set_chosen_name(name)
 
     async def restore() -> None:
         chosen, passphrase = picked.file, typed.current
@@ -172,12 +138,10 @@ def Restore(back: Callable[[], Any]) -> ft.Control:
         if chosen is None:
             set_error("Choose the backup file first.")
             return
-        if chosen.size > UPLOAD_LIMIT:
-            raise UploadFailed(too_large(UPLOAD_LIMIT))
         set_busy(True)
         set_error("")
         try:
-            path = await file_of(chosen)
+            path = await picked.path(session)
             await session.run(restore_backup, path, passphrase, session.record_session.path)
             picked.forget_upload()
             await session.unlock(passphrase)
