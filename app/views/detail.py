@@ -369,10 +369,14 @@ def detail(record: Record, resource_type: str, resource_id: str, source_id: int 
          else "Passed FHIR R4 validation" if row.valid else f"Did not pass validation: {row.invalid_reason}"),
     ]
     provenance += _provenance(record, resource_type, resource_id, row.source_id)
-    # A result or a panel is titled by its short name ("Hemoglobin A1c"); the source's full name is its "Name".
-    title = tidy_name(row.code_display or row.display) if resource_type not in RESULT_TYPES else short_test_name(
-        row.code, row.display.split(":")[0]
-    )
+    # A result or a panel is titled by its short name ("Hemoglobin A1c"); the source's full name is its "Name". A
+    # document by its own title (its description: what the patient called a file they brought in), as the list of
+    # documents names it, and by its type when it has none.
+    title = (
+        short_test_name(row.code, row.display.split(":")[0]) if resource_type in RESULT_TYPES
+        else tidy_name(row.display) if resource_type == "DocumentReference"
+        else tidy_name(row.code_display or row.display)
+    )  # fmt: skip
     fact = fact_info(record, resource_type, resource_id, row.source_id)
     return Detail(
         resource_type=resource_type,

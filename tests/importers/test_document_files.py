@@ -16,6 +16,7 @@ from PIL import Image
 
 from app.record import ImportRefused, Record, people
 from app.record.imports import Whose, import_path
+from app.views import detail
 from support.cli import one_line_refusal, run_carry
 from support.records import ELVINA, PASSPHRASE
 from sync.importers import proposed
@@ -69,6 +70,9 @@ def test_a_pdf_keeps_its_bytes_the_patient_s_title_and_the_date_it_states(record
     assert elvina.admits(record.rows("DocumentReference")[0].source_id, doc["subject"]["reference"])
     assert [r.id for r in record.search("Riverside")] == [doc["id"]]  # found by its title
     assert record.rows("DocumentReference")[0].date == "2023-05-17"
+    # Its page is headed by the patient's title (not by "Document brought in by the patient", its type).
+    shown = detail(record, "DocumentReference", doc["id"])
+    assert shown is not None and shown.title == "Discharge letter, Riverside Hospital"
     # The same file again adds nothing.
     assert import_path(record, path, title="Discharge letter, Riverside Hospital").counts.imported == 0
 
