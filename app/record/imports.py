@@ -267,7 +267,9 @@ class _Owner:
         if not self.given_count:
             return ()
         who = self.person.name if self.person is not None else (self.whose.name or "a new person")
-        return (f"{self.given_count} items that name no patient were put in the record of {who}.",)
+        if self.given_count == 1:
+            return (f"1 item that names no patient was put in the record of {who}.",)
+        return (f"{self.given_count:,} items that name no patient were put in the record of {who}.",)
 
 
 class _Settings:

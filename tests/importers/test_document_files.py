@@ -61,6 +61,7 @@ def test_a_pdf_keeps_its_bytes_the_patient_s_title_and_the_date_it_states(record
     assert proposed(path).title == "discharge letter 2023" and proposed(path).date == "2023-05-17"
     report = import_path(record, path, title="Discharge letter, Riverside Hospital")
     assert report.counts.imported == 1 and report.counts.invalid == 0
+    assert report.notes == ("1 item that names no patient was put in the record of Mrs. Elvina Lemke.",)
     doc = _document(record)
     attachment = doc["content"][0]["attachment"]
     assert attachment["contentType"] == "application/pdf" and base64.b64decode(attachment["data"]) == path.read_bytes()
