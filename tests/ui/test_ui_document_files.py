@@ -72,6 +72,10 @@ def test_a_pdf_is_imported_with_the_title_and_date_the_patient_confirms(elvina: 
         ex(row).to_be_visible()
         row.first.click()
         ex(page.get_by_role("button", name="Open the PDF", exact=False)).to_be_visible()
+        # Headed by the patient's title; its pages under "Document" (not "Note", which is for a note's text).
+        ex(by_id(page, "detail-title")).to_have_text("Discharge letter, Riverside Hospital")
+        ex(page.get_by_role("heading", name="Document", exact=True)).to_be_visible()
+        ex(page.get_by_role("heading", name="Note", exact=True)).to_have_count(0)
         shot(page, "documents-import-02-opened")
     finally:
         context.close()
@@ -94,6 +98,7 @@ def test_a_photo_is_shown_and_a_cancelled_import_adds_nothing(elvina: Any, brows
         nav(page, "Documents")
         page.get_by_role("button", name="rash on arm", exact=False).first.click()
         ex(page.get_by_role("img", name="rash on arm (image)", exact=False)).to_be_visible()
+        ex(page.get_by_role("heading", name="Photo", exact=True)).to_be_visible()
         shot(page, "documents-import-03-photo")
     finally:
         context.close()

@@ -98,6 +98,14 @@ def _note_block(block: NoteBlock) -> ft.Control:
     return ft.Semantics(content=ft.Text(block.text, size=15, color=INK), container=True)
 
 
+def parts_heading(parts: tuple[Attachment, ...]) -> str:
+    """What the card of a document's readable parts is called: a note, a photo, or a document (a PDF, or a mix)."""
+    kinds = {part.kind for part in parts}
+    if kinds <= {"text", "html"}:
+        return "Note"
+    return "Photo" if kinds == {"image"} else "Document"
+
+
 def attachment_controls(parts: tuple[Attachment, ...], pdf_links: tuple[str | None, ...], web: bool) -> list[ft.Control]:
     """A document's readable parts: its text, a photo shown, a PDF's pages shown (and the file offered through
     Carry's own server)."""
@@ -214,7 +222,8 @@ def Detail() -> ft.Control:
             blocks.append(banner(f"This item did not pass FHIR validation and is shown as received: "
                                  f"{info.invalid_reason}", "warn"))  # fmt: skip
         if found.parts:
-            blocks.append(card(ft.Column([heading("Note", 2), *attachment_controls(found.parts, found.pdf_links, web)],
+            blocks.append(card(ft.Column([heading(parts_heading(found.parts), 2),
+                                          *attachment_controls(found.parts, found.pdf_links, web)],
                                          spacing=10)))  # fmt: skip
         blocks.append(card(ft.Column([heading("Details", 2), _table(info.fields, narrow)], spacing=10)))
         blocks.append(ItemNotes(info, rtype, rid, source_id))
