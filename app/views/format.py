@@ -361,11 +361,37 @@ def readable_measurements(text: str) -> str:
 _QUOTED = re.compile(r"(?<!\w)'([^']+)'(?!\w)")
 
 
+_CAPITALS = re.compile(r"[A-Z]+")
+# Short words of a name in capitals that are English, not abbreviations: they are written small like the rest.
+_SMALL_WORDS = frozenset("A AN AND ARE AS AT BY FOR IN IS NO NOT OF ON OR PER THE TO USE WAS".split())
+# Abbreviations of four letters or more that stay in capitals.
+_LONG_ABBREVIATIONS = frozenset("AIDS COPD COVID DTAP HBSAG MMSE MRSA SARS TDAP".split())
+
+
+def _unshouted(text: str) -> str:
+    """A name written all in capitals ('CURRENT ANTIRETROVIRAL DRUGS USED FOR TREATMENT', as some sources file
+    surveys) in sentence case; abbreviations of up to three letters keep their capitals ('HIV DNA polymerase chain
+    reaction, qualitative'). A name with any small letter is left as written."""
+    if any(c.islower() for c in text) or sum(c.isalpha() for c in text) < 8 or " " not in text.strip():
+        return text
+
+    def word(match: re.Match[str]) -> str:
+        letters = match.group(0)
+        if letters in _LONG_ABBREVIATIONS or (len(letters) <= 3 and letters not in _SMALL_WORDS):
+            return letters
+        return letters.lower()
+
+    small = _CAPITALS.sub(word, text)
+    first = next((i for i, c in enumerate(small) if c.isalpha()), None)
+    return small if first is None else small[:first] + small[first].upper() + small[first + 1:]
+
+
 def tidy_name(text: str) -> str:
     """Drop SNOMED semantic tags ('Chronic sinusitis (disorder)' -> 'Chronic sinusitis') and the quotes SNOMED
     puts around a word ("Encounter for 'check-up'" -> 'Encounter for check-up'); an apostrophe stays. A name that
-    is only a code (a claim named by its type, 'institutional') reads as a word."""
-    return code_word(_QUOTED.sub(r"\1", _SNOMED_TAG.sub("", text).strip()) or text)
+    is only a code (a claim named by its type, 'institutional') reads as a word; one in capitals, in sentence
+    case."""
+    return code_word(_unshouted(_QUOTED.sub(r"\1", _SNOMED_TAG.sub("", text).strip()) or text))
 
 
 def years_since(value: str | None, today: date | None = None) -> int | None:

@@ -40,7 +40,7 @@ def test_phone_top_bar_keeps_lock_under_a_long_title_and_every_screen_is_reachab
         page.get_by_role("button", name="Other", exact=False).first.click()
         ex(page.locator('[flt-semantics-identifier="other-results"]')).to_be_visible()
         shot(page, "phone-other-results")
-        page.get_by_role("button", name="CURRENT ANTIRETROVIRAL DRUGS USED FOR TREATMENT", exact=False).first.click()
+        page.get_by_role("button", name="Current antiretroviral drugs used for treatment", exact=False).first.click()
         ex(page.locator('[flt-semantics-identifier="values-title"]')).to_be_visible()
         # The longest title there is: the top bar cuts it, and Lock stays on screen and in the accessibility tree.
         lock = page.get_by_role("button", name="Lock", exact=True)
@@ -74,11 +74,11 @@ def test_desktop_summary_shows_treatment_and_other_results(carolyne: Any, browse
         page = _summary(context, carolyne.url)
         ex = expect()
         treatment = page.locator('[flt-semantics-identifier="treatment"]')
-        ex(treatment).to_contain_text("CURRENT ANTIRETROVIRAL DRUGS USED FOR TREATMENT")
+        ex(treatment).to_contain_text("Current antiretroviral drugs used for treatment")
         shot(page, "desktop-summary-treatment")
         nav(page, "Results")
         page.get_by_role("button", name="Other", exact=False).first.click()
-        ex(page.get_by_role("button", name="PATIENT REPORTED CURRENT TB TREATMENT", exact=False).first).to_be_visible()
+        ex(page.get_by_role("button", name="Patient reported current TB treatment", exact=False).first).to_be_visible()
         shot(page, "desktop-other-results")
     finally:
         context.close()

@@ -196,7 +196,7 @@ def test_every_result_and_record_of_the_demo_patients_has_a_home(record: Record)
 def test_other_results_and_the_treatment_on_the_summary(record: Record) -> None:
     carolyne = next(s for s in _everyone(record) if s.person and "Carolyne" in s.person.name)
     other = {t.name: t for t in v.lab_tests(record, carolyne, v.OTHER)}
-    regimen = other["CURRENT ANTIRETROVIRAL DRUGS USED FOR TREATMENT"]
+    regimen = other["Current antiretroviral drugs used for treatment"]
     values = v.values_of(record, carolyne, regimen)
     assert len(values) == regimen.count > 100 and values[0].effective >= values[-1].effective  # type: ignore[operator]
     assert all(value.text for value in values)
@@ -205,7 +205,7 @@ def test_other_results_and_the_treatment_on_the_summary(record: Record) -> None:
     assert len(newest_day) > 1 and set(regimen.latest_value.split(", ")) == newest_day
     treatment = v.build_dashboard(record, carolyne).treatment
     titles = {i.title for i in treatment}
-    assert "CURRENT ANTIRETROVIRAL DRUGS USED FOR TREATMENT" in titles and "TUBERCULOSIS TREATMENT PLAN" in titles
+    assert "Current antiretroviral drugs used for treatment" in titles and "Tuberculosis treatment plan" in titles
     assert all(i.detail for i in treatment)
 
 

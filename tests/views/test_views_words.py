@@ -19,7 +19,7 @@ from app import views as v
 from app.portals import Portals
 from app.record import Record
 from app.record.entries import OWN_SOURCE, Reading, add_entry
-from app.views.format import KIND_NAMES, OBSERVATION_KINDS, code_word, kind_plural, plural
+from app.views.format import KIND_NAMES, OBSERVATION_KINDS, code_word, kind_plural, plural, tidy_name
 from app.views.share import share_choices
 from app.views.short_names import SHORT_TEST_NAMES, short_test_name
 from app.views.sync_progress import SyncRow, SyncTally, refused_text
@@ -110,6 +110,22 @@ def test_codes_read_as_words_and_other_text_stays() -> None:
     # Not codes: a display, a SNOMED or ICD code, a visit class that has its own word.
     assert [code_word(t) for t in ("Osteoporosis", "64859006", "I10", "AMB")] == [
         "Osteoporosis", "64859006", "I10", "Outpatient"]  # fmt: skip
+
+
+def test_names_in_capitals_read_in_sentence_case_and_abbreviations_stay(record: Record) -> None:
+    shouted = sorted({row.code_display for row in record.rows("Observation")
+                      if row.code_display and row.code_display.isupper() and " " in row.code_display})  # fmt: skip
+    assert len(shouted) >= 5  # Synthea files surveys (antiretroviral and TB regimens) in capitals
+    for name in shouted:
+        tidy = tidy_name(name)
+        assert tidy.lower() == name.lower() and tidy[0].isupper() and any(c.islower() for c in tidy), tidy
+    assert [tidy_name(n) for n in ("CURRENT ANTIRETROVIRAL DRUGS USED FOR TREATMENT",
+                                   "HIV DNA POLYMERASE CHAIN REACTION, QUALITATIVE", "COVID-19 VACCINE")] == [
+        "Current antiretroviral drugs used for treatment", "HIV DNA polymerase chain reaction, qualitative",
+        "COVID-19 vaccine"]  # fmt: skip
+    # Left as written: a name with small letters, a lone word or abbreviation in capitals.
+    assert [tidy_name(n) for n in ("HbA1c in Blood", "LDL", "HEIGHT", "Dr. Shonta Sanford")] == [
+        "HbA1c in Blood", "LDL", "HEIGHT", "Dr. Shonta Sanford"]  # fmt: skip
 
 
 def test_the_summary_says_an_allergys_risk_and_a_goals_state_in_words(record: Record) -> None:
