@@ -165,6 +165,7 @@ def test_share_at_phone_width(make_server: Any, browser: Any) -> None:
         ex(page.get_by_text('Under Settings, "Where your links live" gives Carry a share host.', exact=False).first
            ).to_be_visible()  # fmt: skip
         assert page.get_by_text("carry share settings", exact=False).count() == 0
+        ex(page.get_by_text("The doctor opens the link in a browser", exact=False).first).to_be_visible()
         page.get_by_role("button", name="Show the passcode").click()
         ex(page.get_by_role("button", name="Hide the passcode")).to_be_visible()
         enter_text(page, "Passcode (optional)", "4711-x")
@@ -191,9 +192,15 @@ def test_a_link_for_a_clinics_check_in_scanner(make_server: Any, desktop: Any) -
     ex = expect()
     unlock(page)
     nav(page, "Share")
+    ex(page.get_by_role("textbox", name="Passcode (optional)")).to_have_count(1)  # for a doctor, the default
+    ex(page.get_by_role("button", name="Link works for")).to_have_count(1)
     page.get_by_role("button", name="Who opens it").click()
     page.get_by_text("For a clinic's check-in scanner, on screen (15 minutes)").last.click()
     ex(page.get_by_role("button", name="Who opens it")).to_be_visible()
+    # The form asks only what a check-in link has: no passcode, no length of its own; it says what the link is.
+    ex(page.get_by_text("A clinic's check-in scanner reads this link", exact=False).first).to_be_visible()
+    ex(page.get_by_role("textbox", name="Passcode (optional)")).to_have_count(0)
+    ex(page.get_by_role("button", name="Link works for")).to_have_count(0)
     made_at = time.time()
     page.get_by_role("button", name="Create link").click()
     ex(page.get_by_role("heading", name="Your link is ready")).to_be_visible()

@@ -120,11 +120,7 @@ def Share() -> ft.Control:
         selection = found.selection.with_items(set(chosen))
         check_in = kind != IPS
         expires = parse_expiry(kind if check_in else expiry or "7d")
-        code = passcode.current or None
-        if check_in and code:
-            session.notify("A link for a clinic's check-in scanner cannot have a passcode; clear it, or make a "
-                           "link for a doctor.", "alert")  # fmt: skip
-            return
+        code = None if check_in else passcode.current or None  # a scanner cannot type one: not asked for then
         text = label.current.strip() or None
         share = await session.run(create_share, record, _host(session), selection, label=text, passcode=code,
                                   expires=expires, kind=CHECK_IN if check_in else IPS)  # fmt: skip
@@ -239,6 +235,15 @@ def _picker_card(session: UiSession, choices: ShareChoices, picked: frozenset[st
     return card(ft.Column(rows, spacing=6))
 
 
+# What the chosen kind of link is, said under the choice.
+KIND_TEXT = {
+    IPS: "The doctor opens the link in a browser, on a phone or a computer, and sees the items ticked below. If you "
+         "add a passcode, tell it to them another way.",
+    CHECK_IN: "A clinic's check-in scanner reads this link: it has no passcode, and it holds your records and a PDF "
+              "of them in one file, for the clinic's chart.",
+}
+
+
 def _options_card(session: UiSession, host: ShareHost, phone: bool, kind: str, set_kind: Callable[[str], None],
                   expiry: str, set_expiry: Callable[[str], None], label: Any, passcode: Any, create: Any,
                   made_count: int, carried: str) -> ft.Control:  # fmt: skip
@@ -259,14 +264,15 @@ def _options_card(session: UiSession, host: ShareHost, phone: bool, kind: str, s
         heading("Make a link", 2),
         banner(f"{warning} {REACH_APP_HINT}", "warn", identifier="share-reach") if warning else None,
         labelled(kinds, "share-kind", "Who opens it"),
-        muted("A check-in link is the kind a clinic's check-in scanner reads: no passcode; it holds your records and "
-              "a PDF of them in one file, for the clinic's chart.", size=13),
-        ft.Row([labelled(label_field, "share-label", "Label (the doctor sees it)"),
-                labelled(expiries, "share-expiry", "Link works for"),
-                PassphraseField("Passcode (optional)", "share-passcode", passcode.set, word="passcode",
-                                on_submit=session.act(create), clear=made_count, width=260,
-                                button_always_shown=True)],
-               wrap=True, spacing=12, vertical_alignment=ft.CrossAxisAlignment.START),  # the label's counter below
+        muted(KIND_TEXT[IPS] if kind == IPS else KIND_TEXT[CHECK_IN], size=13),
+        ft.Row(present(
+            labelled(label_field, "share-label", "Label (the doctor sees it)"),
+            # A check-in link lasts as long as its kind says, and has no passcode: neither is asked for then.
+            labelled(expiries, "share-expiry", "Link works for") if kind == IPS else None,
+            PassphraseField("Passcode (optional)", "share-passcode", passcode.set, word="passcode",
+                            on_submit=session.act(create), clear=made_count, width=260,
+                            button_always_shown=True) if kind == IPS else None,
+        ), wrap=True, spacing=12, vertical_alignment=ft.CrossAxisAlignment.START),  # the label's counter below
         where,
         # The patient's own words go along with the items they are on: said before the link is made.
         banner(carried, "info", identifier="share-notes") if carried else None,
