@@ -181,9 +181,18 @@ class UpsertCounts:
         self.count(rtype, now)
 
 
+_PRIORS_VERSION = 17  # the schema version that keeps what a run changed (run_prior)
+
+
+def _keeps_priors(cur: Any) -> bool:
+    # A record still below version 17 (written to by a migration test, or before it is brought up) has no run_prior.
+    return int(cur.execute("PRAGMA user_version").fetchone()[0]) >= _PRIORS_VERSION
+
+
 def forget_priors(cur: Any, run_id: int) -> None:
     """A run is over: what it changed no longer needs its hash from before the run."""
-    cur.execute("DELETE FROM run_prior WHERE run = ?", (run_id,))
+    if _keeps_priors(cur):
+        cur.execute("DELETE FROM run_prior WHERE run = ?", (run_id,))
 
 
 @dataclass(frozen=True)
@@ -754,7 +763,7 @@ class Record:
             cur.execute_rows(
                 "UPDATE resource SET last_seen = ?, last_run = ? WHERE rowid IN ({rows})", seen, (now, run_id)
             )
-        if priors:
+        if priors and _keeps_priors(cur):
             cur.execute_rows("INSERT OR IGNORE INTO run_prior (run, resource, hash) VALUES {rows}", priors)
         if changed:
             cur.execute_rows("DELETE FROM resource_fts WHERE rowid IN ({rows})", changed)
@@ -794,6 +803,9 @@ class Record:
         record before the run (first stored by this run: still imported, once). True: write it."""
         rowid, digest, first_run, _ = found
         if first_run == run_id:
+            return True
+        if not _keeps_priors(cur):  # an older record: counted again, as before version 17
+            counted.count(res.resource_type, "updated")
             return True
         before = cur.execute("SELECT hash FROM run_prior WHERE run = ? AND resource = ?", (run_id, rowid)).fetchone()
         if before is None:  # seen unchanged earlier in the run, changed now
