@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sync.fhir import FHIRClient, FHIRError, ServerCapabilities
 from sync.http import HttpClient, NetworkError
@@ -62,6 +63,9 @@ from .errors import Action, CarryError
 from .locations import config_dir
 from .record import Record
 from .record.portal_state import Connection, PortalState
+
+if TYPE_CHECKING:
+    from .record.checking import CheckResult
 
 __all__ = [
     "Connection",
@@ -416,6 +420,50 @@ class Portals:
                 options=PullOptions(full=full),
                 progress=progress,
             )
+
+    async def sync_checked(
+        self,
+        which: str | int,
+        *,
+        full: bool = False,
+        progress: Callable[[SyncProgress], None] | None = None,
+        checking: Callable[[int, int], None] | None = None,
+    ) -> tuple[SyncReport, CheckResult]:
+        """`sync`, with what it stores validated beside it as `carry sync` does (CheckWhileSyncing): once the sync
+        has stored enough new or changed resources, worker processes validate the stored pages while later ones
+        are fetched; what is left is validated when the fetch ends, before this returns, so nothing it stored is
+        left unchecked and the invalid counts are in its run and report. `checking(done, total)` tells how that last
+        part goes (called from a worker thread: (0, total) first, then after each chunk). A sync that fails has what
+        it stored validated all the same, then its error is raised; a cancelled one leaves the rest unchecked for
+        the next check."""
+        from sync.fhir.parse import ValidationWorkers
+
+        from .record.checking import CheckWhileSyncing, pending_count
+
+        workers = ValidationWorkers()
+        checker = CheckWhileSyncing(self.record, workers)
+
+        def rest() -> CheckResult:
+            if checking is not None:
+                checking(0, pending_count(self.record))
+            return checker.finish(progress=checking)
+
+        def close() -> None:
+            checker.__exit__(None, None, None)
+            workers.close()
+
+        try:
+            try:
+                report = await self.sync(which, full=full, progress=checker.progress(progress))
+            except Exception:
+                try:
+                    await asyncio.to_thread(rest)
+                except Exception:  # noqa: BLE001, S110 - the sync's error is the one to tell; the next check retries
+                    pass
+                raise
+            return report, await asyncio.to_thread(rest)
+        finally:
+            await asyncio.to_thread(close)
 
     # --- write-back (sharing with a portal that accepts it) ----------------------------------------------------
 

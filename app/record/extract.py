@@ -64,6 +64,8 @@ _CODE_FIELDS = {
     "Organization": "type",
 }
 _NOTE_LIMIT = 20_000
+# The types whose inline attachments (text, HTML, a PDF's text layer) are searched by their words.
+_INLINE_TYPES = ("DocumentReference", "DiagnosticReport")
 _TAGS = re.compile(r"<[^>]+>")
 
 
@@ -127,8 +129,8 @@ def _codes_and_notes(resource: dict[str, Any], rtype: str) -> tuple[str, str]:
     for key in ("description", "conclusion", "comment", "title"):
         if isinstance(resource.get(key), str):
             notes.append(resource[key])
-    if rtype == "DocumentReference":
-        notes.extend(_inline_text(resource))
+    if rtype in _INLINE_TYPES:
+        notes.extend(_inline_text(_attachments(resource, rtype)))
     return " ".join(codes), " ".join(notes)[:_NOTE_LIMIT]
 
 
@@ -331,11 +333,19 @@ def _identifiers(resource: dict[str, Any]) -> tuple[tuple[str, str], ...]:
     return tuple(found)
 
 
-def _inline_text(resource: dict[str, Any]) -> list[str]:
+def _attachments(resource: dict[str, Any], rtype: str) -> list[dict[str, Any]]:
+    # A document's content, a report's presented form (the report as the lab or clinic printed it).
+    if rtype == "DiagnosticReport":
+        found = resource.get("presentedForm", []) or []
+    else:
+        found = [content.get("attachment") for content in resource.get("content", []) or [] if isinstance(content, dict)]
+    return [attachment for attachment in found if isinstance(attachment, dict)]
+
+
+def _inline_text(attachments: list[dict[str, Any]]) -> list[str]:
     texts = []
-    for content in resource.get("content", []) or []:
-        attachment = content.get("attachment") if isinstance(content, dict) else None
-        if not isinstance(attachment, dict) or not isinstance(attachment.get("data"), str):
+    for attachment in attachments:
+        if not isinstance(attachment.get("data"), str):
             continue
         ctype = str(attachment.get("contentType", "")).split(";")[0].strip().lower()
         is_pdf = ctype == "application/pdf"

@@ -20,7 +20,7 @@ from sync.smart import TokenSet
 
 from .errors import RecordError
 from .people import place_patients
-from .store import Record, Source, UpsertCounts, audit_in
+from .store import Record, Source, UpsertCounts, audit_in, forget_priors
 
 __all__ = ["Connection", "PortalState", "PortalPullStore", "PortalTokenStore", "delete_source_rows", "remove_source"]
 
@@ -406,6 +406,7 @@ class PortalPullStore:
                 return PullSession(int(run_id), True, bool(was_full), since, checkpoints, self._not_shared(cur, bool(was_full)))
             if row is not None:  # an interrupted incremental sync, superseded by --full
                 cur.execute("UPDATE run SET finished_at = ? WHERE id = ? AND finished_at IS NULL", (_now(), row[0]))
+                forget_priors(cur, row[0])
             server_time = cur.execute("SELECT server_time, base_url FROM portal WHERE source_id = ?", (sid,)).fetchone()
             if server_time is None:
                 raise RecordError("This portal is not connected.")
@@ -500,6 +501,7 @@ class PortalPullStore:
                 "UPDATE run SET finished_at = ?, imported = ?, updated = ?, unchanged = ?, invalid = ? WHERE id = ?",
                 (now, totals.imported, totals.updated, totals.unchanged, totals.invalid, run_id),
             )
+            forget_priors(cur, run_id)
             cur.execute(
                 "INSERT INTO sync_report (run_id, source_id, outcome, report) VALUES (?, ?, ?, ?) ON CONFLICT (run_id) "
                 "DO UPDATE SET outcome = excluded.outcome, report = excluded.report",

@@ -629,6 +629,41 @@ CREATE TRIGGER view_other_delete AFTER DELETE ON resource
 END;
 """
 
+# What a run changed of what the record held before it: each such resource's hash from before the run, so that a
+# resource written again in the same run (an Apple Health day that a late sample came for) is counted once, by what
+# it was before the run (imported, updated or unchanged). A run's rows go when it finishes; a sync's run may span
+# several transactions and sessions, so they are kept in the record, not in memory.
+_V17 = """
+CREATE TABLE run_prior (
+    run       INTEGER NOT NULL,
+    resource  INTEGER NOT NULL,
+    hash      TEXT NOT NULL,
+    PRIMARY KEY (run, resource)
+) WITHOUT ROWID;
+"""
+
+
+def _reindex_inline_documents(cur: Any) -> None:
+    # Records made before a PDF's words were indexed (issue 19): a document with an inline PDF, and a report with a
+    # presented form (not indexed at all before), get their index row made again from the stored JSON. One at a
+    # time, so a record of many large PDFs is never all in memory at once.
+    from sync.fhir import loads
+
+    from .extract import search_text
+
+    rowids = [row[0] for row in cur.execute(
+        "SELECT rowid FROM resource WHERE (type = 'DocumentReference' AND raw LIKE '%application/pdf%') "
+        "OR (type = 'DiagnosticReport' AND raw LIKE '%presentedForm%')"
+    ).fetchall()]  # fmt: skip
+    for rowid in rowids:
+        (raw,) = cur.execute("SELECT raw FROM resource WHERE rowid = ?", (rowid,)).fetchone()
+        display, codes, notes = search_text(loads(raw))
+        cur.execute("DELETE FROM resource_fts WHERE rowid = ?", (rowid,))
+        cur.execute(
+            "INSERT INTO resource_fts (rowid, display, codes, notes) VALUES (?, ?, ?, ?)", (rowid, display, codes, notes)
+        )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sources, resources, identifiers, runs, audit log, settings", _V1),
     Migration(2, "full-text index over display text, codes and notes", _V2, _backfill_fts),
@@ -646,6 +681,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(14, "the other results list kept warm: count, newest value and its day's answers per subject and test", _V14),
     Migration(15, "the patient's notes found by search; a deleted entry of their own can be restored", _V15),
     Migration(16, "warm views at scale: each kept fact's timeline slot; which resources the kept lists gained", _V16),
+    Migration(17, "a document's PDF and a report's presented form found by their words; what a run changed, counted once",
+              _V17, _reindex_inline_documents),
 )
 
 

@@ -67,6 +67,7 @@ __all__ = [
     "Transaction",
     "UpsertCounts",
     "audit_in",
+    "forget_priors",
     "fts_match",
 ]
 
@@ -169,10 +170,29 @@ class UpsertCounts:
     per_type: dict[str, dict[str, int]] = field(default_factory=dict)
     invalid_items: list[tuple[str, str, str]] = field(default_factory=list)
 
-    def count(self, rtype: str, outcome: str) -> None:
-        setattr(self, outcome, getattr(self, outcome) + 1)
+    def count(self, rtype: str, outcome: str, by: int = 1) -> None:
+        setattr(self, outcome, getattr(self, outcome) + by)
         bucket = self.per_type.setdefault(rtype, {"imported": 0, "updated": 0, "unchanged": 0, "invalid": 0})
-        bucket[outcome] += 1
+        bucket[outcome] += by
+
+    def recount(self, rtype: str, was: str, now: str) -> None:
+        """One resource counted `was` is `now` after all (written again in the same run)."""
+        self.count(rtype, was, -1)
+        self.count(rtype, now)
+
+
+_PRIORS_VERSION = 17  # the schema version that keeps what a run changed (run_prior)
+
+
+def _keeps_priors(cur: Any) -> bool:
+    # A record still below version 17 (written to by a migration test, or before it is brought up) has no run_prior.
+    return int(cur.execute("PRAGMA user_version").fetchone()[0]) >= _PRIORS_VERSION
+
+
+def forget_priors(cur: Any, run_id: int) -> None:
+    """A run is over: what it changed no longer needs its hash from before the run."""
+    if _keeps_priors(cur):
+        cur.execute("DELETE FROM run_prior WHERE run = ?", (run_id,))
 
 
 @dataclass(frozen=True)
@@ -699,13 +719,21 @@ class Record:
         fts: list[tuple[Any, ...]] = []
         identifiers: list[tuple[Any, ...]] = []
         next_rowid: int | None = None
+        priors: list[tuple[Any, ...]] = []  # (run, rowid, hash before the run) of what this batch changes first
         for key, (res, counted) in firsts.items():
             found = existing.get(key)
-            if found is not None and found[1] == res.hash:
+            if found is not None and run_id is not None and found[3] == run_id:
+                # Stored or seen earlier in this very run (a day an Apple Health export's late sample came for):
+                # counted once, by what it was before the run.
+                if found[1] == res.hash or not self._counted_again(cur, run_id, found, res, counted):
+                    continue
+                rowid = found[0]
+                changed.append(rowid)
+            elif found is not None and found[1] == res.hash:
                 seen.append(found[0])
                 counted.count(res.resource_type, "unchanged")
                 continue
-            if found is None:
+            elif found is None:
                 if next_rowid is None:
                     next_rowid = int(cur.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM resource").fetchone()[0])
                 rowid, next_rowid = next_rowid, next_rowid + 1
@@ -713,6 +741,8 @@ class Record:
             else:
                 rowid = found[0]
                 changed.append(rowid)
+                if run_id is not None:
+                    priors.append((run_id, rowid, found[1]))
                 counted.count(res.resource_type, "updated")
             ex = extract(res.data)
             writes.append((
@@ -733,6 +763,8 @@ class Record:
             cur.execute_rows(
                 "UPDATE resource SET last_seen = ?, last_run = ? WHERE rowid IN ({rows})", seen, (now, run_id)
             )
+        if priors and _keeps_priors(cur):
+            cur.execute_rows("INSERT OR IGNORE INTO run_prior (run, resource, hash) VALUES {rows}", priors)
         if changed:
             cur.execute_rows("DELETE FROM resource_fts WHERE rowid IN ({rows})", changed)
             cur.execute_rows("DELETE FROM identifier WHERE resource IN ({rows})", changed)
@@ -765,24 +797,45 @@ class Record:
                 place_patients(cur.raw)
 
     @staticmethod
-    def _existing(cur: Transaction, source_id: int, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str]]:
-        """(type, id) -> (rowid, hash) of the ones this source already has."""
+    def _counted_again(cur: Transaction, run_id: int, found: tuple[int, str, Any, Any], res: ParsedResource,
+                       counted: UpsertCounts) -> bool:  # fmt: skip
+        """A resource this run stored or saw before comes again, changed: its count moves to what it is against the
+        record before the run (first stored by this run: still imported, once). True: write it."""
+        rowid, digest, first_run, _ = found
+        if first_run == run_id:
+            return True
+        if not _keeps_priors(cur):  # an older record: counted again, as before version 17
+            counted.count(res.resource_type, "updated")
+            return True
+        before = cur.execute("SELECT hash FROM run_prior WHERE run = ? AND resource = ?", (run_id, rowid)).fetchone()
+        if before is None:  # seen unchanged earlier in the run, changed now
+            cur.execute("INSERT INTO run_prior (run, resource, hash) VALUES (?, ?, ?)", (run_id, rowid, digest))
+            counted.recount(res.resource_type, "unchanged", "updated")
+        elif before[0] == res.hash:  # changed earlier in the run, back to what it was before it now
+            counted.recount(res.resource_type, "updated", "unchanged")
+        return True
+
+    @staticmethod
+    def _existing(
+        cur: Transaction, source_id: int, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[int, str, Any, Any]]:
+        """(type, id) -> (rowid, hash, first run, last run) of the ones this source already has."""
         by_type: dict[str, list[str]] = {}
         for rtype, rid in keys:
             by_type.setdefault(rtype, []).append(rid)
-        found: dict[tuple[str, str], tuple[int, str]] = {}
+        found: dict[tuple[str, str], tuple[int, str, Any, Any]] = {}
         for rtype, ids in by_type.items():
             for start in range(0, len(ids), 512):
                 chunk = ids[start : start + 512]
                 # One row that holds them all: a row at a time would hand the GIL back and forth for each.
                 rows = cur.value_in(
-                    "SELECT json_group_array(json_array(id, rowid, hash)) FROM resource WHERE source_id = ? "
-                    "AND type = ? AND id IN ({rows})",
+                    "SELECT json_group_array(json_array(id, rowid, hash, first_run, last_run)) FROM resource "
+                    "WHERE source_id = ? AND type = ? AND id IN ({rows})",
                     chunk,
                     (source_id, rtype),
                 )
-                for rid, rowid, digest in json.loads(rows):
-                    found[(rtype, rid)] = (rowid, digest)
+                for rid, rowid, digest, first_run, last_run in json.loads(rows):
+                    found[(rtype, rid)] = (rowid, digest, first_run, last_run)
         return found
 
     @staticmethod
@@ -791,6 +844,7 @@ class Record:
             "UPDATE run SET finished_at = ?, imported = ?, updated = ?, unchanged = ?, invalid = ? WHERE id = ?",
             (_now(), counts.imported, counts.updated, counts.unchanged, counts.invalid, run_id),
         )
+        forget_priors(cur, run_id)
 
     @staticmethod
     def _audit_in(cur: Transaction, action: str, **detail: Any) -> None:

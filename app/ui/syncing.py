@@ -27,7 +27,7 @@ __all__ = ["SyncRow", "SyncRun", "SyncTick", "start_sync"]
 
 _REPAINT_SECONDS = 0.25
 _PHASES = {"search": "Fetching your records", "references": "Fetching clinicians and places",
-           "attachments": "Fetching documents", "done": "Finishing"}  # fmt: skip
+           "attachments": "Fetching documents", "done": "Finishing", "checking": "Checking what arrived"}  # fmt: skip
 
 
 @dataclass(eq=False)
@@ -54,11 +54,14 @@ class SyncRun:
         self.on_finish: list[Callable[[SyncRun], Awaitable[None]]] = []
         self.tick = SyncTick()
         self.task: asyncio.Task[None] | None = None
+        self.invalid = 0  # what did not pass FHIR validation, once checked
         self._last_shown = 0.0
         self._later: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self, run: Callable[[Callable[[Any], None]], Awaitable[Any]]) -> None:
-        self.task = asyncio.get_running_loop().create_task(self._run(run))
+        self._loop = asyncio.get_running_loop()
+        self.task = self._loop.create_task(self._run(run))
 
     async def _run(self, run: Callable[[Callable[[Any], None]], Awaitable[Any]]) -> None:
         try:
@@ -86,6 +89,20 @@ class SyncRun:
         self.tally.add(event)
         self.overall = self.tally.work_done(getattr(event, "tasks_done", 0), getattr(event, "tasks_total", 0))
         self._show_soon()
+
+    def checking(self, done: int, total: int) -> None:
+        """The validation of what arrived, after the fetch (Portals.sync_checked: called from its worker thread):
+        the status says so until the sync ends."""
+        if self._loop is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._checking)
+            except RuntimeError:  # the loop is closed (the app is closing): nothing to show it on
+                pass
+
+    def _checking(self) -> None:
+        if not self.finished:
+            self.phase = "checking"
+            self._show_soon()
 
     def _show_soon(self) -> None:
         """Tell the panels, a few times a second at most; what was held back is shown when the pause is over."""
@@ -138,12 +155,16 @@ class SyncRun:
             text += " Some records are still to come: sync again to fetch the rest."
         if getattr(report, "message", None):
             text += f" {report.message}"
+        if self.invalid:
+            text += (f" {self.invalid:,} did not pass FHIR validation; "
+                     f"{'it is' if self.invalid == 1 else 'they are'} shown as received, with why.")  # fmt: skip
         return text
 
 
 def start_sync(session: UiSession, source_id: int, name: str) -> SyncRun:
-    """Start (or return the running) sync of one portal source, kept in `session.syncs`. When it ends, the
-    record's screens load again and what it stored is validated in the background."""
+    """Start (or return the running) sync of one portal source, kept in `session.syncs`. What it stores is
+    validated beside it and the rest when the fetch ends (Portals.sync_checked, as `carry sync` does), before it
+    says it finished; then the record's screens load again."""
     running: SyncRun | None = session.syncs.get(source_id)
     if running is not None and not running.finished:
         return running
@@ -154,7 +175,6 @@ def start_sync(session: UiSession, source_id: int, name: str) -> SyncRun:
     async def finished(done: SyncRun) -> None:
         session.syncs_changed()
         await session.record_changed()
-        session.check_new_records()
 
     run.on_finish.append(finished)
 
@@ -170,7 +190,9 @@ def start_sync(session: UiSession, source_id: int, name: str) -> SyncRun:
                           "it anew.")  # fmt: skip
                 await asyncio.to_thread(portals.state.note_unreachable, source_id, reason)
                 raise PortalError(reason)
-        return await portals.sync(source_id, progress=progress)
+        report, checked = await portals.sync_checked(source_id, progress=progress, checking=run.checking)
+        run.invalid = checked.invalid_total
+        return report
 
     run.start(sync)
     session.syncs[source_id] = run

@@ -108,6 +108,7 @@ def test_a_late_sample_of_a_day_already_written_is_counted_into_it(tmp_path: Pat
         import_path(ordered, write_export(tmp_path / "ordered.xml", sorted_samples))
         report = import_path(shuffled, write_export(tmp_path / "late.xml", [*in_order, late]))
         assert report.counts.imported == len({s.start.date() for s in in_order}) and report.counts.invalid == 0
+        assert report.counts.updated == 0  # the day written again was first written by this very import
         assert _days(shuffled) == _days(ordered)
         [day] = [o for o in _observations(shuffled) if o["method"]["text"].endswith(str(late.start.date()))]
         assert day["method"]["text"] == f"Mean of {len(first_day) + 1} readings on {late.start.date()}"
@@ -125,6 +126,19 @@ def test_a_shuffled_export_ends_as_the_ordered_one(tmp_path: Path, seed: int) ->
         report = import_path(shuffled, write_export(tmp_path / "shuffled.xml", mixed))
         assert report.counts.imported == expected.counts.imported == len(observations_of(samples))
         assert _days(shuffled) == _days(ordered)
+        # The report a patient expects: every day written first in this import is imported, none updated.
+        assert _tally(report) == _tally(expected) and report.counts.updated == 0
+        # Imported again, the shuffled export changes nothing and says so, as the ordered one does.
+        again, again_shuffled = (import_path(ordered, tmp_path / name) for name in ("ordered.xml", "shuffled.xml"))
+        assert _tally(again_shuffled) == _tally(again) == (0, 0, expected.counts.imported, 0, _tally(again)[4])
+        assert {outcome for kinds in _tally(again)[4].values() for outcome, n in kinds if n} == {"unchanged"}
+        assert _days(ordered) == _days(shuffled)
+        assert ordered.read("SELECT count(*) FROM run_prior") == [(0,)]  # the hashes from before a run go with it
+
+
+def _tally(report: Any) -> tuple[int, int, int, int, dict[str, tuple[tuple[str, int], ...]]]:
+    c = report.counts
+    return c.imported, c.updated, c.unchanged, c.invalid, {k: tuple(sorted(v.items())) for k, v in c.per_type.items()}
 
 
 def test_an_export_in_another_language_is_found_in_its_zip(record: Record, tmp_path: Path) -> None:

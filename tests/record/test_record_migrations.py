@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fpdf import FPDF
 from support.records import KARENA, PASSPHRASE
 
 from app.record import NotARecord, Record, facts, latest_version, search_notes
@@ -210,10 +212,42 @@ def _seed_v15(record: Record) -> None:
         )
 
 
+def _pdf_of(words: str) -> str:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=12)
+    pdf.cell(0, 10, words)
+    return base64.b64encode(bytes(pdf.output())).decode()
+
+
+def _seed_v16(record: Record) -> None:
+    # Version 16 indexed a document's title but not its PDF's words, and a report's presented form not at all: a
+    # letter and a report (their words only in their PDFs), each with the index row that version wrote.
+    _seed_v15(record)
+    letter = {"resourceType": "DocumentReference", "id": "old-letter", "status": "current",
+              "description": "Letter from the clinic",
+              "content": [{"attachment": {"contentType": "application/pdf", "data": _pdf_of("Spirometry normal")}}]}
+    report = {"resourceType": "DiagnosticReport", "id": "old-report", "status": "final", "code": {"text": "Imaging"},
+              "presentedForm": [{"contentType": "application/pdf", "data": _pdf_of("Meniscus tear seen")}]}  # fmt: skip
+    with record.write() as cur:
+        for rowid, resource, display, codes, notes in ((10, letter, "Letter from the clinic", "", "Letter from the clinic"),
+                                                       (11, report, "Imaging", "Imaging", "")):  # fmt: skip
+            cur.execute(
+                "INSERT INTO resource (rowid, source_id, type, id, raw, hash, first_seen, last_seen, changed_at, "
+                "first_run, last_run, valid, display, status) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, 1, 1, 1, ?, ?)",
+                (rowid, resource["resourceType"], resource["id"], json.dumps(resource), f"h{rowid}",
+                 *("2025-03-01T00:00:00Z",) * 3, display, resource["status"]),
+            )  # fmt: skip
+            cur.execute(
+                "INSERT INTO resource_fts (rowid, display, codes, notes) VALUES (?, ?, ?, ?)", (rowid, display, codes, notes)
+            )
+
+
 # One seed per schema version a record can be left at. A new migration adds the seed of the version before it.
 SEEDS: dict[int, Callable[[Record], None]] = {
     1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4, 5: _seed_v5, 6: _seed_v6, 7: _seed_v7, 8: _seed_v8,
     9: _seed_v9, 10: _seed_v10, 11: _seed_v11, 12: _seed_v12, 13: _seed_v13, 14: _seed_v14, 15: _seed_v15,
+    16: _seed_v16,
 }  # fmt: skip
 
 
@@ -309,6 +343,20 @@ def test_version_16_fills_the_slots_and_counts_what_an_older_record_had_not(tmp_
         kept = lab_test_rows(record, None, "laboratory", PANELS_WITHOUT_VALUE)
         assert kept == lab_test_rows(record, None, "laboratory", PANELS_WITHOUT_VALUE, kept=False)
         assert [(r.code, r.count, r.latest, r.value) for r in kept] == [("2345-7", 1, "2025-02-01", 5.5)]
+
+
+def test_version_17_finds_an_older_record_s_documents_by_the_words_of_their_pdfs(tmp_path: Path) -> None:
+    path = tmp_path / "v16.carry"
+    old = _record_at(path, 16)
+    _seed_v16(old)
+    assert old.search("spirometry") == [] and old.search("meniscus") == []  # what version 16 left
+    assert [row.id for row in old.search("clinic")] == ["old-letter"]
+    old.close()
+    with Record.open(path, PASSPHRASE) as record:
+        assert [row.id for row in record.search("spirometry")] == ["old-letter"]
+        assert [row.id for row in record.search("meniscus")] == ["old-report"]
+        assert [row.id for row in record.search("clinic")] == ["old-letter"]  # its title still finds it, once
+        assert [row.id for row in record.search("rhinitis")] == ["old-1"]  # the others' rows are as they were
 
 
 def test_a_record_from_a_newer_carry_is_refused_untouched(tmp_path: Path) -> None:

@@ -318,6 +318,7 @@ def test_an_older_record_is_filled_once_by_the_migration(tmp_path: Path) -> None
             for name in ("annotation_fts_insert", "annotation_fts_change", "annotation_fts_delete"):  # version 15's
                 cur.execute(f"DROP TRIGGER {name}")
             cur.execute("DROP TABLE annotation_fts")
+            cur.execute("DROP TABLE run_prior")  # version 17's
             cur.execute("PRAGMA user_version = 11")
     with Record.open(path, PASSPHRASE) as record:
         assert record.schema_version == latest_version()

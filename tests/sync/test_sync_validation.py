@@ -206,6 +206,17 @@ def _verdicts(record: Record) -> list[tuple[str, str, int, str | None]]:
     return [tuple(row) for row in record.read("SELECT type, id, valid, invalid_reason FROM resource ORDER BY type, id")]
 
 
+async def _checked_after_the_sync(sandbox: SandboxServer, login: Any, tmp_path: Path) -> tuple[Any, Any, Any]:
+    """The old path, on a record of its own: the whole sync, then one check after it (its result, the verdicts, the
+    sync's stored report)."""
+    with Record.create(tmp_path / "after.carry", PASSPHRASE) as after:
+        portals = Portals(after)
+        conn = await connect(portals, sandbox, login)
+        await portals.sync(conn.id)
+        whole = check_pending(after)
+        return whole, _verdicts(after), portals.state.reports(conn.id, 1)[0]
+
+
 @pytest.mark.asyncio
 async def test_validation_beside_the_sync_flags_exactly_what_the_check_after_it_flags(record: Record, tmp_path: Path) -> None:
     # A portal that answers every request after 0.1 s, as one across the internet: pages arrive spread out, and the
@@ -219,15 +230,7 @@ async def test_validation_beside_the_sync_flags_exactly_what_the_check_after_it_
             {**_broken_observation(login.patient_id), "status": "final", "valueString": "13.1"},  # value[x] twice
         ]
         stored_broken = [sandbox.store.put(resource) for resource in broken]
-
-        # The old path: the whole sync, then one check after it.
-        with Record.create(tmp_path / "after.carry", PASSPHRASE) as after:
-            portals = Portals(after)
-            conn = await connect(portals, sandbox, login)
-            await portals.sync(conn.id)
-            whole = check_pending(after)
-            expected = _verdicts(after)
-            expected_report = portals.state.reports(conn.id, 1)[0]
+        whole, expected, expected_report = await _checked_after_the_sync(sandbox, login, tmp_path)
 
         # Beside the sync: the worker is up before it (so the test does not wait on its start) and takes pages as
         # soon as 100 resources are stored; what is left when the sync ends is checked by `finish`.
@@ -249,3 +252,28 @@ async def test_validation_beside_the_sync_flags_exactly_what_the_check_after_it_
     assert report.types["Observation"].invalid == expected_report.types["Observation"].invalid == len(broken)
     assert report.totals.invalid == expected_report.totals.invalid == len(broken)
     assert record.read("SELECT invalid FROM run WHERE source_id = ? ORDER BY id DESC LIMIT 1", [conn.id])[0][0] == 4
+
+
+@pytest.mark.asyncio
+async def test_the_app_s_sync_validates_beside_it_and_leaves_nothing_unchecked(record: Record, tmp_path: Path) -> None:
+    # The app's sync (Portals.sync_checked, which the UI's sync panel runs): the same flags as the check after a
+    # plain sync, in the run and the report too, and nothing left unchecked when it returns (no pass after it).
+    with SandboxServer() as sandbox:
+        login = login_for(sandbox, "reyna")
+        stored_broken = [sandbox.store.put(resource) for resource in (
+            _broken_observation(login.patient_id),
+            {**_broken_observation(login.patient_id), "status": "final", "effectiveDateTime": "yesterday"},
+        )]  # fmt: skip
+        whole, expected, expected_report = await _checked_after_the_sync(sandbox, login, tmp_path)
+        portals = Portals(record)
+        conn = await connect(portals, sandbox, login)
+        steps: list[SyncProgress] = []
+        told: list[tuple[int, int]] = []
+        report, result = await portals.sync_checked(conn.id, progress=steps.append, checking=lambda *n: told.append(n))
+    assert steps and told and told[-1] == (told[0][1], told[0][1])
+    assert pending_count(record) == 0 and result.checked == whole.checked == record.count()
+    assert _verdicts(record) == expected
+    assert sorted(result.invalid_items) == sorted(whole.invalid_items)
+    assert sorted(rid for _t, rid, _r in result.invalid_items) == sorted(b["id"] for b in stored_broken)
+    stored = portals.state.reports(conn.id, 1)[0]
+    assert stored.totals.invalid == expected_report.totals.invalid == 2 and report.totals.imported == stored.totals.imported

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from app.record import Record
+from app.record.checking import pending_count
 from app.record.entries import Reading, add_entry
 from support.records import ELVINA, PASSPHRASE
 from ui.browser_support import DESKTOP, PHONE, by_id, enter_text, open_app, pick_file, shot, sign_in_at_demo_portal
@@ -48,6 +49,8 @@ def test_demo_hospital_from_its_address_then_sync_disconnect_and_remove(make_ser
         shot(page, f"connect-demo-synced-{width}")
         with Record.open(server.record, PASSPHRASE) as record:
             total = record.count()
+            # Validated beside the sync and before it said it finished: nothing waits for a pass after it.
+            assert pending_count(record) == 0
         assert total > 100
 
         # Sources: the hospital, connected; Sync now shows a live panel that ends with "unchanged".

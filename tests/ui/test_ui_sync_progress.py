@@ -76,3 +76,30 @@ def test_the_panel_is_told_a_few_times_a_second_and_the_last_progress_is_shown()
         assert len(seen) == 2 and [r.count_text for r in run.rows()] == ["200 of 400"]
 
     asyncio.run(main())
+
+
+def test_the_check_after_the_fetch_is_said_and_what_failed_is_told_in_the_outcome() -> None:
+    from sync.pull.report import SyncReport, TypeReport
+
+    run = _run()
+    said: list[str] = []
+
+    async def sync(progress: Any) -> SyncReport:
+        progress(SyncProgress("search", "Observation", "Observation", imported=3, total=3))
+        await asyncio.to_thread(run.checking, 0, 3)  # as Portals.sync_checked tells it, from its worker thread
+        await asyncio.sleep(0.01)
+        said.append(run.status)
+        run.invalid = 2
+        return SyncReport("complete", "full", False, "", "", 0.1, 1, 1, 0, 0, {"Observation": TypeReport(3, 0, 0, 2, ())})
+
+    async def main() -> None:
+        run.start(sync)
+        assert run.task is not None
+        await run.task
+        await asyncio.to_thread(run.checking, 3, 3)  # a straggler from the thread after the end
+        await asyncio.sleep(0.01)
+
+    asyncio.run(main())
+    assert said == ["Checking what arrived…"] and run.status == "Sync finished."  # nothing said over the outcome
+    assert run.summary() == ("3 new, 0 updated, 0 unchanged. 2 did not pass FHIR validation; they are shown as "
+                             "received, with why.")  # fmt: skip

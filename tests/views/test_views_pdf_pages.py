@@ -98,3 +98,19 @@ def test_a_word_inside_an_imported_pdf_finds_the_document(elvina: Record, tmp_pa
     (hit,) = v.search(elvina, scope, "ferritin")
     assert hit.resource_type == "DocumentReference" and hit.title == "Letter from the liver clinic"
     assert [h.id for h in v.search(elvina, scope, "liver clinic")] == [hit.id]  # and by its title, as before
+
+
+def test_a_word_inside_a_report_s_presented_pdf_finds_the_report(tmp_path: Path) -> None:
+    import base64
+    import json
+
+    from support.records import PASSPHRASE
+
+    report = {"resourceType": "DiagnosticReport", "id": "mri-1", "status": "final", "code": {"text": "MRI knee"},
+              "presentedForm": [{"contentType": "application/pdf", "title": "Report",
+                                 "data": base64.b64encode(five_pages()).decode()}]}  # fmt: skip
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps({"resourceType": "Bundle", "type": "collection", "entry": [{"resource": report}]}))
+    with Record.create(tmp_path / "r.carry", PASSPHRASE) as record:
+        assert record.import_file(path).counts.imported == 1
+        assert [row.id for row in record.search("ferritin")] == ["mri-1"]
