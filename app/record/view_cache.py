@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .facts import _COLUMNS, _CHANGED_AT, _EFFECTIVE, _LAST_SEEN, _ROWID, Fact, FactMember, PossibleMatch, regroup
+from .facts import EXACT, POSSIBLE, _fact_id, regroup_kinds
 from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, _row, decisions, facts, newest_first
 from .errors import RecordBusy, RecordFull, RecordReadOnly
 from .people import Subjects, owners, people, source_key
@@ -134,10 +135,7 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
         "SELECT type FROM resource WHERE rowid IN (SELECT member FROM view_dirty) "
         "UNION SELECT type FROM view_member WHERE rowid IN (SELECT member FROM view_dirty)"
     )}  # fmt: skip
-    sources = {
-        str(sid): source_key(kind, name, base)
-        for sid, kind, name, base in record._query("SELECT id, kind, name, base_url FROM source")
-    }
+    sources = _source_keys(record)
     before = json.loads(state.get("sources", "{}"))
     owners_now = sorted([sid, subject, pid] for (sid, subject), pid in owner.items())
     seen_decisions = sorted([d.decision, *d.a, *d.b] for d in decisions(record))
@@ -155,22 +153,20 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
         changed = None
     else:
         seeds = _seeds(record, state, owners_now, seen_decisions, sources)
-        if seeds:
-            total = int(record._query("SELECT count(*) FROM resource")[0][0])
-            reach = _closure(record, seeds, sources)
-            if len(reach) > _FULL_SHARE * max(total, 1):
-                _write(cur, *regroup(record, None))
-                changed = None
-            else:
-                if changed is not None:  # the facts regrouped, as they were kept and as they are now
-                    changed.update(t for (t,) in record._query(
-                        "SELECT DISTINCT type FROM view_member WHERE rowid IN (SELECT value FROM json_each(?))",
-                        [json.dumps(sorted(reach))],
-                    ))  # fmt: skip
-                found, keys = regroup(record, sorted(reach))
-                if changed is not None:
-                    changed.update(fact.resource_type for fact in found)
-                refill = _write_changes(cur, reach, found, keys)
+        # New resources that join one fact (or none) as a copy: added to it without regrouping its members, after
+        # the rest of the change is regrouped (so the facts they join are as a grouping of the rest makes them).
+        arrived = _arrivals(record, seeds, state) if seeds else set()
+        regrouped = _regroup_part(record, cur, seeds - arrived, sources, changed) if seeds - arrived else []
+        if regrouped is not None and arrived:
+            joined, grown = _join_arrivals(record, cur, arrived)
+            regrouped.extend(grown)
+            if arrived - joined:  # what does not simply join a fact: regrouped, now that the rest is in place
+                more = _regroup_part(record, cur, arrived - joined, sources, changed)
+                regrouped = None if more is None else regrouped + more
+        if regrouped is None:  # a change that reached most of the record regrouped all of it
+            changed = None
+        else:
+            refill = regrouped
     # Seen again by a sync: the kept copy of last_seen (which member of a fact is the newest) follows.
     cur.execute(
         "UPDATE view_member SET last_seen = (SELECT r.last_seen FROM resource r WHERE r.rowid = view_member.rowid) "
@@ -191,6 +187,178 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
     return None if changed is None else frozenset(changed)
 
 
+def _regroup_part(
+    record: Record, cur: _Tx, seeds: set[int], sources: dict[str, str], changed: set[str] | None
+) -> list[int] | None:
+    """Regroup every resource a change to `seeds` can reach (all of them, when that is most of the record: then
+    None). Adds to `changed` the types of the facts regrouped; returns the numbers of the facts whose members
+    changed."""
+    # The record's size only decides between two ways to the same facts: the highest rowid, read from the end of
+    # the table's b-tree, stands for it (count(*) reads the whole table).
+    total = int(record._query("SELECT COALESCE(max(rowid), 0) FROM resource")[0][0])
+    reach = _closure(record, seeds, sources)
+    if len(reach) > _FULL_SHARE * max(total, 1):
+        _write(cur, *regroup(record, None))
+        return None
+    if changed is not None:  # the facts regrouped, as they were kept and as they are now
+        changed.update(t for (t,) in record._query(
+            "SELECT DISTINCT type FROM view_member WHERE rowid IN (SELECT value FROM json_each(?))",
+            [json.dumps(sorted(reach))],
+        ))  # fmt: skip
+    found, keys = regroup(record, sorted(reach))
+    if changed is not None:
+        changed.update(fact.resource_type for fact in found)
+    return _write_changes(cur, reach, found, keys)
+
+
+# Types whose arrival changes more than their own fact: a Patient moves people, an Organization or a Medication gives
+# other resources their keys, and practitioners and locations are only ever possible matches.
+_NOT_JOINED = ("Patient", "Organization", "Medication", "Practitioner", "Location")
+
+
+def _arrivals(record: Record, seeds: set[int], state: dict[str, str]) -> set[int]:
+    """The seeds that may join a fact without regrouping it: resources new to the views (no member row, no keys),
+    of a type that changes only its own fact and that no decision of the patient names, in a change that moves no
+    person and undoes no decision."""
+    if any(flag in state for flag in ("full", "people", "decisions")) or not {"owners", "decisions_seen"} <= set(state):
+        return set()
+    decided = {end[1] for d in decisions(record) for end in (d.a, d.b)}
+    shut = sorted({*_NOT_JOINED, *decided})
+    return {rowid for (rowid,) in record._query(
+        "SELECT r.rowid FROM resource r WHERE r.rowid IN (SELECT value FROM json_each(?)) AND r.removed_at IS NULL "
+        f"AND r.type NOT IN ({', '.join('?' for _ in shut)}) "
+        "AND NOT EXISTS (SELECT 1 FROM view_member m WHERE m.rowid = r.rowid) "
+        "AND NOT EXISTS (SELECT 1 FROM view_key k INDEXED BY view_key_member WHERE k.member = r.rowid)",
+        [json.dumps(sorted(seeds)), *shut],
+    )}  # fmt: skip
+
+
+def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int], list[int]]:
+    """Add each new resource that a grouping of the whole record would only add to one kept fact (or make a fact of
+    its own), without regrouping that fact's members. Returns the resources placed and the numbers of the facts
+    written (their slots are filled again); the others are left to a regrouping.
+
+    A new resource X joins fact F alone when every bucket it shares with a kept member links exactly (a code, time
+    and value; never an identifier, whose uniqueness X could end, nor a time window, whose chain X could
+    re-route) or only offers possible matches, and every kept member of those buckets is in F. Then the buckets'
+    edges join X to F and change nothing else: F keeps its members, gains X and the reasons of the exact buckets
+    X links through; possible matches stay inside F (F must have none to others, as its first member, which names
+    it in them, could become X); F's name is its smallest member key, X's when that is smaller; a kept fact with
+    no shared bucket stays alone. Two arrivals sharing a bucket, a fact the patient confirmed or of another type
+    or person than X: regrouped."""
+    found, keys, kinds = regroup_kinds(record, sorted(arrived))
+    alone = {f.members[0].rowid: f for f in found if len(f.members) == 1}
+    owners_of: dict[int, set[int]] = {}
+    for rowid, numbers in keys.items():
+        for number in numbers:
+            owners_of.setdefault(number, set()).add(rowid)
+    numbers = sorted(owners_of)
+    kept: dict[int, tuple[int, int | None, int | None]] = {}  # key -> (kept members, lowest fact, highest fact)
+    for start in range(0, len(numbers), 500):
+        chunk = numbers[start : start + 500]
+        for key, count, low, high, placed in record._query(
+            "SELECT k.key, count(*), min(m.fid), max(m.fid), count(m.fid) FROM view_key k "
+            "LEFT JOIN view_member m ON m.rowid = k.member WHERE k.key IN (SELECT value FROM json_each(?)) "
+            "GROUP BY k.key",
+            [json.dumps(chunk)],
+        ):
+            kept[key] = (count, low, high) if placed == count else (count, None, None)
+    joins: dict[int, list[tuple[Fact, set[str]]]] = {}  # fact number -> the arrivals that join it, with reasons
+    singles: list[Fact] = []
+    for rowid, fact in alone.items():
+        target: set[int | None] = set()
+        reasons: set[str] = set()
+        possible = False
+        ok = True
+        for number in keys.get(rowid, ()):
+            if len(owners_of[number]) > 1:  # another arrival in the bucket
+                ok = False
+                break
+            count, low, high = kept.get(number, (0, None, None))
+            if not count:
+                continue
+            kind, reason = kinds.get(number, ("", ""))
+            if low is None or low != high or kind not in (EXACT, POSSIBLE):
+                ok = False
+                break
+            target.add(low)
+            if kind == EXACT:
+                reasons.add(reason)
+            else:
+                possible = True
+        if not ok or len(target) > 1 or (possible and not reasons):
+            continue
+        if target:
+            (fid,) = target
+            assert fid is not None
+            joins.setdefault(fid, []).append((fact, reasons))
+        else:
+            singles.append(fact)
+    placed: set[int] = set()
+    fact_rows: list[tuple[Any, ...]] = []
+    member_rows: list[tuple[Any, ...]] = []
+    if joins:
+        facts_kept = {row[0]: row[1:] for row in record._query(
+            "SELECT id, fact, type, person, confidence, reasons, matches FROM view_fact "
+            "WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(sorted(joins))]
+        )}  # fmt: skip
+        skeys = {int(sid): key for sid, key in _source_keys(record).items()}
+        for fid, joining in sorted(joins.items()):
+            kept_row = facts_kept.get(fid)
+            if kept_row is None:
+                continue
+            fact_id, rtype, person, confidence, reasons_text, matches = kept_row
+            if matches or confidence not in ("single", "same") or any(
+                f.resource_type != rtype or f.person != person for f, _ in joining
+            ):
+                continue
+            reasons = set(reasons_text.split("\x1f")) if reasons_text else set()
+            for _, more in joining:
+                reasons |= more
+            smallest = min(f.members[0].key for f, _ in joining)
+            if not _has_smaller_member(record, fid, smallest, skeys):
+                fact_id = _fact_id(smallest)
+            fact_rows.append((fid, fact_id, rtype, person, "same", "\x1f".join(sorted(reasons)), ""))
+            for f, _ in joining:
+                m = f.members[0]
+                member_rows.append((m.rowid, fid, rtype, person, m.source_id, m.date, m.changed_at, m.last_seen))
+                placed.add(m.rowid)
+    if singles:
+        next_id = int(record._query("SELECT COALESCE(MAX(id), 0) + 1 FROM view_fact")[0][0])
+        for fact in singles:
+            m = fact.members[0]
+            fact_rows.append((next_id, *_fact_row(fact)))
+            member_rows.append((m.rowid, next_id, fact.resource_type, fact.person, m.source_id, m.date, m.changed_at,
+                                m.last_seen))  # fmt: skip
+            placed.add(m.rowid)
+            next_id += 1
+    fresh = sorted((key, rowid) for rowid in placed for key in keys.get(rowid, ()))
+    member_rows.sort()
+    _apply(cur, (), (), fact_rows, member_rows, (), fresh)
+    return placed, [row[0] for row in fact_rows]
+
+
+def _source_keys(record: Record) -> dict[str, str]:
+    return {
+        str(sid): source_key(kind, name, base)
+        for sid, kind, name, base in record._query("SELECT id, kind, name, base_url FROM source")
+    }
+
+
+def _has_smaller_member(record: Record, fid: int, key: tuple[str, str, str], skeys: dict[int, str]) -> bool:
+    """Whether a kept member of fact `fid` has a smaller member key (source key, type, id) than `key`: stops at the
+    first one found."""
+    lower = [sid for sid, skey in skeys.items() if skey < key[0]]
+    same = [sid for sid, skey in skeys.items() if skey == key[0]]
+    (found,) = record._query(
+        "SELECT EXISTS (SELECT 1 FROM view_member m JOIN resource r ON r.rowid = m.rowid WHERE m.fid = ? AND "
+        "(m.source_id IN (SELECT value FROM json_each(?)) OR (m.source_id IN (SELECT value FROM json_each(?)) "
+        "AND (r.type, r.id) < (?, ?))))",
+        [fid, json.dumps(lower), json.dumps(same), key[1], key[2]],
+    )[0]
+    return bool(found)
+
+
 def _seeds(
     record: Record, state: dict[str, str], owners_now: list[list[Any]], seen: list[list[str]], sources: dict[str, str]
 ) -> set[int]:
@@ -202,7 +370,8 @@ def _seeds(
     seeds.update(
         member
         for (member,) in query(
-            "SELECT DISTINCT k.member FROM view_dirty d JOIN view_key k ON k.member = d.member "
+            "SELECT DISTINCT k.member FROM view_dirty d CROSS JOIN view_key k INDEXED BY view_key_member "
+            "ON k.member = d.member "
             "WHERE d.kind = ? AND (k.key & 1) = 1 AND EXISTS "
             "(SELECT 1 FROM view_key o WHERE o.key = k.key AND o.member != k.member)",
             [_SEEN],
@@ -687,15 +856,18 @@ def kept_slots(record: Record, resource_type: str, person: str | None = None) ->
 def kept_recent_slots(record: Record, resource_type: str, person: str | None, since: str) -> list[KeptSlot]:
     """`kept_slots`, only of the facts with a member dated on or after `since` (what the summary's "recent"
     lists show): found through the type's date index, so a year of a large record costs what a year costs."""
-    where = (
-        "id IN (SELECT fid FROM view_member WHERE rowid IN (SELECT rowid FROM resource INDEXED BY "
-        "resource_type_effective WHERE type = ? AND effective >= ?)) AND type = ?"
-    )
+    # The facts are found from the members dated in the window (CROSS JOIN keeps that order: the planner would
+    # rather walk every dated fact of the type in its slot index and test each).
+    where = "type = ?"
     args: list[Any] = [resource_type, since, resource_type]
     if person is not None:
         where += " AND person = ?"
         args.append(person)
-    return _slots(record, resource_type, where, args)
+    source = (
+        "(SELECT DISTINCT m.fid AS fid FROM resource r INDEXED BY resource_type_effective CROSS JOIN view_member m "
+        "ON m.rowid = r.rowid WHERE r.type = ? AND r.effective >= ?) AS s CROSS JOIN view_fact ON view_fact.id = s.fid"
+    )
+    return _slots(record, resource_type, where, args, source=source)
 
 
 def kept_page(
@@ -730,13 +902,14 @@ def kept_months(record: Record, types: Sequence[str], person: str | None) -> lis
 
 def _slots(
     record: Record, resource_type: str, where: str, args: list[Any], order: str = "ORDER BY date DESC, fact DESC",
-    tail: Sequence[Any] = (),
+    tail: Sequence[Any] = (), source: str = "view_fact",
 ) -> list[KeptSlot]:
-    """Slots of the kept facts `where` says (a condition on view_fact), in `order` (newest first)."""
+    """Slots of the kept facts `where` says (a condition on view_fact), in `order` (newest first), read from
+    `source` (view_fact, or a join that ends in it)."""
     shared: dict[str, tuple[int, ...]] = {}  # most facts share one of a few source tuples
     made = []
     for date, fact_id, top, sources, top_source in record._query(
-        f"SELECT date, fact, top, sources, top_source FROM view_fact WHERE {where} AND date IS NOT NULL {order}",
+        f"SELECT date, fact, top, sources, top_source FROM {source} WHERE {where} AND date IS NOT NULL {order}",
         [*args, *tail],
     ):
         sids = shared.get(sources)
