@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .facts import _COLUMNS, _CHANGED_AT, _EFFECTIVE, _LAST_SEEN, _ROWID, Fact, FactMember, PossibleMatch, regroup
-from .facts import EXACT, POSSIBLE, _fact_id, regroup_kinds
+from .facts import _CODE, _LAST_RUN, _MAX_POSSIBLE, _SYSTEM, EXACT, IDENTIFIER, POSSIBLE, POSSIBLE_WINDOWED, _fact_id
+from .facts import _key_number, identifier_is_unique, regroup_kinds
 from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, _row, decisions, facts, newest_first
 from .errors import RecordBusy, RecordFull, RecordReadOnly
 from .people import Subjects, owners, people, source_key
@@ -238,22 +239,81 @@ def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int
     its own), without regrouping that fact's members. Returns the resources placed and the numbers of the facts
     written (their slots are filled again); the others are left to a regrouping.
 
-    A new resource X joins fact F alone when every bucket it shares with a kept member links exactly (a code, time
-    and value; never an identifier, whose uniqueness X could end, nor a time window, whose chain X could
-    re-route) or only offers possible matches, and every kept member of those buckets is in F. Then the buckets'
-    edges join X to F and change nothing else: F keeps its members, gains X and the reasons of the exact buckets
-    X links through; possible matches stay inside F (F must have none to others, as its first member, which names
-    it in them, could become X); F's name is its smallest member key, X's when that is smaller; a kept fact with
-    no shared bucket stays alone. Two arrivals sharing a bucket, a fact the patient confirmed or of another type
-    or person than X: regrouped."""
+    A new resource X joins fact F alone when every bucket it shares with a kept member of its person links exactly
+    (a code, time and value; an identifier that stays unique to one thing) or only offers possible matches, and
+    every kept member of those buckets is in F; no time window (X could re-route its chain). Then the buckets'
+    edges join X to F and change nothing else: F keeps its members, gains X and the reasons of the buckets X links
+    through; possible matches stay inside F (F must have none to others, as its first member, which names it in
+    them, could become X); F's name is its smallest member key, X's when that is smaller. X that links to no kept
+    fact is a fact of its own, offered as a possible match to the facts of the first members of the possible
+    buckets it shares (as grouping links every member of such a bucket to its first: X must not come first), and
+    those facts to it. Two arrivals sharing a bucket, a fact the patient confirmed or of another type or person
+    than X: regrouped."""
     found, keys, kinds = regroup_kinds(record, sorted(arrived))
-    alone = {f.members[0].rowid: f for f in found if len(f.members) == 1}
     owners_of: dict[int, set[int]] = {}
     for rowid, numbers in keys.items():
         for number in numbers:
             owners_of.setdefault(number, set()).add(rowid)
-    numbers = sorted(owners_of)
-    kept: dict[int, tuple[int, int | None, int | None]] = {}  # key -> (kept members, lowest fact, highest fact)
+    kept = _kept_buckets(record, sorted(owners_of))
+    skeys = {int(sid): key for sid, key in _source_keys(record).items()}
+    joins: dict[int, list[tuple[Fact, set[str]]]] = {}  # fact number -> the arrivals that join it, with reasons
+    singles: list[tuple[Fact, dict[int, str]]] = []  # facts of their own, with the kept facts they may match
+    for fact in found:
+        if len(fact.members) > 1:  # arrivals grouped with each other
+            continue
+        (x,) = fact.members
+        target: set[int] = set()
+        reasons: set[str] = set()
+        possible: list[tuple[int, str, str, int | None, int | None]] = []
+        ok = True
+        for number in keys.get(x.rowid, ()):
+            count, low, high = kept.get(number, (0, None, None))
+            kind, reason = kinds.get(number, ("", ""))
+            if len(owners_of[number]) > 1:  # another arrival in the bucket
+                ok = False
+            elif not count:
+                continue
+            elif kind == IDENTIFIER:
+                joins_by = _identifier_join(record, number, fact, skeys)
+                if joins_by is False:
+                    ok = False
+                elif joins_by is not True:
+                    target.add(joins_by)
+                    reasons.add(reason)
+            elif kind == EXACT and low is not None and low == high:
+                target.add(low)
+                reasons.add(reason)
+            elif kind in (POSSIBLE, POSSIBLE_WINDOWED):
+                possible.append((number, kind, reason, low, high))
+            else:
+                ok = False
+            if not ok:
+                break
+        if not ok or len(target) > 1:
+            continue
+        if target:
+            (fid,) = target
+            if all(low is not None and low == high == fid for *_, low, high in possible):
+                joins.setdefault(fid, []).append((fact, reasons))
+            continue
+        links = _possible_links(record, fact, possible)
+        if links is not None:
+            singles.append((fact, links))
+    fact_rows, member_rows = _joined_rows(record, joins, skeys)
+    grown = {row[0] for row in fact_rows}  # a fact that gains a member cannot also gain a possible match here
+    fact_rows.extend(_single_rows(record, [(f, links) for f, links in singles if not grown & set(links)], member_rows))
+    placed = {row[0] for row in member_rows}
+    fresh = sorted((key, rowid) for rowid in placed for key in keys.get(rowid, ()))
+    member_rows.sort()
+    _apply(cur, (), (), fact_rows, member_rows, (), fresh)
+    written = {row[1] for row in member_rows}
+    return placed, [row[0] for row in fact_rows if row[0] in written]
+
+
+def _kept_buckets(record: Record, numbers: Sequence[int]) -> dict[int, tuple[int, int | None, int | None]]:
+    """For each of these match keys that kept members have: how many, and the lowest and highest number of the facts
+    they are in (None when one has no fact, which a kept member never lacks)."""
+    kept: dict[int, tuple[int, int | None, int | None]] = {}
     for start in range(0, len(numbers), 500):
         chunk = numbers[start : start + 500]
         for key, count, low, high, placed in record._query(
@@ -263,79 +323,138 @@ def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int
             [json.dumps(chunk)],
         ):
             kept[key] = (count, low, high) if placed == count else (count, None, None)
-    joins: dict[int, list[tuple[Fact, set[str]]]] = {}  # fact number -> the arrivals that join it, with reasons
-    singles: list[Fact] = []
-    for rowid, fact in alone.items():
-        target: set[int | None] = set()
-        reasons: set[str] = set()
-        possible = False
-        ok = True
-        for number in keys.get(rowid, ()):
-            if len(owners_of[number]) > 1:  # another arrival in the bucket
-                ok = False
-                break
-            count, low, high = kept.get(number, (0, None, None))
-            if not count:
-                continue
-            kind, reason = kinds.get(number, ("", ""))
-            if low is None or low != high or kind not in (EXACT, POSSIBLE):
-                ok = False
-                break
-            target.add(low)
-            if kind == EXACT:
-                reasons.add(reason)
-            else:
-                possible = True
-        if not ok or len(target) > 1 or (possible and not reasons):
+    return kept
+
+
+def _possible_links(
+    record: Record, arrival: Fact, possible: Sequence[tuple[int, str, str, int | None, int | None]]
+) -> dict[int, str] | None:
+    """The kept facts (number -> reason) that `arrival`, a fact of its own, is a possible match for through the
+    possible buckets it shares with kept members: the fact of each bucket's first member of its person (grouping
+    links every member of such a bucket to its first). None when that is not all it changes: a bucket by a time
+    window, `arrival` first in a bucket (it would take over every link), or two reasons for one fact."""
+    (x,) = arrival.members
+    links: dict[int, str] = {}
+    for number, kind, reason, _, _ in possible:
+        if kind != POSSIBLE:
+            return None
+        first = record._query(
+            "SELECT m.fid, r.source_id, r.id FROM view_key k JOIN view_member m ON m.rowid = k.member "
+            "JOIN resource r ON r.rowid = k.member WHERE k.key = ? AND m.person = ? AND r.type = ? "
+            "AND r.removed_at IS NULL ORDER BY r.source_id, r.id LIMIT 1",
+            [number, arrival.person, x.resource_type],
+        )
+        if not first:  # only other persons' members share the number
             continue
-        if target:
-            (fid,) = target
-            assert fid is not None
-            joins.setdefault(fid, []).append((fact, reasons))
-        else:
-            singles.append(fact)
-    placed: set[int] = set()
+        fid, sid, rid = first[0]
+        if (x.source_id, x.id) < (sid, rid) or links.setdefault(fid, reason) != reason:
+            return None
+    return links
+
+
+def _joined_rows(
+    record: Record, joins: dict[int, list[tuple[Fact, set[str]]]], skeys: dict[int, str]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The fact and member rows of the kept facts that arrivals join (those whose kept row allows it)."""
     fact_rows: list[tuple[Any, ...]] = []
     member_rows: list[tuple[Any, ...]] = []
-    if joins:
-        facts_kept = {row[0]: row[1:] for row in record._query(
-            "SELECT id, fact, type, person, confidence, reasons, matches FROM view_fact "
-            "WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(sorted(joins))]
-        )}  # fmt: skip
-        skeys = {int(sid): key for sid, key in _source_keys(record).items()}
-        for fid, joining in sorted(joins.items()):
-            kept_row = facts_kept.get(fid)
-            if kept_row is None:
-                continue
-            fact_id, rtype, person, confidence, reasons_text, matches = kept_row
-            if matches or confidence not in ("single", "same") or any(
-                f.resource_type != rtype or f.person != person for f, _ in joining
-            ):
-                continue
-            reasons = set(reasons_text.split("\x1f")) if reasons_text else set()
-            for _, more in joining:
-                reasons |= more
-            smallest = min(f.members[0].key for f, _ in joining)
-            if not _has_smaller_member(record, fid, smallest, skeys):
-                fact_id = _fact_id(smallest)
-            fact_rows.append((fid, fact_id, rtype, person, "same", "\x1f".join(sorted(reasons)), ""))
-            for f, _ in joining:
-                m = f.members[0]
-                member_rows.append((m.rowid, fid, rtype, person, m.source_id, m.date, m.changed_at, m.last_seen))
-                placed.add(m.rowid)
-    if singles:
-        next_id = int(record._query("SELECT COALESCE(MAX(id), 0) + 1 FROM view_fact")[0][0])
-        for fact in singles:
-            m = fact.members[0]
-            fact_rows.append((next_id, *_fact_row(fact)))
-            member_rows.append((m.rowid, next_id, fact.resource_type, fact.person, m.source_id, m.date, m.changed_at,
-                                m.last_seen))  # fmt: skip
-            placed.add(m.rowid)
-            next_id += 1
-    fresh = sorted((key, rowid) for rowid in placed for key in keys.get(rowid, ()))
-    member_rows.sort()
-    _apply(cur, (), (), fact_rows, member_rows, (), fresh)
-    return placed, [row[0] for row in fact_rows]
+    if not joins:
+        return fact_rows, member_rows
+    facts_kept = {row[0]: row[1:] for row in record._query(
+        "SELECT id, fact, type, person, confidence, reasons, matches FROM view_fact "
+        "WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(sorted(joins))]
+    )}  # fmt: skip
+    for fid, joining in sorted(joins.items()):
+        kept_row = facts_kept.get(fid)
+        if kept_row is None:
+            continue
+        fact_id, rtype, person, confidence, reasons_text, matches = kept_row
+        if matches or confidence not in ("single", "same") or any(
+            f.resource_type != rtype or f.person != person for f, _ in joining
+        ):
+            continue
+        reasons = set(reasons_text.split("\x1f")) if reasons_text else set()
+        for _, more in joining:
+            reasons |= more
+        smallest = min(f.members[0].key for f, _ in joining)
+        if not _has_smaller_member(record, fid, smallest, skeys):
+            fact_id = _fact_id(smallest)
+        fact_rows.append((fid, fact_id, rtype, person, "same", "\x1f".join(sorted(reasons)), ""))
+        for f, _ in joining:
+            m = f.members[0]
+            member_rows.append((m.rowid, fid, rtype, person, m.source_id, m.date, m.changed_at, m.last_seen))
+    return fact_rows, member_rows
+
+
+def _single_rows(
+    record: Record, singles: list[tuple[Fact, dict[int, str]]], member_rows: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """The rows of arrivals that are facts of their own (their member rows added to `member_rows`), and of the kept
+    facts whose possible matches now name them."""
+    if not singles:
+        return []
+    linked = sorted({fid for _, links in singles for fid in links})
+    others = {row[0]: list(row[1:]) for row in record._query(
+        "SELECT id, fact, type, person, confidence, reasons, matches FROM view_fact "
+        "WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(linked)]
+    )}  # fmt: skip
+    if len(others) < len(linked):
+        return []
+    # What names a fact in a possible match: its first member (the smallest type, source and id), as grouping's root.
+    named = {fid: PossibleMatch(others[fid][0], display or rtype, date, "") for fid, display, rtype, date in (
+        (fid, *record._query(
+            "SELECT r.display, r.type, r.effective FROM view_member m JOIN resource r ON r.rowid = m.rowid "
+            "WHERE m.fid = ? ORDER BY r.type, r.source_id, r.id LIMIT 1", [fid]
+        )[0]) for fid in linked
+    )}  # fmt: skip
+    rows: list[tuple[Any, ...]] = []
+    next_id = int(record._query("SELECT COALESCE(MAX(id), 0) + 1 FROM view_fact")[0][0])
+    added: dict[int, list[list[Any]]] = {}
+    for fact, links in singles:
+        m = fact.members[0]
+        matches = sorted((replace(named[fid], reason=why) for fid, why in links.items()), key=lambda p: p.fact_id)
+        rows.append((next_id, *_fact_row(replace(fact, possible_matches=tuple(matches[:_MAX_POSSIBLE])))))
+        member_rows.append((m.rowid, next_id, fact.resource_type, fact.person, m.source_id, m.date, m.changed_at,
+                            m.last_seen))  # fmt: skip
+        for fid, why in links.items():
+            added.setdefault(fid, []).append([fact.fact_id, fact.display, fact.date, why])
+        next_id += 1
+    for fid, more in added.items():
+        fact_id, rtype, person, confidence, reasons, matches = others[fid]
+        every = sorted([*(json.loads(matches) if matches else []), *more], key=lambda p: str(p[0]))[:_MAX_POSSIBLE]
+        rows.append((fid, fact_id, rtype, person, confidence, reasons, json.dumps(every)))
+    return rows
+
+
+def _identifier_join(record: Record, number: int, arrival: Fact, skeys: dict[int, str]) -> int | bool:
+    """What an identifier bucket does when `arrival` (a fact of one new resource) joins it: nothing (True: its kept
+    members of that person were not linked by it, which one more member never changes, or there are none), link it
+    to the one fact they are all in (that fact's number), or something a regrouping must find (False: the identifier
+    stops being unique to one thing, the members are in several facts, or the number is not the arrival's)."""
+    (x,) = arrival.members
+    stated = [(system, value) for system, value in record._query(
+        "SELECT system, value FROM identifier WHERE resource = ?", [x.rowid]
+    ) if system and _key_number((x.resource_type, system, value), 1) == number]  # fmt: skip
+    if len(set(stated)) != 1:
+        return False
+    system, value = stated[0]
+    # One row per time a member states it, as grouping counts them (a resource listing it twice is two).
+    kept = record._query(
+        "SELECT m.fid, r.code_system, r.code, r.source_id, r.last_run FROM identifier i "
+        "JOIN view_member m ON m.rowid = i.resource JOIN resource r ON r.rowid = i.resource "
+        "WHERE i.value = ? AND i.system = ? AND r.type = ? AND m.person = ? AND r.removed_at IS NULL",
+        [value, system, x.resource_type, arrival.person],
+    )
+    if not kept:
+        return True
+    rows = [(code_system, code, skeys[sid], run) for _, code_system, code, sid, run in kept]
+    if not identifier_is_unique(rows):
+        return True
+    mine = (x._cols[_SYSTEM], x._cols[_CODE], x.source_key, x._cols[_LAST_RUN])
+    if not identifier_is_unique([*rows, *(mine for _ in stated)]):
+        return False
+    fids = {fid for fid, *_ in kept}
+    return fids.pop() if len(fids) == 1 else False
 
 
 def _source_keys(record: Record) -> dict[str, str]:
