@@ -282,7 +282,7 @@ def regroup_kinds(
 ) -> tuple[list[Fact], dict[int, set[int]], dict[int, tuple[str, str]]]:
     """`regroup(record, rowids)`, with what each match key's bucket does: key number -> (IDENTIFIER, EXACT,
     WINDOWED, POSSIBLE, POSSIBLE_WINDOWED or another word for a number two kinds share; the reason its edges or
-    possible matches give, for all but the windowed). For app.record.view_cache, which adds a new resource to the one fact it joins without regrouping
+    possible matches give). For app.record.view_cache, which adds a new resource to the one fact it joins without regrouping
     that fact when the buckets say nothing else can change."""
     builder = _Builder(record, None, None, rowids=rowids, collect=True)
     collecting = gc.isenabled()
@@ -688,7 +688,8 @@ class _Builder:
         for wtable, kind in ((windowed, WINDOWED), (possible_windowed, POSSIBLE_WINDOWED)):
             for key, entries in wtable.items():
                 number = _key_number(key[1:], 0)
-                kinds[number] = (kind, "") if kinds.get(number, (kind, "")) == (kind, "") else (_MIXED, "")
+                said = (kind, key[2])
+                kinds[number] = said if kinds.get(number, said) == said else (_MIXED, "")
                 for entry in entries:
                     found.setdefault(rowid_of[entry.index], set()).add(number)
 

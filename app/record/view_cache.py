@@ -26,8 +26,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .facts import _COLUMNS, _CHANGED_AT, _EFFECTIVE, _LAST_SEEN, _ROWID, Fact, FactMember, PossibleMatch, regroup
-from .facts import _CODE, _LAST_RUN, _MAX_POSSIBLE, _SYSTEM, EXACT, IDENTIFIER, POSSIBLE, POSSIBLE_WINDOWED, _fact_id
-from .facts import _key_number, identifier_is_unique, regroup_kinds
+from .facts import _CODE, _LAST_RUN, _MAX_POSSIBLE, _SYSTEM, EXACT, IDENTIFIER, POSSIBLE, POSSIBLE_WINDOWED, WINDOWED
+from .facts import _day, _fact_id, _key_number, identifier_is_unique, regroup_kinds
 from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, _row, decisions, facts, newest_first
 from .errors import RecordBusy, RecordFull, RecordReadOnly
 from .people import Subjects, owners, people, source_key
@@ -269,7 +269,7 @@ def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int
         for number in keys.get(x.rowid, ()):
             count, low, high = kept.get(number, (0, None, None))
             kind, reason = kinds.get(number, ("", ""))
-            if len(owners_of[number]) > 1:  # another arrival in the bucket
+            if len(owners_of[number]) > 1 and (kind != POSSIBLE or not count):  # another arrival in the bucket
                 ok = False
             elif not count:
                 continue
@@ -285,6 +285,13 @@ def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int
                 reasons.add(reason)
             elif kind in (POSSIBLE, POSSIBLE_WINDOWED):
                 possible.append((number, kind, reason, low, high))
+            elif kind == WINDOWED and fact.resource_type == "Condition":
+                unit = _day_unit(record, number, fact)
+                if unit is None:
+                    ok = False
+                else:
+                    target.add(unit)
+                    reasons.add(reason)
             else:
                 ok = False
             if not ok:
@@ -293,10 +300,14 @@ def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int
             continue
         if target:
             (fid,) = target
-            if all(low is not None and low == high == fid for *_, low, high in possible):
+            if all(
+                (low is not None and low == high == fid)
+                or (kind == POSSIBLE_WINDOWED and fact.resource_type == "Condition" and _day_unit(record, n, fact) == fid)
+                for n, kind, _, low, high in possible
+            ):
                 joins.setdefault(fid, []).append((fact, reasons))
             continue
-        links = _possible_links(record, fact, possible)
+        links = _possible_links(record, fact, possible, {n for n in keys.get(x.rowid, ()) if len(owners_of[n]) > 1})
         if links is not None:
             singles.append((fact, links))
     fact_rows, member_rows = _joined_rows(record, joins, skeys)
@@ -326,13 +337,38 @@ def _kept_buckets(record: Record, numbers: Sequence[int]) -> dict[int, tuple[int
     return kept
 
 
+def _day_unit(record: Record, number: int, arrival: Fact) -> int | None:
+    """The kept fact an arrival joins through a bucket matched by time, when that is all it does: grouping makes the
+    members of one day (and person) one unit, and X, of a source that unit already has, joins it without changing
+    its sources or its end (a Condition states none), so the chain of the bucket's units keeps every link it had
+    (with X in place of the unit's first member, when X sorts first). The number of the one fact the unit's members
+    are in; None when X would start a unit or bring it a new source (the chain could change)."""
+    (x,) = arrival.members
+    day = _day(x.date)
+    if day is None or not x.date:
+        return None
+    members = record._query(
+        "SELECT m.fid, m.effective, r.source_id FROM view_key k JOIN view_member m ON m.rowid = k.member "
+        "JOIN resource r ON r.rowid = k.member WHERE k.key = ? AND m.person = ? AND r.type = ? "
+        "AND substr(m.effective, 1, 4) = ?",
+        [number, arrival.person, x.resource_type, x.date[:4]],
+    )
+    skeys = {int(sid): key for sid, key in _source_keys(record).items()}
+    unit = [(fid, skeys[sid]) for fid, effective, sid in members if _day(effective) == day]
+    fids = {fid for fid, _ in unit}
+    if len(fids) != 1 or x.source_key not in {skey for _, skey in unit}:
+        return None
+    return fids.pop()
+
+
 def _possible_links(
-    record: Record, arrival: Fact, possible: Sequence[tuple[int, str, str, int | None, int | None]]
+    record: Record, arrival: Fact, possible: Sequence[tuple[int, str, str, int | None, int | None]], shared: set[int]
 ) -> dict[int, str] | None:
     """The kept facts (number -> reason) that `arrival`, a fact of its own, is a possible match for through the
     possible buckets it shares with kept members: the fact of each bucket's first member of its person (grouping
     links every member of such a bucket to its first). None when that is not all it changes: a bucket by a time
-    window, `arrival` first in a bucket (it would take over every link), or two reasons for one fact."""
+    window, `arrival` first in a bucket (it would take over every link; so might another arrival in a bucket of
+    `shared` that has no kept member of its person), or two reasons for one fact."""
     (x,) = arrival.members
     links: dict[int, str] = {}
     for number, kind, reason, _, _ in possible:
@@ -345,8 +381,12 @@ def _possible_links(
             [number, arrival.person, x.resource_type],
         )
         if not first:  # only other persons' members share the number
+            if number in shared:
+                return None
             continue
         fid, sid, rid = first[0]
+        # Every member of such a bucket is linked to its first, so X must come after a kept member (another
+        # arrival in the bucket comes after one too: the same query ran for it).
         if (x.source_id, x.id) < (sid, rid) or links.setdefault(fid, reason) != reason:
             return None
     return links
