@@ -36,7 +36,8 @@ from .view_labs import refresh_labs
 
 __all__ = [
     "VIEW_VERSION", "KeptHead", "KeptSlot", "current", "epoch", "head_of", "kept_facts", "kept_heads", "kept_heads_or_grouped",
-    "kept_months", "kept_or_grouped", "kept_page", "kept_recent_slots", "kept_slots", "person_of", "refresh",
+    "kept_months", "kept_newest_recent_slots", "kept_or_grouped", "kept_page", "kept_recent_slots", "kept_slots",
+    "person_of", "refresh",
 ]  # fmt: skip
 
 # The views as this code keeps and reads them: the facts (schema 12) and each fact's timeline slot (schema 16).
@@ -348,8 +349,8 @@ def _day_unit(record: Record, number: int, arrival: Fact) -> int | None:
     if day is None or not x.date:
         return None
     members = record._query(
-        "SELECT m.fid, m.effective, r.source_id FROM view_key k JOIN view_member m ON m.rowid = k.member "
-        "JOIN resource r ON r.rowid = k.member WHERE k.key = ? AND m.person = ? AND r.type = ? "
+        "SELECT m.fid, m.effective, r.source_id FROM view_key k CROSS JOIN view_member m ON m.rowid = k.member "
+        "CROSS JOIN resource r ON r.rowid = k.member WHERE k.key = ? AND m.person = ? AND r.type = ? "
         "AND substr(m.effective, 1, 4) = ?",
         [number, arrival.person, x.resource_type, x.date[:4]],
     )
@@ -375,8 +376,8 @@ def _possible_links(
         if kind != POSSIBLE:
             return None
         first = record._query(
-            "SELECT m.fid, r.source_id, r.id FROM view_key k JOIN view_member m ON m.rowid = k.member "
-            "JOIN resource r ON r.rowid = k.member WHERE k.key = ? AND m.person = ? AND r.type = ? "
+            "SELECT m.fid, r.source_id, r.id FROM view_key k CROSS JOIN view_member m ON m.rowid = k.member "
+            "CROSS JOIN resource r ON r.rowid = k.member WHERE k.key = ? AND m.person = ? AND r.type = ? "
             "AND r.removed_at IS NULL ORDER BY r.source_id, r.id LIMIT 1",
             [number, arrival.person, x.resource_type],
         )
@@ -443,7 +444,8 @@ def _single_rows(
     # What names a fact in a possible match: its first member (the smallest type, source and id), as grouping's root.
     named = {fid: PossibleMatch(others[fid][0], display or rtype, date, "") for fid, display, rtype, date in (
         (fid, *record._query(
-            "SELECT r.display, r.type, r.effective FROM view_member m JOIN resource r ON r.rowid = m.rowid "
+            "SELECT r.display, r.type, r.effective FROM view_member m INDEXED BY view_member_fact CROSS JOIN resource r "
+            "ON r.rowid = m.rowid "
             "WHERE m.fid = ? ORDER BY r.type, r.source_id, r.id LIMIT 1", [fid]
         )[0]) for fid in linked
     )}  # fmt: skip
@@ -480,8 +482,8 @@ def _identifier_join(record: Record, number: int, arrival: Fact, skeys: dict[int
     system, value = stated[0]
     # One row per time a member states it, as grouping counts them (a resource listing it twice is two).
     kept = record._query(
-        "SELECT m.fid, r.code_system, r.code, r.source_id, r.last_run FROM identifier i "
-        "JOIN view_member m ON m.rowid = i.resource JOIN resource r ON r.rowid = i.resource "
+        "SELECT m.fid, r.code_system, r.code, r.source_id, r.last_run FROM identifier i INDEXED BY identifier_lookup "
+        "CROSS JOIN view_member m ON m.rowid = i.resource CROSS JOIN resource r ON r.rowid = i.resource "
         "WHERE i.value = ? AND i.system = ? AND r.type = ? AND m.person = ? AND r.removed_at IS NULL",
         [value, system, x.resource_type, arrival.person],
     )
@@ -510,7 +512,8 @@ def _has_smaller_member(record: Record, fid: int, key: tuple[str, str, str], ske
     lower = [sid for sid, skey in skeys.items() if skey < key[0]]
     same = [sid for sid, skey in skeys.items() if skey == key[0]]
     (found,) = record._query(
-        "SELECT EXISTS (SELECT 1 FROM view_member m JOIN resource r ON r.rowid = m.rowid WHERE m.fid = ? AND "
+        "SELECT EXISTS (SELECT 1 FROM view_member m INDEXED BY view_member_fact CROSS JOIN resource r "
+        "ON r.rowid = m.rowid WHERE m.fid = ? AND "
         "(m.source_id IN (SELECT value FROM json_each(?)) OR (m.source_id IN (SELECT value FROM json_each(?)) "
         "AND (r.type, r.id) < (?, ?))))",
         [fid, json.dumps(lower), json.dumps(same), key[1], key[2]],
@@ -1027,6 +1030,25 @@ def kept_recent_slots(record: Record, resource_type: str, person: str | None, si
         "ON m.rowid = r.rowid WHERE r.type = ? AND r.effective >= ?) AS s CROSS JOIN view_fact ON view_fact.id = s.fid"
     )
     return _slots(record, resource_type, where, args, source=source)
+
+
+def kept_newest_recent_slots(
+    record: Record, resource_type: str, person: str | None, since: str, limit: int
+) -> list[KeptSlot]:
+    """The first `limit` of `kept_recent_slots(record, resource_type, person, since)` when there are that many facts
+    dated on or after `since` (with a member of the type dated then: they are the list's head, in its order), read
+    newest first from the index of the facts' slots, so it costs what `limit` rows cost however many the window
+    holds; fewer when there are not (then only the whole list says which come next)."""
+    where, args = "type = ? AND date >= ?", [resource_type, since]
+    if person is not None:
+        where += " AND person = ?"
+        args.append(person)
+    where += (
+        " AND EXISTS (SELECT 1 FROM view_member m INDEXED BY view_member_fact CROSS JOIN resource r "
+        "ON r.rowid = m.rowid WHERE m.fid = view_fact.id AND r.type = ? AND r.effective >= ?)"
+    )
+    args.extend([resource_type, since])
+    return _slots(record, resource_type, where, args, "ORDER BY date DESC, fact DESC LIMIT ?", [limit])
 
 
 def kept_page(
