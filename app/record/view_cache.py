@@ -12,7 +12,11 @@ Triggers on the resource table note every resource that arrives, changes, is rem
 match key, a decision or a person change with them, followed key by key until nothing new is reached. Grouping
 is per bucket of match keys, so the facts of that closed part are exactly what a grouping of the whole record
 makes for them (tests/record/test_view_cache_properties.py checks it after random changes). When a change
-reaches most of the record, or the sources' keys change, everything is regrouped once.
+reaches most of the record, or the sources' keys change, everything is regrouped once. A new resource that a
+sync brings as one more copy of a kept fact (or as a fact of its own) is added without regrouping that fact's
+members, when its buckets show that nothing else can change (`_join_arrivals`): a sync of 50 resources then costs
+what 50 resources cost, however many copies the facts they join already have (tests/record/
+test_view_cache_arrivals.py traces what a refresh grouped).
 
 Every read first calls `refresh` (cheap when nothing changed: one query). A read-only record cannot be brought up
 to date: when it is behind, the readers group from scratch as before (`current` says which).
@@ -355,7 +359,7 @@ def _day_unit(record: Record, number: int, arrival: Fact) -> int | None:
         [number, arrival.person, x.resource_type, x.date[:4]],
     )
     skeys = {int(sid): key for sid, key in _source_keys(record).items()}
-    unit = [(fid, skeys[sid]) for fid, effective, sid in members if _day(effective) == day]
+    unit = [(int(fid), skeys[sid]) for fid, effective, sid in members if _day(effective) == day]
     fids = {fid for fid, _ in unit}
     if len(fids) != 1 or x.source_key not in {skey for _, skey in unit}:
         return None
