@@ -19,7 +19,7 @@ from typing import Any
 
 from .drugs import Drug, normalise_text, parse_drug
 from .facts import Fact
-from .view_cache import KeptHead, kept_heads_or_grouped, kept_or_grouped
+from .view_cache import KeptHead, kept_copies, kept_heads_or_grouped, kept_or_grouped
 from .people import Subjects
 from .store import Record
 
@@ -156,21 +156,32 @@ def reconcile_medications(record: Record, *, subjects: Subjects | None = None) -
 
     def prescriber_of(order: KeptHead) -> str | None:
         if order.row.rowid not in read:
-            rest = [f.row.rowid for f in group_of.get(order.row.rowid, [order]) if f.row.rowid not in read]
-            read.update(rest)
-            newest.update(_order_details(record, rest))
+            same = [f.row.rowid for f in group_of.get(order.row.rowid, [order]) if f.row.rowid not in read]
+            read.update(same)
+            newest.update(_order_details(record, same))
         found: str | None = newest.get(order.row.rowid, {}).get("prescriber")
         if found:
             return found
-        # The newest copy names nobody: the other copies, in their order.
-        if not older:
-            older.append({f.fact_id: f for f in kept_or_grouped(record, _ORDER_TYPES, subjects=scope)})
-        fact = older[0].get(order.fact_id)
-        rest = [m.rowid for m in fact.members if not m.newest] if fact is not None else []
-        unread = [r for r in rest if r not in read]
-        read.update(unread)
-        details.update(_order_details(record, unread))
-        return next((details[r]["prescriber"] for r in rest if r in details), None)
+        # The newest copy names nobody: the other copies, in their order (the kept members of that one fact, or
+        # every order grouped once when the kept views do not serve this scope).
+        copies = kept_copies(record, _ORDER_TYPES, order.fact_id, scope) if not older else None
+        if copies is None:
+            if not older:
+                older.append({f.fact_id: f for f in kept_or_grouped(record, _ORDER_TYPES, subjects=scope)})
+            fact = older[0].get(order.fact_id)
+            copies = [m.rowid for m in fact.members if not m.newest] if fact is not None else []
+        rest = copies
+        start, size = 0, 8
+        while start < len(rest):  # a few copies at a time, in their order, until one names the prescriber
+            chunk = rest[start : start + size]
+            unread = [r for r in chunk if r not in read]
+            read.update(unread)
+            details.update(_order_details(record, unread))
+            named = next((details[r]["prescriber"] for r in chunk if r in details), None)
+            if named:
+                return str(named)
+            start, size = start + size, size * 4
+        return None
 
     fills = _fills(record, scope)
     entries = [_entry(person, group, prescriber_of, fills) for (person, _), group in grouped.items()]

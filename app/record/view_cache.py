@@ -39,7 +39,8 @@ from .store import Record, ResourceRow, _Tx
 from .view_labs import refresh_labs
 
 __all__ = [
-    "VIEW_VERSION", "KeptHead", "KeptSlot", "current", "epoch", "head_of", "kept_facts", "kept_heads", "kept_heads_or_grouped",
+    "VIEW_VERSION", "KeptHead", "KeptSlot", "current", "epoch", "head_of", "kept_copies", "kept_facts", "kept_heads",
+    "kept_heads_or_grouped",
     "kept_months", "kept_newest_recent_slots", "kept_or_grouped", "kept_page", "kept_recent_slots", "kept_slots",
     "person_of", "refresh",
 ]  # fmt: skip
@@ -985,6 +986,28 @@ def kept_or_grouped(record: Record, types: Iterable[str] | str, subjects: Subjec
         found = [fact for rtype in wanted for fact in kept_facts(record, rtype, person)]
         return newest_first(found) if len(wanted) > 1 else found
     return facts(record, wanted, subjects=subjects)
+
+
+def kept_copies(
+    record: Record, types: Sequence[str], fact_id: str, subjects: Subjects | None = None
+) -> list[int] | None:
+    """The rowids of a fact's members other than its newest, in the fact's member order (source key, type, id), as
+    `kept_or_grouped(record, types, subjects)` gives them for that fact id (an empty list for a fact it does not
+    have): read from the kept members of that one fact. None when the kept views do not serve these subjects."""
+    served, _ = _served(record, subjects)
+    if not served:
+        return None
+    found = record._query(
+        f"SELECT {_COLUMNS} FROM view_fact f INDEXED BY view_fact_type CROSS JOIN view_member m ON m.fid = f.id "
+        f"CROSS JOIN resource r ON r.rowid = m.rowid WHERE f.type IN ({', '.join('?' for _ in types)}) "
+        "AND f.fact = ? AND r.removed_at IS NULL",
+        [*types, fact_id],
+    )
+    if len(found) < 2:
+        return []
+    skeys = {int(sid): key for sid, key in _source_keys(record).items()}
+    top = max(found, key=lambda c: (c[_CHANGED_AT], c[_LAST_SEEN], c[_ROWID]))
+    return [c[_ROWID] for c in sorted(found, key=lambda c: (skeys[c[_SID]], c[_TYPE], c[_ID])) if c is not top]
 
 
 def _served(record: Record, subjects: Subjects | None) -> tuple[bool, str | None]:
