@@ -246,9 +246,10 @@ def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int
     written (their slots are filled again); the others are left to a regrouping.
 
     A new resource X joins fact F alone when every bucket it shares with a kept member of its person links exactly
-    (a code, time and value; an identifier that stays unique to one thing) or only offers possible matches, and
-    every kept member of those buckets is in F; no time window (X could re-route its chain). Then the buckets'
-    edges join X to F and change nothing else: F keeps its members, gains X and the reasons of the buckets X links
+    (a code, time and value; an identifier that stays unique to one thing), by a time window only through the
+    members of X's own day that already have X's source (a Condition: `_day_unit`; otherwise X could re-route the
+    window's chain), or only offers possible matches, and every kept member of those buckets is in F. Then the
+    buckets' edges join X to F and change nothing else: F keeps its members, gains X and the reasons of the buckets X links
     through; possible matches stay inside F (F must have none to others, as its first member, which names it in
     them, could become X); F's name is its smallest member key, X's when that is smaller. X that links to no kept
     fact is a fact of its own, offered as a possible match to the facts of the first members of the possible
