@@ -253,6 +253,48 @@ def regroup(record: Record, rowids: Sequence[int] | None = None) -> tuple[list[F
             gc.enable()
 
 
+def identifier_is_unique(members: Iterable[tuple[Any, Any, str, Any]]) -> bool:
+    """Whether an identifier that these members (code system, code, source key, run: one per time a member states
+    it) share says they are one thing. An identifier that joins resources coded differently in one system (an order
+    number on every result of a panel) says nothing about sameness; nor does one that several resources of one source
+    carried in the same run (a claim-group number). One source with one identifier in two runs is a re-issued id:
+    the same thing. One more member never makes a shared identifier unique again."""
+    codes: dict[str, str] = {}
+    runs: set[tuple[str, Any]] = set()
+    for system, code, skey, run in members:
+        if system and code and codes.setdefault(system, code) != code:
+            return False
+        if (skey, run) in runs:
+            return False
+        runs.add((skey, run))
+    return True
+
+
+# What a match key's bucket does (`regroup_kinds`): links its members by an identifier, links them exactly (every
+# member to the first), links them by a time window, or only offers them as possible matches.
+IDENTIFIER, EXACT, WINDOWED, POSSIBLE = "identifier", "exact", "windowed", "possible"
+POSSIBLE_WINDOWED = "possible by a time window"
+_MIXED = "mixed"  # two kinds of bucket under one number (a collision): treated as neither
+
+
+def regroup_kinds(
+    record: Record, rowids: Sequence[int]
+) -> tuple[list[Fact], dict[int, set[int]], dict[int, tuple[str, str]]]:
+    """`regroup(record, rowids)`, with what each match key's bucket does: key number -> (IDENTIFIER, EXACT,
+    WINDOWED, POSSIBLE, POSSIBLE_WINDOWED or another word for a number two kinds share; the reason its edges or
+    possible matches give). For app.record.view_cache, which adds a new resource to the one fact it joins without regrouping
+    that fact when the buckets say nothing else can change."""
+    builder = _Builder(record, None, None, rowids=rowids, collect=True)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        found = builder.build()
+    finally:
+        if collecting:
+            gc.enable()
+    return found, builder.match_keys, builder.key_kinds
+
+
 def fact_for(record: Record, resource_type: str, resource_id: str, source_id: int | None = None) -> Fact | None:
     """The fact a stored resource belongs to (for a detail view: "also from ...")."""
     for fact in facts(record, [resource_type]):
@@ -446,6 +488,7 @@ class _Builder:
         self.rowids = rowids  # only these resources (app.record.view_cache regroups the part a change touched)
         self.collect = collect  # keep every member's match keys (without the person) in `match_keys`
         self.match_keys: dict[int, set[int]] = {}  # rowid -> the keys of the buckets it is in (see _key_number)
+        self.key_kinds: dict[int, tuple[str, str]] = {}  # key number -> what its bucket does (see `regroup_kinds`)
         self.cols: list[tuple[Any, ...]] = []
         self.keys: list[tuple[str, str, str]] = []
         self.persons: list[str] = []
@@ -634,33 +677,25 @@ class _Builder:
         can regroup. The person is left out (a people decision moves resources between persons, not between
         buckets), so a bucket here holds every person's members of it: more than grouping joins, never less."""
         rowid_of = [c[_ROWID] for c in self.cols]
-        found = self.match_keys
-        for table, tag in ((identifiers, 1), (exact, 0), (possible, 0)):
+        found, kinds = self.match_keys, self.key_kinds
+        for table, tag, kind in ((identifiers, 1, IDENTIFIER), (exact, 0, EXACT), (possible, 0, POSSIBLE)):
             for key, indexes in table.items():
                 number = _key_number(key[1:], tag)
+                said = (kind, "identifier" if kind == IDENTIFIER else key[2])
+                kinds[number] = said if kinds.get(number, said) == said else (_MIXED, "")
                 for i in indexes:
                     found.setdefault(rowid_of[i], set()).add(number)
-        for wtable in (windowed, possible_windowed):
+        for wtable, kind in ((windowed, WINDOWED), (possible_windowed, POSSIBLE_WINDOWED)):
             for key, entries in wtable.items():
                 number = _key_number(key[1:], 0)
+                said = (kind, key[2])
+                kinds[number] = said if kinds.get(number, said) == said else (_MIXED, "")
                 for entry in entries:
                     found.setdefault(rowid_of[entry.index], set()).add(number)
 
     def _identifier_is_unique(self, members: list[int]) -> bool:
-        # An identifier that joins resources coded differently in one system (an order number on every result of a
-        # panel) says nothing about sameness; nor does one that several resources of one source carried in the same
-        # run (a claim-group number). One source with one identifier in two runs is a re-issued id: the same thing.
-        codes: dict[str, str] = {}
-        runs: set[tuple[str, Any]] = set()
-        for m in members:
-            c = self.cols[m]
-            if c[_SYSTEM] and c[_CODE] and codes.setdefault(c[_SYSTEM], c[_CODE]) != c[_CODE]:
-                return False
-            run = (self.keys[m][0], c[_LAST_RUN])
-            if run in runs:
-                return False
-            runs.add(run)
-        return True
+        cols, keys = self.cols, self.keys
+        return identifier_is_unique((cols[m][_SYSTEM], cols[m][_CODE], keys[m][0], cols[m][_LAST_RUN]) for m in members)
 
     def _identifier_rows(self) -> list[Any]:
         sql = "SELECT i.resource, i.system, i.value FROM identifier i"

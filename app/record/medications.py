@@ -19,7 +19,7 @@ from typing import Any
 
 from .drugs import Drug, normalise_text, parse_drug
 from .facts import Fact
-from .view_cache import KeptHead, kept_heads_or_grouped, kept_or_grouped
+from .view_cache import KeptHead, kept_copies, kept_heads_or_grouped, kept_or_grouped
 from .people import Subjects
 from .store import Record
 
@@ -137,23 +137,6 @@ def reconcile_medications(record: Record, *, subjects: Subjects | None = None) -
     scope = None if subjects is None else tuple(subjects)
     # What each order fact shows (its newest copy), not its every copy: a lifetime of refills is thousands.
     orders = [f for f in kept_heads_or_grouped(record, _ORDER_TYPES, subjects=scope) if f.status not in _IGNORED]
-    newest = _order_details(record, [f.row.rowid for f in orders])
-    older: list[tuple[dict[str, Fact], dict[int, dict[str, Any]]]] = []
-
-    def prescriber_of(order: KeptHead) -> str | None:
-        found: str | None = newest.get(order.row.rowid, {}).get("prescriber")
-        if found:
-            return found
-        # The newest copy names nobody: the other copies, in their order, read only now (every order's at once).
-        if not older:
-            whole = {f.fact_id: f for f in kept_or_grouped(record, _ORDER_TYPES, subjects=scope)}
-            rest = [m.rowid for f in whole.values() for m in f.members if not m.newest]
-            older.append((whole, _order_details(record, rest)))
-        whole, details = older[0]
-        fact = whole.get(order.fact_id)
-        rest = [m.rowid for m in fact.members if not m.newest] if fact is not None else []
-        return next((details[r]["prescriber"] for r in rest if r in details), None)
-
     grouped: dict[tuple[str, str], list[KeptHead]] = {}
     for fact in orders:  # newest first
         row = fact.row
@@ -163,6 +146,43 @@ def reconcile_medications(record: Record, *, subjects: Subjects | None = None) -
             drug = parse_drug(fact.display)
             key = f"name|{drug.key if drug else normalise_text(fact.display)}"
         grouped.setdefault((fact.person, key), []).append(fact)
+    # Who prescribed an order is read from its JSON only when asked: the newest order of every medication first (it
+    # usually names them), the rest of a medication's orders together the first time one of them is asked.
+    group_of = {f.row.rowid: group for group in grouped.values() for f in group}
+    newest = _order_details(record, [group[0].row.rowid for group in grouped.values()])
+    read = {group[0].row.rowid for group in grouped.values()}
+    older: list[dict[str, Fact]] = []
+    details: dict[int, dict[str, Any]] = {}  # the other copies' prescribers, read an order at a time when asked
+
+    def prescriber_of(order: KeptHead) -> str | None:
+        if order.row.rowid not in read:
+            same = [f.row.rowid for f in group_of.get(order.row.rowid, [order]) if f.row.rowid not in read]
+            read.update(same)
+            newest.update(_order_details(record, same))
+        found: str | None = newest.get(order.row.rowid, {}).get("prescriber")
+        if found:
+            return found
+        # The newest copy names nobody: the other copies, in their order (the kept members of that one fact, or
+        # every order grouped once when the kept views do not serve this scope).
+        copies = kept_copies(record, _ORDER_TYPES, order.fact_id, scope) if not older else None
+        if copies is None:
+            if not older:
+                older.append({f.fact_id: f for f in kept_or_grouped(record, _ORDER_TYPES, subjects=scope)})
+            fact = older[0].get(order.fact_id)
+            copies = [m.rowid for m in fact.members if not m.newest] if fact is not None else []
+        rest = copies
+        start, size = 0, 8
+        while start < len(rest):  # a few copies at a time, in their order, until one names the prescriber
+            chunk = rest[start : start + size]
+            unread = [r for r in chunk if r not in read]
+            read.update(unread)
+            details.update(_order_details(record, unread))
+            named = next((details[r]["prescriber"] for r in chunk if r in details), None)
+            if named:
+                return str(named)
+            start, size = start + size, size * 4
+        return None
+
     fills = _fills(record, scope)
     entries = [_entry(person, group, prescriber_of, fills) for (person, _), group in grouped.items()]
     entries.sort(key=lambda e: (e.person, e.display.lower(), e.fact_ids[0]))

@@ -12,7 +12,11 @@ Triggers on the resource table note every resource that arrives, changes, is rem
 match key, a decision or a person change with them, followed key by key until nothing new is reached. Grouping
 is per bucket of match keys, so the facts of that closed part are exactly what a grouping of the whole record
 makes for them (tests/record/test_view_cache_properties.py checks it after random changes). When a change
-reaches most of the record, or the sources' keys change, everything is regrouped once.
+reaches most of the record, or the sources' keys change, everything is regrouped once. A new resource that a
+sync brings as one more copy of a kept fact (or as a fact of its own) is added without regrouping that fact's
+members, when its buckets show that nothing else can change (`_join_arrivals`): a sync of 50 resources then costs
+what 50 resources cost, however many copies the facts they join already have (tests/record/
+test_view_cache_arrivals.py traces what a refresh grouped).
 
 Every read first calls `refresh` (cheap when nothing changed: one query). A read-only record cannot be brought up
 to date: when it is behind, the readers group from scratch as before (`current` says which).
@@ -22,10 +26,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .facts import _COLUMNS, _CHANGED_AT, _EFFECTIVE, _LAST_SEEN, _ROWID, Fact, FactMember, PossibleMatch, regroup
+from .facts import _CODE, _LAST_RUN, _MAX_POSSIBLE, _SYSTEM, EXACT, IDENTIFIER, POSSIBLE, POSSIBLE_WINDOWED, WINDOWED
+from .facts import _day, _fact_id, _key_number, identifier_is_unique, regroup_kinds
 from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, _row, decisions, facts, newest_first
 from .errors import RecordBusy, RecordFull, RecordReadOnly
 from .people import Subjects, owners, people, source_key
@@ -33,8 +39,10 @@ from .store import Record, ResourceRow, _Tx
 from .view_labs import refresh_labs
 
 __all__ = [
-    "VIEW_VERSION", "KeptHead", "KeptSlot", "current", "epoch", "head_of", "kept_facts", "kept_heads", "kept_heads_or_grouped",
-    "kept_months", "kept_or_grouped", "kept_page", "kept_recent_slots", "kept_slots", "person_of", "refresh",
+    "VIEW_VERSION", "KeptHead", "KeptSlot", "current", "epoch", "head_of", "kept_copies", "kept_facts", "kept_heads",
+    "kept_heads_or_grouped",
+    "kept_months", "kept_newest_recent_slots", "kept_or_grouped", "kept_page", "kept_recent_slots", "kept_slots",
+    "person_of", "refresh",
 ]  # fmt: skip
 
 # The views as this code keeps and reads them: the facts (schema 12) and each fact's timeline slot (schema 16).
@@ -134,10 +142,7 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
         "SELECT type FROM resource WHERE rowid IN (SELECT member FROM view_dirty) "
         "UNION SELECT type FROM view_member WHERE rowid IN (SELECT member FROM view_dirty)"
     )}  # fmt: skip
-    sources = {
-        str(sid): source_key(kind, name, base)
-        for sid, kind, name, base in record._query("SELECT id, kind, name, base_url FROM source")
-    }
+    sources = _source_keys(record)
     before = json.loads(state.get("sources", "{}"))
     owners_now = sorted([sid, subject, pid] for (sid, subject), pid in owner.items())
     seen_decisions = sorted([d.decision, *d.a, *d.b] for d in decisions(record))
@@ -155,22 +160,20 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
         changed = None
     else:
         seeds = _seeds(record, state, owners_now, seen_decisions, sources)
-        if seeds:
-            total = int(record._query("SELECT count(*) FROM resource")[0][0])
-            reach = _closure(record, seeds, sources)
-            if len(reach) > _FULL_SHARE * max(total, 1):
-                _write(cur, *regroup(record, None))
-                changed = None
-            else:
-                if changed is not None:  # the facts regrouped, as they were kept and as they are now
-                    changed.update(t for (t,) in record._query(
-                        "SELECT DISTINCT type FROM view_member WHERE rowid IN (SELECT value FROM json_each(?))",
-                        [json.dumps(sorted(reach))],
-                    ))  # fmt: skip
-                found, keys = regroup(record, sorted(reach))
-                if changed is not None:
-                    changed.update(fact.resource_type for fact in found)
-                refill = _write_changes(cur, reach, found, keys)
+        # New resources that join one fact (or none) as a copy: added to it without regrouping its members, after
+        # the rest of the change is regrouped (so the facts they join are as a grouping of the rest makes them).
+        arrived = _arrivals(record, seeds, state) if seeds else set()
+        regrouped = _regroup_part(record, cur, seeds - arrived, sources, changed) if seeds - arrived else []
+        if regrouped is not None and arrived:
+            joined, grown = _join_arrivals(record, cur, arrived)
+            regrouped.extend(grown)
+            if arrived - joined:  # what does not simply join a fact: regrouped, now that the rest is in place
+                more = _regroup_part(record, cur, arrived - joined, sources, changed)
+                regrouped = None if more is None else regrouped + more
+        if regrouped is None:  # a change that reached most of the record regrouped all of it
+            changed = None
+        else:
+            refill = regrouped
     # Seen again by a sync: the kept copy of last_seen (which member of a fact is the newest) follows.
     cur.execute(
         "UPDATE view_member SET last_seen = (SELECT r.last_seen FROM resource r WHERE r.rowid = view_member.rowid) "
@@ -191,6 +194,339 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
     return None if changed is None else frozenset(changed)
 
 
+def _regroup_part(
+    record: Record, cur: _Tx, seeds: set[int], sources: dict[str, str], changed: set[str] | None
+) -> list[int] | None:
+    """Regroup every resource a change to `seeds` can reach (all of them, when that is most of the record: then
+    None). Adds to `changed` the types of the facts regrouped; returns the numbers of the facts whose members
+    changed."""
+    # The record's size only decides between two ways to the same facts: the highest rowid, read from the end of
+    # the table's b-tree, stands for it (count(*) reads the whole table).
+    total = int(record._query("SELECT COALESCE(max(rowid), 0) FROM resource")[0][0])
+    reach = _closure(record, seeds, sources)
+    if len(reach) > _FULL_SHARE * max(total, 1):
+        _write(cur, *regroup(record, None))
+        return None
+    if changed is not None:  # the facts regrouped, as they were kept and as they are now
+        changed.update(t for (t,) in record._query(
+            "SELECT DISTINCT type FROM view_member WHERE rowid IN (SELECT value FROM json_each(?))",
+            [json.dumps(sorted(reach))],
+        ))  # fmt: skip
+    found, keys = regroup(record, sorted(reach))
+    if changed is not None:
+        changed.update(fact.resource_type for fact in found)
+    return _write_changes(cur, reach, found, keys)
+
+
+# Types whose arrival changes more than their own fact: a Patient moves people, an Organization or a Medication gives
+# other resources their keys, and practitioners and locations are only ever possible matches.
+_NOT_JOINED = ("Patient", "Organization", "Medication", "Practitioner", "Location")
+
+
+def _arrivals(record: Record, seeds: set[int], state: dict[str, str]) -> set[int]:
+    """The seeds that may join a fact without regrouping it: resources new to the views (no member row, no keys),
+    of a type that changes only its own fact and that no decision of the patient names, in a change that moves no
+    person and undoes no decision."""
+    if any(flag in state for flag in ("full", "people", "decisions")) or not {"owners", "decisions_seen"} <= set(state):
+        return set()
+    decided = {end[1] for d in decisions(record) for end in (d.a, d.b)}
+    shut = sorted({*_NOT_JOINED, *decided})
+    return {rowid for (rowid,) in record._query(
+        "SELECT r.rowid FROM resource r WHERE r.rowid IN (SELECT value FROM json_each(?)) AND r.removed_at IS NULL "
+        f"AND r.type NOT IN ({', '.join('?' for _ in shut)}) "
+        "AND NOT EXISTS (SELECT 1 FROM view_member m WHERE m.rowid = r.rowid) "
+        "AND NOT EXISTS (SELECT 1 FROM view_key k INDEXED BY view_key_member WHERE k.member = r.rowid)",
+        [json.dumps(sorted(seeds)), *shut],
+    )}  # fmt: skip
+
+
+def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int], list[int]]:
+    """Add each new resource that a grouping of the whole record would only add to one kept fact (or make a fact of
+    its own), without regrouping that fact's members. Returns the resources placed and the numbers of the facts
+    written (their slots are filled again); the others are left to a regrouping.
+
+    A new resource X joins fact F alone when every bucket it shares with a kept member of its person links exactly
+    (a code, time and value; an identifier that stays unique to one thing), by a time window only through the
+    members of X's own day that already have X's source (a Condition: `_day_unit`; otherwise X could re-route the
+    window's chain), or only offers possible matches, and every kept member of those buckets is in F. Then the
+    buckets' edges join X to F and change nothing else: F keeps its members, gains X and the reasons of the buckets X links
+    through; possible matches stay inside F (F must have none to others, as its first member, which names it in
+    them, could become X); F's name is its smallest member key, X's when that is smaller. X that links to no kept
+    fact is a fact of its own, offered as a possible match to the facts of the first members of the possible
+    buckets it shares (as grouping links every member of such a bucket to its first: X must not come first), and
+    those facts to it. Two arrivals sharing a bucket, a fact the patient confirmed or of another type or person
+    than X: regrouped."""
+    found, keys, kinds = regroup_kinds(record, sorted(arrived))
+    owners_of: dict[int, set[int]] = {}
+    for rowid, numbers in keys.items():
+        for number in numbers:
+            owners_of.setdefault(number, set()).add(rowid)
+    kept = _kept_buckets(record, sorted(owners_of))
+    skeys = {int(sid): key for sid, key in _source_keys(record).items()}
+    joins: dict[int, list[tuple[Fact, set[str]]]] = {}  # fact number -> the arrivals that join it, with reasons
+    singles: list[tuple[Fact, dict[int, str]]] = []  # facts of their own, with the kept facts they may match
+    for fact in found:
+        if len(fact.members) > 1:  # arrivals grouped with each other
+            continue
+        (x,) = fact.members
+        target: set[int] = set()
+        reasons: set[str] = set()
+        possible: list[tuple[int, str, str, int | None, int | None]] = []
+        ok = True
+        for number in keys.get(x.rowid, ()):
+            count, low, high = kept.get(number, (0, None, None))
+            kind, reason = kinds.get(number, ("", ""))
+            if len(owners_of[number]) > 1 and (kind != POSSIBLE or not count):  # another arrival in the bucket
+                ok = False
+            elif not count:
+                continue
+            elif kind == IDENTIFIER:
+                joins_by = _identifier_join(record, number, fact, skeys)
+                if joins_by is False:
+                    ok = False
+                elif joins_by is not True:
+                    target.add(joins_by)
+                    reasons.add(reason)
+            elif kind == EXACT and low is not None and low == high:
+                target.add(low)
+                reasons.add(reason)
+            elif kind in (POSSIBLE, POSSIBLE_WINDOWED):
+                possible.append((number, kind, reason, low, high))
+            elif kind == WINDOWED and fact.resource_type == "Condition":
+                unit = _day_unit(record, number, fact)
+                if unit is None:
+                    ok = False
+                else:
+                    target.add(unit)
+                    reasons.add(reason)
+            else:
+                ok = False
+            if not ok:
+                break
+        if not ok or len(target) > 1:
+            continue
+        if target:
+            (fid,) = target
+            if all(
+                (low is not None and low == high == fid)
+                or (kind == POSSIBLE_WINDOWED and fact.resource_type == "Condition" and _day_unit(record, n, fact) == fid)
+                for n, kind, _, low, high in possible
+            ):
+                joins.setdefault(fid, []).append((fact, reasons))
+            continue
+        links = _possible_links(record, fact, possible, {n for n in keys.get(x.rowid, ()) if len(owners_of[n]) > 1})
+        if links is not None:
+            singles.append((fact, links))
+    fact_rows, member_rows = _joined_rows(record, joins, skeys)
+    grown = {row[0] for row in fact_rows}  # a fact that gains a member cannot also gain a possible match here
+    fact_rows.extend(_single_rows(record, [(f, links) for f, links in singles if not grown & set(links)], member_rows))
+    placed = {row[0] for row in member_rows}
+    fresh = sorted((key, rowid) for rowid in placed for key in keys.get(rowid, ()))
+    member_rows.sort()
+    _apply(cur, (), (), fact_rows, member_rows, (), fresh)
+    written = {row[1] for row in member_rows}
+    return placed, [row[0] for row in fact_rows if row[0] in written]
+
+
+def _kept_buckets(record: Record, numbers: Sequence[int]) -> dict[int, tuple[int, int | None, int | None]]:
+    """For each of these match keys that kept members have: how many, and the lowest and highest number of the facts
+    they are in (None when one has no fact, which a kept member never lacks)."""
+    kept: dict[int, tuple[int, int | None, int | None]] = {}
+    for start in range(0, len(numbers), 500):
+        chunk = numbers[start : start + 500]
+        for key, count, low, high, placed in record._query(
+            "SELECT k.key, count(*), min(m.fid), max(m.fid), count(m.fid) FROM view_key k "
+            "LEFT JOIN view_member m ON m.rowid = k.member WHERE k.key IN (SELECT value FROM json_each(?)) "
+            "GROUP BY k.key",
+            [json.dumps(chunk)],
+        ):
+            kept[key] = (count, low, high) if placed == count else (count, None, None)
+    return kept
+
+
+def _day_unit(record: Record, number: int, arrival: Fact) -> int | None:
+    """The kept fact an arrival joins through a bucket matched by time, when that is all it does: grouping makes the
+    members of one day (and person) one unit, and X, of a source that unit already has, joins it without changing
+    its sources or its end (a Condition states none), so the chain of the bucket's units keeps every link it had
+    (with X in place of the unit's first member, when X sorts first). The number of the one fact the unit's members
+    are in; None when X would start a unit or bring it a new source (the chain could change)."""
+    (x,) = arrival.members
+    day = _day(x.date)
+    if day is None or not x.date:
+        return None
+    members = record._query(
+        "SELECT m.fid, m.effective, r.source_id FROM view_key k CROSS JOIN view_member m ON m.rowid = k.member "
+        "CROSS JOIN resource r ON r.rowid = k.member WHERE k.key = ? AND m.person = ? AND r.type = ? "
+        "AND substr(m.effective, 1, 4) = ?",
+        [number, arrival.person, x.resource_type, x.date[:4]],
+    )
+    skeys = {int(sid): key for sid, key in _source_keys(record).items()}
+    unit = [(int(fid), skeys[sid]) for fid, effective, sid in members if _day(effective) == day]
+    fids = {fid for fid, _ in unit}
+    if len(fids) != 1 or x.source_key not in {skey for _, skey in unit}:
+        return None
+    return fids.pop()
+
+
+def _possible_links(
+    record: Record, arrival: Fact, possible: Sequence[tuple[int, str, str, int | None, int | None]], shared: set[int]
+) -> dict[int, str] | None:
+    """The kept facts (number -> reason) that `arrival`, a fact of its own, is a possible match for through the
+    possible buckets it shares with kept members: the fact of each bucket's first member of its person (grouping
+    links every member of such a bucket to its first). None when that is not all it changes: a bucket by a time
+    window, `arrival` first in a bucket (it would take over every link; so might another arrival in a bucket of
+    `shared` that has no kept member of its person), or two reasons for one fact."""
+    (x,) = arrival.members
+    links: dict[int, str] = {}
+    for number, kind, reason, _, _ in possible:
+        if kind != POSSIBLE:
+            return None
+        first = record._query(
+            "SELECT m.fid, r.source_id, r.id FROM view_key k CROSS JOIN view_member m ON m.rowid = k.member "
+            "CROSS JOIN resource r ON r.rowid = k.member WHERE k.key = ? AND m.person = ? AND r.type = ? "
+            "AND r.removed_at IS NULL ORDER BY r.source_id, r.id LIMIT 1",
+            [number, arrival.person, x.resource_type],
+        )
+        if not first:  # only other persons' members share the number
+            if number in shared:
+                return None
+            continue
+        fid, sid, rid = first[0]
+        # Every member of such a bucket is linked to its first, so X must come after a kept member (another
+        # arrival in the bucket comes after one too: the same query ran for it).
+        if (x.source_id, x.id) < (sid, rid) or links.setdefault(fid, reason) != reason:
+            return None
+    return links
+
+
+def _joined_rows(
+    record: Record, joins: dict[int, list[tuple[Fact, set[str]]]], skeys: dict[int, str]
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The fact and member rows of the kept facts that arrivals join (those whose kept row allows it)."""
+    fact_rows: list[tuple[Any, ...]] = []
+    member_rows: list[tuple[Any, ...]] = []
+    if not joins:
+        return fact_rows, member_rows
+    facts_kept = {row[0]: row[1:] for row in record._query(
+        "SELECT id, fact, type, person, confidence, reasons, matches FROM view_fact "
+        "WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(sorted(joins))]
+    )}  # fmt: skip
+    for fid, joining in sorted(joins.items()):
+        kept_row = facts_kept.get(fid)
+        if kept_row is None:
+            continue
+        fact_id, rtype, person, confidence, reasons_text, matches = kept_row
+        if matches or confidence not in ("single", "same") or any(
+            f.resource_type != rtype or f.person != person for f, _ in joining
+        ):
+            continue
+        reasons = set(reasons_text.split("\x1f")) if reasons_text else set()
+        for _, more in joining:
+            reasons |= more
+        smallest = min(f.members[0].key for f, _ in joining)
+        if not _has_smaller_member(record, fid, smallest, skeys):
+            fact_id = _fact_id(smallest)
+        fact_rows.append((fid, fact_id, rtype, person, "same", "\x1f".join(sorted(reasons)), ""))
+        for f, _ in joining:
+            m = f.members[0]
+            member_rows.append((m.rowid, fid, rtype, person, m.source_id, m.date, m.changed_at, m.last_seen))
+    return fact_rows, member_rows
+
+
+def _single_rows(
+    record: Record, singles: list[tuple[Fact, dict[int, str]]], member_rows: list[tuple[Any, ...]]
+) -> list[tuple[Any, ...]]:
+    """The rows of arrivals that are facts of their own (their member rows added to `member_rows`), and of the kept
+    facts whose possible matches now name them."""
+    if not singles:
+        return []
+    linked = sorted({fid for _, links in singles for fid in links})
+    others = {row[0]: list(row[1:]) for row in record._query(
+        "SELECT id, fact, type, person, confidence, reasons, matches FROM view_fact "
+        "WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(linked)]
+    )}  # fmt: skip
+    if len(others) < len(linked):
+        return []
+    # What names a fact in a possible match: its first member (the smallest type, source and id), as grouping's root.
+    named = {fid: PossibleMatch(others[fid][0], display or rtype, date, "") for fid, display, rtype, date in (
+        (fid, *record._query(
+            "SELECT r.display, r.type, r.effective FROM view_member m INDEXED BY view_member_fact CROSS JOIN resource r "
+            "ON r.rowid = m.rowid "
+            "WHERE m.fid = ? ORDER BY r.type, r.source_id, r.id LIMIT 1", [fid]
+        )[0]) for fid in linked
+    )}  # fmt: skip
+    rows: list[tuple[Any, ...]] = []
+    next_id = int(record._query("SELECT COALESCE(MAX(id), 0) + 1 FROM view_fact")[0][0])
+    added: dict[int, list[list[Any]]] = {}
+    for fact, links in singles:
+        m = fact.members[0]
+        matches = sorted((replace(named[fid], reason=why) for fid, why in links.items()), key=lambda p: p.fact_id)
+        rows.append((next_id, *_fact_row(replace(fact, possible_matches=tuple(matches[:_MAX_POSSIBLE])))))
+        member_rows.append((m.rowid, next_id, fact.resource_type, fact.person, m.source_id, m.date, m.changed_at,
+                            m.last_seen))  # fmt: skip
+        for fid, why in links.items():
+            added.setdefault(fid, []).append([fact.fact_id, fact.display, fact.date, why])
+        next_id += 1
+    for fid, more in added.items():
+        fact_id, rtype, person, confidence, reasons, matches = others[fid]
+        every = sorted([*(json.loads(matches) if matches else []), *more], key=lambda p: str(p[0]))[:_MAX_POSSIBLE]
+        rows.append((fid, fact_id, rtype, person, confidence, reasons, json.dumps(every)))
+    return rows
+
+
+def _identifier_join(record: Record, number: int, arrival: Fact, skeys: dict[int, str]) -> int | bool:
+    """What an identifier bucket does when `arrival` (a fact of one new resource) joins it: nothing (True: its kept
+    members of that person were not linked by it, which one more member never changes, or there are none), link it
+    to the one fact they are all in (that fact's number), or something a regrouping must find (False: the identifier
+    stops being unique to one thing, the members are in several facts, or the number is not the arrival's)."""
+    (x,) = arrival.members
+    stated = [(system, value) for system, value in record._query(
+        "SELECT system, value FROM identifier WHERE resource = ?", [x.rowid]
+    ) if system and _key_number((x.resource_type, system, value), 1) == number]  # fmt: skip
+    if len(set(stated)) != 1:
+        return False
+    system, value = stated[0]
+    # One row per time a member states it, as grouping counts them (a resource listing it twice is two).
+    kept = record._query(
+        "SELECT m.fid, r.code_system, r.code, r.source_id, r.last_run FROM identifier i INDEXED BY identifier_lookup "
+        "CROSS JOIN view_member m ON m.rowid = i.resource CROSS JOIN resource r ON r.rowid = i.resource "
+        "WHERE i.value = ? AND i.system = ? AND r.type = ? AND m.person = ? AND r.removed_at IS NULL",
+        [value, system, x.resource_type, arrival.person],
+    )
+    if not kept:
+        return True
+    rows = [(code_system, code, skeys[sid], run) for _, code_system, code, sid, run in kept]
+    if not identifier_is_unique(rows):
+        return True
+    mine = (x._cols[_SYSTEM], x._cols[_CODE], x.source_key, x._cols[_LAST_RUN])
+    if not identifier_is_unique([*rows, *(mine for _ in stated)]):
+        return False
+    fids = {fid for fid, *_ in kept}
+    return fids.pop() if len(fids) == 1 else False
+
+
+def _source_keys(record: Record) -> dict[str, str]:
+    return {
+        str(sid): source_key(kind, name, base)
+        for sid, kind, name, base in record._query("SELECT id, kind, name, base_url FROM source")
+    }
+
+
+def _has_smaller_member(record: Record, fid: int, key: tuple[str, str, str], skeys: dict[int, str]) -> bool:
+    """Whether a kept member of fact `fid` has a smaller member key (source key, type, id) than `key`: stops at the
+    first one found."""
+    lower = [sid for sid, skey in skeys.items() if skey < key[0]]
+    same = [sid for sid, skey in skeys.items() if skey == key[0]]
+    (found,) = record._query(
+        "SELECT EXISTS (SELECT 1 FROM view_member m INDEXED BY view_member_fact CROSS JOIN resource r "
+        "ON r.rowid = m.rowid WHERE m.fid = ? AND "
+        "(m.source_id IN (SELECT value FROM json_each(?)) OR (m.source_id IN (SELECT value FROM json_each(?)) "
+        "AND (r.type, r.id) < (?, ?))))",
+        [fid, json.dumps(lower), json.dumps(same), key[1], key[2]],
+    )[0]
+    return bool(found)
+
+
 def _seeds(
     record: Record, state: dict[str, str], owners_now: list[list[Any]], seen: list[list[str]], sources: dict[str, str]
 ) -> set[int]:
@@ -202,7 +538,8 @@ def _seeds(
     seeds.update(
         member
         for (member,) in query(
-            "SELECT DISTINCT k.member FROM view_dirty d JOIN view_key k ON k.member = d.member "
+            "SELECT DISTINCT k.member FROM view_dirty d CROSS JOIN view_key k INDEXED BY view_key_member "
+            "ON k.member = d.member "
             "WHERE d.kind = ? AND (k.key & 1) = 1 AND EXISTS "
             "(SELECT 1 FROM view_key o WHERE o.key = k.key AND o.member != k.member)",
             [_SEEN],
@@ -652,6 +989,28 @@ def kept_or_grouped(record: Record, types: Iterable[str] | str, subjects: Subjec
     return facts(record, wanted, subjects=subjects)
 
 
+def kept_copies(
+    record: Record, types: Sequence[str], fact_id: str, subjects: Subjects | None = None
+) -> list[int] | None:
+    """The rowids of a fact's members other than its newest, in the fact's member order (source key, type, id), as
+    `kept_or_grouped(record, types, subjects)` gives them for that fact id (an empty list for a fact it does not
+    have): read from the kept members of that one fact. None when the kept views do not serve these subjects."""
+    served, _ = _served(record, subjects)
+    if not served:
+        return None
+    found = record._query(
+        f"SELECT {_COLUMNS} FROM view_fact f INDEXED BY view_fact_type CROSS JOIN view_member m ON m.fid = f.id "
+        f"CROSS JOIN resource r ON r.rowid = m.rowid WHERE f.type IN ({', '.join('?' for _ in types)}) "
+        "AND f.fact = ? AND r.removed_at IS NULL",
+        [*types, fact_id],
+    )
+    if len(found) < 2:
+        return []
+    skeys = {int(sid): key for sid, key in _source_keys(record).items()}
+    top = max(found, key=lambda c: (c[_CHANGED_AT], c[_LAST_SEEN], c[_ROWID]))
+    return [c[_ROWID] for c in sorted(found, key=lambda c: (skeys[c[_SID]], c[_TYPE], c[_ID])) if c is not top]
+
+
 def _served(record: Record, subjects: Subjects | None) -> tuple[bool, str | None]:
     """Whether the kept views serve these subjects (up to date, and everyone's or one person's), and whose."""
     if current(record):
@@ -687,15 +1046,37 @@ def kept_slots(record: Record, resource_type: str, person: str | None = None) ->
 def kept_recent_slots(record: Record, resource_type: str, person: str | None, since: str) -> list[KeptSlot]:
     """`kept_slots`, only of the facts with a member dated on or after `since` (what the summary's "recent"
     lists show): found through the type's date index, so a year of a large record costs what a year costs."""
-    where = (
-        "id IN (SELECT fid FROM view_member WHERE rowid IN (SELECT rowid FROM resource INDEXED BY "
-        "resource_type_effective WHERE type = ? AND effective >= ?)) AND type = ?"
-    )
+    # The facts are found from the members dated in the window (CROSS JOIN keeps that order: the planner would
+    # rather walk every dated fact of the type in its slot index and test each).
+    where = "type = ?"
     args: list[Any] = [resource_type, since, resource_type]
     if person is not None:
         where += " AND person = ?"
         args.append(person)
-    return _slots(record, resource_type, where, args)
+    source = (
+        "(SELECT DISTINCT m.fid AS fid FROM resource r INDEXED BY resource_type_effective CROSS JOIN view_member m "
+        "ON m.rowid = r.rowid WHERE r.type = ? AND r.effective >= ?) AS s CROSS JOIN view_fact ON view_fact.id = s.fid"
+    )
+    return _slots(record, resource_type, where, args, source=source)
+
+
+def kept_newest_recent_slots(
+    record: Record, resource_type: str, person: str | None, since: str, limit: int
+) -> list[KeptSlot]:
+    """The first `limit` of `kept_recent_slots(record, resource_type, person, since)` when there are that many facts
+    dated on or after `since` (with a member of the type dated then: they are the list's head, in its order), read
+    newest first from the index of the facts' slots, so it costs what `limit` rows cost however many the window
+    holds; fewer when there are not (then only the whole list says which come next)."""
+    where, args = "type = ? AND date >= ?", [resource_type, since]
+    if person is not None:
+        where += " AND person = ?"
+        args.append(person)
+    where += (
+        " AND EXISTS (SELECT 1 FROM view_member m INDEXED BY view_member_fact CROSS JOIN resource r "
+        "ON r.rowid = m.rowid WHERE m.fid = view_fact.id AND r.type = ? AND r.effective >= ?)"
+    )
+    args.extend([resource_type, since])
+    return _slots(record, resource_type, where, args, "ORDER BY date DESC, fact DESC LIMIT ?", [limit])
 
 
 def kept_page(
@@ -730,13 +1111,14 @@ def kept_months(record: Record, types: Sequence[str], person: str | None) -> lis
 
 def _slots(
     record: Record, resource_type: str, where: str, args: list[Any], order: str = "ORDER BY date DESC, fact DESC",
-    tail: Sequence[Any] = (),
+    tail: Sequence[Any] = (), source: str = "view_fact",
 ) -> list[KeptSlot]:
-    """Slots of the kept facts `where` says (a condition on view_fact), in `order` (newest first)."""
+    """Slots of the kept facts `where` says (a condition on view_fact), in `order` (newest first), read from
+    `source` (view_fact, or a join that ends in it)."""
     shared: dict[str, tuple[int, ...]] = {}  # most facts share one of a few source tuples
     made = []
     for date, fact_id, top, sources, top_source in record._query(
-        f"SELECT date, fact, top, sources, top_source FROM view_fact WHERE {where} AND date IS NOT NULL {order}",
+        f"SELECT date, fact, top, sources, top_source FROM {source} WHERE {where} AND date IS NOT NULL {order}",
         [*args, *tail],
     ):
         sids = shared.get(sources)

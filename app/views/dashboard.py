@@ -23,7 +23,7 @@ from .labs import OTHER, lab_tests
 from .format import (
     code_word, format_date, format_value, kind_name, readable_measurements, source_label, tidy_name, years_since,
 )  # fmt: skip
-from .merged import Slot, cached_heads, cached_medications, recent_slots
+from .merged import Slot, cached_heads, cached_medications, newest_recent_slots
 from .people import Person, Scope
 from .ranges import Flag, flag_for, range_for
 from .short_names import RESULT_TYPES, short_test_name
@@ -154,14 +154,15 @@ def _with_slot(item: Item, slot: Slot, names: dict[int, str]) -> Item:
 
 
 def _newest_rows(
-    record: Record, found: list[Slot], limit: int, category: str | None = None
+    record: Record, resource_type: str, subjects: Subjects | None, limit: int, category: str | None = None
 ) -> list[tuple[Slot, ResourceRow]]:
-    """The newest `limit` facts whose shown row is of `category` (any, for None), read a few dozen rows at a time."""
+    """The newest `limit` recent facts of a type whose shown row is of `category` (any, for None), read a few dozen
+    at a time: the head of the recent list first (`newest_recent_slots`), more of it when too few match."""
     out: list[tuple[Slot, ResourceRow]] = []
     start, batch = 0, max(limit * 4, 20)
-    while start < len(found):
+    while True:
+        found = newest_recent_slots(record, resource_type, subjects, start + batch, category=category)
         chunk = found[start : start + batch]
-        start, batch = start + batch, min(batch * 2, 900)  # few matches (no labs lately): widen the net
         rows = rows_by_rowid(record, [s.rowid for s in chunk], category=category)
         for slot in chunk:
             row = rows.get(slot.rowid)
@@ -169,7 +170,9 @@ def _newest_rows(
                 out.append((slot, row))
                 if len(out) == limit:
                     return out
-    return out
+        if len(found) < start + batch:  # the whole list was read
+            return out
+        start, batch = start + batch, min(batch * 2, 900)  # few matches (no labs lately): widen the net
 
 
 def _named(items: Iterable[Item]) -> tuple[Item, ...]:
@@ -265,13 +268,13 @@ def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] =
 
     names = {source.id: source.name for source in record.sources()}
     labs = "laboratory"
-    lab = _newest_rows(record, recent_slots(record, "Observation", subjects, category=labs), 10, labs)
+    lab = _newest_rows(record, "Observation", subjects, 10, labs)
     lab_extra = _json_fields(
         record, [row.rowid for _, row in lab], {"interpretation": "$.interpretation", "referenceRange": "$.referenceRange"}
     )
     results = [_with_slot(result_item(row, lab_extra.get(row.rowid)), slot, names) for slot, row in lab]
 
-    visits = _newest_rows(record, recent_slots(record, "Encounter", subjects), 5)
+    visits = _newest_rows(record, "Encounter", subjects, 5)
     where_at = _json_fields(record, [row.rowid for _, row in visits], {"provider": "$.serviceProvider.display"})
     encounters = [
         _with_slot(_item(row, where_at.get(row.rowid, {}).get("provider") or ""), slot, names) for slot, row in visits

@@ -30,7 +30,7 @@ from typing import Any
 from app.record import MEDICATION_INPUTS, Fact, MedicationList, Record, facts, reconcile_medications, subject_clause
 from app.record.view_cache import KeptSlot as Slot
 from app.record.view_cache import KeptHead, current, epoch, head_of, kept_heads, kept_months, kept_or_grouped, kept_page
-from app.record.view_cache import kept_recent_slots, kept_slots
+from app.record.view_cache import kept_newest_recent_slots, kept_recent_slots, kept_slots
 from app.record.view_cache import person_of, refresh
 from app.record.view_queries import newest_date
 
@@ -43,6 +43,7 @@ __all__ = [
     "cached_medications",
     "forget",
     "months",
+    "newest_recent_slots",
     "recent_slots",
     "slots",
     "slots_before",
@@ -96,7 +97,7 @@ class _Cache:
             if key[0] not in changed:
                 kept.facts[key] = found
                 kept.members += sum(len(f.members) for f in found)
-        kept.slots = {k: v for k, v in self.slots.items() if (k[1] if k[0] == "recent" else k[0]) not in changed}
+        kept.slots = {k: v for k, v in self.slots.items() if (k[1] if k[0] in ("recent", "newest") else k[0]) not in changed}
         kept.heads = {k: v for k, v in self.heads.items() if k[0] not in changed}
         kept.filtered = OrderedDict((k, v) for k, v in self.filtered.items() if not changed & set(k[0]))
         if not changed & MEDICATION_INPUTS:  # reconciled from several types (orders, fills, allergies, prescribers)
@@ -294,6 +295,35 @@ def recent_slots(
         lambda: _as_slots(facts(record, resource_type, subjects=subj, since=since)),
     )  # fmt: skip
     return made
+
+
+def newest_recent_slots(
+    record: Record, resource_type: str, subjects: Iterable[tuple[int, str]] | None, count: int, *,
+    category: str | None = None,
+) -> list[Slot]:
+    """`recent_slots(...)[:count]`, read from the kept facts' slot index by date when they serve these subjects (the
+    newest `count` facts of a large record's last RECENT_DAYS cost what `count` rows cost, not the whole window)."""
+    subj = _subjects(subjects)
+    cache = _cache(record)
+    with _lock:
+        full = cache.slots.get((resource_type, subj))
+    served, person = _kept_person(record, subj) if full is None else (False, None)
+    newest = newest_date(record, resource_type, subj, category=category) if served else None
+    if not served or not newest:
+        return recent_slots(record, resource_type, subjects, category=category)[:count]
+    try:
+        since = (date.fromisoformat(str(newest)[:10]) - timedelta(days=RECENT_DAYS)).isoformat()
+    except ValueError:
+        return recent_slots(record, resource_type, subjects, category=category)[:count]
+    with _lock:
+        whole = cache.slots.get(("recent", resource_type, subj, since))
+    if whole is not None:
+        return whole[:count]
+    head: list[Slot] = _kept(cache.slots, ("newest", resource_type, subj, since, count),
+                             lambda: kept_newest_recent_slots(record, resource_type, person, since, count))  # fmt: skip
+    if len(head) < count:  # fewer facts dated in the window than asked for: the whole list says what follows
+        return recent_slots(record, resource_type, subjects, category=category)[:count]
+    return head
 
 
 def slots(record: Record, types: Sequence[str], subjects: Iterable[tuple[int, str]] | None, source_id: int | None) -> SlotList:

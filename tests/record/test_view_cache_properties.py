@@ -23,7 +23,7 @@ from app.record import Record, confirm, facts, latest_version, merge_people, peo
 from app.record.facts import regroup
 from app.record.portal_state import PortalPullStore, PortalState
 from app.record.view_cache import current, kept_facts, kept_months, kept_or_grouped, kept_page, kept_recent_slots, kept_slots
-from app.record.view_cache import _fill_slots, head_of, kept_heads, person_of
+from app.record.view_cache import _fill_slots, head_of, kept_copies, kept_heads, kept_newest_recent_slots, person_of
 from app.record.view_labs import OTHER_SHOWN_APART, PANELS_WITHOUT_VALUE, labs_current, others_current
 from app.record.view_queries import lab_test_rows, other_test_rows
 from app.views.merged import _as_slots
@@ -163,6 +163,12 @@ def _check(record: Record) -> None:
         assert kept_heads(record, rtype) == [head_of(f) for f in fresh]  # what the summary reads of them
         recent = [f for f in fresh if any(m.date and m.date >= "2024-01-15" for m in f.members)]
         assert kept_recent_slots(record, rtype, None, "2024-01-15") == _as_slots(recent)
+        for fact in fresh:  # a fact's other copies, in its members' order (who prescribed an order is read there)
+            assert kept_copies(record, (rtype,), fact.fact_id) == [m.rowid for m in fact.members if not m.newest]
+        for count in (1, 2, 5):  # the head of that list, read by date from the slot index, when it has that many
+            head = kept_newest_recent_slots(record, rtype, None, "2024-01-15", count)
+            dated = [s for s in _as_slots(recent) if s.date >= "2024-01-15"]
+            assert head == dated[:count] and (len(head) < count or head == _as_slots(recent)[:count])
         for person in everyone:
             number = person_of(record, person.subjects)
             assert number == str(person.id)
@@ -290,12 +296,12 @@ def test_a_small_change_regroups_only_what_it_reaches(tmp_path: Path) -> None:
         _import(record, "Clinic A", [_fhir(s) | {"id": f"o{s['id']}"} for s in many])
         _check(record)
         before = dict(record._query("SELECT rowid, fid FROM view_member"))
-        # One new copy of one observation (the same code, time and value): two resources regrouped, the rest
-        # untouched.
+        # One new copy of one observation (the same code, time and value): it joins that fact, which keeps its
+        # number (renamed for its new smallest member key, "copy"); the rest untouched.
         _import(record, "Clinic A", [_fhir(many[5]) | {"id": "copy"}])
         _check(record)
         after = dict(record._query("SELECT rowid, fid FROM view_member"))
-        assert sum(1 for rowid, fid in before.items() if after.get(rowid) != fid) == 1
+        assert sum(1 for rowid, fid in before.items() if after.get(rowid) != fid) == 0
         assert len(after) == len(before) + 1
         shared = [f for f in kept_facts(record, "Observation") if len(f.members) == 2]
         assert len(shared) == 1 and {m.id for m in shared[0].members} == {"o5", "copy"}
