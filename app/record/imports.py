@@ -37,7 +37,7 @@ __all__ = ["FileImportReport", "Whose", "document_proposal", "import_path", "imp
 
 _BATCH = 1000
 # The page cache of an import's connection (KiB): see _small_page_cache.
-_IMPORT_CACHE_KIB = 8192
+_IMPORT_CACHE_KIB = 16384
 # The element that names the patient, for the resource types a file may hold without naming one (FHIR R4).
 _SUBJECT_ELEMENT = {
     **dict.fromkeys(("Observation", "Condition", "Procedure", "DiagnosticReport", "DocumentReference", "Encounter",
@@ -288,8 +288,17 @@ class _Settings:
 @contextmanager
 def _small_page_cache(cur: Any) -> Iterator[None]:
     """The import's connection with a page cache of _IMPORT_CACHE_KIB while the file streams in, the record's own
-    afterwards. An import writes its rows once, in order, and hardly reads them back: a large cache only grows
-    with the record (64 MiB at 2 million Apple Health samples) and buys nothing, so memory stays flat."""
+    afterwards, so memory stays flat: the record's own cache (64 MiB) would fill up as the record grows.
+
+    What the cache is for during an import: the rows go in at the end of the table, but each new resource also
+    goes into the indexes on (source, type, id), resource_facts the widest of them, at a random place (ids are
+    content hashes). Once those indexes outgrow the cache, every insert reads a page back from the file and
+    decrypts it, and writes one out: at 2 million Apple Health samples (54,000 Observations, about 23 MB of those
+    indexes), 8 MiB made storing 2.5 times slower by the end of the import than at its start, 640 MB read through
+    SQLCipher for 54,000 rows (250 MB without resource_facts, which stays flat). 16 MiB is the balance: what a
+    200,000-sample import uses anyway (its whole record is about that size), so the peak stays as flat from 200k
+    to 2M samples as with 8 MiB (1.10x), and the re-reading is a third less; 32 MiB ends it (flat at about 50 us
+    an Observation) but costs 16 MiB more at 2M than at 200k (tests/benchmarks/test_apple_health_benchmark.py)."""
     before = int(cur.execute("PRAGMA cache_size").fetchone()[0])
     cur.execute(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")
     try:
