@@ -290,15 +290,14 @@ def _small_page_cache(cur: Any) -> Iterator[None]:
     """The import's connection with a page cache of _IMPORT_CACHE_KIB while the file streams in, the record's own
     afterwards, so memory stays flat: the record's own cache (64 MiB) would fill up as the record grows.
 
-    What the cache is for during an import: the rows go in at the end of the table, but each new resource also
-    goes into the indexes on (source, type, id), resource_facts the widest of them, at a random place (ids are
-    content hashes). Once those indexes outgrow the cache, every insert reads a page back from the file and
-    decrypts it, and writes one out: at 2 million Apple Health samples (54,000 Observations, about 23 MB of those
-    indexes), 8 MiB made storing 2.5 times slower by the end of the import than at its start, 640 MB read through
-    SQLCipher for 54,000 rows (250 MB without resource_facts, which stays flat). 16 MiB is the balance: what a
-    200,000-sample import uses anyway (its whole record is about that size), so the peak stays as flat from 200k
-    to 2M samples as with 8 MiB (1.10x), and the re-reading is a third less; 32 MiB ends it (flat at about 50 us
-    an Observation) but costs 16 MiB more at 2M than at 200k (tests/benchmarks/test_apple_health_benchmark.py)."""
+    What the cache is for during an import: rows go in at the end of the table, but each one also goes into the
+    indexes that begin with (source, type, id) at a random place (ids are content hashes), resource_facts, the
+    widest, above all. Once those outgrow the cache, every insert reads a page back and decrypts it, and writes
+    one out. Measured at 2 million Apple Health samples (54,000 Observations): with 8 MiB, storing slowed from
+    about 90 to 150-200 us an Observation as the record grew, 640 MB read through SQLCipher; 16 MiB: 400 MB, a
+    quarter less CPU; 32 MiB: flat at about 50 us, but a peak 1.23x the 200k-sample one. 16 MiB is what a
+    200k-sample import fills anyway (its whole record is about that size), so its peak stays as flat (1.10x).
+    With resource_facts keyed (type, source_id, rowid, ...) instead, 8 MiB stays flat too (290 MB read)."""
     before = int(cur.execute("PRAGMA cache_size").fetchone()[0])
     cur.execute(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")
     try:
