@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.fhir.parse import ParsedResource
+from sync.pull.puller import heap_set_aside
 from sync.importers import (
     DocumentFileImporter, ImportContext, ImportFailed, Importer, Proposal, parsed, proposed, recognise,
 )  # fmt: skip
@@ -136,7 +137,10 @@ def import_with(
         # not while holding the record; a streaming importer only starts reading when iterated. A file refused
         # here leaves no trace, not even its source.
         stream = importer.resources(path, context)
-        with record._transaction() as cur, _small_page_cache(cur):
+        # What the process held before (the app, its modules and models) is set aside from the garbage collector
+        # while the file streams in: its full passes would walk all of it again and again as the import's own
+        # objects come and go, a tenth of an Apple Health import's time (1.56 -> 1.45 s CPU at 200k samples).
+        with heap_set_aside(), record._transaction() as cur, _small_page_cache(cur):
             # The source too is added in the import's transaction: a file refused while it streams leaves none.
             src_id = record._source_in(cur, source, "file", None)
             src = Source(*cur.execute(

@@ -4,6 +4,7 @@ by name; damaged exports refused with the record unchanged."""
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import shutil
@@ -22,6 +23,7 @@ from support.apple_health import (
 from app.record import Record
 from app.record.imports import import_path
 from sync.importers.apple_health import SOURCE_APP_SYSTEM
+from sync.pull.puller import heap_set_aside
 
 UCUM = "http://unitsofmeasure.org"
 
@@ -154,6 +156,19 @@ def test_series_of_one_type_interleaved_end_as_each_read_alone(tmp_path: Path) -
         with Record.create(tmp_path / f"{name}.carry", "pass phrase one") as record:
             import_path(record, write_export(tmp_path / f"{name}.xml", samples))
             assert _days(record) == alone
+
+
+def test_an_import_hands_the_heap_back_to_the_collector(record: Record, tmp_path: Path) -> None:
+    # While a file streams in, what the process held before is set aside from the garbage collector (gc.freeze);
+    # afterwards it is handed back, unless a sync that set it aside too is still running.
+    assert gc.get_freeze_count() == 0
+    import_path(record, write_export(tmp_path / "a.xml", heart_rates(300)))
+    assert gc.get_freeze_count() == 0
+    with heap_set_aside():  # a sync, running meanwhile
+        assert gc.get_freeze_count() > 0
+        import_path(record, write_export(tmp_path / "b.xml", heart_rates(600)))
+        assert gc.get_freeze_count() > 0  # still set aside: the sync has not ended
+    assert gc.get_freeze_count() == 0
 
 
 def test_an_export_in_another_language_is_found_in_its_zip(record: Record, tmp_path: Path) -> None:
