@@ -217,11 +217,12 @@ class _Days:
     device, day) a count, a total, the lowest and highest value, the first start and the last end. A few numbers
     a day, so memory stays flat however many samples there are; no resource is made per sample.
 
-    Per sample only its key is made and its three strings put aside; what is put aside is checked (dates' form,
-    numbers) and summed up in runs (`_fold`), where the checking and the arithmetic loop in C, not in Python. A
-    run ends when it is _RUN samples long or when a new series or day begins, so what waits is at most about a
-    day's samples. The result is the sample-by-sample one: the same sums in the same order, the same refusal for
-    the first bad sample.
+    Per sample only its three strings are put aside; its key is made only when it is not of the series and day of
+    its type's sample before (`lanes`: most are); what is put aside is checked (dates' form, numbers) and summed
+    up in runs (`_fold`), where the checking and the arithmetic loop in C, not in Python. A run ends when it is
+    _RUN samples long or when a new series or day begins, so what waits is at most about a day's samples. The
+    result is the sample-by-sample one: the same sums in the same order, the same refusal for the first bad
+    sample.
 
     A day is written (its Observation made, ready in `written`) once its series (type, unit, source app, device)
     has begun _WINDOW newer days: an export lists a series' samples mostly in time order, so what is held is a
