@@ -51,6 +51,7 @@ _date_match = _DATE.match
 _DATE_SHAPE = "9999-99-99 99:99:99 -9999"
 _TO_SHAPE = str.maketrans("0123456789+", "9999999999-")
 _isfinite = math.isfinite
+_NO_DAY = "\x00"  # no sample starts with it (XML holds no NUL): a lane not in any day
 _DEVICE_FIELD = re.compile(r"(name|model|hardware):(.*?)(?=, \w+:|>$)")
 
 
@@ -110,7 +111,8 @@ def samples(stream: IO[bytes]) -> Iterator[ParsedResource]:
     days = _Days()
     count_in = days.add
     written = days.written
-    per_day = {kind: sample_type for kind, sample_type in SAMPLE_TYPES.items() if sample_type.per_day is not None}
+    lanes = days.lanes  # the high-volume types, each with the series and day its last sample was in
+    run = days._RUN
     try:
         for event, element in events:
             if event == "start":
@@ -127,11 +129,21 @@ def samples(stream: IO[bytes]) -> Iterator[ParsedResource]:
             if tag == "Record":
                 attributes = element.attrib
                 kind = attributes.get("type", "")
-                day_type = per_day.get(kind)
-                if day_type is not None:  # the millions: a few steps each, no resource
-                    count_in(attributes, kind, day_type)
-                    if written:  # days a series has moved on from
-                        yield from map(draft, days.take_written())
+                lane = lanes.get(kind)
+                if lane is not None:  # the millions: a few steps each, no resource
+                    get = attributes.get
+                    start = get("startDate", "")
+                    if (start.startswith(lane[0]) and get("device") == lane[1] and get("sourceName") == lane[2]
+                            and get("unit") == lane[3]):  # fmt: skip
+                        # the series and day of the sample before (most of them): put aside, no key made for it
+                        waiting = lane[4]
+                        waiting += (start, get("endDate") or "", get("value", ""))
+                        if len(waiting) >= run:
+                            days.fold_lane(lane)
+                    else:
+                        count_in(attributes, kind, start)
+                        if written:  # days a series has moved on from
+                            yield from map(draft, days.take_written())
                 else:
                     sample_type = SAMPLE_TYPES.get(kind)
                     if sample_type is not None:
@@ -205,11 +217,12 @@ class _Days:
     device, day) a count, a total, the lowest and highest value, the first start and the last end. A few numbers
     a day, so memory stays flat however many samples there are; no resource is made per sample.
 
-    Per sample only its key is made and its three strings put aside; what is put aside is checked (dates' form,
-    numbers) and summed up in runs (`_fold`), where the checking and the arithmetic loop in C, not in Python. A
-    run ends when it is _RUN samples long or when a new series or day begins, so what waits is at most about a
-    day's samples. The result is the sample-by-sample one: the same sums in the same order, the same refusal for
-    the first bad sample.
+    Per sample only its three strings are put aside; its key is made only when it is not of the series and day of
+    its type's sample before (`lanes`: most are); what is put aside is checked (dates' form, numbers) and summed
+    up in runs (`_fold`), where the checking and the arithmetic loop in C, not in Python. A run ends when it is
+    _RUN samples long or when a new series or day begins, so what waits is at most about a day's samples. The
+    result is the sample-by-sample one: the same sums in the same order, the same refusal for the first bad
+    sample.
 
     A day is written (its Observation made, ready in `written`) once its series (type, unit, source app, device)
     has begun _WINDOW newer days: an export lists a series' samples mostly in time order, so what is held is a
@@ -221,6 +234,12 @@ class _Days:
     _WINDOW = 3  # newer days a series begins before a day of it is written
 
     def __init__(self) -> None:
+        # per high-volume type: the day (a date, or _NO_DAY), device, source app and unit (as the export writes
+        # them) of the series its last sample was in, what waits of that series and day and its key
+        self.lanes: dict[str, list[Any]] = {
+            kind: [_NO_DAY, None, None, None, [], None] for kind, sample_type in SAMPLE_TYPES.items()
+            if sample_type.per_day is not None
+        }  # fmt: skip
         self.days: dict[tuple[str, str, str, str, str], list[Any]] = {}
         # per series and day still being read: its samples' start, end and value, one after the other
         self.waiting: dict[tuple[str, str, str, str, str], list[str]] = {}
@@ -229,23 +248,31 @@ class _Days:
         self.done: dict[tuple[str, str, str, str], dict[str, list[Any]]] = {}
         self.written: list[dict[str, Any]] = []  # Observations of days written, not taken yet
 
-    def add(self, attributes: dict[str, str], kind: str, sample_type: SampleType) -> None:
+    def add(self, attributes: dict[str, str], kind: str, start: str) -> None:
+        """A sample of a high-volume type `kind` that began at `start` (its startDate) put aside, or counted."""
         get = attributes.get
-        start = get("startDate") or ""
         key = (kind, get("unit", ""), get("sourceName") or "Apple Health", get("device") or "", start[:10])
         waiting = self.waiting.get(key)
         if waiting is None:
-            self._begin(key, start, get("endDate") or "", get("value", ""), sample_type)
-            return
-        waiting += (start, get("endDate") or "", get("value", ""))
-        if len(waiting) >= self._RUN:
-            self._fold(key, waiting)
+            self._begin(key, start, get("endDate") or "", get("value", ""), SAMPLE_TYPES[kind])
+            waiting = self.waiting[key]
+        else:
+            waiting += (start, get("endDate") or "", get("value", ""))
+            if len(waiting) >= self._RUN:
+                self._fold(key, waiting)
+        if len(key[4]) == 10:  # a date: the next samples that start with it are of the same day
+            self.lanes[kind][:] = (key[4], get("device"), get("sourceName"), get("unit"), waiting, key)
+
+    def fold_lane(self, lane: list[Any]) -> None:
+        self._fold(lane[5], lane[4])
 
     def _begin(self, key: tuple[str, str, str, str, str], start: str, end: str, text: str,
                sample_type: SampleType) -> None:  # fmt: skip
         """A series or day not being read just now: what waits is summed up (and what waits of other days let go),
         then this sample is checked and counted on its own."""
         self.fold()
+        for lane in self.lanes.values():  # what waits of other days is let go: no lane may add to it
+            lane[0] = _NO_DAY
         self.waiting = {other: waiting for other, waiting in self.waiting.items() if other[4] == key[4]}
         value = _checked(start, end, text)
         day = self.days.get(key)

@@ -36,7 +36,7 @@ from .quirks import VendorQuirks
 from .report import OUTCOMES, Counts, SyncProgress, SyncReport, TypeReport, add_counts, now
 from .writer import PageWrite, PageWriter, PullSession, PullStore, Queued
 
-__all__ = ["pull"]
+__all__ = ["heap_set_aside", "pull"]
 
 _ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")
 _STALE_PAGE = frozenset({400, 404, 410, 422})

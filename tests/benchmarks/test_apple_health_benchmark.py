@@ -6,7 +6,7 @@ Run on demand (not part of the test run):
 Sizes: 200,000 samples (CARRY_BENCH_APPLE_SAMPLES), memory compared with a tenth of it; with CARRY_BENCH_APPLE_2M=1
 also 2,000,000 (time and memory). Targets (issues 19 and 20): importing (storing in the record) <= 1.5x parsing the
 XML with the same streaming parser, the validation afterwards (as after a sync) printed beside it; peak memory flat
-from 200k to 2M samples (within 10 %: the import's page cache is bounded, 8 MiB, and a day is written once its
+from 200k to 2M samples (within 10 %: the import's page cache is bounded, 16 MiB, and a day is written once its
 series has moved on, so what grows is a few numbers a day); a 5-year
 heart-rate chart (the view's series and the chart control) < 300 ms. Heart rate and steps become one Observation a
 day, so little is stored or validated. Every figure is printed with the machine's load; the parse-only baseline is

@@ -4,6 +4,7 @@ by name; damaged exports refused with the record unchanged."""
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import shutil
@@ -15,11 +16,14 @@ from typing import Any
 
 import pytest
 from importers.conftest import refusal
-from support.apple_health import EVERY_KIND, IGNORED, PER_DAY, Sample, heart_rates, observations_of, write_export
+from support.apple_health import (
+    EVERY_KIND, IGNORED, PER_DAY, PHONE, Sample, heart_rates, observations_of, write_export,
+)  # fmt: skip
 
 from app.record import Record
 from app.record.imports import import_path
 from sync.importers.apple_health import SOURCE_APP_SYSTEM
+from sync.pull.puller import heap_set_aside
 
 UCUM = "http://unitsofmeasure.org"
 
@@ -139,6 +143,46 @@ def test_a_shuffled_export_ends_as_the_ordered_one(tmp_path: Path, seed: int) ->
 def _tally(report: Any) -> tuple[int, int, int, int, dict[str, tuple[tuple[str, int], ...]]]:
     c = report.counts
     return c.imported, c.updated, c.unchanged, c.invalid, {k: tuple(sorted(v.items())) for k, v in c.per_type.items()}
+
+
+def test_series_of_one_type_interleaved_end_as_each_read_alone(tmp_path: Path) -> None:
+    # A watch, a phone (the same app), a strap that names no device and an app that names neither, all writing
+    # heart rates at once (each sample of a type is read as the one before's series and day when it is): the days
+    # of each series are what that series alone gives, in order and shuffled, a day with a late strap sample too.
+    watch = [s for s in heart_rates(3000) if s.type == PER_DAY[0]]
+    others = [
+        [Sample(s.type, s.start + timedelta(seconds=30), str(int(s.value) + 40), "count/min", s.source, PHONE)
+         for s in watch],
+        [Sample(s.type, s.start + timedelta(seconds=40), f"{s.value}.5", "count/min", "Strap", "") for s in watch],
+        [Sample(s.type, s.start + timedelta(seconds=50), "70", "count/min", "", "") for s in watch[::3]],
+    ]  # fmt: skip
+    late = Sample(PER_DAY[0], watch[0].start + timedelta(seconds=45), "150", "count/min", "Strap", "")
+    mixed = [s for group in zip(watch, *others[:2], strict=True) for s in group] + others[2] + [late]
+    others[1].append(late)
+    shuffled = mixed[:]
+    random.Random(4).shuffle(shuffled)
+    alone: dict[str, Any] = {}
+    for n, series in enumerate([watch, *others]):
+        with Record.create(tmp_path / f"alone-{n}.carry", "pass phrase one") as record:
+            import_path(record, write_export(tmp_path / f"alone-{n}.xml", sorted(series, key=lambda s: s.start)))
+            alone |= _days(record)
+    for name, samples in (("mixed", mixed), ("shuffled", shuffled)):
+        with Record.create(tmp_path / f"{name}.carry", "pass phrase one") as record:
+            import_path(record, write_export(tmp_path / f"{name}.xml", samples))
+            assert _days(record) == alone
+
+
+def test_an_import_hands_the_heap_back_to_the_collector(record: Record, tmp_path: Path) -> None:
+    # While a file streams in, what the process held before is set aside from the garbage collector (gc.freeze);
+    # afterwards it is handed back, unless a sync that set it aside too is still running.
+    assert gc.get_freeze_count() == 0
+    import_path(record, write_export(tmp_path / "a.xml", heart_rates(300)))
+    assert gc.get_freeze_count() == 0
+    with heap_set_aside():  # a sync, running meanwhile
+        assert gc.get_freeze_count() > 0
+        import_path(record, write_export(tmp_path / "b.xml", heart_rates(600)))
+        assert gc.get_freeze_count() > 0  # still set aside: the sync has not ended
+    assert gc.get_freeze_count() == 0
 
 
 def test_an_export_in_another_language_is_found_in_its_zip(record: Record, tmp_path: Path) -> None:
