@@ -53,6 +53,7 @@ from .errors import (
 )
 from .extract import extract
 from .files import display_name, open_import_file
+from .packed import SQL_FUNCTION, pack, unpack
 from .schema import MIGRATIONS, latest_version
 
 __all__ = [
@@ -378,6 +379,8 @@ class Record:
             db.execute("PRAGMA busy_timeout = 10000")
             # A large page cache keeps index pages decrypted in memory during big imports (64 MiB at most).
             db.execute("PRAGMA cache_size = -65536")
+            # A resource's JSON is stored packed (app.record.packed); SQL reads it through this function.
+            db.create_function(SQL_FUNCTION, 1, unpack, deterministic=True)
         except BaseException:
             db.close()
             raise
@@ -457,6 +460,8 @@ class Record:
                     if migration.step is not None:
                         migration.step(cur.raw)
                     cur.execute(f"PRAGMA user_version = {int(migration.version)}")
+                if migration.vacuum:
+                    self._conn().execute("VACUUM")
             from .view_cache import VIEW_VERSION, refresh
 
             if current < VIEW_VERSION <= goal:
@@ -716,7 +721,7 @@ class Record:
                 counted.count(res.resource_type, "updated")
             ex = extract(res.data)
             writes.append((
-                rowid, res.raw.decode("utf-8"), res.hash, now, run_id,
+                rowid, pack(res.raw), res.hash, now, run_id,
                 VALID_UNCHECKED if not res.checked else VALID_NO if res.error else VALID_YES, res.error,
                 ex.effective, ex.category, ex.code_system, ex.code, ex.code_display, ex.status, ex.display, ex.subject,
                 ex.value_num, ex.value_unit, source_id, res.resource_type, res.id, now, now, run_id,
@@ -841,7 +846,7 @@ class Record:
         clause = "r.type = ? AND r.id = ?" + (" AND r.source_id = ?" if source_id is not None else "")
         args: list[Any] = [resource_type, resource_id] + ([source_id] if source_id is not None else [])
         rows = self._query(
-            f"SELECT {_ROW_COLUMNS}, r.raw, r.hash, run.origin FROM resource r JOIN source s ON s.id = r.source_id "
+            f"SELECT {_ROW_COLUMNS}, resource_json(r.raw), r.hash, run.origin FROM resource r JOIN source s ON s.id = r.source_id "
             f"LEFT JOIN run ON run.id = r.last_run WHERE {clause} ORDER BY r.source_id LIMIT 1",
             args,
         )
@@ -929,7 +934,7 @@ class Record:
         written = 0
         with self._snapshot() as db:
             cursor = db.execute(
-                f"SELECT r.raw, r.type, r.id, s.base_url FROM resource r JOIN source s ON s.id = r.source_id {clause} "
+                f"SELECT resource_json(r.raw), r.type, r.id, s.base_url FROM resource r JOIN source s ON s.id = r.source_id {clause} "
                 "ORDER BY r.source_id, r.type, r.id",
                 args,
             )
