@@ -13,8 +13,9 @@ function `resource_json(raw)` that app.record.store registers on every connectio
 from __future__ import annotations
 
 import zlib
+from functools import lru_cache
 
-__all__ = ["DICTIONARY_1", "FORMAT_DEFLATE_1", "SQL_FUNCTION", "pack", "unpack"]
+__all__ = ["DICTIONARY_1", "FORMAT_DEFLATE_1", "SQL_FUNCTION", "forget_unpacked", "pack", "unpack"]
 
 FORMAT_DEFLATE_1 = 1
 SQL_FUNCTION = "resource_json"
@@ -188,6 +189,29 @@ def unpack(stored: bytes | str) -> str:
     before version 18 (and by nothing since); an unknown format byte is an error, never a guess."""
     if isinstance(stored, str):
         return stored
+    if _CACHED_FROM <= len(stored) <= _CACHED_UP_TO:
+        return _unpack_big(stored)
+    return _inflate(stored)
+
+
+# A big resource (a Provenance that names every item of a visit, a note with its text) is often read again and again
+# in a row (each detail page looks through its source's Provenances): the last few are kept inflated, while the
+# record is open (Record.close forgets them).
+_CACHED_FROM = 8 * 1024
+_CACHED_UP_TO = 256 * 1024
+
+
+@lru_cache(maxsize=16)
+def _unpack_big(stored: bytes) -> str:
+    return _inflate(stored)
+
+
+def forget_unpacked() -> None:
+    """Drop the resources kept inflated (when the record is locked)."""
+    _unpack_big.cache_clear()
+
+
+def _inflate(stored: bytes) -> str:
     if stored[:1] == bytes((FORMAT_DEFLATE_1,)):
         unpacker = zlib.decompressobj(_WBITS, zdict=DICTIONARY_1)
         data = unpacker.decompress(memoryview(stored)[1:]) + unpacker.flush()

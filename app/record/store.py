@@ -53,7 +53,7 @@ from .errors import (
 )
 from .extract import extract
 from .files import display_name, open_import_file
-from .packed import SQL_FUNCTION, pack, unpack
+from .packed import SQL_FUNCTION, forget_unpacked, pack, unpack
 from .schema import MIGRATIONS, latest_version
 
 __all__ = [
@@ -218,6 +218,9 @@ class RecordInfo:
             "counts": self.counts,
             "sources": self.sources,
         }
+
+
+VACUUM_IN_MEMORY_UP_TO = 256 * 1024 * 1024  # the largest record a migration rewrites to give space back (bytes)
 
 
 def _quote(passphrase: str) -> str:
@@ -399,6 +402,7 @@ class Record:
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db.close()
             self._db = None
+            forget_unpacked()  # nothing read from the record stays in memory once it is locked
 
     lock = close
 
@@ -461,11 +465,21 @@ class Record:
                         migration.step(cur.raw)
                     cur.execute(f"PRAGMA user_version = {int(migration.version)}")
                 if migration.vacuum:
-                    self._conn().execute("VACUUM")
+                    self._vacuum_if_small()
             from .view_cache import VIEW_VERSION, refresh
 
             if current < VIEW_VERSION <= goal:
                 refresh(self)  # an older record's views are filled once, as it is brought up to this version
+
+    def _vacuum_if_small(self) -> None:
+        """Rewrite the file to hand back the pages a migration freed, when the record is small enough: VACUUM builds
+        the new file in memory (temporary storage is kept in memory, never in a plain file on disk). A bigger record
+        keeps its free pages, and fills them before the file grows again."""
+        db = self._conn()
+        (pages,) = db.execute("PRAGMA page_count").fetchone()
+        (size,) = db.execute("PRAGMA page_size").fetchone()
+        if int(pages) * int(size) <= VACUUM_IN_MEMORY_UP_TO:
+            db.execute("VACUUM")
 
     # --- connection plumbing --------------------------------------------------------------------------------
 
