@@ -2,8 +2,9 @@
 
 This is the only module of Carry that imports sqlcipher3. SQLCipher 4 defaults are used as they are (AES-256,
 HMAC-SHA512 per page, PBKDF2-HMAC-SHA512 with 256,000 iterations); no compatibility settings are applied. The
-journal is a WAL whose frames are encrypted pages; temporary tables and indices stay in memory; deleted content
-is overwritten (secure_delete).
+journal is a WAL whose frames are encrypted pages; temporary tables and indices stay in memory (the one exception:
+the VACUUM after a migration that frees space writes its copy to a temporary file, keyed like the record); deleted
+content is overwritten (secure_delete). A resource's JSON is stored packed (app.record.packed).
 
 Two connections on the one file, each with its own lock: the writer (SQLite allows one writer at a time) and a
 reader beside it. The WAL lets the reader see the last committed state while a write is in progress, so a screen's
@@ -220,7 +221,6 @@ class RecordInfo:
         }
 
 
-VACUUM_IN_MEMORY_UP_TO = 256 * 1024 * 1024  # the largest record a migration rewrites to give space back (bytes)
 
 
 def _quote(passphrase: str) -> str:
@@ -465,21 +465,24 @@ class Record:
                         migration.step(cur.raw)
                     cur.execute(f"PRAGMA user_version = {int(migration.version)}")
                 if migration.vacuum:
-                    self._vacuum_if_small()
+                    self._vacuum()
             from .view_cache import VIEW_VERSION, refresh
 
             if current < VIEW_VERSION <= goal:
                 refresh(self)  # an older record's views are filled once, as it is brought up to this version
 
-    def _vacuum_if_small(self) -> None:
-        """Rewrite the file to hand back the pages a migration freed, when the record is small enough: VACUUM builds
-        the new file in memory (temporary storage is kept in memory, never in a plain file on disk). A bigger record
-        keeps its free pages, and fills them before the file grows again."""
+    def _vacuum(self) -> None:
+        """Rewrite the file to hand back the pages a migration freed. VACUUM builds the new copy as a temporary
+        database, which SQLCipher keys with the record's key: it goes to a temporary file (encrypted; in memory it
+        would take the whole record's size) for as long as the rewrite lasts. A rewrite that fails (a full disk)
+        changes nothing, and the record is used as it is: its free pages are filled before the file grows again."""
         db = self._conn()
-        (pages,) = db.execute("PRAGMA page_count").fetchone()
-        (size,) = db.execute("PRAGMA page_size").fetchone()
-        if int(pages) * int(size) <= VACUUM_IN_MEMORY_UP_TO:
-            db.execute("VACUUM")
+        db.execute("PRAGMA temp_store = FILE")
+        try:
+            with contextlib.suppress(dbapi2.Error):
+                db.execute("VACUUM")
+        finally:
+            db.execute("PRAGMA temp_store = MEMORY")
 
     # --- connection plumbing --------------------------------------------------------------------------------
 
