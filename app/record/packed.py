@@ -12,10 +12,11 @@ function `resource_json(raw)` that app.record.store registers on every connectio
 
 from __future__ import annotations
 
+import threading
 import zlib
-from functools import lru_cache
+from collections import OrderedDict
 
-__all__ = ["DICTIONARY_1", "FORMAT_DEFLATE_1", "SQL_FUNCTION", "forget_unpacked", "pack", "unpack"]
+__all__ = ["DICTIONARY_1", "FORMAT_DEFLATE_1", "SQL_FUNCTION", "forget_unpacked", "kept_inflated", "pack", "unpack"]
 
 FORMAT_DEFLATE_1 = 1
 SQL_FUNCTION = "resource_json"
@@ -195,20 +196,45 @@ def unpack(stored: bytes | str) -> str:
 
 
 # A big resource (a Provenance that names every item of a visit, a note with its text) is often read again and again
-# in a row (each detail page looks through its source's Provenances): the last few are kept inflated, while the
-# record is open (Record.close forgets them).
-_CACHED_FROM = 8 * 1024
-_CACHED_UP_TO = 256 * 1024
+# in a row (each detail page looks through its source's Provenances): the most recently read ones are kept inflated,
+# up to a budget of their inflated size, while the record is open (Record.close forgets them).
+_CACHED_FROM = 8 * 1024  # packed bytes: smaller ones inflate faster than they are looked up
+_CACHED_UP_TO = 1024 * 1024
+_CACHE_BUDGET = 16 * 1024 * 1024  # characters of JSON kept inflated, at most
+_cache: OrderedDict[bytes, str] = OrderedDict()
+_cache_size = 0
+_cache_lock = threading.Lock()
 
 
-@lru_cache(maxsize=16)
 def _unpack_big(stored: bytes) -> str:
-    return _inflate(stored)
+    global _cache_size
+    with _cache_lock:
+        found = _cache.get(stored)
+        if found is not None:
+            _cache.move_to_end(stored)
+            return found
+    text = _inflate(stored)
+    with _cache_lock:
+        if stored not in _cache:
+            _cache[stored] = text
+            _cache_size += len(text)
+            while _cache_size > _CACHE_BUDGET:
+                _, dropped = _cache.popitem(last=False)
+                _cache_size -= len(dropped)
+    return text
+
+
+def kept_inflated() -> int:
+    """How many resources are kept inflated now."""
+    return len(_cache)
 
 
 def forget_unpacked() -> None:
     """Drop the resources kept inflated (when the record is locked)."""
-    _unpack_big.cache_clear()
+    global _cache_size
+    with _cache_lock:
+        _cache.clear()
+        _cache_size = 0
 
 
 def _inflate(stored: bytes) -> str:

@@ -13,8 +13,7 @@ import pytest
 from support.records import PASSPHRASE
 
 from app.record import Record
-from app.record import packed
-from app.record.packed import FORMAT_DEFLATE_1, pack, unpack
+from app.record.packed import FORMAT_DEFLATE_1, kept_inflated, pack, unpack
 
 # As a portal may send it: compact, keys in its own order, a decimal's trailing zero, words beyond ASCII.
 RESULT = (
@@ -62,9 +61,9 @@ def test_big_resources_kept_inflated_are_forgotten_when_the_record_is_locked(tmp
     assert record.read("SELECT length(raw) > 8192 FROM resource WHERE id = 'letter-1'") == [(1,)]
     first, again = record.get("DocumentReference", "letter-1"), record.get("DocumentReference", "letter-1")
     assert first is not None and again is not None and json.loads(first.raw) == json.loads(again.raw) == letter
-    assert packed._unpack_big.cache_info().currsize >= 1
+    assert kept_inflated() >= 1
     record.close()
-    assert packed._unpack_big.cache_info().currsize == 0
+    assert kept_inflated() == 0
 
 
 def _clones(demo_dir: Path, size: int) -> bytes:
