@@ -38,7 +38,7 @@ _FRAGMENTS = (
     '"type":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/claim-type","code":"pharmacy"}]}',
     '"insurance":[{"sequence":1,"focal":true,"coverage":{"display":"',
     '"outcome":"complete","disposition":"',
-    '"provider":{"reference":"Organization?identifier=https://github.com/synthetichealth/synthea|',
+    '"provider":{"reference":"Organization?identifier=',
     '"careTeam":[{"sequence":1,"provider":{"reference":"Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|',
     '"role":{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/claimcareteamrole","code":"primary",'
     '"display":"Primary provider"}]}',
@@ -75,7 +75,7 @@ _FRAGMENTS = (
     '"code":"clinical-note","display":"Clinical Note"}]}]',
     '"date":"',
     '"author":[{"reference":"Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|',
-    '"custodian":{"reference":"Organization?identifier=https://github.com/synthetichealth/synthea|',
+    '"custodian":{"reference":"Organization?identifier=',
     '"content":[{"attachment":{"contentType":"text/plain; charset=utf-8","data":"',
     '"format":{"system":"http://ihe.net/fhir/ihe.formatcode.fhir/CodeSystem/formatcode",'
     '"code":"urn:ihe:iti:xds:2017:mimeTypeSufficient","display":"mimeType Sufficient"}',
@@ -91,8 +91,8 @@ _FRAGMENTS = (
     '"participant":[{"type":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/v3-ParticipationType",'
     '"code":"PPRF","display":"primary performer"}],"text":"primary performer"}],"period":{"start":"',
     '"individual":{"reference":"Practitioner?identifier=http://hl7.org/fhir/sid/us-npi|',
-    '"location":[{"location":{"reference":"Location?identifier=https://github.com/synthetichealth/synthea|',
-    '"serviceProvider":{"reference":"Organization?identifier=https://github.com/synthetichealth/synthea|',
+    '"location":[{"location":{"reference":"Location?identifier=',
+    '"serviceProvider":{"reference":"Organization?identifier=',
     '"reasonCode":[{"coding":[{"system":"http://snomed.info/sct","code":"',
     '"reasonReference":[{"reference":"',
     '"resourceType":"Condition","id":"',
