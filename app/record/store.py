@@ -2,8 +2,9 @@
 
 This is the only module of Carry that imports sqlcipher3. SQLCipher 4 defaults are used as they are (AES-256,
 HMAC-SHA512 per page, PBKDF2-HMAC-SHA512 with 256,000 iterations); no compatibility settings are applied. The
-journal is a WAL whose frames are encrypted pages; temporary tables and indices stay in memory; deleted content
-is overwritten (secure_delete).
+journal is a WAL whose frames are encrypted pages; temporary tables and indices stay in memory (the one exception:
+the VACUUM after a migration that frees space writes its copy to a temporary file, keyed like the record); deleted
+content is overwritten (secure_delete). A resource's JSON is stored packed (app.record.packed).
 
 Two connections on the one file, each with its own lock: the writer (SQLite allows one writer at a time) and a
 reader beside it. The WAL lets the reader see the last committed state while a write is in progress, so a screen's
@@ -53,6 +54,7 @@ from .errors import (
 )
 from .extract import extract
 from .files import display_name, open_import_file
+from .packed import SQL_FUNCTION, forget_unpacked, pack, unpack
 from .schema import MIGRATIONS, latest_version
 
 __all__ = [
@@ -239,6 +241,8 @@ class RecordInfo:
         }
 
 
+
+
 def _quote(passphrase: str) -> str:
     if not isinstance(passphrase, str) or not passphrase:
         raise PassphraseRefused("The passphrase is empty.")
@@ -398,6 +402,8 @@ class Record:
             db.execute("PRAGMA busy_timeout = 10000")
             # A large page cache keeps index pages decrypted in memory during big imports (64 MiB at most).
             db.execute("PRAGMA cache_size = -65536")
+            # A resource's JSON is stored packed (app.record.packed); SQL reads it through this function.
+            db.create_function(SQL_FUNCTION, 1, unpack, deterministic=True)
         except BaseException:
             db.close()
             raise
@@ -416,6 +422,7 @@ class Record:
                 self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db.close()
             self._db = None
+            forget_unpacked()  # nothing read from the record stays in memory once it is locked
 
     lock = close
 
@@ -477,10 +484,25 @@ class Record:
                     if migration.step is not None:
                         migration.step(cur.raw)
                     cur.execute(f"PRAGMA user_version = {int(migration.version)}")
+                if migration.vacuum:
+                    self._vacuum()
             from .view_cache import VIEW_VERSION, refresh
 
             if current < VIEW_VERSION <= goal:
                 refresh(self)  # an older record's views are filled once, as it is brought up to this version
+
+    def _vacuum(self) -> None:
+        """Rewrite the file to hand back the pages a migration freed. VACUUM builds the new copy as a temporary
+        database, which SQLCipher keys with the record's key: it goes to a temporary file (encrypted; in memory it
+        would take the whole record's size) for as long as the rewrite lasts. A rewrite that fails (a full disk)
+        changes nothing, and the record is used as it is: its free pages are filled before the file grows again."""
+        db = self._conn()
+        db.execute("PRAGMA temp_store = FILE")
+        try:
+            with contextlib.suppress(dbapi2.Error):
+                db.execute("VACUUM")
+        finally:
+            db.execute("PRAGMA temp_store = MEMORY")
 
     # --- connection plumbing --------------------------------------------------------------------------------
 
@@ -746,7 +768,7 @@ class Record:
                 counted.count(res.resource_type, "updated")
             ex = extract(res.data)
             writes.append((
-                rowid, res.raw.decode("utf-8"), res.hash, now, run_id,
+                rowid, pack(res.raw), res.hash, now, run_id,
                 VALID_UNCHECKED if not res.checked else VALID_NO if res.error else VALID_YES, res.error,
                 ex.effective, ex.category, ex.code_system, ex.code, ex.code_display, ex.status, ex.display, ex.subject,
                 ex.value_num, ex.value_unit, source_id, res.resource_type, res.id, now, now, run_id,
@@ -895,7 +917,7 @@ class Record:
         clause = "r.type = ? AND r.id = ?" + (" AND r.source_id = ?" if source_id is not None else "")
         args: list[Any] = [resource_type, resource_id] + ([source_id] if source_id is not None else [])
         rows = self._query(
-            f"SELECT {_ROW_COLUMNS}, r.raw, r.hash, run.origin FROM resource r JOIN source s ON s.id = r.source_id "
+            f"SELECT {_ROW_COLUMNS}, resource_json(r.raw), r.hash, run.origin FROM resource r JOIN source s ON s.id = r.source_id "
             f"LEFT JOIN run ON run.id = r.last_run WHERE {clause} ORDER BY r.source_id LIMIT 1",
             args,
         )
@@ -983,7 +1005,7 @@ class Record:
         written = 0
         with self._snapshot() as db:
             cursor = db.execute(
-                f"SELECT r.raw, r.type, r.id, s.base_url FROM resource r JOIN source s ON s.id = r.source_id {clause} "
+                f"SELECT resource_json(r.raw), r.type, r.id, s.base_url FROM resource r JOIN source s ON s.id = r.source_id {clause} "
                 "ORDER BY r.source_id, r.type, r.id",
                 args,
             )

@@ -13,6 +13,7 @@ from fpdf import FPDF
 from support.records import KARENA, PASSPHRASE
 
 from app.record import NotARecord, Record, facts, latest_version, search_notes
+from app.record.packed import FORMAT_DEFLATE_1
 from app.record.schema import MIGRATIONS
 from app.record.view_cache import current, kept_slots
 from app.record.view_labs import OTHER_SHOWN_APART, PANELS_WITHOUT_VALUE, labs_current
@@ -243,11 +244,31 @@ def _seed_v16(record: Record) -> None:
             )
 
 
+# A resource as a portal sends it (compact, keys in its own order, words beyond ASCII), stored as text before 18.
+RESULT_TEXT = (
+    '{"resourceType":"Observation","id":"old-4","status":"final","code":{"coding":[{"system":"http://loinc.org",'
+    '"code":"2345-7"}],"text":"Glukose (nüchtern) – Blut"},"subject":{"reference":"Patient/p1"},'
+    '"effectiveDateTime":"2025-03-01","valueQuantity":{"value":5.10,"unit":"mmol/L"}}'
+)
+
+
+def _seed_v17(record: Record) -> None:
+    # Version 17 stored every resource's JSON as text; the migration to 18 packs it.
+    _seed_v16(record)
+    with record.write() as cur:
+        cur.execute(
+            "INSERT INTO resource (source_id, type, id, raw, hash, first_seen, last_seen, changed_at, first_run, "
+            "last_run, valid, display, status, effective) VALUES (1, 'Observation', 'old-4', ?, 'h4', ?, ?, ?, 1, 1, "
+            "1, 'Glukose', 'final', '2025-03-01')",
+            (RESULT_TEXT, *("2025-03-01T00:00:00Z",) * 3),
+        )
+
+
 # One seed per schema version a record can be left at. A new migration adds the seed of the version before it.
 SEEDS: dict[int, Callable[[Record], None]] = {
     1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4, 5: _seed_v5, 6: _seed_v6, 7: _seed_v7, 8: _seed_v8,
     9: _seed_v9, 10: _seed_v10, 11: _seed_v11, 12: _seed_v12, 13: _seed_v13, 14: _seed_v14, 15: _seed_v15,
-    16: _seed_v16,
+    16: _seed_v16, 17: _seed_v17,
 }  # fmt: skip
 
 
@@ -357,6 +378,53 @@ def test_version_17_finds_an_older_record_s_documents_by_the_words_of_their_pdfs
         assert [row.id for row in record.search("meniscus")] == ["old-report"]
         assert [row.id for row in record.search("clinic")] == ["old-letter"]  # its title still finds it, once
         assert [row.id for row in record.search("rhinitis")] == ["old-1"]  # the others' rows are as they were
+
+
+def test_version_18_packs_every_resource_s_json_and_notes_no_change_in_the_views(tmp_path: Path) -> None:
+    path = tmp_path / "v17.carry"
+    old = _record_at(path, 17)
+    _seed_v17(old)
+    dirty = old._query("SELECT member, kind FROM view_dirty ORDER BY member")
+    old.close()
+    with Record.open(path, PASSPHRASE) as record:
+        assert record.schema_version >= 18
+        stored = record._query("SELECT id, raw FROM resource ORDER BY rowid")
+        assert {"old-1", "old-2", "old-3", "old-4"} <= {rid for rid, _ in stored}
+        assert all(isinstance(raw, bytes) and raw[:1] == bytes((FORMAT_DEFLATE_1,)) for _, raw in stored)
+        assert b"Glukose" not in dict(stored)["old-4"]
+        result = record.get("Observation", "old-4")
+        assert result is not None and result.raw == RESULT_TEXT  # the very text, down to "5.10"
+        assert record.read("SELECT json_extract(resource_json(raw), '$.code.text') FROM resource WHERE id = 'old-4'") == [
+            ("Glukose (nüchtern) – Blut",)
+        ]
+        assert record._query("SELECT member, kind FROM view_dirty ORDER BY member") == dirty
+
+
+def test_version_18_gives_back_the_space_the_text_took(tmp_path: Path, demo_dir: Path) -> None:
+    # A record of version 17 whose resources are text (as Carry wrote them then) shrinks when it is migrated.
+    path = tmp_path / "v17-big.carry"
+    old = _record_at(path, 17)
+    _seed_v17(old)
+    documents = [
+        entry["resource"] for entry in json.loads((demo_dir / KARENA).read_text())["entry"]
+        if entry["resource"]["resourceType"] in ("Observation", "Claim", "ExplanationOfBenefit", "Encounter")
+    ][:600]
+    with old.write() as cur:
+        for n, resource in enumerate(documents):
+            cur.execute(
+                "INSERT INTO resource (source_id, type, id, raw, hash, first_seen, last_seen, changed_at, valid) "
+                "VALUES (1, ?, ?, ?, ?, '2025-01-01', '2025-01-01', '2025-01-01', 1)",
+                (resource["resourceType"], f"copy-{n}", json.dumps(resource, separators=(",", ":")), f"c{n}"),
+            )
+    text = sum(len(raw) for (raw,) in old._query("SELECT raw FROM resource"))
+    old.close()
+    before = path.stat().st_size
+    with Record.open(path, PASSPHRASE) as record:
+        packed = sum(len(raw) for (raw,) in record._query("SELECT raw FROM resource"))
+        assert record.read("SELECT count(*) FROM resource WHERE typeof(raw) != 'blob'") == [(0,)]
+    after = path.stat().st_size
+    assert packed < text / 3
+    assert after < before - text / 2, (before, after, text)
 
 
 def test_a_record_from_a_newer_carry_is_refused_untouched(tmp_path: Path) -> None:

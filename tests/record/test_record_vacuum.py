@@ -1,0 +1,73 @@
+"""The rewrite that hands back the space a migration freed (VACUUM) builds its copy in a temporary file, so that it
+does not take the record's whole size in memory: that file is encrypted with the record's key, never plain."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support.records import PASSPHRASE
+
+# Run in a process of its own: SQLite reads SQLITE_TMPDIR once, when it starts. While the rewrite runs (in a thread),
+# every temporary file it has open is read through /proc; what was read most is reported.
+_CHILD = r"""
+import json, os, sys, threading
+from app.record import Record
+
+path, marker = sys.argv[1], sys.argv[2]
+record = Record.create(path, sys.argv[3])
+lines = [
+    json.dumps({"resourceType": "Observation", "id": f"o{n}", "status": "final",
+                "code": {"text": f"{marker} reading {n}"}, "valueQuantity": {"value": n, "unit": "mmol/L"}})
+    for n in range(3000)
+]
+record.import_bytes("\n".join(lines).encode(), origin="many.ndjson")
+# The rewrite's copy gets the record's page cache (64 MiB): a small cache here makes this small record spill to the
+# file as a big one does.
+record._db.execute("PRAGMA cache_size = -256")
+seen = {"bytes": 0, "plain": False, "marker": False, "files": 0}
+for attempt in range(5):
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (record._vacuum(), done.set()))
+    thread.start()
+    while not done.is_set():
+        for fd in os.listdir("/proc/self/fd"):
+            try:
+                target = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith(os.environ["SQLITE_TMPDIR"]):
+                try:
+                    with open(f"/proc/self/fd/{fd}", "rb") as handle:
+                        data = handle.read()
+                except OSError:
+                    continue
+                seen["files"] += 1
+                seen["bytes"] = max(seen["bytes"], len(data))
+                seen["plain"] = seen["plain"] or b"SQLite format 3" in data
+                seen["marker"] = seen["marker"] or marker.encode() in data or marker.lower().encode() in data
+    thread.join()
+    if seen["bytes"] > 1_000_000:
+        break
+record.close()
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="reads the open files through /proc")
+def test_the_rewrite_s_temporary_copy_is_encrypted(tmp_path: Path) -> None:
+    temp = tmp_path / "tmp"
+    temp.mkdir(mode=0o700)
+    env = {**os.environ, "SQLITE_TMPDIR": str(temp), "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(tmp_path / "r.carry"), "Zebrafinch", PASSPHRASE],
+        env=env, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["files"] > 0 and seen["bytes"] > 1_000_000, seen  # the copy went to a temporary file, and was read
+    assert not seen["plain"] and not seen["marker"], seen
+    assert list(temp.iterdir()) == []  # and it is gone
