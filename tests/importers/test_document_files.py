@@ -15,7 +15,7 @@ from fpdf import FPDF
 from PIL import Image
 
 from app.record import ImportRefused, Record, people
-from app.record.imports import Whose, import_path
+from app.record.imports import FileImportReport, Whose, import_path
 from app.views import detail
 from support.cli import one_line_refusal, run_carry
 from support.records import ELVINA, PASSPHRASE
@@ -61,6 +61,7 @@ def test_a_pdf_keeps_its_bytes_the_patient_s_title_and_the_date_it_states(record
     assert proposed(path).title == "discharge letter 2023" and proposed(path).date == "2023-05-17"
     report = import_path(record, path, title="Discharge letter, Riverside Hospital")
     assert report.counts.imported == 1 and report.counts.invalid == 0
+    assert isinstance(report, FileImportReport)
     assert report.notes == ("1 item that names no patient was put in the record of Mrs. Elvina Lemke.",)
     doc = _document(record)
     attachment = doc["content"][0]["attachment"]
