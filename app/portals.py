@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -440,17 +440,14 @@ class Portals:
 
         from .record.checking import CheckWhileSyncing, pending_count
 
-        workers = ValidationWorkers()
-        checker = CheckWhileSyncing(self.record, workers)
+        held = ExitStack()  # closed in a thread: stopping the checker and the workers waits for them
+        workers = held.enter_context(ValidationWorkers())
+        checker = held.enter_context(CheckWhileSyncing(self.record, workers))
 
         def rest() -> CheckResult:
             if checking is not None:
                 checking(0, pending_count(self.record))
             return checker.finish(progress=checking)
-
-        def close() -> None:
-            checker.__exit__(None, None, None)
-            workers.close()
 
         try:
             try:
@@ -463,7 +460,7 @@ class Portals:
                 raise
             return report, await asyncio.to_thread(rest)
         finally:
-            await asyncio.to_thread(close)
+            await asyncio.to_thread(held.close)
 
     # --- write-back (sharing with a portal that accepts it) ----------------------------------------------------
 
