@@ -19,7 +19,7 @@ from typing import Any
 
 from .drugs import Drug, normalise_text, parse_drug
 from .facts import Fact
-from .view_cache import KeptHead, kept_copies, kept_heads_or_grouped, kept_or_grouped
+from .view_cache import KeptHead, kept_copies, kept_heads_or_grouped, kept_or_grouped, newest_copies
 from .people import Subjects
 from .store import Record
 
@@ -131,6 +131,12 @@ class MedicationList:
         }
 
 
+# How many of an order's other copies are asked who prescribed it when its newest copy names nobody.
+_COPIES_ASKED = 8
+# Who a requester reference may name.
+_PRESCRIBER_TYPES = frozenset({"Practitioner", "Organization", "PractitionerRole", "Patient", "RelatedPerson"})
+
+
 def reconcile_medications(record: Record, *, subjects: Subjects | None = None) -> MedicationList:
     """Current and stopped medications of everyone in the record (or of one person's `subjects`: Person.subjects),
     with conflicts and flags; an allergy flags only the same person's medications."""
@@ -162,14 +168,14 @@ def reconcile_medications(record: Record, *, subjects: Subjects | None = None) -
         found: str | None = newest.get(order.row.rowid, {}).get("prescriber")
         if found:
             return found
-        # The newest copy names nobody: the other copies, in their order (the kept members of that one fact, or
-        # every order grouped once when the kept views do not serve this scope).
-        copies = kept_copies(record, _ORDER_TYPES, order.fact_id, scope) if not older else None
+        # The newest copy names nobody: the fact's other copies, newest first, up to _COPIES_ASKED of them (a copy
+        # received again a thousand times is asked about a few times, not a thousand).
+        copies = kept_copies(record, _ORDER_TYPES, order.fact_id, scope, _COPIES_ASKED) if not older else None
         if copies is None:
             if not older:
                 older.append({f.fact_id: f for f in kept_or_grouped(record, _ORDER_TYPES, subjects=scope)})
             fact = older[0].get(order.fact_id)
-            copies = [m.rowid for m in fact.members if not m.newest] if fact is not None else []
+            copies = newest_copies(fact, _COPIES_ASKED) if fact is not None else []
         rest = copies
         start, size = 0, 8
         while start < len(rest):  # a few copies at a time, in their order, until one names the prescriber
@@ -226,25 +232,32 @@ def _order_details(record: Record, rowids: list[int]) -> dict[int, dict[str, Any
         return {}
     found: dict[int, dict[str, Any]] = {}
     refs: dict[tuple[int, str], list[int]] = {}
-    for chunk in range(0, len(rowids), 500):
-        part = rowids[chunk : chunk + 500]
+    for start in range(0, len(rowids), 500):
+        some = rowids[start : start + 500]
         for rowid, sid, ref, display in record.read(
             "WITH r AS MATERIALIZED (SELECT rowid, source_id, resource_json(raw) AS json FROM resource "
-            f"WHERE rowid IN ({', '.join('?' * len(part))})) "
+            f"WHERE rowid IN ({', '.join('?' * len(some))})) "
             "SELECT rowid, source_id, COALESCE(json_extract(json, '$.requester.reference'), "
             "json_extract(json, '$.informationSource.reference')), COALESCE(json_extract(json, '$.requester.display'), "
             "json_extract(json, '$.informationSource.display')) FROM r",
-            part,
+            some,
         ):
             if isinstance(display, str) and display.strip():
                 found[rowid] = {"prescriber": display.strip()}
             elif isinstance(ref, str) and "/" in ref:
                 rtype, _, rid = ref.rstrip("/").rpartition("/")
                 refs.setdefault((sid, f"{rtype.rsplit('/', 1)[-1]}/{rid}"), []).append(rowid)
-    if refs:
+    named: list[tuple[int, str, str]] = []
+    for sid, ref in refs:
+        rtype, _, rid = ref.partition("/")
+        if rtype in _PRESCRIBER_TYPES:
+            named.append((sid, rtype, rid))
+    for chunk in range(0, len(named), 300):  # the people named, looked up by key (not every person in the record)
+        part = named[chunk : chunk + 300]
         for sid, rtype, rid, display in record.read(
-            "SELECT source_id, type, id, display FROM resource WHERE type IN ('Practitioner', 'Organization', "
-            "'PractitionerRole', 'Patient', 'RelatedPerson')"
+            "SELECT source_id, type, id, display FROM resource WHERE (source_id, type, id) IN "
+            f"(VALUES {', '.join('(?, ?, ?)' for _ in part)})",
+            [value for key in part for value in key],
         ):
             for rowid in refs.get((sid, f"{rtype}/{rid}"), ()):
                 if display and display != rtype:

@@ -42,7 +42,7 @@ __all__ = [
     "VIEW_VERSION", "KeptHead", "KeptSlot", "current", "epoch", "head_of", "kept_copies", "kept_facts", "kept_heads",
     "kept_heads_or_grouped",
     "kept_months", "kept_newest_recent_slots", "kept_or_grouped", "kept_page", "kept_recent_slots", "kept_slots",
-    "person_of", "refresh",
+    "newest_copies", "person_of", "refresh",
 ]  # fmt: skip
 
 # The views as this code keeps and reads them: the facts (schema 12) and each fact's timeline slot (schema 16).
@@ -990,25 +990,31 @@ def kept_or_grouped(record: Record, types: Iterable[str] | str, subjects: Subjec
 
 
 def kept_copies(
-    record: Record, types: Sequence[str], fact_id: str, subjects: Subjects | None = None
+    record: Record, types: Sequence[str], fact_id: str, subjects: Subjects | None = None, limit: int = 40
 ) -> list[int] | None:
-    """The rowids of a fact's members other than its newest, in the fact's member order (source key, type, id), as
-    `kept_or_grouped(record, types, subjects)` gives them for that fact id (an empty list for a fact it does not
-    have): read from the kept members of that one fact. None when the kept views do not serve these subjects."""
+    """The rowids of up to `limit` of a fact's members other than its newest, newest first: by (changed_at,
+    last_seen, rowid), the order that picks a fact's newest member, as `kept_or_grouped(record, types, subjects)`
+    would give them for that fact id (an empty list for a fact it does not have). Read from the kept members alone,
+    one range of the members' covering index, so a fact of thousands of copies costs what one of a few does. None when
+    the kept views do not serve these subjects."""
     served, _ = _served(record, subjects)
     if not served:
         return None
     found = record._query(
-        f"SELECT {_COLUMNS} FROM view_fact f INDEXED BY view_fact_type CROSS JOIN view_member m ON m.fid = f.id "
-        f"CROSS JOIN resource r ON r.rowid = m.rowid WHERE f.type IN ({', '.join('?' for _ in types)}) "
-        "AND f.fact = ? AND r.removed_at IS NULL",
-        [*types, fact_id],
+        "SELECT m.rowid FROM view_fact f INDEXED BY view_fact_type CROSS JOIN view_member m INDEXED BY view_member_type "
+        "ON m.type = f.type AND m.person = f.person AND m.fid = f.id "
+        f"WHERE f.type IN ({', '.join('?' for _ in types)}) AND f.fact = ? "
+        "ORDER BY m.changed_at DESC, m.last_seen DESC, m.rowid DESC LIMIT ?",
+        [*types, fact_id, limit + 1],
     )
-    if len(found) < 2:
-        return []
-    skeys = {int(sid): key for sid, key in _source_keys(record).items()}
-    top = max(found, key=lambda c: (c[_CHANGED_AT], c[_LAST_SEEN], c[_ROWID]))
-    return [c[_ROWID] for c in sorted(found, key=lambda c: (skeys[c[_SID]], c[_TYPE], c[_ID])) if c is not top]
+    return [rowid for (rowid,) in found[1:]]
+
+
+def newest_copies(fact: Fact, limit: int = 40) -> list[int]:
+    """What kept_copies reads, from a fact grouped in memory: up to `limit` of its other members' rowids, newest
+    first."""
+    order = sorted(fact.members, key=lambda m: (m.changed_at, m.last_seen, m.rowid), reverse=True)
+    return [m.rowid for m in order if not m.newest][:limit]
 
 
 def _served(record: Record, subjects: Subjects | None) -> tuple[bool, str | None]:

@@ -23,7 +23,9 @@ from app.record import Record, confirm, facts, latest_version, merge_people, peo
 from app.record.facts import regroup
 from app.record.portal_state import PortalPullStore, PortalState
 from app.record.view_cache import current, kept_facts, kept_months, kept_or_grouped, kept_page, kept_recent_slots, kept_slots
-from app.record.view_cache import _fill_slots, head_of, kept_copies, kept_heads, kept_newest_recent_slots, person_of
+from app.record.view_cache import (
+    _fill_slots, head_of, kept_copies, kept_heads, kept_newest_recent_slots, newest_copies, person_of,
+)
 from app.record.view_labs import OTHER_SHOWN_APART, PANELS_WITHOUT_VALUE, labs_current, others_current
 from app.record.view_queries import lab_test_rows, other_test_rows
 from app.views.merged import _as_slots
@@ -163,8 +165,10 @@ def _check(record: Record) -> None:
         assert kept_heads(record, rtype) == [head_of(f) for f in fresh]  # what the summary reads of them
         recent = [f for f in fresh if any(m.date and m.date >= "2024-01-15" for m in f.members)]
         assert kept_recent_slots(record, rtype, None, "2024-01-15") == _as_slots(recent)
-        for fact in fresh:  # a fact's other copies, in its members' order (who prescribed an order is read there)
-            assert kept_copies(record, (rtype,), fact.fact_id) == [m.rowid for m in fact.members if not m.newest]
+        for fact in fresh:  # a fact's other copies, newest first (who prescribed an order is read there)
+            others = sorted((m for m in fact.members if not m.newest), key=lambda m: (m.changed_at, m.last_seen, m.rowid))
+            assert kept_copies(record, (rtype,), fact.fact_id) == newest_copies(fact) == [m.rowid for m in others[::-1]]
+            assert kept_copies(record, (rtype,), fact.fact_id, limit=1) == newest_copies(fact, 1) == [m.rowid for m in others[::-1]][:1]
         for count in (1, 2, 5):  # the head of that list, read by date from the slot index, when it has that many
             head = kept_newest_recent_slots(record, rtype, None, "2024-01-15", count)
             dated = [s for s in _as_slots(recent) if s.date >= "2024-01-15"]
