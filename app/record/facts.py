@@ -66,7 +66,8 @@ _CODING_PATH = {
     "MedicationRequest": "$.medicationCodeableConcept.coding",
     "MedicationStatement": "$.medicationCodeableConcept.coding",
 }
-# Every column here is in the covering index `resource_facts` (schema version 4): the scan never reads the JSON.
+# Every column here is in the covering index `resource_facts` (schema version 4; keyed by type, source and rowid since
+# version 19): the scan never reads the JSON.
 _COLUMNS = (
     "r.rowid, r.source_id, r.type, r.id, r.effective, r.category, r.code_system, r.code, r.code_display, r.status, "
     "r.display, r.subject, r.value_num, r.value_unit, r.valid, r.invalid_reason, r.first_seen, r.last_seen, "
@@ -528,10 +529,10 @@ class _Builder:
         if self.rowids is None:
             rows = query(f"SELECT {_COLUMNS} FROM resource r INDEXED BY resource_facts" + (f" WHERE {where}" if where else ""), args)
         else:
-            # A few rows, looked up by rowid, then put in the covering index's order (type, source, id: unique), the
-            # order a grouping of everything meets them in, so ties are broken the same way.
+            # A few rows, looked up by rowid, then put in the covering index's order (type, source, rowid), the order
+            # a grouping of everything meets them in (what facts come of them does not depend on it: `_representative`).
             rows = sorted(query(f"SELECT {_COLUMNS} FROM resource r WHERE {where}", args),
-                          key=lambda c: (c[_TYPE], c[_SID], c[_ID]))  # fmt: skip
+                          key=lambda c: (c[_TYPE], c[_SID], c[_ROWID]))  # fmt: skip
         keys, persons, by_rowid = self.keys, self.persons, self.by_rowid
         for index, cols in enumerate(rows):
             skey = skeys[cols[_SID]]
@@ -651,6 +652,14 @@ class _Builder:
 
         if self.collect:
             self._collect(identifiers, exact, windowed, possible, possible_windowed)
+        same, different = self._decisions()
+        # A bucket's members are linked to its first: which one that is decides which facts a possible match names,
+        # and, where the patient split a group, which edges are replayed. It is the first by type, source and id,
+        # whatever order the rows were read in (as app.record.view_cache also takes it).
+        _first_by_key(rows, possible)
+        if different:
+            _first_by_key(rows, identifiers)
+            _first_by_key(rows, exact)
         edges: list[Edge] = []
         for members in identifiers.values():
             if len(members) > 1 and self._identifier_is_unique(members):
@@ -659,7 +668,6 @@ class _Builder:
         edges.extend(grouped_edges(exact, windowed))
         candidates = grouped_edges(possible, possible_windowed)
 
-        same, different = self._decisions()
         if different:
             # A split is replayed edge by edge; order the edges by content so the outcome never depends on rowids.
             edges.sort(key=lambda e: (keys[e[0]], keys[e[1]]))
@@ -823,7 +831,7 @@ class _Builder:
             if r in links:
                 found = []
                 for other, why in links[r].items():
-                    c = rows[other]  # the other fact's root member stands for it in the hint
+                    c = rows[_representative(rows, members_of[other])]  # stands for the other fact in the hint
                     found.append(PossibleMatch(ids[other], c[_DISPLAY] or c[_TYPE], c[_EFFECTIVE], why))
                 found.sort(key=lambda p: p.fact_id)
                 matches = tuple(found[:_MAX_POSSIBLE])
@@ -869,6 +877,22 @@ class _Builder:
             reasons=tuple(sorted(groups.reasons.get(r, ()))),
             possible_matches=matches,
         )
+
+
+def _representative(rows: Sequence[tuple[Any, ...]], indexes: list[int]) -> int:
+    """The member that stands for a fact in another's hint of a possible match: the first by type, source and id,
+    so the hint is the same whatever order the rows were read in (the grouping index's is the order of storing)."""
+    return min(indexes, key=lambda i: (rows[i][_TYPE], rows[i][_SID], rows[i][_ID]))
+
+
+def _first_by_key(rows: Sequence[tuple[Any, ...]], buckets: dict[Any, list[int]]) -> None:
+    """Each bucket of several members with its first by type, source and id put first (the rest as they were)."""
+    for members in buckets.values():
+        if len(members) > 1:
+            first = _representative(rows, members)
+            if first != members[0]:
+                members.remove(first)
+                members.insert(0, first)
 
 
 _NONE: dict[str, Any] = {}

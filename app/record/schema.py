@@ -695,6 +695,22 @@ def _pack_resources(cur: Any) -> None:
     cur.execute("DROP TABLE dirty_before")
 
 
+# Import speed at scale (issue 19): the grouping index `resource_facts` began with (type, source_id, id), and ids are
+# often content hashes (an Apple Health reading's), so every insert went to a random page of the record's widest
+# index: once it outgrew the page cache, each one read a page back and decrypted it. Keyed (type, source_id, rowid)
+# instead, a file's or a sync's new rows go at the end of their type and source, as they do in the table. It still
+# covers every column the grouping reads (app.record.facts._COLUMNS) and those the views' type scans read; what
+# the grouping does with its rows does not depend on their order (app.record.facts: `_representative`). Looking a
+# resource up by (source, type, id) is the unique index's work, as it always could be.
+_V19 = """
+DROP INDEX IF EXISTS resource_facts;
+CREATE INDEX resource_facts ON resource (
+    type, source_id, rowid, id, effective, category, code_system, code, code_display, status, display, subject,
+    value_num, value_unit, valid, invalid_reason, first_seen, last_seen, changed_at, last_run, removed_at
+);
+"""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sources, resources, identifiers, runs, audit log, settings", _V1),
     Migration(2, "full-text index over display text, codes and notes", _V2, _backfill_fts),
@@ -716,6 +732,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _V17, _reindex_inline_documents),
     Migration(18, "every resource's JSON stored packed: deflated with a dictionary of FHIR's own words; an index no "
               "query uses dropped", _V18, _pack_resources, vacuum=True),
+    Migration(19, "the grouping index keyed by type, source and the order rows were stored in, so that an import "
+              "writes to its end", _V19),
 )
 
 

@@ -1018,8 +1018,9 @@ class Record:
         written = 0
         with self._snapshot() as db:
             cursor = db.execute(
-                f"SELECT resource_json(r.raw), r.type, r.id, s.base_url FROM resource r JOIN source s ON s.id = r.source_id {clause} "
-                "ORDER BY r.source_id, r.type, r.id",
+                # Source by source, each one's rows in the unique index's order (type, id): nothing is sorted.
+                f"SELECT resource_json(r.raw), r.type, r.id, s.base_url FROM source s CROSS JOIN resource r ON r.source_id = s.id "
+                f"{clause} ORDER BY s.id, r.type, r.id",
                 args,
             )
             for raw, rtype, rid, base_url in cursor:

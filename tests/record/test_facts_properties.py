@@ -157,3 +157,23 @@ def test_a_split_survives_forgetting_and_syncing_again(
         assert sorted(m for _, g in _partition(record) for m in g) == sorted(
             (r.source, r.resource_type, r.id) for r in record.rows()
         )
+
+
+def test_possible_matches_do_not_depend_on_the_order_resources_were_stored_in(tmp_path: Path) -> None:
+    # Three active Conditions of one code years apart, from one source: three facts, each offered as a possible
+    # match of the others through the bucket's first member (by type, source and id). The grouping index reads
+    # rows in the order they were stored (schema 19), so a record that stored them the other way round must not
+    # name other facts in its hints.
+    patient = {"resourceType": "Patient", "id": "p", "name": [{"given": ["Ada"], "family": "Park"}]}
+    conditions = [_resource("Condition", f"c-{n}", "1", 1, 1.0, "active") for n in (1, 2, 3)]
+    for n, condition in enumerate(conditions):
+        condition["onsetDateTime"] = f"{2018 + 3 * n}-05-01"
+
+    def hints(name: str, order: list[dict[str, Any]]) -> list[tuple[str, tuple[Any, ...]]]:
+        with Record.create(tmp_path / f"{name}.carry", PASSPHRASE) as record:
+            record.import_bytes(_ndjson([patient, *order]), origin="a.ndjson", source="Clinic A")
+            return sorted((f.fact_id, f.possible_matches) for f in facts(record, "Condition"))
+
+    forward = hints("forward", conditions)
+    assert len(forward) == 3 and all(matches for _, matches in forward)
+    assert forward == hints("backward", conditions[::-1])

@@ -13,7 +13,7 @@ from fpdf import FPDF
 from support.records import KARENA, PASSPHRASE
 
 from app.record import NotARecord, Record, facts, latest_version, search_notes
-from app.record.packed import FORMAT_DEFLATE_1
+from app.record.packed import FORMAT_DEFLATE_1, pack
 from app.record.schema import MIGRATIONS
 from app.record.view_cache import current, kept_slots
 from app.record.view_labs import OTHER_SHOWN_APART, PANELS_WITHOUT_VALUE, labs_current
@@ -264,11 +264,32 @@ def _seed_v17(record: Record) -> None:
         )
 
 
+def _seed_v18(record: Record) -> None:
+    # Version 18 keyed the grouping index by (type, source, id) and stored every resource's JSON packed: the rows of
+    # 17, packed, and three active Conditions of one code from a second source, stored against the order of their
+    # ids, so the index's order (type, source, id) is not the order they were stored in.
+    _seed_v17(record)
+    with record.write() as cur:
+        texts = cur.execute("SELECT rowid, raw FROM resource WHERE typeof(raw) = 'text'").fetchall()
+        for rowid, raw in texts:
+            cur.execute("UPDATE resource SET raw = ? WHERE rowid = ?", (pack(raw), rowid))
+        cur.execute("INSERT INTO source (id, kind, name, created_at) VALUES (3, 'file', 'Clinic B', '2025-03-01')")
+        for n in (3, 2, 1):
+            resource = {**CONDITION, "id": f"b-{n}", "onsetDateTime": f"{2015 + 3 * n}-05-01"}
+            cur.execute(
+                "INSERT INTO resource (source_id, type, id, raw, hash, first_seen, last_seen, changed_at, valid, "
+                "status, display, subject, code_system, code, effective) VALUES (3, 'Condition', ?, ?, ?, ?, ?, ?, 1, "
+                "'active', 'Seasonal allergic rhinitis', 'Patient/p1', 'http://snomed.info/sct', '367498001', ?)",
+                (resource["id"], pack(json.dumps(resource)), f"b{n}", *("2025-03-01T00:00:00Z",) * 3,
+                 resource["onsetDateTime"]),
+            )  # fmt: skip
+
+
 # One seed per schema version a record can be left at. A new migration adds the seed of the version before it.
 SEEDS: dict[int, Callable[[Record], None]] = {
     1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4, 5: _seed_v5, 6: _seed_v6, 7: _seed_v7, 8: _seed_v8,
     9: _seed_v9, 10: _seed_v10, 11: _seed_v11, 12: _seed_v12, 13: _seed_v13, 14: _seed_v14, 15: _seed_v15,
-    16: _seed_v16, 17: _seed_v17,
+    16: _seed_v16, 17: _seed_v17, 18: _seed_v18,
 }  # fmt: skip
 
 
@@ -425,6 +446,36 @@ def test_version_18_gives_back_the_space_the_text_took(tmp_path: Path, demo_dir:
     after = path.stat().st_size
     assert packed < text / 3
     assert after < before - text / 2, (before, after, text)
+
+
+def test_version_19_keys_the_grouping_index_by_the_order_of_storing_and_groups_as_before(tmp_path: Path) -> None:
+    path = tmp_path / "v18.carry"
+    old = _record_at(path, 18)
+    _seed_v18(old)
+    before = facts(old)
+    old.close()
+    with Record.open(path, PASSPHRASE) as record:
+        assert record.schema_version >= 19
+        keyed = [name for _, _, name in record._query("PRAGMA index_info(resource_facts)")]
+        assert keyed[:4] == ["type", "source_id", "rowid", "id"]
+        assert set(_GROUPING_COLUMNS) <= set(keyed)  # still covering what the grouping reads
+        assert facts(record) == before  # the same facts, hints of possible matches included
+        assert any(f.possible_matches for f in before if f.resource_type == "Condition")
+        plans = {
+            "grouping": "SELECT r.type, r.id, r.display FROM resource r INDEXED BY resource_facts WHERE r.type = 'Condition'",
+            "lookup": "SELECT hash FROM resource WHERE source_id = 3 AND type = 'Condition' AND id IN ('b-1', 'b-2')",
+            "export": "SELECT r.id FROM source s CROSS JOIN resource r ON r.source_id = s.id WHERE r.type = 'Condition' "
+                      "ORDER BY s.id, r.type, r.id",
+        }  # fmt: skip
+        found = {what: " ".join(row[-1] for row in record._query(f"EXPLAIN QUERY PLAN {sql}")) for what, sql in plans.items()}
+        assert "COVERING INDEX resource_facts (type=?)" in found["grouping"]
+        assert "sqlite_autoindex_resource_1 (source_id=? AND type=? AND id=?)" in found["lookup"]
+        assert "TEMP B-TREE" not in found["export"] and "TEMP B-TREE" not in found["grouping"]
+
+
+_GROUPING_COLUMNS = ("source_id", "type", "id", "effective", "category", "code_system", "code", "code_display", "status",
+                     "display", "subject", "value_num", "value_unit", "valid", "invalid_reason", "first_seen",
+                     "last_seen", "changed_at", "last_run", "removed_at")  # fmt: skip
 
 
 def test_a_record_from_a_newer_carry_is_refused_untouched(tmp_path: Path) -> None:
