@@ -935,14 +935,17 @@ def kept_facts(record: Record, resource_type: str, person: str | None = None) ->
 def kept_heads(record: Record, resource_type: str, person: str | None = None) -> list[KeptHead]:
     """`[head_of(f) for f in kept_facts(record, resource_type, person)]`, read from one row per fact (its slot,
     schema 16, and its newest member's columns) instead of every member's: what the summary's lists need. Call
-    `current` first."""
+    `current` first. The newest members' columns come from the grouping index (schema 19: type, source, rowid
+    first), where a type's rows lie together, not from the table's rows spread over the file: a cold summary of
+    a million resources reads a few hundred pages instead of thousands."""
     where, args = "f.type = ?", [resource_type]
     if person is not None:
         where += " AND f.person = ?"
         args.append(person)
     found = record._query(
         f"SELECT f.id, f.fact, f.person, f.date, f.sources, {_COLUMNS} FROM view_fact f "
-        f"JOIN resource r ON r.rowid = f.top WHERE {where} AND r.removed_at IS NULL",
+        "JOIN resource r INDEXED BY resource_facts ON r.type = f.type AND r.source_id = f.top_source "
+        f"AND r.rowid = f.top WHERE {where} AND r.removed_at IS NULL",
         args,
     )
     if not found:
