@@ -71,6 +71,7 @@ from .medications import (
     reconcile_medications,
 )
 from .schema import latest_version
+from .summaries import keep_summary, kept_summary
 from .store import (
     FILE_SOURCE,
     MIN_PASSPHRASE,
@@ -95,6 +96,8 @@ __all__ = [
     "find_note",
     "note_history",
     "noted_items",
+    "keep_summary",
+    "kept_summary",
     "notes",
     "notes_for",
     "search_notes",

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MIGRATIONS", "Migration", "latest_version"]
+__all__ = ["CHANGE_COUNT_VERSION", "MIGRATIONS", "Migration", "latest_version"]
 
 
 @dataclass(frozen=True)
@@ -711,6 +711,23 @@ CREATE INDEX resource_facts ON resource (
 """
 
 
+# The summary kept in the record (issue 20): an unlock shows the summary the patient last saw instead of building it
+# again from a million resources. Every write transaction counts itself in `record_change` (Record.write); a kept
+# summary holds the count it was built at, and is shown only while the count is still that (app.record.summaries).
+_V20 = """
+CREATE TABLE record_change (
+    one  INTEGER PRIMARY KEY CHECK (one = 1),
+    n    INTEGER NOT NULL
+);
+INSERT INTO record_change (one, n) VALUES (1, 0);
+CREATE TABLE kept_summary (
+    key    TEXT PRIMARY KEY,
+    stamp  INTEGER NOT NULL,
+    body   TEXT NOT NULL
+);
+"""
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "sources, resources, identifiers, runs, audit log, settings", _V1),
     Migration(2, "full-text index over display text, codes and notes", _V2, _backfill_fts),
@@ -734,7 +751,12 @@ MIGRATIONS: tuple[Migration, ...] = (
               "query uses dropped", _V18, _pack_resources, vacuum=True),
     Migration(19, "the grouping index keyed by type, source and the order rows were stored in, so that an import "
               "writes to its end", _V19),
+    Migration(20, "every write counted; the summary kept, with the count it was built at", _V20),
 )
+
+
+# The version from which every write transaction is counted (record_change).
+CHANGE_COUNT_VERSION = 20
 
 
 def latest_version() -> int:

@@ -55,7 +55,7 @@ from .errors import (
 from .extract import extract
 from .files import display_name, open_import_file
 from .packed import SQL_FUNCTION, forget_unpacked, pack, unpack
-from .schema import MIGRATIONS, latest_version
+from .schema import CHANGE_COUNT_VERSION, MIGRATIONS, latest_version
 
 __all__ = [
     "FILE_SOURCE",
@@ -265,6 +265,7 @@ class Record:
     def __init__(self, path: Path, connection: Any, reader: Any = None, *, read_only: bool = False) -> None:
         self.path = path
         self.read_only = read_only  # the file cannot be written: reading works, changes raise RecordReadOnly
+        self._counting = False  # whether write transactions are counted in the record (schema 20 on)
         self._db = connection  # the writer: write transactions, migrations, the audit log, rekey
         self._lock = threading.RLock()  # held by the writer's user, for a whole write transaction
         # The reader: Record.read outside a write. A record built on one connection (the migration tests build old
@@ -522,26 +523,48 @@ class Record:
     # and see the transaction's own changes. The UI calls both from worker threads.
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Transaction]:
+    def write(self, *, counted: bool = True, wait: bool = True) -> Iterator[Transaction]:
         """A write transaction: everything done on the yielded Transaction is committed together when the block
         ends, or nothing of it when it raises (SQLite's full-disk, read-only and busy errors become RecordErrors
-        with a plain sentence)."""
-        with self._lock, _plain_errors(self.path):
-            db = self._conn()
-            db.execute("BEGIN IMMEDIATE")
-            outer, self._writing = self._writing, threading.get_ident()
-            try:
-                yield Transaction(db.cursor())
-                db.execute("COMMIT")
-                self._commits += 1
-            except BaseException:
-                # SQLite may have rolled back already (a full disk does), so there may be nothing left to undo.
-                if db.in_transaction:
-                    with contextlib.suppress(dbapi2.Error):
-                        db.execute("ROLLBACK")
-                raise
-            finally:
-                self._writing = outer
+        with a plain sentence). It is counted in the record (`change_count`, schema 20), so what is kept of the
+        record's state (the summary) knows it changed; `counted=False` is for writing that kept state itself.
+        `wait=False`: RecordBusy at once when this process is writing already (a sync's batch), instead of waiting."""
+        if not self._lock.acquire(blocking=wait):
+            raise RecordBusy("Carry is writing to your record; try again in a moment.")
+        try:
+            with _plain_errors(self.path):
+                db = self._conn()
+                db.execute("BEGIN IMMEDIATE")
+                outer, self._writing = self._writing, threading.get_ident()
+                try:
+                    yield Transaction(db.cursor())
+                    if counted and self._counts_writes(db):
+                        db.execute("UPDATE record_change SET n = n + 1")
+                    db.execute("COMMIT")
+                    self._commits += 1
+                except BaseException:
+                    # SQLite may have rolled back already (a full disk does), so there may be nothing left to undo.
+                    if db.in_transaction:
+                        with contextlib.suppress(dbapi2.Error):
+                            db.execute("ROLLBACK")
+                    raise
+                finally:
+                    self._writing = outer
+        finally:
+            self._lock.release()
+
+    def _counts_writes(self, db: Any) -> bool:
+        """Whether the record counts its writes (schema 20 on: known for good once it does)."""
+        if not self._counting:
+            self._counting = int(db.execute("PRAGMA user_version").fetchone()[0]) >= CHANGE_COUNT_VERSION
+        return self._counting
+
+    def change_count(self) -> int | None:
+        """How many write transactions the record has committed since it began counting (schema 20); None before.
+        Read before anything else a kept state is made from: any write after it moves it."""
+        if self.schema_version < CHANGE_COUNT_VERSION:
+            return None
+        return int(self.read("SELECT n FROM record_change")[0][0])
 
     def read(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         """Every row of one statement (SQL written in app/record, never text from outside; values as params)."""

@@ -7,14 +7,17 @@ status, last prescriber and last fill, stopped ones apart, conflicting doses and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
+from datetime import date
+from pathlib import Path
 from typing import Any
 
-from app.record import MedicationEntry, Record, ResourceRow, Subjects, noted_items
+from app.record import MedicationEntry, Record, ResourceRow, Subjects, keep_summary, kept_summary, noted_items
 from app.record.entries import is_own
 from app.record.view_cache import KeptHead
 from app.record.view_queries import has_resources, json_fields as _json_fields, rows_by_rowid
@@ -23,7 +26,7 @@ from .labs import OTHER, lab_tests
 from .format import (
     code_word, format_date, format_value, kind_name, readable_measurements, source_label, tidy_name, years_since,
 )  # fmt: skip
-from .merged import Slot, cached_heads, cached_medications, newest_recent_slots
+from .merged import Slot, cached_heads, cached_medications, caught_up, newest_recent_slots
 from .people import Person, Scope
 from .ranges import Flag, flag_for, range_for
 from .short_names import RESULT_TYPES, short_test_name
@@ -240,6 +243,88 @@ def _medications(
 
 
 def build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] = ()) -> Dashboard:
+    """The summary of `scope`: the one kept in the record when nothing was written since it was built (an unlock
+    on a big record reads it back instead of building it again), else built and kept (app.record.summaries)."""
+    caught_up(record)  # the kept facts catch up first (a write), and the count is read after it
+    count = record.change_count()
+    key = _summary_key(scope)
+    today = date.today()
+    kept = kept_summary(record, key, count)
+    if kept is not None:
+        board, until = _board_from_json(kept)
+        if today.isoformat() < until:
+            return replace(board, person=scope.person, people=everyone)
+    board = _build_dashboard(record, scope, everyone)
+    subjects = scope.person.subjects if scope.person is not None else None
+    orders = [e.last_ordered for e in cached_medications(record, subjects).current]
+    keep_summary(record, key, count, _board_json(board, _says_the_same_until(orders, today)))
+    return board
+
+
+def _says_the_same_until(dates: Iterable[str | None], today: date) -> str:
+    """The first day a summary built today would word differently: the next birthday of a current medication's last
+    order ("last ordered 3 years ago" is the only thing on it that depends on the day)."""
+    changes = ["9999-12-31"]
+    for value in dates:
+        if not value or years_since(value, today) is None:
+            continue
+        then = date.fromisoformat(value[:10]) if len(value) >= 10 else date(int(value[:4]), 1, 1)
+        for year in (today.year, today.year + 1):
+            # The day years_since counts one more: the same month and day, or 1 March for a 29 February.
+            day = date(year, then.month, then.day) if (then.month, then.day) != (2, 29) or _leap(year) else date(year, 3, 1)
+            if day > today:
+                changes.append(day.isoformat())
+                break
+    return min(changes)
+
+
+def _leap(year: int) -> bool:
+    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _summary_key(scope: Scope) -> str:
+    """Whose summary, and made by which code: a Carry whose views or record code changed builds its own."""
+    return f"{scope.person.key if scope.person is not None else '*'}:{_CODE}"
+
+
+def _code_hash() -> str:
+    """A hash of the code a summary is made by (app.views and app.record): computed once per process."""
+    digest = hashlib.sha256()
+    for package in (Path(__file__).parent, Path(__file__).parent.parent / "record"):
+        for path in sorted(package.glob("*.py")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+_CODE = _code_hash()
+
+
+def _board_json(board: Dashboard, until: str) -> str:
+    """A summary as text, without its people (they are the scope's, given again when it is read back), and the day
+    from which it would be worded differently."""
+    lists = {f.name: [asdict(i) for i in getattr(board, f.name)] for f in fields(board) if f.name in _ITEM_LISTS}
+    notes = [asdict(n) for n in board.medication_notes]
+    body = {"lists": lists, "notes": notes, "has_data": board.has_data, "until": until}
+    return json.dumps(body, separators=(",", ":"))
+
+
+def _board_from_json(text: str) -> tuple[Dashboard, str]:
+    data = json.loads(text)
+
+    def item(d: dict[str, Any]) -> Item:
+        flag = Flag(**d["flag"]) if d.get("flag") else None
+        return Item(**{**d, "flag": flag, "sources": tuple(d["sources"]), "notes": tuple(d["notes"])})
+
+    lists = {name: tuple(item(d) for d in found) for name, found in data["lists"].items()}
+    notes = tuple(Note(**n) for n in data["notes"])
+    return Dashboard(person=None, people=(), has_data=data["has_data"], medication_notes=notes, **lists), data["until"]
+
+
+_ITEM_LISTS = ("problems", "medications", "allergies", "immunizations", "results", "encounters",
+               "stopped_medications", "treatment", "devices")  # fmt: skip
+
+
+def _build_dashboard(record: Record, scope: Scope, everyone: tuple[Person, ...] = ()) -> Dashboard:
     subjects = scope.person.subjects if scope.person is not None else None
 
     def of(rtype: str) -> list[KeptHead]:  # what the lists show of each fact, not its every member

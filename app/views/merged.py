@@ -38,6 +38,7 @@ __all__ = [
     "Slot",
     "SlotList",
     "cached_facts",
+    "caught_up",
     "cached_heads",
     "cached_list",
     "cached_medications",
@@ -386,6 +387,13 @@ def months(
             )
             return list(counted)
     return list((found or slots(record, types, subjects, source_id)).months)
+
+
+def caught_up(record: Record) -> None:
+    """Bring the facts kept in the record up to date now, as this module's caches follow them (so that they drop only
+    what changed): before reading something made from the record's state as it is now (app.views.dashboard reads
+    the record's change count after this)."""
+    _cache(record)
 
 
 def warm(record: Record, types: Sequence[str], subjects: Iterable[tuple[int, str]] | None) -> None:
