@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterable
 from collections import Counter
@@ -288,11 +289,15 @@ def _summary_key(scope: Scope) -> str:
 
 
 def _code_hash() -> str:
-    """A hash of the code a summary is made by (app.views and app.record): computed once per process."""
+    """A hash of the code a summary is made by (app.views and app.record), computed once per process. Where that
+    code cannot be read as files (a packaged app), a value of this process alone: nothing kept is read back then."""
     digest = hashlib.sha256()
-    for package in (Path(__file__).parent, Path(__file__).parent.parent / "record"):
-        for path in sorted(package.glob("*.py")):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    files = [path for package in (Path(__file__).parent, Path(__file__).parent.parent / "record")
+             for path in sorted(package.glob("*.py*"))]  # fmt: skip
+    if not files:
+        return os.urandom(8).hex()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
