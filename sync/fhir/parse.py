@@ -289,18 +289,18 @@ def validate_chunks(
     """`validate_raw` over chunks that are produced as they are needed (for example read from the record page by
     page): with `parallel`, a few chunks ahead are checked in worker processes, so memory stays bounded. With
     `pool`, its workers (started earlier, perhaps while a sync was still fetching) do the work and stay up."""
-    if not parallel:
+    if parallel and pool is None:
+        own = ValidationWorkers(workers)
+        try:
+            yield from validate_chunks(chunks, parallel=True, pool=own)
+        finally:
+            own.close()
+        return
+    if not parallel or pool is None or pool.count == 0:
         for chunk in chunks:
             yield _validate_raw(chunk)
         return
-    if pool is not None:
-        yield from _validate_in(pool.executor(), pool.count, chunks)
-        return
-    own = ValidationWorkers(workers)
-    try:
-        yield from _validate_in(own.executor(), own.count, chunks)
-    finally:
-        own.close()
+    yield from _validate_in(pool.executor(), pool.count, chunks)
 
 
 def _validate_in(executor: ProcessPoolExecutor, count: int, chunks: Iterable[list[bytes]]) -> Iterator[list[str | None]]:
@@ -320,22 +320,31 @@ def _validate_in(executor: ProcessPoolExecutor, count: int, chunks: Iterable[lis
 class ValidationWorkers:
     """Worker processes that validate, started before they are needed: starting one (a new interpreter that imports
     the R4B models) takes a second or more, which a sync can hide behind its network waits. They stay up until
-    `close` (or the end of a `with` block), so one start serves every validation pass in between."""
+    `close` (or the end of a `with` block), so one start serves every validation pass in between. With a count of 0
+    (the default on a machine with one core) no process starts and the validation runs in the caller's process."""
 
     def __init__(self, workers: int | None = None) -> None:
-        self.count = workers or max(1, min(4, os.cpu_count() or 1))
+        # One core is left to the process that stores what the workers check (and to a portal on the same machine):
+        # validation is cheap enough now (fastpath.py) that a worker more than that only competes with them for the
+        # cores. On one core there is none; the caller's process validates.
+        self.count = min(4, (os.cpu_count() or 1) - 1) if workers is None else workers
         self._executor: ProcessPoolExecutor | None = None
+        self._started = False
 
     @property
     def started(self) -> bool:
-        return self._executor is not None
+        return self._started
 
     def start(self) -> None:
-        """Start the workers (at once, without waiting for them): each imports the models it will need."""
-        self.executor()
+        """Start the workers (at once, without waiting for them): each imports the models it will need. With a count
+        of 0 nothing starts: the validation runs in the caller's process (and thread)."""
+        self._started = True
+        if self.count:
+            self.executor()
 
     def executor(self) -> ProcessPoolExecutor:
         if self._executor is None:
+            self._started = True
             # spawn, not fork: the app server has threads, and a forked copy of a locked lock never unlocks.
             self._executor = ProcessPoolExecutor(
                 max_workers=self.count,
@@ -351,6 +360,7 @@ class ValidationWorkers:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+        self._started = False
 
     def __enter__(self) -> ValidationWorkers:
         return self

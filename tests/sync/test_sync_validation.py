@@ -3,6 +3,7 @@ the check pass flags what fails R4B validation, keeps it, and adds it to the syn
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ from sync_support import PASSPHRASE, connect, login_for, synced_once
 from app.portals import Connection, Portals
 from app.record import Record
 from app.record.checking import CheckWhileSyncing, WorkersWhenBig, _store_results, check_pending, pending_count
-from sync.fhir.parse import PARALLEL_THRESHOLD, ValidationWorkers
+from sync.fhir.parse import PARALLEL_THRESHOLD, ValidationWorkers, dumps, validate_chunks
 from sync.pull.report import SyncProgress
 from sync.sandbox import SandboxServer
 
@@ -277,3 +278,18 @@ async def test_the_app_s_sync_validates_beside_it_and_leaves_nothing_unchecked(r
     assert sorted(rid for _t, rid, _r in result.invalid_items) == sorted(b["id"] for b in stored_broken)
     stored = portals.state.reports(conn.id, 1)[0]
     assert stored.totals.invalid == expected_report.totals.invalid == 2 and report.totals.imported == stored.totals.imported
+
+
+def test_no_workers_validates_in_this_process_with_the_same_verdicts() -> None:
+    """ValidationWorkers(0) (the default on one core): `start` marks it started, so a sync's check runs beside it
+    page by page, but no process starts; the verdicts are those of the in-process pass."""
+    raws = [dumps(_broken_observation("p")), dumps({**_broken_observation("p"), "status": "final"})]
+    before = set(multiprocessing.active_children())
+    with ValidationWorkers(0) as workers:
+        workers.start()
+        assert workers.started
+        verdicts = list(validate_chunks([raws, raws[1:]], parallel=True, pool=workers))
+        assert set(multiprocessing.active_children()) == before
+    assert not workers.started
+    assert verdicts == list(validate_chunks([raws, raws[1:]], parallel=False))
+    assert verdicts[0][0] is not None and "status" in verdicts[0][0] and verdicts[0][1] is None and verdicts[1] == [None]
