@@ -42,6 +42,7 @@ _SCALARS = frozenset({str, bool, int, Decimal})
 # Remembered verdicts on primitive values, per type; forgotten wholesale past this many (ids and instants rarely
 # repeat, codes and systems always do).
 _REMEMBER = 100_000
+_LONGEST_REMEMBERED = 200  # characters: longer strings are judged each time they are met
 
 # What every model's validation runs, and the configuration they share: a model with more is never fast-accepted.
 _BASE_VALIDATORS = frozenset(FHIRAbstractModel.__pydantic_decorators__.model_validators)
@@ -61,19 +62,24 @@ class _Primitive:
         kind = type(value)
         if kind not in _SCALARS:
             return False
+        if kind is str and len(value) > _LONGEST_REMEMBERED:
+            return self._judge(value)  # a narrative or an attachment's data: not kept in memory for a second look
         # The type is part of the key: True == 1 and Decimal("1.0") == 1, but they are different JSON.
         key = (kind, str(value) if kind is Decimal else value)
         verdict = self.verdicts.get(key)
         if verdict is None:
-            try:
-                self.adapter.validate_python(value)
-                verdict = True
-            except Exception:  # noqa: BLE001 - whatever stops the type's validator (fhir_core's own bugs too) is a doubt
-                verdict = False
+            verdict = self._judge(value)
             if len(self.verdicts) >= _REMEMBER:
                 self.verdicts.clear()
             self.verdicts[key] = verdict
         return verdict
+
+    def _judge(self, value: Any) -> bool:
+        try:
+            self.adapter.validate_python(value)
+        except Exception:  # noqa: BLE001 - whatever stops the type's validator (fhir_core's own bugs too) is a doubt
+            return False
+        return True
 
 
 @dataclass(slots=True)

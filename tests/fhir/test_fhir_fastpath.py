@@ -71,6 +71,24 @@ def test_every_sample_resource_the_fast_path_accepts_the_models_accept(sample: l
     assert wrong == []
 
 
+def test_whole_documents_the_fast_path_accepts_the_models_accept() -> None:
+    """Bundles as one resource: their entries' resources are checked by their own resourceType (as fhir_core picks
+    the model), which the entries alone do not exercise."""
+    checked = 0
+    for path in sorted((ROOT / "tests" / "data").rglob("*.json")):
+        document = loads(path.read_bytes())
+        if not isinstance(document, dict) or _model(str(document.get("resourceType"))) is None:
+            continue
+        mutated = _copy(document)
+        mutated["entry"][0]["resource"]["bogus"] = 1
+        for candidate in (document, mutated):
+            if _fast_accepts(candidate, candidate["resourceType"]):
+                checked += 1
+                assert _models_accept(candidate), path.name
+        assert not _fast_accepts(mutated, mutated["resourceType"])
+    assert checked >= 3
+
+
 def test_valid_data_is_not_built_as_models(sample: list[dict[str, Any]]) -> None:
     """Breaks if the fast path stops being used: valid resources would each be validated by the models again."""
     before = full_validations()
