@@ -35,7 +35,7 @@ from fhir_core.constraints import FHIR_TYPES_MAPS
 from fhir_core.fhirabstractmodel import FHIRAbstractModel
 from fhir_core.types import FhirBase, FhirElementOrResourceBase
 
-__all__ = ["accepts"]
+__all__ = ["accepts", "prepare"]
 
 _PRIMITIVE, _ELEMENT, _RESOURCE = 0, 1, 2
 _SCALARS = frozenset({str, bool, int, Decimal})
@@ -105,6 +105,16 @@ def accepts(model: Any, resource: dict[str, Any]) -> bool:
         return _accepts(_table(model), resource)
     except RecursionError:
         return False
+
+
+def prepare(model: Any) -> None:
+    """Build the tables of `model` and of every element it can hold (a worker does it before its first chunk)."""
+    pending, seen = [model], {model}
+    while pending:
+        for spec in _table(pending.pop()).fields.values():
+            if spec.kind == _ELEMENT and spec.model not in seen:
+                seen.add(spec.model)
+                pending.append(spec.model)
 
 
 def _accepts(table: _Table, node: dict[str, Any]) -> bool:

@@ -379,7 +379,7 @@ _COMMON_TYPES = (
 def _start_worker(parent: int) -> None:
     _exit_with_parent(parent)
     for rtype in _COMMON_TYPES:
-        _model(rtype)
+        fastpath.prepare(_model(rtype))
 
 
 def _exit_with_parent(parent: int) -> None:
