@@ -40,9 +40,9 @@ __all__ = ["accepts", "prepare"]
 _PRIMITIVE, _ELEMENT, _RESOURCE = 0, 1, 2
 _SCALARS = frozenset({str, bool, int, Decimal})
 # Remembered verdicts on primitive values, per type; forgotten wholesale past this many (ids and instants rarely
-# repeat, codes and systems always do).
-_REMEMBER = 100_000
-_LONGEST_REMEMBERED = 200  # characters: longer strings are judged each time they are met
+# repeat, codes and systems always do), so a million-resource import keeps a few MB of them per type at most.
+_REMEMBER = 20_000
+_LONGEST_REMEMBERED = 100  # characters: longer strings are judged each time they are met
 
 # What every model's validation runs, and the configuration they share: a model with more is never fast-accepted.
 _BASE_VALIDATORS = frozenset(FHIRAbstractModel.__pydantic_decorators__.model_validators)

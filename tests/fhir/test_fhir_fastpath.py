@@ -20,7 +20,7 @@ from typing import Any
 import pydantic
 import pytest
 
-from sync.fhir import parse_document
+from sync.fhir import fastpath, parse_document
 from sync.fhir.fastpath import accepts
 from sync.fhir.parse import _model, dumps, full_validations, loads, validation_error
 
@@ -334,3 +334,21 @@ def test_the_same_shapes_made_valid_are_accepted_fast() -> None:
         before = full_validations()
         assert validation_error(resource) is None
         assert full_validations() == before
+
+
+def test_remembered_verdicts_stay_bounded() -> None:
+    """Every id is new: the verdicts remembered for the id type are forgotten wholesale before they pass the bound,
+    and a long string is never kept."""
+    patient = _model("Patient")
+    for n in range(fastpath._REMEMBER + 500):
+        assert accepts(patient, {"resourceType": "Patient", "id": f"p{n}"})
+    id_type = fastpath._table(patient).fields["id"].primitive
+    assert id_type is not None and 0 < len(id_type.verdicts) <= fastpath._REMEMBER
+    name = "x" * (fastpath._LONGEST_REMEMBERED + 1)
+    assert accepts(patient, {"resourceType": "Patient", "name": [{"text": name}]})
+    assert not any(name in key for primitive in _primitives() for key in primitive.verdicts)
+
+
+def _primitives() -> list[Any]:
+    human_name = fastpath._table(_model("Patient")).fields["name"].model
+    return [spec.primitive for spec in fastpath._table(human_name).fields.values() if spec.primitive is not None]
