@@ -14,7 +14,15 @@ from sync_support import PASSPHRASE, connect, login_for, synced_once
 
 from app.portals import Connection, Portals
 from app.record import Record
-from app.record.checking import CheckWhileSyncing, WorkersWhenBig, _store_results, check_pending, pending_count
+from app.record.store import VALID_UNCHECKED
+from app.record.checking import (
+    CheckWhileSyncing,
+    WorkersWhenBig,
+    _check,
+    _store_results,
+    check_pending,
+    pending_count,
+)
 from sync.fhir.parse import PARALLEL_THRESHOLD, ValidationWorkers, dumps, validate_chunks
 from sync.pull.report import SyncProgress
 from sync.sandbox import SandboxServer
@@ -93,6 +101,35 @@ async def test_a_sync_stores_unchecked_and_the_check_flags_what_fails(
         assert check_pending(record).checked == 0
     finally:
         sandbox.store.delete("Observation", broken["id"])
+
+
+@pytest.mark.asyncio
+async def test_a_pass_stores_its_verdicts_in_batches_and_what_it_judged_when_stopped(
+    sandbox: SandboxServer, record: Record
+) -> None:
+    """Beside a sync the verdicts are stored several chunks at a time (each store waits for the sync's writes); a
+    pass that is stopped still stores every verdict it reached."""
+    await synced_once(sandbox, record, "carolyne")
+    total = pending_count(record)
+    assert 1000 < total < 2000  # two chunks
+    reads = [0]
+
+    def stop_after_one_chunk() -> bool:
+        reads[0] += 1
+        return reads[0] > 1
+
+    seen: list[int] = []
+    stopped = _check(record, total, progress=lambda done, _t: seen.append(done), stop=stop_after_one_chunk,
+                     store_every=2500)  # fmt: skip
+    assert stopped.checked == 1000 and seen == [1000] and pending_count(record) == total - 1000
+    with record.write() as cur:  # all unchecked again
+        cur.execute(f"UPDATE resource SET valid = {VALID_UNCHECKED}, invalid_reason = NULL")
+    for store_every, stores in ((2500, [total]), (1000, [1000, total])):
+        seen.clear()
+        assert _check(record, total, progress=lambda done, _t: seen.append(done), store_every=store_every).checked == total
+        assert seen == stores and pending_count(record) == 0
+        with record.write() as cur:
+            cur.execute(f"UPDATE resource SET valid = {VALID_UNCHECKED}, invalid_reason = NULL")
 
 
 @pytest.mark.asyncio
