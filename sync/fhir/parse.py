@@ -1,6 +1,7 @@
 """Take FHIR JSON apart: Bundles of any type, single resources and NDJSON, validated against the R4B models.
 
-This is the only module of Carry that imports fhir.resources (and msgspec, our JSON codec). Decimals are read as
+This is the only module of Carry that imports fhir.resources (and msgspec, our JSON codec); its helper fastpath.py
+reads the fields of the model classes handed to it (through fhir_core, the models' base library). Decimals are read as
 `decimal.Decimal` and written back as numbers, so `"value": 1.50` keeps its precision through a round trip.
 
 Two kinds of trouble are kept apart:
