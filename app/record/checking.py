@@ -204,8 +204,8 @@ class CheckWhileSyncing:
                 return
             try:
                 total = pending_count(self.record)
-                result = _check(self.record, total, workers=self.workers, after=self._after,
-                                stop=lambda: self._stopping, deferred=self._deferred, store_every=_STORE_BESIDE)  # fmt: skip
+                result = _check(self.record, total, workers=self.workers, after=self._after, stop=lambda: self._stopping,
+                                deferred=self._deferred, store_every=_STORE_BESIDE)  # fmt: skip
             except Exception:  # noqa: BLE001 - the pass after the sync meets (and reports) the same trouble
                 return
             self._checked += result.checked

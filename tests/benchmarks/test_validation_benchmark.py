@@ -1,9 +1,9 @@
 """Validation benchmark: the CPU time of validating what a sync stores (issue 20 item 4), with the fast path
 (sync.fhir.fastpath) against the models alone, the baseline measured in the same run.
 
-Two sets: the sync benchmark's synthetic 20,000-resource patient (decoded from the compact JSON a worker receives,
-as a worker does), and every resource of the demo patients (a real mix of types and shapes). Carry's figure is
-`_validate_raw` over them (what a validation worker runs on a chunk); the baseline is what it did before the fast path: the rules, then `model_validate` on
+Two sets: the sync benchmark's synthetic 20,000-resource patient and every resource of the demo patients (a real
+mix of types and shapes), as compact JSON. Carry's figure is `_validate_raw` over them (what a validation worker
+runs on a chunk); the baseline is what validation did before the fast path: the rules, then `model_validate` on
 every resource. Process CPU seconds, one interpreter; the baseline is repeated until two runs agree within 10 %
 (tests/benchmarks/steady.py), and the load is printed before and after. Also printed: the first pass of the fast
 path in a fresh state (its tables and the remembered primitive verdicts built as it goes), which every worker pays
@@ -62,7 +62,8 @@ def _compare(label: str, raws: list[bytes]) -> float:
     print(
         f"\n{label}: {len(raws)} resources\n"
         f"  models only (rules + model_validate): {models.value or min(models.runs):.3f} s CPU (runs {models.runs})\n"
-        f"  with the fast path:                   {carry:.3f} s CPU -> {ratio_text(carry, models)} (target <= {TARGET}x)\n"
+        f"  with the fast path:                   {carry:.3f} s CPU -> {ratio_text(carry, models)}"
+        f" (target <= {TARGET}x)\n"
         f"  the fast path's first pass (tables and verdicts built): {first:.3f} s CPU; "
         f"validated by the models: {to_models} of {len(raws)}"
     )

@@ -30,7 +30,8 @@ Path_ = tuple[str | int, ...]
 
 def _sample_resources() -> list[dict[str, Any]]:
     """Every resource of the demo patients and of the FHIR files among the test data."""
-    files = sorted((ROOT / "assets" / "demo-patients").glob("*.json")) + sorted((ROOT / "tests" / "data").rglob("*.json"))
+    files = sorted((ROOT / "assets" / "demo-patients").glob("*.json"))
+    files += sorted((ROOT / "tests" / "data").rglob("*.json"))
     found: list[dict[str, Any]] = []
     for path in files:
         data = path.read_bytes()
@@ -221,7 +222,8 @@ def _mutations(resource: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]
             {"url": "http://example.org/x", "valueReference": {"reference": "#m1"}}
         )
         yield "contained", with_reference
-    yield "unknown element", _changed(resource, ("resourceType",), _set("Patient" if "Patient" != resource["resourceType"] else "Group"))
+    other_type = "Patient" if resource["resourceType"] != "Patient" else "Group"
+    yield "unknown element", _changed(resource, ("resourceType",), _set(other_type))
     yield "unknown element", _changed(resource, ("status__ext",), _set({"id": "a"}))
     yield "empty", {"resourceType": resource["resourceType"]}
 
@@ -243,7 +245,8 @@ def _mutation_sample(sample: list[dict[str, Any]]) -> list[dict[str, Any]]:
     picked: list[dict[str, Any]] = []
     for resources in by_type.values():
         sized = sorted(resources, key=lambda r: len(dumps(r)))
-        picked.extend({id(r): r for r in (sized[len(sized) // 2], sized[min(len(sized) - 1, len(sized) * 9 // 10)])}.values())
+        middling, large = sized[len(sized) // 2], sized[min(len(sized) - 1, len(sized) * 9 // 10)]
+        picked.extend([middling] if large is middling else [middling, large])
     return picked
 
 

@@ -126,7 +126,8 @@ async def test_a_pass_stores_its_verdicts_in_batches_and_what_it_judged_when_sto
         cur.execute(f"UPDATE resource SET valid = {VALID_UNCHECKED}, invalid_reason = NULL")
     for store_every, stores in ((2500, [total]), (1000, [1000, total])):
         seen.clear()
-        assert _check(record, total, progress=lambda done, _t: seen.append(done), store_every=store_every).checked == total
+        result = _check(record, total, progress=lambda done, _t: seen.append(done), store_every=store_every)
+        assert result.checked == total
         assert seen == stores and pending_count(record) == 0
         with record.write() as cur:
             cur.execute(f"UPDATE resource SET valid = {VALID_UNCHECKED}, invalid_reason = NULL")
@@ -329,4 +330,5 @@ def test_no_workers_validates_in_this_process_with_the_same_verdicts() -> None:
         assert set(multiprocessing.active_children()) == before
     assert not workers.started
     assert verdicts == list(validate_chunks([raws, raws[1:]], parallel=False))
-    assert verdicts[0][0] is not None and "status" in verdicts[0][0] and verdicts[0][1] is None and verdicts[1] == [None]
+    assert verdicts[0][0] is not None and "status" in verdicts[0][0]
+    assert verdicts[0][1] is None and verdicts[1] == [None]
