@@ -28,6 +28,9 @@ from .store import VALID_NO, VALID_UNCHECKED, VALID_YES, Record
 __all__ = ["CheckResult", "CheckWhileSyncing", "WorkersWhenBig", "check_pending", "pending_count"]
 
 _CHUNK = 1000
+# Beside a sync, verdicts are stored this many at a time: each store waits for the sync's write transaction to end,
+# and storing every chunk kept the validation waiting on the sync more than working beside it.
+_STORE_BESIDE = 5000
 
 
 @dataclass(frozen=True)
@@ -85,9 +88,11 @@ def _check(
     after: list[int] | None = None,
     stop: Callable[[], bool] = lambda: False,
     deferred: dict[int, dict[str, int]] | None = None,
+    store_every: int = _CHUNK,
 ) -> CheckResult:
     """One pass over the unchecked resources from rowid `after[0]` on (kept up to date in `after`), until `stop()`.
-    With `deferred`, the invalid counts are added there per run instead of to the runs and reports."""
+    With `deferred`, the invalid counts are added there per run instead of to the runs and reports. The verdicts are
+    stored `store_every` resources at a time (and what is left at the end of the pass)."""
     rows_ahead: deque[list[_Row]] = deque()
     start = after if after is not None else [0]
 
@@ -106,13 +111,26 @@ def _check(
 
     done = 0
     items: list[tuple[str, str, str]] = []
-    parallel = total >= parallel_from or (workers is not None and workers.started)
-    for errors in validate_chunks(chunks(), parallel=parallel, pool=workers):
-        rows = rows_ahead.popleft()
-        items += _store_results(record, rows, errors, deferred=deferred)
+    judged: tuple[list[_Row], list[str | None]] = ([], [])  # verdicts not stored yet
+
+    def store() -> None:
+        nonlocal done
+        rows, errors = judged
+        items.extend(_store_results(record, rows, errors, deferred=deferred))
         done += len(rows)
+        rows.clear()
+        errors.clear()
         if progress is not None:
             progress(min(done, total), total)
+
+    parallel = total >= parallel_from or (workers is not None and workers.started)
+    for errors in validate_chunks(chunks(), parallel=parallel, pool=workers):
+        judged[0].extend(rows_ahead.popleft())
+        judged[1].extend(errors)
+        if len(judged[0]) >= store_every:
+            store()
+    if judged[0]:
+        store()
     return CheckResult(done, tuple(items))
 
 
@@ -186,8 +204,8 @@ class CheckWhileSyncing:
                 return
             try:
                 total = pending_count(self.record)
-                result = _check(self.record, total, workers=self.workers, after=self._after,
-                                stop=lambda: self._stopping, deferred=self._deferred)  # fmt: skip
+                result = _check(self.record, total, workers=self.workers, after=self._after, stop=lambda: self._stopping,
+                                deferred=self._deferred, store_every=_STORE_BESIDE)  # fmt: skip
             except Exception:  # noqa: BLE001 - the pass after the sync meets (and reports) the same trouble
                 return
             self._checked += result.checked

@@ -1,6 +1,7 @@
 """Take FHIR JSON apart: Bundles of any type, single resources and NDJSON, validated against the R4B models.
 
-This is the only module of Carry that imports fhir.resources (and msgspec, our JSON codec). Decimals are read as
+This is the only module of Carry that imports fhir.resources (and msgspec, our JSON codec); its helper fastpath.py
+reads the fields of the model classes handed to it (through fhir_core, the models' base library). Decimals are read as
 `decimal.Decimal` and written back as numbers, so `"value": 1.50` keeps its precision through a round trip.
 
 Two kinds of trouble are kept apart:
@@ -33,6 +34,7 @@ import pydantic
 from fhir.resources.R4B import get_fhir_model_class
 
 from ..untrusted import plain_text
+from . import fastpath
 from .errors import FHIRFormatError
 from .r4types import R4_RESOURCE_TYPES
 from .references import conditional, rewrite
@@ -47,6 +49,7 @@ __all__ = [
     "canonical",
     "content_hash",
     "dumps",
+    "full_validations",
     "loads",
     "parse_document",
     "parse_resource",
@@ -186,8 +189,20 @@ def content_hash(obj: Any) -> str:
     return hashlib.sha256(canonical(obj)).hexdigest()
 
 
+# How many resources this process validated with the models, not the fast path (what the tests and benchmarks watch).
+_full_validations = [0]
+
+
+def full_validations() -> int:
+    """How many resources this process has validated with the R4B models (the rest the fast path accepted)."""
+    return _full_validations[0]
+
+
 def validation_error(resource: dict[str, Any]) -> str | None:
-    """Validate one resource against its R4B model; None when valid, else a one-line reason."""
+    """Validate one resource against its R4B model; None when valid, else a one-line reason.
+
+    A resource the fast path (fastpath.py) proves valid is not built as a model; everything else is, so the verdict
+    and the reason for an invalid resource are the models' own."""
     model = _model(resource["resourceType"])
     try:
         broken = rule_error(resource)  # what the models let through, checked first: it is cheap and it is the worst
@@ -195,6 +210,9 @@ def validation_error(resource: dict[str, Any]) -> str | None:
             return broken
         if model is None:  # an R4 type that R4B dropped: nothing more to check it against
             return None
+        if fastpath.accepts(model, resource):  # proven valid without building the model (nearly every resource)
+            return None
+        _full_validations[0] += 1
         model.model_validate(resource)
     except pydantic.ValidationError as exc:
         errors = exc.errors(include_url=False, include_input=False)
@@ -272,18 +290,18 @@ def validate_chunks(
     """`validate_raw` over chunks that are produced as they are needed (for example read from the record page by
     page): with `parallel`, a few chunks ahead are checked in worker processes, so memory stays bounded. With
     `pool`, its workers (started earlier, perhaps while a sync was still fetching) do the work and stay up."""
-    if not parallel:
+    if parallel and pool is None:
+        own = ValidationWorkers(workers)
+        try:
+            yield from validate_chunks(chunks, parallel=True, pool=own)
+        finally:
+            own.close()
+        return
+    if not parallel or pool is None or pool.count == 0:
         for chunk in chunks:
             yield _validate_raw(chunk)
         return
-    if pool is not None:
-        yield from _validate_in(pool.executor(), pool.count, chunks)
-        return
-    own = ValidationWorkers(workers)
-    try:
-        yield from _validate_in(own.executor(), own.count, chunks)
-    finally:
-        own.close()
+    yield from _validate_in(pool.executor(), pool.count, chunks)
 
 
 def _validate_in(executor: ProcessPoolExecutor, count: int, chunks: Iterable[list[bytes]]) -> Iterator[list[str | None]]:
@@ -303,22 +321,31 @@ def _validate_in(executor: ProcessPoolExecutor, count: int, chunks: Iterable[lis
 class ValidationWorkers:
     """Worker processes that validate, started before they are needed: starting one (a new interpreter that imports
     the R4B models) takes a second or more, which a sync can hide behind its network waits. They stay up until
-    `close` (or the end of a `with` block), so one start serves every validation pass in between."""
+    `close` (or the end of a `with` block), so one start serves every validation pass in between. With a count of 0
+    (the default on a machine with one core) no process starts and the validation runs in the caller's process."""
 
     def __init__(self, workers: int | None = None) -> None:
-        self.count = workers or max(1, min(4, os.cpu_count() or 1))
+        # One core is left to the process that stores what the workers check (and to a portal on the same machine):
+        # validation is cheap enough now (fastpath.py) that a worker more than that only competes with them for the
+        # cores. On one core there is none; the caller's process validates.
+        self.count = min(4, (os.cpu_count() or 1) - 1) if workers is None else workers
         self._executor: ProcessPoolExecutor | None = None
+        self._started = False
 
     @property
     def started(self) -> bool:
-        return self._executor is not None
+        return self._started
 
     def start(self) -> None:
-        """Start the workers (at once, without waiting for them): each imports the models it will need."""
-        self.executor()
+        """Start the workers (at once, without waiting for them): each imports the models it will need. With a count
+        of 0 nothing starts: the validation runs in the caller's process (and thread)."""
+        self._started = True
+        if self.count:
+            self.executor()
 
     def executor(self) -> ProcessPoolExecutor:
         if self._executor is None:
+            self._started = True
             # spawn, not fork: the app server has threads, and a forked copy of a locked lock never unlocks.
             self._executor = ProcessPoolExecutor(
                 max_workers=self.count,
@@ -334,6 +361,7 @@ class ValidationWorkers:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+        self._started = False
 
     def __enter__(self) -> ValidationWorkers:
         return self
@@ -352,7 +380,7 @@ _COMMON_TYPES = (
 def _start_worker(parent: int) -> None:
     _exit_with_parent(parent)
     for rtype in _COMMON_TYPES:
-        _model(rtype)
+        fastpath.prepare(_model(rtype))
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -3,6 +3,7 @@ the check pass flags what fails R4B validation, keeps it, and adds it to the syn
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -13,8 +14,16 @@ from sync_support import PASSPHRASE, connect, login_for, synced_once
 
 from app.portals import Connection, Portals
 from app.record import Record
-from app.record.checking import CheckWhileSyncing, WorkersWhenBig, _store_results, check_pending, pending_count
-from sync.fhir.parse import PARALLEL_THRESHOLD, ValidationWorkers
+from app.record.store import VALID_UNCHECKED
+from app.record.checking import (
+    CheckWhileSyncing,
+    WorkersWhenBig,
+    _check,
+    _store_results,
+    check_pending,
+    pending_count,
+)
+from sync.fhir.parse import PARALLEL_THRESHOLD, ValidationWorkers, dumps, validate_chunks
 from sync.pull.report import SyncProgress
 from sync.sandbox import SandboxServer
 
@@ -92,6 +101,36 @@ async def test_a_sync_stores_unchecked_and_the_check_flags_what_fails(
         assert check_pending(record).checked == 0
     finally:
         sandbox.store.delete("Observation", broken["id"])
+
+
+@pytest.mark.asyncio
+async def test_a_pass_stores_its_verdicts_in_batches_and_what_it_judged_when_stopped(
+    sandbox: SandboxServer, record: Record
+) -> None:
+    """Beside a sync the verdicts are stored several chunks at a time (each store waits for the sync's writes); a
+    pass that is stopped still stores every verdict it reached."""
+    await synced_once(sandbox, record, "carolyne")
+    total = pending_count(record)
+    assert 1000 < total < 2000  # two chunks
+    reads = [0]
+
+    def stop_after_one_chunk() -> bool:
+        reads[0] += 1
+        return reads[0] > 1
+
+    seen: list[int] = []
+    stopped = _check(record, total, progress=lambda done, _t: seen.append(done), stop=stop_after_one_chunk,
+                     store_every=2500)  # fmt: skip
+    assert stopped.checked == 1000 and seen == [1000] and pending_count(record) == total - 1000
+    with record.write() as cur:  # all unchecked again
+        cur.execute(f"UPDATE resource SET valid = {VALID_UNCHECKED}, invalid_reason = NULL")
+    for store_every, stores in ((2500, [total]), (1000, [1000, total])):
+        seen.clear()
+        result = _check(record, total, progress=lambda done, _t: seen.append(done), store_every=store_every)
+        assert result.checked == total
+        assert seen == stores and pending_count(record) == 0
+        with record.write() as cur:
+            cur.execute(f"UPDATE resource SET valid = {VALID_UNCHECKED}, invalid_reason = NULL")
 
 
 @pytest.mark.asyncio
@@ -277,3 +316,19 @@ async def test_the_app_s_sync_validates_beside_it_and_leaves_nothing_unchecked(r
     assert sorted(rid for _t, rid, _r in result.invalid_items) == sorted(b["id"] for b in stored_broken)
     stored = portals.state.reports(conn.id, 1)[0]
     assert stored.totals.invalid == expected_report.totals.invalid == 2 and report.totals.imported == stored.totals.imported
+
+
+def test_no_workers_validates_in_this_process_with_the_same_verdicts() -> None:
+    """ValidationWorkers(0) (the default on one core): `start` marks it started, so a sync's check runs beside it
+    page by page, but no process starts; the verdicts are those of the in-process pass."""
+    raws = [dumps(_broken_observation("p")), dumps({**_broken_observation("p"), "status": "final"})]
+    before = set(multiprocessing.active_children())
+    with ValidationWorkers(0) as workers:
+        workers.start()
+        assert workers.started
+        verdicts = list(validate_chunks([raws, raws[1:]], parallel=True, pool=workers))
+        assert set(multiprocessing.active_children()) == before
+    assert not workers.started
+    assert verdicts == list(validate_chunks([raws, raws[1:]], parallel=False))
+    assert verdicts[0][0] is not None and "status" in verdicts[0][0]
+    assert verdicts[0][1] is None and verdicts[1] == [None]
