@@ -7,13 +7,15 @@ import base64
 import io
 import json
 import os
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from support.records import PASSPHRASE
 
 from app.record import Record
-from app.record.packed import FORMAT_DEFLATE_1, kept_inflated, pack, unpack
+from app.record.packed import DICTIONARY_1, FORMAT_DEFLATE_1, kept_inflated, pack, unpack
 
 # As a portal may send it: compact, keys in its own order, a decimal's trailing zero, words beyond ASCII.
 RESULT = (
@@ -48,6 +50,19 @@ def test_packing_gives_back_every_byte_and_refuses_a_format_it_does_not_know() -
     for unknown in (b"", b"\x07abc", b'{"resourceType":"Basic"}'):
         with pytest.raises(ValueError, match="unknown format"):
             unpack(unknown)
+
+
+def test_each_resource_is_packed_as_a_new_compressor_with_the_dictionary_would_and_threads_do_not_mix() -> None:
+    # pack copies one compressor that has read the dictionary already: the bytes must be a fresh one's, row after
+    # row (a copy that kept what the previous row left would not be), and threads packing at once each get theirs.
+    texts = [RESULT, RESULT.replace("gluc-1", "gluc-2"), "{}", '{"resourceType":"Basic","id":"' + "y" * 70000 + '"}']
+    for text in texts * 2:
+        fresh = zlib.compressobj(6, zlib.DEFLATED, -15, zdict=DICTIONARY_1)
+        assert pack(text) == bytes((FORMAT_DEFLATE_1,)) + fresh.compress(text.encode()) + fresh.flush()
+    many = [RESULT.replace("gluc-1", f"gluc-{n}") for n in range(400)]
+    with ThreadPoolExecutor(4) as pool:
+        packed = list(pool.map(pack, many))
+    assert [unpack(p) for p in packed] == many
 
 
 def test_big_resources_kept_inflated_are_forgotten_when_the_record_is_locked(tmp_path: Path) -> None:
