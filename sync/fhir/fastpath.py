@@ -117,8 +117,14 @@ def prepare(model: Any) -> None:
                 pending.append(spec.model)
 
 
-def _accepts(table: _Table, node: dict[str, Any]) -> bool:
-    if not table.usable or not node:
+# Elements nested deeper than this are a doubt: the models' own validation recurses about five Python frames a level
+# and fails near 200 levels (RecursionError, a refusal), where this walk would still accept. No real resource nests
+# this deep (a contained resource's extension's extension is a handful).
+_DEEPEST = 48
+
+
+def _accepts(table: _Table, node: dict[str, Any], depth: int = 0) -> bool:
+    if not table.usable or not node or depth > _DEEPEST:
         return False
     fields = table.fields
     for key, value in node.items():
@@ -131,9 +137,9 @@ def _accepts(table: _Table, node: dict[str, Any]) -> bool:
             if type(value) is not list or not value:
                 return False
             for item in value:
-                if not _holds(spec, item):
+                if not _holds(spec, item, depth):
                     return False
-        elif not _holds(spec, value):
+        elif not _holds(spec, value, depth):
             return False
     for name in table.required:
         if name not in node:
@@ -145,19 +151,19 @@ def _accepts(table: _Table, node: dict[str, Any]) -> bool:
     return True
 
 
-def _holds(spec: _Field, value: Any) -> bool:
+def _holds(spec: _Field, value: Any, depth: int) -> bool:
     if spec.kind == _PRIMITIVE:
         assert spec.primitive is not None
         return spec.primitive.accepts(value)
     if type(value) is not dict:
         return False
     if spec.kind == _ELEMENT:
-        return _accepts(_table(spec.model), value)
+        return _accepts(_table(spec.model), value, depth + 1)
     rtype = value.get("resourceType")
     if type(rtype) is not str:
         return False
     contained = _resource_model(spec.model, rtype)
-    return contained is not None and _accepts(_table(contained), value)
+    return contained is not None and _accepts(_table(contained), value, depth + 1)
 
 
 # --- the tables, from the models' fields ------------------------------------------------------------------------

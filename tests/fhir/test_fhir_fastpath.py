@@ -355,3 +355,20 @@ def test_remembered_verdicts_stay_bounded() -> None:
 def _primitives() -> list[Any]:
     human_name = fastpath._table(_model("Patient")).fields["name"].model
     return [spec.primitive for spec in fastpath._table(human_name).fields.values() if spec.primitive is not None]
+
+
+def _nested(levels: int) -> dict[str, Any]:
+    inner: dict[str, Any] = {"url": "http://y.example", "valueString": "z"}
+    for _ in range(levels):
+        inner = {"url": "http://x.example", "extension": [inner]}
+    return {**OBSERVATION, "extension": [inner]}
+
+
+def test_deep_nesting_is_a_doubt_the_models_decide() -> None:
+    """The models' validation recurses and fails near 200 levels of nested extensions (a refusal, from the hostile
+    corpus); the fast walk would go on, so beyond a depth no real resource reaches it leaves the verdict to them."""
+    shallow, deep = _nested(10), _nested(300)
+    assert _models_accept(shallow) and _fast_accepts(shallow, "Observation")
+    assert not _models_accept(deep)
+    assert not _fast_accepts(deep, "Observation") and not _fast_accepts(_nested(60), "Observation")
+    assert validation_error(deep) is not None
