@@ -259,15 +259,28 @@ def identifier_is_unique(members: Iterable[tuple[Any, Any, str, Any]]) -> bool:
     number on every result of a panel) says nothing about sameness; nor does one that several resources of one source
     carried in the same run (a claim-group number). One source with one identifier in two runs is a re-issued id:
     the same thing. One more member never makes a shared identifier unique again."""
-    codes: dict[str, str] = {}
-    runs: set[tuple[str, Any]] = set()
-    for system, code, skey, run in members:
-        if system and code and codes.setdefault(system, code) != code:
+    use = IdentifierUse()
+    return all(use.add(*member) for member in members)
+
+
+class IdentifierUse:
+    """`identifier_is_unique`, told one member's statement at a time: a reader can stop at the first that shows
+    the identifier is not unique (one more member never makes it unique again)."""
+
+    __slots__ = ("codes", "runs")
+
+    def __init__(self) -> None:
+        self.codes: dict[str, str] = {}
+        self.runs: set[tuple[str, Any]] = set()
+
+    def add(self, system: Any, code: Any, skey: str, run: Any) -> bool:
+        """Whether the identifier is still unique to one thing with this statement counted."""
+        if system and code and self.codes.setdefault(system, code) != code:
             return False
-        if (skey, run) in runs:
+        if (skey, run) in self.runs:
             return False
-        runs.add((skey, run))
-    return True
+        self.runs.add((skey, run))
+        return True
 
 
 # What a match key's bucket does (`regroup_kinds`): links its members by an identifier, links them exactly (every
@@ -723,7 +736,6 @@ class _Builder:
 
     def _extras(self) -> dict[int, dict[str, Any]]:
         extras: dict[int, dict[str, Any]] = {}
-        query = self.record.read
         # Medications: the end of a stated period; a referenced Medication's code and name.
         rows = self._json_rows(
             "WITH m AS MATERIALIZED (SELECT r.rowid, r.source_id, resource_json(r.raw) AS json FROM resource r "
@@ -732,11 +744,9 @@ class _Builder:
             _MEDICATION_TYPES,
         )
         medications: dict[tuple[int, str], tuple[str | None, str | None, str | None]] = {}
-        if any(isinstance(ref, str) for *_, ref in rows):
-            for sid, rid, system, code, display in query(
-                "SELECT source_id, id, code_system, code, display FROM resource WHERE type = 'Medication'"
-            ):
-                medications[(sid, rid)] = (system, code, display)
+        refs = {(sid, ref.rsplit("/", 1)[-1]) for _, sid, _, ref in rows if isinstance(ref, str)}
+        for sid, rid, system, code, display in self._referenced("Medication", "code_system, code, display", refs):
+            medications[(sid, rid)] = (system, code, display)
         for rowid, sid, end, ref in rows:
             extra: dict[str, Any] = {}
             if isinstance(end, str):
@@ -755,10 +765,8 @@ class _Builder:
             ["Encounter"],
         )
         if rows:
-            names = {
-                (sid, rid): display
-                for sid, rid, display in query("SELECT source_id, id, display FROM resource WHERE type = 'Organization'")
-            }
+            refs = {(sid, ref.rsplit("/", 1)[-1]) for _, sid, ref, _ in rows if isinstance(ref, str)}
+            names = {(sid, rid): display for sid, rid, display in self._referenced("Organization", "display", refs)}
             for rowid, sid, ref, display in rows:
                 name = names.get((sid, ref.rsplit("/", 1)[-1])) if isinstance(ref, str) else None
                 name = normalise_text(name or (display if isinstance(display, str) else None))
@@ -784,6 +792,20 @@ class _Builder:
                 absolute = url if ":" in url.split("/", 1)[0] else f"{self.keys[index][0]}/{url.lstrip('/')}"
                 found.append(f"url:{absolute}")
         return extras
+
+    def _referenced(self, rtype: str, columns: str, refs: set[tuple[int, str]]) -> list[Any]:
+        """(source id, id, *columns) of the resources of a type that `refs` (source id, id) name: every one of the
+        type when the whole record is grouped (one pass), only those named when a part is (as many lookups as the
+        part names, however many the record holds)."""
+        if not refs:
+            return []
+        if self.rowids is None:
+            return self.record.read(f"SELECT source_id, id, {columns} FROM resource WHERE type = ?", [rtype])
+        return self.record.read(
+            f"SELECT source_id, id, {columns} FROM resource WHERE (source_id, type, id) IN "
+            "(SELECT json_extract(value, '$[0]'), ?, json_extract(value, '$[1]') FROM json_each(?))",
+            [rtype, json.dumps(sorted(refs))],
+        )
 
     def _decisions(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         found = decisions(self.record)

@@ -31,7 +31,7 @@ from typing import Any
 
 from .facts import _COLUMNS, _CHANGED_AT, _EFFECTIVE, _LAST_SEEN, _ROWID, Fact, FactMember, PossibleMatch, regroup
 from .facts import _CODE, _LAST_RUN, _MAX_POSSIBLE, _SYSTEM, EXACT, IDENTIFIER, POSSIBLE, POSSIBLE_WINDOWED, WINDOWED
-from .facts import _day, _fact_id, _key_number, identifier_is_unique, regroup_kinds
+from .facts import IdentifierUse, _day, _fact_id, _key_number, identifier_is_unique, regroup_kinds
 from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, _row, decisions, facts, newest_first
 from .errors import RecordBusy, RecordFull, RecordReadOnly
 from .people import Subjects, owners, people, source_key
@@ -271,14 +271,15 @@ def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int
         (x,) = fact.members
         target: set[int] = set()
         reasons: set[str] = set()
-        possible: list[tuple[int, str, str, int | None, int | None]] = []
+        possible: list[tuple[int, str, str, int | None]] = []
         ok = True
         for number in keys.get(x.rowid, ()):
-            count, low, high = kept.get(number, (0, None, None))
+            held = number in kept  # kept members have the key
+            one = kept.get(number)  # the one fact they are all in
             kind, reason = kinds.get(number, ("", ""))
-            if len(owners_of[number]) > 1 and (kind != POSSIBLE or not count):  # another arrival in the bucket
+            if len(owners_of[number]) > 1 and (kind != POSSIBLE or not held):  # another arrival in the bucket
                 ok = False
-            elif not count:
+            elif not held:
                 continue
             elif kind == IDENTIFIER:
                 joins_by = _identifier_join(record, number, fact, skeys)
@@ -287,11 +288,11 @@ def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int
                 elif joins_by is not True:
                     target.add(joins_by)
                     reasons.add(reason)
-            elif kind == EXACT and low is not None and low == high:
-                target.add(low)
+            elif kind == EXACT and one is not None:
+                target.add(one)
                 reasons.add(reason)
             elif kind in (POSSIBLE, POSSIBLE_WINDOWED):
-                possible.append((number, kind, reason, low, high))
+                possible.append((number, kind, reason, one))
             elif kind == WINDOWED and fact.resource_type == "Condition":
                 unit = _day_unit(record, number, fact)
                 if unit is None:
@@ -308,39 +309,53 @@ def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int
         if target:
             (fid,) = target
             if all(
-                (low is not None and low == high == fid)
+                one == fid
                 or (kind == POSSIBLE_WINDOWED and fact.resource_type == "Condition" and _day_unit(record, n, fact) == fid)
-                for n, kind, _, low, high in possible
+                for n, kind, _, one in possible
             ):
                 joins.setdefault(fid, []).append((fact, reasons))
             continue
         links = _possible_links(record, fact, possible, {n for n in keys.get(x.rowid, ()) if len(owners_of[n]) > 1})
         if links is not None:
             singles.append((fact, links))
-    fact_rows, member_rows = _joined_rows(record, joins, skeys)
-    grown = {row[0] for row in fact_rows}  # a fact that gains a member cannot also gain a possible match here
+    joined_rows, member_rows = _joined_rows(record, joins, skeys)
+    grown = {row[0] for row in joined_rows}  # a fact that gains a member cannot also gain a possible match here
+    # The facts joined with their slots brought up to date (from their kept slot: a fact of thousands of copies is
+    # not read again); the rest (facts of their own, possible matches) without, as `_fill_slots` fills them.
+    slotted = [row for row in joined_rows if len(row) == len(_FACT_COLUMNS)]
+    fact_rows = [row for row in joined_rows if len(row) < len(_FACT_COLUMNS)]
     fact_rows.extend(_single_rows(record, [(f, links) for f, links in singles if not grown & set(links)], member_rows))
     placed = {row[0] for row in member_rows}
     fresh = sorted((key, rowid) for rowid in placed for key in keys.get(rowid, ()))
     member_rows.sort()
     _apply(cur, (), (), fact_rows, member_rows, (), fresh)
+    if slotted:
+        _apply(cur, (), (), slotted, (), (), ())
     written = {row[1] for row in member_rows}
     return placed, [row[0] for row in fact_rows if row[0] in written]
 
 
-def _kept_buckets(record: Record, numbers: Sequence[int]) -> dict[int, tuple[int, int | None, int | None]]:
-    """For each of these match keys that kept members have: how many, and the lowest and highest number of the facts
-    they are in (None when one has no fact, which a kept member never lacks)."""
-    kept: dict[int, tuple[int, int | None, int | None]] = {}
+def _kept_buckets(record: Record, numbers: Sequence[int]) -> dict[int, int | None]:
+    """For each of these match keys that kept members have: the number of the one fact they are all in (None when
+    they are in several, or one has no fact, which a kept member never lacks).
+
+    Read from the keys and the fact's members in their indexes, never member by member from the tables: a bucket
+    first member's fact, then each member of the bucket looked up among that fact's members (view_member_fact:
+    the fact's few pages), so a bucket of thousands of copies costs what reading their keys costs."""
+    kept: dict[int, int | None] = {}
     for start in range(0, len(numbers), 500):
         chunk = numbers[start : start + 500]
-        for key, count, low, high, placed in record._query(
-            "SELECT k.key, count(*), min(m.fid), max(m.fid), count(m.fid) FROM view_key k "
-            "LEFT JOIN view_member m ON m.rowid = k.member WHERE k.key IN (SELECT value FROM json_each(?)) "
-            "GROUP BY k.key",
+        for key, fid, together in record._query(
+            "WITH b AS (SELECT DISTINCT value AS key FROM json_each(?)), "
+            "f AS MATERIALIZED (SELECT b.key AS key, (SELECT m.fid FROM view_key k CROSS JOIN view_member m ON m.rowid = k.member "
+            "WHERE k.key = b.key ORDER BY k.member LIMIT 1) AS fid FROM b "
+            "WHERE EXISTS (SELECT 1 FROM view_key k WHERE k.key = b.key)) "
+            "SELECT key, fid, fid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM view_key k WHERE k.key = f.key "
+            "AND NOT EXISTS (SELECT 1 FROM view_member m INDEXED BY view_member_fact "
+            "WHERE m.fid = f.fid AND m.rowid = k.member)) FROM f",
             [json.dumps(chunk)],
         ):
-            kept[key] = (count, low, high) if placed == count else (count, None, None)
+            kept[key] = fid if together else None
     return kept
 
 
@@ -369,7 +384,7 @@ def _day_unit(record: Record, number: int, arrival: Fact) -> int | None:
 
 
 def _possible_links(
-    record: Record, arrival: Fact, possible: Sequence[tuple[int, str, str, int | None, int | None]], shared: set[int]
+    record: Record, arrival: Fact, possible: Sequence[tuple[int, str, str, int | None]], shared: set[int]
 ) -> dict[int, str] | None:
     """The kept facts (number -> reason) that `arrival`, a fact of its own, is a possible match for through the
     possible buckets it shares with kept members: the fact of each bucket's first member of its person (grouping
@@ -378,7 +393,7 @@ def _possible_links(
     `shared` that has no kept member of its person), or two reasons for one fact."""
     (x,) = arrival.members
     links: dict[int, str] = {}
-    for number, kind, reason, _, _ in possible:
+    for number, kind, reason, _ in possible:
         if kind != POSSIBLE:
             return None
         first = record._query(
@@ -408,14 +423,16 @@ def _joined_rows(
     if not joins:
         return fact_rows, member_rows
     facts_kept = {row[0]: row[1:] for row in record._query(
-        "SELECT id, fact, type, person, confidence, reasons, matches FROM view_fact "
-        "WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(sorted(joins))]
+        "SELECT f.id, f.fact, f.type, f.person, f.confidence, f.reasons, f.matches, f.date, f.sources, "
+        "t.rowid, t.source_id, t.effective, t.changed_at, t.last_seen FROM view_fact f "
+        "LEFT JOIN view_member t ON t.rowid = f.top WHERE f.id IN (SELECT value FROM json_each(?))",
+        [json.dumps(sorted(joins))],
     )}  # fmt: skip
     for fid, joining in sorted(joins.items()):
         kept_row = facts_kept.get(fid)
         if kept_row is None:
             continue
-        fact_id, rtype, person, confidence, reasons_text, matches = kept_row
+        fact_id, rtype, person, confidence, reasons_text, matches = kept_row[:6]
         if matches or confidence not in ("single", "same") or any(
             f.resource_type != rtype or f.person != person for f, _ in joining
         ):
@@ -426,11 +443,33 @@ def _joined_rows(
         smallest = min(f.members[0].key for f, _ in joining)
         if not _has_smaller_member(record, fid, smallest, skeys):
             fact_id = _fact_id(smallest)
-        fact_rows.append((fid, fact_id, rtype, person, "same", "\x1f".join(sorted(reasons)), ""))
-        for f, _ in joining:
-            m = f.members[0]
+        added = [f.members[0] for f, _ in joining]
+        slot = _grown_slot(kept_row[6:], [(m.rowid, m.source_id, m.date, m.changed_at, m.last_seen) for m in added])
+        fact_rows.append((fid, fact_id, rtype, person, "same", "\x1f".join(sorted(reasons)), "", *slot))
+        for m in added:
             member_rows.append((m.rowid, fid, rtype, person, m.source_id, m.date, m.changed_at, m.last_seen))
     return fact_rows, member_rows
+
+
+def _grown_slot(kept: Sequence[Any], added: Sequence[tuple[int, int, str | None, str, str]]) -> tuple[Any, ...]:
+    """The slot (`_slot_of`: date, newest member, its source, sources) of a kept fact that gains these members
+    (rowid, source id, date, changed at, last seen), from its kept slot (date, sources) and its newest member's
+    row (rowid, source id, date, changed at, last seen), never from its other members: the newest of the newest
+    and the new, the sources with theirs, the newest's date, else the earliest of the others (the kept date, when
+    the kept newest has none). Empty when the kept slot cannot say (no kept slot, or a new undated newest after a
+    dated one): `_fill_slots` reads the members then."""
+    date, sources, *top = kept
+    if top[0] is None or sources is None:
+        return ()
+    newest = max([tuple(top), *added], key=lambda m: (m[3], m[4], m[0]))
+    every = sorted({int(sid) for sid in sources.split(",")} | {m[1] for m in added})
+    if newest[2]:
+        when = newest[2]
+    elif top[2]:  # the kept date is the kept newest's: the earliest of the rest is not kept
+        return ()
+    else:
+        when = min((d for d in (date, *(m[2] for m in added)) if d), default=None)
+    return (when, newest[0], newest[1], ",".join(map(str, every)))
 
 
 def _single_rows(
@@ -486,22 +525,32 @@ def _identifier_join(record: Record, number: int, arrival: Fact, skeys: dict[int
     if len(set(stated)) != 1:
         return False
     system, value = stated[0]
-    # One row per time a member states it, as grouping counts them (a resource listing it twice is two).
-    kept = record._query(
-        "SELECT m.fid, r.code_system, r.code, r.source_id, r.last_run FROM identifier i INDEXED BY identifier_lookup "
-        "CROSS JOIN view_member m ON m.rowid = i.resource CROSS JOIN resource r ON r.rowid = i.resource "
-        "WHERE i.value = ? AND i.system = ? AND r.type = ? AND m.person = ? AND r.removed_at IS NULL",
-        [value, system, x.resource_type, arrival.person],
-    )
-    if not kept:
-        return True
-    rows = [(code_system, code, skeys[sid], run) for _, code_system, code, sid, run in kept]
-    if not identifier_is_unique(rows):
+    # One row per time a member states it, as grouping counts them (a resource listing it twice is two), read only
+    # until the kept members show it is not unique to one thing (then X changes nothing by it): copies that one run
+    # stated show it in their first two rows, however many there are.
+    rows: list[tuple[Any, str, Any, Any]] = []
+    fids: set[int] = set()
+    use = IdentifierUse()
+    with record._snapshot() as db:
+        found = db.execute(
+            "SELECT m.fid, r.code_system, r.code, r.source_id, r.last_run FROM identifier i INDEXED BY identifier_lookup "
+            "CROSS JOIN view_member m ON m.rowid = i.resource CROSS JOIN resource r ON r.rowid = i.resource "
+            "WHERE i.value = ? AND i.system = ? AND r.type = ? AND m.person = ? AND r.removed_at IS NULL",
+            (value, system, x.resource_type, arrival.person),
+        )
+        try:
+            for fid, code_system, code, sid, run in found:
+                if not use.add(code_system, code, skeys[sid], run):
+                    return True
+                rows.append((code_system, code, skeys[sid], run))
+                fids.add(fid)
+        finally:
+            found.close()
+    if not rows:
         return True
     mine = (x._cols[_SYSTEM], x._cols[_CODE], x.source_key, x._cols[_LAST_RUN])
     if not identifier_is_unique([*rows, *(mine for _ in stated)]):
         return False
-    fids = {fid for fid, *_ in kept}
     return fids.pop() if len(fids) == 1 else False
 
 

@@ -75,7 +75,8 @@ _LABS = _Kind(
 )
 # The OTHER results (app.views.labs): every current Observation of no category or one not shown apart, per (source,
 # subject, system, code or else display), with its newest row and, as JSON [[rowid, value, unit, display], ...],
-# every row of the newest row's date (a regimen is several answers on one day).
+# every answer of the newest row's date (a regimen is several answers on one day), each distinct answer once, by
+# its newest row (a large record's copies of one answer would make it as long as the record).
 OTHER_SHOWN_APART = ("laboratory", "vital-signs")
 _OTHER_KEY = "coalesce(r.code, r.display)"
 _OTHER_COUNTED = (
@@ -90,11 +91,13 @@ _OTHERS = _Kind(
     f" GROUP BY r.source_id, r.subject, r.code_system, {_OTHER_KEY}",
     "resource_type_code ON r.type = 'Observation' AND r.code_system IS d.code_system AND r.code IS d.code "
     "AND (d.code IS NOT NULL OR r.display IS d.display) AND r.source_id = d.source_id AND r.subject IS d.subject",
-    "UPDATE view_other SET answers = (SELECT json_group_array(json_array(r.rowid, r.value_num, r.value_unit, "
-    "r.display)) FROM resource r INDEXED BY resource_type_effective WHERE r.type = 'Observation' "
+    "UPDATE view_other SET answers = (SELECT json_group_array(json_array(rowid, value_num, value_unit, display)) "
+    "FROM (SELECT max(r.rowid) AS rowid, r.value_num, r.value_unit, r.display "
+    "FROM resource r INDEXED BY resource_type_effective WHERE r.type = 'Observation' "
     "AND r.effective IS view_other.effective AND r.source_id = view_other.source_id "
     "AND r.subject IS view_other.subject AND r.code_system IS view_other.code_system "
-    f"AND {_OTHER_KEY} IS view_other.code AND {_OTHER_COUNTED}) WHERE answers IS NULL",
+    f"AND {_OTHER_KEY} IS view_other.code AND {_OTHER_COUNTED} GROUP BY r.value_num, r.value_unit, r.display)) "
+    "WHERE answers IS NULL",
     # A group's resources are those of its code and, when no code, those whose display is its name (each found by
     # index: a code and a display may be the same text).
     "SELECT source_id, subject, code_system, code, NULL AS display FROM view_other_dirty "
