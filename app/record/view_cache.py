@@ -261,7 +261,9 @@ def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int
     for rowid, numbers in keys.items():
         for number in numbers:
             owners_of.setdefault(number, set()).add(rowid)
-    kept = _kept_buckets(record, sorted(owners_of))
+    wanted = sorted({(number, fact.person, _read_for(kinds.get(number, ("", ""))[0], fact.resource_type))
+                     for fact in found for m in fact.members for number in keys.get(m.rowid, ())})  # fmt: skip
+    kept = _kept_buckets(record, wanted)
     skeys = {int(sid): key for sid, key in _source_keys(record).items()}
     joins: dict[int, list[tuple[Fact, set[str]]]] = {}  # fact number -> the arrivals that join it, with reasons
     singles: list[tuple[Fact, dict[int, str]]] = []  # facts of their own, with the kept facts they may match
@@ -274,8 +276,7 @@ def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int
         possible: list[tuple[int, str, str, int | None]] = []
         ok = True
         for number in keys.get(x.rowid, ()):
-            held = number in kept  # kept members have the key
-            one = kept.get(number)  # the one fact they are all in
+            held, one = kept.get((number, fact.person), (False, None))
             kind, reason = kinds.get(number, ("", ""))
             if len(owners_of[number]) > 1 and (kind != POSSIBLE or not held):  # another arrival in the bucket
                 ok = False
@@ -335,27 +336,54 @@ def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int
     return placed, [row[0] for row in fact_rows if row[0] in written]
 
 
-def _kept_buckets(record: Record, numbers: Sequence[int]) -> dict[int, int | None]:
-    """For each of these match keys that kept members have: the number of the one fact they are all in (None when
-    they are in several, or one has no fact, which a kept member never lacks).
+# What `_kept_buckets` reads of a bucket (`_read_for`): whether kept members have it, the fact of one of a person's
+# members, or the one fact all of its members are in.
+_HELD, _PERSON_FACT, _ONE_FACT = 0, 1, 2
 
-    Read from the keys and the fact's members in their indexes, never member by member from the tables: a bucket
-    first member's fact, then each member of the bucket looked up among that fact's members (view_member_fact:
-    the fact's few pages), so a bucket of thousands of copies costs what reading their keys costs."""
-    kept: dict[int, int | None] = {}
-    for start in range(0, len(numbers), 500):
-        chunk = numbers[start : start + 500]
-        for key, fid, together in record._query(
-            "WITH b AS (SELECT DISTINCT value AS key FROM json_each(?)), "
-            "f AS MATERIALIZED (SELECT b.key AS key, (SELECT m.fid FROM view_key k CROSS JOIN view_member m ON m.rowid = k.member "
-            "WHERE k.key = b.key ORDER BY k.member LIMIT 1) AS fid FROM b "
-            "WHERE EXISTS (SELECT 1 FROM view_key k WHERE k.key = b.key)) "
-            "SELECT key, fid, fid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM view_key k WHERE k.key = f.key "
+
+def _read_for(kind: str, resource_type: str) -> int:
+    """What a bucket of this kind must say of its kept members for an arrival of this type to join (`_join_arrivals`):
+
+    * exact: grouping links every member of one person to its first (the types a decision of the patient names
+      never get here: `_arrivals`), so one kept member of the arrival's person says which fact all of them are in,
+      and only they matter to the arrival (another person's copies are grouped apart);
+    * possible matches: every member of one person is offered to its first, so when one of them is in the fact X
+      joins, all of them are unless that fact has possible matches, which keep X out anyway (`_joined_rows`);
+    * possible by a time window: a Condition's is decided by the members of X's day (`_day_unit`); another type's
+      needs every kept member in one fact;
+    * an identifier's or a time window's: their own checks read what they need (`_identifier_join`, `_day_unit`)."""
+    if kind in (EXACT, POSSIBLE):
+        return _PERSON_FACT
+    if kind == POSSIBLE_WINDOWED and resource_type != "Condition":
+        return _ONE_FACT
+    return _HELD
+
+
+def _kept_buckets(record: Record, wanted: Sequence[tuple[int, str, int]]) -> dict[tuple[int, str], tuple[bool, int | None]]:
+    """For each (match key, person, what to read: `_read_for`): whether kept members (of that person, when their
+    fact is asked for) share the key with the arrival, and their fact: the fact of the person's first kept member,
+    or the one fact every kept member is in (None when they are in several, or one has no fact, which a kept member
+    never lacks, or when that was not asked). Read from the keys' and the facts' indexes: the fact of every member
+    only when it must be (each looked up among the first one's fact's members, view_member_fact: that fact's few
+    pages, not the member table)."""
+    kept: dict[tuple[int, str], tuple[bool, int | None]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for key, person, held, fid, together in record._query(
+            "WITH b AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS key, json_extract(value, '$[1]') AS person, "
+            "json_extract(value, '$[2]') AS read FROM json_each(?)), "
+            "f AS MATERIALIZED (SELECT key, person, read, CASE read WHEN ? THEN (SELECT m.fid FROM view_key k "
+            "CROSS JOIN view_member m ON m.rowid = k.member WHERE k.key = b.key AND m.person = b.person "
+            "ORDER BY k.member LIMIT 1) WHEN ? THEN (SELECT m.fid FROM view_key k CROSS JOIN view_member m "
+            "ON m.rowid = k.member WHERE k.key = b.key ORDER BY k.member LIMIT 1) END AS fid, "
+            "EXISTS (SELECT 1 FROM view_key k WHERE k.key = b.key) AS held FROM b) "
+            "SELECT key, person, CASE read WHEN ? THEN fid IS NOT NULL ELSE held END, fid, "
+            "fid IS NOT NULL AND (read = ? OR NOT EXISTS (SELECT 1 FROM view_key k WHERE k.key = f.key "
             "AND NOT EXISTS (SELECT 1 FROM view_member m INDEXED BY view_member_fact "
-            "WHERE m.fid = f.fid AND m.rowid = k.member)) FROM f",
-            [json.dumps(chunk)],
+            "WHERE m.fid = f.fid AND m.rowid = k.member))) FROM f",
+            [json.dumps(chunk), _PERSON_FACT, _ONE_FACT, _PERSON_FACT, _PERSON_FACT],
         ):
-            kept[key] = fid if together else None
+            kept[(key, person)] = (bool(held), fid if together else None)
     return kept
 
 
@@ -363,24 +391,29 @@ def _day_unit(record: Record, number: int, arrival: Fact) -> int | None:
     """The kept fact an arrival joins through a bucket matched by time, when that is all it does: grouping makes the
     members of one day (and person) one unit, and X, of a source that unit already has, joins it without changing
     its sources or its end (a Condition states none), so the chain of the bucket's units keeps every link it had
-    (with X in place of the unit's first member, when X sorts first). The number of the one fact the unit's members
-    are in; None when X would start a unit or bring it a new source (the chain could change)."""
+    (with X in place of the unit's first member, when X sorts first). The number of the fact the unit's members
+    are in (a unit is linked, so that is one fact: the types a decision names never get here), read from the
+    first member of the unit with X's source; None when X would start a unit or bring it a new source (the chain
+    could change)."""
     (x,) = arrival.members
     day = _day(x.date)
     if day is None or not x.date:
         return None
-    members = record._query(
-        "SELECT m.fid, m.effective, r.source_id FROM view_key k CROSS JOIN view_member m ON m.rowid = k.member "
-        "CROSS JOIN resource r ON r.rowid = k.member WHERE k.key = ? AND m.person = ? AND r.type = ? "
-        "AND substr(m.effective, 1, 4) = ?",
-        [number, arrival.person, x.resource_type, x.date[:4]],
-    )
-    skeys = {int(sid): key for sid, key in _source_keys(record).items()}
-    unit = [(int(fid), skeys[sid]) for fid, effective, sid in members if _day(effective) == day]
-    fids = {fid for fid, _ in unit}
-    if len(fids) != 1 or x.source_key not in {skey for _, skey in unit}:
-        return None
-    return fids.pop()
+    skeys = _source_keys(record)
+    mine = [int(sid) for sid, key in skeys.items() if key == x.source_key]
+    # The bucket's members of X's person and source key in that year, read until one is of X's day: copies of one
+    # event, however many, answer in their first row.
+    with record._snapshot() as db:
+        found = db.execute(
+            "SELECT m.fid, m.effective FROM view_key k CROSS JOIN view_member m ON m.rowid = k.member "
+            "WHERE k.key = ? AND m.person = ? AND m.type = ? AND substr(m.effective, 1, 4) = ? "
+            "AND m.source_id IN (SELECT value FROM json_each(?))",
+            (number, arrival.person, x.resource_type, x.date[:4], json.dumps(mine)),
+        )
+        try:
+            return next((int(fid) for fid, effective in found if _day(effective) == day), None)
+        finally:
+            found.close()
 
 
 def _possible_links(
@@ -1120,12 +1153,30 @@ def kept_newest_recent_slots(
     if person is not None:
         where += " AND person = ?"
         args.append(person)
-    where += (
-        " AND EXISTS (SELECT 1 FROM view_member m INDEXED BY view_member_fact CROSS JOIN resource r "
-        "ON r.rowid = m.rowid WHERE m.fid = view_fact.id AND r.type = ? AND r.effective >= ?)"
-    )
-    args.extend([resource_type, since])
-    return _slots(record, resource_type, where, args, "ORDER BY date DESC, fact DESC LIMIT ?", [limit])
+    # The facts dated in the window, newest first from the slot index (its rows alone: copies of one day, however
+    # many, are sorted there), each checked for a member of the type dated then only until `limit` have one.
+    made: list[KeptSlot] = []
+    shared: dict[str, tuple[int, ...]] = {}
+    with record._snapshot() as db:
+        found = db.execute(
+            f"SELECT date, fact, top, sources, top_source, id FROM view_fact WHERE {where} AND date IS NOT NULL "
+            "ORDER BY date DESC, fact DESC",
+            args,
+        )
+        try:
+            for date, fact_id, top, sources, top_source, fid in found:
+                if not db.execute(
+                    "SELECT EXISTS (SELECT 1 FROM view_member m INDEXED BY view_member_fact CROSS JOIN resource r "
+                    "ON r.rowid = m.rowid WHERE m.fid = ? AND r.type = ? AND r.effective >= ?)",
+                    (fid, resource_type, since),
+                ).fetchone()[0]:
+                    continue
+                made.append(KeptSlot(date, top, fact_id, resource_type, _source_ids(shared, sources), top_source))
+                if len(made) == limit:
+                    break
+        finally:
+            found.close()
+    return made
 
 
 def kept_page(
@@ -1170,8 +1221,13 @@ def _slots(
         f"SELECT date, fact, top, sources, top_source FROM {source} WHERE {where} AND date IS NOT NULL {order}",
         [*args, *tail],
     ):
-        sids = shared.get(sources)
-        if sids is None:
-            sids = shared[sources] = tuple(sorted(int(sid) for sid in sources.split(",")))
-        made.append(KeptSlot(date, top, fact_id, resource_type, sids, top_source))
+        made.append(KeptSlot(date, top, fact_id, resource_type, _source_ids(shared, sources), top_source))
     return made
+
+
+def _source_ids(shared: dict[str, tuple[int, ...]], sources: str) -> tuple[int, ...]:
+    """A kept fact's sources (comma-separated ids) as a sorted tuple, made once for the facts that share them."""
+    sids = shared.get(sources)
+    if sids is None:
+        sids = shared[sources] = tuple(sorted(int(sid) for sid in sources.split(",")))
+    return sids

@@ -202,12 +202,31 @@ def _add_arrivals(cur: _Tx, kind: _Kind) -> None:
             old = kept[0][1:]
             if old[width + 1] > new[width + 1]:  # the kept newest stays the newest (and its day's answers stand)
                 merged = list(old)
+            elif kind.then and old[-1] is not None and old[width + 2] == new[width + 2]:
+                # A new newest of the kept newest's date: that date's answers are the kept ones and the new ones
+                # (not read again from every row of the date: copies of one answer can be thousands).
+                mine = [row[-1] for row in arrived if tuple(row[1 : 1 + width]) == group]
+                merged[-1] = _more_answers(cur, kind, old[-1], mine, new[width + 2])
             merged[width] = old[width] + new[width]
             cur.execute(f"DELETE FROM {kind.table} WHERE rowid = ?", (kept[0][0],))
         cur.execute(f"INSERT INTO {kind.table} VALUES ({', '.join('?' for _ in merged)})", merged)
     done = [row[0] for row in arrived if tuple(row[1 : 1 + width]) not in touched]
     if done:
         cur.execute_rows(f"DELETE FROM {kind.dirty} WHERE rowid IN ({{rows}})", done)
+
+
+def _more_answers(cur: _Tx, kind: _Kind, kept: str, rowids: list[int], effective: str | None) -> str:
+    """A kept group's answers of its newest date (JSON, as `then` makes them) with those of these new resources of
+    that date: each distinct answer once, by its newest row."""
+    answers = {(value, unit, display): rowid for rowid, value, unit, display in json.loads(kept)}
+    for rowid, value, unit, display in cur.execute(
+        "SELECT max(r.rowid), r.value_num, r.value_unit, r.display FROM resource r NOT INDEXED "
+        f"WHERE r.rowid IN (SELECT value FROM json_each(?)) AND r.effective IS ? AND {kind.counted} "
+        "GROUP BY r.value_num, r.value_unit, r.display",
+        (json.dumps(rowids), effective),
+    ).fetchall():
+        answers[(value, unit, display)] = max(rowid, answers.get((value, unit, display), rowid))
+    return json.dumps([[rowid, *answer] for answer, rowid in answers.items()])
 
 
 def kept_lab_rows(record: Record, subjects: Subjects | None, category: str) -> list[tuple[Any, ...]]:
