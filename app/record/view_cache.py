@@ -31,7 +31,7 @@ from typing import Any
 
 from .facts import _COLUMNS, _CHANGED_AT, _EFFECTIVE, _LAST_SEEN, _ROWID, Fact, FactMember, PossibleMatch, regroup
 from .facts import _CODE, _LAST_RUN, _MAX_POSSIBLE, _SYSTEM, EXACT, IDENTIFIER, POSSIBLE, POSSIBLE_WINDOWED, WINDOWED
-from .facts import IdentifierUse, _day, _fact_id, _key_number, identifier_is_unique, regroup_kinds
+from .facts import IdentifierUse, _day, _fact_id, _key_number, identifier_is_unique, paused_collection, regroup_kinds
 from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, _row, decisions, facts, newest_first
 from .errors import RecordBusy, RecordFull, RecordReadOnly
 from .people import Subjects, owners, people, source_key
@@ -115,7 +115,7 @@ def refresh(record: Record) -> frozenset[str] | None:
         return frozenset()
     try:
         everyone = people(record)  # places unplaced Patients (a write) before the transaction below begins
-        with record._transaction() as cur:
+        with record._transaction() as cur, paused_collection():
             return _refresh(record, cur, owners(everyone))
     except (RecordFull, RecordBusy, RecordReadOnly):
         # Reading must not fail for want of a write (a full disk, another window's write): the views stay behind,
