@@ -275,8 +275,7 @@ def identifier_is_unique(members: Iterable[tuple[Any, Any, str, Any]]) -> bool:
     number on every result of a panel) says nothing about sameness; nor does one that several resources of one source
     carried in the same run (a claim-group number). One source with one identifier in two runs is a re-issued id:
     the same thing. One more member never makes a shared identifier unique again."""
-    use = IdentifierUse()
-    return all(use.add(*member) for member in members)
+    return IdentifierUse().add_all(members)
 
 
 class IdentifierUse:
@@ -291,11 +290,17 @@ class IdentifierUse:
 
     def add(self, system: Any, code: Any, skey: str, run: Any) -> bool:
         """Whether the identifier is still unique to one thing with this statement counted."""
-        if system and code and self.codes.setdefault(system, code) != code:
-            return False
-        if (skey, run) in self.runs:
-            return False
-        self.runs.add((skey, run))
+        return self.add_all(((system, code, skey, run),))
+
+    def add_all(self, members: Iterable[tuple[Any, Any, str, Any]]) -> bool:
+        """Whether it is still unique with these statements counted (stops at the first that says not)."""
+        codes, runs = self.codes, self.runs
+        for system, code, skey, run in members:
+            if system and code and codes.setdefault(system, code) != code:
+                return False
+            if (skey, run) in runs:
+                return False
+            runs.add((skey, run))
         return True
 
 
