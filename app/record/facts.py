@@ -143,8 +143,8 @@ class FactMember:
 # a frozen dataclass must): the fields' slots set directly. Half the time, for the 100,000 members of a full
 # regroup, and the same object: still frozen after (the kept facts, made the usual way, are compared with grouped
 # ones in tests/record/test_view_cache_properties.py).
-(_PUT_SOURCE, _PUT_SOURCE_KEY, _PUT_SOURCE_ID, _PUT_TYPE, _PUT_ID, _PUT_ROWID, _PUT_LAST_SEEN, _PUT_CHANGED_AT, _PUT_NEWEST,
- _PUT_COLS) = (getattr(FactMember, name).__set__ for name in FactMember.__slots__)  # fmt: skip
+(_PUT_SOURCE, _PUT_SOURCE_KEY, _PUT_SOURCE_ID, _PUT_TYPE, _PUT_ID, _PUT_ROWID, _PUT_LAST_SEEN, _PUT_CHANGED_AT,
+ _PUT_NEWEST, _PUT_COLS) = (getattr(FactMember, name).__set__ for name in FactMember.__slots__)  # fmt: skip
 _new_object = object.__new__
 
 

@@ -359,7 +359,9 @@ def _read_for(kind: str, resource_type: str) -> int:
     return _HELD
 
 
-def _kept_buckets(record: Record, wanted: Sequence[tuple[int, str, int]]) -> dict[tuple[int, str], tuple[bool, int | None]]:
+def _kept_buckets(
+    record: Record, wanted: Sequence[tuple[int, str, int]]
+) -> dict[tuple[int, str], tuple[bool, int | None]]:
     """For each (match key, person, what to read: `_read_for`): whether kept members (of that person, when their
     fact is asked for) share the key with the arrival, and their fact: the fact of the person's first kept member,
     or the one fact every kept member is in (None when they are in several, or one has no fact, which a kept member
@@ -566,8 +568,9 @@ def _identifier_join(record: Record, number: int, arrival: Fact, skeys: dict[int
     use = IdentifierUse()
     with record._snapshot() as db:
         found = db.execute(
-            "SELECT m.fid, r.code_system, r.code, r.source_id, r.last_run FROM identifier i INDEXED BY identifier_lookup "
-            "CROSS JOIN view_member m ON m.rowid = i.resource CROSS JOIN resource r ON r.rowid = i.resource "
+            "SELECT m.fid, r.code_system, r.code, r.source_id, r.last_run FROM identifier i "
+            "INDEXED BY identifier_lookup CROSS JOIN view_member m ON m.rowid = i.resource "
+            "CROSS JOIN resource r ON r.rowid = i.resource "
             "WHERE i.value = ? AND i.system = ? AND r.type = ? AND m.person = ? AND r.removed_at IS NULL",
             (value, system, x.resource_type, arrival.person),
         )

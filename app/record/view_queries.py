@@ -360,7 +360,8 @@ def _kept_other_tests(record: Record, subjects: Subjects | None) -> list[OtherTe
             key=lambda a: -int(a[0]),
         )
         tests.append(OtherTestRow(system, code, name, effective, unit, sum(int(g[2]) for g in groups),
-                                  tuple(dict.fromkeys((value, unit_, display or "") for _, value, unit_, display in answers)),
+                                  tuple(dict.fromkeys((value, unit_, display or "")
+                                                      for _, value, unit_, display in answers)),
                                   ("Observation", rid, int(sid))))  # fmt: skip
     return tests
 

@@ -108,7 +108,7 @@ def _after_sync(record: Record, round_: int) -> dict[str, int]:
     _import(record, arriving, f"sync-{round_}.ndjson")
     steps = _steps(record, lambda: v.build_dashboard(record, scope))  # the views caught up, then read
     assert current(record)
-    for rtype in ("Observation", "Condition", "Encounter", "Immunization"):  # what the views keep is what grouping makes
+    for rtype in ("Observation", "Condition", "Encounter", "Immunization"):  # kept as grouping makes them
         fresh = facts(record, rtype)
         assert kept_facts(record, rtype) == fresh
         assert kept_slots(record, rtype) == _as_slots(fresh)

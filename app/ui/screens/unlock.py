@@ -60,7 +60,8 @@ def _updating(percent: int) -> ft.Control:
     bar (its label says the percent to a screen reader)."""
     return ft.Column(
         [
-            muted(f"Updating your record for this version of Carry… {percent}\u00a0%"),  # the number and % kept together
+            # The number and its % kept on one line (a no-break space).
+            muted(f"Updating your record for this version of Carry… {percent}\u00a0%"),
             ft.ProgressBar(value=percent / 100, bar_height=5, border_radius=3, color=PRIMARY,
                            semantics_label=f"Record update {percent}\u00a0%"),  # fmt: skip
             muted("This happens once, after Carry was updated. Should it stop halfway, nothing is lost: it goes on "
