@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import gc
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Protocol, TypeVar
@@ -139,6 +140,33 @@ class FactMember:
         }
 
 
+# A FactMember made without its generated __init__ (which sets each of its ten fields through object.__setattr__, as
+# a frozen dataclass must): the fields' slots set directly. Half the time, for the 100,000 members of a full
+# regroup, and the same object: still frozen after (the kept facts, made the usual way, are compared with grouped
+# ones in tests/record/test_view_cache_properties.py).
+(_PUT_SOURCE, _PUT_SOURCE_KEY, _PUT_SOURCE_ID, _PUT_TYPE, _PUT_ID, _PUT_ROWID, _PUT_LAST_SEEN, _PUT_CHANGED_AT,
+ _PUT_NEWEST, _PUT_COLS) = (getattr(FactMember, name).__set__ for name in FactMember.__slots__)  # fmt: skip
+_new_object = object.__new__
+
+
+def _member(
+    source: str, skey: str, source_id: int, rtype: str, rid: str, rowid: int, last_seen: str, changed_at: str,
+    newest: bool, cols: tuple[Any, ...],
+) -> FactMember:
+    member = _new_object(FactMember)
+    _PUT_SOURCE(member, source)
+    _PUT_SOURCE_KEY(member, skey)
+    _PUT_SOURCE_ID(member, source_id)
+    _PUT_TYPE(member, rtype)
+    _PUT_ID(member, rid)
+    _PUT_ROWID(member, rowid)
+    _PUT_LAST_SEEN(member, last_seen)
+    _PUT_CHANGED_AT(member, changed_at)
+    _PUT_NEWEST(member, newest)
+    _PUT_COLS(member, cols)
+    return member
+
+
 @dataclass(frozen=True, slots=True)
 class PossibleMatch:
     """Another fact that may be the same thing, on evidence too weak to merge (text only, or far-apart dates)."""
@@ -228,15 +256,8 @@ def facts(
     """
     wanted = [types] if isinstance(types, str) else (sorted(set(types)) if types is not None else None)
     builder = _Builder(record, wanted, None if subjects is None else tuple(subjects), since)
-    # Grouping allocates hundreds of thousands of small, acyclic objects; the cycle collector would walk them
-    # again and again while they are made, for nothing.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_collection():
         return builder.build()
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def regroup(record: Record, rowids: Sequence[int] | None = None) -> tuple[list[Fact], dict[int, set[int]]]:
@@ -245,13 +266,8 @@ def regroup(record: Record, rowids: Sequence[int] | None = None) -> tuple[list[F
     For app.record.view_cache: given every resource that shares a match key or a decision with another of them,
     the facts are exactly those a grouping of the whole record makes for them."""
     builder = _Builder(record, None, None, rowids=rowids, collect=True)
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with paused_collection():
         return builder.build(), builder.match_keys
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def identifier_is_unique(members: Iterable[tuple[Any, Any, str, Any]]) -> bool:
@@ -260,15 +276,33 @@ def identifier_is_unique(members: Iterable[tuple[Any, Any, str, Any]]) -> bool:
     number on every result of a panel) says nothing about sameness; nor does one that several resources of one source
     carried in the same run (a claim-group number). One source with one identifier in two runs is a re-issued id:
     the same thing. One more member never makes a shared identifier unique again."""
-    codes: dict[str, str] = {}
-    runs: set[tuple[str, Any]] = set()
-    for system, code, skey, run in members:
-        if system and code and codes.setdefault(system, code) != code:
-            return False
-        if (skey, run) in runs:
-            return False
-        runs.add((skey, run))
-    return True
+    return IdentifierUse().add_all(members)
+
+
+class IdentifierUse:
+    """`identifier_is_unique`, told one member's statement at a time: a reader can stop at the first that shows
+    the identifier is not unique (one more member never makes it unique again)."""
+
+    __slots__ = ("codes", "runs")
+
+    def __init__(self) -> None:
+        self.codes: dict[str, str] = {}
+        self.runs: set[tuple[str, Any]] = set()
+
+    def add(self, system: Any, code: Any, skey: str, run: Any) -> bool:
+        """Whether the identifier is still unique to one thing with this statement counted."""
+        return self.add_all(((system, code, skey, run),))
+
+    def add_all(self, members: Iterable[tuple[Any, Any, str, Any]]) -> bool:
+        """Whether it is still unique with these statements counted (stops at the first that says not)."""
+        codes, runs = self.codes, self.runs
+        for system, code, skey, run in members:
+            if system and code and codes.setdefault(system, code) != code:
+                return False
+            if (skey, run) in runs:
+                return False
+            runs.add((skey, run))
+        return True
 
 
 # What a match key's bucket does (`regroup_kinds`): links its members by an identifier, links them exactly (every
@@ -286,14 +320,23 @@ def regroup_kinds(
     possible matches give). For app.record.view_cache, which adds a new resource to the one fact it joins without regrouping
     that fact when the buckets say nothing else can change."""
     builder = _Builder(record, None, None, rowids=rowids, collect=True)
+    with paused_collection():
+        found = builder.build()
+    return found, builder.match_keys, builder.key_kinds
+
+
+@contextlib.contextmanager
+def paused_collection() -> Iterator[None]:
+    """No cycle collection while the block runs (and as before after it). Grouping, and writing what it found,
+    allocate hundreds of thousands of small, acyclic objects: the collector would walk them, and every fact already
+    made, again and again while they are made, for nothing (a fifth of a full regroup's time at 100,000)."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        found = builder.build()
+        yield
     finally:
         if collecting:
             gc.enable()
-    return found, builder.match_keys, builder.key_kinds
 
 
 def fact_for(record: Record, resource_type: str, resource_id: str, source_id: int | None = None) -> Fact | None:
@@ -731,7 +774,6 @@ class _Builder:
 
     def _extras(self) -> dict[int, dict[str, Any]]:
         extras: dict[int, dict[str, Any]] = {}
-        query = self.record.read
         # Medications: the end of a stated period; a referenced Medication's code and name.
         rows = self._json_rows(
             "WITH m AS MATERIALIZED (SELECT r.rowid, r.source_id, resource_json(r.raw) AS json FROM resource r "
@@ -740,11 +782,9 @@ class _Builder:
             _MEDICATION_TYPES,
         )
         medications: dict[tuple[int, str], tuple[str | None, str | None, str | None]] = {}
-        if any(isinstance(ref, str) for *_, ref in rows):
-            for sid, rid, system, code, display in query(
-                "SELECT source_id, id, code_system, code, display FROM resource WHERE type = 'Medication'"
-            ):
-                medications[(sid, rid)] = (system, code, display)
+        refs = {(sid, ref.rsplit("/", 1)[-1]) for _, sid, _, ref in rows if isinstance(ref, str)}
+        for sid, rid, system, code, display in self._referenced("Medication", "code_system, code, display", refs):
+            medications[(sid, rid)] = (system, code, display)
         for rowid, sid, end, ref in rows:
             extra: dict[str, Any] = {}
             if isinstance(end, str):
@@ -757,16 +797,15 @@ class _Builder:
             if extra:
                 extras[rowid] = extra
         # Encounters: the organisation by name, since each source has its own id for it.
-        rows = self._json_rows(
-            "SELECT r.rowid, r.source_id, json_extract(resource_json(r.raw), '$.serviceProvider.reference'), "
-            "json_extract(resource_json(r.raw), '$.serviceProvider.display') FROM resource r WHERE {where}",
+        rows = self._json_rows(  # each JSON inflated once (MATERIALIZED), though two of its values are read
+            "WITH e AS MATERIALIZED (SELECT r.rowid, r.source_id, resource_json(r.raw) AS json FROM resource r "
+            "WHERE {where}) SELECT rowid, source_id, json_extract(json, '$.serviceProvider.reference'), "
+            "json_extract(json, '$.serviceProvider.display') FROM e",
             ["Encounter"],
         )
         if rows:
-            names = {
-                (sid, rid): display
-                for sid, rid, display in query("SELECT source_id, id, display FROM resource WHERE type = 'Organization'")
-            }
+            refs = {(sid, ref.rsplit("/", 1)[-1]) for _, sid, ref, _ in rows if isinstance(ref, str)}
+            names = {(sid, rid): display for sid, rid, display in self._referenced("Organization", "display", refs)}
             for rowid, sid, ref, display in rows:
                 name = names.get((sid, ref.rsplit("/", 1)[-1])) if isinstance(ref, str) else None
                 name = normalise_text(name or (display if isinstance(display, str) else None))
@@ -792,6 +831,20 @@ class _Builder:
                 absolute = url if ":" in url.split("/", 1)[0] else f"{self.keys[index][0]}/{url.lstrip('/')}"
                 found.append(f"url:{absolute}")
         return extras
+
+    def _referenced(self, rtype: str, columns: str, refs: set[tuple[int, str]]) -> list[Any]:
+        """(source id, id, *columns) of the resources of a type that `refs` (source id, id) name: every one of the
+        type when the whole record is grouped (one pass), only those named when a part is (as many lookups as the
+        part names, however many the record holds)."""
+        if not refs:
+            return []
+        if self.rowids is None:
+            return self.record.read(f"SELECT source_id, id, {columns} FROM resource WHERE type = ?", [rtype])
+        return self.record.read(
+            f"SELECT source_id, id, {columns} FROM resource WHERE (source_id, type, id) IN "
+            "(SELECT json_extract(value, '$[0]'), ?, json_extract(value, '$[1]') FROM json_each(?))",
+            [rtype, json.dumps(sorted(refs))],
+        )
 
     def _decisions(self) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
         found = decisions(self.record)
@@ -845,7 +898,7 @@ class _Builder:
         if len(indexes) == 1:
             i = indexes[0]
             c = rows[i]
-            member = FactMember(
+            member = _member(
                 names[c[_SID]], keys[i][0], c[_SID], c[_TYPE], c[_ID], c[_ROWID], c[_LAST_SEEN], c[_CHANGED_AT], True, c
             )
             return Fact(
@@ -858,7 +911,7 @@ class _Builder:
         for i in indexes:
             c = rows[i]
             members.append(
-                FactMember(
+                _member(
                     names[c[_SID]], keys[i][0], c[_SID], c[_TYPE], c[_ID], c[_ROWID], c[_LAST_SEEN], c[_CHANGED_AT],
                     i == newest, c,
                 )  # fmt: skip

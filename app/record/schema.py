@@ -6,11 +6,15 @@ also bumps user_version, so a record is always at exactly one version.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CHANGE_COUNT_VERSION", "MIGRATIONS", "Migration", "latest_version"]
+__all__ = [
+    "CHANGE_COUNT_VERSION", "MIGRATIONS", "Migration", "latest_version", "migration_weight", "reporting", "step_progress",
+]
 
 
 @dataclass(frozen=True)
@@ -22,6 +26,41 @@ class Migration:
     step: Callable[[Any], None] | None = None
     # The file is rewritten once the migration is committed (VACUUM), to hand back the space it freed.
     vacuum: bool = False
+
+
+# How long a migration takes, roughly, in shares of an update that runs several (a progress bar's steps): SQL alone
+# is quick, a Python step reads or rewrites data (most of a large record's update), a rewrite of the file is long.
+_SQL_WEIGHT, _STEP_WEIGHT, _VACUUM_WEIGHT = 1, 20, 10
+
+
+def migration_weight(migration: Migration) -> int:
+    """A migration's share of an update's work (`_SQL_WEIGHT` and the rest), for the progress an update reports."""
+    return _SQL_WEIGHT + (_STEP_WEIGHT if migration.step is not None else 0) + (
+        _VACUUM_WEIGHT if migration.vacuum else 0
+    )
+
+
+# The running migration step's progress callback (one migrating thread at a time per record; a thread-local so two
+# records opened in two threads never hear each other).
+_reporter = threading.local()
+
+
+@contextlib.contextmanager
+def reporting(report: Callable[[float], None]) -> Iterator[None]:
+    """While the block runs, `step_progress(share)` in this thread calls `report(share)`."""
+    outer = getattr(_reporter, "report", None)
+    _reporter.report = report
+    try:
+        yield
+    finally:
+        _reporter.report = outer
+
+
+def step_progress(share: float) -> None:
+    """How far the running migration step is (0 to 1), for an update's progress; nothing when nobody listens."""
+    report = getattr(_reporter, "report", None)
+    if report is not None:
+        report(min(max(share, 0.0), 1.0))
 
 
 _V1 = """
@@ -657,7 +696,8 @@ def _reindex_inline_documents(cur: Any) -> None:
         "SELECT rowid FROM resource WHERE (type = 'DocumentReference' AND raw LIKE '%application/pdf%') "
         "OR (type = 'DiagnosticReport' AND raw LIKE '%presentedForm%')"
     ).fetchall()]  # fmt: skip
-    for rowid in rowids:
+    for done, rowid in enumerate(rowids):
+        step_progress(done / len(rowids))
         (raw,) = cur.execute("SELECT raw FROM resource WHERE rowid = ?", (rowid,)).fetchone()
         display, codes, notes = search_text(loads(raw))
         cur.execute("DELETE FROM resource_fts WHERE rowid = ?", (rowid,))
@@ -681,7 +721,9 @@ def _pack_resources(cur: Any) -> None:
 
     cur.execute("CREATE TEMP TABLE dirty_before AS SELECT member, kind FROM view_dirty")
     last = 0
+    highest = int(cur.execute("SELECT COALESCE(max(rowid), 0) FROM resource").fetchone()[0]) or 1
     while True:
+        step_progress(last / highest)
         rows = cur.execute(
             "SELECT rowid, raw FROM resource WHERE rowid > ? ORDER BY rowid LIMIT 2000", (last,)
         ).fetchall()

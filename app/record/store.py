@@ -55,7 +55,7 @@ from .errors import (
 from .extract import extract
 from .files import display_name, open_import_file
 from .packed import SQL_FUNCTION, forget_unpacked, pack, unpack
-from .schema import CHANGE_COUNT_VERSION, MIGRATIONS, latest_version
+from .schema import CHANGE_COUNT_VERSION, MIGRATIONS, latest_version, migration_weight, reporting
 
 __all__ = [
     "FILE_SOURCE",
@@ -259,6 +259,54 @@ def _check_new_passphrase(passphrase: str) -> None:
         raise PassphraseRefused(f"Choose a passphrase of at least {MIN_PASSPHRASE} characters.")
 
 
+# The views' first fill after an update from before they were kept, in shares of the update (`migration_weight`).
+_FILL_WEIGHT = 20
+# How much of a migration with a rewrite of the file is done when its data is (the rewrite is the rest).
+_BEFORE_VACUUM = 0.6
+
+
+class _Progress:
+    """An update's progress over its parts (migrations, the views' fill), each weighed: what a listener hears,
+    only when the whole percent moves."""
+
+    def __init__(self, listener: Callable[[float], None] | None, weights: Sequence[int]) -> None:
+        self.listener = listener
+        self.weights = list(weights)
+        self.total = sum(self.weights) or 1
+        self.done = 0  # the parts finished
+        self.before = 0  # their weight
+        self.said = -1
+        self.within(0.0)
+
+    def within(self, share: float) -> None:
+        """The part under way is `share` done."""
+        if self.listener is None or self.done >= len(self.weights):
+            return
+        percent = int(100 * (self.before + share * self.weights[self.done]) / self.total)
+        if percent > self.said:
+            self.said = percent
+            self.listener(percent / 100)
+
+    def part(self, scale: float) -> Callable[[float], None]:
+        """What hears a step of the part under way that is `scale` of it (its share done: `within` that much)."""
+
+        def heard(share: float) -> None:
+            self.within(share * scale)
+
+        return heard
+
+    def next(self) -> None:
+        """The part under way is done."""
+        if self.done < len(self.weights):
+            self.before += self.weights[self.done]
+            self.done += 1
+        if self.done == len(self.weights) and self.listener is not None and self.said < 100 and self.weights:
+            self.said = 100
+            self.listener(1.0)
+        else:
+            self.within(0.0)
+
+
 class Record:
     """An open, unlocked record. Create one with Record.create or Record.open; close it with close()."""
 
@@ -314,7 +362,12 @@ class Record:
         return record
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], passphrase: str, *, migrate: bool = True) -> Record:
+    def open(
+        cls, path: str | os.PathLike[str], passphrase: str, *, migrate: bool = True,
+        progress: Callable[[float], None] | None = None,
+    ) -> Record:
+        """The record at `path`, unlocked, brought up to this Carry's version first (`migrate`); `progress(share)`
+        hears how far that update is (0 to 1, from this thread) when the record needs one, and nothing when not."""
         target = Path(path).expanduser()
         if not target.exists():
             raise RecordNotFound(f"There is no record at {target}.", action=Action.CREATE_RECORD)
@@ -350,7 +403,7 @@ class Record:
                     "writable and open it once."
                 )
             if migrate:
-                record._migrate()
+                record._migrate(progress=progress)
             record.audit("unlock")
         except BaseException:
             record.close()
@@ -475,25 +528,32 @@ class Record:
         with self._snapshot() as db:
             return int(db.execute("PRAGMA user_version").fetchone()[0])
 
-    def _migrate(self, target: int | None = None) -> None:
+    def _migrate(self, target: int | None = None, progress: Callable[[float], None] | None = None) -> None:
+        """Bring the record to version `target` (the latest), one migration per transaction. `progress(share)` hears
+        how far the update is (0 to 1; from this thread, a few hundred times at most) when there is one to make."""
         goal = latest_version() if target is None else target
         with self._lock:
             current = self.schema_version
-            for migration in MIGRATIONS:
-                if migration.version <= current or migration.version > goal:
-                    continue
-                with self._transaction() as cur:
+            from .view_cache import VIEW_VERSION, refresh
+
+            pending = [m for m in MIGRATIONS if current < m.version <= goal]
+            fill = current < VIEW_VERSION <= goal  # an older record's views are filled once, at the end
+            report = _Progress(progress, [migration_weight(m) for m in pending] + ([_FILL_WEIGHT] if fill else []))
+            for migration in pending:
+                # The share of the migration its data is (a rewrite of the file is the rest).
+                with self._transaction() as cur, reporting(report.part(_BEFORE_VACUUM if migration.vacuum else 1.0)):
                     if migration.sql:
                         cur.executescript_in_tx(migration.sql)
                     if migration.step is not None:
                         migration.step(cur.raw)
+                    report.within(_BEFORE_VACUUM if migration.vacuum else 1.0)
                     cur.execute(f"PRAGMA user_version = {int(migration.version)}")
                 if migration.vacuum:
                     self._vacuum()
-            from .view_cache import VIEW_VERSION, refresh
-
-            if current < VIEW_VERSION <= goal:
-                refresh(self)  # an older record's views are filled once, as it is brought up to this version
+                report.next()
+            if fill:
+                refresh(self)
+                report.next()
 
     def _vacuum(self) -> None:
         """Rewrite the file to hand back the pages a migration freed. VACUUM builds the new copy as a temporary

@@ -31,7 +31,7 @@ from typing import Any
 
 from .facts import _COLUMNS, _CHANGED_AT, _EFFECTIVE, _LAST_SEEN, _ROWID, Fact, FactMember, PossibleMatch, regroup
 from .facts import _CODE, _LAST_RUN, _MAX_POSSIBLE, _SYSTEM, EXACT, IDENTIFIER, POSSIBLE, POSSIBLE_WINDOWED, WINDOWED
-from .facts import _day, _fact_id, _key_number, identifier_is_unique, regroup_kinds
+from .facts import IdentifierUse, _day, _fact_id, _key_number, identifier_is_unique, paused_collection, regroup_kinds
 from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, _row, decisions, facts, newest_first
 from .errors import RecordBusy, RecordFull, RecordReadOnly
 from .people import Subjects, owners, people, source_key
@@ -115,7 +115,7 @@ def refresh(record: Record) -> frozenset[str] | None:
         return frozenset()
     try:
         everyone = people(record)  # places unplaced Patients (a write) before the transaction below begins
-        with record._transaction() as cur:
+        with record._transaction() as cur, paused_collection():
             return _refresh(record, cur, owners(everyone))
     except (RecordFull, RecordBusy, RecordReadOnly):
         # Reading must not fail for want of a write (a full disk, another window's write): the views stay behind,
@@ -261,7 +261,9 @@ def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int
     for rowid, numbers in keys.items():
         for number in numbers:
             owners_of.setdefault(number, set()).add(rowid)
-    kept = _kept_buckets(record, sorted(owners_of))
+    wanted = sorted({(number, fact.person, _read_for(kinds.get(number, ("", ""))[0], fact.resource_type))
+                     for fact in found for m in fact.members for number in keys.get(m.rowid, ())})  # fmt: skip
+    kept = _kept_buckets(record, wanted)
     skeys = {int(sid): key for sid, key in _source_keys(record).items()}
     joins: dict[int, list[tuple[Fact, set[str]]]] = {}  # fact number -> the arrivals that join it, with reasons
     singles: list[tuple[Fact, dict[int, str]]] = []  # facts of their own, with the kept facts they may match
@@ -271,14 +273,14 @@ def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int
         (x,) = fact.members
         target: set[int] = set()
         reasons: set[str] = set()
-        possible: list[tuple[int, str, str, int | None, int | None]] = []
+        possible: list[tuple[int, str, str, int | None]] = []
         ok = True
         for number in keys.get(x.rowid, ()):
-            count, low, high = kept.get(number, (0, None, None))
+            held, one = kept.get((number, fact.person), (False, None))
             kind, reason = kinds.get(number, ("", ""))
-            if len(owners_of[number]) > 1 and (kind != POSSIBLE or not count):  # another arrival in the bucket
+            if len(owners_of[number]) > 1 and (kind != POSSIBLE or not held):  # another arrival in the bucket
                 ok = False
-            elif not count:
+            elif not held:
                 continue
             elif kind == IDENTIFIER:
                 joins_by = _identifier_join(record, number, fact, skeys)
@@ -287,11 +289,11 @@ def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int
                 elif joins_by is not True:
                     target.add(joins_by)
                     reasons.add(reason)
-            elif kind == EXACT and low is not None and low == high:
-                target.add(low)
+            elif kind == EXACT and one is not None:
+                target.add(one)
                 reasons.add(reason)
             elif kind in (POSSIBLE, POSSIBLE_WINDOWED):
-                possible.append((number, kind, reason, low, high))
+                possible.append((number, kind, reason, one))
             elif kind == WINDOWED and fact.resource_type == "Condition":
                 unit = _day_unit(record, number, fact)
                 if unit is None:
@@ -308,39 +310,82 @@ def _join_arrivals(record: Record, cur: _Tx, arrived: set[int]) -> tuple[set[int
         if target:
             (fid,) = target
             if all(
-                (low is not None and low == high == fid)
+                one == fid
                 or (kind == POSSIBLE_WINDOWED and fact.resource_type == "Condition" and _day_unit(record, n, fact) == fid)
-                for n, kind, _, low, high in possible
+                for n, kind, _, one in possible
             ):
                 joins.setdefault(fid, []).append((fact, reasons))
             continue
         links = _possible_links(record, fact, possible, {n for n in keys.get(x.rowid, ()) if len(owners_of[n]) > 1})
         if links is not None:
             singles.append((fact, links))
-    fact_rows, member_rows = _joined_rows(record, joins, skeys)
-    grown = {row[0] for row in fact_rows}  # a fact that gains a member cannot also gain a possible match here
+    joined_rows, member_rows = _joined_rows(record, joins, skeys)
+    grown = {row[0] for row in joined_rows}  # a fact that gains a member cannot also gain a possible match here
+    # The facts joined with their slots brought up to date (from their kept slot: a fact of thousands of copies is
+    # not read again); the rest (facts of their own, possible matches) without, as `_fill_slots` fills them.
+    slotted = [row for row in joined_rows if len(row) == len(_FACT_COLUMNS)]
+    fact_rows = [row for row in joined_rows if len(row) < len(_FACT_COLUMNS)]
     fact_rows.extend(_single_rows(record, [(f, links) for f, links in singles if not grown & set(links)], member_rows))
     placed = {row[0] for row in member_rows}
     fresh = sorted((key, rowid) for rowid in placed for key in keys.get(rowid, ()))
     member_rows.sort()
     _apply(cur, (), (), fact_rows, member_rows, (), fresh)
+    if slotted:
+        _apply(cur, (), (), slotted, (), (), ())
     written = {row[1] for row in member_rows}
     return placed, [row[0] for row in fact_rows if row[0] in written]
 
 
-def _kept_buckets(record: Record, numbers: Sequence[int]) -> dict[int, tuple[int, int | None, int | None]]:
-    """For each of these match keys that kept members have: how many, and the lowest and highest number of the facts
-    they are in (None when one has no fact, which a kept member never lacks)."""
-    kept: dict[int, tuple[int, int | None, int | None]] = {}
-    for start in range(0, len(numbers), 500):
-        chunk = numbers[start : start + 500]
-        for key, count, low, high, placed in record._query(
-            "SELECT k.key, count(*), min(m.fid), max(m.fid), count(m.fid) FROM view_key k "
-            "LEFT JOIN view_member m ON m.rowid = k.member WHERE k.key IN (SELECT value FROM json_each(?)) "
-            "GROUP BY k.key",
-            [json.dumps(chunk)],
+# What `_kept_buckets` reads of a bucket (`_read_for`): whether kept members have it, the fact of one of a person's
+# members, or the one fact all of its members are in.
+_HELD, _PERSON_FACT, _ONE_FACT = 0, 1, 2
+
+
+def _read_for(kind: str, resource_type: str) -> int:
+    """What a bucket of this kind must say of its kept members for an arrival of this type to join (`_join_arrivals`):
+
+    * exact: grouping links every member of one person to its first (the types a decision of the patient names
+      never get here: `_arrivals`), so one kept member of the arrival's person says which fact all of them are in,
+      and only they matter to the arrival (another person's copies are grouped apart);
+    * possible matches: every member of one person is offered to its first, so when one of them is in the fact X
+      joins, all of them are unless that fact has possible matches, which keep X out anyway (`_joined_rows`);
+    * possible by a time window: a Condition's is decided by the members of X's day (`_day_unit`); another type's
+      needs every kept member in one fact;
+    * an identifier's or a time window's: their own checks read what they need (`_identifier_join`, `_day_unit`)."""
+    if kind in (EXACT, POSSIBLE):
+        return _PERSON_FACT
+    if kind == POSSIBLE_WINDOWED and resource_type != "Condition":
+        return _ONE_FACT
+    return _HELD
+
+
+def _kept_buckets(
+    record: Record, wanted: Sequence[tuple[int, str, int]]
+) -> dict[tuple[int, str], tuple[bool, int | None]]:
+    """For each (match key, person, what to read: `_read_for`): whether kept members (of that person, when their
+    fact is asked for) share the key with the arrival, and their fact: the fact of the person's first kept member,
+    or the one fact every kept member is in (None when they are in several, or one has no fact, which a kept member
+    never lacks, or when that was not asked). Read from the keys' and the facts' indexes: the fact of every member
+    only when it must be (each looked up among the first one's fact's members, view_member_fact: that fact's few
+    pages, not the member table)."""
+    kept: dict[tuple[int, str], tuple[bool, int | None]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        for key, person, held, fid, together in record._query(
+            "WITH b AS MATERIALIZED (SELECT json_extract(value, '$[0]') AS key, json_extract(value, '$[1]') AS person, "
+            "json_extract(value, '$[2]') AS read FROM json_each(?)), "
+            "f AS MATERIALIZED (SELECT key, person, read, CASE read WHEN ? THEN (SELECT m.fid FROM view_key k "
+            "CROSS JOIN view_member m ON m.rowid = k.member WHERE k.key = b.key AND m.person = b.person "
+            "ORDER BY k.member LIMIT 1) WHEN ? THEN (SELECT m.fid FROM view_key k CROSS JOIN view_member m "
+            "ON m.rowid = k.member WHERE k.key = b.key ORDER BY k.member LIMIT 1) END AS fid, "
+            "EXISTS (SELECT 1 FROM view_key k WHERE k.key = b.key) AS held FROM b) "
+            "SELECT key, person, CASE read WHEN ? THEN fid IS NOT NULL ELSE held END, fid, "
+            "fid IS NOT NULL AND (read = ? OR NOT EXISTS (SELECT 1 FROM view_key k WHERE k.key = f.key "
+            "AND NOT EXISTS (SELECT 1 FROM view_member m INDEXED BY view_member_fact "
+            "WHERE m.fid = f.fid AND m.rowid = k.member))) FROM f",
+            [json.dumps(chunk), _PERSON_FACT, _ONE_FACT, _PERSON_FACT, _PERSON_FACT],
         ):
-            kept[key] = (count, low, high) if placed == count else (count, None, None)
+            kept[(key, person)] = (bool(held), fid if together else None)
     return kept
 
 
@@ -348,28 +393,33 @@ def _day_unit(record: Record, number: int, arrival: Fact) -> int | None:
     """The kept fact an arrival joins through a bucket matched by time, when that is all it does: grouping makes the
     members of one day (and person) one unit, and X, of a source that unit already has, joins it without changing
     its sources or its end (a Condition states none), so the chain of the bucket's units keeps every link it had
-    (with X in place of the unit's first member, when X sorts first). The number of the one fact the unit's members
-    are in; None when X would start a unit or bring it a new source (the chain could change)."""
+    (with X in place of the unit's first member, when X sorts first). The number of the fact the unit's members
+    are in (a unit is linked, so that is one fact: the types a decision names never get here), read from the
+    first member of the unit with X's source; None when X would start a unit or bring it a new source (the chain
+    could change)."""
     (x,) = arrival.members
     day = _day(x.date)
     if day is None or not x.date:
         return None
-    members = record._query(
-        "SELECT m.fid, m.effective, r.source_id FROM view_key k CROSS JOIN view_member m ON m.rowid = k.member "
-        "CROSS JOIN resource r ON r.rowid = k.member WHERE k.key = ? AND m.person = ? AND r.type = ? "
-        "AND substr(m.effective, 1, 4) = ?",
-        [number, arrival.person, x.resource_type, x.date[:4]],
-    )
-    skeys = {int(sid): key for sid, key in _source_keys(record).items()}
-    unit = [(int(fid), skeys[sid]) for fid, effective, sid in members if _day(effective) == day]
-    fids = {fid for fid, _ in unit}
-    if len(fids) != 1 or x.source_key not in {skey for _, skey in unit}:
-        return None
-    return fids.pop()
+    skeys = _source_keys(record)
+    mine = [int(sid) for sid, key in skeys.items() if key == x.source_key]
+    # The bucket's members of X's person and source key in that year, read until one is of X's day: copies of one
+    # event, however many, answer in their first row.
+    with record._snapshot() as db:
+        found = db.execute(
+            "SELECT m.fid, m.effective FROM view_key k CROSS JOIN view_member m ON m.rowid = k.member "
+            "WHERE k.key = ? AND m.person = ? AND m.type = ? AND substr(m.effective, 1, 4) = ? "
+            "AND m.source_id IN (SELECT value FROM json_each(?))",
+            (number, arrival.person, x.resource_type, x.date[:4], json.dumps(mine)),
+        )
+        try:
+            return next((int(fid) for fid, effective in found if _day(effective) == day), None)
+        finally:
+            found.close()
 
 
 def _possible_links(
-    record: Record, arrival: Fact, possible: Sequence[tuple[int, str, str, int | None, int | None]], shared: set[int]
+    record: Record, arrival: Fact, possible: Sequence[tuple[int, str, str, int | None]], shared: set[int]
 ) -> dict[int, str] | None:
     """The kept facts (number -> reason) that `arrival`, a fact of its own, is a possible match for through the
     possible buckets it shares with kept members: the fact of each bucket's first member of its person (grouping
@@ -378,7 +428,7 @@ def _possible_links(
     `shared` that has no kept member of its person), or two reasons for one fact."""
     (x,) = arrival.members
     links: dict[int, str] = {}
-    for number, kind, reason, _, _ in possible:
+    for number, kind, reason, _ in possible:
         if kind != POSSIBLE:
             return None
         first = record._query(
@@ -408,14 +458,16 @@ def _joined_rows(
     if not joins:
         return fact_rows, member_rows
     facts_kept = {row[0]: row[1:] for row in record._query(
-        "SELECT id, fact, type, person, confidence, reasons, matches FROM view_fact "
-        "WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(sorted(joins))]
+        "SELECT f.id, f.fact, f.type, f.person, f.confidence, f.reasons, f.matches, f.date, f.sources, "
+        "t.rowid, t.source_id, t.effective, t.changed_at, t.last_seen FROM view_fact f "
+        "LEFT JOIN view_member t ON t.rowid = f.top WHERE f.id IN (SELECT value FROM json_each(?))",
+        [json.dumps(sorted(joins))],
     )}  # fmt: skip
     for fid, joining in sorted(joins.items()):
         kept_row = facts_kept.get(fid)
         if kept_row is None:
             continue
-        fact_id, rtype, person, confidence, reasons_text, matches = kept_row
+        fact_id, rtype, person, confidence, reasons_text, matches = kept_row[:6]
         if matches or confidence not in ("single", "same") or any(
             f.resource_type != rtype or f.person != person for f, _ in joining
         ):
@@ -426,11 +478,33 @@ def _joined_rows(
         smallest = min(f.members[0].key for f, _ in joining)
         if not _has_smaller_member(record, fid, smallest, skeys):
             fact_id = _fact_id(smallest)
-        fact_rows.append((fid, fact_id, rtype, person, "same", "\x1f".join(sorted(reasons)), ""))
-        for f, _ in joining:
-            m = f.members[0]
+        added = [f.members[0] for f, _ in joining]
+        slot = _grown_slot(kept_row[6:], [(m.rowid, m.source_id, m.date, m.changed_at, m.last_seen) for m in added])
+        fact_rows.append((fid, fact_id, rtype, person, "same", "\x1f".join(sorted(reasons)), "", *slot))
+        for m in added:
             member_rows.append((m.rowid, fid, rtype, person, m.source_id, m.date, m.changed_at, m.last_seen))
     return fact_rows, member_rows
+
+
+def _grown_slot(kept: Sequence[Any], added: Sequence[tuple[int, int, str | None, str, str]]) -> tuple[Any, ...]:
+    """The slot (`_slot_of`: date, newest member, its source, sources) of a kept fact that gains these members
+    (rowid, source id, date, changed at, last seen), from its kept slot (date, sources) and its newest member's
+    row (rowid, source id, date, changed at, last seen), never from its other members: the newest of the newest
+    and the new, the sources with theirs, the newest's date, else the earliest of the others (the kept date, when
+    the kept newest has none). Empty when the kept slot cannot say (no kept slot, or a new undated newest after a
+    dated one): `_fill_slots` reads the members then."""
+    date, sources, *top = kept
+    if top[0] is None or sources is None:
+        return ()
+    newest = max([tuple(top), *added], key=lambda m: (m[3], m[4], m[0]))
+    every = sorted({int(sid) for sid in sources.split(",")} | {m[1] for m in added})
+    if newest[2]:
+        when = newest[2]
+    elif top[2]:  # the kept date is the kept newest's: the earliest of the rest is not kept
+        return ()
+    else:
+        when = min((d for d in (date, *(m[2] for m in added)) if d), default=None)
+    return (when, newest[0], newest[1], ",".join(map(str, every)))
 
 
 def _single_rows(
@@ -486,22 +560,33 @@ def _identifier_join(record: Record, number: int, arrival: Fact, skeys: dict[int
     if len(set(stated)) != 1:
         return False
     system, value = stated[0]
-    # One row per time a member states it, as grouping counts them (a resource listing it twice is two).
-    kept = record._query(
-        "SELECT m.fid, r.code_system, r.code, r.source_id, r.last_run FROM identifier i INDEXED BY identifier_lookup "
-        "CROSS JOIN view_member m ON m.rowid = i.resource CROSS JOIN resource r ON r.rowid = i.resource "
-        "WHERE i.value = ? AND i.system = ? AND r.type = ? AND m.person = ? AND r.removed_at IS NULL",
-        [value, system, x.resource_type, arrival.person],
-    )
-    if not kept:
-        return True
-    rows = [(code_system, code, skeys[sid], run) for _, code_system, code, sid, run in kept]
-    if not identifier_is_unique(rows):
+    # One row per time a member states it, as grouping counts them (a resource listing it twice is two), read only
+    # until the kept members show it is not unique to one thing (then X changes nothing by it): copies that one run
+    # stated show it in their first two rows, however many there are.
+    rows: list[tuple[Any, str, Any, Any]] = []
+    fids: set[int] = set()
+    use = IdentifierUse()
+    with record._snapshot() as db:
+        found = db.execute(
+            "SELECT m.fid, r.code_system, r.code, r.source_id, r.last_run FROM identifier i "
+            "INDEXED BY identifier_lookup CROSS JOIN view_member m ON m.rowid = i.resource "
+            "CROSS JOIN resource r ON r.rowid = i.resource "
+            "WHERE i.value = ? AND i.system = ? AND r.type = ? AND m.person = ? AND r.removed_at IS NULL",
+            (value, system, x.resource_type, arrival.person),
+        )
+        try:
+            for fid, code_system, code, sid, run in found:
+                if not use.add(code_system, code, skeys[sid], run):
+                    return True
+                rows.append((code_system, code, skeys[sid], run))
+                fids.add(fid)
+        finally:
+            found.close()
+    if not rows:
         return True
     mine = (x._cols[_SYSTEM], x._cols[_CODE], x.source_key, x._cols[_LAST_RUN])
     if not identifier_is_unique([*rows, *(mine for _ in stated)]):
         return False
-    fids = {fid for fid, *_ in kept}
     return fids.pop() if len(fids) == 1 else False
 
 
@@ -1080,12 +1165,30 @@ def kept_newest_recent_slots(
     if person is not None:
         where += " AND person = ?"
         args.append(person)
-    where += (
-        " AND EXISTS (SELECT 1 FROM view_member m INDEXED BY view_member_fact CROSS JOIN resource r "
-        "ON r.rowid = m.rowid WHERE m.fid = view_fact.id AND r.type = ? AND r.effective >= ?)"
-    )
-    args.extend([resource_type, since])
-    return _slots(record, resource_type, where, args, "ORDER BY date DESC, fact DESC LIMIT ?", [limit])
+    # The facts dated in the window, newest first from the slot index (its rows alone: copies of one day, however
+    # many, are sorted there), each checked for a member of the type dated then only until `limit` have one.
+    made: list[KeptSlot] = []
+    shared: dict[str, tuple[int, ...]] = {}
+    with record._snapshot() as db:
+        found = db.execute(
+            f"SELECT date, fact, top, sources, top_source, id FROM view_fact WHERE {where} AND date IS NOT NULL "
+            "ORDER BY date DESC, fact DESC",
+            args,
+        )
+        try:
+            for date, fact_id, top, sources, top_source, fid in found:
+                if not db.execute(
+                    "SELECT EXISTS (SELECT 1 FROM view_member m INDEXED BY view_member_fact CROSS JOIN resource r "
+                    "ON r.rowid = m.rowid WHERE m.fid = ? AND r.type = ? AND r.effective >= ?)",
+                    (fid, resource_type, since),
+                ).fetchone()[0]:
+                    continue
+                made.append(KeptSlot(date, top, fact_id, resource_type, _source_ids(shared, sources), top_source))
+                if len(made) == limit:
+                    break
+        finally:
+            found.close()
+    return made
 
 
 def kept_page(
@@ -1130,8 +1233,13 @@ def _slots(
         f"SELECT date, fact, top, sources, top_source FROM {source} WHERE {where} AND date IS NOT NULL {order}",
         [*args, *tail],
     ):
-        sids = shared.get(sources)
-        if sids is None:
-            sids = shared[sources] = tuple(sorted(int(sid) for sid in sources.split(",")))
-        made.append(KeptSlot(date, top, fact_id, resource_type, sids, top_source))
+        made.append(KeptSlot(date, top, fact_id, resource_type, _source_ids(shared, sources), top_source))
     return made
+
+
+def _source_ids(shared: dict[str, tuple[int, ...]], sources: str) -> tuple[int, ...]:
+    """A kept fact's sources (comma-separated ids) as a sorted tuple, made once for the facts that share them."""
+    sids = shared.get(sources)
+    if sids is None:
+        sids = shared[sources] = tuple(sorted(int(sid) for sid in sources.split(",")))
+    return sids

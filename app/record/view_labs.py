@@ -75,7 +75,8 @@ _LABS = _Kind(
 )
 # The OTHER results (app.views.labs): every current Observation of no category or one not shown apart, per (source,
 # subject, system, code or else display), with its newest row and, as JSON [[rowid, value, unit, display], ...],
-# every row of the newest row's date (a regimen is several answers on one day).
+# every answer of the newest row's date (a regimen is several answers on one day), each distinct answer once, by
+# its newest row (a large record's copies of one answer would make it as long as the record).
 OTHER_SHOWN_APART = ("laboratory", "vital-signs")
 _OTHER_KEY = "coalesce(r.code, r.display)"
 _OTHER_COUNTED = (
@@ -90,11 +91,13 @@ _OTHERS = _Kind(
     f" GROUP BY r.source_id, r.subject, r.code_system, {_OTHER_KEY}",
     "resource_type_code ON r.type = 'Observation' AND r.code_system IS d.code_system AND r.code IS d.code "
     "AND (d.code IS NOT NULL OR r.display IS d.display) AND r.source_id = d.source_id AND r.subject IS d.subject",
-    "UPDATE view_other SET answers = (SELECT json_group_array(json_array(r.rowid, r.value_num, r.value_unit, "
-    "r.display)) FROM resource r INDEXED BY resource_type_effective WHERE r.type = 'Observation' "
+    "UPDATE view_other SET answers = (SELECT json_group_array(json_array(rowid, value_num, value_unit, display)) "
+    "FROM (SELECT max(r.rowid) AS rowid, r.value_num, r.value_unit, r.display "
+    "FROM resource r INDEXED BY resource_type_effective WHERE r.type = 'Observation' "
     "AND r.effective IS view_other.effective AND r.source_id = view_other.source_id "
     "AND r.subject IS view_other.subject AND r.code_system IS view_other.code_system "
-    f"AND {_OTHER_KEY} IS view_other.code AND {_OTHER_COUNTED}) WHERE answers IS NULL",
+    f"AND {_OTHER_KEY} IS view_other.code AND {_OTHER_COUNTED} GROUP BY r.value_num, r.value_unit, r.display)) "
+    "WHERE answers IS NULL",
     # A group's resources are those of its code and, when no code, those whose display is its name (each found by
     # index: a code and a display may be the same text).
     "SELECT source_id, subject, code_system, code, NULL AS display FROM view_other_dirty "
@@ -199,12 +202,31 @@ def _add_arrivals(cur: _Tx, kind: _Kind) -> None:
             old = kept[0][1:]
             if old[width + 1] > new[width + 1]:  # the kept newest stays the newest (and its day's answers stand)
                 merged = list(old)
+            elif kind.then and old[-1] is not None and old[width + 2] == new[width + 2]:
+                # A new newest of the kept newest's date: that date's answers are the kept ones and the new ones
+                # (not read again from every row of the date: copies of one answer can be thousands).
+                mine = [row[-1] for row in arrived if tuple(row[1 : 1 + width]) == group]
+                merged[-1] = _more_answers(cur, kind, old[-1], mine, new[width + 2])
             merged[width] = old[width] + new[width]
             cur.execute(f"DELETE FROM {kind.table} WHERE rowid = ?", (kept[0][0],))
         cur.execute(f"INSERT INTO {kind.table} VALUES ({', '.join('?' for _ in merged)})", merged)
     done = [row[0] for row in arrived if tuple(row[1 : 1 + width]) not in touched]
     if done:
         cur.execute_rows(f"DELETE FROM {kind.dirty} WHERE rowid IN ({{rows}})", done)
+
+
+def _more_answers(cur: _Tx, kind: _Kind, kept: str, rowids: list[int], effective: str | None) -> str:
+    """A kept group's answers of its newest date (JSON, as `then` makes them) with those of these new resources of
+    that date: each distinct answer once, by its newest row."""
+    answers = {(value, unit, display): rowid for rowid, value, unit, display in json.loads(kept)}
+    for rowid, value, unit, display in cur.execute(
+        "SELECT max(r.rowid), r.value_num, r.value_unit, r.display FROM resource r NOT INDEXED "
+        f"WHERE r.rowid IN (SELECT value FROM json_each(?)) AND r.effective IS ? AND {kind.counted} "
+        "GROUP BY r.value_num, r.value_unit, r.display",
+        (json.dumps(rowids), effective),
+    ).fetchall():
+        answers[(value, unit, display)] = max(rowid, answers.get((value, unit, display), rowid))
+    return json.dumps([[rowid, *answer] for answer, rowid in answers.items()])
 
 
 def kept_lab_rows(record: Record, subjects: Subjects | None, category: str) -> list[tuple[Any, ...]]:

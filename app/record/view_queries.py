@@ -313,7 +313,8 @@ Answer = tuple[float | None, str | None, str]  # an OTHER result's value, unit a
 @dataclass(frozen=True)
 class OtherTestRow:
     """One kind of OTHER result: how many there are, its newest (its name, date, unit, and (type, id, source id) to
-    open it) and every answer of the newest one's date (value, unit, display), newest first."""
+    open it) and every answer of the newest one's date (value, unit, display), newest first, each once (copies of
+    one answer, however many, are one)."""
 
     code_system: str | None
     code: str | None  # the code, or the display when it has none
@@ -339,7 +340,7 @@ def other_test_rows(
     tests = []
     for (system, code), found in grouped.items():
         newest = found[0]
-        answers = tuple((r.value, r.unit, r.display) for r in found if r.effective == newest.effective)
+        answers = tuple(dict.fromkeys((r.value, r.unit, r.display) for r in found if r.effective == newest.effective))
         tests.append(OtherTestRow(system, code, newest.name, newest.effective, newest.unit, len(found), answers,
                                   (newest.resource_type, newest.id, newest.source_id)))  # fmt: skip
     return tests
@@ -359,7 +360,8 @@ def _kept_other_tests(record: Record, subjects: Subjects | None) -> list[OtherTe
             key=lambda a: -int(a[0]),
         )
         tests.append(OtherTestRow(system, code, name, effective, unit, sum(int(g[2]) for g in groups),
-                                  tuple((value, unit_, display or "") for _, value, unit_, display in answers),
+                                  tuple(dict.fromkeys((value, unit_, display or "")
+                                                      for _, value, unit_, display in answers)),
                                   ("Observation", rid, int(sid))))  # fmt: skip
     return tests
 

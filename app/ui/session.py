@@ -78,10 +78,27 @@ class UiSession:
         self._idle_task = asyncio.create_task(self._idle_loop())
 
     async def unlock(self, passphrase: str) -> None:
+        """Open the record. A record from an older Carry is updated first (a long one can take a while): meanwhile
+        `state.updating` says how far that is, for the unlock screen."""
         if self.replacing:
             raise RecordBusy("Carry is still replacing your record with the backup; unlock when it says it is done.")
-        await self.run(self.record_session.unlock, passphrase)
-        await self._after_unlock()
+        loop = asyncio.get_running_loop()
+
+        def updating(share: float) -> None:  # from the worker thread that opens the record
+            try:
+                loop.call_soon_threadsafe(self._updating, int(share * 100))
+            except RuntimeError:  # the loop is closed (the app is closing): nothing to show it on
+                pass
+
+        try:
+            await self.run(self.record_session.unlock, passphrase, updating)
+            await self._after_unlock()
+        finally:
+            self.state.updating = None
+
+    def _updating(self, percent: int) -> None:
+        if self.state.updating != percent:
+            self.state.updating = percent
 
     async def create(self, passphrase: str, repeated: str) -> None:
         await self.run(self.record_session.create, passphrase, repeated)

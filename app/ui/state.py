@@ -32,6 +32,7 @@ class AppState:
     first_run: bool = False  # the record was just created: the summary greets and offers to connect
     title: str = ""  # the heading of the screen on show, set by the screen (a lab test's name, "Details")
     syncs: int = 0  # moves whenever a sync starts, progresses or ends: the panels showing syncs re-render
+    updating: int | None = None  # while an unlock updates the record for this version of Carry: the percent done
 
     def record_changed(self) -> None:
         self.generation += 1

@@ -48,11 +48,13 @@ class RecordSession:
         self._after_unlock()
         return self.record
 
-    def unlock(self, passphrase: str) -> Record:
+    def unlock(self, passphrase: str, progress: Callable[[float], None] | None = None) -> Record:
+        """Open the record; `progress(share)` hears how far an update for this version of Carry is, when the record
+        needs one (Record.open)."""
         if not passphrase:
             raise PassphraseRefused("Type your passphrase to unlock your record.")
         try:
-            self.record = Record.open(self.path, passphrase)
+            self.record = Record.open(self.path, passphrase, progress=progress)
         except WrongPassphrase:
             raise WrongPassphrase("That passphrase does not open this record. Check it and try again.") from None
         self._after_unlock()

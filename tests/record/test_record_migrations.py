@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fpdf import FPDF
-from support.records import KARENA, PASSPHRASE
+from support.records import KARENA, PASSPHRASE, record_before_packing
 
 from app.record import NotARecord, Record, facts, latest_version, search_notes
 from app.record.packed import FORMAT_DEFLATE_1, pack
@@ -517,3 +517,26 @@ def test_a_failing_migration_leaves_the_record_at_its_version(tmp_path: Path, mo
         assert record.read("SELECT name FROM sqlite_master WHERE name = 'resource_fts'") == []
     finally:
         record.close()
+
+
+def test_an_update_says_how_far_it_is(tmp_path: Path) -> None:
+    # A record from before the JSON was packed (7,000 resources as text): the packing step says how far it is, batch
+    # by batch, between the update's start (0) and its end (1); each share once, rising.
+    path = record_before_packing(tmp_path / "v17.carry", 20)
+    heard: list[float] = []
+    with Record.open(path, PASSPHRASE, progress=heard.append) as record:
+        assert record.schema_version == latest_version()
+    assert heard[0] == 0.0 and heard[-1] == 1.0
+    assert heard == sorted(set(heard))
+    assert len([share for share in heard if 0 < share < 0.6]) >= 3  # the packing, before the file is rewritten
+    # Up to date: nothing to say.
+    again: list[float] = []
+    Record.open(path, PASSPHRASE, progress=again.append).close()
+    assert again == []
+    # From much further back (the views filled at the end): every migration and the fill move it on.
+    old = _record_at(tmp_path / "v11.carry", 11)
+    SEEDS[11](old)
+    old.close()
+    steps: list[float] = []
+    Record.open(tmp_path / "v11.carry", PASSPHRASE, progress=steps.append).close()
+    assert steps[0] == 0.0 and steps[-1] == 1.0 and steps == sorted(set(steps)) and len(steps) >= len(MIGRATIONS) - 11

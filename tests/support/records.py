@@ -34,3 +34,29 @@ def snapshot(record: Record) -> dict[str, list[tuple[Any, ...]]]:
         "fts": record.read("SELECT rowid FROM resource_fts ORDER BY rowid"),
         "imports": record.read("SELECT count(*) FROM audit WHERE action = 'import'"),
     }
+
+
+_RESOURCE_COLUMNS = (
+    "source_id, type, raw, hash, first_seen, last_seen, changed_at, first_run, last_run, valid, invalid_reason, "
+    "effective, category, code_system, code, code_display, status, display, subject, value_num, value_unit, removed_at"
+)
+
+
+def record_before_packing(path: Path, copies: int) -> Path:
+    """A record left at schema 17 (each resource's JSON stored as text, before migration 18 packed it) holding one
+    demo patient `copies` times over (copies under ids of their own): opening it with today's Carry runs a long
+    update. Closed; its path."""
+    record = Record(path, Record._connect(path, PASSPHRASE))
+    try:
+        record._migrate(target=17)
+        record.import_file(DEMO_PATIENTS / ELVINA)
+        with record.write() as cur:
+            cur.execute("UPDATE resource SET raw = resource_json(raw)")  # as version 17 stored it
+            for copy in range(1, copies):
+                cur.execute(
+                    f"INSERT INTO resource (id, {_RESOURCE_COLUMNS}) SELECT id || '~{copy}', {_RESOURCE_COLUMNS} "
+                    "FROM resource WHERE id NOT LIKE '%~%'"
+                )
+    finally:
+        record.close()
+    return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 import flet as ft
 
 from ..hooks import component, use_app_state, use_session, use_value
+from ..theme import PRIMARY
 from ..widgets import banner, heading, muted, primary_button
 from .common import PassphraseField
 from .entry import entry_frame
@@ -35,7 +36,9 @@ def Unlock() -> ft.Control:
             set_busy(False)
 
     status: ft.Control | None = None
-    if busy:
+    if busy and state.updating is not None:  # a record from an older Carry: updated once, which can take a while
+        status = _updating(state.updating)
+    elif busy:
         status = muted("Unlocking…")
     elif error:
         status = banner(error, "alert", identifier="unlock-error")
@@ -49,4 +52,20 @@ def Unlock() -> ft.Control:
                         clear=attempts),  # fmt: skip
         status,
         primary_button("Unlock", session.act(unlock), "unlock", icon=ft.Icons.LOCK_OPEN, disabled=busy),
+    )
+
+
+def _updating(percent: int) -> ft.Control:
+    """What the unlock screen says while the record is updated for this version of Carry: how far, in words and a
+    bar (its label says the percent to a screen reader)."""
+    return ft.Column(
+        [
+            # The number and its % kept on one line (a no-break space).
+            muted(f"Updating your record for this version of Carry… {percent}\u00a0%"),
+            ft.ProgressBar(value=percent / 100, bar_height=5, border_radius=3, color=PRIMARY,
+                           semantics_label=f"Record update {percent}\u00a0%"),  # fmt: skip
+            muted("This happens once, after Carry was updated. Should it stop halfway, nothing is lost: it goes on "
+                  "at the next unlock."),
+        ],
+        spacing=8,
     )
