@@ -229,7 +229,7 @@ def _order_details(record: Record, rowids: list[int]) -> dict[int, dict[str, Any
     for chunk in range(0, len(rowids), 500):
         part = rowids[chunk : chunk + 500]
         for rowid, sid, ref, display in record.read(
-            "WITH r AS MATERIALIZED (SELECT rowid, source_id, resource_json(raw) AS json FROM resource "
+            "WITH r AS MATERIALIZED (SELECT rowid, source_id, resource_json(raw, type, id) AS json FROM resource "
             f"WHERE rowid IN ({', '.join('?' * len(part))})) "
             "SELECT rowid, source_id, COALESCE(json_extract(json, '$.requester.reference'), "
             "json_extract(json, '$.informationSource.reference')), COALESCE(json_extract(json, '$.requester.display'), "
@@ -301,7 +301,7 @@ def _allergy_flags(
     raw = {
         rowid: json.loads(text)
         for rowid, text in record.read(
-            f"SELECT rowid, resource_json(raw) FROM resource WHERE rowid IN ({', '.join('?' * len(rowids))})", rowids
+            f"SELECT rowid, resource_json(raw, type, id) FROM resource WHERE rowid IN ({', '.join('?' * len(rowids))})", rowids
         )
     }
     flags = []
