@@ -17,6 +17,7 @@ function `resource_json(raw, type, id)` that app.record.store registers on every
 from __future__ import annotations
 
 import json
+import re
 import threading
 import zlib
 from collections import OrderedDict
@@ -187,8 +188,13 @@ _FRAGMENTS = (
 DICTIONARY_1 = "".join(_FRAGMENTS).encode("utf-8")
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9.-]*")  # what FHIR allows in an id (and a type's name): written as it is in JSON
+
+
 def _head(resource_type: str, resource_id: str) -> str:
     """The start of a compact resource's JSON that its type and id make (FORMAT_DEFLATE_2 leaves it out)."""
+    if _PLAIN.fullmatch(resource_type) and _PLAIN.fullmatch(resource_id):
+        return f'{{"resourceType":"{resource_type}","id":"{resource_id}",'
     return f'{{"resourceType":{json.dumps(resource_type)},"id":{json.dumps(resource_id)},'
 
 

@@ -108,6 +108,12 @@ def test_a_resource_s_type_and_id_are_kept_once_in_their_columns_and_written_bac
     for text, rid in ((id_first, "gluc-3"), (spaced, "gluc-4"), (other_id, "gluc-1")):
         assert pack(text, "Observation", rid)[:1] == bytes((FORMAT_DEFLATE_1,))
         assert unpack(pack(text, "Observation", rid), "Observation", rid) == text
+    # An id beyond what FHIR allows is written back as JSON writes it (escaped), and only kept apart when so written.
+    for rid, written in (("a/b", '"a/b"'), ("é\"1", '"\\u00e9\\"1"'), ("é", '"é"')):
+        text = f'{{"resourceType":"Basic","id":{written},"code":{{"text":"x"}}}}'
+        packed = pack(text, "Basic", rid)
+        assert packed[:1] == bytes((FORMAT_DEFLATE_2 if written != '"é"' else FORMAT_DEFLATE_1,)), rid
+        assert unpack(packed, "Basic", rid) == text and json.loads(text)["id"] == rid
     with pytest.raises(ValueError, match="without its type and id"):
         unpack(pack(RESULT, "Observation", "gluc-1"))
     with Record.create(tmp_path / "r.carry", PASSPHRASE) as record:
@@ -163,17 +169,36 @@ def test_a_big_import_leaves_the_record_rewritten_and_a_small_one_does_not(
         with Record.create(path, PASSPHRASE) as record:
             cookie = record._query("PRAGMA schema_version")[0][0]
             assert record.import_bytes(data, origin="clones.ndjson").counts.imported == 2000
+            if record._rewriting is not None:  # the rewrite runs on a thread of its own
+                record._rewriting.join()
             rewritten = record._query("PRAGMA schema_version")[0][0] != cookie  # a VACUUM moves the schema cookie
             assert rewritten == (name == "rewritten")
             if rewritten:  # the WAL that held the new copy is folded into the file and emptied at once
                 assert Path(f"{path}-wal").stat().st_size == 0
             # A small import after it (far below a quarter of the record) is not followed by a rewrite.
             cookie = record._query("PRAGMA schema_version")[0][0]
+            was = record._rewriting
             record.import_bytes(_clones(demo_dir, 20).replace(b'"id":"', b'"id":"few-'), origin="few.ndjson")
-            assert record._query("PRAGMA schema_version")[0][0] == cookie
+            assert record._rewriting is was and record._query("PRAGMA schema_version")[0][0] == cookie
             assert record.count() == 2020
             out = io.BytesIO()
             record.export(out, ndjson=True)
             got[name] = (_on_disk(path), out.getvalue())
     assert got["rewritten"][1] == got["kept"][1]  # the same resources, byte for byte
     assert got["rewritten"][0] < 0.97 * got["kept"][0], got  # in less room
+
+
+def test_a_record_locked_while_it_is_rewritten_after_an_import_is_whole(
+    tmp_path: Path, demo_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "_REWRITE_FROM_BYTES", 256 * 1024)
+    path = tmp_path / "r.carry"
+    record = Record.create(path, PASSPHRASE)
+    assert record.import_bytes(_clones(demo_dir, 600), origin="clones.ndjson").counts.imported == 600
+    rewriting = record._rewriting
+    assert rewriting is not None
+    record.close()  # at once: it waits for the rewrite
+    assert not rewriting.is_alive() and not Path(f"{path}-wal").exists()
+    with Record.open(path, PASSPHRASE) as again:
+        assert again.count() == 600
+        assert again.read("PRAGMA integrity_check") == [("ok",)]
