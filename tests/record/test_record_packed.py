@@ -8,12 +8,15 @@ import base64
 import io
 import json
 import os
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from support.apple_health import Sample, write_export
 from support.records import PASSPHRASE
 
 from app.record import Record, store
+from app.record.imports import import_path
 from app.record.packed import FORMAT_DEFLATE_1, FORMAT_DEFLATE_2, kept_inflated, pack, unpack
 
 # As a portal may send it: compact, keys in its own order, a decimal's trailing zero, words beyond ASCII.
@@ -87,7 +90,8 @@ def _clones(demo_dir: Path, size: int) -> bytes:
 
 def test_a_record_of_2000_resources_takes_less_than_twice_their_json(tmp_path: Path, demo_dir: Path) -> None:
     # Stored as text (before version 18) such a record took 2.8 times its input; packed, 1.8 (1.55 at 10,000, 1.50 at
-    # 100,000).
+    # 100,000); with its type and id kept once, a slimmer index of the kept members and the rewrite after a big
+    # import (schema 20), 1.41 at 10,000 and 1.35 at 100,000 (tests/benchmarks/test_size_benchmark.py).
     data = _clones(demo_dir, 2000)
     path = tmp_path / "r.carry"
     with Record.create(path, PASSPHRASE) as record:
@@ -202,3 +206,20 @@ def test_a_record_locked_while_it_is_rewritten_after_an_import_is_whole(
     with Record.open(path, PASSPHRASE) as again:
         assert again.count() == 600
         assert again.read("PRAGMA integrity_check") == [("ok",)]
+
+
+def test_a_big_file_of_another_kind_leaves_the_record_rewritten_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An Apple Health export (its own importer, not the FHIR reader): a year of daily step counts.
+    monkeypatch.setattr(store, "_REWRITE_FROM_BYTES", 128 * 1024)
+    start = datetime(2024, 1, 1, 8, 0, tzinfo=timezone.utc)
+    export = write_export(tmp_path / "export.xml", [
+        Sample("HKQuantityTypeIdentifierStepCount", start + timedelta(days=n), str(4000 + n), "count") for n in range(365)
+    ])  # fmt: skip
+    with Record.create(tmp_path / "r.carry", PASSPHRASE) as record:
+        cookie = record._query("PRAGMA schema_version")[0][0]
+        assert import_path(record, export).counts.imported > 0
+        assert record._rewriting is not None
+        record._rewriting.join()
+        assert record._query("PRAGMA schema_version")[0][0] != cookie  # rewritten (a VACUUM moves the schema cookie)
