@@ -223,7 +223,7 @@ def unpack(stored: bytes | str, resource_type: str | None = None, resource_id: s
             raise ValueError("a resource stored without its type and id is read without them")
         head = _head(resource_type, resource_id)
         if _CACHED_FROM <= len(stored) <= _CACHED_UP_TO:
-            return head + _unpack_big(stored)
+            return _unpack_big(stored, head)
         return head + _inflate(stored)
     if _CACHED_FROM <= len(stored) <= _CACHED_UP_TO:
         return _unpack_big(stored)
@@ -236,22 +236,23 @@ def unpack(stored: bytes | str, resource_type: str | None = None, resource_id: s
 _CACHED_FROM = 8 * 1024  # packed bytes: smaller ones inflate faster than they are looked up
 _CACHED_UP_TO = 1024 * 1024
 _CACHE_BUDGET = 16 * 1024 * 1024  # characters of JSON kept inflated, at most
-_cache: OrderedDict[bytes, str] = OrderedDict()
+_cache: OrderedDict[tuple[str, bytes], str] = OrderedDict()  # (head written back, packed) -> the JSON
 _cache_size = 0
 _cache_lock = threading.Lock()
 
 
-def _unpack_big(stored: bytes) -> str:
+def _unpack_big(stored: bytes, head: str = "") -> str:
     global _cache_size
+    key = (head, stored)  # kept whole, head and all: a big resource read again is not copied again
     with _cache_lock:
-        found = _cache.get(stored)
+        found = _cache.get(key)
         if found is not None:
-            _cache.move_to_end(stored)
+            _cache.move_to_end(key)
             return found
-    text = _inflate(stored)
+    text = head + _inflate(stored)
     with _cache_lock:
-        if stored not in _cache:
-            _cache[stored] = text
+        if key not in _cache:
+            _cache[key] = text
             _cache_size += len(text)
             while _cache_size > _CACHE_BUDGET:
                 _, dropped = _cache.popitem(last=False)

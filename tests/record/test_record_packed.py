@@ -201,7 +201,8 @@ def test_a_record_locked_while_it_is_rewritten_after_an_import_is_whole(
     assert record.import_bytes(_clones(demo_dir, 600), origin="clones.ndjson").counts.imported == 600
     rewriting = record._rewriting
     assert rewriting is not None
-    record.close()  # at once: it waits for the rewrite
+    record.close()  # at once: a rewrite under way is let finish, one not begun yet is not done
+    rewriting.join(timeout=30)
     assert not rewriting.is_alive() and not Path(f"{path}-wal").exists()
     with Record.open(path, PASSPHRASE) as again:
         assert again.count() == 600
