@@ -99,7 +99,7 @@ def _check(
     def chunks() -> Iterator[list[bytes]]:
         while not stop():
             rows = record.read(
-                f"SELECT rowid, type, id, hash, last_run, resource_json(raw) FROM resource WHERE valid = {VALID_UNCHECKED} "
+                f"SELECT rowid, type, id, hash, last_run, resource_json(raw, type, id) FROM resource WHERE valid = {VALID_UNCHECKED} "
                 "AND rowid > ? ORDER BY rowid LIMIT ?",
                 [start[0], _CHUNK],
             )

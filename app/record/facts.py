@@ -764,7 +764,7 @@ class _Builder:
         cases = " ".join(f"WHEN '{t}' THEN '{p}'" for t, p in _CODING_PATH.items())
         rows = self._json_rows(
             "SELECT r.rowid, json_extract(j.value, '$.system'), json_extract(j.value, '$.code') FROM resource r, "
-            f"json_each(resource_json(r.raw), CASE r.type {cases} END) j WHERE {{where}} AND json_type(j.value) = 'object'",
+            f"json_each(resource_json(r.raw, r.type, r.id), CASE r.type {cases} END) j WHERE {{where}} AND json_type(j.value) = 'object'",
             list(_CODING_PATH),
         )
         for rowid, system, code in rows:
@@ -776,7 +776,7 @@ class _Builder:
         extras: dict[int, dict[str, Any]] = {}
         # Medications: the end of a stated period; a referenced Medication's code and name.
         rows = self._json_rows(
-            "WITH m AS MATERIALIZED (SELECT r.rowid, r.source_id, resource_json(r.raw) AS json FROM resource r "
+            "WITH m AS MATERIALIZED (SELECT r.rowid, r.source_id, resource_json(r.raw, r.type, r.id) AS json FROM resource r "
             "WHERE {where}) SELECT rowid, source_id, COALESCE(json_extract(json, '$.dispenseRequest.validityPeriod.end'), "
             "json_extract(json, '$.effectivePeriod.end')), json_extract(json, '$.medicationReference.reference') FROM m",
             _MEDICATION_TYPES,
@@ -798,7 +798,7 @@ class _Builder:
                 extras[rowid] = extra
         # Encounters: the organisation by name, since each source has its own id for it.
         rows = self._json_rows(  # each JSON inflated once (MATERIALIZED), though two of its values are read
-            "WITH e AS MATERIALIZED (SELECT r.rowid, r.source_id, resource_json(r.raw) AS json FROM resource r "
+            "WITH e AS MATERIALIZED (SELECT r.rowid, r.source_id, resource_json(r.raw, r.type, r.id) AS json FROM resource r "
             "WHERE {where}) SELECT rowid, source_id, json_extract(json, '$.serviceProvider.reference'), "
             "json_extract(json, '$.serviceProvider.display') FROM e",
             ["Encounter"],
@@ -814,7 +814,7 @@ class _Builder:
         # Documents: the attachment's SHA-1 (as Attachment.hash states it), or its URL made absolute.
         rows = self._json_rows(
             "SELECT r.rowid, json_extract(c.value, '$.attachment.hash'), json_extract(c.value, '$.attachment.url'), "
-            "json_extract(c.value, '$.attachment.data') FROM resource r, json_each(resource_json(r.raw), '$.content') c "
+            "json_extract(c.value, '$.attachment.data') FROM resource r, json_each(resource_json(r.raw, r.type, r.id), '$.content') c "
             "WHERE {where} AND json_type(c.value) = 'object'",
             ["DocumentReference"],
         )

@@ -90,10 +90,12 @@ def import_path(
     importer = recognise(target)
     if importer is None:
         return _import_fhir(record, target, source=source, whose=whose)
+    before = record._bytes_in_use()
     report = import_with(record, importer, target, source=source, online=online, whose=whose, title=title, date=date)
     checked = check_pending(record)
     report.counts.invalid += checked.invalid_total
     report.counts.invalid_items.extend(checked.invalid_items)
+    record._rewrite_if_grown(before)  # a big file (an Apple Health export) leaves the record rewritten, as FHIR does
     return report
 
 

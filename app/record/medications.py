@@ -168,8 +168,8 @@ def reconcile_medications(record: Record, *, subjects: Subjects | None = None) -
         found: str | None = newest.get(order.row.rowid, {}).get("prescriber")
         if found:
             return found
-        # The newest copy names nobody: the fact's other copies, newest first, up to _COPIES_ASKED of them (a copy
-        # received again a thousand times is asked about a few times, not a thousand).
+        # The newest copy names nobody: the fact's other copies, the last stored first, up to _COPIES_ASKED of them
+        # (a copy received again a thousand times is asked about a few times, not a thousand).
         copies = kept_copies(record, _ORDER_TYPES, order.fact_id, scope, _COPIES_ASKED) if not older else None
         if copies is None:
             if not older:
@@ -235,7 +235,7 @@ def _order_details(record: Record, rowids: list[int]) -> dict[int, dict[str, Any
     for start in range(0, len(rowids), 500):
         some = rowids[start : start + 500]
         for rowid, sid, ref, display in record.read(
-            "WITH r AS MATERIALIZED (SELECT rowid, source_id, resource_json(raw) AS json FROM resource "
+            "WITH r AS MATERIALIZED (SELECT rowid, source_id, resource_json(raw, type, id) AS json FROM resource "
             f"WHERE rowid IN ({', '.join('?' * len(some))})) "
             "SELECT rowid, source_id, COALESCE(json_extract(json, '$.requester.reference'), "
             "json_extract(json, '$.informationSource.reference')), COALESCE(json_extract(json, '$.requester.display'), "
@@ -314,7 +314,7 @@ def _allergy_flags(
     raw = {
         rowid: json.loads(text)
         for rowid, text in record.read(
-            f"SELECT rowid, resource_json(raw) FROM resource WHERE rowid IN ({', '.join('?' * len(rowids))})", rowids
+            f"SELECT rowid, resource_json(raw, type, id) FROM resource WHERE rowid IN ({', '.join('?' * len(rowids))})", rowids
         )
     }
     flags = []

@@ -3,22 +3,32 @@
 The JSON (compact, keys in the order received) is deflated with a preset dictionary of what FHIR resources
 repeat (keys, code systems, profile URLs; written here by us, most frequent last, where deflate reaches them
 cheapest), which is what makes even a 500-byte Observation small. The first byte says how the rest is written, so
-the format can change without rewriting old rows: FORMAT_DEFLATE_1 is raw deflate with DICTIONARY_1.
+the format can change without rewriting old rows: FORMAT_DEFLATE_1 is raw deflate with DICTIONARY_1;
+FORMAT_DEFLATE_2 (from schema 20) is the same, without the JSON's head `{"resourceType":"<type>","id":"<id>",`,
+which the row's own `type` and `id` columns already hold (a resource's id is the one part of it no dictionary can
+guess): the head is written back from them when it is read. A JSON that does not start with exactly that head (keys
+in another order, spaces) is kept whole, as FORMAT_DEFLATE_1.
 
 `unpack` is the one reader: every read of `resource.raw` goes through it, in Python or, inside SQL, through the
-function `resource_json(raw)` that app.record.store registers on every connection (so `json_extract` and
-`json_each` keep working on the stored column: `json_extract(resource_json(r.raw), '$.x')`).
+function `resource_json(raw, type, id)` that app.record.store registers on every connection (so `json_extract` and
+`json_each` keep working on the stored column: `json_extract(resource_json(r.raw, r.type, r.id), '$.x')`).
 """
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 import zlib
 from collections import OrderedDict
 
-__all__ = ["DICTIONARY_1", "FORMAT_DEFLATE_1", "SQL_FUNCTION", "forget_unpacked", "kept_inflated", "pack", "unpack"]
+__all__ = [
+    "DICTIONARY_1", "FORMAT_DEFLATE_1", "FORMAT_DEFLATE_2", "SQL_FUNCTION", "forget_unpacked", "kept_inflated", "pack",
+    "unpack",
+]  # fmt: skip
 
 FORMAT_DEFLATE_1 = 1
+FORMAT_DEFLATE_2 = 2
 SQL_FUNCTION = "resource_json"
 
 _WBITS = -15  # raw deflate: no zlib header or checksum (the record's pages carry an HMAC already)
@@ -183,18 +193,43 @@ DICTIONARY_1 = "".join(_FRAGMENTS).encode("utf-8")
 _PRIMED = zlib.compressobj(_LEVEL, zlib.DEFLATED, _WBITS, zdict=DICTIONARY_1)
 
 
-def pack(json_text: bytes | str) -> bytes:
-    """The stored form of a resource's compact JSON: the format byte, then the JSON deflated with the dictionary."""
+_PLAIN = re.compile(r"[A-Za-z0-9.-]*")  # what FHIR allows in an id (and a type's name): written as it is in JSON
+
+
+def _head(resource_type: str, resource_id: str) -> str:
+    """The start of a compact resource's JSON that its type and id make (FORMAT_DEFLATE_2 leaves it out)."""
+    if _PLAIN.fullmatch(resource_type) and _PLAIN.fullmatch(resource_id):
+        return f'{{"resourceType":"{resource_type}","id":"{resource_id}",'
+    return f'{{"resourceType":{json.dumps(resource_type)},"id":{json.dumps(resource_id)},'
+
+
+def pack(json_text: bytes | str, resource_type: str | None = None, resource_id: str | None = None) -> bytes:
+    """The stored form of a resource's compact JSON: the format byte, then the JSON deflated with the dictionary.
+    Given the resource's type and id (as the row stores them), a JSON that starts with them is kept without them
+    (FORMAT_DEFLATE_2); read it back with `unpack(stored, resource_type, resource_id)`."""
     data = json_text.encode("utf-8") if isinstance(json_text, str) else bytes(json_text)
+    form = FORMAT_DEFLATE_1
+    if resource_type is not None and resource_id is not None:
+        head = _head(resource_type, resource_id).encode("utf-8")
+        if data.startswith(head):
+            data, form = data[len(head) :], FORMAT_DEFLATE_2
     packer = _PRIMED.copy()  # thread-safe: copy() holds the primed compressor's lock
-    return bytes((FORMAT_DEFLATE_1,)) + packer.compress(data) + packer.flush()
+    return bytes((form,)) + packer.compress(data) + packer.flush()
 
 
-def unpack(stored: bytes | str) -> str:
+def unpack(stored: bytes | str, resource_type: str | None = None, resource_id: str | None = None) -> str:
     """The JSON text a stored value holds: the one place the stored form is read. Text is JSON as it was stored
-    before version 18 (and by nothing since); an unknown format byte is an error, never a guess."""
+    before version 18 (and by nothing since); an unknown format byte is an error, never a guess, and so is a
+    FORMAT_DEFLATE_2 value read without the type and id of its row."""
     if isinstance(stored, str):
         return stored
+    if stored[:1] == bytes((FORMAT_DEFLATE_2,)):
+        if resource_type is None or resource_id is None:
+            raise ValueError("a resource stored without its type and id is read without them")
+        head = _head(resource_type, resource_id)
+        if _CACHED_FROM <= len(stored) <= _CACHED_UP_TO:
+            return _unpack_big(stored, head)
+        return head + _inflate(stored)
     if _CACHED_FROM <= len(stored) <= _CACHED_UP_TO:
         return _unpack_big(stored)
     return _inflate(stored)
@@ -206,22 +241,23 @@ def unpack(stored: bytes | str) -> str:
 _CACHED_FROM = 8 * 1024  # packed bytes: smaller ones inflate faster than they are looked up
 _CACHED_UP_TO = 1024 * 1024
 _CACHE_BUDGET = 16 * 1024 * 1024  # characters of JSON kept inflated, at most
-_cache: OrderedDict[bytes, str] = OrderedDict()
+_cache: OrderedDict[tuple[str, bytes], str] = OrderedDict()  # (head written back, packed) -> the JSON
 _cache_size = 0
 _cache_lock = threading.Lock()
 
 
-def _unpack_big(stored: bytes) -> str:
+def _unpack_big(stored: bytes, head: str = "") -> str:
     global _cache_size
+    key = (head, stored)  # kept whole, head and all: a big resource read again is not copied again
     with _cache_lock:
-        found = _cache.get(stored)
+        found = _cache.get(key)
         if found is not None:
-            _cache.move_to_end(stored)
+            _cache.move_to_end(key)
             return found
-    text = _inflate(stored)
+    text = head + _inflate(stored)
     with _cache_lock:
-        if stored not in _cache:
-            _cache[stored] = text
+        if key not in _cache:
+            _cache[key] = text
             _cache_size += len(text)
             while _cache_size > _CACHE_BUDGET:
                 _, dropped = _cache.popitem(last=False)
@@ -243,7 +279,8 @@ def forget_unpacked() -> None:
 
 
 def _inflate(stored: bytes) -> str:
-    if stored[:1] == bytes((FORMAT_DEFLATE_1,)):
+    """What a packed value holds after its format byte (FORMAT_DEFLATE_2's without the head)."""
+    if stored[:1] in (bytes((FORMAT_DEFLATE_1,)), bytes((FORMAT_DEFLATE_2,))):
         unpacker = zlib.decompressobj(_WBITS, zdict=DICTIONARY_1)
         data = unpacker.decompress(memoryview(stored)[1:]) + unpacker.flush()
         return data.decode("utf-8")

@@ -234,8 +234,8 @@ def people(record: Record) -> list[Person]:
         sources.setdefault(source_key(kind, name, base), []).append((int(sid), name, base))
     patients: dict[tuple[int, str], tuple[Any, ...]] = {}
     for rowid, sid, rid, display, birth, gender, changed in record.read(
-        "SELECT rowid, source_id, id, display, json_extract(resource_json(raw), '$.birthDate'), "
-        "json_extract(resource_json(raw), '$.gender'), changed_at FROM resource WHERE type = 'Patient'"
+        "SELECT rowid, source_id, id, display, json_extract(resource_json(raw, type, id), '$.birthDate'), "
+        "json_extract(resource_json(raw, type, id), '$.gender'), changed_at FROM resource WHERE type = 'Patient'"
     ):
         patients[(int(sid), f"Patient/{rid}")] = (int(rowid), display, birth, gender, changed)
     portal_patients = {(int(sid), f"Patient/{pid}") for sid, pid in record.read("SELECT source_id, patient_id FROM portal")}
@@ -287,7 +287,7 @@ def person_clause(record: Record, person: Person) -> tuple[str, tuple[Any, ...]]
     organisations, medications, locations, …) those resources refer to in their own source; nothing else."""
     mine, params = subject_clause(person.subjects)
     wanted: set[tuple[int, str, str]] = set()
-    for sid, raw in record.read(f"SELECT r.source_id, resource_json(r.raw) FROM resource r WHERE {mine}", params):
+    for sid, raw in record.read(f"SELECT r.source_id, resource_json(r.raw, r.type, r.id) FROM resource r WHERE {mine}", params):
         wanted.update((int(sid), rtype, rid) for rtype, rid in _CONTEXT_REFERENCE.findall(raw))
     if not wanted:
         return mine, params

@@ -464,7 +464,7 @@ class PortalPullStore:
         return [{rtype: dict(bucket) for rtype, bucket in tally.per_type.items()} for tally in tallies]
 
     def run_resources(self, run_id: int, types: Collection[str]) -> list[tuple[str, str, bytes]]:
-        sql = "SELECT type, id, resource_json(raw) FROM resource WHERE source_id = ? AND last_run = ?"
+        sql = "SELECT type, id, resource_json(raw, type, id) FROM resource WHERE source_id = ? AND last_run = ?"
         params: list[Any] = [self.source_id, run_id]
         if types:
             sql += f" AND type IN ({', '.join('?' for _ in types)})"

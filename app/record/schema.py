@@ -725,12 +725,12 @@ def _pack_resources(cur: Any) -> None:
     while True:
         step_progress(last / highest)
         rows = cur.execute(
-            "SELECT rowid, raw FROM resource WHERE rowid > ? ORDER BY rowid LIMIT 2000", (last,)
+            "SELECT rowid, type, id, raw FROM resource WHERE rowid > ? ORDER BY rowid LIMIT 2000", (last,)
         ).fetchall()
         if not rows:
             break
         last = rows[-1][0]
-        packed = [(pack(raw), rowid) for rowid, raw in rows if isinstance(raw, str)]
+        packed = [(pack(raw, rtype, rid), rowid) for rowid, rtype, rid, raw in rows if isinstance(raw, str)]
         cur.executemany("UPDATE resource SET raw = ? WHERE rowid = ?", packed)
     cur.execute("DELETE FROM view_dirty")
     cur.execute("INSERT INTO view_dirty (member, kind) SELECT member, kind FROM dirty_before")
@@ -753,10 +753,19 @@ CREATE INDEX resource_facts ON resource (
 """
 
 
+# Record size (issue 20), again: the index of the members by type keeps only what it is read for (a type's members
+# and their facts, `view_cache._member_rows`; SQLite adds the rowid to every index). Since schema 16 the timeline
+# reads the facts' slots, not the members: their source, date and times were kept twice for nothing.
+_V20 = """
+DROP INDEX IF EXISTS view_member_type;
+CREATE INDEX view_member_type ON view_member (type, person, fid);
+"""
+
+
 # The summary kept in the record (issue 20): an unlock shows the summary the patient last saw instead of building it
 # again from a million resources. Every write transaction counts itself in `record_change` (Record.write); a kept
 # summary holds the count it was built at, and is shown only while the count is still that (app.record.summaries).
-_V20 = """
+_V21 = """
 CREATE TABLE record_change (
     one  INTEGER PRIMARY KEY CHECK (one = 1),
     n    INTEGER NOT NULL
@@ -793,12 +802,13 @@ MIGRATIONS: tuple[Migration, ...] = (
               "query uses dropped", _V18, _pack_resources, vacuum=True),
     Migration(19, "the grouping index keyed by type, source and the order rows were stored in, so that an import "
               "writes to its end", _V19),
-    Migration(20, "every write counted; the summary kept, with the count it was built at", _V20),
+    Migration(20, "the index of the kept facts' members by type slimmed to what it is read for", _V20, vacuum=True),
+    Migration(21, "every write counted; the summary kept, with the count it was built at", _V21),
 )
 
 
 # The version from which every write transaction is counted (record_change).
-CHANGE_COUNT_VERSION = 20
+CHANGE_COUNT_VERSION = 21
 
 
 def latest_version() -> int:

@@ -3,7 +3,7 @@
 A summary (app.views.dashboard) is built from kept facts, resources, notes and sources: at a million resources its
 first build after an unlock reads thousands of pages. Kept here, in the encrypted record, it is read back in one row.
 It is good only while the record is exactly as it was when the summary was built: every write transaction counts
-itself (Record.write, schema 20), the count is read before the build begins, and a kept summary is shown only while
+itself (Record.write, schema 21), the count is read before the build begins, and a kept summary is shown only while
 the count is still the one it was built at. A summary built while a write came in is not kept at all (the count moved
 between its start and its keeping), so a kept summary never mixes two states of the record.
 

@@ -1080,29 +1080,26 @@ def kept_or_grouped(record: Record, types: Iterable[str] | str, subjects: Subjec
 def kept_copies(
     record: Record, types: Sequence[str], fact_id: str, subjects: Subjects | None = None, limit: int = 40
 ) -> list[int] | None:
-    """The rowids of up to `limit` of a fact's members other than its newest, newest first: by (changed_at,
-    last_seen, rowid), the order that picks a fact's newest member, as `kept_or_grouped(record, types, subjects)`
-    would give them for that fact id (an empty list for a fact it does not have). Read from the kept members alone,
-    one range of the members' covering index, so a fact of thousands of copies costs what one of a few does. None when
-    the kept views do not serve these subjects."""
+    """The rowids of up to `limit` of a fact's members other than its newest, the last stored first, as
+    `newest_copies` gives them from `kept_or_grouped(record, types, subjects)`'s fact of that id (an empty list for
+    a fact it does not have). Read from the index of the members by fact alone (the rowid is in it), so a fact of
+    thousands of copies costs what one of a few does. None when the kept views do not serve these subjects."""
     served, _ = _served(record, subjects)
     if not served:
         return None
     found = record._query(
-        "SELECT m.rowid FROM view_fact f INDEXED BY view_fact_type CROSS JOIN view_member m INDEXED BY view_member_type "
-        "ON m.type = f.type AND m.person = f.person AND m.fid = f.id "
-        f"WHERE f.type IN ({', '.join('?' for _ in types)}) AND f.fact = ? "
-        "ORDER BY m.changed_at DESC, m.last_seen DESC, m.rowid DESC LIMIT ?",
-        [*types, fact_id, limit + 1],
+        "SELECT m.rowid FROM view_fact f INDEXED BY view_fact_type CROSS JOIN view_member m INDEXED BY view_member_fact "
+        f"ON m.fid = f.id WHERE f.type IN ({', '.join('?' for _ in types)}) AND f.fact = ? AND m.rowid != f.top "
+        "ORDER BY m.rowid DESC LIMIT ?",
+        [*types, fact_id, limit],
     )
-    return [rowid for (rowid,) in found[1:]]
+    return [rowid for (rowid,) in found]
 
 
 def newest_copies(fact: Fact, limit: int = 40) -> list[int]:
-    """What kept_copies reads, from a fact grouped in memory: up to `limit` of its other members' rowids, newest
-    first."""
-    order = sorted(fact.members, key=lambda m: (m.changed_at, m.last_seen, m.rowid), reverse=True)
-    return [m.rowid for m in order if not m.newest][:limit]
+    """What kept_copies reads, from a fact grouped in memory: up to `limit` of its other members' rowids, the last
+    stored first."""
+    return sorted((m.rowid for m in fact.members if not m.newest), reverse=True)[:limit]
 
 
 def _served(record: Record, subjects: Subjects | None) -> tuple[bool, str | None]:

@@ -105,7 +105,7 @@ def json_fields(record: Record, rowids: Sequence[int], paths: dict[str, str]) ->
     out: dict[int, dict[str, Any]] = {}
     if not rowids or not paths:
         return out
-    columns = ", ".join(f"json_extract(resource_json(raw), '{path}')" for path in paths.values())
+    columns = ", ".join(f"json_extract(resource_json(raw, type, id), '{path}')" for path in paths.values())
     for chunk in _chunks(rowids):
         for rowid, *values in record.read(f"SELECT rowid, {columns} FROM resource WHERE rowid IN ({_marks(chunk)})", chunk):
             out[int(rowid)] = dict(zip(paths, values))
@@ -167,7 +167,7 @@ def document_extras(record: Record, rowids: Sequence[int]) -> dict[int, Document
     for chunk in _chunks(rowids):
         for rowid, author, custodian, types, data, first_type in record.read(
             "WITH r AS MATERIALIZED ("
-            f"SELECT rowid, resource_json(raw) AS json FROM resource WHERE rowid IN ({_marks(chunk)})) "
+            f"SELECT rowid, resource_json(raw, type, id) AS json FROM resource WHERE rowid IN ({_marks(chunk)})) "
             "SELECT rowid, json_extract(json, '$.author[0].display'), json_extract(json, '$.custodian.display'), "
             "(SELECT group_concat(json_extract(c.value, '$.attachment.contentType'), '|') "
             "FROM json_each(r.json, '$.content') c), json_extract(json, '$.content[0].attachment.data'), "
@@ -395,8 +395,8 @@ def series_rows(
     clause, args = scope_where(subjects, f"r.type = 'Observation' AND {one}", params)
     rows = record.read(
         "SELECT r.type, r.id, r.source_id, r.effective, r.value_num, r.value_unit, r.code_display, "
-        "json_extract(resource_json(r.raw), '$.referenceRange'), json_extract(resource_json(r.raw), '$.interpretation'), "
-        "CASE WHEN r.value_num IS NULL THEN json_extract(resource_json(r.raw), '$.component') END "
+        "json_extract(resource_json(r.raw, r.type, r.id), '$.referenceRange'), json_extract(resource_json(r.raw, r.type, r.id), '$.interpretation'), "
+        "CASE WHEN r.value_num IS NULL THEN json_extract(resource_json(r.raw, r.type, r.id), '$.component') END "
         f"FROM resource r WHERE {clause} AND r.effective IS NOT NULL ORDER BY r.effective DESC LIMIT ?",
         [*args, int(limit)],
     )
@@ -483,8 +483,8 @@ def told_as_documents(record: Record, reports: Sequence[tuple[str, str, int]]) -
 def provenance_of(record: Record, source_id: int, target: str, *, limit: int = 5) -> list[str]:
     """The JSON of up to `limit` Provenance resources of this source whose target is `target` ("Type/id")."""
     rows = record.read(
-        "SELECT resource_json(r.raw) FROM resource r WHERE r.type = 'Provenance' AND r.source_id = ? "
-        "AND EXISTS (SELECT 1 FROM json_each(resource_json(r.raw), '$.target') t WHERE json_extract(t.value, '$.reference') = ?) "
+        "SELECT resource_json(r.raw, r.type, r.id) FROM resource r WHERE r.type = 'Provenance' AND r.source_id = ? "
+        "AND EXISTS (SELECT 1 FROM json_each(resource_json(r.raw, r.type, r.id), '$.target') t WHERE json_extract(t.value, '$.reference') = ?) "
         "LIMIT ?",
         [source_id, target, int(limit)],
     )
@@ -497,7 +497,7 @@ def provenance_of(record: Record, source_id: int, target: str, *, limit: int = 5
 def raw_by_rowid(record: Record, rowids: Sequence[int]) -> Iterable[tuple[int, str]]:
     """(rowid, the JSON as stored) of these resources, a few hundred at a time."""
     for chunk in _chunks(rowids):
-        for rowid, raw in record.read(f"SELECT rowid, resource_json(raw) FROM resource WHERE rowid IN ({_marks(chunk)})", chunk):
+        for rowid, raw in record.read(f"SELECT rowid, resource_json(raw, type, id) FROM resource WHERE rowid IN ({_marks(chunk)})", chunk):
             yield int(rowid), raw
 
 
@@ -518,7 +518,7 @@ def newest_first(record: Record, rowids: Sequence[int]) -> list[tuple[int, int]]
 def same_source_raw(record: Record, resource_type: str, resource_id: str, source_id: int) -> str | None:
     """The JSON of the resource of this type and id that this source sent, if it sent one."""
     rows = record.read(
-        "SELECT resource_json(raw) FROM resource WHERE type = ? AND id = ? AND source_id = ? LIMIT 1",
+        "SELECT resource_json(raw, type, id) FROM resource WHERE type = ? AND id = ? AND source_id = ? LIMIT 1",
         [resource_type, resource_id, source_id],
     )
     return str(rows[0][0]) if rows else None

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from support.records import PASSPHRASE
 
-from app.record import Record
+from app.record import Record, packed
 from app.record.schema import MIGRATIONS, latest_version
 from app.record.view_cache import current
 
@@ -36,6 +36,7 @@ def cache_folder() -> Path:
 def _key(name: str, size: int, made_by: tuple[Callable[..., object], ...]) -> str:
     source = b"".join(inspect.getsource(fn).encode() for fn in made_by)
     schema = "".join(m.sql for m in MIGRATIONS).encode()  # a schema edited before it ships builds anew too
+    schema += inspect.getsource(packed).encode()  # and so does a new way of storing the JSON
     return f"{name}-{size}-{hashlib.sha256(source + schema).hexdigest()[:12]}-v{latest_version()}"
 
 

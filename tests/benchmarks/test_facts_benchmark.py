@@ -78,7 +78,7 @@ def test_kept_facts_full_and_incremental_at_100k(big: Record) -> None:
     full = time.perf_counter() - start
     assert current(big)
     recent = [raw for (raw,) in big._query(
-        "SELECT resource_json(raw) FROM resource WHERE type IN ('Observation', 'Condition', 'Encounter', 'MedicationRequest') "
+        "SELECT resource_json(raw, type, id) FROM resource WHERE type IN ('Observation', 'Condition', 'Encounter', 'MedicationRequest') "
         "ORDER BY rowid DESC LIMIT 50"
     )]  # fmt: skip
     times = []

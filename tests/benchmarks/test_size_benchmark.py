@@ -4,7 +4,8 @@ Run on demand:  python -m pytest tests/benchmarks/test_size_benchmark.py -s -p n
 Sizes: CARRY_BENCH_SIZE_SIZES (default 10000,100000), built by the UI benchmark's generator (one synthetic patient
 cloned from the demo patients) and kept between runs (tests/benchmarks/built.py). Each record is measured as the
 import leaves it (kept views filled), its file and any WAL beside it; the same record rewritten (VACUUM, as a
-migration that frees space or a backup leaves it) is reported beside it. The target is asserted at 100,000 and more.
+migration that frees space or a backup leaves it) is reported beside it. Asserted at every size, as imported: the
+target with a margin (<= 1.45x; a big import is followed by a rewrite already, so the two differ little).
 A size is not a timing: the machine's load does not change it.
 """
 
@@ -20,7 +21,8 @@ from test_ui_benchmark import _synthetic, _write_synthetic
 
 from app.record import Record
 
-TARGET = 1.5
+TARGET = 1.5  # issue 20
+MARGIN = 1.45  # what is asserted: the target with room for what records of other shapes hold
 SIZES = [int(n) for n in os.environ.get("CARRY_BENCH_SIZE_SIZES", "10000,100000").split(",")]
 
 
@@ -37,6 +39,5 @@ def test_record_size_against_its_json(tmp_path: Path, size: int) -> None:
         record._vacuum()
     rewritten = _on_disk(path)
     print(f"\n  {size:>9,} resources: JSON {given / 1e6:8.1f} MB, record {stored / 1e6:8.1f} MB = {stored / given:.2f}x "
-          f"(rewritten {rewritten / 1e6:.1f} MB = {rewritten / given:.2f}x; target <= {TARGET}x)")  # fmt: skip
-    if size >= 100_000:
-        assert stored <= TARGET * given
+          f"(rewritten {rewritten / 1e6:.1f} MB = {rewritten / given:.2f}x; target <= {TARGET}x, asserted <= {MARGIN}x)")  # fmt: skip
+    assert stored <= MARGIN * given

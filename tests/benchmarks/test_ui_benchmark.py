@@ -128,7 +128,7 @@ def _measures(record: Record) -> dict[str, tuple[Callable[[], Any], int]]:
         return first_look
 
     recent = [raw for (raw,) in record._query(
-        "SELECT resource_json(raw) FROM resource WHERE type IN ('Observation', 'Condition', 'Encounter') ORDER BY rowid DESC LIMIT 50"
+        "SELECT resource_json(raw, type, id) FROM resource WHERE type IN ('Observation', 'Condition', 'Encounter') ORDER BY rowid DESC LIMIT 50"
     )]  # fmt: skip
     synced = [0]
 

@@ -29,7 +29,7 @@ UCUM = "http://unitsofmeasure.org"
 
 
 def _observations(record: Record) -> list[dict[str, Any]]:
-    rows = record.read("SELECT resource_json(raw) FROM resource WHERE type = 'Observation' ORDER BY rowid")
+    rows = record.read("SELECT resource_json(raw, type, id) FROM resource WHERE type = 'Observation' ORDER BY rowid")
     return [json.loads(raw) for (raw,) in rows]
 
 

@@ -25,7 +25,7 @@ DATA = Path(__file__).resolve().parent.parent / "data" / "ccda"
 
 
 def _stored(record: Record) -> list[dict[str, Any]]:
-    return [json.loads(raw) for (raw,) in record.read("SELECT resource_json(raw) FROM resource ORDER BY rowid")]
+    return [json.loads(raw) for (raw,) in record.read("SELECT resource_json(raw, type, id) FROM resource ORDER BY rowid")]
 
 
 def _references(node: Any) -> list[str]:

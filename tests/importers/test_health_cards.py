@@ -47,7 +47,7 @@ def _card_file(path: Path, *tokens: str) -> Path:
 
 
 def _stored(record: Record) -> list[dict[str, Any]]:
-    return [json.loads(raw) for (raw,) in record.read("SELECT resource_json(raw) FROM resource ORDER BY type, id")]
+    return [json.loads(raw) for (raw,) in record.read("SELECT resource_json(raw, type, id) FROM resource ORDER BY type, id")]
 
 
 def _verification(resource: dict[str, Any]) -> str:

@@ -1,7 +1,7 @@
 """Who last prescribed a medication, when the newest copy of its order names nobody (issue 20: at a million resources
 the summary's first build after unlock read every copy of such orders, thousands each, and took seconds).
 
-The other copies are asked newest first, and at most a bounded number of them: an order received again and again
+The other copies are asked the last stored first, and at most a bounded number of them: an order received again and again
 costs what an order received a few times does. SQLite's trace of the statements the reconciliation ran shows which
 orders' JSON it read.
 """

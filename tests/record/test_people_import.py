@@ -73,7 +73,7 @@ def test_an_export_goes_to_the_named_person_and_a_record_of_two_asks_whose(
     with Record.open(tmp_path / "family.carry", PASSPHRASE) as record:
         [bram] = [p for p in people(record) if p.name == "Bram Okafor"]
         [stand_in] = [m for m in bram.members if m.source == "Imported files"]
-        patient = json.loads(record.read("SELECT resource_json(raw) FROM resource WHERE rowid = ?", [stand_in.rowid])[0][0])
+        patient = json.loads(record.read("SELECT resource_json(raw, type, id) FROM resource WHERE rowid = ?", [stand_in.rowid])[0][0])
         assert patient["name"] == [{"text": "Bram Okafor"}] and patient["birthDate"] == "1960-07-15"
         assert stand_in.decided  # the patient's explicit decision, not an automatic placement
         audited = [json.loads(d) for (d,) in record.read("SELECT detail FROM audit WHERE action = 'person-stand-in'")]

@@ -107,7 +107,7 @@ def test_conditional_references_resolve_against_what_is_already_stored(record: R
     record.import_file(demo_dir / "hospitalInformation1633536936158.json")
     record.import_file(demo_dir / "practitionerInformation1633536936158.json")
     record.import_file(demo_dir / "Carolyne559_Koelpin146_0724714f-947b-6cab-ee85-b0de7a9ad3f7.json")
-    raws = [r[0] for r in record.read("SELECT resource_json(raw) FROM resource WHERE type = 'Encounter'")]
+    raws = [r[0] for r in record.read("SELECT resource_json(raw, type, id) FROM resource WHERE type = 'Encounter'")]
     assert raws
     assert not any("?identifier=" in raw for raw in raws)
     assert not any("urn:uuid:" in json.dumps(loads(raw).get("subject")) for raw in raws)

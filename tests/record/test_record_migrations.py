@@ -13,7 +13,7 @@ from fpdf import FPDF
 from support.records import KARENA, PASSPHRASE, record_before_packing
 
 from app.record import NotARecord, Record, facts, latest_version, search_notes
-from app.record.packed import FORMAT_DEFLATE_1, pack
+from app.record.packed import FORMAT_DEFLATE_1, FORMAT_DEFLATE_2, pack
 from app.record.schema import MIGRATIONS
 from app.record.view_cache import current, kept_slots
 from app.record.view_labs import OTHER_SHOWN_APART, PANELS_WITHOUT_VALUE, labs_current
@@ -285,16 +285,26 @@ def _seed_v18(record: Record) -> None:
             )  # fmt: skip
 
 
+
 def _seed_v19(record: Record) -> None:
-    # Version 19 re-keyed an index only: the rows of 18. Its writes were not counted (record_change came with 20).
+    # Version 19 kept the members' sources, dates and times in the index of the members by type too: its views kept
+    # (as a first read leaves them), then a change noted and not read yet; the migration to 20 keeps both.
     _seed_v18(record)
+    assert current(record)
+    with record.write() as cur:
+        cur.execute("UPDATE resource SET display = 'Hay fever' WHERE id = 'old-1'")
+
+
+def _seed_v20(record: Record) -> None:
+    # Version 20 slimmed an index only: the rows of 19. Its writes were not counted (record_change came with 21).
+    _seed_v19(record)
 
 
 # One seed per schema version a record can be left at. A new migration adds the seed of the version before it.
 SEEDS: dict[int, Callable[[Record], None]] = {
     1: _seed_v1, 2: _seed_v2, 3: _seed_v3, 4: _seed_v4, 5: _seed_v5, 6: _seed_v6, 7: _seed_v7, 8: _seed_v8,
     9: _seed_v9, 10: _seed_v10, 11: _seed_v11, 12: _seed_v12, 13: _seed_v13, 14: _seed_v14, 15: _seed_v15,
-    16: _seed_v16, 17: _seed_v17, 18: _seed_v18, 19: _seed_v19,
+    16: _seed_v16, 17: _seed_v17, 18: _seed_v18, 19: _seed_v19, 20: _seed_v20,
 }  # fmt: skip
 
 
@@ -416,11 +426,11 @@ def test_version_18_packs_every_resource_s_json_and_notes_no_change_in_the_views
         assert record.schema_version >= 18
         stored = record._query("SELECT id, raw FROM resource ORDER BY rowid")
         assert {"old-1", "old-2", "old-3", "old-4"} <= {rid for rid, _ in stored}
-        assert all(isinstance(raw, bytes) and raw[:1] == bytes((FORMAT_DEFLATE_1,)) for _, raw in stored)
+        assert all(isinstance(raw, bytes) and raw[:1] in (bytes((FORMAT_DEFLATE_1,)), bytes((FORMAT_DEFLATE_2,))) for _, raw in stored)
         assert b"Glukose" not in dict(stored)["old-4"]
         result = record.get("Observation", "old-4")
         assert result is not None and result.raw == RESULT_TEXT  # the very text, down to "5.10"
-        assert record.read("SELECT json_extract(resource_json(raw), '$.code.text') FROM resource WHERE id = 'old-4'") == [
+        assert record.read("SELECT json_extract(resource_json(raw, type, id), '$.code.text') FROM resource WHERE id = 'old-4'") == [
             ("Glukose (nüchtern) – Blut",)
         ]
         assert record._query("SELECT member, kind FROM view_dirty ORDER BY member") == dirty
@@ -481,6 +491,32 @@ def test_version_19_keys_the_grouping_index_by_the_order_of_storing_and_groups_a
 _GROUPING_COLUMNS = ("source_id", "type", "id", "effective", "category", "code_system", "code", "code_display", "status",
                      "display", "subject", "value_num", "value_unit", "valid", "invalid_reason", "first_seen",
                      "last_seen", "changed_at", "last_run", "removed_at")  # fmt: skip
+
+
+def test_version_20_slims_the_index_of_the_members_by_type_and_keeps_the_views_warm(tmp_path: Path) -> None:
+    path = tmp_path / "v19.carry"
+    old = _record_at(path, 19)
+    _seed_v19(old)
+    members = old._query("SELECT * FROM view_member ORDER BY rowid")
+    dirty = old._query("SELECT member, kind FROM view_dirty ORDER BY member")
+    assert members and dirty  # kept views, and a change they have not read yet
+    old.close()
+    with Record.open(path, PASSPHRASE) as record:
+        assert record.schema_version >= 20
+        assert record._query("SELECT name FROM pragma_index_info('view_member_type') ORDER BY seqno") == [
+            ("type",), ("person",), ("fid",)
+        ]
+        assert record._query("SELECT * FROM view_member ORDER BY rowid") == members
+        assert record._query("SELECT member, kind FROM view_dirty ORDER BY member") == dirty
+        # What a type's members are read for comes from the index alone, and the kept facts read as grouping makes them.
+        plan = " ".join(row[3] for row in record._query("EXPLAIN QUERY PLAN SELECT rowid, fid FROM view_member "
+                                                        "WHERE type = ? AND person = ?", ["Condition", "1"]))  # fmt: skip
+        assert "COVERING INDEX view_member_type" in plan, plan
+        assert current(record)
+        for rtype in ("Condition", "Observation"):
+            assert kept_slots(record, rtype) == _as_slots(facts(record, rtype))
+        [condition] = facts(record, "Condition")
+        assert condition.display == "Hay fever"
 
 
 def test_a_record_from_a_newer_carry_is_refused_untouched(tmp_path: Path) -> None:

@@ -71,3 +71,4 @@ def test_the_rewrite_s_temporary_copy_is_encrypted(tmp_path: Path) -> None:
     assert seen["files"] > 0 and seen["bytes"] > 1_000_000, seen  # the copy went to a temporary file, and was read
     assert not seen["plain"] and not seen["marker"], seen
     assert list(temp.iterdir()) == []  # and it is gone
+

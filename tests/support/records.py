@@ -51,7 +51,7 @@ def record_before_packing(path: Path, copies: int) -> Path:
         record._migrate(target=17)
         record.import_file(DEMO_PATIENTS / ELVINA)
         with record.write() as cur:
-            cur.execute("UPDATE resource SET raw = resource_json(raw)")  # as version 17 stored it
+            cur.execute("UPDATE resource SET raw = resource_json(raw, type, id)")  # as version 17 stored it
             for copy in range(1, copies):
                 cur.execute(
                     f"INSERT INTO resource (id, {_RESOURCE_COLUMNS}) SELECT id || '~{copy}', {_RESOURCE_COLUMNS} "

@@ -53,7 +53,7 @@ async def test_each_demo_patient_is_pulled_completely(sandbox: SandboxServer, re
     for (rtype, rid), digest in held.items():
         if rtype in REFERENCE_TYPES:
             assert digest == content_hash(sandbox.store.get(rtype, rid))
-    raws = record.read("SELECT resource_json(raw) FROM resource WHERE source_id = ?", [conn.id])
+    raws = record.read("SELECT resource_json(raw, type, id) FROM resource WHERE source_id = ?", [conn.id])
     wanted = {(t, i) for (raw,) in raws for t, i in _REF.findall(raw) if t in ("Practitioner", "Organization", "Location")}
     assert wanted and wanted <= set(held)
     # Attachments behind Binary/<id> URLs were fetched into the record (the equality above covers them too).

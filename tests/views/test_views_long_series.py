@@ -31,7 +31,7 @@ def test_three_years_of_heart_rates_chart_as_weekly_means_of_the_days(tmp_path: 
         assert [p.effective for p in line.points] == sorted(p.effective for p in line.points)
         days = {
             json.loads(raw)["effectivePeriod"]["start"][:10]: json.loads(raw)["valueQuantity"]["value"]
-            for (raw,) in record._query("SELECT resource_json(raw) FROM resource WHERE type = 'Observation'")
+            for (raw,) in record._query("SELECT resource_json(raw, type, id) FROM resource WHERE type = 'Observation'")
         }
         first_week = [days[(date(2021, 1, 4) + timedelta(days=d)).isoformat()] for d in range(7)]
         assert line.points[0].effective.startswith("2021-01-04")
