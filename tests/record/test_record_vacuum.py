@@ -72,3 +72,22 @@ def test_the_rewrite_s_temporary_copy_is_encrypted(tmp_path: Path) -> None:
     assert not seen["plain"] and not seen["marker"], seen
     assert list(temp.iterdir()) == []  # and it is gone
 
+
+
+def test_the_rewrite_keeps_a_small_page_cache_and_gives_the_record_its_own_back(tmp_path: Path) -> None:
+    """The rewrite's copy takes the record's page cache size: it runs with at most 4 MiB (after a big import the
+    record's own 64 MiB cache is full, and a second one beside it was the import's peak: 258 MiB at 100,000
+    resources), and the record's own size is set back after."""
+    from app.record import Record
+    from app.record.store import _REWRITE_CACHE_KIB
+
+    with Record.create(tmp_path / "r.carry", PASSPHRASE) as record:
+        (before,) = record._db.execute("PRAGMA cache_size").fetchone()
+        seen: list[int] = []
+        record._db.set_trace_callback(lambda sql: seen.extend(
+            int(sql.split("=")[1]) for _ in [0] if sql.startswith("PRAGMA cache_size =")))  # fmt: skip
+        record._vacuum()
+        record._db.set_trace_callback(None)
+        assert before < -_REWRITE_CACHE_KIB  # the record's own cache (in KiB) is bigger than the rewrite's
+        assert seen == [-_REWRITE_CACHE_KIB, before]
+        assert record._db.execute("PRAGMA cache_size").fetchone()[0] == before
