@@ -176,18 +176,10 @@ def reconcile_medications(record: Record, *, subjects: Subjects | None = None) -
                 older.append({f.fact_id: f for f in kept_or_grouped(record, _ORDER_TYPES, subjects=scope)})
             fact = older[0].get(order.fact_id)
             copies = newest_copies(fact, _COPIES_ASKED) if fact is not None else []
-        rest = copies
-        start, size = 0, 8
-        while start < len(rest):  # a few copies at a time, in their order, until one names the prescriber
-            chunk = rest[start : start + size]
-            unread = [r for r in chunk if r not in read]
-            read.update(unread)
-            details.update(_order_details(record, unread))
-            named = next((details[r]["prescriber"] for r in chunk if r in details), None)
-            if named:
-                return str(named)
-            start, size = start + size, size * 4
-        return None
+        unread = [r for r in copies if r not in read]  # a few, read together; the first that names someone, in order
+        read.update(unread)
+        details.update(_order_details(record, unread))
+        return next((str(details[r]["prescriber"]) for r in copies if r in details), None)
 
     fills = _fills(record, scope)
     entries = [_entry(person, group, prescriber_of, fills) for (person, _), group in grouped.items()]

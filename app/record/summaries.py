@@ -28,8 +28,9 @@ def kept_summary(record: Record, key: str, count: int | None) -> str | None:
 
 def keep_summary(record: Record, key: str, count: int | None, body: str) -> bool:
     """Keep `body` under `key` if the record is still at `count` (nothing was written since it was read); summaries
-    of an older state are dropped. Not counted as a change. False when not kept (a read-only
-    or busy record, a write that came in meanwhile): the summary is built again next time, nothing else is lost. It never waits for a write in progress (a sync's)."""
+    of an older state are dropped. Not counted as a change, and never waiting for a write in progress (a sync's).
+    False when not kept (a read-only or busy record, a write that came in meanwhile): the summary is built again
+    next time, nothing else is lost."""
     if count is None or record.read_only:
         return False
     try:

@@ -25,7 +25,8 @@ from app.record.view_queries import has_resources, json_fields as _json_fields, 
 
 from .labs import OTHER, lab_tests
 from .format import (
-    code_word, format_date, format_value, kind_name, readable_measurements, source_label, tidy_name, years_since,
+    code_word, day_of, format_date, format_value, kind_name, readable_measurements, source_label, tidy_name,
+    years_since,
 )  # fmt: skip
 from .merged import Slot, cached_heads, cached_medications, caught_up, newest_recent_slots
 from .people import Person, Scope
@@ -267,9 +268,9 @@ def _says_the_same_until(dates: Iterable[str | None], today: date) -> str:
     order ("last ordered 3 years ago" is the only thing on it that depends on the day)."""
     changes = ["9999-12-31"]
     for value in dates:
-        if not value or years_since(value, today) is None:
+        then = day_of(value)
+        if then is None:
             continue
-        then = date.fromisoformat(value[:10]) if len(value) >= 10 else date(int(value[:4]), 1, 1)
         for year in (today.year, today.year + 1):
             # The day years_since counts one more: the same month and day, or 1 March for a 29 February.
             day = date(year, then.month, then.day) if (then.month, then.day) != (2, 29) or _leap(year) else date(year, 3, 1)

@@ -394,13 +394,20 @@ def tidy_name(text: str) -> str:
     return code_word(_unshouted(_QUOTED.sub(r"\1", _SNOMED_TAG.sub("", text).strip()) or text))
 
 
-def years_since(value: str | None, today: date | None = None) -> int | None:
-    """Whole years from an ISO date to today (None when there is no readable date)."""
+def day_of(value: str | None) -> date | None:
+    """The day an ISO date or date-time names (a year alone: its first day); None when there is no readable date."""
     if not value:
         return None
     try:
-        then = date.fromisoformat(value[:10]) if len(value) >= 10 else date(int(value[:4]), 1, 1)
+        return date.fromisoformat(value[:10]) if len(value) >= 10 else date(int(value[:4]), 1, 1)
     except ValueError:
+        return None
+
+
+def years_since(value: str | None, today: date | None = None) -> int | None:
+    """Whole years from an ISO date to today (None when there is no readable date)."""
+    then = day_of(value)
+    if then is None:
         return None
     now = today or date.today()
     return now.year - then.year - ((now.month, now.day) < (then.month, then.day))
@@ -424,5 +431,5 @@ def source_label(name: str) -> str:
     return ADDED_BY_YOU if is_own(name) else name
 
 
-__all__ += ["UNIT_SYSTEMS", "convert", "source_label", "units_in_use", "use_units", "years_since", "format_blood_pressure", "format_timestamp",
+__all__ += ["UNIT_SYSTEMS", "convert", "source_label", "units_in_use", "use_units", "years_since", "day_of", "format_blood_pressure", "format_timestamp",
             "format_score", "format_unit", "is_scale", "readable_measurements"]
