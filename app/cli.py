@@ -213,6 +213,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                     print(f"  invalid {rtype}/{_shown(rid)}: {_shown(reason)}")
                 for note in getattr(report, "notes", ()):
                     print(f"  {_shown(note)}")
+            _tidied(record, quiet=args.json)
     if args.json:
         _print_json([r.as_json() for r in reports])
     return 1 if failed else 0
@@ -756,12 +757,22 @@ def cmd_connect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _tidied(record: Record, *, quiet: bool = False) -> None:
+    """Wait for the rewrite of the record file that follows a big import or sync (on a thread of the record's), saying
+    how far it is on stderr (`quiet`: saying nothing)."""
+    line = None if quiet else _ProgressLine()
+    record.wait_for_rewrite(line.tidying if line else None)
+    if line:
+        line.close()
+
+
 class _ProgressLine:
     """One line per finished search on stderr (a live line when stderr is a terminal)."""
 
     def __init__(self) -> None:
         self.live = sys.stderr.isatty()
         self.per_type: dict[str, list[int]] = {}
+        self.tidied = -1  # the rewrite's percent said last
 
     def __call__(self, event: Any) -> None:
         if event.phase != "search" or event.resource_type is None:
@@ -787,6 +798,13 @@ class _ProgressLine:
         """Progress of the validation that follows the syncs."""
         if self.live or done == total:
             self._line(f"  checked {done:,} of {total:,} new or changed resources against FHIR R4")
+
+    def tidying(self, share: float) -> None:
+        """Progress of the rewrite of the record file that follows a big import or sync."""
+        percent = int(share * 100)
+        if percent != self.tidied and (self.live or self.tidied < 0 or percent == 100):  # a log: where it began, the end
+            self._line(f"  tidying the record file… {percent} %")
+        self.tidied = percent
 
     def _line(self, text: str) -> None:
         if self.live:
@@ -870,6 +888,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         checker.finish(progress=checking.checking if checking else None)
         if checking:
             checking.close()
+        portals.state.rewrite_after_syncs([conn.id for conn in synced])
+        _tidied(record, quiet=args.json)
         reports = {conn.name: portals.state.reports(conn.id, 1)[0] for conn in synced}
     if args.json:
         _print_json({name: report.as_json() for name, report in reports.items()})

@@ -458,7 +458,12 @@ class Portals:
                 except Exception:  # noqa: BLE001, S110 - the sync's error is the one to tell; the next check retries
                     pass
                 raise
-            return report, await asyncio.to_thread(rest)
+            checked = await asyncio.to_thread(rest)
+            # Every write of the sync is done (its pages, its validation): a sync that grew the record much is
+            # followed by a rewrite of the file, on a thread of its own (Record.rewriting says how far it is).
+            conn = await asyncio.to_thread(self.state.connection, which)
+            await asyncio.to_thread(self.state.rewrite_after_syncs, [conn.id])
+            return report, checked
         finally:
             await asyncio.to_thread(held.close)
 

@@ -25,6 +25,9 @@ from .store import Record, Source, UpsertCounts, audit_in, forget_priors
 __all__ = ["Connection", "PortalState", "PortalPullStore", "PortalTokenStore", "delete_source_rows", "remove_source"]
 
 _OUTCOMES = ("imported", "updated", "unchanged", "invalid")
+# The record's size when a portal's sync began (its first start, when it was interrupted and resumed): a sync that
+# grew the record much is followed by a rewrite of the file, as a big import is (Record._rewrite_if_grown).
+_SIZE_BEFORE_SETTING = "sync.size_before."
 
 
 def _now() -> str:
@@ -293,6 +296,26 @@ class PortalState:
     def pull_store(self, source_id: int) -> PortalPullStore:
         return PortalPullStore(self.record, source_id)
 
+    def rewrite_after_syncs(self, source_ids: Collection[int]) -> None:
+        """After the syncs of these portals (and the validation of what they stored: all their writes), the record
+        file is rewritten when they grew it much since they began (a resumed sync: since its first start), as after a
+        big import (Record._rewrite_if_grown: on a thread of its own; `Record.rewriting` tells how far it is). A sync
+        left unfinished keeps its start's size for when it resumes."""
+        keys = [f"{_SIZE_BEFORE_SETTING}{sid}" for sid in source_ids]
+        if not keys or self.record.read_only:  # (a read-only record syncs nothing)
+            return
+        sizes: list[int] = []
+        with self.record.write(counted=False) as cur:
+            for key, sid in zip(keys, source_ids, strict=True):
+                if cur.execute("SELECT 1 FROM sync_session WHERE source_id = ?", (sid,)).fetchone() is not None:
+                    continue  # not finished: resumed later, from its first start's size
+                row = cur.execute("SELECT value FROM setting WHERE key = ?", (key,)).fetchone()
+                if row is not None:
+                    sizes.append(int(row[0]))
+                    cur.execute("DELETE FROM setting WHERE key = ?", (key,))
+        if sizes:
+            self.record._rewrite_if_grown(min(sizes))
+
     def reports(self, source_id: int, limit: int = 10) -> list[SyncReport]:
         rows = self.record.read(
             "SELECT report FROM sync_report WHERE source_id = ? ORDER BY run_id DESC LIMIT ?", [source_id, limit]
@@ -417,6 +440,12 @@ class PortalPullStore:
             )
             run_id = cur.lastrowid
             cur.execute("DELETE FROM sync_checkpoint WHERE source_id = ?", (sid,))
+            # Kept from an earlier start that never finished (superseded by --full): its growth counts too.
+            cur.execute(
+                "INSERT INTO setting (key, value) VALUES (?, (SELECT page_count * page_size FROM pragma_page_count(), "
+                "pragma_page_size())) ON CONFLICT (key) DO NOTHING",
+                (f"{_SIZE_BEFORE_SETTING}{sid}",),
+            )
             cur.execute(
                 "INSERT INTO sync_session (source_id, run_id, full, since, started_at) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (source_id) DO UPDATE SET run_id = excluded.run_id, full = excluded.full, "

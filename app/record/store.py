@@ -68,6 +68,7 @@ __all__ = [
     "Source",
     "StoredResource",
     "Transaction",
+    "UpdateShare",
     "UpsertCounts",
     "audit_in",
     "forget_priors",
@@ -95,6 +96,19 @@ _AUDIT_TEXT_LIMIT = 500  # per text in an audit entry's detail
 _REWRITE_AFTER_GROWTH = 0.25
 _REWRITE_FROM_BYTES = 8 * 1024 * 1024
 _REWRITE_CACHE_KIB = 4096  # the rewrite's page cache at most (the record's own when that is smaller)
+# How far a rewrite is (VACUUM says nothing of it), estimated. It first copies the record into a temporary file with
+# SQLite's own program, whose steps a progress handler hears (every _STEPS_PER_TICK): measured at 121-220 steps per
+# page of the record (a record of the facts benchmark 121, the UI benchmark's of 10,000 to 100,000 resources 156-157,
+# observations alone 218-220), so the first part is counted against _STEPS_PER_PAGE. Then it copies the new file
+# back through the WAL, page by page inside SQLite, with no step to hear: that took 1.5-1.9 times as long as the
+# first part on the same records (0.04 s to 3 s in all), so it is counted by the clock, at _COPY_BACK times the first
+# part's time. The share said stays below 100 % (_SAID_AT_MOST) until the rewrite has ended.
+_STEPS_PER_PAGE = 160
+_STEPS_PER_TICK = 5_000
+_COPY_BACK = 1.7
+_FIRST_PART_OVER = 0.15  # seconds without a step: the copy back has begun
+_SAID_AT_MOST = 0.99
+_REWRITE_TICK = 0.1  # seconds between two looks at a rewrite's progress
 _ROW_COLUMNS = (
     "r.rowid, r.source_id, s.name, r.type, r.id, r.effective, r.category, r.code_system, r.code, r.code_display, "
     "r.status, r.display, r.subject, r.value_num, r.value_unit, r.valid, r.invalid_reason, r.first_seen, r.last_seen"
@@ -272,9 +286,21 @@ _FILL_WEIGHT = 20
 _BEFORE_VACUUM = 0.6
 
 
+class UpdateShare(float):
+    """How far an update is (0 to 1, what `Record.open`'s progress hears), and whether the record file is being
+    rewritten then (`tidying`: the words a screen shows change)."""
+
+    tidying: bool
+
+    def __new__(cls, share: float, tidying: bool = False) -> UpdateShare:
+        made = super().__new__(cls, share)
+        made.tidying = tidying
+        return made
+
+
 class _Progress:
     """An update's progress over its parts (migrations, the views' fill), each weighed: what a listener hears,
-    only when the whole percent moves."""
+    only when the whole percent moves (with whether the file is being rewritten then: `tidying`)."""
 
     def __init__(self, listener: Callable[[float], None] | None, weights: Sequence[int]) -> None:
         self.listener = listener
@@ -283,6 +309,7 @@ class _Progress:
         self.done = 0  # the parts finished
         self.before = 0  # their weight
         self.said = -1
+        self.tidying = False  # the part under way is rewriting the file (said with the shares)
         self.within(0.0)
 
     def within(self, share: float) -> None:
@@ -292,7 +319,7 @@ class _Progress:
         percent = int(100 * (self.before + share * self.weights[self.done]) / self.total)
         if percent > self.said:
             self.said = percent
-            self.listener(percent / 100)
+            self.listener(UpdateShare(percent / 100, self.tidying))
 
     def part(self, scale: float) -> Callable[[float], None]:
         """What hears a step of the part under way that is `scale` of it (its share done: `within` that much)."""
@@ -309,9 +336,40 @@ class _Progress:
             self.done += 1
         if self.done == len(self.weights) and self.listener is not None and self.said < 100 and self.weights:
             self.said = 100
-            self.listener(1.0)
+            self.listener(UpdateShare(1.0))
         else:
             self.within(0.0)
+
+
+class _RewriteProgress:
+    """How far a rewrite of a record of `pages` pages is (0 to `_SAID_AT_MOST`, never going back): `tick` is the
+    rewrite's progress handler, `share` the estimate, read from any thread."""
+
+    def __init__(self, pages: int) -> None:
+        self.expected = max(pages, 1) * _STEPS_PER_PAGE
+        self.steps = 0
+        self.began = self.last = time.monotonic()
+        self.said = 0.0
+        # Tests slow each step by this many seconds, to watch a rewrite of a small record under way.
+        self.pause = float(os.environ.get("CARRY_TEST_REWRITE_PAUSE", "0") or 0)
+
+    def tick(self) -> int:
+        self.steps += _STEPS_PER_TICK
+        self.last = time.monotonic()
+        if self.pause:
+            time.sleep(self.pause)
+        return 0  # go on: a rewrite is only ever stopped whole (see Record._vacuum)
+
+    def share(self) -> float:
+        first = 1 / (1 + _COPY_BACK)  # the first part's share of the whole
+        quiet = time.monotonic() - self.last
+        took = self.last - self.began
+        if self.steps and quiet > max(_FIRST_PART_OVER, 0.2 * took):  # copying back: by the clock
+            estimate = first + (1 - first) * min(quiet / (_COPY_BACK * max(took, 1e-3)), 1.0)
+        else:
+            estimate = first * min(self.steps / self.expected, 1.0)
+        self.said = min(max(self.said, estimate), _SAID_AT_MOST)
+        return self.said
 
 
 class Record:
@@ -330,6 +388,7 @@ class Record:
         self._writing: int | None = None  # the thread inside write(): its reads see its own uncommitted changes
         self._commits = 0  # write transactions committed through this record (half of generation())
         self._rewriting: threading.Thread | None = None  # the last rewrite after a big import (close waits for it)
+        self._rewrite_watch: _RewriteProgress | None = None  # how far the rewrite under way is
         self.parallel_from = PARALLEL_THRESHOLD  # imports of this many resources validate in worker processes
         # The time imports and syncs are stamped with (first and last seen, runs): seconds since the epoch. Tests
         # move a clock of their own instead of sleeping until the stamp changes.
@@ -557,18 +616,24 @@ class Record:
                         migration.step(cur.raw)
                     report.within(_BEFORE_VACUUM if migration.vacuum else 1.0)
                     cur.execute(f"PRAGMA user_version = {int(migration.version)}")
-                if migration.vacuum:
-                    self._vacuum()
+                if migration.vacuum:  # the rest of the migration's share, as the rewrite goes
+                    report.tidying = True
+                    self._vacuum(None if progress is None else
+                                 lambda share: report.within(_BEFORE_VACUUM + (1 - _BEFORE_VACUUM) * share))
+                    report.tidying = False
                 report.next()
             if fill:
                 refresh(self)
                 report.next()
 
-    def _vacuum(self) -> None:
+    def _vacuum(self, progress: Callable[[float], None] | None = None) -> None:
         """Rewrite the file to hand back the pages a migration freed. VACUUM builds the new copy as a temporary
         database, which SQLCipher keys with the record's key: it goes to a temporary file (encrypted; in memory it
         would take the whole record's size) for as long as the rewrite lasts. A rewrite that fails (a full disk)
-        changes nothing, and the record is used as it is: its free pages are filled before the file grows again."""
+        changes nothing, and the record is used as it is: its free pages are filled before the file grows again.
+        It is one transaction: stopped part way (an interrupt, the process ended) it leaves the file as it was.
+        How far it is can be read meanwhile (`rewriting`); `progress(share)` hears it from this thread, a few
+        times a second, while the rewrite runs on a thread of its own."""
         db = self._conn()
         (cache,) = db.execute("PRAGMA cache_size").fetchone()
         db.execute("PRAGMA temp_store = FILE")
@@ -576,12 +641,58 @@ class Record:
         # add the record's whole cache to the import's memory (100,000 resources: 258 -> 194 MiB at the peak).
         kib = -int(cache) if int(cache) < 0 else int(cache) * int(db.execute("PRAGMA page_size").fetchone()[0]) // 1024
         db.execute(f"PRAGMA cache_size = {-min(kib, _REWRITE_CACHE_KIB)}")
-        try:
+        watch = _RewriteProgress(int(db.execute("PRAGMA page_count").fetchone()[0]))
+        self._rewrite_watch = watch
+        db.set_progress_handler(watch.tick, _STEPS_PER_TICK)
+
+        def vacuum() -> None:
             with contextlib.suppress(dbapi2.Error):
                 db.execute("VACUUM")
+
+        try:
+            if progress is None:
+                vacuum()
+            else:
+                rewriting = threading.Thread(target=vacuum, name="carry-record-vacuum", daemon=True)
+                rewriting.start()
+                try:
+                    while rewriting.is_alive():
+                        progress(watch.share())
+                        rewriting.join(_REWRITE_TICK)
+                except BaseException:
+                    db.interrupt()  # stopped: the rewrite is rolled back (or, copying back already, let finish)
+                    rewriting.join()
+                    raise
+                progress(1.0)
         finally:
+            db.set_progress_handler(None, 0)
+            self._rewrite_watch = None
             db.execute(f"PRAGMA cache_size = {int(cache)}")
             db.execute("PRAGMA temp_store = MEMORY")
+
+    def rewriting(self) -> float | None:
+        """How far the rewrite of the file after a big import or sync is (0 to 1, below 1 until it ends; an estimate:
+        `_RewriteProgress`); None when none is under way."""
+        thread = self._rewriting
+        if thread is None or not thread.is_alive():
+            return None
+        watch = self._rewrite_watch
+        return 0.0 if watch is None else watch.share()
+
+    def wait_for_rewrite(self, progress: Callable[[float], None] | None = None) -> bool:
+        """Wait until the rewrite after a big import or sync has ended, `progress(share)` hearing how far it is (from
+        this thread, a few times a second, and 1.0 at the end); whether there was one under way."""
+        thread = self._rewriting
+        if thread is None or not thread.is_alive():
+            return False
+        while thread.is_alive():
+            share = self.rewriting()
+            if progress is not None and share is not None:
+                progress(share)
+            thread.join(_REWRITE_TICK)
+        if progress is not None:
+            progress(1.0)
+        return True
 
     # --- connection plumbing --------------------------------------------------------------------------------
 
