@@ -165,3 +165,37 @@ def test_a_process_killed_while_rewriting_leaves_the_record_whole(record_path: P
     with Record.open(record_path, PASSPHRASE) as again:
         assert _rows(again) == before
         assert again.read("PRAGMA integrity_check") == [("ok",)]
+
+
+def test_carry_import_says_how_far_the_rewrite_after_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from app.cli import main
+
+    path = tmp_path / "cli.carry"
+    Record.create(path, PASSPHRASE).close()
+    big = tmp_path / "many.ndjson"
+    big.write_bytes(_observations(4000))
+    small = tmp_path / "few.ndjson"
+    small.write_bytes(_observations(20, start=50000))
+    monkeypatch.setenv("CARRY_RECORD", str(path))
+    monkeypatch.setenv("CARRY_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("CARRY_TEST_REWRITE_PAUSE", _PAUSE)
+    monkeypatch.setattr(store, "_REWRITE_FROM_BYTES", 1024 * 1024)  # 4,000 readings grow the record by ~3 MiB
+    assert main(["import", str(big)]) == 0
+    out, err = capsys.readouterr()
+    assert "many.ndjson: 4000 new, 0 updated, 0 unchanged" in out
+    said = [line for line in err.splitlines() if "tidying" in line]
+    # Not a terminal: where it began and its end, after the import's own line.
+    assert len(said) == 2 and said[-1] == "  tidying the record file… 100 %", err
+    assert said[0].startswith("  tidying the record file… ") and not said[0].endswith(" 100 %")
+    # A small import is followed by no rewrite, and says nothing of one.
+    assert main(["import", str(small)]) == 0
+    out, err = capsys.readouterr()
+    assert "few.ndjson: 20 new" in out and "tidying" not in err
+    # --json: the report alone (the rewrite runs all the same).
+    more = tmp_path / "more.ndjson"
+    more.write_bytes(_observations(4000, start=10000))
+    assert main(["import", str(more), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)[0]["imported"] == 4000 and "tidying" not in err
