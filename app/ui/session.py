@@ -32,6 +32,7 @@ __all__ = ["UiSession"]
 
 log = logging.getLogger("carry.ui")
 _IDLE_CHECK_SECONDS = 15.0
+_TIDY_LOOK = 0.2  # seconds between two looks at the record file's rewrite
 
 
 def _wants_event(handler: Callable[..., Any]) -> bool:
@@ -54,6 +55,7 @@ class UiSession:
         self._directory: Any = None
         self._check: asyncio.Task[None] | None = None  # validating what syncs stored, in the background
         self._idle_task: asyncio.Task[None] | None = None
+        self._tidy_task: asyncio.Task[None] | None = None  # follows the record file's rewrite (follow_rewrite)
         self._history: list[str] = []  # routes shown in this session, for Back
         self._root: Any = None  # the root component, rendered at once when the record locks (render_now)
         # What a screen keeps while the patient is elsewhere (the last search, shown again on Back); never on disk,
@@ -86,7 +88,7 @@ class UiSession:
 
         def updating(share: float) -> None:  # from the worker thread that opens the record
             try:
-                loop.call_soon_threadsafe(self._updating, int(share * 100))
+                loop.call_soon_threadsafe(self._updating, int(share * 100), bool(getattr(share, "tidying", False)))
             except RuntimeError:  # the loop is closed (the app is closing): nothing to show it on
                 pass
 
@@ -95,10 +97,31 @@ class UiSession:
             await self._after_unlock()
         finally:
             self.state.updating = None
+            self.state.update_tidying = False
 
-    def _updating(self, percent: int) -> None:
+    def _updating(self, percent: int, tidying: bool) -> None:
+        if self.state.update_tidying != tidying:
+            self.state.update_tidying = tidying
         if self.state.updating != percent:
             self.state.updating = percent
+
+    def follow_rewrite(self) -> None:
+        """After a big import or sync the record file is rewritten (on a thread of the record's, Record.rewriting):
+        `state.tidying` says how far that is until it ends. Nothing happens when no rewrite is under way."""
+        if self._tidy_task is None or self._tidy_task.done():
+            self._tidy_task = asyncio.create_task(self._follow_rewrite())
+
+    async def _follow_rewrite(self) -> None:
+        try:
+            while self.record_session.unlocked:
+                share = self.record_session.require().rewriting()  # no I/O: read from the loop
+                if share is None:
+                    break
+                if self.state.tidying != int(share * 100):
+                    self.state.tidying = int(share * 100)
+                await asyncio.sleep(_TIDY_LOOK)
+        finally:
+            self.state.tidying = None
 
     async def create(self, passphrase: str, repeated: str) -> None:
         await self.run(self.record_session.create, passphrase, repeated)

@@ -33,6 +33,8 @@ class AppState:
     title: str = ""  # the heading of the screen on show, set by the screen (a lab test's name, "Details")
     syncs: int = 0  # moves whenever a sync starts, progresses or ends: the panels showing syncs re-render
     updating: int | None = None  # while an unlock updates the record for this version of Carry: the percent done
+    update_tidying: bool = False  # and that update is rewriting the record file (the words change)
+    tidying: int | None = None  # while the record file is rewritten after a big import or sync: the percent done
 
     def record_changed(self) -> None:
         self.generation += 1

@@ -55,6 +55,7 @@ class SyncRun:
         self.tick = SyncTick()
         self.task: asyncio.Task[None] | None = None
         self.invalid = 0  # what did not pass FHIR validation, once checked
+        self.tidies = False  # the sync grew the record so much that the record file is rewritten after it
         self._last_shown = 0.0
         self._later: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -192,6 +193,8 @@ def start_sync(session: UiSession, source_id: int, name: str) -> SyncRun:
                 raise PortalError(reason)
         report, checked = await portals.sync_checked(source_id, progress=progress, checking=run.checking)
         run.invalid = checked.invalid_total
+        run.tidies = session.require().rewriting() is not None
+        session.follow_rewrite()
         return report
 
     run.start(sync)

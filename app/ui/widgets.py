@@ -195,6 +195,23 @@ def section(
     )
 
 
+def tidying_note(percent: int | None) -> ft.Control | None:
+    """While the record file is rewritten after a big import or sync: how far, in words and a bar (its label says
+    the percent to a screen reader); None otherwise."""
+    if percent is None:
+        return None
+    return ft.Column(
+        [
+            # The number and its % kept on one line (a no-break space).
+            labelled(muted(f"Tidying the record file… {percent}\u00a0%"), "tidying"),
+            ft.ProgressBar(value=percent / 100, bar_height=5, border_radius=3, color=PRIMARY,
+                           semantics_label=f"Tidying the record file {percent}\u00a0%"),  # fmt: skip
+            muted("Carry packs your record after a big import or sync. You can go on meanwhile.", size=13),
+        ],
+        spacing=6,
+    )
+
+
 def loading(label: str = "Loading") -> ft.Control:
     """A screen's place while its data loads (it fits in a scrolling page: no expand)."""
     return ft.Container(content=ft.ProgressRing(width=32, height=32, semantics_label=label),

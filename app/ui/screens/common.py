@@ -20,7 +20,7 @@ from ..session import UiSession
 from ..syncing import SyncRun
 from ..theme import INK, MUTED, OUTLINE, PRIMARY, SURFACE
 from ..uploads import UPLOAD_LIMIT, UploadFailed, discard, too_large
-from ..widgets import banner, heading, labelled, loading, muted, secondary_button
+from ..widgets import banner, heading, labelled, loading, muted, secondary_button, tidying_note
 
 __all__ = [
     "AddEntryButton",
@@ -201,7 +201,8 @@ def SyncPanel(run: SyncRun) -> ft.Control:
     tick, set_tick = cast(Any, ft.use_state)(lambda: run.tick)  # observed: renders again when the tick moves
     if tick is not run.tick:  # another run in this place: observe its tick instead
         set_tick(run.tick)
-    phone = use_app_state().phone  # narrower name and count columns: the bars keep some width on a phone
+    state = use_app_state()
+    phone = state.phone  # narrower name and count columns: the bars keep some width on a phone
     rows: list[ft.Control] = [
         ft.Row(
             [
@@ -224,7 +225,7 @@ def SyncPanel(run: SyncRun) -> ft.Control:
     overall = ft.ProgressBar(value=run.overall, bar_height=6, border_radius=3, color=PRIMARY,
                              semantics_label=f"Syncing {run.name}")  # fmt: skip
     body = [heading(f"Sync from {run.name}", 2), ft.Text(run.status, size=14, color=INK), overall,
-            ft.Column(rows, spacing=6), outcome]  # fmt: skip
+            ft.Column(rows, spacing=6), outcome, tidying_note(state.tidying) if run.tidies else None]  # fmt: skip
     return labelled(
         ft.Container(
             content=ft.Column([c for c in body if c is not None], spacing=10),
@@ -257,7 +258,9 @@ def ImportFileButton(label: str, identifier: str, whose: Whose) -> ft.Control:
     (app/ui/uploads.py), imported and deleted at once; on the desktop it is read where it is. A PDF or a photo
     first has its title and date confirmed by the patient. `whose`: the person a file that names nobody is for."""
     session = use_session()
+    tidying = use_app_state().tidying
     holder = use_once(lambda: cast(list[ft.FilePicker], []))  # the picker, made at first use in the page it serves
+    tidies, set_tidies = ft.use_state(False)  # this button's import is followed by a rewrite of the record file
     asked, set_asked = ft.use_state(cast(_Asked | None, None))
     typed_title = use_value("")
     typed_day = use_value("")
@@ -291,6 +294,8 @@ def ImportFileButton(label: str, identifier: str, whose: Whose) -> ft.Control:
                 return
             title, day = answer[0] or proposal.title, answer[1]
         report = await session.run(import_path, session.require(), path, whose=whose, title=title, date=day)
+        set_tidies(session.require().rewriting() is not None)  # a big import: the file is rewritten, said below
+        session.follow_rewrite()
         c = report.counts
         notes = " ".join(getattr(report, "notes", ()))
         await session.record_changed()
@@ -351,7 +356,9 @@ def ImportFileButton(label: str, identifier: str, whose: Whose) -> ft.Control:
             ],
         )  # fmt: skip
     use_modal(dialog)
-    return secondary_button(label, session.act(pick), identifier, icon=ft.Icons.UPLOAD_FILE)
+    button = secondary_button(label, session.act(pick), identifier, icon=ft.Icons.UPLOAD_FILE)
+    note = tidying_note(tidying) if tidies else None
+    return button if note is None else ft.Column([button, note], spacing=10)
 
 
 @component

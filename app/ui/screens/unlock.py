@@ -37,7 +37,7 @@ def Unlock() -> ft.Control:
 
     status: ft.Control | None = None
     if busy and state.updating is not None:  # a record from an older Carry: updated once, which can take a while
-        status = _updating(state.updating)
+        status = _updating(state.updating, state.update_tidying)
     elif busy:
         status = muted("Unlocking…")
     elif error:
@@ -55,13 +55,14 @@ def Unlock() -> ft.Control:
     )
 
 
-def _updating(percent: int) -> ft.Control:
+def _updating(percent: int, tidying: bool) -> ft.Control:
     """What the unlock screen says while the record is updated for this version of Carry: how far, in words and a
-    bar (its label says the percent to a screen reader)."""
+    bar (its label says the percent to a screen reader); `tidying`: the update is rewriting the record file."""
+    step = ": tidying the record file…" if tidying else "…"
     return ft.Column(
         [
             # The number and its % kept on one line (a no-break space).
-            muted(f"Updating your record for this version of Carry… {percent}\u00a0%"),
+            muted(f"Updating your record for this version of Carry{step} {percent}\u00a0%"),
             ft.ProgressBar(value=percent / 100, bar_height=5, border_radius=3, color=PRIMARY,
                            semantics_label=f"Record update {percent}\u00a0%"),  # fmt: skip
             muted("This happens once, after Carry was updated. Should it stop halfway, nothing is lost: it goes on "
