@@ -85,13 +85,14 @@ def test_an_update_s_rewrite_moves_the_unlock_percent_and_says_it_is_tidying(
 ) -> None:
     path = record_before_packing(tmp_path / "old.carry", copies=6)
     monkeypatch.setenv("CARRY_TEST_REWRITE_PAUSE", _PAUSE)
-    heard: list[UpdateShare] = []
+    heard: list[float] = []
     Record.open(path, PASSPHRASE, progress=heard.append).close()
-    shares = [float(s) for s in heard]
-    assert shares == sorted(shares) and shares[-1] == 1.0
-    tidying = [float(s) for s in heard if s.tidying]
+    assert heard == sorted(heard) and heard[-1] == 1.0
+    told = [share for share in heard if isinstance(share, UpdateShare)]
+    assert told == heard  # each share says whether the file is being rewritten then
+    tidying = [float(s) for s in told if s.tidying]
     assert len(set(tidying)) >= 4, heard  # the percent moves while the file is rewritten, and says so
-    assert not heard[-1].tidying
+    assert not told[-1].tidying
 
 
 def test_the_rewrite_after_a_big_import_can_be_watched(record: Record, monkeypatch: pytest.MonkeyPatch) -> None:
