@@ -5,12 +5,14 @@ thousand resources is big."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
-from sync_support import connect, login_for, snapshot
+from sync_support import PASSPHRASE, connect, login_for, snapshot
 
 from app.portals import Portals
 from app.record import Record, store
@@ -115,3 +117,26 @@ async def test_a_resumed_sync_counts_its_growth_from_its_first_start(
         assert {key[1] for key in held if key[0] == "Observation"} >= {r["id"] for r in made}
         assert any(key[0] == "Condition" for key in held)
         assert record.read("PRAGMA integrity_check") == [("ok",)]
+
+
+def test_carry_sync_says_how_far_the_rewrite_after_it_is(
+    sandbox: SandboxServer, tmp_path: Path, big_threshold: None, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app.cli import main
+
+    login = login_for(sandbox, "reyna")
+    path = tmp_path / "cli.carry"
+    with Record.create(path, PASSPHRASE) as record:
+        asyncio.run(connect(Portals(record), sandbox, login))
+    monkeypatch.setenv("CARRY_PASSPHRASE", PASSPHRASE)
+    monkeypatch.setenv("CARRY_TEST_REWRITE_PAUSE", "0.02")
+    with _readings(sandbox, login):
+        assert main(["sync", "--record", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert "complete" in out
+    said = [line for line in err.splitlines() if "tidying" in line]
+    assert len(said) == 2 and said[-1] == "  tidying the record file… 100 %", err
+    assert err.rindex("checked") < err.index("tidying")  # after the validation, the sync's last writes
+    with Record.open(path, PASSPHRASE) as record:
+        assert record.read("PRAGMA freelist_count") == [(0,)] and _pending_sizes(record) == []
