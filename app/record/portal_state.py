@@ -120,6 +120,7 @@ def delete_source_rows(cur: Any, source_id: int) -> None:
     cur.execute("DELETE FROM resource_fts WHERE rowid IN (SELECT rowid FROM resource WHERE source_id = ?)", (source_id,))
     cur.execute("DELETE FROM resource WHERE source_id = ?", (source_id,))
     cur.execute("DELETE FROM source WHERE id = ?", (source_id,))
+    cur.execute("DELETE FROM setting WHERE key = ?", (f"{_SIZE_BEFORE_SETTING}{source_id}",))  # a sync's start size
 
 
 def remove_source(record: Record, source_id: int) -> str:
