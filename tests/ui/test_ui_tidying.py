@@ -60,10 +60,10 @@ def _readings(path: Path, count: int) -> Path:
 def test_a_big_import_says_while_the_record_file_is_tidied(
     make_server: Any, browser: Any, viewport: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    # 20,000 readings grow a new record by about 16 MiB: past the 8 MiB and 25 % that call for a rewrite.
+    # 12,000 readings grow a new record by about 10 MiB: past the 8 MiB and 25 % that call for a rewrite.
     monkeypatch.setenv("CARRY_TEST_REWRITE_PAUSE", "0.03")
     server = make_server([])
-    big = _readings(tmp_path / "heart-rate.ndjson", 20_000)
+    big = _readings(tmp_path / "heart-rate.ndjson", 12_000)
     width = viewport["width"]
     context = browser.new_context(viewport=viewport)
     try:
@@ -73,11 +73,11 @@ def test_a_big_import_says_while_the_record_file_is_tidied(
         pick_file(page, "import-file", big)
         ex(by_id(page, "tidying")).to_have_text(_TIDYING, timeout=90_000)
         ex(page.get_by_role("progressbar", name="Tidying the record file", exact=False)).to_be_visible()
-        ex(by_id(page, "notice")).to_contain_text("heart-rate.ndjson: 20000 new")
+        ex(by_id(page, "notice")).to_contain_text("heart-rate.ndjson: 12000 new")
         shot(page, f"import-tidying-{width}")
         ex(by_id(page, "tidying")).to_have_count(0, timeout=60_000)  # gone once the rewrite has ended
     finally:
         context.close()
     with Record.open(server.record, PASSPHRASE) as record:
-        assert record.count("Observation") == 20_000
+        assert record.count("Observation") == 12_000
         assert record.read("PRAGMA freelist_count") == [(0,)]
