@@ -25,7 +25,7 @@ import math
 import os
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from contextlib import closing
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -106,12 +106,12 @@ def _read_in_child(path: Path) -> bool:
         return False
 
 
-def reading_in_child(path: Path) -> Iterator[Reading]:
+def reading_in_child(path: Path) -> Generator[Reading, None, None]:
     """`readings(path)`, read in a second process while this one stores what it hands over (see in_child)."""
     return streamed_from_child(lambda: readings(path), _CHILD_BATCH)
 
 
-def readings(path: Path) -> Iterator[Reading]:
+def readings(path: Path) -> Generator[Reading, None, None]:
     """What of the export at `path` (an export.zip or its export.xml) becomes Observations, as readings."""
     try:
         if _is_zip(path):

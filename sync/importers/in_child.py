@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import multiprocessing
 import pickle
-from collections.abc import Callable, Iterator
+import signal
+from collections.abc import Callable, Generator, Iterator
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
 
@@ -29,7 +30,7 @@ _MORE, _DONE, _REFUSED, _FAILED = range(4)
 _ENDED_EARLY = "The file could not be read to its end: the process reading it stopped."
 
 
-def streamed_from_child(read: Callable[[], Iterator[T]], batch: int) -> Iterator[T]:
+def streamed_from_child(read: Callable[[], Iterator[T]], batch: int) -> Generator[T, None, None]:
     """What `read()` yields, read in a second process, `batch` items a message. Begins when first iterated."""
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
@@ -68,7 +69,9 @@ def _stopped(child: Any) -> None:
 
 def _hand_over(read: Callable[[], Iterator[T]], receiving: Connection, sending: Connection, batch: int) -> None:
     """In the second process: what `read()` yields sent in batches, then how it ended. The batch read before a
-    refusal goes with it, so this process sees all that came before (and any refusal it makes itself) first."""
+    refusal goes with it, so this process sees all that came before (and any refusal it makes itself) first. An
+    interrupt (Ctrl-C reaches the whole process group) is this process's to handle: it stops this one."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     receiving.close()
     items: list[T] = []
     try:

@@ -5,17 +5,19 @@ the import ends (stored, refused, failed while storing, closed part way, the rea
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import random
 import signal
+from collections.abc import Generator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from importers.conftest import refusal
-from support.apple_health import EVERY_KIND, IGNORED, Sample, heart_rates, write_export
+from support.apple_health import EVERY_KIND, IGNORED, Sample, heart_rates, observations_of, write_export
 from support.records import PASSPHRASE, snapshot
 
 from app.record import ImportRefused, Record
@@ -83,12 +85,14 @@ def test_the_reading_runs_in_a_second_process_and_ends_with_the_stream(tmp_path:
     before = _children()
     context = ImportContext(cache=_NoCache())
     stream = AppleHealthImporter(in_child=True).resources(export, context)
+    assert isinstance(stream, Generator)
     next(stream)
     assert len(_children() - before) == 1  # reading while this process takes what it has read
     stream.close()  # the import cancelled part way: the second process is stopped and waited for
     assert _children() == before
     # Read in this process, there is none.
     stream = AppleHealthImporter(in_child=False).resources(export, context)
+    assert isinstance(stream, Generator)
     next(stream)
     assert _children() == before
     stream.close()
@@ -183,3 +187,19 @@ class _NoCache:
 
     def set_setting(self, key: str, value: str) -> None:
         raise AssertionError("an Apple Health import keeps no settings")
+
+
+def test_from_the_apps_worker_thread(record: Record, tmp_path: Path) -> None:
+    # The app imports on a worker thread of its event loop (UiSession.run): the second process is forked from it.
+    export = write_export(tmp_path / "export.xml", list(heart_rates(12_000)))
+    assert export.stat().st_size > 4 * 1024 * 1024  # big enough to be read in a second process
+    before = os.times()
+
+    async def app() -> Any:
+        return await asyncio.to_thread(import_path, record, export)
+
+    report = asyncio.run(app())
+    after = os.times()
+    assert report.counts.imported == len(observations_of(heart_rates(12_000))) and report.counts.invalid == 0
+    if len(os.sched_getaffinity(0)) >= 2:
+        assert after.children_user + after.children_system > before.children_user + before.children_system
