@@ -99,7 +99,8 @@ class AppleHealthImporter:
 
 def _read_in_child(path: Path) -> bool:
     """Whether to read the export in a second process: when this one may run on a second core, and the file is
-    big enough to be worth starting one."""
+    big enough to be worth starting one. Only on Linux (the only system with sched_getaffinity): elsewhere a fork
+    is not safe once system frameworks are loaded (macOS) or not there at all (Windows)."""
     try:
         return len(os.sched_getaffinity(0)) >= 2 and path.stat().st_size >= _CHILD_FROM_BYTES
     except (AttributeError, OSError):  # no affinity on this system; a file gone is refused when it is read

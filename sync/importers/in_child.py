@@ -36,7 +36,11 @@ def streamed_from_child(read: Callable[[], Iterator[T]], batch: int) -> Generato
     receiving, sending = context.Pipe(duplex=False)
     child = context.Process(target=_hand_over, args=(read, receiving, sending, batch), daemon=True)
     try:
-        child.start()
+        try:
+            child.start()
+        except OSError:  # no process to be had (the system's limit, its memory): read here, as without a core
+            yield from read()
+            return
         sending.close()  # the second process's end: when it is gone, reading here ends (EOFError)
         while True:
             try:
