@@ -539,20 +539,23 @@ def _pressure_reading(element: Element) -> Reading | None:
 
 
 def _blood_pressure(start: str | None, end: str | None, source: str | None, device: str | None,
-                    systolic_unit: str | None, systolic: str, diastolic_unit: str | None,
-                    diastolic: str) -> dict[str, Any]:  # fmt: skip
-    values = []
-    for unit, text in ((systolic_unit, systolic), (diastolic_unit, diastolic)):
-        if unit != "mmHg":
-            raise ImportFailed("A blood pressure sample is in a unit Carry does not know.")
-        values.append(_number(text))
+                    systolic_unit: str | None, systolic_text: str, diastolic_unit: str | None,
+                    diastolic_text: str) -> dict[str, Any]:  # fmt: skip
+    if systolic_unit != "mmHg":
+        raise ImportFailed("A blood pressure sample is in a unit Carry does not know.")
+    systolic = _number(systolic_text)
+    if diastolic_unit != "mmHg":
+        raise ImportFailed("A blood pressure sample is in a unit Carry does not know.")
+    diastolic = _number(diastolic_text)
     resource = _base(start, end, source, device, "85354-9", "Blood pressure panel with all children optional",
-                     "vital-signs", str(values[0]), str(values[1]))  # fmt: skip
+                     "vital-signs", str(systolic), str(diastolic))  # fmt: skip
+    # Written out (a reading a day for years: no loop to build two parts)
     resource["component"] = [
-        {"code": {"coding": [{"system": LOINC, "code": code, "display": display}], "text": display},
-         "valueQuantity": {"value": value, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"}}
-        for (code, display), value in zip(
-            (("8480-6", "Systolic blood pressure"), ("8462-4", "Diastolic blood pressure")), values, strict=True
-        )
+        {"code": {"coding": [{"system": LOINC, "code": "8480-6", "display": "Systolic blood pressure"}],
+                  "text": "Systolic blood pressure"},
+         "valueQuantity": {"value": systolic, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"}},
+        {"code": {"coding": [{"system": LOINC, "code": "8462-4", "display": "Diastolic blood pressure"}],
+                  "text": "Diastolic blood pressure"},
+         "valueQuantity": {"value": diastolic, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"}},
     ]  # fmt: skip
     return resource
