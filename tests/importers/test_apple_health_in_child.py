@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from importers.conftest import refusal
 from support.apple_health import EVERY_KIND, IGNORED, Sample, heart_rates, observations_of, write_export
+from support.cli import one_line_refusal, run_carry
 from support.records import PASSPHRASE, snapshot
 
 from app.record import ImportRefused, Record
@@ -203,3 +204,17 @@ def test_from_the_apps_worker_thread(record: Record, tmp_path: Path) -> None:
     assert report.counts.imported == len(observations_of(heart_rates(12_000))) and report.counts.invalid == 0
     if len(os.sched_getaffinity(0)) >= 2:
         assert after.children_user + after.children_system > before.children_user + before.children_system
+
+
+def test_carry_import_of_a_big_export(tmp_path: Path) -> None:
+    # `carry import` in its own process, of exports big enough to be read in a second one: stored, then refused.
+    env = {"CARRY_RECORD": str(tmp_path / "cli.carry"), "CARRY_PASSPHRASE": PASSPHRASE}
+    assert run_carry("init", env={**env, "CARRY_NEW_PASSPHRASE": PASSPHRASE}).returncode == 0
+    export = write_export(tmp_path / "export.xml", list(heart_rates(12_000)))
+    done = run_carry("import", "--json", str(export), env=env)
+    assert done.returncode == 0 and done.stderr == ""
+    [report] = json.loads(done.stdout)
+    assert report["imported"] == len(observations_of(heart_rates(12_000)))
+    cut = _truncated(tmp_path, 16_000)
+    line = one_line_refusal(run_carry("import", str(cut), env=env))
+    assert line.endswith("cut.xml: not imported: the export's XML is damaged or incomplete.")
