@@ -1,7 +1,7 @@
 """Apple Health exports (`export.zip`, or the `export.xml` inside it) as FHIR Observations.
 
-The XML is read as a stream (iterparse), and each sample's element is dropped as soon as it has been turned into
-a resource, so memory stays flat however many millions of samples the export holds. Each sample's id is made
+The XML is read as a stream (iterparse), and each sample's element is dropped as soon as it has been read (into
+a reading, below), so memory stays flat however many millions of samples the export holds. Each sample's id is made
 from its content (type, source, times, value, unit): importing a newer export again adds only the new samples.
 
 What is taken: see apple_types.py. Heart rate and steps, which a watch records every few minutes (millions of
