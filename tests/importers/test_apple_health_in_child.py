@@ -210,11 +210,17 @@ def test_carry_import_of_a_big_export(tmp_path: Path) -> None:
     # `carry import` in its own process, of exports big enough to be read in a second one: stored, then refused.
     env = {"CARRY_RECORD": str(tmp_path / "cli.carry"), "CARRY_PASSPHRASE": PASSPHRASE}
     assert run_carry("init", env={**env, "CARRY_NEW_PASSPHRASE": PASSPHRASE}).returncode == 0
+    # A small one first: what it printed is not printed again by the second process (flushed before the fork).
+    small = write_export(tmp_path / "small.xml", list(heart_rates(100)))
     export = write_export(tmp_path / "export.xml", list(heart_rates(12_000)))
-    done = run_carry("import", "--json", str(export), env=env)
+    done = run_carry("import", str(small), str(export), env=env)
     assert done.returncode == 0 and done.stderr == ""
+    assert [line.split(":")[0] for line in done.stdout.splitlines() if not line.startswith(" ")] == [
+        "small.xml", "export.xml"]  # fmt: skip
+    done = run_carry("import", "--json", str(export), env=env)  # again: nothing new
     [report] = json.loads(done.stdout)
-    assert report["imported"] == len(observations_of(heart_rates(12_000)))
+    assert (report["imported"], report["updated"]) == (0, 0)
+    assert report["unchanged"] == len(observations_of(heart_rates(12_000)))
     cut = _truncated(tmp_path, 16_000)
     line = one_line_refusal(run_carry("import", str(cut), env=env))
     assert line.endswith("cut.xml: not imported: the export's XML is damaged or incomplete.")
