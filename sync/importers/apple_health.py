@@ -21,6 +21,7 @@ same Observations, the same refusals, in about the time the reading alone takes.
 
 from __future__ import annotations
 
+import encodings.cp437  # noqa: F401 - zipfile reads member names with it: imported now, never in a forked reader
 import math
 import os
 import re

@@ -8,6 +8,12 @@ reading refuses (ImportFailed) reaches this process after everything read before
 itself, so a refusal is the one the reading in this process would have made, at the same point. Only this process
 writes the record. Whatever ends the import (done, refused, an error while storing, the caller closing the
 stream), the second process is gone when the stream is: stopped if it still runs, and waited for.
+
+Why a fork, where the validation workers (sync/fhir/parse.py) are spawned: a spawned process starts an interpreter
+and imports the importers (about 0.4 s of CPU, 40 % of parsing a 200k-sample export), a fork costs milliseconds.
+A fork of a process with threads (the app's) copies locks other threads may hold, locked for ever in the copy; so
+the reading done there takes none: the parser, the file, pickle and the pipe, nothing imported (a module's lock;
+tests/importers/test_apple_health_in_child.py watches the imports), nothing logged, no collector run (below).
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ import json
 import os
 import random
 import signal
+import subprocess
+import sys
 from collections.abc import Generator
 from datetime import timedelta
 from pathlib import Path
@@ -180,6 +182,31 @@ def test_refused_the_same_from_carry_import(record: Record, tmp_path: Path) -> N
     after = os.times()
     if len(os.sched_getaffinity(0)) >= 2:  # the second process's time, counted once it was waited for
         assert after.children_user + after.children_system > before.children_user + before.children_system
+
+
+# Run in a fresh interpreter: whether the reading process imports anything (a module's import lock held by another
+# thread of the app at the fork would never be released in the copy).
+_PROBE = """
+import os, sys
+from pathlib import Path
+import sync.importers.apple_health as apple
+parent = os.getpid()
+def hook(event, args):
+    if event == "import" and os.getpid() != parent:
+        os.write(2, f"imported in the reading process: {args[0]}\\n".encode())
+sys.addaudithook(hook)
+print([sum(1 for _ in apple.reading_in_child(Path(p))) for p in sys.argv[1:]])
+"""
+
+
+def test_the_reading_process_imports_nothing(tmp_path: Path) -> None:
+    samples = [s for s, _ in EVERY_KIND] + IGNORED + list(heart_rates(3000))
+    exports = [write_export(tmp_path / "export.xml", samples), write_export(tmp_path / "export.zip", samples,
+                                                                            as_zip=True)]  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", _PROBE, *map(str, exports)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})  # fmt: skip
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert done.stdout.split() == ["[94,", "94]"]
 
 
 class _NoCache:
