@@ -154,8 +154,9 @@ def import_with(
             run_id = cur.lastrowid
             owner = _Owner(record, src, whose, chosen, everyone, lambda patient: record._upsert(
                 cur, src.id, run_id, [patient], now, UpsertCounts()))  # fmt: skip
-            for batch in _batches(stream):
-                record._upsert(cur, src.id, run_id, [owner.given(cur.raw, r) for r in batch], now, counts)
+            with _closed_after(stream):  # a refusal or an error while storing ends the importer's reading too
+                for batch in _batches(stream):
+                    record._upsert(cur, src.id, run_id, [owner.given(cur.raw, r) for r in batch], now, counts)
             for key, value in settings.pending.items():
                 cur.execute(
                     "INSERT INTO setting (key, value) VALUES (?, ?) "
@@ -314,6 +315,18 @@ def _small_page_cache(cur: Any) -> Iterator[None]:
         yield
     finally:
         cur.execute(f"PRAGMA cache_size = {before}")
+
+
+@contextmanager
+def _closed_after(stream: Iterator[ParsedResource]) -> Iterator[None]:
+    """An importer's stream closed when its import ends, however it ends: what the importer holds open while it
+    streams (a file, a second process reading it) is let go then, not whenever the stream is collected."""
+    try:
+        yield
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
 
 
 def _batches(resources: Iterable[ParsedResource]) -> Iterator[list[ParsedResource]]:

@@ -1,7 +1,7 @@
 """Apple Health exports (`export.zip`, or the `export.xml` inside it) as FHIR Observations.
 
-The XML is read as a stream (iterparse), and each sample's element is dropped as soon as it has been turned into
-a resource, so memory stays flat however many millions of samples the export holds. Each sample's id is made
+The XML is read as a stream (iterparse), and each sample's element is dropped as soon as it has been read (into
+a reading, below), so memory stays flat however many millions of samples the export holds. Each sample's id is made
 from its content (type, source, times, value, unit): importing a newer export again adds only the new samples.
 
 What is taken: see apple_types.py. Heart rate and steps, which a watch records every few minutes (millions of
@@ -12,14 +12,22 @@ days (and a day the older export ended in) are added or updated. Charts over yea
 Blood pressure comes from the export's correlations (systolic and diastolic in
 one Observation); the separate systolic and diastolic records Apple also writes are the same readings again and
 are skipped. Each Observation names the app that recorded it (a tag) and the device (Observation.device).
+
+Reading and making are apart: `readings` turns the XML into readings (the strings of a sample, a day's numbers;
+see `Reading`), `observation` makes each one's Observation. On a machine with a second core free, a big export is
+read in a second process (in_child) while this one makes and stores what it hands over: the same readings, the
+same Observations, the same refusals, in about the time the reading alone takes.
 """
 
 from __future__ import annotations
 
+import encodings.cp437  # noqa: F401 - zipfile reads member names with it: imported now, never in a forked reader
 import math
+import os
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import closing
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache, reduce
@@ -35,8 +43,9 @@ from ..fhir.parse import ParsedResource
 from .apple_types import BLOOD_PRESSURE, DIASTOLIC, SAMPLE_TYPES, SLEEP, SLEEP_STAGES, SYSTOLIC, SampleType
 from .base import ImportContext, draft, stable_id
 from .errors import ImportFailed
+from .in_child import streamed_from_child
 
-__all__ = ["SOURCE_APP_SYSTEM", "AppleHealthImporter", "samples"]
+__all__ = ["SOURCE_APP_SYSTEM", "AppleHealthImporter", "Reading", "observation", "reading_in_child", "readings"]
 
 SOURCE_APP_SYSTEM = "urn:carry:source-app"
 LOINC = "http://loinc.org"
@@ -54,9 +63,28 @@ _isfinite = math.isfinite
 _NO_DAY = "\x00"  # no sample starts with it (XML holds no NUL): a lane not in any day
 _DEVICE_FIELD = re.compile(r"(name|model|hardware):(.*?)(?=, \w+:|>$)")
 
+# What the reading of an export hands on to become an Observation: a tuple of strings (as the export has them,
+# not checked yet) and numbers, its first item its form:
+#   _QUANTITY, type, unit, value, startDate, endDate, sourceName, device   (a sample of a type not kept per day)
+#   _SLEEP, stage, startDate, endDate, sourceName, device
+#   _PRESSURE, startDate, endDate, sourceName, device, systolic unit, value, diastolic unit, value
+#   _DAY, (type, unit, source app, device, day), (count, total, lowest, highest, first start, last end)
+# Small and plain, so that a second process can read the XML and hand them over (`reading_in_child`).
+Reading = tuple[Any, ...]
+_QUANTITY, _SLEEP, _PRESSURE, _DAY = range(4)
+# A file smaller than this is read in this process: a second one would cost more than it saves.
+_CHILD_FROM_BYTES = 4 * 1024 * 1024
+_CHILD_BATCH = 256  # readings handed over at a time
+
 
 class AppleHealthImporter:
+    """`in_child`: read the XML in a second process (True), in this one (False), or as `_read_in_child` judges
+    (None: when a second core is free and the file is big enough to be worth it)."""
+
     kind = "Apple Health export"
+
+    def __init__(self, *, in_child: bool | None = None) -> None:
+        self.in_child = in_child
 
     def recognises(self, head: bytes, path: Path) -> bool:
         if head.startswith(b"PK\x03\x04"):
@@ -64,6 +92,30 @@ class AppleHealthImporter:
         return _is_export_xml(head)
 
     def resources(self, path: Path, context: ImportContext) -> Iterator[ParsedResource]:
+        in_child = _read_in_child(path) if self.in_child is None else self.in_child
+        with closing(reading_in_child(path) if in_child else readings(path)) as read:
+            for reading in read:
+                yield draft(observation(reading))
+
+
+def _read_in_child(path: Path) -> bool:
+    """Whether to read the export in a second process: when this one may run on a second core, and the file is
+    big enough to be worth starting one. Only on Linux (the only system with sched_getaffinity): elsewhere a fork
+    is not safe once system frameworks are loaded (macOS) or not there at all (Windows)."""
+    try:
+        return len(os.sched_getaffinity(0)) >= 2 and path.stat().st_size >= _CHILD_FROM_BYTES
+    except (AttributeError, OSError):  # no affinity on this system; a file gone is refused when it is read
+        return False
+
+
+def reading_in_child(path: Path) -> Generator[Reading, None, None]:
+    """`readings(path)`, read in a second process while this one stores what it hands over (see in_child)."""
+    return streamed_from_child(lambda: readings(path), _CHILD_BATCH)
+
+
+def readings(path: Path) -> Generator[Reading, None, None]:
+    """What of the export at `path` (an export.zip or its export.xml) becomes Observations, as readings."""
+    try:
         if _is_zip(path):
             try:
                 with zipfile.ZipFile(path) as archive:
@@ -71,12 +123,14 @@ class AppleHealthImporter:
                     if member is None:
                         raise ImportFailed("It is a ZIP archive without an Apple Health export in it.")
                     with archive.open(member) as stream:
-                        yield from samples(stream)
+                        yield from _readings(stream)
             except (zipfile.BadZipFile, EOFError):
                 raise ImportFailed("The ZIP archive is damaged.") from None
         else:
             with path.open("rb") as stream:
-                yield from samples(stream)
+                yield from _readings(stream)
+    except OSError as exc:
+        raise ImportFailed(f"It cannot be read ({exc.strerror}).") from None
 
 
 def _is_zip(path: Path) -> bool:
@@ -103,8 +157,8 @@ def _export_member(path: Path) -> str | None:
     return None
 
 
-def samples(stream: IO[bytes]) -> Iterator[ParsedResource]:
-    """The samples of an export.xml stream as Observations, one at a time."""
+def _readings(stream: IO[bytes]) -> Iterator[Reading]:
+    """The samples of an export.xml stream as readings (see `Reading`), one at a time."""
     events = iterparse(stream, events=("start", "end"), forbid_dtd=False, forbid_entities=True, forbid_external=True)
     root: Element | None = None
     depth = 0
@@ -143,27 +197,39 @@ def samples(stream: IO[bytes]) -> Iterator[ParsedResource]:
                     else:
                         count_in(attributes, kind, start)
                         if written:  # days a series has moved on from
-                            yield from map(draft, days.take_written())
-                else:
-                    sample_type = SAMPLE_TYPES.get(kind)
-                    if sample_type is not None:
-                        yield draft(_quantity(element, kind, sample_type))
-                    elif kind == SLEEP:
-                        sleep = _sleep(element)
-                        if sleep is not None:
-                            yield draft(sleep)
+                            yield from days.take_written()
+                elif kind in SAMPLE_TYPES:
+                    get = attributes.get
+                    yield (_QUANTITY, kind, get("unit", ""), get("value", ""), get("startDate"), get("endDate"),
+                           get("sourceName"), get("device"))  # fmt: skip
+                elif kind == SLEEP:
+                    get = attributes.get
+                    stage = SLEEP_STAGES.get(get("value", ""))
+                    if stage is not None:  # not in bed, awake
+                        yield _SLEEP, stage, get("startDate"), get("endDate"), get("sourceName"), get("device")
             elif tag == "Correlation" and element.get("type") == BLOOD_PRESSURE:
-                pressure = _blood_pressure(element)
+                pressure = _pressure_reading(element)
                 if pressure is not None:
-                    yield draft(pressure)
+                    yield pressure
             assert root is not None
             root.clear()  # drop what has been read: memory stays flat
     except (ParseError, DefusedXmlException):
         raise ImportFailed("The export's XML is damaged or incomplete.") from None
     if root is None:
         raise ImportFailed("The file is empty.")
-    for summary in days.observations():
-        yield draft(summary)
+    yield from days.readings()
+
+
+def observation(reading: Reading) -> dict[str, Any]:
+    """The Observation a reading is."""
+    form = reading[0]
+    if form == _DAY:
+        return _Days._observation(reading[1], reading[2])
+    if form == _PRESSURE:
+        return _blood_pressure(*reading[1:])
+    if form == _QUANTITY:
+        return _quantity(*reading[1:])
+    return _sleep(*reading[1:])
 
 
 def _when(value: str | None) -> str:
@@ -174,9 +240,9 @@ def _when(value: str | None) -> str:
     return f"{day}T{time}{hours}:{minutes}"
 
 
-def _number(element: Element) -> Decimal:
+def _number(text: str) -> Decimal:
     try:
-        value = Decimal(element.get("value", ""))
+        value = Decimal(text)
     except InvalidOperation:
         raise ImportFailed("A sample in the export has a value that is not a number.") from None
     if not value.is_finite():
@@ -184,12 +250,11 @@ def _number(element: Element) -> Decimal:
     return value
 
 
-def _base(element: Element, code: str, display: str, category: str, *identity: str) -> dict[str, Any]:
-    start_text, end_text = element.get("startDate"), element.get("endDate")
+def _base(start_text: str | None, end_text: str | None, source: str | None, device: str | None, code: str,
+          display: str, category: str, *identity: str) -> dict[str, Any]:  # fmt: skip
     start = _when(start_text)
     end = start if end_text == start_text else _when(end_text)
-    return _observation(code, display, category, element.get("sourceName") or "Apple Health", element.get("device"),
-                        start, end, *identity)  # fmt: skip
+    return _observation(code, display, category, source or "Apple Health", device, start, end, *identity)
 
 
 def _observation(code: str, display: str, category: str, source: str, device_text: str | None, start: str, end: str,
@@ -246,7 +311,7 @@ class _Days:
         # per series, its newest days (at most _WINDOW, oldest first) and the numbers of the days written
         self.newest: dict[tuple[str, str, str, str], list[str]] = {}
         self.done: dict[tuple[str, str, str, str], dict[str, list[Any]]] = {}
-        self.written: list[dict[str, Any]] = []  # Observations of days written, not taken yet
+        self.written: list[Reading] = []  # days written (as readings), not taken yet
 
     def add(self, attributes: dict[str, str], kind: str, start: str) -> None:
         """A sample of a high-volume type `kind` that began at `start` (its startDate) put aside, or counted."""
@@ -310,9 +375,9 @@ class _Days:
             stats = self.days.pop(key)
             self.waiting.pop(key, None)
             done[key[4]] = stats
-            self.written.append(self._observation(key, stats))
+            self.written.append((_DAY, key, tuple(stats)))
 
-    def take_written(self) -> list[dict[str, Any]]:
+    def take_written(self) -> list[Reading]:
         written, self.written[:] = self.written[:], []
         return written
 
@@ -334,15 +399,15 @@ class _Days:
         _merge(self.days[key], values, min(starts), max(ends))
         waiting.clear()
 
-    def observations(self) -> Iterator[dict[str, Any]]:
+    def readings(self) -> Iterator[Reading]:
         """The days not written yet (the last ones of each series, and days written again), at the end."""
         self.fold()
         yield from self.take_written()
         for key, stats in sorted(self.days.items()):
-            yield self._observation(key, stats)
+            yield _DAY, key, tuple(stats)
 
     @staticmethod
-    def _observation(key: tuple[str, str, str, str, str], stats: list[Any]) -> dict[str, Any]:
+    def _observation(key: tuple[str, str, str, str, str], stats: Sequence[Any]) -> dict[str, Any]:
         kind, apple_unit, source, device, day = key
         sample_type = SAMPLE_TYPES[kind]
         unit, factor = sample_type.units[apple_unit], float(sample_type.units[apple_unit].factor)
@@ -421,27 +486,25 @@ def _device(text: str | None) -> str | None:
     return (f"{name} ({detail})" if detail else name) or None
 
 
-def _quantity(element: Element, kind: str, sample_type: SampleType) -> dict[str, Any]:
-    apple_unit = element.get("unit", "")
+def _quantity(kind: str, apple_unit: str, text: str, start: str | None, end: str | None, source: str | None,
+              device: str | None) -> dict[str, Any]:  # fmt: skip
+    sample_type = SAMPLE_TYPES[kind]
     unit = sample_type.units.get(apple_unit)
     if unit is None:
         raise ImportFailed(f"A {sample_type.display.lower()} sample is in a unit Carry does not know ({apple_unit[:20]}).")
-    raw = _number(element)
+    raw = _number(text)
     value = _plain(raw * unit.factor) if unit.factor != 1 else raw
     code, display = (sample_type.code_by_unit or {}).get(unit.code, (sample_type.code, sample_type.display))
-    resource = _base(element, code, display, sample_type.category, str(raw), apple_unit)
+    resource = _base(start, end, source, device, code, display, sample_type.category, str(raw), apple_unit)
     resource["valueQuantity"] = {"value": value, "unit": unit.unit,
                                  "system": UCUM, "code": unit.code}  # fmt: skip
     return resource
 
 
-def _sleep(element: Element) -> dict[str, Any] | None:
-    stage = SLEEP_STAGES.get(element.get("value", ""))
-    if stage is None:  # in bed, awake
-        return None
-    resource = _base(element, "93832-4", "Sleep duration", "activity", stage)
-    start, end = resource.get("effectivePeriod", {}).get("start"), resource.get("effectivePeriod", {}).get("end")
-    minutes = _minutes(start, end) if start and end else Decimal(0)
+def _sleep(stage: str, start: str | None, end: str | None, source: str | None, device: str | None) -> dict[str, Any]:
+    resource = _base(start, end, source, device, "93832-4", "Sleep duration", "activity", stage)
+    first, last = resource.get("effectivePeriod", {}).get("start"), resource.get("effectivePeriod", {}).get("end")
+    minutes = _minutes(first, last) if first and last else Decimal(0)
     resource["valueQuantity"] = {"value": minutes, "unit": "min", "system": UCUM, "code": "min"}
     resource["component"] = [{"code": {"text": "Sleep stage"}, "valueString": stage}]
     return resource
@@ -459,23 +522,41 @@ def _plain(value: Decimal) -> Decimal:
     return value.quantize(Decimal("0.01")).normalize()
 
 
-def _blood_pressure(element: Element) -> dict[str, Any] | None:
-    parts = {record.get("type"): record for record in element.iter("Record")}
-    systolic, diastolic = parts.get(SYSTOLIC), parts.get(DIASTOLIC)
+def _pressure_reading(element: Element) -> Reading | None:
+    """A blood pressure correlation as a reading: its dates, source, device, and its systolic and diastolic
+    records' units and values (None without both)."""
+    systolic = diastolic = None
+    for record in element.iter("Record"):  # the last of each, as a dict of them would keep
+        kind = record.get("type")
+        if kind == SYSTOLIC:
+            systolic = record
+        elif kind == DIASTOLIC:
+            diastolic = record
     if systolic is None or diastolic is None:
         return None
-    values = []
-    for record in (systolic, diastolic):
-        if record.get("unit") != "mmHg":
-            raise ImportFailed("A blood pressure sample is in a unit Carry does not know.")
-        values.append(_number(record))
-    resource = _base(element, "85354-9", "Blood pressure panel with all children optional", "vital-signs",
-                     str(values[0]), str(values[1]))  # fmt: skip
+    get = element.get
+    return (_PRESSURE, get("startDate"), get("endDate"), get("sourceName"), get("device"), systolic.get("unit"),
+            systolic.get("value", ""), diastolic.get("unit"), diastolic.get("value", ""))  # fmt: skip
+
+
+def _blood_pressure(start: str | None, end: str | None, source: str | None, device: str | None,
+                    systolic_unit: str | None, systolic_text: str, diastolic_unit: str | None,
+                    diastolic_text: str) -> dict[str, Any]:  # fmt: skip
+    if systolic_unit != "mmHg":
+        raise ImportFailed("A blood pressure sample is in a unit Carry does not know.")
+    systolic = _number(systolic_text)
+    if diastolic_unit != "mmHg":
+        raise ImportFailed("A blood pressure sample is in a unit Carry does not know.")
+    diastolic = _number(diastolic_text)
+    resource = _base(start, end, source, device, "85354-9", "Blood pressure panel with all children optional",
+                     "vital-signs", str(systolic), str(diastolic))  # fmt: skip
+    # Written out (a reading a day for years: no loop to build two parts)
     resource["component"] = [
-        {"code": {"coding": [{"system": LOINC, "code": code, "display": display}], "text": display},
-         "valueQuantity": {"value": value, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"}}
-        for (code, display), value in zip(
-            (("8480-6", "Systolic blood pressure"), ("8462-4", "Diastolic blood pressure")), values, strict=True
-        )
+        {"code": {"coding": [{"system": LOINC, "code": "8480-6", "display": "Systolic blood pressure"}],
+                  "text": "Systolic blood pressure"},
+         "valueQuantity": {"value": systolic, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"}},
+        {"code": {"coding": [{"system": LOINC, "code": "8462-4", "display": "Diastolic blood pressure"}],
+                  "text": "Diastolic blood pressure"},
+         "valueQuantity": {"value": diastolic, "unit": "mmHg", "system": UCUM, "code": "mm[Hg]"}},
     ]  # fmt: skip
     return resource
