@@ -90,6 +90,31 @@ def test_what_a_whole_document_would_be_refused_for_is_refused_per_resource(data
         _streamed(data)
 
 
+# A key twice, in each layout the quick check (parse._keys_seen_once: the text is what msgspec writes again) sees:
+# compact, pretty, spaced, nested, escaped (the same key written two ways), after a BOM, with numbers written as
+# msgspec would not. Every one is refused; the same resource without the second key is read.
+_TWICE = [
+    b'{"resourceType":"Patient","id":"a","gender":"male","gender":"female"}',
+    b'{\n  "resourceType" : "Patient",\n  "id" : "a",\n  "gender" : "male",\n  "gender" : "female"\n}',
+    b'{"resourceType":"Patient","id":"a","name":[{"family":"X","given":["Y"],"family":"Z"}]}',
+    b'{"resourceType":"Patient","id":"a","gender":"male","\\u0067ender":"female"}',
+    b'\xef\xbb\xbf{"resourceType":"Patient","id":"a","gender":"male","gender":"male"}',
+    b'{"resourceType":"Observation","id":"a","status":"final","code":{"text":"\\u00e9\\/x"},'
+    b'"valueQuantity":{"value":1e2,"value":1.0}}',
+]
+
+
+@pytest.mark.parametrize("data", _TWICE, ids=["compact", "pretty", "nested", "escaped", "bom", "numbers"])
+def test_a_key_twice_is_refused_in_every_layout(data: bytes) -> None:
+    as_line = b'{"resourceType":"Patient","id":"first"}\n' + data.removeprefix(b"\xef\xbb\xbf").replace(b"\n", b"")
+    for read in (lambda d: parse_document(d, validate=False), _streamed, lambda _d: _streamed(as_line)):
+        with pytest.raises(FHIRFormatError, match="appears twice"):
+            read(data)
+    once = json.dumps(json.loads(data.removeprefix(b"\xef\xbb\xbf"))).encode()  # the stdlib keeps the last
+    assert [r.id for r in _streamed(once)] == ["a"]
+    assert [r.id for r in parse_document(once, validate=False).resources] == ["a"]
+
+
 def test_ndjson_is_read_a_line_at_a_time_and_a_bom_is_forgiven_on_the_first_line_only() -> None:
     lines = [json.dumps(_obs(f"n{n}")).encode() for n in range(5)]
     assert [r.id for r in _streamed(b"\xef\xbb\xbf" + b"\n".join(lines) + b"\n\n")] == [f"n{n}" for n in range(5)]
