@@ -38,6 +38,7 @@ from sync.errors import Action
 from sync.fhir import FHIRFormatError, ParsedResource
 from sync.fhir.parse import PARALLEL_THRESHOLD, ValidationWorkers, validated_stream
 from sync.fhir.stream import read_stream
+from sync.heap import heap_set_aside
 from sync.untrusted import plain_text
 
 from .errors import (
@@ -761,8 +762,6 @@ class Record:
         anywhere, its last line included, raises ImportRefused and leaves the record exactly as it was.
         `prepare` may change the resources on their way in, inside the transaction (imports.py gives those that
         name no patient the chosen person's); what it raises undoes the import too."""
-        from sync.pull.puller import heap_set_aside  # imported when a file comes (it brings the HTTP client)
-
         counts = UpsertCounts()
         before = self._bytes_in_use()
         try:

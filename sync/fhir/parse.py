@@ -196,6 +196,45 @@ def _loads_outside(data: bytes) -> Any:
     return value
 
 
+_SKIP = msgspec.json.Decoder(msgspec.Raw)  # reads one value without building it
+_TRAILING = re.compile(r"trailing characters \(byte (\d+)\)")
+_WHITE = frozenset(b" \t\r\n")
+_CLOSING = frozenset(b"]}")
+
+
+def _trailing_at(buf: bytes, start: int) -> int | None:
+    """Where the first character after the value at `start` is, as msgspec's message says (it counts from `start`,
+    1 past that character); None when it says nothing of the kind."""
+    try:
+        _SKIP.decode(memoryview(buf)[start:])
+    except msgspec.DecodeError as exc:
+        after = _TRAILING.search(str(exc))
+        return None if after is None else start + int(after.group(1)) - 1
+    except RecursionError:  # nested too deeply: the scan and then the decoding say so
+        return None
+    return None
+
+
+# Checked once: a msgspec that words or counts it otherwise is not read (the scan decides everything then).
+_SKIP_UNDERSTOOD = _trailing_at(b'{"a":[]} ,', 0) == 9
+
+
+def _value_end(buf: bytes, start: int) -> int | None:
+    """Where the object or array at `start` of `buf` ends, found by msgspec (skipping it, in C, about five times
+    faster than a scan in Python for a resource: sync.fhir.stream): it reads one value and stops at what follows it,
+    saying where. None when it cannot tell (the value is cut by the end of `buf`, or broken): the caller's own scan
+    decides then, and says what is wrong. What it finds is a whole JSON value, so it ends where any scan ends it."""
+    if not _SKIP_UNDERSTOOD:
+        return None
+    trailing = _trailing_at(buf, start)
+    if trailing is None or trailing >= len(buf) or buf[trailing] in _WHITE:
+        return None
+    end = trailing
+    while end > start and buf[end - 1] in _WHITE:
+        end -= 1
+    return end if end > start and buf[end - 1] in _CLOSING else None
+
+
 def dumps(obj: Any) -> bytes:
     """Compact JSON, keys in the order given, decimals written exactly."""
     return _encoder.encode(obj)

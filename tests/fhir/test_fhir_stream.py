@@ -147,3 +147,19 @@ def test_a_file_broken_at_its_last_line_is_refused_and_the_record_is_unchanged(t
             record.import_bytes(good + b'\n{"resourceType": "Observation", "id": "x", "id": "y"}\n', origin="late.ndjson")
         assert (record.count(), len(record.sources()), record._query("SELECT count(*) FROM run")[0][0]) == before
         assert record.import_bytes(good, origin="good.ndjson").counts.imported == 2500
+
+
+def test_msgspec_finds_where_an_entry_ends_and_the_scan_decides_what_it_cannot_tell() -> None:
+    from sync.fhir.parse import _SKIP_UNDERSTOOD, _value_end
+
+    assert _SKIP_UNDERSTOOD  # msgspec's word on where a value stops is read (else every entry is scanned in Python)
+    for text, start, end in [
+        (b'{"a":1}]', 0, 7),
+        (b'  {"a":[1, {"b": "]}\\""}]}\n\t ,{"c":2}', 2, 26),
+        (b'[1,{"x":"]"}] }', 0, 13),
+    ]:
+        assert _value_end(text, start) == end
+        assert json.loads(text[start:end]) is not None
+    assert _value_end(b'{"a":"\xff"}]', 0) == 9  # where it ends; that it is not UTF-8 is the decoding's to say
+    for cut_or_broken in (b'{"a":1', b'{"a":1}', b'{"a":1,}]', b"[" * 5000 + b"]" * 5000 + b","):
+        assert _value_end(cut_or_broken, 0) is None
