@@ -430,16 +430,14 @@ def validate_chunks(
         for chunk in chunks:
             yield _validate_raw(chunk)
         return
-    yield from _validate_in(pool.executor(), pool.count, chunks, _validate_raw)
+    yield from _validate_in(pool.executor(), pool.count, chunks)
 
 
-def _validate_in(
-    executor: ProcessPoolExecutor, count: int, chunks: Iterable[list[Any]], work: Callable[[list[Any]], list[Any]]
-) -> Iterator[list[Any]]:
-    ahead: deque[Future[list[Any]]] = deque()
+def _validate_in(executor: ProcessPoolExecutor, count: int, chunks: Iterable[list[bytes]]) -> Iterator[list[str | None]]:
+    ahead: deque[Future[list[str | None]]] = deque()
     try:
         for chunk in chunks:
-            ahead.append(executor.submit(work, chunk))
+            ahead.append(executor.submit(_validate_raw, chunk))
             if len(ahead) > 2 * count:
                 yield ahead.popleft().result()
         while ahead:
