@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sync.fhir.parse import ParsedResource
-from sync.pull.puller import heap_set_aside
+from sync.heap import heap_set_aside
 from sync.importers import (
     DocumentFileImporter, ImportContext, ImportFailed, Importer, Proposal, parsed, proposed, recognise,
 )  # fmt: skip

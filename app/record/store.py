@@ -36,8 +36,9 @@ from sqlcipher3 import dbapi2
 
 from sync.errors import Action
 from sync.fhir import FHIRFormatError, ParsedResource
-from sync.fhir.parse import PARALLEL_THRESHOLD, validated_stream
+from sync.fhir.parse import PARALLEL_THRESHOLD, ValidationWorkers, validated_stream
 from sync.fhir.stream import read_stream
+from sync.heap import heap_set_aside
 from sync.untrusted import plain_text
 
 from .errors import (
@@ -390,6 +391,8 @@ class Record:
         self._rewriting: threading.Thread | None = None  # the last rewrite after a big import (close waits for it)
         self._rewrite_watch: _RewriteProgress | None = None  # how far the rewrite under way is
         self.parallel_from = PARALLEL_THRESHOLD  # imports of this many resources validate in worker processes
+        # Workers started by the caller that imports use when they validate in parallel (None: each starts its own).
+        self.validation_workers: ValidationWorkers | None = None
         # The time imports and syncs are stamped with (first and last seen, runs): seconds since the epoch. Tests
         # move a clock of their own instead of sleeping until the stamp changes.
         self.clock: Callable[[], float] = time.time
@@ -873,7 +876,10 @@ class Record:
         counts = UpsertCounts()
         before = self._bytes_in_use()
         try:
-            with self._transaction() as cur:
+            # What the process held before (the app, its modules, the FHIR models) is set aside from the garbage
+            # collector while the file streams in, as for an importer's file (imports.import_with): its full passes
+            # walked all of it again and again as the resources came and went (about 9 us of 150 a resource).
+            with heap_set_aside(), self._transaction() as cur:
                 now = self._stamp()
                 source_id = self._source_in(cur, source, "file", None)
                 cur.execute(
@@ -884,7 +890,11 @@ class Record:
                 resources = read_stream(stream, resolver=self.resolve_identifier)
                 if prepare is not None:
                     resources = prepare(cur, run_id, resources)
-                for chunk in validated_stream(resources, parallel_from=self.parallel_from):
+                # Worker processes that validate a big file pack each resource's JSON too (on their cores, not this
+                # one's): what is stored is the same either way (`_upsert` packs what comes without).
+                for chunk in validated_stream(
+                    resources, parallel_from=self.parallel_from, beside=pack, pool=self.validation_workers
+                ):
                     self._upsert(cur, source_id, run_id, chunk, now, counts)
                 self._finish_run(cur, run_id, counts)
                 self._audit_in(cur, "import", file=origin, source=source, **_summary(counts))
@@ -1014,8 +1024,9 @@ class Record:
                     priors.append((run_id, rowid, found[1]))
                 counted.count(res.resource_type, "updated")
             ex = extract(res.data)
+            packed = res.made if res.made is not None else pack(res.raw, res.resource_type, res.id)  # made: a worker's
             writes.append((
-                rowid, pack(res.raw, res.resource_type, res.id), res.hash, now, run_id,
+                rowid, packed, res.hash, now, run_id,
                 VALID_UNCHECKED if not res.checked else VALID_NO if res.error else VALID_YES, res.error,
                 ex.effective, ex.category, ex.code_system, ex.code, ex.code_display, ex.status, ex.display, ex.subject,
                 ex.value_num, ex.value_unit, source_id, res.resource_type, res.id, now, now, run_id,

@@ -23,11 +23,11 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 from itertools import chain, islice
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 import pydantic
@@ -64,6 +64,7 @@ __all__ = [
 # workers costs more than it saves).
 PARALLEL_THRESHOLD = 4000
 _CHUNK = 1000
+_T = TypeVar("_T")
 
 _decoder = msgspec.json.Decoder(float_hook=Decimal)
 _encoder = msgspec.json.Encoder(decimal_format="number")
@@ -90,6 +91,9 @@ class ParsedResource:
     hash: str  # sha256 of the canonical (sorted-key) JSON
     error: str | None  # None when valid (or not checked yet); else why validation failed
     checked: bool = True  # False when parsed with validate=False and not validated since
+    # What validated_stream's `beside` made of it in a worker process, beside its validation (the record's stored
+    # form); None when nothing was made (validated in this process: the caller makes it when it needs it).
+    made: Any = None
 
     @property
     def valid(self) -> bool:
@@ -168,11 +172,67 @@ def _refuse_duplicate_keys(data: bytes) -> None:
         return
 
 
+def _keys_seen_once(data: bytes, value: Any) -> bool:
+    """True when `data` (valid JSON, decoded as `value`) is, but for white space outside its strings, the very text
+    msgspec writes for `value`: then no object of it has a key twice, since `value`'s objects are dicts (a duplicate
+    would be missing from the text written again). Nearly every resource from outside passes (a file written by a
+    program), and this costs a tenth of the stdlib scanner's pass; False says nothing, the scanner then decides."""
+    again = _encoder.encode(value)
+    if again == data.strip():
+        return True
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return again == msgspec.json.format(data, indent=-1)  # drops the white space, keeps every key and escape
+    except msgspec.DecodeError:
+        return False
+
+
 def _loads_outside(data: bytes) -> Any:
     """`loads` for a document from outside Carry: also refused when a key appears twice in one object."""
     value = loads(data)
-    _refuse_duplicate_keys(data)
+    if not _keys_seen_once(data, value):
+        _refuse_duplicate_keys(data)
     return value
+
+
+_SKIP = msgspec.json.Decoder(msgspec.Raw)  # reads one value without building it
+_TRAILING = re.compile(r"trailing characters \(byte (\d+)\)")
+_WHITE = frozenset(b" \t\r\n")
+_CLOSING = frozenset(b"]}")
+
+
+def _trailing_at(buf: bytes, start: int) -> int | None:
+    """Where the first character after the value at `start` is, as msgspec's message says (it counts from `start`,
+    1 past that character); None when it says nothing of the kind."""
+    try:
+        _SKIP.decode(memoryview(buf)[start:])
+    except msgspec.DecodeError as exc:
+        after = _TRAILING.search(str(exc))
+        return None if after is None else start + int(after.group(1)) - 1
+    except RecursionError:  # nested too deeply: the scan and then the decoding say so
+        return None
+    return None
+
+
+# Checked once: a msgspec that words or counts it otherwise is not read (the scan decides everything then).
+_SKIP_UNDERSTOOD = _trailing_at(b'{"a":[]} ,', 0) == 9
+
+
+def _value_end(buf: bytes, start: int) -> int | None:
+    """Where the object or array at `start` of `buf` ends, found by msgspec (skipping it, in C, about five times
+    faster than a scan in Python for a resource: sync.fhir.stream): it reads one value and stops at what follows it,
+    saying where. None when it cannot tell (the value is cut by the end of `buf`, or broken): the caller's own scan
+    decides then, and says what is wrong. What it finds is a whole JSON value, so it ends where any scan ends it."""
+    if not _SKIP_UNDERSTOOD:
+        return None
+    trailing = _trailing_at(buf, start)
+    if trailing is None or trailing >= len(buf) or buf[trailing] in _WHITE:
+        return None
+    end = trailing
+    while end > start and buf[end - 1] in _WHITE:
+        end -= 1
+    return end if end > start and buf[end - 1] in _CLOSING else None
 
 
 def dumps(obj: Any) -> bytes:
@@ -240,27 +300,96 @@ def validated(
     for errors in validate_raw([res.raw for res in resources], parallel_from=parallel_from, workers=workers):
         chunk = resources[start : start + len(errors)]
         start += len(errors)
-        yield [replace(res, error=error, checked=True) for res, error in zip(chunk, errors, strict=True)]
+        yield [_checked(res, error) for res, error in zip(chunk, errors, strict=True)]
 
 
 def validated_stream(
-    resources: Iterable[ParsedResource], *, parallel_from: int = PARALLEL_THRESHOLD, workers: int | None = None
+    resources: Iterable[ParsedResource],
+    *,
+    parallel_from: int = PARALLEL_THRESHOLD,
+    workers: int | None = None,
+    beside: Callable[[bytes, str, str], Any] | None = None,
+    pool: ValidationWorkers | None = None,
 ) -> Iterator[list[ParsedResource]]:
     """`validated` for resources that arrive as a stream (a file read a resource at a time): the first
     `parallel_from` are read to decide whether worker processes pay, then chunks are validated a few ahead of the
-    caller, so memory stays bounded by the chunk size whatever the stream's length."""
+    caller, so memory stays bounded by the chunk size whatever the stream's length.
+
+    `beside(raw, resource_type, id)` (a module-level function: it is sent to the workers by name) runs in the worker
+    processes beside each resource's validation, its result given back as the resource's `made`: work the caller
+    would do anyway (the record packs each resource's JSON) is done on the workers' cores, not the caller's. Until
+    the workers are up (a new interpreter that loads the models: a second or more), chunks are validated here
+    instead of waited for, and they come back without `made`. With `pool`, its workers (started by the caller) do
+    the work and stay up."""
     it = iter(resources)
     first = list(islice(it, parallel_from))
-    pending: deque[list[ParsedResource]] = deque()
+    own = pool is None
+    pool = ValidationWorkers(workers) if pool is None else pool
+    if len(first) < parallel_from or pool.count == 0:
+        for chunk in _chunked(chain(_drained(first), it)):
+            yield _checked_here(chunk)
+        return
+    ahead: deque[tuple[list[ParsedResource], bool, Future[list[Any]]]] = deque()
+    waited = False  # whether the caller had to wait for the last chunk it took: the workers are behind
 
-    def chunks() -> Iterator[list[bytes]]:
-        for chunk in _chunked(chain(first, it)):
-            pending.append(chunk)
-            yield [res.raw for res in chunk]
+    def send(executor: ProcessPoolExecutor, chunk: list[ParsedResource]) -> None:
+        # The workers make `beside` while they keep ahead; behind, they only validate, and `made` is left to the
+        # caller: whichever side is slower (the machine's other work decides too) gives the other some of its share.
+        if beside is not None and not waited:
+            items = [(res.raw, res.resource_type, res.id) for res in chunk]
+            ahead.append((chunk, True, executor.submit(_validate_making, beside, items)))
+        else:
+            ahead.append((chunk, False, executor.submit(_validate_raw, [res.raw for res in chunk])))
 
-    for errors in validate_chunks(chunks(), parallel=len(first) >= parallel_from, workers=workers):
-        chunk = pending.popleft()
-        yield [replace(res, error=error, checked=True) for res, error in zip(chunk, errors, strict=True)]
+    def taken() -> list[ParsedResource]:
+        nonlocal waited
+        chunk, making, future = ahead.popleft()
+        waited = not future.done()
+        results = future.result()
+        if making:
+            return [_checked(res, error, made) for res, (error, made) in zip(chunk, results, strict=True)]
+        return [_checked(res, error) for res, error in zip(chunk, results, strict=True)]
+
+    try:
+        executor = pool.executor()  # the workers start now, and this process goes on meanwhile
+        source = _chunked(chain(_drained(first), it))
+        held: list[list[ParsedResource]] = []
+        for chunk in source:  # until the workers are up, validated here (in order: nothing was sent before)
+            if pool.ready():
+                held.append(chunk)
+                break
+            yield _checked_here(chunk)
+        for chunk in chain(_drained(held), source):
+            send(executor, chunk)
+            if len(ahead) > 2 * pool.count:
+                yield taken()
+        while ahead:
+            yield taken()
+    finally:
+        for _, _, future in ahead:  # the caller stopped early: what is still queued is not wanted
+            future.cancel()
+        if own:
+            pool.close()
+
+
+def _checked_here(chunk: list[ParsedResource]) -> list[ParsedResource]:
+    """A chunk validated in this process: each resource as it was decoded (not decoded again from its JSON, as a
+    worker must), the same verdict (`raw` is `data` written compactly)."""
+    return [_checked(res, validation_error(res.data)) for res in chunk]
+
+
+def _drained(items: list[_T]) -> Iterator[_T]:
+    """The items of a list, each let go of as it is given out: the first resources of a stream, read to decide how it
+    is validated, are not all held to its end (a list chained whole would be, and the garbage collector's full passes
+    would walk them again and again: a tenth of an import's time)."""
+    items.reverse()
+    while items:
+        yield items.pop()
+
+
+def _checked(res: ParsedResource, error: str | None, made: Any = None) -> ParsedResource:
+    """`res` validated (dataclasses.replace does the same, several times slower: a few us a resource)."""
+    return ParsedResource(res.resource_type, res.id, res.data, res.raw, res.hash, error, True, made)
 
 
 def _chunked(resources: Iterator[ParsedResource]) -> Iterator[list[ParsedResource]]:
@@ -330,6 +459,7 @@ class ValidationWorkers:
         # cores. On one core there is none; the caller's process validates.
         self.count = min(4, (os.cpu_count() or 1) - 1) if workers is None else workers
         self._executor: ProcessPoolExecutor | None = None
+        self._warming: list[Future[list[str | None]]] = []
         self._started = False
 
     @property
@@ -353,14 +483,19 @@ class ValidationWorkers:
                 initializer=_start_worker,
                 initargs=(os.getpid(),),
             )
-            for _ in range(self.count):  # each submission starts one more worker, up to `count`
-                self._executor.submit(_validate_raw, [])
+            # Each submission starts one more worker, up to `count`; when one is done, a worker is up.
+            self._warming = [self._executor.submit(_validate_raw, []) for _ in range(self.count)]
         return self._executor
+
+    def ready(self) -> bool:
+        """Whether a worker is up (it has loaded the models and taken work): False before `executor`."""
+        return any(future.done() for future in self._warming)
 
     def close(self) -> None:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+        self._warming = []
         self._started = False
 
     def __enter__(self) -> ValidationWorkers:
@@ -400,6 +535,13 @@ def _validate_raw(raws: list[bytes]) -> list[str | None]:
     return [validation_error(_decoder.decode(raw)) for raw in raws]
 
 
+def _validate_making(
+    beside: Callable[[bytes, str, str], Any], items: list[tuple[bytes, str, str]]
+) -> list[tuple[str | None, Any]]:
+    # Runs in a worker process: each resource's verdict, and what `beside` makes of its JSON, type and id.
+    return [(validation_error(_decoder.decode(raw)), beside(raw, rtype, rid)) for raw, rtype, rid in items]
+
+
 def parse_document(
     data: bytes | str,
     *,
@@ -420,7 +562,8 @@ def parse_document(
         if "trailing characters" in str(exc) or _looks_like_ndjson(data):
             return _parse_ndjson(data, validate=validate)
         raise
-    _refuse_duplicate_keys(data)
+    if not _keys_seen_once(data, top):
+        _refuse_duplicate_keys(data)
     if isinstance(top, list):
         raise FHIRFormatError("expected a FHIR resource or Bundle, found a JSON array")
     if not isinstance(top, dict):

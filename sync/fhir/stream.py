@@ -14,7 +14,8 @@ fullUrls (some 200 bytes an entry, in Bundles that use them) and an index of the
 identifiers; a conditional reference to an identifier past them is resolved through `resolver` alone.
 
 The reader is a plain scanner, not an incremental JSON parser: it only finds where each entry begins and ends
-(strings, brackets), in blocks, and msgspec decodes each entry strictly. Entries are the unit every check already
+(msgspec skips over an entry and says where it stopped; where it cannot tell, strings and brackets are scanned
+here), in blocks, and msgspec decodes each entry strictly. Entries are the unit every check already
 applies to, and decoding them with the same decoder as a whole document keeps one set of rules.
 """
 
@@ -37,6 +38,7 @@ from .parse import (
     _local_name,
     _make,
     _ndjson_line,
+    _value_end,
     parse_document,
 )
 
@@ -167,6 +169,11 @@ class _Scanner:
             raise _broken(f"the file ends before {where}")
         if first not in _OPEN:
             return self._scalar(where)
+        end = _value_end(self.buf, self.pos)  # found in C, mostly; else scanned here
+        if end is not None:
+            raw = self.buf[self.pos : end]
+            self.pos = end
+            return raw
         depth, scan = 0, self.pos
         while True:
             for match in _STRUCTURE.finditer(self.buf, scan):

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import email.utils
-import gc
-import threading
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from ..heap import heap_set_aside
 from ..http import ForeignURLRefused, NetworkError, is_under
 from ..smart.diagnosis import Diagnosed
 from ..smart.errors import NeedsReconnect, SmartError
@@ -401,30 +399,6 @@ class _Puller:
             message=message,
             not_shared=dict(self.not_shared),
         )
-
-
-_set_aside = 0
-_set_aside_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def heap_set_aside() -> Iterator[None]:
-    """Keep the objects that exist when a sync starts (the app, its modules, the FHIR models: hundreds of
-    thousands of them) out of garbage collection until it ends. A full collection walks every one of them with the
-    GIL held, tens of milliseconds each time, and a big sync makes several; objects made during the sync are
-    collected as usual. At the end (of the last sync, when several overlap) they go back to the collector."""
-    global _set_aside
-    with _set_aside_lock:
-        if _set_aside == 0:
-            gc.freeze()
-        _set_aside += 1
-    try:
-        yield
-    finally:
-        with _set_aside_lock:
-            _set_aside -= 1
-            if _set_aside == 0:
-                gc.unfreeze()
 
 
 async def pull(

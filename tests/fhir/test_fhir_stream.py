@@ -90,6 +90,31 @@ def test_what_a_whole_document_would_be_refused_for_is_refused_per_resource(data
         _streamed(data)
 
 
+# A key twice, in each layout the quick check (parse._keys_seen_once: the text is what msgspec writes again) sees:
+# compact, pretty, spaced, nested, escaped (the same key written two ways), after a BOM, with numbers written as
+# msgspec would not. Every one is refused; the same resource without the second key is read.
+_TWICE = [
+    b'{"resourceType":"Patient","id":"a","gender":"male","gender":"female"}',
+    b'{\n  "resourceType" : "Patient",\n  "id" : "a",\n  "gender" : "male",\n  "gender" : "female"\n}',
+    b'{"resourceType":"Patient","id":"a","name":[{"family":"X","given":["Y"],"family":"Z"}]}',
+    b'{"resourceType":"Patient","id":"a","gender":"male","\\u0067ender":"female"}',
+    b'\xef\xbb\xbf{"resourceType":"Patient","id":"a","gender":"male","gender":"male"}',
+    b'{"resourceType":"Observation","id":"a","status":"final","code":{"text":"\\u00e9\\/x"},'
+    b'"valueQuantity":{"value":1e2,"value":1.0}}',
+]
+
+
+@pytest.mark.parametrize("data", _TWICE, ids=["compact", "pretty", "nested", "escaped", "bom", "numbers"])
+def test_a_key_twice_is_refused_in_every_layout(data: bytes) -> None:
+    as_line = b'{"resourceType":"Patient","id":"first"}\n' + data.removeprefix(b"\xef\xbb\xbf").replace(b"\n", b"")
+    for read in (lambda d: parse_document(d, validate=False), _streamed, lambda _d: _streamed(as_line)):
+        with pytest.raises(FHIRFormatError, match="appears twice"):
+            read(data)
+    once = json.dumps(json.loads(data.removeprefix(b"\xef\xbb\xbf"))).encode()  # the stdlib keeps the last
+    assert [r.id for r in _streamed(once)] == ["a"]
+    assert [r.id for r in parse_document(once, validate=False).resources] == ["a"]
+
+
 def test_ndjson_is_read_a_line_at_a_time_and_a_bom_is_forgiven_on_the_first_line_only() -> None:
     lines = [json.dumps(_obs(f"n{n}")).encode() for n in range(5)]
     assert [r.id for r in _streamed(b"\xef\xbb\xbf" + b"\n".join(lines) + b"\n\n")] == [f"n{n}" for n in range(5)]
@@ -122,3 +147,19 @@ def test_a_file_broken_at_its_last_line_is_refused_and_the_record_is_unchanged(t
             record.import_bytes(good + b'\n{"resourceType": "Observation", "id": "x", "id": "y"}\n', origin="late.ndjson")
         assert (record.count(), len(record.sources()), record._query("SELECT count(*) FROM run")[0][0]) == before
         assert record.import_bytes(good, origin="good.ndjson").counts.imported == 2500
+
+
+def test_msgspec_finds_where_an_entry_ends_and_the_scan_decides_what_it_cannot_tell() -> None:
+    from sync.fhir.parse import _SKIP_UNDERSTOOD, _value_end
+
+    assert _SKIP_UNDERSTOOD  # msgspec's word on where a value stops is read (else every entry is scanned in Python)
+    for text, start, end in [
+        (b'{"a":1}]', 0, 7),
+        (b'  {"a":[1, {"b": "]}\\""}]}\n\t ,{"c":2}', 2, 26),
+        (b'[1,{"x":"]"}] }', 0, 13),
+    ]:
+        assert _value_end(text, start) == end
+        assert json.loads(text[start:end]) is not None
+    assert _value_end(b'{"a":"\xff"}]', 0) == 9  # where it ends; that it is not UTF-8 is the decoding's to say
+    for cut_or_broken in (b'{"a":1', b'{"a":1}', b'{"a":1,}]', b"[" * 5000 + b"]" * 5000 + b","):
+        assert _value_end(cut_or_broken, 0) is None
