@@ -24,15 +24,16 @@ to date: when it is behind, the readers group from scratch as before (`current` 
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from .facts import _COLUMNS, _CHANGED_AT, _EFFECTIVE, _LAST_SEEN, _ROWID, Fact, FactMember, PossibleMatch, regroup
 from .facts import _CODE, _LAST_RUN, _MAX_POSSIBLE, _SYSTEM, EXACT, IDENTIFIER, POSSIBLE, POSSIBLE_WINDOWED, WINDOWED
 from .facts import IdentifierUse, _day, _fact_id, _key_number, identifier_is_unique, paused_collection, regroup_kinds
-from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, _row, decisions, facts, newest_first
+from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, _row, decisions, facts, newest_first, regroup_parts
 from .errors import RecordBusy, RecordFull, RecordReadOnly
 from .people import Subjects, owners, people, source_key
 from .store import Record, ResourceRow, _Tx
@@ -155,8 +156,8 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
     if any(state.get(flag) == "1" for flag in ("full", "people", "decisions")):
         changed = None  # facts of any type may have moved
     refill: list[int] = []  # or only these facts changed
-    if state.get("full") == "1" or moved_sources:
-        _write(cur, *regroup(record, None))
+    if state.get("full") == "1" or moved_sources or _mostly_changed(record):
+        _write(cur, regroup_parts(record))
         changed = None
     else:
         seeds = _seeds(record, state, owners_now, seen_decisions, sources)
@@ -194,6 +195,16 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
     return None if changed is None else frozenset(changed)
 
 
+def _mostly_changed(record: Record) -> bool:
+    """Whether most of the record changed (a first import into an empty record): then everything is regrouped at
+    once, a part at a time, instead of following the change's reach (which would group all of it in one piece)."""
+    (changed, total) = record._query(
+        "SELECT (SELECT count(*) FROM view_dirty WHERE kind = ?), (SELECT COALESCE(max(rowid), 0) FROM resource)",
+        [_CONTENT],
+    )[0]
+    return bool(changed > _FULL_SHARE * max(total, 1))
+
+
 def _regroup_part(
     record: Record, cur: _Tx, seeds: set[int], sources: dict[str, str], changed: set[str] | None
 ) -> list[int] | None:
@@ -205,7 +216,7 @@ def _regroup_part(
     total = int(record._query("SELECT COALESCE(max(rowid), 0) FROM resource")[0][0])
     reach = _closure(record, seeds, sources)
     if len(reach) > _FULL_SHARE * max(total, 1):
-        _write(cur, *regroup(record, None))
+        _write(cur, regroup_parts(record))
         return None
     if changed is not None:  # the facts regrouped, as they were kept and as they are now
         changed.update(t for (t,) in record._query(
@@ -732,6 +743,33 @@ def _write_changes(cur: _Tx, reach: set[int], found: list[Fact], keys: dict[int,
     keeps its number when its fact id stays (a sync that adds a copy to a fact rewrites one member row, not every
     member of the facts it reaches), members and keys are written only where they changed. Returns the numbers of
     the facts whose members changed (their slots are filled again)."""
+    changes = _changes(cur, reach, found, keys)
+    _apply(cur, changes.gone_facts, changes.gone_members, changes.fact_rows, changes.member_rows, changes.stale,
+           changes.fresh)  # fmt: skip
+    return changes.refill
+
+
+class _Changes(NamedTuple):
+    """What `_write_changes` writes: facts and members gone, fact and member rows new or changed, keys gone and new;
+    the facts whose members changed (`refill`) and every fact number the regrouped facts keep or take (`used`)."""
+
+    gone_facts: list[int]
+    gone_members: list[int]
+    fact_rows: list[tuple[Any, ...]]
+    member_rows: list[tuple[Any, ...]]
+    stale: list[tuple[int, int]]
+    fresh: list[tuple[int, int]]
+    refill: list[int]
+    used: set[int]
+
+    def rows(self) -> int:
+        """How many rows they write or delete."""
+        return (len(self.gone_facts) + len(self.gone_members) + len(self.fact_rows) + len(self.member_rows)
+                + len(self.stale) + len(self.fresh))  # fmt: skip
+
+
+def _changes(cur: _Tx, reach: set[int], found: list[Fact], keys: dict[int, set[int]]) -> _Changes:
+    """What differs between the kept facts of `reach` and `found` (see `_write_changes`)."""
     members = json.dumps(sorted(reach))
     old_members = {row[0]: row[1:] for row in cur.execute(
         "SELECT rowid, fid, type, person, source_id, effective, changed_at, last_seen FROM view_member "
@@ -775,8 +813,7 @@ def _write_changes(cur: _Tx, reach: set[int], found: list[Fact], keys: dict[int,
     gone_members = sorted(reach.intersection(old_members) - placed)
     stale = [(key, rowid) for rowid in reach for key in old_keys.get(rowid, set()) - keys.get(rowid, set())]
     fresh = [(key, rowid) for rowid in reach for key in keys.get(rowid, set()) - old_keys.get(rowid, set())]
-    _apply(cur, gone_facts, gone_members, fact_rows, member_rows, stale, fresh)
-    return refill
+    return _Changes(gone_facts, gone_members, fact_rows, member_rows, stale, fresh, refill, used)
 
 
 def _apply(
@@ -821,50 +858,74 @@ _FACT_COLUMNS = ("id", "fact", "type", "person", "confidence", "reasons", "match
 _REWRITE_SHARE = 0.25
 
 
-def _write(cur: _Tx, found: list[Fact], keys: dict[int, set[int]]) -> None:
-    """Bring all the kept facts to `found` (what grouping the whole record made), their slots filled as `_fill_slots`
-    fills them. What is kept is compared first: a regroup that finds mostly the same facts (a record of an older
-    Carry, many new resources that join few facts) writes only what differs, as `_write_changes` does, every fact
-    keeping its number when its fact id stays; one that changed much (or fills empty views) writes anew."""
-    old_facts = {row[1]: row for row in cur.execute(f"SELECT {', '.join(_FACT_COLUMNS)} FROM view_fact").fetchall()}
-    if not old_facts:
-        _rewrite(cur, found, keys)
-        return
-    next_id = max(row[0] for row in old_facts.values()) + 1
-    fact_rows: list[tuple[Any, ...]] = []
-    placed: dict[int, tuple[Any, ...]] = {}
-    for fact in found:
-        row = (*_fact_row(fact), *_slot_of(fact))
-        old = old_facts.pop(fact.fact_id, None)
-        if old is None:
-            fid, next_id = next_id, next_id + 1
-        else:
-            fid = old[0]
-        if old is None or old[1:] != row:
-            fact_rows.append((fid, *row))
-        rtype, person = fact.resource_type, fact.person
-        for m in fact.members:
-            placed[m.rowid] = (fid, rtype, person, m.source_id, m.date, m.changed_at, m.last_seen)
-    old_members = {row[0]: row[1:] for row in cur.execute(
-        "SELECT rowid, fid, type, person, source_id, effective, changed_at, last_seen FROM view_member"
-    ).fetchall()}  # fmt: skip
-    member_rows = sorted((rowid, *new) for rowid, new in placed.items() if old_members.get(rowid) != new)
-    gone_members = sorted(rowid for rowid in old_members if rowid not in placed)
-    gone_facts = sorted(row[0] for row in old_facts.values())  # what was not found again
-    old_keys = set(cur.execute("SELECT key, member FROM view_key").fetchall())
-    new_keys = {(key, rowid) for rowid, numbers in keys.items() for key in numbers}
-    stale, fresh = sorted(old_keys - new_keys), sorted(new_keys - old_keys)
-    changed = len(fact_rows) + len(gone_facts) + len(member_rows) + len(gone_members) + len(stale) + len(fresh)
-    if changed > _REWRITE_SHARE * (len(found) + len(placed) + len(new_keys)):
-        _rewrite(cur, found, keys)
-    else:
-        _apply(cur, gone_facts, gone_members, fact_rows, member_rows, stale, fresh)
+def _write(cur: _Tx, parts: Iterable[tuple[list[Fact], dict[int, set[int]]]]) -> None:
+    """Bring all the kept facts to what grouping the whole record makes, given a part at a time (`regroup_parts`:
+    each part's facts and match keys; a part is written and dropped before the next is grouped, so the memory this
+    takes does not grow with the record). What is kept is compared first, on the first part: a regroup that finds
+    mostly the same facts (a record of an older Carry, many new resources that join few facts) writes only what
+    differs, part by part as `_write_changes` does, every fact keeping its number when its fact id stays, and fills
+    the slots of the facts whose members changed; one that changed much (or fills empty views) writes anew, slots
+    and all."""
+    parts = iter(parts)
+    if cur.execute("SELECT EXISTS (SELECT 1 FROM view_fact)").fetchone()[0]:
+        first = next(parts, None)
+        if first is not None:
+            found, keys = first
+            placed = {m.rowid for fact in found for m in fact.members}
+            changes = _changes(cur, placed, found, keys)
+            if changes.rows() <= _REWRITE_SHARE * (len(found) + len(placed) + sum(map(len, keys.values()))):
+                _write_parts(cur, changes, placed, parts)
+                return
+            parts = itertools.chain([first], parts)
+            del found, keys, placed, changes
+        del first
+    _rewrite(cur, parts)
 
 
-def _rewrite(cur: _Tx, found: list[Fact], keys: dict[int, set[int]]) -> None:
-    """Replace all the kept facts with `found`, numbered from 1. A bulk write: the tables' indexes are dropped and
-    made again after (one sort beats 100,000 inserts into each), and rows go in in key order, so every table is
-    written front to back."""
+def _write_parts(
+    cur: _Tx, changes: _Changes, placed: set[int], parts: Iterator[tuple[list[Fact], dict[int, set[int]]]]
+) -> None:
+    """`_write`, comparing with the kept facts: the first part's changes, then every other part's, each written
+    before the next is grouped. A fact that no part keeps, and the members (and their keys) that no part placed
+    (resources deleted or removed at their source), are deleted after the last part: a kept fact may have had
+    members in several parts, and the part that keeps its number may come after one that leaves it."""
+    top = int(cur.execute("SELECT COALESCE(max(rowid), 0) FROM resource").fetchone()[0])
+    seen = bytearray(top + 1)  # the resources some part placed, by rowid
+    left: set[int] = set()  # the kept facts a part left
+    used: set[int] = set()  # the facts a part keeps or makes
+    while True:
+        for rowid in placed:
+            seen[rowid] = 1
+        left.update(changes.gone_facts)
+        used.update(changes.used)
+        _apply(cur, (), changes.gone_members, changes.fact_rows, changes.member_rows, changes.stale, changes.fresh)
+        if changes.refill:
+            _fill_slots(cur, "id IN (SELECT value FROM json_each(?))", (json.dumps(changes.refill),))
+        part = next(parts, None)
+        if part is None:
+            break
+        found, keys = part
+        placed = {m.rowid for fact in found for m in fact.members}
+        changes = _changes(cur, placed, found, keys)
+        del part, found, keys
+    gone = [(rowid, fid) for rowid, fid in cur.execute("SELECT rowid, fid FROM view_member")
+            if rowid > top or not seen[rowid]]  # fmt: skip
+    gone_members = [rowid for rowid, _ in gone]
+    left.update(fid for _, fid in gone)  # a fact of such members alone is gone with them
+    gone_facts = sorted(left - used)
+    if gone_members:
+        cur.execute_rows("DELETE FROM view_key WHERE member IN ({rows})", gone_members)
+    _apply(cur, gone_facts, gone_members, (), (), (), ())
+    # A fact that one part keeps and another took members from: its slot once all its members are in place.
+    shared = sorted(left & used)
+    if shared:
+        _fill_slots(cur, "id IN (SELECT value FROM json_each(?))", (json.dumps(shared),))
+
+
+def _rewrite(cur: _Tx, parts: Iterable[tuple[list[Fact], dict[int, set[int]]]]) -> None:
+    """Replace all the kept facts with the facts of `parts`, numbered from 1. A bulk write: the tables' indexes are
+    dropped and made again after (one sort beats 100,000 inserts into each), and each part's rows go in in key
+    order."""
     cur.execute("DELETE FROM view_member")
     cur.execute("DELETE FROM view_fact")
     cur.execute("DELETE FROM view_key")
@@ -874,26 +935,34 @@ def _rewrite(cur: _Tx, found: list[Fact], keys: dict[int, set[int]]) -> None:
     ).fetchall()
     for name, _ in indexes:
         cur.execute(f'DROP INDEX "{name}"')
-    fact_rows: list[tuple[Any, ...]] = []
-    member_rows: list[tuple[Any, ...]] = []
-    for fid, fact in enumerate(found, 1):
-        fact_rows.append((fid, *_fact_row(fact), *_slot_of(fact)))
-        rtype, person = fact.resource_type, fact.person
-        member_rows.extend(
-            (m.rowid, fid, rtype, person, m.source_id, m.date, m.changed_at, m.last_seen) for m in fact.members
-        )
-    member_rows.sort()
-    key_rows = sorted((key, rowid) for rowid, numbers in keys.items() for key in numbers)
-    if fact_rows:
-        cur.execute_rows(f"INSERT INTO view_fact ({', '.join(_FACT_COLUMNS)}) VALUES {{rows}}", fact_rows)
-    if member_rows:
-        cur.execute_rows(
-            "INSERT INTO view_member (rowid, fid, type, person, source_id, effective, changed_at, last_seen) "
-            "VALUES {rows}",
-            member_rows,
-        )
-    if key_rows:
-        cur.execute_rows("INSERT INTO view_key (key, member) VALUES {rows}", key_rows)
+    fid = 0
+    for found, keys in parts:
+        fact_rows: list[tuple[Any, ...]] = []
+        member_rows: list[tuple[Any, ...]] = []
+        for fact in found:
+            fid += 1
+            fact_rows.append((fid, *_fact_row(fact), *_slot_of(fact)))
+            rtype, person = fact.resource_type, fact.person
+            member_rows.extend(
+                (m.rowid, fid, rtype, person, m.source_id, m.date, m.changed_at, m.last_seen) for m in fact.members
+            )
+        del found
+        if fact_rows:
+            cur.execute_rows(f"INSERT INTO view_fact ({', '.join(_FACT_COLUMNS)}) VALUES {{rows}}", fact_rows)
+        del fact_rows
+        member_rows.sort()
+        if member_rows:
+            cur.execute_rows(
+                "INSERT INTO view_member (rowid, fid, type, person, source_id, effective, changed_at, last_seen) "
+                "VALUES {rows}",
+                member_rows,
+            )
+        del member_rows
+        key_rows = sorted((key, rowid) for rowid, numbers in keys.items() for key in numbers)
+        del keys
+        if key_rows:
+            cur.execute_rows("INSERT INTO view_key (key, member) VALUES {rows}", key_rows)
+        del key_rows
     for _, sql in indexes:
         cur.execute(sql)
 
