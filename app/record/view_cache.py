@@ -770,20 +770,34 @@ class _Changes(NamedTuple):
 
 def _changes(cur: _Tx, reach: set[int], found: list[Fact], keys: dict[int, set[int]]) -> _Changes:
     """What differs between the kept facts of `reach` and `found` (see `_write_changes`)."""
-    members = json.dumps(sorted(reach))
-    old_members = {row[0]: row[1:] for row in cur.execute(
-        "SELECT rowid, fid, type, person, source_id, effective, changed_at, last_seen FROM view_member "
-        "WHERE rowid IN (SELECT value FROM json_each(?))", (members,)
-    ).fetchall()}  # fmt: skip
-    old_facts = {row[1]: (row[0], row[1:]) for row in cur.execute(
-        "SELECT id, fact, type, person, confidence, reasons, matches FROM view_fact "
-        "WHERE id IN (SELECT fid FROM view_member WHERE rowid IN (SELECT value FROM json_each(?)))", (members,)
-    ).fetchall()}  # fmt: skip
+    member_columns = "rowid, fid, type, person, source_id, effective, changed_at, last_seen"
+    fact_columns = "id, fact, type, person, confidence, reasons, matches"
     old_keys: dict[int, set[int]] = {}
-    for key, member in cur.execute(
-        "SELECT key, member FROM view_key WHERE member IN (SELECT value FROM json_each(?))", (members,)
-    ).fetchall():
-        old_keys.setdefault(member, set()).add(key)
+    (top,) = cur.execute("SELECT COALESCE(max(rowid), 0) FROM resource").fetchone()
+    if len(reach) > _SCAN_SHARE * top:
+        # A large part of the record (a full regroup's part): the tables read front to back, keeping the rows of
+        # `reach` (tens of thousands of lookups cost several times what a scan does).
+        old_members = {row[0]: row[1:] for row in cur.execute(f"SELECT {member_columns} FROM view_member")
+                       if row[0] in reach}  # fmt: skip
+        fids = {row[0] for row in old_members.values()}
+        old_facts = {row[1]: (row[0], row[1:]) for row in cur.execute(f"SELECT {fact_columns} FROM view_fact")
+                     if row[0] in fids}  # fmt: skip
+        for key, member in cur.execute("SELECT key, member FROM view_key"):
+            if member in reach:
+                old_keys.setdefault(member, set()).add(key)
+    else:
+        members = json.dumps(sorted(reach))
+        old_members = {row[0]: row[1:] for row in cur.execute(
+            f"SELECT {member_columns} FROM view_member WHERE rowid IN (SELECT value FROM json_each(?))", (members,)
+        ).fetchall()}  # fmt: skip
+        old_facts = {row[1]: (row[0], row[1:]) for row in cur.execute(
+            f"SELECT {fact_columns} FROM view_fact "
+            "WHERE id IN (SELECT fid FROM view_member WHERE rowid IN (SELECT value FROM json_each(?)))", (members,)
+        ).fetchall()}  # fmt: skip
+        for key, member in cur.execute(
+            "SELECT key, member FROM view_key WHERE member IN (SELECT value FROM json_each(?))", (members,)
+        ).fetchall():
+            old_keys.setdefault(member, set()).add(key)
     next_id = int(cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM view_fact").fetchone()[0])
     old_counts: dict[int, int] = {}  # members each fact had, counted once (not once per fact: quadratic at 300k)
     for row in old_members.values():
@@ -855,6 +869,8 @@ def _apply(
 # A kept fact's row: its number, what grouping found (`_fact_row`) and its timeline slot (`_slot_of`).
 _FACT_COLUMNS = ("id", "fact", "type", "person", "confidence", "reasons", "matches", "date", "top", "top_source", "sources")
 # A full regroup that finds more than this share of the kept rows changed writes everything anew.
+# A part regrouped that holds more than this share of the record reads the kept rows by scanning their tables.
+_SCAN_SHARE = 0.1
 _REWRITE_SHARE = 0.25
 
 
