@@ -30,7 +30,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sync.errors import Action
 
@@ -45,6 +45,7 @@ __all__ = [
     "Fact",
     "FactMember",
     "FactNotFound",
+    "Part",
     "PossibleMatch",
     "confirm",
     "decisions",
@@ -277,7 +278,17 @@ def regroup(record: Record, rowids: Sequence[int] | None = None) -> tuple[list[F
 PART_SIZE = 60_000
 
 
-def regroup_parts(record: Record, size: int | None = None) -> Iterator[tuple[list[Fact], dict[int, set[int]]]]:
+class Part(NamedTuple):
+    """One part of a full regroup (`regroup_parts`): its facts and its members' match keys (as `regroup` gives them),
+    the types it groups, and whether it holds every resource of them (or some of one large type's groups)."""
+
+    facts: list[Fact]
+    keys: dict[int, set[int]]
+    types: tuple[str, ...]
+    whole: bool
+
+
+def regroup_parts(record: Record, size: int | None = None) -> Iterator[Part]:
     """`regroup(record, None)` in parts of at most about `size` resources (more only when that many share match
     keys), each part's facts and match keys as `regroup` gives them: together, exactly what `regroup(record, None)`
     gives, but a part at a time, so a full regroup's memory does not grow with the record.
@@ -318,15 +329,13 @@ def regroup_parts(record: Record, size: int | None = None) -> Iterator[tuple[lis
         yield _whole_part(record, batch)
 
 
-def _whole_part(record: Record, types: list[str]) -> tuple[list[Fact], dict[int, set[int]]]:
+def _whole_part(record: Record, types: list[str]) -> Part:
     builder = _Builder(record, sorted(types), None, collect=True)
     with paused_collection():
-        return builder.build(), builder.match_keys
+        return Part(builder.build(), builder.match_keys, tuple(sorted(types)), True)
 
 
-def _split_parts(
-    record: Record, types: list[str], size: int, said: list[Decision]
-) -> Iterator[tuple[list[Fact], dict[int, set[int]]]]:
+def _split_parts(record: Record, types: list[str], size: int, said: list[Decision]) -> Iterator[Part]:
     """The facts of these types (more than `size` resources) in parts of whole groups (see `regroup_parts`)."""
     rowids = array("q")
     with record._snapshot() as db:
@@ -351,7 +360,7 @@ def _split_parts(
     first: dict[int, int] = {}  # match key number -> the first member (position) seen in its bucket
     for start in range(0, n, size):
         chunk = rowids[start : start + size]
-        builder = _Builder(record, None, None, rowids=chunk.tolist(), collect=True, keys_only=True)
+        builder = _Builder(record, types, None, rowids=chunk.tolist(), collect=True, keys_only=True)
         with paused_collection():
             builder.build()
         position = {rowid: start + i for i, rowid in enumerate(chunk)}
@@ -401,8 +410,13 @@ def _split_parts(
     del roots, order, rowids
     while parts:
         part = parts.pop(0)
-        yield regroup(record, sorted(part))
+        # Its types named too: what reads the JSON of other types is not run.
+        builder = _Builder(record, types, None, rowids=sorted(part), collect=True)
         del part
+        with paused_collection():
+            found = builder.build()
+        yield Part(found, builder.match_keys, tuple(types), False)
+        del builder, found
 
 
 def identifier_is_unique(members: Iterable[tuple[Any, Any, str, Any]]) -> bool:
@@ -682,7 +696,9 @@ class _Builder:
         clauses: list[str] = ["r.removed_at IS NULL"]  # what a portal no longer serves is not shown as current
         args: list[Any] = []
         if self.types is not None:
-            clauses.append(f"r.type IN ({', '.join('?' for _ in self.types)})")
+            # With rowids, `+r.type` keeps SQLite looking them up instead of scanning every resource of the types.
+            column = "+r.type" if self.rowids is not None else "r.type"
+            clauses.append(f"{column} IN ({', '.join('?' for _ in self.types)})")
             args.extend(self.types)
         if self.subjects is not None:
             clause, params = subject_clause(self.subjects)
@@ -889,7 +905,11 @@ class _Builder:
 
     def _identifier_rows(self) -> list[Any]:
         sql = "SELECT i.resource, i.system, i.value FROM identifier i"
-        if (self.types, self.subjects, self.since, self.rowids) == (None, None, None, None):
+        if self.rowids is not None:
+            # These resources' (through the index by resource); `build` leaves out what `by_rowid` does not hold.
+            return self.record.read(sql + " WHERE i.resource IN (SELECT value FROM json_each(?))",
+                                    [json.dumps(list(self.rowids))])  # fmt: skip
+        if (self.types, self.subjects, self.since) == (None, None, None):
             # Every resource's: the table in its own order (the join's order too); what was removed at its source
             # is not in `by_rowid`, so `build` leaves it out without a join.
             return self.record.read(sql)

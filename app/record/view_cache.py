@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 from .facts import _COLUMNS, _CHANGED_AT, _EFFECTIVE, _LAST_SEEN, _ROWID, Fact, FactMember, PossibleMatch, regroup
 from .facts import _CODE, _LAST_RUN, _MAX_POSSIBLE, _SYSTEM, EXACT, IDENTIFIER, POSSIBLE, POSSIBLE_WINDOWED, WINDOWED
 from .facts import IdentifierUse, _day, _fact_id, _key_number, identifier_is_unique, paused_collection, regroup_kinds
-from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, _row, decisions, facts, newest_first, regroup_parts
+from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, Part, _row, decisions, facts, newest_first, regroup_parts
 from .errors import RecordBusy, RecordFull, RecordReadOnly
 from .people import Subjects, owners, people, source_key
 from .store import Record, ResourceRow, _Tx
@@ -768,25 +768,29 @@ class _Changes(NamedTuple):
                 + len(self.stale) + len(self.fresh))  # fmt: skip
 
 
-def _changes(cur: _Tx, reach: set[int], found: list[Fact], keys: dict[int, set[int]]) -> _Changes:
-    """What differs between the kept facts of `reach` and `found` (see `_write_changes`)."""
+def _changes(
+    cur: _Tx, reach: set[int], found: list[Fact], keys: dict[int, set[int]], types: Sequence[str] | None = None
+) -> _Changes:
+    """What differs between the kept facts of `reach` and `found` (see `_write_changes`). `types`: `reach` is every
+    resource of these types (a part of a full regroup), whose kept members and facts are read by type then."""
     member_columns = "rowid, fid, type, person, source_id, effective, changed_at, last_seen"
     fact_columns = "id, fact, type, person, confidence, reasons, matches"
     old_keys: dict[int, set[int]] = {}
     (top,) = cur.execute("SELECT COALESCE(max(rowid), 0) FROM resource").fetchone()
-    if len(reach) > _SCAN_SHARE * top:
-        # A large part of the record (a full regroup's part): the tables read front to back, keeping the rows of
-        # `reach` (tens of thousands of lookups cost several times what a scan does).
-        old_members = {row[0]: row[1:] for row in cur.execute(f"SELECT {member_columns} FROM view_member")
-                       if row[0] in reach}  # fmt: skip
+    members = json.dumps(sorted(reach))
+    if types is not None:
+        # Every resource of these types: the kept facts of the types and their members, read by type (the index
+        # of the members by type holds every column read). A member kept in a fact of another type (one the
+        # patient confirmed across types) is not read: it is written again, as one that changed.
+        marks = ", ".join("?" for _ in types)
+        old_members = {row[0]: row[1:] for row in cur.execute(
+            f"SELECT {member_columns} FROM view_member INDEXED BY view_member_type WHERE type IN ({marks})", types
+        ) if row[0] in reach}  # fmt: skip
         fids = {row[0] for row in old_members.values()}
-        old_facts = {row[1]: (row[0], row[1:]) for row in cur.execute(f"SELECT {fact_columns} FROM view_fact")
-                     if row[0] in fids}  # fmt: skip
-        for key, member in cur.execute("SELECT key, member FROM view_key"):
-            if member in reach:
-                old_keys.setdefault(member, set()).add(key)
+        old_facts = {row[1]: (row[0], row[1:]) for row in cur.execute(
+            f"SELECT {fact_columns} FROM view_fact WHERE type IN ({marks})", types
+        ) if row[0] in fids}  # fmt: skip
     else:
-        members = json.dumps(sorted(reach))
         old_members = {row[0]: row[1:] for row in cur.execute(
             f"SELECT {member_columns} FROM view_member WHERE rowid IN (SELECT value FROM json_each(?))", (members,)
         ).fetchall()}  # fmt: skip
@@ -794,6 +798,13 @@ def _changes(cur: _Tx, reach: set[int], found: list[Fact], keys: dict[int, set[i
             f"SELECT {fact_columns} FROM view_fact "
             "WHERE id IN (SELECT fid FROM view_member WHERE rowid IN (SELECT value FROM json_each(?)))", (members,)
         ).fetchall()}  # fmt: skip
+    if len(reach) > _SCAN_SHARE * top:
+        # Keys of a large part of the record: the table read front to back, keeping those of `reach` (tens of
+        # thousands of lookups cost more than a scan).
+        for key, member in cur.execute("SELECT key, member FROM view_key"):
+            if member in reach:
+                old_keys.setdefault(member, set()).add(key)
+    else:
         for key, member in cur.execute(
             "SELECT key, member FROM view_key WHERE member IN (SELECT value FROM json_each(?))", (members,)
         ).fetchall():
@@ -825,8 +836,14 @@ def _changes(cur: _Tx, reach: set[int], found: list[Fact], keys: dict[int, set[i
     gone_facts = [fid for fid, _ in old_facts.values() if fid not in used]
     placed = {m.rowid for fact in found for m in fact.members}
     gone_members = sorted(reach.intersection(old_members) - placed)
-    stale = [(key, rowid) for rowid in reach for key in old_keys.get(rowid, set()) - keys.get(rowid, set())]
-    fresh = [(key, rowid) for rowid in reach for key in keys.get(rowid, set()) - old_keys.get(rowid, set())]
+    stale: list[tuple[int, int]] = []
+    fresh: list[tuple[int, int]] = []
+    none: set[int] = set()
+    for rowid in reach:
+        was, now = old_keys.get(rowid, none), keys.get(rowid, none)
+        if was != now:  # most members keep their keys: two sets compared, none made
+            stale.extend((key, rowid) for key in was - now)
+            fresh.extend((key, rowid) for key in now - was)
     return _Changes(gone_facts, gone_members, fact_rows, member_rows, stale, fresh, refill, used)
 
 
@@ -874,7 +891,7 @@ _SCAN_SHARE = 0.1
 _REWRITE_SHARE = 0.25
 
 
-def _write(cur: _Tx, parts: Iterable[tuple[list[Fact], dict[int, set[int]]]]) -> None:
+def _write(cur: _Tx, parts: Iterable[Part]) -> None:
     """Bring all the kept facts to what grouping the whole record makes, given a part at a time (`regroup_parts`:
     each part's facts and match keys; a part is written and dropped before the next is grouped, so the memory this
     takes does not grow with the record). What is kept is compared first, on the first part: a regroup that finds
@@ -886,10 +903,11 @@ def _write(cur: _Tx, parts: Iterable[tuple[list[Fact], dict[int, set[int]]]]) ->
     if cur.execute("SELECT EXISTS (SELECT 1 FROM view_fact)").fetchone()[0]:
         first = next(parts, None)
         if first is not None:
-            found, keys = first
+            found, keys = first.facts, first.keys
             placed = {m.rowid for fact in found for m in fact.members}
-            changes = _changes(cur, placed, found, keys)
+            changes = _changes(cur, placed, found, keys, first.types if first.whole else None)
             if changes.rows() <= _REWRITE_SHARE * (len(found) + len(placed) + sum(map(len, keys.values()))):
+                del first, found, keys  # dropped before the next part is grouped
                 _write_parts(cur, changes, placed, parts)
                 return
             parts = itertools.chain([first], parts)
@@ -898,9 +916,7 @@ def _write(cur: _Tx, parts: Iterable[tuple[list[Fact], dict[int, set[int]]]]) ->
     _rewrite(cur, parts)
 
 
-def _write_parts(
-    cur: _Tx, changes: _Changes, placed: set[int], parts: Iterator[tuple[list[Fact], dict[int, set[int]]]]
-) -> None:
+def _write_parts(cur: _Tx, changes: _Changes, placed: set[int], parts: Iterator[Part]) -> None:
     """`_write`, comparing with the kept facts: the first part's changes, then every other part's, each written
     before the next is grouped. A fact that no part keeps, and the members (and their keys) that no part placed
     (resources deleted or removed at their source), are deleted after the last part: a kept fact may have had
@@ -920,10 +936,9 @@ def _write_parts(
         part = next(parts, None)
         if part is None:
             break
-        found, keys = part
-        placed = {m.rowid for fact in found for m in fact.members}
-        changes = _changes(cur, placed, found, keys)
-        del part, found, keys
+        placed = {m.rowid for fact in part.facts for m in fact.members}
+        changes = _changes(cur, placed, part.facts, part.keys, part.types if part.whole else None)
+        del part
     gone = [(rowid, fid) for rowid, fid in cur.execute("SELECT rowid, fid FROM view_member")
             if rowid > top or not seen[rowid]]  # fmt: skip
     gone_members = [rowid for rowid, _ in gone]
@@ -938,7 +953,7 @@ def _write_parts(
         _fill_slots(cur, "id IN (SELECT value FROM json_each(?))", (json.dumps(shared),))
 
 
-def _rewrite(cur: _Tx, parts: Iterable[tuple[list[Fact], dict[int, set[int]]]]) -> None:
+def _rewrite(cur: _Tx, parts: Iterable[Part]) -> None:
     """Replace all the kept facts with the facts of `parts`, numbered from 1. A bulk write: the tables' indexes are
     dropped and made again after (one sort beats 100,000 inserts into each), and each part's rows go in in key
     order."""
@@ -952,7 +967,7 @@ def _rewrite(cur: _Tx, parts: Iterable[tuple[list[Fact], dict[int, set[int]]]]) 
     for name, _ in indexes:
         cur.execute(f'DROP INDEX "{name}"')
     fid = 0
-    for found, keys in parts:
+    for found, keys, _, _ in parts:
         fact_rows: list[tuple[Any, ...]] = []
         member_rows: list[tuple[Any, ...]] = []
         for fact in found:

@@ -26,20 +26,21 @@ def _parts_are_the_whole(record: Record, size: int) -> int:
     returns how many parts there were."""
     parts = list(regroup_parts(record, size))
     whole, keys = regroup(record, None)
-    found: list[Fact] = [fact for part, _ in parts for fact in part]
+    found: list[Fact] = [fact for part in parts for fact in part.facts]
     assert newest_first(found) == whole == facts(record)
     assert [f.as_json() for f in newest_first(found)] == [f.as_json() for f in whole]
     placed = [m.rowid for fact in found for m in fact.members]
     assert len(placed) == len(set(placed)) == record.count() - _removed(record)
     merged: dict[int, set[int]] = {}
-    for _, part_keys in parts:
-        assert not merged.keys() & part_keys.keys()
-        merged.update(part_keys)
+    for part in parts:
+        assert not merged.keys() & part.keys.keys()
+        merged.update(part.keys)
+        assert {m.resource_type for fact in part.facts for m in fact.members} <= set(part.types)
     assert merged == keys
     # A part is closed: no match key is shared by members of two parts (what makes each part's grouping whole).
     owner: dict[int, int] = {}
-    for n, (_, part_keys) in enumerate(parts):
-        for numbers in part_keys.values():
+    for n, part in enumerate(parts):
+        for numbers in part.keys.values():
             for number in numbers:
                 assert owner.setdefault(number, n) == n
     return len(parts)
