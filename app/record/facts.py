@@ -385,7 +385,8 @@ def _split_parts(record: Record, types: list[str], size: int, said: list[Decisio
                     "SELECT rowid FROM resource WHERE source_id = ? AND type = ? AND id = ?", [sid, rtype, rid]
                 ):
                     named.setdefault((skey, rtype, rid), []).append(rowid)
-        at = {rowid: i for i, rowid in enumerate(rowids) if rowid in {r for rs in named.values() for r in rs}}
+        decided = {rowid for found in named.values() for rowid in found}
+        at = {rowid: i for i, rowid in enumerate(rowids) if rowid in decided}
         for d in said:
             ends = [[at[r] for r in named.get(end, ()) if r in at] for end in (d.a, d.b)]
             for i in ends[0]:

@@ -826,8 +826,9 @@ def _changes(
             fact_rows.append((fid, *row))
         used.add(fid)
         moved = kept is None
+        rtype, person = fact.resource_type, fact.person
         for m in fact.members:
-            new = (fid, fact.resource_type, fact.person, m.source_id, m.date, m.changed_at, m.last_seen)
+            new = (fid, rtype, person, m.source_id, m._cols[_EFFECTIVE], m.changed_at, m.last_seen)  # m.date
             if old_members.get(m.rowid) != new:
                 member_rows.append((m.rowid, *new))
                 moved = True
