@@ -1035,8 +1035,11 @@ class _Builder:
                     continue
                 links.setdefault(ra, {}).setdefault(rb, reason)
                 links.setdefault(rb, {}).setdefault(ra, reason)
-        anchors = {r: (min(ix, key=self.keys.__getitem__) if len(ix) > 1 else ix[0]) for r, ix in members_of.items()}
-        ids = {r: _fact_id(self.keys[a]) for r, a in anchors.items()}
+        by_key = self.keys.__getitem__
+        for ix in members_of.values():
+            if len(ix) > 1:
+                ix.sort(key=by_key)  # members are listed the same way every time; the first names the fact
+        ids = {r: _fact_id(self.keys[ix[0]]) for r, ix in members_of.items()}
         rows = self.cols
         result = []
         for r, indexes in members_of.items():
@@ -1065,7 +1068,7 @@ class _Builder:
                 fact_id, c[_TYPE], c[_DISPLAY] or c[_TYPE], c[_EFFECTIVE], c[_STATUS], self.persons[i], (member,),
                 "single", (), matches,
             )  # fmt: skip
-        indexes = sorted(indexes, key=keys.__getitem__)  # members are listed the same way every time
+        # `indexes` are sorted by member key (`_facts`)
         newest = max(indexes, key=lambda i: (rows[i][_CHANGED_AT], rows[i][_LAST_SEEN], rows[i][_ROWID]))
         members = []
         for i in indexes:
