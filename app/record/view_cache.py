@@ -751,7 +751,7 @@ def _write_changes(cur: _Tx, reach: set[int], found: list[Fact], keys: dict[int,
 
 class _Changes(NamedTuple):
     """What `_write_changes` writes: facts and members gone, fact and member rows new or changed, keys gone and new;
-    the facts whose members changed (`refill`) and every fact number the regrouped facts keep or take (`used`)."""
+    and the facts whose members changed (`refill`)."""
 
     gone_facts: list[int]
     gone_members: list[int]
@@ -760,7 +760,6 @@ class _Changes(NamedTuple):
     stale: list[tuple[int, int]]
     fresh: list[tuple[int, int]]
     refill: list[int]
-    used: set[int]
 
     def rows(self) -> int:
         """How many rows they write or delete."""
@@ -845,7 +844,7 @@ def _changes(
         if was != now:  # most members keep their keys: two sets compared, none made
             stale.extend((key, rowid) for key in was - now)
             fresh.extend((key, rowid) for key in now - was)
-    return _Changes(gone_facts, gone_members, fact_rows, member_rows, stale, fresh, refill, used)
+    return _Changes(gone_facts, gone_members, fact_rows, member_rows, stale, fresh, refill)
 
 
 def _apply(
@@ -924,13 +923,11 @@ def _write_parts(cur: _Tx, changes: _Changes, placed: set[int], parts: Iterator[
     members in several parts, and the part that keeps its number may come after one that leaves it."""
     top = int(cur.execute("SELECT COALESCE(max(rowid), 0) FROM resource").fetchone()[0])
     seen = bytearray(top + 1)  # the resources some part placed, by rowid
-    left: set[int] = set()  # the kept facts a part left
-    used: set[int] = set()  # the facts a part keeps or makes
+    left: set[int] = set()  # the kept facts a part left (another may keep them)
     while True:
         for rowid in placed:
             seen[rowid] = 1
         left.update(changes.gone_facts)
-        used.update(changes.used)
         _apply(cur, (), changes.gone_members, changes.fact_rows, changes.member_rows, changes.stale, changes.fresh)
         if changes.refill:
             _fill_slots(cur, "id IN (SELECT value FROM json_each(?))", (json.dumps(changes.refill),))
@@ -942,16 +939,21 @@ def _write_parts(cur: _Tx, changes: _Changes, placed: set[int], parts: Iterator[
         del part
     gone = [(rowid, fid) for rowid, fid in cur.execute("SELECT rowid, fid FROM view_member")
             if rowid > top or not seen[rowid]]  # fmt: skip
-    gone_members = [rowid for rowid, _ in gone]
-    left.update(fid for _, fid in gone)  # a fact of such members alone is gone with them
-    gone_facts = sorted(left - used)
-    if gone_members:
+    if gone:
+        gone_members = [rowid for rowid, _ in gone]
         cur.execute_rows("DELETE FROM view_key WHERE member IN ({rows})", gone_members)
-    _apply(cur, gone_facts, gone_members, (), (), (), ())
-    # A fact that one part keeps and another took members from: its slot once all its members are in place.
-    shared = sorted(left & used)
-    if shared:
-        _fill_slots(cur, "id IN (SELECT value FROM json_each(?))", (json.dumps(shared),))
+        cur.execute_rows("DELETE FROM view_member WHERE rowid IN ({rows})", gone_members)
+        left.update(fid for _, fid in gone)  # a fact of such members alone is gone with them
+    if not left:
+        return
+    # Every member a part placed is written under the fact it is in now: a fact left by one part that still has
+    # members was kept by another (its slot is filled again, all its members in place); one without is gone.
+    kept = {fid for (fid,) in cur.execute(
+        "SELECT DISTINCT fid FROM view_member WHERE fid IN (SELECT value FROM json_each(?))", (json.dumps(sorted(left)),)
+    )}  # fmt: skip
+    _apply(cur, sorted(left - kept), (), (), (), (), ())
+    if kept:
+        _fill_slots(cur, "id IN (SELECT value FROM json_each(?))", (json.dumps(sorted(kept)),))
 
 
 def _rewrite(cur: _Tx, parts: Iterable[Part]) -> None:
