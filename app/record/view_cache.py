@@ -12,7 +12,9 @@ Triggers on the resource table note every resource that arrives, changes, is rem
 match key, a decision or a person change with them, followed key by key until nothing new is reached. Grouping
 is per bucket of match keys, so the facts of that closed part are exactly what a grouping of the whole record
 makes for them (tests/record/test_view_cache_properties.py checks it after random changes). When a change
-reaches most of the record, or the sources' keys change, everything is regrouped once. A new resource that a
+reaches most of the record (a first import), or the sources' keys change, everything is regrouped once, a part at a
+time (`regroup_parts`: whole groups, about 60,000 resources a part, each written and dropped before the next is
+grouped), so that its memory does not grow with the record (tests/record/test_view_cache_parts.py). A new resource that a
 sync brings as one more copy of a kept fact (or as a fact of its own) is added without regrouping that fact's
 members, when its buckets show that nothing else can change (`_join_arrivals`): a sync of 50 resources then costs
 what 50 resources cost, however many copies the facts they join already have (tests/record/
