@@ -26,10 +26,11 @@ import contextlib
 import gc
 import hashlib
 import json
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 from sync.errors import Action
 
@@ -44,12 +45,14 @@ __all__ = [
     "Fact",
     "FactMember",
     "FactNotFound",
+    "Part",
     "PossibleMatch",
     "confirm",
     "decisions",
     "fact_for",
     "facts",
     "find_fact",
+    "regroup_parts",
     "reset",
     "source_key",
     "split",
@@ -268,6 +271,153 @@ def regroup(record: Record, rowids: Sequence[int] | None = None) -> tuple[list[F
     builder = _Builder(record, None, None, rowids=rowids, collect=True)
     with paused_collection():
         return builder.build(), builder.match_keys
+
+
+# How many resources a part of a full regroup holds (`regroup_parts`): grouping keeps about 2 KB per resource while it
+# runs, so a part costs about 120 MB however large the record.
+PART_SIZE = 60_000
+
+
+class Part(NamedTuple):
+    """One part of a full regroup (`regroup_parts`): its facts and its members' match keys (as `regroup` gives them),
+    the types it groups, and whether it holds every resource of them (or some of one large type's groups)."""
+
+    facts: list[Fact]
+    keys: dict[int, set[int]]
+    types: tuple[str, ...]
+    whole: bool
+
+
+def regroup_parts(record: Record, size: int | None = None) -> Iterator[Part]:
+    """`regroup(record, None)` in parts of at most about `size` resources (more only when that many share match
+    keys), each part's facts and match keys as `regroup` gives them: together, exactly what `regroup(record, None)`
+    gives, but a part at a time, so a full regroup's memory does not grow with the record.
+
+    Types group independently (except where the patient said a resource of one type is the same as, or different
+    from, one of another: those types go together), so small types are grouped a few together in one scan. A type
+    larger than a part is split where nothing links: its members' match keys are read a part at a time (numbers
+    only), the members that share a key or a decision are put together (union-find over positions), and each part
+    of whole groups is then regrouped on its own (`regroup(record, rowids)`: a closed part groups as the whole
+    record does, see app.record.view_cache)."""
+    size = size or PART_SIZE
+    # How many of each type, counted in the narrowest index by type (what was removed at its source counted too:
+    # the counts only decide which types share a part); the grouping index is ten times wider.
+    counts = dict(record.read("SELECT type, count(*) FROM resource INDEXED BY resource_type_effective GROUP BY type"))
+    unit_of = {rtype: rtype for rtype in counts}  # type -> the first type of its unit (joined by decisions)
+    found = decisions(record)
+    for d in found:
+        a, b = unit_of.get(d.a[1]), unit_of.get(d.b[1])
+        if a is not None and b is not None and a != b:
+            low, high = min(a, b), max(a, b)
+            unit_of.update({t: low for t, u in unit_of.items() if u == high})
+    units: dict[str, list[str]] = {}
+    for rtype in sorted(counts):
+        units.setdefault(unit_of[rtype], []).append(rtype)
+    batch: list[str] = []
+    held = 0
+    for types in units.values():
+        count = sum(counts[t] for t in types)
+        if count > size:
+            yield from _split_parts(record, types, size, found)
+            continue
+        if batch and held + count > size:
+            yield _whole_part(record, batch)
+            batch, held = [], 0
+        batch.extend(types)
+        held += count
+    if batch:
+        yield _whole_part(record, batch)
+
+
+def _whole_part(record: Record, types: list[str]) -> Part:
+    builder = _Builder(record, sorted(types), None, collect=True)
+    with paused_collection():
+        return Part(builder.build(), builder.match_keys, tuple(sorted(types)), True)
+
+
+def _split_parts(record: Record, types: list[str], size: int, said: list[Decision]) -> Iterator[Part]:
+    """The facts of these types (more than `size` resources) in parts of whole groups (see `regroup_parts`)."""
+    rowids = array("q")
+    with record._snapshot() as db:
+        rowids.extend(r for (r,) in db.execute(
+            f"SELECT r.rowid FROM resource r INDEXED BY resource_facts WHERE r.type IN ({', '.join('?' for _ in types)}) "
+            "AND r.removed_at IS NULL", types,
+        ))  # fmt: skip
+    n = len(rowids)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(i: int, j: int) -> None:
+        ri, rj = find(i), find(j)
+        if ri != rj:
+            parent[max(ri, rj)] = min(ri, rj)
+
+    first: dict[int, int] = {}  # match key number -> the first member (position) seen in its bucket
+    for start in range(0, n, size):
+        chunk = rowids[start : start + size]
+        builder = _Builder(record, types, None, rowids=chunk.tolist(), collect=True, keys_only=True)
+        with paused_collection():
+            builder.build()
+        position = {rowid: start + i for i, rowid in enumerate(chunk)}
+        for rowid, numbers in builder.match_keys.items():
+            i = position[rowid]
+            for number in numbers:
+                j = first.setdefault(number, i)
+                if j != i:
+                    union(i, j)
+        del builder, position
+    del first
+    # The patient's decisions join (or keep apart: the pair must be grouped together to be kept apart) members.
+    wanted = {(rtype, rid) for d in said for _, rtype, rid in (d.a, d.b) if rtype in types}
+    if wanted:
+        skeys = {sid: source_key(kind, name, base) for sid, kind, name, base in record.read(
+            "SELECT id, kind, name, base_url FROM source"
+        )}  # fmt: skip
+        named: dict[tuple[str, str, str], list[int]] = {}
+        for rtype, rid in wanted:
+            for sid, skey in skeys.items():
+                for (rowid,) in record.read(
+                    "SELECT rowid FROM resource WHERE source_id = ? AND type = ? AND id = ?", [sid, rtype, rid]
+                ):
+                    named.setdefault((skey, rtype, rid), []).append(rowid)
+        decided = {rowid for found in named.values() for rowid in found}
+        at = {rowid: i for i, rowid in enumerate(rowids) if rowid in decided}
+        for d in said:
+            ends = [[at[r] for r in named.get(end, ()) if r in at] for end in (d.a, d.b)]
+            for i in ends[0]:
+                for j in ends[1]:
+                    union(i, j)
+    roots = [find(i) for i in range(n)]
+    del parent
+    order = sorted(range(n), key=roots.__getitem__)
+    parts: list[array[int]] = []
+    part = array("q")
+    group: list[int] = []
+    for k, i in enumerate(order):
+        group.append(rowids[i])
+        if k + 1 == n or roots[order[k + 1]] != roots[i]:  # the end of a group
+            if part and len(part) + len(group) > size:
+                parts.append(part)
+                part = array("q")
+            part.extend(group)
+            group = []
+    if part:
+        parts.append(part)
+    del roots, order, rowids
+    while parts:
+        part = parts.pop(0)
+        # Its types named too: what reads the JSON of other types is not run.
+        builder = _Builder(record, types, None, rowids=sorted(part), collect=True)
+        del part
+        with paused_collection():
+            found = builder.build()
+        yield Part(found, builder.match_keys, tuple(types), False)
+        del builder, found
 
 
 def identifier_is_unique(members: Iterable[tuple[Any, Any, str, Any]]) -> bool:
@@ -524,6 +674,7 @@ class _Builder:
         *,
         rowids: Sequence[int] | None = None,
         collect: bool = False,
+        keys_only: bool = False,
     ) -> None:
         self.record = record
         self.types = types
@@ -531,6 +682,7 @@ class _Builder:
         self.since = since
         self.rowids = rowids  # only these resources (app.record.view_cache regroups the part a change touched)
         self.collect = collect  # keep every member's match keys (without the person) in `match_keys`
+        self.keys_only = keys_only  # only the match keys: `build` groups nothing and returns no facts
         self.match_keys: dict[int, set[int]] = {}  # rowid -> the keys of the buckets it is in (see _key_number)
         self.key_kinds: dict[int, tuple[str, str]] = {}  # key number -> what its bucket does (see `regroup_kinds`)
         self.cols: list[tuple[Any, ...]] = []
@@ -545,7 +697,9 @@ class _Builder:
         clauses: list[str] = ["r.removed_at IS NULL"]  # what a portal no longer serves is not shown as current
         args: list[Any] = []
         if self.types is not None:
-            clauses.append(f"r.type IN ({', '.join('?' for _ in self.types)})")
+            # With rowids, `+r.type` keeps SQLite looking them up instead of scanning every resource of the types.
+            column = "+r.type" if self.rowids is not None else "r.type"
+            clauses.append(f"{column} IN ({', '.join('?' for _ in self.types)})")
             args.extend(self.types)
         if self.subjects is not None:
             clause, params = subject_clause(self.subjects)
@@ -695,6 +849,8 @@ class _Builder:
 
         if self.collect:
             self._collect(identifiers, exact, windowed, possible, possible_windowed)
+        if self.keys_only:
+            return []
         same, different = self._decisions()
         # A bucket's members are linked to its first: which one that is decides which facts a possible match names,
         # and, where the patient split a group, which edges are replayed. It is the first by type, source and id,
@@ -750,7 +906,11 @@ class _Builder:
 
     def _identifier_rows(self) -> list[Any]:
         sql = "SELECT i.resource, i.system, i.value FROM identifier i"
-        if (self.types, self.subjects, self.since, self.rowids) == (None, None, None, None):
+        if self.rowids is not None:
+            # These resources' (through the index by resource); `build` leaves out what `by_rowid` does not hold.
+            return self.record.read(sql + " WHERE i.resource IN (SELECT value FROM json_each(?))",
+                                    [json.dumps(list(self.rowids))])  # fmt: skip
+        if (self.types, self.subjects, self.since) == (None, None, None):
             # Every resource's: the table in its own order (the join's order too); what was removed at its source
             # is not in `by_rowid`, so `build` leaves it out without a join.
             return self.record.read(sql)
@@ -875,8 +1035,11 @@ class _Builder:
                     continue
                 links.setdefault(ra, {}).setdefault(rb, reason)
                 links.setdefault(rb, {}).setdefault(ra, reason)
-        anchors = {r: (min(ix, key=self.keys.__getitem__) if len(ix) > 1 else ix[0]) for r, ix in members_of.items()}
-        ids = {r: _fact_id(self.keys[a]) for r, a in anchors.items()}
+        by_key = self.keys.__getitem__
+        for ix in members_of.values():
+            if len(ix) > 1:
+                ix.sort(key=by_key)  # members are listed the same way every time; the first names the fact
+        ids = {r: _fact_id(self.keys[ix[0]]) for r, ix in members_of.items()}
         rows = self.cols
         result = []
         for r, indexes in members_of.items():
@@ -905,7 +1068,7 @@ class _Builder:
                 fact_id, c[_TYPE], c[_DISPLAY] or c[_TYPE], c[_EFFECTIVE], c[_STATUS], self.persons[i], (member,),
                 "single", (), matches,
             )  # fmt: skip
-        indexes = sorted(indexes, key=keys.__getitem__)  # members are listed the same way every time
+        # `indexes` are sorted by member key (`_facts`)
         newest = max(indexes, key=lambda i: (rows[i][_CHANGED_AT], rows[i][_LAST_SEEN], rows[i][_ROWID]))
         members = []
         for i in indexes:

@@ -12,7 +12,9 @@ Triggers on the resource table note every resource that arrives, changes, is rem
 match key, a decision or a person change with them, followed key by key until nothing new is reached. Grouping
 is per bucket of match keys, so the facts of that closed part are exactly what a grouping of the whole record
 makes for them (tests/record/test_view_cache_properties.py checks it after random changes). When a change
-reaches most of the record, or the sources' keys change, everything is regrouped once. A new resource that a
+reaches most of the record (a first import), or the sources' keys change, everything is regrouped once, a part at a
+time (`regroup_parts`: whole groups, about 60,000 resources a part, each written and dropped before the next is
+grouped), so that its memory does not grow with the record (tests/record/test_view_cache_parts.py). A new resource that a
 sync brings as one more copy of a kept fact (or as a fact of its own) is added without regrouping that fact's
 members, when its buckets show that nothing else can change (`_join_arrivals`): a sync of 50 resources then costs
 what 50 resources cost, however many copies the facts they join already have (tests/record/
@@ -24,15 +26,16 @@ to date: when it is behind, the readers group from scratch as before (`current` 
 
 from __future__ import annotations
 
+import itertools
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from .facts import _COLUMNS, _CHANGED_AT, _EFFECTIVE, _LAST_SEEN, _ROWID, Fact, FactMember, PossibleMatch, regroup
 from .facts import _CODE, _LAST_RUN, _MAX_POSSIBLE, _SYSTEM, EXACT, IDENTIFIER, POSSIBLE, POSSIBLE_WINDOWED, WINDOWED
 from .facts import IdentifierUse, _day, _fact_id, _key_number, identifier_is_unique, paused_collection, regroup_kinds
-from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, _row, decisions, facts, newest_first
+from .facts import _DISPLAY, _ID, _SID, _STATUS, _TYPE, Part, _row, decisions, facts, newest_first, regroup_parts
 from .errors import RecordBusy, RecordFull, RecordReadOnly
 from .people import Subjects, owners, people, source_key
 from .store import Record, ResourceRow, _Tx
@@ -155,8 +158,8 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
     if any(state.get(flag) == "1" for flag in ("full", "people", "decisions")):
         changed = None  # facts of any type may have moved
     refill: list[int] = []  # or only these facts changed
-    if state.get("full") == "1" or moved_sources:
-        _write(cur, *regroup(record, None))
+    if state.get("full") == "1" or moved_sources or _mostly_changed(record):
+        _write(cur, regroup_parts(record))
         changed = None
     else:
         seeds = _seeds(record, state, owners_now, seen_decisions, sources)
@@ -194,6 +197,16 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
     return None if changed is None else frozenset(changed)
 
 
+def _mostly_changed(record: Record) -> bool:
+    """Whether most of the record changed (a first import into an empty record): then everything is regrouped at
+    once, a part at a time, instead of following the change's reach (which would group all of it in one piece)."""
+    (changed, total) = record._query(
+        "SELECT (SELECT count(*) FROM view_dirty WHERE kind = ?), (SELECT COALESCE(max(rowid), 0) FROM resource)",
+        [_CONTENT],
+    )[0]
+    return bool(changed > _FULL_SHARE * max(total, 1))
+
+
 def _regroup_part(
     record: Record, cur: _Tx, seeds: set[int], sources: dict[str, str], changed: set[str] | None
 ) -> list[int] | None:
@@ -205,7 +218,7 @@ def _regroup_part(
     total = int(record._query("SELECT COALESCE(max(rowid), 0) FROM resource")[0][0])
     reach = _closure(record, seeds, sources)
     if len(reach) > _FULL_SHARE * max(total, 1):
-        _write(cur, *regroup(record, None))
+        _write(cur, regroup_parts(record))
         return None
     if changed is not None:  # the facts regrouped, as they were kept and as they are now
         changed.update(t for (t,) in record._query(
@@ -732,20 +745,71 @@ def _write_changes(cur: _Tx, reach: set[int], found: list[Fact], keys: dict[int,
     keeps its number when its fact id stays (a sync that adds a copy to a fact rewrites one member row, not every
     member of the facts it reaches), members and keys are written only where they changed. Returns the numbers of
     the facts whose members changed (their slots are filled again)."""
-    members = json.dumps(sorted(reach))
-    old_members = {row[0]: row[1:] for row in cur.execute(
-        "SELECT rowid, fid, type, person, source_id, effective, changed_at, last_seen FROM view_member "
-        "WHERE rowid IN (SELECT value FROM json_each(?))", (members,)
-    ).fetchall()}  # fmt: skip
-    old_facts = {row[1]: (row[0], row[1:]) for row in cur.execute(
-        "SELECT id, fact, type, person, confidence, reasons, matches FROM view_fact "
-        "WHERE id IN (SELECT fid FROM view_member WHERE rowid IN (SELECT value FROM json_each(?)))", (members,)
-    ).fetchall()}  # fmt: skip
+    changes = _changes(cur, reach, found, keys)
+    _apply(cur, changes.gone_facts, changes.gone_members, changes.fact_rows, changes.member_rows, changes.stale,
+           changes.fresh)  # fmt: skip
+    return changes.refill
+
+
+class _Changes(NamedTuple):
+    """What `_write_changes` writes: facts and members gone, fact and member rows new or changed, keys gone and new;
+    and the facts whose members changed (`refill`)."""
+
+    gone_facts: list[int]
+    gone_members: list[int]
+    fact_rows: list[tuple[Any, ...]]
+    member_rows: list[tuple[Any, ...]]
+    stale: list[tuple[int, int]]
+    fresh: list[tuple[int, int]]
+    refill: list[int]
+
+    def rows(self) -> int:
+        """How many rows they write or delete."""
+        return (len(self.gone_facts) + len(self.gone_members) + len(self.fact_rows) + len(self.member_rows)
+                + len(self.stale) + len(self.fresh))  # fmt: skip
+
+
+def _changes(
+    cur: _Tx, reach: set[int], found: list[Fact], keys: dict[int, set[int]], types: Sequence[str] | None = None
+) -> _Changes:
+    """What differs between the kept facts of `reach` and `found` (see `_write_changes`). `types`: `reach` is every
+    resource of these types (a part of a full regroup), whose kept members and facts are read by type then."""
+    member_columns = "rowid, fid, type, person, source_id, effective, changed_at, last_seen"
+    fact_columns = "id, fact, type, person, confidence, reasons, matches"
     old_keys: dict[int, set[int]] = {}
-    for key, member in cur.execute(
-        "SELECT key, member FROM view_key WHERE member IN (SELECT value FROM json_each(?))", (members,)
-    ).fetchall():
-        old_keys.setdefault(member, set()).add(key)
+    (top,) = cur.execute("SELECT COALESCE(max(rowid), 0) FROM resource").fetchone()
+    members = json.dumps(sorted(reach))
+    if types is not None:
+        # Every resource of these types: the kept facts of the types and their members, read by type (the index
+        # of the members by type holds every column read). A member kept in a fact of another type (one the
+        # patient confirmed across types) is not read: it is written again, as one that changed.
+        marks = ", ".join("?" for _ in types)
+        old_members = {row[0]: row[1:] for row in cur.execute(
+            f"SELECT {member_columns} FROM view_member INDEXED BY view_member_type WHERE type IN ({marks})", types
+        ) if row[0] in reach}  # fmt: skip
+        fids = {row[0] for row in old_members.values()}
+        old_facts = {row[1]: (row[0], row[1:]) for row in cur.execute(
+            f"SELECT {fact_columns} FROM view_fact WHERE type IN ({marks})", types
+        ) if row[0] in fids}  # fmt: skip
+    else:
+        old_members = {row[0]: row[1:] for row in cur.execute(
+            f"SELECT {member_columns} FROM view_member WHERE rowid IN (SELECT value FROM json_each(?))", (members,)
+        ).fetchall()}  # fmt: skip
+        old_facts = {row[1]: (row[0], row[1:]) for row in cur.execute(
+            f"SELECT {fact_columns} FROM view_fact "
+            "WHERE id IN (SELECT fid FROM view_member WHERE rowid IN (SELECT value FROM json_each(?)))", (members,)
+        ).fetchall()}  # fmt: skip
+    if len(reach) > _SCAN_SHARE * top:
+        # Keys of a large part of the record: the table read front to back, keeping those of `reach` (tens of
+        # thousands of lookups cost more than a scan).
+        for key, member in cur.execute("SELECT key, member FROM view_key"):
+            if member in reach:
+                old_keys.setdefault(member, set()).add(key)
+    else:
+        for key, member in cur.execute(
+            "SELECT key, member FROM view_key WHERE member IN (SELECT value FROM json_each(?))", (members,)
+        ).fetchall():
+            old_keys.setdefault(member, set()).add(key)
     next_id = int(cur.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM view_fact").fetchone()[0])
     old_counts: dict[int, int] = {}  # members each fact had, counted once (not once per fact: quadratic at 300k)
     for row in old_members.values():
@@ -763,8 +827,9 @@ def _write_changes(cur: _Tx, reach: set[int], found: list[Fact], keys: dict[int,
             fact_rows.append((fid, *row))
         used.add(fid)
         moved = kept is None
+        rtype, person = fact.resource_type, fact.person
         for m in fact.members:
-            new = (fid, fact.resource_type, fact.person, m.source_id, m.date, m.changed_at, m.last_seen)
+            new = (fid, rtype, person, m.source_id, m._cols[_EFFECTIVE], m.changed_at, m.last_seen)  # m.date
             if old_members.get(m.rowid) != new:
                 member_rows.append((m.rowid, *new))
                 moved = True
@@ -773,10 +838,15 @@ def _write_changes(cur: _Tx, reach: set[int], found: list[Fact], keys: dict[int,
     gone_facts = [fid for fid, _ in old_facts.values() if fid not in used]
     placed = {m.rowid for fact in found for m in fact.members}
     gone_members = sorted(reach.intersection(old_members) - placed)
-    stale = [(key, rowid) for rowid in reach for key in old_keys.get(rowid, set()) - keys.get(rowid, set())]
-    fresh = [(key, rowid) for rowid in reach for key in keys.get(rowid, set()) - old_keys.get(rowid, set())]
-    _apply(cur, gone_facts, gone_members, fact_rows, member_rows, stale, fresh)
-    return refill
+    stale: list[tuple[int, int]] = []
+    fresh: list[tuple[int, int]] = []
+    none: set[int] = set()
+    for rowid in reach:
+        was, now = old_keys.get(rowid, none), keys.get(rowid, none)
+        if was != now:  # most members keep their keys: two sets compared, none made
+            stale.extend((key, rowid) for key in was - now)
+            fresh.extend((key, rowid) for key in now - was)
+    return _Changes(gone_facts, gone_members, fact_rows, member_rows, stale, fresh, refill)
 
 
 def _apply(
@@ -818,53 +888,80 @@ def _apply(
 # A kept fact's row: its number, what grouping found (`_fact_row`) and its timeline slot (`_slot_of`).
 _FACT_COLUMNS = ("id", "fact", "type", "person", "confidence", "reasons", "matches", "date", "top", "top_source", "sources")
 # A full regroup that finds more than this share of the kept rows changed writes everything anew.
+# A part regrouped that holds more than this share of the record reads the kept rows by scanning their tables.
+_SCAN_SHARE = 0.1
 _REWRITE_SHARE = 0.25
 
 
-def _write(cur: _Tx, found: list[Fact], keys: dict[int, set[int]]) -> None:
-    """Bring all the kept facts to `found` (what grouping the whole record made), their slots filled as `_fill_slots`
-    fills them. What is kept is compared first: a regroup that finds mostly the same facts (a record of an older
-    Carry, many new resources that join few facts) writes only what differs, as `_write_changes` does, every fact
-    keeping its number when its fact id stays; one that changed much (or fills empty views) writes anew."""
-    old_facts = {row[1]: row for row in cur.execute(f"SELECT {', '.join(_FACT_COLUMNS)} FROM view_fact").fetchall()}
-    if not old_facts:
-        _rewrite(cur, found, keys)
+def _write(cur: _Tx, parts: Iterable[Part]) -> None:
+    """Bring all the kept facts to what grouping the whole record makes, given a part at a time (`regroup_parts`:
+    each part's facts and match keys; a part is written and dropped before the next is grouped, so the memory this
+    takes does not grow with the record). What is kept is compared first, on the first part: a regroup that finds
+    mostly the same facts (a record of an older Carry, many new resources that join few facts) writes only what
+    differs, part by part as `_write_changes` does, every fact keeping its number when its fact id stays, and fills
+    the slots of the facts whose members changed; one that changed much (or fills empty views) writes anew, slots
+    and all."""
+    parts = iter(parts)
+    if cur.execute("SELECT EXISTS (SELECT 1 FROM view_fact)").fetchone()[0]:
+        first = next(parts, None)
+        if first is not None:
+            found, keys = first.facts, first.keys
+            placed = {m.rowid for fact in found for m in fact.members}
+            changes = _changes(cur, placed, found, keys, first.types if first.whole else None)
+            if changes.rows() <= _REWRITE_SHARE * (len(found) + len(placed) + sum(map(len, keys.values()))):
+                del first, found, keys  # dropped before the next part is grouped
+                _write_parts(cur, changes, placed, parts)
+                return
+            parts = itertools.chain([first], parts)
+            del found, keys, placed, changes
+        del first
+    _rewrite(cur, parts)
+
+
+def _write_parts(cur: _Tx, changes: _Changes, placed: set[int], parts: Iterator[Part]) -> None:
+    """`_write`, comparing with the kept facts: the first part's changes, then every other part's, each written
+    before the next is grouped. A fact that no part keeps, and the members (and their keys) that no part placed
+    (resources deleted or removed at their source), are deleted after the last part: a kept fact may have had
+    members in several parts, and the part that keeps its number may come after one that leaves it."""
+    top = int(cur.execute("SELECT COALESCE(max(rowid), 0) FROM resource").fetchone()[0])
+    seen = bytearray(top + 1)  # the resources some part placed, by rowid
+    left: set[int] = set()  # the kept facts a part left (another may keep them)
+    while True:
+        for rowid in placed:
+            seen[rowid] = 1
+        left.update(changes.gone_facts)
+        _apply(cur, (), changes.gone_members, changes.fact_rows, changes.member_rows, changes.stale, changes.fresh)
+        if changes.refill:
+            _fill_slots(cur, "id IN (SELECT value FROM json_each(?))", (json.dumps(changes.refill),))
+        part = next(parts, None)
+        if part is None:
+            break
+        placed = {m.rowid for fact in part.facts for m in fact.members}
+        changes = _changes(cur, placed, part.facts, part.keys, part.types if part.whole else None)
+        del part
+    gone = [(rowid, fid) for rowid, fid in cur.execute("SELECT rowid, fid FROM view_member")
+            if rowid > top or not seen[rowid]]  # fmt: skip
+    if gone:
+        gone_members = [rowid for rowid, _ in gone]
+        cur.execute_rows("DELETE FROM view_key WHERE member IN ({rows})", gone_members)
+        cur.execute_rows("DELETE FROM view_member WHERE rowid IN ({rows})", gone_members)
+        left.update(fid for _, fid in gone)  # a fact of such members alone is gone with them
+    if not left:
         return
-    next_id = max(row[0] for row in old_facts.values()) + 1
-    fact_rows: list[tuple[Any, ...]] = []
-    placed: dict[int, tuple[Any, ...]] = {}
-    for fact in found:
-        row = (*_fact_row(fact), *_slot_of(fact))
-        old = old_facts.pop(fact.fact_id, None)
-        if old is None:
-            fid, next_id = next_id, next_id + 1
-        else:
-            fid = old[0]
-        if old is None or old[1:] != row:
-            fact_rows.append((fid, *row))
-        rtype, person = fact.resource_type, fact.person
-        for m in fact.members:
-            placed[m.rowid] = (fid, rtype, person, m.source_id, m.date, m.changed_at, m.last_seen)
-    old_members = {row[0]: row[1:] for row in cur.execute(
-        "SELECT rowid, fid, type, person, source_id, effective, changed_at, last_seen FROM view_member"
-    ).fetchall()}  # fmt: skip
-    member_rows = sorted((rowid, *new) for rowid, new in placed.items() if old_members.get(rowid) != new)
-    gone_members = sorted(rowid for rowid in old_members if rowid not in placed)
-    gone_facts = sorted(row[0] for row in old_facts.values())  # what was not found again
-    old_keys = set(cur.execute("SELECT key, member FROM view_key").fetchall())
-    new_keys = {(key, rowid) for rowid, numbers in keys.items() for key in numbers}
-    stale, fresh = sorted(old_keys - new_keys), sorted(new_keys - old_keys)
-    changed = len(fact_rows) + len(gone_facts) + len(member_rows) + len(gone_members) + len(stale) + len(fresh)
-    if changed > _REWRITE_SHARE * (len(found) + len(placed) + len(new_keys)):
-        _rewrite(cur, found, keys)
-    else:
-        _apply(cur, gone_facts, gone_members, fact_rows, member_rows, stale, fresh)
+    # Every member a part placed is written under the fact it is in now: a fact left by one part that still has
+    # members was kept by another (its slot is filled again, all its members in place); one without is gone.
+    kept = {fid for (fid,) in cur.execute(
+        "SELECT DISTINCT fid FROM view_member WHERE fid IN (SELECT value FROM json_each(?))", (json.dumps(sorted(left)),)
+    )}  # fmt: skip
+    _apply(cur, sorted(left - kept), (), (), (), (), ())
+    if kept:
+        _fill_slots(cur, "id IN (SELECT value FROM json_each(?))", (json.dumps(sorted(kept)),))
 
 
-def _rewrite(cur: _Tx, found: list[Fact], keys: dict[int, set[int]]) -> None:
-    """Replace all the kept facts with `found`, numbered from 1. A bulk write: the tables' indexes are dropped and
-    made again after (one sort beats 100,000 inserts into each), and rows go in in key order, so every table is
-    written front to back."""
+def _rewrite(cur: _Tx, parts: Iterable[Part]) -> None:
+    """Replace all the kept facts with the facts of `parts`, numbered from 1. A bulk write: the tables' indexes are
+    dropped and made again after (one sort beats 100,000 inserts into each), and each part's rows go in in key
+    order."""
     cur.execute("DELETE FROM view_member")
     cur.execute("DELETE FROM view_fact")
     cur.execute("DELETE FROM view_key")
@@ -874,26 +971,34 @@ def _rewrite(cur: _Tx, found: list[Fact], keys: dict[int, set[int]]) -> None:
     ).fetchall()
     for name, _ in indexes:
         cur.execute(f'DROP INDEX "{name}"')
-    fact_rows: list[tuple[Any, ...]] = []
-    member_rows: list[tuple[Any, ...]] = []
-    for fid, fact in enumerate(found, 1):
-        fact_rows.append((fid, *_fact_row(fact), *_slot_of(fact)))
-        rtype, person = fact.resource_type, fact.person
-        member_rows.extend(
-            (m.rowid, fid, rtype, person, m.source_id, m.date, m.changed_at, m.last_seen) for m in fact.members
-        )
-    member_rows.sort()
-    key_rows = sorted((key, rowid) for rowid, numbers in keys.items() for key in numbers)
-    if fact_rows:
-        cur.execute_rows(f"INSERT INTO view_fact ({', '.join(_FACT_COLUMNS)}) VALUES {{rows}}", fact_rows)
-    if member_rows:
-        cur.execute_rows(
-            "INSERT INTO view_member (rowid, fid, type, person, source_id, effective, changed_at, last_seen) "
-            "VALUES {rows}",
-            member_rows,
-        )
-    if key_rows:
-        cur.execute_rows("INSERT INTO view_key (key, member) VALUES {rows}", key_rows)
+    fid = 0
+    for found, keys, _, _ in parts:
+        fact_rows: list[tuple[Any, ...]] = []
+        member_rows: list[tuple[Any, ...]] = []
+        for fact in found:
+            fid += 1
+            fact_rows.append((fid, *_fact_row(fact), *_slot_of(fact)))
+            rtype, person = fact.resource_type, fact.person
+            member_rows.extend(
+                (m.rowid, fid, rtype, person, m.source_id, m.date, m.changed_at, m.last_seen) for m in fact.members
+            )
+        del found
+        if fact_rows:
+            cur.execute_rows(f"INSERT INTO view_fact ({', '.join(_FACT_COLUMNS)}) VALUES {{rows}}", fact_rows)
+        del fact_rows
+        member_rows.sort()
+        if member_rows:
+            cur.execute_rows(
+                "INSERT INTO view_member (rowid, fid, type, person, source_id, effective, changed_at, last_seen) "
+                "VALUES {rows}",
+                member_rows,
+            )
+        del member_rows
+        key_rows = sorted((key, rowid) for rowid, numbers in keys.items() for key in numbers)
+        del keys
+        if key_rows:
+            cur.execute_rows("INSERT INTO view_key (key, member) VALUES {rows}", key_rows)
+        del key_rows
     for _, sql in indexes:
         cur.execute(sql)
 
