@@ -780,9 +780,9 @@ def _changes(
     (top,) = cur.execute("SELECT COALESCE(max(rowid), 0) FROM resource").fetchone()
     members = json.dumps(sorted(reach))
     if types is not None:
-        # Every resource of these types: the kept facts of the types and their members, read by type (the index
-        # of the members by type holds every column read). A member kept in a fact of another type (one the
-        # patient confirmed across types) is not read: it is written again, as one that changed.
+        # Every resource of these types: the kept facts of the types and their members, read by type (through the
+        # index of the members by type). A member kept in a fact of another type (one the patient confirmed across
+        # types) is not read: it is written again, as one that changed.
         marks = ", ".join("?" for _ in types)
         old_members = {row[0]: row[1:] for row in cur.execute(
             f"SELECT {member_columns} FROM view_member INDEXED BY view_member_type WHERE type IN ({marks})", types
