@@ -18,6 +18,7 @@ from support.records import PASSPHRASE
 
 from app import views as v
 from app.record import Record, facts
+from app.record.facts import regroup
 from app.record.view_cache import current, head_of, kept_facts, kept_heads, kept_slots
 from app.views.merged import _as_slots
 
@@ -169,3 +170,43 @@ def test_an_identifier_decides_as_it_would_from_scratch(tmp_path: Path) -> None:
         assert _grouped(record, lambda: current(record)) == 1
         _same_as_from_scratch(record, "Observation")
         assert sorted(len(f.members) for f in kept_facts(record, "Observation"))[-1] == 2
+
+
+def _order(rid: str, medication: str = "1", day: str = "2024-01-01") -> dict[str, Any]:
+    return {"resourceType": "MedicationRequest", "id": rid, "status": "active", "intent": "order",
+            "subject": {"reference": "Patient/1"}, "authoredOn": day,
+            "medicationReference": {"reference": f"Medication/{medication}"}}  # fmt: skip
+
+
+def test_new_visits_and_orders_that_arrive_with_what_gives_them_their_keys_are_placed_once(tmp_path: Path) -> None:
+    # An Organization (or a Medication) that arrives or changes regroups every encounter (or order) of its source,
+    # the new ones of the same sync too: those are placed by that regrouping, not joined again (their key rows were
+    # written twice: "UNIQUE constraint failed: view_key.key, view_key.member").
+    with Record.create(tmp_path / "r.carry", PASSPHRASE) as record:
+        _patient(record, "Clinic A")
+        padding = [_result(f"pad{n:02}", value=float(n)) for n in range(40)]
+        _import(record, "Clinic A", padding + [_visit("v1") | {"serviceProvider": {"reference": "Organization/1"}},
+                                               _order("m1")])  # fmt: skip
+        _same_as_from_scratch(record, "Encounter")
+        at = {"serviceProvider": {"reference": "Organization/1"}}
+        # The organisation named, with a copy of the kept visit, two copies of a new one and one of its own.
+        _import(record, "Clinic A", [{"resourceType": "Organization", "id": "1", "name": "General Hospital"},
+                                     _visit("v2") | at, _visit("v3", "2024-02-01T10:00:00Z") | at,
+                                     _visit("v4", "2024-02-01T10:00:00Z") | at, _visit("v5", "2024-03-01T10:00:00Z")])  # fmt: skip
+        _same_as_from_scratch(record, "Encounter")
+        _same_as_from_scratch(record, "Observation")
+        # Renamed, in a second batch with more visits: the kept ones and the new are regrouped together again.
+        _import(record, "Clinic A", [{"resourceType": "Organization", "id": "1", "name": "Other Clinic"},
+                                     _visit("v6") | at, _visit("v7", "2024-02-01T10:00:00Z") | at])  # fmt: skip
+        _same_as_from_scratch(record, "Encounter")
+        # A Medication with new orders of it: a copy of the kept order, two copies of a new one.
+        _import(record, "Clinic A", [{"resourceType": "Medication", "id": "1", "code": {"coding": [
+            {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "301", "display": "Drug 10 MG"}]}},
+            _order("m2"), _order("m3", day="2024-02-01"), _order("m4", day="2024-02-01")])  # fmt: skip
+        _same_as_from_scratch(record, "MedicationRequest")
+        _same_as_from_scratch(record, "Encounter")
+        # Each placed once: one member row each, and the keys a grouping from scratch gives.
+        _, keys = regroup(record, None)
+        assert sorted(record._query("SELECT key, member FROM view_key")) == sorted(
+            (key, rowid) for rowid, numbers in keys.items() for key in numbers
+        )
