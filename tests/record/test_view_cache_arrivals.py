@@ -14,7 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
 from support.records import PASSPHRASE
+from test_view_cache_properties import NAMES, SETTINGS, SOURCES, _apply, _check, _fhir, companion, resource
 
 from app import views as v
 from app.record import Record, facts
@@ -210,3 +213,32 @@ def test_new_visits_and_orders_that_arrive_with_what_gives_them_their_keys_are_p
         assert sorted(record._query("SELECT key, member FROM view_key")) == sorted(
             (key, rowid) for rowid, numbers in keys.items() for key in numbers
         )
+
+
+def _padding(count: int) -> list[dict[str, Any]]:
+    """Results of codes of their own: they keep a sync's arrivals under the share that regroups everything."""
+    return [_result(f"pad{n:05}") | {"code": {"coding": [{"system": "http://loinc.org", "code": f"9-{n}"}]}}
+            for n in range(count)]  # fmt: skip
+
+
+@SETTINGS
+@given(kept=st.lists(resource, min_size=1, max_size=20),
+       batches=st.lists(st.tuples(st.sampled_from(SOURCES), st.lists(resource, min_size=1, max_size=30), companion),
+                        min_size=1, max_size=3))  # fmt: skip
+def test_many_arrivals_in_batches_of_one_sync_are_kept_as_grouped_from_scratch(
+    tmp_path_factory: Any, kept: list[dict[str, Any]], batches: list[tuple[str, list[dict[str, Any]], Any]]
+) -> None:
+    # A record whose views are kept, then a sync that brings many new resources in batches (the views brought up to
+    # date between them): copies of kept facts from this source or another, resources sharing identifiers and match
+    # keys with kept ones and with each other, of two people and nobody's, with or without the Organization or
+    # Medication that gives them their keys. Each batch stays under the share that regroups everything, so the
+    # arrivals join (or are regrouped with) the kept facts.
+    with Record.create(tmp_path_factory.mktemp("arrivals") / "v.carry", PASSPHRASE) as record:
+        for source in SOURCES:
+            for subject, name in (("1", NAMES[0]), ("2", NAMES[2])):
+                _apply(record, ("patient", source, subject, name))
+        _import(record, "Clinic A", _padding(80) + [_fhir(spec) for spec in kept])
+        _check(record)
+        for source, arriving, with_ in batches:
+            _apply(record, ("arrive", source, arriving, with_))
+            _check(record)
