@@ -167,6 +167,10 @@ def _refresh(record: Record, cur: _Tx, owner: dict[tuple[int, str], int]) -> fro
         # the rest of the change is regrouped (so the facts they join are as a grouping of the rest makes them).
         arrived = _arrivals(record, seeds, state) if seeds else set()
         regrouped = _regroup_part(record, cur, seeds - arrived, sources, changed) if seeds - arrived else []
+        if regrouped is not None and arrived and seeds - arrived:
+            # The rest's regrouping may have reached arrivals (an Organization or a Medication regroups every
+            # encounter or order of its source, new ones too): those are placed, keys and all; the others join.
+            arrived = _arrivals(record, arrived, state)
         if regrouped is not None and arrived:
             joined, grown = _join_arrivals(record, cur, arrived)
             regrouped.extend(grown)

@@ -14,10 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
 from support.records import PASSPHRASE
+from test_view_cache_properties import NAMES, SETTINGS, SOURCES, _apply, _check, _fhir, companion, resource
 
 from app import views as v
 from app.record import Record, facts
+from app.record.facts import regroup
 from app.record.view_cache import current, head_of, kept_facts, kept_heads, kept_slots
 from app.views.merged import _as_slots
 
@@ -169,3 +173,72 @@ def test_an_identifier_decides_as_it_would_from_scratch(tmp_path: Path) -> None:
         assert _grouped(record, lambda: current(record)) == 1
         _same_as_from_scratch(record, "Observation")
         assert sorted(len(f.members) for f in kept_facts(record, "Observation"))[-1] == 2
+
+
+def _order(rid: str, medication: str = "1", day: str = "2024-01-01") -> dict[str, Any]:
+    return {"resourceType": "MedicationRequest", "id": rid, "status": "active", "intent": "order",
+            "subject": {"reference": "Patient/1"}, "authoredOn": day,
+            "medicationReference": {"reference": f"Medication/{medication}"}}  # fmt: skip
+
+
+def test_new_visits_and_orders_that_arrive_with_what_gives_them_their_keys_are_placed_once(tmp_path: Path) -> None:
+    # An Organization (or a Medication) that arrives or changes regroups every encounter (or order) of its source,
+    # the new ones of the same sync too: those are placed by that regrouping, not joined again (their key rows were
+    # written twice: "UNIQUE constraint failed: view_key.key, view_key.member").
+    with Record.create(tmp_path / "r.carry", PASSPHRASE) as record:
+        _patient(record, "Clinic A")
+        padding = [_result(f"pad{n:02}", value=float(n)) for n in range(40)]
+        _import(record, "Clinic A", padding + [_visit("v1") | {"serviceProvider": {"reference": "Organization/1"}},
+                                               _order("m1")])  # fmt: skip
+        _same_as_from_scratch(record, "Encounter")
+        at = {"serviceProvider": {"reference": "Organization/1"}}
+        # The organisation named, with a copy of the kept visit, two copies of a new one and one of its own.
+        _import(record, "Clinic A", [{"resourceType": "Organization", "id": "1", "name": "General Hospital"},
+                                     _visit("v2") | at, _visit("v3", "2024-02-01T10:00:00Z") | at,
+                                     _visit("v4", "2024-02-01T10:00:00Z") | at, _visit("v5", "2024-03-01T10:00:00Z")])  # fmt: skip
+        _same_as_from_scratch(record, "Encounter")
+        _same_as_from_scratch(record, "Observation")
+        # Renamed, in a second batch with more visits: the kept ones and the new are regrouped together again.
+        _import(record, "Clinic A", [{"resourceType": "Organization", "id": "1", "name": "Other Clinic"},
+                                     _visit("v6") | at, _visit("v7", "2024-02-01T10:00:00Z") | at])  # fmt: skip
+        _same_as_from_scratch(record, "Encounter")
+        # A Medication with new orders of it: a copy of the kept order, two copies of a new one.
+        _import(record, "Clinic A", [{"resourceType": "Medication", "id": "1", "code": {"coding": [
+            {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "301", "display": "Drug 10 MG"}]}},
+            _order("m2"), _order("m3", day="2024-02-01"), _order("m4", day="2024-02-01")])  # fmt: skip
+        _same_as_from_scratch(record, "MedicationRequest")
+        _same_as_from_scratch(record, "Encounter")
+        # Each placed once: one member row each, and the keys a grouping from scratch gives.
+        _, keys = regroup(record, None)
+        assert sorted(record._query("SELECT key, member FROM view_key")) == sorted(
+            (key, rowid) for rowid, numbers in keys.items() for key in numbers
+        )
+
+
+def _padding(count: int) -> list[dict[str, Any]]:
+    """Results of codes of their own: they keep a sync's arrivals under the share that regroups everything."""
+    return [_result(f"pad{n:05}") | {"code": {"coding": [{"system": "http://loinc.org", "code": f"9-{n}"}]}}
+            for n in range(count)]  # fmt: skip
+
+
+@SETTINGS
+@given(kept=st.lists(resource, min_size=1, max_size=20),
+       batches=st.lists(st.tuples(st.sampled_from(SOURCES), st.lists(resource, min_size=1, max_size=30), companion),
+                        min_size=1, max_size=3))  # fmt: skip
+def test_many_arrivals_in_batches_of_one_sync_are_kept_as_grouped_from_scratch(
+    tmp_path_factory: Any, kept: list[dict[str, Any]], batches: list[tuple[str, list[dict[str, Any]], Any]]
+) -> None:
+    # A record whose views are kept, then a sync that brings many new resources in batches (the views brought up to
+    # date between them): copies of kept facts from this source or another, resources sharing identifiers and match
+    # keys with kept ones and with each other, of two people and nobody's, with or without the Organization or
+    # Medication that gives them their keys. Each batch stays under the share that regroups everything, so the
+    # arrivals join (or are regrouped with) the kept facts.
+    with Record.create(tmp_path_factory.mktemp("arrivals") / "v.carry", PASSPHRASE) as record:
+        for source in SOURCES:
+            for subject, name in (("1", NAMES[0]), ("2", NAMES[2])):
+                _apply(record, ("patient", source, subject, name))
+        _import(record, "Clinic A", _padding(80) + [_fhir(spec) for spec in kept])
+        _check(record)
+        for source, arriving, with_ in batches:
+            _apply(record, ("arrive", source, arriving, with_))
+            _check(record)

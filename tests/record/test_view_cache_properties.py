@@ -48,12 +48,17 @@ resource = st.fixed_dictionaries(
         "org": st.sampled_from(["Org/1", "Org/2"]),
         "category": st.sampled_from(["laboratory", "laboratory", "vital-signs", None, "survey"]),
         "coded": st.sampled_from([True, True, False]),  # an uncoded Observation: an OTHER result named by its text
+        "medication": st.sampled_from([None, None, "1", "2"]),  # an order of a Medication resource (by reference)
     }
 )
+# What may arrive with new resources, in the same import: an Organization or a Medication (new, or changed) that
+# gives the source's encounters or orders their keys.
+companion = st.sampled_from([None, None, ("Organization", "1", "General Hospital"), ("Organization", "2", "Other Clinic"),
+                             ("Medication", "1", "1"), ("Medication", "2", "2"), ("Medication", "1", "2")])
 step = st.one_of(
     st.tuples(st.just("import"), st.sampled_from(SOURCES), st.lists(resource, min_size=1, max_size=6)),
     # New resources only (ids never used before), as a sync brings: the kept lists count them from themselves alone.
-    st.tuples(st.just("arrive"), st.sampled_from(SOURCES), st.lists(resource, min_size=1, max_size=6)),
+    st.tuples(st.just("arrive"), st.sampled_from(SOURCES), st.lists(resource, min_size=1, max_size=6), companion),
     st.tuples(st.just("patient"), st.sampled_from(SOURCES), st.sampled_from(["1", "2"]), st.sampled_from(NAMES)),
     st.tuples(st.just("organization"), st.sampled_from(SOURCES), st.sampled_from(["1", "2"]),
               st.sampled_from(["General Hospital", "Other Clinic"])),  # fmt: skip
@@ -81,6 +86,9 @@ def _fhir(spec: dict[str, Any]) -> dict[str, Any]:
         out |= {"status": spec["status"], "intent": "order", "subject": ref,
                 "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
                                                           "code": f"30{code}", "display": f"Drug{code} 10 MG Oral Tablet"}]}}  # fmt: skip
+        if spec.get("medication"):  # its code read from the Medication (when the source has it)
+            del out["medicationCodeableConcept"]
+            out["medicationReference"] = {"reference": f"Medication/{spec['medication']}"}
         if day:
             out["authoredOn"] = day
     elif rtype == "AllergyIntolerance":
@@ -107,6 +115,15 @@ def _fhir(spec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _companion(what: tuple[str, str, str]) -> dict[str, Any]:
+    """An Organization (by name) or a Medication (by code) that gives the encounters or orders naming it their keys."""
+    rtype, rid, value = what
+    if rtype == "Organization":
+        return {"resourceType": rtype, "id": rid, "name": value}
+    return {"resourceType": rtype, "id": rid, "code": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                                   "code": f"30{value}", "display": f"Drug{value} 10 MG"}]}}  # fmt: skip
+
+
 def _import(record: Record, source: str, resources: list[dict[str, Any]]) -> None:
     body = b"\n".join(json.dumps(r).encode() for r in resources)
     record.import_bytes(body, origin=f"{source}.ndjson", source=source)
@@ -118,7 +135,8 @@ def _apply(record: Record, move: tuple[Any, ...]) -> None:
         _import(record, move[1], [_fhir(spec) for spec in move[2]])
     elif kind == "arrive":
         fresh = record.count()
-        _import(record, move[1], [_fhir(spec | {"id": f"{spec['id']}-{fresh}-{n}"}) for n, spec in enumerate(move[2])])
+        arriving = [_fhir(spec | {"id": f"{spec['id']}-{fresh}-{n}"}) for n, spec in enumerate(move[2])]
+        _import(record, move[1], arriving + [_companion(c) for c in move[3:] if c])
     elif kind == "patient":
         given, family = move[3]
         _import(record, move[1], [{"resourceType": "Patient", "id": move[2], "birthDate": "1970-01-01",
