@@ -46,9 +46,9 @@ def source_statuses(record: Record) -> list[SourceStatus]:
     out = []
     for row in source_rows(record):
         if row.finished_at:
-            parts = [f"{row.imported} new", f"{row.updated} updated", f"{row.unchanged} unchanged"]
+            parts = [f"{row.imported:,} new", f"{row.updated:,} updated", f"{row.unchanged:,} unchanged"]
             if row.invalid:
-                parts.append(f"{row.invalid} failed validation (kept)")
+                parts.append(f"{row.invalid:,} failed validation (kept)")
             result = ", ".join(parts)
         else:
             result = ""

@@ -73,7 +73,7 @@ def test_a_big_import_says_while_the_record_file_is_tidied(
         pick_file(page, "import-file", big)
         ex(by_id(page, "tidying")).to_have_text(_TIDYING, timeout=90_000)
         ex(page.get_by_role("progressbar", name="Tidying the record file", exact=False)).to_be_visible()
-        ex(by_id(page, "notice")).to_contain_text("heart-rate.ndjson: 12000 new")
+        ex(by_id(page, "notice")).to_contain_text("heart-rate.ndjson: 12,000 new")
         shot(page, f"import-tidying-{width}")
         ex(by_id(page, "tidying")).to_have_count(0, timeout=60_000)  # gone once the rewrite has ended
     finally:

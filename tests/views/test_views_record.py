@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -193,3 +194,22 @@ def test_strength_and_formatting() -> None:
     assert lab is not None and lab.source == "lab" and lab.text() == "1–2 x"
     flag = v.flag_for(1.5, lab, own)
     assert flag is not None and flag.word == "Critical low" and flag.severity == "alert"
+
+
+def test_source_status_counts_read_with_thousands_separators(tmp_path: Path) -> None:
+    lines = [
+        json.dumps({"resourceType": "Observation", "id": f"hr-{n}", "status": "final",
+                    "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+                    "effectiveDateTime": f"2026-01-01T00:{n // 60 % 60:02d}:{n % 60:02d}Z",
+                    "valueQuantity": {"value": 60 + n % 40, "unit": "/min"}})  # fmt: skip
+        for n in range(1234)
+    ]
+    path = tmp_path / "readings.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    rec = Record.create(tmp_path / "big.carry", PASSPHRASE)
+    try:
+        rec.import_file(path)
+        (status,) = v.source_statuses(rec)
+        assert status.last_result == "1,234 new, 0 updated, 0 unchanged"
+    finally:
+        rec.close()

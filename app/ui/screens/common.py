@@ -299,7 +299,7 @@ def ImportFileButton(label: str, identifier: str, whose: Whose) -> ft.Control:
         c = report.counts
         notes = " ".join(getattr(report, "notes", ()))
         await session.record_changed()
-        session.notify(f"{title or report.origin}: {c.imported} new, {c.updated} updated, {c.unchanged} unchanged."
+        session.notify(f"{title or report.origin}: {c.imported:,} new, {c.updated:,} updated, {c.unchanged:,} unchanged."
                        + (f" {notes}" if notes else ""), "ok")  # fmt: skip
 
     async def pick() -> None:

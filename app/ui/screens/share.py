@@ -362,8 +362,8 @@ def Received() -> ft.Control:
         if received is None:
             return
         name, counts = await session.run(keep_received, session.require(), received)
-        set_kept(f"Kept as the read-only source “{name}”: {counts.imported} new, {counts.updated} updated, "
-                 f"{counts.unchanged} unchanged.")  # fmt: skip
+        set_kept(f"Kept as the read-only source “{name}”: {counts.imported:,} new, {counts.updated:,} updated, "
+                 f"{counts.unchanged:,} unchanged.")  # fmt: skip
         await session.record_changed()
 
     submit = session.act(open_link)
