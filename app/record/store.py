@@ -373,6 +373,17 @@ class _RewriteProgress:
         return self.said
 
 
+def _followed(thread: threading.Thread, share: Callable[[], float | None], progress: Callable[[float], None]) -> None:
+    """Wait for a rewrite's `thread` to end, `progress` hearing its `share` (when there is one) a few times a second
+    from this thread, and 1.0 at the end."""
+    while thread.is_alive():
+        said = share()
+        if said is not None:
+            progress(said)
+        thread.join(_REWRITE_TICK)
+    progress(1.0)
+
+
 class Record:
     """An open, unlocked record. Create one with Record.create or Record.open; close it with close()."""
 
@@ -659,14 +670,11 @@ class Record:
                 rewriting = threading.Thread(target=vacuum, name="carry-record-vacuum", daemon=True)
                 rewriting.start()
                 try:
-                    while rewriting.is_alive():
-                        progress(watch.share())
-                        rewriting.join(_REWRITE_TICK)
+                    _followed(rewriting, watch.share, progress)
                 except BaseException:
                     db.interrupt()  # stopped: the rewrite is rolled back (or, copying back already, let finish)
                     rewriting.join()
                     raise
-                progress(1.0)
         finally:
             db.set_progress_handler(None, 0)
             self._rewrite_watch = None
@@ -688,13 +696,10 @@ class Record:
         thread = self._rewriting
         if thread is None or not thread.is_alive():
             return False
-        while thread.is_alive():
-            share = self.rewriting()
-            if progress is not None and share is not None:
-                progress(share)
-            thread.join(_REWRITE_TICK)
-        if progress is not None:
-            progress(1.0)
+        if progress is None:
+            thread.join()
+        else:
+            _followed(thread, self.rewriting, progress)
         return True
 
     # --- connection plumbing --------------------------------------------------------------------------------

@@ -910,8 +910,7 @@ def _write(cur: _Tx, parts: Iterable[Part]) -> None:
         first = next(parts, None)
         if first is not None:
             found, keys = first.facts, first.keys
-            placed = {m.rowid for fact in found for m in fact.members}
-            changes = _changes(cur, placed, found, keys, first.types if first.whole else None)
+            placed, changes = _part_changes(cur, first)
             if changes.rows() <= _REWRITE_SHARE * (len(found) + len(placed) + sum(map(len, keys.values()))):
                 del first, found, keys  # dropped before the next part is grouped
                 _write_parts(cur, changes, placed, parts)
@@ -920,6 +919,12 @@ def _write(cur: _Tx, parts: Iterable[Part]) -> None:
             del found, keys, placed, changes
         del first
     _rewrite(cur, parts)
+
+
+def _part_changes(cur: _Tx, part: Part) -> tuple[set[int], _Changes]:
+    """The resources a part of a full regroup placed, and what differs between their kept facts and the part's."""
+    placed = {m.rowid for fact in part.facts for m in fact.members}
+    return placed, _changes(cur, placed, part.facts, part.keys, part.types if part.whole else None)
 
 
 def _write_parts(cur: _Tx, changes: _Changes, placed: set[int], parts: Iterator[Part]) -> None:
@@ -940,8 +945,7 @@ def _write_parts(cur: _Tx, changes: _Changes, placed: set[int], parts: Iterator[
         part = next(parts, None)
         if part is None:
             break
-        placed = {m.rowid for fact in part.facts for m in fact.members}
-        changes = _changes(cur, placed, part.facts, part.keys, part.types if part.whole else None)
+        placed, changes = _part_changes(cur, part)
         del part
     gone = [(rowid, fid) for rowid, fid in cur.execute("SELECT rowid, fid FROM view_member")
             if rowid > top or not seen[rowid]]  # fmt: skip
