@@ -795,9 +795,17 @@ class _ProgressLine:
             self._line(text)
 
     def checking(self, done: int, total: int) -> None:
-        """Progress of the validation that follows the syncs."""
-        if self.live or done == total:
+        """Progress of the validation that follows the syncs (on a terminal; a log gets `checked` at the end)."""
+        if self.live:
             self._line(f"  checked {done:,} of {total:,} new or changed resources against FHIR R4")
+
+    def checked(self, count: int) -> None:
+        """What the validation beside the syncs and after them checked in all; said whether or not any was left for
+        after them (a fast machine checks everything beside the sync)."""
+        if count:
+            self.close()
+            sys.stderr.write(f"  checked {count:,} new or changed resources against FHIR R4\n")
+            sys.stderr.flush()
 
     def tidying(self, share: float) -> None:
         """Progress of the rewrite of the record file that follows a big import or sync."""
@@ -885,9 +893,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
         # Syncs store first and validate what they stored beside it (once there is much); what is left is validated
         # after them, and the invalid counts are added to their reports.
         checking = None if args.json else _ProgressLine()
-        checker.finish(progress=checking.checking if checking else None)
+        result = checker.finish(progress=checking.checking if checking else None)
         if checking:
-            checking.close()
+            checking.checked(result.checked)
         portals.state.rewrite_after_syncs([conn.id for conn in synced])
         _tidied(record, quiet=args.json)
         reports = {conn.name: portals.state.reports(conn.id, 1)[0] for conn in synced}

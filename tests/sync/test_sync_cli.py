@@ -122,6 +122,24 @@ def _connect_error(
     return status, err
 
 
+def test_a_log_says_once_how_many_were_checked_even_when_all_were_checked_beside_the_sync(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from app.cli import _ProgressLine
+
+    # A fast machine validates everything beside the sync: nothing is left for after it, and the log still says it.
+    line = _ProgressLine()
+    line.checked(12000)
+    # A slower one leaves some: the log gets one line with the whole count, not the count left after the sync.
+    line = _ProgressLine()
+    for done in (500, 1000):
+        line.checking(done, 1000)
+    line.checked(12000)
+    line.checked(0)  # nothing stored new or changed: nothing said
+    err = capsys.readouterr().err
+    assert err.splitlines() == ["  checked 12,000 new or changed resources against FHIR R4"] * 2
+
+
 def test_connect_says_when_the_patient_declines(sandbox: SandboxServer, tmp_path: Path) -> None:
     status, err = _connect_error(sandbox, tmp_path, approve=False)
     assert status == 1 and "declined to give Carry access" in err
