@@ -206,8 +206,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             if not args.json:
                 c = report.counts
                 print(
-                    f"{_shown(report.origin)}: {c.imported} new, {c.updated} updated, {c.unchanged} unchanged"
-                    + (f", {c.invalid} failed validation (kept and flagged)" if c.invalid else "")
+                    f"{_shown(report.origin)}: {c.imported:,} new, {c.updated:,} updated, {c.unchanged:,} unchanged"
+                    + (f", {c.invalid:,} failed validation (kept and flagged)" if c.invalid else "")
                 )
                 for rtype, rid, reason in c.invalid_items:
                     print(f"  invalid {rtype}/{_shown(rid)}: {_shown(reason)}")
@@ -786,10 +786,10 @@ class _ProgressLine:
             counts[2] += event.updated
             counts[3] += event.unchanged
         counts = self.per_type.get(event.resource_type, [0, 0, 0, 0])
-        total = f"/{event.total}" if event.total else ""
+        total = f"/{event.total:,}" if event.total else ""
         text = (
             f"  [{event.tasks_done}/{event.tasks_total}] {event.resource_type}: page {counts[0]}, "
-            f"{counts[1]} new, {counts[2]} updated, {counts[3]} unchanged{total}"
+            f"{counts[1]:,} new, {counts[2]:,} updated, {counts[3]:,} unchanged{total}"
         )
         if self.live or (event.done and not event.page):
             self._line(text)
@@ -831,13 +831,13 @@ def _print_report(name: str, report: Any) -> None:
     t = report.totals
     print(
         f"{_shown(name)}: {report.outcome} ({report.mode}{', resumed' if report.resumed else ''}) in {report.duration:.1f} s, "
-        f"{report.requests} requests, {report.bytes / 1_000_000:.1f} MB: {t.imported} new, {t.updated} updated, "
-        f"{t.unchanged} unchanged" + (f", {t.invalid} failed validation (kept and flagged)" if t.invalid else "")
+        f"{report.requests} requests, {report.bytes / 1_000_000:.1f} MB: {t.imported:,} new, {t.updated:,} updated, "
+        f"{t.unchanged:,} unchanged" + (f", {t.invalid:,} failed validation (kept and flagged)" if t.invalid else "")
     )
     for rtype, r in sorted(report.types.items()):
-        line = f"  {rtype.ljust(24)} {r.imported:6} new {r.updated:6} updated {r.unchanged:6} unchanged"
-        line += f" {r.invalid:6} invalid" if r.invalid else ""
-        print(line + (f" {r.removed:6} removed at the source" if r.removed else ""))
+        line = f"  {rtype.ljust(24)} {r.imported:7,} new {r.updated:7,} updated {r.unchanged:7,} unchanged"
+        line += f" {r.invalid:7,} invalid" if r.invalid else ""
+        print(line + (f" {r.removed:7,} removed at the source" if r.removed else ""))
         for reason in r.refused:
             print(f"  {''.ljust(24)} refused: {_shown(reason)}")
     if report.not_shared:
@@ -1266,8 +1266,8 @@ def cmd_open(args: argparse.Namespace) -> int:
     if args.keep:
         with _open(args) as record:
             name, counts = keep_received(record, received, name=args.name)
-        print(f"Kept in your record as the read-only source {name!r}: {counts.imported} new, {counts.updated} "
-              f"updated, {counts.unchanged} unchanged.", file=sys.stderr)  # fmt: skip
+        print(f"Kept in your record as the read-only source {name!r}: {counts.imported:,} new, {counts.updated:,} "
+              f"updated, {counts.unchanged:,} unchanged.", file=sys.stderr)  # fmt: skip
     return 0
 
 

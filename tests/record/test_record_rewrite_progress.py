@@ -185,7 +185,7 @@ def test_carry_import_says_how_far_the_rewrite_after_it_is(
     monkeypatch.setattr(store, "_REWRITE_FROM_BYTES", 1024 * 1024)  # 4,000 readings grow the record by ~3 MiB
     assert main(["import", str(big)]) == 0
     out, err = capsys.readouterr()
-    assert "many.ndjson: 4000 new, 0 updated, 0 unchanged" in out
+    assert "many.ndjson: 4,000 new, 0 updated, 0 unchanged" in out
     said = [line for line in err.splitlines() if "tidying" in line]
     # Not a terminal: where it began and its end, after the import's own line.
     assert len(said) == 2 and said[-1] == "  tidying the record file… 100 %", err

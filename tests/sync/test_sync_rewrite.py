@@ -6,6 +6,7 @@ thousand resources is big."""
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -135,6 +136,8 @@ def test_carry_sync_says_how_far_the_rewrite_after_it_is(
         assert main(["sync", "--record", str(path)]) == 0
     out, err = capsys.readouterr()
     assert "complete" in out
+    readings = next(line for line in out.splitlines() if line.lstrip().startswith("Observation"))
+    assert re.search(r" 2,\d\d\d new ", readings), readings  # her portal's own and the many readings, read '2,602'
     said = [line for line in err.splitlines() if "tidying" in line]
     assert len(said) == 2 and said[-1] == "  tidying the record file… 100 %", err
     assert err.rindex("checked") < err.index("tidying")  # after the validation, the sync's last writes
