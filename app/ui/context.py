@@ -7,6 +7,7 @@ the session that began the sign-in), short-lived links for attachments, and the 
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -109,6 +110,19 @@ class DemoLogin:
     password: str
 
 
+def _software_answers(base_url: str, software: str) -> bool:
+    """Whether the FHIR server at the loopback address `base_url` answers, its CapabilityStatement naming it
+    `software`."""
+    from sync.http import NetworkError, request_blocking
+
+    try:
+        answer = request_blocking("GET", f"{base_url.rstrip('/')}/metadata", headers={"Accept": "application/fhir+json"},
+                                  timeout=2.0)  # fmt: skip
+        return answer.status == 200 and json.loads(answer.content).get("software", {}).get("name") == software
+    except (NetworkError, ValueError, AttributeError):
+        return False
+
+
 DEMO_PORT = 47330  # the demo hospital's address is saved as its source's: it must be the same after a restart
 
 
@@ -142,24 +156,28 @@ class DemoHospital:
                     break
             return self._server
 
-    def serve(self, base_url: str) -> None:
+    def serve(self, base_url: str) -> bool:
         """Before a demo source syncs: when its hospital is not running in this process (Carry restarted), start
-        it again at the saved address. Blocking; a port held by another program is left to the sync to report."""
+        it again at the saved address. Blocking. Whether a demo hospital answers there: this process's, or one that
+        another program runs at that address (`carry sandbox` in a terminal, another Carry); False when the port is
+        held by something else, for the sync to say so."""
         from urllib.parse import urlsplit
 
         from sync.http import is_loopback
         from sync.sandbox import SandboxError
+        from sync.sandbox.conformance import SOFTWARE_NAME
 
         parts = urlsplit(base_url)
         if not is_loopback(base_url) or not parts.port:
-            return
+            return True  # not one Carry starts: the sync reaches it or says why not
         with self._lock:
             if self._server is not None:
-                return
+                return True
         try:
             self.start(parts.port)
         except SandboxError:
-            pass
+            return _software_answers(base_url, SOFTWARE_NAME)
+        return True
 
     @property
     def running(self) -> bool:

@@ -183,8 +183,7 @@ def start_sync(session: UiSession, source_id: int, name: str) -> SyncRun:
         conn = await asyncio.to_thread(portals.source, source_id)
         if conn.vendor == "sandbox" and conn.status == "connected":
             # The built-in demo hospital: running again after a restart, at the same address.
-            await asyncio.to_thread(demo.serve, conn.base_url)
-            if not demo.running:
+            if not await asyncio.to_thread(demo.serve, conn.base_url):
                 port = urlsplit(conn.base_url).port
                 reason = (f"The demo hospital could not start again at its address (another program is using port "
                           f"{port}). Close that program and sync again, or try the demo hospital again to connect "

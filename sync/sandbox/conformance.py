@@ -14,10 +14,13 @@ __all__ = [
     "CAPABILITIES",
     "CREATABLE_TYPES",
     "SCOPES_SUPPORTED",
+    "SOFTWARE_NAME",
     "capability_statement",
     "openid_configuration",
     "smart_configuration",
 ]
+
+SOFTWARE_NAME = "Carry sandbox portal"  # its CapabilityStatement's software: how Carry knows its demo hospital
 
 CAPABILITIES = [
     "launch-standalone",
@@ -125,7 +128,7 @@ def capability_statement(base: str, origin: str, types: list[str], started: str)
         "date": started,
         "publisher": "Carry",
         "kind": "instance",
-        "software": {"name": "Carry sandbox portal"},
+        "software": {"name": SOFTWARE_NAME},
         "implementation": {"description": "Carry Demo Hospital (synthetic patients)", "url": base},
         "fhirVersion": "4.0.1",
         "format": ["json"],

@@ -60,3 +60,19 @@ def test_a_taken_demo_port_falls_back_for_a_new_demo_but_not_for_a_saved_one() -
             fresh.stop()
         with pytest.raises(SandboxError):
             DemoHospital().start(port)
+
+
+def test_a_demo_hospital_another_program_runs_at_the_saved_address_is_synced_from_not_refused() -> None:
+    from sync.sandbox import SandboxServer
+
+    # `carry sandbox` in a terminal (or another Carry) holds the saved address: the sync goes to it.
+    with SandboxServer() as elsewhere:
+        here = DemoHospital()
+        assert here.serve(elsewhere.base_url) and not here.running
+    # Another program holds it and answers nothing (or not as the demo hospital): the sync says so.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        assert not DemoHospital().serve(f"http://127.0.0.1:{taken.getsockname()[1]}/fhir")
+    # A portal that is not on this machine is not Carry's to start: the sync reaches it or says why.
+    assert DemoHospital().serve("https://launch.smarthealthit.org/v/r4/fhir")

@@ -1,7 +1,7 @@
 """Issue 20: while the record file is rewritten (after an update that frees space, after a big import), the app says
 how far that is instead of standing still: on the unlock screen ("Updating your record for this version of Carry:
 tidying the record file… n %") and under the import button ("Tidying the record file… n %", with a bar), against a
-real `carry serve`. The server's rewrite is slowed (CARRY_TEST_REWRITE_PAUSE: each of SQLite's progress ticks
+real `carry serve`; and in the sync panel after a sync that grew the record much. The server's rewrite is slowed (CARRY_TEST_REWRITE_PAUSE: each of SQLite's progress ticks
 sleeps) so that a small record's rewrite stays on screen long enough to be seen."""
 
 from __future__ import annotations
@@ -80,4 +80,60 @@ def test_a_big_import_says_while_the_record_file_is_tidied(
         context.close()
     with Record.open(server.record, PASSPHRASE) as record:
         assert record.count("Observation") == 12_000
+        assert record.read("PRAGMA freelist_count") == [(0,)]
+
+
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "390px"])
+def test_a_big_sync_says_in_its_panel_while_the_record_file_is_tidied(
+    make_server: Any, browser: Any, viewport: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from support.portal import READ_SCOPES, connect_elvina
+
+    from app.portals import Portals
+    from sync.sandbox import SandboxServer
+
+    monkeypatch.setenv("CARRY_TEST_REWRITE_PAUSE", "0.03")
+    server = make_server(create=False)
+    width = viewport["width"]
+    with SandboxServer() as sandbox:
+
+        async def connect() -> Any:
+            with Record.create(server.record, PASSPHRASE) as record:
+                return await connect_elvina(Portals(record), sandbox, READ_SCOPES)  # connected, nothing synced yet
+
+        with ThreadPoolExecutor(1) as pool:  # Playwright's sync API keeps an event loop running on this thread
+            conn = pool.submit(asyncio.run, connect()).result()
+        # 14,000 heart rates in her portal: the first sync grows the new record past the 8 MiB and 25 % of a rewrite.
+        for n in range(14_000):
+            sandbox.store.put({
+                "resourceType": "Observation", "status": "final",
+                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                          "code": "vital-signs"}]}],
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}], "text": "Heart rate"},
+                "subject": {"reference": f"Patient/{conn.patient_id}"},
+                "effectiveDateTime": f"20{10 + n % 14}-{1 + n % 12:02d}-{1 + n % 28:02d}T{n % 24:02d}:00:00Z",
+                "valueQuantity": {"value": 50 + n % 60, "unit": "/min", "system": "http://unitsofmeasure.org",
+                                  "code": "/min"},
+            })  # fmt: skip
+        context = browser.new_context(viewport=viewport)
+        try:
+            page = open_app(context, f"{server.url}/sources")
+            ex = expect()
+            unlock(page)
+            page.get_by_role("button", name="Sync now").click()
+            ex(by_id(page, "sync-done")).to_contain_text("new,", timeout=120_000)
+            # The sync has ended and said what it brought; below its outcome, the rewrite that follows it.
+            ex(by_id(page, "tidying")).to_have_text(_TIDYING, timeout=60_000)
+            ex(page.get_by_role("progressbar", name="Tidying the record file", exact=False)).to_be_visible()
+            by_id(page, "tidying").scroll_into_view_if_needed()
+            shot(page, f"sync-tidying-{width}")
+            ex(by_id(page, "tidying")).to_have_count(0, timeout=60_000)  # gone once the rewrite has ended
+            ex(by_id(page, "sync-done")).to_be_visible()  # the outcome stays
+        finally:
+            context.close()
+    with Record.open(server.record, PASSPHRASE) as record:
+        assert record.count("Observation") > 14_000
         assert record.read("PRAGMA freelist_count") == [(0,)]

@@ -206,13 +206,13 @@ def SyncPanel(run: SyncRun) -> ft.Control:
     rows: list[ft.Control] = [
         ft.Row(
             [
-                ft.Text(row.name, size=13, color=INK, width=140 if phone else 170),
+                ft.Text(row.name, size=13, color=INK, width=128 if phone else 170),
                 ft.Container(
                     content=ft.ProgressBar(value=row.fraction, bar_height=5, border_radius=3, color=PRIMARY,
                                            semantics_label=f"{row.name} progress"),  # fmt: skip
                     expand=True,
                 ),
-                ft.Text(row.count_text, size=12, color=MUTED, width=64 if phone else 90, text_align=ft.TextAlign.RIGHT),
+                ft.Text(row.count_text, size=12, color=MUTED, width=96 if phone else 110, text_align=ft.TextAlign.RIGHT),
             ],
             vertical_alignment=ft.CrossAxisAlignment.CENTER,
         )
