@@ -6,6 +6,7 @@ Offline, it says that only the built-in list is present and how to update it."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from support.ports import free_port
 from support.servers import serving
 
-from ui.browser_support import DESKTOP, PHONE, enter_text, open_app, shot
+from ui.browser_support import DESKTOP, PHONE, enter_text, field_value, open_app, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.flaky(reruns=2)]
 
@@ -84,6 +85,10 @@ def test_updating_the_provider_list_finds_kaiser_permanente(
         ex(status).to_contain_text("Only Carry's built-in list is here")
         enter_text(page, SEARCH, "kaiser")
         ex(page.get_by_text("No provider matches", exact=False)).to_be_visible()
+        # The search ran as it was typed and drew its answer; the field still holds what was typed (it was emptied
+        # by that render when the field was drawn without its text).
+        field = page.get_by_role("textbox", name=re.compile("^" + re.escape(SEARCH)))
+        field_value(page, field, "kaiser", timeout=3.0)
 
         # Offline: every list fails, and the app says what is present and what to do.
         page.get_by_role("button", name="Update the provider list").click()
@@ -106,6 +111,7 @@ def test_updating_the_provider_list_finds_kaiser_permanente(
         # The search ran again with the new list.
         ex(page.get_by_role("button", name="Kaiser Permanente - Washington", exact=False)).to_be_visible()
         ex(page.get_by_role("button", name="Kaiser Permanente – Georgia", exact=False)).to_be_visible()
+        field_value(page, field, "kaiser", timeout=3.0)
         shot(page, f"providers-updated-{viewport['width']}")
     finally:
         context.close()

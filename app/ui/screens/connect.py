@@ -244,7 +244,7 @@ def Choose(begin: Callable[[str, str | None], Any]) -> ft.Control:
             for n, p in enumerate(providers[:12])
         ] or [muted("No provider matches. Try fewer words, or use its FHIR address below.")]
     # The field holds what was typed (`value`): each key renders this again to search as one types, and a field
-    # rendered without its text was emptied by that render on a busy machine, under the keys still arriving.
+    # drawn without its text was emptied by the render that showed the search's answer.
     search = ft.TextField(label="Hospital or clinic name, city or state", prefix_icon=ft.Icons.SEARCH, value=query,
                           on_change=session.act(typed), on_submit=session.act(typed), border_radius=10)  # fmt: skip
     address = ft.TextField(label="FHIR address (https://…)", on_change=url_typed, on_submit=session.act(connect_url),
