@@ -6,6 +6,7 @@ patient's own entries as a source of their own, and removing imported files with
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,9 @@ def test_connect_screen_and_the_browsers_back(make_server: Any, browser: Any) ->
         page.get_by_role("textbox", name="FHIR address (https://…)").fill("portal.example")
         page.get_by_role("button", name="Connect", exact=True).click()
         ex(page.get_by_text("Type the full address, starting with https://").first).to_be_visible()
+        # What was typed stays in the field to be corrected (the refusal's render drew it empty).
+        page.wait_for_timeout(1000)  # what a later render would draw
+        assert page.get_by_role("textbox", name=re.compile("^FHIR address")).input_value() == "portal.example"
         page.go_back()
         ex(page.get_by_role("button", name="Connect a provider")).to_be_visible()
         assert page.url.endswith("/sources")

@@ -5,6 +5,7 @@ credential its owner made, and the next link made on the Share screen points at 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,9 @@ def test_links_move_to_a_carry_host_from_settings(make_server: Any, browser: Any
         # (said beside the button: a passing notice at the foot of the page would cover the next click)
         ex(page.locator('[flt-semantics-identifier="where-result"]')).to_contain_text(
             "refused this device's publish credential")
+        # The refusal drew the card again: the address is still in its field (it was drawn empty).
+        page.wait_for_timeout(1000)  # what a later render would draw
+        assert page.get_by_role("textbox", name=re.compile("^Carry host address")).input_value() == host.url
         assert not (server.config / "share.json").exists()
         enter_text(page, "Publish credential", host.add_device("phone"))
         page.get_by_role("button", name="Save where links live").click()

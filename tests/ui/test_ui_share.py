@@ -62,6 +62,9 @@ def test_pick_share_see_who_opened_revoke(make_server: Any, desktop: Any) -> Non
     page.get_by_role("checkbox", name="Procedures", exact=False).first.click()
     ex(page.get_by_role("checkbox", name="Procedures (0 of", exact=False)).to_be_visible()
     ex(page.get_by_role("checkbox", name="Immunizations (12 of 12)")).to_be_checked()
+    # Each tick drew the screen again: the label is still in its field (it was drawn empty, though kept).
+    page.wait_for_timeout(1000)  # what a later render would draw
+    assert page.get_by_role("textbox", name=re.compile(r"^Label \(the doctor sees it\)")).input_value() == "For Dr Rivera"
     shot(page, "share-01-pick")
     page.get_by_role("button", name="Create link").click()
     ex(page.get_by_role("heading", name="Your link is ready")).to_be_visible()
@@ -122,11 +125,16 @@ def _shared_then_pasted(make_server: Any, desktop: Any, field: str, value: str) 
 
 
 def test_open_a_shared_link_and_keep_it(make_server: Any, desktop: Any) -> None:
-    page, _ = _shared_then_pasted(make_server, desktop, "Label (the doctor sees it)", "Elvina")
+    page, link = _shared_then_pasted(make_server, desktop, "Label (the doctor sees it)", "Elvina")
     ex = expect()
+    enter_text(page, "Your name (the sharer sees it)", "Dr Okafor")
     page.get_by_role("button", name="Open", exact=True).click()
     # Whose summary it is comes first.
     ex(page.get_by_role("heading", name="Elvina Lemke, born 1953-06-02, female")).to_be_visible()
+    # Above it, the link and the name opened with are still in their fields (they were drawn empty, or reset).
+    page.wait_for_timeout(1000)  # what a later render would draw
+    assert page.get_by_role("textbox", name=re.compile("^Shared link")).input_value() == link
+    assert page.get_by_role("textbox", name=re.compile(r"^Your name \(the sharer sees it\)")).input_value() == "Dr Okafor"
     ex(page.get_by_role("heading", name="Active problems")).to_be_visible()
     ex(page.get_by_role("group", name="Osteoporosis (disorder) active", exact=False)).to_be_visible()
     where = page.get_by_role("group", name=re.compile(r"Osteoporosis \(disorder\) active.* from \w"))

@@ -247,8 +247,9 @@ def Choose(begin: Callable[[str, str | None], Any]) -> ft.Control:
     # drawn without its text was emptied by the render that showed the search's answer.
     search = ft.TextField(label="Hospital or clinic name, city or state", prefix_icon=ft.Icons.SEARCH, value=query,
                           on_change=session.act(typed), on_submit=session.act(typed), border_radius=10)  # fmt: skip
-    address = ft.TextField(label="FHIR address (https://…)", on_change=url_typed, on_submit=session.act(connect_url),
-                           border_radius=10, keyboard_type=ft.KeyboardType.URL)  # fmt: skip
+    address = ft.TextField(label="FHIR address (https://…)", value=url.current, on_change=url_typed,
+                           on_submit=session.act(connect_url), border_radius=10,
+                           keyboard_type=ft.KeyboardType.URL)  # fmt: skip
     return ft.Column(
         [
             card(ft.Column([heading("Find your provider", 2), labelled(search, "directory-search"),

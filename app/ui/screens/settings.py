@@ -370,7 +370,7 @@ def LinkHostCard() -> ft.Control:
         ft.Radio(value=_CARRY_HOST, label="A Carry host"),
     ], spacing=4))  # fmt: skip
     host_field = ft.TextField(label="Carry host address", hint_text="https://share.example.org", width=420,
-                              value=saved_host or None, on_change=url.typed)  # type: ignore[arg-type]  # fmt: skip
+                              value=url.current, on_change=url.typed)  # fmt: skip
     return card(ft.Column(present(
         heading("Where your links live", 2),
         muted("The links you share are encrypted before they leave Carry: the host keeps only encrypted files, "

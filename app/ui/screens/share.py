@@ -258,7 +258,8 @@ def _options_card(session: UiSession, host: ShareHost, phone: bool, kind: str, s
     expiries = ft.Dropdown(label="Link works for", value=expiry, width=200,
                            options=[ft.DropdownOption(key=k, text=t) for k, t in EXPIRY_CHOICES],
                            on_select=lambda e: set_expiry(str(e.control.value or "7d")))  # fmt: skip
-    label_field = ft.TextField(label="Label (the doctor sees it)", max_length=80, width=360,
+    # Each field is drawn with what was typed into it (a render for another reason, a box ticked, drew it empty).
+    label_field = ft.TextField(label="Label (the doctor sees it)", max_length=80, width=360, value=label.current,
                                on_change=label.typed)  # fmt: skip
     return card(ft.Column(present(
         heading("Make a link", 2),
@@ -390,8 +391,9 @@ def Received() -> ft.Control:
             muted("Carry fetches the summary, decrypts it on this device and shows it. Nothing is kept unless "
                   "you ask."),
             labelled(ft.TextField(label="Shared link", hint_text="shlink:/… or a viewer address", multiline=False,
-                                  on_submit=submit, on_change=link.typed), "received-link", "Shared link"),
-            ft.Row([labelled(ft.TextField(label="Your name (the sharer sees it)", value="Carry user", width=320,
+                                  value=link.current, on_submit=submit, on_change=link.typed),
+                     "received-link", "Shared link"),
+            ft.Row([labelled(ft.TextField(label="Your name (the sharer sees it)", value=recipient.current, width=320,
                                           on_submit=submit, on_change=recipient.typed),
                              "received-recipient", "Your name (the sharer sees it)"),
                     PassphraseField("Passcode, if it has one", "received-passcode", passcode.set, word="passcode",
