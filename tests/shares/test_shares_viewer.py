@@ -52,7 +52,7 @@ def _qr_link(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) ->
     out, err = capsys.readouterr()
     assert code == 0, err
     # QR codes only: zxing-cpp finds a Codabar now and then in a QR code's modules (2 of 1,500 random links)
-    found = zxingcpp.read_barcodes(Image.open(qr), formats=zxingcpp.BarcodeFormat.QRCode)
+    found = zxingcpp.read_barcodes(Image.open(qr), formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
     assert len(found) == 1
     return found[0].text, out.strip()
 
