@@ -375,10 +375,12 @@ class _RewriteProgress:
 
 def _followed(thread: threading.Thread, share: Callable[[], float | None], progress: Callable[[float], None]) -> None:
     """Wait for a rewrite's `thread` to end, `progress` hearing its `share` (when there is one) a few times a second
-    from this thread, and 1.0 at the end."""
+    from this thread, and 1.0 at the end. The share told never goes back (a look as the rewrite ends once read 0)."""
+    last = 0.0
     while thread.is_alive():
         said = share()
-        if said is not None:
+        if said is not None and said >= last:
+            last = said
             progress(said)
         thread.join(_REWRITE_TICK)
     progress(1.0)
