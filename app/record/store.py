@@ -375,12 +375,10 @@ class _RewriteProgress:
 
 def _followed(thread: threading.Thread, share: Callable[[], float | None], progress: Callable[[float], None]) -> None:
     """Wait for a rewrite's `thread` to end, `progress` hearing its `share` (when there is one) a few times a second
-    from this thread, and 1.0 at the end. The share told never goes back (a look as the rewrite ends once read 0)."""
-    last = 0.0
+    from this thread, and 1.0 at the end."""
     while thread.is_alive():
         said = share()
-        if said is not None and said >= last:
-            last = said
+        if said is not None:
             progress(said)
         thread.join(_REWRITE_TICK)
     progress(1.0)
@@ -679,7 +677,8 @@ class Record:
                     raise
         finally:
             db.set_progress_handler(None, 0)
-            self._rewrite_watch = None
+            # The watch stays until the next rewrite: the rewrite's thread folds the WAL in after this, and its share
+            # goes on from where it is (it read 0 there once, the watch gone).
             db.execute(f"PRAGMA cache_size = {int(cache)}")
             db.execute("PRAGMA temp_store = MEMORY")
 
@@ -932,6 +931,7 @@ class Record:
             if grown < _REWRITE_FROM_BYTES or grown < _REWRITE_AFTER_GROWTH * before:
                 return
             rewriting = threading.Thread(target=self._rewrite, name="carry-record-rewrite", daemon=True)
+            self._rewrite_watch = None  # the last rewrite's: this one has none until it begins
             self._rewriting = rewriting
             rewriting.start()
 
